@@ -1,0 +1,1 @@
+"""The only code that knows DSO wire formats. Imports ``consent`` vocabulary, never ``proxy``."""

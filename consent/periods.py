@@ -1,0 +1,100 @@
+"""Half-open time intervals ``[start, end)`` with the validation every rule relies on.
+
+Data Connect, ADICT and Passerelle's own API all use half-open periods (the end is excluded).
+:class:`Period` holds aware instants; :class:`DayRange` holds calendar days as recipients write
+them (``start=2026-01-01&end=2026-01-08`` is seven days).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from consent.errors import InvalidPeriod
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """``[start, end)`` between two timezone-aware instants; ``end`` ``None`` means open."""
+
+    start: datetime
+    end: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or (self.end is not None and self.end.tzinfo is None):
+            raise InvalidPeriod("Period bounds must carry a timezone.", field="period")
+        if self.end is not None and not self.start < self.end:
+            raise InvalidPeriod(
+                f"The period ends ({self.end.isoformat()}) before or when it starts "
+                f"({self.start.isoformat()}).",
+                field="period",
+            )
+
+    def contains(self, instant: datetime) -> bool:
+        """True if ``start <= instant < end``."""
+        return self.start <= instant and (self.end is None or instant < self.end)
+
+    def covers(self, other: Period) -> bool:
+        """True if ``other`` lies entirely inside this period."""
+        if other.start < self.start:
+            return False
+        if self.end is None:
+            return True
+        return other.end is not None and other.end <= self.end
+
+    def intersection(self, other: Period) -> Period | None:
+        """The common part, or ``None`` if the periods do not overlap."""
+        start = max(self.start, other.start)
+        ends = [e for e in (self.end, other.end) if e is not None]
+        end = min(ends) if ends else None
+        if end is not None and not start < end:
+            return None
+        return Period(start, end)
+
+    def capped(self, length: timedelta) -> bool:
+        """True if the period is bounded and no longer than ``length``."""
+        return self.end is not None and self.end - self.start <= length
+
+
+@dataclass(frozen=True, slots=True)
+class DayRange:
+    """Calendar days ``[start, end)``; ``end`` is the first day not included."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if not self.start < self.end:
+            raise InvalidPeriod(
+                f"The start day ({self.start.isoformat()}) must be strictly before the end day "
+                f"({self.end.isoformat()}); the end day is excluded.",
+                field="start",
+            )
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> DayRange:
+        """Parse two ``YYYY-MM-DD`` strings; a malformed one raises :class:`InvalidPeriod`."""
+        days = []
+        for name, text in (("start", start), ("end", end)):
+            try:
+                if len(text) != 10:
+                    raise ValueError(text)
+                days.append(date.fromisoformat(text))
+            except (TypeError, ValueError):
+                raise InvalidPeriod(
+                    f"{name} must be a date written YYYY-MM-DD, got {text!r}.", field=name
+                ) from None
+        return cls(days[0], days[1])
+
+    @property
+    def days(self) -> int:
+        """Number of days in the range."""
+        return (self.end - self.start).days
+
+    def to_period(self, tz: ZoneInfo) -> Period:
+        """The instants from local midnight of ``start`` to local midnight of ``end``."""
+        return Period(
+            datetime.combine(self.start, time(), tzinfo=tz),
+            datetime.combine(self.end, time(), tzinfo=tz),
+        )

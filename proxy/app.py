@@ -1,0 +1,38 @@
+"""The application factory: ``create_app(settings)`` builds a ready aiohttp application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from consent.clock import Clock, SystemClock
+from consent.storage import Database
+from proxy.keys import clock_key, database_key, settings_key
+from proxy.middlewares import error_middleware, request_id_middleware
+from proxy.routes import setup_routes
+from proxy.settings import Settings
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """Build the application; resources open in ``cleanup_ctx`` and close in reverse order."""
+    app = web.Application(
+        middlewares=[request_id_middleware, error_middleware],
+        client_max_size=1024 * 1024,
+    )
+    app[settings_key] = settings
+    app[clock_key] = clock or SystemClock()
+    app.cleanup_ctx.append(_database_ctx)
+    setup_routes(app)
+    return app
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database.from_url(settings.resolved_database_url)
+    app[database_key] = db
+    try:
+        yield
+    finally:
+        await db.dispose()

@@ -1,0 +1,63 @@
+"""Middlewares, one concern each: request id; error tree -> problem+json."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from consent.errors import PasserelleError
+from proxy.keys import request_id_key
+
+log = logging.getLogger("passerelle.http")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give every request an id (echoed in ``X-Request-Id``) for logs and evidence."""
+    rid = secrets.token_hex(8)
+    request[request_id_key] = rid
+    response = await handler(request)
+    response.headers["X-Request-Id"] = rid
+    return response
+
+
+def problem_response(error: PasserelleError, request: web.Request) -> web.Response:
+    """Render ``error`` as RFC 9457 problem+json."""
+    return web.json_response(
+        error.to_problem(instance=request.path),
+        status=error.status,
+        content_type=PROBLEM_JSON,
+        headers=getattr(error, "headers", None),
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Translate the error tree (and stray exceptions) into problem+json; never leak a trace."""
+    try:
+        return await handler(request)
+    except PasserelleError as error:
+        return problem_response(error, request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        body = {
+            "type": "about:blank",
+            "title": exc.reason,
+            "status": exc.status,
+            "detail": exc.text if exc.text and exc.text != f"{exc.status}: {exc.reason}"
+            else exc.reason,
+        }
+        return web.json_response(body, status=exc.status, content_type=PROBLEM_JSON,
+                                 headers={k: v for k, v in exc.headers.items()
+                                          if k.lower() in {"allow", "retry-after"}})
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        body = {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                "detail": "An unexpected error occurred; it has been logged."}
+        return web.json_response(body, status=500, content_type=PROBLEM_JSON)

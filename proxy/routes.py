@@ -1,0 +1,12 @@
+"""The whole URL map, in one screen."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proxy import health
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register every route of Passerelle on ``app``."""
+    app.router.add_get("/healthz", health.healthz, name="healthz")

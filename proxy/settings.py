@@ -1,0 +1,45 @@
+"""Settings of one Passerelle instance: frozen, built once, from CLI options and environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """``$PASSERELLE_DATA_DIR``, else ``./.passerelle``."""
+    return Path(os.environ.get("PASSERELLE_DATA_DIR", ".passerelle"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``create_app`` needs. Paths are resolved; URLs are complete.
+
+    ``database_url`` defaults to an SQLite file in ``data_dir``; ``public_url`` is the issuer
+    identifier (RFC 8414) and the base of every absolute link Passerelle emits.
+    """
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    demo: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``sqlite:///{data_dir}/passerelle.db``."""
+        if self.database_url:
+            return self.database_url
+        env = os.environ.get("PASSERELLE_DATABASE_URL")
+        if env:
+            return env
+        return f"sqlite:///{(self.data_dir / 'passerelle.db').resolve()}"
+
+    @property
+    def issuer(self) -> str:
+        """Public base URL without trailing slash (the OAuth issuer identifier)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
