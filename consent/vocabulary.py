@@ -240,8 +240,9 @@ the finest resolution it allows, and coarser values are aggregated on local cale
 "Explicit consent (R12)" marks what may only be released under an explicit consent (sub-daily
 curves, identity and contact data).
 
-This table is generated from `consent/vocabulary.py` (`python -m consent.vocabulary > docs/datasets.md`);
-`tests/test_docs_in_sync.py` fails when they differ.
+This table is generated from `consent/vocabulary.py`
+(`python -m consent.vocabulary > docs/datasets.md`); `tests/test_docs_in_sync.py` fails when
+they differ.
 
 """
 
