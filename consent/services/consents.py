@@ -203,10 +203,10 @@ class ConsentService:
         """Inside the caller's transaction: revoke every live consent covering one of
         ``point_ids`` (of ``grantor_id`` only, if given). Used when an upstream authorisation
         ends or the occupant changes (R9)."""
-        statement = select(Consent).join(
-            ConsentPoint, col(ConsentPoint.consent_id) == col(Consent.id)).where(
+        covering = select(ConsentPoint.consent_id).where(col(ConsentPoint.point_id).in_(point_ids))
+        statement = select(Consent).where(
             Consent.tenant_id == actor.tenant_id, col(Consent.state).in_(LIVE_STATES),
-            col(ConsentPoint.point_id).in_(point_ids)).distinct()
+            col(Consent.id).in_(covering)).order_by(col(Consent.created_at), col(Consent.id))
         if grantor_id is not None:
             statement = statement.where(Consent.grantor_id == grantor_id)
         events = []
