@@ -47,7 +47,8 @@ PARIS = ZoneInfo("Europe/Paris")
 def last_days(h: Harness, days: int, dataset: Dataset = Dataset.DAILY_CONSUMPTION,
               point: PointRef = LONG) -> Period:
     available = h.simulator.describe(point).availability(dataset).period
-    assert available is not None and available.end is not None
+    assert available is not None
+    assert available.end is not None
     return Period(available.end - timedelta(days=days), available.end)
 
 
@@ -71,7 +72,8 @@ async def test_describe_matches_the_reference(harness: Harness) -> None:
     assert info.energy is Energy.ELECTRICITY
     assert info.directions == {Direction.CONSUMPTION, Direction.PRODUCTION}
     daily = info.availability(Dataset.DAILY_CONSUMPTION).period
-    assert daily is not None and daily.end is not None
+    assert daily is not None
+    assert daily.end is not None
     assert daily.end.astimezone(PARIS).isoformat() == "2026-10-15T00:00:00+02:00"  # D-1
 
 
@@ -103,7 +105,8 @@ async def test_daily_energy_is_the_sum_of_the_curve(harness: Harness) -> None:
 async def test_gas_days_start_at_six(harness: Harness) -> None:
     available = (await harness.adapter.describe(GAS)).availability(
         Dataset.DAILY_CONSUMPTION).period
-    assert available is not None and available.end is not None
+    assert available is not None
+    assert available.end is not None
     period = Period(available.end - timedelta(days=5), available.end)
     series = await harness.adapter.series(GAS, Dataset.DAILY_CONSUMPTION, period, Resolution.P1D)
     assert [r.start.astimezone(PARIS).hour for r in series.readings] == [6] * 5
@@ -133,11 +136,13 @@ async def test_records_belong_to_the_current_occupant(harness: Harness) -> None:
 
 async def test_authorisation_follows_occupancy(harness: Harness) -> None:
     active = await harness.adapter.authorisation(LONG)
-    assert active.state is AuthorisationState.ACTIVE and active.upstream_id
+    assert active.state is AuthorisationState.ACTIVE
+    assert active.upstream_id
     assert active == harness.simulator.authorisation(LONG)
     ended = await harness.adapter.authorisation(VACANT)
     assert ended.state is AuthorisationState.ENDED
-    assert ended.validity is not None and ended.validity.end is not None
+    assert ended.validity is not None
+    assert ended.validity.end is not None
 
 
 async def test_authorisation_revoked_at_the_dso_denies_data(harness: Harness) -> None:
@@ -153,7 +158,8 @@ async def test_authorisation_revoked_at_the_dso_denies_data(harness: Harness) ->
 async def test_occupancy_history(harness: Harness) -> None:
     history = await harness.adapter.occupancy(MOVED)
     assert [o.customer for o in history] == ["C2", "C3"]
-    assert history[0].period.end is not None and history[1].period.end is None
+    assert history[0].period.end is not None
+    assert history[1].period.end is None
     assert history == harness.simulator.occupancy(MOVED)
 
 
@@ -231,7 +237,8 @@ async def test_port_request_completes_after_the_delay(harness: Harness) -> None:
         await harness.adapter.request_port(LONG, action)
     harness.clock.advance(timedelta(minutes=3))
     done = await harness.adapter.port_request(LONG, filed.request_id)
-    assert done.status is PortRequestStatus.COMPLETED and done.completed_at is not None
+    assert done.status is PortRequestStatus.COMPLETED
+    assert done.completed_at is not None
     assert (await harness.adapter.port_state(LONG)).state is action.target
 
 
@@ -248,7 +255,8 @@ async def test_rate_limit_becomes_a_503_with_retry_after(harness: Harness) -> No
     harness.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=7))
     with pytest.raises(UpstreamRateLimited) as caught:
         await harness.adapter.describe(LONG)
-    assert caught.value.status == 503 and caught.value.retry_after == 7
+    assert caught.value.status == 503
+    assert caught.value.retry_after == 7
     assert (await harness.adapter.describe(LONG)).point == LONG  # one fault, then normal
 
 
