@@ -8,20 +8,18 @@ adding a parameter here (with a fake server of its DSO).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from adapters.base import MeterDataAdapter
 from adapters.inhouse.client import InhouseClient
-from adapters.inhouse.config import ServerConfig
-from adapters.inhouse.server import create_inhouse_app
 from adapters.simulator import Occupant, PointProfile, Simulator, SimulatorAdapter, derive_profile
 from consent.clock import FrozenClock
 from consent.identifiers import PointRef, Source
+from tests.contract.servers import CLIENT_ID, CLIENT_SECRET, serve
 
 NOW = datetime(2026, 10, 15, 10, 0, tzinfo=UTC)
 TIMEOUT = 0.3  # seconds; fault tests inject more latency than this
@@ -76,22 +74,6 @@ def simulator(clock: FrozenClock) -> Simulator:
     return Simulator(clock, profiles(), seed=7)
 
 
-async def serve(simulator: Simulator, **config: object) -> AsyncIterator[str]:
-    """Run the in-house DSO server on 127.0.0.1 (random port); yield its base URL."""
-    settings = replace(ServerConfig(clients={"passerelle": "s3cret-for-tests"},
-                                    admin_token="admin-for-tests"), **config)
-    runner = web.AppRunner(create_inhouse_app(simulator, settings), handler_cancellation=True,
-                           shutdown_timeout=1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
 @pytest.fixture
 async def base_url(simulator: Simulator) -> AsyncIterator[str]:
     async for url in serve(simulator):
@@ -106,6 +88,6 @@ async def harness(request: pytest.FixtureRequest, simulator: Simulator,
         return
     async for url in serve(simulator):
         async with aiohttp.ClientSession() as session:
-            client = InhouseClient(session, url, "passerelle", "s3cret-for-tests",
+            client = InhouseClient(session, url, CLIENT_ID, CLIENT_SECRET,
                                    timeout=TIMEOUT, clock=clock)
             yield Harness(client, simulator, clock, wire=True)
