@@ -21,11 +21,22 @@ class Settings:
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = None
     demo: bool = False
+    # --- operations (issue 9): every field is also PASSERELLE_<NAME> (proxy/environment.py)
+    #: ``text`` for people, ``json`` for log collectors (containers set json).
+    log_format: str = "text"
+    log_level: str = "INFO"
+    #: Bearer token that ``/metrics`` requires; unset: loopback peers only.
+    metrics_token: str | None = field(default=None, repr=False)
+    #: Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+    #: Upgrade the schema at start. Off when several replicas share a database: one migration
+    #: job runs ``passerelle migrate`` before the replicas roll (docs/operations.md).
+    migrate_on_start: bool = True
 
     @property
     def resolved_database_url(self) -> str:
