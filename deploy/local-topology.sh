@@ -28,17 +28,10 @@ fi
 PY=$PASSERELLE_PYTHON
 DEMO=${PASSERELLE_TOPOLOGY_DEMO:-0}
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "local-topology: $*"; exit 1; }
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
 
 # ---- locating tools ------------------------------------------------------------------------
-pg_bin() {
-  local dir
-  dir=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k5 -n | tail -1)
-  if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then echo "$dir"; return; fi
-  command -v initdb >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return; }
-  die "PostgreSQL server binaries not found (Debian package: postgresql)"
-}
 nginx_bin() {
   command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } \
     || die "nginx not found (Debian package: nginx-light)"
