@@ -102,3 +102,11 @@ def test_the_command_refuses_to_start_on_an_unreadable_secret(
 
     assert main(["migrate", "--data-dir", str(tmp_path)]) == 2
     assert "PASSERELLE_METRICS_TOKEN_FILE" in capsys.readouterr().err
+
+
+def test_every_setting_is_in_the_configuration_reference() -> None:
+    runbook = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    variables = [f"PASSERELLE_{f.name.upper()}" for f in dataclasses.fields(Settings)]
+
+    missing = [v for v in variables if f"`{v}`" not in runbook]
+    assert missing == [], "add these to docs/operations.md, section 3"
