@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.support.topology import Topology, nginx_edge, run_script
+from tests.support.topology import Topology, nginx_check, nginx_edge, run_script
 
 #: Headers a client might forge to pose as another address, scheme or host.
 FORGED = {
@@ -86,6 +86,15 @@ async def test_each_replica_serves_its_metrics_with_the_token_only(topology: Top
                                    headers={"Authorization": f"Bearer {token}"}) as scraped:
                 assert scraped.status == 200
                 assert "passerelle_http_requests_total" in await scraped.text()
+
+
+def test_nginx_accepts_the_rendered_configuration(topology: Topology) -> None:
+    prefix = topology.state_dir / "nginx"
+
+    checked = nginx_check(prefix / "nginx.conf", prefix / "error.log")
+
+    assert checked.returncode == 0, checked.stderr
+    assert "syntax is ok" in checked.stderr
 
 
 def test_up_again_changes_nothing_and_status_sees_everything(topology: Topology) -> None:
