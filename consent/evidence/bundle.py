@@ -124,6 +124,7 @@ async def export_bundle(evidence: Evidence, selection: Selection, out: BinaryIO,
                         include_documents: bool = True) -> ExportResult:
     """Write the bundle of ``selection`` to ``out`` and log the export; see the module doc."""
     anchor = await evidence.checkpoints.issue()
+    origin = anchor.checkpoint.origin
     size = anchor.size
     clause = and_(selection_clause(selection), ENTRY.c.idx < size)
     log = evidence.log
@@ -155,7 +156,8 @@ async def export_bundle(evidence: Evidence, selection: Selection, out: BinaryIO,
                 seen = chains.setdefault(row.chain, [row.seq, row.seq, 0])
                 seen[1], seen[2] = row.seq, seen[2] + 1
             if row.kind == ACCESS:
-                summary.access(row.idx, row.consent_id, row.payload)
+                summary.access(row.idx, row.consent_id,
+                               None if row.payload is None else json.loads(row.payload))
             if len(lines) == 2000:
                 write("".join(lines).encode())
                 lines.clear()
@@ -168,8 +170,8 @@ async def export_bundle(evidence: Evidence, selection: Selection, out: BinaryIO,
     chain_claims = await _chain_claims(evidence, chains, size)
     await _write_checkpoints(evidence, bundle, anchor, [r.idx for r in records])
     history = await evidence.keys.history()
-    bundle.write_json(KEYS, {"origin": evidence.origin,
-                             "keys": [key.to_json(evidence.origin) for key in history.keys]})
+    bundle.write_json(KEYS, {"origin": origin,
+                             "keys": [key.to_json(origin) for key in history.keys]})
     for row in records:
         if row.payload:
             record = envelopes[row.idx]["record"]
@@ -179,11 +181,11 @@ async def export_bundle(evidence: Evidence, selection: Selection, out: BinaryIO,
     withheld = await _write_documents(evidence, bundle, envelopes.values(), include_documents)
     now = evidence.clock.now()
     bundle.write(SUMMARY, summary.render(
-        origin=evidence.origin, anchor_size=size, anchor_issued_at=anchor.issued_at,
+        origin=origin, anchor_size=size, anchor_issued_at=anchor.issued_at,
         exported_at=now, actor=actor, entries=len(indices), pruned=pruned,
         withheld=withheld).encode())
     manifest = {
-        "format": FORMAT, "origin": evidence.origin, "exported_at": format_instant(now),
+        "format": FORMAT, "origin": origin, "exported_at": format_instant(now),
         "exported_by": actor, "selection": selection.to_json(),
         "anchor": {"size": size, "root": b64encode(anchor.checkpoint.root)},
         "entries": len(indices), "pruned": pruned, "chains": chain_claims,

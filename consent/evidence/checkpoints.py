@@ -53,12 +53,10 @@ def _from_row(origin: str, row: Any) -> SignedCheckpoint:
 class Checkpoints:
     """Issue and look up the log's signed checkpoints."""
 
-    def __init__(self, log: EvidenceLog, keys: KeyStore, *, origin: str,
-                 clock: Clock | None = None) -> None:
-        check_key_name(origin)
+    def __init__(self, log: EvidenceLog, keys: KeyStore, *, clock: Clock | None = None) -> None:
+        check_key_name(log.default_origin)
         self.log = log
         self.keys = keys
-        self.origin = origin
         self.clock = clock or SystemClock()
 
     async def issue(self) -> SignedCheckpoint:
@@ -68,12 +66,13 @@ class Checkpoints:
         if stored is not None:
             return stored
         at = self.clock.now()
-        text = Checkpoint(self.origin, size, root).text()
+        origin = await self.log.origin()
+        text = Checkpoint(origin, size, root).text()
         signature = await self.keys.sign(text.encode(), at=at)
         key = (await self.keys.history()).get(signature.kid)
         if key is None:
             raise EvidenceUnavailable("The signing key is missing from the key history.")
-        note = assemble(text, [signature_line(key.note_key(self.origin), signature.value)])
+        note = assemble(text, [signature_line(key.note_key(origin), signature.value)])
         try:
             async with self.log.db.engine.begin() as conn:
                 await conn.execute(CHECKPOINT.insert().values(
@@ -84,7 +83,7 @@ class Checkpoints:
             if stored is None:
                 raise
             return stored
-        return SignedCheckpoint(Checkpoint(self.origin, size, root), note, at, signature.kid)
+        return SignedCheckpoint(Checkpoint(origin, size, root), note, at, signature.kid)
 
     async def at_size(self, size: int) -> SignedCheckpoint | None:
         """The stored checkpoint of exactly ``size`` leaves."""
@@ -100,13 +99,14 @@ class Checkpoints:
         """For each leaf index, the first stored checkpoint that contains it (size > index),
         among checkpoints smaller than ``below``; duplicates removed, by size."""
         found: dict[int, SignedCheckpoint] = {}
+        origin = await self.log.origin()
         async with self.log.db.engine.connect() as conn:
             for index in sorted(set(indices)):
                 row = (await conn.execute(
                     select(CHECKPOINT).where(CHECKPOINT.c.size > index, CHECKPOINT.c.size < below)
                     .order_by(CHECKPOINT.c.size).limit(1))).first()
                 if row is not None:
-                    found[int(row.size)] = _from_row(self.origin, row)
+                    found[int(row.size)] = _from_row(origin, row)
         return [found[size] for size in sorted(found)]
 
     async def before(self, size: int) -> SignedCheckpoint | None:
@@ -116,10 +116,11 @@ class Checkpoints:
 
     async def _select(self, condition: Any, *, newest: bool = False) -> list[SignedCheckpoint]:
         order = CHECKPOINT.c.size.desc() if newest else CHECKPOINT.c.size
+        origin = await self.log.origin()
         async with self.log.db.engine.connect() as conn:
             rows = (await conn.execute(select(CHECKPOINT).where(condition).order_by(order)
                                        .limit(1))).all()
-        return [_from_row(self.origin, row) for row in rows]
+        return [_from_row(origin, row) for row in rows]
 
 
 async def issue_periodically(checkpoints: Checkpoints, interval: float,

@@ -104,11 +104,13 @@ def leaf_text(item: _Prepared, seq: int | None) -> str:
 class EvidenceLog:
     """Append events, read entries, prove inclusion and consistency."""
 
-    def __init__(self, db: Database, *, clock: Clock | None = None, max_batch: int = 1000,
-                 max_latency: float = 0.0) -> None:
+    def __init__(self, db: Database, *, origin: str, clock: Clock | None = None,
+                 max_batch: int = 1000, max_latency: float = 0.0) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self.db = db
+        self.default_origin = origin
+        self._origin: str | None = None
         self.clock = clock or SystemClock()
         self.max_batch = max_batch
         self.max_latency = max_latency
@@ -217,8 +219,8 @@ class EvidenceLog:
         query = select(HEAD.c.size, HEAD.c.root).where(HEAD.c.log_id == LOG_ID)
         row = (await conn.execute(query.with_for_update())).first()
         if row is None:
-            await conn.execute(HEAD.insert().values(log_id=LOG_ID, size=0, root=EMPTY_ROOT,
-                                                    updated_at=now))
+            await conn.execute(HEAD.insert().values(log_id=LOG_ID, origin=self.default_origin,
+                                                    size=0, root=EMPTY_ROOT, updated_at=now))
             return 0, EMPTY_ROOT
         return int(row.size), bytes(row.root)
 
@@ -242,6 +244,18 @@ class EvidenceLog:
             chains.update({chain: int(seq) for chain, seq in rows})
 
     # -- reading and proving ---------------------------------------------------------------
+
+    async def origin(self) -> str:
+        """The log's origin: fixed by its first append, whatever later instances are told, so
+        every checkpoint of one log carries the same name (tlog-checkpoint §Note text)."""
+        if self._origin is None:
+            async with self.db.engine.connect() as conn:
+                stored = (await conn.execute(select(HEAD.c.origin)
+                                             .where(HEAD.c.log_id == LOG_ID))).scalar()
+            if stored is None:
+                return self.default_origin
+            self._origin = str(stored)
+        return self._origin
 
     async def head(self) -> tuple[int, bytes]:
         """Current size and root hash."""

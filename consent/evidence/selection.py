@@ -49,11 +49,11 @@ class Selection:
 
     def matches(self, refs: Mapping[str, Any], at: datetime) -> bool:
         """True if an entry with these leaf ``refs`` at instant ``at`` is selected."""
-        if self.tenant is not None and refs.get("tenant") != self.tenant:
-            return False
-        if any(getattr(self, name) is not None and refs.get(name) != getattr(self, name)
-               for name in CRITERIA):
-            return False
+        for name, wanted in (("tenant", self.tenant), ("consent_id", self.consent_id),
+                             ("household_id", self.household_id),
+                             ("recipient_id", self.recipient_id)):
+            if wanted is not None and refs.get(name) != wanted:
+                return False
         if self.start is not None and at < self.start:
             return False
         return self.end is None or at < self.end

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from consent.clock import Clock, SystemClock
 from consent.evidence.blobs import BlobStore, FileBlobStore
@@ -35,6 +36,13 @@ from consent.evidence.signing import SignedRecord, sign_record
 from consent.storage.database import Database
 
 
+def origin_for(public_url: str) -> str:
+    """Default log origin for an instance: its public URL without scheme, plus ``/evidence``
+    (a schema-less URL, as tlog-checkpoint recommends)."""
+    parts = urlsplit(public_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/evidence"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedChange:
     """A signed record and where it sits in the log."""
@@ -52,13 +60,13 @@ class Evidence:
         self.clock = clock or SystemClock()
         self.keys = keys
         self.blobs = blobs
-        self.log = EvidenceLog(db, clock=self.clock, max_batch=max_batch,
+        self.log = EvidenceLog(db, origin=origin, clock=self.clock, max_batch=max_batch,
                                max_latency=max_latency)
-        self.checkpoints = Checkpoints(self.log, keys, origin=origin, clock=self.clock)
+        self.checkpoints = Checkpoints(self.log, keys, clock=self.clock)
 
-    @property
-    def origin(self) -> str:
-        return self.checkpoints.origin
+    async def origin(self) -> str:
+        """The log's origin (``origin`` above is only the default for a new log)."""
+        return await self.log.origin()
 
     @classmethod
     def open(cls, db: Database, data_dir: Path, *, origin: str,
@@ -104,6 +112,20 @@ class Evidence:
         """Write the proof bundle of ``selection`` to ``out`` (a zip) and log the export."""
         return await export_bundle(self, selection, out, actor=actor, progress=progress,
                                    include_documents=include_documents)
+
+    async def export_to_path(self, selection: Selection, path: Path, *, actor: str,
+                             progress: Progress | None = None,
+                             include_documents: bool = True) -> ExportResult:
+        """:meth:`export` into a file, atomically: a failed export leaves no partial bundle."""
+        partial = path.with_name(path.name + ".partial")
+        try:
+            with partial.open("wb") as out:
+                result = await self.export(selection, out, actor=actor, progress=progress,
+                                           include_documents=include_documents)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return result
 
     async def prune(self, policy: RetentionPolicy | None = None) -> PruneResult:
         """Drop payloads past retention, keeping leaves and daily aggregates (R17)."""

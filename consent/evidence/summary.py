@@ -7,7 +7,6 @@ prints the same story from what it verified, so both tell it with the same words
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -36,13 +35,15 @@ class Summary:
         self.timelines = {cid: ConsentTimeline(recs) for cid, recs in self.consents.items()}
         self.tallies: dict[str | None, AccessTally] = {}
 
-    def access(self, index: int, consent_id: str | None, payload: str | None) -> str | None:
-        """Count one access entry (``payload`` ``None`` once pruned); return a violation."""
-        tally = self.tallies.setdefault(consent_id, AccessTally())
-        if payload is None:
+    def access(self, index: int, consent_id: str | None,
+               access: Mapping[str, Any] | None) -> str | None:
+        """Count one access entry (``access`` ``None`` once pruned); return a violation."""
+        tally = self.tallies.get(consent_id)
+        if tally is None:
+            tally = self.tallies[consent_id] = AccessTally()
+        if access is None:
             tally.pruned += 1
             return None
-        access = json.loads(payload)
         timeline = self.timelines.get(consent_id) if consent_id else None
         return tally.add(index, access, timeline)
 

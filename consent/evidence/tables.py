@@ -4,8 +4,9 @@ Instants are stored as the fixed-width RFC 3339 text of :mod:`consent.evidence.c
 (``2026-01-09T10:00:00.000000Z``): the exact text that was hashed and signed, ordered like time
 on every database.
 
-- ``evidence_log_head``: one row per log: size and root hash; its row lock (``FOR UPDATE``) makes
-  one integrator at a time on PostgreSQL.
+- ``evidence_log_head``: one row per log: origin (the checkpoint name, fixed when the log
+  starts), size and root hash; its row lock (``FOR UPDATE``) makes one integrator at a time on
+  PostgreSQL.
 - ``evidence_log_entry``: one row per leaf: the leaf text (what is hashed), the payload (nullable
   once pruned, R17), and copies of the references used to select entries for a bundle.
 - ``evidence_log_node``: every perfect subtree hash ``(level, idx)``, so any proof costs O(log n)
@@ -28,6 +29,7 @@ class LogHeadRow(SQLModel, table=True):
     __tablename__ = "evidence_log_head"
 
     log_id: str = Field(primary_key=True, max_length=100)
+    origin: str = Field(max_length=200)
     size: int = Field(sa_type=BigInteger)
     root: bytes = Field(sa_type=LargeBinary)
     updated_at: str = Field(max_length=_INSTANT)

@@ -46,6 +46,7 @@ class EntryChecker:
         self.records: dict[int, Mapping[str, Any]] = {}
         self.record_hashes: set[str] = set()
         self.access_lines = array("q")
+        self.access_consents: list[str | None] = []
         self.referenced: set[tuple[str, str]] = set()
         self.context: list[tuple[int, str, str]] = []
         self.pruned = 0
@@ -55,8 +56,17 @@ class EntryChecker:
         self.report.fail(where, what)
 
     def lines(self) -> Iterator[tuple[int, bytes]]:
+        """Numbered lines (without their newline), read in 1 MiB chunks."""
+        number, rest = 0, b""
         with self.bundle.open(ENTRIES) as member:
-            yield from enumerate(member, 1)
+            while chunk := member.read(1 << 20):
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    number += 1
+                    yield number, line
+        if rest:
+            yield number + 1, rest
 
     def run(self) -> None:
         for number, line in self.lines():
@@ -71,7 +81,7 @@ class EntryChecker:
 
     def entry(self, number: int, line: bytes) -> None:
         where = f"{ENTRIES} line {number}"
-        fields = line.rstrip(b"\n").split(b"\t")
+        fields = line.split(b"\t")
         if len(fields) != 4 or not fields[0].isdigit():
             self.fail(where, "not 'index, leaf, payload, pruned' separated by tabs")
             return
@@ -104,16 +114,13 @@ class EntryChecker:
             if seqs and header["seq"] <= seqs[-1]:
                 self.fail(where, f"chain {header['chain']} goes back to seq {header['seq']}")
             seqs.append(int(header["seq"]))
-        if payload == b"-":
-            if kind == "access":
-                self.access_lines.append(number)
-            return
-        if kind in RECORD_TYPES:
-            self.record(where, index, kind, header, payload)
-        elif kind == "access":
+        if kind == "access":
             self.access_lines.append(number)
-            if json.loads(payload).get("consent_id") != refs.get("consent_id"):
-                self.fail(where, "the access names another consent than its leaf")
+            self.access_consents.append(refs.get("consent_id"))
+        elif payload == b"-":
+            return
+        elif kind in RECORD_TYPES:
+            self.record(where, index, kind, header, payload)
         elif kind == "key.rotated":
             self.rotation(where, json.loads(payload))
 
@@ -216,20 +223,21 @@ class EntryChecker:
     def coverage(self) -> None:
         ordered = [self.records[i] for i in sorted(self.records)]
         self.summary = summary = Summary(self.selection, ordered)
-        wanted = iter(self.access_lines)
-        target = next(wanted, None)
+        wanted = iter(zip(self.access_lines, self.access_consents, strict=True))
+        target, consent_id = next(wanted, (None, None))
         for number, line in self.lines():
             if number != target:
                 continue
-            target = next(wanted, None)
-            index, leaf, payload, _mark = line.rstrip(b"\n").split(b"\t")
-            text = None if payload == b"-" else payload.decode()
-            source = json.loads(leaf)["refs"] if text is None else json.loads(text)
-            consent_id = source.get("consent_id")
-            problem = summary.access(int(index), consent_id, text)
+            index, _leaf, payload, _mark = line.split(b"\t")
+            access = None if payload == b"-" else json.loads(payload)
+            if access is not None and access.get("consent_id") != consent_id:
+                self.fail(f"entry {int(index)}", "the access names another consent than its "
+                                                 "leaf")
+            problem = summary.access(int(index), consent_id, access)
             if problem is not None:
                 self.fail(f"entry {int(index)}", f"served outside consent {consent_id}: "
                                                  f"{problem}")
+            target, consent_id = next(wanted, (None, None))
 
     def story(self) -> str:
         if self.summary is None:

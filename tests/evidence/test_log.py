@@ -29,7 +29,7 @@ async def leaves(db: Database) -> list[bytes]:
 
 
 async def test_appends_are_leaves_of_an_rfc6962_tree(db: Database, clock: FrozenClock) -> None:
-    log = EvidenceLog(db, clock=clock)
+    log = EvidenceLog(db, origin="test/log", clock=clock)
     results = [await log.append(event(clock, n, consent_chain("c1"))) for n in range(11)]
     assert [r.index for r in results] == list(range(11))
     assert [r.seq for r in results] == list(range(11))
@@ -47,7 +47,7 @@ async def test_appends_are_leaves_of_an_rfc6962_tree(db: Database, clock: Frozen
 
 
 async def test_proofs_from_stored_nodes_verify(db: Database, clock: FrozenClock) -> None:
-    log = EvidenceLog(db, clock=clock, max_batch=7)
+    log = EvidenceLog(db, origin="test/log", clock=clock, max_batch=7)
     await log.append_many(event(clock, n) for n in range(45))
     all_leaves = await leaves(db)
     for size in (1, 2, 13, 32, 45):
@@ -64,18 +64,18 @@ async def test_proofs_from_stored_nodes_verify(db: Database, clock: FrozenClock)
 
 
 async def test_concurrent_appends_share_one_transaction(db: Database, clock: FrozenClock) -> None:
-    log = EvidenceLog(db, clock=clock, max_batch=100)
+    log = EvidenceLog(db, origin="test/log", clock=clock, max_batch=100)
     results = await asyncio.gather(*(log.append(event(clock, n)) for n in range(50)))
     assert sorted(r.index for r in results) == list(range(50))
     assert log.transactions == 1
-    small = EvidenceLog(db, clock=clock, max_batch=10)
+    small = EvidenceLog(db, origin="test/log", clock=clock, max_batch=10)
     await asyncio.gather(*(small.append(event(clock, n)) for n in range(50)))
     assert small.transactions == 5
 
 
 async def test_one_transaction_per_event_without_concurrency(db: Database,
                                                              clock: FrozenClock) -> None:
-    log = EvidenceLog(db, clock=clock)
+    log = EvidenceLog(db, origin="test/log", clock=clock)
     for n in range(5):
         await log.append(event(clock, n))
     assert log.transactions == 5
@@ -84,7 +84,7 @@ async def test_one_transaction_per_event_without_concurrency(db: Database,
 async def test_replicas_share_one_consistent_log(database_url: str, clock: FrozenClock) -> None:
     dbs = [Database.from_url(database_url) for _ in range(3)]
     try:
-        logs = [EvidenceLog(db, clock=clock, max_batch=8) for db in dbs]
+        logs = [EvidenceLog(db, origin="test/log", clock=clock, max_batch=8) for db in dbs]
         chain = consent_chain("c1")
         await asyncio.gather(*(logs[n % 3].append(event(clock, n, chain)) for n in range(60)))
         for n in range(60, 66):  # alternate: every replica's cached frontier is stale
@@ -102,7 +102,7 @@ async def test_replicas_share_one_consistent_log(database_url: str, clock: Froze
 
 async def test_a_failed_batch_fails_every_waiter_and_writes_nothing(
         db: Database, clock: FrozenClock) -> None:
-    log = EvidenceLog(db, clock=clock)
+    log = EvidenceLog(db, origin="test/log", clock=clock)
     await log.append(event(clock, 0))
     bad = LogEvent("admin", clock.now(), {"x": 1.5})
     with pytest.raises(ValueError, match="floating-point"):
@@ -115,7 +115,7 @@ async def test_a_failed_batch_fails_every_waiter_and_writes_nothing(
 
 
 async def test_proofs_beyond_the_head_are_refused(db: Database, clock: FrozenClock) -> None:
-    log = EvidenceLog(db, clock=clock)
+    log = EvidenceLog(db, origin="test/log", clock=clock)
     await log.append(event(clock, 0))
     with pytest.raises(Exception, match="not 2"):
         await log.inclusion_proof(0, 2)
