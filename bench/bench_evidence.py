@@ -27,13 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlmodel import SQLModel  # noqa: E402
+from sqlmodel import SQLModel
 
-from consent.clock import FrozenClock  # noqa: E402
-from consent.evidence.blobs import MemoryBlobStore  # noqa: E402
-from consent.evidence.events import SERVED, AccessEvent  # noqa: E402
-from consent.evidence.keystore import MemoryKeyStore  # noqa: E402
-from consent.evidence.records import (  # noqa: E402
+from consent.clock import FrozenClock
+from consent.evidence.blobs import MemoryBlobStore
+from consent.evidence.events import SERVED, AccessEvent
+from consent.evidence.keystore import MemoryKeyStore
+from consent.evidence.records import (
     Actor,
     Authentication,
     ConsentRecord,
@@ -41,11 +41,11 @@ from consent.evidence.records import (  # noqa: E402
     RecipientTerms,
     Scope,
 )
-from consent.evidence.selection import Selection  # noqa: E402
-from consent.evidence.service import Evidence  # noqa: E402
-from consent.evidence.tables import EVIDENCE_TABLES  # noqa: E402
-from consent.evidence.verify import verify_bundle  # noqa: E402
-from consent.storage.database import Database  # noqa: E402
+from consent.evidence.selection import Selection
+from consent.evidence.service import Evidence
+from consent.evidence.tables import EVIDENCE_TABLES
+from consent.evidence.verify import verify_bundle
+from consent.storage.database import Database
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 POINT = "enedis:22516914714270"
