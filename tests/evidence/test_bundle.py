@@ -177,3 +177,13 @@ async def test_key_rotation_is_logged_and_old_signatures_still_verify(
     keys = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("keys.json"))["keys"]
     assert [k["kid"] for k in keys][-1] == new_key.kid
     assert keys[0]["not_after"] == keys[1]["not_before"]
+
+
+async def test_round_trip_on_every_backend(db: Database, clock: FrozenClock) -> None:
+    evidence = scenario.evidence_for(db, clock, max_batch=3)
+    await scenario.build(evidence, clock, accesses=20)
+    clock.advance(timedelta(days=40))
+    await evidence.prune(RetentionPolicy())
+    report = verified(await export(evidence, Selection(consent_id="c-1")), consent_id="c-1")
+    assert report.ok, report.render()
+    assert "21 accesses, 21 pruned" in report.render(), report.render()
