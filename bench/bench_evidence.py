@@ -9,7 +9,9 @@ Measures, in one run and on one database:
 2. export of the proof bundle of one consent with ``--events`` access events;
 3. offline verification of that bundle.
 
-Targets (issue 6): export and verification each under 5 s for 100,000 access events. Default
+Targets (issue 6): export and verification each under 5 s for 100,000 access events. Wall
+time and process CPU time are both printed: on a shared machine the CPU time is the steadier
+figure. Default
 database: a temporary SQLite file; pass ``--database-url postgresql+asyncpg://...`` to measure
 PostgreSQL (the database must be empty; tables are created).
 """
@@ -112,16 +114,16 @@ async def main(events: int, url: str | None, rate_sample: int) -> None:
               f"({events / fill:.0f} events/s)")
         clock.advance(timedelta(days=1000))
         out = io.BytesIO()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = await evidence.export(Selection(consent_id="c-bench"), out, actor="bench")
-        export_s = time.perf_counter() - start
         print(f"export bundle: {result.entries} entries, {len(out.getvalue()) / 1e6:.1f} MB "
-              f"in {export_s:.2f} s (target < 5 s)")
-        start = time.perf_counter()
+              f"in {time.perf_counter() - start:.2f} s (CPU {time.process_time() - cpu:.2f} s;"
+              " target < 5 s)")
+        start, cpu = time.perf_counter(), time.process_time()
         report = verify_bundle(io.BytesIO(out.getvalue()))
-        verify_s = time.perf_counter() - start
-        print(f"verify bundle: {'valid' if report.ok else 'INVALID'} in {verify_s:.2f} s "
-              f"(target < 5 s)")
+        print(f"verify bundle: {'valid' if report.ok else 'INVALID'} in "
+              f"{time.perf_counter() - start:.2f} s (CPU {time.process_time() - cpu:.2f} s; "
+              "target < 5 s)")
         if not report.ok:
             print(report.render()[:2000])
         await evidence.aclose()

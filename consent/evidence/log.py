@@ -56,6 +56,7 @@ ENTRY = LogEntryRow.__table__  # type: ignore[attr-defined]
 NODE = LogNodeRow.__table__  # type: ignore[attr-defined]
 _RETRIES = 5
 _CHUNK = 500
+_MAX_CACHED_CHAINS = 100_000
 _sqlite_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
     weakref.WeakKeyDictionary())
 
@@ -211,6 +212,9 @@ class EvidenceLog:
                 .values(size=compact.size, root=compact.root(), updated_at=now))
             if done.rowcount != 1:
                 raise _HeadMoved
+        if len(chains) > _MAX_CACHED_CHAINS:  # keep memory bounded: reload heads when needed
+            chains = {item.event.chain: chains[item.event.chain] for item in items
+                      if item.event.chain is not None}
         self._compact, self._chains = compact, chains
         self.transactions += 1
         return results
