@@ -20,7 +20,6 @@ what is wrong when a check fails (docs/evidence-format.md §Verification):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import sys
@@ -100,8 +99,14 @@ def verify_bundle(source: str | Path | IO[bytes], *, expect: Expectation | None 
     except (zipfile.BadZipFile, OSError) as exc:
         report.fail("bundle", f"not a readable zip file ({exc})")
         return report
-    with bundle, contextlib.suppress(_Stop):
-        _Verification(bundle, report, expect or Expectation(), trusted).run()
+    with bundle:
+        try:
+            _Verification(bundle, report, expect or Expectation(), trusted).run()
+        except _Stop:
+            pass
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError,
+                zipfile.BadZipFile, EOFError) as exc:  # a malformed bundle, never a crash
+            report.fail("bundle", f"malformed content stopped the verification ({exc!r:.200})")
     return report
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from consent.clock import FrozenClock
 from consent.evidence.canonical import b64encode, canonical, sha256_hex
@@ -280,3 +282,22 @@ async def test_an_extra_or_missing_file(built: tuple[Evidence, History, bytes]) 
 @pytest.mark.parametrize("garbage", [b"", b"PK\x03\x04 not really a zip", b"%PDF-1.4"])
 def test_not_a_bundle(garbage: bytes) -> None:
     assert "not a readable zip" in problems(garbage)["bundle"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+async def test_random_corruption_is_reported_never_raised(
+        built: tuple[Evidence, History, bytes], data: st.DataObject) -> None:
+    _evidence, _history, bundle = built
+    files = members(bundle)
+    name = data.draw(st.sampled_from(sorted(files)))
+    content = bytearray(files[name])
+    if content:
+        position = data.draw(st.integers(0, len(content) - 1))
+        content[position] = data.draw(st.integers(0, 255).filter(
+            lambda b: b != content[position]))
+    files[name] = bytes(content)
+    report = verify_bundle(io.BytesIO(pack(files)))
+    assert not report.ok
+    assert report.problems
