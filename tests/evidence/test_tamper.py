@@ -29,8 +29,6 @@ from consent.storage.database import Database
 from tests.evidence import scenario
 from tests.evidence.scenario import History
 
-Edit = Callable[[dict[str, bytes]], None]
-
 
 @pytest.fixture
 async def built(sqlite_db: Database, clock: FrozenClock) -> tuple[Evidence, History, bytes]:
