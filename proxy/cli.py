@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_command(sub, parent)
     add_migrate_command(sub, parent)
     add_demo_commands(sub, parent)
+    from proxy.oauth.cli import add_oauth_commands
+
+    add_oauth_commands(sub, parent, settings_from)
     return parser
 
 

@@ -169,13 +169,17 @@ class Introspection(_TokenEndpointMixin, IntrospectionEndpoint):  # type: ignore
 
     def introspect_token(self, token: TokenRecord) -> dict[str, Any]:
         row = token.row
+        exchange = current_exchange()
+        if row.consent_id is not None and (exchange.grantee is None
+                                           or exchange.grantee.consent_id != row.consent_id):
+            return {"active": False}  # its consent is no longer active
         body: dict[str, Any] = {
             "active": True,
             "client_id": token.client.client_id if token.client else None,
             "scope": row.scope,
             "exp": int(row.expires_at.timestamp()),
             "iat": int(row.created_at.timestamp()),
-            "iss": current_exchange().issuer,
+            "iss": exchange.issuer,
             "token_kind": TokenKind(row.kind).value,
             "consent_id": row.consent_id,
             "datasets": sorted(parse_scope(row.scope)),

@@ -71,7 +71,8 @@ async def _full_flow(p: Running, browser: Browser) -> None:
         [detail] = token["authorization_details"]
         assert detail["points"] == [str(PRM)]
         assert detail["resolution"] == "PT30M"
-        assert detail["history"] == "P90D" and detail["duration"] == "P30D"
+        assert detail["history"] == "P90D"
+        assert detail["duration"] == "P30D"
 
         # The data proxy's entry point accepts it.
         verified = await verify_with_bearer(p, token["access_token"])
@@ -187,7 +188,8 @@ async def test_household_narrows_points_datasets_and_window(passerelle: Running,
     assert detail["points"] == [str(PRM)]
     assert detail["datasets"] == ["consumption_load_curve"]
     assert detail["resolution"] == "PT1H"
-    assert detail["history"] == "P30D" and detail["duration"] == "P7D"
+    assert detail["history"] == "P30D"
+    assert detail["duration"] == "P7D"
     assert token["scope"] == "consumption_load_curve"
 
 
