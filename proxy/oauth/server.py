@@ -28,7 +28,7 @@ from consent.models import new_id
 from consent.models.oauth import OAuthToken, TokenKind
 from consent.scopes import parse_scope
 from consent.tokens import ACCESS_PREFIX, REFRESH_PREFIX, digest, matches, new_secret
-from proxy.errors import BY_CODE, InvalidRequest, OAuthError
+from proxy.errors import BY_CODE, InvalidRequest, OAuthError, ascii_description
 from proxy.oauth.exchange import AUTH_METHODS, Grantee, Issued, OAuthClient, TokenRecord
 from proxy.oauth.glue import Carrier, Snapshot, current_exchange
 from proxy.oauth.grants import AccessRequestCheck, AppGrant, CodeGrant, RefreshGrant, S256Only
@@ -72,7 +72,7 @@ class PasserelleServer(AuthorizationServer):  # type: ignore[misc]
         try:
             parse_scope(scope)
         except DomainError as error:
-            raise InvalidScopeError(description=_description(error.detail)) from None
+            raise InvalidScopeError(description=ascii_description(error.detail)) from None
 
     def handle_error_response(self, request: Snapshot, error: OAuth2Error) -> Carrier:
         if error.redirect_uri:  # validated against the client's registered URIs by authlib
@@ -198,6 +198,3 @@ def _issuer_parameter(issuer: str) -> IssuerParameter:
 
     return Issuer()
 
-
-def _description(text: str) -> str:
-    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)

@@ -151,3 +151,22 @@ async def test_https_instances_use_host_cookies_and_hsts(https_instance: str) ->
     assert cookie["path"] == "/"
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     await browser.close()
+
+
+def test_every_message_a_template_or_handler_names_exists() -> None:
+    import re
+
+    from consent.purposes import DataRole, LegalBasis, Purpose
+    from proxy.web.i18n import MESSAGES
+
+    root = Path(__file__).resolve().parents[2] / "proxy"
+    sources = [p.read_text() for p in (root / "web" / "templates").glob("*.html")]
+    sources += [p.read_text() for p in root.rglob("*.py")]
+    keys = {k for text in sources
+            for k in re.findall(r'["\']((?:login|logout|consent|error|register|site)'
+                                r'\.[a-z_]+)["\']', text)}
+    keys |= {f"role.{r.value}" for r in DataRole} | {f"basis.{b.value}" for b in LegalBasis}
+    keys |= {f"purpose.{p.value}" for p in Purpose}
+    keys = {k for k in keys if not k.endswith(".html")}  # template names, not messages
+    assert sorted(keys - set(MESSAGES)) == []
+    assert {"consent.not_household", "consent.not_possible", "error.csrf"} <= keys
