@@ -206,17 +206,35 @@ class ConsentService:
                                *, grantor_id: str | None = None,
                                reason: str) -> list[ConsentEvent]:
         """Inside the caller's transaction: revoke every live consent covering one of
-        ``point_ids`` (of ``grantor_id`` only, if given). Used when an upstream authorisation
-        ends or the occupant changes (R9)."""
+        ``point_ids`` (of ``grantor_id`` only, if given). A consent over several points stops
+        as a whole: a consent that no longer holds for all its points denies (secure default).
+        Used when an upstream authorisation ends or the occupant changes (R9)."""
+        return await self.act_on_points(session, actor, ConsentAction.REVOKE, point_ids,
+                                        grantor_id=grantor_id, reason=reason)
+
+    async def act_on_points(self, session: AsyncSession, actor: Actor, action: ConsentAction,
+                            point_ids: set[str], *, grantor_id: str | None = None,
+                            reason: str, suspended_by: ActorRole | None = None,
+                            ) -> list[ConsentEvent]:
+        """Inside the caller's transaction: apply ``action`` to every consent covering one of
+        ``point_ids`` whose state allows it. ``suspended_by`` keeps only consents whose last
+        event is a suspension by that role (resume only what upstream suspended)."""
         covering = select(ConsentPoint.consent_id).where(col(ConsentPoint.point_id).in_(point_ids))
+        sources = CONSENT_MACHINE.rules[action].sources
         statement = select(Consent).where(
-            Consent.tenant_id == actor.tenant_id, col(Consent.state).in_(LIVE_STATES),
+            Consent.tenant_id == actor.tenant_id, col(Consent.state).in_(sources),
             col(Consent.id).in_(covering)).order_by(col(Consent.created_at), col(Consent.id))
         if grantor_id is not None:
             statement = statement.where(Consent.grantor_id == grantor_id)
         events = []
         for consent in (await session.exec(statement)).all():
-            transition = await self._move(session, consent, ConsentAction.REVOKE, actor, reason)
+            if suspended_by is not None:
+                last = (await session.exec(select(ConsentEvent).where(
+                    ConsentEvent.consent_id == consent.id).order_by(
+                    col(ConsentEvent.id).desc()).limit(1))).one()
+                if (last.action, last.actor_role) != (ConsentAction.SUSPEND.value, suspended_by):
+                    continue
+            transition = await self._move(session, consent, action, actor, reason)
             events.append(transition.event)
         return events
 
