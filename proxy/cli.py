@@ -46,6 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, host=args.host, port=args.port, demo=args.demo,
                              public_url=args.public_url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     web.run_app(create_app(settings), host=settings.host, port=settings.port,
                 print=lambda msg: print(f"Passerelle at {settings.issuer} ({msg.strip()})"))
     return 0

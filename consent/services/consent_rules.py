@@ -116,9 +116,11 @@ def check_access_period(valid_from: datetime, valid_until: datetime, now: dateti
     if valid_from < now - START_TOLERANCE:
         raise InvalidPeriod(f"A consent cannot start in the past ({valid_from.isoformat()}).",
                             field="valid_from")
-    if valid_until - valid_from > policy.max_access:
+    duration = access.duration
+    assert duration is not None
+    if duration > policy.max_access:
         raise InvalidPeriod(
-            f"The access period lasts {(valid_until - valid_from).days} days; the longest "
+            f"The access period lasts {duration.days} days; the longest "
             f"allowed is {policy.max_access.days} days.", field="valid_until",
             max_days=policy.max_access.days)
     return access

@@ -102,13 +102,18 @@ class ConsentService:
             raise NotFound(f"No household with id {draft.grantor_id!r}.", field="grantor_id")
         recipient = await get_row(session, Recipient, actor.tenant_id, draft.recipient_id,
                                   "recipient")
+        datasets = [d.value for d in terms.datasets]
+        # Standing first, so that nobody learns about points they have no business with.
+        await self._standing_for(session, actor, grantor_id=grantor.id,
+                                 recipient_id=recipient.id, datasets=datasets, point_ids=[],
+                                 now=now)
         points = await points_by_ref(session, actor.tenant_id, terms.points)
         check_scope(recipient, terms.datasets, terms.purpose, terms.legal_basis, points)
         await check_occupied_by(session, points, grantor.id, now)
         consent = Consent(
             tenant_id=actor.tenant_id, arrangement_id=draft.arrangement_id or str(uuid.uuid4()),
             grantor_id=grantor.id, recipient_id=recipient.id,
-            datasets=[d.value for d in terms.datasets], max_resolution=terms.max_resolution,
+            datasets=datasets, max_resolution=terms.max_resolution,
             valid_from=terms.valid_from, valid_until=terms.valid_until,
             data_from=terms.data_from, history_days=terms.history_days, purpose=terms.purpose,
             legal_basis=terms.legal_basis or recipient.legal_basis, state=state,
@@ -201,17 +206,35 @@ class ConsentService:
                                *, grantor_id: str | None = None,
                                reason: str) -> list[ConsentEvent]:
         """Inside the caller's transaction: revoke every live consent covering one of
-        ``point_ids`` (of ``grantor_id`` only, if given). Used when an upstream authorisation
-        ends or the occupant changes (R9)."""
-        statement = select(Consent).join(
-            ConsentPoint, col(ConsentPoint.consent_id) == col(Consent.id)).where(
-            Consent.tenant_id == actor.tenant_id, col(Consent.state).in_(LIVE_STATES),
-            col(ConsentPoint.point_id).in_(point_ids)).distinct()
+        ``point_ids`` (of ``grantor_id`` only, if given). A consent over several points stops
+        as a whole: a consent that no longer holds for all its points denies (secure default).
+        Used when an upstream authorisation ends or the occupant changes (R9)."""
+        return await self.act_on_points(session, actor, ConsentAction.REVOKE, point_ids,
+                                        grantor_id=grantor_id, reason=reason)
+
+    async def act_on_points(self, session: AsyncSession, actor: Actor, action: ConsentAction,
+                            point_ids: set[str], *, grantor_id: str | None = None,
+                            reason: str, suspended_by: ActorRole | None = None,
+                            ) -> list[ConsentEvent]:
+        """Inside the caller's transaction: apply ``action`` to every consent covering one of
+        ``point_ids`` whose state allows it. ``suspended_by`` keeps only consents whose last
+        event is a suspension by that role (resume only what upstream suspended)."""
+        covering = select(ConsentPoint.consent_id).where(col(ConsentPoint.point_id).in_(point_ids))
+        sources = CONSENT_MACHINE.rules[action].sources
+        statement = select(Consent).where(
+            Consent.tenant_id == actor.tenant_id, col(Consent.state).in_(sources),
+            col(Consent.id).in_(covering)).order_by(col(Consent.created_at), col(Consent.id))
         if grantor_id is not None:
             statement = statement.where(Consent.grantor_id == grantor_id)
         events = []
         for consent in (await session.exec(statement)).all():
-            transition = await self._move(session, consent, ConsentAction.REVOKE, actor, reason)
+            if suspended_by is not None:
+                last = (await session.exec(select(ConsentEvent).where(
+                    ConsentEvent.consent_id == consent.id).order_by(
+                    col(ConsentEvent.id).desc()).limit(1))).one()
+                if (last.action, last.actor_role) != (ConsentAction.SUSPEND.value, suspended_by):
+                    continue
+            transition = await self._move(session, consent, action, actor, reason)
             events.append(transition.event)
         return events
 
@@ -298,20 +321,28 @@ class ConsentService:
     async def _standing(self, session: AsyncSession, consent: Consent, actor: Actor,
                         point_ids: Sequence[str], now: datetime) -> str | None:
         """Check the actor may act on this consent; return the mandate it acts under."""
+        return await self._standing_for(session, actor, grantor_id=consent.grantor_id,
+                                        recipient_id=consent.recipient_id,
+                                        datasets=consent.datasets, point_ids=point_ids, now=now)
+
+    @staticmethod
+    async def _standing_for(session: AsyncSession, actor: Actor, *, grantor_id: str,
+                            recipient_id: str, datasets: Sequence[str],
+                            point_ids: Sequence[str], now: datetime) -> str | None:
         role = actor.role
-        if role is ActorRole.SUBJECT and actor.party_id != consent.grantor_id:
+        if role is ActorRole.SUBJECT and actor.party_id != grantor_id:
             raise NotFound("No consent of yours has this id.", field="consent_id")
         if role is ActorRole.RECIPIENT:
-            recipient = await get_row(session, Recipient, consent.tenant_id,
-                                      consent.recipient_id, "recipient")
+            recipient = await get_row(session, Recipient, actor.tenant_id, recipient_id,
+                                      "recipient")
             if actor.party_id != recipient.party_id:
                 raise NotFound("No consent for you has this id.", field="consent_id")
         if role is ActorRole.MANDATARY:
             assert actor.party_id is not None
             mandate = await covering_mandate(
-                session, tenant_id=consent.tenant_id, mandator_id=consent.grantor_id,
-                mandatary_id=actor.party_id, point_ids=point_ids, datasets=consent.datasets,
-                at=now, manage_consents=True)
+                session, tenant_id=actor.tenant_id, mandator_id=grantor_id,
+                mandatary_id=actor.party_id, point_ids=point_ids, datasets=datasets, at=now,
+                manage_consents=True)
             return mandate.id
         return None
 

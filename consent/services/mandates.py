@@ -21,7 +21,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.clock import Clock
-from consent.errors import ConcurrentUpdate, DomainError, IllegalTransition, NotFound, NotPermitted
+from consent.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    DomainError,
+    IllegalTransition,
+    NotFound,
+    NotPermitted,
+)
 from consent.identifiers import PointRef
 from consent.lifecycle import MANDATE_MACHINE, ActorRole, MandateAction, MandateState
 from consent.models import (
@@ -118,6 +125,7 @@ class MandateService:
             mandator = await get_row(session, Party, actor.tenant_id, draft.mandator_id, "party")
             mandatary = await get_row(session, Party, actor.tenant_id, draft.mandatary_id,
                                       "party")
+            self._standing(mandator.id, mandatary.id, actor, uploaders=set())
             if mandator.kind != PartyKind.HOUSEHOLD:
                 raise NotFound(f"No household with id {mandator.id!r}.", field="mandator_id")
             if mandatary.kind not in _MANDATARY_KINDS or mandatary.id == mandator.id:
@@ -129,7 +137,6 @@ class MandateService:
                 tenant_id=actor.tenant_id, mandator_id=mandator.id, mandatary_id=mandatary.id,
                 scope=scope, datasets=[d.value for d in datasets], valid_from=validity.start,
                 valid_until=validity.end, state=state, created_at=now, updated_at=now, version=1)
-            self._standing(mandate, actor, uploaders=set())
             session.add(mandate)
             await session.flush()
             session.add_all(MandatePoint(tenant_id=mandate.tenant_id, mandate_id=mandate.id,
@@ -157,7 +164,7 @@ class MandateService:
             raise NotPermitted("A proof is uploaded by a person or organisation.", field="actor")
         async with self.db.session() as session:
             mandate = await get_row(session, Mandate, actor.tenant_id, mandate_id, "mandate")
-            self._standing(mandate, actor, uploaders=set())
+            self._standing(mandate.mandator_id, mandate.mandatary_id, actor, uploaders=set())
             if mandate.state not in (MandateState.REQUESTED, MandateState.PENDING_REVIEW):
                 raise IllegalTransition(
                     f"Proofs are added while a mandate is requested or under review, not when "
@@ -165,6 +172,10 @@ class MandateService:
                     to_state=mandate.state, action="attach_proof")
             if len(await _proofs(session, mandate.id)) >= MAX_PROOFS:
                 raise DomainError(f"A mandate has at most {MAX_PROOFS} proofs.", field="proofs")
+            taken = await session.exec(select(ProofDocument.id).where(
+                ProofDocument.storage_key == upload.storage_key))
+            if taken.first() is not None:
+                raise Conflict("This stored document is already attached.", field="storage_key")
             proof = ProofDocument(
                 tenant_id=mandate.tenant_id, kind=kind, media_type=upload.media_type,
                 size_bytes=upload.size_bytes, sha256=upload.sha256,
@@ -263,7 +274,8 @@ class MandateService:
             check_version(mandate, expected_version)
             MANDATE_MACHINE.target(mandate.state, action, actor.role)  # state, then role
             proofs = await _proofs(session, mandate.id)
-            self._standing(mandate, actor, uploaders={p.uploaded_by for p in proofs})
+            self._standing(mandate.mandator_id, mandate.mandatary_id, actor,
+                           uploaders={p.uploaded_by for p in proofs})
             if action is MandateAction.SUBMIT and not proofs:
                 raise DomainError("Attach at least one proof (a signed mandate) before "
                                   "submitting (R10).", field="proofs")
@@ -288,15 +300,15 @@ class MandateService:
             return Transition(mandate, event)
 
     @staticmethod
-    def _standing(mandate: Mandate, actor: Actor, uploaders: set[str]) -> None:
+    def _standing(mandator_id: str, mandatary_id: str, actor: Actor,
+                  uploaders: set[str]) -> None:
         role = actor.role
-        if role is ActorRole.SUBJECT and actor.party_id != mandate.mandator_id:
+        if role is ActorRole.SUBJECT and actor.party_id != mandator_id:
             raise NotFound("No mandate of yours has this id.", field="mandate_id")
-        if role is ActorRole.MANDATARY and actor.party_id != mandate.mandatary_id:
+        if role is ActorRole.MANDATARY and actor.party_id != mandatary_id:
             raise NotFound("No mandate naming you has this id.", field="mandate_id")
         if role is ActorRole.REVIEWER and (
-                actor.party_id in uploaders
-                or actor.party_id in (mandate.mandator_id, mandate.mandatary_id)):
+                actor.party_id in uploaders or actor.party_id in (mandator_id, mandatary_id)):
             raise NotPermitted("A reviewer cannot review a mandate they are party to or whose "
                                "proofs they uploaded (R19).", field="actor", rule="R19")
 
