@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.oauth.conftest import REDIRECT_URI, Browser, Running, query_of
+from consent.clock import FrozenClock
+from tests.oauth.conftest import REDIRECT_URI, Browser, Running, query_of, start
 from tests.oauth.helpers import (
     authorize_url,
     exchange_code,
@@ -19,6 +21,7 @@ from tests.oauth.helpers import (
     pkce,
     token_request,
 )
+from tests.support.databases import SqliteFactory
 
 
 async def no_redirect_page(browser: Browser, url: str) -> str:
@@ -287,3 +290,14 @@ async def test_30_consent_page_tells_who_why_what(passerelle: Running, browser: 
     assert "controller" in html
     assert ("point", "enedis:22516914714270") in fields
     assert ("point", "enedis:30001234567890") not in fields  # not hers
+
+
+async def test_access_tokens_live_one_hour_at_most(sqlite_factory: SqliteFactory,
+                                                  clock: FrozenClock, data_dir: Path) -> None:
+    url = sqlite_factory.create()
+    async for p in start(url, clock, data_dir, access_token_ttl=7200):
+        status, body, _r = await token_request(p, {"grant_type": "client_credentials"})
+        assert status == 200
+        assert body["expires_in"] == 3600
+        clock.advance(timedelta(seconds=3601))
+        assert await introspect(p, body["access_token"]) == {"active": False}
