@@ -28,8 +28,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.clock import Clock
-from consent.errors import ConcurrentUpdate, InvalidPeriod, NotFound
-from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction, ConsentState
+from consent.errors import InvalidPeriod, NotFound
+from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction
 from consent.models import (
     DEFAULT_TENANT,
     Consent,
@@ -47,6 +47,7 @@ from consent.services.base import (
     apply_transition,
     check_version,
     creation_event,
+    expire_due,
 )
 from consent.services.consent_rules import (
     ConsentDraft,
@@ -63,8 +64,6 @@ from consent.storage import Database
 
 ConsentTransition = Transition[Consent, ConsentEvent]
 
-#: States in which a consent can still become or stay active.
-LIVE_STATES = (ConsentState.REQUESTED, ConsentState.ACTIVE, ConsentState.SUSPENDED)
 
 
 class ConsentService:
@@ -184,23 +183,10 @@ class ConsentService:
                                valid_until=valid_until)
 
     async def expire_due(self, tenant_id: str = DEFAULT_TENANT) -> list[str]:
-        """Expire every live consent whose ``valid_until`` is past; return their ids. Each
-        expiry is its own transaction; one changed concurrently is left for the next sweep."""
-        now = self.clock.now()
-        async with self.db.session() as session:
-            statement = select(Consent.id).where(
-                Consent.tenant_id == tenant_id, col(Consent.state).in_(LIVE_STATES),
-                col(Consent.valid_until) <= now)
-            due = list((await session.exec(statement)).all())
-        expired = []
-        for consent_id in due:
-            try:
-                await self.expire(Actor.system(tenant_id), consent_id,
-                                  reason="access period over")
-            except ConcurrentUpdate:
-                continue
-            expired.append(consent_id)
-        return expired
+        """Expire every live consent whose ``valid_until`` is past; return their ids."""
+        return await expire_due(self.db, Consent, CONSENT_MACHINE, ConsentAction.EXPIRE,
+                                self.expire, tenant_id=tenant_id, now=self.clock.now(),
+                                reason="access period over")
 
     async def revoke_on_points(self, session: AsyncSession, actor: Actor, point_ids: set[str],
                                *, grantor_id: str | None = None,

@@ -18,7 +18,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.clock import Clock
 from consent.errors import (
-    ConcurrentUpdate,
     Conflict,
     DomainError,
     IllegalTransition,
@@ -46,6 +45,7 @@ from consent.services.base import (
     apply_transition,
     check_version,
     creation_event,
+    expire_due,
 )
 from consent.services.consent_rules import check_occupied_by
 from consent.services.mandate_rules import (
@@ -62,8 +62,6 @@ MandateTransition = Transition[Mandate, MandateEvent]
 
 _MANDATARY_KINDS = {PartyKind.PERSON, PartyKind.MANDATARY_ORGANISATION, PartyKind.RECIPIENT,
                     PartyKind.HOUSEHOLD}
-_LIVE = (MandateState.REQUESTED, MandateState.PENDING_REVIEW, MandateState.ACTIVE,
-         MandateState.SUSPENDED)
 
 
 class MandateService:
@@ -193,20 +191,9 @@ class MandateService:
 
     async def expire_due(self, tenant_id: str = DEFAULT_TENANT) -> list[str]:
         """Expire every live mandate whose ``valid_until`` is past; return their ids."""
-        now = self.clock.now()
-        async with self.db.session() as session:
-            statement = select(Mandate.id).where(
-                Mandate.tenant_id == tenant_id, col(Mandate.state).in_(_LIVE),
-                col(Mandate.valid_until).is_not(None), col(Mandate.valid_until) <= now)
-            due = list((await session.exec(statement)).all())
-        expired = []
-        for mandate_id in due:
-            try:
-                await self.expire(Actor.system(tenant_id), mandate_id, reason="validity over")
-            except ConcurrentUpdate:
-                continue
-            expired.append(mandate_id)
-        return expired
+        return await expire_due(self.db, Mandate, MANDATE_MACHINE, MandateAction.EXPIRE,
+                                self.expire, tenant_id=tenant_id, now=self.clock.now(),
+                                reason="validity over")
 
     async def get(self, tenant_id: str, mandate_id: str) -> Mandate:
         """The mandate, or :class:`NotFound`."""
