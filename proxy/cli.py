@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -46,6 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, host=args.host, port=args.port, demo=args.demo,
                              public_url=args.public_url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     web.run_app(create_app(settings), host=settings.host, port=settings.port,
                 print=lambda msg: print(f"Passerelle at {settings.issuer} ({msg.strip()})"))
     return 0
@@ -64,95 +65,101 @@ def add_serve_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     p.set_defaults(func=_serve)
 
 
-def _instant(text: str) -> datetime:
-    """A ``--from``/``--to`` value: an RFC 3339 instant, or a day (midnight UTC)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date or RFC 3339 instant: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-class _ProgressBar:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.enabled and total:
-            filled = 30 * done // total
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} entries")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
-def _audit_export(args: argparse.Namespace) -> int:
-    from consent.errors import PasserelleError
-    from consent.evidence.selection import Selection
-    from consent.evidence.service import Evidence, origin_for
+def _migrate(args: argparse.Namespace) -> int:
     from consent.storage import Database
 
     settings = settings_from(args)
-    try:
-        selection = Selection(args.tenant, args.consent, args.household, args.recipient,
-                              args.start, args.end)
-    except PasserelleError as exc:
-        sys.stderr.write(f"passerelle audit export: {exc.detail}\n")
-        return 2
 
-    async def export() -> str:
+    async def run() -> str | None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database.from_url(settings.resolved_database_url)
-        evidence = Evidence.open(db, settings.data_dir, origin=origin_for(settings.issuer))
-        bar = _ProgressBar()
         try:
-            result = await evidence.export_to_path(
-                selection, args.output, actor=args.actor, progress=bar,
-                include_documents=not args.no_documents)
+            return await db.migrate()
         finally:
-            bar.close()
-            await evidence.aclose()
             await db.dispose()
-        return (f"{args.output}: {result.entries} entries, {result.pruned} pruned, "
-                f"{result.outside_consent} outside consent; manifest sha256 "
-                f"{result.manifest_sha256}\n")
 
-    try:
-        sys.stderr.write(asyncio.run(export()))
-    except PasserelleError as exc:
-        sys.stderr.write(f"passerelle audit export: {exc.detail}\n")
-        return 1
+    print(f"database at revision {asyncio.run(run())}")
     return 0
 
 
-def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                       parent: argparse.ArgumentParser) -> None:
-    from consent.evidence import verify
+def add_migrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                        parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("migrate", parents=[parent],
+                       help="upgrade the database schema to the newest revision")
+    p.set_defaults(func=_migrate)
 
-    audit = sub.add_parser("audit", help="export and verify proof bundles (auditors)")
-    commands = audit.add_subparsers(dest="audit_command", required=True)
-    export = commands.add_parser("export", parents=[parent],
-                                 help="write the proof bundle of a consent, household, "
-                                      "recipient or period")
-    export.add_argument("--consent", help="consent id")
-    export.add_argument("--household", help="household id")
-    export.add_argument("--recipient", help="recipient id")
-    export.add_argument("--tenant", help="only this tenant's entries")
-    export.add_argument("--from", dest="start", type=_instant, help="period start (included)")
-    export.add_argument("--to", dest="end", type=_instant, help="period end (excluded)")
-    export.add_argument("--actor", default=f"cli:{getpass.getuser()}",
-                        help="who exports, as logged (default cli:<user>)")
-    export.add_argument("--no-documents", action="store_true",
-                        help="leave proof documents out (their hashes stay)")
-    export.add_argument("-o", "--output", type=Path, required=True, help="bundle.zip to write")
-    export.set_defaults(func=_audit_export)
-    check = commands.add_parser("verify", parents=[parent],
-                                help="check a proof bundle offline; exit 0 if valid, 1 if not")
-    verify.build_parser(check)
-    check.set_defaults(func=verify.run)
+
+def _demo_show(args: argparse.Namespace) -> int:
+    from consent.demo import DEMO_PLAN, describe
+
+    demo = describe(DEMO_PLAN)
+    if args.json:
+        print(json.dumps(demo, indent=2, ensure_ascii=False))
+    else:
+        print(_demo_text(demo))
+    return 0
+
+
+def _demo_text(demo: dict[str, Any]) -> str:
+    lines = ["Passerelle demo (public passwords: never on a production instance)", "",
+             "Households (login / password):"]
+    for h in demo["households"]:
+        lines.append(f"  {h['username']:<10} {h['password']:<22} {h['name']}: "
+                     + ", ".join(h["points"]))
+    lines += ["", "Staff (login / password / roles):"]
+    for s in demo["staff"]:
+        lines.append(f"  {s['username']:<10} {s['password']:<22} {', '.join(s['roles'])} "
+                     f"({s['organisation']})")
+    lines += ["", "Metering points:"]
+    for p in demo["points"]:
+        occupants = "; ".join(f"{o['household']} from {_instant(o['starts_at'])}"
+                              + (f" to {_instant(o['ends_at'])}" if o["ends_at"] else "")
+                              for o in p["occupancies"])
+        lines.append(f"  {p['ref']:<28} {p['energy']:<11} {'+'.join(p['directions']):<22} "
+                     f"{p['address']['postal_code']} {p['address']['city']}: {occupants}")
+    lines += ["", "OAuth clients (client_id / client_secret):"]
+    for c in demo["clients"]:
+        lines.append(f"  {c['client_id']:<20} {c['client_secret']}  {c['name']}")
+        lines.append(f"  {'':<20} redirect: {', '.join(c['redirect_uris'])}")
+    return "\n".join(lines)
+
+
+def _instant(iso: str) -> str:
+    """``2026-09-30T22:00:00+00:00`` -> ``2026-09-30 22:00Z`` (``2019-03-01`` at midnight)."""
+    day, _, time = iso.partition("T")
+    return day if time.startswith("00:00:00") else f"{day} {time[:5]}Z"
+
+
+def add_demo_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                      parent: argparse.ArgumentParser) -> None:
+    demo = sub.add_parser("demo", help="the deterministic demo seeded by serve --demo")
+    demo_sub = demo.add_subparsers(dest="demo_command", required=True)
+    show = demo_sub.add_parser("show", parents=[parent],
+                               help="print the demo logins, points and client credentials")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(func=_demo_show)
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    from adapters.inhouse.runner import run_simulator
+
+    return run_simulator(host=args.host, port=args.port, client_id=args.client_id,
+                         seed=args.seed, port_delay=args.port_delay)
+
+
+def add_simulator_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                          parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("simulator", parents=[parent],
+                       help="serve the built-in DSO simulator over the in-house DSO API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8090)
+    p.add_argument("--client-id", default="passerelle",
+                   help="OAuth client id accepted by the token endpoint; its secret comes from "
+                        "$PASSERELLE_SIMULATOR_SECRET (else one is generated and printed)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fault generator")
+    p.add_argument("--port-delay", type=float, default=120.0,
+                   help="seconds a meter-port open/close request takes to complete")
+    p.set_defaults(func=_simulator)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,7 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     parent = instance_options()
     sub = parser.add_subparsers(dest="command", required=True)
     add_serve_command(sub, parent)
-    add_audit_commands(sub, parent)
+    from proxy.audit_cli import add_audit_commands
+
+    add_audit_commands(sub, parent, settings_from)
+    add_migrate_command(sub, parent)
+    add_demo_commands(sub, parent)
+    from proxy.oauth.cli import add_oauth_commands
+
+    add_oauth_commands(sub, parent, settings_from)
+    add_simulator_command(sub, parent)
     return parser
 
 

@@ -1,16 +1,15 @@
-"""Fixtures of the evidence tests: databases holding the evidence tables, on SQLite and (when
-available) PostgreSQL, a frozen clock, a keyring.
+"""Fixtures of the evidence tests: databases holding the evidence tables, on SQLite and
+PostgreSQL (the shared session server of tests/conftest.py), a frozen clock, a keyring.
 
-The tables are made with ``SQLModel.metadata.create_all`` (the migration is the lead's). For
-PostgreSQL a session server is used: ``PASSERELLE_TEST_POSTGRES_URL`` or, once it is on main, the
-shared throwaway cluster of ``tests/support/postgres.py``; without either those tests skip.
+The evidence tables are made with ``SQLModel.metadata.create_all``, restricted to them: until a
+migration creates them, the shared migrated ``db`` fixture does not have them. Once it does,
+``database_url``/``db`` below can give way to the shared fixtures.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,27 +36,6 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def keyring() -> Keyring:
     return Keyring([bytes(range(32))])
-
-
-@pytest.fixture(scope="session")
-def evidence_postgres_url() -> Iterator[str]:
-    url = os.environ.get("PASSERELLE_TEST_POSTGRES_URL")
-    if url:
-        yield url
-        return
-    try:
-        from tests.support.postgres import Cluster, locate_binaries  # type: ignore[import-not-found]
-    except ImportError:
-        pytest.skip("no PostgreSQL: set PASSERELLE_TEST_POSTGRES_URL")
-    bindir = locate_binaries()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed")
-    cluster = Cluster(bindir)
-    cluster.start()
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
 
 
 async def _admin(url: str, sql: str) -> None:
@@ -87,7 +65,7 @@ async def fresh_database_url(backend: str, request: pytest.FixtureRequest,
         await db.dispose()
         yield url
         return
-    admin: str = request.getfixturevalue("evidence_postgres_url")
+    admin: str = request.getfixturevalue("postgres_admin_url")
     name = f"evidence_{uuid.uuid4().hex[:12]}"
     await _admin(admin, f'CREATE DATABASE "{name}"')
     url = make_url(admin).set(drivername="postgresql+asyncpg", database=name)
