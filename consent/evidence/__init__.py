@@ -11,8 +11,10 @@ What an auditor needs to be shown, and how Passerelle keeps it:
 - usage traces past retention lose their payload, never their leaf (R17,
   :mod:`consent.evidence.retention`);
 - a **proof bundle** (:mod:`consent.evidence.bundle`) is checked offline by
-  :mod:`consent.evidence.verify`, which imports only the standard library, ``cryptography`` and
-  ``rfc8785`` (the pure modules ``canonical``, ``merkle``, ``notes`` and ``coverage``).
+  :mod:`consent.evidence.verify`, which imports only the standard library, ``cryptography``,
+  ``rfc8785`` and this package's pure modules (``canonical``, ``merkle``, ``notes``, ``keys``,
+  ``signing``, ``selection``, ``coverage``, ``summary``, ``verify_log``; tests/evidence/test_cli.py
+  runs it with every database and web package blocked).
 
 :class:`consent.evidence.service.Evidence` is the one object the rest of Passerelle talks to.
 This package's ``__init__`` imports nothing, so the offline verifier never pulls in a database
