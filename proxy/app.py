@@ -13,9 +13,11 @@ from consent.storage import Database
 from proxy.forwarding import forwarded_middleware_for, parse_networks
 from proxy.keys import clock_key, database_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
+from proxy.oauth.setup import setup_oauth
 from proxy.observability import metrics_middleware, setup_metrics
 from proxy.routes import setup_routes
 from proxy.settings import Settings
+from proxy.web.headers import security_headers_middleware
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +26,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     """Build the application; resources open in ``cleanup_ctx`` and close in reverse order."""
     app = web.Application(
         middlewares=[forwarded_middleware_for(parse_networks(settings.trusted_proxies)),
-                     request_id_middleware, error_middleware, metrics_middleware],
+                     security_headers_middleware, request_id_middleware, error_middleware,
+                     metrics_middleware],
         client_max_size=1024 * 1024,
     )
     app[settings_key] = settings
     setup_metrics(app)
     app[clock_key] = clock or SystemClock()
     app.cleanup_ctx.append(_database_ctx)
+    setup_oauth(app)
     setup_routes(app)
     return app
 

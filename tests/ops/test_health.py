@@ -28,10 +28,12 @@ async def test_liveness_holds_and_readiness_fails_while_the_database_is_down(
     app = make_app(database_url=url, migrate_on_start=False)
     async with running(app) as client:
         live = await client.get("/healthz")
+        live_body = await live.json()
         ready = await client.get("/readyz")
         body = await ready.json()
 
     assert live.status == 200
+    assert live_body == {"status": "ok", "database": "postgresql"}
     assert ready.status == 503
     assert body == {"status": "unavailable", "database": "down"}
 
