@@ -53,7 +53,9 @@ async def test_both_replicas_answer_through_the_tls_edge(topology: Topology) -> 
     assert [status for status, _, _ in responses] == [200] * 6
     assert all(body["schema"]["position"] == "at-head" for _, _, body in responses)
     for _, headers, _ in responses:
-        assert headers["Strict-Transport-Security"].startswith("max-age=")
+        assert len(headers.getall("Strict-Transport-Security")) == 1
+        assert len(headers.getall("X-Frame-Options")) == 1
+        assert "default-src 'none'" in headers["Content-Security-Policy"]  # the replica's
         assert "aiohttp" not in headers.get("Server", "")
         assert headers["X-Request-Id"] != FORGED["X-Request-Id"]
     served_by = {replica_of(headers["X-Request-Id"], topology) for _, headers, _ in responses}
@@ -115,7 +117,9 @@ async def echo_server(name: str) -> AsyncIterator[str]:
 
     async def echo(request: web.Request) -> web.Response:
         return web.json_response({"upstream": name, "headers": dict(request.headers)},
-                                 headers={"Server": "Python/3.11 aiohttp/3.14"})
+                                 headers={"Server": "Python/3.11 aiohttp/3.14",
+                                          "X-Frame-Options": "DENY",
+                                          "Strict-Transport-Security": "max-age=60"})
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", echo)
@@ -151,9 +155,11 @@ async def test_the_edge_replaces_forged_forwarding_headers(tmp_path: Path) -> No
         assert received["Host"] == "localhost"
         for dropped in ("Forwarded", "X-Original-URL", "X-Request-Id"):
             assert dropped not in received
-        assert response_headers["Strict-Transport-Security"] == (
-            "max-age=63072000; includeSubDomains")
-        assert response_headers["X-Content-Type-Options"] == "nosniff"
+        # the edge's values, once each, even where the upstream sent its own
+        assert response_headers.getall("Strict-Transport-Security") == [
+            "max-age=63072000; includeSubDomains"]
+        assert response_headers.getall("X-Frame-Options") == ["DENY"]
+        assert response_headers.getall("X-Content-Type-Options") == ["nosniff"]
         assert "aiohttp" not in response_headers.get("Server", "")
     assert misdirected_status == 421
     assert "6.6.6.6" not in edge.access_log.read_text()
