@@ -14,6 +14,7 @@ callers handle one hierarchy and the HTTP edge renders it without guessing.
     │   ├── InvalidPeriod (400 invalid-period)
     │   ├── UnknownVocabulary (400 unknown-vocabulary)
     │   ├── IllegalTransition (409 illegal-transition)
+    │   ├── ResolutionUnavailable (400 resolution-unavailable)
     │   ├── NotFound (404 not-found)
     │   └── Conflict (409 conflict)
     ├── AccessDenied (403 access-denied)          consent checks: names the rule that denied
@@ -87,6 +88,13 @@ class UnknownVocabulary(DomainError):
 
     code = "unknown-vocabulary"
     title = "Unknown term"
+
+
+class ResolutionUnavailable(DomainError):
+    """The data exists only at a coarser resolution than the one asked for."""
+
+    code = "resolution-unavailable"
+    title = "Resolution unavailable"
 
 
 class IllegalTransition(DomainError):

@@ -8,7 +8,7 @@ them (``start=2026-01-01&end=2026-01-08`` is seven days).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from consent.errors import InvalidPeriod
@@ -24,6 +24,11 @@ class Period:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or (self.end is not None and self.end.tzinfo is None):
             raise InvalidPeriod("Period bounds must carry a timezone.", field="period")
+        # Datetimes sharing one ZoneInfo compare by wall time (wrong in the hour clocks go
+        # back), so bounds are kept in UTC and every comparison below is between UTC instants.
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        if self.end is not None:
+            object.__setattr__(self, "end", self.end.astimezone(UTC))
         if self.end is not None and not self.start < self.end:
             raise InvalidPeriod(
                 f"The period ends ({self.end.isoformat()}) before or when it starts "
@@ -33,6 +38,7 @@ class Period:
 
     def contains(self, instant: datetime) -> bool:
         """True if ``start <= instant < end``."""
+        instant = instant.astimezone(UTC)
         return self.start <= instant and (self.end is None or instant < self.end)
 
     def covers(self, other: Period) -> bool:
