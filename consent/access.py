@@ -25,7 +25,7 @@ UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True, slots=True)
-class AccessRequest:
+class ReadRequest:
     """One read asked for: a dataset of a point, over a window, at a resolution, at an instant.
 
     ``window`` and ``resolution`` are ``None`` for record datasets (contract, identity...).
@@ -114,7 +114,7 @@ class PointFacts:
 class AccessContext:
     """Everything a policy decides on. A ``None`` member is missing input, which denies."""
 
-    request: AccessRequest
+    request: ReadRequest
     token: TokenGrant | None
     consent: ConsentGrant | None
     point: PointFacts | None

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent.access import AccessContext, AccessRequest, ConsentGrant, PointFacts, TokenGrant
+from consent.access import AccessContext, ConsentGrant, PointFacts, ReadRequest, TokenGrant
 from consent.checks import (
     REQUIRED_RULES,
     AllOf,
@@ -59,7 +59,7 @@ def ctx(start: date = date(2026, 5, 1), end: date = date(2026, 5, 8), *,
         at: datetime = NOW, point: PointRef = PRM, token: TokenGrant | None = TOKEN,
         consent: ConsentGrant | None = CONSENT, facts: PointFacts | None = FACTS) -> AccessContext:
     series = dataset.spec.is_series
-    request = AccessRequest(
+    request = ReadRequest(
         point=point, dataset=dataset, at=at, timezone=PARIS,
         window=DayRange(start, end).to_period(PARIS) if series else None,
         resolution=(resolution or Resolution.P1D) if series else None,
