@@ -26,8 +26,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from consent.models.base import DEFAULT_TENANT, TenantScoped, instant_field, json_list_field
 from consent.storage.database import Database
 
 log = logging.getLogger("passerelle.access")
@@ -66,6 +67,7 @@ class AccessEvent:
     upstream_calls: int = 0
     cache_days: int = 0
     upstream: tuple[str, ...] = ()
+    tenant_id: str = DEFAULT_TENANT
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def to_json(self) -> dict[str, Any]:
@@ -79,15 +81,16 @@ class AccessEvent:
         return doc
 
 
-class AccessEventRow(SQLModel, table=True):
+class AccessEventRow(TenantScoped, table=True):
     """The ``access_event`` table: one row per :class:`AccessEvent`."""
 
     __tablename__ = "access_event"
     __table_args__ = (sa.Index("ix_access_event_consent_at", "consent_id", "at"),
-                      sa.Index("ix_access_event_recipient_at", "recipient_id", "at"))
+                      sa.Index("ix_access_event_recipient_at", "recipient_id", "at"),
+                      sa.Index("ix_access_event_at", "at"))
 
     id: str = Field(primary_key=True, max_length=36)
-    at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    at: datetime = instant_field()
     request_id: str = Field(max_length=32)
     api: str = Field(max_length=32)
     route: str = Field(max_length=200)
@@ -98,15 +101,15 @@ class AccessEventRow(SQLModel, table=True):
     consent_id: str | None = Field(default=None, max_length=64)
     point: str | None = Field(default=None, max_length=64)
     dataset: str | None = Field(default=None, max_length=64)
-    window_start: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
-    window_end: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    window_start: datetime | None = instant_field(nullable=True)
+    window_end: datetime | None = instant_field(nullable=True)
     resolution: str | None = Field(default=None, max_length=8)
     rule: str | None = Field(default=None, max_length=64)
     reason: str | None = Field(default=None, max_length=500)
     values: int = 0
     upstream_calls: int = 0
     cache_days: int = 0
-    upstream: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    upstream: list[str] = json_list_field()
 
 
 ACCESS_EVENT_TABLE: sa.Table = AccessEventRow.__table__  # type: ignore[attr-defined]

@@ -16,9 +16,8 @@ from consent.storage import Database
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database.from_url(f"sqlite:///{tmp_path / 'events.db'}")
-    async with db.engine.begin() as conn:
-        await conn.run_sync(AccessEventRow.metadata.create_all, tables=[AccessEventRow.__table__])
+    db = Database.from_url(f"sqlite:///{tmp_path / 'passerelle.db'}")
+    await db.migrate()
     yield db
     await db.dispose()
 

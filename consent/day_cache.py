@@ -34,6 +34,7 @@ from sqlmodel import Field, SQLModel
 
 from consent.aggregation import bucket
 from consent.identifiers import PointRef
+from consent.models.base import DEFAULT_TENANT, instant_field
 from consent.readings import Quality, Reading
 from consent.storage import Database
 from consent.vocabulary import Dataset, Resolution
@@ -44,7 +45,11 @@ NONCE_BYTES = 12
 
 
 class CachedDay(SQLModel, table=True):
-    """The ``upstream_cache_day`` table: one sealed day of one dataset of one point."""
+    """The ``upstream_cache_day`` table: one sealed day of one dataset of one point.
+
+    ``point_key`` pseudonymises the tenant and the point together, so two tenants holding the
+    same meter never share a row (R24).
+    """
 
     __tablename__ = "upstream_cache_day"
 
@@ -53,7 +58,7 @@ class CachedDay(SQLModel, table=True):
     resolution: str = Field(primary_key=True, max_length=8)
     day: str = Field(primary_key=True, max_length=10)
     sealed: bytes = Field(sa_type=sa.LargeBinary)
-    stored_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    stored_at: datetime = instant_field()
 
 
 _TABLE: sa.Table = CachedDay.__table__  # type: ignore[attr-defined]
@@ -127,21 +132,22 @@ class DayCache:
         self.hits = 0
         self.stores = 0
 
-    def point_key(self, point: PointRef) -> str:
-        """The pseudonym of ``point`` in the cache table."""
-        return hmac.new(self._mac, str(point).encode(), hashlib.sha256).hexdigest()
+    def point_key(self, point: PointRef, tenant: str = DEFAULT_TENANT) -> str:
+        """The pseudonym of ``point`` of ``tenant`` in the cache table."""
+        return hmac.new(self._mac, f"{tenant}|{point}".encode(), hashlib.sha256).hexdigest()
 
     @staticmethod
     def _aad(point_key: str, dataset: Dataset, resolution: Resolution, day: date) -> bytes:
         return f"{point_key}|{dataset.value}|{resolution.value}|{day.isoformat()}".encode()
 
     async def get(self, point: PointRef, dataset: Dataset, resolution: Resolution,
-                  days: Iterable[date], tz: ZoneInfo) -> dict[date, tuple[Reading, ...]]:
+                  days: Iterable[date], tz: ZoneInfo, *, tenant: str = DEFAULT_TENANT,
+                  ) -> dict[date, tuple[Reading, ...]]:
         """The cached ones among ``days``; a row that fails to open is ignored (refetched)."""
         wanted = sorted(set(days))
         if not wanted:
             return {}
-        key = self.point_key(point)
+        key = self.point_key(point, tenant)
         table = _TABLE
         query = sa.select(table.c.day, table.c.sealed).where(
             table.c.point_key == key, table.c.dataset == dataset.value,
@@ -165,11 +171,12 @@ class DayCache:
         return found
 
     async def put(self, point: PointRef, dataset: Dataset, resolution: Resolution,
-                  days: Mapping[date, tuple[Reading, ...]], now: datetime) -> None:
+                  days: Mapping[date, tuple[Reading, ...]], now: datetime, *,
+                  tenant: str = DEFAULT_TENANT) -> None:
         """Store ``days`` (replacing what is there) in one transaction."""
         if not days:
             return
-        key = self.point_key(point)
+        key = self.point_key(point, tenant)
         table = _TABLE
         rows = []
         for day, readings in days.items():
@@ -187,9 +194,10 @@ class DayCache:
             await conn.execute(sa.insert(table), rows)
         self.stores += len(rows)
 
-    async def purge(self, needed: Iterable[PointRef]) -> int:
-        """Drop every row whose point is not in ``needed`` (points an active consent covers)."""
-        keep = {self.point_key(p) for p in needed}
+    async def purge(self, needed: Iterable[tuple[str, PointRef]]) -> int:
+        """Drop every row whose (tenant, point) is not in ``needed`` (what active consents
+        cover); return how many rows went."""
+        keep = {self.point_key(point, tenant) for tenant, point in needed}
         table = _TABLE
         async with self.db.engine.begin() as conn:
             present = (await conn.execute(

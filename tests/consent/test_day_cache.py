@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from consent.day_cache import DayCache, complete_days, load_cache_secret
 from consent.identifiers import PointRef, Source
 from consent.readings import Reading
 from consent.storage import Database
 from consent.vocabulary import Dataset, Resolution
-from proxy.upstream.cache import CachedDay, DayCache, complete_days, load_cache_secret
 
 PARIS = ZoneInfo("Europe/Paris")
 PRM = PointRef(Source.ENEDIS, "22516914714270")
@@ -26,9 +26,8 @@ NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database.from_url(f"sqlite:///{tmp_path / 'cache.db'}")
-    async with db.engine.begin() as conn:
-        await conn.run_sync(CachedDay.metadata.create_all, tables=[CachedDay.__table__])
+    db = Database.from_url(f"sqlite:///{tmp_path / 'passerelle.db'}")
+    await db.migrate()
     yield db
     await db.dispose()
 
@@ -100,7 +99,7 @@ async def test_purge_drops_points_no_consent_needs(database: Database) -> None:
     for point in (PRM, OTHER):
         await cache.put(point, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
                         {day: half_hours(day)}, NOW)
-    assert await cache.purge([PRM]) == 1
+    assert await cache.purge([("default", PRM)]) == 1
     assert await cache.get(OTHER, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day],
                            PARIS) == {}
     assert await cache.get(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day], PARIS)
