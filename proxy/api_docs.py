@@ -32,7 +32,7 @@ pre{background:#f7f7f7;padding:.6rem;overflow:auto;font-size:13px}
 
 def _schema_text(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
     if "enum" in schema:
         return " | ".join(str(v) for v in schema["enum"])
     if "oneOf" in schema:
