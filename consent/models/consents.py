@@ -44,7 +44,10 @@ class Consent(TenantScoped, Created, table=True):
     :class:`ConsentEvent`."""
 
     __tablename__ = "consent"
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _consent_version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {
+        "version_id_col": _consent_version,
+        "version_id_generator": False,  # the services bump it explicitly
+    }
 
     id: str = id_field()
     arrangement_id: str = Field(max_length=36, index=True)

@@ -55,7 +55,10 @@ class Mandate(TenantScoped, Created, table=True):
     """One mandate; points in :class:`MandatePoint`, history in :class:`MandateEvent`."""
 
     __tablename__ = "mandate"
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _mandate_version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {
+        "version_id_col": _mandate_version,
+        "version_id_generator": False,  # the services bump it explicitly
+    }
 
     id: str = id_field()
     mandator_id: str = ref_field("party.id")
