@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from adapters.base import MeterDataAdapter
 from consent.access_events import AccessEventSink
 from consent.clock import Clock
+from consent.identifiers import Source
 from consent.services import ConsentService
 from consent.storage import Database
 from proxy.data.service import DataService
@@ -23,6 +25,7 @@ oauth_server_key = web.AppKey("oauth_server", PasserelleServer)
 consent_service_key = web.AppKey("consent_service", ConsentService)
 
 # --- data proxy (issue 4): native API, Data Connect-compatible API, upstream economy ---------
+adapters_key = web.AppKey("adapters", dict[Source, MeterDataAdapter])
 access_sink_key = web.AppKey("access_sink", AccessEventSink)
 data_service_key = web.AppKey("data_service", DataService)
 

@@ -123,6 +123,28 @@ class FactsLoader:
         )
         return AccessFacts(point, zone, row.id, grant, facts, tenant)
 
+    async def consents(self, *, recipient_id: str, consent_id: str | None, at: datetime,
+                       tenant: str = DEFAULT_TENANT) -> list[tuple[Consent, list[PointRef]]]:
+        """The token's consent, or (app-wide token) the recipient's consents in force at ``at``,
+        each with its points."""
+        query = select(Consent).where(Consent.tenant_id == tenant,
+                                      Consent.recipient_id == recipient_id)
+        if consent_id is not None:
+            query = query.where(Consent.id == consent_id)
+        else:
+            query = query.where(Consent.state == ConsentState.ACTIVE,
+                                Consent.valid_from <= at, Consent.valid_until > at)
+        async with self.db.session() as session:
+            consents = (await session.exec(query.order_by(col(Consent.valid_from)))).all()
+            out = []
+            for consent in consents:
+                refs = (await session.exec(
+                    select(MeteringPoint.source, MeteringPoint.identifier)
+                    .join(ConsentPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
+                    .where(ConsentPoint.consent_id == consent.id))).all()
+                out.append((consent, sorted(PointRef(Source(s), i) for s, i in refs)))
+        return out
+
     async def needed_points(self, at: datetime) -> set[tuple[str, PointRef]]:
         """(tenant, point) of every point an active consent covers now (the cache keeps these)."""
         query = (select(MeteringPoint.tenant_id, MeteringPoint.source, MeteringPoint.identifier)

@@ -9,7 +9,7 @@ request, so a denied request costs the DSO nothing and never touches the cache.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from adapters.errors import Unsupported
 from consent.access import AccessContext, ReadRequest, TokenGrant
@@ -53,7 +53,7 @@ class DataService:
 
     async def _allow(self, caller: Caller, point: PointRef, dataset: Dataset,
                      days: DayRange | None, resolution: Resolution | None,
-                     trace: Trace) -> AccessFacts:
+                     trace: Trace) -> tuple[AccessFacts, AccessContext]:
         trace.recipient_id = caller.grant.recipient_id
         trace.tenant = caller.tenant
         trace.point, trace.dataset = str(point), dataset.value
@@ -73,32 +73,42 @@ class DataService:
         trace.resolution = resolution.value if resolution is not None else None
         request = ReadRequest(point=point, dataset=dataset, at=at, window=window,
                               resolution=resolution, timezone=facts.timezone)
-        self.policy.enforce(AccessContext(request, caller.grant, consent, facts.facts))
-        return facts
+        ctx = AccessContext(request, caller.grant, consent, facts.facts)
+        self.policy.enforce(ctx)
+        return facts, ctx
 
     async def series(self, caller: Caller, point: PointRef, dataset: Dataset, days: DayRange,
-                     resolution: Resolution | None, trace: Trace) -> Series:
+                     resolution: Resolution | None, trace: Trace, *,
+                     native: bool = False) -> Series:
         """The consent's view of ``dataset`` of ``point`` over ``days`` (local calendar days).
 
         With ``resolution`` ``None`` the answer comes at the finest resolution the consent
-        releases, or the point's native one where that is coarser.
+        releases, or the point's native one where that is coarser. With ``native`` the answer
+        is the point's native step or nothing (a Data Connect load curve): once every other
+        rule has passed, the policy is asked again with that step, so a consent capped at P1D
+        is denied the curve rather than served daily values where a curve is expected.
         """
-        facts = await self._allow(caller, point, dataset, days, resolution, trace)
-        assert trace.window is not None
-        assert trace.resolution is not None
-        native = await self._upstream(point).series(
-            point, dataset, trace.window, recipient=caller.grant.recipient_id,
-            report=trace.report, tenant=facts.tenant)
-        target = Resolution(trace.resolution)
-        if resolution is None and target.finer_than(native.resolution):
-            target = native.resolution
+        facts, ctx = await self._allow(caller, point, dataset, days, resolution, trace)
+        window = ctx.request.window
+        assert window is not None
+        upstream = self._upstream(point)
+        recipient = caller.grant.recipient_id
+        if native:
+            step, _ = await upstream.native_resolution(point, dataset, recipient, trace.report)
+            trace.resolution = step.value
+            self.policy.enforce(replace(ctx, request=replace(ctx.request, resolution=step)))
+        fetched = await upstream.series(point, dataset, window, recipient=recipient,
+                                        report=trace.report, tenant=facts.tenant)
+        target = Resolution(trace.resolution) if trace.resolution else fetched.resolution
+        if resolution is None and target.finer_than(fetched.resolution):
+            target = fetched.resolution
             trace.resolution = target.value
-        return view(native, trace.window, target)
+        return view(fetched, window, target)
 
     async def record(self, caller: Caller, point: PointRef, dataset: Dataset,
                      trace: Trace) -> Record:
         """The current occupant's ``dataset`` record, cut to the fields the consent releases."""
-        facts = await self._allow(caller, point, dataset, None, None, trace)
+        facts, _ = await self._allow(caller, point, dataset, None, None, trace)
         assert facts.consent is not None  # the policy denies without one
         record = await self._upstream(point).record(
             point, dataset, recipient=caller.grant.recipient_id, report=trace.report)
