@@ -98,8 +98,7 @@ def allocate(total: int, weights: list[float]) -> tuple[int, ...]:
     weight_sum = sum(weights)
     if total <= 0 or weight_sum <= 0:
         return (0,) * len(weights)
-    k = total / weight_sum
-    cumulative = [round(c * k) for c in accumulate(weights)]
+    cumulative = [round(total * (c / weight_sum)) for c in accumulate(weights)]
     cumulative[-1] = total  # float rounding must not move the day's total
     return tuple(b - a for a, b in zip([0, *cumulative[:-1]], cumulative, strict=True))
 

@@ -1,0 +1,230 @@
+"""``InhouseClient``: the :class:`~adapters.base.MeterDataAdapter` speaking the in-house DSO API.
+
+It talks to any server implementing ``docs/inhouse-dso-api.md`` (the simulator's, or a DSO's own)
+over a borrowed :class:`aiohttp.ClientSession`. Every call has a total timeout; every foreign
+failure becomes one class of :mod:`adapters.errors` at this boundary: aiohttp and socket errors,
+timeouts, non-JSON or truncated bodies, wrong shapes (naming the member), documented problem
+codes. The bearer token (client credentials, RFC 6749 §4.4) is cached and renewed a minute before
+it expires, and once more if the server rejects it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
+
+import aiohttp
+
+from adapters.base import (
+    Capabilities,
+    Health,
+    HealthState,
+    Occupancy,
+    PointInfo,
+    PortAction,
+    PortRequest,
+    PortStatus,
+    UpstreamAuthorisation,
+)
+from adapters.errors import (
+    ERRORS_BY_CODE,
+    NotYetAvailable,
+    PeriodNotServed,
+    UpstreamCredentialsRejected,
+    UpstreamError,
+    UpstreamMalformed,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from adapters.inhouse import parse
+from adapters.inhouse.decode import Doc
+from adapters.inhouse.wire import API_PREFIX
+from consent.clock import Clock, SystemClock
+from consent.errors import Conflict, NotFound, PasserelleError
+from consent.identifiers import PointRef
+from consent.periods import Period
+from consent.readings import Reading, Record, Series
+from consent.vocabulary import Dataset, Resolution
+
+T = TypeVar("T")
+
+#: Problem codes the server may send that belong to the consent tree, not the adapter tree.
+_DOMAIN_CODES: dict[str, type[PasserelleError]] = {"not-found": NotFound, "conflict": Conflict}
+_RENEW_BEFORE = timedelta(seconds=60)
+
+
+def _error_from_problem(status: int, doc: Any, retry_after: int | None) -> PasserelleError:
+    """The adapter error for a problem+json answer (unknown codes fall back on the status)."""
+    code = doc.get("code") if isinstance(doc, dict) else None
+    detail = doc.get("detail") if isinstance(doc, dict) else None
+    text = detail if isinstance(detail, str) and len(detail) < 300 else f"HTTP {status}"
+    if status == 429:
+        return UpstreamRateLimited(f"The DSO's quota is reached: {text}", retry_after=retry_after)
+    cls = ERRORS_BY_CODE.get(code) if isinstance(code, str) else None
+    if cls is not None and issubclass(cls, PeriodNotServed):
+        available = None
+        with contextlib.suppress(UpstreamMalformed):  # the bounds are a courtesy, not the error
+            available = Doc(doc.get("available"), "available").optional_period()
+        return cls(text, available=available)
+    if cls is not None and issubclass(cls, UpstreamUnavailable):
+        return cls(text, retry_after=retry_after)
+    if cls is not None and cls is not UpstreamMalformed:
+        return cls(text)
+    if isinstance(code, str) and code in _DOMAIN_CODES:
+        return _DOMAIN_CODES[code](text)
+    if status in (500, 502, 503):
+        return UpstreamUnavailable(f"The DSO failed (HTTP {status}).", retry_after=retry_after)
+    if status == 504:
+        return UpstreamTimeout("The DSO timed out (HTTP 504).")
+    return UpstreamError(f"The DSO refused the request (HTTP {status}, {code or 'no code'}).")
+
+
+class InhouseClient:
+    """An adapter for one in-house DSO at ``base_url``; ``timeout`` bounds each HTTP call (s)."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, client_id: str,
+                 client_secret: str, *, timeout: float = 10.0, clock: Clock | None = None) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/")
+        # RFC 6749 §2.3.1: form-encode id and secret, then HTTP Basic.
+        self._credentials = aiohttp.encode_basic_auth(quote_plus(client_id),
+                                                      quote_plus(client_secret))
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._clock = clock or SystemClock()
+        self._token: tuple[str, datetime] | None = None
+        self._token_lock = asyncio.Lock()
+        self._capabilities: Capabilities | None = None
+
+    # ---- transport -----------------------------------------------------------------------
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any, int | None]:
+        """One HTTP exchange: status, decoded JSON body, Retry-After seconds."""
+        try:
+            async with self._session.request(method, url, timeout=self._timeout,
+                                             **kwargs) as response:
+                raw = await response.read()
+                retry = response.headers.get("Retry-After", "")
+                status = response.status
+        except TimeoutError:
+            raise UpstreamTimeout("The DSO did not answer in time.") from None
+        except aiohttp.ClientPayloadError:
+            raise UpstreamMalformed("The DSO's answer was cut short.", field="body") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailable(f"The DSO could not be reached ({type(exc).__name__})."
+                                      ) from None
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            raise UpstreamMalformed("The DSO's answer is not JSON (truncated or garbled).",
+                                    field="body") from None
+        return status, body, int(retry) if retry.isdigit() else None
+
+    async def _bearer(self, renew: bool = False) -> str:
+        async with self._token_lock:
+            now = self._clock.now()
+            if not renew and self._token is not None and self._token[1] - _RENEW_BEFORE > now:
+                return self._token[0]
+            status, body, retry = await self._send(
+                "POST", self._base + "/oauth/token", data={"grant_type": "client_credentials"},
+                headers={"Authorization": self._credentials})
+            if status in (400, 401):
+                raise UpstreamCredentialsRejected("The DSO refused the operator's client "
+                                                  "credentials.")
+            if status != 200:
+                raise _error_from_problem(status, body, retry)
+            doc = Doc(body)
+            issued = doc["access_token"].text()
+            doc["token_type"].equals("Bearer")
+            lifetime = doc["expires_in"].integer(1)
+            self._token = (issued, now + timedelta(seconds=lifetime))
+            return issued
+
+    async def _get(self, path: str, *, method: str = "GET", expect: int = 200,
+                   **kwargs: Any) -> Doc:
+        """An authenticated API call; the JSON answer as a :class:`Doc`, or the mapped error."""
+        url = self._base + API_PREFIX + path
+        for renew in (False, True):
+            headers = {"Authorization": "Bearer " + await self._bearer(renew),
+                       "Accept": "application/json"}
+            status, body, retry = await self._send(method, url, headers=headers, **kwargs)
+            if status != 401:
+                break
+        else:
+            raise UpstreamCredentialsRejected("The DSO keeps refusing the operator's token.")
+        if status != expect:
+            raise _error_from_problem(status, body, retry)
+        return Doc(body)
+
+    async def _parsed(self, path: str, reader: Callable[[Doc], T], **kwargs: Any) -> T:
+        return reader(await self._get(path, **kwargs))
+
+    # ---- the adapter ---------------------------------------------------------------------
+
+    async def capabilities(self) -> Capabilities:
+        if self._capabilities is None:
+            self._capabilities = await self._parsed("/capabilities", parse.capabilities)
+        return self._capabilities
+
+    async def describe(self, point: PointRef) -> PointInfo:
+        return await self._parsed(f"/points/{point}", lambda d: parse.point_info(d, point))
+
+    async def series(self, point: PointRef, dataset: Dataset, period: Period,
+                     resolution: Resolution) -> Series:
+        if period.end is None:
+            raise NotYetAvailable("An open period reaches beyond the last published day.")
+        window = (await self.capabilities()).limits(dataset).max_window
+        chunks, start = [], period.start
+        while start < period.end:
+            end = min(start + window, period.end) if window is not None else period.end
+            chunks.append(Period(start, end))
+            start = end
+        zone, readings = "UTC", list[Reading]()
+        for chunk in chunks:
+            params = {"start": chunk.start.isoformat(), "end": (chunk.end or chunk.start)
+                      .isoformat(), "resolution": resolution.value}
+            doc = await self._get(f"/points/{point}/series/{dataset.value}", params=params)
+            zone, part = parse.readings(doc, point, dataset, resolution, chunk)
+            if readings and part and part[0].start < readings[-1].end:
+                raise UpstreamMalformed("Two calls returned overlapping readings.",
+                                        field="values[0].start")
+            readings += part
+        return Series(point, dataset, dataset.spec.unit or "", resolution, zone,
+                      tuple(readings))
+
+    async def record(self, point: PointRef, dataset: Dataset) -> Record:
+        return await self._parsed(f"/points/{point}/records/{dataset.value}",
+                                  lambda d: parse.record(d, point, dataset))
+
+    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
+        return await self._parsed(f"/points/{point}/authorisation",
+                                  lambda d: parse.authorisation(d, point))
+
+    async def occupancy(self, point: PointRef) -> tuple[Occupancy, ...]:
+        return await self._parsed(f"/points/{point}/occupancy",
+                                  lambda d: parse.occupancy(d, point))
+
+    async def port_state(self, point: PointRef) -> PortStatus:
+        return await self._parsed(f"/points/{point}/port", lambda d: parse.port_status(d, point))
+
+    async def request_port(self, point: PointRef, action: PortAction) -> PortRequest:
+        return await self._parsed(f"/points/{point}/port/requests",
+                                  lambda d: parse.port_request(d, point), method="POST",
+                                  expect=202, json={"action": action.value})
+
+    async def port_request(self, point: PointRef, request_id: str) -> PortRequest:
+        return await self._parsed(f"/points/{point}/port/requests/{quote(request_id, safe='')}",
+                                  lambda d: parse.port_request(d, point))
+
+    async def health(self) -> Health:
+        try:
+            status, _, _ = await self._send("GET", self._base + API_PREFIX + "/health")
+        except UpstreamError as error:
+            return Health(HealthState.DOWN, error.title, self._clock.now())
+        state = HealthState.OK if status == 200 else HealthState.DEGRADED
+        return Health(state, f"HTTP {status}", self._clock.now())

@@ -1,0 +1,126 @@
+"""In-house DSO answers -> adapter types, checked member by member (see ``wire.py``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from adapters.base import (
+    AuthorisationState,
+    Capabilities,
+    DatasetAvailability,
+    DatasetLimits,
+    Occupancy,
+    PointInfo,
+    PortAction,
+    PortRequest,
+    PortRequestStatus,
+    PortState,
+    PortStatus,
+    Quota,
+    UpstreamAuthorisation,
+)
+from adapters.inhouse.decode import Doc
+from consent.identifiers import PointRef, Source
+from consent.periods import Period
+from consent.readings import Quality, Reading, Record
+from consent.vocabulary import Dataset, Direction, Energy, Resolution
+
+_DAY_LENGTHS = (timedelta(hours=23), timedelta(hours=24), timedelta(hours=25))
+
+
+def capabilities(doc: Doc) -> Capabilities:
+    datasets = []
+    for item in doc["datasets"].items():
+        window, history = item["max_window_days"].optional_integer(1), \
+            item["history_days"].optional_integer(1)
+        datasets.append(DatasetLimits(
+            dataset=item["dataset"].enum(Dataset),
+            energies=frozenset(e.enum(Energy) for e in item["energies"].items()),
+            resolutions=tuple(r.enum(Resolution) for r in item["resolutions"].items()),
+            max_window=timedelta(days=window) if window is not None else None,
+            history=timedelta(days=history) if history is not None else None))
+    quotas = tuple(Quota(q["requests"].integer(1), timedelta(seconds=q["per_seconds"].integer(1)),
+                         q["scope"].text()) for q in doc["quotas"].items())
+    return Capabilities(doc["name"].text(), frozenset(s.enum(Source) for s in
+                                                     doc["sources"].items()),
+                        tuple(datasets), quotas, doc["meter_port"].boolean())
+
+
+def point_info(doc: Doc, point: PointRef) -> PointInfo:
+    doc["point"].equals(str(point))
+    datasets = tuple(DatasetAvailability(
+        item["dataset"].enum(Dataset),
+        tuple(r.enum(Resolution) for r in item["resolutions"].items()),
+        item["available"].optional_period()) for item in doc["datasets"].items())
+    return PointInfo(point, doc["energy"].enum(Energy),
+                     frozenset(d.enum(Direction) for d in doc["directions"].items()),
+                     doc["timezone"].zone(), datasets)
+
+
+def readings(doc: Doc, point: PointRef, dataset: Dataset, resolution: Resolution,
+             period: Period) -> tuple[str, list[Reading]]:
+    """The timezone and readings of one series answer, checked against the request."""
+    doc["point"].equals(str(point))
+    doc["dataset"].equals(dataset.value)
+    doc["resolution"].equals(resolution.value)
+    doc["unit"].equals(dataset.spec.unit or "")
+    zone = doc["timezone"].zone()
+    assert period.end is not None
+    out: list[Reading] = []
+    for item in doc["values"].items():
+        start, end = item["start"].instant(), item["end"].instant()
+        length = end - start
+        if (length not in _DAY_LENGTHS) if resolution.is_calendar else \
+                (length != resolution.nominal):
+            raise item["end"].fail(f"the end of a {resolution.value} interval")
+        if not period.start <= start < period.end:
+            raise item["start"].fail("an instant inside the requested period")
+        if out and start < out[-1].end:
+            raise item["start"].fail("readings in order and without overlap")
+        out.append(Reading(start, end, item["value"].meter_value(),
+                           item["quality"].enum(Quality)))
+    return zone, out
+
+
+def record(doc: Doc, point: PointRef, dataset: Dataset) -> Record:
+    doc["point"].equals(str(point))
+    doc["dataset"].equals(dataset.value)
+    fields = doc["fields"]
+    if not isinstance(fields.value, dict):
+        raise fields.fail("an object")
+    expected = dataset.spec.fields
+    for name in fields.value:
+        if name not in expected:
+            raise fields[name].fail("no such member")
+    return Record(point, dataset, {name: fields[name].optional_text() for name in expected})
+
+
+def authorisation(doc: Doc, point: PointRef) -> UpstreamAuthorisation:
+    doc["point"].equals(str(point))
+    return UpstreamAuthorisation(point, doc["state"].enum(AuthorisationState),
+                                 doc["authorisation_id"].optional_text(),
+                                 doc["validity"].optional_period(),
+                                 doc["upstream_state"].optional_text())
+
+
+def occupancy(doc: Doc, point: PointRef) -> tuple[Occupancy, ...]:
+    doc["point"].equals(str(point))
+    out: list[Occupancy] = []
+    for item in doc["occupancies"].items():
+        period = item.period()
+        if out and (out[-1].period.end is None or period.start < out[-1].period.end):
+            raise item["start"].fail("occupancies in order and without overlap")
+        out.append(Occupancy(item["customer"].text(), period))
+    return tuple(out)
+
+
+def port_status(doc: Doc, point: PointRef) -> PortStatus:
+    doc["point"].equals(str(point))
+    return PortStatus(point, doc["state"].enum(PortState), doc["pending_request"].optional_text())
+
+
+def port_request(doc: Doc, point: PointRef) -> PortRequest:
+    doc["point"].equals(str(point))
+    return PortRequest(doc["request_id"].text(), point, doc["action"].enum(PortAction),
+                       doc["status"].enum(PortRequestStatus), doc["requested_at"].instant(),
+                       doc["completed_at"].optional_instant())
