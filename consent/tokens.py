@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.identifiers import PointRef
 from consent.lifecycle import ConsentState
-from consent.models import Consent, ConsentPoint, MeteringPoint
+from consent.models import Consent, ConsentEvent, ConsentPoint, MeteringPoint
 from consent.models.oauth import AuthorizationCode, BrowserSession, OAuthToken, TokenKind
 
 ACCESS_PREFIX = "pas_at_"
@@ -153,3 +153,20 @@ async def active_consent(session: AsyncSession, consent_id: str,
         select(MeteringPoint).join(ConsentPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
         .where(ConsentPoint.consent_id == consent_id))
     return consent, sorted(point.ref for point in result.all())
+
+
+#: Leaving ``active`` for one of these ends the consent's tokens at once.
+_ENDED = frozenset({ConsentState.WITHDRAWN, ConsentState.REVOKED, ConsentState.EXPIRED,
+                    ConsentState.REFUSED})
+
+
+async def revoke_tokens_of_ended_consent(session: AsyncSession, consent: Consent,
+                                         event: ConsentEvent) -> None:
+    """Consent hook: when a consent ends (withdrawn, revoked, expired), revoke its tokens in
+    the same transaction, so "ended" and "its tokens are dead" are one atomic fact.
+
+    A suspended consent keeps its tokens (a resume brings access back); they are refused while
+    it is suspended, because :func:`active_consent` is checked at every use.
+    """
+    if ConsentState(event.to_state) in _ENDED:
+        await revoke_consent_tokens(session, consent.id, event.at)

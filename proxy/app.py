@@ -15,8 +15,10 @@ from consent.storage import Database
 from proxy.data.setup import data_ctx, use_adapters
 from proxy.keys import clock_key, database_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
+from proxy.oauth.setup import setup_oauth
 from proxy.routes import setup_routes
 from proxy.settings import Settings
+from proxy.web.headers import security_headers_middleware
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +30,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     ``adapters`` maps each source to its DSO adapter (default: the built-in simulator).
     """
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware],
+        middlewares=[security_headers_middleware, request_id_middleware, error_middleware],
         client_max_size=1024 * 1024,
     )
     app[settings_key] = settings
     app[clock_key] = clock or SystemClock()
     app.cleanup_ctx.append(_database_ctx)
+    setup_oauth(app)
     # --- data proxy (issue 4): adapters, access events, cache, limiters, data service -----
     use_adapters(app, adapters)
     app.cleanup_ctx.append(data_ctx)
