@@ -93,12 +93,15 @@ class DataService:
         assert window is not None
         upstream = self._upstream(point)
         recipient = caller.grant.recipient_id
+        cap = ctx.request.resolution
         if native:
-            step, _ = await upstream.native_resolution(point, dataset, recipient, trace.report)
+            step, _ = await upstream.native_resolution(point, dataset, recipient, trace.report,
+                                                       cap)
             trace.resolution = step.value
             self.policy.enforce(replace(ctx, request=replace(ctx.request, resolution=step)))
+            cap = step
         fetched = await upstream.series(point, dataset, window, recipient=recipient,
-                                        report=trace.report, tenant=facts.tenant)
+                                        report=trace.report, cap=cap, tenant=facts.tenant)
         target = Resolution(trace.resolution) if trace.resolution else fetched.resolution
         if resolution is None and target.finer_than(fetched.resolution):
             target = fetched.resolution

@@ -25,6 +25,7 @@ from consent.day_cache import DayCache, load_cache_secret
 from consent.identifiers import Source
 from proxy import api_docs, native
 from proxy.compat.enedis.handlers import add_compat_routes
+from proxy.compat.enedis.oauth import add_compat_oauth_routes
 from proxy.data.facts import FactsLoader
 from proxy.data.ratelimit import RecipientLimits
 from proxy.data.service import DataService
@@ -120,3 +121,4 @@ def add_data_routes(app: web.Application) -> None:
     app.router.add_get("/api/openapi.json", api_docs.openapi_json, name="api-openapi")
     app.router.add_get("/api/docs", api_docs.docs_page, name="api-docs")
     add_compat_routes(app)
+    add_compat_oauth_routes(app)

@@ -13,8 +13,8 @@ economical and safe:
 * concurrent requests for the same chunk share one call (single flight);
 * complete, ended days are sealed into the cache afterwards.
 
-Data is always fetched at the point's finest native resolution, so every recipient shares the
-same cached days; the consent's view (roll-up, clamp) is cut afterwards by the caller.
+Data is fetched at the point's native resolution (:meth:`Upstream.native_resolution`); the
+consent's view (roll-up, clamp) is cut afterwards by the caller.
 """
 
 from __future__ import annotations
@@ -109,21 +109,32 @@ class Upstream:
         self._described[point] = (now, info)
         return info
 
-    async def native_resolution(self, point: PointRef, dataset: Dataset,
-                                recipient: str, report: FetchReport) -> tuple[Resolution, ZoneInfo]:
-        """The finest resolution the point delivers ``dataset`` at, and the point's zone."""
+    async def native_resolution(self, point: PointRef, dataset: Dataset, recipient: str,
+                                report: FetchReport, cap: Resolution | None = None,
+                                ) -> tuple[Resolution, ZoneInfo]:
+        """The resolution to fetch ``dataset`` of ``point`` at, and the point's zone.
+
+        The finest native resolution not finer than ``cap``; when every native one is finer
+        (a daily view of a curve), the coarsest, to be rolled up. A DSO with a single native
+        step per meter (Enedis, GRDF) always gets that step, so every recipient shares it.
+        """
         info = await self.describe(point, recipient, report)
         availability = info.availability(dataset)
         if not availability.resolutions:
             raise UnsupportedDataset(f"{dataset.value} is not a series.", dataset=dataset.value)
-        finest = min(availability.resolutions, key=lambda r: r.nominal)
-        return finest, ZoneInfo(info.timezone)
+        allowed = [r for r in availability.resolutions if cap is None or not r.finer_than(cap)]
+        if allowed:
+            chosen = min(allowed, key=lambda r: r.nominal)
+        else:
+            chosen = max(availability.resolutions, key=lambda r: r.nominal)
+        return chosen, ZoneInfo(info.timezone)
 
     async def series(self, point: PointRef, dataset: Dataset, window: Period, *,
-                     recipient: str, report: FetchReport,
+                     recipient: str, report: FetchReport, cap: Resolution | None = None,
                      tenant: str = DEFAULT_TENANT) -> Series:
-        """The native readings of ``dataset`` whose start lies in ``window`` (local days)."""
-        resolution, tz = await self.native_resolution(point, dataset, recipient, report)
+        """The native readings of ``dataset`` whose start lies in ``window`` (local days),
+        at :meth:`native_resolution` for ``cap``."""
+        resolution, tz = await self.native_resolution(point, dataset, recipient, report, cap)
         days = list(iter_days(window, tz))
         found: dict[date, tuple[Reading, ...]] = {}
         if self.cache is not None:

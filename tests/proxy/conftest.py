@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, Type
 
+from consent import accounts
 from tests.proxy.world import World, build_world
 from tests.support.databases import SqliteFactory
 
@@ -19,3 +21,11 @@ async def world(sqlite_factory: SqliteFactory, tmp_path: Path) -> AsyncIterator[
     yield w
     await w.client.close()
     sqlite_factory.drop(url)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_argon2() -> Iterator[None]:
+    """Tests only: argon2id with minimal cost (production keeps the library defaults)."""
+    accounts.configure(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID))
+    yield
+    accounts.configure(PasswordHasher(type=Type.ID))

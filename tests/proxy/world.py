@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient, TestServer, unused_port
 from multidict import CIMultiDict
 
 from adapters.simulator import Occupant, Simulator, SimulatorAdapter, derive_profile
@@ -31,7 +31,7 @@ from consent.access_events import ACCESS_EVENT_TABLE
 from consent.clock import FrozenClock
 from consent.identifiers import PointRef, Source
 from consent.lifecycle import ActorRole
-from consent.models import OAuthToken, PartyKind, UpstreamAuthorisation
+from consent.models import AccountRole, OAuthToken, PartyKind, UpstreamAuthorisation
 from consent.models.base import new_id
 from consent.models.oauth import TokenKind
 from consent.purposes import DataRole, LegalBasis, Purpose
@@ -44,6 +44,7 @@ from consent.tokens import ACCESS_PREFIX, digest, new_secret
 from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
 from proxy.app import create_app
+from proxy.compat.enedis.oauth import CALLBACK_PATH
 from proxy.keys import database_key
 from proxy.settings import Settings
 
@@ -54,6 +55,7 @@ MOVE_IN = date(2025, 3, 10)
 COACH_FROM = date(2025, 6, 1)
 COACH_UNTIL = T0 + timedelta(days=10)
 DASH_UNTIL = T0 + timedelta(days=30)
+USERNAME, PASSWORD = "ana", "ana-test-password-2026"
 
 
 def midnight(day: date) -> datetime:
@@ -70,7 +72,9 @@ class World:
     simulator: Simulator
     db: Database
     household_id: str
+    issuer: str
     apps: dict[str, str] = field(default_factory=dict)  # name -> recipient id
+    credentials: dict[str, tuple[str, str]] = field(default_factory=dict)  # client id, secret
     consents: dict[str, str] = field(default_factory=dict)  # name -> consent id
     last_body: bytes = b""
 
@@ -140,13 +144,14 @@ async def build_world(database_url: str, data_dir: Path, *, cache: bool = True,
     clock = FrozenClock(T0)
     simulator = Simulator(clock, [profile()])
     adapter = SimulatorAdapter(simulator, timeout=0.3)
+    port = unused_port()
     settings = Settings(data_dir=data_dir, database_url=database_url, upstream_cache=cache,
-                        recipient_rate=rate, recipient_burst=burst)
+                        recipient_rate=rate, recipient_burst=burst, host="127.0.0.1", port=port)
     app = create_app(settings, clock=clock, adapters={source: adapter for source in Source})
-    client: TestClient[Any, Any] = TestClient(TestServer(app))
+    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1", port=port))
     await client.start_server()
     db = app[database_key]
-    world = World(client, clock, simulator, db, household_id="")
+    world = World(client, clock, simulator, db, household_id="", issuer=settings.issuer)
     await _seed(world)
     return world
 
@@ -157,6 +162,9 @@ async def _seed(world: World) -> None:
         household = await registry.add_party(session, tenant_id="default",
                                              kind=PartyKind.HOUSEHOLD, name="Ana Martin",
                                              now=now)
+        await registry.add_account(session, tenant_id="default", username=USERNAME,
+                                   password=PASSWORD, party_id=household.id,
+                                   roles=[AccountRole.HOUSEHOLD], now=now)
         previous = await registry.add_party(session, tenant_id="default",
                                             kind=PartyKind.HOUSEHOLD, name="Paul Avant", now=now)
         point = await registry.add_point(session, tenant_id="default", ref=PRM,
@@ -174,12 +182,16 @@ async def _seed(world: World) -> None:
             valid_from=midnight(date(2024, 1, 1)), valid_until=midnight(date(2029, 1, 1)),
             state=UpstreamState.ACTIVE, now=now, household_id=household.id)
         for name in ("dash", "coach"):
-            recipient, _ = await registry.register_recipient(session, registry.RecipientDraft(
-                name=name, website=f"https://{name}.example", contact_email=f"dpo@{name}.example",
-                purposes=[Purpose.ENERGY_MONITORING], legal_basis=LegalBasis.CONSENT,
-                data_role=DataRole.CONTROLLER, allowed_datasets=list(Dataset),
-                redirect_uris=[f"https://{name}.example/cb"]), tenant_id="default", now=now)
+            recipient, secret = await registry.register_recipient(
+                session, registry.RecipientDraft(
+                    name=name, website=f"https://{name}.example",
+                    contact_email=f"dpo@{name}.example", purposes=[Purpose.ENERGY_MONITORING],
+                    legal_basis=LegalBasis.CONSENT, data_role=DataRole.CONTROLLER,
+                    allowed_datasets=list(Dataset),
+                    redirect_uris=[f"https://{name}.example/cb", world.issuer + CALLBACK_PATH]),
+                tenant_id="default", now=now)
             world.apps[name] = recipient.id
+            world.credentials[name] = (recipient.client_id, secret)
     world.household_id = household.id
     service = ConsentService(world.db, world.clock)
     subject = Actor(ActorRole.SUBJECT, party_id=household.id)
