@@ -139,11 +139,12 @@ def profile() -> Any:
 
 
 async def build_world(database_url: str, data_dir: Path, *, cache: bool = True,
-                      rate: float = 1000.0, burst: int = 1000) -> World:
+                      rate: float = 1000.0, burst: int = 1000,
+                      adapter_class: type[SimulatorAdapter] = SimulatorAdapter) -> World:
     """Start the app on ``database_url`` and seed the world described in the module."""
     clock = FrozenClock(T0)
     simulator = Simulator(clock, [profile()])
-    adapter = SimulatorAdapter(simulator, timeout=0.3)
+    adapter = adapter_class(simulator, timeout=0.3)
     port = unused_port()
     settings = Settings(data_dir=data_dir, database_url=database_url, upstream_cache=cache,
                         recipient_rate=rate, recipient_burst=burst, host="127.0.0.1", port=port)
