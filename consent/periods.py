@@ -58,7 +58,16 @@ class Period:
 
     def capped(self, length: timedelta) -> bool:
         """True if the period is bounded and no longer than ``length``."""
-        return self.end is not None and _utc(self.end) - _utc(self.start) <= length
+        return self.duration is not None and self.duration <= length
+
+    @property
+    def duration(self) -> timedelta | None:
+        """Elapsed time from start to end (``None`` if open). Computed in UTC: Python
+        subtracts two datetimes of the same zone by wall clock, which is an hour off across a
+        DST change."""
+        if self.end is None:
+            return None
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
 
 def _utc(instant: datetime) -> datetime:

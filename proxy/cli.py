@@ -46,6 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, host=args.host, port=args.port, demo=args.demo,
                              public_url=args.public_url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     web.run_app(create_app(settings), host=settings.host, port=settings.port,
                 print=lambda msg: print(f"Passerelle at {settings.issuer} ({msg.strip()})"))
     return 0
@@ -167,8 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     parent = instance_options()
     sub = parser.add_subparsers(dest="command", required=True)
     add_serve_command(sub, parent)
+    from proxy.audit_cli import add_audit_commands
+
+    add_audit_commands(sub, parent, settings_from)
     add_migrate_command(sub, parent)
     add_demo_commands(sub, parent)
+    from proxy.oauth.cli import add_oauth_commands
+
+    add_oauth_commands(sub, parent, settings_from)
     add_simulator_command(sub, parent)
     return parser
 

@@ -55,7 +55,7 @@ class OAuthError(PasserelleError):
         """The RFC 6749 §5.2 error object (the description is ASCII-safe, no secret)."""
         body = {"error": self.code}
         if self.detail:
-            body["error_description"] = _ascii(self.detail)
+            body["error_description"] = ascii_description(self.detail)
         return body
 
     def response_headers(self) -> dict[str, str]:
@@ -176,10 +176,10 @@ class BearerError(OAuthError):
         """The ``WWW-Authenticate`` value (RFC 6750 §3)."""
         params = [f'realm="{self.realm}"', f'error="{self.code}"']
         if self.detail:
-            params.append(f'error_description="{_quoted(self.detail)}"')
+            params.append(f'error_description="{ascii_description(self.detail)}"')
         scope = self.extra.get("scope")
         if scope:
-            params.append(f'scope="{_quoted(str(scope))}"')
+            params.append(f'scope="{ascii_description(str(scope))}"')
         return "Bearer " + ", ".join(params)
 
     def response_headers(self) -> dict[str, str]:
@@ -195,7 +195,7 @@ class MissingToken(BearerError):
         return f'Bearer realm="{self.realm}"'
 
     def oauth_body(self) -> dict[str, str]:
-        return {"error": "invalid_request", "error_description": _ascii(self.detail)}
+        return {"error": "invalid_request", "error_description": ascii_description(self.detail)}
 
 
 class InvalidToken(BearerError):
@@ -221,13 +221,10 @@ class InvalidBearerRequest(BearerError):
     title = "The Authorization header is malformed."
 
 
-def _ascii(text: str) -> str:
-    # RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E.
+def ascii_description(text: str) -> str:
+    """``text`` within RFC 6749 §5.2's ``error_description`` alphabet (%x20-21 / %x23-5B /
+    %x5D-7E): anything else becomes ``?``. Also safe inside a quoted header parameter."""
     return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)
-
-
-def _quoted(text: str) -> str:
-    return _ascii(text)
 
 
 #: RFC 6749 ``error`` value -> our class, used to translate authlib's errors at the boundary.

@@ -44,10 +44,10 @@ from proxy.keys import consent_service_key, database_key, oauth_server_key
 from proxy.oauth.endpoints import new_exchange
 from proxy.oauth.exchange import Exchange, Grantee, OAuthClient
 from proxy.oauth.glue import Carrier, Snapshot, bound, read_snapshot
-from proxy.oauth.server import PasserelleServer
+from proxy.oauth.server import PasserelleServer, translate
 from proxy.oauth.store import apply, load_client
 from proxy.web import csrf
-from proxy.web.forms import MalformedForm, every, first, read_form
+from proxy.web.forms import every, first
 from proxy.web.login import login_url
 from proxy.web.pages import error_page, see_other
 from proxy.web.session import browser_session
@@ -113,18 +113,11 @@ async def authorize(request: web.Request) -> web.StreamResponse:
 async def _authorization_error(request: web.Request, server: PasserelleServer,
                                snapshot: Snapshot, error: OAuth2Error) -> web.StreamResponse:
     if not error.redirect_uri:
-        return await _error_page(request, server_error(error))
+        return await _error_page(request, translate(error))
     error.state = snapshot.payload.state
     carrier = Carrier(*error())
     carrier.location = add_params_to_uri(carrier.location or "", [("iss", server.issuer)])
     return carrier.to_response()
-
-
-def server_error(error: OAuth2Error) -> OAuthError:
-    """authlib's error as ours (same code), for the HTML page."""
-    from proxy.oauth.server import translate
-
-    return translate(error)
 
 
 async def _error_page(request: web.Request, error: OAuthError) -> web.Response:
@@ -179,9 +172,8 @@ def _origin(uri: str) -> str:
 async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
     """Record the household's decision and send the browser back to the client."""
     try:
-        pairs = await read_form(request)
-        await csrf.verify(request, first(pairs, csrf.FIELD))
-    except (MalformedForm, csrf.CsrfRejected):
+        pairs = await csrf.read_verified_form(request)
+    except csrf.FORM_REJECTED:
         return await error_page(request, "error.csrf", status=403)
     decision = first(pairs, "decision")
     actor = Actor(ActorRole.SUBJECT, party_id=pending.account.party_id,

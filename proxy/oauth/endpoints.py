@@ -15,12 +15,12 @@ from aiohttp import web
 
 from consent.scopes import METER_DATA
 from consent.vocabulary import Dataset
-from proxy.errors import InvalidGrant, InvalidRequest, OAuthError
+from proxy.errors import InvalidRequest, OAuthError
 from proxy.keys import clock_key, database_key, oauth_server_key, settings_key
 from proxy.oauth.exchange import AUTH_METHODS, GRANT_TYPES, Exchange
 from proxy.oauth.glue import Carrier, bound, read_snapshot
 from proxy.oauth.grants import CODE_TTL
-from proxy.oauth.server import MAX_ACCESS_TTL, PasserelleServer, to_carrier
+from proxy.oauth.server import MAX_ACCESS_TTL, PasserelleServer
 from proxy.oauth.store import apply, load_for_token_endpoint
 
 PATHS = {
@@ -28,7 +28,6 @@ PATHS = {
     "token_endpoint": "/oauth2/token",
     "revocation_endpoint": "/oauth2/revoke",
     "introspection_endpoint": "/oauth2/introspect",
-    "registration_endpoint": "/oauth2/register",
 }
 
 
@@ -50,18 +49,17 @@ async def _back_channel(request: web.Request, run: str) -> web.Response:
         snapshot = await read_snapshot(request, server.issuer, use_query=False, use_form=True)
         exchange = new_exchange(request)
         await load_for_token_endpoint(db, exchange, snapshot)
-        with bound(exchange):
-            carrier: Carrier = (server.create_token_response(snapshot) if run == "token"
-                                else server.create_endpoint_response(run, snapshot))
+        try:
+            with bound(exchange):
+                carrier: Carrier = (server.create_token_response(snapshot) if run == "token"
+                                    else server.create_endpoint_response(run, snapshot))
+        except ValueError:
+            # authlib refuses to build an error description holding characters RFC 6749
+            # forbids: the input that caused it is malformed.
+            raise InvalidRequest("A parameter holds characters that are not allowed.") from None
         await apply(db, exchange)
-    except InvalidGrant as error:
-        return to_carrier(error).to_response()
     except OAuthError as error:
         return error.to_response()
-    except ValueError:
-        # authlib refuses to build an error description holding characters RFC 6749 forbids;
-        # the input that caused it is malformed.
-        return InvalidRequest("A parameter holds characters that are not allowed.").to_response()
     return carrier.to_response()
 
 
@@ -95,7 +93,6 @@ def metadata_document(issuer: str) -> dict[str, Any]:
         "scopes_supported": [d.value for d in Dataset],
         "authorization_details_types_supported": [METER_DATA],
         "authorization_response_iss_parameter_supported": True,
-        "service_documentation": issuer + "/docs/oauth",
         "ui_locales_supported": ["fr", "en"],
     }
 

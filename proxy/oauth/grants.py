@@ -27,6 +27,7 @@ from consent.errors import DomainError
 from consent.models.oauth import AuthorizationCode
 from consent.scopes import check_registered, parse_request, parse_scope, scope_of
 from consent.tokens import digest, matches
+from proxy.errors import ascii_description
 from proxy.oauth.exchange import AUTH_METHODS, CodeRecord, Grantee, OAuthClient, TokenRecord
 from proxy.oauth.glue import Snapshot, current_exchange
 
@@ -77,7 +78,7 @@ class AccessRequestCheck:
         except DomainError as error:
             error_class = (InvalidScopeError if error.code == "invalid-scope"
                            else InvalidAuthorizationDetailsError)
-            raise error_class(description=_ascii(error.detail)) from None
+            raise error_class(description=ascii_description(error.detail)) from None
         request.access = access
         request.scope = access.scope
 
@@ -172,7 +173,7 @@ class AppGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
         try:
             asked = parse_scope(self.request.payload.scope) or registered
         except DomainError as error:
-            raise InvalidScopeError(description=_ascii(error.detail)) from None
+            raise InvalidScopeError(description=ascii_description(error.detail)) from None
         if not asked <= registered:
             raise InvalidScopeError(description="The scope exceeds the datasets the client "
                                                 "registered.")
@@ -183,6 +184,3 @@ class AppGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
         self.save_token(token)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
-
-def _ascii(text: str) -> str:
-    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)

@@ -28,7 +28,7 @@ from consent.models import new_id
 from consent.models.oauth import OAuthToken, TokenKind
 from consent.scopes import parse_scope
 from consent.tokens import ACCESS_PREFIX, REFRESH_PREFIX, digest, matches, new_secret
-from proxy.errors import BY_CODE, InvalidRequest, OAuthError
+from proxy.errors import BY_CODE, InvalidRequest, OAuthError, ascii_description
 from proxy.oauth.exchange import AUTH_METHODS, Grantee, Issued, OAuthClient, TokenRecord
 from proxy.oauth.glue import Carrier, Snapshot, current_exchange
 from proxy.oauth.grants import AccessRequestCheck, AppGrant, CodeGrant, RefreshGrant, S256Only
@@ -72,7 +72,7 @@ class PasserelleServer(AuthorizationServer):  # type: ignore[misc]
         try:
             parse_scope(scope)
         except DomainError as error:
-            raise InvalidScopeError(description=_description(error.detail)) from None
+            raise InvalidScopeError(description=ascii_description(error.detail)) from None
 
     def handle_error_response(self, request: Snapshot, error: OAuth2Error) -> Carrier:
         if error.redirect_uri:  # validated against the client's registered URIs by authlib
@@ -169,13 +169,17 @@ class Introspection(_TokenEndpointMixin, IntrospectionEndpoint):  # type: ignore
 
     def introspect_token(self, token: TokenRecord) -> dict[str, Any]:
         row = token.row
+        exchange = current_exchange()
+        if row.consent_id is not None and (exchange.grantee is None
+                                           or exchange.grantee.consent_id != row.consent_id):
+            return {"active": False}  # its consent is no longer active
         body: dict[str, Any] = {
             "active": True,
             "client_id": token.client.client_id if token.client else None,
             "scope": row.scope,
             "exp": int(row.expires_at.timestamp()),
             "iat": int(row.created_at.timestamp()),
-            "iss": current_exchange().issuer,
+            "iss": exchange.issuer,
             "token_kind": TokenKind(row.kind).value,
             "consent_id": row.consent_id,
             "datasets": sorted(parse_scope(row.scope)),
@@ -194,6 +198,3 @@ def _issuer_parameter(issuer: str) -> IssuerParameter:
 
     return Issuer()
 
-
-def _description(text: str) -> str:
-    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)

@@ -22,6 +22,7 @@ from aiohttp import web
 from consent.errors import PasserelleError
 from proxy.keys import settings_key, web_secret_key
 from proxy.settings import Settings
+from proxy.web.forms import MalformedForm, first, read_form
 from proxy.web.session import SessionState, browser_session
 
 FIELD = "csrf_token"
@@ -68,6 +69,17 @@ async def verify(request: web.Request, submitted: str) -> None:
     origin = request.headers.get("Origin")
     if origin is not None and origin != _origin(request.app[settings_key].issuer):
         raise CsrfRejected("The form was posted from another site.")
+
+
+async def read_verified_form(request: web.Request) -> list[tuple[str, str]]:
+    """The form body once its CSRF token checks out; raises one of :data:`FORM_REJECTED`."""
+    pairs = await read_form(request)
+    await verify(request, first(pairs, FIELD))
+    return pairs
+
+
+#: What :func:`read_verified_form` raises: answer with an error page, never act.
+FORM_REJECTED = (MalformedForm, CsrfRejected)
 
 
 def _origin(url: str) -> str:

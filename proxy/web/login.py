@@ -18,7 +18,7 @@ from aiohttp import web
 from consent.logins import check_password, find_account
 from proxy.keys import database_key, login_throttle_key
 from proxy.web import csrf
-from proxy.web.forms import MalformedForm, first, read_form
+from proxy.web.forms import first
 from proxy.web.pages import error_page, see_other
 from proxy.web.session import apply_session_cookie, sign_in, sign_out
 from proxy.web.templates import render
@@ -52,9 +52,8 @@ async def _form(request: web.Request, *, next_path: str, username: str = "",
 async def login_submit(request: web.Request) -> web.StreamResponse:
     """``POST /login``: throttle, verify (off the loop), rotate the session, 303."""
     try:
-        pairs = await read_form(request)
-        await csrf.verify(request, first(pairs, csrf.FIELD))
-    except (MalformedForm, csrf.CsrfRejected):
+        pairs = await csrf.read_verified_form(request)
+    except csrf.FORM_REJECTED:
         return await error_page(request, "error.csrf", status=403)
     username = first(pairs, "username").strip()
     password = first(pairs, "password")
@@ -86,9 +85,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     """``POST /logout``."""
     try:
-        pairs = await read_form(request)
-        await csrf.verify(request, first(pairs, csrf.FIELD))
-    except (MalformedForm, csrf.CsrfRejected):
+        await csrf.read_verified_form(request)
+    except csrf.FORM_REJECTED:
         return await error_page(request, "error.csrf", status=403)
     state = await sign_out(request)
     response = see_other("/login")

@@ -114,14 +114,15 @@ class Running:
     data_dir: Path
 
 
-async def start(database_url: str, clock: FrozenClock, data_dir: Path) -> AsyncIterator[Running]:
+async def start(database_url: str, clock: FrozenClock, data_dir: Path,
+                **settings_overrides: Any) -> AsyncIterator[Running]:
     """Seed, start on a free loopback port, stop."""
     db = Database.from_url(database_url)
     world = await seed(db, clock)
     await db.dispose()
     port = unused_port()
     settings = Settings(data_dir=data_dir, database_url=database_url, host="127.0.0.1",
-                        port=port)
+                        port=port, **settings_overrides)
     app = create_app(settings, clock=clock)
     server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()

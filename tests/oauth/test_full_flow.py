@@ -8,6 +8,7 @@ import json
 import warnings
 
 import aiohttp
+import pytest
 from aiohttp import web
 from authlib.common.security import generate_token
 from authlib.deprecate import AuthlibDeprecationWarning
@@ -20,6 +21,7 @@ with warnings.catch_warnings():
 from consent.lifecycle import ActorRole
 from consent.models import Consent
 from consent.services import Actor
+from consent.tokens import find_token
 from proxy.auth import authenticate_bearer
 from proxy.keys import consent_service_key
 from tests.oauth.conftest import PRM, PRM2, REDIRECT_URI, Browser, Running, query_of
@@ -71,7 +73,8 @@ async def _full_flow(p: Running, browser: Browser) -> None:
         [detail] = token["authorization_details"]
         assert detail["points"] == [str(PRM)]
         assert detail["resolution"] == "PT30M"
-        assert detail["history"] == "P90D" and detail["duration"] == "P30D"
+        assert detail["history"] == "P90D"
+        assert detail["duration"] == "P30D"
 
         # The data proxy's entry point accepts it.
         verified = await verify_with_bearer(p, token["access_token"])
@@ -132,8 +135,9 @@ async def verify_with_bearer(p: Running, access_token: str) -> dict[str, object]
         await server.close()
 
 
-async def test_withdrawing_the_consent_kills_its_tokens(passerelle: Running,
-                                                       browser: Browser) -> None:
+@pytest.mark.parametrize("ending", ["withdraw", "revoke"])
+async def test_ending_the_consent_kills_its_tokens(passerelle: Running, browser: Browser,
+                                                  ending: str) -> None:
     p = passerelle
     async with oauth_client(p, scope="daily_consumption") as client:
         verifier = generate_token(48)
@@ -144,12 +148,20 @@ async def test_withdrawing_the_consent_kills_its_tokens(passerelle: Running,
         service = p.app[consent_service_key]
         consent = await service.get("default", token["consent_id"])
         assert isinstance(consent, Consent)
-        household = Actor(ActorRole.SUBJECT, party_id=consent.grantor_id)
-        await service.withdraw(household, consent.id, reason="changed my mind")
+        if ending == "withdraw":  # by the household
+            household = Actor(ActorRole.SUBJECT, party_id=consent.grantor_id)
+            await service.withdraw(household, consent.id, reason="changed my mind")
+        else:  # by the operator's side (here Passerelle itself)
+            await service.revoke(Actor.system(), consent.id, reason="operator decision")
 
         check = await client.introspect_token(p.url + "/oauth2/introspect",
                                               token=token["access_token"])
         assert check.json() == {"active": False}
+        async with p.db.session() as session:  # revoked in the same transaction, not just refused
+            for raw in (token["access_token"], token["refresh_token"]):
+                row = await find_token(session, raw)
+                assert row is not None
+                assert row.revoked_at == p.clock.now()
         response = await client.post(p.url + "/oauth2/token", data={
             "grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
             auth=(p.world.client_id, p.world.client_secret))
@@ -187,7 +199,8 @@ async def test_household_narrows_points_datasets_and_window(passerelle: Running,
     assert detail["points"] == [str(PRM)]
     assert detail["datasets"] == ["consumption_load_curve"]
     assert detail["resolution"] == "PT1H"
-    assert detail["history"] == "P30D" and detail["duration"] == "P7D"
+    assert detail["history"] == "P30D"
+    assert detail["duration"] == "P7D"
     assert token["scope"] == "consumption_load_curve"
 
 
