@@ -229,3 +229,23 @@ def describe() -> str:
             f"{', '.join(spec.fields) or '-'} | {'yes' if spec.sensitive else 'no'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+DOC_HEADER = """# Dataset vocabulary
+
+Every source (Enedis, GRDF, Belgian EAN DSOs, the in-house DSO API, the simulator) is read through
+these datasets. Scopes, consents, tokens and the native API speak only these names; adapters
+translate their DSO's wire names into them. Resolutions are ISO 8601 durations; a consent names
+the finest resolution it allows, and coarser values are aggregated on local calendar boundaries.
+"Explicit consent (R12)" marks what may only be released under an explicit consent (sub-daily
+curves, identity and contact data).
+
+This table is generated from `consent/vocabulary.py`
+(`python -m consent.vocabulary > docs/datasets.md`); `tests/test_docs_in_sync.py` fails when
+they differ.
+
+"""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(DOC_HEADER + describe(), end="")
