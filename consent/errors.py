@@ -14,8 +14,10 @@ callers handle one hierarchy and the HTTP edge renders it without guessing.
     │   ├── InvalidPeriod (400 invalid-period)
     │   ├── UnknownVocabulary (400 unknown-vocabulary)
     │   ├── IllegalTransition (409 illegal-transition)
+    │   ├── NotPermitted (403 not-permitted)      actor may not do this to that object
     │   ├── NotFound (404 not-found)
     │   └── Conflict (409 conflict)
+    │       └── ConcurrentUpdate (409 concurrent-update)
     ├── AccessDenied (403 access-denied)          consent checks: names the rule that denied
     ├── adapters.errors.UpstreamError (502 ...)   see adapters/errors.py
     └── proxy.errors.*                            OAuth and HTTP-edge errors, see proxy/errors.py
@@ -90,11 +92,30 @@ class UnknownVocabulary(DomainError):
 
 
 class IllegalTransition(DomainError):
-    """A state machine was asked for a transition its current state does not allow."""
+    """A state machine was asked for a transition its current state does not allow.
+
+    ``from_state`` and ``to_state`` name the refused move (also as problem members), ``action``
+    the verb that asked for it.
+    """
 
     status = 409
     code = "illegal-transition"
     title = "Illegal state transition"
+
+    def __init__(self, detail: str, *, from_state: str, to_state: str, action: str,
+                 **extra: Any) -> None:
+        super().__init__(detail, from_state=from_state, to_state=to_state, action=action, **extra)
+        self.from_state = from_state
+        self.to_state = to_state
+        self.action = action
+
+
+class NotPermitted(DomainError):
+    """The actor's role may not perform this action on this object (R19 least privilege)."""
+
+    status = 403
+    code = "not-permitted"
+    title = "Not permitted"
 
 
 class NotFound(DomainError):
@@ -111,6 +132,13 @@ class Conflict(DomainError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class ConcurrentUpdate(Conflict):
+    """Someone changed the object since it was read (optimistic concurrency): reload, retry."""
+
+    code = "concurrent-update"
+    title = "Changed concurrently"
 
 
 class AccessDenied(PasserelleError):

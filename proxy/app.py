@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from consent.clock import Clock, SystemClock
+from consent.demo import DEMO_PLAN, seed_demo
 from consent.storage import Database
 from proxy.keys import clock_key, database_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
 from proxy.routes import setup_routes
 from proxy.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -28,11 +32,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open the database, bring its schema to the newest revision, seed the demo if asked."""
     settings = app[settings_key]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.from_url(settings.resolved_database_url)
     app[database_key] = db
     try:
+        revision = await db.migrate()
+        log.info("database %s at revision %s", db.dialect, revision)
+        if settings.demo:
+            report = await seed_demo(db, DEMO_PLAN, app[clock_key])
+            log.info("demo %s", "seeded" if report.seeded else "already present (not seeded)")
         yield
     finally:
         await db.dispose()

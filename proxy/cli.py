@@ -8,10 +8,13 @@ small ``add_*_commands`` functions, one per area.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -43,6 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, host=args.host, port=args.port, demo=args.demo,
                              public_url=args.public_url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     web.run_app(create_app(settings), host=settings.host, port=settings.port,
                 print=lambda msg: print(f"Passerelle at {settings.issuer} ({msg.strip()})"))
     return 0
@@ -83,6 +87,81 @@ def add_simulator_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.set_defaults(func=_simulator)
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from consent.storage import Database
+
+    settings = settings_from(args)
+
+    async def run() -> str | None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database.from_url(settings.resolved_database_url)
+        try:
+            return await db.migrate()
+        finally:
+            await db.dispose()
+
+    print(f"database at revision {asyncio.run(run())}")
+    return 0
+
+
+def add_migrate_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                        parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("migrate", parents=[parent],
+                       help="upgrade the database schema to the newest revision")
+    p.set_defaults(func=_migrate)
+
+
+def _demo_show(args: argparse.Namespace) -> int:
+    from consent.demo import DEMO_PLAN, describe
+
+    demo = describe(DEMO_PLAN)
+    if args.json:
+        print(json.dumps(demo, indent=2, ensure_ascii=False))
+    else:
+        print(_demo_text(demo))
+    return 0
+
+
+def _demo_text(demo: dict[str, Any]) -> str:
+    lines = ["Passerelle demo (public passwords: never on a production instance)", "",
+             "Households (login / password):"]
+    for h in demo["households"]:
+        lines.append(f"  {h['username']:<10} {h['password']:<22} {h['name']}: "
+                     + ", ".join(h["points"]))
+    lines += ["", "Staff (login / password / roles):"]
+    for s in demo["staff"]:
+        lines.append(f"  {s['username']:<10} {s['password']:<22} {', '.join(s['roles'])} "
+                     f"({s['organisation']})")
+    lines += ["", "Metering points:"]
+    for p in demo["points"]:
+        occupants = "; ".join(f"{o['household']} from {_instant(o['starts_at'])}"
+                              + (f" to {_instant(o['ends_at'])}" if o["ends_at"] else "")
+                              for o in p["occupancies"])
+        lines.append(f"  {p['ref']:<28} {p['energy']:<11} {'+'.join(p['directions']):<22} "
+                     f"{p['address']['postal_code']} {p['address']['city']}: {occupants}")
+    lines += ["", "OAuth clients (client_id / client_secret):"]
+    for c in demo["clients"]:
+        lines.append(f"  {c['client_id']:<20} {c['client_secret']}  {c['name']}")
+        lines.append(f"  {'':<20} redirect: {', '.join(c['redirect_uris'])}")
+    return "\n".join(lines)
+
+
+def _instant(iso: str) -> str:
+    """``2026-09-30T22:00:00+00:00`` -> ``2026-09-30 22:00Z`` (``2019-03-01`` at midnight)."""
+    day, _, time = iso.partition("T")
+    return day if time.startswith("00:00:00") else f"{day} {time[:5]}Z"
+
+
+def add_demo_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                      parent: argparse.ArgumentParser) -> None:
+    demo = sub.add_parser("demo", help="the deterministic demo seeded by serve --demo")
+    demo_sub = demo.add_subparsers(dest="demo_command", required=True)
+    show = demo_sub.add_parser("show", parents=[parent],
+                               help="print the demo logins, points and client credentials")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(func=_demo_show)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line parser."""
     parser = argparse.ArgumentParser(prog="passerelle", description=__doc__.splitlines()[0])
@@ -90,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_serve_command(sub, parent)
     add_simulator_command(sub, parent)
+    add_migrate_command(sub, parent)
+    add_demo_commands(sub, parent)
     return parser
 
 

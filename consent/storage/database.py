@@ -50,6 +50,15 @@ class Database:
         async with AsyncSession(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
+    async def migrate(self) -> str | None:
+        """Upgrade the schema to the newest revision and return it (``None`` only while no
+        revision exists). Idempotent: safe to run at every start."""
+        from consent.storage import migrate
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(migrate.upgrade)
+            return await conn.run_sync(migrate.current_revision)
+
     async def ping(self) -> bool:
         """True if the database answers a trivial query."""
         async with self.engine.connect() as conn:

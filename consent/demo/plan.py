@@ -1,0 +1,240 @@
+"""The deterministic demo, as plain data (DemoPlan). Nothing here touches a database.
+
+Everything a demo needs is spelled out so that other parts can reuse it verbatim: the DSO
+simulator serves these points with these customers and occupancy periods, ``passerelle demo
+show`` prints these logins and client credentials, and ``seed_demo`` writes them. Identifiers,
+ids and client secrets are derived from the plan only, so two instances seeded from the same
+plan agree. The passwords and secrets are public: never seed a demo on a production instance.
+
+The demo world (``DEMO_PLAN``):
+
+- Camille Martin (Paris) has an Enedis PRM and a GRDF PCE;
+- Julien Bernard (Lyon) is a prosumer: one PRM metering consumption and production;
+- Sofia Leroy moved into a flat in Lille on 2026-10-01; Paul Petit lived there before, and his
+  occupancy ends at that very instant (R8, R9);
+- Lotte Peeters (Namur) is served by the in-house DSO: electricity and gas EANs (GS1 check
+  digit valid);
+- three recipient apps (a dashboard, a solar cadastre, a supplier), an operator admin, a
+  reviewer, an auditor and a social worker of the Namur CPAS (for mandates, R11).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from consent.identifiers import PointRef, Source
+from consent.models import AccountRole, PartyKind
+from consent.purposes import DataRole, LegalBasis, Purpose
+from consent.vocabulary import Dataset, Direction, Energy
+
+_NAMESPACE = uuid.UUID("6f1d4c8e-5b1a-4c52-9a57-2f0e3d6a9b10")
+
+_C, _P = Direction.CONSUMPTION, Direction.PRODUCTION
+
+
+def _utc(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoHousehold:
+    """A household, its login and its contact (identity data the simulator also serves)."""
+
+    key: str
+    name: str
+    username: str
+    password: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOccupancy:
+    """Household ``household`` (a key) is the client over ``[starts_at, ends_at)``."""
+
+    household: str
+    starts_at: datetime
+    ends_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPoint:
+    """A metering point with its address and full occupancy history, oldest first."""
+
+    key: str
+    source: Source
+    identifier: str
+    energy: Energy
+    directions: tuple[Direction, ...]
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    occupancies: tuple[DemoOccupancy, ...]
+
+    @property
+    def ref(self) -> PointRef:
+        """The validated point reference."""
+        return PointRef(self.source, self.identifier)
+
+    def occupant_at(self, instant: datetime) -> str | None:
+        """Key of the household occupying the point at ``instant``, if any."""
+        for occupancy in self.occupancies:
+            if occupancy.starts_at <= instant and (occupancy.ends_at is None
+                                                   or instant < occupancy.ends_at):
+                return occupancy.household
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRecipient:
+    """A recipient app with fixed client id (its secret is derived, see DemoPlan)."""
+
+    key: str
+    name: str
+    client_id: str
+    website: str
+    contact_email: str
+    purposes: tuple[Purpose, ...]
+    legal_basis: LegalBasis
+    data_role: DataRole
+    datasets: tuple[Dataset, ...]
+    redirect_uris: tuple[str, ...]
+    is_supplier: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStaff:
+    """A staff login: ``organisation`` names the party it works for."""
+
+    key: str
+    name: str
+    username: str
+    password: str
+    roles: tuple[AccountRole, ...]
+    organisation: str
+    organisation_kind: PartyKind
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPlan:
+    """Everything the demo seeds. ``secret_seed`` derives the recipients' client secrets."""
+
+    households: tuple[DemoHousehold, ...]
+    points: tuple[DemoPoint, ...]
+    recipients: tuple[DemoRecipient, ...]
+    staff: tuple[DemoStaff, ...]
+    upstream_valid_until: datetime
+    tenant_id: str = "default"
+    name: str = "passerelle-demo"
+    secret_seed: str = field(default="passerelle-demo-secrets-not-for-production", repr=False)
+
+    def id_for(self, kind: str, key: str) -> str:
+        """The stable database id of the ``kind`` object named ``key`` (UUID5 of the plan)."""
+        return str(uuid.uuid5(_NAMESPACE, f"{self.name}:{kind}:{key}"))
+
+    def client_secret(self, recipient: DemoRecipient) -> str:
+        """The recipient's client secret: HMAC-SHA256 of its client id under ``secret_seed``."""
+        digest = hmac.new(self.secret_seed.encode(), recipient.client_id.encode(),
+                          hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def household(self, key: str) -> DemoHousehold:
+        """The household named ``key``."""
+        return next(h for h in self.households if h.key == key)
+
+    def points_of(self, household: str, at: datetime) -> list[DemoPoint]:
+        """The points ``household`` occupies at ``at``."""
+        return [p for p in self.points if p.occupant_at(at) == household]
+
+
+_HOUSEHOLDS = (
+    DemoHousehold("camille", "Camille Martin", "camille", "camille-demo-2026",
+                  "camille.martin@example.org"),
+    DemoHousehold("julien", "Julien Bernard", "julien", "julien-demo-2026",
+                  "julien.bernard@example.org"),
+    DemoHousehold("sofia", "Sofia Leroy", "sofia", "sofia-demo-2026", "sofia.leroy@example.org"),
+    DemoHousehold("paul", "Paul Petit", "paul", "paul-demo-2026", "paul.petit@example.org"),
+    DemoHousehold("lotte", "Lotte Peeters", "lotte", "lotte-demo-2026",
+                  "lotte.peeters@example.be"),
+)
+
+_MOVE_IN = datetime(2026, 9, 30, 22, tzinfo=UTC)  # 2026-10-01 00:00 in Lille (UTC+2)
+
+_POINTS = (
+    DemoPoint("camille-elec", Source.ENEDIS, "22516914714270", Energy.ELECTRICITY, (_C,),
+              "12 rue Oberkampf", "75011", "Paris", "FR",
+              (DemoOccupancy("camille", _utc(2019, 3, 1)),)),
+    DemoPoint("camille-gas", Source.GRDF, "19112233445566", Energy.GAS, (_C,),
+              "12 rue Oberkampf", "75011", "Paris", "FR",
+              (DemoOccupancy("camille", _utc(2019, 3, 1)),)),
+    DemoPoint("julien-elec", Source.ENEDIS, "24134785609130", Energy.ELECTRICITY, (_C, _P),
+              "8 montée de la Grande-Côte", "69001", "Lyon", "FR",
+              (DemoOccupancy("julien", _utc(2021, 6, 15)),)),
+    DemoPoint("lille-elec", Source.ENEDIS, "30001610071843", Energy.ELECTRICITY, (_C,),
+              "45 rue de Gand", "59800", "Lille", "FR",
+              (DemoOccupancy("paul", _utc(2018, 9, 1), _MOVE_IN),
+               DemoOccupancy("sofia", _MOVE_IN))),
+    DemoPoint("lille-gas", Source.GRDF, "GI060511", Energy.GAS, (_C,),
+              "45 rue de Gand", "59800", "Lille", "FR",
+              (DemoOccupancy("paul", _utc(2018, 9, 1), _MOVE_IN),
+               DemoOccupancy("sofia", _MOVE_IN))),
+    DemoPoint("lotte-elec", Source.INHOUSE, "541449100000001236", Energy.ELECTRICITY, (_C,),
+              "Rue de Fer 25", "5000", "Namur", "BE",
+              (DemoOccupancy("lotte", _utc(2020, 1, 1)),)),
+    DemoPoint("lotte-gas", Source.INHOUSE, "541449200000004562", Energy.GAS, (_C,),
+              "Rue de Fer 25", "5000", "Namur", "BE",
+              (DemoOccupancy("lotte", _utc(2020, 1, 1)),)),
+)
+
+_LOOPBACK = "http://127.0.0.1:8765/callback"
+
+_RECIPIENTS = (
+    DemoRecipient(
+        "wattwatcher", "Watt Watcher", "demo-wattwatcher", "https://wattwatcher.example",
+        "privacy@wattwatcher.example", (Purpose.ENERGY_MONITORING, Purpose.ENERGY_ADVICE),
+        LegalBasis.CONSENT, DataRole.CONTROLLER,
+        (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE, Dataset.DAILY_MAX_POWER,
+         Dataset.CONSUMPTION_INDEX, Dataset.DAILY_PRODUCTION, Dataset.PRODUCTION_LOAD_CURVE),
+        (_LOOPBACK, "https://wattwatcher.example/oauth/callback")),
+    DemoRecipient(
+        "soleil", "Cadastre Solaire Lumière", "demo-soleil", "https://soleil.example",
+        "dpo@soleil.example", (Purpose.SOLAR_ASSESSMENT,), LegalBasis.CONSENT,
+        DataRole.CONTROLLER,
+        (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE, Dataset.DAILY_PRODUCTION,
+         Dataset.PRODUCTION_LOAD_CURVE, Dataset.ADDRESS),
+        ("http://127.0.0.1:8766/callback", "https://soleil.example/callback")),
+    DemoRecipient(
+        "energieverte", "Énergie Verte Coop", "demo-energie-verte", "https://energieverte.example",
+        "contrats@energieverte.example", (Purpose.SUPPLY_CONTRACT,), LegalBasis.CONTRACT,
+        DataRole.CONTROLLER,
+        (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_INDEX, Dataset.CONTRACT,
+         Dataset.IDENTITY, Dataset.CONTACT, Dataset.ADDRESS),
+        ("http://127.0.0.1:8767/callback", "https://energieverte.example/oauth/return"),
+        is_supplier=True),
+)
+
+_OPERATOR = "Passerelle démo (opérateur)"
+
+_STAFF = (
+    DemoStaff("admin", "Alex Admin", "admin", "admin-demo-2026", (AccountRole.OPERATOR_ADMIN,),
+              _OPERATOR, PartyKind.OPERATOR),
+    DemoStaff("reviewer", "Rita Review", "reviewer", "reviewer-demo-2026",
+              (AccountRole.REVIEWER,), _OPERATOR, PartyKind.OPERATOR),
+    DemoStaff("auditor", "Aude Auditrice", "auditor", "auditor-demo-2026",
+              (AccountRole.AUDITOR,), "Auditeur externe (démo)", PartyKind.AUDITOR),
+    DemoStaff("cpas", "Marc Social", "cpas", "cpas-demo-2026", (AccountRole.MANDATARY,),
+              "CPAS de Namur (démo)", PartyKind.MANDATARY_ORGANISATION),
+)
+
+DEMO_PLAN = DemoPlan(
+    households=_HOUSEHOLDS,
+    points=_POINTS,
+    recipients=_RECIPIENTS,
+    staff=_STAFF,
+    upstream_valid_until=_utc(2029, 9, 30),
+)

@@ -1,0 +1,58 @@
+"""Every SQLModel table of the consent domain; importing this package registers them all on
+``SQLModel.metadata`` (what migrations compare against).
+
+=========================  ============================================================
+module                     tables
+=========================  ============================================================
+``parties``                Tenant, Party, Account
+``recipients``             Recipient (the OAuth clients' registry, R5, R21)
+``points``                 MeteringPoint, Occupancy (R8, R9), UpstreamAuthorisation
+``consents``               Consent, ConsentPoint, ConsentEvent
+``mandates``               Mandate, MandatePoint, MandateEvent (R2, R10, R11)
+``proofs``                 ProofDocument, MandateProof, ConsentProof (R2)
+=========================  ============================================================
+"""
+
+from consent.models.base import DEFAULT_TENANT, new_id
+from consent.models.consents import Consent, ConsentEvent, ConsentPoint
+from consent.models.history import AppendOnlyError, Channel
+from consent.models.mandates import Mandate, MandateEvent, MandatePoint, MandateScope
+from consent.models.parties import Account, AccountRole, Party, PartyKind, Tenant
+from consent.models.points import (
+    DEFAULT_TIMEZONES,
+    MeteringPoint,
+    Occupancy,
+    UpstreamAuthorisation,
+)
+from consent.models.proofs import ConsentProof, MandateProof, ProofDocument, ProofKind, ReviewState
+from consent.models.recipients import Recipient, RecipientState
+
+__all__ = [
+    "DEFAULT_TENANT",
+    "DEFAULT_TIMEZONES",
+    "Account",
+    "AccountRole",
+    "AppendOnlyError",
+    "Channel",
+    "Consent",
+    "ConsentEvent",
+    "ConsentPoint",
+    "ConsentProof",
+    "Mandate",
+    "MandateEvent",
+    "MandatePoint",
+    "MandateProof",
+    "MandateScope",
+    "MeteringPoint",
+    "Occupancy",
+    "Party",
+    "PartyKind",
+    "ProofDocument",
+    "ProofKind",
+    "Recipient",
+    "RecipientState",
+    "ReviewState",
+    "Tenant",
+    "UpstreamAuthorisation",
+    "new_id",
+]

@@ -1,0 +1,33 @@
+"""Domain services: every write of the consent domain goes through here.
+
+=========================  ===========================================================
+module                     what
+=========================  ===========================================================
+``base``                   Actor, the transition writer, hooks (run inside the transaction)
+``consents``               ConsentService: request/give/grant/refuse/renew/suspend/resume/
+                           withdraw/revoke/expire
+``consent_rules``          ConsentDraft, ConsentPolicy (caps), validation (R5, R8, R12)
+``mandates``               MandateService: request/attach_proof/submit/approve/refuse/...
+``mandate_rules``          does a mandatary hold a mandate that covers the request?
+``registry``               parties, accounts, recipients, points, occupancies, upstream
+``queries``                tenant-scoped lookups that raise NotFound
+=========================  ===========================================================
+"""
+
+from consent.services.base import Actor, Hook, Hooks, Transition
+from consent.services.consent_rules import ConsentDraft, ConsentPolicy
+from consent.services.consents import ConsentService
+from consent.services.mandates import MandateDraft, MandateService, ProofUpload
+
+__all__ = [
+    "Actor",
+    "ConsentDraft",
+    "ConsentPolicy",
+    "ConsentService",
+    "Hook",
+    "Hooks",
+    "MandateDraft",
+    "MandateService",
+    "ProofUpload",
+    "Transition",
+]

@@ -1,0 +1,173 @@
+"""What every domain service shares: who acts, how a transition is written, the hooks.
+
+A transition is written by :func:`apply_transition` inside the caller's transaction: the state
+machine decides the next state (or raises), the row gets its new state and a bumped ``version``
+(the UPDATE carries ``WHERE version = <read version>``, so a concurrent writer makes it match
+no row and we raise :class:`~consent.errors.ConcurrentUpdate`), the event row is added, then
+every hook runs **in the same transaction**. A hook that raises aborts the whole transition:
+nothing is written. That is how a later layer (issue 3: token revocation) makes "withdrawn"
+and "its tokens are dead" one atomic fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from consent.errors import ConcurrentUpdate, DomainError
+from consent.lifecycle import ActorRole, StateMachine
+from consent.models import DEFAULT_TENANT, Channel
+from consent.models.history import TransitionEvent
+
+#: Roles that name no party: the caller (an authenticated operator page, a DSO poll, a sweep)
+#: vouches for them.
+_ANONYMOUS_ROLES = {ActorRole.SYSTEM, ActorRole.UPSTREAM}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asks, in which role, through which channel, in which tenant.
+
+    The HTTP layer builds it from an authenticated session or token; the domain trusts the
+    role only as far as the rules of each service allow (a ``subject`` must be the grantor, a
+    ``mandatary`` must hold an active mandate...).
+    """
+
+    role: ActorRole
+    party_id: str | None = None
+    account_id: str | None = None
+    channel: Channel = Channel.WEB
+    tenant_id: str = DEFAULT_TENANT
+
+    def __post_init__(self) -> None:
+        if self.party_id is None and self.role not in _ANONYMOUS_ROLES:
+            raise DomainError(f"An actor in the role {self.role.value} must name its party.",
+                              field="actor")
+
+    @classmethod
+    def system(cls, tenant_id: str = DEFAULT_TENANT) -> Actor:
+        """Passerelle itself (expiry sweeps, occupancy changes)."""
+        return cls(ActorRole.SYSTEM, channel=Channel.SYSTEM, tenant_id=tenant_id)
+
+    @classmethod
+    def upstream(cls, tenant_id: str = DEFAULT_TENANT) -> Actor:
+        """The DSO, as reported by an adapter."""
+        return cls(ActorRole.UPSTREAM, channel=Channel.UPSTREAM, tenant_id=tenant_id)
+
+
+class Versioned(Protocol):
+    """A row with a lifecycle: consents and mandates."""
+
+    id: str
+    tenant_id: str
+    version: int
+    updated_at: datetime
+    ended_at: datetime | None
+
+    @property
+    def state(self) -> Any: ...
+
+    @state.setter
+    def state(self, value: Any) -> None: ...
+
+
+R = TypeVar("R", bound=Versioned)
+E = TypeVar("E", bound=TransitionEvent)
+S = TypeVar("S", bound=StrEnum)
+A = TypeVar("A", bound=StrEnum)
+
+Hook = Callable[[AsyncSession, R, E], Awaitable[None]]
+"""Called inside the transaction after each transition: ``hook(session, row, event)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transition(Generic[R, E]):
+    """The result of an accepted transition: the row after it, and its event."""
+
+    row: R
+    event: E
+
+
+@dataclass(slots=True)
+class Hooks(Generic[R, E]):
+    """The listeners of one kind of row; append to :attr:`listeners` at wiring time."""
+
+    listeners: list[Hook[R, E]] = field(default_factory=list)
+
+    async def run(self, session: AsyncSession, row: R, event: E) -> None:
+        """Call every listener in order; the first exception aborts the transaction."""
+        for listener in self.listeners:
+            await listener(session, row, event)
+
+
+def check_version(row: Versioned, expected_version: int | None) -> None:
+    """Raise :class:`ConcurrentUpdate` if the caller saw another version than the stored one."""
+    if expected_version is not None and expected_version != row.version:
+        raise ConcurrentUpdate(
+            f"This {type(row).__name__.lower()} changed since you saw it (you saw version "
+            f"{expected_version}, it is now at version {row.version}); reload and retry.",
+            current_version=row.version,
+        )
+
+
+async def apply_transition(
+    session: AsyncSession,
+    row: R,
+    machine: StateMachine[S, A],
+    action: A,
+    actor: Actor,
+    now: datetime,
+    make_event: Callable[..., E],
+    *,
+    reason: str = "",
+    details: Mapping[str, Any] | None = None,
+    changes: Mapping[str, Any] | None = None,
+) -> E:
+    """Move ``row`` by ``action`` and add its event; see the module docstring.
+
+    ``changes`` are extra column values set in the same UPDATE (a renewal's ``valid_until``).
+    """
+    from_state = row.state
+    to_state = machine.target(from_state, action, actor.role)
+    for name, value in (changes or {}).items():
+        setattr(row, name, value)
+    row.state = to_state
+    row.updated_at = now
+    if machine.is_terminal(to_state):
+        row.ended_at = now
+    row.version = row.version + 1
+    session.add(row)
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise ConcurrentUpdate(
+            f"This {type(row).__name__.lower()} was changed by someone else at the same time; "
+            "reload and retry.",
+        ) from None
+    event = make_event(
+        tenant_id=row.tenant_id, action=action.value, from_state=from_state.value,
+        to_state=to_state.value, actor_role=actor.role, actor_party_id=actor.party_id,
+        actor_account_id=actor.account_id, channel=actor.channel, reason=reason,
+        details=dict(details or {}), version=row.version, at=now,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def creation_event(make_event: Callable[..., E], row: Versioned, action: StrEnum, to_state: StrEnum,
+                   actor: Actor, now: datetime, *, reason: str = "",
+                   details: Mapping[str, Any] | None = None) -> E:
+    """The first event of a row (``from_state`` ``None``)."""
+    return make_event(
+        tenant_id=row.tenant_id, action=action.value, from_state=None, to_state=to_state.value,
+        actor_role=actor.role, actor_party_id=actor.party_id, actor_account_id=actor.account_id,
+        channel=actor.channel, reason=reason, details=dict(details or {}), version=row.version,
+        at=now,
+    )

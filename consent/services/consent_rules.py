@@ -1,0 +1,164 @@
+"""What a consent request must satisfy before anything is written (R5, R8, R12, caps).
+
+:class:`ConsentDraft` is the raw request (vocabulary may still be text);
+:func:`validate_terms` turns it into :class:`ConsentTerms` or raises the typed error that says
+what is wrong. :func:`check_scope` then checks the terms against the recipient, the grantor's
+occupancy and the points' energies, and is run again at grant time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from consent.errors import DomainError, InvalidPeriod, NotPermitted
+from consent.identifiers import PointRef
+from consent.models import MeteringPoint, Recipient, RecipientState
+from consent.periods import Period
+from consent.purposes import LegalBasis, Purpose
+from consent.services.queries import occupancy_at
+from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
+
+#: How far in the past a consent's start may be put (clock skew between pages and server).
+START_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentPolicy:
+    """The operator's caps. ``max_access`` bounds ``valid_until - valid_from`` (three years by
+    default, configurable down: CDR uses twelve months); ``max_history`` bounds the look-back
+    (R12: three years at most, not configurable up)."""
+
+    max_access: timedelta = timedelta(days=3 * 365 + 1)
+    max_history: timedelta = MAX_HISTORY
+
+    def __post_init__(self) -> None:
+        if self.max_history > MAX_HISTORY:
+            raise ValueError("R12: history is capped at three years")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentDraft:
+    """A consent as asked for: by the household's page, a mandatary, or a recipient."""
+
+    grantor_id: str
+    recipient_id: str
+    points: Sequence[PointRef]
+    datasets: Sequence[Dataset | str]
+    purpose: Purpose | str
+    valid_until: datetime
+    max_resolution: Resolution | str = Resolution.P1D
+    valid_from: datetime | None = None
+    data_from: datetime | None = None
+    history_days: int | None = None
+    legal_basis: LegalBasis | str | None = None
+    text_version: str | None = None
+    text_hash: str | None = None
+    arrangement_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentTerms:
+    """A draft whose vocabulary and periods are valid (not yet checked against the data)."""
+
+    points: tuple[PointRef, ...]
+    datasets: tuple[Dataset, ...]
+    purpose: Purpose
+    legal_basis: LegalBasis | None
+    max_resolution: Resolution
+    valid_from: datetime
+    valid_until: datetime
+    data_from: datetime | None
+    history_days: int
+
+
+def validate_terms(draft: ConsentDraft, now: datetime, policy: ConsentPolicy) -> ConsentTerms:
+    """Parse the vocabulary and check the periods and caps of ``draft``."""
+    datasets = tuple(dict.fromkeys(d if isinstance(d, Dataset) else Dataset.parse(d)
+                                   for d in draft.datasets))
+    if not datasets:
+        raise DomainError("A consent covers at least one dataset.", field="datasets")
+    points = tuple(dict.fromkeys(draft.points))
+    if not points:
+        raise DomainError("A consent covers at least one metering point.", field="points")
+    if any(not isinstance(p, PointRef) for p in points):
+        raise DomainError("Points must be validated PointRef values.", field="points")
+    purpose = draft.purpose if isinstance(draft.purpose, Purpose) else Purpose.parse(draft.purpose)
+    basis = draft.legal_basis
+    if basis is not None and not isinstance(basis, LegalBasis):
+        basis = LegalBasis.parse(basis)
+    resolution = (draft.max_resolution if isinstance(draft.max_resolution, Resolution)
+                  else Resolution.parse(draft.max_resolution))
+    access = check_access_period(draft.valid_from or now, draft.valid_until, now, policy)
+    history_days = draft.history_days if draft.history_days is not None else \
+        policy.max_history.days
+    if not 1 <= history_days <= policy.max_history.days:
+        raise InvalidPeriod(
+            f"The look-back must be between 1 and {policy.max_history.days} days (R12: at most "
+            f"three years of history), got {history_days}.", field="history_days")
+    if draft.data_from is not None:
+        if draft.data_from.tzinfo is None:
+            raise InvalidPeriod("data_from must carry a timezone.", field="data_from")
+        if draft.data_from >= draft.valid_until:
+            raise InvalidPeriod("data_from must be before the end of the access period.",
+                                field="data_from")
+    return ConsentTerms(points, datasets, purpose, basis, resolution, access.start,
+                        draft.valid_until, draft.data_from, history_days)
+
+
+def check_access_period(valid_from: datetime, valid_until: datetime, now: datetime,
+                        policy: ConsentPolicy) -> Period:
+    """``[valid_from, valid_until)`` if it is well formed, not in the past, and capped."""
+    access = Period(valid_from, valid_until)  # raises on reversed or naive bounds
+    if valid_from < now - START_TOLERANCE:
+        raise InvalidPeriod(f"A consent cannot start in the past ({valid_from.isoformat()}).",
+                            field="valid_from")
+    if valid_until - valid_from > policy.max_access:
+        raise InvalidPeriod(
+            f"The access period lasts {(valid_until - valid_from).days} days; the longest "
+            f"allowed is {policy.max_access.days} days.", field="valid_until",
+            max_days=policy.max_access.days)
+    return access
+
+
+def check_scope(recipient: Recipient, terms_datasets: Sequence[Dataset], purpose: Purpose,
+                legal_basis: LegalBasis | None, points: Sequence[MeteringPoint]) -> None:
+    """The recipient may receive these datasets for this purpose (R5), and each dataset exists
+    on at least one of the points (no production data from a consumption-only meter)."""
+    if RecipientState(recipient.state) is not RecipientState.ACTIVE:
+        raise NotPermitted(f"The recipient {recipient.name!r} is {recipient.state} and cannot "
+                           "receive consents.", field="recipient_id")
+    refused = [d.value for d in terms_datasets if d.value not in recipient.allowed_datasets]
+    if refused:
+        raise NotPermitted(
+            f"{recipient.name!r} is not registered to receive {', '.join(refused)} (R5).",
+            field="datasets", allowed=list(recipient.allowed_datasets))
+    if purpose.value not in recipient.purposes:
+        raise NotPermitted(f"{recipient.name!r} did not declare the purpose {purpose.value} (R5).",
+                           field="purpose", allowed=list(recipient.purposes))
+    if legal_basis is not None and legal_basis is not recipient.legal_basis:
+        raise DomainError(
+            f"{recipient.name!r} declared the legal basis {recipient.legal_basis}, not "
+            f"{legal_basis.value}.", field="legal_basis")
+    for dataset in terms_datasets:
+        spec = dataset.spec
+        if not any(p.energy in spec.energies
+                   and (spec.direction is None or p.has_direction(spec.direction))
+                   for p in points):
+            raise DomainError(f"None of the chosen points has {dataset.value} ({spec.title}).",
+                              field="datasets")
+
+
+async def check_occupied_by(session: AsyncSession, points: Sequence[MeteringPoint],
+                            household_id: str, at: datetime) -> None:
+    """Every point is occupied by ``household_id`` at ``at`` (R8: only the client of a point
+    may share its data)."""
+    for point in points:
+        occupancy = await occupancy_at(session, point.id, at)
+        if occupancy is None or occupancy.household_id != household_id:
+            raise NotPermitted(
+                f"The point {point.ref} is not occupied by this household now (R8): only its "
+                "current client can share its data.", field="points", rule="R8")

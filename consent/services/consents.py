@@ -1,0 +1,321 @@
+"""The consent service: every change of a consent, with its event, in one transaction.
+
+Each public method opens one transaction, checks (state machine, the actor's standing, the
+rules of :mod:`consent.services.consent_rules`), writes the row and its
+:class:`~consent.models.ConsentEvent`, runs :attr:`ConsentService.hooks`, and commits; any
+error leaves nothing written. Methods return a :class:`~consent.services.base.Transition`
+(the consent after the change and the event).
+
+Standing of an actor (beyond the role table of :mod:`consent.lifecycle`):
+``subject`` must be the grantor; ``mandatary`` must hold an active mandate of the grantor that
+manages consents and covers the consent's points and datasets (its id is recorded on the
+consent); ``recipient`` must be the recipient's party. Someone with no relation to the consent
+gets :class:`~consent.errors.NotFound`, as if it did not exist (R24).
+
+Listening for withdrawals (issue 3 kills tokens there): ``service.hooks.listeners.append(f)``
+where ``async def f(session, consent, event)`` runs inside the transaction; check
+``event.to_state`` (``withdrawn``, ``revoked``, ``expired``, ``suspended``...).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from functools import partial
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from consent.clock import Clock
+from consent.errors import ConcurrentUpdate, InvalidPeriod, NotFound
+from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction, ConsentState
+from consent.models import (
+    DEFAULT_TENANT,
+    Consent,
+    ConsentEvent,
+    ConsentPoint,
+    MeteringPoint,
+    Party,
+    PartyKind,
+    Recipient,
+)
+from consent.services.base import (
+    Actor,
+    Hooks,
+    Transition,
+    apply_transition,
+    check_version,
+    creation_event,
+)
+from consent.services.consent_rules import (
+    ConsentDraft,
+    ConsentPolicy,
+    check_access_period,
+    check_occupied_by,
+    check_scope,
+    validate_terms,
+)
+from consent.services.mandate_rules import covering_mandate
+from consent.services.queries import get_row, points_by_ref
+from consent.storage import Database
+from consent.vocabulary import Dataset
+
+ConsentTransition = Transition[Consent, ConsentEvent]
+
+#: States in which a consent can still become or stay active.
+LIVE_STATES = (ConsentState.REQUESTED, ConsentState.ACTIVE, ConsentState.SUSPENDED)
+
+
+class ConsentService:
+    """Creates consents and moves them through :data:`~consent.lifecycle.CONSENT_MACHINE`."""
+
+    def __init__(self, db: Database, clock: Clock, policy: ConsentPolicy | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.policy = policy or ConsentPolicy()
+        self.hooks: Hooks[Consent, ConsentEvent] = Hooks()
+
+    # -- creation -------------------------------------------------------------------------
+
+    async def request(self, actor: Actor, draft: ConsentDraft, *,
+                      reason: str = "") -> ConsentTransition:
+        """Record a consent in state ``requested`` (the household still has to grant it)."""
+        async with self.db.session() as session:
+            return await self._create(session, actor, draft, reason)
+
+    async def give(self, actor: Actor, draft: ConsentDraft, *,
+                   reason: str = "") -> ConsentTransition:
+        """Request and grant at once: the household approves on the consent page. Two events
+        (``request``, ``grant``) are written; the returned one is the grant."""
+        async with self.db.session() as session:
+            created = await self._create(session, actor, draft, reason)
+            return await self._move(session, created.row, ConsentAction.GRANT, actor, reason)
+
+    async def _create(self, session: AsyncSession, actor: Actor, draft: ConsentDraft,
+                      reason: str) -> ConsentTransition:
+        now = self.clock.now()
+        state = CONSENT_MACHINE.creation(ConsentAction.REQUEST, actor.role)
+        terms = validate_terms(draft, now, self.policy)
+        grantor = await get_row(session, Party, actor.tenant_id, draft.grantor_id, "party")
+        if grantor.kind != PartyKind.HOUSEHOLD:
+            raise NotFound(f"No household with id {draft.grantor_id!r}.", field="grantor_id")
+        recipient = await get_row(session, Recipient, actor.tenant_id, draft.recipient_id,
+                                  "recipient")
+        points = await points_by_ref(session, actor.tenant_id, terms.points)
+        check_scope(recipient, terms.datasets, terms.purpose, terms.legal_basis, points)
+        await check_occupied_by(session, points, grantor.id, now)
+        consent = Consent(
+            tenant_id=actor.tenant_id, arrangement_id=draft.arrangement_id or str(uuid.uuid4()),
+            grantor_id=grantor.id, recipient_id=recipient.id,
+            datasets=[d.value for d in terms.datasets], max_resolution=terms.max_resolution,
+            valid_from=terms.valid_from, valid_until=terms.valid_until,
+            data_from=terms.data_from, history_days=terms.history_days, purpose=terms.purpose,
+            legal_basis=terms.legal_basis or recipient.legal_basis, state=state,
+            text_version=draft.text_version, text_hash=draft.text_hash, created_at=now,
+            updated_at=now, version=1,
+        )
+        consent.mandate_id = await self._standing(session, consent, actor,
+                                                  [p.id for p in points], now)
+        session.add(consent)
+        await session.flush()
+        session.add_all(ConsentPoint(tenant_id=consent.tenant_id, consent_id=consent.id,
+                                     point_id=p.id) for p in points)
+        event = creation_event(partial(ConsentEvent, consent_id=consent.id), consent,
+                               ConsentAction.REQUEST, state, actor, now, reason=reason)
+        session.add(event)
+        await session.flush()
+        await self.hooks.run(session, consent, event)
+        return Transition(consent, event)
+
+    # -- transitions ----------------------------------------------------------------------
+
+    async def grant(self, actor: Actor, consent_id: str, *, expected_version: int | None = None,
+                    reason: str = "") -> ConsentTransition:
+        """``requested -> active`` by the household or its mandatary; re-checks occupancy (R8),
+        the recipient's registration and that the access period has not run out."""
+        return await self._act(actor, consent_id, ConsentAction.GRANT, expected_version, reason)
+
+    async def refuse(self, actor: Actor, consent_id: str, *, expected_version: int | None = None,
+                     reason: str = "") -> ConsentTransition:
+        """``requested -> refused`` by the household or its mandatary."""
+        return await self._act(actor, consent_id, ConsentAction.REFUSE, expected_version, reason)
+
+    async def withdraw(self, actor: Actor, consent_id: str, *,
+                       expected_version: int | None = None,
+                       reason: str = "") -> ConsentTransition:
+        """``active|suspended -> withdrawn`` by the household or its mandatary (final)."""
+        return await self._act(actor, consent_id, ConsentAction.WITHDRAW, expected_version,
+                               reason)
+
+    async def revoke(self, actor: Actor, consent_id: str, *, expected_version: int | None = None,
+                     reason: str = "") -> ConsentTransition:
+        """``requested|active|suspended -> revoked`` by the operator, the recipient, the DSO
+        or Passerelle (final)."""
+        return await self._act(actor, consent_id, ConsentAction.REVOKE, expected_version, reason)
+
+    async def suspend(self, actor: Actor, consent_id: str, *,
+                      expected_version: int | None = None,
+                      reason: str = "") -> ConsentTransition:
+        """``active -> suspended`` (operator, upstream, system): data stops, tokens may stay."""
+        return await self._act(actor, consent_id, ConsentAction.SUSPEND, expected_version,
+                               reason)
+
+    async def resume(self, actor: Actor, consent_id: str, *, expected_version: int | None = None,
+                     reason: str = "") -> ConsentTransition:
+        """``suspended -> active`` (operator, upstream, system), if still within its period."""
+        return await self._act(actor, consent_id, ConsentAction.RESUME, expected_version, reason)
+
+    async def expire(self, actor: Actor, consent_id: str, *, expected_version: int | None = None,
+                     reason: str = "") -> ConsentTransition:
+        """``requested|active|suspended -> expired`` (system, once ``valid_until`` is past)."""
+        return await self._act(actor, consent_id, ConsentAction.EXPIRE, expected_version, reason)
+
+    async def renew(self, actor: Actor, consent_id: str, valid_until: datetime, *,
+                    expected_version: int | None = None, reason: str = "") -> ConsentTransition:
+        """``active -> active`` with a later ``valid_until``, capped from now (DPV
+        RenewedConsentGiven). Same id, same arrangement, same tokens; a ``renew`` event."""
+        return await self._act(actor, consent_id, ConsentAction.RENEW, expected_version, reason,
+                               valid_until=valid_until)
+
+    async def expire_due(self, tenant_id: str = DEFAULT_TENANT) -> list[str]:
+        """Expire every live consent whose ``valid_until`` is past; return their ids. Each
+        expiry is its own transaction; one changed concurrently is left for the next sweep."""
+        now = self.clock.now()
+        async with self.db.session() as session:
+            statement = select(Consent.id).where(
+                Consent.tenant_id == tenant_id, col(Consent.state).in_(LIVE_STATES),
+                col(Consent.valid_until) <= now)
+            due = list((await session.exec(statement)).all())
+        expired = []
+        for consent_id in due:
+            try:
+                await self.expire(Actor.system(tenant_id), consent_id,
+                                  reason="access period over")
+            except ConcurrentUpdate:
+                continue
+            expired.append(consent_id)
+        return expired
+
+    async def revoke_on_points(self, session: AsyncSession, actor: Actor, point_ids: set[str],
+                               *, grantor_id: str | None = None,
+                               reason: str) -> list[ConsentEvent]:
+        """Inside the caller's transaction: revoke every live consent covering one of
+        ``point_ids`` (of ``grantor_id`` only, if given). Used when an upstream authorisation
+        ends or the occupant changes (R9)."""
+        covering = select(ConsentPoint.consent_id).where(col(ConsentPoint.point_id).in_(point_ids))
+        statement = select(Consent).where(
+            Consent.tenant_id == actor.tenant_id, col(Consent.state).in_(LIVE_STATES),
+            col(Consent.id).in_(covering)).order_by(col(Consent.created_at), col(Consent.id))
+        if grantor_id is not None:
+            statement = statement.where(Consent.grantor_id == grantor_id)
+        events = []
+        for consent in (await session.exec(statement)).all():
+            transition = await self._move(session, consent, ConsentAction.REVOKE, actor, reason)
+            events.append(transition.event)
+        return events
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def get(self, tenant_id: str, consent_id: str) -> Consent:
+        """The consent, or :class:`NotFound`."""
+        async with self.db.session() as session:
+            return await get_row(session, Consent, tenant_id, consent_id, "consent")
+
+    async def points(self, tenant_id: str, consent_id: str) -> list[MeteringPoint]:
+        """The points a consent covers."""
+        async with self.db.session() as session:
+            await get_row(session, Consent, tenant_id, consent_id, "consent")
+            statement = select(MeteringPoint).join(
+                ConsentPoint, col(ConsentPoint.point_id) == col(MeteringPoint.id)).where(
+                ConsentPoint.consent_id == consent_id).order_by(col(MeteringPoint.identifier))
+            return list((await session.exec(statement)).all())
+
+    async def history(self, tenant_id: str, consent_id: str) -> list[ConsentEvent]:
+        """Every event of a consent, oldest first."""
+        async with self.db.session() as session:
+            statement = select(ConsentEvent).where(
+                ConsentEvent.tenant_id == tenant_id, ConsentEvent.consent_id == consent_id,
+            ).order_by(col(ConsentEvent.id))
+            return list((await session.exec(statement)).all())
+
+    # -- internals ------------------------------------------------------------------------
+
+    async def _act(self, actor: Actor, consent_id: str, action: ConsentAction,
+                   expected_version: int | None, reason: str,
+                   valid_until: datetime | None = None) -> ConsentTransition:
+        async with self.db.session() as session:
+            consent = await get_row(session, Consent, actor.tenant_id, consent_id, "consent")
+            check_version(consent, expected_version)
+            return await self._move(session, consent, action, actor, reason, valid_until)
+
+    async def _move(self, session: AsyncSession, consent: Consent, action: ConsentAction,
+                    actor: Actor, reason: str,
+                    valid_until: datetime | None = None) -> ConsentTransition:
+        now = self.clock.now()
+        CONSENT_MACHINE.target(consent.state, action, actor.role)  # state, then role
+        point_ids = await _point_ids(session, consent.id)
+        mandate_id = await self._standing(session, consent, actor, point_ids, now)
+        changes: dict[str, object] = {}
+        details: dict[str, object] = {}
+        if mandate_id is not None:
+            details["mandate_id"] = mandate_id
+        if action in (ConsentAction.GRANT, ConsentAction.RESUME):
+            await self._check_still_grantable(session, consent, point_ids, now)
+        if action is ConsentAction.GRANT:
+            changes["granted_at"] = now
+            if mandate_id is not None:
+                changes["mandate_id"] = mandate_id
+        if action is ConsentAction.RENEW:
+            assert valid_until is not None
+            if valid_until <= consent.valid_until:
+                raise InvalidPeriod("A renewal must move valid_until later.", field="valid_until")
+            check_access_period(now, valid_until, now, self.policy)
+            await self._check_still_grantable(session, consent, point_ids, now)
+            changes["valid_until"] = valid_until
+            details["valid_until"] = {"from": consent.valid_until.isoformat(),
+                                      "to": valid_until.isoformat()}
+        event = await apply_transition(
+            session, consent, CONSENT_MACHINE, action, actor, now,
+            partial(ConsentEvent, consent_id=consent.id), reason=reason, details=details,
+            changes=changes)
+        await self.hooks.run(session, consent, event)
+        return Transition(consent, event)
+
+    async def _check_still_grantable(self, session: AsyncSession, consent: Consent,
+                                     point_ids: Sequence[str], now: datetime) -> None:
+        if consent.valid_until <= now:
+            raise InvalidPeriod("This consent's access period is over; it can only expire.",
+                                field="valid_until")
+        recipient = await get_row(session, Recipient, consent.tenant_id, consent.recipient_id,
+                                  "recipient")
+        points = [await get_row(session, MeteringPoint, consent.tenant_id, pid, "point")
+                  for pid in point_ids]
+        check_scope(recipient, [Dataset(d) for d in consent.datasets], consent.purpose, None,
+                    points)
+        await check_occupied_by(session, points, consent.grantor_id, now)
+
+    async def _standing(self, session: AsyncSession, consent: Consent, actor: Actor,
+                        point_ids: Sequence[str], now: datetime) -> str | None:
+        """Check the actor may act on this consent; return the mandate it acts under."""
+        role = actor.role
+        if role is ActorRole.SUBJECT and actor.party_id != consent.grantor_id:
+            raise NotFound("No consent of yours has this id.", field="consent_id")
+        if role is ActorRole.RECIPIENT:
+            recipient = await get_row(session, Recipient, consent.tenant_id,
+                                      consent.recipient_id, "recipient")
+            if actor.party_id != recipient.party_id:
+                raise NotFound("No consent for you has this id.", field="consent_id")
+        if role is ActorRole.MANDATARY:
+            assert actor.party_id is not None
+            mandate = await covering_mandate(
+                session, tenant_id=consent.tenant_id, mandator_id=consent.grantor_id,
+                mandatary_id=actor.party_id, point_ids=point_ids, datasets=consent.datasets,
+                at=now, manage_consents=True)
+            return mandate.id
+        return None
+
+
+async def _point_ids(session: AsyncSession, consent_id: str) -> list[str]:
+    statement = select(ConsentPoint.point_id).where(ConsentPoint.consent_id == consent_id)
+    return list((await session.exec(statement)).all())

@@ -1,0 +1,57 @@
+"""Lookups shared by the services. Every one filters on the tenant (R24) and raises
+:class:`~consent.errors.NotFound` rather than returning ``None`` to a caller that would use it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import or_
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from consent.errors import NotFound
+from consent.identifiers import PointRef
+from consent.models import MeteringPoint, Occupancy
+
+T = TypeVar("T", bound=SQLModel)
+
+
+async def get_row(session: AsyncSession, model: type[T], tenant_id: str, row_id: str,
+                  what: str) -> T:
+    """The row of ``model`` with ``row_id`` in ``tenant_id``, or :class:`NotFound`."""
+    statement = select(model).where(
+        col(model.id) == row_id,  # type: ignore[attr-defined]
+        col(model.tenant_id) == tenant_id,  # type: ignore[attr-defined]
+    )
+    row = (await session.exec(statement)).first()
+    if row is None:
+        raise NotFound(f"No {what} with id {row_id!r}.", field=f"{what.replace(' ', '_')}_id")
+    return row
+
+
+async def points_by_ref(session: AsyncSession, tenant_id: str,
+                        refs: Sequence[PointRef]) -> list[MeteringPoint]:
+    """The points named by ``refs``, in the same order; :class:`NotFound` names the first
+    unknown one."""
+    points = []
+    for ref in refs:
+        statement = select(MeteringPoint).where(
+            MeteringPoint.tenant_id == tenant_id, MeteringPoint.source == ref.source,
+            MeteringPoint.identifier == ref.identifier,
+        )
+        point = (await session.exec(statement)).first()
+        if point is None:
+            raise NotFound(f"No metering point {ref} is registered here.", field="points")
+        points.append(point)
+    return points
+
+
+async def occupancy_at(session: AsyncSession, point_id: str, at: datetime) -> Occupancy | None:
+    """The occupancy of ``point_id`` that contains ``at``, if any (R8)."""
+    statement = select(Occupancy).where(
+        Occupancy.point_id == point_id, col(Occupancy.starts_at) <= at,
+        or_(col(Occupancy.ends_at).is_(None), col(Occupancy.ends_at) > at),
+    )
+    return (await session.exec(statement)).first()

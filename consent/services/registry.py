@@ -1,0 +1,216 @@
+"""Registering the things consents are about: parties, accounts, recipients, points,
+occupancies and upstream authorisations.
+
+These functions work inside the caller's session (the demo seed writes everything in one
+transaction) and take ``now`` from the caller's clock. They validate like the transitions do:
+typed errors, and the caller's transaction rolls back, so nothing is written on failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from consent.accounts import hash_password_async
+from consent.client_secrets import hash_client_secret, new_client_id, new_client_secret
+from consent.errors import Conflict, DomainError, InvalidPeriod
+from consent.identifiers import PointRef, Source
+from consent.models import (
+    DEFAULT_TIMEZONES,
+    Account,
+    AccountRole,
+    MeteringPoint,
+    Occupancy,
+    Party,
+    PartyKind,
+    Recipient,
+    UpstreamAuthorisation,
+    new_id,
+)
+from consent.periods import Period
+from consent.purposes import DataRole, LegalBasis, Purpose
+from consent.upstream import UpstreamKind, UpstreamState
+from consent.vocabulary import Dataset, Direction, Energy
+
+#: Which energies each source meters (Enedis: electricity, GRDF: gas, EAN: both).
+SOURCE_ENERGIES = {
+    Source.ENEDIS: {Energy.ELECTRICITY},
+    Source.GRDF: {Energy.GAS},
+    Source.BE_EAN: {Energy.ELECTRICITY, Energy.GAS},
+    Source.INHOUSE: {Energy.ELECTRICITY, Energy.GAS},
+}
+
+
+async def add_party(session: AsyncSession, *, tenant_id: str, kind: PartyKind, name: str,
+                    now: datetime, email: str | None = None, external_ref: str | None = None,
+                    member_of_id: str | None = None, party_id: str | None = None) -> Party:
+    """A new party."""
+    if not name.strip():
+        raise DomainError("A party needs a name.", field="name")
+    party = Party(id=party_id or new_id(), tenant_id=tenant_id, kind=kind, name=name.strip(),
+                  email=email, external_ref=external_ref, member_of_id=member_of_id,
+                  created_at=now)
+    session.add(party)
+    await session.flush()
+    return party
+
+
+async def add_account(session: AsyncSession, *, tenant_id: str, username: str, password: str,
+                      party_id: str, roles: Sequence[AccountRole | str], now: datetime,
+                      account_id: str | None = None) -> Account:
+    """A local login with an argon2id hash of ``password``; usernames are unique per tenant."""
+    username = username.strip()
+    if not 1 <= len(username) <= 150 or any(c.isspace() for c in username):
+        raise DomainError("A username has 1 to 150 characters and no spaces.", field="username")
+    parsed = [AccountRole(r) for r in roles]
+    if not parsed:
+        raise DomainError("An account needs at least one role.", field="roles")
+    taken = await session.exec(select(Account.id).where(
+        Account.tenant_id == tenant_id, Account.username == username))
+    if taken.first() is not None:
+        raise Conflict(f"The username {username!r} is taken.", field="username")
+    account = Account(id=account_id or new_id(), tenant_id=tenant_id, username=username,
+                      password_hash=await hash_password_async(password), party_id=party_id,
+                      roles=[r.value for r in parsed], password_changed_at=now, created_at=now)
+    session.add(account)
+    await session.flush()
+    return account
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientDraft:
+    """What an operator registers about a recipient app (R5, R21)."""
+
+    name: str
+    website: str
+    contact_email: str
+    purposes: Sequence[Purpose | str]
+    legal_basis: LegalBasis | str
+    data_role: DataRole | str
+    allowed_datasets: Sequence[Dataset | str]
+    redirect_uris: Sequence[str]
+    is_supplier: bool = False
+    logo_url: str | None = None
+    client_id: str | None = None  # given only by the deterministic demo
+    client_secret: str | None = None  # idem; otherwise generated and returned once
+
+
+def check_redirect_uri(uri: str) -> str:
+    """An absolute ``https`` URI without fragment, or ``http`` on a loopback host (RFC 8252
+    §7.3); compared exactly later, so it is stored as given."""
+    parts = urlsplit(uri)
+    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if parts.fragment or not parts.hostname or not (
+            parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise DomainError(f"{uri!r} is not an acceptable redirect URI: use an absolute https "
+                          "URI (http only on a loopback address) without fragment.",
+                          field="redirect_uris")
+    return uri
+
+
+async def register_recipient(session: AsyncSession, draft: RecipientDraft, *, tenant_id: str,
+                             now: datetime) -> tuple[Recipient, str]:
+    """Register a recipient and its organisation party; return it with its client secret,
+    which is not stored (only its hash is) and must be handed over now."""
+    purposes = [Purpose.parse(str(p)) for p in draft.purposes]
+    datasets = [Dataset.parse(str(d)) for d in draft.allowed_datasets]
+    if not purposes or not datasets or not draft.redirect_uris:
+        raise DomainError("A recipient declares purposes, datasets and redirect URIs.",
+                          field="recipient")
+    uris = [check_redirect_uri(u) for u in draft.redirect_uris]
+    client_id = draft.client_id or new_client_id()
+    clash = await session.exec(select(Recipient.id).where(Recipient.client_id == client_id))
+    if clash.first() is not None:
+        raise Conflict(f"The client id {client_id!r} is taken.", field="client_id")
+    party = await add_party(session, tenant_id=tenant_id, kind=PartyKind.RECIPIENT,
+                            name=draft.name, email=draft.contact_email, now=now)
+    secret = draft.client_secret or new_client_secret()
+    recipient = Recipient(
+        tenant_id=tenant_id, party_id=party.id, name=draft.name.strip(), website=draft.website,
+        logo_url=draft.logo_url, contact_email=draft.contact_email,
+        purposes=[p.value for p in purposes], legal_basis=LegalBasis.parse(str(draft.legal_basis)),
+        data_role=DataRole.parse(str(draft.data_role)), is_supplier=draft.is_supplier,
+        allowed_datasets=[d.value for d in datasets], redirect_uris=uris, client_id=client_id,
+        client_secret_hash=hash_client_secret(secret), created_at=now, updated_at=now)
+    session.add(recipient)
+    await session.flush()
+    return recipient, secret
+
+
+async def add_point(session: AsyncSession, *, tenant_id: str, ref: PointRef, energy: Energy,
+                    directions: Sequence[Direction], now: datetime, timezone: str | None = None,
+                    point_id: str | None = None) -> MeteringPoint:
+    """Register a metering point (unique per tenant by source and identifier)."""
+    if energy not in SOURCE_ENERGIES[ref.source]:
+        raise DomainError(f"A {ref.source.value} point cannot meter {energy.value}.",
+                          field="energy")
+    if not directions:
+        raise DomainError("A point meters consumption, production or both.", field="directions")
+    if energy is Energy.GAS and Direction.PRODUCTION in directions:
+        raise DomainError("Gas points are consumption points here.", field="directions")
+    zone = timezone or DEFAULT_TIMEZONES[ref.source]
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DomainError(f"Unknown time zone {zone!r}.", field="timezone") from None
+    existing = await session.exec(select(MeteringPoint.id).where(
+        MeteringPoint.tenant_id == tenant_id, MeteringPoint.source == ref.source,
+        MeteringPoint.identifier == ref.identifier))
+    if existing.first() is not None:
+        raise Conflict(f"The point {ref} is already registered.", field="point")
+    point = MeteringPoint(id=point_id or new_id(), tenant_id=tenant_id, source=ref.source,
+                          identifier=ref.identifier, energy=energy,
+                          directions=[d.value for d in dict.fromkeys(directions)],
+                          timezone=zone, created_at=now)
+    session.add(point)
+    await session.flush()
+    return point
+
+
+async def add_occupancy(session: AsyncSession, *, tenant_id: str, point_id: str,
+                        household_id: str, starts_at: datetime, ends_at: datetime | None,
+                        now: datetime) -> Occupancy:
+    """Record that a household occupies a point over ``[starts_at, ends_at)``; refuses an
+    overlap with another occupancy of the point (one client at a time, R8)."""
+    period = Period(starts_at, ends_at)
+    others = await session.exec(select(Occupancy).where(Occupancy.point_id == point_id))
+    for other in others.all():
+        if other.period.intersection(period) is not None:
+            raise InvalidPeriod("This occupancy overlaps another one of the same point "
+                                f"(from {other.starts_at.isoformat()}).", field="starts_at")
+    occupancy = Occupancy(tenant_id=tenant_id, point_id=point_id, household_id=household_id,
+                          starts_at=starts_at, ends_at=ends_at, created_at=now)
+    session.add(occupancy)
+    await session.flush()
+    return occupancy
+
+
+async def add_upstream_authorisation(
+    session: AsyncSession, *, tenant_id: str, point: MeteringPoint, upstream_id: str,
+    valid_from: datetime, valid_until: datetime | None, state: UpstreamState, now: datetime,
+    household_id: str | None = None,
+) -> UpstreamAuthorisation:
+    """Record what the operator holds at the DSO for ``point``."""
+    Period(valid_from, valid_until)
+    if not upstream_id.strip():
+        raise DomainError("An upstream authorisation has the DSO's id.", field="upstream_id")
+    authorisation = UpstreamAuthorisation(
+        tenant_id=tenant_id, point_id=point.id, household_id=household_id,
+        kind=UpstreamKind.for_source(Source(point.source)), upstream_id=upstream_id,
+        valid_from=valid_from, valid_until=valid_until, state=state, last_checked_at=now,
+        created_at=now, updated_at=now)
+    session.add(authorisation)
+    await session.flush()
+    return authorisation
+
+
+async def tenant_is_empty(session: AsyncSession, tenant_id: str) -> bool:
+    """True if ``tenant_id`` has no party yet (the demo seed only fills an empty tenant)."""
+    result = await session.exec(select(Party.id).where(Party.tenant_id == tenant_id).limit(1))
+    return result.first() is None
