@@ -2,7 +2,8 @@
 
 ``harness`` is parametrized over every adapter: the in-process :class:`SimulatorAdapter`, the
 in-house HTTP client against the simulator's server, and the Enedis (2026 and v5) adapter
-against the fake Data Connect on 127.0.0.1. A new adapter joins by adding a parameter here and a
+against the fake Data Connect, and the GRDF ADICT adapter against the fake ADICT, on
+127.0.0.1. A new adapter joins by adding a parameter here and a
 harness in ``harnesses.py`` (with a fake server of its DSO).
 """
 
@@ -19,12 +20,13 @@ from tests.contract.harnesses import (
     NOW,
     Harness,
     enedis_harness,
+    grdf_harness,
     inhouse_harness,
     profiles,
     simulator_harness,
 )
 
-ADAPTERS = ["in-process", "inhouse-http", "enedis-2026", "enedis-v5"]
+ADAPTERS = ["in-process", "inhouse-http", "enedis-2026", "enedis-v5", "grdf"]
 
 
 @pytest.fixture
@@ -44,6 +46,9 @@ async def harness(request: pytest.FixtureRequest, simulator: Simulator,
         yield simulator_harness(simulator, clock)
     elif request.param == "inhouse-http":
         async with inhouse_harness(simulator, clock) as harness:
+            yield harness
+    elif request.param == "grdf":
+        async with grdf_harness(simulator, clock) as harness:
             yield harness
     else:
         generation = Generation.V5 if request.param == "enedis-v5" else Generation.DC2026

@@ -94,8 +94,10 @@ async def test_describe_matches_the_reference(harness: Harness) -> None:
     expected = {d.dataset: d for d in reference.datasets if d.dataset in harness.datasets}
     assert {d.dataset for d in info.datasets} == set(expected)
     for item in info.datasets:
-        assert item.period == expected[item.dataset].period, item.dataset
-        assert set(item.resolutions) <= set(expected[item.dataset].resolutions)
+        assert item.period == harness.expected(item.dataset, expected[item.dataset].period), \
+            item.dataset
+        assert set(item.resolutions) - harness.extra_resolutions <= \
+            set(expected[item.dataset].resolutions)
     daily = info.availability(Dataset.DAILY_CONSUMPTION).period
     assert daily is not None
     assert daily.end is not None
@@ -260,13 +262,14 @@ async def test_period_beyond_history(harness: Harness) -> None:
         Dataset.DAILY_CONSUMPTION
     resolution = await resolution_for(harness, point, dataset, Resolution.PT30M) \
         if dataset in _CURVES else Resolution.P1D
-    info = harness.simulator.describe(point).availability(dataset)
-    assert info.period is not None
-    start = info.period.start - timedelta(days=1)
+    served = harness.expected(dataset, harness.simulator.describe(point).availability(
+        dataset).period)
+    assert served is not None
+    start = served.start - timedelta(days=1)
     with pytest.raises(BeyondHistory) as caught:
         await harness.adapter.series(point, dataset, Period(start, start + timedelta(days=2)),
                                      resolution)
-    assert caught.value.available == info.period
+    assert caught.value.available == served
 
 
 async def test_future_period(harness: Harness) -> None:

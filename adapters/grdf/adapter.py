@@ -1,0 +1,368 @@
+"""``GrdfAdapter``: :class:`~adapters.base.MeterDataAdapter` over GRDF ADICT v2, plus the
+droit d'accès lifecycle (declare, send proofs, follow, revoke).
+
+Reads: daily consumption per gas day (06:00 to 06:00 local) from the informative data at
+``P1D``, and the published (billing) consumption per meter-reading period at ``P1M``; the contract
+record from ``donnees_contractuelles``, the address from ``donnees_techniques``. ADICT has no
+load curve, no identity or contact data, no meter port. History is three years; data stops at the
+last complete gas day.
+
+Refusals arrive two ways (see :mod:`adapters.grdf.errors`); both become the error tree. The
+bounds a refusal must name (the holder's move-in, the declared perimeter) are looked up only when
+an answer does not cover the start of the period, so a normal read costs one call per 365 days.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from typing import Any
+
+import aiohttp
+
+from adapters.base import (
+    Capabilities,
+    DatasetAvailability,
+    DatasetLimits,
+    Health,
+    HealthState,
+    Occupancy,
+    PointInfo,
+    PortAction,
+    PortRequest,
+    PortStatus,
+    UpstreamAuthorisation,
+)
+from adapters.decode import Doc
+from adapters.errors import (
+    BeforeMoveIn,
+    BeyondHistory,
+    NoData,
+    NotYetAvailable,
+    PeriodNotServed,
+    UnknownPoint,
+    Unsupported,
+    UnsupportedDataset,
+    UnsupportedResolution,
+    UpstreamCredentialsRejected,
+    UpstreamDenied,
+    UpstreamError,
+    UpstreamMalformed,
+)
+from adapters.grdf import consumption, ndjson
+from adapters.grdf.access import (
+    AccessDeclaration,
+    AccessRight,
+    Proof,
+    authorisation,
+    check_proofs,
+    current,
+)
+from adapters.grdf.config import HISTORY_MONTHS, WINDOW, GrdfConfig
+from adapters.grdf.errors import classify, restitution
+from adapters.grdf.vocabulary import GAS_DAY_START
+from adapters.quota import TokenBucketLimiter, UpstreamLimiter
+from adapters.timekeeping import add_months, at_hour, day_of, days_covering
+from adapters.tokens import ClientCredentials, TokenCache
+from adapters.transport import UpstreamTransport
+from consent.clock import Clock, SystemClock
+from consent.errors import NotFound
+from consent.identifiers import PointRef, Source
+from consent.periods import Period
+from consent.readings import Reading, Record, Series
+from consent.vocabulary import Dataset, Direction, Energy, Resolution
+
+_RESOLUTIONS = (Resolution.P1D, Resolution.P1M)
+_RECORDS = (Dataset.CONTRACT, Dataset.ADDRESS)
+
+
+class GrdfAdapter:
+    """ADICT v2 as a meter-data adapter (see the module docstring)."""
+
+    def __init__(self, session: aiohttp.ClientSession, config: GrdfConfig, *,
+                 limiter: UpstreamLimiter | None = None, tokens: TokenCache | None = None,
+                 clock: Clock | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.zone = config.timezone
+        self.limiter = limiter or TokenBucketLimiter()
+        self.limiter.declare(config.application, config.quotas)
+        self.token = ClientCredentials(
+            session, config.token_url, config.client_id, config.client_secret,
+            scope=config.scope, cache=tokens, clock=self.clock,
+            renew_before=config.renew_token_before, timeout=config.timeout,
+            credentials_in="form")
+        self.transport = UpstreamTransport(
+            session, config.base_url, token=self.token, limiter=self.limiter,
+            application=config.application, classify=classify, timeout=config.timeout,
+            retry=config.retry, sleep=sleep)
+
+    # ---- plumbing ----------------------------------------------------------------------
+
+    @staticmethod
+    def _pce(point: PointRef) -> str:
+        if point.source is not Source.GRDF:
+            raise UnknownPoint(f"ADICT serves GRDF PCEs, not {point.source.value} points.",
+                               point=str(point))
+        return point.identifier
+
+    async def _lines(self, path: str, *, api: str, method: str = "GET",
+                     **kwargs: Any) -> list[Doc]:
+        """The payload lines of an NDJSON read; refused lines raise, "no data" lines too
+        unless other lines carry data."""
+        reply = await self.transport.request(method, path, api=api, safe=True,
+                                             accept="application/x-ndjson", **kwargs)
+        answer = ndjson.parse(reply.body)
+        kept, refusals = [], []
+        for line in answer.lines:
+            refusal = line.get("statut_restitution")
+            if refusal.is_null:
+                kept.append(line)
+            else:
+                refusals.append(restitution(refusal["message"].text()))
+        if refusals and (not kept or not all(isinstance(r, NoData) for r in refusals)):
+            raise next((r for r in refusals if not isinstance(r, NoData)), refusals[0])
+        if answer.code != "0000000000" and not kept:
+            raise restitution(answer.message)
+        return kept
+
+    def _today(self) -> date:
+        return day_of(self.clock.now(), self.zone)
+
+    def _last_gas_day_end(self) -> date:
+        """The day whose 06:00 ends the last complete gas day."""
+        return day_of(self.clock.now(), self.zone, GAS_DAY_START)
+
+    # ---- droits d'accès ----------------------------------------------------------------
+
+    async def declare(self, declaration: AccessDeclaration) -> AccessRight:
+        """``PUT /pce/{id}/droit_acces``; the new right (``A valider`` until the holder
+        confirms). Not retried: a second PUT could create a second right."""
+        pce = self._pce(declaration.point)
+        reply = await self.transport.request(
+            "PUT", f"/pce/{pce}/droit_acces", api="droit_acces", expect=(200, 201),
+            json=declaration.to_wire())
+        try:
+            created = Doc(json.loads(reply.body), "body")
+        except ValueError:
+            raise UpstreamMalformed("ADICT's answer to the declaration is not JSON.",
+                                    field="body") from None
+        out = created.get("demander_acces_out")
+        right_id = None if out.is_null else out["id_droit_acces"].text()
+        rights = await self.access_rights(declaration.point)
+        found = [r for r in rights if r.id == right_id] if right_id else \
+            [r for r in rights if r.role is declaration.role]
+        if not found:
+            raise UpstreamMalformed("ADICT does not list the droit d'accès it just created.",
+                                    field="demander_acces_out.id_droit_acces")
+        return found[0] if right_id else max(found, key=lambda r: r.created)
+
+    async def send_proofs(self, right_id: str, proofs: list[Proof]) -> None:
+        """``PUT /droit_acces/{id}/preuves`` (multipart ``preuves``), after checking ADICT's
+        limits locally: at most 3 files, 4 MB each, PDF/JPEG/PNG."""
+        check_proofs(proofs)
+        form = aiohttp.FormData()
+        for proof in proofs:
+            form.add_field("preuves", proof.content, filename=proof.filename,
+                           content_type=proof.content_type)
+        try:
+            await self.transport.request("PUT", f"/droit_acces/{right_id}/preuves",
+                                         api="preuves", data=form)
+        except UpstreamError as error:
+            raise _not_found(error, right_id) from error
+
+    async def access_rights(self, point: PointRef) -> list[AccessRight]:
+        """Every droit d'accès of the PCE (``POST /droits_acces`` filtered by ``id_pce``)."""
+        pce = self._pce(point)
+        lines = await self._lines("/droits_acces", api="droits_acces", method="POST",
+                                  json={"id_pce": [pce]})
+        rights = [AccessRight.parse(line) for line in lines]
+        return [r for r in rights if r.point == point]
+
+    async def revoke(self, right_id: str) -> None:
+        """``PATCH /droit_acces/{id}`` when the household withdraws (AUTORISE roles)."""
+        try:
+            await self.transport.request("PATCH", f"/droit_acces/{right_id}",
+                                         api="droit_acces")
+        except UpstreamError as error:
+            raise _not_found(error, right_id) from error
+
+    async def follow(self, point: PointRef) -> AccessRight | None:
+        """The right that speaks for the PCE now (state and proof check), for the schedule."""
+        return current(await self.access_rights(point))
+
+    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
+        return authorisation(point, await self.access_rights(point), self.zone)
+
+    # ---- capabilities, availability ----------------------------------------------------
+
+    async def capabilities(self) -> Capabilities:
+        gas = frozenset({Energy.GAS})
+        history = self._today() - add_months(self._today(), -HISTORY_MONTHS)
+        limits = (DatasetLimits(Dataset.DAILY_CONSUMPTION, gas, _RESOLUTIONS, WINDOW, history),
+                  *(DatasetLimits(d, gas, (), None, None) for d in _RECORDS))
+        return Capabilities("grdf-adict-v2", frozenset({Source.GRDF}), limits,
+                            self.config.quotas, meter_port=False)
+
+    async def _activation(self, pce: str) -> date:
+        lines = await self._lines(f"/pce/{pce}/donnees_contractuelles", api="contrat")
+        if len(lines) != 1:
+            raise UpstreamMalformed("ADICT sent several contracts for one PCE.", field="line[1]")
+        return consumption.activation(lines[0], pce)
+
+    async def _served(self, point: PointRef) -> tuple[Period | None, str]:
+        """The period served today and what bounds its start (history, move-in, perimeter)."""
+        right = current(await self.access_rights(point))
+        if right is None:
+            raise UnknownPoint("ADICT tells nothing about a PCE without a droit d'accès.",
+                               point=str(point))
+        if not right.state.allows_data or not right.perimeter["perim_donnees_informatives"]:
+            return None, "authorisation"
+        bounds = [(add_months(self._today(), -HISTORY_MONTHS), "history")]
+        if right.perimeter["perim_donnees_contractuelles"]:
+            try:
+                bounds.append((await self._activation(point.identifier), "move-in"))
+            except UpstreamDenied:
+                return None, "authorisation"
+        if right.data_from is not None:
+            bounds.append((right.data_from, "perimeter"))
+        first, reason = max(bounds, key=lambda b: b[0])  # on a tie, the earlier-listed reason
+        last = self._last_gas_day_end()
+        if right.data_until is not None:
+            last = min(last, right.data_until + timedelta(days=1))
+        if not first < last:
+            return None, reason
+        return Period(at_hour(first, self.zone), at_hour(last, self.zone, GAS_DAY_START)), reason
+
+    async def describe(self, point: PointRef) -> PointInfo:
+        self._pce(point)
+        period, _ = await self._served(point)
+        items = (DatasetAvailability(Dataset.DAILY_CONSUMPTION, _RESOLUTIONS, period),
+                 *(DatasetAvailability(d, (), None) for d in _RECORDS))
+        return PointInfo(point, Energy.GAS, frozenset({Direction.CONSUMPTION}), self.zone,
+                         items)
+
+    # ---- data --------------------------------------------------------------------------
+
+    async def series(self, point: PointRef, dataset: Dataset, period: Period,
+                     resolution: Resolution) -> Series:
+        pce = self._pce(point)
+        if dataset is not Dataset.DAILY_CONSUMPTION:
+            raise UnsupportedDataset(f"ADICT does not serve {dataset.value}.",
+                                     dataset=dataset.value)
+        if resolution not in _RESOLUTIONS:
+            raise UnsupportedResolution("ADICT serves gas days (P1D, informative) and "
+                                        "meter-reading periods (P1M, published).",
+                                        allowed=[r.value for r in _RESOLUTIONS])
+        today = self._today()
+        lower = at_hour(add_months(today, -HISTORY_MONTHS), self.zone)
+        upper = at_hour(self._last_gas_day_end(), self.zone, GAS_DAY_START)
+        if period.end is None or period.end > upper:
+            raise NotYetAvailable("ADICT serves data up to the last complete gas day.",
+                                  available=await self._available(point, Period(lower, upper)))
+        if period.start < lower:
+            raise BeyondHistory("ADICT serves three years of history.",
+                                available=await self._available(point, Period(lower, upper)))
+        first, end = days_covering(period, self.zone, GAS_DAY_START)
+        readings = await self._read(pce, first, end, resolution)
+        kept = [r for r in readings if period.start <= r.start < period.end]
+        if resolution is Resolution.P1D and (
+                not kept or kept[0].start > period.start + timedelta(days=1)):
+            await self._explain_missing_start(point, period)
+        if not kept:
+            raise NoData("ADICT has no data for this PCE over that period.")
+        return Series(point, dataset, "Wh", resolution, self.zone, tuple(kept))
+
+    async def _read(self, pce: str, first: date, end: date,
+                    resolution: Resolution) -> list[Reading]:
+        informative = resolution is Resolution.P1D
+        path = f"/pce/{pce}/donnees_consos_{'informatives' if informative else 'publiees'}"
+        out: list[Reading] = []
+        day = first
+        while day < end:
+            upto = min(day + WINDOW, end)
+            try:
+                lines = await self._lines(path, api="consommation", params={
+                    "date_debut": day.isoformat(), "date_fin": upto.isoformat()})
+            except NoData:
+                lines = []
+            for line in lines:
+                gas_day = consumption.gas_day(line) if informative else None
+                if gas_day is not None and not day <= gas_day < upto:
+                    continue  # date_fin may be inclusive: keep only the days asked for
+                reading = consumption.reading(line, pce, self.zone, informative)
+                if reading is None:
+                    continue
+                if out and reading.start < out[-1].end:
+                    raise UpstreamMalformed("ADICT sent overlapping or unordered values.",
+                                            field=line.path)
+                out.append(reading)
+            day = upto
+        return out
+
+    async def _available(self, point: PointRef, fallback: Period) -> Period | None:
+        try:
+            return (await self._served(point))[0]
+        except UpstreamError:
+            return fallback
+
+    async def _explain_missing_start(self, point: PointRef, period: Period) -> None:
+        """The answer does not cover the period's start: say which bound it crossed."""
+        served, reason = await self._served(point)
+        if served is None:
+            raise NoData("ADICT has no data for this PCE over that period.")
+        if period.start < served.start:
+            error = BeforeMoveIn if reason == "move-in" else \
+                BeyondHistory if reason == "history" else PeriodNotServed
+            raise error(f"The period starts before {served.start.date().isoformat()}, the first "
+                        f"day served ({reason}).", available=served)
+
+    async def record(self, point: PointRef, dataset: Dataset) -> Record:
+        pce = self._pce(point)
+        if dataset is Dataset.CONTRACT:
+            lines = await self._lines(f"/pce/{pce}/donnees_contractuelles", api="contrat")
+            return Record(point, dataset, consumption.contract_fields(lines[0], pce))
+        if dataset is Dataset.ADDRESS:
+            lines = await self._lines(f"/pce/{pce}/donnees_techniques", api="technique")
+            return Record(point, dataset, consumption.address_fields(lines[0], pce))
+        raise UnsupportedDataset(f"ADICT does not serve {dataset.value}.",
+                                 dataset=dataset.value)
+
+    async def occupancy(self, point: PointRef) -> tuple[Occupancy, ...]:
+        """The current holder since the supply contract started (``date_mes``); ADICT gives no
+        customer id, so the reference is derived from the PCE and that date."""
+        pce = self._pce(point)
+        since = await self._activation(pce)
+        digest = hashlib.sha256(f"{pce}|{since.isoformat()}".encode()).hexdigest()[:16]
+        return (Occupancy(f"grdf-{digest}", Period(at_hour(since, self.zone))),)
+
+    # ---- no meter port over ADICT ------------------------------------------------------
+
+    async def port_state(self, point: PointRef) -> PortStatus:
+        raise Unsupported("ADICT offers no access to the meter's customer port.")
+
+    async def request_port(self, point: PointRef, action: PortAction) -> PortRequest:
+        raise Unsupported("ADICT offers no access to the meter's customer port.")
+
+    async def port_request(self, point: PointRef, request_id: str) -> PortRequest:
+        raise Unsupported("ADICT offers no access to the meter's customer port.")
+
+    async def health(self) -> Health:
+        now = self.clock.now()
+        try:
+            await self.token.bearer()
+        except UpstreamCredentialsRejected as error:
+            return Health(HealthState.DOWN, error.title, now)
+        except UpstreamError as error:
+            return Health(HealthState.DEGRADED, error.title, now)
+        return Health(HealthState.OK, "application token available", now)
+
+
+def _not_found(error: UpstreamError, right_id: str) -> Exception:
+    if error.extra.get("reason") == "not-found":
+        return NotFound(f"ADICT knows no droit d'accès {right_id[:40]!r}.", field="right_id")
+    return error
