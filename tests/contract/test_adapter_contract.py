@@ -32,6 +32,7 @@ from adapters.errors import (
     UnsupportedDataset,
     UnsupportedResolution,
     UpstreamDenied,
+    UpstreamError,
     UpstreamMalformed,
     UpstreamRateLimited,
     UpstreamTimeout,
@@ -415,3 +416,37 @@ async def test_malformed_value_is_named_never_passed_on(harness: Harness) -> Non
 
 async def test_health(harness: Harness) -> None:
     assert (await harness.adapter.health()).state is HealthState.OK
+
+
+async def test_under_chaos_answers_are_right_or_typed_errors(harness: Harness) -> None:
+    """Latency, 429s, 5xx, truncated and malformed bodies mixed in at random (seeded): every
+    call returns exactly the reference answer or raises an adapter error, nothing else."""
+    point = harness.points.long
+    period = last_days(harness, 10)
+    reference = harness.simulator.series(point, Dataset.DAILY_CONSUMPTION, period,
+                                         Resolution.P1D)
+    record = harness.simulator.record(harness.points.moved, Dataset.CONTRACT)
+    plan = harness.simulator.faults
+    plan.sometimes(Fault.of(FaultKind.LATENCY, delay=0.01), 0.15)
+    plan.sometimes(Fault.of(FaultKind.RATE_LIMITED, retry_after=5), 0.1)
+    plan.sometimes(Fault.of(FaultKind.UNAVAILABLE, status=502), 0.15)
+    plan.sometimes(FaultKind.TRUNCATED, 0.1)
+    plan.sometimes(FaultKind.MALFORMED, 0.1)
+    answered, refused = 0, set()
+    for turn in range(24):
+        try:
+            if turn % 3:
+                got = await harness.adapter.series(point, Dataset.DAILY_CONSUMPTION, period,
+                                                   Resolution.P1D)
+                assert got == reference
+            else:
+                fields = (await harness.adapter.record(harness.points.moved,
+                                                       Dataset.CONTRACT)).fields
+                unknown = harness.missing_fields.get(Dataset.CONTRACT, frozenset())
+                assert fields == {k: None if k in unknown else v
+                                  for k, v in record.fields.items()}
+            answered += 1
+        except UpstreamError as error:
+            refused.add(type(error).__name__)
+    assert answered > 0
+    assert refused
