@@ -19,7 +19,14 @@ callers handle one hierarchy and the HTTP edge renders it without guessing.
     │   └── Conflict (409 conflict)
     │       └── ConcurrentUpdate (409 concurrent-update)
     ├── AccessDenied (403 access-denied)          consent checks: names the rule that denied
-    ├── adapters.errors.UpstreamError (502 ...)   see adapters/errors.py
+    ├── adapters.errors.UpstreamError (502 upstream-error)   the DSO could not serve
+    │   ├── UpstreamUnavailable (503) > UpstreamRateLimited (503, never a 429 passed on)
+    │   ├── UpstreamTimeout (504), UpstreamMalformed (502, names the field),
+    │   │   UpstreamCredentialsRejected (502)
+    │   ├── UpstreamDenied (403 upstream-authorisation), UnknownPoint (404), NoData (404)
+    │   ├── PeriodNotServed (400) > BeyondHistory, BeforeMoveIn, NotYetAvailable,
+    │   │   WindowTooLong
+    │   └── Unsupported (501) > UnsupportedDataset (400), UnsupportedResolution (400)
     └── proxy.errors.*                            OAuth and HTTP-edge errors, see proxy/errors.py
 
 The full list with codes is in ``docs/errors.md``.

@@ -13,9 +13,11 @@ doing, *revoked* anyone else's (operator, recipient, upstream DSO, Passerelle it
 
 Renewal is decided here as ``active -> active`` under the action ``renew``: the same consent row
 (same id, same arrangement id, same tokens) gets a later ``valid_until`` and a ``renew`` event
-(DPV *RenewedConsentGiven*). A change of scope is not a renewal: it is a new consent that carries
-the same ``arrangement_id`` and ``supersedes_id`` pointing to the old one, which is revoked with
-reason ``superseded`` (CDR arrangement semantics, §8.4), so tokens of the old scope die.
+(DPV *RenewedConsentGiven*). Why in place: tokens stay bound to one consent id, and the event
+history of one row tells the whole story. A change of *scope* is not a renewal: it is to be a
+new consent carrying the same ``arrangement_id`` and a ``supersedes_id`` pointing to the old
+one, which is revoked with reason ``superseded`` (CDR arrangement semantics, §8.4), so tokens of
+the old scope die. The columns exist; no service writes an amendment yet.
 
 Consent (``-`` = creation)::
 

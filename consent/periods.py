@@ -8,7 +8,7 @@ them (``start=2026-01-01&end=2026-01-08`` is seven days).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from consent.errors import InvalidPeriod
@@ -54,7 +54,16 @@ class Period:
 
     def capped(self, length: timedelta) -> bool:
         """True if the period is bounded and no longer than ``length``."""
-        return self.end is not None and self.end - self.start <= length
+        return self.duration is not None and self.duration <= length
+
+    @property
+    def duration(self) -> timedelta | None:
+        """Elapsed time from start to end (``None`` if open). Computed in UTC: Python
+        subtracts two datetimes of the same zone by wall clock, which is an hour off across a
+        DST change."""
+        if self.end is None:
+            return None
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

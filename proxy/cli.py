@@ -65,28 +65,6 @@ def add_serve_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     p.set_defaults(func=_serve)
 
 
-def _simulator(args: argparse.Namespace) -> int:
-    from adapters.inhouse.runner import run_simulator
-
-    return run_simulator(host=args.host, port=args.port, client_id=args.client_id,
-                         seed=args.seed, port_delay=args.port_delay)
-
-
-def add_simulator_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                          parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("simulator", parents=[parent],
-                       help="serve the built-in DSO simulator over the in-house DSO API")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8090)
-    p.add_argument("--client-id", default="passerelle",
-                   help="OAuth client id accepted by the token endpoint; its secret comes from "
-                        "$PASSERELLE_SIMULATOR_SECRET (else one is generated and printed)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fault generator")
-    p.add_argument("--port-delay", type=float, default=120.0,
-                   help="seconds a meter-port open/close request takes to complete")
-    p.set_defaults(func=_simulator)
-
-
 def _migrate(args: argparse.Namespace) -> int:
     from consent.storage import Database
 
@@ -162,15 +140,37 @@ def add_demo_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     show.set_defaults(func=_demo_show)
 
 
+def _simulator(args: argparse.Namespace) -> int:
+    from adapters.inhouse.runner import run_simulator
+
+    return run_simulator(host=args.host, port=args.port, client_id=args.client_id,
+                         seed=args.seed, port_delay=args.port_delay)
+
+
+def add_simulator_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                          parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("simulator", parents=[parent],
+                       help="serve the built-in DSO simulator over the in-house DSO API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8090)
+    p.add_argument("--client-id", default="passerelle",
+                   help="OAuth client id accepted by the token endpoint; its secret comes from "
+                        "$PASSERELLE_SIMULATOR_SECRET (else one is generated and printed)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fault generator")
+    p.add_argument("--port-delay", type=float, default=120.0,
+                   help="seconds a meter-port open/close request takes to complete")
+    p.set_defaults(func=_simulator)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line parser."""
     parser = argparse.ArgumentParser(prog="passerelle", description=__doc__.splitlines()[0])
     parent = instance_options()
     sub = parser.add_subparsers(dest="command", required=True)
     add_serve_command(sub, parent)
-    add_simulator_command(sub, parent)
     add_migrate_command(sub, parent)
     add_demo_commands(sub, parent)
+    add_simulator_command(sub, parent)
     return parser
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, Type
 
 from consent.clock import FrozenClock
 from consent.storage import Database
@@ -90,6 +91,18 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database.from_url(database_url)
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+def fast_password_hashing() -> Iterator[None]:
+    """Cheap argon2id parameters for tests that create many accounts (the demo seed)."""
+    from consent import accounts
+
+    previous = accounts._hasher
+    accounts.configure(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1,
+                                      type=Type.ID))
+    yield
+    accounts.configure(previous)
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ module                     what
                            withdraw/revoke/expire
 ``consent_rules``          ConsentDraft, ConsentPolicy (caps), validation (R5, R8, R12)
 ``mandates``               MandateService: request/attach_proof/submit/approve/refuse/...
-``mandate_rules``          does a mandatary hold a mandate that covers the request?
+``mandate_rules``          MandateDraft, proof checks, does a mandate cover the request?
+``occupancy``              OccupancyService: move-ins (R9), upstream state changes
 ``registry``               parties, accounts, recipients, points, occupancies, upstream
 ``queries``                tenant-scoped lookups that raise NotFound
 =========================  ===========================================================
@@ -17,7 +18,9 @@ module                     what
 from consent.services.base import Actor, Hook, Hooks, Transition
 from consent.services.consent_rules import ConsentDraft, ConsentPolicy
 from consent.services.consents import ConsentService
-from consent.services.mandates import MandateDraft, MandateService, ProofUpload
+from consent.services.mandate_rules import MandateDraft, ProofUpload
+from consent.services.mandates import MandateService
+from consent.services.occupancy import MoveIn, OccupancyService
 
 __all__ = [
     "Actor",
@@ -28,6 +31,8 @@ __all__ = [
     "Hooks",
     "MandateDraft",
     "MandateService",
+    "MoveIn",
+    "OccupancyService",
     "ProofUpload",
     "Transition",
 ]

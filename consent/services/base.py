@@ -18,12 +18,14 @@ from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.errors import ConcurrentUpdate, DomainError
 from consent.lifecycle import ActorRole, StateMachine
 from consent.models import DEFAULT_TENANT, Channel
 from consent.models.history import TransitionEvent
+from consent.storage import Database
 
 #: Roles that name no party: the caller (an authenticated operator page, a DSO poll, a sweep)
 #: vouches for them.
@@ -171,3 +173,29 @@ def creation_event(make_event: Callable[..., E], row: Versioned, action: StrEnum
         channel=actor.channel, reason=reason, details=dict(details or {}), version=row.version,
         at=now,
     )
+
+
+Expire = Callable[..., Awaitable[Any]]
+
+
+async def expire_due(db: Database, model: type[Any], machine: StateMachine[S, A],
+                     expire_action: A, expire: Expire, *, tenant_id: str, now: datetime,
+                     reason: str) -> list[str]:
+    """Sweep: run ``expire(actor, id, reason=...)`` on every row of ``model`` in ``tenant_id``
+    whose state allows ``expire_action`` and whose ``valid_until`` is at or before ``now``.
+    Each expiry is its own transaction; a row changed concurrently is left for the next sweep.
+    Returns the ids expired."""
+    sources = machine.rules[expire_action].sources
+    async with db.session() as session:
+        statement = select(model.id).where(
+            model.tenant_id == tenant_id, col(model.state).in_(sources),
+            col(model.valid_until).is_not(None), col(model.valid_until) <= now)
+        due = list((await session.exec(statement)).all())
+    expired = []
+    for row_id in due:
+        try:
+            await expire(Actor.system(tenant_id), row_id, reason=reason)
+        except ConcurrentUpdate:
+            continue
+        expired.append(row_id)
+    return expired

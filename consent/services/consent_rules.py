@@ -14,12 +14,15 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from consent.errors import DomainError, InvalidPeriod, NotPermitted
+from consent.errors import DomainError, InvalidPeriod, NotFound, NotPermitted
 from consent.identifiers import PointRef
-from consent.models import MeteringPoint, Recipient, RecipientState
+from consent.lifecycle import ActorRole
+from consent.models import Consent, MeteringPoint, Recipient, RecipientState
 from consent.periods import Period
 from consent.purposes import LegalBasis, Purpose
-from consent.services.queries import occupancy_at
+from consent.services.base import Actor
+from consent.services.mandate_rules import covering_mandate
+from consent.services.queries import get_row, occupancy_at
 from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
 
 #: How far in the past a consent's start may be put (clock skew between pages and server).
@@ -116,9 +119,11 @@ def check_access_period(valid_from: datetime, valid_until: datetime, now: dateti
     if valid_from < now - START_TOLERANCE:
         raise InvalidPeriod(f"A consent cannot start in the past ({valid_from.isoformat()}).",
                             field="valid_from")
-    if valid_until - valid_from > policy.max_access:
+    duration = access.duration
+    assert duration is not None
+    if duration > policy.max_access:
         raise InvalidPeriod(
-            f"The access period lasts {(valid_until - valid_from).days} days; the longest "
+            f"The access period lasts {duration.days} days; the longest "
             f"allowed is {policy.max_access.days} days.", field="valid_until",
             max_days=policy.max_access.days)
     return access
@@ -162,3 +167,42 @@ async def check_occupied_by(session: AsyncSession, points: Sequence[MeteringPoin
             raise NotPermitted(
                 f"The point {point.ref} is not occupied by this household now (R8): only its "
                 "current client can share its data.", field="points", rule="R8")
+
+
+async def check_standing(session: AsyncSession, actor: Actor, *, grantor_id: str,
+                         recipient_id: str, datasets: Sequence[str], point_ids: Sequence[str],
+                         now: datetime) -> str | None:
+    """The actor may act on a consent of ``grantor_id`` for ``recipient_id``; return the id of
+    the mandate a mandatary acts under. Strangers get :class:`NotFound` (R24)."""
+    role = actor.role
+    if role is ActorRole.SUBJECT and actor.party_id != grantor_id:
+        raise NotFound("No consent of yours has this id.", field="consent_id")
+    if role is ActorRole.RECIPIENT:
+        recipient = await get_row(session, Recipient, actor.tenant_id, recipient_id,
+                                  "recipient")
+        if actor.party_id != recipient.party_id:
+            raise NotFound("No consent for you has this id.", field="consent_id")
+    if role is ActorRole.MANDATARY:
+        assert actor.party_id is not None
+        mandate = await covering_mandate(
+            session, tenant_id=actor.tenant_id, mandator_id=grantor_id,
+            mandatary_id=actor.party_id, point_ids=point_ids, datasets=datasets, at=now,
+            manage_consents=True)
+        return mandate.id
+    return None
+
+
+async def check_still_grantable(session: AsyncSession, consent: Consent,
+                                point_ids: Sequence[str], now: datetime) -> None:
+    """At grant, resume or renew: the access period runs, the recipient may still receive
+    the consent's datasets, and the grantor still occupies every point (R5, R8)."""
+    if consent.valid_until <= now:
+        raise InvalidPeriod("This consent's access period is over; it can only expire.",
+                            field="valid_until")
+    recipient = await get_row(session, Recipient, consent.tenant_id, consent.recipient_id,
+                              "recipient")
+    points = [await get_row(session, MeteringPoint, consent.tenant_id, pid, "point")
+              for pid in point_ids]
+    check_scope(recipient, [Dataset(d) for d in consent.datasets], consent.purpose, None,
+                points)
+    await check_occupied_by(session, points, consent.grantor_id, now)

@@ -28,8 +28,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.clock import Clock
-from consent.errors import ConcurrentUpdate, InvalidPeriod, NotFound
-from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction, ConsentState
+from consent.errors import InvalidPeriod, NotFound
+from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction
 from consent.models import (
     DEFAULT_TENANT,
     Consent,
@@ -47,6 +47,7 @@ from consent.services.base import (
     apply_transition,
     check_version,
     creation_event,
+    expire_due,
 )
 from consent.services.consent_rules import (
     ConsentDraft,
@@ -54,17 +55,15 @@ from consent.services.consent_rules import (
     check_access_period,
     check_occupied_by,
     check_scope,
+    check_standing,
+    check_still_grantable,
     validate_terms,
 )
-from consent.services.mandate_rules import covering_mandate
 from consent.services.queries import get_row, points_by_ref
 from consent.storage import Database
-from consent.vocabulary import Dataset
 
 ConsentTransition = Transition[Consent, ConsentEvent]
 
-#: States in which a consent can still become or stay active.
-LIVE_STATES = (ConsentState.REQUESTED, ConsentState.ACTIVE, ConsentState.SUSPENDED)
 
 
 class ConsentService:
@@ -102,13 +101,18 @@ class ConsentService:
             raise NotFound(f"No household with id {draft.grantor_id!r}.", field="grantor_id")
         recipient = await get_row(session, Recipient, actor.tenant_id, draft.recipient_id,
                                   "recipient")
+        datasets = [d.value for d in terms.datasets]
+        # Standing first, so that nobody learns about points they have no business with.
+        await check_standing(session, actor, grantor_id=grantor.id,
+                                 recipient_id=recipient.id, datasets=datasets, point_ids=[],
+                                 now=now)
         points = await points_by_ref(session, actor.tenant_id, terms.points)
         check_scope(recipient, terms.datasets, terms.purpose, terms.legal_basis, points)
         await check_occupied_by(session, points, grantor.id, now)
         consent = Consent(
             tenant_id=actor.tenant_id, arrangement_id=draft.arrangement_id or str(uuid.uuid4()),
             grantor_id=grantor.id, recipient_id=recipient.id,
-            datasets=[d.value for d in terms.datasets], max_resolution=terms.max_resolution,
+            datasets=datasets, max_resolution=terms.max_resolution,
             valid_from=terms.valid_from, valid_until=terms.valid_until,
             data_from=terms.data_from, history_days=terms.history_days, purpose=terms.purpose,
             legal_basis=terms.legal_basis or recipient.legal_basis, state=state,
@@ -179,39 +183,44 @@ class ConsentService:
                                valid_until=valid_until)
 
     async def expire_due(self, tenant_id: str = DEFAULT_TENANT) -> list[str]:
-        """Expire every live consent whose ``valid_until`` is past; return their ids. Each
-        expiry is its own transaction; one changed concurrently is left for the next sweep."""
-        now = self.clock.now()
-        async with self.db.session() as session:
-            statement = select(Consent.id).where(
-                Consent.tenant_id == tenant_id, col(Consent.state).in_(LIVE_STATES),
-                col(Consent.valid_until) <= now)
-            due = list((await session.exec(statement)).all())
-        expired = []
-        for consent_id in due:
-            try:
-                await self.expire(Actor.system(tenant_id), consent_id,
-                                  reason="access period over")
-            except ConcurrentUpdate:
-                continue
-            expired.append(consent_id)
-        return expired
+        """Expire every live consent whose ``valid_until`` is past; return their ids."""
+        return await expire_due(self.db, Consent, CONSENT_MACHINE, ConsentAction.EXPIRE,
+                                self.expire, tenant_id=tenant_id, now=self.clock.now(),
+                                reason="access period over")
 
     async def revoke_on_points(self, session: AsyncSession, actor: Actor, point_ids: set[str],
                                *, grantor_id: str | None = None,
                                reason: str) -> list[ConsentEvent]:
         """Inside the caller's transaction: revoke every live consent covering one of
-        ``point_ids`` (of ``grantor_id`` only, if given). Used when an upstream authorisation
-        ends or the occupant changes (R9)."""
+        ``point_ids`` (of ``grantor_id`` only, if given). A consent over several points stops
+        as a whole: a consent that no longer holds for all its points denies (secure default).
+        Used when an upstream authorisation ends or the occupant changes (R9)."""
+        return await self.act_on_points(session, actor, ConsentAction.REVOKE, point_ids,
+                                        grantor_id=grantor_id, reason=reason)
+
+    async def act_on_points(self, session: AsyncSession, actor: Actor, action: ConsentAction,
+                            point_ids: set[str], *, grantor_id: str | None = None,
+                            reason: str, suspended_by: ActorRole | None = None,
+                            ) -> list[ConsentEvent]:
+        """Inside the caller's transaction: apply ``action`` to every consent covering one of
+        ``point_ids`` whose state allows it. ``suspended_by`` keeps only consents whose last
+        event is a suspension by that role (resume only what upstream suspended)."""
         covering = select(ConsentPoint.consent_id).where(col(ConsentPoint.point_id).in_(point_ids))
+        sources = CONSENT_MACHINE.rules[action].sources
         statement = select(Consent).where(
-            Consent.tenant_id == actor.tenant_id, col(Consent.state).in_(LIVE_STATES),
+            Consent.tenant_id == actor.tenant_id, col(Consent.state).in_(sources),
             col(Consent.id).in_(covering)).order_by(col(Consent.created_at), col(Consent.id))
         if grantor_id is not None:
             statement = statement.where(Consent.grantor_id == grantor_id)
         events = []
         for consent in (await session.exec(statement)).all():
-            transition = await self._move(session, consent, ConsentAction.REVOKE, actor, reason)
+            if suspended_by is not None:
+                last = (await session.exec(select(ConsentEvent).where(
+                    ConsentEvent.consent_id == consent.id).order_by(
+                    col(ConsentEvent.id).desc()).limit(1))).one()
+                if (last.action, last.actor_role) != (ConsentAction.SUSPEND.value, suspended_by):
+                    continue
+            transition = await self._move(session, consent, action, actor, reason)
             events.append(transition.event)
         return events
 
@@ -261,7 +270,7 @@ class ConsentService:
         if mandate_id is not None:
             details["mandate_id"] = mandate_id
         if action in (ConsentAction.GRANT, ConsentAction.RESUME):
-            await self._check_still_grantable(session, consent, point_ids, now)
+            await check_still_grantable(session, consent, point_ids, now)
         if action is ConsentAction.GRANT:
             changes["granted_at"] = now
             if mandate_id is not None:
@@ -271,7 +280,7 @@ class ConsentService:
             if valid_until <= consent.valid_until:
                 raise InvalidPeriod("A renewal must move valid_until later.", field="valid_until")
             check_access_period(now, valid_until, now, self.policy)
-            await self._check_still_grantable(session, consent, point_ids, now)
+            await check_still_grantable(session, consent, point_ids, now)
             changes["valid_until"] = valid_until
             details["valid_until"] = {"from": consent.valid_until.isoformat(),
                                       "to": valid_until.isoformat()}
@@ -282,39 +291,12 @@ class ConsentService:
         await self.hooks.run(session, consent, event)
         return Transition(consent, event)
 
-    async def _check_still_grantable(self, session: AsyncSession, consent: Consent,
-                                     point_ids: Sequence[str], now: datetime) -> None:
-        if consent.valid_until <= now:
-            raise InvalidPeriod("This consent's access period is over; it can only expire.",
-                                field="valid_until")
-        recipient = await get_row(session, Recipient, consent.tenant_id, consent.recipient_id,
-                                  "recipient")
-        points = [await get_row(session, MeteringPoint, consent.tenant_id, pid, "point")
-                  for pid in point_ids]
-        check_scope(recipient, [Dataset(d) for d in consent.datasets], consent.purpose, None,
-                    points)
-        await check_occupied_by(session, points, consent.grantor_id, now)
-
     async def _standing(self, session: AsyncSession, consent: Consent, actor: Actor,
                         point_ids: Sequence[str], now: datetime) -> str | None:
         """Check the actor may act on this consent; return the mandate it acts under."""
-        role = actor.role
-        if role is ActorRole.SUBJECT and actor.party_id != consent.grantor_id:
-            raise NotFound("No consent of yours has this id.", field="consent_id")
-        if role is ActorRole.RECIPIENT:
-            recipient = await get_row(session, Recipient, consent.tenant_id,
-                                      consent.recipient_id, "recipient")
-            if actor.party_id != recipient.party_id:
-                raise NotFound("No consent for you has this id.", field="consent_id")
-        if role is ActorRole.MANDATARY:
-            assert actor.party_id is not None
-            mandate = await covering_mandate(
-                session, tenant_id=consent.tenant_id, mandator_id=consent.grantor_id,
-                mandatary_id=actor.party_id, point_ids=point_ids, datasets=consent.datasets,
-                at=now, manage_consents=True)
-            return mandate.id
-        return None
-
+        return await check_standing(session, actor, grantor_id=consent.grantor_id,
+                                        recipient_id=consent.recipient_id,
+                                        datasets=consent.datasets, point_ids=point_ids, now=now)
 
 async def _point_ids(session: AsyncSession, consent_id: str) -> list[str]:
     statement = select(ConsentPoint.point_id).where(ConsentPoint.consent_id == consent_id)

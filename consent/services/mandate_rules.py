@@ -1,16 +1,67 @@
-"""Does a mandatary hold an active mandate that covers what it wants to do? (R2, R10, R11)"""
+"""What a mandate request and its proofs must satisfy, and whether a mandatary holds an active
+mandate that covers what it wants to do (R2, R10, R11)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from consent.errors import NotFound, NotPermitted
+from consent.errors import DomainError, NotFound, NotPermitted
+from consent.identifiers import PointRef
 from consent.lifecycle import MandateState
-from consent.models import Mandate, MandatePoint, MandateScope
+from consent.models import Mandate, MandatePoint, MandateScope, ProofKind
+from consent.vocabulary import Dataset
+
+#: Documents a proof may be (what a reviewer can open safely).
+PROOF_MEDIA_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+#: Largest proof accepted (GRDF ADICT accepts 4 MB per proof).
+MAX_PROOF_BYTES = 4 * 1024 * 1024
+#: Most proofs per mandate (ADICT accepts 3; we allow a few more for multi-page scans).
+MAX_PROOFS = 5
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class MandateDraft:
+    """A mandate as asked for. ``valid_until`` ``None`` asks for a standing mandate (R11)."""
+
+    mandator_id: str
+    mandatary_id: str
+    scope: MandateScope | str
+    points: Sequence[PointRef]
+    datasets: Sequence[Dataset | str]
+    valid_until: datetime | None = None
+    valid_from: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProofUpload:
+    """Metadata of a proof whose bytes the evidence store has just written."""
+
+    kind: ProofKind | str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    storage_key: str
+
+
+def check_proof_upload(upload: ProofUpload) -> ProofKind:
+    """The proof's kind, if its metadata is acceptable (type, size, digest)."""
+    kind = ProofKind(upload.kind)
+    if upload.media_type not in PROOF_MEDIA_TYPES:
+        raise DomainError(f"Proofs are PDF, JPEG or PNG, not {upload.media_type!r}.",
+                          field="media_type")
+    if not 0 < upload.size_bytes <= MAX_PROOF_BYTES:
+        raise DomainError(f"A proof weighs at most {MAX_PROOF_BYTES} bytes.", field="size")
+    if not _SHA256.fullmatch(upload.sha256):
+        raise DomainError("sha256 must be 64 lowercase hex digits.", field="sha256")
+    return kind
 
 
 async def mandate_point_ids(session: AsyncSession, mandate_id: str) -> set[str]:

@@ -11,18 +11,19 @@ the same transaction and runs :attr:`MandateService.hooks`, like consents
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.clock import Clock
-from consent.errors import ConcurrentUpdate, DomainError, IllegalTransition, NotFound, NotPermitted
-from consent.identifiers import PointRef
+from consent.errors import (
+    Conflict,
+    DomainError,
+    IllegalTransition,
+    NotFound,
+    NotPermitted,
+)
 from consent.lifecycle import MANDATE_MACHINE, ActorRole, MandateAction, MandateState
 from consent.models import (
     DEFAULT_TENANT,
@@ -34,7 +35,6 @@ from consent.models import (
     Party,
     PartyKind,
     ProofDocument,
-    ProofKind,
     ReviewState,
 )
 from consent.periods import Period
@@ -45,50 +45,23 @@ from consent.services.base import (
     apply_transition,
     check_version,
     creation_event,
+    expire_due,
 )
 from consent.services.consent_rules import check_occupied_by
+from consent.services.mandate_rules import (
+    MAX_PROOFS,
+    MandateDraft,
+    ProofUpload,
+    check_proof_upload,
+)
 from consent.services.queries import get_row, points_by_ref
 from consent.storage import Database
 from consent.vocabulary import Dataset
 
 MandateTransition = Transition[Mandate, MandateEvent]
 
-#: Documents a proof may be (what a reviewer can open safely).
-PROOF_MEDIA_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
-#: Largest proof accepted (GRDF ADICT accepts 4 MB per proof).
-MAX_PROOF_BYTES = 4 * 1024 * 1024
-#: Most proofs per mandate (ADICT accepts 3; we allow a few more for multi-page scans).
-MAX_PROOFS = 5
-
 _MANDATARY_KINDS = {PartyKind.PERSON, PartyKind.MANDATARY_ORGANISATION, PartyKind.RECIPIENT,
                     PartyKind.HOUSEHOLD}
-_LIVE = (MandateState.REQUESTED, MandateState.PENDING_REVIEW, MandateState.ACTIVE,
-         MandateState.SUSPENDED)
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-@dataclass(frozen=True, slots=True)
-class MandateDraft:
-    """A mandate as asked for. ``valid_until`` ``None`` asks for a standing mandate (R11)."""
-
-    mandator_id: str
-    mandatary_id: str
-    scope: MandateScope | str
-    points: Sequence[PointRef]
-    datasets: Sequence[Dataset | str]
-    valid_until: datetime | None = None
-    valid_from: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ProofUpload:
-    """Metadata of a proof whose bytes the evidence store has just written."""
-
-    kind: ProofKind | str
-    media_type: str
-    size_bytes: int
-    sha256: str
-    storage_key: str
 
 
 class MandateService:
@@ -118,6 +91,7 @@ class MandateService:
             mandator = await get_row(session, Party, actor.tenant_id, draft.mandator_id, "party")
             mandatary = await get_row(session, Party, actor.tenant_id, draft.mandatary_id,
                                       "party")
+            self._standing(mandator.id, mandatary.id, actor, uploaders=set())
             if mandator.kind != PartyKind.HOUSEHOLD:
                 raise NotFound(f"No household with id {mandator.id!r}.", field="mandator_id")
             if mandatary.kind not in _MANDATARY_KINDS or mandatary.id == mandator.id:
@@ -129,7 +103,6 @@ class MandateService:
                 tenant_id=actor.tenant_id, mandator_id=mandator.id, mandatary_id=mandatary.id,
                 scope=scope, datasets=[d.value for d in datasets], valid_from=validity.start,
                 valid_until=validity.end, state=state, created_at=now, updated_at=now, version=1)
-            self._standing(mandate, actor, uploaders=set())
             session.add(mandate)
             await session.flush()
             session.add_all(MandatePoint(tenant_id=mandate.tenant_id, mandate_id=mandate.id,
@@ -145,19 +118,12 @@ class MandateService:
                            upload: ProofUpload) -> ProofDocument:
         """Record a proof document for a mandate still being prepared or reviewed."""
         now = self.clock.now()
-        kind = ProofKind(upload.kind)
-        if upload.media_type not in PROOF_MEDIA_TYPES:
-            raise DomainError(f"Proofs are PDF, JPEG or PNG, not {upload.media_type!r}.",
-                              field="media_type")
-        if not 0 < upload.size_bytes <= MAX_PROOF_BYTES:
-            raise DomainError(f"A proof weighs at most {MAX_PROOF_BYTES} bytes.", field="size")
-        if not _SHA256.fullmatch(upload.sha256):
-            raise DomainError("sha256 must be 64 lowercase hex digits.", field="sha256")
+        kind = check_proof_upload(upload)
         if actor.party_id is None:
             raise NotPermitted("A proof is uploaded by a person or organisation.", field="actor")
         async with self.db.session() as session:
             mandate = await get_row(session, Mandate, actor.tenant_id, mandate_id, "mandate")
-            self._standing(mandate, actor, uploaders=set())
+            self._standing(mandate.mandator_id, mandate.mandatary_id, actor, uploaders=set())
             if mandate.state not in (MandateState.REQUESTED, MandateState.PENDING_REVIEW):
                 raise IllegalTransition(
                     f"Proofs are added while a mandate is requested or under review, not when "
@@ -165,6 +131,10 @@ class MandateService:
                     to_state=mandate.state, action="attach_proof")
             if len(await _proofs(session, mandate.id)) >= MAX_PROOFS:
                 raise DomainError(f"A mandate has at most {MAX_PROOFS} proofs.", field="proofs")
+            taken = await session.exec(select(ProofDocument.id).where(
+                ProofDocument.storage_key == upload.storage_key))
+            if taken.first() is not None:
+                raise Conflict("This stored document is already attached.", field="storage_key")
             proof = ProofDocument(
                 tenant_id=mandate.tenant_id, kind=kind, media_type=upload.media_type,
                 size_bytes=upload.size_bytes, sha256=upload.sha256,
@@ -221,20 +191,9 @@ class MandateService:
 
     async def expire_due(self, tenant_id: str = DEFAULT_TENANT) -> list[str]:
         """Expire every live mandate whose ``valid_until`` is past; return their ids."""
-        now = self.clock.now()
-        async with self.db.session() as session:
-            statement = select(Mandate.id).where(
-                Mandate.tenant_id == tenant_id, col(Mandate.state).in_(_LIVE),
-                col(Mandate.valid_until).is_not(None), col(Mandate.valid_until) <= now)
-            due = list((await session.exec(statement)).all())
-        expired = []
-        for mandate_id in due:
-            try:
-                await self.expire(Actor.system(tenant_id), mandate_id, reason="validity over")
-            except ConcurrentUpdate:
-                continue
-            expired.append(mandate_id)
-        return expired
+        return await expire_due(self.db, Mandate, MANDATE_MACHINE, MandateAction.EXPIRE,
+                                self.expire, tenant_id=tenant_id, now=self.clock.now(),
+                                reason="validity over")
 
     async def get(self, tenant_id: str, mandate_id: str) -> Mandate:
         """The mandate, or :class:`NotFound`."""
@@ -263,7 +222,8 @@ class MandateService:
             check_version(mandate, expected_version)
             MANDATE_MACHINE.target(mandate.state, action, actor.role)  # state, then role
             proofs = await _proofs(session, mandate.id)
-            self._standing(mandate, actor, uploaders={p.uploaded_by for p in proofs})
+            self._standing(mandate.mandator_id, mandate.mandatary_id, actor,
+                           uploaders={p.uploaded_by for p in proofs})
             if action is MandateAction.SUBMIT and not proofs:
                 raise DomainError("Attach at least one proof (a signed mandate) before "
                                   "submitting (R10).", field="proofs")
@@ -288,15 +248,15 @@ class MandateService:
             return Transition(mandate, event)
 
     @staticmethod
-    def _standing(mandate: Mandate, actor: Actor, uploaders: set[str]) -> None:
+    def _standing(mandator_id: str, mandatary_id: str, actor: Actor,
+                  uploaders: set[str]) -> None:
         role = actor.role
-        if role is ActorRole.SUBJECT and actor.party_id != mandate.mandator_id:
+        if role is ActorRole.SUBJECT and actor.party_id != mandator_id:
             raise NotFound("No mandate of yours has this id.", field="mandate_id")
-        if role is ActorRole.MANDATARY and actor.party_id != mandate.mandatary_id:
+        if role is ActorRole.MANDATARY and actor.party_id != mandatary_id:
             raise NotFound("No mandate naming you has this id.", field="mandate_id")
         if role is ActorRole.REVIEWER and (
-                actor.party_id in uploaders
-                or actor.party_id in (mandate.mandator_id, mandate.mandatary_id)):
+                actor.party_id in uploaders or actor.party_id in (mandator_id, mandatary_id)):
             raise NotPermitted("A reviewer cannot review a mandate they are party to or whose "
                                "proofs they uploaded (R19).", field="actor", rule="R19")
 

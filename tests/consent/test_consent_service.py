@@ -41,14 +41,17 @@ async def test_give_writes_an_active_consent_with_its_two_events(
         max_resolution="PT30M", history_days=365, text_version="v1", text_hash="ab" * 32))
     consent = await consents.get("default", result.row.id)
     assert consent.state is ConsentState.ACTIVE
-    assert consent.version == 2 and consent.granted_at == now
-    assert consent.max_resolution is Resolution.PT30M and consent.valid_from == now
+    assert consent.version == 2
+    assert consent.granted_at == now
+    assert consent.max_resolution is Resolution.PT30M
+    assert consent.valid_from == now
     assert consent.legal_basis == world.recipient.legal_basis
     assert {p.ref for p in await consents.points("default", consent.id)} == {ALICE_PRM, ALICE_PCE}
     history = await consents.history("default", consent.id)
     assert [(e.action, e.from_state, e.to_state, e.version) for e in history] == [
         ("request", None, "requested", 1), ("grant", "requested", "active", 2)]
-    assert history[1].actor_party_id == world.alice.id and history[1].at == now
+    assert history[1].actor_party_id == world.alice.id
+    assert history[1].at == now
 
 
 async def test_a_recipient_requests_and_the_household_grants(
@@ -58,7 +61,8 @@ async def test_a_recipient_requests_and_the_household_grants(
     clock.advance(timedelta(minutes=3))
     granted = await consents.grant(world.as_alice, requested.row.id, expected_version=1)
     assert granted.row.state is ConsentState.ACTIVE
-    assert granted.event.from_state == "requested" and granted.event.version == 2
+    assert granted.event.from_state == "requested"
+    assert granted.event.version == 2
     assert granted.row.granted_at == clock.now()
 
 
@@ -175,15 +179,18 @@ async def test_suspend_resume_renew_expire(
     cid = given.row.id
     await consents.suspend(world.as_operator, cid, reason="upstream check")
     resumed = await consents.resume(Actor.upstream(), cid)
-    assert resumed.row.state is ConsentState.ACTIVE and resumed.row.version == 4
+    assert resumed.row.state is ConsentState.ACTIVE
+    assert resumed.row.version == 4
     with pytest.raises(InvalidPeriod):  # a renewal moves the end later
         await consents.renew(world.as_alice, cid, clock.now() + timedelta(days=10))
     with pytest.raises(InvalidPeriod):  # and stays within the cap, counted from now
         await consents.renew(world.as_alice, cid, clock.now() + timedelta(days=3 * 366))
     new_end = clock.now() + timedelta(days=200)
     renewed = await consents.renew(world.as_alice, cid, new_end)
-    assert renewed.row.state is ConsentState.ACTIVE and renewed.row.valid_until == new_end
-    assert renewed.event.action == "renew" and renewed.event.details["valid_until"]["to"] == \
+    assert renewed.row.state is ConsentState.ACTIVE
+    assert renewed.row.valid_until == new_end
+    assert renewed.event.action == "renew"
+    assert renewed.event.details["valid_until"]["to"] == \
         new_end.isoformat()
     assert renewed.row.arrangement_id == given.row.arrangement_id
     clock.advance(timedelta(days=100))
@@ -229,10 +236,12 @@ async def test_racing_transitions_have_exactly_one_winner(
         return_exceptions=True)
     winners = [r for r in results if not isinstance(r, BaseException)]
     losers = [r for r in results if isinstance(r, BaseException)]
-    assert len(winners) == 1 and len(losers) == 1
+    assert len(winners) == 1
+    assert len(losers) == 1
     assert isinstance(losers[0], ConcurrentUpdate | IllegalTransition)
     history = await consents.history("default", given.row.id)
-    assert len(history) == 3 and history[-1].to_state in {"withdrawn", "revoked"}
+    assert len(history) == 3
+    assert history[-1].to_state in {"withdrawn", "revoked"}
 
 
 async def test_hooks_run_inside_the_transaction(
@@ -269,17 +278,22 @@ async def test_a_failing_hook_aborts_the_transition(
 async def test_events_are_append_only(
         consents: ConsentService, world: World, clock: FrozenClock, db: Database) -> None:
     given = await consents.give(world.as_alice, world.draft(clock.now()))
-    with pytest.raises(AppendOnlyError):
-        async with db.session() as session:
-            event = (await session.exec(select(ConsentEvent).where(
-                ConsentEvent.consent_id == given.row.id))).first()
-            assert event is not None
-            event.reason = "rewritten"
-            session.add(event)
-    with pytest.raises(AppendOnlyError):
-        async with db.session() as session:
-            event = (await session.exec(select(ConsentEvent))).first()
-            await session.delete(event)
+    async with db.session() as session:
+        event = (await session.exec(select(ConsentEvent).where(
+            ConsentEvent.consent_id == given.row.id))).first()
+        assert event is not None
+        event.reason = "rewritten"
+        session.add(event)
+        with pytest.raises(AppendOnlyError):
+            await session.flush()
+        await session.rollback()
+    async with db.session() as session:
+        event = (await session.exec(select(ConsentEvent))).first()
+        await session.delete(event)
+        with pytest.raises(AppendOnlyError):
+            await session.flush()
+        await session.rollback()
+    assert [e.reason for e in await consents.history("default", given.row.id)] == ["", ""]
 
 
 async def test_revoke_on_points_stops_consents_of_that_point_only(

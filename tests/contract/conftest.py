@@ -16,8 +16,15 @@ import pytest
 from adapters.enedis import Generation
 from adapters.simulator import Simulator
 from consent.clock import FrozenClock
-from tests.contract.harnesses import (
+from tests.contract.harnesses import (  # the constants are re-exported for other suites
+    EAN,
+    GAS,
+    LONG,
+    MOVED,
+    NO_CURVE,
     NOW,
+    UNKNOWN,
+    VACANT,
     Harness,
     enedis_harness,
     grdf_harness,
@@ -25,6 +32,9 @@ from tests.contract.harnesses import (
     profiles,
     simulator_harness,
 )
+from tests.contract.servers import serve
+
+__all__ = ["EAN", "GAS", "LONG", "MOVED", "NO_CURVE", "UNKNOWN", "VACANT"]
 
 ADAPTERS = ["in-process", "inhouse-http", "enedis-2026", "enedis-v5", "grdf"]
 
@@ -37,6 +47,13 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def simulator(clock: FrozenClock) -> Simulator:
     return Simulator(clock, profiles(), seed=7)
+
+
+@pytest.fixture
+async def base_url(simulator: Simulator) -> AsyncIterator[str]:
+    """The in-house DSO server over the suite's simulator (for the in-house server tests)."""
+    async for url in serve(simulator):
+        yield url
 
 
 @pytest.fixture(params=ADAPTERS)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
@@ -27,22 +30,48 @@ async def test_migrate_from_empty_matches_models_and_is_idempotent(
         database_factory.drop(url)
 
 
-async def test_the_comparison_sees_a_missing_column(db: Database) -> None:
+@pytest.fixture
+async def scratch_db(database_factory: DatabaseFactory) -> AsyncIterator[Database]:
+    """A migrated database that nobody else will reuse (these tests break its schema)."""
+    url = database_factory.create(fresh=True)
+    db = Database.from_url(url)
+    yield db
+    await db.dispose()
+    database_factory.drop(url)
+
+
+async def test_the_comparison_sees_a_missing_column(scratch_db: Database) -> None:
     # Guard against a vacuous comparison: break the schema and expect a difference.
-    async with db.engine.begin() as conn:
+    async with scratch_db.engine.begin() as conn:
         await conn.execute(text("ALTER TABLE party DROP COLUMN external_ref"))
         diff = await conn.run_sync(migrate.differences)
     assert any(d[0] == "add_column" and d[3].name == "external_ref" for d in diff)
 
 
-async def test_downgrade_to_base_leaves_no_table(db: Database) -> None:
+async def test_downgrade_to_base_leaves_no_table(scratch_db: Database) -> None:
     def downgrade(connection: Connection) -> None:
         from alembic import command
 
         command.downgrade(migrate.alembic_config(connection), "base")
 
-    async with db.engine.begin() as conn:
+    async with scratch_db.engine.begin() as conn:
         await conn.run_sync(downgrade)
-    async with db.engine.connect() as conn:
+    async with scratch_db.engine.connect() as conn:
         tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
     assert set(tables) <= {"alembic_version"}
+
+
+async def test_a_recycled_database_comes_back_empty(database_factory: DatabaseFactory) -> None:
+    for _ in range(2):
+        url = database_factory.create()
+        db = Database.from_url(url)
+        try:
+            async with db.engine.begin() as conn:
+                parties = (await conn.execute(text("SELECT count(*) FROM party"))).scalar()
+                assert parties == 0
+                await conn.execute(text(
+                    "INSERT INTO party (id, tenant_id, kind, name, created_at) VALUES "
+                    "('p1', 'default', 'household', 'x', CURRENT_TIMESTAMP)"))
+        finally:
+            await db.dispose()
+            database_factory.drop(url)

@@ -1,0 +1,154 @@
+"""Changes that come from the ground: a new occupant (R9), an upstream authorisation that
+changes state at the DSO. Both stop what depended on the old situation, in one transaction.
+
+- :meth:`OccupancyService.move_in`: the previous occupancy ends at the move-in instant, the new
+  one starts there; the previous occupant's upstream authorisations on the point end and its
+  live consents covering the point are revoked (actor ``system``, reason ``occupant changed``).
+  "Digital features tied to the previous client stop automatically" (R9).
+- :meth:`OccupancyService.record_upstream_state`: an adapter reports the DSO's state. When the
+  authorisation ends (ended, revoked, refused), every live consent on the point is revoked
+  (domain.md: "when it ends, every downstream consent on that point stops with it"); when it is
+  suspended, active consents are suspended; when it is active again, the consents that
+  *upstream* suspended resume (not those an operator suspended).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from consent.clock import Clock
+from consent.errors import Conflict, InvalidPeriod, NotFound, NotPermitted
+from consent.identifiers import PointRef
+from consent.lifecycle import ActorRole, ConsentAction
+from consent.models import (
+    ConsentEvent,
+    Occupancy,
+    Party,
+    PartyKind,
+    UpstreamAuthorisation,
+)
+from consent.services.base import Actor
+from consent.services.consents import ConsentService
+from consent.services.queries import get_row, points_by_ref
+from consent.storage import Database
+from consent.upstream import UpstreamState
+
+_GROUND_TRUTH_ROLES = {ActorRole.OPERATOR, ActorRole.SYSTEM, ActorRole.UPSTREAM}
+
+
+@dataclass(frozen=True, slots=True)
+class MoveIn:
+    """What a move-in changed."""
+
+    occupancy: Occupancy
+    previous: Occupancy | None
+    ended_upstream: list[str] = field(default_factory=list)
+    revoked: list[ConsentEvent] = field(default_factory=list)
+
+
+class OccupancyService:
+    """Move-ins and upstream state changes, with their effect on consents."""
+
+    def __init__(self, db: Database, clock: Clock, consents: ConsentService) -> None:
+        self.db = db
+        self.clock = clock
+        self.consents = consents
+
+    async def move_in(self, actor: Actor, ref: PointRef, household_id: str,
+                      at: datetime) -> MoveIn:
+        """Record that ``household_id`` becomes the client of ``ref`` at ``at`` (R8, R9)."""
+        _check_role(actor)
+        now = self.clock.now()
+        async with self.db.session() as session:
+            [point] = await points_by_ref(session, actor.tenant_id, [ref])
+            household = await get_row(session, Party, actor.tenant_id, household_id, "party")
+            if household.kind != PartyKind.HOUSEHOLD:
+                raise NotFound(f"No household with id {household_id!r}.", field="household_id")
+            later = (await session.exec(select(Occupancy).where(
+                Occupancy.point_id == point.id, col(Occupancy.starts_at) >= at))).first()
+            if later is not None:
+                raise InvalidPeriod("Another occupancy of this point starts at or after this "
+                                    "move-in; history is not rewritten.", field="at")
+            previous = (await session.exec(select(Occupancy).where(
+                Occupancy.point_id == point.id, col(Occupancy.starts_at) < at,
+                or_(col(Occupancy.ends_at).is_(None), col(Occupancy.ends_at) > at)))).first()
+            ended: list[str] = []
+            revoked: list[ConsentEvent] = []
+            if previous is not None:
+                if previous.household_id == household.id:
+                    raise Conflict("This household already occupies the point.", field="at")
+                previous.ends_at = at
+                session.add(previous)
+                ended = await self._end_upstream(session, point.id, previous.household_id, at,
+                                                 now)
+                revoked = await self.consents.revoke_on_points(
+                    session, Actor.system(actor.tenant_id), {point.id},
+                    grantor_id=previous.household_id, reason="occupant changed (R9)")
+            occupancy = Occupancy(tenant_id=actor.tenant_id, point_id=point.id,
+                                  household_id=household.id, starts_at=at, ends_at=None,
+                                  created_at=now)
+            session.add(occupancy)
+            await session.flush()
+            return MoveIn(occupancy, previous, ended, revoked)
+
+    async def record_upstream_state(self, actor: Actor, authorisation_id: str,
+                                    state: UpstreamState, *,
+                                    reason: str = "") -> list[ConsentEvent]:
+        """Store the DSO's state of an authorisation and apply its consequences."""
+        _check_role(actor)
+        now = self.clock.now()
+        async with self.db.session() as session:
+            authorisation = await get_row(session, UpstreamAuthorisation, actor.tenant_id,
+                                          authorisation_id, "upstream authorisation")
+            previous = UpstreamState(authorisation.state)
+            authorisation.state = state
+            authorisation.last_checked_at = now
+            authorisation.updated_at = now
+            if state.final and authorisation.valid_until is None:
+                authorisation.valid_until = now
+            session.add(authorisation)
+            await session.flush()
+            upstream = Actor.upstream(actor.tenant_id)
+            points = {authorisation.point_id}
+            why = reason or f"upstream authorisation {authorisation.upstream_id} is {state}"
+            if state.final:
+                return await self.consents.revoke_on_points(session, upstream, points,
+                                                            reason=why)
+            if state is UpstreamState.SUSPENDED:
+                return await self.consents.act_on_points(session, upstream,
+                                                         ConsentAction.SUSPEND, points,
+                                                         reason=why)
+            if state is UpstreamState.ACTIVE and previous is UpstreamState.SUSPENDED:
+                return await self.consents.act_on_points(
+                    session, upstream, ConsentAction.RESUME, points, reason=why,
+                    suspended_by=ActorRole.UPSTREAM)
+            return []
+
+    @staticmethod
+    async def _end_upstream(session: AsyncSession, point_id: str, household_id: str,
+                            at: datetime, now: datetime) -> list[str]:
+        statement = select(UpstreamAuthorisation).where(
+            UpstreamAuthorisation.point_id == point_id,
+            UpstreamAuthorisation.household_id == household_id)
+        ended = []
+        for authorisation in (await session.exec(statement)).all():
+            if UpstreamState(authorisation.state).final:
+                continue
+            authorisation.state = UpstreamState.ENDED
+            if authorisation.valid_until is None or authorisation.valid_until > at:
+                authorisation.valid_until = at
+            authorisation.updated_at = now
+            session.add(authorisation)
+            ended.append(authorisation.id)
+        return ended
+
+
+def _check_role(actor: Actor) -> None:
+    if actor.role not in _GROUND_TRUTH_ROLES:
+        raise NotPermitted("Occupancy and upstream states are recorded by the operator, the DSO "
+                           "or Passerelle itself.", field="actor", role=actor.role.value)

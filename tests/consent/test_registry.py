@@ -1,0 +1,130 @@
+"""Registering parties, accounts, recipients, points and occupancies: validation and errors."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from consent.accounts import verify_password
+from consent.client_secrets import verify_client_secret
+from consent.clock import FrozenClock
+from consent.errors import Conflict, DomainError, InvalidPeriod, UnknownVocabulary
+from consent.identifiers import PointRef
+from consent.models import AccountRole, PartyKind
+from consent.services import registry as reg
+from consent.storage import Database
+from consent.vocabulary import Direction, Energy
+from tests.support.world import ALICE_PRM, World
+
+RECIPIENT = reg.RecipientDraft(
+    name="App", website="https://app.example", contact_email="a@app.example",
+    purposes=["energy_monitoring"], legal_basis="consent", data_role="controller",
+    allowed_datasets=["daily_consumption"], redirect_uris=["https://app.example/cb"])
+
+
+@pytest.mark.parametrize("uri", [
+    "https://app.example/cb", "http://127.0.0.1:8000/cb", "http://localhost/cb",
+])
+def test_acceptable_redirect_uris(uri: str) -> None:
+    assert reg.check_redirect_uri(uri) == uri
+
+
+@pytest.mark.parametrize("uri", [
+    "http://app.example/cb", "https://app.example/cb#frag", "/cb", "app://cb", "https://",
+])
+def test_refused_redirect_uris(uri: str) -> None:
+    with pytest.raises(DomainError):
+        reg.check_redirect_uri(uri)
+
+
+async def test_register_recipient_stores_only_the_secret_hash(db: Database,
+                                                             clock: FrozenClock) -> None:
+    async with db.session() as session:
+        recipient, secret = await reg.register_recipient(session, RECIPIENT, tenant_id="default",
+                                                         now=clock.now())
+    assert secret not in (recipient.client_secret_hash or "")
+    assert verify_client_secret(recipient.client_secret_hash or "", secret)
+    assert recipient.client_id.startswith("pc_")
+    with pytest.raises(UnknownVocabulary):
+        async with db.session() as session:
+            await reg.register_recipient(
+                session, replace(RECIPIENT, purposes=["spying"]),
+                tenant_id="default", now=clock.now())
+
+
+async def test_accounts_hash_passwords_and_keep_usernames_unique(
+        db: Database, world: World, clock: FrozenClock) -> None:
+    async with db.session() as session:
+        account = await reg.add_account(session, tenant_id="default", username="alice",
+                                        password="s3cret-pass", party_id=world.alice.id,
+                                        roles=[AccountRole.HOUSEHOLD], now=clock.now())
+    assert verify_password(account.password_hash, "s3cret-pass")
+    assert account.has_role(AccountRole.HOUSEHOLD)
+    assert not account.has_role(AccountRole.AUDITOR)
+    with pytest.raises(Conflict):
+        async with db.session() as session:
+            await reg.add_account(session, tenant_id="default", username="alice",
+                                  password="other-pass", party_id=world.bob.id,
+                                  roles=["household"], now=clock.now())
+    with pytest.raises(DomainError):
+        async with db.session() as session:
+            await reg.add_account(session, tenant_id="default", username="a b", password="x",
+                                  party_id=world.bob.id, roles=["household"], now=clock.now())
+
+
+async def test_points_are_unique_and_consistent_with_their_source(
+        db: Database, world: World, clock: FrozenClock) -> None:
+    now = clock.now()
+    cases = [
+        (dict(ref=ALICE_PRM, energy=Energy.ELECTRICITY, directions=[Direction.CONSUMPTION]),
+         Conflict),
+        (dict(ref=PointRef.parse("enedis:11111111111111"), energy=Energy.GAS,
+              directions=[Direction.CONSUMPTION]), DomainError),
+        (dict(ref=PointRef.parse("grdf:GI111111"), energy=Energy.GAS,
+              directions=[Direction.PRODUCTION]), DomainError),
+        (dict(ref=PointRef.parse("grdf:GI111111"), energy=Energy.GAS, directions=[]),
+         DomainError),
+        (dict(ref=PointRef.parse("grdf:GI111111"), energy=Energy.GAS,
+              directions=[Direction.CONSUMPTION], timezone="Mars/Olympus"), DomainError),
+    ]
+    for kwargs, error in cases:
+        with pytest.raises(error):
+            async with db.session() as session:
+                await reg.add_point(session, tenant_id="default", now=now,
+                                    **kwargs)  # type: ignore[arg-type]
+    async with db.session() as session:
+        point = await reg.add_point(session, tenant_id="default", now=now,
+                                    ref=PointRef.parse("inhouse:541449200000004562"),
+                                    energy=Energy.GAS, directions=[Direction.CONSUMPTION])
+    assert point.timezone == "Europe/Brussels"
+    assert point.ref == PointRef.parse("inhouse:541449200000004562")
+
+
+async def test_occupancies_of_a_point_do_not_overlap(
+        db: Database, world: World, clock: FrozenClock) -> None:
+    point = world.points[ALICE_PRM]
+    now = clock.now()
+    with pytest.raises(InvalidPeriod, match="overlaps"):
+        async with db.session() as session:
+            await reg.add_occupancy(session, tenant_id="default", point_id=point.id,
+                                    household_id=world.bob.id, starts_at=now, ends_at=None,
+                                    now=now)
+    with pytest.raises(InvalidPeriod):
+        async with db.session() as session:
+            await reg.add_occupancy(session, tenant_id="default", point_id=point.id,
+                                    household_id=world.bob.id, starts_at=now,
+                                    ends_at=now - timedelta(days=1), now=now)
+    async with db.session() as session:  # before Alice's move-in: fine (half-open periods)
+        occupancy = await reg.add_occupancy(
+            session, tenant_id="default", point_id=point.id, household_id=world.bob.id,
+            starts_at=world.moved_in - timedelta(days=100), ends_at=world.moved_in, now=now)
+    assert occupancy.period.end == world.moved_in
+
+
+async def test_a_party_needs_a_name(db: Database, clock: FrozenClock) -> None:
+    with pytest.raises(DomainError):
+        async with db.session() as session:
+            await reg.add_party(session, tenant_id="default", kind=PartyKind.PERSON, name="  ",
+                                now=clock.now())
