@@ -12,8 +12,10 @@ from consent.demo import DEMO_PLAN, seed_demo
 from consent.storage import Database
 from proxy.keys import clock_key, database_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
+from proxy.oauth.setup import setup_oauth
 from proxy.routes import setup_routes
 from proxy.settings import Settings
+from proxy.web.headers import security_headers_middleware
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +23,13 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Build the application; resources open in ``cleanup_ctx`` and close in reverse order."""
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware],
+        middlewares=[security_headers_middleware, request_id_middleware, error_middleware],
         client_max_size=1024 * 1024,
     )
     app[settings_key] = settings
     app[clock_key] = clock or SystemClock()
     app.cleanup_ctx.append(_database_ctx)
+    setup_oauth(app)
     setup_routes(app)
     return app
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from consent.errors import PasserelleError
+from proxy.errors import OAuthError
 from proxy.keys import request_id_key
 
 log = logging.getLogger("passerelle.http")
@@ -41,6 +42,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Translate the error tree (and stray exceptions) into problem+json; never leak a trace."""
     try:
         return await handler(request)
+    except OAuthError as error:  # RFC 6749 §5.2 / RFC 6750 §3 bodies and challenges
+        return error.to_response()
     except PasserelleError as error:
         return problem_response(error, request)
     except web.HTTPException as exc:

@@ -5,8 +5,31 @@ from __future__ import annotations
 from aiohttp import web
 
 from proxy import health
+from proxy.oauth import authorize, endpoints, registry
+from proxy.oauth.setup import STATIC_DIR
+from proxy.web import login
 
 
 def setup_routes(app: web.Application) -> None:
     """Register every route of Passerelle on ``app``."""
     app.router.add_get("/healthz", health.healthz, name="healthz")
+
+    # -- OAuth 2 authorization server, household sign-in, public register, admin (issue 3) --
+    r = app.router
+    r.add_get("/.well-known/oauth-authorization-server", endpoints.metadata,
+              name="oauth_metadata")
+    r.add_route("GET", "/oauth2/authorize", authorize.authorize, name="oauth_authorize")
+    r.add_route("POST", "/oauth2/authorize", authorize.authorize)
+    r.add_post("/oauth2/token", endpoints.token, name="oauth_token")
+    r.add_post("/oauth2/revoke", endpoints.revoke, name="oauth_revoke")
+    r.add_post("/oauth2/introspect", endpoints.introspect, name="oauth_introspect")
+    r.add_get("/login", login.login_form, name="login")
+    r.add_post("/login", login.login_submit)
+    r.add_post("/logout", login.logout, name="logout")
+    r.add_get("/register", registry.register_page, name="register")
+    r.add_get("/register.json", registry.register_json, name="register_json")
+    r.add_get("/admin/recipients", registry.admin_list, name="admin_recipients")
+    r.add_post("/admin/recipients", registry.admin_create)
+    r.add_get("/admin/recipients/{client_id}", registry.admin_get, name="admin_recipient")
+    r.add_post("/admin/recipients/{client_id}/state", registry.admin_set_state)
+    r.add_static("/static/", STATIC_DIR, name="static")

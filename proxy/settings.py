@@ -26,6 +26,8 @@ class Settings:
     port: int = 8080
     public_url: str | None = None
     demo: bool = False
+    #: Lifetime of OAuth access tokens, in seconds (capped at 3600 whatever is set here).
+    access_token_ttl: int = 600
 
     @property
     def resolved_database_url(self) -> str:

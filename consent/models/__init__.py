@@ -10,6 +10,7 @@ module                     tables
 ``consents``               Consent, ConsentPoint, ConsentEvent
 ``mandates``               Mandate, MandatePoint, MandateEvent (R2, R10, R11)
 ``proofs``                 ProofDocument, MandateProof, ConsentProof (R2)
+``oauth``                  AuthorizationCode, OAuthToken, BrowserSession (the OAuth server)
 =========================  ============================================================
 """
 
@@ -17,6 +18,7 @@ from consent.models.base import DEFAULT_TENANT, new_id
 from consent.models.consents import Consent, ConsentEvent, ConsentPoint
 from consent.models.history import AppendOnlyError, Channel
 from consent.models.mandates import Mandate, MandateEvent, MandatePoint, MandateScope
+from consent.models.oauth import AuthorizationCode, BrowserSession, OAuthToken, TokenKind
 from consent.models.parties import Account, AccountRole, Party, PartyKind, Tenant
 from consent.models.points import (
     DEFAULT_TIMEZONES,
@@ -33,6 +35,8 @@ __all__ = [
     "Account",
     "AccountRole",
     "AppendOnlyError",
+    "AuthorizationCode",
+    "BrowserSession",
     "Channel",
     "Consent",
     "ConsentEvent",
@@ -44,6 +48,7 @@ __all__ = [
     "MandateProof",
     "MandateScope",
     "MeteringPoint",
+    "OAuthToken",
     "Occupancy",
     "Party",
     "PartyKind",
@@ -53,6 +58,7 @@ __all__ = [
     "RecipientState",
     "ReviewState",
     "Tenant",
+    "TokenKind",
     "UpstreamAuthorisation",
     "new_id",
 ]

@@ -1,0 +1,92 @@
+"""What the OAuth server remembers: authorization codes, tokens, browser sessions.
+
+No secret is stored: codes, tokens and session cookies are random values of at least 256 bits
+(:mod:`consent.tokens`), kept as their SHA-256 hex digest, so a database leak gives nothing to
+present. A slow hash would add nothing for values with this much entropy.
+
+Token families (RFC 9700 §4.5.3, §4.14.2): every access and refresh token issued from one
+authorization code shares ``family_id`` = the code's id, across refresh rotations. Replaying
+the code, or presenting a refresh token that was already rotated, revokes the whole family.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from consent.models.base import (
+    ID_LENGTH,
+    Created,
+    TenantScoped,
+    enum_field,
+    id_field,
+    instant_field,
+    ref_field,
+)
+
+DIGEST_LENGTH = 64
+
+
+class AuthorizationCode(TenantScoped, Created, table=True):
+    """A code issued at the authorization endpoint, bound to client, redirect URI, PKCE
+    challenge and the consent the household just granted; single use, short-lived."""
+
+    __tablename__ = "oauth_code"
+
+    id: str = id_field()
+    code_hash: str = Field(max_length=DIGEST_LENGTH, unique=True)
+    recipient_id: str = ref_field("recipient.id")
+    account_id: str = ref_field("account.id")
+    consent_id: str = ref_field("consent.id")
+    redirect_uri: str = Field(max_length=2048)
+    scope: str = Field(max_length=1024)
+    authorization_details: list[dict[str, object]] = Field(default_factory=list,
+                                                           sa_type=sa.JSON)
+    code_challenge: str = Field(max_length=128)
+    code_challenge_method: str = Field(max_length=8)
+    expires_at: datetime = instant_field()
+    used_at: datetime | None = instant_field(nullable=True)
+
+
+class TokenKind(StrEnum):
+    """Access tokens are presented to the data API; refresh tokens only to the token endpoint."""
+
+    ACCESS = "access"
+    REFRESH = "refresh"
+
+
+class OAuthToken(TenantScoped, Created, table=True):
+    """One opaque token. ``consent_id`` is ``None`` for client-credentials tokens, which name
+    the app only (each data request then names a point and its consent is looked up)."""
+
+    __tablename__ = "oauth_token"
+
+    id: str = id_field()
+    kind: TokenKind = enum_field(TokenKind)
+    token_hash: str = Field(max_length=DIGEST_LENGTH, unique=True)
+    family_id: str = Field(max_length=ID_LENGTH, index=True)
+    recipient_id: str = ref_field("recipient.id")
+    account_id: str | None = ref_field("account.id", nullable=True, index=False)
+    consent_id: str | None = ref_field("consent.id", nullable=True)
+    grant_type: str = Field(max_length=32)
+    scope: str = Field(max_length=1024)
+    authorization_details: list[dict[str, object]] = Field(default_factory=list,
+                                                           sa_type=sa.JSON)
+    expires_at: datetime = instant_field()
+    used_at: datetime | None = instant_field(nullable=True)
+    revoked_at: datetime | None = instant_field(nullable=True)
+
+
+class BrowserSession(TenantScoped, Created, table=True):
+    """A signed-in browser: the cookie's digest, whose account, until when (absolute)."""
+
+    __tablename__ = "browser_session"
+
+    id: str = id_field()
+    token_hash: str = Field(max_length=DIGEST_LENGTH, unique=True)
+    account_id: str = ref_field("account.id")
+    expires_at: datetime = instant_field()
+    revoked_at: datetime | None = instant_field(nullable=True)

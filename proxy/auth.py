@@ -1,0 +1,103 @@
+"""Bearer access tokens on the data API: ``raw token in, VerifiedToken out`` (RFC 6750).
+
+The data proxy calls :func:`authenticate_bearer` first thing in a handler::
+
+    token = await authenticate_bearer(request, Dataset.DAILY_CONSUMPTION)
+    if token.consent_id is None:      # client credentials: the app names a point per request,
+        ...                           # look up its active consent for that point (Data Connect v5)
+    elif point not in token.points:
+        raise AccessDenied(...)
+
+What it guarantees when it returns: the token came in the ``Authorization`` header (never the
+query or body, FAPI 2.0 resource-server rules), it is an access token Passerelle issued, it is
+neither expired nor revoked, its recipient is active, and, for a household token, its consent is
+``active`` and inside its access period. ``datasets`` is the token scope cut to the consent's
+datasets (a consent narrowed later can only shrink it).
+
+What it raises (``proxy.errors``; rendered with a ``WWW-Authenticate: Bearer`` challenge):
+:class:`MissingToken` 401 (no credentials), :class:`InvalidBearerRequest` 400 (two
+``Authorization`` headers, bad syntax, token in the query), :class:`InvalidToken` 401
+(unknown, expired, revoked, consent ended), :class:`InsufficientScope` 403 (a ``required``
+dataset is not covered; the challenge names the scope needed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from aiohttp import web
+
+from consent.identifiers import PointRef
+from consent.models import Recipient, RecipientState
+from consent.models.oauth import TokenKind
+from consent.scopes import parse_scope
+from consent.tokens import active_consent, find_token
+from consent.vocabulary import Dataset, Resolution
+from proxy.errors import InvalidBearerRequest, InvalidToken, MissingToken
+from proxy.keys import clock_key, database_key, verified_token_key
+from proxy.verified_token import VerifiedToken
+
+__all__ = ["VerifiedToken", "authenticate_bearer", "bearer_value"]
+
+#: RFC 6750 §2.1 ``b64token``, bounded.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,512}=*")
+
+
+def bearer_value(request: web.Request) -> str:
+    """The raw token from the one ``Authorization: Bearer`` header (syntax checked only)."""
+    if "access_token" in request.query:
+        raise InvalidBearerRequest("Send the access token in the Authorization header, never "
+                                   "in the URL.")
+    headers = request.headers.getall("Authorization", [])
+    if not headers:
+        raise MissingToken("An access token is required (Authorization: Bearer ...).")
+    if len(headers) > 1:
+        raise InvalidBearerRequest("Send exactly one Authorization header.")
+    scheme, _, value = headers[0].partition(" ")
+    if scheme.lower() != "bearer":
+        raise MissingToken("Use the Bearer scheme (RFC 6750).")
+    value = value.strip(" ")
+    if not _B64TOKEN.fullmatch(value):
+        raise InvalidBearerRequest("The bearer token is malformed.")
+    return value
+
+
+async def authenticate_bearer(request: web.Request, *required: Dataset) -> VerifiedToken:
+    """Verify the request's bearer token, store it under ``request[verified_token_key]``.
+
+    ``required`` datasets must all be covered, else :class:`InsufficientScope` (403).
+    """
+    raw_token = bearer_value(request)
+    now = request.app[clock_key].now()
+    async with request.app[database_key].session() as session:
+        row = await find_token(session, raw_token, TokenKind.ACCESS)
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            raise InvalidToken("The access token is invalid, expired or revoked.")
+        recipient = await session.get(Recipient, row.recipient_id)
+        if recipient is None or RecipientState(recipient.state) is not RecipientState.ACTIVE:
+            raise InvalidToken("The access token's client is no longer active.")
+        datasets = parse_scope(row.scope)
+        points: tuple[PointRef, ...] = ()
+        resolution: Resolution | None = None
+        if row.consent_id is not None:
+            found = await active_consent(session, row.consent_id, now)
+            if found is None:
+                raise InvalidToken("The consent behind this access token is no longer active.")
+            consent, consent_points = found
+            datasets &= frozenset(Dataset(d) for d in consent.datasets)
+            points = tuple(consent_points)
+            resolution = Resolution(consent.max_resolution)
+    verified = VerifiedToken(
+        token_id=row.id, client_id=recipient.client_id, recipient_id=recipient.id,
+        tenant_id=row.tenant_id, consent_id=row.consent_id, account_id=row.account_id,
+        datasets=datasets, points=points, resolution=resolution, expires_at=row.expires_at,
+        authorization_details=tuple(row.authorization_details),
+    )
+    verified.require(*_unique(required))
+    request[verified_token_key] = verified
+    return verified
+
+
+def _unique(datasets: Iterable[Dataset]) -> list[Dataset]:
+    return list(dict.fromkeys(datasets))

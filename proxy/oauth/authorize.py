@@ -1,0 +1,272 @@
+"""The authorization endpoint: validate, sign in, ask the household, answer (RFC 6749 §4.1).
+
+``GET /oauth2/authorize?...`` validates the request with authlib before anything else. An
+error that can be sent back (the client exists and the redirect URI is one it registered,
+exactly) is redirected with ``error``, ``state`` and ``iss`` (RFC 9207); any other error is an
+HTML page, never a redirect (RFC 9700 §4.11.2). A valid request from a browser that is not
+signed in goes to the login page and comes back. Then the consent page says who asks, why,
+which datasets of which of the household's points, at which resolution, how far back and for
+how long, and lets the household narrow each of these.
+
+``POST /oauth2/authorize?<the same query>`` carries the decision (CSRF-checked). Approving
+creates an active consent through :class:`~consent.services.ConsentService` and issues a code
+bound to it; refusing records a refused consent. Both answer ``303`` to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.base import OAuth2Error
+
+from consent.errors import DomainError
+from consent.households import occupied_points
+from consent.identifiers import PointRef
+from consent.lifecycle import ActorRole
+from consent.models import Account, AccountRole, Channel, MeteringPoint
+from consent.scopes import (
+    AccessRequest,
+    InvalidDetails,
+    finest_resolution,
+    narrow,
+    resolution_choices,
+)
+from consent.services import Actor
+from consent.services.consent_rules import ConsentDraft
+from consent.vocabulary import Dataset, Resolution
+from proxy.errors import InvalidRequest, OAuthError
+from proxy.keys import consent_service_key, database_key, oauth_server_key
+from proxy.oauth.endpoints import new_exchange
+from proxy.oauth.exchange import Exchange, Grantee, OAuthClient
+from proxy.oauth.glue import Carrier, Snapshot, bound, read_snapshot
+from proxy.oauth.server import PasserelleServer, translate
+from proxy.oauth.store import apply, load_client
+from proxy.web import csrf
+from proxy.web.forms import every, first
+from proxy.web.login import login_url
+from proxy.web.pages import error_page, see_other
+from proxy.web.session import browser_session
+from proxy.web.templates import render
+
+log = logging.getLogger("passerelle.oauth")
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A validated authorization request and the signed-in household it is shown to."""
+
+    server: PasserelleServer
+    snapshot: Snapshot
+    grant: object
+    exchange: Exchange
+    client: OAuthClient
+    access: AccessRequest
+    account: Account
+    points: tuple[MeteringPoint, ...]
+
+    @property
+    def refs(self) -> list[PointRef]:
+        return [p.ref for p in self.points]
+
+
+async def authorize(request: web.Request) -> web.StreamResponse:
+    """``GET`` shows the consent page; ``POST`` records the decision."""
+    server = request.app[oauth_server_key]
+    try:
+        snapshot = await read_snapshot(request, server.issuer, use_query=True, use_form=False)
+    except OAuthError as error:
+        return await _error_page(request, error)
+    exchange = new_exchange(request)
+    async with request.app[database_key].session() as session:
+        await load_client(session, exchange, snapshot.payload.client_id)
+    try:
+        with bound(exchange):
+            grant = server.get_consent_grant(snapshot, end_user=None)
+    except OAuth2Error as error:
+        return await _authorization_error(request, server, snapshot, error)
+    except ValueError:  # authlib refuses to echo characters RFC 6749 forbids in errors
+        return await _error_page(request, InvalidRequest("A parameter holds characters that "
+                                                         "are not allowed."))
+    state = await browser_session(request)
+    if state.account is None:
+        if request.method == "POST":
+            return await error_page(request, "error.csrf", status=403)
+        return see_other(login_url(request.path_qs))
+    if not state.account.has_role(AccountRole.HOUSEHOLD):
+        return await error_page(request, "consent.not_household", status=403)
+    async with request.app[database_key].session() as session:
+        points = await occupied_points(session, state.account.tenant_id,
+                                       state.account.party_id, exchange.now)
+    assert snapshot.access is not None  # set by AccessRequestCheck during validation
+    pending = Pending(server, snapshot, grant, exchange, snapshot.client,
+                      snapshot.access, state.account, tuple(points))
+    if request.method == "GET":
+        return await consent_page(request, pending)
+    return await decide(request, pending)
+
+
+async def _authorization_error(request: web.Request, server: PasserelleServer,
+                               snapshot: Snapshot, error: OAuth2Error) -> web.StreamResponse:
+    if not error.redirect_uri:
+        return await _error_page(request, translate(error))
+    error.state = snapshot.payload.state
+    carrier = Carrier(*error())
+    carrier.location = add_params_to_uri(carrier.location or "", [("iss", server.issuer)])
+    return carrier.to_response()
+
+
+async def _error_page(request: web.Request, error: OAuthError) -> web.Response:
+    return await error_page(request, "error.intro", status=400, code=error.code,
+                            detail=error.detail)
+
+
+def _offered(pending: Pending) -> tuple[list[MeteringPoint], list[str], list[Dataset]]:
+    requested = pending.access.points
+    points = [p for p in pending.points if not requested or p.ref in requested]
+    foreign = [str(ref) for ref in requested if ref not in pending.refs]
+    datasets = [d for d in sorted(pending.access.datasets)
+                if any(_point_has(p, d) for p in points)]
+    return points, foreign, datasets
+
+
+def _point_has(point: MeteringPoint, dataset: Dataset) -> bool:
+    spec = dataset.spec
+    return point.energy in spec.energies and (spec.direction is None
+                                              or point.has_direction(spec.direction))
+
+
+async def consent_page(request: web.Request, pending: Pending, *, error: str | None = None,
+                       status: int = 200) -> web.Response:
+    """The consent form (see the module docstring)."""
+    points, foreign, datasets = _offered(pending)
+    redirect_uri = pending.snapshot.payload.redirect_uri
+    curves = [d for d in datasets if d.spec.finest is not None
+              and d.spec.finest.finer_than(Resolution.P1D)]
+    access = pending.access
+    return await render(request, "consent.html", {
+        "recipient": pending.client.recipient,
+        "purpose": access.purpose.value if access.purpose else "",
+        "points": [str(p.ref) for p in points],
+        "foreign_points": foreign,
+        "datasets": datasets,
+        "resolutions": resolution_choices(replace(access, datasets=frozenset(curves)))
+        if curves else [],
+        "history_days": access.history.days,
+        "duration_days": access.duration.days,
+        "redirect_host": urlsplit(redirect_uri).netloc,
+        "action": request.path_qs,
+        "error": error,
+    }, status=status, form_targets=(_origin(redirect_uri),))
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
+    """Record the household's decision and send the browser back to the client."""
+    try:
+        pairs = await csrf.read_verified_form(request)
+    except csrf.FORM_REJECTED:
+        return await error_page(request, "error.csrf", status=403)
+    decision = first(pairs, "decision")
+    actor = Actor(ActorRole.SUBJECT, party_id=pending.account.party_id,
+                  account_id=pending.account.id, channel=Channel.WEB,
+                  tenant_id=pending.account.tenant_id)
+    if decision == "refuse":
+        await _record_refusal(request, pending, actor)
+        return _respond(pending, None)
+    if decision != "approve":
+        return await consent_page(request, pending, error="consent.nothing", status=400)
+    try:
+        granted = narrow(pending.access, household_points=pending.refs,
+                         approved=_choices(pairs, pending.access))
+        draft = _draft(pending, granted)
+        transition = await request.app[consent_service_key].give(actor, draft)
+    except InvalidDetails:
+        return await consent_page(request, pending, error="consent.nothing", status=400)
+    except DomainError as error:
+        log.info("consent refused by the domain: %s", error.detail)
+        return await consent_page(request, pending, error="consent.not_possible", status=400)
+    consent = transition.row
+    granted = replace(granted, resolution=_max_resolution(granted))
+    pending.exchange.grantee = Grantee(pending.account.id, consent.id, granted,
+                                       consent.valid_until)
+    response = _respond(pending, pending.exchange.grantee)
+    await apply(request.app[database_key], pending.exchange)
+    return response
+
+
+def _respond(pending: Pending, grantee: Grantee | None) -> web.Response:
+    with bound(pending.exchange):
+        carrier: Carrier = pending.server.create_authorization_response(
+            pending.snapshot, grant_user=grantee, grant=pending.grant)
+    return carrier.to_response()
+
+
+def _choices(pairs: list[tuple[str, str]], access: AccessRequest) -> AccessRequest:
+    """What the household ticked, as an AccessRequest (checked against the request later)."""
+    try:
+        resolution = first(pairs, "resolution")
+        return AccessRequest(
+            datasets=frozenset(Dataset.parse(d) for d in every(pairs, "dataset")),
+            points=tuple(PointRef.parse(p) for p in every(pairs, "point")),
+            resolution=Resolution.parse(resolution) if resolution else None,
+            history=timedelta(days=_days(first(pairs, "history_days"))),
+            duration=timedelta(days=_days(first(pairs, "duration_days"))),
+            purpose=access.purpose,
+        )
+    except DomainError as error:
+        raise InvalidDetails(error.detail) from None
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise InvalidDetails("Durations are whole numbers of days.", field="days")
+    return int(text)
+
+
+def _max_resolution(granted: AccessRequest) -> Resolution:
+    """What the household allowed, never finer than the datasets' finest native resolution."""
+    finest = finest_resolution(granted.datasets)
+    resolution = granted.resolution or finest
+    return finest if resolution.finer_than(finest) else resolution
+
+
+def _draft(pending: Pending, granted: AccessRequest) -> ConsentDraft:
+    assert granted.purpose is not None  # settled by AccessRequestCheck
+    return ConsentDraft(
+        grantor_id=pending.account.party_id,
+        recipient_id=pending.client.recipient.id,
+        points=granted.points,
+        datasets=sorted(granted.datasets),
+        purpose=granted.purpose,
+        valid_until=pending.exchange.now + granted.duration,
+        max_resolution=_max_resolution(granted),
+        history_days=granted.history.days,
+    )
+
+
+async def _record_refusal(request: web.Request, pending: Pending, actor: Actor) -> None:
+    """Record the refusal as a consent ``requested -> refused`` (what was asked, on the
+    household's points). If the request cannot even be recorded (nothing it asked exists
+    here), the refusal is only logged: the client still gets ``access_denied``."""
+    points, _foreign, datasets = _offered(pending)
+    if not points or not datasets:
+        log.info("refusal of an unrecordable request by account %s", pending.account.id)
+        return
+    asked = AccessRequest(frozenset(datasets), tuple(p.ref for p in points[:2]),
+                          pending.access.resolution, pending.access.history,
+                          pending.access.duration, pending.access.purpose)
+    service = request.app[consent_service_key]
+    try:
+        requested = await service.request(actor, _draft(pending, asked))
+        await service.refuse(actor, requested.row.id)
+    except DomainError as error:
+        log.info("refusal not recorded: %s", error.detail)

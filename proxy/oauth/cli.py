@@ -1,0 +1,117 @@
+"""``passerelle clients ...`` and ``passerelle admin-token create``: the operator's registry
+commands (the same rules as the admin API, see :mod:`proxy.oauth.registry`).
+
+``clients create`` prints the client_id and the client_secret once: only the secret's hash
+is stored. ``admin-token create`` prints a new admin API token once and appends its SHA-256 to
+``admin-tokens`` in the data directory (mode 0600).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from consent.clock import SystemClock
+from consent.errors import PasserelleError
+from consent.models import DEFAULT_TENANT
+from consent.purposes import DataRole, LegalBasis, Purpose
+from consent.services.registry import RecipientDraft, register_recipient
+from consent.storage import Database
+from consent.tokens import ADMIN_PREFIX, digest, new_secret
+from consent.vocabulary import Dataset
+from proxy.oauth.registry import ADMIN_TOKENS_FILE
+from proxy.settings import Settings
+
+
+def _clients_create(args: argparse.Namespace, settings: Settings) -> int:
+    website = args.website or _origin(args.redirect_uri[0])
+    draft = RecipientDraft(
+        name=args.name, website=website, contact_email=args.contact or "",
+        purposes=args.purpose or [Purpose.ENERGY_MONITORING.value],
+        legal_basis=args.legal_basis, data_role=args.role,
+        allowed_datasets=args.dataset or [Dataset.DAILY_CONSUMPTION.value],
+        redirect_uris=args.redirect_uri, is_supplier=args.supplier, logo_url=args.logo)
+
+    async def run() -> tuple[str, str]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database.from_url(settings.resolved_database_url)
+        try:
+            await db.migrate()
+            async with db.session() as session:
+                recipient, secret = await register_recipient(
+                    session, draft, tenant_id=DEFAULT_TENANT, now=SystemClock().now())
+            return recipient.client_id, secret
+        finally:
+            await db.dispose()
+
+    try:
+        client_id, secret = asyncio.run(run())
+    except PasserelleError as error:
+        print(f"error: {error.detail}")
+        return 2
+    if args.json:
+        print(json.dumps({"client_id": client_id, "client_secret": secret}))
+    else:
+        print(f"client_id:     {client_id}\nclient_secret: {secret}\n"
+              "(the secret is shown this once; only its hash is kept)")
+    return 0
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _admin_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    token = new_secret(ADMIN_PREFIX)
+    path = Path(settings.data_dir) / ADMIN_TOKENS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as handle:
+        handle.write(digest(token) + "\n")
+    print(json.dumps({"admin_token": token}) if args.json else token)
+    return 0
+
+
+def add_oauth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                       parent: argparse.ArgumentParser,
+                       settings_from: Callable[[argparse.Namespace], Settings]) -> None:
+    """Register ``clients create`` and ``admin-token create``."""
+    def bind(func: Callable[[argparse.Namespace, Settings], int]
+             ) -> Callable[[argparse.Namespace], int]:
+        return lambda args: func(args, settings_from(args))
+
+    clients = sub.add_parser("clients", help="the recipient registry (OAuth clients)")
+    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
+    create = clients_sub.add_parser("create", parents=[parent],
+                                    help="register a recipient app; prints its credentials")
+    create.add_argument("--name", required=True)
+    create.add_argument("--redirect-uri", action="append", required=True,
+                        help="exact redirect URI (repeat for several); https, or http on "
+                             "a loopback address")
+    create.add_argument("--purpose", action="append", choices=[p.value for p in Purpose],
+                        help="declared purpose (repeat; default energy_monitoring)")
+    create.add_argument("--dataset", action="append", choices=[d.value for d in Dataset],
+                        help="dataset it may ever ask for (repeat; default daily_consumption)")
+    create.add_argument("--legal-basis", default=LegalBasis.CONSENT.value,
+                        choices=[b.value for b in LegalBasis])
+    create.add_argument("--role", default=DataRole.CONTROLLER.value,
+                        choices=[r.value for r in DataRole], help="GDPR role (R5)")
+    create.add_argument("--website", help="default: the first redirect URI's origin")
+    create.add_argument("--contact", help="contact e-mail of the recipient's DPO")
+    create.add_argument("--logo", help="https URL of its logo")
+    create.add_argument("--supplier", action="store_true", help="an energy supplier (R13)")
+    create.add_argument("--json", action="store_true", help="machine-readable output")
+    create.set_defaults(func=bind(_clients_create))
+
+    admin = sub.add_parser("admin-token", help="tokens of the admin API")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    mint = admin_sub.add_parser("create", parents=[parent],
+                                help="print a new admin API token (shown once)")
+    mint.add_argument("--json", action="store_true")
+    mint.set_defaults(func=bind(_admin_token_create))

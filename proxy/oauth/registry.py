@@ -1,0 +1,208 @@
+"""The recipient registry over HTTP: the public register (R21) and the operator's admin API.
+
+Public, no authentication: ``GET /register`` (HTML, French or English) and
+``GET /register.json`` list the active recipients with their purposes, legal basis, GDPR role
+and data categories (R5, R21); never a secret, never a redirect URI.
+
+Admin API, for the operator: ``Authorization: Bearer pas_adm_...`` with a token minted by
+``passerelle admin-token create`` (only its SHA-256 is kept, in ``admin-tokens`` in the data
+directory; several may be valid, delete a line to retire one).
+
+* ``GET /admin/recipients``, ``GET /admin/recipients/{client_id}``
+* ``POST /admin/recipients`` (JSON: name, website, contact_email, purposes, legal_basis,
+  data_role, allowed_datasets, redirect_uris[, logo_url, is_supplier]) -> ``201`` with
+  ``client_id`` and ``client_secret``, shown this once.
+* ``POST /admin/recipients/{client_id}/state`` (JSON ``{"state": "suspended"}``): suspending
+  or retiring a recipient revokes every token it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import col, select
+
+from consent.errors import DomainError, NotFound
+from consent.models import DEFAULT_TENANT, Recipient, RecipientState
+from consent.services.registry import RecipientDraft, register_recipient
+from consent.tokens import digest, revoke_recipient_tokens
+from proxy.auth import bearer_value
+from proxy.errors import InvalidToken
+from proxy.keys import clock_key, database_key, settings_key
+from proxy.settings import Settings
+from proxy.web.templates import render
+
+ADMIN_TOKENS_FILE = "admin-tokens"
+MAX_JSON_BYTES = 64 * 1024
+
+
+def public_view(recipient: Recipient) -> dict[str, Any]:
+    """What the public register says about a recipient (R21)."""
+    return {
+        "name": recipient.name,
+        "website": recipient.website,
+        "logo_url": recipient.logo_url,
+        "contact_email": recipient.contact_email,
+        "data_role": recipient.data_role,
+        "legal_basis": recipient.legal_basis,
+        "purposes": [{"purpose": p.value, "description": p.description}
+                     for p in recipient.declared_purposes()],
+        "data_categories": [{"dataset": d.value, "title": d.spec.title,
+                             "explicit_consent": d.spec.sensitive}
+                            for d in recipient.may_receive()],
+        "is_supplier": recipient.is_supplier,
+        "access_conditions": "Only with the household's consent, limited to the points, "
+                             "datasets, period and resolution it chose; revocable at any time.",
+    }
+
+
+def admin_view(recipient: Recipient) -> dict[str, Any]:
+    """What the operator sees: the public view plus identifiers and redirect URIs."""
+    return {**public_view(recipient), "client_id": recipient.client_id,
+            "redirect_uris": list(recipient.redirect_uris), "state": recipient.state,
+            "created_at": recipient.created_at.isoformat()}
+
+
+async def _active_recipients(request: web.Request) -> list[Recipient]:
+    async with request.app[database_key].session() as session:
+        result = await session.exec(
+            select(Recipient).where(Recipient.state == RecipientState.ACTIVE)
+            .order_by(col(Recipient.name)))
+        return list(result.all())
+
+
+async def register_page(request: web.Request) -> web.Response:
+    """``GET /register``: the public register as a page."""
+    recipients = await _active_recipients(request)
+    rows = [{"name": r.name, "website": r.website, "data_role": r.data_role,
+             "legal_basis": r.legal_basis, "purposes": list(r.purposes),
+             "datasets": list(r.allowed_datasets)} for r in recipients]
+    response = await render(request, "register.html", {"recipients": rows})
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+async def register_json(request: web.Request) -> web.Response:
+    """``GET /register.json``: the public register as JSON."""
+    recipients = await _active_recipients(request)
+    return web.json_response({"recipients": [public_view(r) for r in recipients]})
+
+
+# -- admin ------------------------------------------------------------------------------
+
+
+def admin_token_digests(settings: Settings) -> set[str]:
+    """The digests of the valid admin tokens (empty: the admin API is closed)."""
+    path = Path(settings.data_dir) / ADMIN_TOKENS_FILE
+    if not path.exists():
+        return set()
+    return {line.strip() for line in path.read_text().splitlines() if len(line.strip()) == 64}
+
+
+async def require_admin(request: web.Request) -> None:
+    """Raise :class:`InvalidToken` unless the request carries a valid admin token."""
+    token = bearer_value(request)
+    digests = await asyncio.get_running_loop().run_in_executor(
+        None, admin_token_digests, request.app[settings_key])
+    if digest(token) not in digests:
+        raise InvalidToken("This is not a valid admin token.")
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise DomainError("Send a JSON object (Content-Type: application/json).", field="body")
+    body = await request.content.read(MAX_JSON_BYTES + 1)
+    if len(body) > MAX_JSON_BYTES:
+        raise DomainError(f"The body is larger than {MAX_JSON_BYTES} bytes.", field="body")
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        raise DomainError("The body is not valid JSON.", field="body") from None
+    if not isinstance(value, dict):
+        raise DomainError("The body must be a JSON object.", field="body")
+    return value
+
+
+def draft_from_json(body: dict[str, Any]) -> RecipientDraft:
+    """A registration draft from JSON, with clear errors for missing or mistyped fields."""
+    def text(name: str, *, required: bool = True) -> str | None:
+        value = body.get(name)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip() or len(value) > 500:
+            raise DomainError(f"{name} must be a non-empty string.", field=name)
+        return value
+
+    def texts(name: str) -> list[str]:
+        value = body.get(name)
+        if (not isinstance(value, list) or not value or len(value) > 32
+                or not all(isinstance(v, str) for v in value)):
+            raise DomainError(f"{name} must be a non-empty array of strings.", field=name)
+        return value
+
+    return RecipientDraft(
+        name=text("name") or "", website=text("website") or "",
+        contact_email=text("contact_email") or "", purposes=texts("purposes"),
+        legal_basis=text("legal_basis") or "", data_role=text("data_role") or "",
+        allowed_datasets=texts("allowed_datasets"), redirect_uris=texts("redirect_uris"),
+        is_supplier=body.get("is_supplier") is True, logo_url=text("logo_url", required=False))
+
+
+async def admin_create(request: web.Request) -> web.Response:
+    """``POST /admin/recipients``."""
+    await require_admin(request)
+    draft = draft_from_json(await _json_body(request))
+    async with request.app[database_key].session() as session:
+        recipient, secret = await register_recipient(
+            session, draft, tenant_id=DEFAULT_TENANT, now=request.app[clock_key].now())
+    return web.json_response({**admin_view(recipient), "client_secret": secret}, status=201,
+                             headers={"Cache-Control": "no-store"})
+
+
+async def admin_list(request: web.Request) -> web.Response:
+    """``GET /admin/recipients``."""
+    await require_admin(request)
+    async with request.app[database_key].session() as session:
+        result = await session.exec(select(Recipient).order_by(col(Recipient.name)))
+        return web.json_response({"recipients": [admin_view(r) for r in result.all()]})
+
+
+async def _recipient(session: Any, client_id: str) -> Recipient:
+    result = await session.exec(select(Recipient).where(Recipient.client_id == client_id))
+    recipient: Recipient | None = result.first()
+    if recipient is None:
+        raise NotFound(f"No recipient with client_id {client_id[:64]!r}.", field="client_id")
+    return recipient
+
+
+async def admin_get(request: web.Request) -> web.Response:
+    """``GET /admin/recipients/{client_id}``."""
+    await require_admin(request)
+    async with request.app[database_key].session() as session:
+        recipient = await _recipient(session, request.match_info["client_id"])
+    return web.json_response(admin_view(recipient))
+
+
+async def admin_set_state(request: web.Request) -> web.Response:
+    """``POST /admin/recipients/{client_id}/state``: tokens die unless the state is active."""
+    await require_admin(request)
+    body = await _json_body(request)
+    try:
+        state = RecipientState(str(body.get("state")))
+    except ValueError:
+        raise DomainError("state must be one of: "
+                          + ", ".join(s.value for s in RecipientState), field="state") from None
+    now = request.app[clock_key].now()
+    async with request.app[database_key].session() as session:
+        recipient = await _recipient(session, request.match_info["client_id"])
+        recipient.state = state
+        recipient.updated_at = now
+        session.add(recipient)
+        if state is not RecipientState.ACTIVE:
+            await revoke_recipient_tokens(session, recipient.id, now)
+    return web.json_response(admin_view(recipient))
+

@@ -1,0 +1,46 @@
+"""Wire the OAuth server and the household sign-in into an application: ``setup_oauth(app)``.
+
+It creates the authlib server for the instance's issuer, the login throttle, and, once the
+database is open (a ``cleanup_ctx`` that runs after the database's), the server key used for
+CSRF tokens and the :class:`~consent.services.ConsentService` whose hook revokes a consent's
+tokens in the same transaction that ends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from consent.services import ConsentService
+from consent.tokens import revoke_tokens_of_ended_consent
+from proxy.keys import (
+    clock_key,
+    consent_service_key,
+    database_key,
+    login_throttle_key,
+    oauth_server_key,
+    settings_key,
+    web_secret_key,
+)
+from proxy.oauth.server import PasserelleServer
+from proxy.web.csrf import load_secret_key
+from proxy.web.ratelimit import LoginThrottle
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def setup_oauth(app: web.Application) -> None:
+    """Create the OAuth server's resources on ``app`` (its routes are in ``proxy/routes.py``)."""
+    app[oauth_server_key] = PasserelleServer(app[settings_key].issuer)
+    app[login_throttle_key] = LoginThrottle(app[clock_key])
+    app.cleanup_ctx.append(_oauth_ctx)
+
+
+async def _oauth_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[web_secret_key] = load_secret_key(app[settings_key])
+    service = ConsentService(app[database_key], app[clock_key])
+    service.hooks.listeners.append(revoke_tokens_of_ended_consent)
+    app[consent_service_key] = service
+    yield

@@ -1,0 +1,128 @@
+"""Load an :class:`Exchange` before authlib runs, apply its decisions after (async, one
+transaction each way).
+
+Loading reads exactly what the request names: the client (from HTTP Basic or ``client_id``),
+the code or the token presented, and the consent behind it (only if still active). Applying
+writes in one transaction: the new code, the issued tokens, the code redemption and refresh
+rotation as conditional updates (a lost race is a replay: the family is revoked and the tokens
+just generated are never stored nor returned), and the revocations authlib asked for.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from consent.models import Recipient
+from consent.scopes import AccessRequest
+from consent.storage import Database
+from consent.tokens import (
+    active_consent,
+    find_code,
+    find_token,
+    redeem_code,
+    revoke_family,
+    revoke_token,
+    rotate_refresh,
+)
+from consent.vocabulary import Dataset, Resolution
+from proxy.errors import InvalidGrant, InvalidRequest
+from proxy.oauth.exchange import CodeRecord, Exchange, Grantee, OAuthClient, TokenRecord
+from proxy.oauth.glue import Snapshot
+from proxy.oauth.server import token_rows
+
+
+async def load_client(session: AsyncSession, exchange: Exchange, client_id: str | None) -> None:
+    """Put client ``client_id`` (if registered) into the exchange."""
+    if not client_id or len(client_id) > 64:
+        return
+    result = await session.exec(select(Recipient).where(Recipient.client_id == client_id))
+    recipient = result.first()
+    if recipient is not None:
+        exchange.clients[client_id] = OAuthClient(recipient)
+
+
+async def load_grantee(session: AsyncSession, exchange: Exchange, consent_id: str | None,
+                       account_id: str | None) -> None:
+    """Put the consent ``consent_id`` into the exchange if it is active now."""
+    if consent_id is None or account_id is None:
+        return
+    found = await active_consent(session, consent_id, exchange.now)
+    if found is None:
+        return
+    consent, points = found
+    access = AccessRequest(
+        datasets=frozenset(Dataset(d) for d in consent.datasets),
+        points=tuple(points),
+        resolution=Resolution(consent.max_resolution),
+        history=timedelta(days=consent.history_days),
+        duration=consent.valid_until - consent.valid_from,
+    )
+    exchange.grantee = Grantee(account_id, consent.id, access, consent.valid_until)
+
+
+def client_id_of(snapshot: Snapshot) -> str | None:
+    """The client a token-endpoint request claims to be; both methods at once is refused."""
+    basic_id, _secret = extract_basic_authorization(snapshot.headers)
+    form_id = snapshot.form.get("client_id")
+    if basic_id and "client_secret" in snapshot.form:
+        raise InvalidRequest("Use one client authentication method, not two (RFC 6749 §2.3).")
+    if basic_id and form_id and basic_id != form_id:
+        raise InvalidRequest("client_id differs from the authenticated client.")
+    return basic_id or form_id
+
+
+async def load_for_token_endpoint(db: Database, exchange: Exchange, snapshot: Snapshot) -> None:
+    """Everything ``/oauth2/token``, ``/revoke`` or ``/introspect`` may need."""
+    form = snapshot.form
+    async with db.session() as session:
+        await load_client(session, exchange, client_id_of(snapshot))
+        if form.get("grant_type") == "authorization_code" and form.get("code"):
+            code = await find_code(session, form["code"])
+            if code is not None:
+                exchange.code = CodeRecord(code)
+                await load_grantee(session, exchange, code.consent_id, code.account_id)
+        presented = form.get("refresh_token") or form.get("token")
+        if presented:
+            token = await find_token(session, presented)
+            if token is not None:
+                client = next((c for c in exchange.clients.values()
+                               if c.recipient.id == token.recipient_id), None)
+                exchange.token = TokenRecord(token, client, exchange.now)
+                await load_grantee(session, exchange, token.consent_id, token.account_id)
+
+
+async def apply(db: Database, exchange: Exchange) -> None:
+    """Write what authlib decided; raise :class:`InvalidGrant` if a replay raced us."""
+    now = exchange.now
+    replayed = False
+    async with db.session() as session:
+        if exchange.new_code is not None:
+            session.add(exchange.new_code)
+        family: str | None = None
+        if exchange.redeemed is not None:
+            family = exchange.redeemed.row.id
+            if not await redeem_code(session, family, now):
+                exchange.families_to_revoke.add(family)
+                replayed = True
+        if exchange.rotated is not None:
+            family = exchange.rotated.row.family_id
+            if not await rotate_refresh(session, exchange.rotated.row.id, now):
+                exchange.families_to_revoke.add(family)
+                replayed = True
+        if not replayed:
+            for issued in exchange.issued:
+                session.add_all(token_rows(issued, family, now))
+        if exchange.revoked is not None:
+            row = exchange.revoked.row
+            if exchange.revoked.is_refresh:
+                await revoke_family(session, row.family_id, now)
+            else:
+                await revoke_token(session, row.id, now)
+        for family_id in exchange.families_to_revoke:
+            await revoke_family(session, family_id, now)
+    if replayed:
+        raise InvalidGrant("This grant was already used; every token it gave is revoked.")

@@ -1,0 +1,1 @@
+"""Server-rendered household pages: templates, languages, sessions, CSRF, security headers."""

@@ -1,0 +1,87 @@
+"""CSRF tokens on every form: an HMAC of the browser's session cookie under a server key.
+
+The token is ``HMAC-SHA256(key, "csrf" || cookie)``: it changes when the cookie changes (at
+sign-in and sign-out), costs no storage, and cannot be computed without the key, which lives in
+``PASSERELLE_SECRET_KEY`` (64 hex digits) or, by default, in ``secret.key`` in the data
+directory (created on first start, mode 0600). A POST must also come from our own origin when
+the browser says where it comes from (``Origin``), as a second, independent check.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from consent.errors import PasserelleError
+from proxy.keys import settings_key, web_secret_key
+from proxy.settings import Settings
+from proxy.web.forms import MalformedForm, first, read_form
+from proxy.web.session import SessionState, browser_session
+
+FIELD = "csrf_token"
+
+
+class CsrfRejected(PasserelleError):
+    """The form's CSRF token (or its origin) does not match this browser's session."""
+
+    status = 403
+    code = "csrf-rejected"
+    title = "Form expired or forged"
+
+
+def load_secret_key(settings: Settings) -> bytes:
+    """The server key: from ``PASSERELLE_SECRET_KEY``, else ``secret.key`` (made if missing)."""
+    env = os.environ.get("PASSERELLE_SECRET_KEY")
+    if env:
+        key = bytes.fromhex(env)
+        if len(key) < 32:
+            raise ValueError("PASSERELLE_SECRET_KEY must hold at least 32 bytes (64 hex digits)")
+        return key
+    path = Path(settings.data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+def token_for(request: web.Request, state: SessionState) -> str:
+    """The CSRF token of ``state``'s cookie."""
+    mac = hmac.new(request.app[web_secret_key], b"csrf\x00" + state.cookie.encode(),
+                   hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+async def verify(request: web.Request, submitted: str) -> None:
+    """Raise :class:`CsrfRejected` unless ``submitted`` is this session's token."""
+    state = await browser_session(request)
+    if state.fresh or not hmac.compare_digest(submitted.encode(),
+                                              token_for(request, state).encode()):
+        raise CsrfRejected("The form has expired or did not come from this site.")
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != _origin(request.app[settings_key].issuer):
+        raise CsrfRejected("The form was posted from another site.")
+
+
+async def read_verified_form(request: web.Request) -> list[tuple[str, str]]:
+    """The form body once its CSRF token checks out; raises one of :data:`FORM_REJECTED`."""
+    pairs = await read_form(request)
+    await verify(request, first(pairs, FIELD))
+    return pairs
+
+
+#: What :func:`read_verified_form` raises: answer with an error page, never act.
+FORM_REJECTED = (MalformedForm, CsrfRejected)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

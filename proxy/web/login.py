@@ -1,0 +1,94 @@
+"""Sign-in and sign-out pages of local accounts.
+
+``GET /login?next=/path`` shows the form (``autocomplete="username"`` and
+``"current-password"``, so password managers fill it); ``POST /login`` checks the CSRF token, the
+throttle (:mod:`proxy.web.ratelimit`), then the password with argon2id in a worker thread, and
+answers ``303 See Other`` to ``next``, which must be a path on this site (no open redirect).
+``POST /logout`` ends the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from consent.logins import check_password, find_account
+from proxy.keys import database_key, login_throttle_key
+from proxy.web import csrf
+from proxy.web.forms import first
+from proxy.web.pages import error_page, see_other
+from proxy.web.session import apply_session_cookie, sign_in, sign_out
+from proxy.web.templates import render
+
+
+def safe_next(target: str | None) -> str:
+    """``target`` if it is a path on this site, else ``/`` (no scheme, host or ``//``)."""
+    if (not target or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or any(ord(c) < 0x20 for c in target)):
+        return "/"
+    return target
+
+
+def login_url(next_path: str) -> str:
+    """The login page that comes back to ``next_path`` afterwards."""
+    return "/login?" + urlencode({"next": next_path})
+
+
+async def login_form(request: web.Request) -> web.Response:
+    """``GET /login``."""
+    return await _form(request, next_path=safe_next(request.query.get("next")))
+
+
+async def _form(request: web.Request, *, next_path: str, username: str = "",
+                error: str | None = None, status: int = 200) -> web.Response:
+    return await render(request, "login.html",
+                        {"next": next_path, "username": username, "error": error},
+                        status=status)
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    """``POST /login``: throttle, verify (off the loop), rotate the session, 303."""
+    try:
+        pairs = await csrf.read_verified_form(request)
+    except csrf.FORM_REJECTED:
+        return await error_page(request, "error.csrf", status=403)
+    username = first(pairs, "username").strip()
+    password = first(pairs, "password")
+    next_path = safe_next(first(pairs, "next"))
+    address = request.remote or "unknown"
+    throttle = request.app[login_throttle_key]
+    wait = throttle.retry_after(username, address)
+    if wait is not None:
+        response = await _form(request, next_path=next_path, username=username,
+                               error="login.throttled", status=429)
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
+        return response
+    async with request.app[database_key].session() as session:
+        account = await find_account(session, username)
+    # argon2id costs tens of milliseconds of CPU: never on the event loop.
+    valid = await asyncio.get_running_loop().run_in_executor(None, check_password, account,
+                                                             password)
+    if not valid or account is None:
+        throttle.failed(username, address)
+        return await _form(request, next_path=next_path, username=username,
+                           error="login.failed")
+    throttle.succeeded(username)
+    state = await sign_in(request, account)
+    response = see_other(next_path)
+    apply_session_cookie(request, response, state)
+    return response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    """``POST /logout``."""
+    try:
+        await csrf.read_verified_form(request)
+    except csrf.FORM_REJECTED:
+        return await error_page(request, "error.csrf", status=403)
+    state = await sign_out(request)
+    response = see_other("/login")
+    apply_session_cookie(request, response, state)
+    return response

@@ -1,0 +1,110 @@
+"""Browser sessions: one random cookie, rotated at sign-in, a database row while signed in.
+
+The cookie is ``__Host-passerelle`` over https (Secure, Path=/, no Domain: RFC 6265bis
+"__Host-" prefix) and ``passerelle`` on plain-http development instances; always HttpOnly and
+SameSite=Lax. A visitor who is not signed in still gets a random cookie, never stored, so that
+the login form carries a CSRF token bound to it (login CSRF). Signing in replaces the cookie
+with a new value (no session fixation) and stores only its digest; signing out ends the row.
+Sessions last :data:`SESSION_LIFETIME` at most, whatever the activity.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiohttp import web
+
+from consent.models import Account, BrowserSession
+from consent.tokens import (
+    SESSION_PREFIX,
+    digest,
+    end_browser_session,
+    find_browser_session,
+    new_secret,
+)
+from proxy.keys import clock_key, database_key, settings_key
+
+SESSION_LIFETIME = timedelta(hours=12)
+_COOKIE_VALUE = re.compile(re.escape(SESSION_PREFIX) + r"[A-Za-z0-9_-]{43}")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """The browser's session: its cookie value, and the signed-in account if any.
+
+    ``fresh`` means the browser does not hold ``cookie`` yet (the response must set it).
+    """
+
+    cookie: str
+    account: Account | None
+    fresh: bool
+
+    @property
+    def account_id(self) -> str | None:
+        """The signed-in account's id, or ``None``."""
+        return self.account.id if self.account is not None else None
+
+
+session_key = web.RequestKey("browser_session", SessionState)
+
+
+def cookie_name(request: web.Request) -> str:
+    """``__Host-passerelle`` when served over https, else ``passerelle``."""
+    return "__Host-passerelle" if _https(request) else "passerelle"
+
+
+def _https(request: web.Request) -> bool:
+    return request.app[settings_key].issuer.startswith("https://")
+
+
+async def browser_session(request: web.Request) -> SessionState:
+    """The session of this request (looked up once, then cached on the request)."""
+    if session_key in request:
+        return request[session_key]
+    raw = request.cookies.get(cookie_name(request), "")
+    state = SessionState(new_secret(SESSION_PREFIX), None, fresh=True)
+    if _COOKIE_VALUE.fullmatch(raw):
+        state = SessionState(raw, None, fresh=False)
+        now = request.app[clock_key].now()
+        async with request.app[database_key].session() as session:
+            row = await find_browser_session(session, raw, now)
+            account = await session.get(Account, row.account_id) if row else None
+        if account is not None and not account.disabled:
+            state = SessionState(raw, account, fresh=False)
+    request[session_key] = state
+    return state
+
+
+def apply_session_cookie(request: web.Request, response: web.StreamResponse,
+                         state: SessionState) -> None:
+    """Set the cookie on ``response`` when the browser does not hold it yet."""
+    if state.fresh:
+        response.set_cookie(cookie_name(request), state.cookie, httponly=True,
+                            secure=_https(request), samesite="Lax", path="/")
+
+
+async def sign_in(request: web.Request, account: Account) -> SessionState:
+    """Start a signed-in session with a brand-new cookie; the previous one is ended."""
+    previous = await browser_session(request)
+    now = request.app[clock_key].now()
+    cookie = new_secret(SESSION_PREFIX)
+    async with request.app[database_key].session() as session:
+        await end_browser_session(session, previous.cookie, now)
+        session.add(BrowserSession(token_hash=digest(cookie), account_id=account.id,
+                                   tenant_id=account.tenant_id, created_at=now,
+                                   expires_at=now + SESSION_LIFETIME))
+    state = SessionState(cookie, account, fresh=True)
+    request[session_key] = state
+    return state
+
+
+async def sign_out(request: web.Request) -> SessionState:
+    """End the signed-in session; the browser gets a new anonymous cookie."""
+    previous = await browser_session(request)
+    async with request.app[database_key].session() as session:
+        await end_browser_session(session, previous.cookie, request.app[clock_key].now())
+    state = SessionState(new_secret(SESSION_PREFIX), None, fresh=True)
+    request[session_key] = state
+    return state

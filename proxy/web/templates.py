@@ -1,0 +1,55 @@
+"""Server-rendered pages: one Jinja2 environment, autoescaping on, undefined names an error.
+
+Templates live in ``proxy/web/templates``; every page extends ``base.html``. :func:`render`
+gives each template ``t`` (translate), ``lang``, ``csrf_token`` (for the current browser
+session, see :mod:`proxy.web.csrf`) and ``dataset_title``; it sets the session cookie when the
+session is new, so a form rendered to a first-time visitor can be posted back.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from proxy.web import csrf
+from proxy.web.headers import csp
+from proxy.web.i18n import LANG_COOKIE, LANGS, dataset_title, negotiate, translate
+from proxy.web.session import apply_session_cookie, browser_session
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("proxy.web", "templates"),
+    autoescape=True,  # every page: HTML-escape every value unless marked safe (none are)
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+async def render(request: web.Request, template: str, context: dict[str, Any], *,
+                 status: int = 200, form_targets: tuple[str, ...] = ()) -> web.Response:
+    """Render ``template`` as an HTML response in the negotiated language."""
+    lang = negotiate(request)
+    session = await browser_session(request)
+    other = LANGS[1 - LANGS.index(lang)]
+    page = _ENV.get_template(template).render(
+        **context,
+        lang=lang,
+        other_lang=other,
+        t=partial(translate, lang),
+        dataset_title=partial(dataset_title, lang),
+        csrf_token=csrf.token_for(request, session),
+        account_id=session.account_id,
+        switch_url=str(request.rel_url.update_query(lang=other)),
+    )
+    response = web.Response(text=page, status=status, content_type="text/html",
+                            charset="utf-8")
+    response.headers["Content-Security-Policy"] = csp(*form_targets)
+    response.headers["Content-Language"] = lang
+    apply_session_cookie(request, response, session)
+    if request.query.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax",
+                            httponly=True, path="/")
+    return response

@@ -1,0 +1,143 @@
+"""The recipient registry: CLI, admin API (bearer admin token), public register (R5, R21)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from consent.client_secrets import verify_client_secret
+from consent.models import Recipient
+from consent.tokens import find_token
+from proxy.cli import main
+from tests.oauth.conftest import Browser, Running
+from tests.oauth.helpers import exchange_code, get_code, introspect, token_request
+
+NEW_RECIPIENT = {
+    "name": "Solar Check", "website": "https://solar.example",
+    "contact_email": "dpo@solar.example", "purposes": ["solar_assessment"],
+    "legal_basis": "consent", "data_role": "processor",
+    "allowed_datasets": ["daily_production", "production_load_curve"],
+    "redirect_uris": ["https://solar.example/cb"],
+}
+
+
+def mint_admin_token(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["admin-token", "create", "--data-dir", str(data_dir), "--json"]) == 0
+    token: str = json.loads(capsys.readouterr().out)["admin_token"]
+    assert token.startswith("pas_adm_")
+    return token
+
+
+def test_clients_create_prints_credentials_once(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["clients", "create", "--data-dir", str(tmp_path), "--name", "CLI App",
+            "--redirect-uri", "https://cli.example/cb", "--purpose", "energy_advice",
+            "--dataset", "daily_consumption", "--dataset", "contract", "--json"]
+    assert main(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["client_id"].startswith("pc_")
+    assert len(printed["client_secret"]) >= 43
+    assert main([*args[:-1], "--redirect-uri", "http://evil.example/cb"]) == 2
+    assert "redirect URI" in capsys.readouterr().out
+
+    import asyncio
+
+    from sqlmodel import select
+
+    from consent.storage import Database
+
+    async def stored() -> Recipient:
+        db = Database.from_url(f"sqlite:///{tmp_path / 'passerelle.db'}")
+        try:
+            async with db.session() as session:
+                return (await session.exec(select(Recipient))).one()
+        finally:
+            await db.dispose()
+
+    recipient = asyncio.run(stored())
+    assert recipient.allowed_datasets == ["daily_consumption", "contract"]
+    assert recipient.client_secret_hash != printed["client_secret"]
+    assert verify_client_secret(recipient.client_secret_hash or "", printed["client_secret"])
+
+
+async def test_admin_api_needs_an_admin_token(passerelle: Running,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    async with aiohttp.ClientSession() as session:
+        url = passerelle.url + "/admin/recipients"
+        async with session.get(url) as r:
+            assert r.status == 401
+            assert r.headers["WWW-Authenticate"].startswith("Bearer")
+        mint_admin_token(passerelle.data_dir, capsys)
+        async with session.get(url, headers={"Authorization": "Bearer pas_adm_guess"}) as r:
+            assert r.status == 401
+
+
+async def test_admin_creates_lists_and_suspends(passerelle: Running, browser: Browser,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    token = mint_admin_token(passerelle.data_dir, capsys)
+    auth = {"Authorization": f"Bearer {token}"}
+    code, verifier = await get_code(passerelle, browser)
+    _status, tokens = await exchange_code(passerelle, code, verifier)
+    async with aiohttp.ClientSession(headers=auth) as session:
+        base = passerelle.url + "/admin/recipients"
+        async with session.post(base, json=NEW_RECIPIENT) as r:
+            assert r.status == 201
+            created = await r.json()
+            assert r.headers["Cache-Control"] == "no-store"
+        assert created["client_secret"]
+        async with session.post(base, json={**NEW_RECIPIENT, "redirect_uris": ["ftp://x"]}) as r:
+            assert r.status == 400
+            assert (await r.json())["field"] == "redirect_uris"
+        async with session.post(base, data="not json",
+                                headers={"Content-Type": "application/json"}) as r:
+            assert r.status == 400
+        async with session.get(base) as r:
+            listed = {x["client_id"]: x for x in (await r.json())["recipients"]}
+        assert created["client_id"] in listed
+        assert "client_secret" not in listed[created["client_id"]]
+        # The new app can get a client-credentials token with its secret.
+        status, body, _r = await token_request(passerelle, {"grant_type": "client_credentials"},
+                                               auth=(created["client_id"],
+                                                     created["client_secret"]))
+        assert status == 200
+        assert body["scope"] == "daily_production production_load_curve"
+        # Suspending the first app kills its tokens and hides it from the register.
+        async with session.post(f"{base}/{passerelle.world.client_id}/state",
+                                json={"state": "suspended"}) as r:
+            assert r.status == 200
+    # The suspended client cannot authenticate any more, and its tokens are revoked.
+    status, body, _r = await token_request(passerelle, {"grant_type": "client_credentials"})
+    assert (status, body["error"]) == (401, "invalid_client")
+    async with passerelle.db.session() as session:
+        row = await find_token(session, tokens["access_token"])
+    assert row is not None
+    assert row.revoked_at is not None
+    async with aiohttp.ClientSession() as session, session.get(
+            passerelle.url + "/register.json") as r:
+        names = [x["name"] for x in (await r.json())["recipients"]]
+    assert "Watt Coach" not in names
+    assert "Solar Check" in names
+
+
+async def test_public_register_lists_purposes_basis_and_categories(
+        passerelle: Running, browser: Browser) -> None:
+    response, text = await browser.get("/register.json")
+    assert response.status == 200
+    register = json.loads(text)["recipients"]
+    watt = next(r for r in register if r["name"] == "Watt Coach")
+    assert watt["legal_basis"] == "consent"
+    assert watt["data_role"] == "controller"
+    assert [p["purpose"] for p in watt["purposes"]] == ["energy_monitoring"]
+    assert {c["dataset"] for c in watt["data_categories"]} == {
+        "daily_consumption", "consumption_load_curve", "contract"}
+    assert "client_id" not in watt
+    assert "redirect_uris" not in watt
+    assert "secret" not in text
+    _r, html = await browser.get("/register?lang=fr")
+    assert "Registre des destinataires" in html
+    assert "Other App" in html
+    assert "sous-traitant" in html
+    assert await introspect(passerelle, "pas_at_unknown") == {"active": False}
