@@ -27,12 +27,8 @@ from adapters.base import (
     DatasetAvailability,
     DatasetLimits,
     Health,
-    HealthState,
     Occupancy,
     PointInfo,
-    PortAction,
-    PortRequest,
-    PortStatus,
     UpstreamAuthorisation,
 )
 from adapters.enedis import consent, measures, records, v5
@@ -54,14 +50,13 @@ from adapters.errors import (
     NotYetAvailable,
     PeriodNotServed,
     UnknownPoint,
-    Unsupported,
     UnsupportedDataset,
     UnsupportedResolution,
-    UpstreamCredentialsRejected,
     UpstreamDenied,
     UpstreamError,
 )
 from adapters.quota import TokenBucketLimiter, UpstreamLimiter
+from adapters.remote import WithoutMeterPort, token_health
 from adapters.timekeeping import at_hour, day_of, days_covering
 from adapters.tokens import ClientCredentials, TokenCache
 from adapters.transport import UpstreamTransport
@@ -81,8 +76,10 @@ _PRODUCTION = (Dataset.DAILY_PRODUCTION, Dataset.PRODUCTION_LOAD_CURVE, Dataset.
 Fetcher = Callable[..., Awaitable[Chunk]]
 
 
-class EnedisAdapter:
+class EnedisAdapter(WithoutMeterPort):
     """Data Connect (2026 or v5, per :class:`EnedisConfig`) as a meter-data adapter."""
+
+    api_name = "Data Connect"
 
     def __init__(self, session: aiohttp.ClientSession, config: EnedisConfig, *,
                  limiter: UpstreamLimiter | None = None, tokens: TokenCache | None = None,
@@ -382,24 +379,6 @@ class EnedisAdapter:
         return UpstreamAuthorisation(point, AuthorisationState.ACTIVE, upstream_id, validity,
                                      None)
 
-    # ---- no meter port at Enedis -------------------------------------------------------
-
-    async def port_state(self, point: PointRef) -> PortStatus:
-        raise Unsupported("Data Connect offers no access to the meter's customer port.")
-
-    async def request_port(self, point: PointRef, action: PortAction) -> PortRequest:
-        raise Unsupported("Data Connect offers no access to the meter's customer port.")
-
-    async def port_request(self, point: PointRef, request_id: str) -> PortRequest:
-        raise Unsupported("Data Connect offers no access to the meter's customer port.")
-
     async def health(self) -> Health:
         """Can we obtain the application token? (Never raises.)"""
-        now = self.clock.now()
-        try:
-            await self.token.bearer()
-        except UpstreamCredentialsRejected as error:
-            return Health(HealthState.DOWN, error.title, now)
-        except UpstreamError as error:
-            return Health(HealthState.DEGRADED, error.title, now)
-        return Health(HealthState.OK, "application token available", now)
+        return await token_health(self.token, self.clock)

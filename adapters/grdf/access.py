@@ -14,7 +14,6 @@ files, 4 MB each, PDF/JPEG/PNG whose content matches the type) before anything i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -23,10 +22,12 @@ from adapters.base import AuthorisationState, UpstreamAuthorisation
 from adapters.decode import Doc
 from adapters.grdf.vocabulary import (
     ACCESS_STATES,
+    EMAIL,
     FALSE,
     FLAGS,
     MAX_PROOF_BYTES,
     MAX_PROOFS,
+    MOBILE,
     PROOF_TYPES,
     TRUE,
     ProofStatus,
@@ -36,9 +37,6 @@ from adapters.timekeeping import at_hour
 from consent.errors import DomainError, InvalidPeriod
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_MOBILE = re.compile(r"0[67][0-9]{8}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +72,9 @@ class AccessDeclaration:
                               field="holder_name")
         if not (len(self.postal_code) == 5 and self.postal_code.isdigit()):
             raise DomainError("A French postal code has five digits.", field="postal_code")
-        if not _EMAIL.fullmatch(self.email):
+        if not EMAIL.fullmatch(self.email):
             raise DomainError("The holder's e-mail address is not valid.", field="email")
-        if self.mobile is not None and not _MOBILE.fullmatch(self.mobile):
+        if self.mobile is not None and not MOBILE.fullmatch(self.mobile):
             raise DomainError("The holder's mobile number is ten digits starting 06 or 07.",
                               field="mobile")
         if self.access_until < self.access_from:

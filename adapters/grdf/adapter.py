@@ -28,12 +28,8 @@ from adapters.base import (
     DatasetAvailability,
     DatasetLimits,
     Health,
-    HealthState,
     Occupancy,
     PointInfo,
-    PortAction,
-    PortRequest,
-    PortStatus,
     UpstreamAuthorisation,
 )
 from adapters.decode import Doc
@@ -44,10 +40,8 @@ from adapters.errors import (
     NotYetAvailable,
     PeriodNotServed,
     UnknownPoint,
-    Unsupported,
     UnsupportedDataset,
     UnsupportedResolution,
-    UpstreamCredentialsRejected,
     UpstreamDenied,
     UpstreamError,
     UpstreamMalformed,
@@ -65,6 +59,7 @@ from adapters.grdf.config import HISTORY_MONTHS, WINDOW, GrdfConfig
 from adapters.grdf.errors import classify, restitution
 from adapters.grdf.vocabulary import GAS_DAY_START
 from adapters.quota import TokenBucketLimiter, UpstreamLimiter
+from adapters.remote import WithoutMeterPort, token_health
 from adapters.timekeeping import add_months, at_hour, day_of, days_covering
 from adapters.tokens import ClientCredentials, TokenCache
 from adapters.transport import UpstreamTransport
@@ -79,8 +74,10 @@ _RESOLUTIONS = (Resolution.P1D, Resolution.P1M)
 _RECORDS = (Dataset.CONTRACT, Dataset.ADDRESS)
 
 
-class GrdfAdapter:
+class GrdfAdapter(WithoutMeterPort):
     """ADICT v2 as a meter-data adapter (see the module docstring)."""
+
+    api_name = "ADICT"
 
     def __init__(self, session: aiohttp.ClientSession, config: GrdfConfig, *,
                  limiter: UpstreamLimiter | None = None, tokens: TokenCache | None = None,
@@ -340,26 +337,9 @@ class GrdfAdapter:
         digest = hashlib.sha256(f"{pce}|{since.isoformat()}".encode()).hexdigest()[:16]
         return (Occupancy(f"grdf-{digest}", Period(at_hour(since, self.zone))),)
 
-    # ---- no meter port over ADICT ------------------------------------------------------
-
-    async def port_state(self, point: PointRef) -> PortStatus:
-        raise Unsupported("ADICT offers no access to the meter's customer port.")
-
-    async def request_port(self, point: PointRef, action: PortAction) -> PortRequest:
-        raise Unsupported("ADICT offers no access to the meter's customer port.")
-
-    async def port_request(self, point: PointRef, request_id: str) -> PortRequest:
-        raise Unsupported("ADICT offers no access to the meter's customer port.")
-
     async def health(self) -> Health:
-        now = self.clock.now()
-        try:
-            await self.token.bearer()
-        except UpstreamCredentialsRejected as error:
-            return Health(HealthState.DOWN, error.title, now)
-        except UpstreamError as error:
-            return Health(HealthState.DEGRADED, error.title, now)
-        return Health(HealthState.OK, "application token available", now)
+        """Can we obtain the application token? (Never raises.)"""
+        return await token_health(self.token, self.clock)
 
 
 def _not_found(error: UpstreamError, right_id: str) -> Exception:

@@ -6,6 +6,7 @@ and its fixtures). Both the adapter and the fake server read them.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from adapters.base import AuthorisationState
@@ -71,3 +72,8 @@ PROOF_TYPES = {"application/pdf": b"%PDF", "image/jpeg": b"\xff\xd8\xff",
 
 #: The gas day starts at 06:00 local time ("journée gazière").
 GAS_DAY_START = 6
+
+#: Formats ADICT checks (400 otherwise): the holder's e-mail and French mobile number, a PCE.
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MOBILE = re.compile(r"0[67][0-9]{8}")
+PCE = re.compile(r"[0-9]{14}|GI[0-9]{6}")

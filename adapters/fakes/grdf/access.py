@@ -11,7 +11,6 @@ them as NDJSON with a trailing status line.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -20,18 +19,18 @@ from aiohttp import BodyPartReader, web
 from adapters.fakes.grdf.state import GRDF_KEY, GrdfState, Proof
 from adapters.fakes.grdf.wire import AdictError, ndjson, record, status
 from adapters.grdf.vocabulary import (
+    EMAIL,
     FALSE,
     FLAGS,
     MAX_PROOF_BYTES,
     MAX_PROOFS,
+    MOBILE,
+    PCE,
     PROOF_TYPES,
     TRUE,
     Role,
 )
 
-_PCE = re.compile(r"[0-9]{14}|GI[0-9]{6}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_MOBILE = re.compile(r"0[67][0-9]{8}")
 _FLAG_NAMES = {"perim_donnees_contractuelles": "contractuelles",
                "perim_donnees_techniques": "techniques",
                "perim_donnees_informatives": "informatives",
@@ -58,7 +57,7 @@ def _day(body: dict[str, Any], name: str, message: str) -> date:
 
 def _validate(state: GrdfState, pce: str, body: dict[str, Any]) -> None:
     """ADICT's checks, in its order: format (400), then the PCE (404), then coherence (409)."""
-    if not _PCE.fullmatch(pce):
+    if not PCE.fullmatch(pce):
         raise _bad("Le format du PCE est incorrect.")
     try:
         role = Role(str(body.get("role_tiers")))
@@ -77,10 +76,10 @@ def _validate(state: GrdfState, pce: str, body: dict[str, Any]) -> None:
     email = body.get("courriel_titulaire")
     if not email:
         raise _bad("Le courriel du titulaire n'est pas renseigné.")
-    if not (isinstance(email, str) and _EMAIL.fullmatch(email)):
+    if not (isinstance(email, str) and EMAIL.fullmatch(email)):
         raise _bad("Le format du courriel du titulaire est incorrect.")
     mobile = body.get("numero_telephone_mobile_titulaire")
-    if mobile and not (isinstance(mobile, str) and _MOBILE.fullmatch(mobile)):
+    if mobile and not (isinstance(mobile, str) and MOBILE.fullmatch(mobile)):
         raise _bad("Le numéro de téléphone mobile du titulaire renseigné n'est pas correctement "
                    "formaté.")
     starts = _day(body, "date_debut_droit_acces", "La date de début du droit d’accès est "

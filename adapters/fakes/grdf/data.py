@@ -11,7 +11,6 @@ per meter-reading period, monthly here. Energies are kWh, volumes m³.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +21,7 @@ from aiohttp import web
 from adapters.errors import UpstreamError
 from adapters.fakes.grdf.state import GRDF_KEY, AccessRight, GrdfState
 from adapters.fakes.grdf.wire import AdictError, ndjson, refused_line
-from adapters.grdf.vocabulary import GAS_DAY_START
+from adapters.grdf.vocabulary import GAS_DAY_START, PCE
 from adapters.simulator.weather import mix
 from adapters.timekeeping import add_months
 from consent.identifiers import PointRef, Source
@@ -31,7 +30,6 @@ from consent.readings import Reading
 from consent.vocabulary import Dataset, Resolution
 
 PARIS = ZoneInfo("Europe/Paris")
-_PCE = re.compile(r"[0-9]{14}|GI[0-9]{6}")
 
 MOVED = "Le client semble avoir déménagé et n'est plus titulaire de ce PCE, vous ne pouvez donc " \
     "plus accéder à ses données."
@@ -91,7 +89,7 @@ def _right(state: GrdfState, pce: str, flag: str, what: str) -> AccessRight | di
 
 def _window(state: GrdfState, request: web.Request) -> tuple[str, date, date]:
     pce = request.match_info["pce"]
-    if not _PCE.fullmatch(pce):
+    if not PCE.fullmatch(pce):
         raise AdictError(400, "1000000400", "L'identifiant du PCE n'est pas correctement "
                          "formaté (GI+6 chiffres ou 14 chiffres).", data=True)
     days = []
