@@ -181,26 +181,32 @@ def _service(item: Doc, autorisation_id: str, zone: str) -> Service:
 
 async def services(transport: UpstreamTransport, autorisation_id: str,
                    zone: str) -> list[Service]:
-    """Every service of the autorisation, in every state, over every page."""
+    """Every service of the autorisation, in every state, over every page.
+
+    The page numbering is not documented: the first call names no page (the server's first,
+    whatever its base), then pages 1, 2... follow; services are kept by ``id``, so a page read
+    twice adds nothing, and reading stops once ``nbTotalServices`` are seen or two pages in a
+    row brought nothing new."""
     seen: dict[str, Service] = {}
-    total: int | None = None
-    for page in range(1, _MAX_PAGES + 1):
-        body = {"autorisationId": int(autorisation_id), "comptage": False,
-                "etatCode": list(ALL_SERVICE_STATES), "page": page}
+    total, idle = 0, 0
+    for page in (None, *range(1, _MAX_PAGES)):
+        body: dict[str, object] = {"autorisationId": int(autorisation_id), "comptage": False,
+                                   "etatCode": list(ALL_SERVICE_STATES)}
+        if page is not None:
+            body["page"] = page
         reply = await transport.request("POST", "/subscribed_services/v1", api=API_SERVICES,
                                         json=body, safe=True)
         doc = decode(reply)
         total = doc["nbTotalServices"].integer()
         batch = doc.get("serviceSouscrit")
-        items = [] if batch.is_null else batch.items()
         before = len(seen)
-        for item in items:
-            seen.setdefault(item["id"].text() if not item.get("id").is_null else
-                            f"{page}-{item.path}", _service(item, autorisation_id, zone))
-        if len(seen) >= total or len(seen) == before:
+        for item in [] if batch.is_null else batch.items():
+            seen.setdefault(item["id"].text(), _service(item, autorisation_id, zone))
+        idle = idle + 1 if len(seen) == before else 0
+        if len(seen) >= total or idle == 2:
             break
-    if total is not None and len(seen) < total:
-        raise Doc(None, "nbTotalServices").fail(f"{len(seen)} services (pages ran out)")
+    if len(seen) < total:
+        raise Doc(total, "nbTotalServices").fail(f"{len(seen)} services (the pages ran out)")
     return list(seen.values())
 
 

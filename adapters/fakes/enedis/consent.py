@@ -130,12 +130,13 @@ async def subscribed_services(request: web.Request) -> web.Response:
     services = [s for s in _services(state, autorisation) if s["etatCode"] in states]
     if body["comptage"]:
         return web.json_response({"nbTotalServices": len(services)})
-    page = body.get("page", 1)
-    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+    base = state.config.first_page
+    page = body.get("page", base)
+    if isinstance(page, bool) or not isinstance(page, int) or page < base:
         raise error(400, "ADAM-DC-0001", "page doit être un entier positif.")
-    size = state.config.page_size
+    size, index = state.config.page_size, page - base
     return web.json_response({"nbTotalServices": len(services),
-                              "serviceSouscrit": services[(page - 1) * size: page * size]})
+                              "serviceSouscrit": services[index * size: (index + 1) * size]})
 
 
 def add_routes(app: web.Application) -> None:

@@ -54,6 +54,7 @@ class EnedisFakeConfig:
     #: APIs the operator's DataHub application subscribed to (others answer 403 900908).
     unsubscribed: frozenset[str] = frozenset()
     page_size: int = 10
+    first_page: int = 1  # the numbering is not documented: 0 or 1
 
     def step(self, prm: str) -> Resolution:
         return self.curve_steps.get(prm, self.default_step)

@@ -95,13 +95,15 @@ async def test_recheck_follows_revocation_and_expiry() -> None:
         assert ended.upstream_state == "TERMINE"
 
 
-async def test_services_are_read_over_every_page_and_every_state() -> None:
-    async with enedis_world(fake={"page_size": 2}) as world:
+@pytest.mark.parametrize(("first_page", "calls"), [(1, 5), (0, 4)])
+async def test_services_are_read_over_every_page_and_every_state(first_page: int,
+                                                                 calls: int) -> None:
+    async with enedis_world(fake={"page_size": 2, "first_page": first_page}) as world:
         given = world.state.grant((LONG.identifier,), date(2025, 1, 1), 1095)  # 8 services
         exchanges = world.adapter.transport.exchanges
         (auth,) = await world.adapter.recheck(str(given.autorisation_id))
         assert auth.state is AuthorisationState.ACTIVE
-        assert world.adapter.transport.exchanges - exchanges == 4
+        assert world.adapter.transport.exchanges - exchanges == calls  # 1-based: page 1 twice
         world.state.revoke(given.autorisation_id)  # SUPPRIME is hidden by the default filter
         (revoked,) = await world.adapter.recheck(str(given.autorisation_id))
         assert revoked.state is AuthorisationState.REVOKED
