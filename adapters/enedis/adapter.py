@@ -8,28 +8,25 @@ under the generation's declared quotas; safe requests are retried on 5xx/429 wit
 15 days for daily values) and D-1 are checked before any call, the point's activation (move-in)
 by Enedis itself (``ADAM-ERR0123``), and each refusal names the period that is served.
 
-Beyond the protocol, the upstream consent: :meth:`EnedisAdapter.consent_url`,
-:meth:`EnedisAdapter.complete_consent` and :meth:`EnedisAdapter.recheck` (the function the
-proxy schedules to follow DEMANDE/ACTIF/TERMINE/SUPPRIME). Data Connect has no meter-port API.
+The upstream consent (consent page, callback, re-check) is :mod:`adapters.enedis.upstream`.
+Data Connect has no meter-port API.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
 import aiohttp
 
 from adapters.base import (
-    AuthorisationState,
     Capabilities,
     DatasetAvailability,
     DatasetLimits,
     Health,
     Occupancy,
     PointInfo,
-    UpstreamAuthorisation,
 )
 from adapters.enedis import consent, measures, records, v5
 from adapters.enedis.config import (
@@ -37,13 +34,13 @@ from adapters.enedis.config import (
     CURVE_WINDOW,
     DAILY_HISTORY,
     DAILY_WINDOW,
-    MAX_CONSENT,
     EnedisConfig,
     Generation,
 )
-from adapters.enedis.errors import NO_CONSENT, classify
+from adapters.enedis.errors import classify
 from adapters.enedis.measures import Chunk
 from adapters.enedis.records import Activation
+from adapters.enedis.upstream import UpstreamConsent
 from adapters.errors import (
     BeyondHistory,
     NoData,
@@ -76,7 +73,7 @@ _PRODUCTION = (Dataset.DAILY_PRODUCTION, Dataset.PRODUCTION_LOAD_CURVE, Dataset.
 Fetcher = Callable[..., Awaitable[Chunk]]
 
 
-class EnedisAdapter(WithoutMeterPort):
+class EnedisAdapter(UpstreamConsent, WithoutMeterPort):
     """Data Connect (2026 or v5, per :class:`EnedisConfig`) as a meter-data adapter."""
 
     api_name = "Data Connect"
@@ -173,16 +170,6 @@ class EnedisAdapter(WithoutMeterPort):
         first = max(today - self._history(dataset), since)
         return Period(at_hour(first, self.zone), at_hour(today, self.zone)) \
             if first < today else None
-
-    async def _services(self, point: PointRef) -> list[consent.Service] | None:
-        if self._v5:
-            return None
-        known = await self.directory.lookup(point)
-        if known is None:
-            return None
-        found = consent.by_point(await consent.services(self.transport, known.upstream_id,
-                                                        self.zone))
-        return found.get(point, [])
 
     async def describe(self, point: PointRef) -> PointInfo:
         prm = self._prm(point)
@@ -311,73 +298,6 @@ class EnedisAdapter(WithoutMeterPort):
         if self._v5:
             return await v5.occupancy(self.transport, prm, self.zone)
         return await records.occupancy(self.transport, prm, self.zone)
-
-    # ---- upstream consent --------------------------------------------------------------
-
-    def consent_url(self, state: str | None = None,
-                    duration: timedelta = MAX_CONSENT) -> tuple[str, str]:
-        """The consent page to send the household to, and the ``state`` to check on return."""
-        state = state or consent.new_state()
-        version = "v1" if self._v5 else "v2"
-        return consent.authorize_url(self.config.consent_host, self.config.client_id, state,
-                                     duration, version=version), state
-
-    async def complete_consent(self, query: Mapping[str, str], expected_state: str, *,
-                               duration: timedelta = MAX_CONSENT,
-                               ) -> tuple[UpstreamAuthorisation, ...]:
-        """The callback's authorisations, one per point (both callback forms are accepted)."""
-        callback = consent.parse_callback(query, expected_state)
-        if callback.autorisation_id is not None:
-            return await self.recheck(callback.autorisation_id)
-        today = self._today()
-        validity = consent.today_validity(today, duration.days, self.zone)
-        out = []
-        for point in callback.points:
-            upstream_id = f"v1:{point.identifier}:{today.isoformat()}"  # v1 consents have no id
-            await self.directory.remember(point, upstream_id, validity)
-            out.append(UpstreamAuthorisation(point, AuthorisationState.ACTIVE, upstream_id,
-                                             validity, None))
-        return tuple(out)
-
-    async def recheck(self, autorisation_id: str) -> tuple[UpstreamAuthorisation, ...]:
-        """The current state of every point of an autorisation (the proxy's scheduled job)."""
-        grouped = consent.by_point(await consent.services(self.transport, autorisation_id,
-                                                          self.zone))
-        out = []
-        for point, found in grouped.items():
-            await self.directory.remember(point, autorisation_id)
-            out.append(consent.summarise(point, autorisation_id, found))
-        return tuple(out)
-
-    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
-        self._prm(point)
-        if self._v5:
-            return await self._v5_authorisation(point)
-        known = await self.directory.lookup(point)
-        if known is None:
-            return UpstreamAuthorisation(point, AuthorisationState.ABSENT, None, None)
-        services = await self._services(point) or []
-        return consent.summarise(point, known.upstream_id, services)
-
-    async def _v5_authorisation(self, point: PointRef) -> UpstreamAuthorisation:
-        """v5 has no state API: a cheap contract call tells whether access still works; the
-        validity is what the proxy recorded at the callback (ended by now, if it ended)."""
-        known = await self.directory.lookup(point)
-        upstream_id = known.upstream_id if known else f"v1:{point.identifier}"
-        validity = known.validity if known else None
-        try:
-            await v5.activation(self.transport, point.identifier)
-        except UpstreamDenied as denied:
-            state = AuthorisationState.REVOKED if denied.extra.get("reason") == NO_CONSENT \
-                else AuthorisationState.ENDED
-            now = self.clock.now()
-            if validity is not None and (validity.end is None or validity.end > now) and \
-                    validity.start < now:
-                validity = Period(validity.start, now)
-            return UpstreamAuthorisation(point, state, upstream_id, validity,
-                                         denied.extra.get("upstream_code"))
-        return UpstreamAuthorisation(point, AuthorisationState.ACTIVE, upstream_id, validity,
-                                     None)
 
     async def health(self) -> Health:
         """Can we obtain the application token? (Never raises.)"""
