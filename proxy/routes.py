@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy import health
+from proxy import health, observability
+from proxy.data.setup import add_data_routes
 from proxy.oauth import authorize, endpoints, registry
 from proxy.oauth.setup import STATIC_DIR
 from proxy.web import login
@@ -13,6 +14,8 @@ from proxy.web import login
 def setup_routes(app: web.Application) -> None:
     """Register every route of Passerelle on ``app``."""
     app.router.add_get("/healthz", health.healthz, name="healthz")
+    app.router.add_get("/readyz", health.readyz, name="readyz")
+    app.router.add_get("/metrics", observability.metrics_endpoint, name="metrics")
 
     # -- OAuth 2 authorization server, household sign-in, public register, admin (issue 3) --
     r = app.router
@@ -33,3 +36,6 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/admin/recipients/{client_id}", registry.admin_get, name="admin_recipient")
     r.add_post("/admin/recipients/{client_id}/state", registry.admin_set_state)
     r.add_static("/static/", STATIC_DIR, name="static")
+
+    # --- data proxy (issue 4): /api/v1, /api/openapi.json, /api/docs, /compat/enedis -------
+    add_data_routes(app)

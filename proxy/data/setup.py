@@ -1,0 +1,159 @@
+"""Wiring of the data proxy into the application: one ``cleanup_ctx`` and the routes.
+
+:func:`data_ctx` builds, once the database is open: the access-event sink (group commit), the
+sealed day cache (unless ``Settings.upstream_cache`` is off), one
+:class:`~proxy.upstream.fetcher.Upstream` per distinct adapter (so a simulator serving every
+source has one set of limiters), the :class:`~proxy.data.service.DataService`, and a janitor
+that drops cached days of points no active consent covers any more. Everything closes in
+reverse order; pending access events are committed before the database closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from adapters.base import MeterDataAdapter
+from adapters.simulator import (
+    Occupant,
+    PointProfile,
+    Simulator,
+    SimulatorAdapter,
+    derive_profile,
+)
+from consent.access_events import GroupCommitSink
+from consent.checks import default_policy
+from consent.day_cache import DayCache, load_cache_secret
+from consent.demo import DEMO_PLAN
+from consent.demo.plan import DemoPlan
+from consent.identifiers import Source
+from consent.models import DEFAULT_TIMEZONES
+from consent.vocabulary import Direction
+from proxy import api_docs, native
+from proxy.compat.enedis.handlers import add_compat_routes
+from proxy.compat.enedis.oauth import add_compat_oauth_routes
+from proxy.data.facts import FactsLoader
+from proxy.data.ratelimit import RecipientLimits
+from proxy.data.service import DataService
+from proxy.keys import (
+    access_sink_key,
+    adapters_key,
+    clock_key,
+    data_service_key,
+    database_key,
+    settings_key,
+)
+from proxy.upstream.fetcher import Upstream
+
+log = logging.getLogger("passerelle.data")
+
+def use_adapters(app: web.Application, adapters: Mapping[Source, MeterDataAdapter] | None,
+                 ) -> None:
+    """Set the adapter of each source; by default the built-in simulator serves them all
+    (with the demo's points, occupants and move-in days when the instance runs the demo)."""
+    if adapters is None:
+        profiles = demo_profiles(DEMO_PLAN) if app[settings_key].demo else []
+        simulator = SimulatorAdapter(Simulator(app[clock_key], profiles))
+        adapters = {source: simulator for source in Source}
+    app[adapters_key] = dict(adapters)
+
+
+def demo_profiles(plan: DemoPlan) -> list[PointProfile]:
+    """Simulator profiles agreeing with the demo plan: same energy, directions and occupants
+    (each move-in on the local day the plan says), so the DSO serves what consents allow."""
+    profiles = []
+    for point in plan.points:
+        zone = ZoneInfo(DEFAULT_TIMEZONES[point.source])
+        occupants = tuple(
+            Occupant(customer=f"C{n:010d}", move_in=o.starts_at.astimezone(zone).date(),
+                     move_out=o.ends_at.astimezone(zone).date() if o.ends_at else None,
+                     lastname=plan.household(o.household).name.split()[-1],
+                     firstname=plan.household(o.household).name.split()[0],
+                     email=plan.household(o.household).email)
+            for n, o in enumerate(point.occupancies, start=1))
+        profiles.append(derive_profile(
+            point.ref, energy=point.energy, occupants=occupants,
+            commissioned=min(o.move_in for o in occupants) - timedelta(days=365),
+            has_production=Direction.PRODUCTION in point.directions,
+            timezone=DEFAULT_TIMEZONES[point.source]))
+    return profiles
+
+
+async def build_upstreams(adapters: Mapping[Source, MeterDataAdapter], app: web.Application,
+                          cache: DayCache | None) -> dict[Source, Upstream]:
+    """One :class:`Upstream` per distinct adapter, shared by the sources it serves."""
+    settings, clock = app[settings_key], app[clock_key]
+    by_adapter: dict[int, Upstream] = {}
+    upstreams: dict[Source, Upstream] = {}
+    for source, adapter in adapters.items():
+        upstream = by_adapter.get(id(adapter))
+        if upstream is None:
+            upstream = Upstream(adapter, await adapter.capabilities(), clock, cache=cache,
+                                max_wait=settings.upstream_max_wait)
+            by_adapter[id(adapter)] = upstream
+        upstreams[source] = upstream
+    return upstreams
+
+
+async def data_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open the data path's resources (see the module docstring)."""
+    settings, db, clock = app[settings_key], app[database_key], app[clock_key]
+    sink = GroupCommitSink(db)
+    sink.start()
+    app[access_sink_key] = sink
+    cache = (DayCache(db, load_cache_secret(settings.data_dir))
+             if settings.upstream_cache else None)
+    adapters: dict[Source, MeterDataAdapter] = app[adapters_key]
+    upstreams = await build_upstreams(adapters, app, cache)
+    facts = FactsLoader(db)
+    limits = RecipientLimits(settings.recipient_rate, settings.recipient_burst)
+    app[data_service_key] = DataService(facts, upstreams, default_policy(), clock, limits)
+    janitor = (asyncio.create_task(_purge_forever(cache, facts, app), name="cache-janitor")
+               if cache is not None else None)
+    try:
+        yield
+    finally:
+        if janitor is not None:
+            janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await janitor
+        for upstream in {id(u): u for u in upstreams.values()}.values():
+            await upstream.close()
+        await sink.close()
+
+
+async def purge_cache(cache: DayCache, facts: FactsLoader, app: web.Application) -> int:
+    """Drop cached days of every point no active consent covers now."""
+    needed = await facts.needed_points(app[clock_key].now())
+    return await cache.purge(needed)
+
+
+async def _purge_forever(cache: DayCache, facts: FactsLoader, app: web.Application) -> None:
+    interval = app[settings_key].cache_purge_interval
+    while True:
+        try:
+            removed = await purge_cache(cache, facts, app)
+            if removed:
+                log.info("cache: dropped %d days no consent needs any more", removed)
+        except Exception:  # a failed sweep is retried at the next interval
+            log.exception("cache purge failed")
+        await asyncio.sleep(interval)
+
+
+def add_data_routes(app: web.Application) -> None:
+    """The native API, its documentation, and the Data Connect v5-compatible API."""
+    app.router.add_get("/api/v1/points/{point_id}/datasets/{dataset}", native.read_dataset,
+                       name="api-read-dataset")
+    app.router.add_get("/api/v1/points", native.list_points, name="api-points")
+    app.router.add_get("/api/v1/consents/current", native.current_consents,
+                       name="api-consents-current")
+    app.router.add_get("/api/openapi.json", api_docs.openapi_json, name="api-openapi")
+    app.router.add_get("/api/docs", api_docs.docs_page, name="api-docs")
+    add_compat_routes(app)
+    add_compat_oauth_routes(app)
