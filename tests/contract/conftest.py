@@ -37,6 +37,32 @@ from tests.contract.servers import serve
 __all__ = ["EAN", "GAS", "LONG", "MOVED", "NO_CURVE", "UNKNOWN", "VACANT"]
 
 ADAPTERS = ["in-process", "inhouse-http", "enedis-2026", "enedis-v5", "grdf"]
+#: Adapters that reach their DSO over HTTP (truncated and malformed bodies apply to them).
+WIRED = [name for name in ADAPTERS if name != "in-process"]
+#: Adapters that retry a safe call after a passing server error.
+RETRYING = ["enedis-2026", "enedis-v5", "grdf"]
+#: Adapters whose DSO publishes load curves (ADICT publishes none).
+CURVED = [name for name in ADAPTERS if name != "grdf"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``harness`` over the adapters a test applies to.
+
+    ``@pytest.mark.wired`` keeps the adapters with a wire, ``@pytest.mark.retrying`` those that
+    retry, ``@pytest.mark.curves`` those whose DSO publishes load curves. A test that does not
+    apply to an adapter is not generated for it (rather than skipped), so every collected
+    contract test runs.
+    """
+    if "harness" not in metafunc.fixturenames:
+        return
+    names = ADAPTERS
+    if metafunc.definition.get_closest_marker("wired"):
+        names = WIRED
+    if metafunc.definition.get_closest_marker("retrying"):
+        names = RETRYING
+    if metafunc.definition.get_closest_marker("curves"):
+        names = [name for name in names if name in CURVED]
+    metafunc.parametrize("harness", names, indirect=True)
 
 
 @pytest.fixture
@@ -56,7 +82,7 @@ async def base_url(simulator: Simulator) -> AsyncIterator[str]:
         yield url
 
 
-@pytest.fixture(params=ADAPTERS)
+@pytest.fixture
 async def harness(request: pytest.FixtureRequest, simulator: Simulator,
                   clock: FrozenClock) -> AsyncIterator[Harness]:
     if request.param == "in-process":
