@@ -14,6 +14,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from consent.storage.change_feed import ChangeFeed
+
 
 def normalise_url(url: str) -> str:
     """Map plain ``sqlite:``/``postgresql:`` URLs to their async drivers."""
@@ -30,10 +32,15 @@ POOL_OVERFLOW = 20
 
 
 class Database:
-    """Owns the engine. Create with :meth:`from_url`, close with :meth:`dispose`."""
+    """Owns the engine. Create with :meth:`from_url`, close with :meth:`dispose`.
+
+    ``changes`` tells subscribers, after each commit, which cached reads its writes may have
+    made stale (:mod:`consent.storage.change_feed`).
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.changes = ChangeFeed(engine.sync_engine)
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> Database:

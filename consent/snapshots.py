@@ -1,0 +1,80 @@
+"""A short-lived, bus-invalidated memory of database reads for the hot path.
+
+:class:`SnapshotCache` keeps values read from the database (a verified token's rows, a
+consent's facts) so that a request does not read them again, and forgets them:
+
+* on every message of its topics on the :class:`~consent.invalidation.InvalidationBus` (a
+  commit in this process, synchronously; a commit on another replica, within about a second);
+* after ``ttl`` seconds whatever happens: a safety net for writers the bus cannot hear (an
+  operator's manual SQL, a command-line process on SQLite);
+* whenever the bus is unhealthy: then nothing is served from memory nor stored.
+
+A value is stored only if no invalidation happened while it was being read
+(:meth:`SnapshotCache.generation` before the read, :meth:`SnapshotCache.put` with it after), so
+a read that raced a revocation never re-caches the old rows. Values must not depend on the
+instant of the request: callers cache rows and decide (expiry, access period) per request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
+
+from consent.invalidation import ALL, InvalidationBus
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class SnapshotCache(Generic[K, V]):
+    """See the module docstring. ``ttl <= 0`` turns the cache off (every read is a miss)."""
+
+    def __init__(self, bus: InvalidationBus, topics: Iterable[str], *, ttl: float,
+                 max_entries: int = 100_000,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.bus = bus
+        self.topics = frozenset({ALL, *topics})
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._monotonic = monotonic
+        self._entries: dict[K, tuple[float, V]] = {}
+        self._generation = 0
+        self.hits = 0
+        self.misses = 0
+        bus.subscribe(self._message)
+
+    def get(self, key: K) -> V | None:
+        """The value stored under ``key`` if it is still trustworthy, else ``None``."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            if self._monotonic() < entry[0] and self.bus.healthy:
+                self.hits += 1
+                return entry[1]
+            del self._entries[key]
+        self.misses += 1
+        return None
+
+    def generation(self) -> int:
+        """Take before reading the database; give to :meth:`put` afterwards."""
+        return self._generation
+
+    def put(self, key: K, value: V, generation: int) -> None:
+        """Store ``value`` unless an invalidation happened since ``generation`` was taken."""
+        if self.ttl <= 0 or generation != self._generation or not self.bus.healthy:
+            return
+        if len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]  # the oldest
+        self._entries[key] = (self._monotonic() + self.ttl, value)
+
+    def clear(self) -> None:
+        """Forget everything, and make reads in progress unable to store."""
+        self._generation += 1
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _message(self, topic: str) -> None:
+        if topic in self.topics:
+            self.clear()

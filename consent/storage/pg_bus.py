@@ -1,0 +1,134 @@
+"""The invalidation bus of replicas sharing one PostgreSQL database: ``LISTEN``/``NOTIFY``.
+
+:class:`PostgresBus` keeps one dedicated asyncpg connection that ``LISTEN`` s on
+:data:`~consent.storage.change_feed.CHANNEL` (``connection.add_listener``). Database writes
+announce themselves with a transactional ``pg_notify`` (the change feed), so a withdrawal
+committed on replica A reaches replica B's caches a few milliseconds later; messages that
+originate from this replica's own database handle are skipped (they were delivered locally,
+synchronously, already).
+
+Health: the bus is healthy only while its listener connection is up *and* answered a heartbeat
+within :attr:`PostgresBus.stale_after` seconds (a silently dead TCP connection would otherwise
+look connected while missing messages). Whenever it (re)connects it delivers
+:data:`~consent.invalidation.ALL` before calling itself healthy, since messages sent while it
+was away are lost. Unhealthy means caches neither serve nor store, so a replica cut off from
+the bus falls back to reading the database on every request: slower, never stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from consent.invalidation import ALL, Subscriber, Subscribers
+from consent.storage.change_feed import CHANNEL, ChangeFeed
+
+log = logging.getLogger("passerelle.invalidation")
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A libpq-style DSN for asyncpg from an SQLAlchemy URL (driver suffix removed)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PostgresBus:
+    """See the module docstring. ``feed`` is this replica's database change feed."""
+
+    def __init__(self, dsn: str, feed: ChangeFeed, *, heartbeat: float = 0.4,
+                 stale_after: float = 1.0, retry: float = 0.5) -> None:
+        self.dsn = dsn
+        self.feed = feed
+        self.heartbeat = heartbeat
+        self.stale_after = stale_after
+        self.retry = retry
+        self._subscribers = Subscribers()
+        self._conn: asyncpg.Connection[Any] | None = None
+        self._alive_until = 0.0
+        self._lock = asyncio.Lock()
+        self._keeper: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+
+    @property
+    def healthy(self) -> bool:
+        return (self._conn is not None and not self._conn.is_closed()
+                and time.monotonic() < self._alive_until)
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.add(subscriber)
+
+    def deliver(self, topic: str) -> None:
+        self._subscribers.call(topic)
+
+    async def publish(self, topic: str) -> None:
+        self.deliver(topic)
+        async with self._lock:
+            conn = self._conn
+            if conn is None or conn.is_closed():
+                # Others will not hear it now; they will flush everything on reconnecting,
+                # or, if their own listener is fine, the writer should have used the database
+                # (whose NOTIFY is transactional). Say so rather than pretend.
+                raise ConnectionError("the invalidation bus is not connected")
+            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self.feed.payload(topic))
+
+    async def start(self) -> None:
+        """Connect and listen; returns once healthy (or raises if the first connect fails)."""
+        await self._connect()
+        self._keeper = asyncio.create_task(self._keep(), name="invalidation-listener")
+
+    async def close(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
+        await self._drop()
+
+    async def _connect(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        await conn.add_listener(CHANNEL, self._heard)
+        conn.add_termination_listener(self._terminated)
+        async with self._lock:
+            self._conn = conn
+        self.deliver(ALL)  # whatever was sent while we were not listening is lost
+        self._alive_until = time.monotonic() + self.stale_after
+
+    def _heard(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        topic, _, origin = payload.partition(" ")
+        if origin != self.feed.origin:
+            self.deliver(topic)
+
+    def _terminated(self, _conn: Any) -> None:
+        self._alive_until = 0.0
+
+    async def _drop(self) -> None:
+        self._alive_until = 0.0
+        async with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=2)
+
+    async def _keep(self) -> None:
+        """Heartbeat the listener; reconnect (and flush everything) when it fails."""
+        while True:
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    await self._drop()
+                    await self._connect()
+                async with self._lock:
+                    assert self._conn is not None
+                    await self._conn.fetchval("SELECT 1", timeout=self.stale_after)
+                self._alive_until = time.monotonic() + self.stale_after
+                await asyncio.sleep(self.heartbeat)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # down: unhealthy until a reconnect succeeds
+                log.warning("invalidation listener lost (%s); reconnecting", exc)
+                await self._drop()
+                await asyncio.sleep(self.retry)
