@@ -14,7 +14,7 @@ from consent.identifiers import Source
 from consent.storage import Database
 from proxy.data.setup import data_ctx, use_adapters
 from proxy.forwarding import forwarded_middleware_for, parse_networks
-from proxy.keys import clock_key, database_key, settings_key
+from proxy.keys import clock_key, database_key, invalidation_bus_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
 from proxy.oauth.setup import setup_oauth
 from proxy.observability import metrics_middleware, setup_metrics
@@ -50,11 +50,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Open the database, bring its schema to the newest revision, seed the demo if asked."""
+    """Open the database, bring its schema to the newest revision, seed the demo if asked,
+    and start the invalidation bus the hot-path caches listen to."""
     settings = app[settings_key]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database.from_url(settings.resolved_database_url)
+    db = Database.from_url(settings.resolved_database_url,
+                           sqlite_synchronous=settings.sqlite_synchronous)
     app[database_key] = db
+    bus = db.invalidation_bus()
     try:
         if settings.migrate_on_start:
             revision = await db.migrate()
@@ -62,6 +65,9 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.demo:
             report = await seed_demo(db, DEMO_PLAN, app[clock_key])
             log.info("demo %s", "seeded" if report.seeded else "already present (not seeded)")
+        await bus.start()
+        app[invalidation_bus_key] = bus
         yield
     finally:
+        await bus.close()
         await db.dispose()

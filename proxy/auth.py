@@ -12,7 +12,9 @@ What it guarantees when it returns: the token came in the ``Authorization`` head
 query or body, FAPI 2.0 resource-server rules), it is an access token Passerelle issued, it is
 neither expired nor revoked, its recipient is active, and, for a household token, its consent is
 ``active`` and inside its access period. ``datasets`` is the token scope cut to the consent's
-datasets (a consent narrowed later can only shrink it).
+datasets (a consent narrowed later can only shrink it). The rows come from
+:class:`~proxy.bearer_tokens.BearerTokens` (memory, dropped on every revocation before the
+revoking request returns; elsewhere within a second); the decision is taken here at each use.
 
 What it raises (``proxy.errors``; rendered with a ``WWW-Authenticate: Bearer`` challenge):
 :class:`MissingToken` 401 (no credentials), :class:`InvalidBearerRequest` 400 (two
@@ -28,14 +30,9 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from consent.identifiers import PointRef
-from consent.models import Recipient, RecipientState
-from consent.models.oauth import TokenKind
-from consent.scopes import parse_scope
-from consent.tokens import active_consent, find_token
-from consent.vocabulary import Dataset, Resolution
+from consent.vocabulary import Dataset
 from proxy.errors import InvalidBearerRequest, InvalidToken, MissingToken
-from proxy.keys import clock_key, database_key, verified_token_key
+from proxy.keys import bearer_tokens_key, clock_key, verified_token_key
 from proxy.verified_token import VerifiedToken
 
 __all__ = ["VerifiedToken", "authenticate_bearer", "bearer_value"]
@@ -69,30 +66,19 @@ async def authenticate_bearer(request: web.Request, *required: Dataset) -> Verif
     ``required`` datasets must all be covered, else :class:`InsufficientScope` (403).
     """
     raw_token = bearer_value(request)
-    now = request.app[clock_key].now()
-    async with request.app[database_key].session() as session:
-        row = await find_token(session, raw_token, TokenKind.ACCESS)
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
-            raise InvalidToken("The access token is invalid, expired or revoked.")
-        recipient = await session.get(Recipient, row.recipient_id)
-        if recipient is None or RecipientState(recipient.state) is not RecipientState.ACTIVE:
-            raise InvalidToken("The access token's client is no longer active.")
-        datasets = parse_scope(row.scope)
-        points: tuple[PointRef, ...] = ()
-        resolution: Resolution | None = None
-        if row.consent_id is not None:
-            found = await active_consent(session, row.consent_id, now)
-            if found is None:
-                raise InvalidToken("The consent behind this access token is no longer active.")
-            consent, consent_points = found
-            datasets &= frozenset(Dataset(d) for d in consent.datasets)
-            points = tuple(consent_points)
-            resolution = Resolution(consent.max_resolution)
+    record = await request.app[bearer_tokens_key].find(raw_token)
+    if record is None:
+        raise InvalidToken("The access token is invalid, expired or revoked.")
+    refusal = record.refusal(request.app[clock_key].now())
+    if refusal is not None:
+        raise InvalidToken(refusal)
+    consent = record.consent
     verified = VerifiedToken(
-        token_id=row.id, client_id=recipient.client_id, recipient_id=recipient.id,
-        tenant_id=row.tenant_id, consent_id=row.consent_id, account_id=row.account_id,
-        datasets=datasets, points=points, resolution=resolution, expires_at=row.expires_at,
-        authorization_details=tuple(row.authorization_details),
+        token_id=record.token_id, client_id=record.client_id, recipient_id=record.recipient_id,
+        tenant_id=record.tenant_id, consent_id=record.consent_id, account_id=record.account_id,
+        datasets=record.datasets, points=consent.points if consent is not None else (),
+        resolution=consent.max_resolution if consent is not None else None,
+        expires_at=record.expires_at, authorization_details=record.authorization_details,
     )
     verified.require(*_unique(required))
     request[verified_token_key] = verified

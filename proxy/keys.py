@@ -8,8 +8,10 @@ from adapters.base import MeterDataAdapter
 from consent.access_events import AccessEventSink
 from consent.clock import Clock
 from consent.identifiers import Source
+from consent.invalidation import InvalidationBus
 from consent.services import ConsentService
 from consent.storage import Database
+from proxy.bearer_tokens import BearerTokens
 from proxy.data.service import DataService
 from proxy.metrics import Metrics
 from proxy.oauth.server import PasserelleServer
@@ -20,6 +22,7 @@ from proxy.web.ratelimit import LoginThrottle
 settings_key = web.AppKey("settings", Settings)
 database_key = web.AppKey("database", Database)
 clock_key = web.AppKey("clock", Clock)
+invalidation_bus_key = web.AppKey("invalidation_bus", InvalidationBus)
 metrics_key = web.AppKey("metrics", Metrics)
 web_secret_key = web.AppKey("web_secret", bytes)
 login_throttle_key = web.AppKey("login_throttle", LoginThrottle)
@@ -30,6 +33,7 @@ consent_service_key = web.AppKey("consent_service", ConsentService)
 adapters_key = web.AppKey("adapters", dict[Source, MeterDataAdapter])
 access_sink_key = web.AppKey("access_sink", AccessEventSink)
 data_service_key = web.AppKey("data_service", DataService)
+bearer_tokens_key = web.AppKey("bearer_tokens", BearerTokens)
 
 request_id_key = web.RequestKey("request_id", str)
 verified_token_key = web.RequestKey("verified_token", VerifiedToken)

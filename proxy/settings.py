@@ -50,6 +50,14 @@ class Settings:
     recipient_burst: int = 40
     #: How often the cache drops days of points no active consent covers any more (s).
     cache_purge_interval: float = 600.0
+    #: Longest reuse (s) of token and consent rows read for the checks; 0 reads them on every
+    #: request. Every commit drops them at once (other replicas: within a second, through
+    #: PostgreSQL NOTIFY); this bound only covers writers that do not go through Passerelle.
+    check_cache_ttl: float = 5.0
+    #: SQLite only: ``full`` (an acknowledged access event survives a power loss) or ``normal``
+    #: (it survives the process being killed, not the machine losing power); see
+    #: ``consent.storage.database.SQLITE_SYNCHRONOUS``.
+    sqlite_synchronous: str = "full"
 
     @property
     def resolved_database_url(self) -> str:

@@ -6,15 +6,18 @@ SQLite (``sqlite+aiosqlite:///path``) is the embedded default; PostgreSQL
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.storage.change_feed import ChangeFeed
+
+if TYPE_CHECKING:
+    from consent.invalidation import InvalidationBus
 
 
 def normalise_url(url: str) -> str:
@@ -25,6 +28,12 @@ def normalise_url(url: str) -> str:
         return "postgresql+asyncpg://" + url.split("://", 1)[1]
     return url
 
+
+#: SQLite ``PRAGMA synchronous`` levels accepted (WAL mode). ``full`` syncs the log at every
+#: commit: a committed transaction survives a power loss. ``normal`` syncs only at checkpoints:
+#: a committed transaction survives the process being killed (the OS holds the write) but the
+#: last ones may be lost if the machine loses power. ``extra`` also syncs the directory.
+SQLITE_SYNCHRONOUS = ("normal", "full", "extra")
 
 #: Connections kept open per engine, and extra ones allowed (closed after use) under bursts.
 POOL_SIZE = 20
@@ -43,8 +52,10 @@ class Database:
         self.changes = ChangeFeed(engine.sync_engine)
 
     @classmethod
-    def from_url(cls, url: str, **engine_options: Any) -> Database:
-        """Build the engine for ``url`` (SQLite gets WAL and foreign keys on).
+    def from_url(cls, url: str, *, sqlite_synchronous: str = "full",
+                 **engine_options: Any) -> Database:
+        """Build the engine for ``url`` (SQLite gets WAL, ``sqlite_synchronous`` (see
+        :data:`SQLITE_SYNCHRONOUS`) and foreign keys on).
 
         Pooled backends keep :data:`POOL_SIZE` connections: SQLAlchemy's default (5, and up to
         10 more opened and *closed* again per burst) makes a busy server open a connection
@@ -55,9 +66,11 @@ class Database:
                                             and url not in ("sqlite+aiosqlite://",)):
             engine_options = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW,
                               **engine_options}
+        if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS}")
         engine = create_async_engine(url, **engine_options)
         if engine.dialect.name == "sqlite":
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
         return cls(engine)
 
     @property
@@ -70,6 +83,22 @@ class Database:
         """A session whose transaction commits on success and rolls back on any error."""
         async with AsyncSession(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    def invalidation_bus(self) -> InvalidationBus:
+        """A bus for this database's readers (not started), fed by its change feed: in-process
+        for SQLite, ``LISTEN``/``NOTIFY`` shared by the replicas for PostgreSQL."""
+        from consent.invalidation import LocalBus
+        from consent.storage.pg_bus import PostgresBus
+
+        bus: InvalidationBus
+        if self.dialect == "postgresql":
+            url = self.engine.url.render_as_string(hide_password=False)
+            bus = PostgresBus(url.replace("postgresql+asyncpg://", "postgresql://", 1),
+                              self.changes)
+        else:
+            bus = LocalBus()
+        self.changes.subscribe(bus.deliver)
+        return bus
 
     async def migrate(self) -> str | None:
         """Upgrade the schema to the newest revision and return it (``None`` only while no
@@ -91,11 +120,15 @@ class Database:
         await self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers proceed while the single writer commits; foreign keys are off by
-    # default in SQLite and every integrity rule of ours relies on them.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers proceed while the single writer commits; foreign keys are off by
+        # default in SQLite and every integrity rule of ours relies on them.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")  # checked: a known level
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    return on_connect

@@ -24,17 +24,14 @@ import time
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
 from consent.invalidation import ALL, Subscriber, Subscribers
 from consent.storage.change_feed import CHANNEL, ChangeFeed
 
 log = logging.getLogger("passerelle.invalidation")
 
-
-def asyncpg_dsn(url: str) -> str:
-    """A libpq-style DSN for asyncpg from an SQLAlchemy URL (driver suffix removed)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+#: How the listener's session shows in ``pg_stat_activity``.
+APPLICATION_NAME = "passerelle-invalidation"
 
 
 class PostgresBus:
@@ -90,7 +87,8 @@ class PostgresBus:
         await self._drop()
 
     async def _connect(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
+        conn = await asyncpg.connect(self.dsn,
+                                     server_settings={"application_name": APPLICATION_NAME})
         await conn.add_listener(CHANNEL, self._heard)
         conn.add_termination_listener(self._terminated)
         async with self._lock:

@@ -13,16 +13,18 @@ in force now, else its latest one on the point (so a denial can say "revoked" or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from consent.access import ConsentGrant, PointFacts
 from consent.identifiers import PointRef, Source
+from consent.invalidation import FACTS, InvalidationBus, LocalBus
 from consent.lifecycle import ConsentState
 from consent.models import (
     DEFAULT_TIMEZONES,
@@ -36,6 +38,7 @@ from consent.models import (
 )
 from consent.models.base import DEFAULT_TENANT
 from consent.periods import Period
+from consent.snapshots import SnapshotCache
 from consent.storage import Database
 from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset
@@ -86,54 +89,132 @@ _OCCUPANCY, _UPSTREAM, _RECIPIENT = _table(Occupancy), _table(UpstreamAuthorisat
     _table(Recipient)
 _MANDATE = _table(Mandate)
 
+# Built once with bind parameters: SQLAlchemy reuses their compiled form on every call.
+_POINT_BY_REF = sa.select(_POINT.c.id, _POINT.c.timezone).where(
+    _POINT.c.tenant_id == sa.bindparam("tenant"), _POINT.c.source == sa.bindparam("source"),
+    _POINT.c.identifier == sa.bindparam("identifier"))
+_CONSENTS_ON_POINT = (
+    sa.select(_CONSENT, _RECIPIENT.c.is_supplier)
+    .join(_CONSENT_POINT, _CONSENT_POINT.c.consent_id == _CONSENT.c.id)
+    .join(_RECIPIENT, _RECIPIENT.c.id == _CONSENT.c.recipient_id)
+    .where(_CONSENT.c.tenant_id == sa.bindparam("tenant"),
+           _CONSENT.c.recipient_id == sa.bindparam("recipient"),
+           _CONSENT_POINT.c.point_id == sa.bindparam("point")))
+_CONSENT_ON_POINT = _CONSENTS_ON_POINT.where(_CONSENT.c.id == sa.bindparam("consent"))
+_MANDATOR = sa.select(_MANDATE.c.mandator_id).where(_MANDATE.c.id == sa.bindparam("mandate"))
+_TEXT_NULL = sa.null().cast(sa.String)
+#: Occupancy of the household (o), active upstream authorisations (u) and the consent's
+#: points (p) of one point, in one statement.
+_AROUND = sa.union_all(
+    sa.select(sa.literal("o").label("kind"), _OCCUPANCY.c.starts_at.label("start"),
+              _OCCUPANCY.c.ends_at.label("end"), _TEXT_NULL.label("ref"))
+    .where(_OCCUPANCY.c.point_id == sa.bindparam("point"),
+           _OCCUPANCY.c.household_id == sa.bindparam("household")),
+    sa.select(sa.literal("u"), _UPSTREAM.c.valid_from, _UPSTREAM.c.valid_until, _TEXT_NULL)
+    .where(_UPSTREAM.c.point_id == sa.bindparam("point"),
+           _UPSTREAM.c.state == UpstreamState.ACTIVE),
+    sa.select(sa.literal("p"), _CONSENT.c.valid_from, _CONSENT.c.valid_until,
+              sa.type_coerce(_POINT.c.source, sa.String()) + ":" + _POINT.c.identifier)
+    .select_from(_CONSENT_POINT.join(_POINT, _POINT.c.id == _CONSENT_POINT.c.point_id)
+                 .join(_CONSENT, _CONSENT.c.id == _CONSENT_POINT.c.consent_id))
+    .where(_CONSENT_POINT.c.consent_id == sa.bindparam("consent")),
+)
 
-class FactsLoader:
-    """Reads :class:`AccessFacts` on the hot path: two Core queries on one connection.
 
-    Nothing that can change is cached; the only memory is each point's row id and time zone,
-    which never change once registered (a point not found is not remembered).
+@dataclass(frozen=True, slots=True)
+class _Around:
+    """What a picked consent's decision also needs: the household's occupancy of the point,
+    the point's active upstream authorisations, the consent's points."""
+
+    occupancy: tuple[Period, ...]
+    upstream: tuple[Period, ...]
+    refs: frozenset[PointRef]
+
+
+@dataclass(slots=True)
+class _Read:
+    """The rows behind one (tenant, recipient, consent, point): nothing decided at an instant.
+
+    ``around`` is filled per picked consent as requests need it (usually one).
     """
 
-    def __init__(self, db: Database) -> None:
+    point_id: str
+    zone: ZoneInfo
+    rows: tuple[sa.Row[Any], ...]
+    consents: dict[str, Consent] = field(default_factory=dict)
+    around: dict[str, _Around] = field(default_factory=dict)
+
+
+_Key = tuple[str, str, str | None, PointRef]
+
+
+class FactsLoader:
+    """Reads :class:`AccessFacts` on the hot path with prepared Core statements.
+
+    The rows read are kept in a :class:`~consent.snapshots.SnapshotCache` (``bus`` given):
+    every committed write to the tables they come from drops them (here before the writing
+    request returns, on other replicas within a second), ``ttl`` bounds their age anyway.
+    What depends on the instant (which consent is in force, its data window, the upstream
+    authorisation in force) is decided on every request from those rows. Each point's row id
+    and time zone never change once registered and are kept for good (a point not found is
+    not remembered).
+    """
+
+    def __init__(self, db: Database, bus: InvalidationBus | None = None, *,
+                 ttl: float = 0.0) -> None:
         self.db = db
         self._points: dict[tuple[str, PointRef], tuple[str, ZoneInfo]] = {}
+        self.cache: SnapshotCache[_Key, _Read] = SnapshotCache(
+            bus if bus is not None else LocalBus(), {FACTS}, ttl=ttl if bus else 0.0)
 
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,
                    at: datetime, tenant: str = DEFAULT_TENANT) -> AccessFacts:
         """The facts for ``recipient_id`` reading ``point`` at ``at``."""
-        async with self.db.engine.connect() as conn:
-            known = self._points.get((tenant, point))
-            if known is None:
-                row = (await conn.execute(sa.select(_POINT.c.id, _POINT.c.timezone).where(
-                    _POINT.c.tenant_id == tenant, _POINT.c.source == point.source,
-                    _POINT.c.identifier == point.identifier))).first()
-                if row is None:
-                    return AccessFacts(point, _default_zone(point), None, None, None, tenant)
-                known = self._points[(tenant, point)] = (row.id, ZoneInfo(row.timezone))
-            point_id, zone = known
-            query = (sa.select(_CONSENT, _RECIPIENT.c.is_supplier)
-                     .join(_CONSENT_POINT, _CONSENT_POINT.c.consent_id == _CONSENT.c.id)
-                     .join(_RECIPIENT, _RECIPIENT.c.id == _CONSENT.c.recipient_id)
-                     .where(_CONSENT.c.tenant_id == tenant,
-                            _CONSENT.c.recipient_id == recipient_id,
-                            _CONSENT_POINT.c.point_id == point_id))
-            if consent_id is not None:
-                query = query.where(_CONSENT.c.id == consent_id)
-            rows = (await conn.execute(query)).all()
-            picked = _pick(rows, at)
-            if picked is None:
-                return AccessFacts(point, zone, point_id, None, None, tenant)
-            household = picked.grantor_id
-            if picked.mandate_id is not None:
-                household = (await conn.execute(sa.select(_MANDATE.c.mandator_id).where(
-                    _MANDATE.c.id == picked.mandate_id))).scalar() or household
-            rest = (await conn.execute(_around(point_id, household, picked.id))).all()
-        occupancy = tuple(Period(r.start, r.end) for r in rest if r.kind == "o")
-        upstream = [Period(r.start, r.end) for r in rest if r.kind == "u"]
-        refs = frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p")
-        grant = consent_grant(_as_consent(picked), refs, at, supplier=bool(picked.is_supplier))
-        facts = PointFacts(occupancy=occupancy, upstream=_pick_upstream(upstream, at))
-        return AccessFacts(point, zone, point_id, grant, facts, tenant)
+        key = (tenant, recipient_id, consent_id, point)
+        read = self.cache.get(key)
+        picked = _pick(read.rows, at) if read is not None else None
+        if read is None or (picked is not None and picked.id not in read.around):
+            generation = self.cache.generation()
+            async with self.db.engine.connect() as conn:
+                fresh = read is None
+                if read is None:
+                    read = await self._read(conn, key)
+                    if read is None:
+                        return AccessFacts(point, _default_zone(point), None, None, None, tenant)
+                    picked = _pick(read.rows, at)
+                if picked is not None and picked.id not in read.around:
+                    # Filled in place: if the rows were dropped meanwhile, nobody sees it.
+                    read.around[picked.id] = await _read_around(conn, read.point_id, picked)
+            if fresh:
+                self.cache.put(key, read, generation)
+        if picked is None:
+            return AccessFacts(point, read.zone, read.point_id, None, None, tenant)
+        consent = read.consents.get(picked.id)
+        if consent is None:
+            consent = read.consents[picked.id] = _as_consent(picked)
+        around = read.around[picked.id]
+        grant = consent_grant(consent, around.refs, at, supplier=bool(picked.is_supplier))
+        facts = PointFacts(occupancy=around.occupancy,
+                           upstream=_pick_upstream(list(around.upstream), at))
+        return AccessFacts(point, read.zone, read.point_id, grant, facts, tenant)
+
+    async def _read(self, conn: AsyncConnection, key: _Key) -> _Read | None:
+        tenant, recipient_id, consent_id, point = key
+        known = self._points.get((tenant, point))
+        if known is None:
+            row = (await conn.execute(_POINT_BY_REF, {
+                "tenant": tenant, "source": point.source, "identifier": point.identifier,
+            })).first()
+            if row is None:
+                return None
+            known = self._points[(tenant, point)] = (row.id, ZoneInfo(row.timezone))
+        point_id, zone = known
+        params = {"tenant": tenant, "recipient": recipient_id, "point": point_id}
+        if consent_id is None:
+            rows = (await conn.execute(_CONSENTS_ON_POINT, params)).all()
+        else:
+            rows = (await conn.execute(_CONSENT_ON_POINT, {**params, "consent": consent_id})).all()
+        return _Read(point_id, zone, tuple(rows))
 
     async def consents(self, *, recipient_id: str, consent_id: str | None, at: datetime,
                        tenant: str = DEFAULT_TENANT) -> list[tuple[Consent, list[PointRef]]]:
@@ -169,22 +250,17 @@ class FactsLoader:
         return {(tenant, PointRef(Source(source), ident)) for tenant, source, ident in rows}
 
 
-def _around(point_id: str, household: str, consent_id: str) -> sa.CompoundSelect[Any]:
-    """Occupancy of the household (o), active upstream authorisations (u) and the consent's
-    points (p) of one point, in one statement."""
-    text_null = sa.null().cast(sa.String)
-    return sa.union_all(
-        sa.select(sa.literal("o").label("kind"), _OCCUPANCY.c.starts_at.label("start"),
-                  _OCCUPANCY.c.ends_at.label("end"), text_null.label("ref"))
-        .where(_OCCUPANCY.c.point_id == point_id, _OCCUPANCY.c.household_id == household),
-        sa.select(sa.literal("u"), _UPSTREAM.c.valid_from, _UPSTREAM.c.valid_until, text_null)
-        .where(_UPSTREAM.c.point_id == point_id, _UPSTREAM.c.state == UpstreamState.ACTIVE),
-        sa.select(sa.literal("p"), _CONSENT.c.valid_from, _CONSENT.c.valid_until,
-                  sa.type_coerce(_POINT.c.source, sa.String()) + ":" + _POINT.c.identifier)
-        .select_from(_CONSENT_POINT.join(_POINT, _POINT.c.id == _CONSENT_POINT.c.point_id)
-                     .join(_CONSENT, _CONSENT.c.id == _CONSENT_POINT.c.consent_id))
-        .where(_CONSENT_POINT.c.consent_id == consent_id),
-    )
+async def _read_around(conn: AsyncConnection, point_id: str, picked: sa.Row[Any]) -> _Around:
+    household = picked.grantor_id
+    if picked.mandate_id is not None:
+        household = (await conn.execute(_MANDATOR, {"mandate": picked.mandate_id})
+                     ).scalar() or household
+    rest = (await conn.execute(_AROUND, {"point": point_id, "household": household,
+                                         "consent": picked.id})).all()
+    return _Around(
+        occupancy=tuple(Period(r.start, r.end) for r in rest if r.kind == "o"),
+        upstream=tuple(Period(r.start, r.end) for r in rest if r.kind == "u"),
+        refs=frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p"))
 
 
 def _as_consent(row: sa.Row[Any]) -> Consent:

@@ -1,7 +1,8 @@
 """Wiring of the data proxy into the application: one ``cleanup_ctx`` and the routes.
 
 :func:`data_ctx` builds, once the database is open: the access-event sink (group commit), the
-sealed day cache (unless ``Settings.upstream_cache`` is off), one
+bearer-token and consent-facts memories (dropped through the invalidation bus), the sealed day
+cache (unless ``Settings.upstream_cache`` is off), one
 :class:`~proxy.upstream.fetcher.Upstream` per distinct adapter (so a simulator serving every
 source has one set of limiters), the :class:`~proxy.data.service.DataService`, and a janitor
 that drops cached days of points no active consent covers any more. Everything closes in
@@ -36,6 +37,7 @@ from consent.identifiers import Source
 from consent.models import DEFAULT_TIMEZONES
 from consent.vocabulary import Direction
 from proxy import api_docs, native
+from proxy.bearer_tokens import BearerTokens
 from proxy.compat.enedis.handlers import add_compat_routes
 from proxy.compat.enedis.oauth import add_compat_oauth_routes
 from proxy.data.facts import FactsLoader
@@ -44,9 +46,11 @@ from proxy.data.service import DataService
 from proxy.keys import (
     access_sink_key,
     adapters_key,
+    bearer_tokens_key,
     clock_key,
     data_service_key,
     database_key,
+    invalidation_bus_key,
     settings_key,
 )
 from proxy.upstream.fetcher import Upstream
@@ -111,7 +115,9 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
              if settings.upstream_cache else None)
     adapters: dict[Source, MeterDataAdapter] = app[adapters_key]
     upstreams = await build_upstreams(adapters, app, cache)
-    facts = FactsLoader(db)
+    bus = app[invalidation_bus_key]
+    app[bearer_tokens_key] = BearerTokens(db, bus, ttl=settings.check_cache_ttl)
+    facts = FactsLoader(db, bus, ttl=settings.check_cache_ttl)
     limits = RecipientLimits(settings.recipient_rate, settings.recipient_burst)
     app[data_service_key] = DataService(facts, upstreams, default_policy(), clock, limits)
     janitor = (asyncio.create_task(_purge_forever(cache, facts, app), name="cache-janitor")

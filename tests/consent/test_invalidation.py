@@ -19,7 +19,7 @@ from consent.models.oauth import TokenKind
 from consent.services import registry
 from consent.storage import Database
 from consent.storage.change_feed import statement_topics, topics_for
-from consent.storage.pg_bus import PostgresBus, asyncpg_dsn
+from consent.storage.pg_bus import APPLICATION_NAME, PostgresBus
 from consent.tokens import digest, revoke_token
 from tests.support.databases import PostgresFactory
 
@@ -39,15 +39,21 @@ async def eventually(condition: object, within: float = 1.0) -> bool:
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[InvalidationBus]:
     """A started bus of each implementation."""
     if request.param == "local":
-        made: InvalidationBus = LocalBus()
-    else:
-        factory: PostgresFactory = request.getfixturevalue("postgres_factory")
-        url = factory.create()
-        db = Database.from_url(url)
-        made = PostgresBus(asyncpg_dsn(url), db.changes)
+        local = LocalBus()
+        await local.start()
+        yield local
+        await local.close()
+        return
+    factory: PostgresFactory = request.getfixturevalue("postgres_factory")
+    url = factory.create()
+    db = Database.from_url(url)
+    made = db.invalidation_bus()
+    assert isinstance(made, PostgresBus)
     await made.start()
     yield made
     await made.close()
+    await db.dispose()
+    factory.drop(url)
 
 
 # ---- the contract every bus passes -------------------------------------------------------
@@ -155,7 +161,7 @@ async def test_a_commit_on_one_replica_reaches_the_other_within_a_second(
         postgres_factory: PostgresFactory, clock: FrozenClock) -> None:
     url = postgres_factory.create()
     writer, reader = Database.from_url(url), Database.from_url(url)
-    bus = PostgresBus(asyncpg_dsn(url), reader.changes)
+    bus = reader.invalidation_bus()
     await bus.start()
     heard: list[str] = []
     bus.subscribe(heard.append)
@@ -176,4 +182,28 @@ async def test_a_commit_on_one_replica_reaches_the_other_within_a_second(
         await bus.close()
         await writer.dispose()
         await reader.dispose()
+        postgres_factory.drop(url)
+
+
+@pytest.mark.postgres
+async def test_a_lost_listener_is_unhealthy_then_reconnects_and_drops_everything(
+        postgres_factory: PostgresFactory) -> None:
+    url = postgres_factory.create()
+    db = Database.from_url(url)
+    bus = db.invalidation_bus()
+    assert isinstance(bus, PostgresBus)
+    bus.retry = 0.05
+    await bus.start()
+    heard: list[str] = []
+    bus.subscribe(heard.append)
+    try:
+        async with db.engine.connect() as conn:  # an operator kills the listener's session
+            await conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = :name").bindparams(name=APPLICATION_NAME))
+        assert await eventually(lambda: not bus.healthy)
+        assert await eventually(lambda: bus.healthy and ALL in heard, within=5.0)
+    finally:
+        await bus.close()
+        await db.dispose()
         postgres_factory.drop(url)

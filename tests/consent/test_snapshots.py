@@ -1,0 +1,87 @@
+"""SnapshotCache: forgets on its topics, after its lifetime, and trusts nothing while the bus is
+unhealthy; a read that raced an invalidation is never stored."""
+
+from __future__ import annotations
+
+from consent.invalidation import ALL, FACTS, TOKENS, LocalBus
+from consent.snapshots import SnapshotCache
+
+
+class Ticker:
+    """A monotonic clock moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FlakyBus(LocalBus):
+    """A bus whose health the test sets."""
+
+    up = True
+
+    @property
+    def healthy(self) -> bool:
+        return self.up
+
+
+def make(bus: LocalBus | None = None, ttl: float = 5.0,
+         **kw: int) -> tuple[SnapshotCache[str, int], LocalBus, Ticker]:
+    bus = bus or LocalBus()
+    ticker = Ticker()
+    return SnapshotCache(bus, {TOKENS}, ttl=ttl, monotonic=ticker, **kw), bus, ticker
+
+
+def test_a_stored_value_is_served_until_its_lifetime_ends() -> None:
+    cache, _, ticker = make()
+    cache.put("k", 1, cache.generation())
+    assert cache.get("k") == 1
+    ticker.now += 4.9
+    assert cache.get("k") == 1
+    ticker.now += 0.1
+    assert cache.get("k") is None
+    assert (cache.hits, cache.misses) == (2, 1)
+
+
+def test_its_topics_and_all_drop_everything_other_topics_do_not() -> None:
+    cache, bus, _ = make()
+    for topic, dropped in ((FACTS, False), (TOKENS, True), (ALL, True)):
+        cache.put("k", 1, cache.generation())
+        bus.deliver(topic)
+        assert (cache.get("k") is None) is dropped, topic
+
+
+def test_a_read_that_raced_an_invalidation_is_not_stored() -> None:
+    cache, bus, _ = make()
+    generation = cache.generation()  # a request starts reading the database...
+    bus.deliver(TOKENS)  # ...a revocation commits meanwhile...
+    cache.put("k", 1, generation)  # ...its (maybe old) rows must not be remembered
+    assert cache.get("k") is None
+
+
+def test_nothing_is_served_nor_stored_while_the_bus_is_unhealthy() -> None:
+    bus = FlakyBus()
+    cache, _, _ = make(bus)
+    cache.put("k", 1, cache.generation())
+    bus.up = False
+    assert cache.get("k") is None
+    cache.put("k", 2, cache.generation())
+    bus.up = True
+    assert cache.get("k") is None
+
+
+def test_a_zero_lifetime_turns_the_cache_off() -> None:
+    cache, _, _ = make(ttl=0)
+    cache.put("k", 1, cache.generation())
+    assert cache.get("k") is None
+
+
+def test_the_oldest_entry_makes_room() -> None:
+    cache, _, _ = make(max_entries=2)
+    for n, key in enumerate("abc"):
+        cache.put(key, n, cache.generation())
+    assert len(cache) == 2
+    assert cache.get("a") is None
+    assert (cache.get("b"), cache.get("c")) == (1, 2)
