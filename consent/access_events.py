@@ -20,7 +20,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlmodel import Field
 
+from consent.event_writers import BatchWriter, writer_for
 from consent.models.base import DEFAULT_TENANT, TenantScoped, instant_field, json_list_field
 from consent.storage.database import Database
 
@@ -133,8 +134,12 @@ class MemorySink:
         self.events.append(event)
 
 
-def _row(event: AccessEvent) -> dict[str, Any]:
-    doc = asdict(event)
+_FIELDS = tuple(f.name for f in fields(AccessEvent))
+
+
+def row_of(event: AccessEvent) -> dict[str, Any]:
+    """The ``access_event`` row of ``event`` (no deep copy: every field is immutable)."""
+    doc = {name: getattr(event, name) for name in _FIELDS}
     doc["outcome"] = event.outcome.value
     doc["upstream"] = list(event.upstream)
     doc["reason"] = event.reason[:500] if event.reason else event.reason
@@ -145,12 +150,15 @@ class GroupCommitSink:
     """Writes events in batches, one transaction per batch; see the module docstring.
 
     Start with :meth:`start` (inside the running loop), stop with :meth:`close`, which commits
-    what is pending. ``max_batch`` caps one transaction's size.
+    what is pending. ``max_batch`` caps one transaction's size; ``writer`` writes one batch
+    (default: the cheapest for the backend, :func:`consent.event_writers.writer_for`).
     """
 
-    def __init__(self, db: Database, *, max_batch: int = 1000) -> None:
+    def __init__(self, db: Database, *, max_batch: int = 1000,
+                 writer: BatchWriter | None = None) -> None:
         self.db = db
         self.max_batch = max_batch
+        self.writer = writer if writer is not None else writer_for(db, ACCESS_EVENT_TABLE)
         self._pending: list[tuple[AccessEvent, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -184,9 +192,7 @@ class GroupCommitSink:
 
     async def _commit(self, batch: Sequence[tuple[AccessEvent, asyncio.Future[None]]]) -> None:
         try:
-            async with self.db.engine.begin() as conn:
-                await conn.execute(sa.insert(ACCESS_EVENT_TABLE),
-                                   [_row(event) for event, _ in batch])
+            await self.writer.write([event for event, _ in batch])
         except Exception as exc:  # every waiter must learn that its event is not durable
             log.exception("could not commit %d access events", len(batch))
             for _, future in batch:
@@ -206,3 +212,4 @@ class GroupCommitSink:
         if self._writer is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+        await self.writer.close()

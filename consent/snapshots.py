@@ -11,14 +11,18 @@ consent's facts) so that a request does not read them again, and forgets them:
 
 A value is stored only if no invalidation happened while it was being read
 (:meth:`SnapshotCache.generation` before the read, :meth:`SnapshotCache.put` with it after), so
-a read that raced a revocation never re-caches the old rows. Values must not depend on the
-instant of the request: callers cache rows and decide (expiry, access period) per request.
+a read that raced a revocation never re-caches the old rows. :meth:`SnapshotCache.fetch` does
+all that and shares one read among the requests that miss the same key at the same time (so an
+expiry under load costs one query, not one per request in flight); a request arriving after an
+invalidation never joins a read started before it. Values must not depend on the instant of
+the request: callers cache rows and decide (expiry, access period) per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
 
 from consent.invalidation import ALL, InvalidationBus
@@ -39,6 +43,7 @@ class SnapshotCache(Generic[K, V]):
         self.max_entries = max_entries
         self._monotonic = monotonic
         self._entries: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Task[V | None]] = {}
         self._generation = 0
         self.hits = 0
         self.misses = 0
@@ -67,10 +72,38 @@ class SnapshotCache(Generic[K, V]):
             del self._entries[next(iter(self._entries))]  # the oldest
         self._entries[key] = (self._monotonic() + self.ttl, value)
 
+    async def fetch(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
+        """The value of ``key``: from memory, else from ``load()`` (``None``: not stored).
+
+        Concurrent misses of one key share one ``load()``; it runs in a task of its own, so a
+        request that is cancelled does not cancel it for the others.
+        """
+        value = self.get(key)
+        if value is not None:
+            return value
+        task = self._loading.get(key)
+        if task is None:
+            task = asyncio.create_task(self._load(key, load, self._generation))
+            task.add_done_callback(_retrieve)  # an error nobody waits for any more is not lost
+            self._loading[key] = task
+        return await asyncio.shield(task)
+
+    async def _load(self, key: K, load: Callable[[], Awaitable[V | None]],
+                    generation: int) -> V | None:
+        try:
+            value = await load()
+        finally:
+            if self._loading.get(key) is asyncio.current_task():
+                del self._loading[key]
+        if value is not None:
+            self.put(key, value, generation)
+        return value
+
     def clear(self) -> None:
-        """Forget everything, and make reads in progress unable to store."""
+        """Forget everything, and make reads in progress unable to store or be joined."""
         self._generation += 1
         self._entries.clear()
+        self._loading.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -78,3 +111,8 @@ class SnapshotCache(Generic[K, V]):
     def _message(self, topic: str) -> None:
         if topic in self.topics:
             self.clear()
+
+
+def _retrieve(task: asyncio.Task[object]) -> None:
+    if not task.cancelled():
+        task.exception()

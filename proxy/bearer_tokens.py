@@ -29,12 +29,9 @@ class BearerTokens:
     async def find(self, raw_token: str) -> BearerRecord | None:
         """The record of ``raw_token`` (maybe revoked or expired), ``None`` if unknown."""
         key = digest(raw_token)
-        record = self.cache.get(key)
-        if record is not None:
-            return record
-        generation = self.cache.generation()
-        async with self.db.engine.connect() as conn:
-            record = await load_bearer(conn, key)
-        if record is not None:
-            self.cache.put(key, record, generation)
-        return record
+
+        async def load() -> BearerRecord | None:
+            async with self.db.engine.connect() as conn:
+                return await load_bearer(conn, key)
+
+        return await self.cache.fetch(key, load)

@@ -13,8 +13,8 @@ statement that inserts, updates or deletes rows maps to topics (:func:`topics_fo
   (secure by default: an unknown write drops every cache).
 
 Delivery: the topics a transaction touched are given to the subscribers (normally
-:meth:`InvalidationBus.deliver`) *after* it committed, when its connection is used again or
-returned to the pool, which happens before ``async with db.session()`` exits; a rolled-back
+:meth:`InvalidationBus.deliver`) *after* it committed, when its connection begins again or
+returns to the pool, which happens before ``async with db.session()`` exits; a rolled-back
 transaction delivers nothing. Delivering before the commit would let a concurrent reader
 re-cache the old rows in between. On PostgreSQL each topic is also sent with ``pg_notify``
 inside the writing transaction, so other replicas hear of it exactly when, and only if, it
@@ -75,11 +75,12 @@ class ChangeFeed:
         self.origin = uuid.uuid4().hex[:12]  # tells this engine's own NOTIFYs apart
         self._subscribers = Subscribers()
         self._notify = engine.dialect.name == "postgresql"
+        # No "rollback" listener: a connection being rolled back after an error may refuse
+        # access to its info; each "begin" forgets what an earlier transaction touched.
         event.listen(engine, "after_cursor_execute", self._executed)
         event.listen(engine, "commit", self._committing)
-        event.listen(engine, "rollback", self._rolled_back)
         event.listen(engine, "rollback_savepoint", self._savepoint_rolled_back)
-        event.listen(engine, "begin", self._flush)
+        event.listen(engine, "begin", self._begun)
         event.listen(engine.pool, "checkin", self._checked_in)
 
     def subscribe(self, subscriber: Subscriber) -> None:
@@ -114,17 +115,16 @@ class ChangeFeed:
         if touched:
             conn.info.setdefault(_COMMITTED, set()).update(touched)
 
-    def _rolled_back(self, conn: Connection) -> None:
-        conn.info.pop(_TOUCHED, None)
-        conn.info.pop(_NOTIFIED, None)
-
     def _savepoint_rolled_back(self, conn: Connection, name: str, context: Any) -> None:
         # The savepoint's NOTIFYs are gone with it: later writes must notify again. What was
         # touched stays touched (delivering too much is harmless, too little is not).
         conn.info.pop(_NOTIFIED, None)
 
-    def _flush(self, conn: Connection) -> None:
-        self._deliver(conn.info)
+    def _begun(self, conn: Connection) -> None:
+        info = conn.info
+        info.pop(_TOUCHED, None)  # left by a transaction that rolled back
+        info.pop(_NOTIFIED, None)
+        self._deliver(info)  # a commit-as-you-go connection used again
 
     def _checked_in(self, dbapi_connection: Any, record: Any) -> None:
         if record is not None:

@@ -47,8 +47,9 @@ class Database:
     made stale (:mod:`consent.storage.change_feed`).
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, sqlite_synchronous: str = "full") -> None:
         self.engine = engine
+        self.sqlite_synchronous = sqlite_synchronous
         self.changes = ChangeFeed(engine.sync_engine)
 
     @classmethod
@@ -71,7 +72,7 @@ class Database:
         engine = create_async_engine(url, **engine_options)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
-        return cls(engine)
+        return cls(engine, sqlite_synchronous=sqlite_synchronous)
 
     @property
     def dialect(self) -> str:
@@ -84,6 +85,12 @@ class Database:
         async with AsyncSession(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
+    def asyncpg_dsn(self) -> str:
+        """PostgreSQL only: a libpq-style DSN for connections asyncpg opens itself (the
+        invalidation listener, the access-event writer). Holds the password: never log it."""
+        return self.engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False)
+
     def invalidation_bus(self) -> InvalidationBus:
         """A bus for this database's readers (not started), fed by its change feed: in-process
         for SQLite, ``LISTEN``/``NOTIFY`` shared by the replicas for PostgreSQL."""
@@ -92,9 +99,7 @@ class Database:
 
         bus: InvalidationBus
         if self.dialect == "postgresql":
-            url = self.engine.url.render_as_string(hide_password=False)
-            bus = PostgresBus(url.replace("postgresql+asyncpg://", "postgresql://", 1),
-                              self.changes)
+            bus = PostgresBus(self.asyncpg_dsn(), self.changes)
         else:
             bus = LocalBus()
         self.changes.subscribe(bus.deliver)

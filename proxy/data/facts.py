@@ -13,13 +13,12 @@ in force now, else its latest one on the point (so a denial can say "revoked" or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from consent.access import ConsentGrant, PointFacts
@@ -131,18 +130,15 @@ class _Around:
     refs: frozenset[PointRef]
 
 
-@dataclass(slots=True)
-class _Read:
-    """The rows behind one (tenant, recipient, consent, point): nothing decided at an instant.
-
-    ``around`` is filled per picked consent as requests need it (usually one).
-    """
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """The consents of one (tenant, recipient, consent, point): nothing decided at an instant.
+    ``consents`` holds each row as a :class:`Consent`, built once."""
 
     point_id: str
     zone: ZoneInfo
     rows: tuple[sa.Row[Any], ...]
-    consents: dict[str, Consent] = field(default_factory=dict)
-    around: dict[str, _Around] = field(default_factory=dict)
+    consents: dict[str, Consent]
 
 
 _Key = tuple[str, str, str | None, PointRef]
@@ -151,10 +147,11 @@ _Key = tuple[str, str, str | None, PointRef]
 class FactsLoader:
     """Reads :class:`AccessFacts` on the hot path with prepared Core statements.
 
-    The rows read are kept in a :class:`~consent.snapshots.SnapshotCache` (``bus`` given):
-    every committed write to the tables they come from drops them (here before the writing
-    request returns, on other replicas within a second), ``ttl`` bounds their age anyway.
-    What depends on the instant (which consent is in force, its data window, the upstream
+    What it reads is kept in two :class:`~consent.snapshots.SnapshotCache` (``bus`` given):
+    the candidate consents of a (recipient, point), and what a consent's decision also needs.
+    Every committed write to the tables they come from drops them (here before the writing
+    request returns, on other replicas within a second); ``ttl`` bounds their age anyway. What
+    depends on the instant (which consent is in force, its data window, the upstream
     authorisation in force) is decided on every request from those rows. Each point's row id
     and time zone never change once registered and are kept for good (a point not found is
     not remembered).
@@ -164,57 +161,66 @@ class FactsLoader:
                  ttl: float = 0.0) -> None:
         self.db = db
         self._points: dict[tuple[str, PointRef], tuple[str, ZoneInfo]] = {}
-        self.cache: SnapshotCache[_Key, _Read] = SnapshotCache(
-            bus if bus is not None else LocalBus(), {FACTS}, ttl=ttl if bus else 0.0)
+        # Rows become Consent objects without a session (model_construct); that needs the
+        # mappers configured, which the first ORM query would do and the hot path never runs.
+        sa.orm.configure_mappers()
+        if bus is None:  # nobody would tell us of a change: remember nothing
+            bus, ttl = LocalBus(), 0.0
+        self.cache: SnapshotCache[_Key, _Candidates] = SnapshotCache(bus, {FACTS}, ttl=ttl)
+        self.around: SnapshotCache[tuple[str, str], _Around] = SnapshotCache(bus, {FACTS},
+                                                                             ttl=ttl)
 
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,
                    at: datetime, tenant: str = DEFAULT_TENANT) -> AccessFacts:
         """The facts for ``recipient_id`` reading ``point`` at ``at``."""
         key = (tenant, recipient_id, consent_id, point)
-        read = self.cache.get(key)
-        picked = _pick(read.rows, at) if read is not None else None
-        if read is None or (picked is not None and picked.id not in read.around):
-            generation = self.cache.generation()
-            async with self.db.engine.connect() as conn:
-                fresh = read is None
-                if read is None:
-                    read = await self._read(conn, key)
-                    if read is None:
-                        return AccessFacts(point, _default_zone(point), None, None, None, tenant)
-                    picked = _pick(read.rows, at)
-                if picked is not None and picked.id not in read.around:
-                    # Filled in place: if the rows were dropped meanwhile, nobody sees it.
-                    read.around[picked.id] = await _read_around(conn, read.point_id, picked)
-            if fresh:
-                self.cache.put(key, read, generation)
+        found = await self.cache.fetch(key, lambda: self._candidates(key))
+        if found is None:
+            return AccessFacts(point, _default_zone(point), None, None, None, tenant)
+        picked = _pick(found.rows, at)
         if picked is None:
-            return AccessFacts(point, read.zone, read.point_id, None, None, tenant)
-        consent = read.consents.get(picked.id)
-        if consent is None:
-            consent = read.consents[picked.id] = _as_consent(picked)
-        around = read.around[picked.id]
-        grant = consent_grant(consent, around.refs, at, supplier=bool(picked.is_supplier))
+            return AccessFacts(point, found.zone, found.point_id, None, None, tenant)
+        around = await self.around.fetch((found.point_id, picked.id),
+                                         lambda: self._around(found.point_id, picked))
+        assert around is not None
+        grant = consent_grant(found.consents[picked.id], around.refs, at,
+                              supplier=bool(picked.is_supplier))
         facts = PointFacts(occupancy=around.occupancy,
                            upstream=_pick_upstream(list(around.upstream), at))
-        return AccessFacts(point, read.zone, read.point_id, grant, facts, tenant)
+        return AccessFacts(point, found.zone, found.point_id, grant, facts, tenant)
 
-    async def _read(self, conn: AsyncConnection, key: _Key) -> _Read | None:
+    async def _candidates(self, key: _Key) -> _Candidates | None:
         tenant, recipient_id, consent_id, point = key
-        known = self._points.get((tenant, point))
-        if known is None:
-            row = (await conn.execute(_POINT_BY_REF, {
-                "tenant": tenant, "source": point.source, "identifier": point.identifier,
-            })).first()
-            if row is None:
-                return None
-            known = self._points[(tenant, point)] = (row.id, ZoneInfo(row.timezone))
-        point_id, zone = known
-        params = {"tenant": tenant, "recipient": recipient_id, "point": point_id}
-        if consent_id is None:
-            rows = (await conn.execute(_CONSENTS_ON_POINT, params)).all()
-        else:
-            rows = (await conn.execute(_CONSENT_ON_POINT, {**params, "consent": consent_id})).all()
-        return _Read(point_id, zone, tuple(rows))
+        async with self.db.engine.connect() as conn:
+            known = self._points.get((tenant, point))
+            if known is None:
+                row = (await conn.execute(_POINT_BY_REF, {
+                    "tenant": tenant, "source": point.source, "identifier": point.identifier,
+                })).first()
+                if row is None:
+                    return None
+                known = self._points[(tenant, point)] = (row.id, ZoneInfo(row.timezone))
+            point_id, zone = known
+            params = {"tenant": tenant, "recipient": recipient_id, "point": point_id}
+            if consent_id is None:
+                rows = (await conn.execute(_CONSENTS_ON_POINT, params)).all()
+            else:
+                rows = (await conn.execute(_CONSENT_ON_POINT,
+                                           {**params, "consent": consent_id})).all()
+        return _Candidates(point_id, zone, tuple(rows), {r.id: _as_consent(r) for r in rows})
+
+    async def _around(self, point_id: str, picked: sa.Row[Any]) -> _Around:
+        async with self.db.engine.connect() as conn:
+            household = picked.grantor_id
+            if picked.mandate_id is not None:
+                household = (await conn.execute(_MANDATOR, {"mandate": picked.mandate_id})
+                             ).scalar() or household
+            rest = (await conn.execute(_AROUND, {"point": point_id, "household": household,
+                                                 "consent": picked.id})).all()
+        return _Around(
+            occupancy=tuple(Period(r.start, r.end) for r in rest if r.kind == "o"),
+            upstream=tuple(Period(r.start, r.end) for r in rest if r.kind == "u"),
+            refs=frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p"))
 
     async def consents(self, *, recipient_id: str, consent_id: str | None, at: datetime,
                        tenant: str = DEFAULT_TENANT) -> list[tuple[Consent, list[PointRef]]]:
@@ -248,19 +254,6 @@ class FactsLoader:
         async with self.db.session() as session:
             rows = (await session.exec(query)).all()
         return {(tenant, PointRef(Source(source), ident)) for tenant, source, ident in rows}
-
-
-async def _read_around(conn: AsyncConnection, point_id: str, picked: sa.Row[Any]) -> _Around:
-    household = picked.grantor_id
-    if picked.mandate_id is not None:
-        household = (await conn.execute(_MANDATOR, {"mandate": picked.mandate_id})
-                     ).scalar() or household
-    rest = (await conn.execute(_AROUND, {"point": point_id, "household": household,
-                                         "consent": picked.id})).all()
-    return _Around(
-        occupancy=tuple(Period(r.start, r.end) for r in rest if r.kind == "o"),
-        upstream=tuple(Period(r.start, r.end) for r in rest if r.kind == "u"),
-        refs=frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p"))
 
 
 def _as_consent(row: sa.Row[Any]) -> Consent:

@@ -5,11 +5,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from consent.access_events import AccessEvent, AccessEventRow, GroupCommitSink, Outcome
+from consent.access_events import (
+    ACCESS_EVENT_TABLE,
+    AccessEvent,
+    AccessEventRow,
+    GroupCommitSink,
+    Outcome,
+)
+from consent.event_writers import CoreWriter, SqliteWriter, writer_for
 from consent.storage import Database
 
 
@@ -79,3 +87,35 @@ def test_the_evidence_document_holds_no_float() -> None:
     assert doc["outcome"] == "served"
     assert doc["upstream"] == ["dc 2026-05-01/05-08"]
     assert not any(isinstance(v, float) for v in doc.values())
+
+
+async def test_the_backends_writer_stores_what_the_orm_would(database: Database) -> None:
+    full = replace(event(5), consent_id="c-1", window_start=datetime(2026, 5, 1, 22, tzinfo=UTC),
+                   window_end=datetime(2026, 5, 8, 22, tzinfo=UTC), resolution="P1D",
+                   rule="R6 dataset", reason="x" * 600, upstream_calls=2, cache_days=3,
+                   upstream=("a", "b"))
+    fast = writer_for(database, ACCESS_EVENT_TABLE)
+    assert not isinstance(fast, CoreWriter)  # SQLite file or PostgreSQL: the driver's writer
+    await fast.write([full])
+    await fast.close()
+    await CoreWriter(database, ACCESS_EVENT_TABLE).write([replace(full, id="reference")])
+    async with database.engine.connect() as conn:
+        rows = {r.id: r._mapping for r in await conn.execute(sa.select(ACCESS_EVENT_TABLE))}
+    ours, reference = rows.pop(full.id), rows.pop("reference")
+    assert {k: v for k, v in ours.items() if k != "id"} == \
+        {k: v for k, v in reference.items() if k != "id"}
+    assert ours["window_start"] == full.window_start  # an aware instant, read back in UTC
+    assert ours["upstream"] == ["a", "b"]
+    assert len(ours["reason"]) == 500
+
+
+async def test_sqlite_events_use_the_databases_synchronous_level(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite:///{tmp_path}/n.db", sqlite_synchronous="normal")
+    writer = writer_for(db, ACCESS_EVENT_TABLE)
+    assert isinstance(writer, SqliteWriter)
+    assert writer.synchronous == "normal"
+    async with db.engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA synchronous")).scalar() == 1  # NORMAL
+    await db.dispose()
+    with pytest.raises(ValueError, match="sqlite_synchronous"):
+        Database.from_url(f"sqlite:///{tmp_path}/n.db", sqlite_synchronous="off")

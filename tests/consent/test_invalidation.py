@@ -207,3 +207,24 @@ async def test_a_lost_listener_is_unhealthy_then_reconnects_and_drops_everything
         await bus.close()
         await db.dispose()
         postgres_factory.drop(url)
+
+
+async def _revoke_on_a_dying_connection(db: Database, token_id: str) -> None:
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.update(OAuthToken.__table__)  # type: ignore[attr-defined]
+                           .where(sa.column("id") == token_id).values(scope="x"))
+        await conn.invalidate()
+
+
+async def test_a_transaction_cut_off_mid_way_delivers_nothing_and_breaks_nothing(
+        db: Database, clock: FrozenClock) -> None:
+    token_id = await _token_row(db, clock)
+    heard: list[str] = []
+    db.changes.subscribe(heard.append)
+
+    with pytest.raises(sa.exc.SQLAlchemyError):  # the connection dies inside the transaction
+        await _revoke_on_a_dying_connection(db, token_id)
+    assert heard == []
+    async with db.session() as session:  # the pool and the feed still work
+        await revoke_token(session, token_id, clock.now())
+    assert heard == [TOKENS]

@@ -3,6 +3,10 @@ unhealthy; a read that raced an invalidation is never stored."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from consent.invalidation import ALL, FACTS, TOKENS, LocalBus
 from consent.snapshots import SnapshotCache
 
@@ -85,3 +89,55 @@ def test_the_oldest_entry_makes_room() -> None:
     assert len(cache) == 2
     assert cache.get("a") is None
     assert (cache.get("b"), cache.get("c")) == (1, 2)
+
+
+async def test_concurrent_misses_share_one_read() -> None:
+    cache, _, _ = make()
+    reads = 0
+    release = asyncio.Event()
+
+    async def load() -> int:
+        nonlocal reads
+        reads += 1
+        await release.wait()
+        return 7
+
+    waiters = [asyncio.ensure_future(cache.fetch("k", load)) for _ in range(5)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*waiters) == [7] * 5
+    assert reads == 1
+    assert await cache.fetch("k", load) == 7
+    assert reads == 1
+
+
+async def test_a_request_after_an_invalidation_does_not_join_an_older_read() -> None:
+    cache, bus, _ = make()
+    reads: list[int] = []
+    release = asyncio.Event()
+
+    async def load() -> int:
+        reads.append(len(reads))
+        await release.wait()
+        return len(reads)
+
+    early = asyncio.ensure_future(cache.fetch("k", load))
+    await asyncio.sleep(0)
+    bus.deliver(TOKENS)  # a revocation commits while the first read is in flight
+    late = asyncio.ensure_future(cache.fetch("k", load))
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(early, late)
+    assert len(reads) == 2  # the late request read again
+    assert cache.get("k") == 2  # and only its (newer) read was kept
+
+
+async def test_a_failed_read_fails_its_waiters_and_is_not_remembered() -> None:
+    cache, _, _ = make()
+
+    async def load() -> int:
+        raise ConnectionError("database down")
+
+    with pytest.raises(ConnectionError):
+        await cache.fetch("k", load)
+    assert cache.get("k") is None
