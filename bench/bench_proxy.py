@@ -113,6 +113,7 @@ def serve_passerelle(port: int, upstream: str, database_url: str, data_dir: str,
     from consent.identifiers import Source
     from proxy.app import create_app
     from proxy.keys import access_sink_key
+    from proxy.server_tuning import tune_for_serving
     from proxy.settings import Settings
 
     if os.environ.get("BENCH_SWITCH_INTERVAL"):
@@ -124,6 +125,7 @@ def serve_passerelle(port: int, upstream: str, database_url: str, data_dir: str,
         settings = Settings(data_dir=Path(data_dir), database_url=database_url, port=port,
                             upstream_cache=False, recipient_rate=1e6, recipient_burst=10**6)
         app = create_app(settings, adapters={s: adapter for s in Source})
+        tune_for_serving(app)  # as the serve command does
         app.on_cleanup.append(lambda _app: session.close())
         if evidence == "memory":
             async def swap(app: web.Application) -> None:
