@@ -5,13 +5,19 @@ pass-through and Passerelle (every check, access events committed before each an
 off), each in its own process; this process generates the load. Printed, all measured in this
 one run:
 
-* requests/s through each (closed loop), and their ratio (target >= 0.7);
+* requests/s through each (closed loop), and their ratio (target >= 0.7), with the CPU each
+  server process spent per request (the steadier figure when the machine is shared);
 * latency p50/p99 of each at a moderate fixed rate, and the p99 added by Passerelle (target
   <= 2 ms);
 * upstream calls per served request for a polling workload (many apps reading the same
   households every day, cache on, in-process), against the minimum (target <= 1.05 x).
 
-Run: ``python bench/bench_proxy.py [--postgres] [--requests 3000] [--concurrency 32] [--rate 25]``.
+The servers are measured in interleaved rounds (closed loop) and with interleaved schedules
+(open loop), so that a burst of load from elsewhere on the machine falls on all of them alike
+rather than on whichever happened to run then.
+
+Run: ``python bench/bench_proxy.py [--postgres] [--sqlite-synchronous normal] [--requests 3000]
+[--concurrency 32] [--rate 25]``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -102,7 +109,7 @@ def serve_bare(port: int, upstream: str) -> None:
 
 
 def serve_passerelle(port: int, upstream: str, database_url: str, data_dir: str,
-                     evidence: str = "durable") -> None:
+                     evidence: str = "durable", synchronous: str = "full") -> None:
     """Passerelle with every check and evidence on, cache off, adapters over HTTP.
 
     ``evidence="memory"`` keeps access events in memory instead (not durable): only to show
@@ -123,7 +130,8 @@ def serve_passerelle(port: int, upstream: str, database_url: str, data_dir: str,
         session = aiohttp.ClientSession()
         adapter = InhouseClient(session, upstream, CLIENT, SECRET)
         settings = Settings(data_dir=Path(data_dir), database_url=database_url, port=port,
-                            upstream_cache=False, recipient_rate=1e6, recipient_burst=10**6)
+                            upstream_cache=False, recipient_rate=1e6, recipient_burst=10**6,
+                            sqlite_synchronous=synchronous)
         app = create_app(settings, adapters={s: adapter for s in Source})
         tune_for_serving(app)  # as the serve command does
         app.on_cleanup.append(lambda _app: session.close())
@@ -162,34 +170,82 @@ async def one(session: aiohttp.ClientSession, base: str, token: str | None,
     return time.perf_counter() - t0
 
 
-async def closed_loop(base: str, token: str | None, n: int, concurrency: int) -> float:
-    """Requests per second with ``concurrency`` clients in a closed loop."""
+@dataclass
+class Target:
+    """One server under measurement and what was measured of it."""
+
+    label: str
+    base: str
+    token: str | None
+    pid: int
+    requests: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        return self.cpu / self.requests * 1e6
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, every thread) a process has used so far (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def closed_loop(session: aiohttp.ClientSession, target: Target, plan: list[Any],
+                      concurrency: int) -> None:
+    """``plan`` through ``target`` by ``concurrency`` clients in a closed loop."""
+    queue = iter(plan)
+
+    async def worker() -> None:
+        for item in queue:
+            await one(session, target.base, target.token, item)
+
+    cpu, t0 = process_cpu(target.pid), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    target.seconds += time.perf_counter() - t0
+    target.cpu += process_cpu(target.pid) - cpu
+    target.requests += len(plan)
+
+
+async def closed_rounds(targets: list[Target], n: int, concurrency: int, rounds: int) -> None:
+    """``n`` requests per target in ``rounds`` rounds, the targets' order rotating."""
     plan = request_plan(n)
     async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(one(session, base, token, p) for p in plan[:50]))  # warm up
-        queue = iter(plan)
-
-        async def worker() -> None:
-            for item in queue:
-                await one(session, base, token, item)
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return n / (time.perf_counter() - t0)
+        for target in targets:  # warm up
+            await asyncio.gather(*(one(session, target.base, target.token, p)
+                                   for p in plan[:50]))
+        size = -(-n // rounds)
+        for r in range(rounds):
+            for target in targets[r % len(targets):] + targets[:r % len(targets)]:
+                await closed_loop(session, target, plan[r * size:(r + 1) * size], concurrency)
 
 
-async def open_loop(base: str, token: str | None, n: int, rate: float) -> list[float]:
-    """Latencies (s) of ``n`` requests sent at a fixed ``rate`` per second."""
+async def open_loop(targets: list[Target], n: int, rate: float) -> None:
+    """``n`` requests to each target at ``rate`` per second, the schedules interleaved."""
     plan = request_plan(n)
+    step = 1 / rate / len(targets)
     async with aiohttp.ClientSession() as session:
-        tasks = []
+        tasks: list[tuple[Target, asyncio.Task[float]]] = []
         start = time.perf_counter()
         for i, item in enumerate(plan):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(session, base, token, item)))
-        return list(await asyncio.gather(*tasks))
+            for k, target in enumerate(targets):
+                delay = start + i / rate + k * step - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append((target, asyncio.create_task(
+                    one(session, target.base, target.token, item))))
+        for target, task in tasks:
+            target.latencies.append(await task)
 
 
 def p(values: list[float], q: float) -> float:
@@ -218,45 +274,32 @@ async def main(args: argparse.Namespace) -> None:
         if args.postgres:
             db_url = stack.enter_context(DurablePostgres())
         token = await seed(db_url)
+        assert isinstance(token, str)
         ports = {name: free_port() for name in ("upstream", "bare", "passerelle", "memory")}
         upstream = f"http://127.0.0.1:{ports['upstream']}"
         procs = [spawn("upstream", str(ports["upstream"]))]
         try:
             await wait_for(ports["upstream"])
             procs.append(spawn("bare", str(ports["bare"]), upstream))
-            procs.append(spawn("passerelle", str(ports["passerelle"]), upstream, db_url, tmp))
+            procs.append(spawn("passerelle", str(ports["passerelle"]), upstream, db_url, tmp,
+                               "durable", args.sqlite_synchronous))
             procs.append(spawn("passerelle", str(ports["memory"]), upstream, db_url, tmp,
                                "memory"))
             for name in ("bare", "passerelle", "memory"):
                 await wait_for(ports[name])
-            bare = f"http://127.0.0.1:{ports['bare']}"
-            ours = f"http://127.0.0.1:{ports['passerelle']}"
-            mem = f"http://127.0.0.1:{ports['memory']}"
-            rps_bare = await closed_loop(bare, None, args.requests, args.concurrency)
-            rps_ours = await closed_loop(ours, token, args.requests, args.concurrency)
-            rps_mem = await closed_loop(mem, token, args.requests, args.concurrency)
-            lat_bare = await open_loop(bare, None, args.latency_requests, args.rate)
-            lat_ours = await open_loop(ours, token, args.latency_requests, args.rate)
-            lat_mem = await open_loop(mem, token, args.latency_requests, args.rate)
+            bare, ours, mem = (
+                Target(label, f"http://127.0.0.1:{ports[name]}", tok, proc.pid)
+                for label, name, tok, proc in (
+                    ("bare pass-through", "bare", None, procs[1]),
+                    ("Passerelle", "passerelle", token, procs[2]),
+                    ("(events in memory", "memory", token, procs[3])))
+            await closed_rounds([bare, ours, mem], args.requests, args.concurrency, args.rounds)
+            await open_loop([bare, ours, mem], args.latency_requests, args.rate)
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=10)
-    backend = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"closed loop, {args.concurrency} clients, {args.requests} requests (7-day daily "
-          f"values, cache off, {backend}, durable commits):")
-    print(f"  bare pass-through   {rps_bare:8.0f} req/s")
-    print(f"  Passerelle          {rps_ours:8.0f} req/s   ratio {rps_ours / rps_bare:.2f} "
-          "(target >= 0.70)")
-    print(f"  (events in memory   {rps_mem:8.0f} req/s   ratio {rps_mem / rps_bare:.2f}: "
-          "not durable, shows the commit's share)")
-    print(f"open loop, {args.rate:.0f} req/s, {args.latency_requests} requests:")
-    print(f"  bare pass-through   p50 {p(lat_bare, 0.5):6.2f} ms   p99 {p(lat_bare, 0.99):6.2f} ms")
-    print(f"  Passerelle          p50 {p(lat_ours, 0.5):6.2f} ms   p99 {p(lat_ours, 0.99):6.2f} ms")
-    print(f"  (events in memory   p50 {p(lat_mem, 0.5):6.2f} ms   p99 {p(lat_mem, 0.99):6.2f} ms)")
-    added = p(lat_ours, 0.99) - p(lat_bare, 0.99)
-    print(f"  p99 added by Passerelle: {added:.2f} ms (target <= 2 ms); without the durable "
-          f"commit: {p(lat_mem, 0.99) - p(lat_bare, 0.99):.2f} ms")
+    report(args, bare, ours, mem)
     economy = await polling_economy(apps=args.apps, points=args.points, days=args.days)
     print(f"polling workload: {args.apps} apps x {args.points} households x {args.days} days "
           f"(7-day window each morning, cache on):")
@@ -264,6 +307,30 @@ async def main(args: argparse.Namespace) -> None:
           f"minimum needed {economy['minimum']}")
     print(f"  calls per served request {economy['calls'] / economy['served']:.3f}; "
           f"ratio to minimum {economy['calls'] / economy['minimum']:.3f} (target <= 1.05)")
+
+
+def report(args: argparse.Namespace, bare: Target, ours: Target, mem: Target) -> None:
+    backend = ("PostgreSQL" if args.postgres
+               else f"SQLite synchronous={args.sqlite_synchronous}")
+    print(f"closed loop, {args.concurrency} clients, {args.requests} requests each in "
+          f"{args.rounds} interleaved rounds (7-day daily values, cache off, {backend}, durable "
+          "commits):")
+    print(f"  bare pass-through   {bare.rps:8.0f} req/s                  "
+          f"server CPU {bare.cpu_us:5.0f} us/request")
+    print(f"  Passerelle          {ours.rps:8.0f} req/s   ratio {ours.rps / bare.rps:.2f} "
+          f"(target >= 0.70)   server CPU {ours.cpu_us:5.0f} us/request")
+    print(f"  (events in memory   {mem.rps:8.0f} req/s   ratio {mem.rps / bare.rps:.2f}: "
+          f"not durable, shows the commit's share; server CPU {mem.cpu_us:5.0f} us/request)")
+    print(f"open loop, {args.rate:.0f} req/s to each, {args.latency_requests} requests each, "
+          "interleaved:")
+    for target in (bare, ours, mem):
+        close = ")" if target is mem else ""
+        print(f"  {target.label:18s}  p50 {p(target.latencies, 0.5):6.2f} ms   "
+              f"p99 {p(target.latencies, 0.99):6.2f} ms{close}")
+    added = p(ours.latencies, 0.99) - p(bare.latencies, 0.99)
+    print(f"  p99 added by Passerelle: {added:.2f} ms (target <= 2 ms); without the durable "
+          f"commit: {p(mem.latencies, 0.99) - p(bare.latencies, 0.99):.2f} ms; p50 added "
+          f"{p(ours.latencies, 0.5) - p(bare.latencies, 0.5):.2f} ms")
 
 
 def cli() -> None:
@@ -276,6 +343,8 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="closed-loop rounds, the servers' order rotating")
     parser.add_argument("--rate", type=float, default=25.0)
     parser.add_argument("--latency-requests", type=int, default=500)
     parser.add_argument("--apps", type=int, default=10)
@@ -284,6 +353,8 @@ def cli() -> None:
     parser.add_argument("--postgres", action="store_true",
                         help="run Passerelle on a throwaway PostgreSQL cluster (production "
                              "backend) instead of SQLite")
+    parser.add_argument("--sqlite-synchronous", default="full", choices=["full", "normal"],
+                        help="PRAGMA synchronous of Passerelle's SQLite database")
     asyncio.run(main(parser.parse_args()))
 
 

@@ -14,8 +14,10 @@ A value is stored only if no invalidation happened while it was being read
 a read that raced a revocation never re-caches the old rows. :meth:`SnapshotCache.fetch` does
 all that and shares one read among the requests that miss the same key at the same time (so an
 expiry under load costs one query, not one per request in flight); a request arriving after an
-invalidation never joins a read started before it. Values must not depend on the instant of
-the request: callers cache rows and decide (expiry, access period) per request.
+invalidation never joins a read started before it. A value used in the second half of its
+lifetime is read again in the background while it is served (refresh ahead), so a key in
+steady use never makes a request wait for the database. Values must not depend on the instant
+of the request: callers cache rows and decide (expiry, access period) per request.
 """
 
 from __future__ import annotations
@@ -80,13 +82,19 @@ class SnapshotCache(Generic[K, V]):
         """
         value = self.get(key)
         if value is not None:
+            if self._entries[key][0] - self._monotonic() < self.ttl / 2:
+                self._start_load(key, load)  # refresh ahead; this request does not wait
             return value
+        return await asyncio.shield(self._start_load(key, load))
+
+    def _start_load(self, key: K, load: Callable[[], Awaitable[V | None]]
+                    ) -> asyncio.Task[V | None]:
         task = self._loading.get(key)
         if task is None:
             task = asyncio.create_task(self._load(key, load, self._generation))
             task.add_done_callback(_retrieve)  # an error nobody waits for any more is not lost
             self._loading[key] = task
-        return await asyncio.shield(task)
+        return task
 
     async def _load(self, key: K, load: Callable[[], Awaitable[V | None]],
                     generation: int) -> V | None:

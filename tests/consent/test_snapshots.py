@@ -141,3 +141,25 @@ async def test_a_failed_read_fails_its_waiters_and_is_not_remembered() -> None:
     with pytest.raises(ConnectionError):
         await cache.fetch("k", load)
     assert cache.get("k") is None
+
+
+async def test_a_value_in_the_second_half_of_its_life_is_read_again_behind_the_scenes() -> None:
+    cache, _, ticker = make()
+    reads = 0
+
+    async def load() -> int:
+        nonlocal reads
+        reads += 1
+        return reads
+
+    assert await cache.fetch("k", load) == 1
+    ticker.now += 2.0
+    assert await cache.fetch("k", load) == 1  # young: served, not read again
+    await asyncio.sleep(0)
+    assert reads == 1
+    ticker.now += 1.0  # 3 s of 5: served at once, refreshed in the background
+    assert await cache.fetch("k", load) == 1
+    await asyncio.sleep(0)
+    assert reads == 2
+    ticker.now += 4.0  # 4 s after the refresh: still within the refreshed lifetime
+    assert await cache.fetch("k", load) == 2
