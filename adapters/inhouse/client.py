@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
 import aiohttp
+import orjson
 
 from adapters.base import (
     Capabilities,
@@ -119,7 +119,7 @@ class InhouseClient:
             raise UpstreamUnavailable(f"The DSO could not be reached ({type(exc).__name__})."
                                       ) from None
         try:
-            body = json.loads(raw) if raw else None
+            body = orjson.loads(raw) if raw else None
         except ValueError:
             raise UpstreamMalformed("The DSO's answer is not JSON (truncated or garbled).",
                                     field="body") from None

@@ -11,12 +11,12 @@ be made durable, nothing is sent but a 500: no data leaves without its trace.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from consent.access_events import AccessEvent, Outcome
@@ -70,8 +70,10 @@ def classify(error: PasserelleError) -> tuple[Outcome, str | None]:
 
 
 def json_bytes(payload: Any) -> bytes:
-    """Compact UTF-8 JSON: the bytes that are hashed are the bytes that are sent."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON: the bytes that are hashed are the bytes that are sent (orjson:
+    the same bytes as ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``, ~20x
+    faster, which counts for a month of half-hourly values)."""
+    return orjson.dumps(payload)
 
 
 def evidenced(api: str, render_error: ErrorRenderer,
