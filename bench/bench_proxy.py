@@ -16,8 +16,8 @@ The servers are measured in interleaved rounds (closed loop) and with interleave
 (open loop), so that a burst of load from elsewhere on the machine falls on all of them alike
 rather than on whichever happened to run then.
 
-Run: ``python bench/bench_proxy.py [--postgres] [--sqlite-synchronous normal] [--requests 3000]
-[--concurrency 32] [--rate 25]``.
+Run: ``python bench/bench_proxy.py [--postgres] [--sqlite-synchronous normal]
+[--check-cache-ttl 0] [--requests 3000] [--concurrency 32] [--rate 25]``.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ def serve_bare(port: int, upstream: str) -> None:
 
 
 def serve_passerelle(port: int, upstream: str, database_url: str, data_dir: str,
-                     evidence: str = "durable", synchronous: str = "full") -> None:
+                     evidence: str = "durable", synchronous: str = "full",
+                     check_cache_ttl: str = "5") -> None:
     """Passerelle with every check and evidence on, cache off, adapters over HTTP.
 
     ``evidence="memory"`` keeps access events in memory instead (not durable): only to show
@@ -131,7 +132,8 @@ def serve_passerelle(port: int, upstream: str, database_url: str, data_dir: str,
         adapter = InhouseClient(session, upstream, CLIENT, SECRET)
         settings = Settings(data_dir=Path(data_dir), database_url=database_url, port=port,
                             upstream_cache=False, recipient_rate=1e6, recipient_burst=10**6,
-                            sqlite_synchronous=synchronous)
+                            sqlite_synchronous=synchronous,
+                            check_cache_ttl=float(check_cache_ttl))
         app = create_app(settings, adapters={s: adapter for s in Source})
         tune_for_serving(app)  # as the serve command does
         app.on_cleanup.append(lambda _app: session.close())
@@ -281,10 +283,11 @@ async def main(args: argparse.Namespace) -> None:
         try:
             await wait_for(ports["upstream"])
             procs.append(spawn("bare", str(ports["bare"]), upstream))
+            ttl = str(args.check_cache_ttl)
             procs.append(spawn("passerelle", str(ports["passerelle"]), upstream, db_url, tmp,
-                               "durable", args.sqlite_synchronous))
+                               "durable", args.sqlite_synchronous, ttl))
             procs.append(spawn("passerelle", str(ports["memory"]), upstream, db_url, tmp,
-                               "memory"))
+                               "memory", args.sqlite_synchronous, ttl))
             for name in ("bare", "passerelle", "memory"):
                 await wait_for(ports[name])
             bare, ours, mem = (
@@ -312,6 +315,8 @@ async def main(args: argparse.Namespace) -> None:
 def report(args: argparse.Namespace, bare: Target, ours: Target, mem: Target) -> None:
     backend = ("PostgreSQL" if args.postgres
                else f"SQLite synchronous={args.sqlite_synchronous}")
+    if args.check_cache_ttl <= 0:
+        backend += ", token and consent rows read on every request"
     print(f"closed loop, {args.concurrency} clients, {args.requests} requests each in "
           f"{args.rounds} interleaved rounds (7-day daily values, cache off, {backend}, durable "
           "commits):")
@@ -355,6 +360,9 @@ def cli() -> None:
                              "backend) instead of SQLite")
     parser.add_argument("--sqlite-synchronous", default="full", choices=["full", "normal"],
                         help="PRAGMA synchronous of Passerelle's SQLite database")
+    parser.add_argument("--check-cache-ttl", type=float, default=5.0,
+                        help="Settings.check_cache_ttl; 0 reads token and consent rows on every "
+                             "request (a polling workload that rarely repeats a point)")
     asyncio.run(main(parser.parse_args()))
 
 

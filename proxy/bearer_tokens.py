@@ -31,7 +31,7 @@ class BearerTokens:
         key = digest(raw_token)
 
         async def load() -> BearerRecord | None:
-            async with self.db.engine.connect() as conn:
+            async with self.db.reader.connect() as conn:
                 return await load_bearer(conn, key)
 
         return await self.cache.fetch(key, load)

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from consent.access import ConsentGrant, PointFacts
@@ -174,7 +175,7 @@ class FactsLoader:
                    at: datetime, tenant: str = DEFAULT_TENANT) -> AccessFacts:
         """The facts for ``recipient_id`` reading ``point`` at ``at``."""
         key = (tenant, recipient_id, consent_id, point)
-        found = await self.cache.fetch(key, lambda: self._candidates(key))
+        found = await self.cache.fetch(key, lambda: self._candidates(key, at))
         if found is None:
             return AccessFacts(point, _default_zone(point), None, None, None, tenant)
         picked = _pick(found.rows, at)
@@ -189,9 +190,10 @@ class FactsLoader:
                            upstream=_pick_upstream(list(around.upstream), at))
         return AccessFacts(point, found.zone, found.point_id, grant, facts, tenant)
 
-    async def _candidates(self, key: _Key) -> _Candidates | None:
+    async def _candidates(self, key: _Key, at: datetime) -> _Candidates | None:
         tenant, recipient_id, consent_id, point = key
-        async with self.db.engine.connect() as conn:
+        around_generation = self.around.generation()
+        async with self.db.reader.connect() as conn:
             known = self._points.get((tenant, point))
             if known is None:
                 row = (await conn.execute(_POINT_BY_REF, {
@@ -207,20 +209,16 @@ class FactsLoader:
             else:
                 rows = (await conn.execute(_CONSENT_ON_POINT,
                                            {**params, "consent": consent_id})).all()
+            picked = _pick(rows, at)
+            if picked is not None and self.around.get((point_id, picked.id)) is None:
+                # The request will need it next: read it on this connection.
+                self.around.put((point_id, picked.id),
+                                await _read_around(conn, point_id, picked), around_generation)
         return _Candidates(point_id, zone, tuple(rows), {r.id: _as_consent(r) for r in rows})
 
     async def _around(self, point_id: str, picked: sa.Row[Any]) -> _Around:
-        async with self.db.engine.connect() as conn:
-            household = picked.grantor_id
-            if picked.mandate_id is not None:
-                household = (await conn.execute(_MANDATOR, {"mandate": picked.mandate_id})
-                             ).scalar() or household
-            rest = (await conn.execute(_AROUND, {"point": point_id, "household": household,
-                                                 "consent": picked.id})).all()
-        return _Around(
-            occupancy=tuple(Period(r.start, r.end) for r in rest if r.kind == "o"),
-            upstream=tuple(Period(r.start, r.end) for r in rest if r.kind == "u"),
-            refs=frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p"))
+        async with self.db.reader.connect() as conn:
+            return await _read_around(conn, point_id, picked)
 
     async def consents(self, *, recipient_id: str, consent_id: str | None, at: datetime,
                        tenant: str = DEFAULT_TENANT) -> list[tuple[Consent, list[PointRef]]]:
@@ -254,6 +252,19 @@ class FactsLoader:
         async with self.db.session() as session:
             rows = (await session.exec(query)).all()
         return {(tenant, PointRef(Source(source), ident)) for tenant, source, ident in rows}
+
+
+async def _read_around(conn: AsyncConnection, point_id: str, picked: sa.Row[Any]) -> _Around:
+    household = picked.grantor_id
+    if picked.mandate_id is not None:
+        household = (await conn.execute(_MANDATOR, {"mandate": picked.mandate_id})
+                     ).scalar() or household
+    rest = (await conn.execute(_AROUND, {"point": point_id, "household": household,
+                                         "consent": picked.id})).all()
+    return _Around(
+        occupancy=tuple(Period(r.start, r.end) for r in rest if r.kind == "o"),
+        upstream=tuple(Period(r.start, r.end) for r in rest if r.kind == "u"),
+        refs=frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p"))
 
 
 def _as_consent(row: sa.Row[Any]) -> Consent:
