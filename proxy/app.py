@@ -14,7 +14,7 @@ from consent.identifiers import Source
 from consent.storage import Database
 from proxy.data.setup import data_ctx, use_adapters
 from proxy.forwarding import forwarded_middleware_for, parse_networks
-from proxy.keys import clock_key, database_key, invalidation_bus_key, settings_key
+from proxy.keys import clock_key, database_key, invalidation_bus_key, metrics_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
 from proxy.oauth.setup import setup_oauth
 from proxy.observability import metrics_middleware, setup_metrics
@@ -57,7 +57,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     db = Database.from_url(settings.resolved_database_url,
                            sqlite_synchronous=settings.sqlite_synchronous)
     app[database_key] = db
-    bus = db.invalidation_bus()
+    bus = db.invalidation_bus(delay_observer=app[metrics_key].revocation_propagation.observe)
     try:
         if settings.migrate_on_start:
             revision = await db.migrate()

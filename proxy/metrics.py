@@ -27,7 +27,8 @@ metric                                                     fed by
 ``passerelle_cache_lookups_total{cache,result}``           the day cache (hit ratio in PromQL)
 ``passerelle_evidence_log_leaves``                         the evidence integrator (tree size)
 ``passerelle_evidence_checkpoint_timestamp_seconds``       the evidence checkpointer
-``passerelle_revocation_propagation_seconds``              a replica applying a peer's withdrawal
+``passerelle_revocation_propagation_seconds``              the PostgreSQL invalidation bus, per
+                                                           message heard from a peer replica
 ``passerelle_build_info{version}``                         set once at start
 =========================================================  ======================================
 """

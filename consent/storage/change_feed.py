@@ -24,6 +24,7 @@ commits (PostgreSQL folds identical notifications of one transaction into one).
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import Any
 
@@ -32,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from consent.invalidation import ALL, TOKENS, Subscriber, Subscribers
 
-#: The PostgreSQL channel of invalidations; a payload is ``topic origin``.
+#: The PostgreSQL channel of invalidations; a payload is ``topic origin unix-time``.
 CHANNEL = "passerelle_invalidation"
 
 #: Tables no hot-path cache reads: writing them invalidates nothing.
@@ -88,8 +89,8 @@ class ChangeFeed:
         self._subscribers.add(subscriber)
 
     def payload(self, topic: str) -> str:
-        """The ``NOTIFY`` payload of ``topic`` from this feed."""
-        return f"{topic} {self.origin}"
+        """The ``NOTIFY`` payload of ``topic`` from this feed, stamped with the time sent."""
+        return f"{topic} {self.origin} {time.time():.6f}"
 
     def _executed(self, conn: Connection, cursor: Any, statement: str, parameters: Any,
                   context: Any, executemany: bool) -> None:

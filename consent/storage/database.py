@@ -96,15 +96,17 @@ class Database:
         return self.engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False)
 
-    def invalidation_bus(self) -> InvalidationBus:
+    def invalidation_bus(self, *, delay_observer: Callable[[float], None] | None = None
+                         ) -> InvalidationBus:
         """A bus for this database's readers (not started), fed by its change feed: in-process
-        for SQLite, ``LISTEN``/``NOTIFY`` shared by the replicas for PostgreSQL."""
+        for SQLite, ``LISTEN``/``NOTIFY`` shared by the replicas for PostgreSQL (whose
+        ``delay_observer`` gets each peer message's delay, in seconds)."""
         from consent.invalidation import LocalBus
         from consent.storage.pg_bus import PostgresBus
 
         bus: InvalidationBus
         if self.dialect == "postgresql":
-            bus = PostgresBus(self.asyncpg_dsn(), self.changes)
+            bus = PostgresBus(self.asyncpg_dsn(), self.changes, delay_observer=delay_observer)
         else:
             bus = LocalBus()
         self.changes.subscribe(bus.deliver)

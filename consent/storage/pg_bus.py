@@ -7,6 +7,10 @@ committed on replica A reaches replica B's caches a few milliseconds later; mess
 originate from this replica's own database handle are skipped (they were delivered locally,
 synchronously, already).
 
+Each message carries the time it was sent; ``delay_observer`` (the
+``passerelle_revocation_propagation_seconds`` histogram) gets the delay of every message heard
+from another replica (clocks of replicas are assumed NTP-synchronised).
+
 Health: the bus is healthy only while its listener connection is up *and* answered a heartbeat
 within :attr:`PostgresBus.stale_after` seconds (a silently dead TCP connection would otherwise
 look connected while missing messages). Whenever it (re)connects it delivers
@@ -21,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -30,6 +35,8 @@ from consent.storage.change_feed import CHANNEL, ChangeFeed
 
 log = logging.getLogger("passerelle.invalidation")
 
+#: Longest pause between two reconnection attempts (s).
+MAX_RETRY = 5.0
 #: How the listener's session shows in ``pg_stat_activity``.
 APPLICATION_NAME = "passerelle-invalidation"
 
@@ -38,9 +45,11 @@ class PostgresBus:
     """See the module docstring. ``feed`` is this replica's database change feed."""
 
     def __init__(self, dsn: str, feed: ChangeFeed, *, heartbeat: float = 0.4,
-                 stale_after: float = 1.0, retry: float = 0.5) -> None:
+                 stale_after: float = 1.0, retry: float = 0.5,
+                 delay_observer: Callable[[float], None] | None = None) -> None:
         self.dsn = dsn
         self.feed = feed
+        self.delay_observer = delay_observer
         self.heartbeat = heartbeat
         self.stale_after = stale_after
         self.retry = retry
@@ -74,8 +83,12 @@ class PostgresBus:
             await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self.feed.payload(topic))
 
     async def start(self) -> None:
-        """Connect and listen; returns once healthy (or raises if the first connect fails)."""
-        await self._connect()
+        """Connect and listen. If the database cannot be reached now, the bus stays unhealthy
+        (caches bypassed) and keeps trying: a replica starts, and is live, without it."""
+        try:
+            await self._connect()
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("invalidation listener not connected yet (%s); retrying", exc)
         self._keeper = asyncio.create_task(self._keep(), name="invalidation-listener")
 
     async def close(self) -> None:
@@ -97,9 +110,13 @@ class PostgresBus:
         self._alive_until = time.monotonic() + self.stale_after
 
     def _heard(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        topic, _, origin = payload.partition(" ")
-        if origin != self.feed.origin:
-            self.deliver(topic)
+        topic, origin, sent = [*payload.split(" "), "", ""][:3]
+        if origin == self.feed.origin:
+            return
+        self.deliver(topic)
+        if self.delay_observer is not None:
+            with contextlib.suppress(ValueError):
+                self.delay_observer(max(0.0, time.time() - float(sent)))
 
     def _terminated(self, _conn: Any) -> None:
         self._alive_until = 0.0
@@ -113,20 +130,27 @@ class PostgresBus:
                 await conn.close(timeout=2)
 
     async def _keep(self) -> None:
-        """Heartbeat the listener; reconnect (and flush everything) when it fails."""
+        """Heartbeat the listener; reconnect (and flush everything) when it fails, backing off
+        up to :data:`MAX_RETRY` seconds; one warning per outage, not per attempt."""
+        failures = 0
         while True:
             try:
                 if self._conn is None or self._conn.is_closed():
                     await self._drop()
                     await self._connect()
+                    if failures:
+                        log.warning("invalidation listener reconnected")
                 async with self._lock:
                     assert self._conn is not None
                     await self._conn.fetchval("SELECT 1", timeout=self.stale_after)
                 self._alive_until = time.monotonic() + self.stale_after
+                failures = 0
                 await asyncio.sleep(self.heartbeat)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # down: unhealthy until a reconnect succeeds
-                log.warning("invalidation listener lost (%s); reconnecting", exc)
+                if not failures:
+                    log.warning("invalidation listener lost (%s); reconnecting", exc)
                 await self._drop()
-                await asyncio.sleep(self.retry)
+                await asyncio.sleep(min(MAX_RETRY, self.retry * 2 ** failures))
+                failures += 1

@@ -161,7 +161,8 @@ async def test_a_commit_on_one_replica_reaches_the_other_within_a_second(
         postgres_factory: PostgresFactory, clock: FrozenClock) -> None:
     url = postgres_factory.create()
     writer, reader = Database.from_url(url), Database.from_url(url)
-    bus = reader.invalidation_bus()
+    delays: list[float] = []
+    bus = reader.invalidation_bus(delay_observer=delays.append)
     await bus.start()
     heard: list[str] = []
     bus.subscribe(heard.append)
@@ -172,6 +173,8 @@ async def test_a_commit_on_one_replica_reaches_the_other_within_a_second(
             await asyncio.sleep(0.2)
             assert ALL not in heard  # not before the commit
         assert await eventually(lambda: ALL in heard)
+        assert delays  # observed for the propagation histogram
+        assert 0 <= delays[0] < 1.0
         heard.clear()
         with pytest.raises(RuntimeError, match="abort"):
             await _write_then_abort(writer, lambda s: registry.add_party(
