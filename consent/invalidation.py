@@ -71,18 +71,19 @@ class InvalidationBus(Protocol):
         ...
 
 
-class Subscribers:
-    """The subscriber list every bus keeps; one failing subscriber never starves the others."""
+class Fanout:
+    """What every bus shares: its subscribers, each called with every message delivered here;
+    one failing subscriber never starves the others."""
 
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
 
-    def add(self, subscriber: Subscriber) -> None:
-        """Register ``subscriber``."""
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call ``subscriber(topic)`` for every message, local or remote, from now on."""
         self._subscribers.append(subscriber)
 
-    def call(self, topic: str) -> None:
-        """Give ``topic`` to every subscriber."""
+    def deliver(self, topic: str) -> None:
+        """Give ``topic`` to this process's subscribers now (synchronously)."""
         for subscriber in self._subscribers:
             try:
                 subscriber(topic)
@@ -90,22 +91,16 @@ class Subscribers:
                 log.exception("invalidation subscriber failed on %r", topic)
 
 
-class LocalBus:
+class LocalBus(Fanout):
     """The bus of a single process: delivery is immediate and nothing can be missed."""
 
     def __init__(self) -> None:
-        self._subscribers = Subscribers()
+        super().__init__()
         self._closed = False
 
     @property
     def healthy(self) -> bool:
         return not self._closed
-
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.add(subscriber)
-
-    def deliver(self, topic: str) -> None:
-        self._subscribers.call(topic)
 
     async def publish(self, topic: str) -> None:
         self.deliver(topic)

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from consent.invalidation import ALL, TOKENS, Subscriber, Subscribers
+from consent.invalidation import ALL, TOKENS, Fanout, Subscriber
 
 #: The PostgreSQL channel of invalidations; a payload is ``topic origin unix-time``.
 CHANNEL = "passerelle_invalidation"
@@ -74,7 +74,7 @@ class ChangeFeed:
 
     def __init__(self, engine: Engine) -> None:
         self.origin = uuid.uuid4().hex[:12]  # tells this engine's own NOTIFYs apart
-        self._subscribers = Subscribers()
+        self._subscribers = Fanout()
         self._notify = engine.dialect.name == "postgresql"
         # No "rollback" listener: a connection being rolled back after an error may refuse
         # access to its info; each "begin" forgets what an earlier transaction touched.
@@ -86,7 +86,7 @@ class ChangeFeed:
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Call ``subscriber(topic)`` after each commit that wrote ``topic``."""
-        self._subscribers.add(subscriber)
+        self._subscribers.subscribe(subscriber)
 
     def payload(self, topic: str) -> str:
         """The ``NOTIFY`` payload of ``topic`` from this feed, stamped with the time sent."""
@@ -135,4 +135,4 @@ class ChangeFeed:
         committed = info.pop(_COMMITTED, None)
         if committed:
             for topic in sorted(committed):
-                self._subscribers.call(topic)
+                self._subscribers.deliver(topic)

@@ -30,7 +30,7 @@ from typing import Any
 
 import asyncpg
 
-from consent.invalidation import ALL, Subscriber, Subscribers
+from consent.invalidation import ALL, Fanout
 from consent.storage.change_feed import CHANNEL, ChangeFeed
 
 log = logging.getLogger("passerelle.invalidation")
@@ -41,19 +41,19 @@ MAX_RETRY = 5.0
 APPLICATION_NAME = "passerelle-invalidation"
 
 
-class PostgresBus:
+class PostgresBus(Fanout):
     """See the module docstring. ``feed`` is this replica's database change feed."""
 
     def __init__(self, dsn: str, feed: ChangeFeed, *, heartbeat: float = 0.4,
                  stale_after: float = 1.0, retry: float = 0.5,
                  delay_observer: Callable[[float], None] | None = None) -> None:
+        super().__init__()
         self.dsn = dsn
         self.feed = feed
         self.delay_observer = delay_observer
         self.heartbeat = heartbeat
         self.stale_after = stale_after
         self.retry = retry
-        self._subscribers = Subscribers()
         self._conn: asyncpg.Connection[Any] | None = None
         self._alive_until = 0.0
         self._lock = asyncio.Lock()
@@ -64,12 +64,6 @@ class PostgresBus:
     def healthy(self) -> bool:
         return (self._conn is not None and not self._conn.is_closed()
                 and time.monotonic() < self._alive_until)
-
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.add(subscriber)
-
-    def deliver(self, topic: str) -> None:
-        self._subscribers.call(topic)
 
     async def publish(self, topic: str) -> None:
         self.deliver(topic)
