@@ -53,9 +53,11 @@ class PrivilegedKind(StrEnum):
 
 
 class ApprovalState(StrEnum):
-    """Where a privileged request is: waiting, carried out, refused, or failed when run."""
+    """Where a privileged request is: waiting, approved and running, carried out, refused, or
+    failed when run."""
 
     PENDING = "pending"
+    APPROVED = "approved"
     EXECUTED = "executed"
     REJECTED = "rejected"
     FAILED = "failed"
