@@ -12,8 +12,8 @@ import importlib
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
-TABLE_MODULES = ("consent.models", "consent.access_events", "consent.day_cache",
-                 "consent.evidence.tables")
+TABLE_MODULES = ("consent.models", "consent.evidence.tables", "consent.access_events",
+                 "consent.day_cache")
 
 
 def target_metadata() -> MetaData:

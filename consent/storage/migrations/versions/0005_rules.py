@@ -1,8 +1,8 @@
 """Market rules (issue 8): supply contracts (R13), communities (R4), staff tokens, privileged
 requests and the staff journal (R19), and the mandate an access was served under.
 
-Revision ID: 0004_rules
-Revises: 0003_proxy_access_events
+Revision ID: 0005_rules
+Revises: 0004_proxy_access_events
 Create Date: 2026-11-22
 
 Written by autogenerate, then reviewed.
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0004_rules'
-down_revision: str | None = '0003_proxy_access_events'
+revision: str = '0005_rules'
+down_revision: str | None = '0004_proxy_access_events'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
