@@ -283,7 +283,7 @@ async def _journal_refusal(request: web.Request, pending: Pending, error: Domain
     refusals are consents ``refused``)."""
     account = pending.account
     await request.app[rules_key].journal.record(JournalEntry(
-        tenant_id=account.tenant_id, at=pending.exchange.now, action="consent.give",
+        tenant_id=account.tenant_id, at=pending.exchange.now, action="mandatary.give_consent",
         outcome=DENIED, account_id=account.id, party_id=account.party_id,
         roles=tuple(account.roles), target=pending.client.recipient.id, detail=error.detail,
         details={"rule": str(error.extra.get("rule", "")), "code": error.code}))
