@@ -3,10 +3,14 @@ third point for Alice (R14), a social worker of the CPAS (R11) and every domain 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, Type
 
+from consent import accounts
 from consent.clock import FrozenClock
 from consent.identifiers import PointRef, Source
 from consent.lifecycle import ActorRole
@@ -18,6 +22,8 @@ from consent.services.supply import SupplyService
 from consent.storage import Database
 from consent.upstream import UpstreamState
 from consent.vocabulary import Direction, Energy
+from tests.rules.app_world import RulesWorld, build
+from tests.support.databases import SqliteFactory
 from tests.support.world import World, build_world
 
 ALICE_EAN = PointRef(Source.INHOUSE, "541449200000004562")
@@ -63,3 +69,21 @@ async def rules(db: Database, clock: FrozenClock) -> Rules:
     mandates = MandateService(db, clock)
     return Rules(world, consents, mandates, OccupancyService(db, clock, consents, mandates),
                  SupplyService(db, clock), CommunityService(db, clock), worker, stranger)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_argon2() -> Iterator[None]:
+    """Tests only: argon2id with minimal cost (production keeps the library defaults)."""
+    accounts.configure(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID))
+    yield
+    accounts.configure(PasswordHasher(type=Type.ID))
+
+
+@pytest.fixture
+async def app_world(sqlite_factory: SqliteFactory, tmp_path: Path) -> AsyncIterator[RulesWorld]:
+    """The two-tenant running world of tests/rules/app_world.py on SQLite."""
+    url = sqlite_factory.create()
+    world = await build(url, tmp_path / "instance")
+    yield world
+    await world.client.close()
+    sqlite_factory.drop(url)
