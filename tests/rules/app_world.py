@@ -16,6 +16,8 @@ Tenant ``default``:
 Tenant ``other``: household ``bea`` with one point and a consent to its app ``elsewhere``;
 staff ``otto`` (operator admin) and ``rolf`` (reviewer).
 
+Households ``h0`` and ``bea`` can sign in (password ``pw-<name>``).
+
 Everything is written through the registry and the services; tokens (OAuth and staff) are
 minted directly, as the servers store them.
 """
@@ -213,6 +215,10 @@ async def _seed(world: RulesWorld) -> None:
             await _household(world, s, f"h{n}", [POINTS[n]])
         await _household(world, s, "h6", [POINTS[6], POINTS[7]])
         await _household(world, s, "bea", [BEA_POINT], tenant="other")
+        for name, tenant in (("h0", "default"), ("bea", "other")):
+            await reg.add_account(s, tenant_id=tenant, username=name, password=f"pw-{name}",
+                                  party_id=world.parties[name], roles=[AccountRole.HOUSEHOLD],
+                                  now=now)
         cpas = await reg.add_party(s, tenant_id="default", kind=PartyKind.SOCIAL_SERVICES,
                                    name="CPAS de Namur", now=now)
         relative = await reg.add_party(s, tenant_id="default", kind=PartyKind.PERSON,
