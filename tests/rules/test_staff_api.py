@@ -143,3 +143,34 @@ async def test_privileged_actions_need_a_second_person(app_world: RulesWorld) ->
     status, body = await w.staff("otto", "POST", "/staff/privileged", json_body={
         "kind": "create_tenant", "params": {"tenant_id": "x1", "name": "X"}, "reason": "r"})
     assert (status, body["rule"]) == (403, "R24")  # platform actions: the platform operator's
+
+
+async def test_bad_input_is_a_clear_error_never_a_500(app_world: RulesWorld) -> None:
+    w = app_world
+    mandate = w.mandate_id
+    cases = [
+        ("marc", "POST", "/staff/mandates", {"household_id": 3}),
+        ("marc", "POST", "/staff/mandates", {"household_id": w.parties["h0"], "scope": "all",
+                                             "points": ["enedis:1"], "datasets": ["x"]}),
+        ("marc", "POST", "/staff/mandates", {"household_id": w.parties["h0"], "scope": "both",
+                                             "points": [str(POINTS[0])],
+                                             "datasets": ["telepathy"]}),
+        ("alex", "POST", f"/staff/points/{POINTS[0]}/move-out", {"at": "yesterday"}),
+        ("alex", "POST", "/staff/points/not-a-point/move-out", {}),
+        ("alex", "POST", f"/staff/points/{POINTS[0]}/supply", {"supplier_code": ""}),
+        ("alex", "POST", "/staff/communities", {"name": "x", "organiser_id": w.apps["volt"],
+                                                "min_members": "five"}),
+        ("alex", "POST", "/staff/privileged", {"kind": "consent_change", "params": [],
+                                               "reason": "x"}),
+        ("rita", "POST", f"/staff/mandates/{mandate}/approve", {"version": "3"}),
+        ("rita", "POST", f"/staff/mandates/{mandate}/approve", {"reason": 42}),
+    ]
+    for who, method, path, payload in cases:
+        status, body = await w.staff(who, method, path, json_body=payload)
+        assert 400 <= status < 500, (path, payload, body)
+        assert body["detail"]
+    status, body = await w.staff("alex", "POST", "/staff/communities", data=b"{not json",
+                                 content_type="application/json")
+    assert (status, body["field"]) == (400, "body")
+    status, body = await w.staff("rita", "POST", f"/staff/mandates/{mandate}/approve")
+    assert status == 409  # active already: not a review any more
