@@ -11,6 +11,7 @@ from consent.identifiers import Source
 from consent.services import ConsentService
 from consent.storage import Database
 from proxy.data.service import DataService
+from proxy.metrics import Metrics
 from proxy.oauth.server import PasserelleServer
 from proxy.settings import Settings
 from proxy.staff.services import RuleServices
@@ -20,6 +21,7 @@ from proxy.web.ratelimit import LoginThrottle
 settings_key = web.AppKey("settings", Settings)
 database_key = web.AppKey("database", Database)
 clock_key = web.AppKey("clock", Clock)
+metrics_key = web.AppKey("metrics", Metrics)
 web_secret_key = web.AppKey("web_secret", bytes)
 login_throttle_key = web.AppKey("login_throttle", LoginThrottle)
 oauth_server_key = web.AppKey("oauth_server", PasserelleServer)

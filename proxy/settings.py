@@ -21,13 +21,24 @@ class Settings:
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = None
     demo: bool = False
     #: Lifetime of OAuth access tokens, in seconds (capped at 3600 whatever is set here).
     access_token_ttl: int = 600
+    # --- operations (issue 9): every field is also PASSERELLE_<NAME> (proxy/environment.py)
+    #: ``text`` for people, ``json`` for log collectors (containers set json).
+    log_format: str = "text"
+    log_level: str = "INFO"
+    #: Bearer token that ``/metrics`` requires; unset: loopback peers only.
+    metrics_token: str | None = field(default=None, repr=False)
+    #: Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+    #: Upgrade the schema at start. Off when several replicas share a database: one migration
+    #: job runs ``passerelle migrate`` before the replicas roll (docs/operations.md).
+    migrate_on_start: bool = True
 
     # --- data proxy (issue 4) -------------------------------------------------------------
     #: Keep past, complete days fetched from DSOs (sealed) and share them between recipients.
