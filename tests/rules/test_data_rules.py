@@ -21,8 +21,8 @@ def _community(world: RulesWorld, dataset: str = "daily_consumption") -> str:
     return f"/api/v1/communities/{world.community_id}/datasets/{dataset}"
 
 
-async def test_a_community_aggregate_needs_k_members(app_world: RulesWorld) -> None:
-    w = app_world
+async def test_a_community_aggregate_needs_k_members(app_world_any: RulesWorld) -> None:
+    w = app_world_any
     status, body = await w.call("GET", _community(w), w.tokens["pmo"], params=WINDOW)
     assert status == 200, body
     assert body["members"] == 6
@@ -48,8 +48,8 @@ async def test_a_community_aggregate_needs_k_members(app_world: RulesWorld) -> N
     assert "values" not in body
 
 
-async def test_the_community_dataset_is_the_organisers_only(app_world: RulesWorld) -> None:
-    w = app_world
+async def test_the_community_dataset_is_the_organisers_only(app_world_any: RulesWorld) -> None:
+    w = app_world_any
     status, _ = await w.call("GET", _community(w), w.tokens["volt"], params=WINDOW)
     assert status == 404
     status, body = await w.call("GET", _community(w, "daily_max_power"), w.tokens["pmo"],
@@ -57,8 +57,8 @@ async def test_the_community_dataset_is_the_organisers_only(app_world: RulesWorl
     assert status == 400, body  # a peak cannot be summed across households
 
 
-async def test_the_cpas_reads_under_its_standing_mandate(app_world: RulesWorld) -> None:
-    w = app_world
+async def test_the_cpas_reads_under_its_standing_mandate(app_world_any: RulesWorld) -> None:
+    w = app_world_any
     status, body = await w.read("cpas", POINTS[6])
     assert status == 200, body
     assert len(body["values"]) == 7
@@ -74,8 +74,8 @@ async def test_the_cpas_reads_under_its_standing_mandate(app_world: RulesWorld) 
     assert "mandate" in body["detail"]
 
 
-async def test_a_relatives_mandate_reads_only_its_scope_and_term(app_world: RulesWorld) -> None:
-    w = app_world
+async def test_a_relatives_mandate_reads_only_its_scope_and_term(app_world_any: RulesWorld) -> None:
+    w = app_world_any
     mandates = MandateService(w.db, w.clock)
     await mandates.give(w.actor("h2"), MandateDraft(
         w.parties["h2"], w.parties["relative"], MandateScope.READ_DATA, [POINTS[2]],
@@ -89,8 +89,8 @@ async def test_a_relatives_mandate_reads_only_its_scope_and_term(app_world: Rule
     assert "mandate does not cover the present instant" in body["detail"]
 
 
-async def test_a_manage_only_mandate_does_not_read(app_world: RulesWorld) -> None:
-    w = app_world
+async def test_a_manage_only_mandate_does_not_read(app_world_any: RulesWorld) -> None:
+    w = app_world_any
     await MandateService(w.db, w.clock).give(w.actor("h3"), MandateDraft(
         w.parties["h3"], w.parties["relative"], MandateScope.MANAGE_CONSENTS, [POINTS[3]],
         [Dataset.DAILY_CONSUMPTION], valid_until=w.clock.now() + timedelta(days=20)))
@@ -99,8 +99,8 @@ async def test_a_manage_only_mandate_does_not_read(app_world: RulesWorld) -> Non
 
 
 async def test_a_supplier_reads_only_during_its_contract_and_never_payment_signals(
-        app_world: RulesWorld) -> None:
-    w = app_world
+        app_world_any: RulesWorld) -> None:
+    w = app_world_any
     status, body = await w.read("volt", POINTS[1], "contract")
     assert status == 200, body
     assert body["fields"]["supplier"] == "Volt"
@@ -121,8 +121,8 @@ async def test_a_supplier_reads_only_during_its_contract_and_never_payment_signa
 
 
 async def test_a_new_occupant_starts_with_nothing_and_its_recipients_see_no_past(
-        app_world: RulesWorld) -> None:
-    w = app_world
+        app_world_any: RulesWorld) -> None:
+    w = app_world_any
     w.clock.advance(timedelta(days=20))
     await w.relogin("alex")
     left = w.clock.now() - timedelta(days=10)
