@@ -14,6 +14,7 @@ callers handle one hierarchy and the HTTP edge renders it without guessing.
     │   ├── InvalidPeriod (400 invalid-period)
     │   ├── UnknownVocabulary (400 unknown-vocabulary)
     │   ├── IllegalTransition (409 illegal-transition)
+    │   ├── ResolutionUnavailable (400 resolution-unavailable)
     │   ├── NotPermitted (403 not-permitted)      actor may not do this to that object
     │   ├── NotFound (404 not-found)
     │   └── Conflict (409 conflict)
@@ -96,6 +97,13 @@ class UnknownVocabulary(DomainError):
 
     code = "unknown-vocabulary"
     title = "Unknown term"
+
+
+class ResolutionUnavailable(DomainError):
+    """The data exists only at a coarser resolution than the one asked for."""
+
+    code = "resolution-unavailable"
+    title = "Resolution unavailable"
 
 
 class IllegalTransition(DomainError):

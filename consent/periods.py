@@ -24,31 +24,35 @@ class Period:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or (self.end is not None and self.end.tzinfo is None):
             raise InvalidPeriod("Period bounds must carry a timezone.", field="period")
-        if self.end is not None and not self.start < self.end:
+        if self.end is not None and not _utc(self.start) < _utc(self.end):
             raise InvalidPeriod(
                 f"The period ends ({self.end.isoformat()}) before or when it starts "
                 f"({self.start.isoformat()}).",
                 field="period",
             )
 
+    # Every comparison goes through UTC: datetimes sharing one ZoneInfo compare by wall time,
+    # which is wrong in the hour the clocks go back (02:30+02:00 is before 02:00+01:00).
+
     def contains(self, instant: datetime) -> bool:
         """True if ``start <= instant < end``."""
-        return self.start <= instant and (self.end is None or instant < self.end)
+        at = _utc(instant)
+        return _utc(self.start) <= at and (self.end is None or at < _utc(self.end))
 
     def covers(self, other: Period) -> bool:
         """True if ``other`` lies entirely inside this period."""
-        if other.start < self.start:
+        if _utc(other.start) < _utc(self.start):
             return False
         if self.end is None:
             return True
-        return other.end is not None and other.end <= self.end
+        return other.end is not None and _utc(other.end) <= _utc(self.end)
 
     def intersection(self, other: Period) -> Period | None:
         """The common part, or ``None`` if the periods do not overlap."""
-        start = max(self.start, other.start)
+        start = max(self.start, other.start, key=_utc)
         ends = [e for e in (self.end, other.end) if e is not None]
-        end = min(ends) if ends else None
-        if end is not None and not start < end:
+        end = min(ends, key=_utc) if ends else None
+        if end is not None and not _utc(start) < _utc(end):
             return None
         return Period(start, end)
 
@@ -63,7 +67,11 @@ class Period:
         DST change."""
         if self.end is None:
             return None
-        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
+        return _utc(self.end) - _utc(self.start)
+
+
+def _utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

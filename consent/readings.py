@@ -8,7 +8,7 @@ nothing is lost between the DSO's strings and the recipient's JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -37,7 +37,9 @@ class Reading:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("reading bounds must be timezone-aware")
-        if not self.start < self.end:
+        # Compare in UTC: datetimes sharing one ZoneInfo compare by wall time, which puts
+        # 02:30+02:00 after 02:00+01:00 on the night clocks go back.
+        if not self.start.astimezone(UTC) < self.end.astimezone(UTC):
             raise ValueError("a reading's end must be after its start")
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
+from adapters.base import MeterDataAdapter
 from consent.clock import Clock, SystemClock
 from consent.demo import DEMO_PLAN, seed_demo
+from consent.identifiers import Source
 from consent.storage import Database
+from proxy.data.setup import data_ctx, use_adapters
 from proxy.keys import clock_key, database_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
 from proxy.oauth.setup import setup_oauth
@@ -20,8 +23,12 @@ from proxy.web.headers import security_headers_middleware
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
-    """Build the application; resources open in ``cleanup_ctx`` and close in reverse order."""
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               adapters: Mapping[Source, MeterDataAdapter] | None = None) -> web.Application:
+    """Build the application; resources open in ``cleanup_ctx`` and close in reverse order.
+
+    ``adapters`` maps each source to its DSO adapter (default: the built-in simulator).
+    """
     app = web.Application(
         middlewares=[security_headers_middleware, request_id_middleware, error_middleware],
         client_max_size=1024 * 1024,
@@ -30,6 +37,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[clock_key] = clock or SystemClock()
     app.cleanup_ctx.append(_database_ctx)
     setup_oauth(app)
+    # --- data proxy (issue 4): adapters, access events, cache, limiters, data service -----
+    use_adapters(app, adapters)
+    app.cleanup_ctx.append(data_ctx)
     setup_routes(app)
     return app
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from adapters.base import MeterDataAdapter
+from consent.access_events import AccessEventSink
 from consent.clock import Clock
+from consent.identifiers import Source
 from consent.services import ConsentService
 from consent.storage import Database
+from proxy.data.service import DataService
 from proxy.oauth.server import PasserelleServer
 from proxy.settings import Settings
 from proxy.verified_token import VerifiedToken
@@ -19,6 +23,11 @@ web_secret_key = web.AppKey("web_secret", bytes)
 login_throttle_key = web.AppKey("login_throttle", LoginThrottle)
 oauth_server_key = web.AppKey("oauth_server", PasserelleServer)
 consent_service_key = web.AppKey("consent_service", ConsentService)
+
+# --- data proxy (issue 4): native API, Data Connect-compatible API, upstream economy ---------
+adapters_key = web.AppKey("adapters", dict[Source, MeterDataAdapter])
+access_sink_key = web.AppKey("access_sink", AccessEventSink)
+data_service_key = web.AppKey("data_service", DataService)
 
 request_id_key = web.RequestKey("request_id", str)
 verified_token_key = web.RequestKey("verified_token", VerifiedToken)

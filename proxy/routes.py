@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from proxy import health
+from proxy.data.setup import add_data_routes
 from proxy.oauth import authorize, endpoints, registry
 from proxy.oauth.setup import STATIC_DIR
 from proxy.web import login
@@ -33,3 +34,6 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/admin/recipients/{client_id}", registry.admin_get, name="admin_recipient")
     r.add_post("/admin/recipients/{client_id}/state", registry.admin_set_state)
     r.add_static("/static/", STATIC_DIR, name="static")
+
+    # --- data proxy (issue 4): /api/v1, /api/openapi.json, /api/docs, /compat/enedis -------
+    add_data_routes(app)

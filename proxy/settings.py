@@ -29,6 +29,17 @@ class Settings:
     #: Lifetime of OAuth access tokens, in seconds (capped at 3600 whatever is set here).
     access_token_ttl: int = 600
 
+    # --- data proxy (issue 4) -------------------------------------------------------------
+    #: Keep past, complete days fetched from DSOs (sealed) and share them between recipients.
+    upstream_cache: bool = True
+    #: Longest wait for an upstream quota slot before answering 503 with Retry-After (s).
+    upstream_max_wait: float = 10.0
+    #: Per-recipient rate limit: sustained requests per second, and burst size.
+    recipient_rate: float = 20.0
+    recipient_burst: int = 40
+    #: How often the cache drops days of points no active consent covers any more (s).
+    cache_purge_interval: float = 600.0
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``sqlite:///{data_dir}/passerelle.db``."""

@@ -1,0 +1,170 @@
+"""The facts one access decision is made on (R6, R8, R12, R13), as frozen values.
+
+The proxy gathers an :class:`AccessContext` (what the token says, a snapshot of the consent, what
+is known about the point) and hands it to a policy of :mod:`consent.checks`. Nothing here does
+I/O; a ``None`` member means the input is missing, and a check that needs it denies.
+
+Every window is half-open ``[start, end)`` (:class:`~consent.periods.Period`): the consent's end
+instant is the first instant it no longer covers, the day after move-out is not the household's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from consent.errors import AccessDenied
+from consent.identifiers import PointRef
+from consent.periods import Period
+from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """One read asked for: a dataset of a point, over a window, at a resolution, at an instant.
+
+    ``window`` and ``resolution`` are ``None`` for record datasets (contract, identity...).
+    ``at`` is when the request is evaluated (the proxy's clock), timezone-aware. ``timezone``
+    is the point's local time, in which denials write the windows they report.
+    """
+
+    point: PointRef
+    dataset: Dataset
+    at: datetime
+    window: Period | None = None
+    resolution: Resolution | None = None
+    timezone: ZoneInfo = UTC_ZONE
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """What a verified bearer token says (R6: the token is a view).
+
+    ``points`` / ``datasets`` ``None`` mean the token itself does not narrow them (a client
+    credentials token, whose view is the union of the recipient's consents); the consent still
+    does.
+    """
+
+    recipient_id: str
+    expires_at: datetime
+    revoked: bool = False
+    consent_id: str | None = None
+    points: frozenset[PointRef] | None = None
+    datasets: frozenset[Dataset] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentGrant:
+    """A snapshot of one consent, as far as checks need it.
+
+    ``active`` is the consent state machine's verdict (granted, not revoked, not suspended);
+    ``access`` is when the recipient may read; ``data_window`` is which data it may read;
+    ``finest`` caps the resolution per dataset (absent: the dataset's native resolutions);
+    ``fields`` lists the released fields of record datasets (absent: every field of the dataset).
+    ``recipient_is_supplier`` switches on R13.
+    """
+
+    consent_id: str
+    recipient_id: str
+    active: bool
+    access: Period
+    points: frozenset[PointRef]
+    datasets: frozenset[Dataset]
+    data_window: Period
+    revoked_at: datetime | None = None
+    finest: Mapping[Dataset, Resolution] = field(default_factory=dict)
+    fields: Mapping[Dataset, frozenset[str]] = field(default_factory=dict)
+    recipient_is_supplier: bool = False
+
+    def finest_for(self, dataset: Dataset) -> Resolution | None:
+        """The finest resolution this consent releases for ``dataset`` (``None`` for records)."""
+        native = dataset.spec.finest
+        capped = self.finest.get(dataset)
+        if native is None or capped is None:
+            return native
+        return capped if native.finer_than(capped) else native
+
+    def fields_for(self, dataset: Dataset) -> frozenset[str]:
+        """The record fields this consent releases for ``dataset``, within the dataset's fields."""
+        spec_fields = frozenset(dataset.spec.fields)
+        return self.fields.get(dataset, spec_fields) & spec_fields
+
+
+@dataclass(frozen=True, slots=True)
+class PointFacts:
+    """What is known about the point for the consenting household.
+
+    ``occupancy``: the household's occupancy periods of the point (R8). ``upstream``: the
+    validity of the upstream authorisation that lets the operator fetch the point at all.
+    ``supplier_contract``: the recipient's registered supply contract on the point (R13), only
+    looked at when the recipient is a supplier.
+    """
+
+    occupancy: tuple[Period, ...] = ()
+    upstream: Period | None = None
+    supplier_contract: Period | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessContext:
+    """Everything a policy decides on. A ``None`` member is missing input, which denies."""
+
+    request: ReadRequest
+    token: TokenGrant | None
+    consent: ConsentGrant | None
+    point: PointFacts | None
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """A check's "no": the rule, a sentence for a person, and what would have been allowed."""
+
+    rule: str
+    detail: str
+    allowed: Mapping[str, Any] | None = None
+
+    def to_error(self) -> AccessDenied:
+        """The domain error the HTTP edge renders (problem+json or a Data Connect body)."""
+        return AccessDenied(self.detail, rule=self.rule,
+                            allowed=dict(self.allowed) if self.allowed is not None else None)
+
+
+def window_json(period: Period, tz: ZoneInfo = UTC_ZONE) -> dict[str, str | None]:
+    """A period as the ``allowed.window`` member of a denial, in local time ``tz``."""
+    return {"start": period.start.astimezone(tz).isoformat(),
+            "end": period.end.astimezone(tz).isoformat() if period.end is not None else None}
+
+
+def allowed_window(ctx: AccessContext) -> Period | None:
+    """The widest data window every window rule would accept, or ``None`` if there is none.
+
+    The intersection of the consent's data window, the household's occupancy period (the one
+    overlapping the request, else the latest), the upstream authorisation and the R12 history
+    floor. Denials report it so that a recipient can correct its request in one go.
+    """
+    if ctx.consent is None or ctx.point is None or ctx.point.upstream is None:
+        return None
+    occupancy = pick_occupancy(ctx.point.occupancy, ctx.request.window)
+    if occupancy is None:
+        return None
+    window: Period | None = Period(ctx.request.at - MAX_HISTORY, None)
+    for bound in (ctx.consent.data_window, occupancy, ctx.point.upstream):
+        window = window.intersection(bound) if window is not None else None
+    return window
+
+
+def pick_occupancy(periods: Sequence[Period], window: Period | None) -> Period | None:
+    """The occupancy period that overlaps ``window`` latest, else the latest one (R8)."""
+    if not periods:
+        return None
+    ordered = sorted(periods, key=lambda p: p.start)
+    if window is not None:
+        overlapping = [p for p in ordered if p.intersection(window) is not None]
+        if overlapping:
+            return overlapping[-1]
+    return ordered[-1]

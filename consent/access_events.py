@@ -1,0 +1,208 @@
+"""Access events: one per data request, served or denied, durable before the answer leaves (R16).
+
+An :class:`AccessEvent` says who asked (recipient, consent), for what (point, dataset, window,
+resolution), what happened (outcome, rule or reason, HTTP status), what was sent (number of
+values, SHA-256 of the exact body bytes) and what it cost upstream (calls made, days served from
+the cache). :meth:`AccessEvent.to_json` is its evidence document: text and integers only, so the
+evidence log can append it as a leaf without change.
+
+Events go to an :class:`AccessEventSink`. :class:`GroupCommitSink` writes them to the
+``access_event`` table with group commit: callers wait for *their* event to be committed, while
+every event that arrived during one commit is written by the next one, in one transaction. Under
+load that is one commit per batch instead of one per request; alone, an event is committed at
+once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from consent.models.base import DEFAULT_TENANT, TenantScoped, instant_field, json_list_field
+from consent.storage.database import Database
+
+log = logging.getLogger("passerelle.access")
+
+
+class Outcome(StrEnum):
+    """How a data request ended."""
+
+    SERVED = "served"  # data sent
+    DENIED = "denied"  # a consent rule, the token, or a rate limit said no
+    INVALID = "invalid"  # the request itself was malformed
+    FAILED = "failed"  # the upstream or Passerelle could not serve it
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEvent:
+    """One data request and its answer. Instants are UTC; windows are ``[start, end)``."""
+
+    at: datetime
+    request_id: str
+    api: str  # "native" or "compat/enedis"
+    route: str
+    outcome: Outcome
+    status: int
+    body_sha256: str
+    recipient_id: str | None = None
+    consent_id: str | None = None
+    point: str | None = None
+    dataset: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    resolution: str | None = None
+    rule: str | None = None
+    reason: str | None = None
+    values: int = 0
+    upstream_calls: int = 0
+    cache_days: int = 0
+    upstream: tuple[str, ...] = ()
+    tenant_id: str = DEFAULT_TENANT
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def to_json(self) -> dict[str, Any]:
+        """The evidence document: only text, integers and ``None`` (no floats, RFC 8785-safe)."""
+        doc = asdict(self)
+        for name in ("at", "window_start", "window_end"):
+            value = doc[name]
+            doc[name] = value.isoformat() if value is not None else None
+        doc["outcome"] = self.outcome.value
+        doc["upstream"] = list(self.upstream)
+        return doc
+
+
+class AccessEventRow(TenantScoped, table=True):
+    """The ``access_event`` table: one row per :class:`AccessEvent`."""
+
+    __tablename__ = "access_event"
+    __table_args__ = (sa.Index("ix_access_event_consent_at", "consent_id", "at"),
+                      sa.Index("ix_access_event_recipient_at", "recipient_id", "at"),
+                      sa.Index("ix_access_event_at", "at"))
+
+    id: str = Field(primary_key=True, max_length=36)
+    at: datetime = instant_field()
+    request_id: str = Field(max_length=32)
+    api: str = Field(max_length=32)
+    route: str = Field(max_length=200)
+    outcome: str = Field(max_length=16)
+    status: int
+    body_sha256: str = Field(max_length=64)
+    recipient_id: str | None = Field(default=None, max_length=64)
+    consent_id: str | None = Field(default=None, max_length=64)
+    point: str | None = Field(default=None, max_length=64)
+    dataset: str | None = Field(default=None, max_length=64)
+    window_start: datetime | None = instant_field(nullable=True)
+    window_end: datetime | None = instant_field(nullable=True)
+    resolution: str | None = Field(default=None, max_length=8)
+    rule: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+    values: int = 0
+    upstream_calls: int = 0
+    cache_days: int = 0
+    upstream: list[str] = json_list_field()
+
+
+ACCESS_EVENT_TABLE: sa.Table = AccessEventRow.__table__  # type: ignore[attr-defined]
+
+
+class AccessEventSink(Protocol):
+    """Where access events go. ``append`` returns once the event is durable."""
+
+    async def append(self, event: AccessEvent) -> None:
+        """Persist ``event``; raise if it could not be made durable (then serve nothing)."""
+        ...
+
+
+class MemorySink:
+    """Keeps events in a list: for tests and for the benchmark's bare baseline."""
+
+    def __init__(self) -> None:
+        self.events: list[AccessEvent] = []
+
+    async def append(self, event: AccessEvent) -> None:
+        self.events.append(event)
+
+
+def _row(event: AccessEvent) -> dict[str, Any]:
+    doc = asdict(event)
+    doc["outcome"] = event.outcome.value
+    doc["upstream"] = list(event.upstream)
+    doc["reason"] = event.reason[:500] if event.reason else event.reason
+    return doc
+
+
+class GroupCommitSink:
+    """Writes events in batches, one transaction per batch; see the module docstring.
+
+    Start with :meth:`start` (inside the running loop), stop with :meth:`close`, which commits
+    what is pending. ``max_batch`` caps one transaction's size.
+    """
+
+    def __init__(self, db: Database, *, max_batch: int = 1000) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._pending: list[tuple[AccessEvent, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._closing = False
+        self.commits = 0
+        self.written = 0
+
+    def start(self) -> None:
+        """Start the writer task."""
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._run(), name="access-event-writer")
+
+    async def append(self, event: AccessEvent) -> None:
+        if self._closing or self._writer is None:
+            raise RuntimeError("the access-event sink is not running")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, future))
+        self._wake.set()
+        await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                await self._commit(batch)
+            if self._closing:
+                return
+
+    async def _commit(self, batch: Sequence[tuple[AccessEvent, asyncio.Future[None]]]) -> None:
+        try:
+            async with self.db.engine.begin() as conn:
+                await conn.execute(sa.insert(ACCESS_EVENT_TABLE),
+                                   [_row(event) for event, _ in batch])
+        except Exception as exc:  # every waiter must learn that its event is not durable
+            log.exception("could not commit %d access events", len(batch))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        self.commits += 1
+        self.written += len(batch)
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
+
+    async def close(self) -> None:
+        """Commit what is pending, then stop."""
+        self._closing = True
+        self._wake.set()
+        if self._writer is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer

@@ -1,0 +1,151 @@
+"""Cutting data to a consent's view: clamp to a window, roll up to a coarser resolution, keep only
+released record fields (R6, R12).
+
+Roll-ups follow the local calendar of the series' timezone: a day runs from local midnight to the
+next local midnight, so it lasts 23 or 25 hours on DST change days; weeks start on Monday (ISO
+8601), months on the 1st. Sub-daily buckets (``PT1H`` from ``PT30M``...) are aligned on UTC
+multiples of their length, which matches local boundaries in every zone whose offset is a whole
+number of hours (all European DSOs).
+
+How one bucket summarises its readings follows :attr:`DatasetSpec.aggregate`: energy is summed,
+mean power is time-weighted, peak power is the maximum, a register is read at the bucket's end.
+A bucket is emitted only when its readings cover it exactly: a gap in the data yields a missing
+value, never a wrong one. Its quality is the least trustworthy of its readings.
+
+Arithmetic on instants is done in UTC: Python compares and subtracts datetimes sharing one
+``ZoneInfo`` by wall time, which is wrong across a DST change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from consent.errors import ResolutionUnavailable
+from consent.periods import Period
+from consent.readings import Quality, Reading, Record, Series
+from consent.vocabulary import Aggregate, Resolution
+
+#: Mean power is given to the milliwatt; sums, maxima and registers stay exact.
+AVERAGE_QUANTUM = Decimal("0.001")
+
+_TRUST = {Quality.VALIDATED: 0, Quality.RAW: 1, Quality.ESTIMATED: 2}
+
+
+def clamp(series: Series, window: Period) -> Series:
+    """Keep the readings that lie entirely inside ``window``."""
+    kept = tuple(r for r in series.readings if window.covers(Period(r.start, r.end)))
+    return replace(series, readings=kept)
+
+
+def cut_record(record: Record, fields: Iterable[str]) -> Record:
+    """Keep only the released ``fields`` (R6), in the dataset's own field order."""
+    released = set(fields)
+    order = record.dataset.spec.fields
+    kept = {name: record.fields.get(name) for name in order if name in released}
+    return replace(record, fields=kept)
+
+
+def roll_up(series: Series, target: Resolution) -> Series:
+    """The series at the coarser ``target`` resolution (same series if already there).
+
+    Raises :class:`~consent.errors.ResolutionUnavailable` if ``target`` is finer than the data.
+    """
+    if target is series.resolution:
+        return series
+    if target.finer_than(series.resolution):
+        raise ResolutionUnavailable(
+            f"{series.dataset.value} of {series.point} is available at {series.resolution.value} "
+            f"or coarser, not {target.value}.", available=series.resolution.value)
+    tz = ZoneInfo(series.timezone)
+    how = series.dataset.spec.aggregate
+    readings = []
+    for (start, end), group in groupby(series.readings, key=lambda r: bucket(r.start, target, tz)):
+        members = list(group)
+        if all(r.end.astimezone(UTC) <= end for r in members) and _covers(members, start, end):
+            readings.append(_combine(members, start.astimezone(tz), end.astimezone(tz), how))
+    return replace(series, resolution=target, readings=tuple(readings))
+
+
+def view(series: Series, window: Period, resolution: Resolution) -> Series:
+    """What a consent releases: the series clamped to ``window``, then rolled up."""
+    return roll_up(clamp(series, window), resolution)
+
+
+def bucket(instant: datetime, resolution: Resolution, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The ``[start, end)`` (UTC) of the ``resolution`` interval that contains ``instant``."""
+    if not resolution.is_calendar:
+        step = int(resolution.nominal.total_seconds())
+        seconds = int(instant.timestamp())
+        start = datetime.fromtimestamp(seconds - seconds % step, UTC)
+        return start, start + resolution.nominal
+    first = _calendar_start(instant.astimezone(tz).date(), resolution)
+    return _midnight(first, tz), _midnight(_calendar_next(first, resolution), tz)
+
+
+def _calendar_start(day: date, resolution: Resolution) -> date:
+    if resolution is Resolution.P1D:
+        return day
+    if resolution is Resolution.P1W:
+        return day - timedelta(days=day.weekday())
+    if resolution is Resolution.P1M:
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def _calendar_next(first: date, resolution: Resolution) -> date:
+    if resolution is Resolution.P1D:
+        return first + timedelta(days=1)
+    if resolution is Resolution.P1W:
+        return first + timedelta(days=7)
+    if resolution is Resolution.P1M:
+        return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first.replace(year=first.year + 1)
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
+
+def _covers(readings: list[Reading], start: datetime, end: datetime) -> bool:
+    cursor = start
+    for r in readings:
+        if r.start.astimezone(UTC) != cursor:
+            return False
+        cursor = r.end.astimezone(UTC)
+    return cursor == end
+
+
+def _seconds(r: Reading) -> Decimal:
+    return Decimal(int((r.end.astimezone(UTC) - r.start.astimezone(UTC)).total_seconds()))
+
+
+def _combine(readings: list[Reading], start: datetime, end: datetime, how: Aggregate) -> Reading:
+    if how is Aggregate.SUM:
+        value = sum((r.value for r in readings), Decimal(0))
+    elif how is Aggregate.AVERAGE:
+        total = sum((_seconds(r) for r in readings), Decimal(0))
+        weighted = sum((r.value * _seconds(r) for r in readings), Decimal(0))
+        value = (weighted / total).quantize(AVERAGE_QUANTUM, rounding=ROUND_HALF_EVEN).normalize()
+    elif how is Aggregate.MAXIMUM:
+        value = max(r.value for r in readings)
+    elif how is Aggregate.REGISTER:
+        value = readings[-1].value
+    else:  # pragma: no cover - records never reach a roll-up
+        raise ValueError(f"cannot aggregate {how.value}")
+    quality = max((r.quality for r in readings), key=_TRUST.__getitem__)
+    return Reading(start, end, value, quality)
+
+
+def iter_days(window: Period, tz: ZoneInfo) -> Iterator[date]:
+    """The local calendar days that ``window`` touches (for day-keyed caches)."""
+    assert window.end is not None
+    day = window.start.astimezone(tz).date()
+    last = (window.end - timedelta(microseconds=1)).astimezone(tz).date()
+    while day <= last:
+        yield day
+        day += timedelta(days=1)

@@ -1,0 +1,223 @@
+"""A cache of past, complete days of meter data, encrypted at rest (R22), shared by recipients.
+
+One row per (point, dataset, native resolution, local day) holds that day's readings as JSON,
+sealed with AES-256-GCM (:mod:`cryptography`). The associated data binds a ciphertext to its
+row, so a row copied onto another key does not decrypt. The point is stored pseudonymised
+(HMAC-SHA256 under a key derived from the same secret): the cache alone tells nobody which
+meter a row belongs to.
+
+Only *complete* days that have *ended* are stored (:func:`complete_days`): a day the DSO has not
+published yet, or one with a gap, is fetched again next time. A day is never served from here
+before the consent checks have passed: the cache sits behind the policy, not beside it. Rows are
+dropped by :meth:`DayCache.purge` once no active consent needs their point any more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from base64 import b64decode
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlmodel import Field, SQLModel
+
+from consent.aggregation import bucket
+from consent.identifiers import PointRef
+from consent.models.base import DEFAULT_TENANT, instant_field
+from consent.readings import Quality, Reading
+from consent.storage import Database
+from consent.vocabulary import Dataset, Resolution
+
+KEY_ENV = "PASSERELLE_CACHE_KEY"
+KEY_FILE = "cache.key"
+NONCE_BYTES = 12
+
+
+class CachedDay(SQLModel, table=True):
+    """The ``upstream_cache_day`` table: one sealed day of one dataset of one point.
+
+    ``point_key`` pseudonymises the tenant and the point together, so two tenants holding the
+    same meter never share a row (R24).
+    """
+
+    __tablename__ = "upstream_cache_day"
+
+    point_key: str = Field(primary_key=True, max_length=64)
+    dataset: str = Field(primary_key=True, max_length=64)
+    resolution: str = Field(primary_key=True, max_length=8)
+    day: str = Field(primary_key=True, max_length=10)
+    sealed: bytes = Field(sa_type=sa.LargeBinary)
+    stored_at: datetime = instant_field()
+
+
+_TABLE: sa.Table = CachedDay.__table__  # type: ignore[attr-defined]
+
+
+def load_cache_secret(data_dir: Path) -> bytes:
+    """The 32-byte cache secret: ``$PASSERELLE_CACHE_KEY`` (base64) or ``data_dir/cache.key``.
+
+    The file is created with mode 0600 on first use. Losing it only empties the cache.
+    """
+    env = os.environ.get(KEY_ENV)
+    if env:
+        secret = b64decode(env)
+        if len(secret) != 32:
+            raise ValueError(f"{KEY_ENV} must be 32 bytes, base64-encoded")
+        return secret
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+    secret = path.read_bytes()
+    if len(secret) != 32:
+        raise ValueError(f"{path} must hold exactly 32 bytes")
+    return secret
+
+
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"passerelle cache " + purpose).derive(secret)
+
+
+def complete_days(readings: Iterable[Reading], resolution: Resolution, tz: ZoneInfo,
+                  now: datetime) -> dict[date, tuple[Reading, ...]]:
+    """The local days, ended before ``now``, whose readings (by start) cover them fully.
+
+    A daily reading is a full day on its own (a gas day starting 06:00 belongs to its date);
+    finer readings must tile the day from local midnight to the next without a gap.
+    """
+    by_day: dict[date, list[Reading]] = {}
+    for r in readings:
+        by_day.setdefault(r.start.astimezone(tz).date(), []).append(r)
+    complete: dict[date, tuple[Reading, ...]] = {}
+    for day, members in by_day.items():
+        start, end = bucket(members[0].start, Resolution.P1D, tz)
+        if end > now:
+            continue
+        if resolution.is_calendar:
+            if len(members) == 1:
+                complete[day] = tuple(members)
+            continue
+        cursor = start
+        for r in members:
+            if r.start.astimezone(UTC) != cursor:
+                break
+            cursor = r.end.astimezone(UTC)
+        else:
+            if cursor == end:
+                complete[day] = tuple(members)
+    return complete
+
+
+class DayCache:
+    """Sealed days in the database; see the module docstring."""
+
+    def __init__(self, db: Database, secret: bytes) -> None:
+        self.db = db
+        self._aead = AESGCM(_derive(secret, b"aead"))
+        self._mac = _derive(secret, b"point")
+        self.hits = 0
+        self.stores = 0
+
+    def point_key(self, point: PointRef, tenant: str = DEFAULT_TENANT) -> str:
+        """The pseudonym of ``point`` of ``tenant`` in the cache table."""
+        return hmac.new(self._mac, f"{tenant}|{point}".encode(), hashlib.sha256).hexdigest()
+
+    @staticmethod
+    def _aad(point_key: str, dataset: Dataset, resolution: Resolution, day: date) -> bytes:
+        return f"{point_key}|{dataset.value}|{resolution.value}|{day.isoformat()}".encode()
+
+    async def get(self, point: PointRef, dataset: Dataset, resolution: Resolution,
+                  days: Iterable[date], tz: ZoneInfo, *, tenant: str = DEFAULT_TENANT,
+                  ) -> dict[date, tuple[Reading, ...]]:
+        """The cached ones among ``days``; a row that fails to open is ignored (refetched)."""
+        wanted = sorted(set(days))
+        if not wanted:
+            return {}
+        key = self.point_key(point, tenant)
+        table = _TABLE
+        query = sa.select(table.c.day, table.c.sealed).where(
+            table.c.point_key == key, table.c.dataset == dataset.value,
+            table.c.resolution == resolution.value,
+            table.c.day.between(wanted[0].isoformat(), wanted[-1].isoformat()))
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        found: dict[date, tuple[Reading, ...]] = {}
+        want = set(wanted)
+        for text_day, sealed in rows:
+            day = date.fromisoformat(text_day)
+            if day not in want:
+                continue
+            try:
+                plain = self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
+                                           self._aad(key, dataset, resolution, day))
+            except Exception:  # noqa: S112 - a foreign or damaged row is simply a miss
+                continue
+            found[day] = _decode(plain, tz)
+        self.hits += len(found)
+        return found
+
+    async def put(self, point: PointRef, dataset: Dataset, resolution: Resolution,
+                  days: Mapping[date, tuple[Reading, ...]], now: datetime, *,
+                  tenant: str = DEFAULT_TENANT) -> None:
+        """Store ``days`` (replacing what is there) in one transaction."""
+        if not days:
+            return
+        key = self.point_key(point, tenant)
+        table = _TABLE
+        rows = []
+        for day, readings in days.items():
+            nonce = secrets.token_bytes(NONCE_BYTES)
+            sealed = nonce + self._aead.encrypt(nonce, _encode(readings),
+                                                self._aad(key, dataset, resolution, day))
+            rows.append({"point_key": key, "dataset": dataset.value,
+                         "resolution": resolution.value, "day": day.isoformat(),
+                         "sealed": sealed, "stored_at": now})
+        async with self.db.engine.begin() as conn:
+            await conn.execute(sa.delete(table).where(
+                table.c.point_key == key, table.c.dataset == dataset.value,
+                table.c.resolution == resolution.value,
+                table.c.day.in_([r["day"] for r in rows])))
+            await conn.execute(sa.insert(table), rows)
+        self.stores += len(rows)
+
+    async def purge(self, needed: Iterable[tuple[str, PointRef]]) -> int:
+        """Drop every row whose (tenant, point) is not in ``needed`` (what active consents
+        cover); return how many rows went."""
+        keep = {self.point_key(point, tenant) for tenant, point in needed}
+        table = _TABLE
+        async with self.db.engine.begin() as conn:
+            present = (await conn.execute(
+                sa.select(table.c.point_key).distinct())).scalars().all()
+            drop = [k for k in present if k not in keep]
+            removed = 0
+            for i in range(0, len(drop), 500):
+                result = await conn.execute(sa.delete(table).where(
+                    table.c.point_key.in_(drop[i:i + 500])))
+                removed += result.rowcount or 0
+        return removed
+
+
+def _encode(readings: Iterable[Reading]) -> bytes:
+    return json.dumps([[int(r.start.timestamp()), int(r.end.timestamp()), format(r.value, "f"),
+                        r.quality.value] for r in readings],
+                      separators=(",", ":")).encode()
+
+
+def _decode(plain: bytes, tz: ZoneInfo) -> tuple[Reading, ...]:
+    return tuple(Reading(datetime.fromtimestamp(start, tz), datetime.fromtimestamp(end, tz),
+                         Decimal(value), Quality(quality))
+                 for start, end, value, quality in json.loads(plain))

@@ -1,0 +1,71 @@
+"""Data Connect v5 measure and customer endpoints, behind Passerelle's checks and evidence.
+
+The token is an app-wide client-credentials token, as in v5: each call names its
+``usage_point_id`` and the recipient's consent covering that point is looked up per call (a
+consent-bound token also works, restricted to its points). Daily endpoints answer daily values;
+load-curve endpoints answer the point's native step, or a denial when the consent does not
+release it (never daily values in a curve's place).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from consent.vocabulary import Dataset
+from proxy.auth import authenticate_bearer
+from proxy.compat.enedis import errors, params, wire
+from proxy.data.evidence import evidenced
+from proxy.data.trace import Trace
+from proxy.keys import clock_key, data_service_key
+from proxy.native import caller_of
+
+API = "compat/enedis"
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def series_endpoint(dataset: Dataset) -> Handler:
+    """The handler of one ``/metering_data_*/v5/*`` path."""
+    served = wire.SERVED_RESOLUTION[dataset]
+
+    @evidenced(API, errors.render)
+    async def handler(request: web.Request, trace: Trace) -> tuple[Any, int]:
+        token = await authenticate_bearer(request)
+        trace.recipient_id, trace.tenant = token.recipient_id, token.tenant_id
+        trace.dataset = dataset.value
+        point = params.usage_point(request.query)
+        days = params.day_range(request.query, dataset, request.app[clock_key].now())
+        series = await request.app[data_service_key].series(
+            caller_of(token), point, dataset, days, served, trace, native=served is None)
+        return wire.meter_reading(series, days.start, days.end), len(series.readings)
+
+    handler.__name__ = f"dc_{dataset.value}"
+    return handler
+
+
+def record_endpoint(dataset: Dataset) -> Handler:
+    """The handler of one ``/customers_*/v5/*`` path."""
+
+    @evidenced(API, errors.render)
+    async def handler(request: web.Request, trace: Trace) -> tuple[Any, int]:
+        token = await authenticate_bearer(request)
+        trace.recipient_id, trace.tenant = token.recipient_id, token.tenant_id
+        trace.dataset = dataset.value
+        point = params.usage_point(request.query)
+        record = await request.app[data_service_key].record(caller_of(token), point, dataset,
+                                                            trace)
+        return wire.customer(record, token.recipient_id), len(record.fields)
+
+    handler.__name__ = f"dc_{dataset.value}"
+    return handler
+
+
+def add_compat_routes(app: web.Application, prefix: str = "/compat/enedis") -> None:
+    """Register the Data Connect v5 measure and customer paths under ``prefix``."""
+    for path, dataset in wire.SERIES_PATHS.items():
+        app.router.add_get(prefix + path, series_endpoint(dataset), name=f"dc-{dataset.value}")
+    for path, dataset in wire.RECORD_PATHS.items():
+        app.router.add_get(prefix + path, record_endpoint(dataset), name=f"dc-{dataset.value}")

@@ -1,0 +1,205 @@
+"""Data Connect's token endpoint and consent page, on top of Passerelle's OAuth server.
+
+``POST /oauth2/v3/token`` (Token v3): ``client_credentials`` only, credentials in the form or
+in HTTP Basic; the answer is Passerelle's token response with ``expires_in`` as a string, as
+Data Connect writes it. ``POST /oauth2/v3/revoke`` revokes a token (RFC 7009). Query
+parameters some clients still send (``redirect_uri``) are ignored, as Data Connect does.
+
+``GET /dataconnect/v1/oauth2/authorize?client_id&response_type=code&state&duration`` is the
+household's consent page. Data Connect has no ``redirect_uri`` parameter (it is fixed at
+registration) and no PKCE, so the page is bridged onto Passerelle's authorization endpoint:
+the recipient registers :data:`CALLBACK_PATH` (under the issuer) among its redirect URIs, the
+household signs in and decides on Passerelle's own login and consent pages, and the callback
+sends the browser to the recipient's first other redirect URI with ``code``, ``state`` and
+``usage_point_id`` (several PRMs joined by ``;``), or, on refusal, with Data Connect's
+``code=403&error=access_denied&error_description=authorization_request_refused`` (no state).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlmodel import col, select
+
+from consent.identifiers import Source
+from consent.models import ConsentPoint, MeteringPoint, Recipient, RecipientState
+from consent.models.oauth import AuthorizationCode
+from consent.scopes import METER_DATA, scope_of
+from consent.tokens import digest
+from proxy.compat.enedis.wire import RECORD_PATHS, SERIES_PATHS
+from proxy.errors import InvalidRequest, OAuthError, UnsupportedGrantType
+from proxy.keys import database_key, oauth_server_key, settings_key
+from proxy.oauth.endpoints import new_exchange
+from proxy.oauth.glue import Carrier, Snapshot, bound, check_parameters
+from proxy.oauth.store import apply, load_for_token_endpoint
+from proxy.web.forms import MalformedForm, first, read_form
+
+PREFIX = "/compat/enedis"
+CALLBACK_PATH = PREFIX + "/dataconnect/v1/oauth2/callback"
+#: Data Connect: "ne peut excéder 3 ans" (P3Y, P36M, P1095D all pass).
+MAX_DURATION_DAYS = 1096
+BRIDGE_TTL = 900.0
+_DURATION = re.compile(r"P(?:(\d{1,4})Y)?(?:(\d{1,5})M)?(?:(\d{1,5})W)?(?:(\d{1,6})D)?")
+_DC_DATASETS = frozenset({*SERIES_PATHS.values(), *RECORD_PATHS.values()})
+
+
+async def _back_channel(request: web.Request, run: str) -> web.Response:
+    """Passerelle's OAuth server on a Data Connect request: form only, query ignored."""
+    server = request.app[oauth_server_key]
+    try:
+        pairs = await read_form(request)
+        check_parameters(pairs)
+        if run == "token" and first(pairs, "grant_type") != "client_credentials":
+            raise UnsupportedGrantType("Data Connect tokens are client_credentials only.")
+        snapshot = Snapshot(request.method, server.issuer + request.path, request.headers,
+                            [], pairs)
+        exchange = new_exchange(request)
+        await load_for_token_endpoint(request.app[database_key], exchange, snapshot)
+        with bound(exchange):
+            carrier: Carrier = (server.create_token_response(snapshot) if run == "token"
+                                else server.create_endpoint_response(run, snapshot))
+        await apply(request.app[database_key], exchange)
+    except MalformedForm as error:
+        return InvalidRequest(error.detail).to_response()
+    except OAuthError as error:
+        return error.to_response()
+    if run != "token" or carrier.status != 200:
+        return carrier.to_response()
+    body = dict(carrier.json)
+    body["expires_in"] = str(body.get("expires_in", ""))
+    headers = {k: v for k, v in carrier.headers if k.lower() != "content-type"}
+    return web.Response(text=json.dumps(body), status=carrier.status,
+                        content_type="application/json", headers=headers)
+
+
+async def token(request: web.Request) -> web.Response:
+    """``POST /oauth2/v3/token``: client credentials, ``expires_in`` as a string."""
+    return await _back_channel(request, "token")
+
+
+async def revoke(request: web.Request) -> web.Response:
+    """``POST /oauth2/v3/revoke`` (``token``, optional ``token_type_hint``), RFC 7009."""
+    return await _back_channel(request, "revocation")
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """One Data Connect consent request in flight through Passerelle's consent page."""
+
+    state: str | None
+    target: str
+    created: float
+
+
+bridges_key = web.AppKey("dc_bridges", dict[str, Bridge])
+
+
+def parse_duration(text: str) -> int | None:
+    """Days in a Data Connect ``duration`` (``P1Y4M``, ``P36M``, ``P1095D``), else ``None``."""
+    match = _DURATION.fullmatch(text)
+    if not match or not any(match.groups()):
+        return None
+    years, months, weeks, days = (int(g) if g else 0 for g in match.groups())
+    return years * 365 + months * 30 + weeks * 7 + days
+
+
+def _dc_error(description: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": "invalid_request", "error_description": description},
+                             status=status, headers={"Cache-Control": "no-store"})
+
+
+async def authorize(request: web.Request) -> web.Response:
+    """``GET /dataconnect/v1/oauth2/authorize``: validate, then Passerelle's consent page."""
+    query = request.query
+    client_id, duration = query.get("client_id", ""), query.get("duration", "")
+    state = query.get("state")
+    if not client_id or not duration or query.get("response_type") is None:
+        return _dc_error("missing_parameter")
+    if query.get("response_type") != "code":
+        return _dc_error("unsupported_response_type")
+    if state is not None and len(state) > 100:
+        return _dc_error("invalid_state")
+    days = parse_duration(duration)
+    if days is None:
+        return _dc_error("invalid_duration_format")
+    if days > MAX_DURATION_DAYS:
+        return _dc_error("maximum_duration_exceeded")
+    async with request.app[database_key].session() as session:
+        recipient = (await session.exec(select(Recipient).where(
+            Recipient.client_id == client_id))).first()
+    issuer = request.app[settings_key].issuer
+    callback = issuer + CALLBACK_PATH
+    if recipient is None or RecipientState(recipient.state) is not RecipientState.ACTIVE:
+        return _dc_error("unknown_client", status=400)
+    targets = [u for u in recipient.redirect_uris if u != callback]
+    if callback not in recipient.redirect_uris or not targets:
+        return _dc_error("client_not_configured_for_dataconnect")
+    datasets = frozenset(recipient.may_receive()) & _DC_DATASETS
+    if not datasets:
+        return _dc_error("client_not_configured_for_dataconnect")
+    bridges = request.app[bridges_key]
+    _forget_old(bridges)
+    key = secrets.token_urlsafe(24)
+    bridges[key] = Bridge(state, targets[0], time.monotonic())
+    verifier = secrets.token_urlsafe(48)  # PKCE for Passerelle's server; Data Connect has none
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    details = [{"type": METER_DATA, "datasets": sorted(d.value for d in datasets),
+                "duration": f"P{max(days, 1)}D"}]
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": callback,
+              "scope": scope_of(datasets), "state": key,
+              "code_challenge": challenge.decode().rstrip("="), "code_challenge_method": "S256",
+              "authorization_details": json.dumps(details, separators=(",", ":"))}
+    raise web.HTTPSeeOther("/oauth2/authorize?" + urlencode(params))
+
+
+def _forget_old(bridges: dict[str, Bridge]) -> None:
+    horizon = time.monotonic() - BRIDGE_TTL
+    for key in [k for k, b in bridges.items() if b.created < horizon]:
+        del bridges[key]
+    while len(bridges) > 10_000:
+        bridges.pop(next(iter(bridges)))
+
+
+async def callback(request: web.Request) -> web.Response:
+    """Back from Passerelle's consent page: answer the recipient as Data Connect does."""
+    bridge = request.app[bridges_key].pop(request.query.get("state", ""), None)
+    if bridge is None:
+        return _dc_error("unknown_or_expired_request")
+    code = request.query.get("code")
+    if request.query.get("error") or not code:
+        refused = {"code": "403", "error": "access_denied",
+                   "error_description": "authorization_request_refused"}
+        raise web.HTTPSeeOther(bridge.target + _sep(bridge.target) + urlencode(refused))
+    async with request.app[database_key].session() as session:
+        rows = (await session.exec(
+            select(MeteringPoint.source, MeteringPoint.identifier)
+            .join(ConsentPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
+            .join(AuthorizationCode,
+                  col(AuthorizationCode.consent_id) == ConsentPoint.consent_id)
+            .where(AuthorizationCode.code_hash == digest(code)))).all()
+    prms = sorted(identifier for source, identifier in rows if source == Source.ENEDIS)
+    params = {"code": code, **({"state": bridge.state} if bridge.state is not None else {}),
+              "usage_point_id": ";".join(prms)}
+    raise web.HTTPSeeOther(bridge.target + _sep(bridge.target) + urlencode(params))
+
+
+def _sep(uri: str) -> str:
+    return "&" if "?" in uri else "?"
+
+
+def add_compat_oauth_routes(app: web.Application) -> None:
+    """The token endpoint, the consent page and its callback, under ``/compat/enedis``."""
+    app[bridges_key] = {}
+    app.router.add_post(PREFIX + "/oauth2/v3/token", token, name="dc-token")
+    app.router.add_post(PREFIX + "/oauth2/v3/revoke", revoke, name="dc-revoke")
+    app.router.add_get(PREFIX + "/dataconnect/v1/oauth2/authorize", authorize,
+                       name="dc-authorize")
+    app.router.add_get(CALLBACK_PATH, callback, name="dc-callback")

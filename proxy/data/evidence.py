@@ -1,0 +1,129 @@
+"""Every data request leaves an access event, durable before its answer is sent (R16).
+
+:func:`evidenced` wraps a data handler. The handler fills a :class:`Trace` (who, which consent,
+point, dataset, window, what the upstream cost) and returns a JSON payload plus the number of
+values, or raises from the error tree. The wrapper renders the exact body bytes (the API's own
+error format on failure), hashes them, appends the :class:`~consent.access_events.AccessEvent`
+to the sink and waits for it to be committed, then sends those same bytes. If the event cannot
+be made durable, nothing is sent but a 500: no data leaves without its trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from consent.access_events import AccessEvent, Outcome
+from consent.errors import AccessDenied, DomainError, PasserelleError
+from proxy.data.trace import Trace
+from proxy.keys import access_sink_key, clock_key, request_id_key
+
+log = logging.getLogger("passerelle.data")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """An answer ready to send: status, body bytes, content type, extra headers."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+#: Render an error in the API's own format (problem+json, Data Connect body...).
+ErrorRenderer = Callable[[PasserelleError, web.Request], Rendered]
+#: A data handler: fills the trace, returns (JSON payload, number of values).
+DataHandler = Callable[[web.Request, Trace], Awaitable[tuple[Any, int]]]
+
+
+def error_headers(error: PasserelleError) -> dict[str, str]:
+    """Headers an error asks for (``Retry-After``, ``WWW-Authenticate``...)."""
+    method = getattr(error, "response_headers", None)
+    if callable(method):
+        headers: dict[str, str] = method()
+        return headers
+    return dict(getattr(error, "headers", None) or {})
+
+
+def classify(error: PasserelleError) -> tuple[Outcome, str | None]:
+    """The outcome of a failed request and the rule that decided it, if a rule did."""
+    if isinstance(error, AccessDenied):
+        return Outcome.DENIED, error.rule
+    if error.status == 401:
+        return Outcome.DENIED, "R6 token"
+    if error.status == 429:
+        return Outcome.DENIED, "rate limit"
+    if error.code == "upstream-authorisation":
+        return Outcome.DENIED, "upstream authorisation"
+    if error.status == 403:
+        return Outcome.DENIED, "R6 token"
+    if isinstance(error, DomainError) or error.status < 500:
+        return Outcome.INVALID, None
+    return Outcome.FAILED, None
+
+
+def json_bytes(payload: Any) -> bytes:
+    """Compact UTF-8 JSON: the bytes that are hashed are the bytes that are sent."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def evidenced(api: str, render_error: ErrorRenderer,
+              ) -> Callable[[DataHandler], Callable[[web.Request], Awaitable[web.Response]]]:
+    """Decorate a data handler so that each of its requests is evidenced (module docstring)."""
+
+    def decorate(handler: DataHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def wrapper(request: web.Request) -> web.Response:
+            route = request.match_info.route.resource
+            trace = Trace(api=api, route=route.canonical if route is not None else request.path)
+            rule: str | None = None
+            reason: str | None = None
+            values = 0
+            try:
+                payload, values = await handler(request, trace)
+                answer = Rendered(200, json_bytes(payload), "application/json")
+                outcome = Outcome.SERVED
+            except PasserelleError as error:
+                answer = render_error(error, request)
+                outcome, rule = classify(error)
+                reason = error.detail
+            except Exception:
+                log.exception("data request failed on %s", request.path)
+                internal = PasserelleError("An unexpected error occurred; it has been logged.")
+                answer = render_error(internal, request)
+                outcome, reason = Outcome.FAILED, "internal error"
+            await _record(request, trace, answer, outcome, rule, reason, values)
+            return web.Response(body=answer.body, status=answer.status,
+                                content_type=answer.content_type, headers=answer.headers)
+
+        wrapper.__name__ = handler.__name__
+        wrapper.__doc__ = handler.__doc__
+        return wrapper
+
+    return decorate
+
+
+async def _record(request: web.Request, trace: Trace, answer: Rendered, outcome: Outcome,
+                  rule: str | None, reason: str | None, values: int) -> None:
+    window = trace.window
+    event = AccessEvent(
+        at=request.app[clock_key].now(),
+        request_id=request.get(request_id_key, ""),
+        api=trace.api, route=trace.route, outcome=outcome, status=answer.status,
+        body_sha256=hashlib.sha256(answer.body).hexdigest(),
+        recipient_id=trace.recipient_id, consent_id=trace.consent_id, point=trace.point,
+        dataset=trace.dataset,
+        window_start=window.start if window is not None else None,
+        window_end=window.end if window is not None else None,
+        resolution=trace.resolution, rule=rule,
+        reason=reason[:500] if reason else None, values=values,
+        upstream_calls=trace.report.upstream_calls, cache_days=trace.report.cache_days,
+        upstream=tuple(trace.report.calls), tenant_id=trace.tenant,
+    )
+    await request.app[access_sink_key].append(event)

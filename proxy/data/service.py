@@ -1,0 +1,118 @@
+"""The data path of one request, the same for the native and the compatible API.
+
+:class:`DataService` gathers the facts, enforces :func:`consent.checks.default_policy` (R6, R8,
+R12, R13), fetches through the :class:`~proxy.upstream.fetcher.Upstream` of the point's source
+and cuts the result to the consent's view. It never fetches before the policy has allowed the
+request, so a denied request costs the DSO nothing and never touches the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from adapters.errors import Unsupported
+from consent.access import AccessContext, ReadRequest, TokenGrant
+from consent.aggregation import cut_record, view
+from consent.checks import AllOf
+from consent.clock import Clock
+from consent.identifiers import PointRef, Source
+from consent.periods import DayRange
+from consent.readings import Record, Series
+from consent.vocabulary import Dataset, Resolution
+from proxy.data.facts import AccessFacts, FactsLoader
+from proxy.data.ratelimit import RecipientLimits
+from proxy.data.trace import Trace
+from proxy.upstream.fetcher import Upstream
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking: the verified token's facts, as the checks see them, and its tenant."""
+
+    grant: TokenGrant
+    tenant: str
+
+
+class DataService:
+    """Checks, fetches and cuts; see the module docstring."""
+
+    def __init__(self, facts: FactsLoader, upstreams: Mapping[Source, Upstream], policy: AllOf,
+                 clock: Clock, limits: RecipientLimits | None = None) -> None:
+        self.facts = facts
+        self.upstreams = upstreams
+        self.policy = policy
+        self.clock = clock
+        self.limits = limits
+
+    def _upstream(self, point: PointRef) -> Upstream:
+        upstream = self.upstreams.get(point.source)
+        if upstream is None:
+            raise Unsupported(f"No data source is configured for {point.source.value} points.")
+        return upstream
+
+    async def _allow(self, caller: Caller, point: PointRef, dataset: Dataset,
+                     days: DayRange | None, resolution: Resolution | None,
+                     trace: Trace) -> tuple[AccessFacts, AccessContext]:
+        trace.recipient_id = caller.grant.recipient_id
+        trace.tenant = caller.tenant
+        trace.point, trace.dataset = str(point), dataset.value
+        if self.limits is not None:
+            self.limits.check(caller.grant.recipient_id)
+        at = self.clock.now()
+        facts = await self.facts.load(recipient_id=caller.grant.recipient_id,
+                                      consent_id=caller.grant.consent_id, point=point, at=at,
+                                      tenant=caller.tenant)
+        consent = facts.consent
+        trace.consent_id = consent.consent_id if consent is not None else caller.grant.consent_id
+        window = days.to_period(facts.timezone) if days is not None else None
+        trace.window = window
+        if dataset.spec.is_series and resolution is None:
+            # Unspecified: the finest the consent releases (the native one if finer is absent).
+            resolution = consent.finest_for(dataset) if consent is not None else dataset.spec.finest
+        trace.resolution = resolution.value if resolution is not None else None
+        request = ReadRequest(point=point, dataset=dataset, at=at, window=window,
+                              resolution=resolution, timezone=facts.timezone)
+        ctx = AccessContext(request, caller.grant, consent, facts.facts)
+        self.policy.enforce(ctx)
+        return facts, ctx
+
+    async def series(self, caller: Caller, point: PointRef, dataset: Dataset, days: DayRange,
+                     resolution: Resolution | None, trace: Trace, *,
+                     native: bool = False) -> Series:
+        """The consent's view of ``dataset`` of ``point`` over ``days`` (local calendar days).
+
+        With ``resolution`` ``None`` the answer comes at the finest resolution the consent
+        releases, or the point's native one where that is coarser. With ``native`` the answer
+        is the point's native step or nothing (a Data Connect load curve): once every other
+        rule has passed, the policy is asked again with that step, so a consent capped at P1D
+        is denied the curve rather than served daily values where a curve is expected.
+        """
+        facts, ctx = await self._allow(caller, point, dataset, days, resolution, trace)
+        window = ctx.request.window
+        assert window is not None
+        upstream = self._upstream(point)
+        recipient = caller.grant.recipient_id
+        cap = ctx.request.resolution
+        if native:
+            step, _ = await upstream.native_resolution(point, dataset, recipient, trace.report,
+                                                       cap)
+            trace.resolution = step.value
+            self.policy.enforce(replace(ctx, request=replace(ctx.request, resolution=step)))
+            cap = step
+        fetched = await upstream.series(point, dataset, window, recipient=recipient,
+                                        report=trace.report, cap=cap, tenant=facts.tenant)
+        target = Resolution(trace.resolution) if trace.resolution else fetched.resolution
+        if resolution is None and target.finer_than(fetched.resolution):
+            target = fetched.resolution
+            trace.resolution = target.value
+        return view(fetched, window, target)
+
+    async def record(self, caller: Caller, point: PointRef, dataset: Dataset,
+                     trace: Trace) -> Record:
+        """The current occupant's ``dataset`` record, cut to the fields the consent releases."""
+        facts, _ = await self._allow(caller, point, dataset, None, None, trace)
+        assert facts.consent is not None  # the policy denies without one
+        record = await self._upstream(point).record(
+            point, dataset, recipient=caller.grant.recipient_id, report=trace.report)
+        return cut_record(record, facts.consent.fields_for(dataset))

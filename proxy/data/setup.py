@@ -1,0 +1,124 @@
+"""Wiring of the data proxy into the application: one ``cleanup_ctx`` and the routes.
+
+:func:`data_ctx` builds, once the database is open: the access-event sink (group commit), the
+sealed day cache (unless ``Settings.upstream_cache`` is off), one
+:class:`~proxy.upstream.fetcher.Upstream` per distinct adapter (so a simulator serving every
+source has one set of limiters), the :class:`~proxy.data.service.DataService`, and a janitor
+that drops cached days of points no active consent covers any more. Everything closes in
+reverse order; pending access events are committed before the database closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+
+from aiohttp import web
+
+from adapters.base import MeterDataAdapter
+from adapters.simulator import Simulator, SimulatorAdapter
+from consent.access_events import GroupCommitSink
+from consent.checks import default_policy
+from consent.day_cache import DayCache, load_cache_secret
+from consent.identifiers import Source
+from proxy import api_docs, native
+from proxy.compat.enedis.handlers import add_compat_routes
+from proxy.compat.enedis.oauth import add_compat_oauth_routes
+from proxy.data.facts import FactsLoader
+from proxy.data.ratelimit import RecipientLimits
+from proxy.data.service import DataService
+from proxy.keys import (
+    access_sink_key,
+    adapters_key,
+    clock_key,
+    data_service_key,
+    database_key,
+    settings_key,
+)
+from proxy.upstream.fetcher import Upstream
+
+log = logging.getLogger("passerelle.data")
+
+def use_adapters(app: web.Application, adapters: Mapping[Source, MeterDataAdapter] | None,
+                 ) -> None:
+    """Set the adapter of each source; by default the built-in simulator serves them all."""
+    if adapters is None:
+        simulator = SimulatorAdapter(Simulator(app[clock_key]))
+        adapters = {source: simulator for source in Source}
+    app[adapters_key] = dict(adapters)
+
+
+async def build_upstreams(adapters: Mapping[Source, MeterDataAdapter], app: web.Application,
+                          cache: DayCache | None) -> dict[Source, Upstream]:
+    """One :class:`Upstream` per distinct adapter, shared by the sources it serves."""
+    settings, clock = app[settings_key], app[clock_key]
+    by_adapter: dict[int, Upstream] = {}
+    upstreams: dict[Source, Upstream] = {}
+    for source, adapter in adapters.items():
+        upstream = by_adapter.get(id(adapter))
+        if upstream is None:
+            upstream = Upstream(adapter, await adapter.capabilities(), clock, cache=cache,
+                                max_wait=settings.upstream_max_wait)
+            by_adapter[id(adapter)] = upstream
+        upstreams[source] = upstream
+    return upstreams
+
+
+async def data_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open the data path's resources (see the module docstring)."""
+    settings, db, clock = app[settings_key], app[database_key], app[clock_key]
+    sink = GroupCommitSink(db)
+    sink.start()
+    app[access_sink_key] = sink
+    cache = (DayCache(db, load_cache_secret(settings.data_dir))
+             if settings.upstream_cache else None)
+    adapters: dict[Source, MeterDataAdapter] = app[adapters_key]
+    upstreams = await build_upstreams(adapters, app, cache)
+    facts = FactsLoader(db)
+    limits = RecipientLimits(settings.recipient_rate, settings.recipient_burst)
+    app[data_service_key] = DataService(facts, upstreams, default_policy(), clock, limits)
+    janitor = (asyncio.create_task(_purge_forever(cache, facts, app), name="cache-janitor")
+               if cache is not None else None)
+    try:
+        yield
+    finally:
+        if janitor is not None:
+            janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await janitor
+        for upstream in {id(u): u for u in upstreams.values()}.values():
+            await upstream.close()
+        await sink.close()
+
+
+async def purge_cache(cache: DayCache, facts: FactsLoader, app: web.Application) -> int:
+    """Drop cached days of every point no active consent covers now."""
+    needed = await facts.needed_points(app[clock_key].now())
+    return await cache.purge(needed)
+
+
+async def _purge_forever(cache: DayCache, facts: FactsLoader, app: web.Application) -> None:
+    interval = app[settings_key].cache_purge_interval
+    while True:
+        try:
+            removed = await purge_cache(cache, facts, app)
+            if removed:
+                log.info("cache: dropped %d days no consent needs any more", removed)
+        except Exception:  # a failed sweep is retried at the next interval
+            log.exception("cache purge failed")
+        await asyncio.sleep(interval)
+
+
+def add_data_routes(app: web.Application) -> None:
+    """The native API, its documentation, and the Data Connect v5-compatible API."""
+    app.router.add_get("/api/v1/points/{point_id}/datasets/{dataset}", native.read_dataset,
+                       name="api-read-dataset")
+    app.router.add_get("/api/v1/points", native.list_points, name="api-points")
+    app.router.add_get("/api/v1/consents/current", native.current_consents,
+                       name="api-consents-current")
+    app.router.add_get("/api/openapi.json", api_docs.openapi_json, name="api-openapi")
+    app.router.add_get("/api/docs", api_docs.docs_page, name="api-docs")
+    add_compat_routes(app)
+    add_compat_oauth_routes(app)

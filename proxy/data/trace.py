@@ -1,0 +1,25 @@
+"""What a data handler learns about its request, for the access event (see proxy.data.evidence)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from consent.models.base import DEFAULT_TENANT
+from consent.periods import Period
+from proxy.upstream.fetcher import FetchReport
+
+
+@dataclass(slots=True)
+class Trace:
+    """What a handler learnt about its request, for the access event."""
+
+    api: str
+    route: str
+    tenant: str = DEFAULT_TENANT
+    recipient_id: str | None = None
+    consent_id: str | None = None
+    point: str | None = None
+    dataset: str | None = None
+    window: Period | None = None
+    resolution: str | None = None
+    report: FetchReport = field(default_factory=FetchReport)

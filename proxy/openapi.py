@@ -1,0 +1,213 @@
+"""The OpenAPI 3.1 document of the data APIs, served at ``/api/openapi.json``.
+
+Written as data, with enums taken from :mod:`consent.vocabulary`, so the document cannot name a
+dataset or resolution the code does not know. ``tests/proxy/test_openapi.py`` validates it with
+``openapi-spec-validator`` and checks that every documented path is routed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consent.vocabulary import Dataset, Resolution
+from proxy.compat.enedis.wire import RECORD_PATHS, SERIES_PATHS
+
+API_VERSION = "1.0.0"
+NATIVE = "/api/v1"
+COMPAT = "/compat/enedis"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str,
+          media: str = "application/json") -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": schema}}}
+
+
+_PROBLEM = _json(_ref("Problem"), "Problem details (RFC 9457).", "application/problem+json")
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
+                                "schema": {"type": "integer", "minimum": 1}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    texts = {
+        400: "Malformed request (dates, resolution, point identifier).",
+        401: "Missing, invalid, expired or revoked access token (RFC 6750).",
+        403: "Denied by the consent: `rule` names the rule, `allowed` what would be allowed.",
+        404: "No data measured for this point and window.",
+        429: "Rate limit of this recipient exceeded.",
+        502: "The data source answered something unusable.",
+        503: "The data source is unavailable or at its request quota.",
+        504: "The data source did not answer in time.",
+    }
+    out: dict[str, Any] = {}
+    for status in statuses:
+        response = dict(_PROBLEM, description=texts[status])
+        if status in (429, 503):
+            response["headers"] = _RETRY_AFTER
+        out[str(status)] = response
+    return out
+
+
+def _schemas() -> dict[str, Any]:
+    text, nullable = {"type": "string"}, {"type": ["string", "null"]}
+    instant = {"type": "string", "format": "date-time"}
+    return {
+        "Value": {"type": "object", "required": ["start", "end", "value", "quality"],
+                  "properties": {
+                      "start": instant, "end": instant,
+                      "value": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
+                                "description": "Decimal number as text: nothing is lost."},
+                      "quality": {"enum": ["raw", "validated", "estimated"]}}},
+        "Series": {"type": "object",
+                   "required": ["point", "dataset", "unit", "resolution", "timezone", "values"],
+                   "properties": {
+                       "point": {"type": "string", "examples": ["enedis:22516914714270"]},
+                       "dataset": {"enum": [d.value for d in Dataset if d.spec.is_series]},
+                       "unit": text, "timezone": {"type": "string", "examples": ["Europe/Paris"]},
+                       "resolution": {"enum": [r.value for r in Resolution]},
+                       "consent": text,
+                       "window": {"type": "object", "properties": {"start": instant,
+                                                                   "end": instant}},
+                       "values": {"type": "array", "items": _ref("Value")}}},
+        "Record": {"type": "object", "required": ["point", "dataset", "fields"],
+                   "properties": {
+                       "point": text, "consent": text,
+                       "dataset": {"enum": [d.value for d in Dataset if not d.spec.is_series]},
+                       "fields": {"type": "object", "additionalProperties": nullable,
+                                  "description": "Only the fields the consent releases."}}},
+        "PointAccess": {"type": "object", "required": ["point", "consent", "datasets"],
+                        "properties": {
+                            "point": text, "consent": text,
+                            "datasets": {"type": "array", "items": text},
+                            "max_resolution": text, "access_until": instant,
+                            "data_from": instant}},
+        "PointList": {"type": "object", "required": ["points"],
+                      "properties": {"points": {"type": "array", "items": _ref("PointAccess")}}},
+        "Consent": {"type": "object", "required": ["id", "state", "datasets", "points"],
+                    "properties": {
+                        "id": text, "state": text, "purpose": text, "legal_basis": text,
+                        "datasets": {"type": "array", "items": text},
+                        "points": {"type": "array", "items": text},
+                        "max_resolution": text, "valid_from": instant, "valid_until": instant,
+                        "data_from": instant, "history_days": {"type": "integer"}}},
+        "ConsentList": {"type": "object", "required": ["consents"],
+                        "properties": {"consents": {"type": "array", "items": _ref("Consent")}}},
+        "Problem": {"type": "object", "required": ["type", "title", "status"],
+                    "properties": {
+                        "type": text, "title": text, "status": {"type": "integer"},
+                        "detail": text, "instance": text,
+                        "rule": {"type": "string", "examples": ["R8 occupancy"]},
+                        "allowed": {"type": "object", "description":
+                                    "What would be allowed: window, points, datasets, "
+                                    "finest_resolution or access."},
+                        "retry_after": {"type": "integer"}}},
+        "DataConnectError": {"type": "object", "required": ["error", "error_description"],
+                             "properties": {"error": text, "error_description": text,
+                                            "rule": text, "allowed": {"type": "object"}}},
+    }
+
+
+def _native_paths() -> dict[str, Any]:
+    day = {"type": "string", "format": "date"}
+    return {
+        f"{NATIVE}/points/{{point_id}}/datasets/{{dataset}}": {"get": {
+            "operationId": "readDataset", "tags": ["native"],
+            "summary": "Read one dataset of one point, within the consent",
+            "description": "Series come for `[start, end)` in local calendar days of the point, "
+                           "at `resolution` (default: the finest the consent releases). A "
+                           "consent capped at P1D gets daily values aggregated from finer data, "
+                           "never the finer data. Records (contract, identity, contact, address)"
+                           " ignore the dates and carry only the fields the consent releases.",
+            "parameters": [
+                {"name": "point_id", "in": "path", "required": True, "schema": {
+                    "type": "string", "examples": ["enedis:22516914714270"]},
+                 "description": "`source:identifier`, or the bare identifier when the token "
+                                "names the point."},
+                {"name": "dataset", "in": "path", "required": True,
+                 "schema": {"enum": [d.value for d in Dataset]}},
+                {"name": "start", "in": "query", "schema": day,
+                 "description": "First day (required for series)."},
+                {"name": "end", "in": "query", "schema": day,
+                 "description": "First day not included (required for series)."},
+                {"name": "resolution", "in": "query",
+                 "schema": {"enum": [r.value for r in Resolution]}}],
+            "responses": {"200": _json({"oneOf": [_ref("Series"), _ref("Record")]},
+                                       "The consent's view of the data."),
+                          **_errors(400, 401, 403, 404, 429, 502, 503, 504)}}},
+        f"{NATIVE}/points": {"get": {
+            "operationId": "listPoints", "tags": ["native"],
+            "summary": "The points this token may read, with what and until when",
+            "responses": {"200": _json(_ref("PointList"), "Readable points."),
+                          **_errors(401, 429)}}},
+        f"{NATIVE}/consents/current": {"get": {
+            "operationId": "currentConsents", "tags": ["native"],
+            "summary": "The consent behind this token (all in force, for an app-wide token)",
+            "responses": {"200": _json(_ref("ConsentList"), "Consents."),
+                          **_errors(401, 429)}}},
+    }
+
+
+def _compat_paths() -> dict[str, Any]:
+    dc_error = _json(_ref("DataConnectError"), "Data Connect v5 error body.")
+    paths: dict[str, Any] = {}
+    for path, dataset in {**SERIES_PATHS, **RECORD_PATHS}.items():
+        params: list[dict[str, Any]] = [
+            {"name": "usage_point_id", "in": "query", "required": True,
+             "schema": {"type": "string", "pattern": "^[0-9]{14}$"}}]
+        if dataset.spec.is_series:
+            params += [{"name": n, "in": "query", "required": True,
+                        "schema": {"type": "string", "format": "date"}} for n in ("start", "end")]
+        paths[COMPAT + path] = {"get": {
+            "operationId": "dc_" + path.strip("/").replace("/", "_"),
+            "tags": ["Data Connect v5"], "summary": f"Data Connect v5: {dataset.value}",
+            "parameters": params,
+            "responses": {"200": {"description": "Data Connect v5 body (values as strings)."},
+                          **{str(s): dc_error for s in (400, 401, 403, 404, 429, 502, 503, 504)}}}}
+    paths[COMPAT + "/oauth2/v3/token"] = {"post": {
+        "operationId": "dc_token", "tags": ["Data Connect v5"],
+        "summary": "Client credentials token (Data Connect Token v3)", "security": [],
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "required": ["grant_type"], "properties": {
+                "grant_type": {"enum": ["client_credentials"]}, "client_id": {"type": "string"},
+                "client_secret": {"type": "string"}}}}}},
+        "responses": {"200": {"description": "access_token, token_type, expires_in (string)"},
+                      "400": dc_error, "401": dc_error}}}
+    paths[COMPAT + "/dataconnect/v1/oauth2/authorize"] = {"get": {
+        "operationId": "dc_authorize", "tags": ["Data Connect v5"], "security": [],
+        "summary": "The household's consent page; redirects with code, state, usage_point_id",
+        "parameters": [{"name": n, "in": "query", "required": n != "state",
+                        "schema": {"type": "string"}}
+                       for n in ("client_id", "response_type", "state", "duration")],
+        "responses": {"302": {"description": "Redirect to the app (or to the login page)."},
+                      "400": {"description": "Invalid request."}}}}
+    return paths
+
+
+def build_openapi(issuer: str) -> dict[str, Any]:
+    """The whole document, with absolute OAuth URLs under ``issuer``."""
+    scopes = {d.value: d.spec.title for d in Dataset}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Passerelle data API", "version": API_VERSION,
+                 "summary": "Consented smart-meter data, one normalised shape for every source.",
+                 "license": {"name": "AGPL-3.0-or-later",
+                             "identifier": "AGPL-3.0-or-later"}},
+        "servers": [{"url": issuer}],
+        "security": [{"oauth2": []}],
+        "tags": [{"name": "native", "description": "Passerelle's own API."},
+                 {"name": "Data Connect v5", "description": "Enedis Data Connect v5, same "
+                  "paths, parameters and formats; change only the base URL."}],
+        "paths": {**_native_paths(), **_compat_paths()},
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {"oauth2": {"type": "oauth2", "flows": {
+                "authorizationCode": {"authorizationUrl": issuer + "/oauth2/authorize",
+                                      "tokenUrl": issuer + "/oauth2/token",
+                                      "refreshUrl": issuer + "/oauth2/token", "scopes": scopes},
+                "clientCredentials": {"tokenUrl": issuer + "/oauth2/token",
+                                      "scopes": scopes}}}},
+        },
+    }

@@ -1,0 +1,216 @@
+"""Fetching meter data for an allowed request: day cache first, then the DSO through the limiter.
+
+:class:`Upstream` wraps one :class:`~adapters.base.MeterDataAdapter` with what makes calling it
+economical and safe:
+
+* the window is cut into local days; days already in the :class:`~consent.day_cache.DayCache`
+  are not fetched again, whichever recipient asked for them first;
+* missing days are grouped into contiguous runs, each cut to the adapter's per-call window
+  (:attr:`DatasetLimits.max_window`), so one adapter call is one DSO call and the limiter counts
+  exactly what the DSO counts;
+* every DSO call takes a slot from the :class:`~proxy.upstream.limiter.FairLimiter` of its API,
+  built from the adapter's declared quotas;
+* concurrent requests for the same chunk share one call (single flight);
+* complete, ended days are sealed into the cache afterwards.
+
+Data is fetched at the point's native resolution (:meth:`Upstream.native_resolution`); the
+consent's view (roll-up, clamp) is cut afterwards by the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from adapters.base import Capabilities, MeterDataAdapter, PointInfo
+from adapters.errors import UnsupportedDataset
+from consent.aggregation import iter_days
+from consent.clock import Clock
+from consent.day_cache import DayCache, complete_days
+from consent.identifiers import PointRef
+from consent.models.base import DEFAULT_TENANT
+from consent.periods import Period
+from consent.readings import Reading, Record, Series
+from consent.vocabulary import Dataset, Resolution
+from proxy.upstream.limiter import FairLimiter, SlidingWindow
+
+T = TypeVar("T")
+
+#: How long a point's description (native resolutions, time zone) is reused.
+DESCRIBE_TTL = 900.0
+
+
+@dataclass(slots=True)
+class FetchReport:
+    """What one request cost upstream: DSO calls (with their windows) and days from the cache."""
+
+    calls: list[str] = field(default_factory=list)
+    cache_days: int = 0
+
+    @property
+    def upstream_calls(self) -> int:
+        """Number of DSO calls made for this request."""
+        return len(self.calls)
+
+
+def build_limiters(capabilities: Capabilities, *, max_wait: float = 10.0,
+                   ) -> dict[Dataset | None, FairLimiter]:
+    """One limiter per upstream API (dataset), all sharing the application-wide windows.
+
+    Quotas with ``scope == "api"`` get one window per dataset; ``"application"`` quotas get one
+    window shared by every limiter. Key ``None`` is for calls that are not a dataset read.
+    """
+    shared = [SlidingWindow(q.requests, q.per) for q in capabilities.quotas
+              if q.scope != "api"]
+    per_api = [q for q in capabilities.quotas if q.scope == "api"]
+    limiters: dict[Dataset | None, FairLimiter] = {}
+    for key in [*Dataset, None]:
+        own = [SlidingWindow(q.requests, q.per) for q in per_api]
+        limiters[key] = FairLimiter([*own, *shared], max_wait=max_wait)
+    return limiters
+
+
+class Upstream:
+    """One adapter with its limiters, its describe cache and the shared day cache."""
+
+    def __init__(self, adapter: MeterDataAdapter, capabilities: Capabilities, clock: Clock, *,
+                 cache: DayCache | None = None, max_wait: float = 10.0) -> None:
+        self.adapter = adapter
+        self.capabilities = capabilities
+        self.clock = clock
+        self.cache = cache
+        self.limiters = build_limiters(capabilities, max_wait=max_wait)
+        self._described: dict[PointRef, tuple[float, PointInfo]] = {}
+        self._inflight: dict[tuple[object, ...], asyncio.Future[Series]] = {}
+        self.calls = 0
+
+    async def _limited(self, key: Dataset | None, recipient: str,
+                       call: Callable[[], Awaitable[T]]) -> T:
+        await self.limiters[key].acquire(recipient)
+        self.calls += 1
+        return await call()
+
+    async def describe(self, point: PointRef, recipient: str,
+                       report: FetchReport | None = None) -> PointInfo:
+        """The point's description, reused for :data:`DESCRIBE_TTL` seconds."""
+        now = time.monotonic()
+        cached = self._described.get(point)
+        if cached is not None and now - cached[0] < DESCRIBE_TTL:
+            return cached[1]
+        info = await self._limited(None, recipient, lambda: self.adapter.describe(point))
+        if report is not None:
+            report.calls.append(f"describe {point}")
+        self._described[point] = (now, info)
+        return info
+
+    async def native_resolution(self, point: PointRef, dataset: Dataset, recipient: str,
+                                report: FetchReport, cap: Resolution | None = None,
+                                ) -> tuple[Resolution, ZoneInfo]:
+        """The resolution to fetch ``dataset`` of ``point`` at, and the point's zone.
+
+        The finest native resolution not finer than ``cap``; when every native one is finer
+        (a daily view of a curve), the coarsest, to be rolled up. A DSO with a single native
+        step per meter (Enedis, GRDF) always gets that step, so every recipient shares it.
+        """
+        info = await self.describe(point, recipient, report)
+        availability = info.availability(dataset)
+        if not availability.resolutions:
+            raise UnsupportedDataset(f"{dataset.value} is not a series.", dataset=dataset.value)
+        allowed = [r for r in availability.resolutions if cap is None or not r.finer_than(cap)]
+        if allowed:
+            chosen = min(allowed, key=lambda r: r.nominal)
+        else:
+            chosen = max(availability.resolutions, key=lambda r: r.nominal)
+        return chosen, ZoneInfo(info.timezone)
+
+    async def series(self, point: PointRef, dataset: Dataset, window: Period, *,
+                     recipient: str, report: FetchReport, cap: Resolution | None = None,
+                     tenant: str = DEFAULT_TENANT) -> Series:
+        """The native readings of ``dataset`` whose start lies in ``window`` (local days),
+        at :meth:`native_resolution` for ``cap``."""
+        resolution, tz = await self.native_resolution(point, dataset, recipient, report, cap)
+        days = list(iter_days(window, tz))
+        found: dict[date, tuple[Reading, ...]] = {}
+        if self.cache is not None:
+            found = await self.cache.get(point, dataset, resolution, days, tz, tenant=tenant)
+            report.cache_days += len(found)
+        readings: list[Reading] = []
+        fresh: list[Reading] = []
+        for chunk in self._chunks([d for d in days if d not in found], dataset, tz):
+            got = await self._fetch(point, dataset, chunk, resolution, tz, recipient, report)
+            fresh.extend(got.readings)
+        for day in found:
+            readings.extend(found[day])
+        readings.extend(fresh)
+        readings.sort(key=lambda r: r.start)
+        if self.cache is not None and fresh:
+            sealed = complete_days(fresh, resolution, tz, self.clock.now())
+            await self.cache.put(point, dataset, resolution, sealed, self.clock.now(),
+                                 tenant=tenant)
+        kept = tuple(r for r in readings if window.contains(r.start))
+        return Series(point, dataset, dataset.spec.unit or "", resolution, str(tz), kept)
+
+    def _chunks(self, days: list[date], dataset: Dataset, tz: ZoneInfo) -> list[Period]:
+        """Contiguous runs of ``days``, each cut to the adapter's per-call window."""
+        limit = self.capabilities.limits(dataset).max_window
+        per_call = max(1, limit.days) if limit is not None else None
+        runs: list[list[date]] = []
+        for day in days:
+            if runs and day - runs[-1][-1] == timedelta(days=1) and (
+                    per_call is None or len(runs[-1]) < per_call):
+                runs[-1].append(day)
+            else:
+                runs.append([day])
+        return [Period(_midnight(run[0], tz), _midnight(run[-1] + timedelta(days=1), tz))
+                for run in runs]
+
+    async def _fetch(self, point: PointRef, dataset: Dataset, chunk: Period,
+                     resolution: Resolution, tz: ZoneInfo, recipient: str,
+                     report: FetchReport) -> Series:
+        key = (point, dataset, resolution, chunk.start, chunk.end)
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Series] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            series = await self._limited(dataset, recipient, lambda: self.adapter.series(
+                point, dataset, chunk, resolution))
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        else:
+            future.set_result(series)
+        finally:
+            del self._inflight[key]
+        assert chunk.end is not None
+        last = chunk.end.astimezone(tz).date() - timedelta(days=1)
+        report.calls.append(f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}")
+        return series
+
+    async def record(self, point: PointRef, dataset: Dataset, *, recipient: str,
+                     report: FetchReport) -> Record:
+        """A customer record: never cached (personal data, current occupant only)."""
+        record = await self._limited(dataset, recipient,
+                                     lambda: self.adapter.record(point, dataset))
+        report.calls.append(f"{dataset.value}")
+        return record
+
+    async def close(self) -> None:
+        """Release queued callers."""
+        for limiter in self.limiters.values():
+            await limiter.close()
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, dtime(), tzinfo=tz)

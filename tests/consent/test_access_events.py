@@ -1,0 +1,81 @@
+"""Access events are durable when ``append`` returns, and written with group commit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from consent.access_events import AccessEvent, AccessEventRow, GroupCommitSink, Outcome
+from consent.storage import Database
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'passerelle.db'}")
+    await db.migrate()
+    yield db
+    await db.dispose()
+
+
+def event(i: int) -> AccessEvent:
+    return AccessEvent(at=datetime(2026, 6, 1, tzinfo=UTC), request_id=f"r{i}", api="native",
+                       route="/api/v1/points/{point_id}/datasets/{dataset}",
+                       outcome=Outcome.SERVED if i % 2 else Outcome.DENIED, status=200,
+                       body_sha256="0" * 64, recipient_id="app-1", point="enedis:22516914714270",
+                       dataset="daily_consumption", values=i, upstream=("dc 2026-05-01/05-08",))
+
+
+async def count(db: Database) -> int:
+    async with db.engine.connect() as conn:
+        return (await conn.execute(sa.select(sa.func.count()).select_from(
+            AccessEventRow.__table__))).scalar_one()  # type: ignore[arg-type]
+
+
+async def test_an_appended_event_is_already_committed(database: Database) -> None:
+    sink = GroupCommitSink(database)
+    sink.start()
+    await sink.append(event(1))
+    assert await count(database) == 1  # read through another connection
+    await sink.close()
+
+
+async def test_concurrent_events_share_commits(database: Database) -> None:
+    sink = GroupCommitSink(database)
+    sink.start()
+    await asyncio.gather(*(sink.append(event(i)) for i in range(300)))
+    assert await count(database) == 300
+    assert sink.written == 300
+    assert sink.commits < 300 // 10
+    await sink.close()
+
+
+async def test_a_failed_commit_fails_every_waiter_of_the_batch(database: Database) -> None:
+    sink = GroupCommitSink(database)
+    sink.start()
+    async with database.engine.begin() as conn:
+        await conn.execute(sa.text("DROP TABLE access_event"))
+    results = await asyncio.gather(*(sink.append(event(i)) for i in range(5)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, Exception) for r in results)
+    await sink.close()
+
+
+async def test_append_after_close_is_refused(database: Database) -> None:
+    sink = GroupCommitSink(database)
+    sink.start()
+    await sink.close()
+    with pytest.raises(RuntimeError):
+        await sink.append(event(1))
+
+
+def test_the_evidence_document_holds_no_float() -> None:
+    doc = event(3).to_json()
+    assert doc["at"] == "2026-06-01T00:00:00+00:00"
+    assert doc["outcome"] == "served"
+    assert doc["upstream"] == ["dc 2026-05-01/05-08"]
+    assert not any(isinstance(v, float) for v in doc.values())

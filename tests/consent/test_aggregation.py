@@ -1,0 +1,156 @@
+"""Roll-ups on local calendar boundaries (DST days included), clamping and record cutting."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consent.aggregation import bucket, clamp, cut_record, iter_days, roll_up, view
+from consent.errors import ResolutionUnavailable
+from consent.identifiers import PointRef, Source
+from consent.periods import DayRange, Period
+from consent.readings import Quality, Reading, Record, Series
+from consent.vocabulary import Dataset, Resolution
+
+PARIS = ZoneInfo("Europe/Paris")
+PRM = PointRef(Source.ENEDIS, "22516914714270")
+
+
+def curve(first: date, last: date, dataset: Dataset = Dataset.CONSUMPTION_LOAD_CURVE,
+          value: int | None = None, step: Resolution = Resolution.PT30M) -> Series:
+    """Fixed-step readings from local midnight of ``first`` to local midnight of ``last``."""
+    start = datetime.combine(first, datetime.min.time(), tzinfo=PARIS).astimezone(UTC)
+    end = datetime.combine(last, datetime.min.time(), tzinfo=PARIS).astimezone(UTC)
+    readings, i = [], 0
+    while start < end:
+        nxt = start + step.nominal
+        readings.append(Reading(start.astimezone(PARIS), nxt.astimezone(PARIS),
+                                Decimal(value if value is not None else i % 97)))
+        start, i = nxt, i + 1
+    return Series(PRM, dataset, dataset.spec.unit or "", step, "Europe/Paris", tuple(readings))
+
+
+def test_daily_sum_on_dst_days_has_23_and_25_hours() -> None:
+    spring = roll_up(curve(date(2026, 3, 29), date(2026, 3, 30), Dataset.DAILY_CONSUMPTION, 1),
+                     Resolution.P1D)
+    autumn = roll_up(curve(date(2026, 10, 25), date(2026, 10, 26), Dataset.DAILY_CONSUMPTION, 1),
+                     Resolution.P1D)
+    assert [r.value for r in spring.readings] == [Decimal(46)]
+    assert [r.value for r in autumn.readings] == [Decimal(50)]
+    (day,) = autumn.readings
+    assert day.start.isoformat() == "2026-10-25T00:00:00+02:00"
+    assert day.end.isoformat() == "2026-10-26T00:00:00+01:00"
+    assert autumn.resolution is Resolution.P1D
+
+
+def test_average_is_time_weighted_and_max_is_the_peak() -> None:
+    series = curve(date(2026, 1, 5), date(2026, 1, 6))
+    values = [r.value for r in series.readings]
+    (avg,) = roll_up(series, Resolution.P1D).readings
+    assert avg.value == (sum(values, Decimal(0)) / 48).quantize(Decimal("0.001")).normalize()
+    peak = Series(PRM, Dataset.DAILY_MAX_POWER, "VA", Resolution.PT30M, "Europe/Paris",
+                  series.readings)
+    (mx,) = roll_up(peak, Resolution.P1D).readings
+    assert mx.value == max(values)
+
+
+def test_register_is_read_at_the_end_of_the_bucket() -> None:
+    series = curve(date(2026, 2, 1), date(2026, 3, 1), Dataset.CONSUMPTION_INDEX,
+                   step=Resolution.PT1H)
+    series = Series(PRM, Dataset.CONSUMPTION_INDEX, "Wh", Resolution.P1D, "Europe/Paris",
+                    roll_up(curve(date(2026, 2, 1), date(2026, 3, 1), Dataset.DAILY_CONSUMPTION),
+                            Resolution.P1D).readings)
+    (month,) = roll_up(series, Resolution.P1M).readings
+    assert month.value == series.readings[-1].value
+    assert month.start.isoformat() == "2026-02-01T00:00:00+01:00"
+
+
+def test_an_incomplete_bucket_is_left_out_not_guessed() -> None:
+    series = curve(date(2026, 1, 5), date(2026, 1, 8), Dataset.DAILY_CONSUMPTION, 2)
+    holed = Series(PRM, series.dataset, "Wh", series.resolution, series.timezone,
+                   series.readings[:60] + series.readings[61:])
+    days = roll_up(holed, Resolution.P1D).readings
+    assert [d.start.date() for d in days] == [date(2026, 1, 5), date(2026, 1, 7)]
+    assert all(d.value == 96 for d in days)
+
+
+def test_quality_is_the_least_trustworthy() -> None:
+    series = curve(date(2026, 1, 5), date(2026, 1, 6), Dataset.DAILY_CONSUMPTION, 1)
+    readings = list(series.readings)
+    readings[3] = Reading(readings[3].start, readings[3].end, Decimal(1), Quality.ESTIMATED)
+    validated = [Reading(r.start, r.end, r.value, Quality.VALIDATED) for r in series.readings]
+    mixed = Series(PRM, series.dataset, "Wh", series.resolution, series.timezone, tuple(readings))
+    assert roll_up(mixed, Resolution.P1D).readings[0].quality is Quality.ESTIMATED
+    clean = Series(PRM, series.dataset, "Wh", series.resolution, series.timezone, tuple(validated))
+    assert roll_up(clean, Resolution.P1D).readings[0].quality is Quality.VALIDATED
+
+
+def test_weeks_start_on_monday_and_months_on_the_first() -> None:
+    daily = roll_up(curve(date(2026, 3, 2), date(2026, 5, 4), Dataset.DAILY_CONSUMPTION, 1),
+                    Resolution.P1D)
+    weeks = roll_up(daily, Resolution.P1W).readings
+    assert all(w.start.weekday() == 0 for w in weeks)
+    assert [w.value for w in weeks][3] == 7 * 48 - 2  # the week of the spring DST change
+    months = roll_up(daily, Resolution.P1M).readings
+    assert [m.start.date() for m in months] == [date(2026, 4, 1)]  # March starts on the 2nd
+
+
+def test_hourly_from_half_hourly() -> None:
+    hours = roll_up(curve(date(2026, 3, 29), date(2026, 3, 30), Dataset.DAILY_CONSUMPTION, 5),
+                    Resolution.PT1H).readings
+    assert len(hours) == 23
+    assert {h.value for h in hours} == {Decimal(10)}
+
+
+def test_finer_than_the_data_is_refused() -> None:
+    daily = roll_up(curve(date(2026, 1, 5), date(2026, 1, 6)), Resolution.P1D)
+    with pytest.raises(ResolutionUnavailable):
+        roll_up(daily, Resolution.PT30M)
+    assert roll_up(daily, Resolution.P1D) is daily
+
+
+@given(st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 1)),
+       st.integers(min_value=1, max_value=40))
+def test_daily_sums_add_up_to_the_total(first: date, days: int) -> None:
+    series = curve(first, first + timedelta(days=days), Dataset.DAILY_CONSUMPTION)
+    daily = roll_up(series, Resolution.P1D)
+    assert len(daily.readings) == days
+    assert sum(r.value for r in daily.readings) == sum(r.value for r in series.readings)
+    assert all(r.start.hour == 0 and r.end.hour == 0 for r in daily.readings)
+
+
+@given(st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 1)),
+       st.integers(min_value=0, max_value=9), st.integers(min_value=1, max_value=5))
+def test_clamp_keeps_exactly_the_window(first: date, skip: int, keep: int) -> None:
+    series = roll_up(curve(first, first + timedelta(days=15), Dataset.DAILY_CONSUMPTION),
+                     Resolution.P1D)
+    window = DayRange(first + timedelta(days=skip),
+                      first + timedelta(days=skip + keep)).to_period(PARIS)
+    kept = clamp(series, window).readings
+    assert len(kept) == keep
+    assert kept[0].start == window.start
+    assert kept[-1].end == window.end
+    assert view(curve(first, first + timedelta(days=15), Dataset.DAILY_CONSUMPTION), window,
+                Resolution.P1D).readings == kept
+
+
+def test_bucket_and_iter_days() -> None:
+    instant = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 02:30 CET/CEST local, ambiguous hour
+    start, end = bucket(instant, Resolution.P1D, PARIS)
+    assert end - start == timedelta(hours=25)
+    window = Period(datetime(2026, 1, 1, tzinfo=PARIS), datetime(2026, 1, 4, tzinfo=PARIS))
+    assert list(iter_days(window, PARIS)) == [date(2026, 1, 1), date(2026, 1, 2),
+                                              date(2026, 1, 3)]
+
+
+def test_cut_record_keeps_released_fields_in_dataset_order() -> None:
+    record = Record(PRM, Dataset.IDENTITY, {"lastname": "Dupont", "firstname": "Ana",
+                                            "title": "Mme", "siret_number": None})
+    cut = cut_record(record, {"lastname", "title", "not-a-field"})
+    assert list(cut.fields) == ["title", "lastname"]
+    assert cut.fields == {"title": "Mme", "lastname": "Dupont"}

@@ -1,0 +1,114 @@
+"""The day cache: sealed at rest, bound to its row, complete past days, purgeable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from consent.day_cache import DayCache, complete_days, load_cache_secret
+from consent.identifiers import PointRef, Source
+from consent.readings import Reading
+from consent.storage import Database
+from consent.vocabulary import Dataset, Resolution
+
+PARIS = ZoneInfo("Europe/Paris")
+PRM = PointRef(Source.ENEDIS, "22516914714270")
+OTHER = PointRef(Source.ENEDIS, "11453290002823")
+NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'passerelle.db'}")
+    await db.migrate()
+    yield db
+    await db.dispose()
+
+
+def half_hours(day: date, skip: int | None = None) -> tuple[Reading, ...]:
+    start = datetime.combine(day, datetime.min.time(), tzinfo=PARIS).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(),
+                           tzinfo=PARIS).astimezone(UTC)
+    out, i = [], 0
+    while start < end:
+        if i != skip:
+            out.append(Reading(start.astimezone(PARIS), (start + timedelta(minutes=30)).astimezone(
+                PARIS), Decimal(1000 + i)))
+        start += timedelta(minutes=30)
+        i += 1
+    return tuple(out)
+
+
+def test_only_complete_days_that_have_ended_are_cacheable() -> None:
+    days = (half_hours(date(2026, 6, 12)) + half_hours(date(2026, 6, 13), skip=7)
+            + half_hours(date(2026, 6, 14)) + half_hours(date(2026, 6, 15)))
+    got = complete_days(days, Resolution.PT30M, PARIS, NOW)
+    assert sorted(got) == [date(2026, 6, 12), date(2026, 6, 14)]
+    autumn = half_hours(date(2025, 10, 26))
+    assert len(autumn) == 50
+    assert list(complete_days(autumn, Resolution.PT30M, PARIS, NOW)) == [date(2025, 10, 26)]
+
+
+def test_a_daily_value_is_a_complete_day() -> None:
+    gas_day = Reading(datetime(2026, 6, 1, 6, tzinfo=PARIS), datetime(2026, 6, 2, 6, tzinfo=PARIS),
+                      Decimal(12))
+    assert complete_days([gas_day], Resolution.P1D, PARIS, NOW) == {date(2026, 6, 1): (gas_day,)}
+
+
+async def test_days_round_trip_sealed(database: Database) -> None:
+    cache = DayCache(database, os.urandom(32))
+    day = date(2026, 6, 1)
+    await cache.put(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
+                    {day: half_hours(day)}, NOW)
+    got = await cache.get(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
+                          [day, day + timedelta(days=1)], PARIS)
+    assert got == {day: half_hours(day)}
+    async with database.engine.connect() as conn:
+        query = sa.text("SELECT point_key, sealed FROM upstream_cache_day")
+        rows = (await conn.execute(query)).all()
+    (point_key, sealed), = rows
+    assert PRM.identifier not in point_key
+    assert b"1000" not in sealed
+    assert b"22516914714270" not in sealed
+
+
+async def test_another_secret_or_another_row_does_not_open(database: Database) -> None:
+    cache = DayCache(database, os.urandom(32))
+    day = date(2026, 6, 1)
+    await cache.put(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
+                    {day: half_hours(day)}, NOW)
+    stranger = DayCache(database, os.urandom(32))
+    assert await stranger.get(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day],
+                              PARIS) == {}
+    async with database.engine.begin() as conn:  # move the sealed day onto another date
+        await conn.execute(sa.text("UPDATE upstream_cache_day SET day = '2026-06-02'"))
+    assert await cache.get(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
+                           [date(2026, 6, 2)], PARIS) == {}
+
+
+async def test_purge_drops_points_no_consent_needs(database: Database) -> None:
+    cache = DayCache(database, os.urandom(32))
+    day = date(2026, 6, 1)
+    for point in (PRM, OTHER):
+        await cache.put(point, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
+                        {day: half_hours(day)}, NOW)
+    assert await cache.purge([("default", PRM)]) == 1
+    assert await cache.get(OTHER, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day],
+                           PARIS) == {}
+    assert await cache.get(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day], PARIS)
+
+
+def test_the_secret_file_is_private_and_stable(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PASSERELLE_CACHE_KEY", raising=False)
+    first = load_cache_secret(tmp_path)
+    assert len(first) == 32
+    assert (tmp_path / "cache.key").stat().st_mode & 0o777 == 0o600
+    assert load_cache_secret(tmp_path) == first

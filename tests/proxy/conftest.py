@@ -1,0 +1,31 @@
+"""Fixtures of the data-proxy tests: a running world on SQLite (and on PostgreSQL on demand)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher, Type
+
+from consent import accounts
+from tests.proxy.world import World, build_world
+from tests.support.databases import SqliteFactory
+
+
+@pytest.fixture
+async def world(sqlite_factory: SqliteFactory, tmp_path: Path) -> AsyncIterator[World]:
+    """The world of tests/proxy/world.py on a fresh SQLite database, cache on."""
+    url = sqlite_factory.create()
+    w = await build_world(url, tmp_path / "instance")
+    yield w
+    await w.client.close()
+    sqlite_factory.drop(url)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_argon2() -> Iterator[None]:
+    """Tests only: argon2id with minimal cost (production keeps the library defaults)."""
+    accounts.configure(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID))
+    yield
+    accounts.configure(PasswordHasher(type=Type.ID))

@@ -1,0 +1,310 @@
+"""The Data Connect v5-compatible API: same wire as Enedis, same checks and evidence as native.
+
+``test_an_unmodified_data_connect_client_completes_its_calls`` drives ``enedis-data-connect``
+(PyPI, a v5 client speaking client credentials) with only its base URL pointed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.proxy.world import (
+    COACH_FROM,
+    COACH_UNTIL,
+    MOVE_IN,
+    PASSWORD,
+    PRM,
+    USERNAME,
+    World,
+)
+
+DC = "/compat/enedis"
+DAILY = DC + "/metering_data_dc/v5/daily_consumption"
+CURVE = DC + "/metering_data_clc/v5/consumption_load_curve"
+WEEK = (date(2026, 11, 1), date(2026, 11, 8))
+
+
+async def dc(world: World, path: str, token: str | None, start: date | None = None,
+             end: date | None = None, **extra: str) -> tuple[int, Any]:
+    params = {"usage_point_id": PRM.identifier, **extra}
+    if start is not None and end is not None:
+        params |= {"start": start.isoformat(), "end": end.isoformat()}
+    status, body, _ = await world.get(path, token, **params)
+    return status, body
+
+
+async def client_token(world: World, app: str) -> dict[str, Any]:
+    client_id, secret = world.credentials[app]
+    async with world.client.post(DC + "/oauth2/v3/token", data={
+            "grant_type": "client_credentials", "client_id": client_id,
+            "client_secret": secret}) as response:
+        assert response.status == 200, await response.text()
+        body: dict[str, Any] = await response.json()
+        return body
+
+
+def run_data_connect_client(base: str, client_id: str, secret: str) -> dict[str, Any]:
+    """The PyPI client, configured only with our base URL, in a worker thread."""
+    from enedis_data_connect import enedis_client as dc_client
+    from enedis_data_connect.utils import Singleton
+
+    dc_client.ENDPOINT_URL = base  # "change the base URL only"
+    dc_client._ENDPOINT_TOKEN_URL = base + "/oauth2/v3/"
+    Singleton._instances.clear()  # the library keeps one client per process
+    client = dc_client.EnedisClient(PRM.identifier, None, client_id, secret)
+    helper = dc_client.EnedisApiHelper(client)
+    out = {
+        "daily": helper.get_daily_consumption(*WEEK),
+        "curve": helper.get_consumption_load_curve(date(2026, 11, 2), date(2026, 11, 3)),
+        "token": dict(client.get_token_data()),
+    }
+    try:
+        helper.get_max_daily_consumed_power(*WEEK)
+    except dc_client.ApiRequestError as error:
+        out["max_power_error"] = error
+    client.close()
+    return out
+
+
+async def test_an_unmodified_data_connect_client_completes_its_calls(world: World) -> None:
+    pytest.importorskip("enedis_data_connect")
+    base = str(world.client.make_url(DC)).rstrip("/")
+    client_id, secret = world.credentials["coach"]
+    got = await asyncio.to_thread(run_data_connect_client, base, client_id, secret)
+    assert sorted(got["daily"]) == [WEEK[0] + timedelta(days=i) for i in range(7)]
+    assert all(isinstance(v, int) and v > 0 for v in got["daily"].values())
+    assert len(got["curve"]) == 48  # the coach consent releases PT30M
+    assert min(got["curve"]) == datetime(2026, 11, 2, 0, 30)  # end of the first interval
+    assert got["token"]["token_type"] == "Bearer"
+    assert isinstance(got["token"]["expires_in"], str)
+    assert "max_power_error" in got  # the coach consent does not cover max power
+    events = await world.events()
+    assert [e["outcome"] for e in events][:2] == ["served", "served"]
+    assert events[0]["api"] == "compat/enedis"
+    assert {e["rule"] for e in events if e["outcome"] == "denied"} == {"R6 dataset"}
+
+
+async def test_values_are_strings_and_end_is_excluded(world: World) -> None:
+    token = (await client_token(world, "dash"))["access_token"]
+    status, body = await dc(world, DAILY, token, *WEEK)
+    assert status == 200, body
+    reading = body["meter_reading"]
+    assert (reading["usage_point_id"], reading["start"], reading["end"]) == (
+        PRM.identifier, "2026-11-01", "2026-11-08")
+    assert reading["reading_type"] == {"measurement_kind": "energy", "measuring_period": "P1D",
+                                       "unit": "Wh", "aggregate": "sum"}
+    days = [p["date"] for p in reading["interval_reading"]]
+    assert days[0] == "2026-11-01"
+    assert days[-1] == "2026-11-07"
+    assert all(isinstance(p["value"], str) and p["value"].isdigit()
+               for p in reading["interval_reading"])
+
+
+async def test_load_curve_points_mark_the_end_of_their_interval(world: World) -> None:
+    token = await world.token("coach")
+    status, body = await dc(world, CURVE, token, date(2026, 10, 25), date(2026, 10, 26))
+    assert status == 200, body
+    points = body["meter_reading"]["interval_reading"]
+    assert len(points) == 50  # the day clocks go back has 25 hours
+    assert points[0] == {"value": points[0]["value"], "date": "2026-10-25 00:30:00",
+                         "interval_length": "PT30M", "measure_type": "B"}
+    assert points[-1]["date"] == "2026-10-26 00:00:00"
+
+
+@pytest.mark.parametrize(("params", "code", "status"), [
+    ({"start": "2026-11-01", "end": "2026-11-08", "usage_point_id": ""}, "invalid_request", 400),
+    ({"start": "2026-11-01", "end": "2026-11-08", "usage_point_id": "1234"},
+     "invalid_request", 400),
+    ({"start": "2026-11-8", "end": "2026-11-09"}, "invalid_request", 400),
+    ({"start": "2026-11-08", "end": "2026-11-08"}, "invalid_request", 400),
+    ({"start": "2026-11-20", "end": "2026-11-23"}, "invalid_request", 400),
+    ({"start": "2022-01-01", "end": "2022-01-05"}, "ADAM-DC-0016", 400),
+])
+async def test_parameter_errors_as_data_connect_writes_them(world: World, params: dict[str, str],
+                                                            code: str, status: int) -> None:
+    token = await world.token("dash")
+    got, body, _ = await world.get(DAILY, token, **{"usage_point_id": PRM.identifier, **params})
+    assert (got, body["error"]) == (status, code)
+    assert body["error_description"]
+
+
+async def test_a_load_curve_covers_at_most_seven_days(world: World) -> None:
+    token = await world.token("coach")
+    status, body = await dc(world, CURVE, token, WEEK[0], WEEK[1] + timedelta(days=1))
+    assert (status, body["error"]) == (400, "ADAM-DC-0015")
+    status, _ = await dc(world, CURVE, token, *WEEK)
+    assert status == 200
+
+
+async def test_move_in_day_on_the_compatible_api(world: World) -> None:
+    token = await world.token("dash")
+    status, _ = await dc(world, DAILY, token, MOVE_IN, MOVE_IN + timedelta(days=1))
+    assert status == 200
+    status, body = await dc(world, DAILY, token, MOVE_IN - timedelta(days=1), MOVE_IN)
+    assert (status, body["error"], body["rule"]) == (403, "ADAM-DC-0007", "R8 occupancy")
+    assert body["allowed"]["window"]["start"].startswith(MOVE_IN.isoformat())
+
+
+async def test_first_day_of_the_data_window_on_the_compatible_api(world: World) -> None:
+    token = await world.token("coach")
+    status, _ = await dc(world, DAILY, token, COACH_FROM, COACH_FROM + timedelta(days=1))
+    assert status == 200
+    status, body = await dc(world, DAILY, token, COACH_FROM - timedelta(days=1), COACH_FROM)
+    assert (status, body["error"], body["rule"]) == (403, "ADAM-DC-0009", "R6 data window")
+
+
+async def test_last_day_on_the_compatible_api(world: World) -> None:
+    token = await world.token("dash")
+    today = date(2026, 11, 22)
+    status, body = await dc(world, DAILY, token, today - timedelta(days=1), today)
+    assert status == 200
+    assert body["meter_reading"]["interval_reading"][-1]["date"] == "2026-11-21"
+
+
+async def test_expiry_instant_on_the_compatible_api(world: World) -> None:
+    token = await world.token("coach")
+    world.clock.set(COACH_UNTIL - timedelta(microseconds=1))
+    assert (await dc(world, DAILY, token, *WEEK))[0] == 200
+    world.clock.set(COACH_UNTIL)
+    status, body = await dc(world, DAILY, token, *WEEK)
+    assert (status, body["error"], body["rule"]) == (403, "ADAM-DC-0008", "R6 consent active")
+
+
+async def test_withdrawal_between_two_requests_on_the_compatible_api(world: World) -> None:
+    token = (await client_token(world, "dash"))["access_token"]
+    assert (await dc(world, DAILY, token, *WEEK))[0] == 200
+    await world.withdraw("dash")
+    status, body = await dc(world, DAILY, token, *WEEK)
+    assert (status, body["error"]) == (403, "ADAM-DC-0008")
+
+
+async def test_a_daily_only_consent_never_gets_the_curve(world: World) -> None:
+    token = await world.token("dash")
+    status, body = await dc(world, CURVE, token, *WEEK)
+    assert (status, body["error"], body["rule"]) == (403, "unauthorized_user", "R6 resolution")
+    assert (await world.events())[-1]["upstream_calls"] <= 1  # at most the point's description
+
+
+async def test_customer_records_in_data_connect_shape(world: World) -> None:
+    token = await world.token("dash")
+    status, body, _ = await world.get(DC + "/customers_upc/v5/usage_points/contracts", token,
+                                      usage_point_id=PRM.identifier)
+    assert status == 200, body
+    (usage,) = body["customer"]["usage_points"]
+    assert usage["usage_point"]["usage_point_id"] == PRM.identifier
+    assert set(usage["contracts"]) <= {"segment", "subscribed_power", "last_activation_date",
+                                       "distribution_tariff", "offpeak_hours", "contract_status"}
+    assert usage["contracts"]["last_activation_date"] == MOVE_IN.isoformat()
+    status, body, _ = await world.get(DC + "/customers_i/v5/identity", token,
+                                      usage_point_id=PRM.identifier)
+    assert body["customer"]["identity"] == {"natural_person": {
+        "title": "Mme", "firstname": "Ana", "lastname": "Martin"}}
+    status, body, _ = await world.get(DC + "/customers_cd/v5/contact_data", token,
+                                      usage_point_id=PRM.identifier)
+    assert (status, body["error"]) == (403, "unauthorized_user")
+
+
+async def test_no_token_and_upstream_failure(world: World) -> None:
+    status, body = await dc(world, DAILY, None, *WEEK)
+    assert (status, body["error"]) == (401, "invalid_token")
+    token = await world.token("dash")
+    await dc(world, DAILY, token, *WEEK)
+    from adapters.simulator import FaultKind
+
+    world.simulator.faults.next(FaultKind.UNAVAILABLE)
+    status, body = await dc(world, DAILY, token, WEEK[1], WEEK[1] + timedelta(days=1))
+    assert (status, body) == (503, {"error": "technical_error",
+                                    "error_description": "Technical error. Please try later."})
+
+
+async def test_token_endpoint_is_client_credentials_only(world: World) -> None:
+    client_id, secret = world.credentials["dash"]
+    async with world.client.post(DC + "/oauth2/v3/token", data={
+            "grant_type": "authorization_code", "code": "x", "client_id": client_id,
+            "client_secret": secret}) as response:
+        assert response.status == 400
+        assert (await response.json())["error"] == "unsupported_grant_type"
+    async with world.client.post(DC + "/oauth2/v3/token?redirect_uri=http://localhost", data={
+            "grant_type": "client_credentials", "client_id": client_id,
+            "client_secret": "wrong"}) as response:
+        assert response.status == 401
+        assert (await response.json())["error"] == "invalid_client"
+    body = await client_token(world, "dash")
+    assert body["expires_in"].isdigit()
+
+
+# --- the consent page ------------------------------------------------------------------------
+
+AUTHORIZE = DC + "/dataconnect/v1/oauth2/authorize"
+
+
+@pytest.mark.parametrize(("duration", "error"), [
+    ("P4Y", "maximum_duration_exceeded"), ("P1097D", "maximum_duration_exceeded"),
+    ("3 years", "invalid_duration_format"), ("PT5H", "invalid_duration_format"),
+])
+async def test_consent_page_checks_duration(world: World, duration: str, error: str) -> None:
+    client_id, _ = world.credentials["dash"]
+    status, body, _ = await world.get(AUTHORIZE, None, client_id=client_id,
+                                      response_type="code", state="abc", duration=duration)
+    assert (status, body["error_description"]) == (400, error)
+
+
+async def test_consent_page_redirects_with_code_state_and_usage_point(world: World) -> None:
+    from tests.oauth.conftest import Browser, query_of
+
+    client_id, _ = world.credentials["coach"]
+    browser = Browser(str(world.client.make_url("")).rstrip("/"))
+    try:
+        response, _ = await browser.get(f"{AUTHORIZE}?client_id={client_id}&response_type=code"
+                                        "&state=abcd123&duration=P1Y4M")
+        assert response.status == 303
+        login = response.headers["Location"]
+        assert login.startswith("/oauth2/authorize?")
+        decided = await _decide(browser, login, "approve")
+        assert decided.status == 303
+        back, _ = await browser.get(decided.headers["Location"])
+        assert back.status == 303
+        target = back.headers["Location"]
+        assert target.startswith("https://coach.example/cb?")
+        params = query_of(target)
+        assert params["state"] == "abcd123"
+        assert params["usage_point_id"] == PRM.identifier
+        assert params["code"]
+        # a refusal answers as Data Connect does: code=403, no state
+        response, _ = await browser.get(f"{AUTHORIZE}?client_id={client_id}&response_type=code"
+                                        "&state=zz&duration=P30D")
+        refused = await _decide(browser, response.headers["Location"], "refuse")
+        back, _ = await browser.get(refused.headers["Location"])
+        assert query_of(back.headers["Location"]) == {
+            "code": "403", "error": "access_denied",
+            "error_description": "authorization_request_refused"}
+    finally:
+        await browser.close()
+
+
+async def _decide(browser: Any, authorize_url: str, decision: str) -> aiohttp.ClientResponse:
+    action, fields = await _consent_form(browser, authorize_url)
+    response, _ = await browser.post(action.replace("&amp;", "&"),
+                                     [*fields, ("decision", decision)])
+    return response  # type: ignore[no-any-return]
+
+
+async def _consent_form(browser: Any, url: str) -> tuple[str, list[tuple[str, str]]]:
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.oauth.conftest import forms_of
+
+    response, html = await browser.get(url)
+    if response.status == 303 and response.headers["Location"].startswith("/login"):
+        next_path = parse_qs(urlsplit(response.headers["Location"]).query)["next"][0]
+        login = await browser.login(USERNAME, PASSWORD, next_path)
+        assert login.status == 303
+        response, html = await browser.get(login.headers["Location"])
+    assert response.status == 200, html
+    form = next(f for f in forms_of(html) if ("decision", "approve") in f["buttons"])
+    return form["action"], form["fields"]

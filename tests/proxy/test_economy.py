@@ -1,0 +1,99 @@
+"""Upstream economy through the whole app: quotas never exceeded, per-recipient limits, purge."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import ClassVar
+
+from adapters.base import Capabilities, Quota
+from adapters.simulator import SimulatorAdapter
+from consent.identifiers import PointRef, Source
+from consent.periods import Period
+from consent.readings import Series
+from consent.vocabulary import Dataset, Resolution
+from proxy.data.setup import purge_cache
+from proxy.keys import data_service_key
+from tests.proxy.world import World, build_world
+from tests.support.databases import SqliteFactory
+
+QUOTA = Quota(requests=4, per=timedelta(milliseconds=200), scope="application")
+
+
+class QuotaAdapter(SimulatorAdapter):
+    """The simulator, declaring a tight quota and recording when each call starts."""
+
+    starts: ClassVar[list[float]] = []
+
+    async def capabilities(self) -> Capabilities:
+        caps = await super().capabilities()
+        return Capabilities(caps.name, caps.sources, caps.datasets, (QUOTA,), caps.meter_port)
+
+    async def series(self, point: PointRef, dataset: Dataset, period: Period,
+                     resolution: Resolution) -> Series:
+        self.starts.append(time.monotonic())
+        return await super().series(point, dataset, period, resolution)
+
+
+def most_in_any_window(stamps: list[float], period: float) -> int:
+    stamps, best, j = sorted(stamps), 0, 0
+    for i, t in enumerate(stamps):
+        while t - stamps[j] >= period:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+async def test_concurrent_recipients_never_exceed_the_upstream_quota(
+        sqlite_factory: SqliteFactory, tmp_path: Path) -> None:
+    url = sqlite_factory.create()
+    QuotaAdapter.starts = []
+    world = await build_world(url, tmp_path, cache=False, adapter_class=QuotaAdapter)
+    try:
+        tokens = {app: await world.token(app) for app in ("dash", "coach")}
+        days = [date(2026, 10, 1) + timedelta(days=i) for i in range(16)]
+        results = await asyncio.gather(*(
+            world.series(tokens["dash" if i % 2 else "coach"], "daily_consumption", day,
+                         day + timedelta(days=1)) for i, day in enumerate(days)))
+        assert [r[0] for r in results] == [200] * 16
+        assert len(QuotaAdapter.starts) == 16
+        assert most_in_any_window(QuotaAdapter.starts, 0.2) <= QUOTA.requests
+    finally:
+        await world.client.close()
+        sqlite_factory.drop(url)
+
+
+async def test_a_recipient_over_its_rate_limit_gets_429_with_retry_after(
+        sqlite_factory: SqliteFactory, tmp_path: Path) -> None:
+    url = sqlite_factory.create()
+    world = await build_world(url, tmp_path, rate=0.5, burst=2)
+    try:
+        dash, coach = await world.token("dash"), await world.token("coach")
+        week = (date(2026, 11, 1), date(2026, 11, 8))
+        statuses = [(await world.series(dash, "daily_consumption", *week))[0] for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        status, body, headers = await world.series(dash, "daily_consumption", *week)
+        assert status == 429
+        assert int(headers["Retry-After"]) >= 1
+        assert body["type"].endswith("/rate-limited")
+        assert (await world.series(coach, "daily_consumption", *week))[0] == 200  # others go on
+        assert (await world.events())[-2]["rule"] == "rate limit"
+    finally:
+        await world.client.close()
+        sqlite_factory.drop(url)
+
+
+async def test_cached_days_go_when_no_consent_needs_the_point(world: World) -> None:
+    token = await world.token("dash")
+    week = (date(2026, 11, 1), date(2026, 11, 8))
+    await world.series(token, "daily_consumption", *week)
+    service = world.client.app[data_service_key]
+    cache = service.upstreams[Source.ENEDIS].cache
+    assert cache is not None
+    assert await purge_cache(cache, service.facts, world.client.app) == 0  # still needed
+    await world.withdraw("dash")
+    assert await purge_cache(cache, service.facts, world.client.app) == 0  # coach needs it
+    await world.withdraw("coach")
+    assert await purge_cache(cache, service.facts, world.client.app) == 7

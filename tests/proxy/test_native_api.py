@@ -1,0 +1,279 @@
+"""The native API end to end: served within the consent, denied outside it, evidenced always.
+
+Each enforcement rule is exercised allowing and denying at its boundary: first allowed day of
+the consent's data window, the household's move-in day, the last publishable day, the consent's
+expiry instant, a withdrawal between two requests.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from adapters.simulator import Fault, FaultKind
+from tests.proxy.world import COACH_FROM, COACH_UNTIL, MOVE_IN, PRM, World, midnight, sha256
+
+TODAY = date(2026, 11, 22)
+WEEK = (date(2026, 11, 1), date(2026, 11, 8))
+
+
+async def test_daily_values_in_the_normalised_shape(world: World) -> None:
+    token = await world.token("dash")
+    status, body, headers = await world.series(token, "daily_consumption", *WEEK)
+    assert status == 200, body
+    assert (body["point"], body["dataset"], body["unit"]) == (str(PRM), "daily_consumption", "Wh")
+    assert (body["resolution"], body["timezone"]) == ("P1D", "Europe/Paris")
+    assert body["consent"] == world.consents["dash"]
+    assert body["window"] == {"start": "2026-11-01T00:00:00+01:00",
+                              "end": "2026-11-08T00:00:00+01:00"}
+    assert len(body["values"]) == 7
+    first = body["values"][0]
+    assert (first["start"], first["end"]) == ("2026-11-01T00:00:00+01:00",
+                                              "2026-11-02T00:00:00+01:00")
+    assert first["quality"] == "raw"
+    assert int(first["value"]) > 0
+    assert headers["X-Request-Id"]
+
+
+async def test_every_request_leaves_a_complete_event_with_the_hash_of_the_body(
+        world: World) -> None:
+    token = await world.token("dash")
+    await world.series(token, "daily_consumption", *WEEK)
+    served_body = world.last_body
+    await world.series(token, "daily_consumption", MOVE_IN - timedelta(days=1), MOVE_IN)
+    denied_body = world.last_body
+    served, denied = await world.events()
+    assert served["outcome"] == "served"
+    assert served["status"] == 200
+    assert served["body_sha256"] == sha256(served_body)
+    assert (served["recipient_id"], served["consent_id"]) == (world.apps["dash"],
+                                                              world.consents["dash"])
+    assert (served["point"], served["dataset"], served["resolution"]) == (
+        str(PRM), "daily_consumption", "P1D")
+    assert served["window_start"] == midnight(WEEK[0])
+    assert served["window_end"] == midnight(WEEK[1])
+    assert served["values"] == 7
+    assert served["upstream_calls"] >= 1
+    assert served["upstream"]
+    assert denied["outcome"] == "denied"
+    assert denied["rule"] == "R8 occupancy"
+    assert denied["status"] == 403
+    assert denied["body_sha256"] == sha256(denied_body)
+    assert denied["upstream_calls"] == 0
+    assert denied["values"] == 0
+
+
+# --- R8: the move-in day ------------------------------------------------------------------------
+
+async def test_the_move_in_day_is_the_households_first_day(world: World) -> None:
+    token = await world.token("dash")
+    status, body, _ = await world.series(token, "daily_consumption", MOVE_IN,
+                                         MOVE_IN + timedelta(days=3))
+    assert status == 200, body
+    assert body["values"][0]["start"] == midnight(MOVE_IN).isoformat()
+    status, body, _ = await world.series(token, "daily_consumption",
+                                         MOVE_IN - timedelta(days=1), MOVE_IN + timedelta(days=3))
+    assert status == 403
+    assert body["rule"] == "R8 occupancy"
+    assert body["allowed"]["window"]["start"] == midnight(MOVE_IN).isoformat()
+    assert body["type"].endswith("/access-denied")
+
+
+# --- R6 data window: the consent's first allowed day ------------------------------------------
+
+async def test_the_first_day_of_the_consents_data_window(world: World) -> None:
+    token = await world.token("coach")
+    status, _, _ = await world.series(token, "daily_consumption", COACH_FROM,
+                                      COACH_FROM + timedelta(days=2))
+    assert status == 200
+    status, body, _ = await world.series(token, "daily_consumption",
+                                         COACH_FROM - timedelta(days=1), COACH_FROM)
+    assert status == 403
+    assert body["rule"] == "R6 data window"
+    assert body["allowed"]["window"]["start"] == midnight(COACH_FROM).isoformat()
+
+
+# --- the last day that can be asked for: D-1 ----------------------------------------------------
+
+async def test_the_last_day_served_is_yesterday(world: World) -> None:
+    token = await world.token("dash")
+    status, body, _ = await world.series(token, "daily_consumption",
+                                         TODAY - timedelta(days=1), TODAY)
+    assert status == 200
+    assert body["values"][-1]["end"] == midnight(TODAY).isoformat()
+    status, body, _ = await world.series(token, "daily_consumption", TODAY,
+                                         TODAY + timedelta(days=1))
+    assert status == 400
+    assert body["type"].endswith("/not-yet-available")
+
+
+# --- R6 consent active: expiry instant, withdrawal between two requests ------------------------
+
+async def test_the_consents_expiry_instant(world: World) -> None:
+    token = await world.token("coach")
+    world.clock.set(COACH_UNTIL - timedelta(microseconds=1))
+    status, _, _ = await world.series(token, "daily_consumption", *WEEK)
+    assert status == 200
+    world.clock.set(COACH_UNTIL)
+    status, body, _ = await world.series(token, "daily_consumption", *WEEK)
+    assert status == 403
+    assert body["rule"] == "R6 consent active"
+
+
+async def test_withdrawal_between_two_requests(world: World) -> None:
+    app_wide, bound = await world.token("dash"), await world.token("dash", bound=True)
+    for token in (app_wide, bound):
+        status, _, _ = await world.series(token, "daily_consumption", *WEEK)
+        assert status == 200
+    await world.withdraw("dash")
+    status, body, _ = await world.series(app_wide, "daily_consumption", *WEEK)
+    assert status == 403
+    assert body["rule"] == "R6 consent active"
+    status, body, headers = await world.series(bound, "daily_consumption", *WEEK)
+    assert status == 401  # the token died with its consent (RFC 6750 invalid_token)
+    assert "invalid_token" in headers["WWW-Authenticate"]
+    assert [e["rule"] for e in (await world.events())[-2:]] == ["R6 consent active", "R6 token"]
+
+
+# --- R6 resolution: a daily-only consent gets daily values, never the curve ---------------------
+
+async def test_daily_only_consent_gets_daily_values_from_the_curve(world: World) -> None:
+    token = await world.token("dash")
+    status, body, _ = await world.series(token, "consumption_load_curve", *WEEK)
+    assert status == 200, body
+    assert body["resolution"] == "P1D"
+    assert len(body["values"]) == 7
+    assert body["unit"] == "W"
+    status, body, _ = await world.series(token, "consumption_load_curve", *WEEK,
+                                         resolution="PT30M")
+    assert status == 403
+    assert body["rule"] == "R6 resolution"
+    assert body["allowed"] == {"finest_resolution": "P1D"}
+
+
+async def test_a_curve_consent_gets_its_resolution(world: World) -> None:
+    token = await world.token("coach")
+    status, body, _ = await world.series(token, "consumption_load_curve",
+                                         date(2026, 11, 2), date(2026, 11, 3))
+    assert status == 200, body
+    assert body["resolution"] == "PT30M"
+    assert len(body["values"]) == 48
+    status, body, _ = await world.series(token, "consumption_load_curve",
+                                         date(2026, 11, 2), date(2026, 11, 3), resolution="PT15M")
+    assert status == 403
+    assert body["allowed"] == {"finest_resolution": "PT30M"}
+
+
+# --- R6 point and dataset; upstream authorisation ---------------------------------------------
+
+async def test_dataset_outside_the_consent(world: World) -> None:
+    token = await world.token("coach")
+    status, body, _ = await world.series(token, "daily_max_power", *WEEK)
+    assert status == 403
+    assert body["rule"] == "R6 dataset"
+    assert body["allowed"]["datasets"] == ["consumption_load_curve", "daily_consumption"]
+
+
+async def test_point_without_consent(world: World) -> None:
+    token = await world.token("dash")
+    status, body, _ = await world.get("/api/v1/points/enedis:11453290002823/datasets/"
+                                      "daily_consumption", token, start="2026-11-01",
+                                      end="2026-11-02")
+    assert status == 403
+    assert body["rule"] == "R6 consent active"
+
+
+async def test_the_upstream_authorisation_ends_every_consent(world: World) -> None:
+    token = await world.token("dash")
+    await world.end_upstream()
+    status, body, _ = await world.series(token, "daily_consumption", *WEEK)
+    assert status == 403
+    assert body["rule"] == "upstream authorisation"
+
+
+async def test_no_token_is_401_with_a_challenge_and_is_evidenced(world: World) -> None:
+    status, body, headers = await world.series("", "daily_consumption", *WEEK)
+    assert status == 401
+    assert headers["WWW-Authenticate"].startswith("Bearer")
+    assert body["status"] == 401
+    (event,) = await world.events()
+    assert (event["outcome"], event["rule"], event["recipient_id"]) == ("denied", "R6 token", None)
+
+
+async def test_bad_input_is_a_clear_400(world: World) -> None:
+    token = await world.token("dash")
+    status, body, _ = await world.series(token, "daily_consumption", WEEK[1], WEEK[0])
+    assert status == 400
+    assert body["type"].endswith("/invalid-period")
+    status, body, _ = await world.series(token, "daily_consumption", *WEEK, resolution="PT7M")
+    assert status == 400
+    status, body, _ = await world.get("/api/v1/points/22516914714270/datasets/nope", token)
+    assert status == 400
+    assert (await world.events())[-1]["outcome"] == "invalid"
+
+
+# --- records ------------------------------------------------------------------------------------
+
+async def test_records_carry_only_the_datasets_fields(world: World) -> None:
+    token = await world.token("dash", bound=True)
+    status, body, _ = await world.get("/api/v1/points/22516914714270/datasets/identity", token)
+    assert status == 200, body
+    assert body["fields"] == {"title": "Mme", "firstname": "Ana", "lastname": "Martin",
+                              "legal_entity_name": None, "siret_number": None}
+    status, body, _ = await world.get(f"/api/v1/points/{PRM}/datasets/contact", token)
+    assert status == 403
+    assert body["rule"] == "R6 dataset"
+
+
+# --- listing --------------------------------------------------------------------------------------
+
+async def test_points_and_current_consents(world: World) -> None:
+    token = await world.token("coach", bound=True)
+    status, body, _ = await world.get("/api/v1/points", token)
+    assert status == 200
+    (point,) = body["points"]
+    assert point["point"] == str(PRM)
+    assert point["consent"] == world.consents["coach"]
+    assert point["max_resolution"] == "PT30M"
+    assert datetime.fromisoformat(point["data_from"]) == midnight(COACH_FROM)
+    status, body, _ = await world.get("/api/v1/consents/current", token)
+    (consent,) = body["consents"]
+    assert consent["id"] == world.consents["coach"]
+    assert consent["state"] == "active"
+    assert consent["points"] == [str(PRM)]
+
+
+# --- economy and failures -------------------------------------------------------------------------
+
+async def test_a_day_is_fetched_once_whichever_app_asks(world: World) -> None:
+    dash, coach = await world.token("dash"), await world.token("coach")
+    await world.series(dash, "daily_consumption", *WEEK)
+    await world.series(coach, "daily_consumption", *WEEK)
+    await world.series(dash, "daily_consumption", WEEK[0], WEEK[1] + timedelta(days=2))
+    first, second, third = await world.events()
+    assert first["upstream_calls"] >= 1
+    assert (second["upstream_calls"], second["cache_days"]) == (0, 7)
+    assert (third["upstream_calls"], third["cache_days"]) == (1, 7)
+    assert third["upstream"] == ["daily_consumption 2026-11-08..2026-11-09"]
+
+
+@pytest.mark.parametrize(("fault", "status"), [
+    (Fault.of(FaultKind.UNAVAILABLE, status=502, retry_after=7), 503),
+    (Fault.of(FaultKind.RATE_LIMITED, retry_after=30), 503),
+    (Fault.of(FaultKind.TIMEOUT, delay=5), 504),
+])
+async def test_upstream_failures_map_to_5xx_problems(world: World, fault: Fault,
+                                                     status: int) -> None:
+    token = await world.token("dash")
+    await world.series(token, "daily_consumption", *WEEK)  # describes the point once
+    world.simulator.faults.next(fault)
+    got, body, headers = await world.series(token, "daily_consumption", WEEK[1],
+                                            WEEK[1] + timedelta(days=1))
+    assert got == status
+    assert headers["Content-Type"].startswith("application/problem+json")
+    if status == 503:
+        assert int(headers["Retry-After"]) >= 1
+    assert "simulated" not in body["detail"].lower()
+    assert set(body) <= {"type", "title", "status", "detail", "instance", "retry_after"}
+    assert (await world.events())[-1]["outcome"] == "failed"
