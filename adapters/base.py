@@ -281,3 +281,14 @@ class MeterDataAdapter(Protocol):
     async def health(self) -> Health:
         """Probe the upstream; never raises."""
         ...
+
+
+@runtime_checkable
+class MeterNumberCheck(Protocol):
+    """Optional capability of a DSO that is also the operator (in-house, simulator): check the
+    number printed on a point's meter, which only its occupant can read (R15: the meter number
+    proves occupancy). The DSO answers yes or no; it never discloses the number."""
+
+    async def check_meter_number(self, point: PointRef, meter_number: str) -> bool:
+        """True if ``meter_number`` (spaces ignored) is the number of ``point``'s meter."""
+        ...

@@ -11,12 +11,22 @@ module                     tables
 ``mandates``               Mandate, MandatePoint, MandateEvent (R2, R10, R11)
 ``proofs``                 ProofDocument, MandateProof, ConsentProof (R2)
 ``oauth``                  AuthorizationCode, OAuthToken, BrowserSession (the OAuth server)
+``identity``               ExternalIdentity, PasswordReset (OpenID sign-in, reset codes, R7, R15)
+``claims``                 PointClaim, PortRequestRecord (claiming a point R15, user port R20)
 =========================  ============================================================
 """
 
 from consent.models.base import DEFAULT_TENANT, new_id
+from consent.models.claims import (
+    ClaimMethod,
+    ClaimOutcome,
+    PointClaim,
+    PortRequestRecord,
+    PortRequestState,
+)
 from consent.models.consents import Consent, ConsentEvent, ConsentPoint
 from consent.models.history import AppendOnlyError, Channel
+from consent.models.identity import ExternalIdentity, PasswordReset
 from consent.models.mandates import Mandate, MandateEvent, MandatePoint, MandateScope
 from consent.models.oauth import AuthorizationCode, BrowserSession, OAuthToken, TokenKind
 from consent.models.parties import Account, AccountRole, Party, PartyKind, Tenant
@@ -38,10 +48,13 @@ __all__ = [
     "AuthorizationCode",
     "BrowserSession",
     "Channel",
+    "ClaimMethod",
+    "ClaimOutcome",
     "Consent",
     "ConsentEvent",
     "ConsentPoint",
     "ConsentProof",
+    "ExternalIdentity",
     "Mandate",
     "MandateEvent",
     "MandatePoint",
@@ -52,6 +65,10 @@ __all__ = [
     "Occupancy",
     "Party",
     "PartyKind",
+    "PasswordReset",
+    "PointClaim",
+    "PortRequestRecord",
+    "PortRequestState",
     "ProofDocument",
     "ProofKind",
     "Recipient",

@@ -27,6 +27,7 @@ from consent.identifiers import PointRef
 from consent.lifecycle import ActorRole, ConsentAction
 from consent.models import (
     ConsentEvent,
+    MeteringPoint,
     Occupancy,
     Party,
     PartyKind,
@@ -63,38 +64,46 @@ class OccupancyService:
                       at: datetime) -> MoveIn:
         """Record that ``household_id`` becomes the client of ``ref`` at ``at`` (R8, R9)."""
         _check_role(actor)
-        now = self.clock.now()
         async with self.db.session() as session:
             [point] = await points_by_ref(session, actor.tenant_id, [ref])
-            household = await get_row(session, Party, actor.tenant_id, household_id, "party")
-            if household.kind != PartyKind.HOUSEHOLD:
-                raise NotFound(f"No household with id {household_id!r}.", field="household_id")
-            later = (await session.exec(select(Occupancy).where(
-                Occupancy.point_id == point.id, col(Occupancy.starts_at) >= at))).first()
-            if later is not None:
-                raise InvalidPeriod("Another occupancy of this point starts at or after this "
-                                    "move-in; history is not rewritten.", field="at")
-            previous = (await session.exec(select(Occupancy).where(
-                Occupancy.point_id == point.id, col(Occupancy.starts_at) < at,
-                or_(col(Occupancy.ends_at).is_(None), col(Occupancy.ends_at) > at)))).first()
-            ended: list[str] = []
-            revoked: list[ConsentEvent] = []
-            if previous is not None:
-                if previous.household_id == household.id:
-                    raise Conflict("This household already occupies the point.", field="at")
-                previous.ends_at = at
-                session.add(previous)
-                ended = await self._end_upstream(session, point.id, previous.household_id, at,
-                                                 now)
-                revoked = await self.consents.revoke_on_points(
-                    session, Actor.system(actor.tenant_id), {point.id},
-                    grantor_id=previous.household_id, reason="occupant changed (R9)")
-            occupancy = Occupancy(tenant_id=actor.tenant_id, point_id=point.id,
-                                  household_id=household.id, starts_at=at, ends_at=None,
-                                  created_at=now)
-            session.add(occupancy)
-            await session.flush()
-            return MoveIn(occupancy, previous, ended, revoked)
+            return await self.move_in_within(session, actor, point.id, household_id, at)
+
+    async def move_in_within(self, session: AsyncSession, actor: Actor, point_id: str,
+                             household_id: str, at: datetime) -> MoveIn:
+        """:meth:`move_in` inside the caller's transaction (a claim records its evidence in
+        the same one, see :mod:`consent.claims`)."""
+        _check_role(actor)
+        now = self.clock.now()
+        point = await get_row(session, MeteringPoint, actor.tenant_id, point_id, "point")
+        household = await get_row(session, Party, actor.tenant_id, household_id, "party")
+        if household.kind != PartyKind.HOUSEHOLD:
+            raise NotFound(f"No household with id {household_id!r}.", field="household_id")
+        later = (await session.exec(select(Occupancy).where(
+            Occupancy.point_id == point.id, col(Occupancy.starts_at) >= at))).first()
+        if later is not None:
+            raise InvalidPeriod("Another occupancy of this point starts at or after this "
+                                "move-in; history is not rewritten.", field="at")
+        previous = (await session.exec(select(Occupancy).where(
+            Occupancy.point_id == point.id, col(Occupancy.starts_at) < at,
+            or_(col(Occupancy.ends_at).is_(None), col(Occupancy.ends_at) > at)))).first()
+        ended: list[str] = []
+        revoked: list[ConsentEvent] = []
+        if previous is not None:
+            if previous.household_id == household.id:
+                raise Conflict("This household already occupies the point.", field="at")
+            previous.ends_at = at
+            session.add(previous)
+            ended = await self._end_upstream(session, point.id, previous.household_id, at,
+                                             now)
+            revoked = await self.consents.revoke_on_points(
+                session, Actor.system(actor.tenant_id), {point.id},
+                grantor_id=previous.household_id, reason="occupant changed (R9)")
+        occupancy = Occupancy(tenant_id=actor.tenant_id, point_id=point.id,
+                              household_id=household.id, starts_at=at, ends_at=None,
+                              created_at=now)
+        session.add(occupancy)
+        await session.flush()
+        return MoveIn(occupancy, previous, ended, revoked)
 
     async def record_upstream_state(self, actor: Actor, authorisation_id: str,
                                     state: UpstreamState, *,

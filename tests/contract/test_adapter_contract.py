@@ -15,6 +15,7 @@ from adapters.base import (
     AuthorisationState,
     HealthState,
     MeterDataAdapter,
+    MeterNumberCheck,
     PortAction,
     PortRequestStatus,
     PortState,
@@ -250,6 +251,18 @@ async def test_port_errors(harness: Harness) -> None:
 
 
 # ---- faults ---------------------------------------------------------------------------------
+
+async def test_meter_number_check_says_yes_or_no_only(harness: Harness) -> None:
+    adapter = harness.adapter
+    assert isinstance(adapter, MeterNumberCheck)
+    printed = harness.simulator.profile(LONG).printed_number
+    assert await adapter.check_meter_number(LONG, printed) is True
+    assert await adapter.check_meter_number(LONG, f"{printed[:4]} {printed[4:]}") is True
+    assert await adapter.check_meter_number(LONG, printed[:-1]) is False
+    assert await adapter.check_meter_number(MOVED, printed) is False
+    with pytest.raises(UnknownPoint):
+        await adapter.check_meter_number(UNKNOWN, printed)
+
 
 async def test_rate_limit_becomes_a_503_with_retry_after(harness: Harness) -> None:
     harness.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=7))
