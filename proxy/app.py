@@ -16,6 +16,7 @@ from proxy.data.setup import data_ctx, use_adapters
 from proxy.keys import clock_key, database_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
 from proxy.oauth.setup import setup_oauth
+from proxy.portal.setup import setup_portal
 from proxy.routes import setup_routes
 from proxy.settings import Settings
 from proxy.web.headers import security_headers_middleware
@@ -40,6 +41,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     # --- data proxy (issue 4): adapters, access events, cache, limiters, data service -----
     use_adapters(app, adapters)
     app.cleanup_ctx.append(data_ctx)
+    # --- household portal (issue 7): its services need the data path's --------------------
+    setup_portal(app)
     setup_routes(app)
     return app
 

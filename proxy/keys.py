@@ -6,10 +6,12 @@ from aiohttp import web
 
 from adapters.base import MeterDataAdapter
 from consent.access_events import AccessEventSink
+from consent.claims import ClaimService
 from consent.clock import Clock
 from consent.identifiers import Source
 from consent.services import ConsentService
 from consent.storage import Database
+from proxy.data.household import HouseholdReader
 from proxy.data.service import DataService
 from proxy.oauth.server import PasserelleServer
 from proxy.settings import Settings
@@ -28,6 +30,10 @@ consent_service_key = web.AppKey("consent_service", ConsentService)
 adapters_key = web.AppKey("adapters", dict[Source, MeterDataAdapter])
 access_sink_key = web.AppKey("access_sink", AccessEventSink)
 data_service_key = web.AppKey("data_service", DataService)
+
+# --- household portal (issue 7) ---------------------------------------------------------------
+household_reader_key = web.AppKey("household_reader", HouseholdReader)
+claim_service_key = web.AppKey("claim_service", ClaimService)
 
 request_id_key = web.RequestKey("request_id", str)
 verified_token_key = web.RequestKey("verified_token", VerifiedToken)

@@ -8,6 +8,7 @@ from proxy import health
 from proxy.data.setup import add_data_routes
 from proxy.oauth import authorize, endpoints, registry
 from proxy.oauth.setup import STATIC_DIR
+from proxy.portal.routes import add_portal_routes
 from proxy.web import login
 
 
@@ -37,3 +38,6 @@ def setup_routes(app: web.Application) -> None:
 
     # --- data proxy (issue 4): /api/v1, /api/openapi.json, /api/docs, /compat/enedis -------
     add_data_routes(app)
+
+    # --- household portal (issue 7): /, /account/..., /login/oidc... -----------------------
+    add_portal_routes(app)

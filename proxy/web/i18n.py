@@ -7,16 +7,14 @@ Every message has both languages: :func:`check_catalogue` is run by the tests.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from aiohttp import web
 
-Lang = Literal["fr", "en"]
-LANGS: tuple[Lang, ...] = ("fr", "en")
-DEFAULT_LANG: Lang = "fr"
+from proxy.web.catalogue import PORTAL_MESSAGES
+from proxy.web.lang import DEFAULT_LANG, LANGS, Catalogue, Lang
+
 LANG_COOKIE = "lang"
 
-MESSAGES: dict[str, dict[Lang, str]] = {
+MESSAGES: Catalogue = {
     "site.name": {"fr": "Passerelle", "en": "Passerelle"},
     "site.switch": {"fr": "English", "en": "Français"},
     "login.title": {"fr": "Connexion", "en": "Sign in"},
@@ -135,6 +133,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Recherche statistique sur des données pseudonymisées.",
         "en": "Statistical research on pseudonymised data."},
 }
+
+MESSAGES.update(PORTAL_MESSAGES)  # the household portal (proxy/portal), one module per area
 
 #: Dataset names for people (the vocabulary's own titles are English).
 DATASET_TITLES: dict[str, dict[Lang, str]] = {

@@ -1,0 +1,5 @@
+"""Placeholder (filled below)."""
+
+from proxy.web.lang import Catalogue
+
+MESSAGES: Catalogue = {}
