@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     parent = instance_options()
     sub = parser.add_subparsers(dest="command", required=True)
     add_serve_command(sub, parent)
+    from proxy.audit_cli import add_audit_commands
+
+    add_audit_commands(sub, parent, settings_from)
     add_migrate_command(sub, parent)
     add_demo_commands(sub, parent)
     from proxy.oauth.cli import add_oauth_commands

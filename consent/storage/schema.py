@@ -12,7 +12,8 @@ import importlib
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
-TABLE_MODULES = ("consent.models", "consent.access_events", "consent.day_cache")
+TABLE_MODULES = ("consent.models", "consent.evidence.tables", "consent.access_events",
+                 "consent.day_cache")
 
 
 def target_metadata() -> MetaData:

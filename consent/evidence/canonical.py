@@ -1,0 +1,91 @@
+"""Encodings every piece of evidence shares: canonical JSON, hashes, base64, instants.
+
+Pure (standard library and ``rfc8785``): the offline verifier imports this module.
+
+- Canonical JSON is RFC 8785 (JCS). Evidence documents never hold floating-point numbers, so any
+  JCS implementation, or ``json.dumps(sort_keys=True, separators=(",", ":"),
+  ensure_ascii=False)`` for keys in the Basic Multilingual Plane, gives the same bytes.
+- Instants are RFC 3339 UTC with exactly six fractional digits and a ``Z``
+  (``2026-01-09T10:00:00.000000Z``): fixed width, so text order is time order.
+- Base64 is the standard alphabet with padding (RFC 4648 §4); hashes in JSON are lowercase hex
+  SHA-256 unless a field says ``b64``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+JSON = Any
+"""A value made of dicts with text keys, lists, text, integers, booleans and ``None``."""
+
+
+class EncodingError(ValueError):
+    """A value cannot be encoded or decoded as evidence (a float, a naive instant, bad base64)."""
+
+
+def canonical(value: JSON) -> bytes:
+    """RFC 8785 canonical UTF-8 bytes of ``value``; floats are refused (see module docstring)."""
+    _refuse_floats(value)
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError as exc:
+        raise EncodingError(f"cannot canonicalise: {exc}") from exc
+
+
+def _refuse_floats(value: JSON) -> None:
+    if isinstance(value, float):
+        raise EncodingError("evidence documents hold no floating-point numbers")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise EncodingError(f"object keys must be text, got {key!r}")
+            _refuse_floats(item)
+    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        for item in value:
+            _refuse_floats(item)
+
+
+def sha256_hex(data: bytes) -> str:
+    """Lowercase hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def b64encode(data: bytes) -> str:
+    """Standard base64 with padding."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text: str, *, length: int | None = None) -> bytes:
+    """Strict standard base64; ``length`` checks the decoded size."""
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, AttributeError) as exc:
+        raise EncodingError(f"not base64: {text!r:.60}") from exc
+    if length is not None and len(data) != length:
+        raise EncodingError(f"expected {length} bytes, got {len(data)}")
+    return data
+
+
+def format_instant(instant: datetime) -> str:
+    """``instant`` as fixed-width RFC 3339 UTC text; a naive datetime is refused."""
+    if instant.tzinfo is None:
+        raise EncodingError(f"an instant needs a timezone: {instant.isoformat()}")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_instant(text: str) -> datetime:
+    """Inverse of :func:`format_instant` (also accepts any RFC 3339 text with an offset)."""
+    try:
+        instant = datetime.fromisoformat(text)
+    except (TypeError, ValueError) as exc:
+        raise EncodingError(f"not an RFC 3339 instant: {text!r:.60}") from exc
+    if instant.tzinfo is None:
+        raise EncodingError(f"instant without offset: {text!r}")
+    return instant.astimezone(UTC)

@@ -1,0 +1,136 @@
+"""Signed checkpoints of the evidence log (c2sp.org/tlog-checkpoint), on demand and periodically.
+
+A checkpoint is the C2SP note ``origin\\nsize\\nbase64(root)\\n`` signed with the operator key
+(Ed25519 signed-note signature; the key name is the origin). It is issued from the head row, which
+only grows, so two checkpoints of this log are always consistent (tlog-checkpoint §Signatures).
+One checkpoint per tree size is stored; asking again at the same size returns the stored one.
+:func:`issue_periodically` is the task the application schedules (R18).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from consent.clock import Clock, SystemClock
+from consent.evidence.canonical import format_instant, parse_instant
+from consent.evidence.errors import EvidenceUnavailable
+from consent.evidence.keystore import KeyStore
+from consent.evidence.log import EvidenceLog
+from consent.evidence.notes import Checkpoint, assemble, check_key_name, signature_line
+from consent.evidence.tables import CheckpointRow
+
+CHECKPOINT = CheckpointRow.__table__  # type: ignore[attr-defined]
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCheckpoint:
+    """A stored checkpoint: the tree head, its signed note, when and with which key."""
+
+    checkpoint: Checkpoint
+    note: str
+    issued_at: datetime
+    kid: str
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint.size
+
+
+def _from_row(origin: str, row: Any) -> SignedCheckpoint:
+    return SignedCheckpoint(Checkpoint(origin, int(row.size), bytes(row.root)), row.note,
+                            parse_instant(row.issued_at), row.kid)
+
+
+class Checkpoints:
+    """Issue and look up the log's signed checkpoints."""
+
+    def __init__(self, log: EvidenceLog, keys: KeyStore, *, clock: Clock | None = None) -> None:
+        check_key_name(log.default_origin)
+        self.log = log
+        self.keys = keys
+        self.clock = clock or SystemClock()
+
+    async def issue(self) -> SignedCheckpoint:
+        """A checkpoint of the current head (the stored one if the log has not grown)."""
+        size, root = await self.log.head()
+        stored = await self.at_size(size)
+        if stored is not None:
+            return stored
+        at = self.clock.now()
+        origin = await self.log.origin()
+        text = Checkpoint(origin, size, root).text()
+        signature = await self.keys.sign(text.encode(), at=at)
+        key = (await self.keys.history()).get(signature.kid)
+        if key is None:
+            raise EvidenceUnavailable("The signing key is missing from the key history.")
+        note = assemble(text, [signature_line(key.note_key(origin), signature.value)])
+        try:
+            async with self.log.db.engine.begin() as conn:
+                await conn.execute(CHECKPOINT.insert().values(
+                    size=size, root=root, note=note, issued_at=format_instant(at),
+                    kid=signature.kid))
+        except IntegrityError:  # another replica signed this size first: keep theirs
+            stored = await self.at_size(size)
+            if stored is None:
+                raise
+            return stored
+        return SignedCheckpoint(Checkpoint(origin, size, root), note, at, signature.kid)
+
+    async def at_size(self, size: int) -> SignedCheckpoint | None:
+        """The stored checkpoint of exactly ``size`` leaves."""
+        rows = await self._select(CHECKPOINT.c.size == size)
+        return rows[0] if rows else None
+
+    async def latest(self) -> SignedCheckpoint | None:
+        """The largest stored checkpoint."""
+        rows = await self._select(CHECKPOINT.c.size >= 0, newest=True)
+        return rows[0] if rows else None
+
+    async def first_covering(self, indices: list[int], below: int) -> list[SignedCheckpoint]:
+        """For each leaf index, the first stored checkpoint that contains it (size > index),
+        among checkpoints smaller than ``below``; duplicates removed, by size."""
+        found: dict[int, SignedCheckpoint] = {}
+        origin = await self.log.origin()
+        async with self.log.db.engine.connect() as conn:
+            for index in sorted(set(indices)):
+                row = (await conn.execute(
+                    select(CHECKPOINT).where(CHECKPOINT.c.size > index, CHECKPOINT.c.size < below)
+                    .order_by(CHECKPOINT.c.size).limit(1))).first()
+                if row is not None:
+                    found[int(row.size)] = _from_row(origin, row)
+        return [found[size] for size in sorted(found)]
+
+    async def before(self, size: int) -> SignedCheckpoint | None:
+        """The largest stored checkpoint smaller than ``size``."""
+        rows = await self._select(CHECKPOINT.c.size < size, newest=True)
+        return rows[0] if rows else None
+
+    async def _select(self, condition: Any, *, newest: bool = False) -> list[SignedCheckpoint]:
+        order = CHECKPOINT.c.size.desc() if newest else CHECKPOINT.c.size
+        origin = await self.log.origin()
+        async with self.log.db.engine.connect() as conn:
+            rows = (await conn.execute(select(CHECKPOINT).where(condition).order_by(order)
+                                       .limit(1))).all()
+        return [_from_row(origin, row) for row in rows]
+
+
+async def issue_periodically(checkpoints: Checkpoints, interval: float,
+                             stop: asyncio.Event) -> None:
+    """Issue a checkpoint every ``interval`` seconds until ``stop`` is set (a failure is logged
+    and retried at the next tick, never fatal)."""
+    while not stop.is_set():
+        try:
+            await checkpoints.issue()
+        except Exception:
+            logger.exception("issuing an evidence checkpoint failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)

@@ -1,0 +1,54 @@
+"""Errors of the evidence subsystem, in Passerelle's one error tree (consent/errors.py).
+
+::
+
+    DomainError (400)
+    ├── RejectedDocument (415 rejected-document)     upload refused, nothing kept (R2)
+    │   └── DocumentTooLarge (413 document-too-large)
+    ├── InvalidRecord (400 invalid-record)           a record lacks what it must show
+    └── InvalidSelection (400 invalid-selection)     a bundle selection names nothing
+    PasserelleError (500)
+    └── EvidenceUnavailable (503 evidence-unavailable)  no key, no secret, storage fault
+"""
+
+from __future__ import annotations
+
+from consent.errors import DomainError, PasserelleError
+
+
+class RejectedDocument(DomainError):
+    """A proof document upload was refused (type, content or size); nothing was stored."""
+
+    status = 415
+    code = "rejected-document"
+    title = "Document refused"
+
+
+class DocumentTooLarge(RejectedDocument):
+    """A proof document is larger than the configured limit."""
+
+    status = 413
+    code = "document-too-large"
+    title = "Document too large"
+
+
+class InvalidRecord(DomainError):
+    """A consent or mandate record lacks what it must show (notice, authentication...)."""
+
+    code = "invalid-record"
+    title = "Invalid evidence record"
+
+
+class InvalidSelection(DomainError):
+    """A proof-bundle selection is empty, contradictory or malformed."""
+
+    code = "invalid-selection"
+    title = "Invalid bundle selection"
+
+
+class EvidenceUnavailable(PasserelleError):
+    """Evidence cannot be written or read now: no signing key, no secret, storage fault."""
+
+    status = 503
+    code = "evidence-unavailable"
+    title = "Evidence unavailable"

@@ -1,0 +1,147 @@
+"""What goes into the evidence log: one :class:`LogEvent` per fact (R16).
+
+A log event has a *kind*, an instant, a JSON *payload* (canonicalised, hashed, kept until
+retention prunes it, R17), the *references* used to select it for a bundle (tenant, consent,
+household, recipient, mandate: opaque ids, kept in the leaf itself so they survive pruning) and
+optionally a *chain*: the events of one consent (or mandate) carry consecutive sequence numbers,
+so a bundle that drops one of them shows a gap.
+
+Kinds and payloads (docs/evidence-format.md §Log entries):
+
+==================  ============================================================================
+``consent.record``  a signed consent record envelope (:mod:`consent.evidence.signing`)
+``mandate.record``  a signed mandate record envelope
+``access``          a data access: :class:`AccessEvent` (served or denied, R6, R16)
+``admin``           an operator action: :class:`AdminEvent`
+``audit.export``    a proof bundle was exported (selection, manifest hash, who)
+``key.rotated``     the signing key changed (new public key, its opening instant)
+``retention``       payloads were pruned; counts kept as an aggregate (R17)
+==================  ============================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from consent.evidence.canonical import JSON, format_instant
+from consent.evidence.errors import InvalidRecord
+
+CONSENT_RECORD = "consent.record"
+MANDATE_RECORD = "mandate.record"
+ACCESS = "access"
+ADMIN = "admin"
+AUDIT_EXPORT = "audit.export"
+KEY_ROTATED = "key.rotated"
+RETENTION = "retention"
+
+SERVED = "served"
+DENIED = "denied"
+
+
+@dataclass(frozen=True, slots=True)
+class Refs:
+    """References an event is selected by (copied into indexed columns)."""
+
+    tenant: str | None = None
+    consent_id: str | None = None
+    household_id: str | None = None
+    recipient_id: str | None = None
+    mandate_id: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        """The non-empty references, as they appear in the leaf."""
+        return {name: value for name in REF_NAMES if (value := getattr(self, name)) is not None}
+
+
+REF_NAMES = ("tenant", "consent_id", "household_id", "recipient_id", "mandate_id")
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One fact to append to the log."""
+
+    kind: str
+    at: datetime
+    payload: Mapping[str, JSON]
+    refs: Refs = field(default_factory=Refs)
+    chain: str | None = None
+
+
+def consent_chain(consent_id: str) -> str:
+    """The chain of one consent's records and accesses."""
+    return f"consent:{consent_id}"
+
+
+def mandate_chain(mandate_id: str) -> str:
+    """The chain of one mandate's records."""
+    return f"mandate:{mandate_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEvent:
+    """One request of a recipient for data of one point (R16: who, what, when, which consent).
+
+    ``window_start``/``window_end`` is the half-open data window asked for; ``outcome`` is
+    ``served`` or ``denied`` (``rule`` then names the check that denied, like
+    :class:`~consent.errors.AccessDenied`). A served access must name its consent.
+    """
+
+    at: datetime
+    tenant: str
+    recipient_id: str
+    point: str
+    dataset: str
+    window_start: datetime
+    window_end: datetime
+    outcome: str
+    consent_id: str | None = None
+    household_id: str | None = None
+    resolution: str | None = None
+    rule: str | None = None
+    token_id: str | None = None
+    request_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome not in (SERVED, DENIED):
+            raise InvalidRecord(f"An access outcome is served or denied, not {self.outcome!r}.")
+        if self.outcome == SERVED and not self.consent_id:
+            raise InvalidRecord("A served access must name the consent it was served under.")
+
+    def to_log_event(self) -> LogEvent:
+        payload: dict[str, Any] = {
+            "tenant": self.tenant, "recipient_id": self.recipient_id, "point": self.point,
+            "dataset": self.dataset, "outcome": self.outcome, "at": format_instant(self.at),
+            "window": {"start": format_instant(self.window_start),
+                       "end": format_instant(self.window_end)},
+        }
+        optional = {"consent_id": self.consent_id, "household_id": self.household_id,
+                    "resolution": self.resolution, "rule": self.rule,
+                    "token_id": self.token_id, "request_id": self.request_id}
+        payload.update({k: v for k, v in optional.items() if v is not None})
+        refs = Refs(self.tenant, self.consent_id, self.household_id, self.recipient_id)
+        chain = consent_chain(self.consent_id) if self.consent_id else None
+        return LogEvent(ACCESS, self.at, payload, refs, chain)
+
+
+@dataclass(frozen=True, slots=True)
+class AdminEvent:
+    """An operator or auditor action worth tracing (R16, R19): who did what to which object.
+
+    ``refs`` selects the event into the bundles of the objects it touched.
+    """
+
+    at: datetime
+    actor: str
+    action: str
+    refs: Refs = field(default_factory=Refs)
+    target: str | None = None
+    details: Mapping[str, JSON] = field(default_factory=dict)
+
+    def to_log_event(self) -> LogEvent:
+        payload: dict[str, Any] = {"actor": self.actor, "action": self.action,
+                                   "at": format_instant(self.at), "details": dict(self.details)}
+        if self.target is not None:
+            payload["target"] = self.target
+        return LogEvent(ADMIN, self.at, payload, self.refs)

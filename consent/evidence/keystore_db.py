@@ -1,0 +1,113 @@
+"""A :class:`~consent.evidence.keystore.KeyStore` in the database, private keys sealed at rest.
+
+Each private key is the raw 32-byte Ed25519 seed sealed with the evidence keyring (AES-256-GCM,
+purpose ``signing-key``, associated data = the key id), so a database dump alone reveals no key
+and a sealed key cannot be moved onto another key's row. Replicas share the keys through the
+table; the unique ``current`` column lets only one of two racing rotations win.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consent.clock import Clock, SystemClock
+from consent.evidence.canonical import format_instant, parse_instant
+from consent.evidence.errors import EvidenceUnavailable
+from consent.evidence.keys import ALGORITHM, KeyHistory, PublicKeyInfo, Signature, kid_of
+from consent.evidence.keystore import (
+    MAX_SKEW,
+    check_rotation,
+    check_signing_instant,
+    key_for,
+    public_bytes,
+)
+from consent.evidence.secrets import Keyring, Sealed
+from consent.evidence.tables import SigningKeyRow
+from consent.storage.database import Database
+
+_PURPOSE = "signing-key"
+_KEYS = SigningKeyRow.__table__  # type: ignore[attr-defined]
+
+
+class DatabaseKeyStore:
+    """Signing keys in ``evidence_signing_key``; decrypted keys are cached per process."""
+
+    def __init__(self, db: Database, keyring: Keyring, *, clock: Clock | None = None,
+                 max_skew: timedelta = MAX_SKEW) -> None:
+        self._db = db
+        self._keyring = keyring
+        self._clock = clock or SystemClock()
+        self._max_skew = max_skew
+        self._private: dict[str, Ed25519PrivateKey] = {}
+
+    async def history(self) -> KeyHistory:
+        async with self._db.engine.connect() as conn:
+            rows = (await conn.execute(select(_KEYS.c.public_key, _KEYS.c.not_before,
+                                              _KEYS.c.not_after))).all()
+        return KeyHistory(
+            PublicKeyInfo(row.public_key, parse_instant(row.not_before),
+                          None if row.not_after is None else parse_instant(row.not_after))
+            for row in rows)
+
+    async def sign(self, message: bytes, *, at: datetime) -> Signature:
+        check_signing_instant(at, self._clock, self._max_skew)
+        history = await self.history()
+        if not history.keys:
+            await self._open_first(at)
+            history = await self.history()
+        key = key_for(history, at)
+        private = self._private.get(key.kid) or await self._unseal(key.kid)
+        return Signature(key.kid, private.sign(message))
+
+    async def rotate(self, *, at: datetime) -> PublicKeyInfo:
+        check_signing_instant(at, self._clock, self._max_skew)
+        try:
+            async with self._db.engine.begin() as conn:
+                current = (await conn.execute(
+                    select(_KEYS.c.kid, _KEYS.c.not_before).where(_KEYS.c.current.is_(True))
+                    .with_for_update())).first()
+                if current is not None:
+                    check_rotation(parse_instant(current.not_before), at)
+                    await conn.execute(update(_KEYS).where(_KEYS.c.kid == current.kid)
+                                       .values(not_after=format_instant(at), current=None))
+                return await self._insert(conn, at)
+        except IntegrityError:
+            raise EvidenceUnavailable(
+                "Another replica rotated the signing key at the same time; retry.") from None
+
+    async def _open_first(self, at: datetime) -> None:
+        try:
+            async with self._db.engine.begin() as conn:
+                await self._insert(conn, at)
+        except IntegrityError:
+            pass  # another replica opened the first key: use it
+
+    async def _insert(self, conn: AsyncConnection, at: datetime) -> PublicKeyInfo:
+        private = Ed25519PrivateKey.generate()
+        key = PublicKeyInfo(public_bytes(private), at)
+        seed = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        sealed = self._keyring.seal(_PURPOSE, seed, key.kid.encode())
+        await conn.execute(_KEYS.insert().values(
+            kid=key.kid, algorithm=ALGORITHM, public_key=key.public_key,
+            sealed_private_key=sealed.blob, kek_id=sealed.kek_id,
+            not_before=format_instant(at), not_after=None, current=True))
+        self._private[key.kid] = private
+        return key
+
+    async def _unseal(self, kid: str) -> Ed25519PrivateKey:
+        async with self._db.engine.connect() as conn:
+            row = (await conn.execute(select(_KEYS.c.sealed_private_key, _KEYS.c.kek_id)
+                                      .where(_KEYS.c.kid == kid))).one()
+        seed = self._keyring.open(_PURPOSE, Sealed(row.kek_id, row.sealed_private_key),
+                                  kid.encode())
+        private = Ed25519PrivateKey.from_private_bytes(seed)
+        if kid_of(public_bytes(private)) != kid:
+            raise EvidenceUnavailable(f"The sealed key of {kid} is not that key.")
+        self._private[kid] = private
+        return private

@@ -1,0 +1,87 @@
+"""Retention of usage traces without breaking proofs (R17).
+
+Detailed traces (by default the ``access`` events) older than ``detail_days`` (31, R17's daily
+horizon) lose their payload: the row keeps its leaf (kind, instant, references, payload hash),
+so every inclusion and consistency proof still verifies, and is marked with when and why it was
+pruned. Before that, their content is kept as counts: one ``retention`` event per consent with
+the number of accesses per day, dataset and outcome. The longer R17 horizons (weekly for 20
+weeks, monthly for 20 months) are views over these daily aggregates; the aggregates themselves
+can be pruned with a policy on kind ``retention``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from consent.evidence.canonical import format_instant
+from consent.evidence.events import ACCESS, RETENTION, LogEvent, Refs
+from consent.evidence.log import ENTRY
+
+if TYPE_CHECKING:
+    from consent.evidence.service import Evidence
+
+_PAGE = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """Prune payloads of ``kinds`` older than ``detail_days``."""
+
+    detail_days: int = 31
+    kinds: tuple[str, ...] = (ACCESS,)
+    reason: str = "R17: detailed usage traces are kept 31 days, then only daily counts"
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """What a pruning pass did."""
+
+    before: datetime
+    pruned: int
+    aggregates: int
+
+
+def _key(payload: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
+    return (payload.get("tenant"), payload.get("consent_id"), payload.get("household_id"),
+            payload.get("recipient_id"))
+
+
+async def prune(evidence: Evidence, policy: RetentionPolicy) -> PruneResult:
+    """Aggregate then prune every matching entry older than the policy's horizon."""
+    now = evidence.clock.now()
+    before = now - timedelta(days=policy.detail_days)
+    pruned = aggregates = 0
+    query = select(ENTRY.c.idx, ENTRY.c.kind, ENTRY.c.at, ENTRY.c.payload).where(
+        ENTRY.c.kind.in_(policy.kinds), ENTRY.c.payload.is_not(None),
+        ENTRY.c.at < format_instant(before))
+    while True:
+        async with evidence.log.db.engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(ENTRY.c.idx).limit(_PAGE))).all()
+        if not rows:
+            break
+        counts: dict[tuple[Any, ...], dict[str, dict[str, dict[str, int]]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
+        for row in rows:
+            payload = json.loads(row.payload)
+            day = row.at[:10]
+            counts[_key(payload)][day][str(payload.get("dataset", row.kind))][
+                str(payload.get("outcome", "logged"))] += 1
+        for (tenant, consent_id, household_id, recipient_id), days in counts.items():
+            await evidence.log.append(LogEvent(RETENTION, now, {
+                "reason": policy.reason, "before": format_instant(before),
+                "kinds": list(policy.kinds), "first_index": rows[0].idx,
+                "last_index": rows[-1].idx, "days": days,
+            }, Refs(tenant, consent_id, household_id, recipient_id)))
+            aggregates += 1
+        async with evidence.log.db.engine.begin() as conn:
+            await conn.execute(update(ENTRY).where(ENTRY.c.idx.in_([r.idx for r in rows]))
+                               .values(payload=None, pruned_at=format_instant(now),
+                                       prune_reason=policy.reason[:200]))
+        pruned += len(rows)
+    return PruneResult(before, pruned, aggregates)

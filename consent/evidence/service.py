@@ -1,0 +1,136 @@
+"""The evidence subsystem as one object: what the consent lifecycle, the proxy and the audit API
+call. Typical use::
+
+    evidence = Evidence.open(db, settings.data_dir, origin="passerelle.example/evidence")
+    await evidence.record(ConsentRecord(...))          # a consent or mandate change (signed)
+    await evidence.access(AccessEvent(...))            # every proxied data access (R16)
+    await evidence.admin(AdminEvent(...))              # operator and auditor actions
+    await evidence.export(Selection(consent_id=...), out, actor="auditor:cnil-1")
+    await evidence.aclose()                            # at shutdown: flush queued appends
+
+Each call returns once the event is durable in the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from consent.clock import Clock, SystemClock
+from consent.evidence.blobs import BlobStore, FileBlobStore
+from consent.evidence.bundle import ExportResult, Progress, export_bundle
+from consent.evidence.canonical import b64encode, format_instant
+from consent.evidence.checkpoints import Checkpoints, SignedCheckpoint
+from consent.evidence.events import KEY_ROTATED, AccessEvent, AdminEvent, LogEvent
+from consent.evidence.keys import PublicKeyInfo
+from consent.evidence.keystore import KeyStore
+from consent.evidence.keystore_db import DatabaseKeyStore
+from consent.evidence.log import Appended, EvidenceLog
+from consent.evidence.records import Record
+from consent.evidence.retention import PruneResult, RetentionPolicy, prune
+from consent.evidence.secrets import Keyring
+from consent.evidence.selection import Selection
+from consent.evidence.signing import SignedRecord, sign_record
+from consent.storage.database import Database
+
+
+def origin_for(public_url: str) -> str:
+    """Default log origin for an instance: its public URL without scheme, plus ``/evidence``
+    (a schema-less URL, as tlog-checkpoint recommends)."""
+    parts = urlsplit(public_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/evidence"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedChange:
+    """A signed record and where it sits in the log."""
+
+    signed: SignedRecord
+    entry: Appended
+
+
+class Evidence:
+    """Signed records, the log, checkpoints, documents and bundles of one instance."""
+
+    def __init__(self, db: Database, keys: KeyStore, blobs: BlobStore, *, origin: str,
+                 clock: Clock | None = None, max_batch: int = 1000,
+                 max_latency: float = 0.0) -> None:
+        self.clock = clock or SystemClock()
+        self.keys = keys
+        self.blobs = blobs
+        self.log = EvidenceLog(db, origin=origin, clock=self.clock, max_batch=max_batch,
+                               max_latency=max_latency)
+        self.checkpoints = Checkpoints(self.log, keys, clock=self.clock)
+
+    async def origin(self) -> str:
+        """The log's origin (``origin`` above is only the default for a new log)."""
+        return await self.log.origin()
+
+    @classmethod
+    def open(cls, db: Database, data_dir: Path, *, origin: str,
+             clock: Clock | None = None) -> Evidence:
+        """The production wiring: keys in the database, documents under ``data_dir``, both
+        sealed with the keyring of ``$PASSERELLE_EVIDENCE_KEYS`` or
+        ``data_dir/secrets/evidence.keys``."""
+        keyring = Keyring.from_environment(data_dir / "secrets" / "evidence.keys")
+        return cls(db, DatabaseKeyStore(db, keyring, clock=clock),
+                   FileBlobStore(data_dir / "documents", keyring), origin=origin, clock=clock)
+
+    async def record(self, record: Record) -> RecordedChange:
+        """Sign a consent or mandate change and append it to the log (R18)."""
+        signed = await sign_record(self.keys, record.to_json(), self.clock.now())
+        entry = await self.log.append(
+            LogEvent(record.kind, record.at, signed.to_json(), record.refs, record.chain))
+        return RecordedChange(signed, entry)
+
+    async def access(self, event: AccessEvent) -> Appended:
+        """Log one data access, served or denied (R16)."""
+        return await self.log.append(event.to_log_event())
+
+    async def admin(self, event: AdminEvent) -> Appended:
+        """Log an operator or auditor action (R16, R19)."""
+        return await self.log.append(event.to_log_event())
+
+    async def checkpoint(self) -> SignedCheckpoint:
+        """Sign the current tree head (or return the stored checkpoint of that size)."""
+        return await self.checkpoints.issue()
+
+    async def rotate_key(self, *, actor: str) -> PublicKeyInfo:
+        """Open a new signing key, keep the old one published, and log the rotation."""
+        now = self.clock.now()
+        key = await self.keys.rotate(at=now)
+        await self.log.append(LogEvent(KEY_ROTATED, now, {
+            "kid": key.kid, "public_key": b64encode(key.public_key),
+            "not_before": format_instant(key.not_before), "actor": actor}))
+        return key
+
+    async def export(self, selection: Selection, out: BinaryIO, *, actor: str,
+                     progress: Progress | None = None,
+                     include_documents: bool = True) -> ExportResult:
+        """Write the proof bundle of ``selection`` to ``out`` (a zip) and log the export."""
+        return await export_bundle(self, selection, out, actor=actor, progress=progress,
+                                   include_documents=include_documents)
+
+    async def export_to_path(self, selection: Selection, path: Path, *, actor: str,
+                             progress: Progress | None = None,
+                             include_documents: bool = True) -> ExportResult:
+        """:meth:`export` into a file, atomically: a failed export leaves no partial bundle."""
+        partial = path.with_name(path.name + ".partial")
+        try:
+            with partial.open("wb") as out:
+                result = await self.export(selection, out, actor=actor, progress=progress,
+                                           include_documents=include_documents)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return result
+
+    async def prune(self, policy: RetentionPolicy | None = None) -> PruneResult:
+        """Drop payloads past retention, keeping leaves and daily aggregates (R17)."""
+        return await prune(self, policy or RetentionPolicy())
+
+    async def aclose(self) -> None:
+        """Wait until every queued append is written."""
+        await self.log.aclose()

@@ -1,0 +1,251 @@
+"""The verifier's check of ``log/entries.tsv`` against the anchor checkpoint, the records, the
+chains, the documents and the consents' scopes. Pure; see :mod:`consent.evidence.verify`.
+
+Two passes over the entries: the first checks every leaf, payload hash, record signature, order,
+selection and chain, and collects the leaves for the batch inclusion proof; the second judges
+every served access against its consent's records (all known by then, whatever their order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from array import array
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from consent.evidence.canonical import EncodingError, b64decode, parse_instant
+from consent.evidence.keys import KeyHistory
+from consent.evidence.merkle import ProofError, root_from_batch
+from consent.evidence.notes import Checkpoint
+from consent.evidence.selection import Selection
+from consent.evidence.signing import SignatureProblem, verify_envelope
+from consent.evidence.summary import Summary
+
+if TYPE_CHECKING:
+    from consent.evidence.verify import Report
+
+ENTRIES = "log/entries.tsv"
+RECORD_TYPES = {"consent.record": "consent", "mandate.record": "mandate"}
+
+
+class EntryChecker:
+    """Checks the log part of a bundle, reporting into ``report``."""
+
+    def __init__(self, bundle: zipfile.ZipFile, report: Report, keys: KeyHistory,
+                 selection: Selection, manifest: Mapping[str, Any], anchor: Checkpoint,
+                 anchor_issued_at: datetime) -> None:
+        self.bundle, self.report, self.keys = bundle, report, keys
+        self.selection, self.manifest, self.anchor = selection, manifest, anchor
+        self.anchor_issued_at = anchor_issued_at
+        self.indices = array("q")
+        self.leaves: list[bytes] = []
+        self.chains: dict[str, list[int]] = {}
+        self.records: dict[int, Mapping[str, Any]] = {}
+        self.record_hashes: set[str] = set()
+        self.access_lines = array("q")
+        self.access_consents: list[str | None] = []
+        self.referenced: set[tuple[str, str]] = set()
+        self.context: list[tuple[int, str, str]] = []
+        self.pruned = 0
+        self.summary: Summary | None = None
+
+    def fail(self, where: str, what: str) -> None:
+        self.report.fail(where, what)
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """Numbered lines (without their newline), read in 1 MiB chunks."""
+        number, rest = 0, b""
+        with self.bundle.open(ENTRIES) as member:
+            while chunk := member.read(1 << 20):
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    number += 1
+                    yield number, line
+        if rest:
+            yield number + 1, rest
+
+    def run(self) -> None:
+        for number, line in self.lines():
+            self.entry(number, line)
+        self.inclusion()
+        self.completeness()
+        self.files()
+        self.coverage()
+        self.report.facts.append(
+            f"Entries: {len(self.indices)} checked ({len(self.records)} signed records, "
+            f"{len(self.access_lines)} accesses, {self.pruned} pruned)")
+
+    def entry(self, number: int, line: bytes) -> None:
+        where = f"{ENTRIES} line {number}"
+        fields = line.split(b"\t")
+        if len(fields) != 4 or not fields[0].isdigit():
+            self.fail(where, "not 'index, leaf, payload, pruned' separated by tabs")
+            return
+        index, leaf, payload, mark = int(fields[0]), fields[1], fields[2], fields[3]
+        where = f"entry {index}"
+        if self.indices and index <= self.indices[-1]:
+            self.fail(where, f"out of order: it follows entry {self.indices[-1]}")
+        if index >= self.anchor.size:
+            self.fail(where, f"beyond the anchor checkpoint ({self.anchor.size} entries)")
+        self.indices.append(index)
+        self.leaves.append(hashlib.sha256(b"\x00" + leaf).digest())
+        try:
+            header = json.loads(leaf)
+            kind, refs, at = header["kind"], header["refs"], parse_instant(header["at"])
+            if header.get("v") != 1 or not isinstance(refs, dict):
+                raise ValueError("unknown leaf version or refs")
+        except (ValueError, KeyError, TypeError, EncodingError) as exc:
+            self.fail(where, f"malformed leaf ({exc})")
+            return
+        if payload == b"-":
+            if mark == b"-":
+                self.fail(where, "payload missing but the entry is not marked as pruned")
+            self.pruned += 1
+        elif hashlib.sha256(payload).hexdigest() != header.get("payload"):
+            self.fail(where, "payload does not match the hash in its leaf")
+            return
+        self.membership(where, index, kind, refs, at)
+        if "chain" in header:
+            seqs = self.chains.setdefault(str(header["chain"]), [])
+            if seqs and header["seq"] <= seqs[-1]:
+                self.fail(where, f"chain {header['chain']} goes back to seq {header['seq']}")
+            seqs.append(int(header["seq"]))
+        if kind == "access":
+            self.access_lines.append(number)
+            self.access_consents.append(refs.get("consent_id"))
+        elif payload == b"-":
+            return
+        elif kind in RECORD_TYPES:
+            self.record(where, index, kind, header, payload)
+        elif kind == "key.rotated":
+            self.rotation(where, json.loads(payload))
+
+    def membership(self, where: str, index: int, kind: str, refs: Mapping[str, Any],
+                   at: Any) -> None:
+        if self.selection.matches(refs, at):
+            for name in ("consent_id", "mandate_id"):
+                if refs.get(name):
+                    self.referenced.add((name, refs[name]))
+        elif kind == "consent.record":
+            self.context.append((index, "consent_id", str(refs.get("consent_id"))))
+        elif kind == "mandate.record":
+            self.context.append((index, "mandate_id", str(refs.get("mandate_id"))))
+        elif kind != "key.rotated":
+            self.fail(where, "outside the bundle's selection")
+
+    def record(self, where: str, index: int, kind: str, header: Mapping[str, Any],
+               payload: bytes) -> None:
+        try:
+            envelope = verify_envelope(json.loads(payload), self.keys)
+        except (SignatureProblem, ValueError) as exc:
+            self.fail(where, f"signed record: {exc}")
+            return
+        record = envelope.record
+        subject = "consent_id" if kind == "consent.record" else "mandate_id"
+        if (record.get("type") != RECORD_TYPES[kind] or record.get("at") != header["at"]
+                or record.get(subject) != header["refs"].get(subject)
+                or header.get("chain") != f"{RECORD_TYPES[kind]}:{record.get(subject)}"):
+            self.fail(where, "the signed record does not match its leaf (type, time, id)")
+        self.records[index] = record
+        self.record_hashes.add(hashlib.sha256(payload).hexdigest())
+
+    def rotation(self, where: str, payload: Mapping[str, Any]) -> None:
+        key = self.keys.get(str(payload.get("kid")))
+        if key is None or payload.get("not_before") is None or \
+                parse_instant(str(payload["not_before"])) != key.not_before:
+            self.fail(where, "a logged key rotation is missing from keys.json or differs")
+
+    def inclusion(self) -> None:
+        where = "log/inclusion.json"
+        tampered = "an entry was changed, removed, added or moved"
+        try:
+            proof = json.loads(self.bundle.read(where))
+            nodes = [(int(lo), int(hi), b64decode(h)) for lo, hi, h in proof["nodes"]]
+            if proof["tree_size"] != self.anchor.size:
+                self.fail(where, "proves a tree of another size than the anchor checkpoint")
+        except (ValueError, KeyError, TypeError, EncodingError) as exc:
+            self.fail(where, f"malformed batch inclusion proof ({exc})")
+            return
+        try:
+            root = root_from_batch(self.indices, self.leaves, self.anchor.size, nodes)
+        except ProofError as exc:
+            self.fail(where, f"the entries do not fit the inclusion proof ({exc}): {tampered}")
+            return
+        if root != self.anchor.root:
+            self.fail(where, f"the entries do not reproduce the anchor checkpoint's root hash: "
+                             f"{tampered}")
+
+    def completeness(self) -> None:
+        for index, name, value in self.context:
+            if (name, value) not in self.referenced:
+                self.fail(f"entry {index}", "outside the bundle's selection")
+        claims: Mapping[str, Any] = self.manifest.get("chains", {})
+        for chain, seqs in self.chains.items():
+            claim = claims.get(chain)
+            if claim is None or claim.get("first") != seqs[0] or claim.get("last") != seqs[-1]:
+                self.fail(f"chain {chain}", "its entries differ from the manifest's claim")
+            elif claim.get("complete") and (seqs[0] != 0 or len(seqs) != seqs[-1] + 1):
+                have = set(seqs)
+                missing = [s for s in range(seqs[-1] + 1) if s not in have][:10]
+                self.fail(f"chain {chain}", f"entries with seq {missing} are missing")
+        for chain in claims:
+            if chain not in self.chains:
+                self.fail(f"chain {chain}", "claimed by the manifest but absent")
+        wanted = self.selection.consent_id
+        if wanted and not self.selection.bounded and not claims.get(
+                f"consent:{wanted}", {}).get("complete"):
+            self.fail(f"consent {wanted}", "its chain of records and accesses is incomplete")
+        if self.manifest.get("entries") != len(self.indices):
+            self.fail("manifest.json", f"claims {self.manifest.get('entries')} entries, the "
+                                       f"log has {len(self.indices)}")
+
+    def files(self) -> None:
+        names = self.bundle.namelist()
+        for name in names:
+            if name.startswith("records/") and (
+                    hashlib.sha256(self.bundle.read(name)).hexdigest() not in self.record_hashes):
+                self.fail(name, "not one of the signed records in the log")
+        withheld = {d.get("id"): d for d in self.manifest.get("withheld_documents", [])}
+        for record in self.records.values():
+            for ref in record.get("documents", []):
+                files = [n for n in names if n.rsplit(".", 1)[0] == f"documents/{ref['id']}"]
+                if files:
+                    data = self.bundle.read(files[0])
+                    if hashlib.sha256(data).hexdigest() != ref.get("sha256"):
+                        self.fail(files[0], "differs from the document the record cites")
+                elif withheld.get(ref["id"], {}).get("sha256") != ref.get("sha256"):
+                    self.fail(f"document {ref['id']}", "cited by a record but missing")
+
+    def coverage(self) -> None:
+        ordered = [self.records[i] for i in sorted(self.records)]
+        self.summary = summary = Summary(self.selection, ordered)
+        wanted = iter(zip(self.access_lines, self.access_consents, strict=True))
+        target, consent_id = next(wanted, (None, None))
+        for number, line in self.lines():
+            if number != target:
+                continue
+            index, _leaf, payload, _mark = line.split(b"\t")
+            access = None if payload == b"-" else json.loads(payload)
+            if access is not None and access.get("consent_id") != consent_id:
+                self.fail(f"entry {int(index)}", "the access names another consent than its "
+                                                 "leaf")
+            problem = summary.access(int(index), consent_id, access)
+            if problem is not None:
+                self.fail(f"entry {int(index)}", f"served outside consent {consent_id}: "
+                                                 f"{problem}")
+            target, consent_id = next(wanted, (None, None))
+
+    def story(self) -> str:
+        if self.summary is None:
+            return ""
+        anchor = self.manifest.get("anchor", {})
+        return self.summary.render(
+            origin=str(self.manifest.get("origin")), anchor_size=int(anchor.get("size", 0)),
+            anchor_issued_at=self.anchor_issued_at,
+            exported_at=parse_instant(str(self.manifest.get("exported_at"))),
+            actor=str(self.manifest.get("exported_by")), entries=len(self.indices),
+            pruned=self.pruned, withheld=self.manifest.get("withheld_documents", []))

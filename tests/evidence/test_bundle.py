@@ -1,0 +1,189 @@
+"""Proof bundles: export then verify, for every kind of selection, and the verifier's findings
+on histories that break the consent."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+
+from consent.clock import FrozenClock
+from consent.evidence.events import SERVED, AdminEvent, Refs
+from consent.evidence.retention import RetentionPolicy
+from consent.evidence.selection import Selection
+from consent.evidence.service import Evidence
+from consent.evidence.verify import Expectation, Report, verify_bundle
+from consent.storage.database import Database
+from tests.evidence import scenario
+from tests.evidence.conftest import T0
+
+
+async def export(evidence: Evidence, selection: Selection, **options: bool) -> bytes:
+    out = io.BytesIO()
+    await evidence.export(selection, out, actor="auditor:cnil-1", **options)
+    return out.getvalue()
+
+
+def verified(data: bytes, **expect: str) -> Report:
+    return verify_bundle(io.BytesIO(data), expect=Expectation(**expect))
+
+
+@pytest.fixture
+def evidence(sqlite_db: Database, clock: FrozenClock) -> Evidence:
+    return scenario.evidence_for(sqlite_db, clock)
+
+
+async def test_a_consent_bundle_round_trips(evidence: Evidence, clock: FrozenClock) -> None:
+    await scenario.build(evidence, clock)
+    data = await export(evidence, Selection(consent_id="c-1"))
+    report = verified(data, consent_id="c-1")
+    assert report.ok, report.render()
+    assert "Entries: 8 checked (2 signed records, 6 accesses, 0 pruned)" in report.render()
+    names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    assert {"documents/doc-mandate.pdf", "records/consent/c-1/000000-grant.json",
+            "records/consent/c-1/000006-withdraw.json", "summary.txt"} <= names
+    summary = zipfile.ZipFile(io.BytesIO(data)).read("summary.txt").decode()
+    assert "withdraw -> withdrawn by subject" in summary
+    assert "accesses: 5 served, 1 denied" in summary
+    assert "no access was served outside" in summary
+    assert "r-solar" not in summary  # the other household's consent stays out
+
+
+async def test_every_export_is_logged(evidence: Evidence, clock: FrozenClock) -> None:
+    await scenario.build(evidence, clock)
+    out = io.BytesIO()
+    result = await evidence.export(Selection(consent_id="c-1"), out, actor="auditor:cnil-1")
+    size, _root = await evidence.log.head()
+    assert result.export_index == size - 1
+    # The next bundle of this consent shows the first export, with the manifest's hash.
+    again = await export(evidence, Selection(consent_id="c-1"))
+    assert verified(again).ok
+    entries = zipfile.ZipFile(io.BytesIO(again)).read("log/entries.tsv").decode()
+    assert result.manifest_sha256 in entries
+    assert '"kind":"audit.export"' in entries
+
+
+@pytest.mark.parametrize("selection", [
+    Selection(household_id="h-1"), Selection(recipient_id="r-coach"),
+    Selection(tenant="t1", recipient_id="r-solar"),
+])
+async def test_other_selections_round_trip(evidence: Evidence, clock: FrozenClock,
+                                           selection: Selection) -> None:
+    await scenario.build(evidence, clock)
+    report = verified(await export(evidence, selection))
+    assert report.ok, report.render()
+
+
+async def test_a_period_bundle_carries_the_records_of_its_consents(
+        evidence: Evidence, clock: FrozenClock) -> None:
+    await scenario.build(evidence, clock)
+    selection = Selection(tenant="t1", start=T0 + timedelta(hours=10),
+                          end=T0 + timedelta(days=2))
+    data = await export(evidence, selection)
+    report = verified(data)
+    assert report.ok, report.render()
+    entries = zipfile.ZipFile(io.BytesIO(data)).read("log/entries.tsv").decode()
+    assert '"action":"grant"' in entries  # context: the grant predates the period
+
+
+async def test_documents_can_be_withheld(evidence: Evidence, clock: FrozenClock) -> None:
+    await scenario.build(evidence, clock)
+    data = await export(evidence, Selection(consent_id="c-1"), include_documents=False)
+    assert "documents/doc-mandate.pdf" not in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    report = verified(data)
+    assert report.ok, report.render()
+    assert "Document doc-mandate not included" in report.render()
+
+
+async def test_an_access_after_withdrawal_is_named(evidence: Evidence,
+                                                   clock: FrozenClock) -> None:
+    await scenario.build(evidence, clock)
+    clock.advance(timedelta(hours=1))
+    late = await evidence.access(scenario.access(clock, outcome=SERVED))
+    clock.advance(timedelta(hours=1))
+    wrong = await evidence.access(scenario.access(clock, dataset="identity"))
+    out = io.BytesIO()
+    result = await evidence.export(Selection(consent_id="c-1"), out, actor="auditor:cnil-1")
+    assert result.outside_consent == 2
+    report = verified(out.getvalue())
+    assert not report.ok
+    problems = dict(report.problems)
+    assert "while the consent was withdrawn" in problems[f"entry {late.index}"]
+    assert f"entry {wrong.index}" in problems
+    assert "outside this consent: 2" in report.render()
+
+
+async def test_an_access_outside_the_scope_is_named(evidence: Evidence,
+                                                    clock: FrozenClock) -> None:
+    await evidence.record(scenario.grant(clock))
+    clock.advance(timedelta(hours=1))
+    cases = {
+        "dataset identity is not in the consent": scenario.access(clock, dataset="identity"),
+        "point enedis:30001610071845 is not in": scenario.access(
+            clock, point=scenario.OTHER_POINT),
+        "served to recipient r-other": scenario.access(clock, recipient="r-other"),
+    }
+    indices = {why: (await evidence.access(a)).index for why, a in cases.items()}
+    report = verified(await export(evidence, Selection(consent_id="c-1")))
+    problems = dict(report.problems)
+    for why, index in indices.items():
+        assert why in problems[f"entry {index}"]
+
+
+async def test_pruned_entries_keep_their_proofs(evidence: Evidence, clock: FrozenClock) -> None:
+    await scenario.build(evidence, clock)
+    clock.advance(timedelta(days=40))
+    result = await evidence.prune(RetentionPolicy())
+    assert result.pruned == 7  # every access of both consents
+    assert result.aggregates == 2
+    data = await export(evidence, Selection(consent_id="c-1"))
+    report = verified(data)
+    assert report.ok, report.render()
+    text = report.render()
+    assert "6 accesses, 6 pruned" in text
+    assert "Pruned: 6 entries keep only their leaf" in text
+    entries = zipfile.ZipFile(io.BytesIO(data)).read("log/entries.tsv").decode()
+    assert '"reason":"R17: detailed usage traces' in entries
+    assert '"kind":"retention"' in entries
+    daily = next(json.loads(line.split("\t")[2]) for line in entries.splitlines()
+                 if '"kind":"retention"' in line)
+    assert daily["days"]["2026-03-02"]["daily_consumption"]["served"] == 2
+
+
+async def test_admin_events_follow_their_references(evidence: Evidence,
+                                                    clock: FrozenClock) -> None:
+    await scenario.build(evidence, clock)
+    note = await evidence.admin(AdminEvent(clock.now(), "operator:ana", "document.reviewed",
+                                           Refs("t1", "c-1", "h-1"), target="doc-mandate"))
+    data = await export(evidence, Selection(household_id="h-1"))
+    assert verified(data).ok
+    assert f"\n{note.index}\t" in zipfile.ZipFile(io.BytesIO(data)).read(
+        "log/entries.tsv").decode()
+
+
+async def test_key_rotation_is_logged_and_old_signatures_still_verify(
+        evidence: Evidence, clock: FrozenClock) -> None:
+    await scenario.build(evidence, clock)
+    clock.advance(timedelta(minutes=1))
+    new_key = await evidence.rotate_key(actor="operator:ana")
+    clock.advance(timedelta(minutes=1))
+    await evidence.access(scenario.access(clock, outcome="denied", rule="consent withdrawn"))
+    data = await export(evidence, Selection(consent_id="c-1"))
+    report = verified(data)
+    assert report.ok, report.render()
+    keys = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("keys.json"))["keys"]
+    assert [k["kid"] for k in keys][-1] == new_key.kid
+    assert keys[0]["not_after"] == keys[1]["not_before"]
+
+
+async def test_round_trip_on_every_backend(db: Database, clock: FrozenClock) -> None:
+    evidence = scenario.evidence_for(db, clock, max_batch=3)
+    await scenario.build(evidence, clock, accesses=20)
+    clock.advance(timedelta(days=40))
+    await evidence.prune(RetentionPolicy())
+    report = verified(await export(evidence, Selection(consent_id="c-1")), consent_id="c-1")
+    assert report.ok, report.render()
+    assert "21 accesses, 21 pruned" in report.render(), report.render()

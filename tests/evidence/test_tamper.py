@@ -1,0 +1,301 @@
+"""Tampering with any part of a bundle makes the verifier fail and name what is wrong.
+
+Two kinds of attacker: one who edits a bundle (file hashes and the manifest signature catch
+them), and a dishonest exporter holding the signing key who re-signs the manifest after the
+edit (the log's hashes, proofs and checkpoint signatures must still catch them).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from consent.clock import FrozenClock
+from consent.evidence.canonical import b64encode, canonical, sha256_hex
+from consent.evidence.keys import KeyHistory, PublicKeyInfo
+from consent.evidence.keystore import public_bytes
+from consent.evidence.selection import Selection
+from consent.evidence.service import Evidence
+from consent.evidence.signing import sign_record
+from consent.evidence.verify import Expectation, verify_bundle
+from consent.storage.database import Database
+from tests.evidence import scenario
+from tests.evidence.scenario import History
+
+
+@pytest.fixture
+async def built(sqlite_db: Database, clock: FrozenClock) -> tuple[Evidence, History, bytes]:
+    evidence = scenario.evidence_for(sqlite_db, clock)
+    history = await scenario.build(evidence, clock)
+    out = io.BytesIO()
+    await evidence.export(Selection(consent_id="c-1"), out, actor="auditor:cnil-1")
+    return evidence, history, out.getvalue()
+
+
+def members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+def pack(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as bundle:
+        for name, content in files.items():
+            bundle.writestr(name, content)
+    return out.getvalue()
+
+
+async def resign(evidence: Evidence, files: dict[str, bytes],
+                 change: Callable[[dict[str, object]], None] | None = None) -> None:
+    """What a dishonest exporter can do: fix the manifest's hashes and sign it again."""
+    manifest = dict(json.loads(files["manifest.json"])["record"])
+    del manifest["signed_at"]
+    manifest["files"] = {n: sha256_hex(c) for n, c in sorted(files.items())
+                         if n != "manifest.json"}
+    if change is not None:
+        change(manifest)
+    signed = await sign_record(evidence.keys, manifest, evidence.clock.now())
+    files["manifest.json"] = canonical(signed.to_json())
+
+
+def problems(data: bytes, **expect: str) -> dict[str, str]:
+    report = verify_bundle(io.BytesIO(data), expect=Expectation(**expect))
+    assert not report.ok
+    assert "RESULT: INVALID" in report.render()
+    found: dict[str, str] = {}
+    for where, what in report.problems:
+        found[where] = f"{found[where]} | {what}" if where in found else what
+    return found
+
+
+def edit_line(files: dict[str, bytes], index: int, old: str, new: str) -> None:
+    lines = files["log/entries.tsv"].decode().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith(f"{index}\t"):
+            assert old in line
+            lines[i] = line.replace(old, new)
+    files["log/entries.tsv"] = "".join(lines).encode()
+
+
+def flip_byte(content: bytes, at: int = -20) -> bytes:
+    changed = bytearray(content)
+    changed[at] ^= 0x01
+    return bytes(changed)
+
+
+RECORD = "records/consent/c-1/000000-grant.json"
+
+
+async def test_untouched_bundle_is_valid(built: tuple[Evidence, History, bytes]) -> None:
+    _evidence, _history, data = built
+    assert verify_bundle(io.BytesIO(pack(members(data)))).ok
+
+
+async def test_a_byte_of_a_record(built: tuple[Evidence, History, bytes]) -> None:
+    evidence, _history, data = built
+    files = members(data)
+    files[RECORD] = files[RECORD].replace(b'"energy_advice"]', b'"energy_advise"]')
+    assert "content changed" in problems(pack(files))[RECORD]
+    await resign(evidence, files)
+    assert "not one of the signed records" in problems(pack(files))[RECORD]
+
+
+async def test_a_byte_of_a_proof_document(built: tuple[Evidence, History, bytes]) -> None:
+    evidence, _history, data = built
+    files = members(data)
+    name = "documents/doc-mandate.pdf"
+    files[name] = flip_byte(files[name], 30)
+    assert "content changed" in problems(pack(files))[name]
+    await resign(evidence, files)
+    assert "differs from the document the record cites" in problems(pack(files))[name]
+    del files[name]
+    await resign(evidence, files)
+    assert "cited by a record but missing" in problems(pack(files))["document doc-mandate"]
+
+
+async def test_a_byte_of_a_log_entry(built: tuple[Evidence, History, bytes]) -> None:
+    evidence, history, data = built
+    files = members(data)
+    index = history.indices["denied"]
+    edit_line(files, index, '"outcome":"denied"', '"outcome":"served"')
+    assert "content changed" in problems(pack(files))["log/entries.tsv"]
+    await resign(evidence, files)
+    found = problems(pack(files))
+    assert "payload does not match the hash in its leaf" in found[f"entry {index}"]
+
+
+async def test_a_log_entry_rewritten_with_its_own_hash(
+        built: tuple[Evidence, History, bytes]) -> None:
+    evidence, history, data = built
+    files = members(data)
+    index = history.indices["denied"]
+    line = next(x for x in files["log/entries.tsv"].decode().splitlines()
+                if x.startswith(f"{index}\t"))
+    _i, leaf, payload, _mark = line.split("\t")
+    forged = payload.replace('"outcome":"denied"', '"outcome":"served"')
+    new_leaf = leaf.replace(sha256_hex(payload.encode()), sha256_hex(forged.encode()))
+    edit_line(files, index, payload, forged)
+    edit_line(files, index, leaf, new_leaf)
+    await resign(evidence, files)
+    found = problems(pack(files))
+    assert "do not reproduce the anchor checkpoint's root" in found["log/inclusion.json"]
+
+
+async def test_a_signed_record_changed_in_the_log(
+        built: tuple[Evidence, History, bytes]) -> None:
+    evidence, history, data = built
+    files = members(data)
+    index = history.indices["grant"]
+    edit_line(files, index, '"history_days":365', '"history_days":3650')
+    await resign(evidence, files)
+    found = problems(pack(files))
+    assert "payload does not match the hash in its leaf" in found[f"entry {index}"]
+
+
+async def test_a_checkpoint(built: tuple[Evidence, History, bytes]) -> None:
+    evidence, _history, data = built
+    files = members(data)
+    anchor = json.loads(files["checkpoints/index.json"])["anchor"]
+    lines = files[anchor].decode().split("\n")
+    lines[1] = str(int(lines[1]) + 1)  # claim a bigger tree
+    files[anchor] = "\n".join(lines).encode()
+    await resign(evidence, files)
+    found = problems(pack(files))
+    assert "checkpoint does not verify" in found[anchor]
+    assert "does not verify" in found[anchor]
+
+
+async def test_removing_an_entry(built: tuple[Evidence, History, bytes]) -> None:
+    evidence, _history, data = built
+    files = members(data)
+    lines = files["log/entries.tsv"].decode().splitlines(keepends=True)
+    removed = lines.pop(3)
+    seq = json.loads(removed.split("\t")[1])["seq"]
+    files["log/entries.tsv"] = "".join(lines).encode()
+    assert "content changed" in problems(pack(files))["log/entries.tsv"]
+    await resign(evidence, files, lambda m: m.update(entries=len(lines)))
+    found = problems(pack(files))
+    assert f"seq [{seq}] are missing" in found["chain consent:c-1"]
+    assert "removed" in found["log/inclusion.json"]
+
+
+async def test_removing_the_last_entries(built: tuple[Evidence, History, bytes]) -> None:
+    """Dropping the tail (the accesses after revocation) is caught by the signed claims."""
+    evidence, _history, data = built
+    files = members(data)
+    lines = files["log/entries.tsv"].decode().splitlines(keepends=True)
+    files["log/entries.tsv"] = "".join(lines[:-1]).encode()
+    await resign(evidence, files, lambda m: m.update(entries=len(lines) - 1))
+    found = problems(pack(files))
+    assert "differ from the manifest's claim" in found["chain consent:c-1"]
+
+
+async def test_reordering_entries(built: tuple[Evidence, History, bytes]) -> None:
+    evidence, _history, data = built
+    files = members(data)
+    lines = files["log/entries.tsv"].decode().splitlines(keepends=True)
+    lines[2], lines[3] = lines[3], lines[2]
+    files["log/entries.tsv"] = "".join(lines).encode()
+    await resign(evidence, files)
+    found = problems(pack(files))
+    moved_back = lines[3].split("\t")[0]
+    assert found[f"entry {moved_back}"].startswith("out of order")
+
+
+async def test_adding_an_entry_of_another_consent(
+        built: tuple[Evidence, History, bytes]) -> None:
+    evidence, _history, data = built
+    other = io.BytesIO()
+    await evidence.export(Selection(consent_id="c-2"), other, actor="auditor:cnil-1")
+    stranger = next(line for line in members(other.getvalue())["log/entries.tsv"].decode()
+                    .splitlines(keepends=True) if '"kind":"access"' in line)
+    files = members(data)
+    lines = files["log/entries.tsv"].decode().splitlines(keepends=True)
+    index = int(stranger.split("\t")[0])
+    position = next(i for i, x in enumerate(lines) if int(x.split("\t")[0]) > index)
+    lines.insert(position, stranger)
+    files["log/entries.tsv"] = "".join(lines).encode()
+    await resign(evidence, files)
+    found = problems(pack(files))
+    assert "outside the bundle's selection" in found[f"entry {index}"]
+
+
+async def test_swapping_a_key(built: tuple[Evidence, History, bytes]) -> None:
+    _evidence, _history, data = built
+    files = members(data)
+    keys = json.loads(files["keys.json"])
+    impostor = PublicKeyInfo(public_bytes(Ed25519PrivateKey.generate()),
+                             PublicKeyInfo.from_json(keys["keys"][0]).not_before)
+    keys["keys"][0]["public_key"] = b64encode(impostor.public_key)  # kid left as it was
+    files["keys.json"] = json.dumps(keys).encode()
+    assert "is not the hash of its public key" in problems(pack(files))["keys.json"]
+    keys["keys"][0] = impostor.to_json("passerelle.test/evidence")
+    files["keys.json"] = json.dumps(keys).encode()
+    assert "not in the key history" in problems(pack(files))["manifest.json"]
+
+
+async def test_untrusted_keys_are_named(built: tuple[Evidence, History, bytes]) -> None:
+    evidence, _history, data = built
+    report = verify_bundle(io.BytesIO(data), trusted=await evidence.keys.history())
+    assert report.ok
+    assert "Keys: all 1 bundle keys are trusted." in report.render()
+    stranger = PublicKeyInfo(public_bytes(Ed25519PrivateKey.generate()), evidence.clock.now())
+    report = verify_bundle(io.BytesIO(data), trusted=KeyHistory([stranger]))
+    assert "is not among the trusted keys" in dict(report.problems)["keys.json"]
+
+
+async def test_a_bundle_of_another_consent(built: tuple[Evidence, History, bytes]) -> None:
+    evidence, _history, _data = built
+    other = io.BytesIO()
+    await evidence.export(Selection(consent_id="c-2"), other, actor="auditor:cnil-1")
+    found = problems(other.getvalue(), consent_id="c-1")
+    assert found["manifest.json"] == "this bundle selects consent c-2, not c-1"
+
+
+async def test_a_changed_manifest(built: tuple[Evidence, History, bytes]) -> None:
+    _evidence, _history, data = built
+    files = members(data)
+    files["manifest.json"] = files["manifest.json"].replace(b'"consent_id":"c-1"',
+                                                            b'"consent_id":"c-2"')
+    assert "does not verify" in problems(pack(files))["manifest.json"]
+
+
+async def test_an_extra_or_missing_file(built: tuple[Evidence, History, bytes]) -> None:
+    _evidence, _history, data = built
+    files = members(data)
+    files["notes.txt"] = b"trust me"
+    del files["summary.txt"]
+    found = problems(pack(files))
+    assert found["notes.txt"] == "not listed in the manifest"
+    assert found["summary.txt"] == "listed in the manifest but missing from the bundle"
+
+
+@pytest.mark.parametrize("garbage", [b"", b"PK\x03\x04 not really a zip", b"%PDF-1.4"])
+def test_not_a_bundle(garbage: bytes) -> None:
+    assert "not a readable zip" in problems(garbage)["bundle"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+async def test_random_corruption_is_reported_never_raised(
+        built: tuple[Evidence, History, bytes], data: st.DataObject) -> None:
+    _evidence, _history, bundle = built
+    files = members(bundle)
+    name = data.draw(st.sampled_from(sorted(files)))
+    content = bytearray(files[name])
+    if content:
+        position = data.draw(st.integers(0, len(content) - 1))
+        content[position] = data.draw(st.integers(0, 255).filter(
+            lambda b: b != content[position]))
+    files[name] = bytes(content)
+    report = verify_bundle(io.BytesIO(pack(files)))
+    assert not report.ok
+    assert report.problems
