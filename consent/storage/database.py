@@ -24,6 +24,11 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: Connections kept open per engine, and extra ones allowed (closed after use) under bursts.
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
+
+
 class Database:
     """Owns the engine. Create with :meth:`from_url`, close with :meth:`dispose`."""
 
@@ -32,8 +37,17 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> Database:
-        """Build the engine for ``url`` (SQLite gets WAL and foreign keys on)."""
+        """Build the engine for ``url`` (SQLite gets WAL and foreign keys on).
+
+        Pooled backends keep :data:`POOL_SIZE` connections: SQLAlchemy's default (5, and up to
+        10 more opened and *closed* again per burst) makes a busy server open a connection
+        (a thread for aiosqlite, a TCP session for PostgreSQL) for most requests.
+        """
         url = normalise_url(url)
+        if url.startswith("postgresql") or (url.startswith("sqlite") and ":memory:" not in url
+                                            and url not in ("sqlite+aiosqlite://",)):
+            engine_options = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW,
+                              **engine_options}
         engine = create_async_engine(url, **engine_options)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

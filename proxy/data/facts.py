@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from consent.access import ConsentGrant, PointFacts
@@ -74,54 +76,64 @@ def consent_grant(consent: Consent, points: frozenset[PointRef], at: datetime,
     )
 
 
+def _table(model: object) -> sa.Table:
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+_POINT, _CONSENT, _CONSENT_POINT = _table(MeteringPoint), _table(Consent), _table(ConsentPoint)
+_OCCUPANCY, _UPSTREAM, _RECIPIENT = _table(Occupancy), _table(UpstreamAuthorisation), \
+    _table(Recipient)
+_MANDATE = _table(Mandate)
+
+
 class FactsLoader:
-    """Reads :class:`AccessFacts`; one short read-only session per call."""
+    """Reads :class:`AccessFacts` on the hot path: two Core queries on one connection.
+
+    Nothing that can change is cached; the only memory is each point's row id and time zone,
+    which never change once registered (a point not found is not remembered).
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._points: dict[tuple[str, PointRef], tuple[str, ZoneInfo]] = {}
 
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,
                    at: datetime, tenant: str = DEFAULT_TENANT) -> AccessFacts:
         """The facts for ``recipient_id`` reading ``point`` at ``at``."""
-        async with self.db.session() as session:
-            row = (await session.exec(select(MeteringPoint).where(
-                MeteringPoint.tenant_id == tenant, MeteringPoint.source == point.source,
-                MeteringPoint.identifier == point.identifier))).first()
-            if row is None:
-                return AccessFacts(point, _default_zone(point), None, None, None, tenant)
-            zone = ZoneInfo(row.timezone)
-            query = (select(Consent).join(ConsentPoint, col(ConsentPoint.consent_id) == Consent.id)
-                     .where(Consent.tenant_id == tenant, Consent.recipient_id == recipient_id,
-                            ConsentPoint.point_id == row.id))
+        async with self.db.engine.connect() as conn:
+            known = self._points.get((tenant, point))
+            if known is None:
+                row = (await conn.execute(sa.select(_POINT.c.id, _POINT.c.timezone).where(
+                    _POINT.c.tenant_id == tenant, _POINT.c.source == point.source,
+                    _POINT.c.identifier == point.identifier))).first()
+                if row is None:
+                    return AccessFacts(point, _default_zone(point), None, None, None, tenant)
+                known = self._points[(tenant, point)] = (row.id, ZoneInfo(row.timezone))
+            point_id, zone = known
+            query = (sa.select(_CONSENT, _RECIPIENT.c.is_supplier)
+                     .join(_CONSENT_POINT, _CONSENT_POINT.c.consent_id == _CONSENT.c.id)
+                     .join(_RECIPIENT, _RECIPIENT.c.id == _CONSENT.c.recipient_id)
+                     .where(_CONSENT.c.tenant_id == tenant,
+                            _CONSENT.c.recipient_id == recipient_id,
+                            _CONSENT_POINT.c.point_id == point_id))
             if consent_id is not None:
-                query = query.where(Consent.id == consent_id)
-            consents = (await session.exec(query)).all()
-            consent = _pick(consents, at)
-            if consent is None:
-                return AccessFacts(point, zone, row.id, None, None, tenant)
-            refs = (await session.exec(
-                select(MeteringPoint.source, MeteringPoint.identifier)
-                .join(ConsentPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
-                .where(ConsentPoint.consent_id == consent.id))).all()
-            supplier = (await session.exec(select(Recipient.is_supplier).where(
-                Recipient.id == consent.recipient_id))).first()
-            household = consent.grantor_id
-            if consent.mandate_id is not None:
-                mandator = (await session.exec(select(Mandate.mandator_id).where(
-                    Mandate.id == consent.mandate_id))).first()
-                household = mandator or household
-            occupancy = (await session.exec(select(Occupancy).where(
-                Occupancy.point_id == row.id, Occupancy.household_id == household))).all()
-            upstream = (await session.exec(select(UpstreamAuthorisation).where(
-                UpstreamAuthorisation.point_id == row.id,
-                UpstreamAuthorisation.state == UpstreamState.ACTIVE))).all()
-        grant = consent_grant(consent, frozenset(PointRef(Source(s), i) for s, i in refs), at,
-                              supplier=bool(supplier))
-        facts = PointFacts(
-            occupancy=tuple(o.period for o in occupancy),
-            upstream=_pick_upstream(upstream, at),
-        )
-        return AccessFacts(point, zone, row.id, grant, facts, tenant)
+                query = query.where(_CONSENT.c.id == consent_id)
+            rows = (await conn.execute(query)).all()
+            picked = _pick(rows, at)
+            if picked is None:
+                return AccessFacts(point, zone, point_id, None, None, tenant)
+            household = picked.grantor_id
+            if picked.mandate_id is not None:
+                household = (await conn.execute(sa.select(_MANDATE.c.mandator_id).where(
+                    _MANDATE.c.id == picked.mandate_id))).scalar() or household
+            rest = (await conn.execute(_around(point_id, household, picked.id))).all()
+        occupancy = tuple(Period(r.start, r.end) for r in rest if r.kind == "o")
+        upstream = [Period(r.start, r.end) for r in rest if r.kind == "u"]
+        refs = frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p")
+        grant = consent_grant(_as_consent(picked), refs, at, supplier=bool(picked.is_supplier))
+        facts = PointFacts(occupancy=occupancy, upstream=_pick_upstream(upstream, at))
+        return AccessFacts(point, zone, point_id, grant, facts, tenant)
 
     async def consents(self, *, recipient_id: str, consent_id: str | None, at: datetime,
                        tenant: str = DEFAULT_TENANT) -> list[tuple[Consent, list[PointRef]]]:
@@ -157,18 +169,39 @@ class FactsLoader:
         return {(tenant, PointRef(Source(source), ident)) for tenant, source, ident in rows}
 
 
-def _pick(consents: Sequence[Consent], at: datetime) -> Consent | None:
+def _around(point_id: str, household: str, consent_id: str) -> sa.CompoundSelect[Any]:
+    """Occupancy of the household (o), active upstream authorisations (u) and the consent's
+    points (p) of one point, in one statement."""
+    text_null = sa.null().cast(sa.String)
+    return sa.union_all(
+        sa.select(sa.literal("o").label("kind"), _OCCUPANCY.c.starts_at.label("start"),
+                  _OCCUPANCY.c.ends_at.label("end"), text_null.label("ref"))
+        .where(_OCCUPANCY.c.point_id == point_id, _OCCUPANCY.c.household_id == household),
+        sa.select(sa.literal("u"), _UPSTREAM.c.valid_from, _UPSTREAM.c.valid_until, text_null)
+        .where(_UPSTREAM.c.point_id == point_id, _UPSTREAM.c.state == UpstreamState.ACTIVE),
+        sa.select(sa.literal("p"), _CONSENT.c.valid_from, _CONSENT.c.valid_until,
+                  sa.type_coerce(_POINT.c.source, sa.String()) + ":" + _POINT.c.identifier)
+        .select_from(_CONSENT_POINT.join(_POINT, _POINT.c.id == _CONSENT_POINT.c.point_id)
+                     .join(_CONSENT, _CONSENT.c.id == _CONSENT_POINT.c.consent_id))
+        .where(_CONSENT_POINT.c.consent_id == consent_id),
+    )
+
+
+def _as_consent(row: sa.Row[Any]) -> Consent:
+    return Consent.model_construct(**{c.name: row._mapping[c] for c in _CONSENT.columns})
+
+
+def _pick(rows: Sequence[sa.Row[Any]], at: datetime) -> sa.Row[Any] | None:
     """The consent in force at ``at``, else the latest one (to explain the denial)."""
-    if not consents:
+    if not rows:
         return None
-    in_force = [c for c in consents
-                if c.state == ConsentState.ACTIVE and c.access_period.contains(at)]
-    pool = in_force or list(consents)
-    return max(pool, key=lambda c: (c.updated_at, c.valid_from))
+    in_force = [r for r in rows if r.state == ConsentState.ACTIVE
+                and Period(r.valid_from, r.valid_until).contains(at)]
+    pool = in_force or list(rows)
+    return max(pool, key=lambda r: (r.updated_at, r.valid_from))
 
 
-def _pick_upstream(rows: Sequence[UpstreamAuthorisation], at: datetime) -> Period | None:
-    usable = [Period(r.valid_from, r.valid_until) for r in rows]
+def _pick_upstream(usable: list[Period], at: datetime) -> Period | None:
     if not usable:
         return None
     current = [p for p in usable if p.contains(at)]

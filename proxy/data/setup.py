@@ -14,15 +14,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from adapters.base import MeterDataAdapter
-from adapters.simulator import Simulator, SimulatorAdapter
+from adapters.simulator import (
+    Occupant,
+    PointProfile,
+    Simulator,
+    SimulatorAdapter,
+    derive_profile,
+)
 from consent.access_events import GroupCommitSink
 from consent.checks import default_policy
 from consent.day_cache import DayCache, load_cache_secret
+from consent.demo import DEMO_PLAN
+from consent.demo.plan import DemoPlan
 from consent.identifiers import Source
+from consent.models import DEFAULT_TIMEZONES
+from consent.vocabulary import Direction
 from proxy import api_docs, native
 from proxy.compat.enedis.handlers import add_compat_routes
 from proxy.compat.enedis.oauth import add_compat_oauth_routes
@@ -43,11 +55,34 @@ log = logging.getLogger("passerelle.data")
 
 def use_adapters(app: web.Application, adapters: Mapping[Source, MeterDataAdapter] | None,
                  ) -> None:
-    """Set the adapter of each source; by default the built-in simulator serves them all."""
+    """Set the adapter of each source; by default the built-in simulator serves them all
+    (with the demo's points, occupants and move-in days when the instance runs the demo)."""
     if adapters is None:
-        simulator = SimulatorAdapter(Simulator(app[clock_key]))
+        profiles = demo_profiles(DEMO_PLAN) if app[settings_key].demo else []
+        simulator = SimulatorAdapter(Simulator(app[clock_key], profiles))
         adapters = {source: simulator for source in Source}
     app[adapters_key] = dict(adapters)
+
+
+def demo_profiles(plan: DemoPlan) -> list[PointProfile]:
+    """Simulator profiles agreeing with the demo plan: same energy, directions and occupants
+    (each move-in on the local day the plan says), so the DSO serves what consents allow."""
+    profiles = []
+    for point in plan.points:
+        zone = ZoneInfo(DEFAULT_TIMEZONES[point.source])
+        occupants = tuple(
+            Occupant(customer=f"C{n:010d}", move_in=o.starts_at.astimezone(zone).date(),
+                     move_out=o.ends_at.astimezone(zone).date() if o.ends_at else None,
+                     lastname=plan.household(o.household).name.split()[-1],
+                     firstname=plan.household(o.household).name.split()[0],
+                     email=plan.household(o.household).email)
+            for n, o in enumerate(point.occupancies, start=1))
+        profiles.append(derive_profile(
+            point.ref, energy=point.energy, occupants=occupants,
+            commissioned=min(o.move_in for o in occupants) - timedelta(days=365),
+            has_production=Direction.PRODUCTION in point.directions,
+            timezone=DEFAULT_TIMEZONES[point.source]))
+    return profiles
 
 
 async def build_upstreams(adapters: Mapping[Source, MeterDataAdapter], app: web.Application,

@@ -20,6 +20,7 @@ consent's view (roll-up, clamp) is cut afterwards by the caller.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from consent.vocabulary import Dataset, Resolution
 from proxy.upstream.limiter import FairLimiter, SlidingWindow
 
 T = TypeVar("T")
+log = logging.getLogger("passerelle.upstream")
 
 #: How long a point's description (native resolutions, time zone) is reused.
 DESCRIBE_TTL = 900.0
@@ -140,19 +142,12 @@ class Upstream:
         if self.cache is not None:
             found = await self.cache.get(point, dataset, resolution, days, tz, tenant=tenant)
             report.cache_days += len(found)
-        readings: list[Reading] = []
-        fresh: list[Reading] = []
+        readings = [r for day in found for r in found[day]]
         for chunk in self._chunks([d for d in days if d not in found], dataset, tz):
-            got = await self._fetch(point, dataset, chunk, resolution, tz, recipient, report)
-            fresh.extend(got.readings)
-        for day in found:
-            readings.extend(found[day])
-        readings.extend(fresh)
+            got = await self._fetch(point, dataset, chunk, resolution, tz, recipient, report,
+                                    tenant)
+            readings.extend(got.readings)
         readings.sort(key=lambda r: r.start)
-        if self.cache is not None and fresh:
-            sealed = complete_days(fresh, resolution, tz, self.clock.now())
-            await self.cache.put(point, dataset, resolution, sealed, self.clock.now(),
-                                 tenant=tenant)
         kept = tuple(r for r in readings if window.contains(r.start))
         return Series(point, dataset, dataset.spec.unit or "", resolution, str(tz), kept)
 
@@ -172,8 +167,11 @@ class Upstream:
 
     async def _fetch(self, point: PointRef, dataset: Dataset, chunk: Period,
                      resolution: Resolution, tz: ZoneInfo, recipient: str,
-                     report: FetchReport) -> Series:
-        key = (point, dataset, resolution, chunk.start, chunk.end)
+                     report: FetchReport, tenant: str) -> Series:
+        """One DSO call for ``chunk``, shared by concurrent requests for the same chunk, its
+        complete days sealed into the cache *before* the call counts as done: a request
+        arriving in between finds them there rather than calling again."""
+        key = (tenant, point, dataset, resolution, chunk.start, chunk.end)
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -182,6 +180,8 @@ class Upstream:
         try:
             series = await self._limited(dataset, recipient, lambda: self.adapter.series(
                 point, dataset, chunk, resolution))
+            if self.cache is not None:
+                await self._seal(point, dataset, resolution, tz, series, tenant)
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -197,6 +197,17 @@ class Upstream:
         last = chunk.end.astimezone(tz).date() - timedelta(days=1)
         report.calls.append(f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}")
         return series
+
+    async def _seal(self, point: PointRef, dataset: Dataset, resolution: Resolution,
+                    tz: ZoneInfo, series: Series, tenant: str) -> None:
+        assert self.cache is not None
+        now = self.clock.now()
+        try:
+            await self.cache.put(point, dataset, resolution,
+                                 complete_days(series.readings, resolution, tz, now), now,
+                                 tenant=tenant)
+        except Exception:  # a cache that cannot write costs calls, never an answer
+            log.exception("could not cache %s of %s", dataset.value, point)
 
     async def record(self, point: PointRef, dataset: Dataset, *, recipient: str,
                      report: FetchReport) -> Record:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,11 +14,9 @@ from consent.storage import Database
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database.from_url(f"sqlite:///{tmp_path / 'passerelle.db'}")
-    await db.migrate()
-    yield db
-    await db.dispose()
+def database(db: Database) -> Database:
+    """The shared ``db`` fixture: a migrated database, on SQLite and on PostgreSQL."""
+    return db
 
 
 def event(i: int) -> AccessEvent:
@@ -57,11 +54,14 @@ async def test_concurrent_events_share_commits(database: Database) -> None:
 async def test_a_failed_commit_fails_every_waiter_of_the_batch(database: Database) -> None:
     sink = GroupCommitSink(database)
     sink.start()
-    async with database.engine.begin() as conn:
-        await conn.execute(sa.text("DROP TABLE access_event"))
-    results = await asyncio.gather(*(sink.append(event(i)) for i in range(5)),
+    orphan = replace(event(0), tenant_id="no-such-tenant")  # violates the tenant foreign key
+    results = await asyncio.gather(sink.append(orphan), *(sink.append(event(i))
+                                                          for i in range(1, 5)),
                                    return_exceptions=True)
     assert all(isinstance(r, Exception) for r in results)
+    assert await count(database) == 0  # nothing of the failed batch was written
+    await sink.append(event(9))  # the sink goes on
+    assert await count(database) == 1
     await sink.close()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,11 +24,9 @@ NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database.from_url(f"sqlite:///{tmp_path / 'passerelle.db'}")
-    await db.migrate()
-    yield db
-    await db.dispose()
+def database(db: Database) -> Database:
+    """The shared ``db`` fixture: a migrated database, on SQLite and on PostgreSQL."""
+    return db
 
 
 def half_hours(day: date, skip: int | None = None) -> tuple[Reading, ...]:

@@ -23,9 +23,10 @@ async def world(sqlite_factory: SqliteFactory, tmp_path: Path) -> AsyncIterator[
     sqlite_factory.drop(url)
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def cheap_argon2() -> Iterator[None]:
-    """Tests only: argon2id with minimal cost (production keeps the library defaults)."""
+    """Tests only: argon2id with minimal cost, restored after each test (production keeps the
+    library defaults)."""
     accounts.configure(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID))
     yield
     accounts.configure(PasswordHasher(type=Type.ID))

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from consent.identifiers import PointRef
 from consent.vocabulary import Dataset
 from proxy.auth import authenticate_bearer
 from proxy.compat.enedis import errors, params, wire
@@ -21,10 +22,20 @@ from proxy.data.evidence import evidenced
 from proxy.data.trace import Trace
 from proxy.keys import clock_key, data_service_key
 from proxy.native import caller_of
+from proxy.verified_token import VerifiedToken
 
 API = "compat/enedis"
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+async def _caller(request: web.Request, trace: Trace,
+                  dataset: Dataset) -> tuple[VerifiedToken, PointRef]:
+    """The verified token and the ``usage_point_id``, noted in the trace as they are known."""
+    token = await authenticate_bearer(request)
+    trace.recipient_id, trace.tenant = token.recipient_id, token.tenant_id
+    trace.dataset = dataset.value
+    return token, params.usage_point(request.query)
 
 
 def series_endpoint(dataset: Dataset) -> Handler:
@@ -33,10 +44,7 @@ def series_endpoint(dataset: Dataset) -> Handler:
 
     @evidenced(API, errors.render)
     async def handler(request: web.Request, trace: Trace) -> tuple[Any, int]:
-        token = await authenticate_bearer(request)
-        trace.recipient_id, trace.tenant = token.recipient_id, token.tenant_id
-        trace.dataset = dataset.value
-        point = params.usage_point(request.query)
+        token, point = await _caller(request, trace, dataset)
         days = params.day_range(request.query, dataset, request.app[clock_key].now())
         series = await request.app[data_service_key].series(
             caller_of(token), point, dataset, days, served, trace, native=served is None)
@@ -51,10 +59,7 @@ def record_endpoint(dataset: Dataset) -> Handler:
 
     @evidenced(API, errors.render)
     async def handler(request: web.Request, trace: Trace) -> tuple[Any, int]:
-        token = await authenticate_bearer(request)
-        trace.recipient_id, trace.tenant = token.recipient_id, token.tenant_id
-        trace.dataset = dataset.value
-        point = params.usage_point(request.query)
+        token, point = await _caller(request, trace, dataset)
         record = await request.app[data_service_key].record(caller_of(token), point, dataset,
                                                             trace)
         return wire.customer(record, token.recipient_id), len(record.fields)

@@ -1,7 +1,7 @@
 """Proxy: the access-event table (one row per data request, R16) and the sealed day cache.
 
-Revision ID: 0003_proxy_access_events
-Revises: 0002_oauth
+Revision ID: 0004_proxy_access_events
+Revises: 0003_evidence
 Create Date: 2026-11-22
 
 Written by autogenerate, then reviewed: index creation flattened.
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0003_proxy_access_events'
-down_revision: str | None = '0002_oauth'
+revision: str = '0004_proxy_access_events'
+down_revision: str | None = '0003_evidence'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
