@@ -12,6 +12,10 @@ manages consents and covers the consent's points and datasets (its id is recorde
 consent); ``recipient`` must be the recipient's party. Someone with no relation to the consent
 gets :class:`~consent.errors.NotFound`, as if it did not exist (R24).
 
+More than two points (R14): ``grant`` (online) is refused; the consent takes the written path
+``request`` -> ``attach_proof`` -> ``submit`` -> ``approve`` (or ``refuse``) by a reviewer who is
+neither the household, nor the mandatary it acted through, nor an uploader of its proofs (R19).
+
 Listening for withdrawals (issue 3 kills tokens there): ``service.hooks.listeners.append(f)``
 where ``async def f(session, consent, event)`` runs inside the transaction; check
 ``event.to_state`` (``withdrawn``, ``revoked``, ``expired``, ``suspended``...).
@@ -28,16 +32,19 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.clock import Clock
-from consent.errors import InvalidPeriod, NotFound
-from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction
+from consent.errors import DomainError, IllegalTransition, InvalidPeriod, NotFound
+from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction, ConsentState
 from consent.models import (
     DEFAULT_TENANT,
     Consent,
     ConsentEvent,
     ConsentPoint,
+    ConsentProof,
+    Mandate,
     MeteringPoint,
     Party,
     PartyKind,
+    ProofDocument,
     Recipient,
 )
 from consent.services.base import (
@@ -59,11 +66,18 @@ from consent.services.consent_rules import (
     check_still_grantable,
     validate_terms,
 )
+from consent.services.mandate_rules import ProofUpload
 from consent.services.queries import get_row, points_by_ref
+from consent.services.reviews import (
+    add_proof,
+    check_online_path,
+    check_reviewer,
+    proofs_of,
+    record_verdict,
+)
 from consent.storage import Database
 
 ConsentTransition = Transition[Consent, ConsentEvent]
-
 
 
 class ConsentService:
@@ -88,8 +102,50 @@ class ConsentService:
         """Request and grant at once: the household approves on the consent page. Two events
         (``request``, ``grant``) are written; the returned one is the grant."""
         async with self.db.session() as session:
-            created = await self._create(session, actor, draft, reason)
-            return await self._move(session, created.row, ConsentAction.GRANT, actor, reason)
+            return await self.give_in(session, actor, draft, reason=reason)
+
+    async def give_in(self, session: AsyncSession, actor: Actor, draft: ConsentDraft, *,
+                      reason: str = "") -> ConsentTransition:
+        """:meth:`give` inside the caller's transaction (the demo seed writes in one)."""
+        created = await self._create(session, actor, draft, reason)
+        return await self._move(session, created.row, ConsentAction.GRANT, actor, reason)
+
+    async def attach_proof(self, actor: Actor, consent_id: str,
+                           upload: ProofUpload) -> ProofDocument:
+        """Record a proof document (a signed form) of a consent being requested or reviewed."""
+        async with self.db.session() as session:
+            consent = await get_row(session, Consent, actor.tenant_id, consent_id, "consent")
+            if ConsentState(consent.state) not in (ConsentState.REQUESTED,
+                                                   ConsentState.PENDING_REVIEW):
+                raise IllegalTransition(
+                    f"Proofs are added while a consent is requested or under review, not when "
+                    f"it is {consent.state}.", from_state=consent.state, to_state=consent.state,
+                    action="attach_proof")
+            await self._standing(session, consent, actor, await _point_ids(session, consent.id),
+                                 self.clock.now())
+            proof = await add_proof(session, actor, upload, tenant_id=consent.tenant_id,
+                                    already=len(await _proofs(session, consent.id)),
+                                    now=self.clock.now())
+            session.add(ConsentProof(tenant_id=consent.tenant_id, consent_id=consent.id,
+                                     proof_id=proof.id))
+            return proof
+
+    async def submit(self, actor: Actor, consent_id: str, *, expected_version: int | None = None,
+                     reason: str = "") -> ConsentTransition:
+        """``requested -> pending_review``: the written path (R14); needs a proof."""
+        return await self._act(actor, consent_id, ConsentAction.SUBMIT, expected_version, reason)
+
+    async def approve(self, actor: Actor, consent_id: str, *,
+                      expected_version: int | None = None,
+                      reason: str = "") -> ConsentTransition:
+        """``pending_review -> active`` by a reviewer (R14, R19); its proofs become accepted."""
+        return await self._act(actor, consent_id, ConsentAction.APPROVE, expected_version, reason)
+
+    async def proofs(self, tenant_id: str, consent_id: str) -> list[ProofDocument]:
+        """The proof documents of a consent, oldest first."""
+        async with self.db.session() as session:
+            await get_row(session, Consent, tenant_id, consent_id, "consent")
+            return await _proofs(session, consent_id)
 
     async def _create(self, session: AsyncSession, actor: Actor, draft: ConsentDraft,
                       reason: str) -> ConsentTransition:
@@ -189,19 +245,21 @@ class ConsentService:
                                 reason="access period over")
 
     async def revoke_on_points(self, session: AsyncSession, actor: Actor, point_ids: set[str],
-                               *, grantor_id: str | None = None,
-                               reason: str) -> list[ConsentEvent]:
+                               *, grantor_id: str | None = None, reason: str,
+                               effective_at: datetime | None = None) -> list[ConsentEvent]:
         """Inside the caller's transaction: revoke every live consent covering one of
         ``point_ids`` (of ``grantor_id`` only, if given). A consent over several points stops
         as a whole: a consent that no longer holds for all its points denies (secure default).
-        Used when an upstream authorisation ends or the occupant changes (R9)."""
+        Used when an upstream authorisation ends or the occupant changes (R9);
+        ``effective_at`` is the move-out instant when it is already past."""
         return await self.act_on_points(session, actor, ConsentAction.REVOKE, point_ids,
-                                        grantor_id=grantor_id, reason=reason)
+                                        grantor_id=grantor_id, reason=reason,
+                                        effective_at=effective_at)
 
     async def act_on_points(self, session: AsyncSession, actor: Actor, action: ConsentAction,
                             point_ids: set[str], *, grantor_id: str | None = None,
                             reason: str, suspended_by: ActorRole | None = None,
-                            ) -> list[ConsentEvent]:
+                            effective_at: datetime | None = None) -> list[ConsentEvent]:
         """Inside the caller's transaction: apply ``action`` to every consent covering one of
         ``point_ids`` whose state allows it. ``suspended_by`` keeps only consents whose last
         event is a suspension by that role (resume only what upstream suspended)."""
@@ -220,7 +278,8 @@ class ConsentService:
                     col(ConsentEvent.id).desc()).limit(1))).one()
                 if (last.action, last.actor_role) != (ConsentAction.SUSPEND.value, suspended_by):
                     continue
-            transition = await self._move(session, consent, action, actor, reason)
+            transition = await self._move(session, consent, action, actor, reason,
+                                          effective_at=effective_at)
             events.append(transition.event)
         return events
 
@@ -260,6 +319,7 @@ class ConsentService:
 
     async def _move(self, session: AsyncSession, consent: Consent, action: ConsentAction,
                     actor: Actor, reason: str, valid_until: datetime | None = None, *,
+                    effective_at: datetime | None = None,
                     extra: Mapping[str, object] | None = None) -> ConsentTransition:
         """Apply ``action`` inside ``session``; ``extra`` goes into the event's details."""
         now = self.clock.now()
@@ -270,9 +330,16 @@ class ConsentService:
         details: dict[str, object] = dict(extra or {})
         if mandate_id is not None:
             details["mandate_id"] = mandate_id
-        if action in (ConsentAction.GRANT, ConsentAction.RESUME):
-            await check_still_grantable(session, consent, point_ids, now)
         if action is ConsentAction.GRANT:
+            check_online_path(len(point_ids), "consent")
+        if action in (ConsentAction.GRANT, ConsentAction.APPROVE, ConsentAction.RESUME):
+            await check_still_grantable(session, consent, point_ids, now)
+        if action is ConsentAction.SUBMIT and not await _proofs(session, consent.id):
+            raise DomainError("Attach at least one proof (the signed form) before submitting "
+                              "(R14).", field="proofs")
+        if actor.role is ActorRole.REVIEWER:
+            await self._review(session, consent, actor, action, reason, now)
+        if action in (ConsentAction.GRANT, ConsentAction.APPROVE):
             changes["granted_at"] = now
             if mandate_id is not None:
                 changes["mandate_id"] = mandate_id
@@ -288,9 +355,23 @@ class ConsentService:
         event = await apply_transition(
             session, consent, CONSENT_MACHINE, action, actor, now,
             partial(ConsentEvent, consent_id=consent.id), reason=reason, details=details,
-            changes=changes)
+            changes=changes, effective_at=effective_at)
         await self.hooks.run(session, consent, event)
         return Transition(consent, event)
+
+    async def _review(self, session: AsyncSession, consent: Consent, actor: Actor,
+                      action: ConsentAction, reason: str, now: datetime) -> None:
+        """A reviewer's verdict: segregation of duties (R19), then mark the proofs."""
+        proofs = await _proofs(session, consent.id)
+        parties = {consent.grantor_id}
+        if consent.mandate_id is not None:
+            mandate = await get_row(session, Mandate, consent.tenant_id, consent.mandate_id,
+                                    "mandate")
+            parties.add(mandate.mandatary_id)
+        await check_reviewer(session, actor, parties=parties,
+                             uploaders={p.uploaded_by for p in proofs})
+        record_verdict(session, proofs, accepted=action is ConsentAction.APPROVE, actor=actor,
+                       now=now, note=reason)
 
     async def _standing(self, session: AsyncSession, consent: Consent, actor: Actor,
                         point_ids: Sequence[str], now: datetime) -> str | None:
@@ -298,6 +379,10 @@ class ConsentService:
         return await check_standing(session, actor, grantor_id=consent.grantor_id,
                                         recipient_id=consent.recipient_id,
                                         datasets=consent.datasets, point_ids=point_ids, now=now)
+
+async def _proofs(session: AsyncSession, consent_id: str) -> list[ProofDocument]:
+    return await proofs_of(session, ConsentProof, "consent_id", consent_id)
+
 
 async def _point_ids(session: AsyncSession, consent_id: str) -> list[str]:
     statement = select(ConsentPoint.point_id).where(ConsentPoint.consent_id == consent_id)

@@ -96,6 +96,9 @@ class RecipientDraft:
     allowed_datasets: Sequence[Dataset | str]
     redirect_uris: Sequence[str]
     is_supplier: bool = False
+    #: A supplier's code as DSOs report it (GLN/EAN, SIRET...): matched against the upstream's
+    #: supply contracts (R13); stored as its organisation's ``external_ref``.
+    supplier_code: str | None = None
     logo_url: str | None = None
     client_id: str | None = None  # given only by the deterministic demo
     client_secret: str | None = None  # idem; otherwise generated and returned once
@@ -129,7 +132,8 @@ async def register_recipient(session: AsyncSession, draft: RecipientDraft, *, te
     if clash.first() is not None:
         raise Conflict(f"The client id {client_id!r} is taken.", field="client_id")
     party = await add_party(session, tenant_id=tenant_id, kind=PartyKind.RECIPIENT,
-                            name=draft.name, email=draft.contact_email, now=now)
+                            name=draft.name, email=draft.contact_email, now=now,
+                            external_ref=draft.supplier_code)
     secret = draft.client_secret or new_client_secret()
     recipient = Recipient(
         tenant_id=tenant_id, party_id=party.id, name=draft.name.strip(), website=draft.website,

@@ -1,8 +1,8 @@
 """Household portal: external OpenID identities, password reset codes, point claims (R15) and
 meter user-port requests (R20); how each browser session signed in.
 
-Revision ID: 0005_portal
-Revises: 0004_proxy_access_events
+Revision ID: 0006_portal
+Revises: 0005_rules
 Create Date: 2026-11-22
 
 Written by autogenerate, then reviewed: index creation flattened; ``auth_method`` of existing
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0005_portal'
-down_revision: str | None = '0004_proxy_access_events'
+revision: str = '0006_portal'
+down_revision: str | None = '0005_rules'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,65 @@
+"""Fixtures of the market-rule tests (issue 8): the small world of tests/support/world.py plus a
+third point for Alice (R14), a social worker of the CPAS (R11) and every domain service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from consent.clock import FrozenClock
+from consent.identifiers import PointRef, Source
+from consent.lifecycle import ActorRole
+from consent.models import Party, PartyKind
+from consent.services import ConsentService, MandateService, OccupancyService
+from consent.services import registry as reg
+from consent.services.communities import CommunityService
+from consent.services.supply import SupplyService
+from consent.storage import Database
+from consent.upstream import UpstreamState
+from consent.vocabulary import Direction, Energy
+from tests.support.world import World, build_world
+
+ALICE_EAN = PointRef(Source.INHOUSE, "541449200000004562")
+
+
+@dataclass
+class Rules:
+    """The world, the services, and the extra parties of these tests."""
+
+    world: World
+    consents: ConsentService
+    mandates: MandateService
+    occupancy: OccupancyService
+    supply: SupplyService
+    communities: CommunityService
+    social_worker: Party
+    stranger_worker: Party
+
+    @property
+    def as_worker(self):  # type: ignore[no-untyped-def]
+        return self.world.actor(self.social_worker, ActorRole.MANDATARY)
+
+
+@pytest.fixture
+async def rules(db: Database, clock: FrozenClock) -> Rules:
+    world = await build_world(db, clock)
+    now = clock.now()
+    async with db.session() as s:
+        point = await reg.add_point(s, tenant_id="default", ref=ALICE_EAN, energy=Energy.GAS,
+                                    directions=[Direction.CONSUMPTION], now=now)
+        await reg.add_occupancy(s, tenant_id="default", point_id=point.id,
+                                household_id=world.alice.id, starts_at=world.moved_in,
+                                ends_at=None, now=now)
+        await reg.add_upstream_authorisation(
+            s, tenant_id="default", point=point, upstream_id="UP-EAN", valid_from=world.moved_in,
+            valid_until=None, state=UpstreamState.ACTIVE, now=now, household_id=world.alice.id)
+        world.points[ALICE_EAN] = point
+        worker = await reg.add_party(s, tenant_id="default", kind=PartyKind.PERSON,
+                                     name="Marc (CPAS)", member_of_id=world.cpas.id, now=now)
+        stranger = await reg.add_party(s, tenant_id="default", kind=PartyKind.PERSON,
+                                       name="Nobody", now=now)
+    consents = ConsentService(db, clock)
+    mandates = MandateService(db, clock)
+    return Rules(world, consents, mandates, OccupancyService(db, clock, consents, mandates),
+                 SupplyService(db, clock), CommunityService(db, clock), worker, stranger)
