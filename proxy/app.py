@@ -19,6 +19,7 @@ from proxy.oauth.setup import setup_oauth
 from proxy.portal.setup import setup_portal
 from proxy.routes import setup_routes
 from proxy.settings import Settings
+from proxy.staff.setup import setup_staff
 from proxy.web.headers import security_headers_middleware
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     # --- data proxy (issue 4): adapters, access events, cache, limiters, data service -----
     use_adapters(app, adapters)
     app.cleanup_ctx.append(data_ctx)
-    # --- household portal (issue 7): its services need the data path's --------------------
+    # --- market rules and the staff API (issue 8): mandates, communities, evidence ----------
+    setup_staff(app)
+    # --- household portal (issue 7): needs the data path's and the rules' services --------
     setup_portal(app)
     setup_routes(app)
     return app

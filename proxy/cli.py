@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     from proxy.oauth.cli import add_oauth_commands
 
     add_oauth_commands(sub, parent, settings_from)
+    from proxy.staff.cli import add_staff_commands
+
+    add_staff_commands(sub, parent, settings_from)
     add_simulator_command(sub, parent)
     return parser
 

@@ -15,6 +15,7 @@ from proxy.data.household import HouseholdReader
 from proxy.data.service import DataService
 from proxy.oauth.server import PasserelleServer
 from proxy.settings import Settings
+from proxy.staff.services import RuleServices
 from proxy.verified_token import VerifiedToken
 from proxy.web.ratelimit import LoginThrottle
 
@@ -30,6 +31,9 @@ consent_service_key = web.AppKey("consent_service", ConsentService)
 adapters_key = web.AppKey("adapters", dict[Source, MeterDataAdapter])
 access_sink_key = web.AppKey("access_sink", AccessEventSink)
 data_service_key = web.AppKey("data_service", DataService)
+
+# --- market rules and the staff API (issue 8) ------------------------------------------------
+rules_key = web.AppKey("rules", RuleServices)
 
 # --- household portal (issue 7) ---------------------------------------------------------------
 household_reader_key = web.AppKey("household_reader", HouseholdReader)

@@ -40,6 +40,10 @@ class Settings:
     #: How often the cache drops days of points no active consent covers any more (s).
     cache_purge_interval: float = 600.0
 
+    # --- market rules (issue 8) ------------------------------------------------------------
+    #: k: the fewest members a community dataset may be computed over (R4).
+    community_min_members: int = 5
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``sqlite:///{data_dir}/passerelle.db``."""

@@ -257,6 +257,12 @@ class MandateService:
             events.append(event)
         return events
 
+    async def act_with(self, actor: Actor, mandate_id: str, action: MandateAction, *,
+                       expected_version: int | None = None,
+                       reason: str = "") -> MandateTransition:
+        """Apply ``action`` in its own transaction (the HTTP edge maps verbs to actions)."""
+        return await self._act(actor, mandate_id, action, expected_version, reason)
+
     async def _act(self, actor: Actor, mandate_id: str, action: MandateAction,
                    expected_version: int | None, reason: str) -> MandateTransition:
         async with self.db.session() as session:

@@ -13,12 +13,13 @@ in force now, else its latest one on the point (so a denial can say "revoked" or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from consent.access import ConsentGrant, PointFacts
@@ -39,6 +40,7 @@ from consent.periods import Period
 from consent.storage import Database
 from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset
+from proxy.data.rule_facts import mandate_grant, supply_contract
 
 _ENDED_BY_SOMEONE = {ConsentState.REVOKED, ConsentState.WITHDRAWN}
 
@@ -99,8 +101,14 @@ class FactsLoader:
         self._points: dict[tuple[str, PointRef], tuple[str, ZoneInfo]] = {}
 
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,
-                   at: datetime, tenant: str = DEFAULT_TENANT) -> AccessFacts:
-        """The facts for ``recipient_id`` reading ``point`` at ``at``."""
+                   at: datetime, tenant: str = DEFAULT_TENANT,
+                   dataset: Dataset | None = None) -> AccessFacts:
+        """The facts for ``recipient_id`` reading ``point`` (``dataset``) at ``at``.
+
+        Without a consent on the point, an app-wide token may read under a mandate naming the
+        recipient's organisation (:func:`~proxy.data.rule_facts.mandate_grant`); a supplier's
+        supply contract on the point is loaded for R13.
+        """
         async with self.db.engine.connect() as conn:
             known = self._points.get((tenant, point))
             if known is None:
@@ -122,18 +130,38 @@ class FactsLoader:
             rows = (await conn.execute(query)).all()
             picked = _pick(rows, at)
             if picked is None:
-                return AccessFacts(point, zone, point_id, None, None, tenant)
+                under_mandate = None if consent_id is not None else await mandate_grant(
+                    conn, tenant=tenant, recipient_id=recipient_id, point_id=point_id,
+                    dataset=dataset, at=at)
+                if under_mandate is None:
+                    return AccessFacts(point, zone, point_id, None, None, tenant)
+                grant, facts = under_mandate
+                return AccessFacts(point, zone, point_id, grant,
+                                   await self._with_contract(conn, grant, facts, tenant,
+                                                             point_id, at), tenant)
             household = picked.grantor_id
             if picked.mandate_id is not None:
                 household = (await conn.execute(sa.select(_MANDATE.c.mandator_id).where(
                     _MANDATE.c.id == picked.mandate_id))).scalar() or household
             rest = (await conn.execute(_around(point_id, household, picked.id))).all()
-        occupancy = tuple(Period(r.start, r.end) for r in rest if r.kind == "o")
-        upstream = [Period(r.start, r.end) for r in rest if r.kind == "u"]
-        refs = frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p")
-        grant = consent_grant(_as_consent(picked), refs, at, supplier=bool(picked.is_supplier))
-        facts = PointFacts(occupancy=occupancy, upstream=_pick_upstream(upstream, at))
+            occupancy = tuple(Period(r.start, r.end) for r in rest if r.kind == "o")
+            upstream = [Period(r.start, r.end) for r in rest if r.kind == "u"]
+            refs = frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p")
+            grant = consent_grant(_as_consent(picked), refs, at,
+                                  supplier=bool(picked.is_supplier))
+            facts = PointFacts(occupancy=occupancy, upstream=_pick_upstream(upstream, at))
+            facts = await self._with_contract(conn, grant, facts, tenant, point_id, at)
         return AccessFacts(point, zone, point_id, grant, facts, tenant)
+
+    @staticmethod
+    async def _with_contract(conn: AsyncConnection, grant: ConsentGrant, facts: PointFacts,
+                             tenant: str, point_id: str, at: datetime) -> PointFacts:
+        """``facts`` with the supplier's contract on the point, for a supplier (R13)."""
+        if not grant.recipient_is_supplier:
+            return facts
+        contract = await supply_contract(conn, tenant=tenant, point_id=point_id,
+                                         supplier_id=grant.recipient_id, at=at)
+        return replace(facts, supplier_contract=contract)
 
     async def consents(self, *, recipient_id: str, consent_id: str | None, at: datetime,
                        tenant: str = DEFAULT_TENANT) -> list[tuple[Consent, list[PointRef]]]:

@@ -112,7 +112,8 @@ async def require_admin(request: web.Request) -> None:
         raise InvalidToken("This is not a valid admin token.")
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object (at most :data:`MAX_JSON_BYTES`), or a clear DomainError."""
     if request.content_type != "application/json":
         raise DomainError("Send a JSON object (Content-Type: application/json).", field="body")
     body = await request.content.read(MAX_JSON_BYTES + 1)
@@ -155,7 +156,7 @@ def draft_from_json(body: dict[str, Any]) -> RecipientDraft:
 async def admin_create(request: web.Request) -> web.Response:
     """``POST /admin/recipients``."""
     await require_admin(request)
-    draft = draft_from_json(await _json_body(request))
+    draft = draft_from_json(await json_body(request))
     async with request.app[database_key].session() as session:
         recipient, secret = await register_recipient(
             session, draft, tenant_id=DEFAULT_TENANT, now=request.app[clock_key].now())
@@ -190,7 +191,7 @@ async def admin_get(request: web.Request) -> web.Response:
 async def admin_set_state(request: web.Request) -> web.Response:
     """``POST /admin/recipients/{client_id}/state``: tokens die unless the state is active."""
     await require_admin(request)
-    body = await _json_body(request)
+    body = await json_body(request)
     try:
         state = RecipientState(str(body.get("state")))
     except ValueError:
