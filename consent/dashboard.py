@@ -30,7 +30,8 @@ from consent.lifecycle import ConsentState
 from consent.models import Consent, ConsentPoint, MeteringPoint, Occupancy, Recipient
 
 #: States in which a consent still matters to the household (it can act on it).
-LIVE_STATES = frozenset({ConsentState.ACTIVE, ConsentState.SUSPENDED, ConsentState.REQUESTED})
+LIVE_STATES = frozenset({ConsentState.ACTIVE, ConsentState.SUSPENDED, ConsentState.REQUESTED,
+                         ConsentState.PENDING_REVIEW})
 #: The API name of the household's own reads (proxy/portal), left out of the history.
 PORTAL_API = "portal"
 

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,11 +41,20 @@ def settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
     return Settings(data_dir=data_dir, database_url=args.database_url, **overrides)  # type: ignore[arg-type]
 
 
+def oidc_from_environment() -> dict[str, str]:
+    """``$PASSERELLE_OIDC_DISCOVERY_URL``, ``_CLIENT_ID``, ``_CLIENT_SECRET``, ``_LABEL`` as
+    settings (the household portal's OpenID sign-in, docs/portal.md)."""
+    names = {"discovery_url": "oidc_discovery_url", "client_id": "oidc_client_id",
+             "client_secret": "oidc_client_secret", "label": "oidc_label"}
+    return {setting: os.environ[f"PASSERELLE_OIDC_{env.upper()}"] for env, setting in names.items()
+            if os.environ.get(f"PASSERELLE_OIDC_{env.upper()}")}
+
+
 def _serve(args: argparse.Namespace) -> int:
     from proxy.app import create_app
 
     settings = settings_from(args, host=args.host, port=args.port, demo=args.demo,
-                             public_url=args.public_url)
+                             public_url=args.public_url, **oidc_from_environment())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     web.run_app(create_app(settings), host=settings.host, port=settings.port,

@@ -23,9 +23,19 @@ from proxy.keys import clock_key, consent_service_key, database_key
 from proxy.portal import fields
 from proxy.portal.fields import FieldErrors
 from proxy.portal.format import Formatter
-from proxy.portal.pages import Household, confirm, household_page, not_found, render_page
+from proxy.portal.pages import (
+    Household,
+    confirm,
+    household_page,
+    not_found,
+    recorded,
+    render_page,
+)
+from proxy.portal.recording import notice
 from proxy.web import csrf
 from proxy.web.forms import first
+from proxy.web.i18n import dataset_title, negotiate, translate
+from proxy.web.lang import Lang
 
 #: Resolutions a household may choose between when narrowing (finest first).
 _CHOICES = (Resolution.PT10M, Resolution.PT15M, Resolution.PT30M, Resolution.PT1H,
@@ -80,32 +90,40 @@ async def decide(request: web.Request, household: Household) -> web.StreamRespon
     consent = line.consent
     errors = FieldErrors()
     values = {"until": first(pairs, "until")}
+    lang = negotiate(request)
     try:
         if action == ConsentAction.WITHDRAW:
-            await service.withdraw(actor, consent.id, expected_version=expected,
-                                   reason="withdrawn on the household page")
+            async with recorded(request, household):
+                await service.withdraw(actor, consent.id, expected_version=expected,
+                                       reason="withdrawn on the household page")
             return await confirm(request, "/account", "portal.done.withdrawn",
                                  recipient=line.recipient.name)
         if action == ConsentAction.GRANT:
-            await service.grant(actor, consent.id, expected_version=expected)
+            async with recorded(request, household, notice(lang, terms(lang, line))):
+                await service.grant(actor, consent.id, expected_version=expected)
             return await confirm(request, _url(consent.id), "portal.done.granted",
                                  recipient=line.recipient.name)
         if action == ConsentAction.REFUSE:
-            await service.refuse(actor, consent.id, expected_version=expected)
+            async with recorded(request, household):
+                await service.refuse(actor, consent.id, expected_version=expected)
             return await confirm(request, "/account", "portal.done.refused",
                                  recipient=line.recipient.name)
         if action == ConsentAction.RENEW:
             until = fields.day(pairs, "until", errors)
             if until is not None:
-                await service.renew(actor, consent.id, fields.end_of_day(until),
-                                    expected_version=expected)
+                shown = notice(lang, {**terms(lang, line), "until": until.isoformat()})
+                async with recorded(request, household, shown):
+                    await service.renew(actor, consent.id, fields.end_of_day(until),
+                                        expected_version=expected)
                 return await confirm(request, _url(consent.id), "portal.done.renewed",
                                      recipient=line.recipient.name)
         elif action == "narrow":
             wanted = _narrowing(pairs, line, errors)
             if not errors:
-                granted = await HouseholdDecisions(service).narrow(
-                    actor, consent.id, wanted, expected_version=expected)
+                shown = notice(lang, {**terms(lang, line), "narrowed_to": _describe(wanted)})
+                async with recorded(request, household, shown):
+                    granted = await HouseholdDecisions(service).narrow(
+                        actor, consent.id, wanted, expected_version=expected)
                 return await confirm(request, _url(granted.row.id), "portal.done.narrowed",
                                      recipient=line.recipient.name)
         else:
@@ -118,6 +136,28 @@ async def decide(request: web.Request, household: Household) -> web.StreamRespon
         errors.from_domain(error)
     return await _show(request, household, await _line(request, household), errors=errors,
                        values=values, status=409 if "form" in errors else 400)
+
+
+def terms(lang: Lang, line: ConsentLine) -> dict[str, Any]:
+    """The terms of a consent as its page writes them (hashed into the evidence notice)."""
+    c = line.consent
+    return {
+        "recipient": line.recipient.name,
+        "purpose": translate(lang, f"purpose.{c.purpose}"),
+        "legal_basis": translate(lang, f"basis.{c.legal_basis}"),
+        "datasets": [dataset_title(lang, d) for d in c.datasets],
+        "points": [str(p) for p in line.points],
+        "resolution": translate(lang, f"portal.resolution.{c.max_resolution}"),
+        "history_days": c.history_days, "valid_until": c.valid_until.isoformat(),
+    }
+
+
+def _describe(wanted: Narrowing) -> dict[str, Any]:
+    return {"points": [str(p) for p in wanted.points or []],
+            "datasets": [d.value for d in wanted.datasets or []],
+            "resolution": wanted.max_resolution.value if wanted.max_resolution else None,
+            "history_days": wanted.history_days,
+            "valid_until": wanted.valid_until.isoformat() if wanted.valid_until else None}
 
 
 def _narrowing(pairs: list[tuple[str, str]], line: ConsentLine,
@@ -144,9 +184,10 @@ async def withdraw_recipient(request: web.Request, household: Household) -> web.
     in one transaction. A recipient holding nothing of this household is a 404."""
     await csrf.read_verified_form(request)
     service = request.app[consent_service_key]
-    done = await HouseholdDecisions(service).withdraw_all(
-        household.actor(), household.party_id, request.match_info["recipient_id"],
-        reason="withdrawn for the whole recipient on the household page")
+    async with recorded(request, household):
+        done = await HouseholdDecisions(service).withdraw_all(
+            household.actor(), household.party_id, request.match_info["recipient_id"],
+            reason="withdrawn for the whole recipient on the household page")
     if not done:
         return await not_found(request)
     async with request.app[database_key].session() as session:

@@ -37,7 +37,7 @@ class FieldErrors(dict[str, str]):
         """Record a domain error under its field (``portal.err.<field>`` or the generic one)."""
         field = str(error.extra.get("field", fallback))
         field = _FIELD_OF.get(field, field)
-        reason = error.extra.get("reason")
+        reason = error.extra.get("reason") or error.extra.get("rule")
         key = f"portal.err.{field}.{reason}" if reason else f"portal.err.{field}"
         self.add(field, key if key in MESSAGES else "portal.err.generic")
 

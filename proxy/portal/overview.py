@@ -30,9 +30,11 @@ from proxy.keys import clock_key, consent_service_key, database_key
 from proxy.portal import fields
 from proxy.portal.consents import resolution_choices
 from proxy.portal.fields import FieldErrors
-from proxy.portal.pages import Household, confirm, household_page, render_page
+from proxy.portal.pages import Household, confirm, household_page, recorded, render_page
+from proxy.portal.recording import notice
 from proxy.web import csrf
 from proxy.web.forms import first
+from proxy.web.i18n import dataset_title, negotiate, translate
 
 #: R14: more than two points in one request goes through the written path.
 MAX_POINTS = 2
@@ -130,9 +132,16 @@ async def grant_submit(request: web.Request, household: Household) -> web.Stream
             datasets=datasets, purpose=Purpose(purpose_text),
             valid_until=fields.end_of_day(until), max_resolution=resolution,
             history_days=history)
+        lang = negotiate(request)
+        shown = notice(lang, {
+            "recipient": recipient.name, "purpose": translate(lang, f"purpose.{purpose_text}"),
+            "datasets": [dataset_title(lang, d.value) for d in datasets],
+            "points": [str(p) for p in chosen_points], "resolution": resolution.value,
+            "history_days": history, "until": until.isoformat()})
         try:
-            given = await request.app[consent_service_key].give(
-                household.actor(), draft, reason="given on the household page")
+            async with recorded(request, household, shown):
+                given = await request.app[consent_service_key].give(
+                    household.actor(), draft, reason="given on the household page")
         except DomainError as error:
             errors.from_domain(error)
         else:

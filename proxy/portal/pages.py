@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -23,16 +24,18 @@ from typing import Any
 from aiohttp import web
 
 from consent.errors import NotFound
+from consent.evidence.records import Notice
 from consent.lifecycle import ActorRole
 from consent.models import Account, AccountRole, Channel
 from consent.services import Actor
+from proxy.keys import decision_recorder_key
 from proxy.portal import flash
 from proxy.portal.format import Formatter
 from proxy.web import csrf
 from proxy.web.i18n import negotiate
 from proxy.web.login import login_url
 from proxy.web.pages import error_page
-from proxy.web.session import browser_session
+from proxy.web.session import browser_session, session_key
 from proxy.web.templates import render
 
 
@@ -130,6 +133,15 @@ async def confirm(request: web.Request, location: str, message_key: str,
     response = web.Response(status=303, headers={"Location": location})
     await flash.put(request, response, message_key, values)
     return response
+
+
+def recorded(request: web.Request, household: Household, shown: Notice | None = None,
+             ) -> AbstractAsyncContextManager[None]:
+    """The block's consent and mandate changes become signed evidence once committed
+    (:mod:`proxy.portal.recording`); ``shown`` is the notice of the terms the page showed."""
+    state = request.get(session_key)
+    cookie = state.cookie if state is not None else ""
+    return request.app[decision_recorder_key].recording(cookie, household.account, shown)
 
 
 def int_arg(text: str | None, *, default: int, low: int, high: int) -> int:

@@ -27,6 +27,8 @@ MESSAGES: Catalogue = {
                      "en": "Wrong username or password."},
     "login.throttled": {"fr": "Trop de tentatives. Réessayez dans quelques minutes.",
                         "en": "Too many attempts. Try again in a few minutes."},
+    "login.forgot": {"fr": "Mot de passe oublié ?", "en": "Forgot your password?"},
+    "login.with": {"fr": "Se connecter avec {provider}", "en": "Sign in with {provider}"},
     "logout.submit": {"fr": "Se déconnecter", "en": "Sign out"},
     "consent.title": {"fr": "Autoriser l'accès à vos données",
                       "en": "Allow access to your data"},
