@@ -27,13 +27,16 @@ from adapters.simulator import Occupant, Simulator, SimulatorAdapter, derive_pro
 from consent.clock import FrozenClock
 from consent.identifiers import PointRef, Source
 from consent.lifecycle import ActorRole
-from consent.models import AccountRole, PartyKind
+from consent.models import AccountRole, OAuthToken, PartyKind
+from consent.models.base import new_id
+from consent.models.oauth import TokenKind
 from consent.purposes import DataRole, LegalBasis, Purpose
 from consent.services import registry
 from consent.services.base import Actor
 from consent.services.consent_rules import ConsentDraft
 from consent.services.consents import ConsentService
 from consent.storage import Database
+from consent.tokens import ACCESS_PREFIX, digest, new_secret
 from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
 from proxy.app import create_app
@@ -81,6 +84,35 @@ class Portal:
         """What is printed on the meter of ``ref`` (only its occupant can read it)."""
         return self.simulator.profile(ref).printed_number
 
+    async def token(self, app: str, consent: str | None = None,
+                    scope: str = "daily_consumption consumption_load_curve daily_production",
+                    ) -> str:
+        """A fresh access token of ``app``: app-wide, or bound to the consent named
+        ``consent`` (as the OAuth server stores them; the issuance itself is tested there)."""
+        raw = new_secret(ACCESS_PREFIX)
+        now = self.clock.now()
+        async with self.db.session() as session:
+            session.add(OAuthToken(
+                tenant_id="default", kind=TokenKind.ACCESS, token_hash=digest(raw),
+                family_id=new_id(), recipient_id=self.ids[app],
+                consent_id=self.ids[consent] if consent else None,
+                grant_type="authorization_code" if consent else "client_credentials",
+                scope=scope, expires_at=now + timedelta(hours=1), created_at=now))
+        return raw
+
+    async def read(self, token: str, ref: PointRef = ALICE_PRM,
+                   dataset: str = "daily_consumption") -> int:
+        """The status of one native-API read of the last week of ``dataset`` of ``ref``."""
+        import aiohttp
+
+        today = self.clock.now().date()
+        params = {"start": (today - timedelta(days=7)).isoformat(), "end": today.isoformat()}
+        async with aiohttp.ClientSession() as http, http.get(
+                f"{self.url}/api/v1/points/{ref}/datasets/{dataset}", params=params,
+                headers={"Authorization": f"Bearer {token}"}) as response:
+            await response.read()
+            return response.status
+
 
 def midnight(day: date) -> datetime:
     """Local midnight in Paris, as an aware instant."""
@@ -105,6 +137,15 @@ async def seed(portal: Portal) -> None:
         paul = await registry.add_party(session, tenant_id="default", kind=PartyKind.HOUSEHOLD,
                                         name="Paul Petit", now=now)
         ids["paul"] = paul.id
+        cpas = await registry.add_party(session, tenant_id="default",
+                                        kind=PartyKind.SOCIAL_SERVICES, name="CPAS de Namur",
+                                        now=now)
+        ids["cpas"] = cpas.id
+        staff = await registry.add_party(session, tenant_id="default", kind=PartyKind.PERSON,
+                                         name="Rita Review", now=now)
+        await registry.add_account(session, tenant_id="default", username="reviewer",
+                                   password=BOB_PASSWORD, party_id=staff.id,
+                                   roles=[AccountRole.REVIEWER], now=now)
         for ref, owner, since, energy, directions in (
                 (ALICE_PRM, "alice", MOVE_IN, Energy.ELECTRICITY,
                  [Direction.CONSUMPTION, Direction.PRODUCTION]),
