@@ -24,13 +24,17 @@ async def test_overview_says_who_reads_what_why_how_far_back_and_until_when(
     response, html = await alice.get("/account?lang=en")
     assert response.status == 200
     text = text_of(html)
-    assert "Electricity · 22516914714270" in text and "Gas · 19112233445566" in text
-    assert "Watt Coach" in text and "Soleil" in text
+    assert "Electricity · 22516914714270" in text
+    assert "Gas · 19112233445566" in text
+    assert "Watt Coach" in text
+    assert "Soleil" in text
     assert "Show the household its own consumption and production." in text  # why
     assert "consent (GDPR Art. 6(1)(a))" in text  # legal basis
-    assert "30 minutes" in text and "730 days" in text  # resolution, how far back
+    assert "30 minutes" in text
+    assert "730 days" in text
     assert "22 Nov 2026 → 22 Nov 2027" in text  # since, until
-    assert "(1 reads in all)" in text and "never" in text  # Soleil never read
+    assert "(1 reads in all)" in text
+    assert "never" in text
     assert 'href="/register"' in html  # the public register (R21)
     assert "Bob" not in text  # another household's consent is not shown
 
@@ -73,8 +77,10 @@ async def test_narrowing_replaces_the_consent_and_kills_the_wider_tokens(
     replaced, new = rows
     assert replaced.state == ConsentState.REVOKED
     assert new.state == ConsentState.ACTIVE
-    assert new.supersedes_id == old.id and new.arrangement_id == old.arrangement_id
-    assert new.datasets == ["daily_consumption"] and new.max_resolution == "P1D"
+    assert new.supersedes_id == old.id
+    assert new.arrangement_id == old.arrangement_id
+    assert new.datasets == ["daily_consumption"]
+    assert new.max_resolution == "P1D"
     assert new.history_days == 90
     assert new.valid_until.date().isoformat() == "2027-05-31"  # midnight Paris, in UTC
     assert response.headers["Location"] == f"/account/consents/{new.id}"
@@ -86,7 +92,8 @@ async def test_narrowing_replaces_the_consent_and_kills_the_wider_tokens(
                if e["kind"] == "consent.record"]
     assert [(r["action"], r["consent_id"]) for r in records] == [
         ("request", new.id), ("grant", new.id), ("revoke", old.id)]
-    assert records[1]["notice"]["sha256"] and records[1]["notice"]["language"] == "fr"
+    assert records[1]["notice"]["sha256"]
+    assert records[1]["notice"]["language"] == "fr"
     assert records[2]["reason"] == "superseded"
 
 
@@ -98,7 +105,8 @@ async def test_narrowing_cannot_widen_and_says_why_next_to_the_field(
         ("datasets", "daily_consumption"), ("datasets", "daily_max_power"),
         ("resolution", "PT10M"), ("history_days", "5000"), ("until", "2031-01-01")])
     assert response.status == 400
-    assert field_error(html, "datasets") == "This data is not possible for these meters or this app."
+    assert field_error(html, "datasets") == ("This data is not possible for these meters or "
+                                             "this app.")
     assert field_error(html, "resolution") == "Choose a resolution from the list."
     assert field_error(html, "history_days") == "Enter a whole number within the limits shown."
     assert (await consent(portal, "alice_coach")).version == old.version  # nothing written
@@ -117,7 +125,8 @@ async def test_renewal_moves_the_end_later(portal: Portal, alice: Browser) -> No
     assert response.status == 303
     renewed = await consent(portal, "alice_soleil")
     assert renewed.valid_until > row.valid_until
-    assert renewed.id == row.id and renewed.state == ConsentState.ACTIVE
+    assert renewed.id == row.id
+    assert renewed.state == ConsentState.ACTIVE
     response, html = await post(alice, f"/account/consents/{row.id}/renew?lang=en",
                                 {"version": str(renewed.version), "until": "2035-01-01"})
     assert response.status == 400
@@ -151,7 +160,8 @@ async def test_withdrawing_everything_of_one_recipient_in_one_action(
 
 async def test_giving_access_from_the_page(portal: Portal, alice: Browser) -> None:
     response, html = await alice.get(f"/account/consents/new?recipient={portal.ids['soleil']}")
-    assert response.status == 200 and "Soleil" in html
+    assert response.status == 200
+    assert "Soleil" in html
     response, _ = await post(alice, "/account/consents/new", [
         ("recipient", portal.ids["soleil"]), ("purpose", "solar_assessment"),
         ("points", str(ALICE_PRM)), ("datasets", "daily_consumption"), ("resolution", "P1D"),
@@ -160,7 +170,8 @@ async def test_giving_access_from_the_page(portal: Portal, alice: Browser) -> No
     assert response.status == 303, await response.text()
     given = [c for c in await consents_of(portal, "alice") if c.datasets == ["daily_consumption"]
              and c.recipient_id == portal.ids["soleil"]]
-    assert len(given) == 1 and given[0].state == ConsentState.ACTIVE
+    assert len(given) == 1
+    assert given[0].state == ConsentState.ACTIVE
     record = [e for e in await log_entries(portal) if e["kind"] == "consent.record"][-1]
     assert record["payload"]["record"]["notice"]["version"] == "portal-terms-1"
 

@@ -40,7 +40,8 @@ async def test_claiming_a_point_with_its_meter_number(portal: Portal, alice: Bro
     [refused] = [c for c in claims if c.outcome == ClaimOutcome.REFUSED]
     [accepted] = [c for c in claims if c.outcome == ClaimOutcome.ACCEPTED]
     assert (refused.outcome, refused.reason) == (ClaimOutcome.REFUSED, "meter number mismatch")
-    assert accepted.outcome == ClaimOutcome.ACCEPTED and accepted.dso_customer == "C4"
+    assert accepted.outcome == ClaimOutcome.ACCEPTED
+    assert accepted.dso_customer == "C4"
     async with portal.db.session() as session:
         occupancy = (await session.exec(select(Occupancy).where(
             Occupancy.point_id == accepted.point_id))).one()
@@ -72,7 +73,8 @@ async def test_meter_number_guessing_is_throttled(portal: Portal, alice: Browser
     response, html = await post(alice, "/account/claim?lang=en", {
         "source": "enedis", "identifier": FREE_PRM.identifier,
         "meter_number": portal.meter_number(FREE_PRM)}, page="/account/claim")
-    assert response.status == 429 and "Too many attempts" in text_of(html)
+    assert response.status == 429
+    assert "Too many attempts" in text_of(html)
 
 
 async def _reset_code(portal: Portal, username: str = "alice") -> str:
@@ -95,7 +97,8 @@ async def test_password_reset_with_the_operators_code_and_a_meter_number(
         assert "The username, the code or the meter number is wrong" in text_of(html)
         fields["meter_number"] = portal.meter_number(ALICE_PCE)
         response, _ = await post(visitor, "/account/reset", fields, page="/account/reset")
-        assert response.status == 303 and response.headers["Location"] == "/account"
+        assert response.status == 303
+        assert response.headers["Location"] == "/account"
         assert (await visitor.get("/account"))[0].status == 200  # signed in, fresh session
         assert (await alice.get("/account"))[0].status == 303  # every other session ended
         response, _ = await post(visitor, "/account/reset", fields, page="/account/reset")
@@ -175,7 +178,8 @@ async def test_own_evidence_bundle_holds_the_households_records(portal: Portal,
     with zipfile.ZipFile(io.BytesIO(body)) as bundle:
         names = bundle.namelist()
         summary = bundle.read("summary.txt").decode()
-    assert "manifest.json" in names and "log/entries.tsv" in names
+    assert "manifest.json" in names
+    assert "log/entries.tsv" in names
     assert any(n.startswith("records/") for n in names)
     assert portal.ids["alice"] in summary or "withdraw" in summary
     report = verify_bundle(io.BytesIO(body))

@@ -4,19 +4,24 @@ meter number, later sign-ins by the link."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlmodel import select
 
+from consent.clock import FrozenClock
 from consent.models import Account, ExternalIdentity, Occupancy, Party
 from tests.oauth.conftest import Browser
 from tests.portal.helpers import field_error, log_entries, post, text_of
 from tests.portal.world import ALICE_PCE, FREE_PRM, Portal, start
 from tests.support.databases import SqliteFactory
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, serve
+
+
+def _timestamps(clock: FrozenClock) -> Callable[[], float]:
+    return lambda: clock.now().timestamp()
 
 
 @pytest.fixture
@@ -34,7 +39,7 @@ async def federated(sqlite_factory: SqliteFactory, tmp_path: Path,
                                oidc_discovery_url=provider.discovery_url,
                                oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET,
                                oidc_label="FranceConnect (test)"):
-        provider.now = lambda: running.clock.now().timestamp()
+        provider.now = _timestamps(running.clock)  # the provider shares the frozen clock
         yield running
     sqlite_factory.drop(url)
 
@@ -45,7 +50,9 @@ async def _round_trip(browser: Browser) -> tuple[int, str]:
     assert response.status == 303
     authorize = response.headers["Location"]
     query = parse_qs(urlsplit(authorize).query)
-    assert query["code_challenge_method"] == ["S256"] and query["nonce"] and query["state"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["nonce"]
+    assert query["state"]
     response, _ = await browser.get(authorize)  # the provider signs the user in at once
     assert response.status == 302
     response, _ = await browser.get(response.headers["Location"])
@@ -75,7 +82,8 @@ async def test_first_sign_in_links_the_identity_after_the_meter_number(
             account = await session.get(Account, link.account_id)
         assert (link.issuer, link.subject, link.proof) == (provider.url, "fc-alice-0001",
                                                            "meter_number")
-        assert account is not None and account.username == "alice"
+        assert account is not None
+        assert account.username == "alice"
         _, html = await browser.get("/account/security?lang=en")
         assert "You are signed in with an identity provider." in text_of(html)
     finally:
@@ -120,7 +128,8 @@ async def test_an_untrustworthy_id_token_signs_nobody_in(federated: Portal, prov
     browser = Browser(federated.url)
     try:
         status, location = await _round_trip(browser)
-        assert status == 502 and location == ""
+        assert status == 502
+        assert location == ""
         assert (await browser.get("/account"))[0].status == 303
     finally:
         await browser.close()
@@ -134,7 +143,8 @@ async def test_a_callback_without_our_state_is_refused(federated: Portal,
         forged = response.headers["Location"].replace("state=", "state=x")
         response, _ = await browser.get(forged)
         response, html = await browser.get(response.headers["Location"] + "&lang=en")
-        assert response.status == 400 and "did not start here" in text_of(html)
+        assert response.status == 400
+        assert "did not start here" in text_of(html)
         assert provider.issued == 0  # the code was never redeemed
     finally:
         await browser.close()

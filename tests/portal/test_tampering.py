@@ -68,7 +68,8 @@ async def test_signed_out_visitors_are_sent_to_the_login_page(portal: Portal) ->
     try:
         response, _ = await visitor.get(f"/account/consents/{portal.ids['alice_coach']}")
         assert response.status == 303
-        assert response.headers["Location"] == f"/login?next=/account/consents/{portal.ids['alice_coach']}"
+        target = f"/account/consents/{portal.ids['alice_coach']}"
+        assert response.headers["Location"] == f"/login?next={target}"
         response, _ = await visitor.get("/")
         assert (response.status, response.headers["Location"]) == (303, "/account")
     finally:
@@ -91,11 +92,14 @@ async def test_pages_carry_the_strict_security_headers(portal: Portal, alice: Br
         response, html = await alice.get(path)
         assert response.status == 200, path
         csp = response.headers["Content-Security-Policy"]
-        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
-        assert "unsafe-inline" not in csp and "script-src" not in csp
+        assert "default-src 'none'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert "script-src" not in csp
         assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["Cache-Control"] == "no-store"
-        assert "<script" not in html and "style=" not in html  # nothing the CSP would block
+        assert "<script" not in html
+        assert "style=" not in html
         assert '<html lang="fr">' in html
 
 
@@ -104,6 +108,8 @@ async def test_the_session_cookie_is_httponly_and_samesite(portal: Portal) -> No
     try:
         response = await browser.login("alice", PASSWORD, next_path="/account")
         cookie = response.cookies["passerelle"]
-        assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+        assert cookie["httponly"]
+        assert cookie["samesite"] == "Lax"
+        assert cookie["path"] == "/"
     finally:
         await browser.close()
