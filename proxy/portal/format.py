@@ -60,6 +60,13 @@ class Formatter:
             return value.astimezone(self.zone).isoformat(timespec="minutes")
         return value.isoformat()
 
+    def through(self, end: datetime | None) -> str:
+        """The last day a period ending (exclusively) at ``end`` includes, written for people:
+        ``[14 nov., 21 nov.)`` is shown "14 nov. → 20 nov."."""
+        if end is None:
+            return ""
+        return self.day(end.astimezone(self.zone) - timedelta(microseconds=1))
+
     def last_day(self, end: datetime) -> str:
         """The last local day a period ending (exclusively) at ``end`` includes, ISO 8601."""
         return (end.astimezone(self.zone) - timedelta(microseconds=1)).date().isoformat()
@@ -78,6 +85,14 @@ class Formatter:
         if self.lang == "fr":
             text = text.replace(",", _NARROW_NBSP).replace(".", ",")
         return text
+
+    def size(self, size: int) -> str:
+        """A file size: bytes below 1 KiB, else KiB or MiB."""
+        if size < 1024:
+            return f"{size}\u00a0{'octets' if self.lang == 'fr' else 'bytes'}"
+        if size < 1024 * 1024:
+            return f"{self.number(size / 1024, 0)}\u00a0{'Kio' if self.lang == 'fr' else 'KiB'}"
+        return f"{self.number(size / 1024 / 1024, 1)}\u00a0{'Mio' if self.lang == 'fr' else 'MiB'}"
 
     def kwh(self, wh: Decimal | float | int) -> str:
         """Watt-hours written as kilowatt-hours (one decimal below 100 kWh, none for 0)."""

@@ -163,22 +163,26 @@ def build(view_name: str, daily: dict[date, Decimal], today: date, month: date,
         span = t("portal.data.last_24_months")
     else:
         return _years(daily, today, fmt, dataset, t, partial)
-    summary = _summary(columns, fmt, t, span)
+    summary = _summary(columns, fmt, t, span, view_name)
     title = f"{t('portal.data.' + dataset.value)} — {span}"
     return {"chart": chart(f"data-{view_name}", title, summary, columns, fmt.kwh),
             "span": span, "month": month, "months": _month_choices(today, fmt),
             "second": None}
 
 
-def _summary(columns: list[Column], fmt: Formatter, t: Callable[[str], str], span: str) -> str:
+def _summary(columns: list[Column], fmt: Formatter, t: Callable[[str], str], span: str,
+             per: str) -> str:
+    """Total, average over the *complete* periods only (a partial month would drag it down),
+    and the highest period."""
     filled = [c for c in columns if c.total > 0]
     if not filled:
         return t("portal.data.no_values").format(span=span)
-    peak = max(filled, key=lambda c: c.total)
+    complete = [c for c in filled if all(s.css != "partial" for s in c.segments)] or filled
+    peak = max(complete, key=lambda c: c.total)
     return t("portal.data.summary").format(
         span=span, total=fmt.kwh(sum(c.total for c in filled)),
-        average=fmt.kwh(sum(c.total for c in filled) / len(filled)), peak=fmt.kwh(peak.total),
-        when=peak.title)
+        average=fmt.kwh(sum(c.total for c in complete) / len(complete)),
+        per=t(f"portal.data.per.{per}"), peak=fmt.kwh(peak.total), when=peak.title)
 
 
 def _years(daily: dict[date, Decimal], today: date, fmt: Formatter, dataset: Dataset,
@@ -189,7 +193,7 @@ def _years(daily: dict[date, Decimal], today: date, fmt: Formatter, dataset: Dat
                        fmt, partial, css="alt") for y in years]
     span = t("portal.data.three_years")
     totals = chart("data-years", f"{t('portal.data.' + dataset.value)} — {span}",
-                   _summary(columns, fmt, t, span), columns, fmt.kwh)
+                   _summary(columns, fmt, t, span, "year"), columns, fmt.kwh)
     months: list[Column] = []
     running: list[float] = []
     cumulative = Decimal(0)

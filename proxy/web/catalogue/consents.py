@@ -48,6 +48,7 @@ MESSAGES: Catalogue = {
     "portal.terms.period": {"fr": "Depuis → jusqu'au", "en": "Since → until"},
     "portal.terms.last_read": {"fr": "Dernière lecture", "en": "Last read"},
     "portal.terms.reads": {"fr": "{n} lectures en tout", "en": "{n} reads in all"},
+    "portal.terms.reads_one": {"fr": "1 lecture en tout", "en": "1 read in all"},
     "portal.terms.never": {"fr": "jamais", "en": "never"},
     "portal.consent.intro": {
         "fr": "Ce que cette application peut lire, et ce que vous pouvez décider.",

@@ -58,7 +58,6 @@ MESSAGES: Catalogue = {
     "portal.data.view.month": {"fr": "Par mois", "en": "Per month"},
     "portal.data.view.year": {"fr": "Par an (3 ans)", "en": "Per year (3 years)"},
     "portal.data.month": {"fr": "Mois", "en": "Month"},
-    "portal.data.show_month": {"fr": "Afficher ce mois", "en": "Show this month"},
     "portal.data.daily_consumption": {"fr": "Consommation", "en": "Consumption"},
     "portal.data.daily_production": {"fr": "Production", "en": "Production"},
     "portal.data.partial": {"fr": "partiel", "en": "partial"},
@@ -69,10 +68,14 @@ MESSAGES: Catalogue = {
     "portal.data.last_24_months": {"fr": "24 derniers mois", "en": "last 24 months"},
     "portal.data.three_years": {"fr": "3 dernières années", "en": "last 3 years"},
     "portal.data.summary": {
-        "fr": "{span} : {total} en tout, {average} en moyenne par période ; le plus haut : "
+        "fr": "{span} : {total} en tout ; {average} en moyenne {per} ; le plus haut : "
               "{peak} ({when}).",
-        "en": "{span}: {total} in all, {average} on average per period; the highest: {peak} "
+        "en": "{span}: {total} in all; {average} on average {per}; the highest: {peak} "
               "({when})."},
+    "portal.data.per.day": {"fr": "par jour", "en": "per day"},
+    "portal.data.per.week": {"fr": "par semaine complète", "en": "per full week"},
+    "portal.data.per.month": {"fr": "par mois complet", "en": "per full month"},
+    "portal.data.per.year": {"fr": "par année complète", "en": "per full year"},
     "portal.data.no_values": {"fr": "{span} : aucune valeur disponible.",
                               "en": "{span}: no value available."},
     "portal.data.cumulative_title": {"fr": "Cumul sur 36 mois",
