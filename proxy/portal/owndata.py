@@ -174,6 +174,7 @@ def _summary(columns: list[Column], fmt: Formatter, t: Callable[[str], str], spa
              per: str) -> str:
     """Total, average over the *complete* periods only (a partial month would drag it down),
     and the highest period."""
+    span = span[:1].upper() + span[1:]  # it starts the sentence
     filled = [c for c in columns if c.total > 0]
     if not filled:
         return t("portal.data.no_values").format(span=span)
