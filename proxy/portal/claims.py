@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from adapters.base import AuthorisationState, MeterNumberCheck
+from adapters.base import AuthorisationState, MeterNumberCheck, UpstreamConsentFlow
 from adapters.errors import UnknownPoint, UpstreamError
 from consent.claims import Claimant, DsoFacts
 from consent.errors import DomainError
@@ -106,6 +106,8 @@ async def _page(request: web.Request, *, errors: FieldErrors | None = None,
     checkable = [s for s in SOURCES if isinstance(adapters.get(s), MeterNumberCheck)]
     return await render_page(request, "portal/claim.html", {
         "sources": SOURCES, "checkable": checkable, "errors": errors or FieldErrors(),
+        "consent_pages": [s for s in SOURCES if isinstance(adapters.get(s),
+                                                            UpstreamConsentFlow)],
         "values": values or {"source": SOURCES[0].value},
     }, section="overview", status=status, here="/account/claim")
 

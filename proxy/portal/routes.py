@@ -15,6 +15,7 @@ from proxy.portal import (
     overview,
     owndata,
     port,
+    upstream_claim,
 )
 
 
@@ -42,6 +43,8 @@ def add_portal_routes(app: web.Application) -> None:
     r.add_post("/account/evidence/bundle", evidence.bundle)
     r.add_get("/account/claim", claims.claim_form, name="account_claim")
     r.add_post("/account/claim", claims.claim_submit)
+    r.add_get("/account/claim/upstream", upstream_claim.start, name="account_claim_upstream")
+    r.add_get("/account/claim/upstream/callback", upstream_claim.callback)
     r.add_get("/account/security", identity.security_page, name="account_security")
     r.add_post("/account/security/password", identity.change_password)
     r.add_post("/account/security/logout-all", identity.logout_everywhere)

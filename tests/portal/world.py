@@ -14,7 +14,7 @@ consents given through the consent service. Used by the HTTP tests and the brows
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -196,11 +196,15 @@ async def seed(portal: Portal) -> None:
         ids[key] = given.row.id
 
 
-async def start(database_url: str, data_dir: Path, **settings: Any) -> AsyncIterator[Portal]:
-    """Start the app on a free loopback port, seed it, stop it afterwards."""
+async def start(database_url: str, data_dir: Path, *,
+                adapter_factory: Callable[[Simulator], Any] | None = None,
+                **settings: Any) -> AsyncIterator[Portal]:
+    """Start the app on a free loopback port, seed it, stop it afterwards. ``adapter_factory``
+    wraps the simulator in another adapter (default: :class:`SimulatorAdapter`)."""
     clock = FrozenClock(T0)
     simulator = Simulator(clock, profiles(), port_delay=timedelta(hours=2))
-    adapter = SimulatorAdapter(simulator, timeout=5.0)
+    adapter = (adapter_factory(simulator) if adapter_factory is not None
+               else SimulatorAdapter(simulator, timeout=5.0))
     port = unused_port()
     app = create_app(Settings(data_dir=data_dir, database_url=database_url, host="127.0.0.1",
                               port=port, **settings),

@@ -23,6 +23,20 @@ MESSAGES: Catalogue = {
     "portal.claim.other_sources": {
         "fr": "Pour les autres gestionnaires, l'ajout passe par leur propre page d'accord.",
         "en": "For other grid operators, adding a meter goes through their own consent page."},
+    "portal.claim.upstream_title": {"fr": "Ou par la page de votre gestionnaire",
+                                    "en": "Or through your grid operator's page"},
+    "portal.claim.upstream_intro": {
+        "fr": "Donnez votre accord sur le site de votre gestionnaire de réseau : il nous dira "
+              "lui-même quels compteurs sont les vôtres.",
+        "en": "Give your consent on your grid operator's own site: it tells us itself which "
+              "meters are yours."},
+    "portal.claim.upstream_button": {"fr": "Continuer chez {dso}", "en": "Continue at {dso}"},
+    "portal.done.claimed_upstream": {
+        "fr": "C'est fait : compteurs rattachés par votre gestionnaire : {points}.",
+        "en": "Done: meters linked through your grid operator: {points}."},
+    "portal.err.claim.none": {
+        "fr": "Aucun compteur n'a pu être rattaché. Contactez l'opérateur.",
+        "en": "No meter could be linked. Contact the operator."},
     "portal.claim.method.meter_number": {"fr": "numéro du compteur", "en": "meter number"},
     "portal.claim.method.upstream": {"fr": "page du gestionnaire", "en": "grid operator's page"},
     "portal.source.enedis": {"fr": "Enedis (électricité, France)",
