@@ -11,7 +11,7 @@ one run:
 * upstream calls per served request for a polling workload (many apps reading the same
   households every day, cache on, in-process), against the minimum (target <= 1.05 x).
 
-Run: ``python bench/bench_proxy.py [--requests 3000] [--concurrency 32] [--rate 100]``.
+Run: ``python bench/bench_proxy.py [--postgres] [--requests 3000] [--concurrency 32] [--rate 25]``.
 """
 
 from __future__ import annotations
@@ -274,8 +274,8 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rate", type=float, default=100.0)
-    parser.add_argument("--latency-requests", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=25.0)
+    parser.add_argument("--latency-requests", type=int, default=500)
     parser.add_argument("--apps", type=int, default=10)
     parser.add_argument("--points", type=int, default=20)
     parser.add_argument("--days", type=int, default=5)

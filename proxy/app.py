@@ -13,9 +13,11 @@ from consent.demo import DEMO_PLAN, seed_demo
 from consent.identifiers import Source
 from consent.storage import Database
 from proxy.data.setup import data_ctx, use_adapters
+from proxy.forwarding import forwarded_middleware_for, parse_networks
 from proxy.keys import clock_key, database_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
 from proxy.oauth.setup import setup_oauth
+from proxy.observability import metrics_middleware, setup_metrics
 from proxy.portal.setup import setup_portal
 from proxy.routes import setup_routes
 from proxy.settings import Settings
@@ -32,10 +34,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     ``adapters`` maps each source to its DSO adapter (default: the built-in simulator).
     """
     app = web.Application(
-        middlewares=[security_headers_middleware, request_id_middleware, error_middleware],
+        middlewares=[forwarded_middleware_for(parse_networks(settings.trusted_proxies)),
+                     security_headers_middleware, request_id_middleware, error_middleware,
+                     metrics_middleware],
         client_max_size=1024 * 1024,
     )
     app[settings_key] = settings
+    setup_metrics(app)
     app[clock_key] = clock or SystemClock()
     app.cleanup_ctx.append(_database_ctx)
     setup_oauth(app)
@@ -57,8 +62,9 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     db = Database.from_url(settings.resolved_database_url)
     app[database_key] = db
     try:
-        revision = await db.migrate()
-        log.info("database %s at revision %s", db.dialect, revision)
+        if settings.migrate_on_start:
+            revision = await db.migrate()
+            log.info("database %s at revision %s", db.dialect, revision)
         if settings.demo:
             report = await seed_demo(db, DEMO_PLAN, app[clock_key])
             log.info("demo %s", "seeded" if report.seeded else "already present (not seeded)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -19,7 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from proxy.settings import Settings, default_data_dir
+from proxy.environment import InvalidConfiguration, expand_secret_files, settings_from_environment
+from proxy.settings import Settings
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -36,28 +36,22 @@ def instance_options() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
-    """Settings from the shared options plus ``overrides``."""
-    data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
-    return Settings(data_dir=data_dir, database_url=args.database_url, **overrides)  # type: ignore[arg-type]
-
-
-def oidc_from_environment() -> dict[str, str]:
-    """``$PASSERELLE_OIDC_DISCOVERY_URL``, ``_CLIENT_ID``, ``_CLIENT_SECRET``, ``_LABEL`` as
-    settings (the household portal's OpenID sign-in, docs/portal.md)."""
-    names = {"discovery_url": "oidc_discovery_url", "client_id": "oidc_client_id",
-             "client_secret": "oidc_client_secret", "label": "oidc_label"}
-    return {setting: os.environ[f"PASSERELLE_OIDC_{env.upper()}"] for env, setting in names.items()
-            if os.environ.get(f"PASSERELLE_OIDC_{env.upper()}")}
+    """Settings from ``PASSERELLE_*`` variables, then the shared options and ``overrides`` given
+    on the command line (``None``: not given) on top."""
+    return settings_from_environment(
+        {"data_dir": args.data_dir, "database_url": args.database_url, **overrides})
 
 
 def _serve(args: argparse.Namespace) -> int:
     from proxy.app import create_app
+    from proxy.logging_setup import configure_logging
+    from proxy.observability import SafeAccessLogger
 
     settings = settings_from(args, host=args.host, port=args.port, demo=args.demo,
-                             public_url=args.public_url, **oidc_from_environment())
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+                             public_url=args.public_url)
+    configure_logging(settings.log_format, settings.log_level)
     web.run_app(create_app(settings), host=settings.host, port=settings.port,
+                access_log_class=SafeAccessLogger,
                 print=lambda msg: print(f"Passerelle at {settings.issuer} ({msg.strip()})"))
     return 0
 
@@ -65,11 +59,12 @@ def _serve(args: argparse.Namespace) -> int:
 def add_serve_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                       parent: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", parents=[parent], help="run the Passerelle server")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    # Defaults live in Settings, so that PASSERELLE_HOST, _PORT... apply when an option is absent.
+    p.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="listen port (default 8080)")
     p.add_argument("--public-url", default=None,
                    help="externally visible base URL (OAuth issuer); default http://HOST:PORT")
-    p.add_argument("--demo", action="store_true",
+    p.add_argument("--demo", action="store_true", default=None,
                    help="seed a deterministic demo into an empty database and use the built-in "
                         "DSO simulator")
     p.set_defaults(func=_serve)
@@ -167,7 +162,7 @@ def _simulator(args: argparse.Namespace) -> int:
     from adapters.inhouse.runner import run_simulator
 
     return run_simulator(host=args.host, port=args.port, client_id=args.client_id,
-                         seed=args.seed, port_delay=args.port_delay)
+                         seed=args.seed, port_delay=args.port_delay, dso=args.dso)
 
 
 def add_simulator_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -182,6 +177,9 @@ def add_simulator_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--seed", type=int, default=0, help="seed of the fault generator")
     p.add_argument("--port-delay", type=float, default=120.0,
                    help="seconds a meter-port open/close request takes to complete")
+    p.add_argument("--dso", choices=("inhouse", "enedis", "grdf"), default="inhouse",
+                   help="wire format served: the in-house DSO API, or the fake Enedis Data "
+                        "Connect or GRDF ADICT (docs/adapters.md)")
     p.set_defaults(func=_simulator)
 
 
@@ -214,7 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Command = args.func
-    return func(args)
+    try:
+        expand_secret_files(os.environ)  # PASSERELLE_X_FILE -> PASSERELLE_X (Docker secrets)
+        return func(args)
+    except InvalidConfiguration as error:
+        print(f"passerelle: {error.detail}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ from consent.services import ConsentService
 from consent.storage import Database
 from proxy.data.household import HouseholdReader
 from proxy.data.service import DataService
+from proxy.metrics import Metrics
 from proxy.oauth.server import PasserelleServer
 from proxy.portal.oidc_client import OidcClient
 from proxy.portal.recording import DecisionRecorder
@@ -24,6 +25,7 @@ from proxy.web.ratelimit import LoginThrottle
 settings_key = web.AppKey("settings", Settings)
 database_key = web.AppKey("database", Database)
 clock_key = web.AppKey("clock", Clock)
+metrics_key = web.AppKey("metrics", Metrics)
 web_secret_key = web.AppKey("web_secret", bytes)
 login_throttle_key = web.AppKey("login_throttle", LoginThrottle)
 oauth_server_key = web.AppKey("oauth_server", PasserelleServer)

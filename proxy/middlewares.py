@@ -11,6 +11,7 @@ from aiohttp.typedefs import Handler
 from consent.errors import PasserelleError
 from proxy.errors import OAuthError
 from proxy.keys import request_id_key
+from proxy.logging_setup import request_id_var
 
 log = logging.getLogger("passerelle.http")
 
@@ -22,6 +23,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     """Give every request an id (echoed in ``X-Request-Id``) for logs and evidence."""
     rid = secrets.token_hex(8)
     request[request_id_key] = rid
+    request_id_var.set(rid)  # for every log line of this request (one task per request)
     response = await handler(request)
     response.headers["X-Request-Id"] = rid
     return response

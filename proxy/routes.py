@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy import health
+from proxy import health, observability
 from proxy.data import community
 from proxy.data.setup import add_data_routes
 from proxy.oauth import authorize, endpoints, registry
@@ -17,6 +17,8 @@ from proxy.web import login
 def setup_routes(app: web.Application) -> None:
     """Register every route of Passerelle on ``app``."""
     app.router.add_get("/healthz", health.healthz, name="healthz")
+    app.router.add_get("/readyz", health.readyz, name="readyz")
+    app.router.add_get("/metrics", observability.metrics_endpoint, name="metrics")
 
     # -- OAuth 2 authorization server, household sign-in, public register, admin (issue 3) --
     r = app.router

@@ -21,13 +21,24 @@ class Settings:
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = None
     demo: bool = False
     #: Lifetime of OAuth access tokens, in seconds (capped at 3600 whatever is set here).
     access_token_ttl: int = 600
+    # --- operations (issue 9): every field is also PASSERELLE_<NAME> (proxy/environment.py)
+    #: ``text`` for people, ``json`` for log collectors (containers set json).
+    log_format: str = "text"
+    log_level: str = "INFO"
+    #: Bearer token that ``/metrics`` requires; unset: loopback peers only.
+    metrics_token: str | None = field(default=None, repr=False)
+    #: Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+    #: Upgrade the schema at start. Off when several replicas share a database: one migration
+    #: job runs ``passerelle migrate`` before the replicas roll (docs/operations.md).
+    migrate_on_start: bool = True
 
     # --- data proxy (issue 4) -------------------------------------------------------------
     #: Keep past, complete days fetched from DSOs (sealed) and share them between recipients.
@@ -46,7 +57,7 @@ class Settings:
 
     # --- household portal (issue 7): sign-in through an OpenID Connect provider (R15) -------
     #: The provider's discovery document (``.../.well-known/openid-configuration``); unset:
-    #: no OpenID sign-in. ``serve`` reads ``$PASSERELLE_OIDC_*`` (the secret only from there).
+    #: no OpenID sign-in. The secret comes from ``PASSERELLE_OIDC_CLIENT_SECRET(_FILE)``.
     oidc_discovery_url: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = field(default=None, repr=False)

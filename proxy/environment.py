@@ -1,0 +1,119 @@
+"""Configuration from the environment, secrets from files (containers, Kubernetes, systemd).
+
+* Every field of :class:`~proxy.settings.Settings` can be set by ``PASSERELLE_<FIELD>``
+  (``PASSERELLE_PUBLIC_URL``, ``PASSERELLE_LOG_FORMAT``...), converted to the field's type;
+  command-line options win over the environment, the environment over the defaults. Fields
+  added later are covered without touching this module.
+* Any ``PASSERELLE_<NAME>_FILE`` names a file whose content becomes ``PASSERELLE_<NAME>`` (the
+  Docker-secrets convention: ``/run/secrets/...``, a mounted Kubernetes Secret). Setting both
+  is an error. So no setting may be called ``*_file``; a test keeps it that way.
+* ``PASSERELLE_DATABASE_PASSWORD`` (usually ``_FILE``) is put into the database URL when the URL
+  carries none, so the URL itself holds no secret and can live in a ConfigMap.
+
+The full list of variables is in ``docs/operations.md`` ("Configuration reference").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from consent.errors import PasserelleError
+from proxy.settings import Settings
+
+PREFIX = "PASSERELLE_"
+FILE_SUFFIX = "_FILE"
+PASSWORD_VAR = PREFIX + "DATABASE_PASSWORD"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+class InvalidConfiguration(PasserelleError):
+    """The environment or a secret file holds a value Passerelle cannot use; it refuses to
+    start rather than run half-configured."""
+
+    code = "invalid-configuration"
+    title = "Invalid configuration"
+
+
+def expand_secret_files(environ: MutableMapping[str, str]) -> list[str]:
+    """Replace each ``PASSERELLE_X_FILE`` by ``PASSERELLE_X`` read from that file (one trailing
+    newline stripped). Returns the names set. Idempotent."""
+    expanded = []
+    for name in sorted(environ):
+        if not (name.startswith(PREFIX) and name.endswith(FILE_SUFFIX)):
+            continue
+        target = name[: -len(FILE_SUFFIX)]
+        path = Path(environ[name])
+        try:
+            value = path.read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
+        except OSError as exc:
+            raise InvalidConfiguration(f"{name}: cannot read {path}: {exc.strerror}.") from None
+        if target in environ and environ[target] != value:
+            raise InvalidConfiguration(f"Both {target} and {name} are set; keep one.")
+        environ[target] = value
+        expanded.append(target)
+    return expanded
+
+
+def _convert(name: str, raw: str, kind: Any) -> object:
+    """``raw`` as ``kind`` (str, int, float, bool, Path, or one of them ``| None``)."""
+    args = typing.get_args(kind)
+    if typing.get_origin(kind) in (typing.Union, types.UnionType) and type(None) in args:
+        if raw == "":
+            return None
+        (kind,) = [a for a in args if a is not type(None)]
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered not in _TRUE | _FALSE:
+                raise ValueError(raw)
+            return lowered in _TRUE
+        if kind in (str, int, float, Path):
+            return kind(raw)
+    except ValueError:
+        raise InvalidConfiguration(f"{name}={raw!r} is not a valid {kind.__name__}.") from None
+    raise InvalidConfiguration(f"{name} cannot be set from the environment ({kind}).")
+
+
+def environment_values(environ: Mapping[str, str]) -> dict[str, object]:
+    """The settings fields that ``environ`` sets, typed."""
+    hints = typing.get_type_hints(Settings)
+    values: dict[str, object] = {}
+    for f in dataclasses.fields(Settings):
+        name = PREFIX + f.name.upper()
+        if name in environ:
+            values[f.name] = _convert(name, environ[name], hints[f.name])
+    return values
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` filled in, unless the URL already carries one."""
+    parsed = make_url(url)
+    if parsed.password:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+def settings_from_environment(overrides: Mapping[str, object] | None = None,
+                              environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``PASSERELLE_*`` variables of ``environ`` (default ``os.environ``) with
+    ``overrides`` (options given on the command line; ``None`` means "not given") on top."""
+    env = os.environ if environ is None else environ
+    values = environment_values(env)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    settings = Settings(**values)  # type: ignore[arg-type]
+    password = env.get(PASSWORD_VAR)
+    if password:
+        url = settings.resolved_database_url
+        if url.startswith("sqlite"):
+            raise InvalidConfiguration(f"{PASSWORD_VAR} is set but the database is SQLite.")
+        settings = dataclasses.replace(settings, database_url=with_password(url, password))
+    return settings

@@ -1,0 +1,114 @@
+"""Logs carry request ids and never personal data: no point id, token, cookie, query string."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+
+import pytest
+from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
+
+from proxy.logging_setup import JsonFormatter, RedactingFilter, configure_logging, redact
+from proxy.observability import SafeAccessLogger
+from tests.ops.conftest import running
+
+PRM = "22516914714270"
+EAN = "541449100000001236"
+TOKEN = "eyJhbGciOiJFZERTQSJ9.c2VjcmV0LXRva2Vu.c2lnbmF0dXJl"
+COOKIE = "PASSERELLE_SESSION=c2Vzc2lvbi1zZWNyZXQ"
+
+log = logging.getLogger("passerelle.test")
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """Everything logged during the test, as the production JSON handler writes it."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    handler = configure_logging("json", "INFO", stream=stream)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        for old in before[0]:
+            root.addHandler(old)
+        root.setLevel(before[1])
+
+
+async def chatty(request: web.Request) -> web.Response:
+    """A careless handler: logs the point, the header, the URL, then fails."""
+    log.info("reading %s with %s", request.match_info["ref"], request.headers["Authorization"])
+    log.warning("upstream said no", extra={"url": str(request.url), "cookie": COOKIE})
+    raise RuntimeError(f"GET https://dso.example/v5/daily?usage_point_id={PRM} failed "
+                       f"(Authorization: Bearer {TOKEN})")
+
+
+async def test_a_careless_handler_leaks_no_token_point_or_cookie(
+        make_app: Callable[..., web.Application], captured: io.StringIO) -> None:
+    app = make_app()
+    app.router.add_get("/test/points/{ref}", chatty)
+    async with running(app, access_log_class=SafeAccessLogger) as client:
+        response = await client.get(f"/test/points/{PRM}?usage_point_id={PRM}&code=abc",
+                                    headers={"Authorization": f"Bearer {TOKEN}",
+                                             "Cookie": COOKIE})
+        request_id = response.headers["X-Request-Id"]
+
+    assert response.status == 500
+    output = captured.getvalue()
+    lines = [json.loads(line) for line in output.splitlines()]
+    for secret in (PRM, TOKEN, "c2Vzc2lvbi1zZWNyZXQ", "code=abc"):
+        assert secret not in output
+    ours = [entry for entry in lines if entry.get("request_id") == request_id]
+    assert {e["logger"] for e in ours} >= {"passerelle.test", "passerelle.http",
+                                           "aiohttp.access"}
+    access = next(e for e in ours if e["logger"] == "aiohttp.access")
+    assert access["route"] == "/test/points/{ref}"
+    assert access["status"] == 500
+    assert "RuntimeError" in next(e for e in ours if e["logger"] == "passerelle.http")["exc"]
+
+
+@given(prefix=st.text(max_size=20), suffix=st.text(max_size=20),
+       point=st.from_regex(r"\A(\d{14}|54\d{16}|GI\d{6})\Z"))
+def test_any_point_identifier_is_redacted(prefix: str, suffix: str, point: str) -> None:
+    text = f"{prefix} {point} {suffix}"
+
+    assert point not in redact(text)
+
+
+@pytest.mark.parametrize("secret", [
+    f"Authorization: Bearer {TOKEN}",
+    f"access_token={TOKEN}&x=1",
+    f"postgresql://passerelle:{TOKEN}@db:5432/passerelle",
+    f"client_secret={TOKEN}",
+    f"{{'authorization': 'DPoP {TOKEN}'}}",
+])
+def test_credentials_are_redacted(secret: str) -> None:
+    assert TOKEN not in redact(f"calling with {secret} now")
+
+
+def test_ordinary_text_survives_redaction() -> None:
+    text = "consent 3f2a withdrawn at 2026-11-22T09:00:00Z; 12 events, rule R8 occupancy"
+
+    assert redact(text) == text
+
+
+def test_a_text_line_carries_the_request_id_and_the_ean_does_not_survive() -> None:
+    record = logging.LogRecord("passerelle.test", logging.INFO, __file__, 1,
+                               "point %s", (EAN,), None)
+    record.request_id = "abcd1234"
+    RedactingFilter().filter(record)
+
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert entry == {"ts": entry["ts"], "level": "info", "logger": "passerelle.test",
+                     "msg": "point [point]", "request_id": "abcd1234"}
+
+
+def test_an_unknown_log_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="json"):
+        configure_logging("xml")
