@@ -97,42 +97,51 @@ class CommunityService:
             raise DomainError("A community needs a name (at most 200 characters).",
                               field="name")
         async with self.db.session() as session:
-            organiser = await get_row(session, Recipient, actor.tenant_id, organiser_id,
-                                      "recipient")
-            if Purpose.COLLECTIVE_SELF_CONSUMPTION.value not in organiser.purposes:
-                raise NotPermitted(f"{organiser.name!r} did not declare collective "
-                                   "self-consumption (R4, R5).", field="organiser_id")
-            community = Community(tenant_id=actor.tenant_id, name=name.strip(),
-                                  organiser_id=organiser.id, min_members=k,
-                                  created_at=self.clock.now())
-            session.add(community)
-            await session.flush()
-            return community
+            return await self.create_in(session, actor, name=name.strip(),
+                                        organiser_id=organiser_id, min_members=k)
+
+    async def create_in(self, session: AsyncSession, actor: Actor, *, name: str,
+                        organiser_id: str, min_members: int) -> Community:
+        """:meth:`create` inside the caller's transaction (checked name and k)."""
+        organiser = await get_row(session, Recipient, actor.tenant_id, organiser_id,
+                                  "recipient")
+        if Purpose.COLLECTIVE_SELF_CONSUMPTION.value not in organiser.purposes:
+            raise NotPermitted(f"{organiser.name!r} did not declare collective "
+                               "self-consumption (R4, R5).", field="organiser_id")
+        community = Community(tenant_id=actor.tenant_id, name=name, organiser_id=organiser.id,
+                              min_members=min_members, created_at=self.clock.now())
+        session.add(community)
+        await session.flush()
+        return community
 
     async def add_member(self, actor: Actor, community_id: str, household_id: str,
                          ref: PointRef) -> CommunityMember:
         """The household's point joins now; it must occupy the point (R8)."""
         _operator_only(actor)
-        now = self.clock.now()
         async with self.db.session() as session:
-            await get_row(session, Community, actor.tenant_id, community_id, "community")
-            household = await get_row(session, Party, actor.tenant_id, household_id, "party")
-            if household.kind != PartyKind.HOUSEHOLD:
-                raise NotFound(f"No household with id {household_id!r}.", field="household_id")
-            [point] = await points_by_ref(session, actor.tenant_id, [ref])
-            await check_occupied_by(session, [point], household.id, now)
-            existing = await session.get(CommunityMember, (community_id, point.id))
-            if existing is not None and existing.left_at is None:
-                raise Conflict(f"{ref} is already a member.", field="point")
-            if existing is not None:
-                await session.delete(existing)
-                await session.flush()
-            member = CommunityMember(tenant_id=actor.tenant_id, community_id=community_id,
-                                     point_id=point.id, household_id=household.id,
-                                     joined_at=now)
-            session.add(member)
+            return await self.add_member_in(session, actor, community_id, household_id, ref)
+
+    async def add_member_in(self, session: AsyncSession, actor: Actor, community_id: str,
+                            household_id: str, ref: PointRef) -> CommunityMember:
+        """:meth:`add_member` inside the caller's transaction."""
+        now = self.clock.now()
+        await get_row(session, Community, actor.tenant_id, community_id, "community")
+        household = await get_row(session, Party, actor.tenant_id, household_id, "party")
+        if household.kind != PartyKind.HOUSEHOLD:
+            raise NotFound(f"No household with id {household_id!r}.", field="household_id")
+        [point] = await points_by_ref(session, actor.tenant_id, [ref])
+        await check_occupied_by(session, [point], household.id, now)
+        existing = await session.get(CommunityMember, (community_id, point.id))
+        if existing is not None and existing.left_at is None:
+            raise Conflict(f"{ref} is already a member.", field="point")
+        if existing is not None:
+            await session.delete(existing)
             await session.flush()
-            return member
+        member = CommunityMember(tenant_id=actor.tenant_id, community_id=community_id,
+                                 point_id=point.id, household_id=household.id, joined_at=now)
+        session.add(member)
+        await session.flush()
+        return member
 
     async def leave(self, actor: Actor, community_id: str, ref: PointRef) -> None:
         """The point leaves now (the household itself, or the operator)."""

@@ -57,6 +57,19 @@ async def end_supply(session: AsyncSession, point_id: str, at: datetime,
     return ended
 
 
+async def add_contract(session: AsyncSession, *, tenant_id: str, point_id: str,
+                       supplier_id: str, code: str, period: Period, channel: str,
+                       now: datetime) -> SupplyContract:
+    """Write one contract row (the caller has ended the previous one)."""
+    contract = SupplyContract(
+        tenant_id=tenant_id, point_id=point_id, supplier_id=supplier_id, supplier_code=code,
+        starts_at=period.start, ends_at=period.end, reported_by=channel, created_at=now,
+        updated_at=now)
+    session.add(contract)
+    await session.flush()
+    return contract
+
+
 async def supplier_period(session: AsyncSession, *, tenant_id: str, point_id: str,
                           supplier_id: str, at: datetime) -> Period | None:
     """The contract of ``supplier_id`` on the point containing ``at``, else its latest one (so
@@ -115,13 +128,9 @@ class SupplyService:
             await end_supply(session, point.id, starts_at, now)
             if supplier is None:
                 return None
-            contract = SupplyContract(
-                tenant_id=actor.tenant_id, point_id=point.id, supplier_id=supplier.id,
-                supplier_code=code, starts_at=period.start, ends_at=period.end,
-                reported_by=actor.channel.value, created_at=now, updated_at=now)
-            session.add(contract)
-            await session.flush()
-            return contract
+            return await add_contract(session, tenant_id=actor.tenant_id, point_id=point.id,
+                                      supplier_id=supplier.id, code=code, period=period,
+                                      channel=actor.channel.value, now=now)
 
     async def end(self, actor: Actor, ref: PointRef, at: datetime) -> int:
         """The DSO reports that the point's contract ended at ``at`` (no successor known)."""

@@ -38,9 +38,14 @@ from consent.models import (
 from consent.models.base import DEFAULT_TENANT
 from consent.periods import Period
 from consent.storage import Database
-from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset
-from proxy.data.rule_facts import mandate_grant, supply_contract
+from proxy.data.rule_facts import (
+    around,
+    mandate_grant,
+    pick_upstream,
+    point_ref_column,
+    supply_contract,
+)
 
 _ENDED_BY_SOMEONE = {ConsentState.REVOKED, ConsentState.WITHDRAWN}
 
@@ -143,13 +148,14 @@ class FactsLoader:
             if picked.mandate_id is not None:
                 household = (await conn.execute(sa.select(_MANDATE.c.mandator_id).where(
                     _MANDATE.c.id == picked.mandate_id))).scalar() or household
-            rest = (await conn.execute(_around(point_id, household, picked.id))).all()
+            rest = (await conn.execute(around(point_id, household,
+                                              _consent_points(picked.id)))).all()
             occupancy = tuple(Period(r.start, r.end) for r in rest if r.kind == "o")
             upstream = [Period(r.start, r.end) for r in rest if r.kind == "u"]
             refs = frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p")
             grant = consent_grant(_as_consent(picked), refs, at,
                                   supplier=bool(picked.is_supplier))
-            facts = PointFacts(occupancy=occupancy, upstream=_pick_upstream(upstream, at))
+            facts = PointFacts(occupancy=occupancy, upstream=pick_upstream(upstream, at))
             facts = await self._with_contract(conn, grant, facts, tenant, point_id, at)
         return AccessFacts(point, zone, point_id, grant, facts, tenant)
 
@@ -197,22 +203,13 @@ class FactsLoader:
         return {(tenant, PointRef(Source(source), ident)) for tenant, source, ident in rows}
 
 
-def _around(point_id: str, household: str, consent_id: str) -> sa.CompoundSelect[Any]:
-    """Occupancy of the household (o), active upstream authorisations (u) and the consent's
-    points (p) of one point, in one statement."""
-    text_null = sa.null().cast(sa.String)
-    return sa.union_all(
-        sa.select(sa.literal("o").label("kind"), _OCCUPANCY.c.starts_at.label("start"),
-                  _OCCUPANCY.c.ends_at.label("end"), text_null.label("ref"))
-        .where(_OCCUPANCY.c.point_id == point_id, _OCCUPANCY.c.household_id == household),
-        sa.select(sa.literal("u"), _UPSTREAM.c.valid_from, _UPSTREAM.c.valid_until, text_null)
-        .where(_UPSTREAM.c.point_id == point_id, _UPSTREAM.c.state == UpstreamState.ACTIVE),
-        sa.select(sa.literal("p"), _CONSENT.c.valid_from, _CONSENT.c.valid_until,
-                  sa.type_coerce(_POINT.c.source, sa.String()) + ":" + _POINT.c.identifier)
-        .select_from(_CONSENT_POINT.join(_POINT, _POINT.c.id == _CONSENT_POINT.c.point_id)
-                     .join(_CONSENT, _CONSENT.c.id == _CONSENT_POINT.c.consent_id))
-        .where(_CONSENT_POINT.c.consent_id == consent_id),
-    )
+def _consent_points(consent_id: str) -> sa.Select[Any]:
+    """The consent's points (p), for :func:`~proxy.data.rule_facts.around`."""
+    return (sa.select(sa.literal("p"), _CONSENT.c.valid_from, _CONSENT.c.valid_until,
+                      point_ref_column())
+            .select_from(_CONSENT_POINT.join(_POINT, _POINT.c.id == _CONSENT_POINT.c.point_id)
+                         .join(_CONSENT, _CONSENT.c.id == _CONSENT_POINT.c.consent_id))
+            .where(_CONSENT_POINT.c.consent_id == consent_id))
 
 
 def _as_consent(row: sa.Row[Any]) -> Consent:
@@ -227,13 +224,6 @@ def _pick(rows: Sequence[sa.Row[Any]], at: datetime) -> sa.Row[Any] | None:
                 and Period(r.valid_from, r.valid_until).contains(at)]
     pool = in_force or list(rows)
     return max(pool, key=lambda r: (r.updated_at, r.valid_from))
-
-
-def _pick_upstream(usable: list[Period], at: datetime) -> Period | None:
-    if not usable:
-        return None
-    current = [p for p in usable if p.contains(at)]
-    return max(current or usable, key=lambda p: p.start)
 
 
 def _default_zone(point: PointRef) -> ZoneInfo:

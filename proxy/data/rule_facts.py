@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -83,7 +83,8 @@ async def mandate_grant(conn: AsyncConnection, *, tenant: str, recipient_id: str
     picked = _pick(rows, dataset, at)
     if picked is None:
         return None
-    rest = (await conn.execute(_around(point_id, picked.mandator_id, picked.id))).all()
+    rest = (await conn.execute(around(point_id, picked.mandator_id,
+                                      _mandate_points(picked.id)))).all()
     refs = frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p")
     allowed = set(recipient.allowed_datasets)
     datasets = frozenset(Dataset(d) for d in picked.datasets if d in allowed)
@@ -94,11 +95,9 @@ async def mandate_grant(conn: AsyncConnection, *, tenant: str, recipient_id: str
         datasets=datasets, data_window=Period(at - MAX_HISTORY),
         revoked_at=picked.ended_at if picked.state in _ENDED_BY_SOMEONE else None,
         recipient_is_supplier=bool(recipient.is_supplier), mandate_id=picked.id)
-    upstream = [Period(r.start, r.end) for r in rest if r.kind == "u"]
-    current = [p for p in upstream if p.contains(at)]
     facts = PointFacts(
         occupancy=tuple(Period(r.start, r.end) for r in rest if r.kind == "o"),
-        upstream=max(current or upstream, key=lambda p: p.start) if upstream else None)
+        upstream=pick_upstream([Period(r.start, r.end) for r in rest if r.kind == "u"], at))
     return grant, facts
 
 
@@ -113,9 +112,10 @@ def _pick(rows: Sequence[sa.Row[Any]], dataset: Dataset | None,
     return max(holding or list(rows), key=lambda r: (r.updated_at, r.valid_from))
 
 
-def _around(point_id: str, household: str, mandate_id: str) -> sa.CompoundSelect[Any]:
-    """Occupancy of the mandator (o), active upstream authorisations (u) and the mandate's
-    points (p), in one statement."""
+def around(point_id: str, household: str,
+           points: sa.Select[Any]) -> sa.CompoundSelect[Any]:
+    """Occupancy of the household (o), active upstream authorisations (u) of one point, and
+    the grant's points (p, from ``points``: kind, start, end, ref), in one statement."""
     text_null = sa.null().cast(sa.String)
     return sa.union_all(
         sa.select(sa.literal("o").label("kind"), _OCCUPANCY.c.starts_at.label("start"),
@@ -123,8 +123,28 @@ def _around(point_id: str, household: str, mandate_id: str) -> sa.CompoundSelect
         .where(_OCCUPANCY.c.point_id == point_id, _OCCUPANCY.c.household_id == household),
         sa.select(sa.literal("u"), _UPSTREAM.c.valid_from, _UPSTREAM.c.valid_until, text_null)
         .where(_UPSTREAM.c.point_id == point_id, _UPSTREAM.c.state == UpstreamState.ACTIVE),
-        sa.select(sa.literal("p"), sa.null().cast(sa.DateTime), sa.null().cast(sa.DateTime),
-                  sa.type_coerce(_POINT.c.source, sa.String()) + ":" + _POINT.c.identifier)
-        .select_from(_MANDATE_POINT.join(_POINT, _POINT.c.id == _MANDATE_POINT.c.point_id))
-        .where(_MANDATE_POINT.c.mandate_id == mandate_id),
+        points,
     )
+
+
+def point_ref_column() -> sa.ColumnElement[str]:
+    """``source:identifier`` of a metering point, as text."""
+    return sa.type_coerce(_POINT.c.source, sa.String()) + ":" + _POINT.c.identifier
+
+
+def pick_upstream(usable: list[Period], at: datetime) -> Period | None:
+    """The upstream authorisation in force at ``at``, else the latest one."""
+    if not usable:
+        return None
+    current = [p for p in usable if p.contains(at)]
+    return max(current or usable, key=lambda p: p.start)
+
+
+def _mandate_points(mandate_id: str) -> sa.Select[Any]:
+    statement = (sa.select(sa.literal("p"), sa.null().cast(sa.DateTime),
+                           sa.null().cast(sa.DateTime), point_ref_column())
+                 .select_from(_MANDATE_POINT.join(_POINT,
+                                                  _POINT.c.id == _MANDATE_POINT.c.point_id))
+                 .where(_MANDATE_POINT.c.mandate_id == mandate_id))
+    # the same shape as the consent's variant, whose bounds are columns, not typed NULLs
+    return cast(sa.Select[Any], statement)

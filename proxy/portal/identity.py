@@ -26,7 +26,7 @@ from consent.errors import DomainError
 from consent.evidence.events import AdminEvent, Refs
 from consent.households import occupied_points
 from consent.logins import check_password, find_account
-from consent.models import Account, AccountRole
+from consent.models import DEFAULT_TENANT, Account, AccountRole
 from proxy.keys import (
     adapters_key,
     clock_key,
@@ -39,21 +39,24 @@ from proxy.portal.fields import FieldErrors
 from proxy.portal.pages import Household, confirm, household_page, render_page
 from proxy.web import csrf
 from proxy.web.forms import first
+from proxy.web.login import safe_tenant
 from proxy.web.session import apply_session_cookie, browser_session, sign_in, sign_out
 
 GENERIC = "portal.err.reset.proof"
 
 
 async def _reset_page(request: web.Request, *, errors: FieldErrors | None = None,
-                      username: str = "", status: int = 200) -> web.Response:
+                      username: str = "", tenant: str = DEFAULT_TENANT,
+                      status: int = 200) -> web.Response:
     return await render_page(request, "portal/reset.html",
-                             {"errors": errors or FieldErrors(), "username": username},
+                             {"errors": errors or FieldErrors(), "username": username,
+                              "tenant": tenant},
                              section="none", status=status, here="/account/reset")
 
 
 async def reset_form(request: web.Request) -> web.StreamResponse:
-    """``GET /account/reset``."""
-    return await _reset_page(request)
+    """``GET /account/reset[?tenant=...]``."""
+    return await _reset_page(request, tenant=safe_tenant(request.query.get("tenant")))
 
 
 def _new_password(pairs: list[tuple[str, str]], username: str, errors: FieldErrors) -> str:
@@ -95,6 +98,7 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
         errors.add("form", "error.csrf")
         return await _reset_page(request, errors=errors, status=403)
     username = first(pairs, "username").strip()
+    tenant = safe_tenant(first(pairs, "tenant"))
     errors = FieldErrors()
     password = _new_password(pairs, username, errors)
     if errors:
@@ -109,7 +113,7 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
     now = request.app[clock_key].now()
     db = request.app[database_key]
     async with db.session() as session:
-        account = await find_account(session, username)
+        account = await find_account(session, username, tenant)
         reset = (await identity.live_reset(session, account, first(pairs, "code"), now)
                  if account is not None else None)
     valid = (account is not None and reset is not None and not account.disabled

@@ -12,7 +12,6 @@ the body: PDF, PNG or JPEG, stored encrypted) and ``submit``, and a reviewer's a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -28,32 +27,10 @@ from consent.staff import Permission, StaffPrincipal
 from proxy.keys import database_key, rules_key
 from proxy.oauth.registry import json_body
 from proxy.staff.endpoint import Answer, staff_endpoint
-from proxy.staff.reviews import decision_body
+from proxy.staff.inputs import decision_body, instant, texts
 from proxy.staff.views import consent_json, item_json, mandate_json, proof_json
 
 P = Permission
-
-
-def _texts(body: dict[str, Any], name: str) -> list[str]:
-    value = body.get(name)
-    if (not isinstance(value, list) or not value or len(value) > 64
-            or not all(isinstance(v, str) for v in value)):
-        raise DomainError(f"{name} must be a non-empty array of strings.", field=name)
-    return value
-
-
-def _instant(body: dict[str, Any], name: str, *, required: bool = False) -> datetime | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    try:
-        instant = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DomainError(f"{name} must be an ISO 8601 instant with its offset.",
-                          field=name) from None
-    if instant.tzinfo is None:
-        raise DomainError(f"{name} must carry its offset.", field=name)
-    return instant
 
 
 def _acting_as(principal: StaffPrincipal) -> tuple[Permission, Channel]:
@@ -81,8 +58,8 @@ async def create(request: web.Request, principal: StaffPrincipal) -> Answer:
     draft = MandateDraft(
         mandator_id=body["household_id"], mandatary_id=mandatary_id,
         scope=str(body.get("scope", "")), points=[PointRef.parse(p) for p in
-                                                  _texts(body, "points")],
-        datasets=_texts(body, "datasets"), valid_until=_instant(body, "valid_until"))
+                                                  texts(body, "points")],
+        datasets=texts(body, "datasets"), valid_until=instant(body, "valid_until"))
     reason = str(body.get("reason", ""))[:500]
     made = await rules.mandates.request(principal.actor(permission, channel), draft,
                                         reason=reason)

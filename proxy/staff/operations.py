@@ -4,8 +4,6 @@ communities (R4), privileged actions with a second person's approval (R19, R24),
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from consent.errors import DomainError
@@ -14,18 +12,10 @@ from consent.staff import Permission, StaffPrincipal
 from proxy.keys import clock_key, rules_key
 from proxy.oauth.registry import json_body
 from proxy.staff.endpoint import Answer, staff_endpoint
-from proxy.staff.mandates import _instant
+from proxy.staff.inputs import instant, text
 from proxy.staff.views import journal_json, request_json
 
 P = Permission
-
-
-def _text(body: dict[str, Any], name: str, limit: int = 200, *, required: bool = True) -> str:
-    value = body.get(name, "" if not required else None)
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        raise DomainError(f"{name} must be a string of at most {limit} characters.",
-                          field=name)
-    return value.strip()
 
 
 @staff_endpoint("staff.me")
@@ -41,10 +31,10 @@ async def move_out(request: web.Request, principal: StaffPrincipal) -> Answer:
     """``POST /staff/points/{point}/move-out``: ``{"at": iso, "reason": "..."}`` (R9)."""
     rules = request.app[rules_key]
     body = await json_body(request)
-    at = _instant(body, "at") or request.app[clock_key].now()
+    at = instant(body, "at") or request.app[clock_key].now()
     point = PointRef.parse(request.match_info["point"])
     result = await rules.occupancy.move_out(principal.actor(P.MANAGE_OCCUPANCY), point, at,
-                                            reason=_text(body, "reason", 300, required=False))
+                                            reason=text(body, "reason", 300, required=False))
     await rules.recorder.mandate_changes(result.ended.mandates)
     ended = result.ended
     summary = {"household_id": result.occupancy.household_id, "at": at.isoformat(),
@@ -62,11 +52,11 @@ async def supply(request: web.Request, principal: StaffPrincipal) -> Answer:
     from the DSO's notice (R13)."""
     rules = request.app[rules_key]
     body = await json_body(request)
-    starts = _instant(body, "starts_at", required=True)
+    starts = instant(body, "starts_at", required=True)
     assert starts is not None
     contract = await rules.supply.report(
         principal.actor(P.MANAGE_OCCUPANCY), PointRef.parse(request.match_info["point"]),
-        _text(body, "supplier_code"), starts, _instant(body, "ends_at"))
+        text(body, "supplier_code"), starts, instant(body, "ends_at"))
     return Answer({"supplier_id": contract.supplier_id if contract else None,
                    "starts_at": starts.isoformat(),
                    "registered_supplier": contract is not None}, status=201)
@@ -80,8 +70,8 @@ async def create_community(request: web.Request, principal: StaffPrincipal) -> A
     if k is not None and (not isinstance(k, int) or isinstance(k, bool)):
         raise DomainError("min_members is an integer.", field="min_members")
     community = await request.app[rules_key].communities.create(
-        principal.actor(P.MANAGE_COMMUNITIES), name=_text(body, "name"),
-        organiser_id=_text(body, "organiser_id", 64), min_members=k)
+        principal.actor(P.MANAGE_COMMUNITIES), name=text(body, "name"),
+        organiser_id=text(body, "organiser_id", 64), min_members=k)
     return Answer({"id": community.id, "name": community.name,
                    "organiser_id": community.organiser_id,
                    "min_members": community.min_members}, status=201, target=community.id)
@@ -93,7 +83,7 @@ async def add_member(request: web.Request, principal: StaffPrincipal) -> Answer:
     body = await json_body(request)
     member = await request.app[rules_key].communities.add_member(
         principal.actor(P.MANAGE_COMMUNITIES), request.match_info["id"],
-        _text(body, "household_id", 64), PointRef.parse(_text(body, "point", 64)))
+        text(body, "household_id", 64), PointRef.parse(text(body, "point", 64)))
     return Answer({"household_id": member.household_id,
                    "joined_at": member.joined_at.isoformat()}, status=201)
 
@@ -118,7 +108,7 @@ async def ask_privileged(request: web.Request, principal: StaffPrincipal) -> Ans
     if not isinstance(params, dict):
         raise DomainError("params is a JSON object.", field="params")
     row = await request.app[rules_key].privileged.request(
-        principal, _text(body, "kind", 32), params, _text(body, "reason", 500))
+        principal, text(body, "kind", 32), params, text(body, "reason", 500))
     return Answer(request_json(row), status=201, target=row.id,
                   details={"kind": str(row.kind)})
 

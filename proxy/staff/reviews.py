@@ -9,31 +9,18 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from sqlmodel import col, select
 
-from consent.errors import DomainError, NotFound
+from consent.errors import NotFound
 from consent.models import Mandate, MandatePoint, MeteringPoint, ProofDocument
 from consent.services.mandate_rules import acting_parties
 from consent.services.queries import get_row
 from consent.services.review_queue import WithPoints, review_queue
 from consent.staff import Permission, StaffPrincipal
 from proxy.keys import database_key, rules_key
-from proxy.oauth.registry import json_body
 from proxy.staff.endpoint import Answer, staff_endpoint
+from proxy.staff.inputs import decision_body
 from proxy.staff.views import event_json, item_json, proof_json
 
 P = Permission
-
-
-async def decision_body(request: web.Request) -> tuple[str, int | None]:
-    """``{"reason": "...", "version": n}``: why (recorded, shown to the household), and the
-    version the decider saw (optimistic concurrency; optional)."""
-    body = await json_body(request) if request.can_read_body else {}
-    reason = body.get("reason", "")
-    version = body.get("version")
-    if not isinstance(reason, str) or len(reason) > 500:
-        raise DomainError("reason is a string of at most 500 characters.", field="reason")
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise DomainError("version is an integer.", field="version")
-    return reason, version
 
 
 @staff_endpoint("reviews.list", P.REVIEW)

@@ -75,6 +75,17 @@ MESSAGES: Catalogue = {
               "aucun des compteurs choisis). Modifiez votre choix.",
         "en": "This consent is not possible as it stands (for example, a dataset exists on "
               "none of the chosen meters). Change your choice."},
+    "consent.on_behalf_of": {"fr": "Au nom du ménage", "en": "On behalf of the household"},
+    "consent.other_tenant": {
+        "fr": "Ce compte n'appartient pas à l'opérateur de cette application.",
+        "en": "This account does not belong to this application's operator."},
+    "consent.mandate_scope": {
+        "fr": "Votre mandat ne couvre pas ces compteurs, ces données ou cette action.",
+        "en": "Your mandate does not cover these meters, these data or this action."},
+    "consent.written_path": {
+        "fr": "Au-delà de deux compteurs, l'accord passe par un formulaire signé vérifié par "
+              "nos services.",
+        "en": "Beyond two meters, consent goes through a signed form checked by our staff."},
     "consent.nothing": {"fr": "Choisissez au moins un compteur et une donnée.",
                         "en": "Choose at least one meter and one dataset."},
     "error.title": {"fr": "Demande refusée", "en": "Request refused"},

@@ -3,21 +3,28 @@ third point for Alice (R14), a social worker of the CPAS (R11) and every domain 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, Type
 
+from consent import accounts
 from consent.clock import FrozenClock
 from consent.identifiers import PointRef, Source
 from consent.lifecycle import ActorRole
 from consent.models import Party, PartyKind
+from consent.purposes import DataRole, LegalBasis, Purpose
 from consent.services import ConsentService, MandateService, OccupancyService
 from consent.services import registry as reg
 from consent.services.communities import CommunityService
 from consent.services.supply import SupplyService
 from consent.storage import Database
 from consent.upstream import UpstreamState
-from consent.vocabulary import Direction, Energy
+from consent.vocabulary import Dataset, Direction, Energy
+from tests.rules.app_world import RulesWorld, build
+from tests.support.databases import SqliteFactory
 from tests.support.world import World, build_world
 
 ALICE_EAN = PointRef(Source.INHOUSE, "541449200000004562")
@@ -39,6 +46,20 @@ class Rules:
     @property
     def as_worker(self):  # type: ignore[no-untyped-def]
         return self.world.actor(self.social_worker, ActorRole.MANDATARY)
+
+
+async def register_app(db: Database, clock: FrozenClock, name: str, purpose: Purpose,
+                       **extra: object) -> str:
+    """Register a recipient app reading daily consumption; its id."""
+    async with db.session() as s:
+        recipient, _ = await reg.register_recipient(s, reg.RecipientDraft(
+            name=name, website=f"https://{name.lower()}.example",
+            contact_email=f"dpo@{name.lower()}.example", purposes=[purpose],
+            legal_basis=LegalBasis.CONSENT, data_role=DataRole.CONTROLLER,
+            allowed_datasets=[Dataset.DAILY_CONSUMPTION],
+            redirect_uris=[f"https://{name.lower()}.example/cb"], **extra),  # type: ignore[arg-type]
+            tenant_id="default", now=clock.now())
+    return recipient.id
 
 
 @pytest.fixture
@@ -63,3 +84,29 @@ async def rules(db: Database, clock: FrozenClock) -> Rules:
     mandates = MandateService(db, clock)
     return Rules(world, consents, mandates, OccupancyService(db, clock, consents, mandates),
                  SupplyService(db, clock), CommunityService(db, clock), worker, stranger)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_argon2() -> Iterator[None]:
+    """Tests only: argon2id with minimal cost (production keeps the library defaults)."""
+    accounts.configure(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID))
+    yield
+    accounts.configure(PasswordHasher(type=Type.ID))
+
+
+@pytest.fixture
+async def app_world(sqlite_factory: SqliteFactory, tmp_path: Path) -> AsyncIterator[RulesWorld]:
+    """The two-tenant running world of tests/rules/app_world.py on SQLite."""
+    url = sqlite_factory.create()
+    world = await build(url, tmp_path / "instance")
+    yield world
+    await world.client.close()
+    sqlite_factory.drop(url)
+
+
+@pytest.fixture
+async def app_world_any(database_url: str, tmp_path: Path) -> AsyncIterator[RulesWorld]:
+    """The same world on each backend (SQLite and PostgreSQL): the data path's queries."""
+    world = await build(database_url, tmp_path / "instance")
+    yield world
+    await world.client.close()

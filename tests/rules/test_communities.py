@@ -11,13 +11,12 @@ from consent.clock import FrozenClock
 from consent.community import RULE, aggregate
 from consent.errors import AccessDenied, Conflict, DomainError, NotFound, NotPermitted
 from consent.identifiers import PointRef, Source
-from consent.purposes import DataRole, LegalBasis, Purpose
+from consent.purposes import Purpose
 from consent.readings import Quality, Reading, Series
-from consent.services import registry as reg
 from consent.services.communities import CommunityService
 from consent.storage import Database
 from consent.vocabulary import Dataset, Resolution
-from tests.rules.conftest import Rules
+from tests.rules.conftest import Rules, register_app
 from tests.support.world import ALICE_PRM, BOB_PRM
 
 DAY = datetime(2026, 11, 1, tzinfo=UTC)
@@ -60,19 +59,14 @@ def test_only_additive_datasets_aggregate() -> None:
 
 async def test_membership(rules: Rules, clock: FrozenClock, db: Database) -> None:
     w, communities = rules.world, rules.communities
-    async with db.session() as s:
-        pmo, _ = await reg.register_recipient(s, reg.RecipientDraft(
-            name="PMO", website="https://pmo.example", contact_email="dpo@pmo.example",
-            purposes=[Purpose.COLLECTIVE_SELF_CONSUMPTION], legal_basis=LegalBasis.CONSENT,
-            data_role=DataRole.CONTROLLER, allowed_datasets=[Dataset.DAILY_CONSUMPTION],
-            redirect_uris=["https://pmo.example/cb"]), tenant_id="default", now=clock.now())
+    pmo = await register_app(db, clock, "PMO", Purpose.COLLECTIVE_SELF_CONSUMPTION)
     with pytest.raises(NotPermitted, match="collective"):  # Dash runs no community
         await communities.create(w.as_operator, name="X", organiser_id=w.recipient.id)
     with pytest.raises(DomainError, match="at least 5"):
-        await communities.create(w.as_operator, name="X", organiser_id=pmo.id, min_members=4)
+        await communities.create(w.as_operator, name="X", organiser_id=pmo, min_members=4)
     with pytest.raises(NotPermitted):
-        await communities.create(w.as_alice, name="X", organiser_id=pmo.id)
-    community = await communities.create(w.as_operator, name="Quartier", organiser_id=pmo.id)
+        await communities.create(w.as_alice, name="X", organiser_id=pmo)
+    community = await communities.create(w.as_operator, name="Quartier", organiser_id=pmo)
     assert community.min_members == 5
     await communities.add_member(w.as_operator, community.id, w.alice.id, ALICE_PRM)
     with pytest.raises(Conflict):

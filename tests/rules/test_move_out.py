@@ -12,30 +12,19 @@ from consent.clock import FrozenClock
 from consent.errors import InvalidPeriod, NotFound, NotPermitted
 from consent.lifecycle import ActorRole, ConsentState, MandateState
 from consent.models import CommunityMember, MandateScope, SupplyContract
-from consent.purposes import DataRole, LegalBasis, Purpose
+from consent.purposes import Purpose
 from consent.services import Actor, MandateDraft
-from consent.services import registry as reg
 from consent.storage import Database
 from consent.vocabulary import Dataset
-from tests.rules.conftest import Rules
+from tests.rules.conftest import Rules, register_app
 from tests.support.counts import row_counts
 from tests.support.world import ALICE_PCE, ALICE_PRM
 
 
 async def _organiser_and_supplier(db: Database, clock: FrozenClock) -> tuple[str, str]:
-    async with db.session() as s:
-        pmo, _ = await reg.register_recipient(s, reg.RecipientDraft(
-            name="PMO", website="https://pmo.example", contact_email="dpo@pmo.example",
-            purposes=[Purpose.COLLECTIVE_SELF_CONSUMPTION], legal_basis=LegalBasis.CONSENT,
-            data_role=DataRole.CONTROLLER, allowed_datasets=[Dataset.DAILY_CONSUMPTION],
-            redirect_uris=["https://pmo.example/cb"]), tenant_id="default", now=clock.now())
-        supplier, _ = await reg.register_recipient(s, reg.RecipientDraft(
-            name="Volt", website="https://volt.example", contact_email="dpo@volt.example",
-            purposes=[Purpose.SUPPLY_CONTRACT], legal_basis=LegalBasis.CONTRACT,
-            data_role=DataRole.CONTROLLER, allowed_datasets=[Dataset.DAILY_CONSUMPTION],
-            redirect_uris=["https://volt.example/cb"], is_supplier=True),
-            tenant_id="default", now=clock.now())
-    return pmo.id, supplier.id
+    pmo = await register_app(db, clock, "PMO", Purpose.COLLECTIVE_SELF_CONSUMPTION)
+    supplier = await register_app(db, clock, "Volt", Purpose.SUPPLY_CONTRACT, is_supplier=True)
+    return pmo, supplier
 
 
 async def test_a_move_out_ends_everything_of_the_occupant_at_that_instant(
