@@ -85,9 +85,9 @@ class Layout:
 
 def nice_step(top: float, lines: int = 4) -> float:
     """A round gridline step (1, 2 or 5 times a power of ten) giving about ``lines`` lines."""
-    if top <= 0:
-        return 1.0
     raw = top / lines
+    if not raw > 1e-9:  # nothing to scale (zero, or a denormal float's underflow)
+        return 1.0
     power = 10 ** math.floor(math.log10(raw))
     for factor in (1, 2, 5, 10):
         if factor * power >= raw:

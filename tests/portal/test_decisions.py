@@ -203,3 +203,24 @@ async def test_a_form_without_its_csrf_token_changes_nothing(portal: Portal,
                                    headers={"Origin": "https://evil.example"})
     assert response.status == 403
     assert (await consent(portal, "alice_coach")).state == ConsentState.ACTIVE
+
+
+async def test_a_grant_on_the_apps_consent_page_is_signed_evidence_too(
+        portal: Portal, alice: Browser) -> None:
+    import base64
+    import hashlib
+    from urllib.parse import urlencode
+
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 43).digest()).decode().rstrip("=")
+    url = "/oauth2/authorize?" + urlencode({
+        "response_type": "code", "client_id": portal.ids["soleil_client"],  # one purpose
+        "redirect_uri": "http://127.0.0.1:8766/callback", "scope": "daily_consumption",
+        "state": "s", "code_challenge": challenge, "code_challenge_method": "S256"})
+    response = await alice.decide(url)
+    assert response.status == 303
+    requested, record = [e["payload"]["record"] for e in await log_entries(portal)
+                         if e["kind"] == "consent.record"]
+    assert requested["action"] == "request"
+    assert (record["action"], record["state"]) == ("grant", "active")
+    assert record["notice"]["language"] == "fr"
+    assert record["authentication"]["subject"] == "alice"
