@@ -64,6 +64,10 @@ def narrower_draft(consent: Consent, points: Sequence[PointRef], wanted: Narrowi
         raise DomainError("A narrowed consent cannot be finer than "
                           f"{consent.max_resolution.value}.", field="max_resolution",
                           reason="resolution")
+    native = [d.spec.finest for d in datasets if d.spec.finest is not None]
+    finest = min(native, key=lambda r: r.nominal) if native else Resolution.P1D
+    if resolution.finer_than(finest):  # no load curve kept: nothing finer than a day to allow
+        resolution = finest
     history = wanted.history_days if wanted.history_days is not None else consent.history_days
     if not 1 <= history <= consent.history_days:
         raise InvalidPeriod(f"The look-back is between 1 and {consent.history_days} days.",

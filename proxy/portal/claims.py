@@ -26,12 +26,11 @@ from adapters.base import AuthorisationState, MeterNumberCheck, UpstreamConsentF
 from adapters.errors import UnknownPoint, UpstreamError
 from consent.claims import Claimant, DsoFacts
 from consent.errors import DomainError
-from consent.evidence.events import AdminEvent, Refs
 from consent.identifiers import PointRef, Source
 from consent.models import ClaimMethod
-from proxy.keys import adapters_key, claim_service_key, clock_key, rules_key
+from proxy.keys import adapters_key, claim_service_key, clock_key
 from proxy.portal.fields import FieldErrors
-from proxy.portal.pages import Household, confirm, household_page, render_page
+from proxy.portal.pages import Household, confirm, household_page, log_event, render_page
 from proxy.web import csrf
 from proxy.web.forms import first
 
@@ -140,12 +139,9 @@ async def claim_submit(request: web.Request, household: Household) -> web.Stream
         return await _page(request, errors=errors, values=values, status=400)
     result = await service.accept(who, verified.ref, ClaimMethod.METER_NUMBER, verified.facts,
                                   {"meter_number": "confirmed by the DSO"})
-    await request.app[rules_key].evidence.admin(AdminEvent(
-        at=request.app[clock_key].now(), actor=f"account:{household.account.id}",
-        action=f"point.claim.{result.claim.outcome}",
-        refs=Refs(tenant=household.tenant_id, household_id=household.party_id),
-        target=str(verified.ref), details={"method": ClaimMethod.METER_NUMBER.value,
-                                           "reason": result.claim.reason}))
+    await log_event(request, household.account, f"point.claim.{result.claim.outcome}",
+                    target=str(verified.ref), details={"method": ClaimMethod.METER_NUMBER.value,
+                                                       "reason": result.claim.reason})
     if not result.accepted:
         errors.add("form", "portal.err.claim.taken")
         return await _page(request, errors=errors, values=values, status=409)

@@ -9,8 +9,9 @@ Every parser returns the value or records an error under the field's name in a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from consent.errors import DomainError
@@ -19,6 +20,8 @@ from consent.vocabulary import Dataset, Resolution
 from proxy.portal.format import DEFAULT_ZONE
 from proxy.web.forms import every, first
 from proxy.web.i18n import MESSAGES
+
+T = TypeVar("T")
 
 #: Domain error fields -> the form field that shows them.
 _FIELD_OF = {"valid_until": "until", "valid_from": "until", "max_resolution": "resolution",
@@ -72,24 +75,24 @@ def end_of_day(value: date, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
 def points(pairs: list[tuple[str, str]], name: str, allowed: Iterable[PointRef],
            errors: FieldErrors) -> list[PointRef]:
     """Ticked points, each one of ``allowed`` (anything else is an error, never ignored)."""
-    offered = {str(p): p for p in allowed}
-    chosen = list(dict.fromkeys(every(pairs, name)))
-    if not chosen:
-        errors.add(name, "portal.err.points.none")
-    if any(c not in offered for c in chosen):
-        errors.add(name, "portal.err.points")
-    return [offered[c] for c in chosen if c in offered]
+    return _ticked(pairs, name, {str(p): p for p in allowed}, errors)
 
 
 def datasets(pairs: list[tuple[str, str]], name: str, allowed: Iterable[Dataset],
              errors: FieldErrors) -> list[Dataset]:
     """Ticked datasets, each one of ``allowed``."""
-    offered = {d.value: d for d in allowed}
+    return _ticked(pairs, name, {d.value: d for d in allowed}, errors)
+
+
+def _ticked(pairs: list[tuple[str, str]], name: str, offered: Mapping[str, T],
+            errors: FieldErrors) -> list[T]:
+    """The ticked values of ``name`` among ``offered``: none ticked, or one not offered (a
+    tampered form), is an error (``portal.err.<name>.none``, ``portal.err.<name>``)."""
     chosen = list(dict.fromkeys(every(pairs, name)))
     if not chosen:
-        errors.add(name, "portal.err.datasets.none")
+        errors.add(name, f"portal.err.{name}.none")
     if any(c not in offered for c in chosen):
-        errors.add(name, "portal.err.datasets")
+        errors.add(name, f"portal.err.{name}")
     return [offered[c] for c in chosen if c in offered]
 
 

@@ -23,7 +23,6 @@ from adapters.base import MeterNumberCheck
 from adapters.errors import UpstreamError
 from consent import identity
 from consent.errors import DomainError
-from consent.evidence.events import AdminEvent, Refs
 from consent.households import occupied_points
 from consent.logins import check_password, find_account
 from consent.models import DEFAULT_TENANT, Account, AccountRole
@@ -33,10 +32,9 @@ from proxy.keys import (
     database_key,
     decision_recorder_key,
     login_throttle_key,
-    rules_key,
 )
 from proxy.portal.fields import FieldErrors
-from proxy.portal.pages import Household, confirm, household_page, render_page
+from proxy.portal.pages import Household, confirm, household_page, log_event, render_page
 from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.login import safe_tenant
@@ -129,18 +127,12 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
             errors.add("form", GENERIC)
             return await _reset_page(request, errors=errors, username=username, status=400)
     throttle.succeeded(username)
-    await _evidence(request, account, "account.password_reset", {"method": "reset_code"})
+    await log_event(request, account, "account.password_reset",
+                    details={"method": "reset_code"})
     state = await sign_in(request, account, method="reset")
     response = await confirm(request, "/account", "portal.done.reset")
     apply_session_cookie(request, response, state)
     return response
-
-
-async def _evidence(request: web.Request, account: Account, action: str,
-                    details: dict[str, str | int | bool | None]) -> None:
-    await request.app[rules_key].evidence.admin(AdminEvent(
-        at=request.app[clock_key].now(), actor=f"account:{account.id}", action=action,
-        refs=Refs(tenant=account.tenant_id, household_id=account.party_id), details=details))
 
 
 @household_page
@@ -184,7 +176,7 @@ async def change_password(request: web.Request, household: Household) -> web.Str
     async with request.app[database_key].session() as session:
         account = await session.merge(account)
         await identity.set_password(session, account, password, now)
-    await _evidence(request, account, "account.password_changed", {})
+    await log_event(request, account, "account.password_changed")
     state = await sign_in(request, account)  # this browser stays signed in, with a new cookie
     response = await confirm(request, "/account/security", "portal.done.password")
     apply_session_cookie(request, response, state)
@@ -198,8 +190,8 @@ async def logout_everywhere(request: web.Request, household: Household) -> web.S
     now = request.app[clock_key].now()
     async with request.app[database_key].session() as session:
         ended = await identity.end_all_sessions(session, household.account.id, now)
-    await _evidence(request, household.account, "account.logout_everywhere",
-                    {"sessions": ended})
+    await log_event(request, household.account, "account.logout_everywhere",
+                    details={"sessions": ended})
     state = await sign_out(request)
     response = await confirm(request, "/account/signed-out", "portal.done.logout_all",
                              count=str(ended))

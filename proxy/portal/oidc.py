@@ -26,7 +26,6 @@ from sqlmodel import select
 
 from consent import identity
 from consent.claims import SAME_PERIOD_TOLERANCE, Claimant
-from consent.evidence.events import AdminEvent, Refs
 from consent.models import DEFAULT_TENANT, Account, ClaimMethod, MeteringPoint, PartyKind
 from consent.services.queries import occupancy_at
 from consent.services.registry import add_party
@@ -36,7 +35,6 @@ from proxy.keys import (
     database_key,
     login_throttle_key,
     oidc_client_key,
-    rules_key,
     settings_key,
 )
 from proxy.portal import sealed
@@ -49,7 +47,7 @@ from proxy.portal.claims import (
 )
 from proxy.portal.fields import FieldErrors
 from proxy.portal.oidc_client import OidcError
-from proxy.portal.pages import confirm, render_page
+from proxy.portal.pages import confirm, log_event, render_page
 from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.login import safe_next
@@ -161,12 +159,9 @@ async def link_submit(request: web.Request) -> web.StreamResponse:
     async with request.app[database_key].session() as session:
         await identity.link_identity(session, account, str(waiting["iss"]),
                                      str(waiting["sub"]), "meter_number", now)
-    await request.app[rules_key].evidence.admin(AdminEvent(
-        at=now, actor=f"account:{account.id}", action="account.oidc_linked",
-        refs=Refs(tenant=account.tenant_id, household_id=account.party_id),
-        target=str(verified.ref), details={"issuer": str(waiting["iss"]),
-                                           "subject": str(waiting["sub"]),
-                                           "proof": "meter_number"}))
+    await log_event(request, account, "account.oidc_linked", target=str(verified.ref),
+                    details={"issuer": str(waiting["iss"]), "subject": str(waiting["sub"]),
+                             "proof": "meter_number"})
     throttle.succeeded(subject_key)
     state = await sign_in(request, account, method="oidc")
     response = await confirm(request, str(waiting["next"]), "portal.done.oidc_linked")

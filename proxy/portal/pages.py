@@ -24,11 +24,12 @@ from typing import Any
 from aiohttp import web
 
 from consent.errors import NotFound
+from consent.evidence.events import AdminEvent, Refs
 from consent.evidence.records import Notice
 from consent.lifecycle import ActorRole
 from consent.models import Account, AccountRole, Channel
 from consent.services import Actor
-from proxy.keys import decision_recorder_key
+from proxy.keys import clock_key, decision_recorder_key, rules_key
 from proxy.portal import flash
 from proxy.portal.format import Formatter
 from proxy.web import csrf
@@ -142,6 +143,17 @@ def recorded(request: web.Request, household: Household, shown: Notice | None = 
     state = request.get(session_key)
     cookie = state.cookie if state is not None else ""
     return request.app[decision_recorder_key].recording(cookie, household.account, shown)
+
+
+async def log_event(request: web.Request, account: Account, action: str, *,
+                    target: str | None = None,
+                    details: dict[str, str | int | bool | None] | None = None) -> None:
+    """Append a household's page action (port request, claim, sign-in link, password) to the
+    evidence log as an admin event of its household (R16)."""
+    await request.app[rules_key].evidence.admin(AdminEvent(
+        at=request.app[clock_key].now(), actor=f"account:{account.id}", action=action,
+        refs=Refs(tenant=account.tenant_id, household_id=account.party_id), target=target,
+        details=details or {}))
 
 
 def int_arg(text: str | None, *, default: int, low: int, high: int) -> int:

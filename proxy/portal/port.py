@@ -18,7 +18,6 @@ from aiohttp import web
 from adapters.base import PortAction, PortRequestStatus, PortStatus
 from adapters.errors import Unsupported, UpstreamError
 from consent.errors import Conflict, NotFound, PasserelleError
-from consent.evidence.events import AdminEvent, Refs
 from consent.households import occupied_points
 from consent.identifiers import Source
 from consent.models import MeteringPoint, PortRequestRecord, PortRequestState
@@ -29,9 +28,9 @@ from consent.port_requests import (
     requests_of,
     update_status,
 )
-from proxy.keys import adapters_key, clock_key, database_key, rules_key
+from proxy.keys import adapters_key, clock_key, database_key
 from proxy.portal.fields import FieldErrors
-from proxy.portal.pages import Household, confirm, household_page, render_page
+from proxy.portal.pages import Household, confirm, household_page, log_event, render_page
 from proxy.web import csrf
 from proxy.web.forms import first
 
@@ -49,14 +48,6 @@ class PortLine:
     status: PortStatus | None
     supported: bool
     requests: list[PortRequestRecord]
-
-
-async def _evidence(request: web.Request, household: Household, action: str, target: str,
-                    details: dict[str, str | bool | None]) -> None:
-    await request.app[rules_key].evidence.admin(AdminEvent(
-        at=request.app[clock_key].now(), actor=f"account:{household.account.id}",
-        action=action, refs=Refs(tenant=household.tenant_id, household_id=household.party_id),
-        target=target, details=details))
 
 
 async def _lines(request: web.Request, household: Household) -> list[PortLine]:
@@ -99,7 +90,8 @@ async def _refresh(request: web.Request, household: Household, point: MeteringPo
                                       seen.completed_at, now)
     if changed is None:
         return record
-    await _evidence(request, household, f"meter_port.{changed.state}", str(point.ref), {
+    await log_event(request, household.account, f"meter_port.{changed.state}",
+                    target=str(point.ref), details={
         "request": changed.upstream_request_id, "action": changed.action,
         "completed_at": changed.completed_at.isoformat() if changed.completed_at else None,
         "late": is_late(changed, now)})
@@ -154,7 +146,8 @@ async def port_request(request: web.Request, household: Household) -> web.Stream
             session, tenant_id=household.tenant_id, household_id=household.party_id,
             account_id=household.account.id, point_id=point.id, action=action.value,
             upstream_request_id=filed.request_id, requested_at=filed.requested_at, now=now)
-    await _evidence(request, household, "meter_port.request", str(point.ref), {
+    await log_event(request, household.account, "meter_port.request", target=str(point.ref),
+                    details={
         "request": record.upstream_request_id, "action": action.value,
         "deadline": record.deadline_at.isoformat()})
     return await confirm(request, "/account/port", f"portal.done.port_{action.value}")

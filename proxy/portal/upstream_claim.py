@@ -20,12 +20,11 @@ from adapters.base import AuthorisationState, UpstreamConsentFlow
 from adapters.errors import UpstreamError
 from consent.claims import Claimant, DsoFacts
 from consent.errors import PasserelleError
-from consent.evidence.events import AdminEvent, Refs
 from consent.identifiers import PointRef, Source
 from consent.models import ClaimMethod
-from proxy.keys import adapters_key, claim_service_key, clock_key, rules_key, settings_key
+from proxy.keys import adapters_key, claim_service_key, clock_key, settings_key
 from proxy.portal import sealed
-from proxy.portal.pages import Household, confirm, household_page
+from proxy.portal.pages import Household, confirm, household_page, log_event
 from proxy.web.pages import error_page
 
 COOKIE = "upstream_claim"
@@ -105,10 +104,7 @@ async def _claim(request: web.Request, household: Household, ref: PointRef) -> b
         upstream_id=authorisation.upstream_id,
         upstream_valid_until=validity.end if validity is not None else None),
         {"upstream": authorisation.upstream_state or authorisation.state.value})
-    await request.app[rules_key].evidence.admin(AdminEvent(
-        at=now, actor=f"account:{household.account.id}",
-        action=f"point.claim.{result.claim.outcome}",
-        refs=Refs(tenant=household.tenant_id, household_id=household.party_id),
-        target=str(ref), details={"method": ClaimMethod.UPSTREAM.value,
-                                  "reason": result.claim.reason}))
+    await log_event(request, household.account, f"point.claim.{result.claim.outcome}",
+                    target=str(ref), details={"method": ClaimMethod.UPSTREAM.value,
+                                              "reason": result.claim.reason})
     return result.accepted

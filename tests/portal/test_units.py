@@ -111,3 +111,9 @@ def test_a_narrowing_keeps_what_it_does_not_name() -> None:
     assert (draft.history_days, draft.valid_until) == (730, NOW + timedelta(days=365))
     assert replace(draft, max_resolution=Resolution.PT30M).points == [ALICE_PRM]
     assert date.fromisoformat("2026-11-22") == NOW.date()
+
+
+def test_dropping_the_load_curve_drops_the_fine_resolution_with_it() -> None:
+    draft = narrower_draft(_consent(), [ALICE_PRM],
+                           Narrowing(datasets=[Dataset.DAILY_CONSUMPTION]), NOW)
+    assert draft.max_resolution is Resolution.P1D
