@@ -32,15 +32,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.clock import Clock
-from consent.errors import DomainError, IllegalTransition, InvalidPeriod, NotFound
-from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction, ConsentState
+from consent.errors import DomainError, InvalidPeriod, NotFound
+from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction
 from consent.models import (
     DEFAULT_TENANT,
     Consent,
     ConsentEvent,
     ConsentPoint,
-    ConsentProof,
-    Mandate,
     MeteringPoint,
     Party,
     PartyKind,
@@ -56,6 +54,11 @@ from consent.services.base import (
     creation_event,
     expire_due,
 )
+from consent.services.consent_reviews import (
+    attach_consent_proof,
+    consent_proofs,
+    review_consent,
+)
 from consent.services.consent_rules import (
     ConsentDraft,
     ConsentPolicy,
@@ -68,13 +71,7 @@ from consent.services.consent_rules import (
 )
 from consent.services.mandate_rules import ProofUpload
 from consent.services.queries import get_row, points_by_ref
-from consent.services.reviews import (
-    add_proof,
-    check_online_path,
-    check_reviewer,
-    proofs_of,
-    record_verdict,
-)
+from consent.services.reviews import check_online_path
 from consent.storage import Database
 
 ConsentTransition = Transition[Consent, ConsentEvent]
@@ -115,20 +112,10 @@ class ConsentService:
         """Record a proof document (a signed form) of a consent being requested or reviewed."""
         async with self.db.session() as session:
             consent = await get_row(session, Consent, actor.tenant_id, consent_id, "consent")
-            if ConsentState(consent.state) not in (ConsentState.REQUESTED,
-                                                   ConsentState.PENDING_REVIEW):
-                raise IllegalTransition(
-                    f"Proofs are added while a consent is requested or under review, not when "
-                    f"it is {consent.state}.", from_state=consent.state, to_state=consent.state,
-                    action="attach_proof")
             await self._standing(session, consent, actor, await _point_ids(session, consent.id),
                                  self.clock.now())
-            proof = await add_proof(session, actor, upload, tenant_id=consent.tenant_id,
-                                    already=len(await _proofs(session, consent.id)),
-                                    now=self.clock.now())
-            session.add(ConsentProof(tenant_id=consent.tenant_id, consent_id=consent.id,
-                                     proof_id=proof.id))
-            return proof
+            return await attach_consent_proof(session, actor, consent, upload,
+                                              self.clock.now())
 
     async def submit(self, actor: Actor, consent_id: str, *, expected_version: int | None = None,
                      reason: str = "") -> ConsentTransition:
@@ -145,7 +132,7 @@ class ConsentService:
         """The proof documents of a consent, oldest first."""
         async with self.db.session() as session:
             await get_row(session, Consent, tenant_id, consent_id, "consent")
-            return await _proofs(session, consent_id)
+            return await consent_proofs(session, consent_id)
 
     async def _create(self, session: AsyncSession, actor: Actor, draft: ConsentDraft,
                       reason: str) -> ConsentTransition:
@@ -334,11 +321,12 @@ class ConsentService:
             check_online_path(len(point_ids), "consent")
         if action in (ConsentAction.GRANT, ConsentAction.APPROVE, ConsentAction.RESUME):
             await check_still_grantable(session, consent, point_ids, now)
-        if action is ConsentAction.SUBMIT and not await _proofs(session, consent.id):
+        if action is ConsentAction.SUBMIT and not await consent_proofs(session, consent.id):
             raise DomainError("Attach at least one proof (the signed form) before submitting "
                               "(R14).", field="proofs")
         if actor.role is ActorRole.REVIEWER:
-            await self._review(session, consent, actor, action, reason, now)
+            await review_consent(session, consent, actor,
+                                 accepted=action is ConsentAction.APPROVE, reason=reason, now=now)
         if action in (ConsentAction.GRANT, ConsentAction.APPROVE):
             changes["granted_at"] = now
             if mandate_id is not None:
@@ -359,30 +347,12 @@ class ConsentService:
         await self.hooks.run(session, consent, event)
         return Transition(consent, event)
 
-    async def _review(self, session: AsyncSession, consent: Consent, actor: Actor,
-                      action: ConsentAction, reason: str, now: datetime) -> None:
-        """A reviewer's verdict: segregation of duties (R19), then mark the proofs."""
-        proofs = await _proofs(session, consent.id)
-        parties = {consent.grantor_id}
-        if consent.mandate_id is not None:
-            mandate = await get_row(session, Mandate, consent.tenant_id, consent.mandate_id,
-                                    "mandate")
-            parties.add(mandate.mandatary_id)
-        await check_reviewer(session, actor, parties=parties,
-                             uploaders={p.uploaded_by for p in proofs})
-        record_verdict(session, proofs, accepted=action is ConsentAction.APPROVE, actor=actor,
-                       now=now, note=reason)
-
     async def _standing(self, session: AsyncSession, consent: Consent, actor: Actor,
                         point_ids: Sequence[str], now: datetime) -> str | None:
         """Check the actor may act on this consent; return the mandate it acts under."""
         return await check_standing(session, actor, grantor_id=consent.grantor_id,
                                         recipient_id=consent.recipient_id,
                                         datasets=consent.datasets, point_ids=point_ids, now=now)
-
-async def _proofs(session: AsyncSession, consent_id: str) -> list[ProofDocument]:
-    return await proofs_of(session, ConsentProof, "consent_id", consent_id)
-
 
 async def _point_ids(session: AsyncSession, consent_id: str) -> list[str]:
     statement = select(ConsentPoint.point_id).where(ConsentPoint.consent_id == consent_id)

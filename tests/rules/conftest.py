@@ -86,12 +86,14 @@ async def rules(db: Database, clock: FrozenClock) -> Rules:
                  SupplyService(db, clock), CommunityService(db, clock), worker, stranger)
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def cheap_argon2() -> Iterator[None]:
-    """Tests only: argon2id with minimal cost (production keeps the library defaults)."""
+    """Tests only: argon2id with minimal cost, restored after each test (so that tests of the
+    production parameters elsewhere see them, whatever the order)."""
+    previous = accounts._hasher
     accounts.configure(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID))
     yield
-    accounts.configure(PasswordHasher(type=Type.ID))
+    accounts.configure(previous)
 
 
 @pytest.fixture

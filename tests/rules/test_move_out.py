@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from consent.cascade import EndCause, UpstreamCascade, UpstreamReport
 from consent.clock import FrozenClock
 from consent.errors import InvalidPeriod, NotFound, NotPermitted
 from consent.lifecycle import ActorRole, ConsentState, MandateState
@@ -15,6 +16,7 @@ from consent.models import CommunityMember, MandateScope, SupplyContract
 from consent.purposes import Purpose
 from consent.services import Actor, MandateDraft
 from consent.storage import Database
+from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset
 from tests.rules.conftest import Rules, register_app
 from tests.support.counts import row_counts
@@ -90,3 +92,23 @@ async def test_bad_move_outs_write_nothing(rules: Rules, clock: FrozenClock,
     with pytest.raises(NotPermitted):  # a household does not record its own move-out here
         await rules.occupancy.move_out(w.as_alice, ALICE_PRM, clock.now())
     assert await row_counts(db) == before
+
+
+async def test_the_dso_saying_not_held_is_a_move_out(rules: Rules, clock: FrozenClock,
+                                                    db: Database) -> None:
+    w = rules.world
+    mandate = await rules.mandates.give(w.as_alice, MandateDraft(
+        w.alice.id, w.cpas.id, MandateScope.BOTH, [ALICE_PRM], [Dataset.DAILY_CONSUMPTION]))
+    consent = await rules.consents.give(w.as_alice, w.draft(clock.now()))
+    clock.advance(timedelta(hours=1))
+    outcome = await UpstreamCascade(rules.occupancy).apply(UpstreamReport(
+        ALICE_PRM, f"UP-{ALICE_PRM.identifier}", UpstreamState.ENDED, EndCause.NOT_HELD,
+        "ADAM-DC-0007"))
+    assert [e.consent_id for e in outcome.events] == [consent.row.id]
+    assert outcome.moved_out is not None
+    assert outcome.moved_out.occupancy.ends_at == clock.now()
+    assert [e.mandate_id for e in outcome.moved_out.ended.mandates] == [mandate.row.id]
+    assert "ADAM-DC-0007" in outcome.moved_out.ended.mandates[0].reason
+    again = await UpstreamCascade(rules.occupancy).apply(UpstreamReport(
+        ALICE_PRM, f"UP-{ALICE_PRM.identifier}", UpstreamState.ENDED, EndCause.NOT_HELD))
+    assert again.moved_out is None  # a repeated report changes nothing
