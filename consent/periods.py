@@ -67,7 +67,7 @@ class Period:
         DST change."""
         if self.end is None:
             return None
-        return _utc(self.end) - _utc(self.start)
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
 
 def _utc(instant: datetime) -> datetime:
