@@ -9,6 +9,7 @@ from proxy.data import community
 from proxy.data.setup import add_data_routes
 from proxy.oauth import authorize, endpoints, registry
 from proxy.oauth.setup import STATIC_DIR
+from proxy.portal.routes import add_portal_routes
 from proxy.staff.routes import add_staff_routes
 from proxy.web import login
 
@@ -46,3 +47,6 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/communities/{community_id}/datasets/{dataset}",
               community.community_dataset, name="api-community-dataset")
     add_staff_routes(app)
+
+    # --- household portal (issue 7): /, /account/..., /login/oidc... -----------------------
+    add_portal_routes(app)

@@ -11,6 +11,8 @@ module                     tables
 ``mandates``               Mandate, MandatePoint, MandateEvent (R2, R10, R11)
 ``proofs``                 ProofDocument, MandateProof, ConsentProof (R2)
 ``oauth``                  AuthorizationCode, OAuthToken, BrowserSession (the OAuth server)
+``identity``               ExternalIdentity, PasswordReset (OpenID sign-in, reset codes, R7, R15)
+``claims``                 PointClaim, PortRequestRecord (claiming a point R15, user port R20)
 ``supply``                 SupplyContract (R13, as the upstream reports it)
 ``communities``            Community, CommunityMember (R4)
 ``operators``              StaffToken, PrivilegedRequest, StaffAction (R19)
@@ -18,9 +20,17 @@ module                     tables
 """
 
 from consent.models.base import DEFAULT_TENANT, new_id
+from consent.models.claims import (
+    ClaimMethod,
+    ClaimOutcome,
+    PointClaim,
+    PortRequestRecord,
+    PortRequestState,
+)
 from consent.models.communities import DEFAULT_MIN_MEMBERS, Community, CommunityMember
 from consent.models.consents import Consent, ConsentEvent, ConsentPoint
 from consent.models.history import AppendOnlyError, Channel
+from consent.models.identity import ExternalIdentity, PasswordReset
 from consent.models.mandates import Mandate, MandateEvent, MandatePoint, MandateScope
 from consent.models.oauth import AuthorizationCode, BrowserSession, OAuthToken, TokenKind
 from consent.models.operators import (
@@ -52,12 +62,15 @@ __all__ = [
     "AuthorizationCode",
     "BrowserSession",
     "Channel",
+    "ClaimMethod",
+    "ClaimOutcome",
     "Community",
     "CommunityMember",
     "Consent",
     "ConsentEvent",
     "ConsentPoint",
     "ConsentProof",
+    "ExternalIdentity",
     "Mandate",
     "MandateEvent",
     "MandatePoint",
@@ -68,6 +81,10 @@ __all__ = [
     "Occupancy",
     "Party",
     "PartyKind",
+    "PasswordReset",
+    "PointClaim",
+    "PortRequestRecord",
+    "PortRequestState",
     "PrivilegedKind",
     "PrivilegedRequest",
     "ProofDocument",

@@ -24,7 +24,7 @@ where ``async def f(session, consent, event)`` runs inside the transaction; chec
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -306,13 +306,15 @@ class ConsentService:
 
     async def _move(self, session: AsyncSession, consent: Consent, action: ConsentAction,
                     actor: Actor, reason: str, valid_until: datetime | None = None, *,
-                    effective_at: datetime | None = None) -> ConsentTransition:
+                    effective_at: datetime | None = None,
+                    extra: Mapping[str, object] | None = None) -> ConsentTransition:
+        """Apply ``action`` inside ``session``; ``extra`` goes into the event's details."""
         now = self.clock.now()
         CONSENT_MACHINE.target(consent.state, action, actor.role)  # state, then role
         point_ids = await _point_ids(session, consent.id)
         mandate_id = await self._standing(session, consent, actor, point_ids, now)
         changes: dict[str, object] = {}
-        details: dict[str, object] = {}
+        details: dict[str, object] = dict(extra or {})
         if mandate_id is not None:
             details["mandate_id"] = mandate_id
         if action is ConsentAction.GRANT:

@@ -102,7 +102,8 @@ class OccupancyService:
 
     async def move_in_within(self, session: AsyncSession, actor: Actor, point_id: str,
                              household_id: str, at: datetime) -> MoveIn:
-        """:meth:`move_in` inside the caller's transaction."""
+        """:meth:`move_in` inside the caller's transaction (a claim records its evidence in
+        the same one, see :mod:`consent.claims`)."""
         _check_role(actor)
         now = self.clock.now()
         point = await get_row(session, MeteringPoint, actor.tenant_id, point_id, "point")

@@ -31,6 +31,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.base import OAuth2Error
 
 from consent.errors import DomainError
+from consent.evidence.records import Notice
 from consent.households import mandated_households, occupied_points
 from consent.identifiers import PointRef
 from consent.journal import DENIED, JournalEntry
@@ -47,14 +48,23 @@ from consent.services import Actor
 from consent.services.consent_rules import ConsentDraft
 from consent.vocabulary import Dataset, Resolution
 from proxy.errors import InvalidRequest, OAuthError
-from proxy.keys import consent_service_key, database_key, oauth_server_key, rules_key
+from proxy.keys import (
+    consent_service_key,
+    database_key,
+    decision_recorder_key,
+    oauth_server_key,
+    rules_key,
+)
 from proxy.oauth.endpoints import new_exchange
 from proxy.oauth.exchange import Exchange, Grantee, OAuthClient
 from proxy.oauth.glue import Carrier, Snapshot, bound, read_snapshot
 from proxy.oauth.server import PasserelleServer, translate
 from proxy.oauth.store import apply, load_client
+from proxy.portal.recording import notice
 from proxy.web import csrf
 from proxy.web.forms import every, first
+from proxy.web.i18n import dataset_title, negotiate
+from proxy.web.i18n import translate as message
 from proxy.web.login import login_url
 from proxy.web.pages import error_page, see_other
 from proxy.web.session import browser_session
@@ -221,7 +231,11 @@ async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
         granted = narrow(pending.access, household_points=household_points,
                          approved=_choices(pairs, pending.access))
         draft = _draft(pending, granted, grantor)
-        transition = await request.app[consent_service_key].give(actor, draft)
+        # The grant becomes a signed evidence record with the terms shown (proxy/portal).
+        async with request.app[decision_recorder_key].recording(
+                (await browser_session(request)).cookie, pending.account,
+                shown_terms(request, pending, draft)):
+            transition = await request.app[consent_service_key].give(actor, draft)
     except InvalidDetails:
         return await consent_page(request, pending, error="consent.nothing", status=400)
     except DomainError as error:
@@ -237,6 +251,18 @@ async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
     response = _respond(pending, pending.exchange.grantee)
     await apply(request.app[database_key], pending.exchange)
     return response
+
+
+def shown_terms(request: web.Request, pending: Pending, draft: ConsentDraft) -> Notice:
+    """The notice of what the consent page showed and the household kept (its language)."""
+    lang = negotiate(request)
+    recipient = pending.client.recipient
+    return notice(lang, {
+        "recipient": recipient.name, "purpose": message(lang, f"purpose.{draft.purpose}"),
+        "datasets": [dataset_title(lang, str(d)) for d in draft.datasets],
+        "points": [str(p) for p in draft.points], "resolution": str(draft.max_resolution),
+        "history_days": draft.history_days, "valid_until": draft.valid_until.isoformat(),
+        "redirect": urlsplit(pending.snapshot.payload.redirect_uri or "").netloc})
 
 
 def _respond(pending: Pending, grantee: Grantee | None) -> web.Response:

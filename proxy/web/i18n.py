@@ -7,16 +7,14 @@ Every message has both languages: :func:`check_catalogue` is run by the tests.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from aiohttp import web
 
-Lang = Literal["fr", "en"]
-LANGS: tuple[Lang, ...] = ("fr", "en")
-DEFAULT_LANG: Lang = "fr"
+from proxy.web.catalogue import PORTAL_MESSAGES
+from proxy.web.lang import DEFAULT_LANG, LANGS, Catalogue, Lang
+
 LANG_COOKIE = "lang"
 
-MESSAGES: dict[str, dict[Lang, str]] = {
+MESSAGES: Catalogue = {
     "site.name": {"fr": "Passerelle", "en": "Passerelle"},
     "site.switch": {"fr": "English", "en": "Français"},
     "login.title": {"fr": "Connexion", "en": "Sign in"},
@@ -29,6 +27,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                      "en": "Wrong username or password."},
     "login.throttled": {"fr": "Trop de tentatives. Réessayez dans quelques minutes.",
                         "en": "Too many attempts. Try again in a few minutes."},
+    "login.forgot": {"fr": "Mot de passe oublié ?", "en": "Forgot your password?"},
+    "login.with": {"fr": "Se connecter avec {provider}", "en": "Sign in with {provider}"},
     "logout.submit": {"fr": "Se déconnecter", "en": "Sign out"},
     "consent.title": {"fr": "Autoriser l'accès à vos données",
                       "en": "Allow access to your data"},
@@ -146,6 +146,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Recherche statistique sur des données pseudonymisées.",
         "en": "Statistical research on pseudonymised data."},
 }
+
+MESSAGES.update(PORTAL_MESSAGES)  # the household portal (proxy/portal), one module per area
 
 #: Dataset names for people (the vocabulary's own titles are English).
 DATASET_TITLES: dict[str, dict[Lang, str]] = {

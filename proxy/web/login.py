@@ -18,7 +18,7 @@ from aiohttp import web
 
 from consent.logins import check_password, find_account
 from consent.models import DEFAULT_TENANT
-from proxy.keys import database_key, login_throttle_key
+from proxy.keys import database_key, login_throttle_key, settings_key
 from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.pages import error_page, see_other
@@ -61,9 +61,12 @@ async def login_form(request: web.Request) -> web.Response:
 
 async def _form(request: web.Request, *, next_path: str, tenant: str, username: str = "",
                 error: str | None = None, status: int = 200) -> web.Response:
+    settings = request.app[settings_key]
     return await render(request, "login.html",
                         {"next": next_path, "username": username, "error": error,
-                         "tenant": tenant}, status=status)
+                         "tenant": tenant,
+                         "oidc_label": settings.oidc_label if settings.oidc_enabled else None},
+                        status=status)
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
