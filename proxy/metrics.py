@@ -149,6 +149,6 @@ class Metrics:
         ratio = 0.0 if limit <= 0 else min(1.0, max(0.0, free / limit))
         self.upstream_quota_headroom.labels(source=source, window=window).set(ratio)
 
-    def cache_lookup(self, cache: str, result: CacheResult) -> None:
-        """Count one cache lookup."""
-        self.cache_lookups.labels(cache=cache, result=result).inc()
+    def cache_lookup(self, cache: str, result: CacheResult, count: int = 1) -> None:
+        """Count ``count`` cache lookups (a request for seven days looks up seven)."""
+        self.cache_lookups.labels(cache=cache, result=result).inc(count)
