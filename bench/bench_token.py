@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_proxy import free_port, wait_for
 
-CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret-not-for-production"  # noqa: S105
+CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret-not-for-production"
 
 
 # ---- the baseline: authlib + Flask (its own process) -----------------------------------------
@@ -161,20 +161,25 @@ async def measure(url: str, auth: str, n: int, concurrency: int) -> dict[str, fl
     return {"p50": quantiles[49] * 1000, "p99": quantiles[98] * 1000, "rps": rate}
 
 
+def spawn_servers(directory: Path, url: str, ports: dict[str, int],
+                  ) -> list[subprocess.Popen[bytes]]:
+    """``passerelle serve`` and the authlib baseline, each in its own process."""
+    env = {**os.environ, "PASSERELLE_LOG_LEVEL": "WARNING"}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    return [
+        subprocess.Popen([sys.executable, "-m", "proxy", "serve", "--data-dir", str(directory),
+                          "--database-url", url, "--port", str(ports["passerelle"])],
+                         cwd=Path(__file__).resolve().parent.parent, env=env, **quiet),
+        subprocess.Popen([sys.executable, __file__, "authlib", str(ports["authlib"]),
+                          str(directory / "authlib.db")], **quiet)]
+
+
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         url, client_id, secret = await prepare_passerelle(directory)
         ports = {"passerelle": free_port(), "authlib": free_port()}
-        env = {**os.environ, "PASSERELLE_LOG_LEVEL": "WARNING"}
-        processes = [
-            subprocess.Popen([sys.executable, "-m", "proxy", "serve", "--data-dir", tmp,
-                              "--database-url", url, "--port", str(ports["passerelle"])],
-                             cwd=Path(__file__).resolve().parent.parent, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-            subprocess.Popen([sys.executable, __file__, "authlib", str(ports["authlib"]),
-                              str(directory / "authlib.db")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        processes = spawn_servers(directory, url, ports)
         try:
             for port in ports.values():
                 await wait_for(port)

@@ -41,17 +41,27 @@ class DatabaseUnavailable(PasserelleError):
         return {"Retry-After": "2"}
 
 
+_DISCONNECTS = (exc.TimeoutError, ConnectionError, asyncpg.PostgresConnectionError,
+                asyncpg.CannotConnectNowError, asyncpg.InterfaceError,
+                asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
+
+
 def is_outage(error: BaseException) -> bool:
     """True if ``error`` means the database could not be reached or dropped the connection,
-    as opposed to a query it refused (a bug, or a constraint)."""
-    if isinstance(error, exc.DBAPIError):
-        return error.connection_invalidated or isinstance(
-            error, exc.OperationalError | exc.InterfaceError) or (
-            error.orig is not None and is_outage(error.orig))
-    return isinstance(error, exc.TimeoutError | ConnectionError
-                      | asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError
-                      | asyncpg.InterfaceError | asyncpg.AdminShutdownError
-                      | asyncpg.CrashShutdownError)
+    as opposed to a query it refused (a bug, or a constraint). SQLAlchemy wraps the driver's
+    error (``orig``), which wraps asyncpg's (``__cause__``): the whole chain is looked at."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, exc.DBAPIError) and (current.connection_invalidated or isinstance(
+                current, exc.OperationalError | exc.InterfaceError)):
+            return True
+        if isinstance(current, _DISCONNECTS):
+            return True
+        orig = current.orig if isinstance(current, exc.DBAPIError) else None
+        current = orig if orig is not None and id(orig) not in seen else current.__cause__
+    return False
 
 
 #: Key of the PostgreSQL advisory lock held while migrating (any constant of our own: the

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -72,11 +73,14 @@ class Faulty:
         """``pg_ctl restart -m fast``: every connection is cut, the server comes back."""
         bindir = locate_binaries()
         assert bindir is not None
-        command = [str(bindir / "pg_ctl"), "-D", str(self.topology.state_dir / "pg" / "data"),
+        pg = self.topology.state_dir / "pg"
+        command = [str(bindir / "pg_ctl"), "-D", str(pg / "data"), "-l", str(pg / "server.log"),
                    "-m", "fast", "-w", "-t", "60", "restart"]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=90)
+        # No pipes: the restarted server would inherit them and hold them open.
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=90)
 
     async def faults(self, method: str, body: dict[str, Any] | None = None) -> None:
         """Change the simulator's fault plan (``POST``: add one, ``DELETE``: clear)."""
@@ -89,7 +93,8 @@ class Faulty:
     # ---- readings ----------------------------------------------------------------------
     def rss_mib(self, name: str) -> float:
         """Resident memory of a component, in MiB."""
-        for line in open(f"/proc/{self.pid(name)}/status").read().splitlines():  # noqa: SIM115
+        status = Path(f"/proc/{self.pid(name)}/status").read_text()
+        for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         raise AssertionError(f"no VmRSS for {name}")
@@ -137,11 +142,11 @@ async def exchange(kind: str, call: Callable[[], Awaitable[aiohttp.ClientRespons
 async def read_data(session: aiohttp.ClientSession, faulty: Faulty, token: str,
                     i: int, *, fresh: bool = False) -> Answer:
     """A recipient reads 7 days of daily values of one of its 20 points; ``fresh`` asks for a
-    day long past that the cache cannot hold yet (one DSO call)."""
+    day ``10 + i`` days ago, which the cache cannot hold yet (one DSO call)."""
     from bench.proxy_world import POINTS
 
     if fresh:
-        day = date.today() - timedelta(days=40 + i)
+        day = date.today() - timedelta(days=10 + i)
         start, end = day, day + timedelta(days=1)
     else:
         end = date.today() - timedelta(days=1 + i % 5)
@@ -159,7 +164,8 @@ class Household(Browser):
     """Alice's browser, through the TLS edge."""
 
     def __init__(self, faulty: Faulty, client_id: str) -> None:
-        super().__init__(faulty.topology.edge_url)
+        # Browser's own session would not trust the edge's certificate: set up another.
+        self.base = faulty.topology.edge_url
         self.session = aiohttp.ClientSession(
             cookie_jar=aiohttp.CookieJar(unsafe=True),
             connector=aiohttp.TCPConnector(ssl=faulty.topology.ssl_context()),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 
 import pytest
 
@@ -45,6 +46,8 @@ async def test_a_database_restart_costs_errors_then_nothing(world: World) -> Non
     after = await household.approve()
     await household.close()
 
+    print(f"\nPostgreSQL restart under load: {len(answers)} answers, statuses "
+          f"{sorted(Counter(a.status for a in answers).items())}")
     assert [a for a in answers if not clean(a)] == []
     failed = [a for a in answers if a.status not in (200, 303)]
     assert failed, "the restart was noticed"

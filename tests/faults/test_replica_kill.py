@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 
 import pytest
 import sqlalchemy as sa
@@ -56,6 +57,9 @@ async def test_no_acknowledged_change_or_served_request_is_lost(world: World) ->
 
     acknowledged = [a for a in answers if a.kind == "consent" and a.status == 303]
     served = [a for a in answers if a.kind == "data" and a.status == 200]
+    print(f"\nkill -9 during a burst: {len(answers)} answers, statuses "
+          f"{sorted(Counter(a.status for a in answers).items())}, {len(acknowledged)} consents "
+          f"acknowledged, {len(served)} data requests served")
     assert len(acknowledged) >= 10
     assert len(served) >= 20
     assert [a for a in answers if not clean(a)] == []

@@ -53,7 +53,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     if not ready.wait(60):
         raise RuntimeError("the fuzz server did not start")
     loop, stop = found["loop"], found["stop"]
-    assert isinstance(loop, asyncio.AbstractEventLoop) and isinstance(stop, asyncio.Event)
+    assert isinstance(loop, asyncio.AbstractEventLoop)
+    assert isinstance(stop, asyncio.Event)
     target = found["target"]
     assert isinstance(target, Target)
     try:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from aiohttp import web
 from sqlalchemy import exc
 
 from consent.storage.database import is_outage
 from tests.ops.conftest import running
+
+
+def driver_error(cause: BaseException) -> Exception:
+    """What SQLAlchemy raises for an asyncpg error: a DBAPIError around the adapter's error,
+    itself caused by asyncpg's."""
+    adapted = Exception(str(cause))
+    adapted.__cause__ = cause
+    return exc.DBAPIError("SELECT 1", {}, adapted)
 
 
 def raising(error: Exception) -> Callable[[web.Request], web.Response]:
@@ -24,6 +33,8 @@ def raising(error: Exception) -> Callable[[web.Request], web.Response]:
     (exc.DBAPIError("SELECT 1", {}, Exception("gone"), connection_invalidated=True), True),
     (exc.TimeoutError("QueuePool limit reached"), True),
     (ConnectionRefusedError(111, "refused"), True),
+    (driver_error(asyncpg.CannotConnectNowError("the database system is starting up")), True),
+    (driver_error(asyncpg.UniqueViolationError("duplicate key")), False),
     (exc.IntegrityError("INSERT", {}, Exception("duplicate key")), False),
     (ValueError("a bug"), False),
 ])
