@@ -7,10 +7,11 @@ to one upstream API (its own and the application-wide ones) and starts a call on
 of them have room, counting it in all of them at once.
 
 * :class:`MemoryLedger`: the windows' own logs in this process (SQLite instances).
-* :class:`DatabaseLedger`: each window is a ring of ``N`` rows in ``quota_slot``; a call takes,
-  in every window, the oldest slot whose last start is ``T`` old with
-  ``UPDATE ... WHERE slot = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``, all in one
-  transaction, so replicas share the DSO's quota exactly instead of each assuming all of it.
+* :class:`DatabaseLedger`: each window is a ring of at most ``N`` rows in ``quota_slot``; a
+  call takes, in every window, the oldest slot whose last start is ``T`` old with
+  ``UPDATE ... WHERE slot = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`` (or adds a slot
+  while the ring is short of ``N``), all in one transaction, so replicas share the DSO's quota
+  exactly instead of each assuming all of it.
 
 Fairness between recipients is the limiter's business (:mod:`proxy.upstream.limiter`), not the
 ledger's. Windows are named; two ledgers naming the same window share it.
@@ -110,11 +111,6 @@ class MemoryLedger:
         return {w.name: (w.free(now), w.limit) for w in self.windows}
 
 
-_ENSURE = sa.text("""
-INSERT INTO quota_slot (quota, slot, last_start)
-SELECT :quota, g, 0 FROM generate_series(0, CAST(:limit AS integer) - 1) AS g
-ON CONFLICT DO NOTHING
-""")
 _TAKE = sa.text("""
 UPDATE quota_slot SET last_start = :now
 WHERE quota = :quota AND slot = (
@@ -122,8 +118,20 @@ WHERE quota = :quota AND slot = (
     ORDER BY last_start LIMIT 1 FOR UPDATE SKIP LOCKED)
 RETURNING slot
 """)
-_OLDEST = sa.text("SELECT min(last_start) FROM quota_slot WHERE quota = :quota")
-_FREE = sa.text("SELECT count(*) FROM quota_slot WHERE quota = :quota AND last_start <= :horizon")
+# A window's ring grows one slot at a time up to its limit, so a window of 10,000 calls an hour
+# holds as many rows as calls really started. Two growers racing for the same slot number:
+# the primary key keeps one, the other gets nothing and comes back shortly.
+_GROW = sa.text("""
+INSERT INTO quota_slot (quota, slot, last_start)
+SELECT CAST(:quota AS varchar), count(*), CAST(:now AS double precision)
+FROM quota_slot WHERE quota = :quota
+HAVING count(*) < CAST(:limit AS integer)
+ON CONFLICT DO NOTHING
+RETURNING slot
+""")
+_OLDEST = sa.text("SELECT min(last_start), count(*) FROM quota_slot WHERE quota = :quota")
+_HEADROOM = sa.text("SELECT count(*) FILTER (WHERE last_start <= :horizon), count(*) "
+                    "FROM quota_slot WHERE quota = :quota")
 
 
 class DatabaseLedger:
@@ -139,38 +147,31 @@ class DatabaseLedger:
         # sequence (and never wait, thanks to SKIP LOCKED), so none can deadlock another.
         self.windows = tuple(sorted(windows, key=lambda w: w.name))
         self._now = seconds
-        self._ready = False
-
-    async def _ensure(self) -> None:
-        if self._ready:
-            return
-        async with self.db.engine.begin() as conn:
-            for w in self.windows:
-                await conn.execute(_ENSURE, {"quota": w.name, "limit": w.limit})
-        self._ready = True
 
     async def take(self) -> float:
-        await self._ensure()
         now = self._now()
         async with self.db.engine.connect() as conn:
             transaction = await conn.begin()
             for w in self.windows:
-                taken = (await conn.execute(_TAKE, {"quota": w.name, "now": now,
-                                                    "horizon": now - w.period})).first()
+                params = {"quota": w.name, "now": now, "horizon": now - w.period,
+                          "limit": w.limit}
+                taken = (await conn.execute(_TAKE, params)).first() or (
+                    await conn.execute(_GROW, params)).first()
                 if taken is None:
-                    oldest = (await conn.execute(_OLDEST, {"quota": w.name})).scalar_one()
+                    oldest, rows = (await conn.execute(_OLDEST, params)).one()
                     await transaction.rollback()  # nothing counted in any window
+                    if oldest is None or rows < w.limit:
+                        return CONTENDED_WAIT  # room left, another replica took it first
                     return max(float(oldest) + w.period - now, CONTENDED_WAIT)
             await transaction.commit()
         return 0.0
 
     async def headroom(self) -> dict[str, tuple[int, int]]:
-        await self._ensure()
         now = self._now()
         found: dict[str, tuple[int, int]] = {}
         async with self.db.engine.connect() as conn:
             for w in self.windows:
-                free = (await conn.execute(_FREE, {"quota": w.name,
-                                                   "horizon": now - w.period})).scalar_one()
-                found[w.name] = (int(free), w.limit)
+                free, rows = (await conn.execute(_HEADROOM, {
+                    "quota": w.name, "horizon": now - w.period})).one()
+                found[w.name] = (int(free) + w.limit - int(rows), w.limit)
         return found
