@@ -83,3 +83,26 @@ async def test_a_recipient_burst_spent_on_one_replica_is_spent_on_the_other(
     assert status == 429
     assert retry_after is not None
     assert int(retry_after) >= 1
+
+
+async def test_a_withdrawal_on_one_replica_denies_the_next_request_on_the_other(
+        pg_url: str, tmp_path: Path) -> None:
+    world: World = await build_world(pg_url, tmp_path)
+    other = await second_replica(pg_url, tmp_path, world.clock, world.client.app[adapters_key])
+    token = await world.token("dash")
+    path = f"/api/v1/points/{PRM}/datasets/daily_consumption"
+    params = {"start": "2026-11-01", "end": "2026-11-03"}
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with other.get(path, params=params, headers=headers) as before:
+            served = before.status
+        await world.withdraw("dash")  # the household, on the first replica
+        async with other.get(path, params=params, headers=headers) as after:
+            denied, body = after.status, await after.json()
+    finally:
+        await other.close()
+        await world.client.close()
+
+    assert served == 200
+    assert denied == 403  # nothing about consents is cached: the very next request sees it
+    assert body["rule"].startswith("R")
