@@ -1,4 +1,5 @@
-"""Shared state of replicas: login-throttle attempts, rate buckets, quota slots, upstream tokens.
+"""Shared state of replicas: login-throttle attempts, rate buckets, quota slots, upstream tokens;
+and consent points indexed by point (the consent check at a million consents).
 
 Revision ID: 0005_shared_state
 Revises: 0004_proxy_access_events
@@ -45,6 +46,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_throttle_attempt_counter_key_at', 'throttle_attempt',
                     ['counter', 'key', 'at'])
+    op.create_index('ix_consent_point_point_id', 'consent_point', ['point_id'])
     op.create_table('upstream_token',
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('sealed', sa.LargeBinary(), nullable=False),
@@ -55,6 +57,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('upstream_token')
+    op.drop_index('ix_consent_point_point_id', table_name='consent_point')
     op.drop_index('ix_throttle_attempt_counter_key_at', table_name='throttle_attempt')
     op.drop_table('throttle_attempt')
     op.drop_table('rate_bucket')
