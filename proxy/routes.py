@@ -6,6 +6,7 @@ from aiohttp import web
 
 from proxy import health, observability
 from proxy.data.setup import add_data_routes
+from proxy.evidence.setup import add_audit_routes
 from proxy.oauth import authorize, endpoints, registry
 from proxy.oauth.setup import STATIC_DIR
 from proxy.web import login
@@ -39,3 +40,6 @@ def setup_routes(app: web.Application) -> None:
 
     # --- data proxy (issue 4): /api/v1, /api/openapi.json, /api/docs, /compat/enedis -------
     add_data_routes(app)
+
+    # --- evidence (issue 6): the audit API, for auditors' tokens ---------------------------
+    add_audit_routes(app)

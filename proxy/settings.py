@@ -51,6 +51,11 @@ class Settings:
     #: How often the cache drops days of points no active consent covers any more (s).
     cache_purge_interval: float = 600.0
 
+    # --- evidence (issue 6) ----------------------------------------------------------------
+    #: How often a signed checkpoint of the evidence log is issued (s); auditors can also ask
+    #: for one (POST /audit/v1/checkpoints).
+    evidence_checkpoint_interval: float = 600.0
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``sqlite:///{data_dir}/passerelle.db``."""

@@ -7,8 +7,9 @@ A consent is *active* from a record whose ``state`` is ``active`` (from ``max(at
 valid_from)``) until the next record or ``valid_until``, whichever comes first. A served access
 is inside the consent when, at its instant, the consent is active and the active record's
 scope covers it (R6, R8, R12): same tenant and recipient, point and dataset listed, resolution
-not finer than ``max_resolution``, window starting no earlier than ``data_from`` nor more than
-``history_days`` before the access.
+not finer than ``max_resolution``, and for series a window starting no earlier than ``data_from``
+nor more than ``history_days`` before the access (a record read, such as a contract, has no
+window).
 """
 
 from __future__ import annotations
@@ -124,7 +125,9 @@ def _outside_scope(access: Mapping[str, Any], scope: Scope, at: datetime) -> str
     asked = _nominal(access.get("resolution"))
     if asked is not None and scope.finest is not None and asked < scope.finest:
         return f"resolution {access.get('resolution')} is finer than the consent allows"
-    window = access["window"]
+    window = access.get("window")
+    if window is None:  # a record (contract, identity...): no data window to judge
+        return None
     start, end = parse_instant(str(window["start"])), parse_instant(str(window["end"]))
     if not start < end:
         return "the data window is empty or reversed"
@@ -141,7 +144,7 @@ class AccessTally:
     """Counts of one consent's accesses, and the served ones found outside it."""
 
     served: int = 0
-    denied: int = 0
+    denied: int = 0  # every access not served: denied, invalid or failed
     pruned: int = 0
     first: str | None = None
     last: str | None = None
@@ -159,8 +162,10 @@ class AccessTally:
             self.denied += 1
             return None
         self.served += 1
-        dataset = str(access.get("dataset"))
+        dataset = str(access.get("dataset") or LISTING)
         self.datasets[dataset] = self.datasets.get(dataset, 0) + 1
+        if dataset == LISTING:  # the points or consents a token may read: no meter data
+            return None
         if timeline is None:
             problem: str | None = "served under a consent that has no record in the bundle"
         else:
@@ -173,3 +178,5 @@ class AccessTally:
 
 
 MAX_EXAMPLES = 20
+#: What a served access without a dataset is counted as: a listing, no meter data released.
+LISTING = "listing"

@@ -68,7 +68,7 @@ class Summary:
             lines.extend(self._mandate(mandate_id, records))
         orphan = self.tallies.get(None)
         if orphan is not None:
-            lines.append(f"Accesses naming no consent: {orphan.denied} denied, "
+            lines.append(f"Accesses naming no consent: {orphan.denied} not served, "
                          f"{orphan.served} served.")
         outside = self.outside_consent
         lines.append("Outside consent: " + (
@@ -109,7 +109,7 @@ class Summary:
             for p in periods)))
         tally = self.tallies.get(consent_id, AccessTally())
         by_dataset = ", ".join(f"{k} {v}" for k, v in sorted(tally.datasets.items()))
-        lines.append(f"  accesses: {tally.served} served, {tally.denied} denied"
+        lines.append(f"  accesses: {tally.served} served, {tally.denied} not served"
                      + (f", {tally.pruned} pruned" if tally.pruned else "")
                      + (f" (first {_day(tally.first)}, last {_day(tally.last)})"
                         if tally.first else "") + (f"; served by dataset: {by_dataset}"

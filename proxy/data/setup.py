@@ -1,6 +1,7 @@
 """Wiring of the data proxy into the application: one ``cleanup_ctx`` and the routes.
 
-:func:`data_ctx` builds, once the database is open: the access-event sink (group commit), the
+:func:`data_ctx` builds, once the database is open: the access-event sink (group commit, the
+evidence log's leaves written in the same transaction when the evidence context is open), the
 sealed day cache (unless ``Settings.upstream_cache`` is off), one
 :class:`~proxy.upstream.fetcher.Upstream` per distinct adapter (so a simulator serving every
 source has one set of limiters), the :class:`~proxy.data.service.DataService`, and a janitor
@@ -43,6 +44,7 @@ from proxy.data.ratelimit import RecipientLimits
 from proxy.data.service import DataService
 from proxy.keys import (
     access_sink_key,
+    access_trail_key,
     adapters_key,
     clock_key,
     data_service_key,
@@ -104,7 +106,7 @@ async def build_upstreams(adapters: Mapping[Source, MeterDataAdapter], app: web.
 async def data_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the data path's resources (see the module docstring)."""
     settings, db, clock = app[settings_key], app[database_key], app[clock_key]
-    sink = GroupCommitSink(db)
+    sink = GroupCommitSink(db, also=app.get(access_trail_key))  # + evidence leaves, same commit
     sink.start()
     app[access_sink_key] = sink
     cache = (DayCache(db, load_cache_secret(settings.data_dir))

@@ -11,13 +11,19 @@ how long, and lets the household narrow each of these.
 ``POST /oauth2/authorize?<the same query>`` carries the decision (CSRF-checked). Approving
 creates an active consent through :class:`~consent.services.ConsentService` and issues a code
 bound to it; refusing records a refused consent. Both answer ``303`` to the client.
+
+The page prints the version and SHA-256 of its consent text (:mod:`proxy.web.consent_text`) and
+the form posts them back: the decision is recorded with that text and with how the household
+signed in (password, and when), so the signed record says what was shown and who acted (R15,
+R18). A form posted after the text changed is shown again (409) rather than recorded against a
+text the household did not see.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -25,6 +31,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.base import OAuth2Error
 
 from consent.errors import DomainError
+from consent.evidence.records import Authentication, Notice
 from consent.households import occupied_points
 from consent.identifiers import PointRef
 from consent.lifecycle import ActorRole
@@ -47,7 +54,9 @@ from proxy.oauth.glue import Carrier, Snapshot, bound, read_snapshot
 from proxy.oauth.server import PasserelleServer, translate
 from proxy.oauth.store import apply, load_client
 from proxy.web import csrf
+from proxy.web.consent_text import consent_notice
 from proxy.web.forms import every, first
+from proxy.web.i18n import LANGS, negotiate
 from proxy.web.login import login_url
 from proxy.web.pages import error_page, see_other
 from proxy.web.session import browser_session
@@ -68,6 +77,7 @@ class Pending:
     access: AccessRequest
     account: Account
     points: tuple[MeteringPoint, ...]
+    signed_in_at: datetime
 
     @property
     def refs(self) -> list[PointRef]:
@@ -104,7 +114,8 @@ async def authorize(request: web.Request) -> web.StreamResponse:
                                        state.account.party_id, exchange.now)
     assert snapshot.access is not None  # set by AccessRequestCheck during validation
     pending = Pending(server, snapshot, grant, exchange, snapshot.client,
-                      snapshot.access, state.account, tuple(points))
+                      snapshot.access, state.account, tuple(points),
+                      state.signed_in_at or exchange.now)
     if request.method == "GET":
         return await consent_page(request, pending)
     return await decide(request, pending)
@@ -161,6 +172,7 @@ async def consent_page(request: web.Request, pending: Pending, *, error: str | N
         "redirect_host": urlsplit(redirect_uri).netloc,
         "action": request.path_qs,
         "error": error,
+        "notice": consent_notice(negotiate(request)),
     }, status=status, form_targets=(_origin(redirect_uri),))
 
 
@@ -176,18 +188,25 @@ async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
     except csrf.FORM_REJECTED:
         return await error_page(request, "error.csrf", status=403)
     decision = first(pairs, "decision")
+    notice = _shown_notice(first(pairs, "notice"))
+    if notice is None:  # the text changed since the page was shown (or the form is forged)
+        return await consent_page(request, pending, error="consent.text_changed", status=409)
     actor = Actor(ActorRole.SUBJECT, party_id=pending.account.party_id,
                   account_id=pending.account.id, channel=Channel.WEB,
-                  tenant_id=pending.account.tenant_id)
+                  tenant_id=pending.account.tenant_id,
+                  authentication=Authentication("password", pending.account.username,
+                                                pending.signed_in_at,
+                                                provider=pending.server.issuer),
+                  notice=notice)
     if decision == "refuse":
-        await _record_refusal(request, pending, actor)
+        await _record_refusal(request, pending, actor, notice)
         return _respond(pending, None)
     if decision != "approve":
         return await consent_page(request, pending, error="consent.nothing", status=400)
     try:
         granted = narrow(pending.access, household_points=pending.refs,
                          approved=_choices(pairs, pending.access))
-        draft = _draft(pending, granted)
+        draft = _draft(pending, granted, notice)
         transition = await request.app[consent_service_key].give(actor, draft)
     except InvalidDetails:
         return await consent_page(request, pending, error="consent.nothing", status=400)
@@ -239,7 +258,18 @@ def _max_resolution(granted: AccessRequest) -> Resolution:
     return finest if resolution.finer_than(finest) else resolution
 
 
-def _draft(pending: Pending, granted: AccessRequest) -> ConsentDraft:
+def _shown_notice(posted: str) -> Notice | None:
+    """The consent text the form says was shown (``version language sha256``), if it is the
+    current text of that language; ``None`` otherwise."""
+    version, _, rest = posted.partition(" ")
+    language, _, sha256 = rest.partition(" ")
+    if language not in LANGS:
+        return None
+    current = consent_notice(language)
+    return current if (version, sha256) == (current.version, current.sha256) else None
+
+
+def _draft(pending: Pending, granted: AccessRequest, notice: Notice) -> ConsentDraft:
     assert granted.purpose is not None  # settled by AccessRequestCheck
     return ConsentDraft(
         grantor_id=pending.account.party_id,
@@ -250,10 +280,13 @@ def _draft(pending: Pending, granted: AccessRequest) -> ConsentDraft:
         valid_until=pending.exchange.now + granted.duration,
         max_resolution=_max_resolution(granted),
         history_days=granted.history.days,
+        text_version=notice.version,
+        text_hash=notice.sha256,
     )
 
 
-async def _record_refusal(request: web.Request, pending: Pending, actor: Actor) -> None:
+async def _record_refusal(request: web.Request, pending: Pending, actor: Actor,
+                          notice: Notice) -> None:
     """Record the refusal as a consent ``requested -> refused`` (what was asked, on the
     household's points). If the request cannot even be recorded (nothing it asked exists
     here), the refusal is only logged: the client still gets ``access_denied``."""
@@ -266,7 +299,7 @@ async def _record_refusal(request: web.Request, pending: Pending, actor: Actor) 
                           pending.access.duration, pending.access.purpose)
     service = request.app[consent_service_key]
     try:
-        requested = await service.request(actor, _draft(pending, asked))
+        requested = await service.request(actor, _draft(pending, asked, notice))
         await service.refuse(actor, requested.row.id)
     except DomainError as error:
         log.info("refusal not recorded: %s", error.detail)

@@ -14,6 +14,8 @@ directory; several may be valid, delete a line to retire one).
   ``client_id`` and ``client_secret``, shown this once.
 * ``POST /admin/recipients/{client_id}/state`` (JSON ``{"state": "suspended"}``): suspending
   or retiring a recipient revokes every token it holds.
+
+Each state-changing call is traced in the evidence log (kind ``admin``) in its own transaction.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from consent.errors import DomainError, NotFound
+from consent.evidence.events import AdminEvent, Refs
 from consent.models import DEFAULT_TENANT, Recipient, RecipientState
 from consent.services.registry import RecipientDraft, register_recipient
 from consent.tokens import digest, revoke_recipient_tokens
 from proxy.auth import bearer_value
 from proxy.errors import InvalidToken
-from proxy.keys import clock_key, database_key, settings_key
+from proxy.keys import clock_key, database_key, evidence_key, settings_key
 from proxy.settings import Settings
 from proxy.web.templates import render
 
@@ -103,16 +106,28 @@ def admin_token_digests(settings: Settings) -> set[str]:
     return {line.strip() for line in path.read_text().splitlines() if len(line.strip()) == 64}
 
 
-async def require_admin(request: web.Request) -> None:
-    """Raise :class:`InvalidToken` unless the request carries a valid admin token."""
+async def require_admin(request: web.Request) -> str:
+    """Raise :class:`InvalidToken` unless the request carries a valid admin token; return how
+    the evidence log names its holder (``admin-token:`` + the start of the token's digest)."""
     token = bearer_value(request)
     digests = await asyncio.get_running_loop().run_in_executor(
         None, admin_token_digests, request.app[settings_key])
     if digest(token) not in digests:
         raise InvalidToken("This is not a valid admin token.")
+    return f"admin-token:{digest(token)[:12]}"
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def _log_admin(request: web.Request, session: Any, actor: str, action: str,
+                     recipient: Recipient, details: dict[str, Any]) -> None:
+    """Trace a state-changing admin call in the evidence log, in its own transaction (R16)."""
+    await request.app[evidence_key].admin_in(await session.connection(), AdminEvent(
+        at=request.app[clock_key].now(), actor=actor, action=action,
+        refs=Refs(recipient.tenant_id, recipient_id=recipient.id), target=recipient.client_id,
+        details=details))
+
+
+async def read_json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body (at most :data:`MAX_JSON_BYTES`), or a clear 400."""
     if request.content_type != "application/json":
         raise DomainError("Send a JSON object (Content-Type: application/json).", field="body")
     body = await request.content.read(MAX_JSON_BYTES + 1)
@@ -154,11 +169,13 @@ def draft_from_json(body: dict[str, Any]) -> RecipientDraft:
 
 async def admin_create(request: web.Request) -> web.Response:
     """``POST /admin/recipients``."""
-    await require_admin(request)
-    draft = draft_from_json(await _json_body(request))
+    actor = await require_admin(request)
+    draft = draft_from_json(await read_json_body(request))
     async with request.app[database_key].session() as session:
         recipient, secret = await register_recipient(
             session, draft, tenant_id=DEFAULT_TENANT, now=request.app[clock_key].now())
+        await _log_admin(request, session, actor, "recipient.create", recipient,
+                         {"name": recipient.name, "state": str(recipient.state)})
     return web.json_response({**admin_view(recipient), "client_secret": secret}, status=201,
                              headers={"Cache-Control": "no-store"})
 
@@ -189,8 +206,8 @@ async def admin_get(request: web.Request) -> web.Response:
 
 async def admin_set_state(request: web.Request) -> web.Response:
     """``POST /admin/recipients/{client_id}/state``: tokens die unless the state is active."""
-    await require_admin(request)
-    body = await _json_body(request)
+    actor = await require_admin(request)
+    body = await read_json_body(request)
     try:
         state = RecipientState(str(body.get("state")))
     except ValueError:
@@ -199,10 +216,13 @@ async def admin_set_state(request: web.Request) -> web.Response:
     now = request.app[clock_key].now()
     async with request.app[database_key].session() as session:
         recipient = await _recipient(session, request.match_info["client_id"])
+        before = str(recipient.state)
         recipient.state = state
         recipient.updated_at = now
         session.add(recipient)
         if state is not RecipientState.ACTIVE:
             await revoke_recipient_tokens(session, recipient.id, now)
+        await _log_admin(request, session, actor, "recipient.state", recipient,
+                         {"from": before, "to": str(state)})
     return web.json_response(admin_view(recipient))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -40,6 +40,9 @@ class SessionState:
     cookie: str
     account: Account | None
     fresh: bool
+    #: When the account signed in (by password: :mod:`proxy.web.login`), for the evidence
+    #: of how a household was authenticated (R15).
+    signed_in_at: datetime | None = None
 
     @property
     def account_id(self) -> str | None:
@@ -71,8 +74,8 @@ async def browser_session(request: web.Request) -> SessionState:
         async with request.app[database_key].session() as session:
             row = await find_browser_session(session, raw, now)
             account = await session.get(Account, row.account_id) if row else None
-        if account is not None and not account.disabled:
-            state = SessionState(raw, account, fresh=False)
+        if account is not None and not account.disabled and row is not None:
+            state = SessionState(raw, account, fresh=False, signed_in_at=row.created_at)
     request[session_key] = state
     return state
 
@@ -95,7 +98,7 @@ async def sign_in(request: web.Request, account: Account) -> SessionState:
         session.add(BrowserSession(token_hash=digest(cookie), account_id=account.id,
                                    tenant_id=account.tenant_id, created_at=now,
                                    expires_at=now + SESSION_LIFETIME))
-    state = SessionState(cookie, account, fresh=True)
+    state = SessionState(cookie, account, fresh=True, signed_in_at=now)
     request[session_key] = state
     return state
 

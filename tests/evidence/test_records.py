@@ -61,9 +61,9 @@ def test_household_actions_must_show_text_and_authentication(clock: FrozenClock)
 
 
 def test_access_events_must_name_their_consent_when_served(clock: FrozenClock) -> None:
-    with pytest.raises(InvalidRecord, match="must name the consent"):
+    with pytest.raises(InvalidRecord, match="must name its consent and point"):
         scenario.access(clock, consent_id=None)
-    with pytest.raises(InvalidRecord, match="served or denied"):
+    with pytest.raises(InvalidRecord, match="access outcome is one of"):
         scenario.access(clock, outcome="maybe")
     denied = scenario.access(clock, outcome=DENIED, consent_id=None, rule="no consent")
     assert denied.to_log_event().chain is None
