@@ -3,10 +3,15 @@
 ``await log.append(event)`` returns once the event is durable, with its index. Appends are
 *group-committed*: concurrent appends wait in a queue, and one flusher task per process writes
 them in one transaction (at most ``max_batch``, after waiting ``max_latency`` seconds for more).
+``await log.append_in(conn, events)`` writes them inside a caller's transaction instead, so a
+fact and its evidence commit together (a consent change and its signed record, a batch of
+``access_event`` rows and their leaves). Cached state (the frontier, chain heads) is only
+adopted from committed transactions, so a rolled-back one leaves nothing stale behind.
 
 One integrator at a time: on PostgreSQL the transaction locks the head row
-(``SELECT ... FOR UPDATE``), so several replicas can append to one database; on SQLite a
-process-wide lock serialises appenders. Either way the head update is conditional on the size it
+(``SELECT ... FOR UPDATE``), so several replicas can append to one database; on SQLite the
+transaction writes the head row before reading it (taking SQLite's write lock first) and a
+process-wide lock serialises the flushers. Either way the head update is conditional on the size it
 read, so an unexpected concurrent writer makes the transaction fail and retry rather than fork
 the tree.
 

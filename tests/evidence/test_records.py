@@ -8,7 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consent.clock import FrozenClock
 from consent.evidence.canonical import EncodingError, canonical, format_instant
@@ -74,6 +77,23 @@ def test_floats_and_naive_instants_are_refused() -> None:
         canonical({"a": [1, {"b": 0.5}]})
     with pytest.raises(EncodingError):
         format_instant(T0.replace(tzinfo=None))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                               max_size=4), max_leaves=12)
+
+
+@given(_JSON)
+def test_the_fast_canonical_form_is_rfc8785(value: Any) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(EncodingError):
+            canonical(value)
+        return
+    assert canonical(value) == expected
 
 
 def test_selections() -> None:
