@@ -44,7 +44,7 @@ class AccessTrail:
 
     def __init__(self, log: EvidenceLog) -> None:
         self.log = log
-        self._households: dict[str, str] = {}
+        self._households: dict[str, str | None] = {}
 
     async def write(self, conn: AsyncConnection,
                     events: Sequence[DataAccess]) -> Callable[[], None]:
@@ -64,4 +64,5 @@ class AccessTrail:
             self._households.clear()
         rows = await conn.execute(sa.select(_CONSENT.c.id, _CONSENT.c.grantor_id)
                                   .where(_CONSENT.c.id.in_(missing)))
-        self._households.update({row.id: row.grantor_id for row in rows})
+        found = {row.id: row.grantor_id for row in rows}
+        self._households.update({c: found.get(c) for c in missing})  # unknown ids too

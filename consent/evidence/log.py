@@ -8,12 +8,11 @@ fact and its evidence commit together (a consent change and its signed record, a
 ``access_event`` rows and their leaves). Cached state (the frontier, chain heads) is only
 adopted from committed transactions, so a rolled-back one leaves nothing stale behind.
 
-One integrator at a time: on PostgreSQL the transaction locks the head row
-(``SELECT ... FOR UPDATE``), so several replicas can append to one database; on SQLite the
-transaction writes the head row before reading it (taking SQLite's write lock first) and a
-process-wide lock serialises the flushers. Either way the head update is conditional on the size it
-read, so an unexpected concurrent writer makes the transaction fail and retry rather than fork
-the tree.
+One integrator at a time: the transaction starts by writing the head row, which locks it on
+PostgreSQL (so several replicas can append to one database) and takes SQLite's write lock before
+anything is read; on SQLite a process-wide lock also serialises this process's flushers.
+Either way the head update is conditional on the size it read, so an unexpected concurrent
+writer makes the transaction fail and retry rather than fork the tree.
 
 Each leaf is the canonical JSON *header* of an event (docs/evidence-format.md §Log entries)::
 
@@ -266,13 +265,16 @@ class EvidenceLog:
         self.transactions += 1
 
     async def _lock_head(self, conn: AsyncConnection, now: str) -> tuple[int, bytes]:
-        if self.db.dialect == "sqlite":
-            # Write first: SQLite then holds its write lock before reading the head, so the
-            # read is current (a read-then-write transaction could fail on a stale snapshot).
-            await conn.execute(update(HEAD).where(HEAD.c.log_id == LOG_ID)
-                               .values(updated_at=now))
-        query = select(HEAD.c.size, HEAD.c.root).where(HEAD.c.log_id == LOG_ID)
-        row = (await conn.execute(query.with_for_update())).first()
+        """Lock the head row, then read it. Writing it first takes PostgreSQL's row lock and
+        SQLite's write lock before anything is read, so the read is current (a SQLite
+        transaction that reads and then writes can fail on a stale snapshot)."""
+        touch = update(HEAD).where(HEAD.c.log_id == LOG_ID).values(updated_at=now)
+        if conn.dialect.update_returning:  # one round trip
+            row = (await conn.execute(touch.returning(HEAD.c.size, HEAD.c.root))).first()
+        else:
+            await conn.execute(touch)
+            row = (await conn.execute(select(HEAD.c.size, HEAD.c.root)
+                                      .where(HEAD.c.log_id == LOG_ID))).first()
         if row is None:
             await conn.execute(HEAD.insert().values(log_id=LOG_ID, origin=self.default_origin,
                                                     size=0, root=EMPTY_ROOT, updated_at=now))

@@ -21,7 +21,8 @@ async def _leaves(world: World) -> list[dict[str, object]]:
         return [json.loads(row.payload) for row in rows]
 
 
-async def test_served_and_denied_requests_are_rows_and_leaves_alike(world: World) -> None:
+async def test_served_and_denied_requests_are_rows_and_leaves_alike(world_any: World) -> None:
+    world = world_any
     token = await world.token("dash")
     status, body = await read_daily(world, token)
     assert status == 200
@@ -59,7 +60,8 @@ async def test_no_answer_leaves_without_its_leaf(world: World) -> None:
     assert len(await _leaves(world)) == 1
 
 
-async def test_concurrent_requests_share_commits(world: World) -> None:
+async def test_concurrent_requests_share_commits(world_any: World) -> None:
+    world = world_any
     token = await world.token("dash")
     sink = world.client.app[access_sink_key]
     before = sink.commits  # type: ignore[attr-defined]
