@@ -14,6 +14,7 @@ foreign error, and raises it ``from`` the original. The HTTP edge renders them a
     ├── UpstreamMalformed (502 upstream-malformed)       answer does not match the contract; field
     ├── UpstreamCredentialsRejected (502 upstream-credentials)  the DSO refused *our* credentials
     ├── UpstreamDenied (403 upstream-authorisation)      no authorisation / not the holder (R8, R9)
+    ├── UpstreamRejected (409 upstream-rejected)         the DSO refused a write for its content
     ├── UnknownPoint (404 unknown-point)                 the DSO does not know the point
     ├── NoData (404 no-data)                             known point, valid period, nothing measured
     ├── PeriodNotServed (400 period-not-served)          outside what the DSO serves; available
@@ -119,6 +120,21 @@ class UpstreamDenied(UpstreamError):
     title = "No upstream authorisation for this point"
 
 
+class UpstreamRejected(UpstreamError):
+    """The DSO refused a write (declaring an access right, uploading proofs, revoking) because
+    of what it contained; ``reason`` is a stable slug (``postal-code-mismatch``,
+    ``too-many-proofs``...) a page can turn into advice. Never retried: the same request would
+    be refused again."""
+
+    status = 409
+    code = "upstream-rejected"
+    title = "Refused by the data source"
+
+    def __init__(self, detail: str, *, reason: str = "rejected", **extra: Any) -> None:
+        super().__init__(detail, reason=reason, **extra)
+        self.reason = reason
+
+
 class UnknownPoint(UpstreamError):
     """The DSO does not know the metering point."""
 
@@ -214,7 +230,8 @@ ERRORS_BY_CODE: dict[str, type[UpstreamError]] = {
     cls.code: cls
     for cls in (
         UpstreamError, UpstreamUnavailable, UpstreamRateLimited, UpstreamTimeout,
-        UpstreamMalformed, UpstreamCredentialsRejected, UpstreamDenied, UnknownPoint, NoData,
+        UpstreamMalformed, UpstreamCredentialsRejected, UpstreamDenied, UpstreamRejected,
+        UnknownPoint, NoData,
         PeriodNotServed, BeyondHistory, BeforeMoveIn, NotYetAvailable, WindowTooLong,
         Unsupported, UnsupportedDataset, UnsupportedResolution,
     )

@@ -24,7 +24,8 @@ callers handle one hierarchy and the HTTP edge renders it without guessing.
     │   ├── UpstreamUnavailable (503) > UpstreamRateLimited (503, never a 429 passed on)
     │   ├── UpstreamTimeout (504), UpstreamMalformed (502, names the field),
     │   │   UpstreamCredentialsRejected (502)
-    │   ├── UpstreamDenied (403 upstream-authorisation), UnknownPoint (404), NoData (404)
+    │   ├── UpstreamDenied (403 upstream-authorisation), UpstreamRejected (409),
+    │   │   UnknownPoint (404), NoData (404)
     │   ├── PeriodNotServed (400) > BeyondHistory, BeforeMoveIn, NotYetAvailable,
     │   │   WindowTooLong
     │   └── Unsupported (501) > UnsupportedDataset (400), UnsupportedResolution (400)

@@ -149,7 +149,7 @@ def _simulator(args: argparse.Namespace) -> int:
     from adapters.inhouse.runner import run_simulator
 
     return run_simulator(host=args.host, port=args.port, client_id=args.client_id,
-                         seed=args.seed, port_delay=args.port_delay)
+                         seed=args.seed, port_delay=args.port_delay, dso=args.dso)
 
 
 def add_simulator_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -164,6 +164,9 @@ def add_simulator_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--seed", type=int, default=0, help="seed of the fault generator")
     p.add_argument("--port-delay", type=float, default=120.0,
                    help="seconds a meter-port open/close request takes to complete")
+    p.add_argument("--dso", choices=("inhouse", "enedis", "grdf"), default="inhouse",
+                   help="wire format served: the in-house DSO API, or the fake Enedis Data "
+                        "Connect or GRDF ADICT (docs/adapters.md)")
     p.set_defaults(func=_simulator)
 
 

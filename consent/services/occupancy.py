@@ -115,18 +115,24 @@ class OccupancyService:
             await session.flush()
             upstream = Actor.upstream(actor.tenant_id)
             points = {authorisation.point_id}
+            # Only the consents of the household that gave this authorisation depend on it: the
+            # previous occupant's authorisation ending must not stop the new occupant's (R9).
+            grantor = authorisation.household_id
             why = reason or f"upstream authorisation {authorisation.upstream_id} is {state}"
+            if (state.final or state is UpstreamState.SUSPENDED) and \
+                    await _still_covered(session, authorisation, now):
+                return []  # e.g. a renewed consent at the DSO already replaced this one
             if state.final:
                 return await self.consents.revoke_on_points(session, upstream, points,
-                                                            reason=why)
+                                                            grantor_id=grantor, reason=why)
             if state is UpstreamState.SUSPENDED:
                 return await self.consents.act_on_points(session, upstream,
                                                          ConsentAction.SUSPEND, points,
-                                                         reason=why)
+                                                         grantor_id=grantor, reason=why)
             if state is UpstreamState.ACTIVE and previous is UpstreamState.SUSPENDED:
                 return await self.consents.act_on_points(
-                    session, upstream, ConsentAction.RESUME, points, reason=why,
-                    suspended_by=ActorRole.UPSTREAM)
+                    session, upstream, ConsentAction.RESUME, points, grantor_id=grantor,
+                    reason=why, suspended_by=ActorRole.UPSTREAM)
             return []
 
     @staticmethod
@@ -146,6 +152,16 @@ class OccupancyService:
             session.add(authorisation)
             ended.append(authorisation.id)
         return ended
+
+
+async def _still_covered(session: AsyncSession, authorisation: UpstreamAuthorisation,
+                         now: datetime) -> bool:
+    """True if another authorisation of the same household on the same point is usable now."""
+    others = await session.exec(select(UpstreamAuthorisation).where(
+        UpstreamAuthorisation.point_id == authorisation.point_id,
+        UpstreamAuthorisation.id != authorisation.id,
+        UpstreamAuthorisation.household_id == authorisation.household_id))
+    return any(other.usable_at(now) for other in others.all())
 
 
 def _check_role(actor: Actor) -> None:

@@ -1,67 +1,68 @@
 """The adapters under contract, each wired to the same simulator and the same frozen clock.
 
-``harness`` is parametrized over every adapter: the in-process :class:`SimulatorAdapter` and the
-in-house HTTP client against the real simulator server on 127.0.0.1. A new adapter joins by
-adding a parameter here (with a fake server of its DSO).
+``harness`` is parametrized over every adapter: the in-process :class:`SimulatorAdapter`, the
+in-house HTTP client against the simulator's server, and the Enedis (2026 and v5) adapter
+against the fake Data Connect, and the GRDF ADICT adapter against the fake ADICT, on
+127.0.0.1. A new adapter joins by adding a parameter here and a
+harness in ``harnesses.py`` (with a fake server of its DSO).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
 
-import aiohttp
 import pytest
 
-from adapters.base import MeterDataAdapter
-from adapters.inhouse.client import InhouseClient
-from adapters.simulator import Occupant, PointProfile, Simulator, SimulatorAdapter, derive_profile
+from adapters.enedis import Generation
+from adapters.simulator import Simulator
 from consent.clock import FrozenClock
-from consent.identifiers import PointRef, Source
-from tests.contract.servers import CLIENT_ID, CLIENT_SECRET, serve
+from tests.contract.harnesses import (  # the constants are re-exported for other suites
+    EAN,
+    GAS,
+    LONG,
+    MOVED,
+    NO_CURVE,
+    NOW,
+    UNKNOWN,
+    VACANT,
+    Harness,
+    enedis_harness,
+    grdf_harness,
+    inhouse_harness,
+    profiles,
+    simulator_harness,
+)
+from tests.contract.servers import serve
 
-NOW = datetime(2026, 10, 15, 10, 0, tzinfo=UTC)
-TIMEOUT = 0.3  # seconds; fault tests inject more latency than this
+__all__ = ["EAN", "GAS", "LONG", "MOVED", "NO_CURVE", "UNKNOWN", "VACANT"]
 
-LONG = PointRef(Source.ENEDIS, "22516914714270")  # same occupant for years, with PV
-MOVED = PointRef(Source.ENEDIS, "11453290002823")  # new occupant since 2026-09-10
-GAS = PointRef(Source.GRDF, "23000000000000")
-VACANT = PointRef(Source.ENEDIS, "32320647321714")  # last occupant left in June
-NO_CURVE = PointRef(Source.ENEDIS, "42900589957123")  # load curve not recorded
-EAN = PointRef(Source.INHOUSE, "541441000000123458")
-UNKNOWN = PointRef(Source.ENEDIS, "12345678999999")  # reserved: unknown to the simulator
-
-
-def _one(customer: str, move_in: date, move_out: date | None = None) -> Occupant:
-    return Occupant(customer, move_in, move_out, "Mme", "Alice", "Martin",
-                    "alice@example.org", "+33 600000000")
-
-
-def profiles() -> list[PointProfile]:
-    long_ago = date(2015, 3, 1)
-    commissioned = {"commissioned": date(2017, 1, 1)}
-    return [
-        derive_profile(LONG, occupants=(_one("C1", long_ago),), has_production=True,
-                       **commissioned),
-        derive_profile(MOVED, occupants=(_one("C2", long_ago, date(2026, 9, 1)),
-                                         _one("C3", date(2026, 9, 10))), **commissioned),
-        derive_profile(GAS, occupants=(_one("C4", long_ago),), **commissioned),
-        derive_profile(VACANT, occupants=(_one("C5", long_ago, date(2026, 6, 1)),),
-                       **commissioned),
-        derive_profile(NO_CURVE, occupants=(_one("C6", long_ago),), load_curve_enabled=False,
-                       **commissioned),
-    ]
+ADAPTERS = ["in-process", "inhouse-http", "enedis-2026", "enedis-v5", "grdf"]
+#: Adapters that reach their DSO over HTTP (truncated and malformed bodies apply to them).
+WIRED = [name for name in ADAPTERS if name != "in-process"]
+#: Adapters that retry a safe call after a passing server error.
+RETRYING = ["enedis-2026", "enedis-v5", "grdf"]
+#: Adapters whose DSO publishes load curves (ADICT publishes none).
+CURVED = [name for name in ADAPTERS if name != "grdf"]
 
 
-@dataclass
-class Harness:
-    """One adapter under test and the simulator behind it."""
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``harness`` over the adapters a test applies to.
 
-    adapter: MeterDataAdapter
-    simulator: Simulator
-    clock: FrozenClock
-    wire: bool  # True when a real HTTP exchange sits between adapter and simulator
+    ``@pytest.mark.wired`` keeps the adapters with a wire, ``@pytest.mark.retrying`` those that
+    retry, ``@pytest.mark.curves`` those whose DSO publishes load curves. A test that does not
+    apply to an adapter is not generated for it (rather than skipped), so every collected
+    contract test runs.
+    """
+    if "harness" not in metafunc.fixturenames:
+        return
+    names = ADAPTERS
+    if metafunc.definition.get_closest_marker("wired"):
+        names = WIRED
+    if metafunc.definition.get_closest_marker("retrying"):
+        names = RETRYING
+    if metafunc.definition.get_closest_marker("curves"):
+        names = [name for name in names if name in CURVED]
+    metafunc.parametrize("harness", names, indirect=True)
 
 
 @pytest.fixture
@@ -76,18 +77,23 @@ def simulator(clock: FrozenClock) -> Simulator:
 
 @pytest.fixture
 async def base_url(simulator: Simulator) -> AsyncIterator[str]:
+    """The in-house DSO server over the suite's simulator (for the in-house server tests)."""
     async for url in serve(simulator):
         yield url
 
 
-@pytest.fixture(params=["in-process", "inhouse-http"])
+@pytest.fixture
 async def harness(request: pytest.FixtureRequest, simulator: Simulator,
                   clock: FrozenClock) -> AsyncIterator[Harness]:
     if request.param == "in-process":
-        yield Harness(SimulatorAdapter(simulator, timeout=TIMEOUT), simulator, clock, wire=False)
-        return
-    async for url in serve(simulator):
-        async with aiohttp.ClientSession() as session:
-            client = InhouseClient(session, url, CLIENT_ID, CLIENT_SECRET,
-                                   timeout=TIMEOUT, clock=clock)
-            yield Harness(client, simulator, clock, wire=True)
+        yield simulator_harness(simulator, clock)
+    elif request.param == "inhouse-http":
+        async with inhouse_harness(simulator, clock) as harness:
+            yield harness
+    elif request.param == "grdf":
+        async with grdf_harness(simulator, clock) as harness:
+            yield harness
+    else:
+        generation = Generation.V5 if request.param == "enedis-v5" else Generation.DC2026
+        async with enedis_harness(simulator, clock, generation) as harness:
+            yield harness

@@ -1,0 +1,186 @@
+"""The operator's own access token at a DSO: OAuth 2.0 client credentials (RFC 6749 §4.4).
+
+Data Connect (since v5) and ADICT both give *one application token* that reads every point the
+operator holds an authorisation for. :class:`ClientCredentials` fetches it, keeps it in a
+:class:`TokenCache` and renews it ``renew_before`` ahead of its expiry, so that no request ever
+leaves with a token about to die; concurrent callers share one renewal (single flight).
+
+The cache is an extension point so that every replica of Passerelle can share one token later
+(a database or Redis implementation of :class:`TokenCache`); :class:`InMemoryTokenCache` serves a
+single process. Entries are keyed by token endpoint, client id and scope, never by secret, and a
+token never appears in an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+from urllib.parse import quote_plus
+
+import aiohttp
+
+from adapters.decode import Doc
+from adapters.errors import (
+    UpstreamCredentialsRejected,
+    UpstreamMalformed,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from consent.clock import Clock, SystemClock
+
+
+@dataclass(frozen=True, slots=True)
+class CachedToken:
+    """An access token and the instant it stops being valid."""
+
+    value: str
+    expires_at: datetime
+
+    def __repr__(self) -> str:  # never print the token itself
+        return f"CachedToken(expires_at={self.expires_at.isoformat()})"
+
+
+@runtime_checkable
+class TokenCache(Protocol):
+    """Where application tokens live between requests (shared by replicas in a later version)."""
+
+    async def get(self, key: str) -> CachedToken | None:
+        """The token stored under ``key``, if any (expired ones may be returned)."""
+        ...
+
+    async def put(self, key: str, token: CachedToken) -> None:
+        """Store ``token`` under ``key``, replacing any previous one."""
+        ...
+
+    async def discard(self, key: str, value: str) -> None:
+        """Forget the token under ``key`` if it is still ``value`` (the DSO refused it)."""
+        ...
+
+
+class InMemoryTokenCache:
+    """A :class:`TokenCache` for one process."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, CachedToken] = {}
+
+    async def get(self, key: str) -> CachedToken | None:
+        return self._tokens.get(key)
+
+    async def put(self, key: str, token: CachedToken) -> None:
+        self._tokens[key] = token
+
+    async def discard(self, key: str, value: str) -> None:
+        current = self._tokens.get(key)
+        if current is not None and current.value == value:
+            del self._tokens[key]
+
+
+def basic_credentials(client_id: str, client_secret: str) -> str:
+    """``Authorization: Basic`` value with both parts form-encoded first (RFC 6749 §2.3.1)."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def parse_lifetime(doc: Doc) -> int:
+    """``expires_in`` in seconds; Enedis sends it as a string (``"12600"``), ADICT as a number."""
+    value = doc.value
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise doc.fail("a positive number of seconds")
+    return value
+
+
+class ClientCredentials:
+    """One application token from ``token_url``; see the module docstring.
+
+    ``credentials_in`` is ``"basic"`` (HTTP Basic, RFC 6749 §2.3.1) or ``"form"`` (client id and
+    secret as form fields, which Data Connect and ADICT both accept).
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, token_url: str, client_id: str,
+                 client_secret: str, *, scope: str | None = None,
+                 cache: TokenCache | None = None, clock: Clock | None = None,
+                 renew_before: timedelta = timedelta(minutes=5), timeout: float = 10.0,
+                 credentials_in: str = "basic") -> None:
+        if credentials_in not in ("basic", "form"):
+            raise ValueError("credentials_in is 'basic' or 'form'")
+        self._session = session
+        self._url = token_url
+        self._client_id = client_id
+        self._secret = client_secret
+        self._scope = scope
+        self._cache = cache or InMemoryTokenCache()
+        self._clock = clock or SystemClock()
+        self._renew_before = renew_before
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._in = credentials_in
+        self._lock = asyncio.Lock()
+        self.key = f"{token_url}|{client_id}|{scope or ''}"
+        self.fetched = 0  # how many tokens this instance obtained (tests, metrics)
+
+    def __repr__(self) -> str:
+        return f"ClientCredentials({self._url!r}, client_id={self._client_id!r})"
+
+    async def bearer(self) -> str:
+        """A token valid for at least ``renew_before`` more; fetched only when needed."""
+        cached = await self._cache.get(self.key)
+        if cached is not None and self._fresh(cached):
+            return cached.value
+        async with self._lock:  # one renewal for all concurrent callers of this process
+            cached = await self._cache.get(self.key)
+            if cached is not None and self._fresh(cached):
+                return cached.value
+            token = await self._fetch()
+            await self._cache.put(self.key, token)
+            return token.value
+
+    async def refused(self, value: str) -> None:
+        """The DSO answered 401 to ``value``: drop it so the next call fetches a new one."""
+        await self._cache.discard(self.key, value)
+
+    def _fresh(self, token: CachedToken) -> bool:
+        return self._clock.now() < token.expires_at - self._renew_before
+
+    async def _fetch(self) -> CachedToken:
+        form = {"grant_type": "client_credentials"}
+        headers = {"Accept": "application/json"}
+        if self._scope is not None:
+            form["scope"] = self._scope
+        if self._in == "basic":
+            headers["Authorization"] = basic_credentials(self._client_id, self._secret)
+        else:
+            form |= {"client_id": self._client_id, "client_secret": self._secret}
+        now = self._clock.now()
+        try:
+            async with self._session.post(self._url, data=form, headers=headers,
+                                          timeout=self._timeout) as response:
+                status, raw = response.status, await response.read()
+        except TimeoutError:
+            raise UpstreamTimeout("The DSO's token endpoint did not answer in time.") from None
+        except aiohttp.ClientPayloadError:
+            raise UpstreamMalformed("The DSO's token answer was cut short.",
+                                    field="body") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailable("The DSO's token endpoint could not be reached "
+                                      f"({type(exc).__name__}).") from None
+        if status in (400, 401, 403):
+            raise UpstreamCredentialsRejected(
+                f"The DSO refused the operator's client credentials (HTTP {status}).")
+        if status != 200:
+            raise UpstreamUnavailable(f"The DSO's token endpoint failed (HTTP {status}).")
+        try:
+            doc = Doc(json.loads(raw, parse_float=Decimal))
+        except ValueError:
+            raise UpstreamMalformed("The DSO's token answer is not JSON.", field="body") from None
+        value = doc["access_token"].text()
+        if str(doc["token_type"].text()).lower() != "bearer":
+            raise doc["token_type"].fail("'Bearer'")
+        lifetime = parse_lifetime(doc["expires_in"])
+        self.fetched += 1
+        return CachedToken(value, now + timedelta(seconds=lifetime))

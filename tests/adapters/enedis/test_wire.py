@@ -1,0 +1,155 @@
+"""Data Connect's quirks, limits and failure modes, against the fake gateway."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from adapters.enedis import Generation
+from adapters.enedis.errors import NOT_HOLDER
+from adapters.errors import (
+    NotYetAvailable,
+    UnsupportedResolution,
+    UpstreamDenied,
+    UpstreamUnavailable,
+)
+from adapters.fakes.common import weekdays
+from adapters.quota import acting_for
+from adapters.simulator import Fault, FaultKind
+from adapters.timekeeping import at_hour
+from consent.periods import Period
+from consent.vocabulary import Dataset, Resolution
+from tests.adapters.support import EnedisWorld, enedis_world
+from tests.contract.harnesses import ENEDIS_CONSENTS, LONG, MOVED, VACANT
+
+PARIS = "Europe/Paris"
+
+
+async def _consents(world: EnedisWorld) -> None:
+    for point, given in ENEDIS_CONSENTS.items():
+        granted = world.state.grant((point.identifier,), given, 1095)
+        await world.adapter.directory.remember(point, str(granted.autorisation_id))
+
+
+def _days(first: date, count: int) -> Period:
+    return Period(at_hour(first, PARIS), at_hour(first + timedelta(days=count), PARIS))
+
+
+@pytest.mark.parametrize("generation", list(Generation))
+async def test_not_the_holder_arrives_as_http_400_and_is_a_denial(generation: Generation) -> None:
+    async with enedis_world(generation) as world:
+        await _consents(world)
+        with pytest.raises(UpstreamDenied) as caught:
+            await world.adapter.series(VACANT, Dataset.DAILY_CONSUMPTION,
+                                       _days(date(2026, 10, 1), 2), Resolution.P1D)
+        assert caught.value.extra["reason"] == NOT_HOLDER
+        assert caught.value.extra["upstream_code"] == "ADAM-DC-0007"
+
+
+@pytest.mark.parametrize("generation", list(Generation))
+async def test_null_values_are_gaps_never_zeros(generation: Generation) -> None:
+    gaps = {LONG.identifier: weekdays(["tuesday", "wednesday"])}
+    async with enedis_world(generation, fake={"null_days": gaps}) as world:
+        await _consents(world)
+        period = _days(date(2026, 9, 28), 14)
+        series = await world.adapter.series(LONG, Dataset.DAILY_CONSUMPTION, period,
+                                            Resolution.P1D)
+        reference = world.simulator.series(LONG, Dataset.DAILY_CONSUMPTION, period,
+                                           Resolution.P1D)
+        expected = [r for r in reference.readings if r.start.weekday() not in (1, 2)]
+        assert list(series.readings) == expected
+        assert len(series.readings) == 10
+
+
+@pytest.mark.parametrize(("day", "slots"), [(date(2026, 3, 29), 46), (date(2025, 10, 26), 50)])
+async def test_load_curve_end_stamps_survive_clock_changes(day: date, slots: int) -> None:
+    """Local end-of-interval stamps repeat on the night clocks go back: order disambiguates."""
+    async with enedis_world() as world:
+        await _consents(world)
+        period = _days(day, 1)
+        series = await world.adapter.series(LONG, Dataset.CONSUMPTION_LOAD_CURVE, period,
+                                            Resolution.PT30M)
+        assert len(series.readings) == slots
+        assert series == world.simulator.series(LONG, Dataset.CONSUMPTION_LOAD_CURVE, period,
+                                                Resolution.PT30M)
+
+
+async def test_periods_are_split_into_seven_day_curve_calls() -> None:
+    async with enedis_world() as world:
+        await _consents(world)
+        before = world.adapter.transport.exchanges
+        await world.adapter.series(LONG, Dataset.CONSUMPTION_LOAD_CURVE,
+                                   _days(date(2026, 8, 1), 43), Resolution.PT30M)
+        assert world.adapter.transport.exchanges - before == 7
+        before = world.adapter.transport.exchanges
+        await world.adapter.series(LONG, Dataset.DAILY_CONSUMPTION,
+                                   _days(date(2025, 6, 1), 400), Resolution.P1D)
+        assert world.adapter.transport.exchanges - before == 2
+
+
+async def test_limits_are_checked_before_any_call() -> None:
+    async with enedis_world() as world:
+        today = datetime(2026, 10, 15, tzinfo=UTC).date()
+        with pytest.raises(NotYetAvailable):
+            await world.adapter.series(LONG, Dataset.DAILY_CONSUMPTION, _days(today, 1),
+                                       Resolution.P1D)
+        assert world.adapter.transport.exchanges == 1  # only the lookup naming the served period
+
+
+async def test_one_application_token_serves_every_request_and_is_renewed_ahead() -> None:
+    async with enedis_world() as world:
+        await _consents(world)
+        for recipient in ("app-a", "app-b", "app-c"):
+            with acting_for(recipient):
+                await world.adapter.series(LONG, Dataset.DAILY_CONSUMPTION,
+                                           _days(date(2026, 10, 1), 3), Resolution.P1D)
+        assert world.adapter.token.fetched == 1
+        world.clock.advance(timedelta(seconds=12600) - timedelta(minutes=4))
+        await world.adapter.record(MOVED, Dataset.ADDRESS)
+        assert world.adapter.token.fetched == 2  # renewed 5 minutes before it expires
+        world.state.tokens.revoke_all()  # Enedis dropped it early: 401, renew once, go on
+        await world.adapter.record(MOVED, Dataset.ADDRESS)
+        assert world.adapter.token.fetched == 3
+
+
+async def test_a_429_with_a_short_retry_after_is_waited_for_and_retried() -> None:
+    async with enedis_world() as world:
+        await _consents(world)
+        world.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=1))
+        record = await world.adapter.record(MOVED, Dataset.ADDRESS)
+        assert record.fields["postal_code"]
+        assert world.sleeps.waits == [1.0]
+
+
+async def test_the_prm_in_the_query_string_gets_a_500_retried_then_given_up() -> None:
+    """A request off the swagger is answered 500: retried like any 5xx, then given up."""
+    async with enedis_world() as world:
+        await _consents(world)
+        with pytest.raises(UpstreamUnavailable):
+            await world.adapter.transport.request(
+                "GET", "/situation_contrat_auto/v1", api="situation_contrat_auto/v1",
+                params={"prm": LONG.identifier})
+        assert world.adapter.transport.exchanges == 3
+        assert len(world.sleeps.waits) == 2
+
+
+async def test_an_unsubscribed_api_leaves_its_fields_unknown() -> None:
+    async with enedis_world(fake={"unsubscribed": frozenset({"comptage_auto"})}) as world:
+        await _consents(world)
+        fields = (await world.adapter.record(LONG, Dataset.CONTRACT)).fields
+        assert fields["meter_type"] is None
+        assert fields["offpeak_hours"] is None
+        assert fields["segment"] == "C5"
+
+
+async def test_a_curve_recorded_at_another_step_is_announced_and_refused() -> None:
+    async with enedis_world(fake={"curve_steps": {LONG.identifier: Resolution.PT10M}}) as world:
+        await _consents(world)
+        info = await world.adapter.describe(LONG)
+        assert info.availability(Dataset.CONSUMPTION_LOAD_CURVE).resolutions == (
+            Resolution.PT10M,)
+        with pytest.raises(UnsupportedResolution):
+            await world.adapter.series(LONG, Dataset.CONSUMPTION_LOAD_CURVE,
+                                       _days(date(2026, 10, 1), 1), Resolution.PT30M)
+
