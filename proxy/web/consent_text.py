@@ -20,7 +20,7 @@ from importlib import resources
 
 from consent.evidence.canonical import canonical
 from consent.evidence.records import Notice
-from proxy.web.i18n import DATASET_TITLES, LANGS, MESSAGES, Lang
+from proxy.web.i18n import DATASET_TITLES, MESSAGES, Lang
 
 CONSENT_TEXT_VERSION = "oauth-consent/1"
 TEMPLATE = "consent.html"
@@ -41,8 +41,3 @@ def consent_text(lang: Lang) -> bytes:
 def consent_notice(lang: Lang) -> Notice:
     """Version, SHA-256 and language of the consent text in ``lang``."""
     return Notice(CONSENT_TEXT_VERSION, hashlib.sha256(consent_text(lang)).hexdigest(), lang)
-
-
-def current_notices() -> dict[str, Notice]:
-    """The current notice of every language, by language."""
-    return {lang: consent_notice(lang) for lang in LANGS}

@@ -9,6 +9,8 @@ import json
 import zipfile
 
 from consent.evidence.verify import Expectation, verify_bundle
+from proxy.evidence.bundles import export_for_household
+from proxy.keys import evidence_key
 from proxy.web.consent_text import CONSENT_TEXT_VERSION, consent_notice
 from tests.audit.flow import (
     auditor,
@@ -162,3 +164,18 @@ async def test_checkpoints_keys_and_proofs_never_show_a_secret(world: World) -> 
     status, body, _ = await call(world, "GET", "/audit/v1/proofs/consistency", inspector,
                                  first="1", second=str(size + 10**6))
     assert status == 400
+
+
+async def test_a_household_gets_its_own_bundle(world: World) -> None:
+    token = await consent_through_oauth(world)
+    status, served_body = await read_daily(world, token["access_token"])
+    assert status == 200
+    evidence = world.client.app[evidence_key]
+    bundle = await export_for_household(evidence, world.household_id, tenant="default",
+                                        actor="household:ana")
+    report = verify_bundle(io.BytesIO(bundle),
+                           expect=Expectation(household_id=world.household_id))
+    assert report.ok, report.render()
+    accesses = [p for _i, leaf, p in entries(bundle) if leaf["kind"] == "access"]
+    assert [a["body_sha256"] for a in accesses] == [sha256(served_body)]
+    assert "by household:ana" in members(bundle)["summary.txt"].decode()
