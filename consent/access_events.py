@@ -58,6 +58,7 @@ class AccessEvent:
     body_sha256: str
     recipient_id: str | None = None
     consent_id: str | None = None
+    mandate_id: str | None = None
     point: str | None = None
     dataset: str | None = None
     window_start: datetime | None = None
@@ -101,6 +102,7 @@ class AccessEventRow(TenantScoped, table=True):
     body_sha256: str = Field(max_length=64)
     recipient_id: str | None = Field(default=None, max_length=64)
     consent_id: str | None = Field(default=None, max_length=64)
+    mandate_id: str | None = Field(default=None, max_length=64)
     point: str | None = Field(default=None, max_length=64)
     dataset: str | None = Field(default=None, max_length=64)
     window_start: datetime | None = instant_field(nullable=True)

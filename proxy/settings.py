@@ -56,6 +56,24 @@ class Settings:
     #: for one (POST /audit/v1/checkpoints).
     evidence_checkpoint_interval: float = 600.0
 
+    # --- market rules (issue 8) ------------------------------------------------------------
+    #: k: the fewest members a community dataset may be computed over (R4).
+    community_min_members: int = 5
+
+    # --- household portal (issue 7): sign-in through an OpenID Connect provider (R15) -------
+    #: The provider's discovery document (``.../.well-known/openid-configuration``); unset:
+    #: no OpenID sign-in. The secret comes from ``PASSERELLE_OIDC_CLIENT_SECRET(_FILE)``.
+    oidc_discovery_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    #: The provider's name on the login page ("FranceConnect", "itsme"...).
+    oidc_label: str = "OpenID Connect"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when an OpenID provider is fully configured."""
+        return bool(self.oidc_discovery_url and self.oidc_client_id and self.oidc_client_secret)
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``sqlite:///{data_dir}/passerelle.db``."""

@@ -221,6 +221,14 @@ class InhouseClient:
         return await self._parsed(f"/points/{point}/port/requests/{quote(request_id, safe='')}",
                                   lambda d: parse.port_request(d, point))
 
+    async def check_meter_number(self, point: PointRef, meter_number: str) -> bool:
+        def read(doc: Doc) -> bool:
+            doc["point"].equals(str(point))
+            return doc["match"].boolean()
+
+        return await self._parsed(f"/points/{point}/meter-number/check", read, method="POST",
+                                  json={"meter_number": meter_number[:64]})
+
     async def health(self) -> Health:
         try:
             status, _, _ = await self._send("GET", self._base + API_PREFIX + "/health")

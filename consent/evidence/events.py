@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from consent.evidence.canonical import JSON, format_instant
+from consent.evidence.coverage import COMMUNITY
 from consent.evidence.errors import InvalidRecord
 
 CONSENT_RECORD = "consent.record"
@@ -89,12 +90,16 @@ class AccessEvent:
 
     ``outcome`` is ``served``, ``denied`` (a consent rule, the token or a rate limit said no:
     ``rule`` names it), ``invalid`` (the request itself was malformed) or ``failed`` (the
-    upstream or Passerelle could not serve it); ``reason`` is the detail given. A served access
-    of data names its consent, point, dataset and (for series) its half-open window; a served
-    request without a dataset is a listing (the points or consents a token may read); a refused
-    one names what it could (a request without a valid token names nobody). ``body_sha256`` is the
-    SHA-256 of the exact body bytes sent, ``values`` how many values they held,
-    ``upstream_calls``/``cache_days`` what it cost the DSO, ``upstream`` which calls were made.
+    upstream or Passerelle could not serve it); ``reason`` is the detail given.
+
+    A served read of data by a recipient names its point, dataset, (for series) its half-open
+    window, and its consent or the mandate it was read under (R10, R11), unless it is a
+    community aggregate (R4). A served request without a dataset is a listing (the points or
+    consents a token may read); one without a recipient is the household reading its own data
+    on its page (no consent is involved). A refused one names what it could (a request without
+    a valid token names nobody). ``body_sha256`` is the SHA-256 of the exact body bytes sent,
+    ``values`` how many values they held, ``upstream_calls``/``cache_days`` what it cost the
+    DSO, ``upstream`` which calls were made.
     """
 
     at: datetime
@@ -107,6 +112,7 @@ class AccessEvent:
     window_end: datetime | None = None
     consent_id: str | None = None
     household_id: str | None = None
+    mandate_id: str | None = None
     resolution: str | None = None
     rule: str | None = None
     reason: str | None = None
@@ -125,10 +131,11 @@ class AccessEvent:
         if self.outcome not in OUTCOMES:
             raise InvalidRecord(f"An access outcome is one of {', '.join(OUTCOMES)}, not "
                                 f"{self.outcome!r}.")
-        if self.outcome == SERVED and not self.recipient_id:
-            raise InvalidRecord("A served access must name its recipient.")
-        if self.outcome == SERVED and self.dataset and not (self.consent_id and self.point):
-            raise InvalidRecord("A served read of data must name its consent and point.")
+        if (self.outcome == SERVED and self.recipient_id and self.dataset
+                and not (self.point and (self.consent_id or self.mandate_id
+                                         or self.point.startswith(COMMUNITY)))):
+            raise InvalidRecord("A served read of data must name its point, and its consent "
+                                "or mandate.")
         if (self.window_start is None) != (self.window_end is None):
             raise InvalidRecord("An access window has both ends or none.")
 
@@ -140,7 +147,8 @@ class AccessEvent:
                                  "end": format_instant(self.window_end)}
         optional = {"recipient_id": self.recipient_id, "point": self.point,
                     "dataset": self.dataset, "consent_id": self.consent_id,
-                    "household_id": self.household_id, "resolution": self.resolution,
+                    "household_id": self.household_id, "mandate_id": self.mandate_id,
+                    "resolution": self.resolution,
                     "rule": self.rule, "reason": self.reason, "token_id": self.token_id,
                     "request_id": self.request_id, "api": self.api, "route": self.route,
                     "status": self.status, "values": self.values,
@@ -149,8 +157,10 @@ class AccessEvent:
         payload.update({k: v for k, v in optional.items() if v is not None})
         if self.upstream:
             payload["upstream"] = list(self.upstream)
-        refs = Refs(self.tenant, self.consent_id, self.household_id, self.recipient_id)
-        chain = consent_chain(self.consent_id) if self.consent_id else None
+        refs = Refs(self.tenant, self.consent_id, self.household_id, self.recipient_id,
+                    self.mandate_id)
+        chain = (consent_chain(self.consent_id) if self.consent_id
+                 else mandate_chain(self.mandate_id) if self.mandate_id else None)
         return LogEvent(ACCESS, self.at, payload, refs, chain)
 
 

@@ -33,6 +33,8 @@ class Summary:
             else:
                 self.mandates.setdefault(str(record.get("mandate_id")), []).append(record)
         self.timelines = {cid: ConsentTimeline(recs) for cid, recs in self.consents.items()}
+        self.mandate_timelines = {mid: ConsentTimeline(recs)
+                                  for mid, recs in self.mandates.items()}
         self.tallies: dict[str | None, AccessTally] = {}
 
     def access(self, index: int, consent_id: str | None,
@@ -45,6 +47,9 @@ class Summary:
             tally.pruned += 1
             return None
         timeline = self.timelines.get(consent_id) if consent_id else None
+        mandate_id = access.get("mandate_id")
+        if consent_id is None and mandate_id:  # a read under a mandate (R10, R11)
+            timeline = self.mandate_timelines.get(str(mandate_id))
         return tally.add(index, access, timeline)
 
     @property

@@ -85,6 +85,7 @@ class Versioned(Protocol):
     id: str
     tenant_id: str
     version: int
+    created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
 
@@ -146,10 +147,14 @@ async def apply_transition(
     reason: str = "",
     details: Mapping[str, Any] | None = None,
     changes: Mapping[str, Any] | None = None,
+    effective_at: datetime | None = None,
 ) -> E:
     """Move ``row`` by ``action`` and add its event; see the module docstring.
 
     ``changes`` are extra column values set in the same UPDATE (a renewal's ``valid_until``).
+    ``effective_at`` is when an ending took effect if that is not now (a move-out recorded
+    after the fact, R9): ``ended_at`` gets it (never before the row existed) and the event's
+    details say so.
     """
     from_state = row.state
     to_state = machine.target(from_state, action, actor.role)
@@ -157,8 +162,12 @@ async def apply_transition(
         setattr(row, name, value)
     row.state = to_state
     row.updated_at = now
+    details = dict(details or {})
     if machine.is_terminal(to_state):
         row.ended_at = now
+        if effective_at is not None and effective_at < now:
+            row.ended_at = max(effective_at, row.created_at)
+            details["effective_at"] = row.ended_at.isoformat()
     row.version = row.version + 1
     session.add(row)
     try:
@@ -172,7 +181,7 @@ async def apply_transition(
         tenant_id=row.tenant_id, action=action.value, from_state=from_state.value,
         to_state=to_state.value, actor_role=actor.role, actor_party_id=actor.party_id,
         actor_account_id=actor.account_id, channel=actor.channel, reason=reason,
-        details={**(details or {}), **actor.evidence()}, version=row.version, at=now,
+        details={**details, **actor.evidence()}, version=row.version, at=now,
     )
     session.add(event)
     await session.flush()

@@ -111,13 +111,23 @@ def evidenced(api: str, render_error: ErrorRenderer,
 
 async def _record(request: web.Request, trace: Trace, answer: Rendered, outcome: Outcome,
                   rule: str | None, reason: str | None, values: int) -> None:
+    await record_trace(request, trace, status=answer.status, body=answer.body,
+                       outcome=outcome, rule=rule, reason=reason, values=values)
+
+
+async def record_trace(request: web.Request, trace: Trace, *, status: int, body: bytes,
+                       outcome: Outcome, rule: str | None = None, reason: str | None = None,
+                       values: int = 0) -> None:
+    """Append the access event of ``trace`` and wait until it is durable (also used for the
+    member reads behind a community aggregate, whose own body is never sent)."""
     window = trace.window
     event = AccessEvent(
         at=request.app[clock_key].now(),
         request_id=request.get(request_id_key, ""),
-        api=trace.api, route=trace.route, outcome=outcome, status=answer.status,
-        body_sha256=hashlib.sha256(answer.body).hexdigest(),
-        recipient_id=trace.recipient_id, consent_id=trace.consent_id, point=trace.point,
+        api=trace.api, route=trace.route, outcome=outcome, status=status,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        recipient_id=trace.recipient_id, consent_id=trace.consent_id,
+        mandate_id=trace.mandate_id, point=trace.point,
         dataset=trace.dataset,
         window_start=window.start if window is not None else None,
         window_end=window.end if window is not None else None,

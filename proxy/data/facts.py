@@ -13,12 +13,13 @@ in force now, else its latest one on the point (so a denial can say "revoked" or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from consent.access import ConsentGrant, PointFacts
@@ -37,8 +38,14 @@ from consent.models import (
 from consent.models.base import DEFAULT_TENANT
 from consent.periods import Period
 from consent.storage import Database
-from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset
+from proxy.data.rule_facts import (
+    around,
+    mandate_grant,
+    pick_upstream,
+    point_ref_column,
+    supply_contract,
+)
 
 _ENDED_BY_SOMEONE = {ConsentState.REVOKED, ConsentState.WITHDRAWN}
 
@@ -99,8 +106,14 @@ class FactsLoader:
         self._points: dict[tuple[str, PointRef], tuple[str, ZoneInfo]] = {}
 
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,
-                   at: datetime, tenant: str = DEFAULT_TENANT) -> AccessFacts:
-        """The facts for ``recipient_id`` reading ``point`` at ``at``."""
+                   at: datetime, tenant: str = DEFAULT_TENANT,
+                   dataset: Dataset | None = None) -> AccessFacts:
+        """The facts for ``recipient_id`` reading ``point`` (``dataset``) at ``at``.
+
+        Without a consent on the point, an app-wide token may read under a mandate naming the
+        recipient's organisation (:func:`~proxy.data.rule_facts.mandate_grant`); a supplier's
+        supply contract on the point is loaded for R13.
+        """
         async with self.db.engine.connect() as conn:
             known = self._points.get((tenant, point))
             if known is None:
@@ -122,18 +135,39 @@ class FactsLoader:
             rows = (await conn.execute(query)).all()
             picked = _pick(rows, at)
             if picked is None:
-                return AccessFacts(point, zone, point_id, None, None, tenant)
+                under_mandate = None if consent_id is not None else await mandate_grant(
+                    conn, tenant=tenant, recipient_id=recipient_id, point_id=point_id,
+                    dataset=dataset, at=at)
+                if under_mandate is None:
+                    return AccessFacts(point, zone, point_id, None, None, tenant)
+                grant, facts = under_mandate
+                return AccessFacts(point, zone, point_id, grant,
+                                   await self._with_contract(conn, grant, facts, tenant,
+                                                             point_id, at), tenant)
             household = picked.grantor_id
             if picked.mandate_id is not None:
                 household = (await conn.execute(sa.select(_MANDATE.c.mandator_id).where(
                     _MANDATE.c.id == picked.mandate_id))).scalar() or household
-            rest = (await conn.execute(_around(point_id, household, picked.id))).all()
-        occupancy = tuple(Period(r.start, r.end) for r in rest if r.kind == "o")
-        upstream = [Period(r.start, r.end) for r in rest if r.kind == "u"]
-        refs = frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p")
-        grant = consent_grant(_as_consent(picked), refs, at, supplier=bool(picked.is_supplier))
-        facts = PointFacts(occupancy=occupancy, upstream=_pick_upstream(upstream, at))
+            rest = (await conn.execute(around(point_id, household,
+                                              _consent_points(picked.id)))).all()
+            occupancy = tuple(Period(r.start, r.end) for r in rest if r.kind == "o")
+            upstream = [Period(r.start, r.end) for r in rest if r.kind == "u"]
+            refs = frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p")
+            grant = consent_grant(_as_consent(picked), refs, at,
+                                  supplier=bool(picked.is_supplier))
+            facts = PointFacts(occupancy=occupancy, upstream=pick_upstream(upstream, at))
+            facts = await self._with_contract(conn, grant, facts, tenant, point_id, at)
         return AccessFacts(point, zone, point_id, grant, facts, tenant)
+
+    @staticmethod
+    async def _with_contract(conn: AsyncConnection, grant: ConsentGrant, facts: PointFacts,
+                             tenant: str, point_id: str, at: datetime) -> PointFacts:
+        """``facts`` with the supplier's contract on the point, for a supplier (R13)."""
+        if not grant.recipient_is_supplier:
+            return facts
+        contract = await supply_contract(conn, tenant=tenant, point_id=point_id,
+                                         supplier_id=grant.recipient_id, at=at)
+        return replace(facts, supplier_contract=contract)
 
     async def consents(self, *, recipient_id: str, consent_id: str | None, at: datetime,
                        tenant: str = DEFAULT_TENANT) -> list[tuple[Consent, list[PointRef]]]:
@@ -169,22 +203,13 @@ class FactsLoader:
         return {(tenant, PointRef(Source(source), ident)) for tenant, source, ident in rows}
 
 
-def _around(point_id: str, household: str, consent_id: str) -> sa.CompoundSelect[Any]:
-    """Occupancy of the household (o), active upstream authorisations (u) and the consent's
-    points (p) of one point, in one statement."""
-    text_null = sa.null().cast(sa.String)
-    return sa.union_all(
-        sa.select(sa.literal("o").label("kind"), _OCCUPANCY.c.starts_at.label("start"),
-                  _OCCUPANCY.c.ends_at.label("end"), text_null.label("ref"))
-        .where(_OCCUPANCY.c.point_id == point_id, _OCCUPANCY.c.household_id == household),
-        sa.select(sa.literal("u"), _UPSTREAM.c.valid_from, _UPSTREAM.c.valid_until, text_null)
-        .where(_UPSTREAM.c.point_id == point_id, _UPSTREAM.c.state == UpstreamState.ACTIVE),
-        sa.select(sa.literal("p"), _CONSENT.c.valid_from, _CONSENT.c.valid_until,
-                  sa.type_coerce(_POINT.c.source, sa.String()) + ":" + _POINT.c.identifier)
-        .select_from(_CONSENT_POINT.join(_POINT, _POINT.c.id == _CONSENT_POINT.c.point_id)
-                     .join(_CONSENT, _CONSENT.c.id == _CONSENT_POINT.c.consent_id))
-        .where(_CONSENT_POINT.c.consent_id == consent_id),
-    )
+def _consent_points(consent_id: str) -> sa.Select[Any]:
+    """The consent's points (p), for :func:`~proxy.data.rule_facts.around`."""
+    return (sa.select(sa.literal("p"), _CONSENT.c.valid_from, _CONSENT.c.valid_until,
+                      point_ref_column())
+            .select_from(_CONSENT_POINT.join(_POINT, _POINT.c.id == _CONSENT_POINT.c.point_id)
+                         .join(_CONSENT, _CONSENT.c.id == _CONSENT_POINT.c.consent_id))
+            .where(_CONSENT_POINT.c.consent_id == consent_id))
 
 
 def _as_consent(row: sa.Row[Any]) -> Consent:
@@ -199,13 +224,6 @@ def _pick(rows: Sequence[sa.Row[Any]], at: datetime) -> sa.Row[Any] | None:
                 and Period(r.valid_from, r.valid_until).contains(at)]
     pool = in_force or list(rows)
     return max(pool, key=lambda r: (r.updated_at, r.valid_from))
-
-
-def _pick_upstream(usable: list[Period], at: datetime) -> Period | None:
-    if not usable:
-        return None
-    current = [p for p in usable if p.contains(at)]
-    return max(current or usable, key=lambda p: p.start)
 
 
 def _default_zone(point: PointRef) -> ZoneInfo:

@@ -49,7 +49,7 @@ from proxy.auth import bearer_value
 from proxy.errors import InvalidToken
 from proxy.evidence.bundles import bundle_response
 from proxy.keys import auditor_key, clock_key, database_key, evidence_key
-from proxy.oauth.registry import read_json_body
+from proxy.oauth.registry import json_body
 
 MAX_PAGE = 1000
 _FILTERS = ("consent_id", "household_id", "recipient_id")
@@ -233,7 +233,7 @@ async def export(request: web.Request) -> web.Response:
     """``POST /audit/v1/exports`` (JSON ``{consent_id?, household_id?, recipient_id?, from?,
     to?, tenant?, include_documents?}``): the proof bundle, streamed as a zip."""
     auditor = await require_auditor(request)
-    body = await read_json_body(request)
+    body = await json_body(request)
     selection = _selection(auditor, body)
     if any(getattr(selection, name) for name in _FILTERS):
         async with request.app[evidence_key].log.db.engine.connect() as conn:

@@ -86,7 +86,7 @@ def _admin_token_create(args: argparse.Namespace, settings: Settings) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a") as handle:
-        handle.write(digest(token) + "\n")
+        handle.write(f"{digest(token)} {args.tenant}\n")
     print(json.dumps({"admin_token": token}) if args.json else token)
     return 0
 
@@ -126,5 +126,7 @@ def add_oauth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     mint = admin_sub.add_parser("create", parents=[parent],
                                 help="print a new admin API token (shown once)")
+    mint.add_argument("--tenant", default=DEFAULT_TENANT,
+                      help="the tenant whose recipients it manages (R24)")
     mint.add_argument("--json", action="store_true")
     mint.set_defaults(func=bind(_admin_token_create))

@@ -20,7 +20,8 @@ from importlib import resources
 
 from consent.evidence.canonical import canonical
 from consent.evidence.records import Notice
-from proxy.web.i18n import DATASET_TITLES, MESSAGES, Lang
+from proxy.web.i18n import DATASET_TITLES, MESSAGES
+from proxy.web.lang import Lang
 
 CONSENT_TEXT_VERSION = "oauth-consent/1"
 TEMPLATE = "consent.html"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -40,9 +40,6 @@ class SessionState:
     cookie: str
     account: Account | None
     fresh: bool
-    #: When the account signed in (by password: :mod:`proxy.web.login`), for the evidence
-    #: of how a household was authenticated (R15).
-    signed_in_at: datetime | None = None
 
     @property
     def account_id(self) -> str | None:
@@ -74,8 +71,8 @@ async def browser_session(request: web.Request) -> SessionState:
         async with request.app[database_key].session() as session:
             row = await find_browser_session(session, raw, now)
             account = await session.get(Account, row.account_id) if row else None
-        if account is not None and not account.disabled and row is not None:
-            state = SessionState(raw, account, fresh=False, signed_in_at=row.created_at)
+        if account is not None and not account.disabled:
+            state = SessionState(raw, account, fresh=False)
     request[session_key] = state
     return state
 
@@ -88,8 +85,11 @@ def apply_session_cookie(request: web.Request, response: web.StreamResponse,
                             secure=_https(request), samesite="Lax", path="/")
 
 
-async def sign_in(request: web.Request, account: Account) -> SessionState:
-    """Start a signed-in session with a brand-new cookie; the previous one is ended."""
+async def sign_in(request: web.Request, account: Account, *,
+                  method: str = "password") -> SessionState:
+    """Start a signed-in session with a brand-new cookie; the previous one is ended.
+    ``method`` records how the person proved who they are (``password``, ``reset``,
+    ``oidc``): evidence of the decisions taken in the session (R15)."""
     previous = await browser_session(request)
     now = request.app[clock_key].now()
     cookie = new_secret(SESSION_PREFIX)
@@ -97,8 +97,8 @@ async def sign_in(request: web.Request, account: Account) -> SessionState:
         await end_browser_session(session, previous.cookie, now)
         session.add(BrowserSession(token_hash=digest(cookie), account_id=account.id,
                                    tenant_id=account.tenant_id, created_at=now,
-                                   expires_at=now + SESSION_LIFETIME))
-    state = SessionState(cookie, account, fresh=True, signed_in_at=now)
+                                   expires_at=now + SESSION_LIFETIME, auth_method=method))
+    state = SessionState(cookie, account, fresh=True)
     request[session_key] = state
     return state
 

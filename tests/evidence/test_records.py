@@ -64,7 +64,7 @@ def test_household_actions_must_show_text_and_authentication(clock: FrozenClock)
 
 
 def test_access_events_must_name_their_consent_when_served(clock: FrozenClock) -> None:
-    with pytest.raises(InvalidRecord, match="must name its consent and point"):
+    with pytest.raises(InvalidRecord, match="must name its point, and its consent or mandate"):
         scenario.access(clock, consent_id=None)
     with pytest.raises(InvalidRecord, match="access outcome is one of"):
         scenario.access(clock, outcome="maybe")
