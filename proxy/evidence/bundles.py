@@ -1,11 +1,11 @@
-"""Proof bundles over HTTP: for auditors (``POST /audit/v1/exports``) and for a household's own
-page ("download my evidence", GDPR art. 15), through the same two functions.
+"""Proof bundles for auditors (``POST /audit/v1/exports``) and for a household's own page
+(``/account/evidence``, GDPR art. 15).
 
-A bundle is written to a temporary file first, then streamed from it (aiohttp sends a file body
-in chunks and closes it): an export that fails half-way answers a clean problem+json instead of
-a truncated zip, and the response has a ``Content-Length``. Every export is logged
-by the evidence subsystem itself (kind ``audit.export``, with the manifest's hash, which the
-``X-Manifest-SHA256`` header repeats).
+An auditor's bundle is written to a temporary file first, then streamed from it (aiohttp sends a
+file body in chunks and closes it): an export that fails half-way answers a clean problem+json
+instead of a truncated zip, and the response has a ``Content-Length``. A household's bundle is
+small and comes as bytes. Every export is logged by the evidence subsystem itself (kind
+``audit.export``, with the manifest's hash, which the ``X-Manifest-SHA256`` header repeats).
 """
 
 from __future__ import annotations
@@ -36,14 +36,6 @@ async def bundle_response(request: web.Request, selection: Selection, *, actor: 
         "Content-Disposition": f'attachment; filename="{filename}"',
         "Cache-Control": "no-store", "X-Manifest-SHA256": result.manifest_sha256,
         "X-Bundle-Entries": str(result.entries)})
-
-
-async def household_bundle_response(request: web.Request, household_id: str, *, tenant: str,
-                                    actor: str) -> web.Response:
-    """The household's own bundle as a download (for the household pages: call it from a
-    handler that has checked the signed-in account is this household or its mandatary)."""
-    return await bundle_response(request, Selection(tenant=tenant, household_id=household_id),
-                                 actor=actor, filename=f"passerelle-evidence-{household_id}.zip")
 
 
 async def export_for_household(evidence: Evidence, household_id: str, *, tenant: str,
