@@ -94,7 +94,9 @@ def _schemas() -> dict[str, Any]:
                         "datasets": {"type": "array", "items": text},
                         "points": {"type": "array", "items": text},
                         "max_resolution": text, "valid_from": instant, "valid_until": instant,
-                        "data_from": instant, "history_days": {"type": "integer"}}},
+                        # null: no fixed start, the history allowance counts back from now
+                        "data_from": {"type": ["string", "null"], "format": "date-time"},
+                        "history_days": {"type": "integer"}}},
         "ConsentList": {"type": "object", "required": ["consents"],
                         "properties": {"consents": {"type": "array", "items": _ref("Consent")}}},
         "Problem": {"type": "object", "required": ["type", "title", "status"],

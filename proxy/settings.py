@@ -73,6 +73,17 @@ class Settings:
     def oidc_enabled(self) -> bool:
         """True when an OpenID provider is fully configured."""
         return bool(self.oidc_discovery_url and self.oidc_client_id and self.oidc_client_secret)
+    # --- replicas and their upstream (issue 9) ----------------------------------------------
+    #: Base URL of an in-house DSO API (docs/inhouse-dso-api.md) serving every source, such as
+    #: ``passerelle simulator``; unset: the built-in simulator runs inside each process.
+    upstream_url: str | None = None
+    #: OAuth client credentials at ``upstream_url`` (the secret through ``..._SECRET_FILE``).
+    upstream_client_id: str = "passerelle"
+    upstream_client_secret: str | None = field(default=None, repr=False)
+    #: Longest wait for one upstream HTTP exchange (s): past it, 504 upstream-timeout.
+    upstream_timeout: float = 10.0
+    #: How often quota headroom and the evidence log's size and checkpoint age are sampled (s).
+    telemetry_interval: float = 15.0
 
     @property
     def resolved_database_url(self) -> str:

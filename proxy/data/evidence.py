@@ -21,6 +21,7 @@ from aiohttp import web
 
 from consent.access_events import AccessEvent, Outcome
 from consent.errors import AccessDenied, DomainError, PasserelleError
+from consent.storage.database import DatabaseUnavailable, is_outage
 from proxy.data.trace import Trace
 from proxy.keys import access_sink_key, clock_key, request_id_key
 
@@ -93,11 +94,15 @@ def evidenced(api: str, render_error: ErrorRenderer,
                 answer = render_error(error, request)
                 outcome, rule = classify(error)
                 reason = error.detail
-            except Exception:
-                log.exception("data request failed on %s", request.path)
+            except Exception as error:
                 internal = PasserelleError("An unexpected error occurred; it has been logged.")
+                if is_outage(error):  # a 503 the recipient may retry, not a bug of ours
+                    internal = DatabaseUnavailable("The database is unavailable for a moment; "
+                                                   "retry shortly.")
+                else:
+                    log.exception("data request failed on %s", request.path)
                 answer = render_error(internal, request)
-                outcome, reason = Outcome.FAILED, "internal error"
+                outcome, reason = Outcome.FAILED, internal.title.lower()
             await _record(request, trace, answer, outcome, rule, reason, values)
             return web.Response(body=answer.body, status=answer.status,
                                 content_type=answer.content_type, headers=answer.headers)

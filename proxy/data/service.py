@@ -59,7 +59,7 @@ class DataService:
         trace.tenant = caller.tenant
         trace.point, trace.dataset = str(point), dataset.value
         if self.limits is not None:
-            self.limits.check(caller.grant.recipient_id)
+            await self.limits.check(caller.grant.recipient_id)
         at = self.clock.now()
         facts = await self.facts.load(recipient_id=caller.grant.recipient_id,
                                       consent_id=caller.grant.consent_id, point=point, at=at,

@@ -81,7 +81,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     tenant = safe_tenant(first(pairs, "tenant"))
     address = request.remote or "unknown"
     throttle = request.app[login_throttle_key]
-    wait = throttle.retry_after(username, address)
+    wait = await throttle.retry_after(username, address)
     if wait is not None:
         response = await _form(request, next_path=next_path, tenant=tenant, username=username,
                                error="login.throttled", status=429)
@@ -93,10 +93,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     valid = await asyncio.get_running_loop().run_in_executor(None, check_password, account,
                                                              password)
     if not valid or account is None:
-        throttle.failed(username, address)
+        await throttle.failed(username, address)
         return await _form(request, next_path=next_path, tenant=tenant, username=username,
                            error="login.failed")
-    throttle.succeeded(username)
+    await throttle.succeeded(username)
     state = await sign_in(request, account)
     response = see_other(next_path)
     apply_session_cookie(request, response, state)

@@ -105,6 +105,8 @@ class PostgresFactory:
                                         f'CREATE DATABASE "{self.template}"'))
         run_async(lambda: _migrate(self._url(self.template)))
         self._tables, self._seed_rows = run_async(self._read_template)
+        self._revision = run_async(lambda: self._scalar(
+            self.template, "SELECT version_num FROM alembic_version"))
 
     def _url(self, database: str) -> str:
         return self.admin_url.set(database=database).render_as_string(hide_password=False)
@@ -118,6 +120,14 @@ class PostgresFactory:
         conn = await self._connect(database)
         try:
             await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def _scalar(self, database: str, sql: str) -> str:
+        conn = await self._connect(database)
+        try:
+            value: str = await conn.fetchval(sql)
+            return value
         finally:
             await conn.close()
 
@@ -146,6 +156,9 @@ class PostgresFactory:
                 for table, rows in self._seed_rows.items():
                     await conn.copy_records_to_table(table, records=rows,
                                                      columns=list(rows[0].keys()))
+                # A test may have moved the recorded revision (readiness tests do).
+                await conn.execute("UPDATE alembic_version SET version_num = $1",
+                                   self._revision)
         finally:
             await conn.close()
 

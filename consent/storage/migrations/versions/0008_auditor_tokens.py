@@ -1,7 +1,7 @@
 """Auditor bearer tokens for the audit API (issue 6: read-only, scoped auditors).
 
-Revision ID: 0007_auditor_tokens
-Revises: 0006_portal
+Revision ID: 0008_auditor_tokens
+Revises: 0007_shared_state
 Create Date: 2026-11-23
 
 Written by hand after the model (consent/auditors.py); the migrations test compares it with
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0007_auditor_tokens'
-down_revision: str | None = '0006_portal'
+revision: str = '0008_auditor_tokens'
+down_revision: str | None = '0007_shared_state'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
