@@ -102,7 +102,7 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
     if errors:
         return await _reset_page(request, errors=errors, username=username, status=400)
     throttle, address = request.app[login_throttle_key], request.remote or "unknown"
-    wait = throttle.retry_after(username, address)
+    wait = await throttle.retry_after(username, address)
     if wait is not None:
         errors.add("form", "login.throttled")
         response = await _reset_page(request, errors=errors, username=username, status=429)
@@ -118,7 +118,7 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
              and account.has_role(AccountRole.HOUSEHOLD)
              and await _meter_matches(request, account, first(pairs, "meter_number")))
     if not valid or account is None or reset is None:
-        throttle.failed(username, address)
+        await throttle.failed(username, address)
         errors.add("form", GENERIC)
         return await _reset_page(request, errors=errors, username=username, status=400)
     async with db.session() as session:
@@ -126,7 +126,7 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
         if not await identity.complete_reset(session, account, reset, password, now):
             errors.add("form", GENERIC)
             return await _reset_page(request, errors=errors, username=username, status=400)
-    throttle.succeeded(username)
+    await throttle.succeeded(username)
     await log_event(request, account, "account.password_reset",
                     details={"method": "reset_code"})
     state = await sign_in(request, account, method="reset")

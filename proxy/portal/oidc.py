@@ -92,7 +92,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     try:
         who = await client.sign_in(code, str(pending["verifier"]), str(pending["nonce"]))
     except OidcError:
-        throttle.failed("oidc", address)
+        await throttle.failed("oidc", address)
         return await error_page(request, "portal.oidc.refused", status=502)
     now = request.app[clock_key].now()
     async with request.app[database_key].session() as session:
@@ -141,14 +141,14 @@ async def link_submit(request: web.Request) -> web.StreamResponse:
     errors = FieldErrors()
     throttle, address = request.app[login_throttle_key], request.remote or "unknown"
     subject_key = f"oidc:{waiting['sub']}"
-    if throttle.retry_after(subject_key, address) is not None:
+    if await throttle.retry_after(subject_key, address) is not None:
         errors.add("form", "login.throttled")
         return await _link_page(request, errors=errors, values=values, status=429)
     try:
         verified = await verify_meter_number(request.app, parse_point(
             values["source"], values["identifier"]), first(pairs, "meter_number"))
     except ProofRefused as refused:
-        throttle.failed(subject_key, address)
+        await throttle.failed(subject_key, address)
         errors.add(refused.field, refused.message_key)
         return await _link_page(request, errors=errors, values=values, status=400)
     account = await _household_for(request, verified, str(waiting["name"]))
@@ -162,7 +162,7 @@ async def link_submit(request: web.Request) -> web.StreamResponse:
     await log_event(request, account, "account.oidc_linked", target=str(verified.ref),
                     details={"issuer": str(waiting["iss"]), "subject": str(waiting["sub"]),
                              "proof": "meter_number"})
-    throttle.succeeded(subject_key)
+    await throttle.succeeded(subject_key)
     state = await sign_in(request, account, method="oidc")
     response = await confirm(request, str(waiting["next"]), "portal.done.oidc_linked")
     apply_session_cookie(request, response, state)
