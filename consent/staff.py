@@ -20,7 +20,7 @@ disabled or loses every staff role.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -28,6 +28,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.errors import NotPermitted
+from consent.evidence.records import Authentication
 from consent.lifecycle import ActorRole
 from consent.models import Account, AccountRole, Channel, StaffToken
 from consent.services.base import Actor
@@ -83,6 +84,8 @@ class StaffPrincipal:
     tenant_id: str
     username: str
     roles: frozenset[AccountRole]
+    #: When its staff token was checked (``None``: not authenticated by a token here).
+    authenticated_at: datetime | None = None
 
     @classmethod
     def of(cls, account: Account) -> StaffPrincipal:
@@ -105,8 +108,12 @@ class StaffPrincipal:
     def actor(self, permission: Permission, channel: Channel = Channel.API) -> Actor:
         """The lifecycle actor this principal is when using ``permission`` (checked)."""
         self.require(permission)
+        authentication = None
+        if self.authenticated_at is not None:  # for the signed records (R15)
+            authentication = Authentication("staff_token", self.username, self.authenticated_at)
         return Actor(ACTOR_ROLE.get(permission, ActorRole.OPERATOR), party_id=self.party_id,
-                     account_id=self.account_id, channel=channel, tenant_id=self.tenant_id)
+                     account_id=self.account_id, channel=channel, tenant_id=self.tenant_id,
+                     authentication=authentication)
 
 
 def is_staff(account: Account) -> bool:
@@ -141,4 +148,4 @@ async def authenticate_token(session: AsyncSession, raw: str,
     account = await session.get(Account, row.account_id)
     if account is None or account.tenant_id != row.tenant_id or not is_staff(account):
         return None
-    return StaffPrincipal.of(account)
+    return replace(StaffPrincipal.of(account), authenticated_at=now)

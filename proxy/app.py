@@ -13,6 +13,7 @@ from consent.demo import DEMO_PLAN, seed_demo
 from consent.identifiers import Source
 from consent.storage import Database
 from proxy.data.setup import data_ctx, use_adapters
+from proxy.evidence.setup import evidence_ctx
 from proxy.forwarding import forwarded_middleware_for, parse_networks
 from proxy.keys import clock_key, database_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
@@ -44,6 +45,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app[clock_key] = clock or SystemClock()
     app.cleanup_ctx.append(_database_ctx)
     setup_oauth(app)
+    # --- evidence (issue 6): records of consent changes, the access trail, checkpoints ------
+    app.cleanup_ctx.append(evidence_ctx)
     # --- data proxy (issue 4): adapters, access events, cache, limiters, data service -----
     use_adapters(app, adapters)
     app.cleanup_ctx.append(data_ctx)

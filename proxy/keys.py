@@ -5,11 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.base import MeterDataAdapter
-from consent.access_events import AccessEventSink
+from consent.access_events import AccessEventSink, BatchWriter
+from consent.auditors import Auditor
 from consent.claims import ClaimService
 from consent.clock import Clock
+from consent.evidence.service import Evidence
 from consent.identifiers import Source
-from consent.services import ConsentService
+from consent.services import ConsentService, MandateService
 from consent.storage import Database
 from proxy.data.household import HouseholdReader
 from proxy.data.service import DataService
@@ -36,6 +38,11 @@ adapters_key = web.AppKey("adapters", dict[Source, MeterDataAdapter])
 access_sink_key = web.AppKey("access_sink", AccessEventSink)
 data_service_key = web.AppKey("data_service", DataService)
 
+# --- evidence (issue 6): signed records, the log, checkpoints, the audit API ---------------
+evidence_key = web.AppKey("evidence", Evidence)
+mandate_service_key = web.AppKey("mandate_service", MandateService)
+access_trail_key = web.AppKey("access_trail", BatchWriter)
+
 # --- market rules and the staff API (issue 8) ------------------------------------------------
 rules_key = web.AppKey("rules", RuleServices)
 
@@ -47,3 +54,4 @@ oidc_client_key = web.AppKey("oidc_client", OidcClient)  # absent unless a provi
 
 request_id_key = web.RequestKey("request_id", str)
 verified_token_key = web.RequestKey("verified_token", VerifiedToken)
+auditor_key = web.RequestKey("auditor", Auditor)

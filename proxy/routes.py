@@ -7,6 +7,7 @@ from aiohttp import web
 from proxy import health, observability
 from proxy.data import community
 from proxy.data.setup import add_data_routes
+from proxy.evidence.setup import add_audit_routes
 from proxy.oauth import authorize, endpoints, registry
 from proxy.oauth.setup import STATIC_DIR
 from proxy.portal.routes import add_portal_routes
@@ -42,6 +43,9 @@ def setup_routes(app: web.Application) -> None:
 
     # --- data proxy (issue 4): /api/v1, /api/openapi.json, /api/docs, /compat/enedis -------
     add_data_routes(app)
+
+    # --- evidence (issue 6): the audit API, for auditors' tokens ---------------------------
+    add_audit_routes(app)
 
     # --- market rules (issue 8): community dataset (R4), staff API /staff/... --------------
     r.add_get("/api/v1/communities/{community_id}/datasets/{dataset}",

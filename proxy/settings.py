@@ -51,6 +51,11 @@ class Settings:
     #: How often the cache drops days of points no active consent covers any more (s).
     cache_purge_interval: float = 600.0
 
+    # --- evidence (issue 6) ----------------------------------------------------------------
+    #: How often a signed checkpoint of the evidence log is issued (s); auditors can also ask
+    #: for one (POST /audit/v1/checkpoints).
+    evidence_checkpoint_interval: float = 600.0
+
     # --- market rules (issue 8) ------------------------------------------------------------
     #: k: the fewest members a community dataset may be computed over (R4).
     community_min_members: int = 5

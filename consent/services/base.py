@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.errors import ConcurrentUpdate, DomainError
+from consent.evidence.records import Authentication, Notice
 from consent.lifecycle import ActorRole, StateMachine
 from consent.models import DEFAULT_TENANT, Channel
 from consent.models.history import TransitionEvent
@@ -46,11 +47,26 @@ class Actor:
     account_id: str | None = None
     channel: Channel = Channel.WEB
     tenant_id: str = DEFAULT_TENANT
+    #: How the person was authenticated (R15), and the consent text they were shown and acted
+    #: on: the HTTP layer knows both. They are kept in the event's ``details``, where the
+    #: evidence listener reads them for the signed record (R18).
+    authentication: Authentication | None = None
+    notice: Notice | None = None
 
     def __post_init__(self) -> None:
         if self.party_id is None and self.role not in _ANONYMOUS_ROLES:
             raise DomainError(f"An actor in the role {self.role.value} must name its party.",
                               field="actor")
+
+    def evidence(self) -> dict[str, Any]:
+        """What the event's ``details`` keep of how this actor was authenticated and what it
+        was shown (nothing for actors that were neither)."""
+        out: dict[str, Any] = {}
+        if self.authentication is not None:
+            out["authentication"] = self.authentication.to_json()
+        if self.notice is not None:
+            out["notice"] = self.notice.to_json()
+        return out
 
     @classmethod
     def system(cls, tenant_id: str = DEFAULT_TENANT) -> Actor:
@@ -165,7 +181,7 @@ async def apply_transition(
         tenant_id=row.tenant_id, action=action.value, from_state=from_state.value,
         to_state=to_state.value, actor_role=actor.role, actor_party_id=actor.party_id,
         actor_account_id=actor.account_id, channel=actor.channel, reason=reason,
-        details=details, version=row.version, at=now,
+        details={**details, **actor.evidence()}, version=row.version, at=now,
     )
     session.add(event)
     await session.flush()
@@ -179,8 +195,8 @@ def creation_event(make_event: Callable[..., E], row: Versioned, action: StrEnum
     return make_event(
         tenant_id=row.tenant_id, action=action.value, from_state=None, to_state=to_state.value,
         actor_role=actor.role, actor_party_id=actor.party_id, actor_account_id=actor.account_id,
-        channel=actor.channel, reason=reason, details=dict(details or {}), version=row.version,
-        at=now,
+        channel=actor.channel, reason=reason, details={**(details or {}), **actor.evidence()},
+        version=row.version, at=now,
     )
 
 

@@ -1,6 +1,7 @@
 """Wiring of the data proxy into the application: one ``cleanup_ctx`` and the routes.
 
-:func:`data_ctx` builds, once the database is open: the access-event sink (group commit), the
+:func:`data_ctx` builds, once the database is open: the access-event sink (group commit, the
+evidence log's leaves written in the same transaction when the evidence context is open), the
 sealed day cache (unless ``Settings.upstream_cache`` is off), one
 :class:`~proxy.upstream.fetcher.Upstream` per distinct adapter (so a simulator serving every
 source has one set of limiters, and with ``Settings.upstream_url`` the remote in-house client),
@@ -52,6 +53,7 @@ from proxy.data.ratelimit import RecipientLimits
 from proxy.data.service import DataService
 from proxy.keys import (
     access_sink_key,
+    access_trail_key,
     adapters_key,
     clock_key,
     data_service_key,
@@ -151,7 +153,7 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession() if adapters_key not in app else None
     if session is not None:
         app[adapters_key] = remote_adapters(app, session)
-    sink = GroupCommitSink(db)
+    sink = GroupCommitSink(db, also=app.get(access_trail_key))  # + evidence leaves, same commit
     sink.start()
     app[access_sink_key] = sink
     cache = (DayCache(db, load_cache_secret(settings.data_dir))

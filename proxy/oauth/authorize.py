@@ -12,6 +12,12 @@ how long, and lets the household narrow each of these.
 creates an active consent through :class:`~consent.services.ConsentService` and issues a code
 bound to it; refusing records a refused consent. Both answer ``303`` to the client.
 
+The page prints the version and SHA-256 of its consent text (:mod:`proxy.web.consent_text`) and
+the form posts them back: the decision is recorded with that text and with how the household
+signed in (password, and when), so the signed record says what was shown and who acted (R15,
+R18). A form posted after the text changed is shown again (409) rather than recorded against a
+text the household did not see.
+
 A mandatary (an account with the ``mandatary`` role: a relative, a CPAS social worker) may
 decide for a household whose consents its mandate lets it manage (R10, R11): the page offers
 those households and only the points their mandates cover; the consent is the household's,
@@ -60,11 +66,11 @@ from proxy.oauth.exchange import Exchange, Grantee, OAuthClient
 from proxy.oauth.glue import Carrier, Snapshot, bound, read_snapshot
 from proxy.oauth.server import PasserelleServer, translate
 from proxy.oauth.store import apply, load_client
-from proxy.portal.recording import notice
 from proxy.web import csrf
+from proxy.web.consent_text import consent_notice
 from proxy.web.forms import every, first
-from proxy.web.i18n import dataset_title, negotiate
-from proxy.web.i18n import translate as message
+from proxy.web.i18n import negotiate
+from proxy.web.lang import LANGS
 from proxy.web.login import login_url
 from proxy.web.pages import error_page, see_other
 from proxy.web.session import browser_session
@@ -200,6 +206,7 @@ async def consent_page(request: web.Request, pending: Pending, *, error: str | N
         "redirect_host": urlsplit(redirect_uri).netloc,
         "action": request.path_qs,
         "error": error,
+        "notice": consent_notice(negotiate(request)),
         "households": [{"id": h.id, "name": h.name} for h, _ in pending.households],
     }, status=status, form_targets=(_origin(redirect_uri),))
 
@@ -216,13 +223,19 @@ async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
     except csrf.FORM_REJECTED:
         return await error_page(request, "error.csrf", status=403)
     decision = first(pairs, "decision")
+    notice = _shown_notice(first(pairs, "notice"))
+    if notice is None:  # the text changed since the page was shown (or the form is forged)
+        return await consent_page(request, pending, error="consent.text_changed", status=409)
     role = ActorRole.MANDATARY if pending.households else ActorRole.SUBJECT
+    authentication = await request.app[decision_recorder_key].authentication(
+        (await browser_session(request)).cookie, pending.account)
     actor = Actor(role, party_id=pending.account.party_id,
                   account_id=pending.account.id, channel=Channel.WEB,
-                  tenant_id=pending.account.tenant_id)
+                  tenant_id=pending.account.tenant_id, authentication=authentication,
+                  notice=notice)
     if decision == "refuse":
         if not pending.households:
-            await _record_refusal(request, pending, actor)
+            await _record_refusal(request, pending, actor, notice)
         return _respond(pending, None)
     if decision != "approve":
         return await consent_page(request, pending, error="consent.nothing", status=400)
@@ -230,12 +243,8 @@ async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
         grantor, household_points = pending.grantor(pairs)
         granted = narrow(pending.access, household_points=household_points,
                          approved=_choices(pairs, pending.access))
-        draft = _draft(pending, granted, grantor)
-        # The grant becomes a signed evidence record with the terms shown (proxy/portal).
-        async with request.app[decision_recorder_key].recording(
-                (await browser_session(request)).cookie, pending.account,
-                shown_terms(request, pending, draft)):
-            transition = await request.app[consent_service_key].give(actor, draft)
+        draft = _draft(pending, granted, notice, grantor)
+        transition = await request.app[consent_service_key].give(actor, draft)
     except InvalidDetails:
         return await consent_page(request, pending, error="consent.nothing", status=400)
     except DomainError as error:
@@ -251,18 +260,6 @@ async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
     response = _respond(pending, pending.exchange.grantee)
     await apply(request.app[database_key], pending.exchange)
     return response
-
-
-def shown_terms(request: web.Request, pending: Pending, draft: ConsentDraft) -> Notice:
-    """The notice of what the consent page showed and the household kept (its language)."""
-    lang = negotiate(request)
-    recipient = pending.client.recipient
-    return notice(lang, {
-        "recipient": recipient.name, "purpose": message(lang, f"purpose.{draft.purpose}"),
-        "datasets": [dataset_title(lang, str(d)) for d in draft.datasets],
-        "points": [str(p) for p in draft.points], "resolution": str(draft.max_resolution),
-        "history_days": draft.history_days, "valid_until": draft.valid_until.isoformat(),
-        "redirect": urlsplit(pending.snapshot.payload.redirect_uri or "").netloc})
 
 
 def _respond(pending: Pending, grantee: Grantee | None) -> web.Response:
@@ -301,6 +298,19 @@ def _max_resolution(granted: AccessRequest) -> Resolution:
     return finest if resolution.finer_than(finest) else resolution
 
 
+def _shown_notice(posted: str) -> Notice | None:
+    """The consent text the form says was shown (``version language sha256``), if it is the
+    current text of that language; ``None`` otherwise."""
+    version, _, rest = posted.partition(" ")
+    language, _, sha256 = rest.partition(" ")
+    if language not in LANGS:
+        return None
+    current = consent_notice(language)
+    return current if (version, sha256) == (current.version, current.sha256) else None
+
+
+
+
 _REFUSAL_KEYS = {"R10": "consent.mandate_scope", "R14": "consent.written_path"}
 
 
@@ -315,7 +325,7 @@ async def _journal_refusal(request: web.Request, pending: Pending, error: Domain
         details={"rule": str(error.extra.get("rule", "")), "code": error.code}))
 
 
-def _draft(pending: Pending, granted: AccessRequest,
+def _draft(pending: Pending, granted: AccessRequest, notice: Notice,
            grantor: str | None = None) -> ConsentDraft:
     assert granted.purpose is not None  # settled by AccessRequestCheck
     return ConsentDraft(
@@ -327,10 +337,13 @@ def _draft(pending: Pending, granted: AccessRequest,
         valid_until=pending.exchange.now + granted.duration,
         max_resolution=_max_resolution(granted),
         history_days=granted.history.days,
+        text_version=notice.version,
+        text_hash=notice.sha256,
     )
 
 
-async def _record_refusal(request: web.Request, pending: Pending, actor: Actor) -> None:
+async def _record_refusal(request: web.Request, pending: Pending, actor: Actor,
+                          notice: Notice) -> None:
     """Record the refusal as a consent ``requested -> refused`` (what was asked, on the
     household's points). If the request cannot even be recorded (nothing it asked exists
     here), the refusal is only logged: the client still gets ``access_denied``."""
@@ -343,7 +356,7 @@ async def _record_refusal(request: web.Request, pending: Pending, actor: Actor) 
                           pending.access.duration, pending.access.purpose)
     service = request.app[consent_service_key]
     try:
-        requested = await service.request(actor, _draft(pending, asked))
+        requested = await service.request(actor, _draft(pending, asked, notice))
         await service.refuse(actor, requested.row.id)
     except DomainError as error:
         log.info("refusal not recorded: %s", error.detail)

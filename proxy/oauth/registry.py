@@ -17,6 +17,8 @@ default tenant).
   ``client_id`` and ``client_secret``, shown this once.
 * ``POST /admin/recipients/{client_id}/state`` (JSON ``{"state": "suspended"}``): suspending
   or retiring a recipient revokes every token it holds.
+
+Each state-changing call is traced in the evidence log (kind ``admin``) in its own transaction.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from consent.errors import DomainError, NotFound
+from consent.evidence.events import AdminEvent, Refs
 from consent.models import DEFAULT_TENANT, Recipient, RecipientState, Tenant
 from consent.services.registry import RecipientDraft, register_recipient
 from consent.tokens import digest, revoke_recipient_tokens
 from proxy.auth import bearer_value
 from proxy.errors import InvalidToken
-from proxy.keys import clock_key, database_key, settings_key
+from proxy.keys import clock_key, database_key, evidence_key, settings_key
 from proxy.settings import Settings
 from proxy.web.templates import render
 
@@ -129,6 +132,21 @@ async def require_admin(request: web.Request) -> str:
     return tenant
 
 
+def admin_actor(request: web.Request) -> str:
+    """How the evidence log names the holder of the request's (valid) admin token:
+    ``admin-token:`` + the start of the token's digest (never the token)."""
+    return f"admin-token:{digest(bearer_value(request))[:12]}"
+
+
+async def _log_admin(request: web.Request, session: Any, action: str, recipient: Recipient,
+                     details: dict[str, Any]) -> None:
+    """Trace a state-changing admin call in the evidence log, in its own transaction (R16)."""
+    await request.app[evidence_key].admin_in(await session.connection(), AdminEvent(
+        at=request.app[clock_key].now(), actor=admin_actor(request), action=action,
+        refs=Refs(recipient.tenant_id, recipient_id=recipient.id), target=recipient.client_id,
+        details=details))
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object (at most :data:`MAX_JSON_BYTES`), or a clear DomainError."""
     if request.content_type != "application/json":
@@ -177,6 +195,8 @@ async def admin_create(request: web.Request) -> web.Response:
     async with request.app[database_key].session() as session:
         recipient, secret = await register_recipient(
             session, draft, tenant_id=tenant, now=request.app[clock_key].now())
+        await _log_admin(request, session, "recipient.create", recipient,
+                         {"name": recipient.name, "state": str(recipient.state)})
     return web.json_response({**admin_view(recipient), "client_secret": secret}, status=201,
                              headers={"Cache-Control": "no-store"})
 
@@ -219,10 +239,13 @@ async def admin_set_state(request: web.Request) -> web.Response:
     now = request.app[clock_key].now()
     async with request.app[database_key].session() as session:
         recipient = await _recipient(session, request.match_info["client_id"], tenant)
+        before = str(recipient.state)
         recipient.state = state
         recipient.updated_at = now
         session.add(recipient)
         if state is not RecipientState.ACTIVE:
             await revoke_recipient_tokens(session, recipient.id, now)
+        await _log_admin(request, session, "recipient.state", recipient,
+                         {"from": before, "to": str(state)})
     return web.json_response(admin_view(recipient))
 

@@ -86,25 +86,24 @@ async def decide(request: web.Request, household: Household) -> web.StreamRespon
     action = request.match_info["action"]
     expected = fields.version(pairs)
     service = request.app[consent_service_key]
-    actor = household.actor()
     consent = line.consent
     errors = FieldErrors()
     values = {"until": first(pairs, "until")}
     lang = negotiate(request)
     try:
         if action == ConsentAction.WITHDRAW:
-            async with recorded(request, household):
+            async with recorded(request, household) as actor:
                 await service.withdraw(actor, consent.id, expected_version=expected,
                                        reason="withdrawn on the household page")
             return await confirm(request, "/account", "portal.done.withdrawn",
                                  recipient=line.recipient.name)
         if action == ConsentAction.GRANT:
-            async with recorded(request, household, notice(lang, terms(lang, line))):
+            async with recorded(request, household, notice(lang, terms(lang, line))) as actor:
                 await service.grant(actor, consent.id, expected_version=expected)
             return await confirm(request, _url(consent.id), "portal.done.granted",
                                  recipient=line.recipient.name)
         if action == ConsentAction.REFUSE:
-            async with recorded(request, household):
+            async with recorded(request, household) as actor:
                 await service.refuse(actor, consent.id, expected_version=expected)
             return await confirm(request, "/account", "portal.done.refused",
                                  recipient=line.recipient.name)
@@ -112,7 +111,7 @@ async def decide(request: web.Request, household: Household) -> web.StreamRespon
             until = fields.day(pairs, "until", errors)
             if until is not None:
                 shown = notice(lang, {**terms(lang, line), "until": until.isoformat()})
-                async with recorded(request, household, shown):
+                async with recorded(request, household, shown) as actor:
                     await service.renew(actor, consent.id, fields.end_of_day(until),
                                         expected_version=expected)
                 return await confirm(request, _url(consent.id), "portal.done.renewed",
@@ -121,7 +120,7 @@ async def decide(request: web.Request, household: Household) -> web.StreamRespon
             wanted = _narrowing(pairs, line, errors)
             if not errors:
                 shown = notice(lang, {**terms(lang, line), "narrowed_to": _describe(wanted)})
-                async with recorded(request, household, shown):
+                async with recorded(request, household, shown) as actor:
                     granted = await HouseholdDecisions(service).narrow(
                         actor, consent.id, wanted, expected_version=expected)
                 return await confirm(request, _url(granted.row.id), "portal.done.narrowed",
@@ -184,9 +183,9 @@ async def withdraw_recipient(request: web.Request, household: Household) -> web.
     in one transaction. A recipient holding nothing of this household is a 404."""
     await csrf.read_verified_form(request)
     service = request.app[consent_service_key]
-    async with recorded(request, household):
+    async with recorded(request, household) as actor:
         done = await HouseholdDecisions(service).withdraw_all(
-            household.actor(), household.party_id, request.match_info["recipient_id"],
+            actor, household.party_id, request.match_info["recipient_id"],
             reason="withdrawn for the whole recipient on the household page")
     if not done:
         return await not_found(request)

@@ -10,13 +10,11 @@ audit verify`` (docs/evidence-format.md).
 
 from __future__ import annotations
 
-import io
-
 from aiohttp import web
 
 from consent.evidence.errors import EvidenceUnavailable
-from consent.evidence.selection import Selection
-from proxy.keys import claim_service_key, clock_key, rules_key
+from proxy.evidence.bundles import export_for_household
+from proxy.keys import claim_service_key, clock_key, evidence_key
 from proxy.portal.fields import FieldErrors
 from proxy.portal.pages import Household, household_page, render_page
 from proxy.web import csrf
@@ -44,17 +42,14 @@ async def evidence_page(request: web.Request, household: Household) -> web.Strea
 async def bundle(request: web.Request, household: Household) -> web.StreamResponse:
     """``POST /account/evidence/bundle``: the zip, as an attachment."""
     await csrf.read_verified_form(request)
-    evidence = request.app[rules_key].evidence
-    out = io.BytesIO()
     try:
-        await evidence.export(Selection(tenant=household.tenant_id,
-                                        household_id=household.party_id),
-                              out, actor=f"household:{household.party_id}")
+        body = await export_for_household(
+            request.app[evidence_key], household.party_id, tenant=household.tenant_id,
+            actor=f"household:{household.party_id}")
     except EvidenceUnavailable:
         errors = FieldErrors()
         errors.add("form", "portal.err.evidence")
         return await _page(request, household, errors=errors, status=503)
-    body = out.getvalue()
     if len(body) > MAX_BUNDLE_BYTES:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BUNDLE_BYTES, actual_size=len(body))
     day = request.app[clock_key].now().date().isoformat()

@@ -147,12 +147,12 @@ async def new_submit(request: web.Request, household: Household) -> web.StreamRe
                           "points": values["points"], "datasets": values["datasets"],
                           "until": values["until"] or None, "path": path})
     try:
-        async with recorded(request, household, shown):
+        async with recorded(request, household, shown) as actor:
             if path == "online":
-                made = await service.give(household.actor(), draft,
+                made = await service.give(actor, draft,
                                           reason="given online on the household page")
             else:
-                made = await service.request(household.actor(), draft,
+                made = await service.request(actor, draft,
                                              reason="prepared on the household page")
     except DomainError as error:
         errors.from_domain(error)
@@ -234,8 +234,8 @@ async def upload_proof(request: web.Request, household: Household) -> web.Stream
                    else "portal.err.file.type")
         return await _show(request, household, item, errors=errors, status=400)
     try:
-        async with recorded(request, household):
-            await rules.mandates.attach_proof(household.actor(), item.row.id, ProofUpload(
+        async with recorded(request, household) as actor:
+            await rules.mandates.attach_proof(actor, item.row.id, ProofUpload(
                 kind, stored.media_type, stored.size, stored.sha256, stored.document_id))
     except DomainError as error:
         await rules.evidence.blobs.delete(stored.document_id)  # nothing kept on refusal
@@ -256,12 +256,12 @@ async def act(request: web.Request, household: Household) -> web.StreamResponse:
     service = request.app[rules_key].mandates
     errors = FieldErrors()
     try:
-        async with recorded(request, household):
+        async with recorded(request, household) as actor:
             if action == "submit":
-                await service.submit(household.actor(), item.row.id,
+                await service.submit(actor, item.row.id,
                                      expected_version=fields.version(pairs))
             else:
-                await service.withdraw(household.actor(), item.row.id,
+                await service.withdraw(actor, item.row.id,
                                        expected_version=fields.version(pairs),
                                        reason="ended on the household page")
     except IllegalTransition:

@@ -139,9 +139,9 @@ async def grant_submit(request: web.Request, household: Household) -> web.Stream
             "points": [str(p) for p in chosen_points], "resolution": resolution.value,
             "history_days": history, "until": until.isoformat()})
         try:
-            async with recorded(request, household, shown):
+            async with recorded(request, household, shown) as actor:
                 given = await request.app[consent_service_key].give(
-                    household.actor(), draft, reason="given on the household page")
+                    actor, draft, reason="given on the household page")
         except DomainError as error:
             errors.from_domain(error)
         else:

@@ -137,12 +137,14 @@ async def confirm(request: web.Request, location: str, message_key: str,
 
 
 def recorded(request: web.Request, household: Household, shown: Notice | None = None,
-             ) -> AbstractAsyncContextManager[None]:
-    """The block's consent and mandate changes become signed evidence once committed
-    (:mod:`proxy.portal.recording`); ``shown`` is the notice of the terms the page showed."""
+             ) -> AbstractAsyncContextManager[Actor]:
+    """The household's actor for the block that decides: how it signed in and ``shown``, the
+    notice of the terms the page showed, go into the signed records of its consent and mandate
+    changes (:mod:`proxy.portal.recording`)."""
     state = request.get(session_key)
     cookie = state.cookie if state is not None else ""
-    return request.app[decision_recorder_key].recording(cookie, household.account, shown)
+    return request.app[decision_recorder_key].recording(cookie, household.account,
+                                                        household.actor(), shown)
 
 
 async def log_event(request: web.Request, account: Account, action: str, *,

@@ -3,9 +3,9 @@
 :func:`setup_portal` appends one ``cleanup_ctx`` after the data proxy's (it needs the data
 service's upstreams and access-event sink): the :class:`~proxy.data.household.HouseholdReader`
 and the :class:`~consent.claims.ClaimService` over the rules' occupancy service (so consents
-and mandates ended by a move-in stop with their tokens, R9), and the recorder that turns every
-decision taken on a page into signed evidence (:mod:`proxy.portal.recording`); and, when a
-provider is configured, the OpenID Connect client with its own HTTP session.
+and mandates ended by a move-in stop with their tokens, R9), and the recorder that says how a
+household signed in, for the signed records of its decisions (:mod:`proxy.portal.recording`);
+and, when a provider is configured, the OpenID Connect client with its own HTTP session.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from proxy.keys import (
     settings_key,
 )
 from proxy.portal.oidc_client import OidcClient
-from proxy.portal.recording import DecisionRecorder, capture
+from proxy.portal.recording import DecisionRecorder
 
 
 def setup_portal(app: web.Application) -> None:
@@ -45,10 +45,8 @@ async def _portal_ctx(app: web.Application) -> AsyncIterator[None]:
                                                 app[access_sink_key], clock, household_policy())
     rules = app[rules_key]
     app[claim_service_key] = ClaimService(db, clock, rules.occupancy)
-    app[decision_recorder_key] = DecisionRecorder(db, rules.evidence, rules.mandates)
-    # Page decisions become signed evidence records once committed (proxy/portal/recording).
-    rules.consents.hooks.listeners.append(capture)
-    rules.mandates.hooks.listeners.append(capture)
+    # How a household signed in, for the signed records of its decisions (proxy/portal).
+    app[decision_recorder_key] = DecisionRecorder(db)
     settings = app[settings_key]
     url, client_id = settings.oidc_discovery_url, settings.oidc_client_id
     secret = settings.oidc_client_secret

@@ -63,7 +63,6 @@ async def create(request: web.Request, principal: StaffPrincipal) -> Answer:
     reason = str(body.get("reason", ""))[:500]
     made = await rules.mandates.request(principal.actor(permission, channel), draft,
                                         reason=reason)
-    await rules.recorder.mandate_changes([made.event])
     return Answer(mandate_json_of(made.row, draft.points), status=201, target=made.row.id)
 
 
@@ -104,8 +103,6 @@ def _transition(action: MandateAction, *permissions: Permission):  # type: ignor
         done = await rules.mandates.act_with(principal.actor(held, channel),
                                              request.match_info["id"], action,
                                              expected_version=version, reason=reason)
-        await rules.recorder.mandate_changes([done.event], authenticated_as=(
-            principal.username if held is P.ACT_AS_MANDATARY else None))
         return Answer({"id": done.row.id, "state": str(done.row.state),
                        "version": done.row.version}, details={"reason": reason})
 

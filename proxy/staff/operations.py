@@ -35,7 +35,6 @@ async def move_out(request: web.Request, principal: StaffPrincipal) -> Answer:
     point = PointRef.parse(request.match_info["point"])
     result = await rules.occupancy.move_out(principal.actor(P.MANAGE_OCCUPANCY), point, at,
                                             reason=text(body, "reason", 300, required=False))
-    await rules.recorder.mandate_changes(result.ended.mandates)
     ended = result.ended
     summary = {"household_id": result.occupancy.household_id, "at": at.isoformat(),
                "consents": [e.consent_id for e in ended.consents],

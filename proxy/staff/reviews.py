@@ -81,7 +81,6 @@ def _verdict(action: str, what: str) -> Callable[[web.Request], Awaitable[web.Re
         if what == "mandate":
             decide = rules.mandates.approve if action == "approve" else rules.mandates.refuse
             done = await decide(actor, object_id, expected_version=version, reason=reason)
-            await rules.recorder.mandate_changes([done.event])
             state, version = str(done.row.state), done.row.version
         else:
             judge = rules.consents.approve if action == "approve" else rules.consents.refuse

@@ -1,10 +1,11 @@
 """Wiring of the market rules and the staff API: one ``cleanup_ctx`` (after the OAuth one,
 whose consent service it shares, so that ending a consent still revokes its tokens).
 
-It opens the instance's :class:`~consent.evidence.service.Evidence` (keys and documents under
-the data directory), builds the mandate, occupancy, supply, community and privileged-action
-services, the staff journal (forwarded to the evidence log as admin events), and registers the
-privileged actions: tenant creation, manual consent change, evidence key rotation.
+It uses the instance's :class:`~consent.evidence.service.Evidence` and mandate service (opened
+and wired by :mod:`proxy.evidence.setup`), builds the occupancy, supply, community and
+privileged-action services, the staff journal (forwarded to the evidence log as admin
+events), and registers the privileged actions: tenant creation, manual consent change,
+evidence key rotation.
 """
 
 from __future__ import annotations
@@ -15,16 +16,24 @@ from typing import Any
 from aiohttp import web
 
 from consent.errors import DomainError
-from consent.evidence.service import Evidence, origin_for
+from consent.evidence.service import Evidence
 from consent.journal import StaffJournal
 from consent.models import PrivilegedKind, PrivilegedRequest
-from consent.services import MandateService, OccupancyService
+from consent.services import OccupancyService
 from consent.services.communities import CommunityService
 from consent.services.privileged import PrivilegedService
 from consent.services.privileged_actions import ConsentChange, TenantCreation
 from consent.services.supply import SupplyService
 from consent.staff import StaffPrincipal
-from proxy.keys import clock_key, consent_service_key, database_key, rules_key, settings_key
+from proxy.keys import (
+    clock_key,
+    consent_service_key,
+    database_key,
+    evidence_key,
+    mandate_service_key,
+    rules_key,
+    settings_key,
+)
 from proxy.staff.records import EvidenceRecorder
 from proxy.staff.services import RuleServices
 
@@ -57,12 +66,12 @@ def setup_staff(app: web.Application) -> None:
 
 async def _rules_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, db, clock = app[settings_key], app[database_key], app[clock_key]
-    consents = app[consent_service_key]
-    mandates = MandateService(db, clock)
-    evidence = Evidence.open(db, settings.data_dir, origin=origin_for(settings.issuer),
-                             clock=clock)
+    # The instance's one evidence service and mandate service, whose changes it already
+    # records in their own transactions (proxy/evidence/setup.py).
+    consents, mandates = app[consent_service_key], app[mandate_service_key]
+    evidence = app[evidence_key]
     journal = StaffJournal(db)
-    recorder = EvidenceRecorder(db, evidence, mandates)
+    recorder = EvidenceRecorder(evidence)
     journal.sinks.append(recorder.admin)
     privileged = PrivilegedService(db, clock)
     for executor in (TenantCreation(db, clock), ConsentChange(consents), KeyRotation(evidence)):
@@ -73,7 +82,4 @@ async def _rules_ctx(app: web.Application) -> AsyncIterator[None]:
         supply=SupplyService(db, clock),
         communities=CommunityService(db, clock, settings.community_min_members),
         privileged=privileged, journal=journal, evidence=evidence, recorder=recorder)
-    try:
-        yield
-    finally:
-        await evidence.aclose()
+    yield

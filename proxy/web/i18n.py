@@ -88,6 +88,12 @@ MESSAGES: Catalogue = {
         "en": "Beyond two meters, consent goes through a signed form checked by our staff."},
     "consent.nothing": {"fr": "Choisissez au moins un compteur et une donnée.",
                         "en": "Choose at least one meter and one dataset."},
+    "consent.text_version": {"fr": "Texte de l'accord, version", "en": "Consent text, version"},
+    "consent.text_changed": {
+        "fr": "Le texte de cet accord a changé depuis l'affichage de la page. Relisez-le puis "
+              "décidez à nouveau.",
+        "en": "The text of this consent changed since the page was shown. Read it again, then "
+              "decide."},
     "error.title": {"fr": "Demande refusée", "en": "Request refused"},
     "error.intro": {
         "fr": "Cette demande d'autorisation ne peut pas aboutir, et pour votre sécurité nous ne "

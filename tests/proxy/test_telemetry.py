@@ -73,11 +73,13 @@ async def test_quota_headroom_and_evidence_state_are_sampled(quota_world: World)
     token = await world.token("dash")
     await world.series(token, "daily_consumption", *WEEK)
     async with world.db.engine.begin() as conn:
+        # The read above is already a leaf of the log: pretend the log is bigger.
+        await conn.execute(sa.delete(LogHeadRow.__table__))  # type: ignore[attr-defined]
         await conn.execute(sa.insert(LogHeadRow.__table__).values(  # type: ignore[attr-defined]
             log_id="evidence", origin="test", size=42, root=b"\0" * 32,
             updated_at="2026-11-22T09:00:00Z"))
         await conn.execute(sa.insert(CheckpointRow.__table__).values(  # type: ignore[attr-defined]
-            size=40, root=b"\0" * 32, note="n", issued_at="2026-11-22T08:00:00Z", kid="k"))
+            size=40, root=b"\0" * 32, note="n", issued_at="2026-11-22T10:00:00Z", kid="k"))
     app = world.client.app
     upstreams = app[data_service_key].upstreams.values()
 
@@ -93,7 +95,8 @@ async def test_quota_headroom_and_evidence_state_are_sampled(quota_world: World)
     assert headroom["app/10000per3600s"] == 9998 / 10000
     assert headroom["app/20per1s"] >= 18 / 20
     assert sample(text, "passerelle_evidence_log_leaves") == 42
-    assert sample(text, "passerelle_evidence_checkpoint_timestamp_seconds") == 1795334400.0
+    # the newest: later than the one the application signed when it started (T0)
+    assert sample(text, "passerelle_evidence_checkpoint_timestamp_seconds") == 1795341600.0
 
 
 def _samples(text: str, name: str) -> list[object]:
