@@ -69,7 +69,8 @@ async def open_loop(bases: list[str], token: str | None, n: int, rate: float) ->
 
 
 async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp, DurablePostgres() as db_url:
+    # Each replica may hold 40 connections (pool 20 + overflow 20), the seed and the load a few.
+    with tempfile.TemporaryDirectory() as tmp, DurablePostgres(max_connections=120) as db_url:
         token = await seed(db_url)
         assert isinstance(token, str)
         ports = {name: free_port() for name in ("upstream", "bare", "r1", "r2")}

@@ -123,12 +123,12 @@ class DatabaseAttempts:
         stale = t.at <= now - self.window
         scope = (t.counter == self.name) if self._records % SWEEP_EVERY == 0 else (
             (t.counter == self.name) & (t.key == digest))
-        async with self.db.engine.begin() as conn:
+        async with self.db.relaxed() as conn:
             await conn.execute(sa.delete(_TABLE).where(scope, stale))
             await conn.execute(sa.insert(_TABLE).values(counter=self.name, key=digest, at=now))
 
     async def clear(self, key: str) -> None:
         t = _TABLE.c
-        async with self.db.engine.begin() as conn:
+        async with self.db.relaxed() as conn:
             await conn.execute(sa.delete(_TABLE).where(t.counter == self.name,
                                                        t.key == self._digest(key)))

@@ -99,6 +99,6 @@ class DatabaseBuckets:
     async def take(self, key: str) -> float:
         params = {"bucket": self.name, "key": key, "burst": float(self.burst),
                   "initial": float(self.burst - 1), "rate": self.rate, "now": self._now()}
-        async with self.db.engine.begin() as conn:
+        async with self.db.relaxed() as conn:
             granted, tokens = (await conn.execute(_TAKE, params)).one()
         return 0.0 if granted else (1.0 - tokens) / self.rate

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, exc, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.errors import PasserelleError
@@ -43,7 +43,8 @@ class DatabaseUnavailable(PasserelleError):
 
 _DISCONNECTS = (exc.TimeoutError, ConnectionError, asyncpg.PostgresConnectionError,
                 asyncpg.CannotConnectNowError, asyncpg.InterfaceError,
-                asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
+                asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+                asyncpg.TooManyConnectionsError)
 
 
 def is_outage(error: BaseException) -> bool:
@@ -107,6 +108,17 @@ class Database:
         """A session whose transaction commits on success and rolls back on any error."""
         async with AsyncSession(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def relaxed(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction whose commit does not wait for the WAL flush (PostgreSQL
+        ``synchronous_commit = off``): for state that may lose its last milliseconds in a
+        database crash without harm (rate limits, quota counters), never for consents or
+        evidence. Still atomic and consistent; only durability is relaxed."""
+        async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(text("SET LOCAL synchronous_commit = off"))
+            yield conn
 
     async def migrate(self) -> str | None:
         """Upgrade the schema to the newest revision and return it (``None`` only while no

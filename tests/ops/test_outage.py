@@ -34,6 +34,7 @@ def raising(error: Exception) -> Callable[[web.Request], web.Response]:
     (exc.TimeoutError("QueuePool limit reached"), True),
     (ConnectionRefusedError(111, "refused"), True),
     (driver_error(asyncpg.CannotConnectNowError("the database system is starting up")), True),
+    (driver_error(asyncpg.TooManyConnectionsError("sorry, too many clients")), True),
     (driver_error(asyncpg.UniqueViolationError("duplicate key")), False),
     (exc.IntegrityError("INSERT", {}, Exception("duplicate key")), False),
     (ValueError("a bug"), False),
