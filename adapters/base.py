@@ -281,3 +281,30 @@ class MeterDataAdapter(Protocol):
     async def health(self) -> Health:
         """Probe the upstream; never raises."""
         ...
+
+
+@runtime_checkable
+class MeterNumberCheck(Protocol):
+    """Optional capability of a DSO that is also the operator (in-house, simulator): check the
+    number printed on a point's meter, which only its occupant can read (R15: the meter number
+    proves occupancy). The DSO answers yes or no; it never discloses the number."""
+
+    async def check_meter_number(self, point: PointRef, meter_number: str) -> bool:
+        """True if ``meter_number`` (spaces ignored) is the number of ``point``'s meter."""
+        ...
+
+
+@runtime_checkable
+class UpstreamConsentFlow(Protocol):
+    """Optional capability of a DSO with its own consent page (Enedis Data Connect, GRDF
+    ADICT): the household consents there to the operator reading its points, and the DSO sends
+    the browser back with a code. Which points were consented is learnt by redeeming that code
+    server to server, never from the redirect's query (which the browser could change)."""
+
+    def consent_url(self, *, state: str, redirect_uri: str) -> str:
+        """Where to send the household's browser (``state`` comes back unchanged)."""
+        ...
+
+    async def redeem(self, code: str, *, redirect_uri: str) -> tuple[PointRef, ...]:
+        """The points the household consented to, for this single-use ``code``."""
+        ...

@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
 from urllib.parse import quote_plus
 
 import aiohttp
@@ -32,52 +30,12 @@ from adapters.errors import (
     UpstreamUnavailable,
 )
 from consent.clock import Clock, SystemClock
+from consent.shared_state.tokens import CachedToken, MemoryTokens, TokenStore
 
-
-@dataclass(frozen=True, slots=True)
-class CachedToken:
-    """An access token and the instant it stops being valid."""
-
-    value: str
-    expires_at: datetime
-
-    def __repr__(self) -> str:  # never print the token itself
-        return f"CachedToken(expires_at={self.expires_at.isoformat()})"
-
-
-@runtime_checkable
-class TokenCache(Protocol):
-    """Where application tokens live between requests (shared by replicas in a later version)."""
-
-    async def get(self, key: str) -> CachedToken | None:
-        """The token stored under ``key``, if any (expired ones may be returned)."""
-        ...
-
-    async def put(self, key: str, token: CachedToken) -> None:
-        """Store ``token`` under ``key``, replacing any previous one."""
-        ...
-
-    async def discard(self, key: str, value: str) -> None:
-        """Forget the token under ``key`` if it is still ``value`` (the DSO refused it)."""
-        ...
-
-
-class InMemoryTokenCache:
-    """A :class:`TokenCache` for one process."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[str, CachedToken] = {}
-
-    async def get(self, key: str) -> CachedToken | None:
-        return self._tokens.get(key)
-
-    async def put(self, key: str, token: CachedToken) -> None:
-        self._tokens[key] = token
-
-    async def discard(self, key: str, value: str) -> None:
-        current = self._tokens.get(key)
-        if current is not None and current.value == value:
-            del self._tokens[key]
+#: The store of application tokens is the domain's (``consent.shared_state``): one per process
+#: (:class:`MemoryTokens`) or shared by every replica through the database (``DatabaseTokens``).
+TokenCache = TokenStore
+InMemoryTokenCache = MemoryTokens
 
 
 def basic_credentials(client_id: str, client_secret: str) -> str:

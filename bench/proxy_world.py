@@ -151,13 +151,14 @@ class DurablePostgres:
     """A throwaway PostgreSQL cluster with durable commits (fsync and synchronous_commit on),
     so that "durable before the answer" costs what it costs in production."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_connections: int = 60) -> None:
         from tests.support.postgres import Cluster, locate_binaries
 
         bindir = locate_binaries()
         if bindir is None:
             raise RuntimeError("PostgreSQL is not installed")
         self.cluster = Cluster(bindir)
+        self.max_connections = max_connections
 
     def __enter__(self) -> str:
         c = self.cluster
@@ -168,7 +169,7 @@ class DurablePostgres:
         c._run(str(c.bindir / "initdb"), "-D", str(c.datadir), "-U", "postgres", "--auth=trust",
                "-E", "UTF8", "--locale=C")
         options = (f"-c listen_addresses=127.0.0.1 -c port={c.port} "
-                   f"-c unix_socket_directories={c.root} -c max_connections=60")
+                   f"-c unix_socket_directories={c.root} -c max_connections={self.max_connections}")
         c._run(str(c.bindir / "pg_ctl"), "-D", str(c.datadir), "-o", options,
                "-l", str(c.root / "server.log"), "-w", "-t", "60", "start")
         return c.url

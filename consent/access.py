@@ -66,7 +66,9 @@ class ConsentGrant:
     ``access`` is when the recipient may read; ``data_window`` is which data it may read;
     ``finest`` caps the resolution per dataset (absent: the dataset's native resolutions);
     ``fields`` lists the released fields of record datasets (absent: every field of the dataset).
-    ``recipient_is_supplier`` switches on R13.
+    ``recipient_is_supplier`` switches on R13. ``mandate_id`` is set when the grant is not a
+    consent but a mandate whose mandatary is the recipient (R10, R11: it reads for the
+    household within the mandate's scope); ``consent_id`` is then empty.
     """
 
     consent_id: str
@@ -80,6 +82,12 @@ class ConsentGrant:
     finest: Mapping[Dataset, Resolution] = field(default_factory=dict)
     fields: Mapping[Dataset, frozenset[str]] = field(default_factory=dict)
     recipient_is_supplier: bool = False
+    mandate_id: str | None = None
+
+    @property
+    def basis(self) -> str:
+        """``consent`` or ``mandate``: what the household gave (for messages)."""
+        return "mandate" if self.mandate_id is not None else "consent"
 
     def finest_for(self, dataset: Dataset) -> Resolution | None:
         """The finest resolution this consent releases for ``dataset`` (``None`` for records)."""

@@ -3,14 +3,15 @@
 An :class:`AccessEvent` says who asked (recipient, consent), for what (point, dataset, window,
 resolution), what happened (outcome, rule or reason, HTTP status), what was sent (number of
 values, SHA-256 of the exact body bytes) and what it cost upstream (calls made, days served from
-the cache). :meth:`AccessEvent.to_json` is its evidence document: text and integers only, so the
-evidence log can append it as a leaf without change.
+the cache). :meth:`AccessEvent.to_json` is a plain JSON form (text, integers and
+``None``); the evidence log's leaf is :func:`consent.evidence.access_trail.access_event` of it.
 
 Events go to an :class:`AccessEventSink`. :class:`GroupCommitSink` writes them to the
 ``access_event`` table with group commit: callers wait for *their* event to be committed, while
 every event that arrived during one commit is written by the next one, in one transaction. Under
 load that is one commit per batch instead of one per request; alone, an event is committed at
-once.
+once. Given a :class:`BatchWriter` (``also``), each batch's transaction also appends its events
+to the evidence log (:mod:`consent.evidence.access_trail`): one commit makes both durable.
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from consent.event_writers import BatchWriter, writer_for
+from consent.event_writers import EventWriter, writer_for
 from consent.models.base import DEFAULT_TENANT, TenantScoped, instant_field, json_list_field
 from consent.storage.database import Database
 
@@ -57,6 +59,7 @@ class AccessEvent:
     body_sha256: str
     recipient_id: str | None = None
     consent_id: str | None = None
+    mandate_id: str | None = None
     point: str | None = None
     dataset: str | None = None
     window_start: datetime | None = None
@@ -100,6 +103,7 @@ class AccessEventRow(TenantScoped, table=True):
     body_sha256: str = Field(max_length=64)
     recipient_id: str | None = Field(default=None, max_length=64)
     consent_id: str | None = Field(default=None, max_length=64)
+    mandate_id: str | None = Field(default=None, max_length=64)
     point: str | None = Field(default=None, max_length=64)
     dataset: str | None = Field(default=None, max_length=64)
     window_start: datetime | None = instant_field(nullable=True)
@@ -121,6 +125,17 @@ class AccessEventSink(Protocol):
 
     async def append(self, event: AccessEvent) -> None:
         """Persist ``event``; raise if it could not be made durable (then serve nothing)."""
+        ...
+
+
+class BatchWriter(Protocol):
+    """Something written in the same transaction as each batch of access events (the evidence
+    log's leaves, :class:`consent.evidence.access_trail.AccessTrail`)."""
+
+    async def write(self, conn: AsyncConnection,
+                    events: Sequence[AccessEvent]) -> Callable[[], None]:
+        """Write for ``events`` inside the batch's transaction on ``conn``; return what to call
+        once that transaction has committed."""
         ...
 
 
@@ -150,15 +165,19 @@ class GroupCommitSink:
     """Writes events in batches, one transaction per batch; see the module docstring.
 
     Start with :meth:`start` (inside the running loop), stop with :meth:`close`, which commits
-    what is pending. ``max_batch`` caps one transaction's size; ``writer`` writes one batch
-    (default: the cheapest for the backend, :func:`consent.event_writers.writer_for`).
+    what is pending. ``max_batch`` caps one transaction's size. ``also`` writes more in each
+    batch's transaction (the evidence log): the events and what it wrote commit together.
+    ``writer`` writes one batch (default: the cheapest for the backend and for ``also``,
+    :func:`consent.event_writers.writer_for`).
     """
 
     def __init__(self, db: Database, *, max_batch: int = 1000,
-                 writer: BatchWriter | None = None) -> None:
+                 also: BatchWriter | None = None, writer: EventWriter | None = None) -> None:
         self.db = db
         self.max_batch = max_batch
-        self.writer = writer if writer is not None else writer_for(db, ACCESS_EVENT_TABLE)
+        self.also = also
+        self.writer = (writer if writer is not None
+                       else writer_for(db, ACCESS_EVENT_TABLE, also=also))
         self._pending: list[tuple[AccessEvent, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -191,14 +210,17 @@ class GroupCommitSink:
                 return
 
     async def _commit(self, batch: Sequence[tuple[AccessEvent, asyncio.Future[None]]]) -> None:
+        after: Callable[[], None] | None = None
         try:
-            await self.writer.write([event for event, _ in batch])
+            after = await self.writer.write([event for event, _ in batch])
         except Exception as exc:  # every waiter must learn that its event is not durable
             log.exception("could not commit %d access events", len(batch))
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
+        if after is not None:
+            after()
         self.commits += 1
         self.written += len(batch)
         for _, future in batch:

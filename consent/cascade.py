@@ -20,6 +20,11 @@ active        (back from suspended)        those *upstream* suspended resume
 
 Nothing happens to consents another usable authorisation of the same household still covers (a
 consent renewed at the DSO gets a new id while the old one ends), nor to another household's.
+
+"Not held" means the household left the point: if Passerelle still has it as the occupant, the
+report is also recorded as its move-out at the instant it was observed
+(:meth:`~consent.services.OccupancyService.move_out`), so its mandates, community memberships
+and the point's supply contract end too (R9).
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ from consent.errors import NotFound
 from consent.identifiers import PointRef
 from consent.models import DEFAULT_TENANT, ConsentEvent, UpstreamAuthorisation
 from consent.services.base import Actor
-from consent.services.occupancy import OccupancyService
-from consent.services.queries import points_by_ref
+from consent.services.occupancy import MoveOut, OccupancyService
+from consent.services.queries import occupancy_at, points_by_ref
 from consent.upstream import UpstreamKind, UpstreamState
 
 
@@ -89,6 +94,7 @@ class CascadeOutcome:
     previous: UpstreamState
     state: UpstreamState
     events: list[ConsentEvent]
+    moved_out: MoveOut | None = None
 
 
 class UpstreamCascade:
@@ -108,9 +114,20 @@ class UpstreamCascade:
         previous = UpstreamState(authorisation.state)
         if previous is report.state and previous.final:
             return CascadeOutcome(authorisation.id, previous, previous, [])  # nothing new
+        upstream = Actor.upstream(tenant_id)
         events = await self.occupancy.record_upstream_state(
-            Actor.upstream(tenant_id), authorisation.id, report.state, reason=report.reason())
-        return CascadeOutcome(authorisation.id, previous, report.state, events)
+            upstream, authorisation.id, report.state, reason=report.reason())
+        moved_out = None
+        if report.cause is EndCause.NOT_HELD and await self._still_occupant(authorisation):
+            moved_out = await self.occupancy.move_out(
+                upstream, report.point, self.occupancy.clock.now(), reason=report.reason())
+        return CascadeOutcome(authorisation.id, previous, report.state, events, moved_out)
+
+    async def _still_occupant(self, authorisation: UpstreamAuthorisation) -> bool:
+        async with self.occupancy.db.session() as session:
+            current = await occupancy_at(session, authorisation.point_id,
+                                         self.occupancy.clock.now())
+        return current is not None and current.household_id == authorisation.household_id
 
     async def _find(self, report: UpstreamReport, tenant_id: str) -> UpstreamAuthorisation:
         async with self.occupancy.db.session() as session:

@@ -69,13 +69,14 @@ class ConsentActive:
         consent, at = ctx.consent, ctx.request.at
         if consent is None:
             return Denial(self.rule, "No consent of the household covers this recipient and point.")
+        basis = consent.basis
         if consent.revoked_at is not None and consent.revoked_at <= at:
             return Denial(self.rule,
-                          f"The consent was revoked at {consent.revoked_at.isoformat()}.")
+                          f"The {basis} was revoked at {consent.revoked_at.isoformat()}.")
         if not consent.active:
-            return Denial(self.rule, "The consent is not in force.")
+            return Denial(self.rule, f"The {basis} is not in force.")
         if not consent.access.contains(at):
-            return Denial(self.rule, "The consent does not cover the present instant.",
+            return Denial(self.rule, f"The {basis} does not cover the present instant.",
                           {"access": window_json(consent.access, ctx.request.timezone)})
         return None
 

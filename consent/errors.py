@@ -20,6 +20,7 @@ callers handle one hierarchy and the HTTP edge renders it without guessing.
     │   └── Conflict (409 conflict)
     │       └── ConcurrentUpdate (409 concurrent-update)
     ├── AccessDenied (403 access-denied)          consent checks: names the rule that denied
+    ├── storage.database.DatabaseUnavailable (503)  connection lost: the edge answers 503
     ├── adapters.errors.UpstreamError (502 upstream-error)   the DSO could not serve
     │   ├── UpstreamUnavailable (503) > UpstreamRateLimited (503, never a 429 passed on)
     │   ├── UpstreamTimeout (504), UpstreamMalformed (502, names the field),

@@ -1,7 +1,7 @@
-"""One batch of access events, written in one durable transaction, as cheaply as the driver can.
+"""One batch of access events, written in one durable transaction, as cheaply as possible.
 
-:class:`~consent.access_events.GroupCommitSink` decides *what* goes in a batch; a
-:class:`BatchWriter` writes it. Every request waits for its event's commit (R16), so the cost of
+:class:`~consent.access_events.GroupCommitSink` decides *what* goes in a batch; an
+:class:`EventWriter` writes it. Every request waits for its event's commit (R16), so the cost of
 one commit is on every answer's latency. Through the pooled SQLAlchemy engine a commit costs
 about a millisecond of CPU (pool check-out, reset on return, one driver round trip per step:
 on aiosqlite each is a thread hop); the writers here keep one connection of their own and use
@@ -11,7 +11,9 @@ the driver directly, which cuts that to a fifth:
   (``BEGIN IMMEDIATE``, ``executemany``, ``COMMIT``), with the database's ``synchronous`` level;
 * :class:`PostgresWriter`: one asyncpg connection; a batch is one ``executemany``, which asyncpg
   runs in one transaction (atomic), with ``synchronous_commit`` never weaker than ``local``;
-* :class:`CoreWriter`: the SQLAlchemy engine, for any other backend.
+* :class:`CoreWriter`: SQLAlchemy on a connection of its own (no pool check-out and reset per
+  batch). It is the writer whenever something must be written in the same transaction (the
+  evidence log's leaves, :class:`~consent.access_events.BatchWriter`), and for other backends.
 
 The statement and the value conversions come from the table's own SQLAlchemy column types
 (:class:`_Insert`), so a row reads back through the ORM exactly as if the ORM had written it.
@@ -24,25 +26,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 if TYPE_CHECKING:
-    from consent.access_events import AccessEvent
+    from consent.access_events import AccessEvent, BatchWriter
     from consent.storage.database import Database
+
+#: What to call once a batch's transaction has committed (from the ``also`` writer).
+AfterCommit = Callable[[], None]
 
 log = logging.getLogger("passerelle.access")
 
 
-class BatchWriter(Protocol):
+class EventWriter(Protocol):
     """Writes batches of access events; each :meth:`write` is one transaction."""
 
-    async def write(self, events: Sequence[AccessEvent]) -> None:
-        """Commit every event of ``events`` durably, or raise having written none."""
+    async def write(self, events: Sequence[AccessEvent]) -> AfterCommit | None:
+        """Commit every event of ``events`` durably, or raise having written none; return
+        what to call now that the transaction has committed, if anything."""
         ...
 
     async def close(self) -> None:
@@ -103,9 +110,10 @@ class SqliteWriter:
             conn.execute("ROLLBACK")
             raise
 
-    async def write(self, events: Sequence[AccessEvent]) -> None:
+    async def write(self, events: Sequence[AccessEvent]) -> AfterCommit | None:
         rows = _rows(self._insert, events)
         await asyncio.get_running_loop().run_in_executor(self._thread, self._write, rows)
+        return None
 
     async def close(self) -> None:
         def shut() -> None:
@@ -127,7 +135,7 @@ class PostgresWriter:
         self._lock = asyncio.Lock()
 
     async def _connection(self) -> Any:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
 
         if self._conn is None or self._conn.is_closed():
             conn = await asyncpg.connect(self.dsn)
@@ -138,11 +146,12 @@ class PostgresWriter:
             self._conn = conn
         return self._conn
 
-    async def write(self, events: Sequence[AccessEvent]) -> None:
+    async def write(self, events: Sequence[AccessEvent]) -> AfterCommit | None:
         rows = _rows(self._insert, events)
         async with self._lock:
             conn = await self._connection()
             await conn.executemany(self._insert.sql, rows)  # one transaction (asyncpg >= 0.22)
+        return None
 
     async def close(self) -> None:
         async with self._lock:
@@ -152,25 +161,54 @@ class PostgresWriter:
 
 
 class CoreWriter:
-    """Through the SQLAlchemy engine: any backend, about five times the CPU per commit."""
+    """See the module docstring. ``also`` writes in each batch's transaction."""
 
-    def __init__(self, db: Database, table: sa.Table) -> None:
+    def __init__(self, db: Database, table: sa.Table, *, also: BatchWriter | None = None
+                 ) -> None:
         self.db = db
         self.table = table
+        self.also = also
+        self._conn: AsyncConnection | None = None
 
-    async def write(self, events: Sequence[AccessEvent]) -> None:
+    async def write(self, events: Sequence[AccessEvent]) -> AfterCommit | None:
         from consent.access_events import row_of
 
-        async with self.db.engine.begin() as conn:
-            await conn.execute(sa.insert(self.table), [row_of(event) for event in events])
+        if self._conn is None:
+            self._conn = await self.db.engine.connect()
+        conn, after = self._conn, None
+        try:
+            async with conn.begin():
+                await conn.execute(sa.insert(self.table), [row_of(event) for event in events])
+                if self.also is not None:
+                    after = await self.also.write(conn, events)
+        except BaseException:
+            # The connection may be broken (a fail-over): the next batch takes a fresh one.
+            self._conn = None
+            await _discard(conn)
+            raise
+        return after
 
     async def close(self) -> None:
-        return None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
 
 
-def writer_for(db: Database, table: sa.Table) -> BatchWriter:
-    """The cheapest writer for ``db``'s backend (a file database for SQLite)."""
+async def _discard(conn: AsyncConnection) -> None:
+    try:
+        await conn.invalidate()
+        await conn.close()
+    except Exception:  # it is being thrown away; its own errors no longer matter
+        log.debug("discarding the access-event connection failed", exc_info=True)
+
+
+def writer_for(db: Database, table: sa.Table, *, also: BatchWriter | None = None
+               ) -> EventWriter:
+    """The cheapest writer for ``db``'s backend (a file database for SQLite), SQLAlchemy's
+    when ``also`` must write in the same transaction."""
     url = db.engine.url
+    if also is not None:
+        return CoreWriter(db, table, also=also)
     if db.dialect == "sqlite" and url.database and url.database != ":memory:":
         return SqliteWriter(url.database, table, db.engine.dialect,
                             synchronous=db.sqlite_synchronous)

@@ -22,19 +22,28 @@ the old scope die. The columns exist; no service writes an amendment yet.
 Consent (``-`` = creation)::
 
     -  --request--> requested --grant--> active --renew--> active
-    requested --refuse--> refused          active --suspend--> suspended --resume--> active
-    requested|active|suspended --revoke--> revoked      (operator, recipient, upstream, system)
-    active|suspended --withdraw--> withdrawn            (subject, mandatary)
-    requested|active|suspended --expire--> expired      (system)
+    requested --submit--> pending_review --approve--> active     (R14 written path, reviewer)
+    requested|pending_review --refuse--> refused  (subject, mandatary, reviewer)
+    active --suspend--> suspended --resume--> active
+    requested|pending_review|active|suspended --revoke--> revoked (operator, recipient, upstream,
+                                                                   system)
+    pending_review|active|suspended --withdraw--> withdrawn       (subject, mandatary)
+    requested|pending_review|active|suspended --expire--> expired (system)
 
 Mandate::
 
-    -  --request--> requested --submit--> pending_review --approve--> active (reviewer)
+    -  --request--> requested --grant--> active           (subject online, R7; R14 caps it)
+    requested --submit--> pending_review --approve--> active (reviewer)
     requested|pending_review --refuse--> refused        (subject, reviewer)
     active --suspend--> suspended --resume--> active    (operator)
     requested|pending_review|active|suspended --withdraw--> withdrawn (subject, mandatary)
     requested|pending_review|active|suspended --revoke--> revoked     (operator, reviewer, system)
     requested|pending_review|active|suspended --expire--> expired     (system)
+
+``grant`` by the household itself is the online path (R7: its authenticated act is its
+signature); the services refuse it above two points (R14), where only ``submit`` with a proof
+document and a reviewer's ``approve`` lead to ``active``. ``submit`` is also the operator's: a
+signed paper form entered at the counter (R15, channel ``paper``).
 
 Terminal states (refused, withdrawn, revoked, expired) have no way out.
 """
@@ -68,6 +77,7 @@ class ConsentState(StrEnum):
     """Where a consent is in its life; only ``active`` lets data through."""
 
     REQUESTED = "requested"
+    PENDING_REVIEW = "pending_review"
     ACTIVE = "active"
     SUSPENDED = "suspended"
     WITHDRAWN = "withdrawn"
@@ -81,6 +91,8 @@ class ConsentAction(StrEnum):
 
     REQUEST = "request"
     GRANT = "grant"
+    SUBMIT = "submit"
+    APPROVE = "approve"
     REFUSE = "refuse"
     RENEW = "renew"
     SUSPEND = "suspend"
@@ -107,6 +119,7 @@ class MandateAction(StrEnum):
     """What can happen to a mandate."""
 
     REQUEST = "request"
+    GRANT = "grant"
     SUBMIT = "submit"
     APPROVE = "approve"
     REFUSE = "refuse"
@@ -187,23 +200,28 @@ _R = ActorRole
 _C = ConsentState
 _M = MandateState
 
+_LIVE_CONSENT = {_C.REQUESTED, _C.PENDING_REVIEW, _C.ACTIVE, _C.SUSPENDED}
+
 CONSENT_MACHINE: StateMachine[ConsentState, ConsentAction] = StateMachine(
     "consent",
     {
         ConsentAction.REQUEST: _rule(set(), _C.REQUESTED, _R.SUBJECT, _R.MANDATARY, _R.RECIPIENT),
         ConsentAction.GRANT: _rule({_C.REQUESTED}, _C.ACTIVE, _R.SUBJECT, _R.MANDATARY),
-        ConsentAction.REFUSE: _rule({_C.REQUESTED}, _C.REFUSED, _R.SUBJECT, _R.MANDATARY),
+        ConsentAction.SUBMIT: _rule({_C.REQUESTED}, _C.PENDING_REVIEW, _R.SUBJECT, _R.MANDATARY,
+                                    _R.OPERATOR),
+        ConsentAction.APPROVE: _rule({_C.PENDING_REVIEW}, _C.ACTIVE, _R.REVIEWER),
+        ConsentAction.REFUSE: _rule({_C.REQUESTED, _C.PENDING_REVIEW}, _C.REFUSED, _R.SUBJECT,
+                                    _R.MANDATARY, _R.REVIEWER),
         ConsentAction.RENEW: _rule({_C.ACTIVE}, _C.ACTIVE, _R.SUBJECT, _R.MANDATARY),
         ConsentAction.SUSPEND: _rule({_C.ACTIVE}, _C.SUSPENDED, _R.OPERATOR, _R.UPSTREAM,
                                      _R.SYSTEM),
         ConsentAction.RESUME: _rule({_C.SUSPENDED}, _C.ACTIVE, _R.OPERATOR, _R.UPSTREAM,
                                     _R.SYSTEM),
-        ConsentAction.WITHDRAW: _rule({_C.ACTIVE, _C.SUSPENDED}, _C.WITHDRAWN, _R.SUBJECT,
-                                      _R.MANDATARY),
-        ConsentAction.REVOKE: _rule({_C.REQUESTED, _C.ACTIVE, _C.SUSPENDED}, _C.REVOKED,
-                                    _R.OPERATOR, _R.RECIPIENT, _R.UPSTREAM, _R.SYSTEM),
-        ConsentAction.EXPIRE: _rule({_C.REQUESTED, _C.ACTIVE, _C.SUSPENDED}, _C.EXPIRED,
-                                    _R.SYSTEM),
+        ConsentAction.WITHDRAW: _rule({_C.PENDING_REVIEW, _C.ACTIVE, _C.SUSPENDED}, _C.WITHDRAWN,
+                                      _R.SUBJECT, _R.MANDATARY),
+        ConsentAction.REVOKE: _rule(_LIVE_CONSENT, _C.REVOKED, _R.OPERATOR, _R.RECIPIENT,
+                                    _R.UPSTREAM, _R.SYSTEM),
+        ConsentAction.EXPIRE: _rule(_LIVE_CONSENT, _C.EXPIRED, _R.SYSTEM),
     },
     terminal=frozenset({_C.WITHDRAWN, _C.REVOKED, _C.EXPIRED, _C.REFUSED}),
 )
@@ -214,7 +232,9 @@ MANDATE_MACHINE: StateMachine[MandateState, MandateAction] = StateMachine(
     "mandate",
     {
         MandateAction.REQUEST: _rule(set(), _M.REQUESTED, _R.SUBJECT, _R.MANDATARY, _R.OPERATOR),
-        MandateAction.SUBMIT: _rule({_M.REQUESTED}, _M.PENDING_REVIEW, _R.SUBJECT, _R.MANDATARY),
+        MandateAction.GRANT: _rule({_M.REQUESTED}, _M.ACTIVE, _R.SUBJECT),
+        MandateAction.SUBMIT: _rule({_M.REQUESTED}, _M.PENDING_REVIEW, _R.SUBJECT, _R.MANDATARY,
+                                    _R.OPERATOR),
         MandateAction.APPROVE: _rule({_M.PENDING_REVIEW}, _M.ACTIVE, _R.REVIEWER),
         MandateAction.REFUSE: _rule({_M.REQUESTED, _M.PENDING_REVIEW}, _M.REFUSED, _R.SUBJECT,
                                     _R.REVIEWER),

@@ -70,6 +70,11 @@ class Period:
         return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
 
+#: The calendar days a :class:`DayRange` may name.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(9000, 1, 1)
+
+
 def _utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
@@ -88,6 +93,13 @@ class DayRange:
                 f"({self.end.isoformat()}); the end day is excluded.",
                 field="start",
             )
+        # Days near year 1 or 9999 overflow once placed in a time zone: refuse them here
+        # (found by fuzzing: start=0001-01-01 was a 500). No meter reads outside this span.
+        for name, day in (("start", self.start), ("end", self.end)):
+            if not EARLIEST_DAY <= day <= LATEST_DAY:
+                raise InvalidPeriod(
+                    f"{name} must lie between {EARLIEST_DAY.isoformat()} and "
+                    f"{LATEST_DAY.isoformat()}.", field=name)
 
     @classmethod
     def parse(cls, start: str, end: str) -> DayRange:

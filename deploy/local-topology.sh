@@ -13,6 +13,9 @@
 #   PASSERELLE_PYTHON         Python with Passerelle's dependencies (default: .venv, else python3)
 #   PASSERELLE_TOPOLOGY_DEMO  1 to seed the demo data (replica 1 seeds, then replica 2 starts)
 #
+# The replicas read the simulator over HTTP (PASSERELLE_UPSTREAM_URL), as they would a DSO; its
+# admin routes (fault injection) take the bearer token in $STATE/secrets/simulator_admin_token.
+#
 # Needs: PostgreSQL server binaries (initdb, pg_ctl, psql), nginx, openssl. As root, PostgreSQL
 # runs as user postgres (initdb refuses root) and nginx workers as nobody.
 # $STATE/topology.json describes the running topology for programs (tests/support/topology.py).
@@ -129,6 +132,10 @@ passerelle_env() {  # the environment every Passerelle process gets (the compose
   export PASSERELLE_CACHE_KEY_FILE=$STATE/secrets/cache_key
   export PASSERELLE_METRICS_TOKEN_FILE=$STATE/secrets/metrics_token
   export PASSERELLE_SIMULATOR_SECRET_FILE=$STATE/secrets/simulator_secret
+  export PASSERELLE_SIMULATOR_ADMIN_TOKEN_FILE=$STATE/secrets/simulator_admin_token
+  # The replicas read the topology's simulator over HTTP, as they would a DSO.
+  export PASSERELLE_UPSTREAM_URL=http://127.0.0.1:$SIM_PORT
+  export PASSERELLE_UPSTREAM_CLIENT_SECRET_FILE=$STATE/secrets/simulator_secret
   export PASSERELLE_PUBLIC_URL=https://localhost:$HTTPS_PORT
   export PASSERELLE_LOG_FORMAT=json
   export PASSERELLE_TRUSTED_PROXIES=127.0.0.1
@@ -224,6 +231,9 @@ cmd_up() {
   chmod 0755 "$STATE"  # PostgreSQL, running as postgres, must reach its directory inside
   mkdir -p "$STATE/logs" "$STATE/run" "$STATE/data"
   bash "$here/make-secrets.sh" "$STATE/secrets" localhost >/dev/null
+  # Faults are injected into the simulator through its admin routes (tests only, never the DSO).
+  [ -s "$STATE/secrets/simulator_admin_token" ] \
+    || (umask 077; openssl rand -hex 24 > "$STATE/secrets/simulator_admin_token")
   load_ports
   start_postgres
   start_passerelle

@@ -13,13 +13,16 @@ from consent.demo import DEMO_PLAN, seed_demo
 from consent.identifiers import Source
 from consent.storage import Database
 from proxy.data.setup import data_ctx, use_adapters
+from proxy.evidence.setup import evidence_ctx
 from proxy.forwarding import forwarded_middleware_for, parse_networks
 from proxy.keys import clock_key, database_key, invalidation_bus_key, metrics_key, settings_key
 from proxy.middlewares import error_middleware, request_id_middleware
 from proxy.oauth.setup import setup_oauth
 from proxy.observability import metrics_middleware, setup_metrics
+from proxy.portal.setup import setup_portal
 from proxy.routes import setup_routes
 from proxy.settings import Settings
+from proxy.staff.setup import setup_staff
 from proxy.web.headers import security_headers_middleware
 
 log = logging.getLogger(__name__)
@@ -42,9 +45,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app[clock_key] = clock or SystemClock()
     app.cleanup_ctx.append(_database_ctx)
     setup_oauth(app)
+    # --- evidence (issue 6): records of consent changes, the access trail, checkpoints ------
+    app.cleanup_ctx.append(evidence_ctx)
     # --- data proxy (issue 4): adapters, access events, cache, limiters, data service -----
     use_adapters(app, adapters)
     app.cleanup_ctx.append(data_ctx)
+    # --- market rules and the staff API (issue 8): mandates, communities, evidence ----------
+    setup_staff(app)
+    # --- household portal (issue 7): needs the data path's and the rules' services --------
+    setup_portal(app)
     setup_routes(app)
     return app
 

@@ -1,10 +1,13 @@
-"""``passerelle audit export`` and ``passerelle audit verify``: proof bundles from the command
-line (issue 6). Thin glue: the work is in :mod:`consent.evidence` (``Evidence.export_to_path``
-and the offline verifier :mod:`consent.evidence.verify`).
+"""``passerelle audit export|verify``, ``passerelle auditor-token create`` and ``passerelle keys
+rotate``: the evidence commands (issue 6). Thin glue: the work is in :mod:`consent.evidence`
+(``Evidence.export_to_path``, ``rotate_key``, the offline verifier
+:mod:`consent.evidence.verify`) and :mod:`consent.auditors`.
 
 ``export`` writes ``-o bundle.zip`` atomically, draws a progress bar on stderr when it is a
 terminal and logs the export in the evidence log; ``verify`` needs no database and exits 0 when
-the bundle is valid, 1 when not.
+the bundle is valid, 1 when not. ``auditor-token create`` prints a token for an auditor account
+once (its hash is stored; the minting is logged); ``keys rotate`` opens a new signing key, keeps
+the old public keys published and logs the rotation.
 """
 
 from __future__ import annotations
@@ -12,15 +15,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from consent.auditors import issue_auditor_token
 from consent.errors import PasserelleError
 from consent.evidence import verify
+from consent.evidence.canonical import b64encode
+from consent.evidence.events import AdminEvent, Refs
 from consent.evidence.selection import Selection
 from consent.evidence.service import Evidence, origin_for
+from consent.models import DEFAULT_TENANT
 from consent.storage import Database
 from proxy.settings import Settings
 
@@ -83,10 +91,62 @@ def _audit_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _evidence_run(settings: Settings, work: Callable[[Database, Evidence], Awaitable[str]],
+                  command: str) -> int:
+    """Run ``work`` against the instance's evidence; print its result, or the error (exit 1)."""
+    async def run() -> str:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database.from_url(settings.resolved_database_url)
+        evidence = Evidence.open(db, settings.data_dir, origin=origin_for(settings.issuer))
+        try:
+            return await work(db, evidence)
+        finally:
+            await evidence.aclose()
+            await db.dispose()
+
+    try:
+        print(asyncio.run(run()))
+    except PasserelleError as exc:
+        sys.stderr.write(f"passerelle {command}: {exc.detail}\n")
+        return 1
+    return 0
+
+
+def _auditor_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    async def create(db: Database, evidence: Evidence) -> str:
+        now = evidence.clock.now()
+        expires = None if args.days is None else now + timedelta(days=args.days)
+        async with db.session() as session:
+            row, raw = await issue_auditor_token(
+                session, username=args.account, tenant_id=args.tenant,
+                all_tenants=args.all_tenants, now=now, expires_at=expires)
+            await evidence.admin_in(await session.connection(), AdminEvent(
+                at=now, actor=args.actor, action="auditor-token.create",
+                refs=Refs(args.tenant), target=args.account,
+                details={"token_id": row.id, "scope": row.tenant_scope or "all tenants",
+                         "expires_at": "never" if expires is None else expires.isoformat()}))
+        if args.json:
+            return json.dumps({"auditor_token": raw, "scope": row.tenant_scope})
+        return (f"{raw}\n(scope: {row.tenant_scope or 'all tenants'}; shown this once, only "
+                "its hash is kept)")
+
+    return _evidence_run(settings, create, "auditor-token create")
+
+
+def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    async def rotate(_db: Database, evidence: Evidence) -> str:
+        key = await evidence.rotate_key(actor=args.actor)
+        return (f"new signing key {key.kid} from {key.not_before.isoformat()}\n"
+                f"public key (base64): {b64encode(key.public_key)}\n"
+                "old keys stay published (GET /audit/v1/keys); the rotation is logged")
+
+    return _evidence_run(settings, rotate, "keys rotate")
+
+
 def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                        parent: argparse.ArgumentParser,
                        settings_from: Callable[[argparse.Namespace], Settings]) -> None:
-    """Register ``audit export`` and ``audit verify``."""
+    """Register ``audit export``, ``audit verify``, ``auditor-token create``, ``keys rotate``."""
     audit = sub.add_parser("audit", help="export and verify proof bundles (auditors)")
     commands = audit.add_subparsers(dest="audit_command", required=True)
     export = commands.add_parser("export", parents=[parent],
@@ -108,3 +168,26 @@ def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                                 help="check a proof bundle offline; exit 0 if valid, 1 if not")
     verify.build_parser(check)
     check.set_defaults(func=verify.run)
+
+    operator = f"cli:{getpass.getuser()}"
+    tokens = sub.add_parser("auditor-token", help="bearer tokens of the audit API")
+    tokens_sub = tokens.add_subparsers(dest="auditor_token_command", required=True)
+    mint = tokens_sub.add_parser("create", parents=[parent],
+                                 help="print a new token for an auditor account (shown once)")
+    mint.add_argument("--account", required=True, help="username of an account with the "
+                                                       "auditor role")
+    mint.add_argument("--tenant", default=DEFAULT_TENANT, help="the account's tenant, and the "
+                                                               "token's scope")
+    mint.add_argument("--all-tenants", action="store_true",
+                      help="a regulator's token: sees every tenant")
+    mint.add_argument("--days", type=int, default=None, help="expire after this many days")
+    mint.add_argument("--actor", default=operator, help="who mints it, as logged")
+    mint.add_argument("--json", action="store_true")
+    mint.set_defaults(func=lambda args: _auditor_token_create(args, settings_from(args)))
+
+    keys = sub.add_parser("keys", help="the evidence signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_sub.add_parser("rotate", parents=[parent],
+                                 help="open a new signing key; old public keys stay published")
+    rotate.add_argument("--actor", default=operator, help="who rotates, as logged")
+    rotate.set_defaults(func=lambda args: _keys_rotate(args, settings_from(args)))

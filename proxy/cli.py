@@ -101,11 +101,22 @@ def _demo_show(args: argparse.Namespace) -> int:
     from consent.demo import DEMO_PLAN, describe
 
     demo = describe(DEMO_PLAN)
+    _add_meter_numbers(demo)
     if args.json:
         print(json.dumps(demo, indent=2, ensure_ascii=False))
     else:
         print(_demo_text(demo))
     return 0
+
+
+def _add_meter_numbers(demo: dict[str, Any]) -> None:
+    """What the demo simulator prints on each meter (R15: claims, first OpenID sign-in, reset)."""
+    from consent.demo import DEMO_PLAN
+    from proxy.data.setup import demo_profiles
+
+    printed = {str(p.point): p.printed_number for p in demo_profiles(DEMO_PLAN)}
+    for point in demo["points"]:
+        point["meter_number"] = printed.get(point["ref"])
 
 
 def _demo_text(demo: dict[str, Any]) -> str:
@@ -124,7 +135,9 @@ def _demo_text(demo: dict[str, Any]) -> str:
                               + (f" to {_instant(o['ends_at'])}" if o["ends_at"] else "")
                               for o in p["occupancies"])
         lines.append(f"  {p['ref']:<28} {p['energy']:<11} {'+'.join(p['directions']):<22} "
-                     f"{p['address']['postal_code']} {p['address']['city']}: {occupants}")
+                     f"{p['address']['postal_code']} {p['address']['city']}: {occupants}"
+                     + (f" (meter number {p['meter_number']})" if p.get("meter_number")
+                        else ""))
     lines += ["", "OAuth clients (client_id / client_secret):"]
     for c in demo["clients"]:
         lines.append(f"  {c['client_id']:<20} {c['client_secret']}  {c['name']}")
@@ -187,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     from proxy.oauth.cli import add_oauth_commands
 
     add_oauth_commands(sub, parent, settings_from)
+    from proxy.portal.cli import add_account_commands
+
+    add_account_commands(sub, parent, settings_from)
+    from proxy.staff.cli import add_staff_commands
+
+    add_staff_commands(sub, parent, settings_from)
     add_simulator_command(sub, parent)
     return parser
 

@@ -5,17 +5,24 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.base import MeterDataAdapter
-from consent.access_events import AccessEventSink
+from consent.access_events import AccessEventSink, BatchWriter
+from consent.auditors import Auditor
+from consent.claims import ClaimService
 from consent.clock import Clock
+from consent.evidence.service import Evidence
 from consent.identifiers import Source
 from consent.invalidation import InvalidationBus
-from consent.services import ConsentService
+from consent.services import ConsentService, MandateService
 from consent.storage import Database
 from proxy.bearer_tokens import BearerTokens
+from proxy.data.household import HouseholdReader
 from proxy.data.service import DataService
 from proxy.metrics import Metrics
 from proxy.oauth.server import PasserelleServer
+from proxy.portal.oidc_client import OidcClient
+from proxy.portal.recording import DecisionRecorder
 from proxy.settings import Settings
+from proxy.staff.services import RuleServices
 from proxy.verified_token import VerifiedToken
 from proxy.web.ratelimit import LoginThrottle
 
@@ -35,5 +42,20 @@ access_sink_key = web.AppKey("access_sink", AccessEventSink)
 data_service_key = web.AppKey("data_service", DataService)
 bearer_tokens_key = web.AppKey("bearer_tokens", BearerTokens)
 
+# --- evidence (issue 6): signed records, the log, checkpoints, the audit API ---------------
+evidence_key = web.AppKey("evidence", Evidence)
+mandate_service_key = web.AppKey("mandate_service", MandateService)
+access_trail_key = web.AppKey("access_trail", BatchWriter)
+
+# --- market rules and the staff API (issue 8) ------------------------------------------------
+rules_key = web.AppKey("rules", RuleServices)
+
+# --- household portal (issue 7) ---------------------------------------------------------------
+household_reader_key = web.AppKey("household_reader", HouseholdReader)
+claim_service_key = web.AppKey("claim_service", ClaimService)
+decision_recorder_key = web.AppKey("decision_recorder", DecisionRecorder)
+oidc_client_key = web.AppKey("oidc_client", OidcClient)  # absent unless a provider is set
+
 request_id_key = web.RequestKey("request_id", str)
 verified_token_key = web.RequestKey("verified_token", VerifiedToken)
+auditor_key = web.RequestKey("auditor", Auditor)

@@ -9,7 +9,9 @@ Labels are bounded sets, never identifiers: a route *template* (never a path, wh
 point id), an error ``code`` and a rule name from the code base, a source name. Nothing here may
 carry personal data (R22).
 
-Fed by the HTTP edge (``proxy/observability.py``) today; the other parts feed the rest:
+Who feeds what (the sampled gauges come from :mod:`proxy.telemetry`, every
+``PASSERELLE_TELEMETRY_INTERVAL`` seconds, read from the database so that every replica reports
+the instance's value):
 
 =========================================================  ======================================
 metric                                                     fed by
@@ -23,10 +25,11 @@ metric                                                     fed by
 ``passerelle_upstream_requests_total{source,outcome}``     the upstream fetcher, one per DSO call
 ``passerelle_upstream_request_duration_seconds{source}``   the upstream fetcher
 ``passerelle_upstream_throttled_total{source}``            each 429 answered by a DSO
-``passerelle_upstream_quota_headroom_ratio{source,window}`` the quota limiter (1 = all free)
-``passerelle_cache_lookups_total{cache,result}``           the day cache (hit ratio in PromQL)
-``passerelle_evidence_log_leaves``                         the evidence integrator (tree size)
-``passerelle_evidence_checkpoint_timestamp_seconds``       the evidence checkpointer
+``passerelle_upstream_quota_headroom_ratio{source,window}`` sampled from the quota ledgers
+``passerelle_cache_lookups_total{cache,result}``           the fetcher: ``day`` (sealed day
+                                                           cache), ``describe`` (point info)
+``passerelle_evidence_log_leaves``                         sampled: the log head's size
+``passerelle_evidence_checkpoint_timestamp_seconds``       sampled: the newest checkpoint
 ``passerelle_revocation_propagation_seconds``              the PostgreSQL invalidation bus, per
                                                            message heard from a peer replica
 ``passerelle_build_info{version}``                         set once at start
@@ -150,6 +153,6 @@ class Metrics:
         ratio = 0.0 if limit <= 0 else min(1.0, max(0.0, free / limit))
         self.upstream_quota_headroom.labels(source=source, window=window).set(ratio)
 
-    def cache_lookup(self, cache: str, result: CacheResult) -> None:
-        """Count one cache lookup."""
-        self.cache_lookups.labels(cache=cache, result=result).inc()
+    def cache_lookup(self, cache: str, result: CacheResult, count: int = 1) -> None:
+        """Count ``count`` cache lookups (a request for seven days looks up seven)."""
+        self.cache_lookups.labels(cache=cache, result=result).inc(count)

@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from consent.errors import PasserelleError
+from consent.storage.database import DatabaseUnavailable, is_outage
 from proxy.errors import OAuthError
 from proxy.keys import request_id_key
 from proxy.logging_setup import request_id_var
@@ -61,7 +62,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response(body, status=exc.status, content_type=PROBLEM_JSON,
                                  headers={k: v for k, v in exc.headers.items()
                                           if k.lower() in {"allow", "retry-after"}})
-    except Exception:
+    except Exception as error:
+        if is_outage(error):  # PostgreSQL restarting or failing over: 503, logged briefly
+            log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                        type(error).__name__)
+            return problem_response(DatabaseUnavailable(
+                "The database is unavailable for a moment; retry shortly."), request)
         log.exception("unhandled error on %s %s", request.method, request.path)
         body = {"type": "about:blank", "title": "Internal Server Error", "status": 500,
                 "detail": "An unexpected error occurred; it has been logged."}

@@ -131,7 +131,7 @@ async def _consents(request: web.Request, trace: Trace,
     token, caller = await _caller(request, trace)
     service = request.app[data_service_key]
     if service.limits is not None:
-        service.limits.check(token.recipient_id)
+        await service.limits.check(token.recipient_id)
     return await service.facts.consents(
         recipient_id=token.recipient_id, consent_id=token.consent_id,
         at=request.app[clock_key].now(), tenant=caller.tenant)

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document of the data APIs, served at ``/api/openapi.json``.
+"""The OpenAPI 3.1 document of the data APIs (and the audit API), served at
+``/api/openapi.json``.
 
 Written as data, with enums taken from :mod:`consent.vocabulary`, so the document cannot name a
 dataset or resolution the code does not know. ``tests/proxy/test_openapi.py`` validates it with
@@ -11,6 +12,7 @@ from typing import Any
 
 from consent.vocabulary import Dataset, Resolution
 from proxy.compat.enedis.wire import RECORD_PATHS, SERIES_PATHS
+from proxy.evidence.openapi import audit_paths, audit_schemas
 
 API_VERSION = "1.0.0"
 NATIVE = "/api/v1"
@@ -92,7 +94,9 @@ def _schemas() -> dict[str, Any]:
                         "datasets": {"type": "array", "items": text},
                         "points": {"type": "array", "items": text},
                         "max_resolution": text, "valid_from": instant, "valid_until": instant,
-                        "data_from": instant, "history_days": {"type": "integer"}}},
+                        # null: no fixed start, the history allowance counts back from now
+                        "data_from": {"type": ["string", "null"], "format": "date-time"},
+                        "history_days": {"type": "integer"}}},
         "ConsentList": {"type": "object", "required": ["consents"],
                         "properties": {"consents": {"type": "array", "items": _ref("Consent")}}},
         "Problem": {"type": "object", "required": ["type", "title", "status"],
@@ -199,15 +203,21 @@ def build_openapi(issuer: str) -> dict[str, Any]:
         "security": [{"oauth2": []}],
         "tags": [{"name": "native", "description": "Passerelle's own API."},
                  {"name": "Data Connect v5", "description": "Enedis Data Connect v5, same "
-                  "paths, parameters and formats; change only the base URL."}],
-        "paths": {**_native_paths(), **_compat_paths()},
+                  "paths, parameters and formats; change only the base URL."},
+                 {"name": "audit", "description": "For auditors: checkpoints, keys, log "
+                  "entries, proofs and proof bundles (docs/evidence-format.md)."}],
+        "paths": {**_native_paths(), **_compat_paths(), **audit_paths()},
         "components": {
-            "schemas": _schemas(),
-            "securitySchemes": {"oauth2": {"type": "oauth2", "flows": {
-                "authorizationCode": {"authorizationUrl": issuer + "/oauth2/authorize",
-                                      "tokenUrl": issuer + "/oauth2/token",
-                                      "refreshUrl": issuer + "/oauth2/token", "scopes": scopes},
-                "clientCredentials": {"tokenUrl": issuer + "/oauth2/token",
-                                      "scopes": scopes}}}},
+            "schemas": {**_schemas(), **audit_schemas()},
+            "securitySchemes": {
+                "auditor": {"type": "http", "scheme": "bearer", "description":
+                            "An auditor's token (`passerelle auditor-token create`)."},
+                "oauth2": {"type": "oauth2", "flows": {
+                    "authorizationCode": {"authorizationUrl": issuer + "/oauth2/authorize",
+                                          "tokenUrl": issuer + "/oauth2/token",
+                                          "refreshUrl": issuer + "/oauth2/token",
+                                          "scopes": scopes},
+                    "clientCredentials": {"tokenUrl": issuer + "/oauth2/token",
+                                          "scopes": scopes}}}},
         },
     }

@@ -5,9 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from proxy import health, observability
+from proxy.data import community
 from proxy.data.setup import add_data_routes
+from proxy.evidence.setup import add_audit_routes
 from proxy.oauth import authorize, endpoints, registry
 from proxy.oauth.setup import STATIC_DIR
+from proxy.portal.routes import add_portal_routes
+from proxy.staff.routes import add_staff_routes
 from proxy.web import login
 
 
@@ -39,3 +43,14 @@ def setup_routes(app: web.Application) -> None:
 
     # --- data proxy (issue 4): /api/v1, /api/openapi.json, /api/docs, /compat/enedis -------
     add_data_routes(app)
+
+    # --- evidence (issue 6): the audit API, for auditors' tokens ---------------------------
+    add_audit_routes(app)
+
+    # --- market rules (issue 8): community dataset (R4), staff API /staff/... --------------
+    r.add_get("/api/v1/communities/{community_id}/datasets/{dataset}",
+              community.community_dataset, name="api-community-dataset")
+    add_staff_routes(app)
+
+    # --- household portal (issue 7): /, /account/..., /login/oidc... -----------------------
+    add_portal_routes(app)

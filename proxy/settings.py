@@ -59,6 +59,40 @@ class Settings:
     #: ``consent.storage.database.SQLITE_SYNCHRONOUS``.
     sqlite_synchronous: str = "full"
 
+    # --- evidence (issue 6) ----------------------------------------------------------------
+    #: How often a signed checkpoint of the evidence log is issued (s); auditors can also ask
+    #: for one (POST /audit/v1/checkpoints).
+    evidence_checkpoint_interval: float = 600.0
+
+    # --- market rules (issue 8) ------------------------------------------------------------
+    #: k: the fewest members a community dataset may be computed over (R4).
+    community_min_members: int = 5
+
+    # --- household portal (issue 7): sign-in through an OpenID Connect provider (R15) -------
+    #: The provider's discovery document (``.../.well-known/openid-configuration``); unset:
+    #: no OpenID sign-in. The secret comes from ``PASSERELLE_OIDC_CLIENT_SECRET(_FILE)``.
+    oidc_discovery_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    #: The provider's name on the login page ("FranceConnect", "itsme"...).
+    oidc_label: str = "OpenID Connect"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when an OpenID provider is fully configured."""
+        return bool(self.oidc_discovery_url and self.oidc_client_id and self.oidc_client_secret)
+    # --- replicas and their upstream (issue 9) ----------------------------------------------
+    #: Base URL of an in-house DSO API (docs/inhouse-dso-api.md) serving every source, such as
+    #: ``passerelle simulator``; unset: the built-in simulator runs inside each process.
+    upstream_url: str | None = None
+    #: OAuth client credentials at ``upstream_url`` (the secret through ``..._SECRET_FILE``).
+    upstream_client_id: str = "passerelle"
+    upstream_client_secret: str | None = field(default=None, repr=False)
+    #: Longest wait for one upstream HTTP exchange (s): past it, 504 upstream-timeout.
+    upstream_timeout: float = 10.0
+    #: How often quota headroom and the evidence log's size and checkpoint age are sampled (s).
+    telemetry_interval: float = 15.0
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``sqlite:///{data_dir}/passerelle.db``."""

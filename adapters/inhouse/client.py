@@ -5,7 +5,8 @@ over a borrowed :class:`aiohttp.ClientSession`. Every call has a total timeout; 
 failure becomes one class of :mod:`adapters.errors` at this boundary: aiohttp and socket errors,
 timeouts, non-JSON or truncated bodies, wrong shapes (naming the member), documented problem
 codes. The bearer token (client credentials, RFC 6749 §4.4) is cached and renewed a minute before
-it expires, and once more if the server rejects it.
+it expires, and once more if the server rejects it; a shared :class:`TokenStore` lets replicas
+use one token instead of fetching one each.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
@@ -50,6 +51,7 @@ from consent.errors import Conflict, NotFound, PasserelleError
 from consent.identifiers import PointRef
 from consent.periods import Period
 from consent.readings import Reading, Record, Series
+from consent.shared_state.tokens import CachedToken, MemoryTokens, TokenStore
 from consent.vocabulary import Dataset, Resolution
 
 T = TypeVar("T")
@@ -89,7 +91,8 @@ class InhouseClient:
     """An adapter for one in-house DSO at ``base_url``; ``timeout`` bounds each HTTP call (s)."""
 
     def __init__(self, session: aiohttp.ClientSession, base_url: str, client_id: str,
-                 client_secret: str, *, timeout: float = 10.0, clock: Clock | None = None) -> None:
+                 client_secret: str, *, timeout: float = 10.0, clock: Clock | None = None,
+                 tokens: TokenStore | None = None) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
         # RFC 6749 §2.3.1: form-encode id and secret, then HTTP Basic.
@@ -97,7 +100,10 @@ class InhouseClient:
                                                       quote_plus(client_secret))
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock or SystemClock()
-        self._token: tuple[str, datetime] | None = None
+        # The application token: this process's copy, and where replicas share it.
+        self._token: CachedToken | None = None
+        self._tokens = tokens if tokens is not None else MemoryTokens()
+        self._token_key = f"{self._base}/oauth/token|{client_id}|"
         self._token_lock = asyncio.Lock()
         self._capabilities: Capabilities | None = None
 
@@ -125,11 +131,21 @@ class InhouseClient:
                                     field="body") from None
         return status, body, int(retry) if retry.isdigit() else None
 
-    async def _bearer(self, renew: bool = False) -> str:
+    async def _bearer(self, refused: str | None = None) -> str:
+        """A token valid for a minute more: this process's copy, else the shared store's,
+        else a new one (stored for the other replicas). ``refused`` is a token the server
+        just rejected: it is dropped everywhere first."""
         async with self._token_lock:
             now = self._clock.now()
-            if not renew and self._token is not None and self._token[1] - _RENEW_BEFORE > now:
-                return self._token[0]
+            if refused is not None:
+                await self._tokens.discard(self._token_key, refused)
+                if self._token is not None and self._token.value == refused:
+                    self._token = None
+            for candidate in (self._token, None if refused else
+                              await self._tokens.get(self._token_key)):
+                if candidate is not None and candidate.expires_at - _RENEW_BEFORE > now:
+                    self._token = candidate
+                    return candidate.value
             status, body, retry = await self._send(
                 "POST", self._base + "/oauth/token", data={"grant_type": "client_credentials"},
                 headers={"Authorization": self._credentials})
@@ -142,19 +158,22 @@ class InhouseClient:
             issued = doc["access_token"].text()
             doc["token_type"].equals("Bearer")
             lifetime = doc["expires_in"].integer(1)
-            self._token = (issued, now + timedelta(seconds=lifetime))
+            self._token = CachedToken(issued, now + timedelta(seconds=lifetime))
+            await self._tokens.put(self._token_key, self._token)
             return issued
 
     async def _get(self, path: str, *, method: str = "GET", expect: int = 200,
                    **kwargs: Any) -> Doc:
         """An authenticated API call; the JSON answer as a :class:`Doc`, or the mapped error."""
         url = self._base + API_PREFIX + path
-        for renew in (False, True):
-            headers = {"Authorization": "Bearer " + await self._bearer(renew),
-                       "Accept": "application/json"}
+        refused: str | None = None
+        for _attempt in range(2):
+            token = await self._bearer(refused)
+            headers = {"Authorization": "Bearer " + token, "Accept": "application/json"}
             status, body, retry = await self._send(method, url, headers=headers, **kwargs)
             if status != 401:
                 break
+            refused = token
         else:
             raise UpstreamCredentialsRejected("The DSO keeps refusing the operator's token.")
         if status != expect:
@@ -220,6 +239,14 @@ class InhouseClient:
     async def port_request(self, point: PointRef, request_id: str) -> PortRequest:
         return await self._parsed(f"/points/{point}/port/requests/{quote(request_id, safe='')}",
                                   lambda d: parse.port_request(d, point))
+
+    async def check_meter_number(self, point: PointRef, meter_number: str) -> bool:
+        def read(doc: Doc) -> bool:
+            doc["point"].equals(str(point))
+            return doc["match"].boolean()
+
+        return await self._parsed(f"/points/{point}/meter-number/check", read, method="POST",
+                                  json={"meter_number": meter_number[:64]})
 
     async def health(self) -> Health:
         try:

@@ -252,6 +252,20 @@ async def port_request(request: web.Request) -> web.Response:
     return web.json_response(wire.port_request(filed))
 
 
+async def check_meter_number(request: web.Request) -> web.Response:
+    point = _point(request)
+    try:
+        body = await request.json()
+        typed = body["meter_number"]
+        if not isinstance(typed, str) or not 1 <= len(typed) <= 64:
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise DomainError('The body must be {"meter_number": "..."}.',
+                          field="meter_number") from None
+    match = request.app[simulator_key].check_meter_number(point, typed)
+    return web.json_response({"point": str(point), "match": match})
+
+
 def create_inhouse_app(simulator: Simulator, config: ServerConfig) -> web.Application:
     """The in-house DSO API over ``simulator``."""
     app = web.Application(middlewares=[problem_middleware, auth_middleware, fault_middleware],
@@ -271,5 +285,6 @@ def create_inhouse_app(simulator: Simulator, config: ServerConfig) -> web.Applic
     app.router.add_get(points + "/port", port_state)
     app.router.add_post(points + "/port/requests", request_port)
     app.router.add_get(points + "/port/requests/{request_id}", port_request)
+    app.router.add_post(points + "/meter-number/check", check_meter_number)
     add_admin_routes(app)
     return app

@@ -89,5 +89,8 @@ class SimulatorAdapter:
     async def port_request(self, point: PointRef, request_id: str) -> PortRequest:
         return await self._call(lambda: self.simulator.port_request(point, request_id))
 
+    async def check_meter_number(self, point: PointRef, meter_number: str) -> bool:
+        return await self._call(lambda: self.simulator.check_meter_number(point, meter_number))
+
     async def health(self) -> Health:
         return Health(HealthState.OK, "in-process simulator", self.simulator.now())

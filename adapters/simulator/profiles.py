@@ -97,6 +97,8 @@ class PointProfile:
     load_curve_enabled: bool = True
     authorisation: AuthorisationState | None = None
     timezone: str = "Europe/Paris"
+    #: The number printed on the meter (R15); ``None``: derived from the point's seed.
+    meter_number: str | None = None
 
     def __post_init__(self) -> None:
         if self.point.source is Source.ENEDIS and self.energy is not Energy.ELECTRICITY:
@@ -122,6 +124,12 @@ class PointProfile:
     @property
     def seed(self) -> int:
         return point_seed(self.point)
+
+    @property
+    def printed_number(self) -> str:
+        """The meter's number as printed on it: twelve digits (Linky, Gazpar and Belgian
+        smart meters all carry a serial of about that length)."""
+        return self.meter_number or f"{mix(self.seed, 90) % 10**12:012d}"
 
     def occupant_on(self, day: date) -> Occupant | None:
         """The occupant present on ``day``, if any."""

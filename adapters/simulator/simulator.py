@@ -8,6 +8,7 @@ only up to D-1. Both the in-process adapter and the in-house HTTP server wrap on
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
@@ -300,6 +301,11 @@ class Simulator:
         """An earlier request's status."""
         self._port_profile(point)
         return self._port.get(point, request_id)
+
+    def check_meter_number(self, point: PointRef, meter_number: str) -> bool:
+        """True if ``meter_number`` is printed on ``point``'s meter (R15; spaces ignored)."""
+        typed = "".join(meter_number.split()).encode()
+        return hmac.compare_digest(typed, self.profile(point).printed_number.encode())
 
     def now(self) -> datetime:
         """The simulator's current instant."""

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from consent.clock import Clock
 from consent.demo.plan import DemoPlan
+from consent.demo.seed_market import seed_market
 from consent.identifiers import Source
 from consent.models import AccountRole, Party, PartyKind
 from consent.services import registry
@@ -82,6 +83,7 @@ async def seed_demo(db: Database, plan: DemoPlan, clock: Clock) -> SeedReport:
                         valid_until=plan.upstream_valid_until if ongoing else occupancy.ends_at,
                         state=UpstreamState.ACTIVE if ongoing else UpstreamState.ENDED, now=now)
             for recipient in plan.recipients:
+                organisation = organisations.get(recipient.organisation or "")
                 await registry.register_recipient(
                     session, registry.RecipientDraft(
                         name=recipient.name, website=recipient.website,
@@ -90,8 +92,13 @@ async def seed_demo(db: Database, plan: DemoPlan, clock: Clock) -> SeedReport:
                         allowed_datasets=recipient.datasets,
                         redirect_uris=recipient.redirect_uris,
                         is_supplier=recipient.is_supplier, client_id=recipient.client_id,
-                        client_secret=plan.client_secret(recipient)),
+                        client_secret=plan.client_secret(recipient),
+                        supplier_code=recipient.supplier_code,
+                        party_id=organisation.id if organisation else None),
                     tenant_id=tenant, now=now)
+            # --- market rules (issue 8): supply, consents, mandates, communities ----------
+            operator = next(s for s in plan.staff if s.organisation_kind is PartyKind.OPERATOR)
+            await seed_market(session, db, plan, clock, plan.id_for("party", operator.key))
     except IntegrityError:
         # Another process seeded the same plan at the same moment: its seed won, ours rolled
         # back entirely.
@@ -149,4 +156,13 @@ def describe(plan: DemoPlan) -> dict[str, Any]:
              "legal_basis": r.legal_basis.value, "data_role": r.data_role.value,
              "is_supplier": r.is_supplier, "datasets": [d.value for d in r.datasets]}
             for r in plan.recipients],
+        "mandates": [
+            {"household": m.household, "mandatary": m.mandatary, "scope": m.scope.value,
+             "points": list(m.points), "standing": m.days is None} for m in plan.mandates],
+        "communities": [
+            {"name": c.name, "organiser": c.organiser, "min_members": c.min_members,
+             "members": [h for h, _ in c.members]} for c in plan.communities],
+        "supply_contracts": [
+            {"point": s.point, "supplier": s.supplier, "since": s.since.isoformat()}
+            for s in plan.supply],
     }

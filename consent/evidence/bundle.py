@@ -75,8 +75,8 @@ class ExportResult:
     outside_consent: int
 
 
-def selection_clause(selection: Selection) -> ColumnElement[bool]:
-    """SQL for the selected entries plus their context (records they cite, key rotations)."""
+def selected(selection: Selection) -> ColumnElement[bool]:
+    """SQL for the entries the selection names (without their context)."""
     conditions = [getattr(ENTRY.c, name) == value for name in
                   ("tenant", "consent_id", "household_id", "recipient_id")
                   if (value := getattr(selection, name)) is not None]
@@ -84,7 +84,12 @@ def selection_clause(selection: Selection) -> ColumnElement[bool]:
         conditions.append(ENTRY.c.at >= format_instant(selection.start))
     if selection.end is not None:
         conditions.append(ENTRY.c.at < format_instant(selection.end))
-    base = and_(*conditions)
+    return and_(*conditions)
+
+
+def selection_clause(selection: Selection) -> ColumnElement[bool]:
+    """SQL for the selected entries plus their context (records they cite, key rotations)."""
+    base = selected(selection)
     consents = select(ENTRY.c.consent_id).where(base, ENTRY.c.consent_id.is_not(None))
     mandates = select(ENTRY.c.mandate_id).where(base, ENTRY.c.mandate_id.is_not(None))
     return or_(base,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -31,25 +32,48 @@ class EncodingError(ValueError):
 
 
 def canonical(value: JSON) -> bytes:
-    """RFC 8785 canonical UTF-8 bytes of ``value``; floats are refused (see module docstring)."""
-    _refuse_floats(value)
+    """RFC 8785 canonical UTF-8 bytes of ``value``; floats are refused (see module docstring).
+
+    Values whose object keys are all ASCII and whose integers are I-JSON-safe (``|n| < 2**53``)
+    take ``json.dumps`` (C speed, the same bytes: same escapes, and ASCII keys sort the same
+    by code point as by UTF-16 unit); anything else goes through ``rfc8785``, which also
+    refuses what JCS cannot encode. ``tests/evidence/test_records.py`` checks the two agree.
+    """
+    if _plain(value):
+        try:
+            return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=False).encode()
+        except UnicodeEncodeError:  # a lone surrogate: rfc8785 says what is wrong
+            pass
     try:
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
         raise EncodingError(f"cannot canonicalise: {exc}") from exc
 
 
-def _refuse_floats(value: JSON) -> None:
+_SAFE_INTEGER = 2**53 - 1
+
+
+def _plain(value: JSON) -> bool:
+    """Refuse floats and non-text keys; ``True`` if ``json.dumps`` gives the JCS bytes."""
+    if value is None or isinstance(value, str):
+        return True
     if isinstance(value, float):
         raise EncodingError("evidence documents hold no floating-point numbers")
+    if isinstance(value, int):
+        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+    plain = True
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise EncodingError(f"object keys must be text, got {key!r}")
-            _refuse_floats(item)
-    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+            plain = _plain(item) and key.isascii() and plain
+    elif isinstance(value, Sequence) and not isinstance(value, bytes):
         for item in value:
-            _refuse_floats(item)
+            plain = _plain(item) and plain
+    else:  # bytes, sets...: rfc8785 refuses them
+        plain = False
+    return plain
 
 
 def sha256_hex(data: bytes) -> str:

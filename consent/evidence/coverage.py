@@ -7,15 +7,18 @@ A consent is *active* from a record whose ``state`` is ``active`` (from ``max(at
 valid_from)``) until the next record or ``valid_until``, whichever comes first. A served access
 is inside the consent when, at its instant, the consent is active and the active record's
 scope covers it (R6, R8, R12): same tenant and recipient, point and dataset listed, resolution
-not finer than ``max_resolution``, window starting no earlier than ``data_from`` nor more than
-``history_days`` before the access.
+not finer than ``max_resolution``, and for series a window starting no earlier than ``data_from``
+nor more than ``history_days`` before the access (a record read, such as a contract, has no
+window). A served access without a recipient is the household reading its own data: no
+consent is needed, none is judged. A read under a mandate instead of a consent is judged against
+the mandate's records; a community aggregate (R4) is judged through its members' own reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from consent.errors import UnknownVocabulary
@@ -39,7 +42,9 @@ class Scope:
     def of(cls, record: Mapping[str, Any]) -> Scope:
         scope = record["scope"]
         days = scope.get("history_days")
-        return cls(record.get("tenant"), record["recipient"]["id"], frozenset(scope["points"]),
+        recipient = record.get("recipient")  # a mandate names a mandatary, not a recipient
+        return cls(record.get("tenant"), recipient["id"] if recipient else None,
+                   frozenset(scope["points"]),
                    frozenset(scope["datasets"]), _nominal(scope.get("max_resolution")),
                    parse_instant(str(scope["data_from"])) if scope.get("data_from") else None,
                    None if days is None else timedelta(days=int(days)))
@@ -59,6 +64,15 @@ def _at(record: Mapping[str, Any]) -> datetime:
     return parse_instant(str(record["at"]))
 
 
+_OPEN_END = datetime.max.replace(tzinfo=UTC)
+
+
+def _until(record: Mapping[str, Any]) -> datetime:
+    """``valid_until``, or no end (a standing mandate, R11)."""
+    value = record.get("valid_until")
+    return _OPEN_END if value is None else parse_instant(str(value))
+
+
 _NOMINAL: dict[str, timedelta] = {}
 
 
@@ -73,7 +87,12 @@ def _nominal(resolution: str | None) -> timedelta | None:
 
 
 class ConsentTimeline:
-    """The active periods of one consent, from its records (any order)."""
+    """The active periods of one consent, or of one mandate, from its records (any order).
+
+    A read under a mandate (R10, R11: a mandatary's app reading without a consent of its own) is
+    judged against the mandate's records the same way, without the recipient check: a mandate
+    names the mandatary organisation, whose app the data path has already matched.
+    """
 
     def __init__(self, records: Sequence[Mapping[str, Any]]) -> None:
         self.records = sorted(records, key=lambda r: (_at(r), int(r.get("version", 0))))
@@ -82,7 +101,7 @@ class ConsentTimeline:
             if record.get("state") != "active":
                 continue
             start = max(_at(record), parse_instant(str(record["valid_from"])))
-            end = parse_instant(str(record["valid_until"]))
+            end = _until(record)
             if i + 1 < len(self.records):
                 end = min(end, _at(self.records[i + 1]))
             if start < end:
@@ -95,7 +114,7 @@ class ConsentTimeline:
             if _at(record) > instant:
                 break
             state = str(record.get("state"))
-            if state == "active" and instant >= parse_instant(str(record["valid_until"])):
+            if state == "active" and instant >= _until(record):
                 state = "expired (past valid_until)"
         return state
 
@@ -114,7 +133,7 @@ class ConsentTimeline:
 def _outside_scope(access: Mapping[str, Any], scope: Scope, at: datetime) -> str | None:
     if access.get("tenant") != scope.tenant:
         return f"served in tenant {access.get('tenant')}, the consent is of another tenant"
-    if access.get("recipient_id") != scope.recipient_id:
+    if scope.recipient_id is not None and access.get("recipient_id") != scope.recipient_id:
         return (f"served to recipient {access.get('recipient_id')}, the consent is for "
                 f"{scope.recipient_id}")
     if access.get("point") not in scope.points:
@@ -124,7 +143,9 @@ def _outside_scope(access: Mapping[str, Any], scope: Scope, at: datetime) -> str
     asked = _nominal(access.get("resolution"))
     if asked is not None and scope.finest is not None and asked < scope.finest:
         return f"resolution {access.get('resolution')} is finer than the consent allows"
-    window = access["window"]
+    window = access.get("window")
+    if window is None:  # a record (contract, identity...): no data window to judge
+        return None
     start, end = parse_instant(str(window["start"])), parse_instant(str(window["end"]))
     if not start < end:
         return "the data window is empty or reversed"
@@ -141,7 +162,7 @@ class AccessTally:
     """Counts of one consent's accesses, and the served ones found outside it."""
 
     served: int = 0
-    denied: int = 0
+    denied: int = 0  # every access not served: denied, invalid or failed
     pruned: int = 0
     first: str | None = None
     last: str | None = None
@@ -159,10 +180,17 @@ class AccessTally:
             self.denied += 1
             return None
         self.served += 1
-        dataset = str(access.get("dataset"))
+        dataset = str(access.get("dataset") or LISTING)
         self.datasets[dataset] = self.datasets.get(dataset, 0) + 1
+        if dataset == LISTING:  # the points or consents a token may read: no meter data
+            return None
+        if not access.get("recipient_id"):  # the household's own read: no third party
+            return None
+        if not access.get("consent_id") and str(access.get("point")).startswith(COMMUNITY):
+            return None  # a k-member aggregate: each member's read is an access of its own
         if timeline is None:
-            problem: str | None = "served under a consent that has no record in the bundle"
+            problem: str | None = ("served under no consent or mandate whose records are in "
+                                   "the bundle")
         else:
             problem = timeline.check(access)
         if problem is not None:
@@ -173,3 +201,8 @@ class AccessTally:
 
 
 MAX_EXAMPLES = 20
+#: What a served access without a dataset is counted as: a listing, no meter data released.
+LISTING = "listing"
+#: The point of a community aggregate (R4): the sum over at least k members, each member's read
+#: evidenced and judged on its own.
+COMMUNITY = "community:"

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from consent.evidence.canonical import JSON, format_instant
+from consent.evidence.coverage import COMMUNITY
 from consent.evidence.errors import InvalidRecord
 
 CONSENT_RECORD = "consent.record"
@@ -39,6 +40,9 @@ RETENTION = "retention"
 
 SERVED = "served"
 DENIED = "denied"
+INVALID = "invalid"
+FAILED = "failed"
+OUTCOMES = (SERVED, DENIED, INVALID, FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,47 +85,82 @@ def mandate_chain(mandate_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AccessEvent:
-    """One request of a recipient for data of one point (R16: who, what, when, which consent).
+    """One request of a recipient for data, served or not (R16, issue 4: who, what, when,
+    under which consent, what was sent, what it cost upstream).
 
-    ``window_start``/``window_end`` is the half-open data window asked for; ``outcome`` is
-    ``served`` or ``denied`` (``rule`` then names the check that denied, like
-    :class:`~consent.errors.AccessDenied`). A served access must name its consent.
+    ``outcome`` is ``served``, ``denied`` (a consent rule, the token or a rate limit said no:
+    ``rule`` names it), ``invalid`` (the request itself was malformed) or ``failed`` (the
+    upstream or Passerelle could not serve it); ``reason`` is the detail given.
+
+    A served read of data by a recipient names its point, dataset, (for series) its half-open
+    window, and its consent or the mandate it was read under (R10, R11), unless it is a
+    community aggregate (R4). A served request without a dataset is a listing (the points or
+    consents a token may read); one without a recipient is the household reading its own data
+    on its page (no consent is involved). A refused one names what it could (a request without
+    a valid token names nobody). ``body_sha256`` is the SHA-256 of the exact body bytes sent,
+    ``values`` how many values they held, ``upstream_calls``/``cache_days`` what it cost the
+    DSO, ``upstream`` which calls were made.
     """
 
     at: datetime
     tenant: str
-    recipient_id: str
-    point: str
-    dataset: str
-    window_start: datetime
-    window_end: datetime
     outcome: str
+    recipient_id: str | None = None
+    point: str | None = None
+    dataset: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
     consent_id: str | None = None
     household_id: str | None = None
+    mandate_id: str | None = None
     resolution: str | None = None
     rule: str | None = None
+    reason: str | None = None
     token_id: str | None = None
     request_id: str | None = None
+    api: str | None = None
+    route: str | None = None
+    status: int | None = None
+    values: int | None = None
+    body_sha256: str | None = None
+    upstream_calls: int | None = None
+    cache_days: int | None = None
+    upstream: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.outcome not in (SERVED, DENIED):
-            raise InvalidRecord(f"An access outcome is served or denied, not {self.outcome!r}.")
-        if self.outcome == SERVED and not self.consent_id:
-            raise InvalidRecord("A served access must name the consent it was served under.")
+        if self.outcome not in OUTCOMES:
+            raise InvalidRecord(f"An access outcome is one of {', '.join(OUTCOMES)}, not "
+                                f"{self.outcome!r}.")
+        if (self.outcome == SERVED and self.recipient_id and self.dataset
+                and not (self.point and (self.consent_id or self.mandate_id
+                                         or self.point.startswith(COMMUNITY)))):
+            raise InvalidRecord("A served read of data must name its point, and its consent "
+                                "or mandate.")
+        if (self.window_start is None) != (self.window_end is None):
+            raise InvalidRecord("An access window has both ends or none.")
 
     def to_log_event(self) -> LogEvent:
-        payload: dict[str, Any] = {
-            "tenant": self.tenant, "recipient_id": self.recipient_id, "point": self.point,
-            "dataset": self.dataset, "outcome": self.outcome, "at": format_instant(self.at),
-            "window": {"start": format_instant(self.window_start),
-                       "end": format_instant(self.window_end)},
-        }
-        optional = {"consent_id": self.consent_id, "household_id": self.household_id,
-                    "resolution": self.resolution, "rule": self.rule,
-                    "token_id": self.token_id, "request_id": self.request_id}
+        payload: dict[str, Any] = {"tenant": self.tenant, "outcome": self.outcome,
+                                   "at": format_instant(self.at)}
+        if self.window_start is not None and self.window_end is not None:
+            payload["window"] = {"start": format_instant(self.window_start),
+                                 "end": format_instant(self.window_end)}
+        optional = {"recipient_id": self.recipient_id, "point": self.point,
+                    "dataset": self.dataset, "consent_id": self.consent_id,
+                    "household_id": self.household_id, "mandate_id": self.mandate_id,
+                    "resolution": self.resolution,
+                    "rule": self.rule, "reason": self.reason, "token_id": self.token_id,
+                    "request_id": self.request_id, "api": self.api, "route": self.route,
+                    "status": self.status, "values": self.values,
+                    "body_sha256": self.body_sha256, "upstream_calls": self.upstream_calls,
+                    "cache_days": self.cache_days}
         payload.update({k: v for k, v in optional.items() if v is not None})
-        refs = Refs(self.tenant, self.consent_id, self.household_id, self.recipient_id)
-        chain = consent_chain(self.consent_id) if self.consent_id else None
+        if self.upstream:
+            payload["upstream"] = list(self.upstream)
+        refs = Refs(self.tenant, self.consent_id, self.household_id, self.recipient_id,
+                    self.mandate_id)
+        chain = (consent_chain(self.consent_id) if self.consent_id
+                 else mandate_chain(self.mandate_id) if self.mandate_id else None)
         return LogEvent(ACCESS, self.at, payload, refs, chain)
 
 

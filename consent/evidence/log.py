@@ -3,12 +3,16 @@
 ``await log.append(event)`` returns once the event is durable, with its index. Appends are
 *group-committed*: concurrent appends wait in a queue, and one flusher task per process writes
 them in one transaction (at most ``max_batch``, after waiting ``max_latency`` seconds for more).
+``await log.append_in(conn, events)`` writes them inside a caller's transaction instead, so a
+fact and its evidence commit together (a consent change and its signed record, a batch of
+``access_event`` rows and their leaves). Cached state (the frontier, chain heads) is only
+adopted from committed transactions, so a rolled-back one leaves nothing stale behind.
 
-One integrator at a time: on PostgreSQL the transaction locks the head row
-(``SELECT ... FOR UPDATE``), so several replicas can append to one database; on SQLite a
-process-wide lock serialises appenders. Either way the head update is conditional on the size it
-read, so an unexpected concurrent writer makes the transaction fail and retry rather than fork
-the tree.
+One integrator at a time: the transaction starts by writing the head row, which locks it on
+PostgreSQL (so several replicas can append to one database) and takes SQLite's write lock before
+anything is read; on SQLite a process-wide lock also serialises this process's flushers.
+Either way the head update is conditional on the size it read, so an unexpected concurrent
+writer makes the transaction fail and retry rather than fork the tree.
 
 Each leaf is the canonical JSON *header* of an event (docs/evidence-format.md §Log entries)::
 
@@ -23,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +76,21 @@ class Appended:
     index: int
     leaf_hash: bytes
     seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """Appends written in a caller's transaction: where they will land once it commits."""
+
+    results: list[Appended]
+    committed: Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    results: list[Appended]
+    compact: CompactRange
+    chains: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,35 +195,58 @@ class EvidenceLog:
         locks = _sqlite_locks.setdefault(asyncio.get_running_loop(), {})
         return locks.setdefault(str(self.db.engine.url), asyncio.Lock())
 
+    async def append_in(self, conn: AsyncConnection, events: Sequence[LogEvent]) -> Staged:
+        """Append ``events`` inside the caller's open transaction on ``conn``.
+
+        They are durable when, and only if, the caller's transaction commits: so a fact and its
+        evidence commit or roll back together (a consent change and its signed record, a batch
+        of access events and their leaves). The head row stays locked until then (on SQLite the
+        connection holds the write lock), so keep the rest of that transaction short. Call
+        :meth:`Staged.committed` after the commit to let this process skip reloading the
+        frontier on its next append; forgetting it only costs that reload.
+        """
+        if not events:
+            return Staged([], lambda: None)
+        batch = await self._write_on(conn, [prepare(e) for e in events],
+                                     format_instant(self.clock.now()))
+        return Staged(batch.results, lambda: self._adopt(batch))
+
     async def _write(self, items: Sequence[_Prepared]) -> list[Appended]:
-        now = format_instant(self.clock.now())
         async with self.db.engine.begin() as conn:
-            size, root = await self._lock_head(conn, now)
-            compact = await self._frontier(conn, size, root)
-            chains = dict(self._chains)
-            await self._load_chains(conn, chains, {i.event.chain for i in items} - {None})
-            entries: list[dict[str, Any]] = []
-            nodes: list[dict[str, Any]] = []
-            results: list[Appended] = []
-            for item in items:
-                seq = None
-                if item.event.chain is not None:
-                    seq = chains[item.event.chain] = chains.get(item.event.chain, -1) + 1
-                leaf = leaf_text(item, seq)
-                digest = leaf_hash(leaf.encode())
-                index = compact.size
-                nodes.extend({"level": lv, "idx": ix, "hash": h}
-                             for lv, ix, h in compact.append(digest))
-                refs = item.event.refs
-                entries.append({
-                    "idx": index, "kind": item.event.kind, "at": item.at,
-                    "chain": item.event.chain, "seq": seq, "leaf": leaf, "leaf_hash": digest,
-                    "payload": item.payload, "payload_sha256": item.payload_sha256,
-                    "tenant": refs.tenant, "consent_id": refs.consent_id,
-                    "household_id": refs.household_id, "recipient_id": refs.recipient_id,
-                    "mandate_id": refs.mandate_id, "logged_at": now,
-                })
-                results.append(Appended(index, digest, seq))
+            batch = await self._write_on(conn, items, format_instant(self.clock.now()))
+        self._adopt(batch)
+        return batch.results
+
+    async def _write_on(self, conn: AsyncConnection, items: Sequence[_Prepared],
+                        now: str) -> _Batch:
+        """Integrate ``items`` on ``conn`` (in its transaction); touch no cached state, so a
+        transaction that later rolls back leaves this object consistent."""
+        size, root = await self._lock_head(conn, now)
+        compact, chains = await self._frontier(conn, size, root)
+        await self._load_chains(conn, chains, {i.event.chain for i in items} - {None})
+        entries: list[dict[str, Any]] = []
+        nodes: list[dict[str, Any]] = []
+        results: list[Appended] = []
+        for item in items:
+            seq = None
+            if item.event.chain is not None:
+                seq = chains[item.event.chain] = chains.get(item.event.chain, -1) + 1
+            leaf = leaf_text(item, seq)
+            digest = leaf_hash(leaf.encode())
+            index = compact.size
+            nodes.extend({"level": lv, "idx": ix, "hash": h}
+                         for lv, ix, h in compact.append(digest))
+            refs = item.event.refs
+            entries.append({
+                "idx": index, "kind": item.event.kind, "at": item.at,
+                "chain": item.event.chain, "seq": seq, "leaf": leaf, "leaf_hash": digest,
+                "payload": item.payload, "payload_sha256": item.payload_sha256,
+                "tenant": refs.tenant, "consent_id": refs.consent_id,
+                "household_id": refs.household_id, "recipient_id": refs.recipient_id,
+                "mandate_id": refs.mandate_id, "logged_at": now,
+            })
+            results.append(Appended(index, digest, seq))
+        if entries:
             await conn.execute(ENTRY.insert(), entries)
             await conn.execute(NODE.insert(), nodes)
             done = await conn.execute(
@@ -215,28 +257,43 @@ class EvidenceLog:
         if len(chains) > _MAX_CACHED_CHAINS:  # keep memory bounded: reload heads when needed
             chains = {item.event.chain: chains[item.event.chain] for item in items
                       if item.event.chain is not None}
-        self._compact, self._chains = compact, chains
+        return _Batch(results, compact, chains)
+
+    def _adopt(self, batch: _Batch) -> None:
+        """Remember the frontier and chain heads of a *committed* batch."""
+        self._compact, self._chains = batch.compact, batch.chains
         self.transactions += 1
-        return results
 
     async def _lock_head(self, conn: AsyncConnection, now: str) -> tuple[int, bytes]:
-        query = select(HEAD.c.size, HEAD.c.root).where(HEAD.c.log_id == LOG_ID)
-        row = (await conn.execute(query.with_for_update())).first()
+        """Lock the head row, then read it. Writing it first takes PostgreSQL's row lock and
+        SQLite's write lock before anything is read, so the read is current (a SQLite
+        transaction that reads and then writes can fail on a stale snapshot)."""
+        touch = update(HEAD).where(HEAD.c.log_id == LOG_ID).values(updated_at=now)
+        if conn.dialect.update_returning:  # one round trip
+            row = (await conn.execute(touch.returning(HEAD.c.size, HEAD.c.root))).first()
+        else:
+            await conn.execute(touch)
+            row = (await conn.execute(select(HEAD.c.size, HEAD.c.root)
+                                      .where(HEAD.c.log_id == LOG_ID))).first()
         if row is None:
             await conn.execute(HEAD.insert().values(log_id=LOG_ID, origin=self.default_origin,
                                                     size=0, root=EMPTY_ROOT, updated_at=now))
             return 0, EMPTY_ROOT
         return int(row.size), bytes(row.root)
 
-    async def _frontier(self, conn: AsyncConnection, size: int, root: bytes) -> CompactRange:
-        if self._compact is None or self._compact.size != size:
-            self._chains = {}
+    async def _frontier(self, conn: AsyncConnection, size: int,
+                        root: bytes) -> tuple[CompactRange, dict[str, int]]:
+        """The compact range at ``size`` and the known chain heads (copies)."""
+        cached = self._compact
+        if cached is not None and cached.size == size:
+            compact, chains = CompactRange(cached.size, cached.hashes), dict(self._chains)
+        else:  # another writer (or a rolled-back transaction of ours) moved the head
             cover = perfect_cover(0, size)
             found = await fetch_nodes(conn, cover)
-            self._compact = CompactRange(size, [found[n] for n in cover])
-        if self._compact.root() != root:
+            compact, chains = CompactRange(size, [found[n] for n in cover]), {}
+        if compact.root() != root:
             raise EvidenceUnavailable("The evidence log's stored nodes do not match its head.")
-        return CompactRange(self._compact.size, self._compact.hashes)
+        return compact, chains
 
     async def _load_chains(self, conn: AsyncConnection, chains: dict[str, int],
                            wanted: set[str | None]) -> None:

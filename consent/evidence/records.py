@@ -14,11 +14,12 @@ mandatary) must say what was shown (:class:`Notice`) and how the person was auth
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from consent.evidence.canonical import format_instant
+from consent.evidence.canonical import EncodingError, format_instant, parse_instant
 from consent.evidence.errors import InvalidRecord
 from consent.evidence.events import (
     CONSENT_RECORD,
@@ -48,6 +49,14 @@ class Notice:
     def to_json(self) -> dict[str, Any]:
         return {"version": self.version, "sha256": self.sha256, "language": self.language}
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Notice:
+        """Read :meth:`to_json` back (a missing member raises :class:`InvalidRecord`)."""
+        try:
+            return cls(str(data["version"]), str(data["sha256"]), str(data["language"]))
+        except (KeyError, TypeError) as exc:
+            raise InvalidRecord(f"A malformed notice: {exc!r}.") from None
+
 
 @dataclass(frozen=True, slots=True)
 class Authentication:
@@ -63,6 +72,15 @@ class Authentication:
     def to_json(self) -> dict[str, Any]:
         return {"method": self.method, "subject": self.subject, "at": format_instant(self.at),
                 "provider": self.provider, "level": self.level}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Authentication:
+        """Read :meth:`to_json` back (a missing member raises :class:`InvalidRecord`)."""
+        try:
+            return cls(str(data["method"]), str(data["subject"]),
+                       parse_instant(str(data["at"])), data.get("provider"), data.get("level"))
+        except (KeyError, TypeError, EncodingError) as exc:
+            raise InvalidRecord(f"A malformed authentication: {exc!r}.") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ call. Typical use::
 
     evidence = Evidence.open(db, settings.data_dir, origin="passerelle.example/evidence")
     await evidence.record(ConsentRecord(...))          # a consent or mandate change (signed)
+    await evidence.record_in(conn, ConsentRecord(...)) # ... inside the caller's transaction
     await evidence.access(AccessEvent(...))            # every proxied data access (R16)
     await evidence.admin(AdminEvent(...))              # operator and auditor actions
     await evidence.export(Selection(consent_id=...), out, actor="auditor:cnil-1")
@@ -18,7 +19,10 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from consent.clock import Clock, SystemClock
+from consent.evidence.access_trail import AccessTrail
 from consent.evidence.blobs import BlobStore, FileBlobStore
 from consent.evidence.bundle import ExportResult, Progress, export_bundle
 from consent.evidence.canonical import b64encode, format_instant
@@ -85,6 +89,29 @@ class Evidence:
             LogEvent(record.kind, record.at, signed.to_json(), record.refs, record.chain))
         return RecordedChange(signed, entry)
 
+    async def record_in(self, conn: AsyncConnection, record: Record) -> RecordedChange:
+        """:meth:`record`, inside the caller's transaction on ``conn``: the record is durable
+        exactly when that transaction commits (the lifecycle listeners' way, so a change and
+        its record cannot part). The signing key must exist already (:meth:`open_key`)."""
+        signed = await sign_record(self.keys, record.to_json(), self.clock.now())
+        staged = await self.log.append_in(conn, [
+            LogEvent(record.kind, record.at, signed.to_json(), record.refs, record.chain)])
+        return RecordedChange(signed, staged.results[0])
+
+    async def admin_in(self, conn: AsyncConnection, event: AdminEvent) -> Appended:
+        """:meth:`admin`, inside the caller's transaction on ``conn`` (the action and its
+        trace commit together)."""
+        return (await self.log.append_in(conn, [event.to_log_event()])).results[0]
+
+    def access_trail(self) -> AccessTrail:
+        """What the data path's group-commit sink runs in each batch's transaction."""
+        return AccessTrail(self.log)
+
+    async def open_key(self) -> SignedCheckpoint:
+        """Make sure a signing key exists (by signing a checkpoint), so that no transaction
+        that signs inside itself has to create one. Call once at start."""
+        return await self.checkpoint()
+
     async def access(self, event: AccessEvent) -> Appended:
         """Log one data access, served or denied (R16)."""
         return await self.log.append(event.to_log_event())
@@ -126,6 +153,13 @@ class Evidence:
         finally:
             partial.unlink(missing_ok=True)
         return result
+
+    async def export_for_household(self, household_id: str, out: BinaryIO, *, tenant: str,
+                                   actor: str) -> ExportResult:
+        """The household's own bundle (GDPR art. 15, R18): its consents' and mandates' signed
+        records, every access to its data, its proof documents; logged like any export."""
+        return await self.export(Selection(tenant=tenant, household_id=household_id), out,
+                                 actor=actor)
 
     async def prune(self, policy: RetentionPolicy | None = None) -> PruneResult:
         """Drop payloads past retention, keeping leaves and daily aggregates (R17)."""

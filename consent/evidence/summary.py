@@ -33,6 +33,8 @@ class Summary:
             else:
                 self.mandates.setdefault(str(record.get("mandate_id")), []).append(record)
         self.timelines = {cid: ConsentTimeline(recs) for cid, recs in self.consents.items()}
+        self.mandate_timelines = {mid: ConsentTimeline(recs)
+                                  for mid, recs in self.mandates.items()}
         self.tallies: dict[str | None, AccessTally] = {}
 
     def access(self, index: int, consent_id: str | None,
@@ -45,6 +47,9 @@ class Summary:
             tally.pruned += 1
             return None
         timeline = self.timelines.get(consent_id) if consent_id else None
+        mandate_id = access.get("mandate_id")
+        if consent_id is None and mandate_id:  # a read under a mandate (R10, R11)
+            timeline = self.mandate_timelines.get(str(mandate_id))
         return tally.add(index, access, timeline)
 
     @property
@@ -68,7 +73,7 @@ class Summary:
             lines.extend(self._mandate(mandate_id, records))
         orphan = self.tallies.get(None)
         if orphan is not None:
-            lines.append(f"Accesses naming no consent: {orphan.denied} denied, "
+            lines.append(f"Accesses naming no consent: {orphan.denied} not served, "
                          f"{orphan.served} served.")
         outside = self.outside_consent
         lines.append("Outside consent: " + (
@@ -109,7 +114,7 @@ class Summary:
             for p in periods)))
         tally = self.tallies.get(consent_id, AccessTally())
         by_dataset = ", ".join(f"{k} {v}" for k, v in sorted(tally.datasets.items()))
-        lines.append(f"  accesses: {tally.served} served, {tally.denied} denied"
+        lines.append(f"  accesses: {tally.served} served, {tally.denied} not served"
                      + (f", {tally.pruned} pruned" if tally.pruned else "")
                      + (f" (first {_day(tally.first)}, last {_day(tally.last)})"
                         if tally.first else "") + (f"; served by dataset: {by_dataset}"

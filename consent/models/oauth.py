@@ -81,7 +81,8 @@ class OAuthToken(TenantScoped, Created, table=True):
 
 
 class BrowserSession(TenantScoped, Created, table=True):
-    """A signed-in browser: the cookie's digest, whose account, until when (absolute)."""
+    """A signed-in browser: the cookie's digest, whose account, until when (absolute), and how
+    the person signed in (``password``, ``reset``, ``oidc``: evidence of R15)."""
 
     __tablename__ = "browser_session"
 
@@ -90,3 +91,4 @@ class BrowserSession(TenantScoped, Created, table=True):
     account_id: str = ref_field("account.id")
     expires_at: datetime = instant_field()
     revoked_at: datetime | None = instant_field(nullable=True)
+    auth_method: str = Field(default="password", max_length=32)

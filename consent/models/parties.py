@@ -41,6 +41,7 @@ class PartyKind(StrEnum):
     RECIPIENT = "recipient"
     OPERATOR = "operator"
     MANDATARY_ORGANISATION = "mandatary_organisation"
+    SOCIAL_SERVICES = "social_services"  # a CPAS/OCMW: may hold standing mandates (R11)
     AUDITOR = "auditor"
     PERSON = "person"
 

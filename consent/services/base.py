@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.errors import ConcurrentUpdate, DomainError
+from consent.evidence.records import Authentication, Notice
 from consent.lifecycle import ActorRole, StateMachine
 from consent.models import DEFAULT_TENANT, Channel
 from consent.models.history import TransitionEvent
@@ -46,11 +47,26 @@ class Actor:
     account_id: str | None = None
     channel: Channel = Channel.WEB
     tenant_id: str = DEFAULT_TENANT
+    #: How the person was authenticated (R15), and the consent text they were shown and acted
+    #: on: the HTTP layer knows both. They are kept in the event's ``details``, where the
+    #: evidence listener reads them for the signed record (R18).
+    authentication: Authentication | None = None
+    notice: Notice | None = None
 
     def __post_init__(self) -> None:
         if self.party_id is None and self.role not in _ANONYMOUS_ROLES:
             raise DomainError(f"An actor in the role {self.role.value} must name its party.",
                               field="actor")
+
+    def evidence(self) -> dict[str, Any]:
+        """What the event's ``details`` keep of how this actor was authenticated and what it
+        was shown (nothing for actors that were neither)."""
+        out: dict[str, Any] = {}
+        if self.authentication is not None:
+            out["authentication"] = self.authentication.to_json()
+        if self.notice is not None:
+            out["notice"] = self.notice.to_json()
+        return out
 
     @classmethod
     def system(cls, tenant_id: str = DEFAULT_TENANT) -> Actor:
@@ -69,6 +85,7 @@ class Versioned(Protocol):
     id: str
     tenant_id: str
     version: int
+    created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
 
@@ -130,10 +147,14 @@ async def apply_transition(
     reason: str = "",
     details: Mapping[str, Any] | None = None,
     changes: Mapping[str, Any] | None = None,
+    effective_at: datetime | None = None,
 ) -> E:
     """Move ``row`` by ``action`` and add its event; see the module docstring.
 
     ``changes`` are extra column values set in the same UPDATE (a renewal's ``valid_until``).
+    ``effective_at`` is when an ending took effect if that is not now (a move-out recorded
+    after the fact, R9): ``ended_at`` gets it (never before the row existed) and the event's
+    details say so.
     """
     from_state = row.state
     to_state = machine.target(from_state, action, actor.role)
@@ -141,8 +162,12 @@ async def apply_transition(
         setattr(row, name, value)
     row.state = to_state
     row.updated_at = now
+    details = dict(details or {})
     if machine.is_terminal(to_state):
         row.ended_at = now
+        if effective_at is not None and effective_at < now:
+            row.ended_at = max(effective_at, row.created_at)
+            details["effective_at"] = row.ended_at.isoformat()
     row.version = row.version + 1
     session.add(row)
     try:
@@ -156,7 +181,7 @@ async def apply_transition(
         tenant_id=row.tenant_id, action=action.value, from_state=from_state.value,
         to_state=to_state.value, actor_role=actor.role, actor_party_id=actor.party_id,
         actor_account_id=actor.account_id, channel=actor.channel, reason=reason,
-        details=dict(details or {}), version=row.version, at=now,
+        details={**details, **actor.evidence()}, version=row.version, at=now,
     )
     session.add(event)
     await session.flush()
@@ -170,8 +195,8 @@ def creation_event(make_event: Callable[..., E], row: Versioned, action: StrEnum
     return make_event(
         tenant_id=row.tenant_id, action=action.value, from_state=None, to_state=to_state.value,
         actor_role=actor.role, actor_party_id=actor.party_id, actor_account_id=actor.account_id,
-        channel=actor.channel, reason=reason, details=dict(details or {}), version=row.version,
-        at=now,
+        channel=actor.channel, reason=reason, details={**(details or {}), **actor.evidence()},
+        version=row.version, at=now,
     )
 
 

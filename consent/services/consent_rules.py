@@ -21,7 +21,7 @@ from consent.models import Consent, MeteringPoint, Recipient, RecipientState
 from consent.periods import Period
 from consent.purposes import LegalBasis, Purpose
 from consent.services.base import Actor
-from consent.services.mandate_rules import covering_mandate
+from consent.services.mandate_rules import acting_parties, covering_mandate
 from consent.services.queries import get_row, occupancy_at
 from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
 
@@ -186,8 +186,8 @@ async def check_standing(session: AsyncSession, actor: Actor, *, grantor_id: str
         assert actor.party_id is not None
         mandate = await covering_mandate(
             session, tenant_id=actor.tenant_id, mandator_id=grantor_id,
-            mandatary_id=actor.party_id, point_ids=point_ids, datasets=datasets, at=now,
-            manage_consents=True)
+            mandatary_ids=await acting_parties(session, actor.tenant_id, actor.party_id),
+            point_ids=point_ids, datasets=datasets, at=now, manage_consents=True)
         return mandate.id
     return None
 

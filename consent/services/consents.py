@@ -12,6 +12,10 @@ manages consents and covers the consent's points and datasets (its id is recorde
 consent); ``recipient`` must be the recipient's party. Someone with no relation to the consent
 gets :class:`~consent.errors.NotFound`, as if it did not exist (R24).
 
+More than two points (R14): ``grant`` (online) is refused; the consent takes the written path
+``request`` -> ``attach_proof`` -> ``submit`` -> ``approve`` (or ``refuse``) by a reviewer who is
+neither the household, nor the mandatary it acted through, nor an uploader of its proofs (R19).
+
 Listening for withdrawals (issue 3 kills tokens there): ``service.hooks.listeners.append(f)``
 where ``async def f(session, consent, event)`` runs inside the transaction; check
 ``event.to_state`` (``withdrawn``, ``revoked``, ``expired``, ``suspended``...).
@@ -20,7 +24,7 @@ where ``async def f(session, consent, event)`` runs inside the transaction; chec
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -28,7 +32,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.clock import Clock
-from consent.errors import InvalidPeriod, NotFound
+from consent.errors import DomainError, InvalidPeriod, NotFound
 from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction
 from consent.models import (
     DEFAULT_TENANT,
@@ -38,6 +42,7 @@ from consent.models import (
     MeteringPoint,
     Party,
     PartyKind,
+    ProofDocument,
     Recipient,
 )
 from consent.services.base import (
@@ -49,6 +54,11 @@ from consent.services.base import (
     creation_event,
     expire_due,
 )
+from consent.services.consent_reviews import (
+    attach_consent_proof,
+    consent_proofs,
+    review_consent,
+)
 from consent.services.consent_rules import (
     ConsentDraft,
     ConsentPolicy,
@@ -59,11 +69,12 @@ from consent.services.consent_rules import (
     check_still_grantable,
     validate_terms,
 )
+from consent.services.mandate_rules import ProofUpload
 from consent.services.queries import get_row, points_by_ref
+from consent.services.reviews import check_online_path
 from consent.storage import Database
 
 ConsentTransition = Transition[Consent, ConsentEvent]
-
 
 
 class ConsentService:
@@ -88,8 +99,40 @@ class ConsentService:
         """Request and grant at once: the household approves on the consent page. Two events
         (``request``, ``grant``) are written; the returned one is the grant."""
         async with self.db.session() as session:
-            created = await self._create(session, actor, draft, reason)
-            return await self._move(session, created.row, ConsentAction.GRANT, actor, reason)
+            return await self.give_in(session, actor, draft, reason=reason)
+
+    async def give_in(self, session: AsyncSession, actor: Actor, draft: ConsentDraft, *,
+                      reason: str = "") -> ConsentTransition:
+        """:meth:`give` inside the caller's transaction (the demo seed writes in one)."""
+        created = await self._create(session, actor, draft, reason)
+        return await self._move(session, created.row, ConsentAction.GRANT, actor, reason)
+
+    async def attach_proof(self, actor: Actor, consent_id: str,
+                           upload: ProofUpload) -> ProofDocument:
+        """Record a proof document (a signed form) of a consent being requested or reviewed."""
+        async with self.db.session() as session:
+            consent = await get_row(session, Consent, actor.tenant_id, consent_id, "consent")
+            await self._standing(session, consent, actor, await _point_ids(session, consent.id),
+                                 self.clock.now())
+            return await attach_consent_proof(session, actor, consent, upload,
+                                              self.clock.now())
+
+    async def submit(self, actor: Actor, consent_id: str, *, expected_version: int | None = None,
+                     reason: str = "") -> ConsentTransition:
+        """``requested -> pending_review``: the written path (R14); needs a proof."""
+        return await self._act(actor, consent_id, ConsentAction.SUBMIT, expected_version, reason)
+
+    async def approve(self, actor: Actor, consent_id: str, *,
+                      expected_version: int | None = None,
+                      reason: str = "") -> ConsentTransition:
+        """``pending_review -> active`` by a reviewer (R14, R19); its proofs become accepted."""
+        return await self._act(actor, consent_id, ConsentAction.APPROVE, expected_version, reason)
+
+    async def proofs(self, tenant_id: str, consent_id: str) -> list[ProofDocument]:
+        """The proof documents of a consent, oldest first."""
+        async with self.db.session() as session:
+            await get_row(session, Consent, tenant_id, consent_id, "consent")
+            return await consent_proofs(session, consent_id)
 
     async def _create(self, session: AsyncSession, actor: Actor, draft: ConsentDraft,
                       reason: str) -> ConsentTransition:
@@ -189,19 +232,21 @@ class ConsentService:
                                 reason="access period over")
 
     async def revoke_on_points(self, session: AsyncSession, actor: Actor, point_ids: set[str],
-                               *, grantor_id: str | None = None,
-                               reason: str) -> list[ConsentEvent]:
+                               *, grantor_id: str | None = None, reason: str,
+                               effective_at: datetime | None = None) -> list[ConsentEvent]:
         """Inside the caller's transaction: revoke every live consent covering one of
         ``point_ids`` (of ``grantor_id`` only, if given). A consent over several points stops
         as a whole: a consent that no longer holds for all its points denies (secure default).
-        Used when an upstream authorisation ends or the occupant changes (R9)."""
+        Used when an upstream authorisation ends or the occupant changes (R9);
+        ``effective_at`` is the move-out instant when it is already past."""
         return await self.act_on_points(session, actor, ConsentAction.REVOKE, point_ids,
-                                        grantor_id=grantor_id, reason=reason)
+                                        grantor_id=grantor_id, reason=reason,
+                                        effective_at=effective_at)
 
     async def act_on_points(self, session: AsyncSession, actor: Actor, action: ConsentAction,
                             point_ids: set[str], *, grantor_id: str | None = None,
                             reason: str, suspended_by: ActorRole | None = None,
-                            ) -> list[ConsentEvent]:
+                            effective_at: datetime | None = None) -> list[ConsentEvent]:
         """Inside the caller's transaction: apply ``action`` to every consent covering one of
         ``point_ids`` whose state allows it. ``suspended_by`` keeps only consents whose last
         event is a suspension by that role (resume only what upstream suspended)."""
@@ -220,7 +265,8 @@ class ConsentService:
                     col(ConsentEvent.id).desc()).limit(1))).one()
                 if (last.action, last.actor_role) != (ConsentAction.SUSPEND.value, suspended_by):
                     continue
-            transition = await self._move(session, consent, action, actor, reason)
+            transition = await self._move(session, consent, action, actor, reason,
+                                          effective_at=effective_at)
             events.append(transition.event)
         return events
 
@@ -259,19 +305,29 @@ class ConsentService:
             return await self._move(session, consent, action, actor, reason, valid_until)
 
     async def _move(self, session: AsyncSession, consent: Consent, action: ConsentAction,
-                    actor: Actor, reason: str,
-                    valid_until: datetime | None = None) -> ConsentTransition:
+                    actor: Actor, reason: str, valid_until: datetime | None = None, *,
+                    effective_at: datetime | None = None,
+                    extra: Mapping[str, object] | None = None) -> ConsentTransition:
+        """Apply ``action`` inside ``session``; ``extra`` goes into the event's details."""
         now = self.clock.now()
         CONSENT_MACHINE.target(consent.state, action, actor.role)  # state, then role
         point_ids = await _point_ids(session, consent.id)
         mandate_id = await self._standing(session, consent, actor, point_ids, now)
         changes: dict[str, object] = {}
-        details: dict[str, object] = {}
+        details: dict[str, object] = dict(extra or {})
         if mandate_id is not None:
             details["mandate_id"] = mandate_id
-        if action in (ConsentAction.GRANT, ConsentAction.RESUME):
-            await check_still_grantable(session, consent, point_ids, now)
         if action is ConsentAction.GRANT:
+            check_online_path(len(point_ids), "consent")
+        if action in (ConsentAction.GRANT, ConsentAction.APPROVE, ConsentAction.RESUME):
+            await check_still_grantable(session, consent, point_ids, now)
+        if action is ConsentAction.SUBMIT and not await consent_proofs(session, consent.id):
+            raise DomainError("Attach at least one proof (the signed form) before submitting "
+                              "(R14).", field="proofs")
+        if actor.role is ActorRole.REVIEWER:
+            await review_consent(session, consent, actor,
+                                 accepted=action is ConsentAction.APPROVE, reason=reason, now=now)
+        if action in (ConsentAction.GRANT, ConsentAction.APPROVE):
             changes["granted_at"] = now
             if mandate_id is not None:
                 changes["mandate_id"] = mandate_id
@@ -287,7 +343,7 @@ class ConsentService:
         event = await apply_transition(
             session, consent, CONSENT_MACHINE, action, actor, now,
             partial(ConsentEvent, consent_id=consent.id), reason=reason, details=details,
-            changes=changes)
+            changes=changes, effective_at=effective_at)
         await self.hooks.run(session, consent, event)
         return Transition(consent, event)
 

@@ -1,5 +1,11 @@
 """What a mandate request and its proofs must satisfy, and whether a mandatary holds an active
-mandate that covers what it wants to do (R2, R10, R11)."""
+mandate that covers what it wants to do (R2, R10, R11).
+
+A mandate names a party as mandatary: a person (a relative), or an organisation (a CPAS, a
+supplier). A person who works for a mandatary organisation (``Party.member_of_id``) acts under
+that organisation's mandates (a social worker under the CPAS's standing mandates, R11): see
+:func:`acting_parties`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from consent.errors import DomainError, NotFound, NotPermitted
 from consent.identifiers import PointRef
 from consent.lifecycle import MandateState
-from consent.models import Mandate, MandatePoint, MandateScope, ProofKind
+from consent.models import Mandate, MandatePoint, MandateScope, Party, ProofKind
 from consent.vocabulary import Dataset
 
 #: Documents a proof may be (what a reviewer can open safely).
@@ -70,20 +76,31 @@ async def mandate_point_ids(session: AsyncSession, mandate_id: str) -> set[str]:
     return set((await session.exec(statement)).all())
 
 
+async def acting_parties(session: AsyncSession, tenant_id: str, party_id: str) -> set[str]:
+    """The parties whose mandates ``party_id`` may act under: itself and the organisation it
+    works for, if any."""
+    party = (await session.exec(select(Party).where(Party.tenant_id == tenant_id,
+                                                    Party.id == party_id))).first()
+    if party is None:
+        return set()
+    return {party.id} | ({party.member_of_id} if party.member_of_id else set())
+
+
 async def covering_mandate(session: AsyncSession, *, tenant_id: str, mandator_id: str,
-                           mandatary_id: str, point_ids: Collection[str],
+                           mandatary_ids: Collection[str], point_ids: Collection[str],
                            datasets: Collection[str], at: datetime,
                            manage_consents: bool) -> Mandate:
-    """An active mandate from ``mandator_id`` to ``mandatary_id``, valid at ``at``, whose scope,
-    points and datasets cover the request.
+    """An active mandate from ``mandator_id`` to one of ``mandatary_ids``, valid at ``at``,
+    whose scope, points and datasets cover the request.
 
     Raises :class:`NotFound` when the mandatary holds no active mandate of that household at
     all (it learns nothing about the household), :class:`NotPermitted` when it holds one that
-    does not cover the request.
+    does not cover the request (R10: a mandatary acts only within its mandate's scope).
     """
     statement = select(Mandate).where(
         Mandate.tenant_id == tenant_id, Mandate.mandator_id == mandator_id,
-        Mandate.mandatary_id == mandatary_id, col(Mandate.state) == MandateState.ACTIVE,
+        col(Mandate.mandatary_id).in_(list(mandatary_ids)),
+        col(Mandate.state) == MandateState.ACTIVE,
     ).order_by(col(Mandate.created_at))
     mandates = [m for m in (await session.exec(statement)).all() if m.validity.contains(at)]
     if not mandates:
@@ -98,3 +115,20 @@ async def covering_mandate(session: AsyncSession, *, tenant_id: str, mandator_id
             return mandate
     raise NotPermitted("Your mandate from this household does not cover these points, datasets "
                        "or actions.", field="mandate", rule="R10")
+
+
+async def reading_mandate(session: AsyncSession, *, tenant_id: str,
+                          mandatary_ids: Collection[str], point_id: str, dataset: str,
+                          at: datetime) -> Mandate | None:
+    """The active mandate, valid at ``at``, that lets one of ``mandatary_ids`` read ``dataset``
+    of ``point_id`` itself (scope ``read_data`` or ``both``), or ``None``."""
+    statement = select(Mandate).join(
+        MandatePoint, col(MandatePoint.mandate_id) == col(Mandate.id)).where(
+        Mandate.tenant_id == tenant_id, col(Mandate.mandatary_id).in_(list(mandatary_ids)),
+        col(Mandate.state) == MandateState.ACTIVE, MandatePoint.point_id == point_id,
+    ).order_by(col(Mandate.created_at))
+    for mandate in (await session.exec(statement)).all():
+        if (MandateScope(mandate.scope).reads_data and dataset in mandate.datasets
+                and mandate.validity.contains(at)):
+            return mandate
+    return None

@@ -1,10 +1,15 @@
 """Changes that come from the ground: a new occupant (R9), an upstream authorisation that
 changes state at the DSO. Both stop what depended on the old situation, in one transaction.
 
-- :meth:`OccupancyService.move_in`: the previous occupancy ends at the move-in instant, the new
-  one starts there; the previous occupant's upstream authorisations on the point end and its
-  live consents covering the point are revoked (actor ``system``, reason ``occupant changed``).
-  "Digital features tied to the previous client stop automatically" (R9).
+- :meth:`OccupancyService.move_out`: the occupancy ends at the move-out instant; everything
+  tied to that occupant on the point stops there (R9): its upstream authorisations end, its live
+  consents and mandates covering the point are revoked (actor ``system``, the reason recorded,
+  ``ended_at`` = the move-out instant even when it is recorded later), its community
+  memberships on the point end, and the point's supply contract ends (the supplier's contract
+  was with that client, R13). The next occupant starts with nothing shared.
+- :meth:`OccupancyService.move_in`: the same for the previous occupant, at the move-in instant,
+  then the new occupancy starts there. "Digital features tied to the previous client stop
+  automatically" (R9).
 - :meth:`OccupancyService.record_upstream_state`: an adapter reports the DSO's state. When the
   authorisation ends (ended, revoked, refused), every live consent on the point is revoked
   (domain.md: "when it ends, every downstream consent on that point stops with it"); when it is
@@ -27,18 +32,34 @@ from consent.identifiers import PointRef
 from consent.lifecycle import ActorRole, ConsentAction
 from consent.models import (
     ConsentEvent,
+    MandateEvent,
+    MeteringPoint,
     Occupancy,
     Party,
     PartyKind,
     UpstreamAuthorisation,
 )
 from consent.services.base import Actor
+from consent.services.communities import end_memberships
 from consent.services.consents import ConsentService
+from consent.services.mandates import MandateService
 from consent.services.queries import get_row, points_by_ref
+from consent.services.supply import end_supply
 from consent.storage import Database
 from consent.upstream import UpstreamState
 
 _GROUND_TRUTH_ROLES = {ActorRole.OPERATOR, ActorRole.SYSTEM, ActorRole.UPSTREAM}
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """What ended with an occupant's departure from a point (R9)."""
+
+    upstream: list[str] = field(default_factory=list)
+    consents: list[ConsentEvent] = field(default_factory=list)
+    mandates: list[MandateEvent] = field(default_factory=list)
+    memberships: int = 0
+    supply_contracts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,52 +70,105 @@ class MoveIn:
     previous: Occupancy | None
     ended_upstream: list[str] = field(default_factory=list)
     revoked: list[ConsentEvent] = field(default_factory=list)
+    revoked_mandates: list[MandateEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class MoveOut:
+    """What a move-out changed: the ended occupancy and everything tied to it."""
+
+    occupancy: Occupancy
+    ended: Ended
 
 
 class OccupancyService:
-    """Move-ins and upstream state changes, with their effect on consents."""
+    """Move-ins, move-outs and upstream state changes, with their effect on consents and
+    mandates."""
 
-    def __init__(self, db: Database, clock: Clock, consents: ConsentService) -> None:
+    def __init__(self, db: Database, clock: Clock, consents: ConsentService,
+                 mandates: MandateService | None = None) -> None:
         self.db = db
         self.clock = clock
         self.consents = consents
+        self.mandates = mandates or MandateService(db, clock)
 
     async def move_in(self, actor: Actor, ref: PointRef, household_id: str,
                       at: datetime) -> MoveIn:
         """Record that ``household_id`` becomes the client of ``ref`` at ``at`` (R8, R9)."""
         _check_role(actor)
-        now = self.clock.now()
         async with self.db.session() as session:
             [point] = await points_by_ref(session, actor.tenant_id, [ref])
-            household = await get_row(session, Party, actor.tenant_id, household_id, "party")
-            if household.kind != PartyKind.HOUSEHOLD:
-                raise NotFound(f"No household with id {household_id!r}.", field="household_id")
-            later = (await session.exec(select(Occupancy).where(
-                Occupancy.point_id == point.id, col(Occupancy.starts_at) >= at))).first()
-            if later is not None:
-                raise InvalidPeriod("Another occupancy of this point starts at or after this "
-                                    "move-in; history is not rewritten.", field="at")
-            previous = (await session.exec(select(Occupancy).where(
+            return await self.move_in_within(session, actor, point.id, household_id, at)
+
+    async def move_in_within(self, session: AsyncSession, actor: Actor, point_id: str,
+                             household_id: str, at: datetime) -> MoveIn:
+        """:meth:`move_in` inside the caller's transaction (a claim records its evidence in
+        the same one, see :mod:`consent.claims`)."""
+        _check_role(actor)
+        now = self.clock.now()
+        point = await get_row(session, MeteringPoint, actor.tenant_id, point_id, "point")
+        household = await get_row(session, Party, actor.tenant_id, household_id, "party")
+        if household.kind != PartyKind.HOUSEHOLD:
+            raise NotFound(f"No household with id {household_id!r}.", field="household_id")
+        later = (await session.exec(select(Occupancy).where(
+            Occupancy.point_id == point.id, col(Occupancy.starts_at) >= at))).first()
+        if later is not None:
+            raise InvalidPeriod("Another occupancy of this point starts at or after this "
+                                "move-in; history is not rewritten.", field="at")
+        previous = (await session.exec(select(Occupancy).where(
+            Occupancy.point_id == point.id, col(Occupancy.starts_at) < at,
+            or_(col(Occupancy.ends_at).is_(None), col(Occupancy.ends_at) > at)))).first()
+        ended = Ended()
+        if previous is not None:
+            if previous.household_id == household.id:
+                raise Conflict("This household already occupies the point.", field="at")
+            ended = await self._end_occupancy(session, actor, previous, at,
+                                              "occupant changed (R9)")
+        occupancy = Occupancy(tenant_id=actor.tenant_id, point_id=point.id,
+                              household_id=household.id, starts_at=at, ends_at=None,
+                              created_at=now)
+        session.add(occupancy)
+        await session.flush()
+        return MoveIn(occupancy, previous, ended.upstream, ended.consents, ended.mandates)
+
+    async def move_out(self, actor: Actor, ref: PointRef, at: datetime, *,
+                       reason: str = "") -> MoveOut:
+        """Record that the occupant of ``ref`` leaves at ``at`` (R9); see the module docstring.
+
+        ``at`` may be in the past (the DSO reports a move-out late): whatever ended then is
+        recorded as ended then. A point nobody occupies at ``at`` is :class:`NotFound`.
+        """
+        _check_role(actor)
+        async with self.db.session() as session:
+            [point] = await points_by_ref(session, actor.tenant_id, [ref])
+            if at > self.clock.now():
+                raise InvalidPeriod("A move-out is recorded when it happens, not ahead.",
+                                    field="at")
+            current = (await session.exec(select(Occupancy).where(
                 Occupancy.point_id == point.id, col(Occupancy.starts_at) < at,
                 or_(col(Occupancy.ends_at).is_(None), col(Occupancy.ends_at) > at)))).first()
-            ended: list[str] = []
-            revoked: list[ConsentEvent] = []
-            if previous is not None:
-                if previous.household_id == household.id:
-                    raise Conflict("This household already occupies the point.", field="at")
-                previous.ends_at = at
-                session.add(previous)
-                ended = await self._end_upstream(session, point.id, previous.household_id, at,
-                                                 now)
-                revoked = await self.consents.revoke_on_points(
-                    session, Actor.system(actor.tenant_id), {point.id},
-                    grantor_id=previous.household_id, reason="occupant changed (R9)")
-            occupancy = Occupancy(tenant_id=actor.tenant_id, point_id=point.id,
-                                  household_id=household.id, starts_at=at, ends_at=None,
-                                  created_at=now)
-            session.add(occupancy)
-            await session.flush()
-            return MoveIn(occupancy, previous, ended, revoked)
+            if current is None:
+                raise NotFound(f"Nobody occupies {ref} at {at.isoformat()}.", field="at")
+            why = f"occupant moved out (R9){': ' + reason if reason else ''}"
+            ended = await self._end_occupancy(session, actor, current, at, why[:500])
+            return MoveOut(current, ended)
+
+    async def _end_occupancy(self, session: AsyncSession, actor: Actor, occupancy: Occupancy,
+                             at: datetime, reason: str) -> Ended:
+        """End ``occupancy`` at ``at`` and everything tied to its household on the point."""
+        now = self.clock.now()
+        occupancy.ends_at = at
+        session.add(occupancy)
+        point, household = occupancy.point_id, occupancy.household_id
+        system = Actor.system(actor.tenant_id)
+        upstream = await self._end_upstream(session, point, household, at, now)
+        consents = await self.consents.revoke_on_points(
+            session, system, {point}, grantor_id=household, reason=reason, effective_at=at)
+        mandates = await self.mandates.revoke_on_points(
+            session, system, {point}, mandator_id=household, reason=reason, effective_at=at)
+        memberships = await end_memberships(session, point, household, at)
+        contracts = await end_supply(session, point, at, now)
+        return Ended(upstream, consents, mandates, memberships, contracts)
 
     async def record_upstream_state(self, actor: Actor, authorisation_id: str,
                                     state: UpstreamState, *,

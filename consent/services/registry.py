@@ -96,6 +96,13 @@ class RecipientDraft:
     allowed_datasets: Sequence[Dataset | str]
     redirect_uris: Sequence[str]
     is_supplier: bool = False
+    #: A supplier's code as DSOs report it (GLN/EAN, SIRET...): matched against the upstream's
+    #: supply contracts (R13); stored as its organisation's ``external_ref``.
+    supplier_code: str | None = None
+    #: Register the app for an existing organisation (a CPAS, a PMO organiser, a supplier that
+    #: also holds mandates) instead of creating its party: reads under that organisation's
+    #: mandates then go through this app (R10, R11).
+    party_id: str | None = None
     logo_url: str | None = None
     client_id: str | None = None  # given only by the deterministic demo
     client_secret: str | None = None  # idem; otherwise generated and returned once
@@ -128,8 +135,14 @@ async def register_recipient(session: AsyncSession, draft: RecipientDraft, *, te
     clash = await session.exec(select(Recipient.id).where(Recipient.client_id == client_id))
     if clash.first() is not None:
         raise Conflict(f"The client id {client_id!r} is taken.", field="client_id")
-    party = await add_party(session, tenant_id=tenant_id, kind=PartyKind.RECIPIENT,
-                            name=draft.name, email=draft.contact_email, now=now)
+    if draft.party_id is not None:
+        party = await session.get(Party, draft.party_id)
+        if party is None or party.tenant_id != tenant_id:
+            raise DomainError("No organisation with this id here.", field="party_id")
+    else:
+        party = await add_party(session, tenant_id=tenant_id, kind=PartyKind.RECIPIENT,
+                                name=draft.name, email=draft.contact_email, now=now,
+                                external_ref=draft.supplier_code)
     secret = draft.client_secret or new_client_secret()
     recipient = Recipient(
         tenant_id=tenant_id, party_id=party.id, name=draft.name.strip(), website=draft.website,

@@ -36,12 +36,15 @@ from consent.invalidation import ALL, TOKENS, Fanout, Subscriber
 #: The PostgreSQL channel of invalidations; a payload is ``topic origin unix-time``.
 CHANNEL = "passerelle_invalidation"
 
-#: Tables no hot-path cache reads: writing them invalidates nothing.
+#: Tables no hot-path cache reads: writing them invalidates nothing. Some are written on every
+#: request (access events and their evidence leaves, the shared rate buckets and quota slots):
+#: left to the default they would empty every cache all the time.
 UNCACHED_TABLES = frozenset({
     "access_event", "upstream_cache_day", "oauth_code", "browser_session", "consent_event",
     "mandate_event", "proof_document", "consent_proof", "mandate_proof", "alembic_version",
     "evidence_log_head", "evidence_log_entry", "evidence_log_node", "evidence_checkpoint",
-    "evidence_signing_key",
+    "evidence_signing_key", "throttle_attempt", "rate_bucket", "quota_slot", "upstream_token",
+    "staff_action", "staff_token", "auditor_token", "password_reset", "external_identity",
 })
 
 _DML = re.compile(r'\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z_][A-Za-z0-9_]*)',

@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import event, exc, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from consent.errors import PasserelleError
 from consent.storage.change_feed import ChangeFeed
 
 if TYPE_CHECKING:
@@ -34,6 +36,47 @@ def normalise_url(url: str) -> str:
 #: a committed transaction survives the process being killed (the OS holds the write) but the
 #: last ones may be lost if the machine loses power. ``extra`` also syncs the directory.
 SQLITE_SYNCHRONOUS = ("normal", "full", "extra")
+class DatabaseUnavailable(PasserelleError):
+    """The database cannot be reached right now (restarting, failing over, overloaded): a
+    503 with ``Retry-After``, never a 500. Nothing was written (the transaction rolled back)."""
+
+    status = 503
+    code = "database-unavailable"
+    title = "Database unavailable"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` (RFC 9110 §10.2.3): a fail-over takes seconds."""
+        return {"Retry-After": "2"}
+
+
+_DISCONNECTS = (exc.TimeoutError, ConnectionError, asyncpg.PostgresConnectionError,
+                asyncpg.CannotConnectNowError, asyncpg.InterfaceError,
+                asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+                asyncpg.TooManyConnectionsError)
+
+
+def is_outage(error: BaseException) -> bool:
+    """True if ``error`` means the database could not be reached or dropped the connection,
+    as opposed to a query it refused (a bug, or a constraint). SQLAlchemy wraps the driver's
+    error (``orig``), which wraps asyncpg's (``__cause__``): the whole chain is looked at."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, exc.DBAPIError) and (current.connection_invalidated or isinstance(
+                current, exc.OperationalError | exc.InterfaceError)):
+            return True
+        if isinstance(current, _DISCONNECTS):
+            return True
+        orig = current.orig if isinstance(current, exc.DBAPIError) else None
+        current = orig if orig is not None and id(orig) not in seen else current.__cause__
+    return False
+
+
+#: Key of the PostgreSQL advisory lock held while migrating (any constant of our own: the
+#: ASCII of "passmigr"), so that replicas starting at once cannot run migrations side by side.
+MIGRATION_LOCK = 0x706173736D696772
 
 #: Connections kept open per engine, and extra ones allowed (closed after use) under bursts.
 POOL_SIZE = 20
@@ -112,12 +155,31 @@ class Database:
         self.changes.subscribe(bus.deliver)
         return bus
 
+    @asynccontextmanager
+    async def relaxed(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction whose commit does not wait for the WAL flush (PostgreSQL
+        ``synchronous_commit = off``): for state that may lose its last milliseconds in a
+        database crash without harm (rate limits, quota counters), never for consents or
+        evidence. Still atomic and consistent; only durability is relaxed."""
+        async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(text("SET LOCAL synchronous_commit = off"))
+            yield conn
+
     async def migrate(self) -> str | None:
         """Upgrade the schema to the newest revision and return it (``None`` only while no
-        revision exists). Idempotent: safe to run at every start."""
+        revision exists). Idempotent: safe to run at every start.
+
+        On PostgreSQL the whole upgrade runs under a transaction-scoped advisory lock: a second
+        process migrating at the same moment waits, then finds the schema at head and does
+        nothing (two would otherwise both create the same tables, and one would fail).
+        """
         from consent.storage import migrate
 
         async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": MIGRATION_LOCK})
             await conn.run_sync(migrate.upgrade)
             return await conn.run_sync(migrate.current_revision)
 

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 
 from consent.invalidation import ALL, Fanout
 from consent.storage.change_feed import CHANNEL, ChangeFeed

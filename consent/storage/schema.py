@@ -13,7 +13,7 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 TABLE_MODULES = ("consent.models", "consent.evidence.tables", "consent.access_events",
-                 "consent.day_cache")
+                 "consent.day_cache", "consent.shared_state.tables", "consent.auditors")
 
 
 def target_metadata() -> MetaData:

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from consent.access_events import AccessEvent, Outcome
 from consent.errors import AccessDenied, DomainError, PasserelleError
+from consent.storage.database import DatabaseUnavailable, is_outage
 from proxy.data.trace import Trace
 from proxy.keys import access_sink_key, clock_key, request_id_key
 
@@ -95,11 +96,15 @@ def evidenced(api: str, render_error: ErrorRenderer,
                 answer = render_error(error, request)
                 outcome, rule = classify(error)
                 reason = error.detail
-            except Exception:
-                log.exception("data request failed on %s", request.path)
+            except Exception as error:
                 internal = PasserelleError("An unexpected error occurred; it has been logged.")
+                if is_outage(error):  # a 503 the recipient may retry, not a bug of ours
+                    internal = DatabaseUnavailable("The database is unavailable for a moment; "
+                                                   "retry shortly.")
+                else:
+                    log.exception("data request failed on %s", request.path)
                 answer = render_error(internal, request)
-                outcome, reason = Outcome.FAILED, "internal error"
+                outcome, reason = Outcome.FAILED, internal.title.lower()
             await _record(request, trace, answer, outcome, rule, reason, values)
             return web.Response(body=answer.body, status=answer.status,
                                 content_type=answer.content_type, headers=answer.headers)
@@ -113,13 +118,23 @@ def evidenced(api: str, render_error: ErrorRenderer,
 
 async def _record(request: web.Request, trace: Trace, answer: Rendered, outcome: Outcome,
                   rule: str | None, reason: str | None, values: int) -> None:
+    await record_trace(request, trace, status=answer.status, body=answer.body,
+                       outcome=outcome, rule=rule, reason=reason, values=values)
+
+
+async def record_trace(request: web.Request, trace: Trace, *, status: int, body: bytes,
+                       outcome: Outcome, rule: str | None = None, reason: str | None = None,
+                       values: int = 0) -> None:
+    """Append the access event of ``trace`` and wait until it is durable (also used for the
+    member reads behind a community aggregate, whose own body is never sent)."""
     window = trace.window
     event = AccessEvent(
         at=request.app[clock_key].now(),
         request_id=request.get(request_id_key, ""),
-        api=trace.api, route=trace.route, outcome=outcome, status=answer.status,
-        body_sha256=hashlib.sha256(answer.body).hexdigest(),
-        recipient_id=trace.recipient_id, consent_id=trace.consent_id, point=trace.point,
+        api=trace.api, route=trace.route, outcome=outcome, status=status,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        recipient_id=trace.recipient_id, consent_id=trace.consent_id,
+        mandate_id=trace.mandate_id, point=trace.point,
         dataset=trace.dataset,
         window_start=window.start if window is not None else None,
         window_end=window.end if window is not None else None,

@@ -13,7 +13,7 @@ in force now, else its latest one on the point (so a denial can say "revoked" or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,8 +40,14 @@ from consent.models.base import DEFAULT_TENANT
 from consent.periods import Period
 from consent.snapshots import SnapshotCache
 from consent.storage import Database
-from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset
+from proxy.data.rule_facts import (
+    around,
+    mandate_grant,
+    pick_upstream,
+    point_ref_column,
+    supply_contract,
+)
 
 _ENDED_BY_SOMEONE = {ConsentState.REVOKED, ConsentState.WITHDRAWN}
 
@@ -89,6 +95,16 @@ _OCCUPANCY, _UPSTREAM, _RECIPIENT = _table(Occupancy), _table(UpstreamAuthorisat
     _table(Recipient)
 _MANDATE = _table(Mandate)
 
+
+def _consent_points(consent_id: str | sa.BindParameter[str]) -> sa.Select[Any]:
+    """The consent's points (p), for :func:`~proxy.data.rule_facts.around`."""
+    return (sa.select(sa.literal("p"), _CONSENT.c.valid_from, _CONSENT.c.valid_until,
+                      point_ref_column())
+            .select_from(_CONSENT_POINT.join(_POINT, _POINT.c.id == _CONSENT_POINT.c.point_id)
+                         .join(_CONSENT, _CONSENT.c.id == _CONSENT_POINT.c.consent_id))
+            .where(_CONSENT_POINT.c.consent_id == consent_id))
+
+
 # Built once with bind parameters: SQLAlchemy reuses their compiled form on every call.
 _POINT_BY_REF = sa.select(_POINT.c.id, _POINT.c.timezone).where(
     _POINT.c.tenant_id == sa.bindparam("tenant"), _POINT.c.source == sa.bindparam("source"),
@@ -102,23 +118,8 @@ _CONSENTS_ON_POINT = (
            _CONSENT_POINT.c.point_id == sa.bindparam("point")))
 _CONSENT_ON_POINT = _CONSENTS_ON_POINT.where(_CONSENT.c.id == sa.bindparam("consent"))
 _MANDATOR = sa.select(_MANDATE.c.mandator_id).where(_MANDATE.c.id == sa.bindparam("mandate"))
-_TEXT_NULL = sa.null().cast(sa.String)
-#: Occupancy of the household (o), active upstream authorisations (u) and the consent's
-#: points (p) of one point, in one statement.
-_AROUND = sa.union_all(
-    sa.select(sa.literal("o").label("kind"), _OCCUPANCY.c.starts_at.label("start"),
-              _OCCUPANCY.c.ends_at.label("end"), _TEXT_NULL.label("ref"))
-    .where(_OCCUPANCY.c.point_id == sa.bindparam("point"),
-           _OCCUPANCY.c.household_id == sa.bindparam("household")),
-    sa.select(sa.literal("u"), _UPSTREAM.c.valid_from, _UPSTREAM.c.valid_until, _TEXT_NULL)
-    .where(_UPSTREAM.c.point_id == sa.bindparam("point"),
-           _UPSTREAM.c.state == UpstreamState.ACTIVE),
-    sa.select(sa.literal("p"), _CONSENT.c.valid_from, _CONSENT.c.valid_until,
-              sa.type_coerce(_POINT.c.source, sa.String()) + ":" + _POINT.c.identifier)
-    .select_from(_CONSENT_POINT.join(_POINT, _POINT.c.id == _CONSENT_POINT.c.point_id)
-                 .join(_CONSENT, _CONSENT.c.id == _CONSENT_POINT.c.consent_id))
-    .where(_CONSENT_POINT.c.consent_id == sa.bindparam("consent")),
-)
+_AROUND = around(sa.bindparam("point"), sa.bindparam("household"),
+                 _consent_points(sa.bindparam("consent")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,14 +149,15 @@ _Key = tuple[str, str, str | None, PointRef]
 class FactsLoader:
     """Reads :class:`AccessFacts` on the hot path with prepared Core statements.
 
-    What it reads is kept in two :class:`~consent.snapshots.SnapshotCache` (``bus`` given):
-    the candidate consents of a (recipient, point), and what a consent's decision also needs.
-    Every committed write to the tables they come from drops them (here before the writing
-    request returns, on other replicas within a second); ``ttl`` bounds their age anyway. What
-    depends on the instant (which consent is in force, its data window, the upstream
-    authorisation in force) is decided on every request from those rows. Each point's row id
-    and time zone never change once registered and are kept for good (a point not found is
-    not remembered).
+    The consent path is remembered in two :class:`~consent.snapshots.SnapshotCache` (``bus``
+    given): the candidate consents of a (recipient, point), and what a consent's decision also
+    needs. Every committed write to the tables they come from drops them (here before the
+    writing request returns, on other replicas within a second); ``ttl`` bounds their age
+    anyway. What depends on the instant (which consent is in force, its data window, the
+    upstream authorisation in force) is decided on every request from those rows. Reads under
+    a mandate and suppliers' contracts (R10, R11, R13) are read on every request. Each point's
+    row id and time zone never change once registered and are kept for good (a point not found
+    is not remembered).
     """
 
     def __init__(self, db: Database, bus: InvalidationBus | None = None, *,
@@ -172,23 +174,44 @@ class FactsLoader:
                                                                              ttl=ttl)
 
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,
-                   at: datetime, tenant: str = DEFAULT_TENANT) -> AccessFacts:
-        """The facts for ``recipient_id`` reading ``point`` at ``at``."""
+                   at: datetime, tenant: str = DEFAULT_TENANT,
+                   dataset: Dataset | None = None) -> AccessFacts:
+        """The facts for ``recipient_id`` reading ``point`` (``dataset``) at ``at``.
+
+        Without a consent on the point, an app-wide token may read under a mandate naming the
+        recipient's organisation (:func:`~proxy.data.rule_facts.mandate_grant`); a supplier's
+        supply contract on the point is loaded for R13.
+        """
         key = (tenant, recipient_id, consent_id, point)
         found = await self.cache.fetch(key, lambda: self._candidates(key, at))
         if found is None:
             return AccessFacts(point, _default_zone(point), None, None, None, tenant)
+        point_id, zone = found.point_id, found.zone
         picked = _pick(found.rows, at)
         if picked is None:
-            return AccessFacts(point, found.zone, found.point_id, None, None, tenant)
-        around = await self.around.fetch((found.point_id, picked.id),
-                                         lambda: self._around(found.point_id, picked))
-        assert around is not None
-        grant = consent_grant(found.consents[picked.id], around.refs, at,
+            if consent_id is not None:
+                return AccessFacts(point, zone, point_id, None, None, tenant)
+            async with self.db.reader.connect() as conn:
+                under_mandate = await mandate_grant(
+                    conn, tenant=tenant, recipient_id=recipient_id, point_id=point_id,
+                    dataset=dataset, at=at)
+                if under_mandate is None:
+                    return AccessFacts(point, zone, point_id, None, None, tenant)
+                grant, facts = under_mandate
+                return AccessFacts(point, zone, point_id, grant,
+                                   await self._with_contract(conn, grant, facts, tenant,
+                                                             point_id, at), tenant)
+        surroundings = await self.around.fetch((point_id, picked.id),
+                                               lambda: self._around(point_id, picked))
+        assert surroundings is not None
+        grant = consent_grant(found.consents[picked.id], surroundings.refs, at,
                               supplier=bool(picked.is_supplier))
-        facts = PointFacts(occupancy=around.occupancy,
-                           upstream=_pick_upstream(list(around.upstream), at))
-        return AccessFacts(point, found.zone, found.point_id, grant, facts, tenant)
+        facts = PointFacts(occupancy=surroundings.occupancy,
+                           upstream=pick_upstream(list(surroundings.upstream), at))
+        if grant.recipient_is_supplier:
+            async with self.db.reader.connect() as conn:
+                facts = await self._with_contract(conn, grant, facts, tenant, point_id, at)
+        return AccessFacts(point, zone, point_id, grant, facts, tenant)
 
     async def _candidates(self, key: _Key, at: datetime) -> _Candidates | None:
         tenant, recipient_id, consent_id, point = key
@@ -219,6 +242,16 @@ class FactsLoader:
     async def _around(self, point_id: str, picked: sa.Row[Any]) -> _Around:
         async with self.db.reader.connect() as conn:
             return await _read_around(conn, point_id, picked)
+
+    @staticmethod
+    async def _with_contract(conn: AsyncConnection, grant: ConsentGrant, facts: PointFacts,
+                             tenant: str, point_id: str, at: datetime) -> PointFacts:
+        """``facts`` with the supplier's contract on the point, for a supplier (R13)."""
+        if not grant.recipient_is_supplier:
+            return facts
+        contract = await supply_contract(conn, tenant=tenant, point_id=point_id,
+                                         supplier_id=grant.recipient_id, at=at)
+        return replace(facts, supplier_contract=contract)
 
     async def consents(self, *, recipient_id: str, consent_id: str | None, at: datetime,
                        tenant: str = DEFAULT_TENANT) -> list[tuple[Consent, list[PointRef]]]:
@@ -279,13 +312,6 @@ def _pick(rows: Sequence[sa.Row[Any]], at: datetime) -> sa.Row[Any] | None:
                 and Period(r.valid_from, r.valid_until).contains(at)]
     pool = in_force or list(rows)
     return max(pool, key=lambda r: (r.updated_at, r.valid_from))
-
-
-def _pick_upstream(usable: list[Period], at: datetime) -> Period | None:
-    if not usable:
-        return None
-    current = [p for p in usable if p.contains(at)]
-    return max(current or usable, key=lambda p: p.start)
 
 
 def _default_zone(point: PointRef) -> ZoneInfo:

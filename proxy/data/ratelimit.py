@@ -8,11 +8,11 @@ limit gets 429 (its fault) while a busy upstream gets 503 (nobody's fault in par
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from typing import Any
 
 from consent.errors import PasserelleError
+from consent.shared_state import RateBuckets
+from consent.shared_state.buckets import MemoryBuckets
 
 
 class RecipientRateLimited(PasserelleError):
@@ -33,27 +33,23 @@ class RecipientRateLimited(PasserelleError):
 
 
 class RecipientLimits:
-    """``rate`` requests per second on average, bursts up to ``burst``, per recipient."""
+    """``rate`` requests per second on average, bursts up to ``burst``, per recipient, kept in
+    :class:`~consent.shared_state.RateBuckets` (one bucket per recipient for the whole instance
+    on PostgreSQL, per process otherwise)."""
 
-    def __init__(self, rate: float, burst: int, *,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._now = monotonic
-        self._buckets: dict[str, tuple[float, float]] = {}  # recipient -> (tokens, updated)
+    def __init__(self, buckets: RateBuckets) -> None:
+        self.buckets = buckets
 
-    def check(self, recipient: str) -> None:
+    @classmethod
+    def in_memory(cls, rate: float, burst: int) -> RecipientLimits:
+        """Limits of one process (tests, SQLite instances)."""
+        return cls(MemoryBuckets(rate, burst))
+
+    async def check(self, recipient: str) -> None:
         """Take one token for ``recipient`` or raise :class:`RecipientRateLimited`."""
-        now = self._now()
-        tokens, updated = self._buckets.get(recipient, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - updated) * self.rate)
-        if tokens < 1.0:
-            self._buckets[recipient] = (tokens, now)
-            wait = math.ceil((1.0 - tokens) / self.rate)
+        wait = await self.buckets.take(recipient)
+        if wait > 0:
+            rate, burst = self.buckets.rate, self.buckets.burst
             raise RecipientRateLimited(
-                f"Rate limit of {self.rate:g} requests per second (bursts of {self.burst}) "
-                "exceeded; retry later.", retry_after=max(1, wait))
-        self._buckets[recipient] = (tokens - 1.0, now)
-        if len(self._buckets) > 10_000:  # forget idle recipients (their buckets are full)
-            horizon = now - self.burst / self.rate
-            self._buckets = {k: v for k, v in self._buckets.items() if v[1] > horizon}
+                f"Rate limit of {rate:g} requests per second (bursts of {burst}) "
+                "exceeded; retry later.", retry_after=max(1, math.ceil(wait)))

@@ -19,6 +19,7 @@ from consent.clock import Clock
 from consent.identifiers import PointRef, Source
 from consent.periods import DayRange
 from consent.readings import Record, Series
+from consent.redaction import redact
 from consent.vocabulary import Dataset, Resolution
 from proxy.data.facts import AccessFacts, FactsLoader
 from proxy.data.ratelimit import RecipientLimits
@@ -58,13 +59,15 @@ class DataService:
         trace.tenant = caller.tenant
         trace.point, trace.dataset = str(point), dataset.value
         if self.limits is not None:
-            self.limits.check(caller.grant.recipient_id)
+            await self.limits.check(caller.grant.recipient_id)
         at = self.clock.now()
         facts = await self.facts.load(recipient_id=caller.grant.recipient_id,
                                       consent_id=caller.grant.consent_id, point=point, at=at,
-                                      tenant=caller.tenant)
+                                      tenant=caller.tenant, dataset=dataset)
         consent = facts.consent
-        trace.consent_id = consent.consent_id if consent is not None else caller.grant.consent_id
+        trace.consent_id = (consent.consent_id or None) if consent is not None \
+            else caller.grant.consent_id
+        trace.mandate_id = consent.mandate_id if consent is not None else None
         window = days.to_period(facts.timezone) if days is not None else None
         trace.window = window
         if dataset.spec.is_series and resolution is None:
@@ -110,9 +113,10 @@ class DataService:
 
     async def record(self, caller: Caller, point: PointRef, dataset: Dataset,
                      trace: Trace) -> Record:
-        """The current occupant's ``dataset`` record, cut to the fields the consent releases."""
+        """The current occupant's ``dataset`` record, cut to the fields the consent releases,
+        without payment-difficulty signals whoever asks (R13)."""
         facts, _ = await self._allow(caller, point, dataset, None, None, trace)
         assert facts.consent is not None  # the policy denies without one
         record = await self._upstream(point).record(
             point, dataset, recipient=caller.grant.recipient_id, report=trace.report)
-        return cut_record(record, facts.consent.fields_for(dataset))
+        return redact(cut_record(record, facts.consent.fields_for(dataset)))

@@ -1,12 +1,16 @@
 """Wiring of the data proxy into the application: one ``cleanup_ctx`` and the routes.
 
-:func:`data_ctx` builds, once the database is open: the access-event sink (group commit), the
+:func:`data_ctx` builds, once the database is open: the access-event sink (group commit, the
+evidence log's leaves written in the same transaction when the evidence context is open), the
 bearer-token and consent-facts memories (dropped through the invalidation bus), the sealed day
 cache (unless ``Settings.upstream_cache`` is off), one
 :class:`~proxy.upstream.fetcher.Upstream` per distinct adapter (so a simulator serving every
-source has one set of limiters), the :class:`~proxy.data.service.DataService`, and a janitor
-that drops cached days of points no active consent covers any more. Everything closes in
-reverse order; pending access events are committed before the database closes.
+source has one set of limiters, and with ``Settings.upstream_url`` the remote in-house client),
+the :class:`~proxy.data.service.DataService`, a janitor that drops cached days of points no
+active consent covers any more, and the telemetry sampler (:mod:`proxy.telemetry`). On
+PostgreSQL the per-recipient limits, the quota windows and the upstream token are shared by
+every replica (:mod:`consent.shared_state`). Everything closes in reverse order; pending access
+events are committed before the database closes.
 """
 
 from __future__ import annotations
@@ -14,13 +18,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
+import aiohttp
 from aiohttp import web
 
-from adapters.base import MeterDataAdapter
+from adapters.base import Capabilities, MeterDataAdapter
+from adapters.errors import UpstreamError
+from adapters.inhouse.client import InhouseClient
 from adapters.simulator import (
     Occupant,
     PointProfile,
@@ -35,8 +44,9 @@ from consent.demo import DEMO_PLAN
 from consent.demo.plan import DemoPlan
 from consent.identifiers import Source
 from consent.models import DEFAULT_TIMEZONES
+from consent.shared_state import quota_ledger, rate_buckets, token_store
 from consent.vocabulary import Direction
-from proxy import api_docs, native
+from proxy import api_docs, native, telemetry
 from proxy.bearer_tokens import BearerTokens
 from proxy.compat.enedis.handlers import add_compat_routes
 from proxy.compat.enedis.oauth import add_compat_oauth_routes
@@ -45,22 +55,31 @@ from proxy.data.ratelimit import RecipientLimits
 from proxy.data.service import DataService
 from proxy.keys import (
     access_sink_key,
+    access_trail_key,
     adapters_key,
     bearer_tokens_key,
     clock_key,
     data_service_key,
     database_key,
     invalidation_bus_key,
+    metrics_key,
     settings_key,
 )
 from proxy.upstream.fetcher import Upstream
 
 log = logging.getLogger("passerelle.data")
 
+#: How long a replica waits at start for a remote DSO to describe itself (s).
+START_WAIT = 30.0
+
 def use_adapters(app: web.Application, adapters: Mapping[Source, MeterDataAdapter] | None,
                  ) -> None:
     """Set the adapter of each source; by default the built-in simulator serves them all
-    (with the demo's points, occupants and move-in days when the instance runs the demo)."""
+    (with the demo's points, occupants and move-in days when the instance runs the demo),
+    unless ``Settings.upstream_url`` names a remote in-house DSO API: then :func:`data_ctx`
+    connects to it once the loop runs."""
+    if adapters is None and app[settings_key].upstream_url:
+        return
     if adapters is None:
         profiles = demo_profiles(DEMO_PLAN) if app[settings_key].demo else []
         simulator = SimulatorAdapter(Simulator(app[clock_key], profiles))
@@ -89,17 +108,44 @@ def demo_profiles(plan: DemoPlan) -> list[PointProfile]:
     return profiles
 
 
+def remote_adapters(app: web.Application, session: aiohttp.ClientSession,
+                    ) -> dict[Source, MeterDataAdapter]:
+    """The in-house client at ``Settings.upstream_url`` for every source, its application
+    token shared through the database (one token for all replicas)."""
+    settings, db = app[settings_key], app[database_key]
+    client = InhouseClient(session, settings.upstream_url or "", settings.upstream_client_id,
+                           settings.upstream_client_secret or "",
+                           timeout=settings.upstream_timeout, clock=app[clock_key],
+                           tokens=token_store(db, load_cache_secret(settings.data_dir)))
+    return {source: client for source in Source}
+
+
+async def _capabilities(adapter: MeterDataAdapter) -> Capabilities:
+    """The adapter's capabilities; a remote DSO still starting gets :data:`START_WAIT`."""
+    deadline = time.monotonic() + START_WAIT
+    while True:
+        try:
+            return await adapter.capabilities()
+        except UpstreamError as error:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("upstream not ready (%s); retrying", error.code)
+            await asyncio.sleep(1.0)
+
+
 async def build_upstreams(adapters: Mapping[Source, MeterDataAdapter], app: web.Application,
                           cache: DayCache | None) -> dict[Source, Upstream]:
-    """One :class:`Upstream` per distinct adapter, shared by the sources it serves."""
-    settings, clock = app[settings_key], app[clock_key]
+    """One :class:`Upstream` per distinct adapter, shared by the sources it serves; quota
+    windows counted in PostgreSQL when the database is (replicas share the DSO's quota)."""
+    settings, clock, db = app[settings_key], app[clock_key], app[database_key]
     by_adapter: dict[int, Upstream] = {}
     upstreams: dict[Source, Upstream] = {}
     for source, adapter in adapters.items():
         upstream = by_adapter.get(id(adapter))
         if upstream is None:
-            upstream = Upstream(adapter, await adapter.capabilities(), clock, cache=cache,
-                                max_wait=settings.upstream_max_wait)
+            upstream = Upstream(adapter, await _capabilities(adapter), clock, cache=cache,
+                                max_wait=settings.upstream_max_wait,
+                                ledger=partial(quota_ledger, db), metrics=app[metrics_key])
             by_adapter[id(adapter)] = upstream
         upstreams[source] = upstream
     return upstreams
@@ -108,30 +154,42 @@ async def build_upstreams(adapters: Mapping[Source, MeterDataAdapter], app: web.
 async def data_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the data path's resources (see the module docstring)."""
     settings, db, clock = app[settings_key], app[database_key], app[clock_key]
-    sink = GroupCommitSink(db)
+    session = aiohttp.ClientSession() if adapters_key not in app else None
+    if session is not None:
+        app[adapters_key] = remote_adapters(app, session)
+    sink = GroupCommitSink(db, also=app.get(access_trail_key))  # + evidence leaves, same commit
     sink.start()
     app[access_sink_key] = sink
     cache = (DayCache(db, load_cache_secret(settings.data_dir))
              if settings.upstream_cache else None)
-    adapters: dict[Source, MeterDataAdapter] = app[adapters_key]
-    upstreams = await build_upstreams(adapters, app, cache)
-    bus = app[invalidation_bus_key]
-    app[bearer_tokens_key] = BearerTokens(db, bus, ttl=settings.check_cache_ttl)
-    facts = FactsLoader(db, bus, ttl=settings.check_cache_ttl)
-    limits = RecipientLimits(settings.recipient_rate, settings.recipient_burst)
-    app[data_service_key] = DataService(facts, upstreams, default_policy(), clock, limits)
-    janitor = (asyncio.create_task(_purge_forever(cache, facts, app), name="cache-janitor")
-               if cache is not None else None)
+    tasks: list[asyncio.Task[None]] = []
+    upstreams: dict[Source, Upstream] = {}
     try:
+        adapters: dict[Source, MeterDataAdapter] = app[adapters_key]
+        upstreams = await build_upstreams(adapters, app, cache)
+        bus = app[invalidation_bus_key]
+        app[bearer_tokens_key] = BearerTokens(db, bus, ttl=settings.check_cache_ttl)
+        facts = FactsLoader(db, bus, ttl=settings.check_cache_ttl)
+        limits = RecipientLimits(rate_buckets(db, "recipient", settings.recipient_rate,
+                                              settings.recipient_burst))
+        app[data_service_key] = DataService(facts, upstreams, default_policy(), clock, limits)
+        if cache is not None:
+            tasks.append(asyncio.create_task(_purge_forever(cache, facts, app),
+                                             name="cache-janitor"))
+        tasks.append(asyncio.create_task(telemetry.sample_forever(
+            app[metrics_key], db, upstreams.values(), settings.telemetry_interval),
+            name="telemetry"))
         yield
     finally:
-        if janitor is not None:
-            janitor.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await janitor
+                await task
         for upstream in {id(u): u for u in upstreams.values()}.values():
             await upstream.close()
         await sink.close()
+        if session is not None:
+            await session.close()
 
 
 async def purge_cache(cache: DayCache, facts: FactsLoader, app: web.Application) -> int:

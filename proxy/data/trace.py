@@ -18,6 +18,7 @@ class Trace:
     tenant: str = DEFAULT_TENANT
     recipient_id: str | None = None
     consent_id: str | None = None
+    mandate_id: str | None = None
     point: str | None = None
     dataset: str | None = None
     window: Period | None = None

@@ -2,14 +2,16 @@
 commands (the same rules as the admin API, see :mod:`proxy.oauth.registry`).
 
 ``clients create`` prints the client_id and the client_secret once: only the secret's hash
-is stored. ``admin-token create`` prints a new admin API token once and appends its SHA-256 to
-``admin-tokens`` in the data directory (mode 0600).
+is stored; the registration is traced in the evidence log. ``admin-token create`` prints a new
+admin API token once and appends its SHA-256 to ``admin-tokens`` in the data directory (mode
+0600).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 from collections.abc import Callable
@@ -18,6 +20,9 @@ from urllib.parse import urlsplit
 
 from consent.clock import SystemClock
 from consent.errors import PasserelleError
+from consent.evidence.events import AdminEvent, Refs
+from consent.evidence.log import EvidenceLog
+from consent.evidence.service import origin_for
 from consent.models import DEFAULT_TENANT
 from consent.purposes import DataRole, LegalBasis, Purpose
 from consent.services.registry import RecipientDraft, register_recipient
@@ -43,8 +48,16 @@ def _clients_create(args: argparse.Namespace, settings: Settings) -> int:
         try:
             await db.migrate()
             async with db.session() as session:
+                now = SystemClock().now()
                 recipient, secret = await register_recipient(
-                    session, draft, tenant_id=DEFAULT_TENANT, now=SystemClock().now())
+                    session, draft, tenant_id=DEFAULT_TENANT, now=now)
+                # Traced in the same transaction (no signing key needed for an admin entry).
+                log = EvidenceLog(db, origin=origin_for(settings.issuer))
+                await log.append_in(await session.connection(), [AdminEvent(
+                    at=now, actor=f"cli:{getpass.getuser()}", action="recipient.create",
+                    refs=Refs(DEFAULT_TENANT, recipient_id=recipient.id),
+                    target=recipient.client_id, details={"name": recipient.name},
+                ).to_log_event()])
             return recipient.client_id, secret
         finally:
             await db.dispose()
@@ -73,7 +86,7 @@ def _admin_token_create(args: argparse.Namespace, settings: Settings) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a") as handle:
-        handle.write(digest(token) + "\n")
+        handle.write(f"{digest(token)} {args.tenant}\n")
     print(json.dumps({"admin_token": token}) if args.json else token)
     return 0
 
@@ -113,5 +126,7 @@ def add_oauth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     mint = admin_sub.add_parser("create", parents=[parent],
                                 help="print a new admin API token (shown once)")
+    mint.add_argument("--tenant", default=DEFAULT_TENANT,
+                      help="the tenant whose recipients it manages (R24)")
     mint.add_argument("--json", action="store_true")
     mint.set_defaults(func=bind(_admin_token_create))

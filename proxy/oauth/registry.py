@@ -5,8 +5,11 @@ Public, no authentication: ``GET /register`` (HTML, French or English) and
 and data categories (R5, R21); never a secret, never a redirect URI.
 
 Admin API, for the operator: ``Authorization: Bearer pas_adm_...`` with a token minted by
-``passerelle admin-token create`` (only its SHA-256 is kept, in ``admin-tokens`` in the data
-directory; several may be valid, delete a line to retire one).
+``passerelle admin-token create [--tenant T]`` (only its SHA-256 is kept, in ``admin-tokens`` in
+the data directory, followed by its tenant; several may be valid, delete a line to retire
+one). A token sees and changes only its tenant's recipients (R24); another tenant's client id
+is not found. The public register lists one tenant's recipients (``?tenant=``, default the
+default tenant).
 
 * ``GET /admin/recipients``, ``GET /admin/recipients/{client_id}``
 * ``POST /admin/recipients`` (JSON: name, website, contact_email, purposes, legal_basis,
@@ -14,6 +17,8 @@ directory; several may be valid, delete a line to retire one).
   ``client_id`` and ``client_secret``, shown this once.
 * ``POST /admin/recipients/{client_id}/state`` (JSON ``{"state": "suspended"}``): suspending
   or retiring a recipient revokes every token it holds.
+
+Each state-changing call is traced in the evidence log (kind ``admin``) in its own transaction.
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from consent.errors import DomainError, NotFound
-from consent.models import DEFAULT_TENANT, Recipient, RecipientState
+from consent.evidence.events import AdminEvent, Refs
+from consent.models import DEFAULT_TENANT, Recipient, RecipientState, Tenant
 from consent.services.registry import RecipientDraft, register_recipient
 from consent.tokens import digest, revoke_recipient_tokens
 from proxy.auth import bearer_value
 from proxy.errors import InvalidToken
-from proxy.keys import clock_key, database_key, settings_key
+from proxy.keys import clock_key, database_key, evidence_key, settings_key
 from proxy.settings import Settings
 from proxy.web.templates import render
 
@@ -68,9 +74,11 @@ def admin_view(recipient: Recipient) -> dict[str, Any]:
 
 
 async def _active_recipients(request: web.Request) -> list[Recipient]:
+    tenant = request.query.get("tenant", DEFAULT_TENANT)[:64]
     async with request.app[database_key].session() as session:
         result = await session.exec(
-            select(Recipient).where(Recipient.state == RecipientState.ACTIVE)
+            select(Recipient).where(Recipient.state == RecipientState.ACTIVE,
+                                    Recipient.tenant_id == tenant)
             .order_by(col(Recipient.name)))
         return list(result.all())
 
@@ -95,24 +103,52 @@ async def register_json(request: web.Request) -> web.Response:
 # -- admin ------------------------------------------------------------------------------
 
 
-def admin_token_digests(settings: Settings) -> set[str]:
-    """The digests of the valid admin tokens (empty: the admin API is closed)."""
+def admin_token_digests(settings: Settings) -> dict[str, str]:
+    """The digests of the valid admin tokens and their tenants (empty: the API is closed).
+
+    A line is ``<sha256 hex>`` (the default tenant) or ``<sha256 hex> <tenant>``."""
     path = Path(settings.data_dir) / ADMIN_TOKENS_FILE
     if not path.exists():
-        return set()
-    return {line.strip() for line in path.read_text().splitlines() if len(line.strip()) == 64}
+        return {}
+    tokens = {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if parts and len(parts[0]) == 64:
+            tokens[parts[0]] = parts[1] if len(parts) > 1 else DEFAULT_TENANT
+    return tokens
 
 
-async def require_admin(request: web.Request) -> None:
-    """Raise :class:`InvalidToken` unless the request carries a valid admin token."""
+async def require_admin(request: web.Request) -> str:
+    """The tenant of the request's admin token; :class:`InvalidToken` if it has none."""
     token = bearer_value(request)
     digests = await asyncio.get_running_loop().run_in_executor(
         None, admin_token_digests, request.app[settings_key])
-    if digest(token) not in digests:
+    tenant = digests.get(digest(token))
+    if tenant is None:
         raise InvalidToken("This is not a valid admin token.")
+    async with request.app[database_key].session() as session:
+        if await session.get(Tenant, tenant) is None:
+            raise InvalidToken("This admin token's tenant does not exist.")
+    return tenant
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+def admin_actor(request: web.Request) -> str:
+    """How the evidence log names the holder of the request's (valid) admin token:
+    ``admin-token:`` + the start of the token's digest (never the token)."""
+    return f"admin-token:{digest(bearer_value(request))[:12]}"
+
+
+async def _log_admin(request: web.Request, session: Any, action: str, recipient: Recipient,
+                     details: dict[str, Any]) -> None:
+    """Trace a state-changing admin call in the evidence log, in its own transaction (R16)."""
+    await request.app[evidence_key].admin_in(await session.connection(), AdminEvent(
+        at=request.app[clock_key].now(), actor=admin_actor(request), action=action,
+        refs=Refs(recipient.tenant_id, recipient_id=recipient.id), target=recipient.client_id,
+        details=details))
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object (at most :data:`MAX_JSON_BYTES`), or a clear DomainError."""
     if request.content_type != "application/json":
         raise DomainError("Send a JSON object (Content-Type: application/json).", field="body")
     body = await request.content.read(MAX_JSON_BYTES + 1)
@@ -154,25 +190,29 @@ def draft_from_json(body: dict[str, Any]) -> RecipientDraft:
 
 async def admin_create(request: web.Request) -> web.Response:
     """``POST /admin/recipients``."""
-    await require_admin(request)
-    draft = draft_from_json(await _json_body(request))
+    tenant = await require_admin(request)
+    draft = draft_from_json(await json_body(request))
     async with request.app[database_key].session() as session:
         recipient, secret = await register_recipient(
-            session, draft, tenant_id=DEFAULT_TENANT, now=request.app[clock_key].now())
+            session, draft, tenant_id=tenant, now=request.app[clock_key].now())
+        await _log_admin(request, session, "recipient.create", recipient,
+                         {"name": recipient.name, "state": str(recipient.state)})
     return web.json_response({**admin_view(recipient), "client_secret": secret}, status=201,
                              headers={"Cache-Control": "no-store"})
 
 
 async def admin_list(request: web.Request) -> web.Response:
     """``GET /admin/recipients``."""
-    await require_admin(request)
+    tenant = await require_admin(request)
     async with request.app[database_key].session() as session:
-        result = await session.exec(select(Recipient).order_by(col(Recipient.name)))
+        result = await session.exec(select(Recipient).where(Recipient.tenant_id == tenant)
+                                    .order_by(col(Recipient.name)))
         return web.json_response({"recipients": [admin_view(r) for r in result.all()]})
 
 
-async def _recipient(session: Any, client_id: str) -> Recipient:
-    result = await session.exec(select(Recipient).where(Recipient.client_id == client_id))
+async def _recipient(session: Any, client_id: str, tenant: str) -> Recipient:
+    result = await session.exec(select(Recipient).where(Recipient.client_id == client_id,
+                                                        Recipient.tenant_id == tenant))
     recipient: Recipient | None = result.first()
     if recipient is None:
         raise NotFound(f"No recipient with client_id {client_id[:64]!r}.", field="client_id")
@@ -181,16 +221,16 @@ async def _recipient(session: Any, client_id: str) -> Recipient:
 
 async def admin_get(request: web.Request) -> web.Response:
     """``GET /admin/recipients/{client_id}``."""
-    await require_admin(request)
+    tenant = await require_admin(request)
     async with request.app[database_key].session() as session:
-        recipient = await _recipient(session, request.match_info["client_id"])
+        recipient = await _recipient(session, request.match_info["client_id"], tenant)
     return web.json_response(admin_view(recipient))
 
 
 async def admin_set_state(request: web.Request) -> web.Response:
     """``POST /admin/recipients/{client_id}/state``: tokens die unless the state is active."""
-    await require_admin(request)
-    body = await _json_body(request)
+    tenant = await require_admin(request)
+    body = await json_body(request)
     try:
         state = RecipientState(str(body.get("state")))
     except ValueError:
@@ -198,11 +238,14 @@ async def admin_set_state(request: web.Request) -> web.Response:
                           + ", ".join(s.value for s in RecipientState), field="state") from None
     now = request.app[clock_key].now()
     async with request.app[database_key].session() as session:
-        recipient = await _recipient(session, request.match_info["client_id"])
+        recipient = await _recipient(session, request.match_info["client_id"], tenant)
+        before = str(recipient.state)
         recipient.state = state
         recipient.updated_at = now
         session.add(recipient)
         if state is not RecipientState.ACTIVE:
             await revoke_recipient_tokens(session, recipient.id, now)
+        await _log_admin(request, session, "recipient.state", recipient,
+                         {"from": before, "to": str(state)})
     return web.json_response(admin_view(recipient))
 

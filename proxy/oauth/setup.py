@@ -1,9 +1,10 @@
 """Wire the OAuth server and the household sign-in into an application: ``setup_oauth(app)``.
 
-It creates the authlib server for the instance's issuer, the login throttle, and, once the
-database is open (a ``cleanup_ctx`` that runs after the database's), the server key used for
-CSRF tokens and the :class:`~consent.services.ConsentService` whose hook revokes a consent's
-tokens in the same transaction that ends it.
+It creates the authlib server for the instance's issuer and, once the database is open (a
+``cleanup_ctx`` that runs after the database's), the login throttle (shared through
+PostgreSQL), the server key used for CSRF tokens and the
+:class:`~consent.services.ConsentService` whose hook revokes a consent's tokens in the same
+transaction that ends it.
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 def setup_oauth(app: web.Application) -> None:
     """Create the OAuth server's resources on ``app`` (its routes are in ``proxy/routes.py``)."""
     app[oauth_server_key] = PasserelleServer(app[settings_key].issuer)
-    app[login_throttle_key] = LoginThrottle(app[clock_key])
     app.cleanup_ctx.append(_oauth_ctx)
 
 
 async def _oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     app[web_secret_key] = load_secret_key(app[settings_key])
+    app[login_throttle_key] = LoginThrottle.for_database(app[database_key], app[clock_key])
     service = ConsentService(app[database_key], app[clock_key])
     service.hooks.listeners.append(revoke_tokens_of_ended_consent)
     app[consent_service_key] = service

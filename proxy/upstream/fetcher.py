@@ -22,26 +22,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from adapters.base import Capabilities, MeterDataAdapter, PointInfo
-from adapters.errors import UnsupportedDataset
+from adapters.base import Capabilities, MeterDataAdapter, PointInfo, Quota
+from adapters.errors import (
+    UnsupportedDataset,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from consent.aggregation import iter_days
 from consent.clock import Clock
 from consent.day_cache import DayCache, complete_days
+from consent.errors import PasserelleError
 from consent.identifiers import PointRef
 from consent.models.base import DEFAULT_TENANT
 from consent.periods import Period
 from consent.readings import Reading, Record, Series
+from consent.shared_state.quota import MemoryLedger, QuotaLedger
 from consent.vocabulary import Dataset, Resolution
+from proxy.metrics import Metrics, UpstreamOutcome
 from proxy.upstream.limiter import FairLimiter, SlidingWindow
 
 T = TypeVar("T")
+LedgerFactory = Callable[[Sequence[SlidingWindow]], QuotaLedger]
 log = logging.getLogger("passerelle.upstream")
 
 #: How long a point's description (native resolutions, time zone) is reused.
@@ -62,41 +71,90 @@ class FetchReport:
 
 
 def build_limiters(capabilities: Capabilities, *, max_wait: float = 10.0,
-                   ) -> dict[Dataset | None, FairLimiter]:
+                   ledger: LedgerFactory = MemoryLedger) -> dict[Dataset | None, FairLimiter]:
     """One limiter per upstream API (dataset), all sharing the application-wide windows.
 
     Quotas with ``scope == "api"`` get one window per dataset; ``"application"`` quotas get one
     window shared by every limiter. Key ``None`` is for calls that are not a dataset read.
+    Windows are named after the adapter, the API and the quota, so that ``ledger`` (memory, or
+    PostgreSQL for replicas) finds the same window under the same name everywhere.
     """
-    shared = [SlidingWindow(q.requests, q.per) for q in capabilities.quotas
-              if q.scope != "api"]
+    def window(quota: Quota, api: str) -> SlidingWindow:
+        return SlidingWindow(quota.requests, quota.per, name=f"{capabilities.name}/{api}/"
+                             f"{quota.requests}per{quota.per.total_seconds():g}s")
+
+    shared = [window(q, "app") for q in capabilities.quotas if q.scope != "api"]
     per_api = [q for q in capabilities.quotas if q.scope == "api"]
     limiters: dict[Dataset | None, FairLimiter] = {}
     for key in [*Dataset, None]:
-        own = [SlidingWindow(q.requests, q.per) for q in per_api]
-        limiters[key] = FairLimiter([*own, *shared], max_wait=max_wait)
+        own = [window(q, key.value if key is not None else "points") for q in per_api]
+        windows = [*own, *shared]
+        limiters[key] = FairLimiter(windows, max_wait=max_wait, ledger=ledger(windows))
     return limiters
+
+
+def outcome_of(error: BaseException) -> UpstreamOutcome:
+    """The metrics outcome of a failed DSO call."""
+    if isinstance(error, UpstreamRateLimited):
+        return "throttled"
+    if isinstance(error, UpstreamTimeout):
+        return "timeout"
+    if isinstance(error, UpstreamUnavailable):
+        return "unavailable"
+    if isinstance(error, PasserelleError) and error.status < 500:
+        return "client_error"
+    return "server_error"
 
 
 class Upstream:
     """One adapter with its limiters, its describe cache and the shared day cache."""
 
     def __init__(self, adapter: MeterDataAdapter, capabilities: Capabilities, clock: Clock, *,
-                 cache: DayCache | None = None, max_wait: float = 10.0) -> None:
+                 cache: DayCache | None = None, max_wait: float = 10.0,
+                 ledger: LedgerFactory = MemoryLedger, metrics: Metrics | None = None) -> None:
         self.adapter = adapter
         self.capabilities = capabilities
         self.clock = clock
         self.cache = cache
-        self.limiters = build_limiters(capabilities, max_wait=max_wait)
+        self.limiters = build_limiters(capabilities, max_wait=max_wait, ledger=ledger)
+        self.metrics = metrics
+        self._used: set[Dataset | None] = set()
         self._described: dict[PointRef, tuple[float, PointInfo]] = {}
         self._inflight: dict[tuple[object, ...], asyncio.Future[Series]] = {}
         self.calls = 0
 
     async def _limited(self, key: Dataset | None, recipient: str,
                        call: Callable[[], Awaitable[T]]) -> T:
+        self._used.add(key)
         await self.limiters[key].acquire(recipient)
         self.calls += 1
-        return await call()
+        started = time.perf_counter()
+        outcome: UpstreamOutcome | None = "ok"
+        try:
+            return await call()
+        except asyncio.CancelledError:
+            outcome = None  # our caller left; the DSO's answer is unknown, not a failure
+            raise
+        except Exception as error:
+            outcome = outcome_of(error)
+            raise
+        finally:
+            if self.metrics is not None and outcome is not None:
+                self.metrics.upstream_call(self.capabilities.name, outcome,
+                                           time.perf_counter() - started)
+
+    async def headroom(self) -> dict[str, float]:
+        """``{window: free share}`` of every quota window used so far (1 = untouched)."""
+        shares: dict[str, float] = {}
+        for key in self._used:
+            for name, (free, limit) in (await self.limiters[key].ledger.headroom()).items():
+                shares[name.removeprefix(self.capabilities.name + "/")] = free / limit
+        return shares
+
+    def _count(self, cache: str, hits: int, misses: int) -> None:
+        if self.metrics is not None:
+            self.metrics.cache_lookup(cache, "hit", hits)
+            self.metrics.cache_lookup(cache, "miss", misses)
 
     async def describe(self, point: PointRef, recipient: str,
                        report: FetchReport | None = None) -> PointInfo:
@@ -104,7 +162,9 @@ class Upstream:
         now = time.monotonic()
         cached = self._described.get(point)
         if cached is not None and now - cached[0] < DESCRIBE_TTL:
+            self._count("describe", 1, 0)
             return cached[1]
+        self._count("describe", 0, 1)
         info = await self._limited(None, recipient, lambda: self.adapter.describe(point))
         if report is not None:
             report.calls.append(f"describe {point}")
@@ -142,6 +202,7 @@ class Upstream:
         if self.cache is not None:
             found = await self.cache.get(point, dataset, resolution, days, tz, tenant=tenant)
             report.cache_days += len(found)
+            self._count("day", len(found), len(days) - len(found))
         readings = [r for day in found for r in found[day]]
         for chunk in self._chunks([d for d in days if d not in found], dataset, tz):
             got = await self._fetch(point, dataset, chunk, resolution, tz, recipient, report,

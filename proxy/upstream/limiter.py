@@ -1,57 +1,29 @@
-"""A shared, fair limiter that keeps every upstream API inside its quotas (never a 429 of ours).
+"""A fair limiter that keeps every upstream API inside its quotas (never a 429 of ours).
 
-Each quota ``N requests per T`` is a :class:`SlidingWindow`: at most ``N`` calls start in any
-interval of length ``T`` (plus a safety margin for network jitter), which conforms whatever
-window the DSO counts in, fixed or sliding. A :class:`FairLimiter` holds the windows that apply
-to one upstream API (its own and the application-wide ones, shared between limiters) and hands
-out call slots round-robin across recipients, so one busy recipient cannot starve the others.
+The counting is a :class:`~consent.shared_state.QuotaLedger` over the quota windows that apply
+to one upstream API (its own and the application-wide ones): in memory for one process, in
+PostgreSQL for replicas sharing the DSO's quota. A :class:`FairLimiter` puts this process's
+callers in front of it and hands out call slots round-robin across recipients, so one busy
+recipient cannot starve the others. Across replicas the balancer spreads each recipient's
+requests, so each replica's round-robin keeps the whole instance roughly fair; the ledger keeps
+it *exactly* within quota.
 
 A caller that would wait longer than ``max_wait`` is refused at once with
 :class:`~adapters.errors.UpstreamRateLimited` carrying a ``Retry-After``: holding a request for
-minutes helps nobody. Time comes from ``monotonic`` (injectable for tests).
+minutes helps nobody.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
-from datetime import timedelta
+from collections.abc import Sequence
 
 from adapters.errors import UpstreamRateLimited
+from consent.shared_state.quota import DEFAULT_MARGIN, MemoryLedger, QuotaLedger, SlidingWindow
 
-Monotonic = Callable[[], float]
-
-#: Extra time added to every window: two calls sent ``T`` apart may arrive closer than that.
-DEFAULT_MARGIN = 0.05
-
-
-class SlidingWindow:
-    """At most ``limit`` call starts in any interval of ``period`` seconds (times ``1+margin``)."""
-
-    def __init__(self, limit: int, period: timedelta, *, margin: float = DEFAULT_MARGIN) -> None:
-        if limit < 1:
-            raise ValueError("a quota allows at least one call")
-        self.limit = limit
-        self.period = period.total_seconds() * (1 + margin)
-        self._starts: deque[float] = deque()
-
-    def wait(self, now: float) -> float:
-        """Seconds until one more call may start (0 if it may start now)."""
-        while self._starts and now - self._starts[0] >= self.period:
-            self._starts.popleft()
-        if len(self._starts) < self.limit:
-            return 0.0
-        return self._starts[0] + self.period - now
-
-    def record(self, now: float) -> None:
-        """Count a call started at ``now``; only after :meth:`wait` returned 0."""
-        self._starts.append(now)
-
-    def __repr__(self) -> str:
-        return f"SlidingWindow({self.limit}/{self.period:.3f}s)"
+__all__ = ["DEFAULT_MARGIN", "FairLimiter", "SlidingWindow"]
 
 
 class FairLimiter:
@@ -59,24 +31,18 @@ class FairLimiter:
 
     ``acquire(recipient)`` returns when a call may start now and counts it in every window.
     Waiters queue per recipient; slots go round-robin across recipients in arrival order.
+    ``ledger`` counts the windows (default: in this process's memory).
     """
 
     def __init__(self, windows: Sequence[SlidingWindow], *, max_wait: float = 10.0,
-                 monotonic: Monotonic = time.monotonic) -> None:
+                 ledger: QuotaLedger | None = None) -> None:
         self.windows = tuple(windows)
+        self.ledger = ledger if ledger is not None else MemoryLedger(self.windows)
         self.max_wait = max_wait
-        self._now = monotonic
         self._queues: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
         self._dispatcher: asyncio.Task[None] | None = None
+        self._last_wait = 0.0  # the ledger's latest "come back in" answer
         self.granted = 0
-
-    def _wait(self, now: float) -> float:
-        return max((w.wait(now) for w in self.windows), default=0.0)
-
-    def _take(self, now: float) -> None:
-        for window in self.windows:
-            window.record(now)
-        self.granted += 1
 
     @property
     def waiting(self) -> int:
@@ -85,16 +51,16 @@ class FairLimiter:
 
     def estimate(self) -> float:
         """Seconds a newcomer would wait, roughly: next free slot plus one per queued caller."""
-        now = self._now()
         per_call = max((w.period / w.limit for w in self.windows), default=0.0)
-        return self._wait(now) + self.waiting * per_call
+        return self._last_wait + self.waiting * per_call
 
     async def acquire(self, recipient: str) -> None:
         """Wait for a call slot, or raise :class:`UpstreamRateLimited` with ``retry_after``."""
-        now = self._now()
-        if not self._queues and self._wait(now) == 0.0:
-            self._take(now)
-            return
+        if not self._queues:
+            self._last_wait = await self.ledger.take()
+            if self._last_wait == 0.0:
+                self.granted += 1
+                return
         estimate = self.estimate()
         if estimate > self.max_wait:
             raise self._busy(estimate)
@@ -105,7 +71,7 @@ class FairLimiter:
         try:
             await asyncio.wait_for(asyncio.shield(future), timeout=self.max_wait)
         except TimeoutError:
-            if future.done() and not future.cancelled():
+            if future.done() and not future.cancelled() and future.exception() is None:
                 return  # granted at the deadline: the slot is counted, use it
             future.cancel()
             raise self._busy(self.estimate()) from None
@@ -119,16 +85,32 @@ class FairLimiter:
             retry_after=max(1, math.ceil(estimate)))
 
     async def _dispatch(self) -> None:
-        while self._queues:
-            delay = self._wait(self._now())
-            if delay > 0:
-                await asyncio.sleep(delay)
+        while self._has_live_waiter():
+            try:
+                wait = await self.ledger.take()
+            except Exception as exc:  # the ledger's database failed: every waiter learns it
+                self._fail_all(exc)
+                return
+            if wait > 0:
+                self._last_wait = wait
+                await asyncio.sleep(wait)
                 continue
+            self._last_wait = 0.0
             future = self._next_waiter()
             if future is None:
-                return
-            self._take(self._now())
+                return  # everyone left while the slot was taken: it stays spent (conservative)
+            self.granted += 1
             future.set_result(None)
+
+    def _has_live_waiter(self) -> bool:
+        return any(not f.done() for queue in self._queues.values() for f in queue)
+
+    def _fail_all(self, exc: Exception) -> None:
+        for queue in self._queues.values():
+            for future in queue:
+                if not future.done():
+                    future.set_exception(exc)
+        self._queues.clear()
 
     def _next_waiter(self) -> asyncio.Future[None] | None:
         """Pop the first live waiter of the next recipient in turn (round-robin)."""

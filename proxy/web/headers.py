@@ -5,7 +5,10 @@
   for the recipient's redirect URI, since browsers apply ``form-action`` to the redirect that
   follows a form POST);
 * ``X-Frame-Options: DENY`` and ``frame-ancestors 'none'`` (old and new browsers);
-* ``Referrer-Policy: no-referrer`` (authorization URLs carry ``state`` and PKCE values);
+* ``Referrer-Policy: same-origin``: authorization URLs carry ``state`` and PKCE values, so no
+  other site ever gets a ``Referer``; ``no-referrer`` would be as tight outside but makes
+  browsers send ``Origin: null`` on our own form posts (Fetch, "serializing a request
+  origin"), which the CSRF origin check must then refuse;
 * ``X-Content-Type-Options: nosniff``;
 * ``Cache-Control: no-store`` on HTML and on every ``/oauth2/`` response, unless the handler
   said otherwise (static files are cacheable);
@@ -33,7 +36,7 @@ def _apply(request: web.Request, response: web.StreamResponse) -> None:
     headers.setdefault("Content-Security-Policy", csp())
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
+    headers["Referrer-Policy"] = "same-origin"
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     content_type = headers.get("Content-Type", "")
     if request.path.startswith("/oauth2/") or content_type.startswith("text/html"):

@@ -7,16 +7,14 @@ Every message has both languages: :func:`check_catalogue` is run by the tests.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from aiohttp import web
 
-Lang = Literal["fr", "en"]
-LANGS: tuple[Lang, ...] = ("fr", "en")
-DEFAULT_LANG: Lang = "fr"
+from proxy.web.catalogue import PORTAL_MESSAGES
+from proxy.web.lang import DEFAULT_LANG, LANGS, Catalogue, Lang
+
 LANG_COOKIE = "lang"
 
-MESSAGES: dict[str, dict[Lang, str]] = {
+MESSAGES: Catalogue = {
     "site.name": {"fr": "Passerelle", "en": "Passerelle"},
     "site.switch": {"fr": "English", "en": "Français"},
     "login.title": {"fr": "Connexion", "en": "Sign in"},
@@ -29,6 +27,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                      "en": "Wrong username or password."},
     "login.throttled": {"fr": "Trop de tentatives. Réessayez dans quelques minutes.",
                         "en": "Too many attempts. Try again in a few minutes."},
+    "login.forgot": {"fr": "Mot de passe oublié ?", "en": "Forgot your password?"},
+    "login.with": {"fr": "Se connecter avec {provider}", "en": "Sign in with {provider}"},
     "logout.submit": {"fr": "Se déconnecter", "en": "Sign out"},
     "consent.title": {"fr": "Autoriser l'accès à vos données",
                       "en": "Allow access to your data"},
@@ -75,8 +75,25 @@ MESSAGES: dict[str, dict[Lang, str]] = {
               "aucun des compteurs choisis). Modifiez votre choix.",
         "en": "This consent is not possible as it stands (for example, a dataset exists on "
               "none of the chosen meters). Change your choice."},
+    "consent.on_behalf_of": {"fr": "Au nom du ménage", "en": "On behalf of the household"},
+    "consent.other_tenant": {
+        "fr": "Ce compte n'appartient pas à l'opérateur de cette application.",
+        "en": "This account does not belong to this application's operator."},
+    "consent.mandate_scope": {
+        "fr": "Votre mandat ne couvre pas ces compteurs, ces données ou cette action.",
+        "en": "Your mandate does not cover these meters, these data or this action."},
+    "consent.written_path": {
+        "fr": "Au-delà de deux compteurs, l'accord passe par un formulaire signé vérifié par "
+              "nos services.",
+        "en": "Beyond two meters, consent goes through a signed form checked by our staff."},
     "consent.nothing": {"fr": "Choisissez au moins un compteur et une donnée.",
                         "en": "Choose at least one meter and one dataset."},
+    "consent.text_version": {"fr": "Texte de l'accord, version", "en": "Consent text, version"},
+    "consent.text_changed": {
+        "fr": "Le texte de cet accord a changé depuis l'affichage de la page. Relisez-le puis "
+              "décidez à nouveau.",
+        "en": "The text of this consent changed since the page was shown. Read it again, then "
+              "decide."},
     "error.title": {"fr": "Demande refusée", "en": "Request refused"},
     "error.intro": {
         "fr": "Cette demande d'autorisation ne peut pas aboutir, et pour votre sécurité nous ne "
@@ -135,6 +152,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Recherche statistique sur des données pseudonymisées.",
         "en": "Statistical research on pseudonymised data."},
 }
+
+MESSAGES.update(PORTAL_MESSAGES)  # the household portal (proxy/portal), one module per area
 
 #: Dataset names for people (the vocabulary's own titles are English).
 DATASET_TITLES: dict[str, dict[Lang, str]] = {

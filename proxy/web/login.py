@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from consent.logins import check_password, find_account
-from proxy.keys import database_key, login_throttle_key
+from consent.models import DEFAULT_TENANT
+from proxy.keys import database_key, login_throttle_key, settings_key
 from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.pages import error_page, see_other
 from proxy.web.session import apply_session_cookie, sign_in, sign_out
 from proxy.web.templates import render
+
+_TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 
 
 def safe_next(target: str | None) -> str:
@@ -32,20 +36,36 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def login_url(next_path: str) -> str:
-    """The login page that comes back to ``next_path`` afterwards."""
-    return "/login?" + urlencode({"next": next_path})
+def login_url(next_path: str, tenant: str = DEFAULT_TENANT) -> str:
+    """The login page that comes back to ``next_path`` afterwards; ``tenant`` is where the
+    account is looked up (usernames are unique per tenant, R24)."""
+    params = {"next": next_path}
+    if tenant != DEFAULT_TENANT:
+        params["tenant"] = tenant
+    return "/login?" + urlencode(params)
+
+
+def safe_tenant(value: str | None) -> str:
+    """A well-formed tenant id, else the default tenant (never an error page: an unknown
+    tenant simply has no account)."""
+    if value and _TENANT_ID.fullmatch(value):
+        return value
+    return DEFAULT_TENANT
 
 
 async def login_form(request: web.Request) -> web.Response:
     """``GET /login``."""
-    return await _form(request, next_path=safe_next(request.query.get("next")))
+    return await _form(request, next_path=safe_next(request.query.get("next")),
+                       tenant=safe_tenant(request.query.get("tenant")))
 
 
-async def _form(request: web.Request, *, next_path: str, username: str = "",
+async def _form(request: web.Request, *, next_path: str, tenant: str, username: str = "",
                 error: str | None = None, status: int = 200) -> web.Response:
+    settings = request.app[settings_key]
     return await render(request, "login.html",
-                        {"next": next_path, "username": username, "error": error},
+                        {"next": next_path, "username": username, "error": error,
+                         "tenant": tenant,
+                         "oidc_label": settings.oidc_label if settings.oidc_enabled else None},
                         status=status)
 
 
@@ -58,24 +78,25 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     username = first(pairs, "username").strip()
     password = first(pairs, "password")
     next_path = safe_next(first(pairs, "next"))
+    tenant = safe_tenant(first(pairs, "tenant"))
     address = request.remote or "unknown"
     throttle = request.app[login_throttle_key]
-    wait = throttle.retry_after(username, address)
+    wait = await throttle.retry_after(username, address)
     if wait is not None:
-        response = await _form(request, next_path=next_path, username=username,
+        response = await _form(request, next_path=next_path, tenant=tenant, username=username,
                                error="login.throttled", status=429)
         response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
         return response
     async with request.app[database_key].session() as session:
-        account = await find_account(session, username)
+        account = await find_account(session, username, tenant)
     # argon2id costs tens of milliseconds of CPU: never on the event loop.
     valid = await asyncio.get_running_loop().run_in_executor(None, check_password, account,
                                                              password)
     if not valid or account is None:
-        throttle.failed(username, address)
-        return await _form(request, next_path=next_path, username=username,
+        await throttle.failed(username, address)
+        return await _form(request, next_path=next_path, tenant=tenant, username=username,
                            error="login.failed")
-    throttle.succeeded(username)
+    await throttle.succeeded(username)
     state = await sign_in(request, account)
     response = see_other(next_path)
     apply_session_cookie(request, response, state)

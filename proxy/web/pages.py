@@ -13,8 +13,9 @@ def see_other(location: str) -> web.Response:
 
 
 async def error_page(request: web.Request, message_key: str, *, status: int,
-                     code: str | None = None, detail: str | None = None) -> web.Response:
+                     code: str | None = None, detail: str | None = None,
+                     title_key: str = "error.title") -> web.Response:
     """An HTML error page in the visitor's language (never a redirect)."""
     return await render(request, "error.html",
-                        {"message_key": message_key, "code": code, "detail": detail},
-                        status=status)
+                        {"message_key": message_key, "code": code, "detail": detail,
+                         "title_key": title_key}, status=status)

@@ -85,8 +85,11 @@ def apply_session_cookie(request: web.Request, response: web.StreamResponse,
                             secure=_https(request), samesite="Lax", path="/")
 
 
-async def sign_in(request: web.Request, account: Account) -> SessionState:
-    """Start a signed-in session with a brand-new cookie; the previous one is ended."""
+async def sign_in(request: web.Request, account: Account, *,
+                  method: str = "password") -> SessionState:
+    """Start a signed-in session with a brand-new cookie; the previous one is ended.
+    ``method`` records how the person proved who they are (``password``, ``reset``,
+    ``oidc``): evidence of the decisions taken in the session (R15)."""
     previous = await browser_session(request)
     now = request.app[clock_key].now()
     cookie = new_secret(SESSION_PREFIX)
@@ -94,7 +97,7 @@ async def sign_in(request: web.Request, account: Account) -> SessionState:
         await end_browser_session(session, previous.cookie, now)
         session.add(BrowserSession(token_hash=digest(cookie), account_id=account.id,
                                    tenant_id=account.tenant_id, created_at=now,
-                                   expires_at=now + SESSION_LIFETIME))
+                                   expires_at=now + SESSION_LIFETIME, auth_method=method))
     state = SessionState(cookie, account, fresh=True)
     request[session_key] = state
     return state

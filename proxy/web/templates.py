@@ -13,10 +13,12 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from yarl import URL
 
 from proxy.web import csrf
 from proxy.web.headers import csp
-from proxy.web.i18n import LANG_COOKIE, LANGS, dataset_title, negotiate, translate
+from proxy.web.i18n import LANG_COOKIE, dataset_title, negotiate, translate
+from proxy.web.lang import LANG_NAMES, LANGS
 from proxy.web.session import apply_session_cookie, browser_session
 
 _ENV = jinja2.Environment(
@@ -29,8 +31,13 @@ _ENV = jinja2.Environment(
 
 
 async def render(request: web.Request, template: str, context: dict[str, Any], *,
-                 status: int = 200, form_targets: tuple[str, ...] = ()) -> web.Response:
-    """Render ``template`` as an HTML response in the negotiated language."""
+                 status: int = 200, form_targets: tuple[str, ...] = (),
+                 here: str | None = None) -> web.Response:
+    """Render ``template`` as an HTML response in the negotiated language.
+
+    ``here`` is the address the language switch reloads (default: this request's); a page
+    rendered in answer to a form POST names the page the form is on.
+    """
     lang = negotiate(request)
     session = await browser_session(request)
     other = LANGS[1 - LANGS.index(lang)]
@@ -42,7 +49,8 @@ async def render(request: web.Request, template: str, context: dict[str, Any], *
         dataset_title=partial(dataset_title, lang),
         csrf_token=csrf.token_for(request, session),
         account_id=session.account_id,
-        switch_url=str(request.rel_url.update_query(lang=other)),
+        lang_names=LANG_NAMES,
+        switch_url=str((URL(here) if here else request.rel_url).update_query(lang=other)),
     )
     response = web.Response(text=page, status=status, content_type="text/html",
                             charset="utf-8")

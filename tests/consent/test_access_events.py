@@ -98,7 +98,9 @@ async def test_the_backends_writer_stores_what_the_orm_would(database: Database)
     assert not isinstance(fast, CoreWriter)  # SQLite file or PostgreSQL: the driver's writer
     await fast.write([full])
     await fast.close()
-    await CoreWriter(database, ACCESS_EVENT_TABLE).write([replace(full, id="reference")])
+    reference_writer = CoreWriter(database, ACCESS_EVENT_TABLE)
+    await reference_writer.write([replace(full, id="reference")])
+    await reference_writer.close()
     async with database.engine.connect() as conn:
         rows = {r.id: r._mapping for r in await conn.execute(sa.select(ACCESS_EVENT_TABLE))}
     ours, reference = rows.pop(full.id), rows.pop("reference")

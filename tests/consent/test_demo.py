@@ -33,7 +33,7 @@ NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 def test_the_plan_has_the_households_the_demo_promises() -> None:
     plan = DEMO_PLAN
     assert len(plan.households) >= 4
-    assert len(plan.recipients) == 3
+    assert len(plan.recipients) == 5
     prosumers = [p for p in plan.points if Direction.PRODUCTION in p.directions]
     assert prosumers
     both = [h.key for h in plan.households
@@ -60,7 +60,7 @@ def test_ids_and_secrets_are_deterministic() -> None:
     first, second = describe(DEMO_PLAN), describe(DEMO_PLAN)
     assert first == second
     secrets = {c["client_secret"] for c in first["clients"]}
-    assert len(secrets) == 3
+    assert len(secrets) == 5
     assert all(len(s) >= 43 for s in secrets)
 
 
@@ -69,8 +69,10 @@ async def test_seed_fills_an_empty_database_once(db: Database, clock: FrozenCloc
     report = await seed_demo(db, DEMO_PLAN, clock)
     assert report.seeded
     counts = await _counts(db)
-    assert counts == {"Party": 5 + 4 + 3 + 3, "Account": 9, "MeteringPoint": 7,
-                      "Occupancy": 9, "UpstreamAuthorisation": 9, "Recipient": 3}
+    # 11 households, 6 staff, 3 organisations, 4 apps with their own party (the CPAS's app
+    # belongs to the CPAS).
+    assert counts == {"Party": 11 + 6 + 3 + 4, "Account": 17, "MeteringPoint": 13,
+                      "Occupancy": 15, "UpstreamAuthorisation": 15, "Recipient": 5}
     again = await seed_demo(db, DEMO_PLAN, clock)
     assert not again.seeded
     assert await _counts(db) == counts

@@ -231,3 +231,9 @@ async def test_a_transaction_cut_off_mid_way_delivers_nothing_and_breaks_nothing
     async with db.session() as session:  # the pool and the feed still work
         await revoke_token(session, token_id, clock.now())
     assert heard == [TOKENS]
+
+
+def test_tables_written_on_every_request_invalidate_nothing() -> None:
+    for table in ("access_event", "evidence_log_entry", "evidence_log_node", "rate_bucket",
+                  "quota_slot"):
+        assert topics_for(table, "update") == frozenset(), table

@@ -30,21 +30,26 @@ M = MandateState
 # (from state, action) -> (to state, roles allowed).
 CONSENT_SPEC: dict[tuple[ConsentState, ConsentAction], tuple[ConsentState, set[ActorRole]]] = {
     (C.REQUESTED, ConsentAction.GRANT): (C.ACTIVE, {R.SUBJECT, R.MANDATARY}),
-    (C.REQUESTED, ConsentAction.REFUSE): (C.REFUSED, {R.SUBJECT, R.MANDATARY}),
+    (C.REQUESTED, ConsentAction.SUBMIT): (C.PENDING_REVIEW, {R.SUBJECT, R.MANDATARY, R.OPERATOR}),
+    (C.PENDING_REVIEW, ConsentAction.APPROVE): (C.ACTIVE, {R.REVIEWER}),
+    **{(s, ConsentAction.REFUSE): (C.REFUSED, {R.SUBJECT, R.MANDATARY, R.REVIEWER})
+       for s in (C.REQUESTED, C.PENDING_REVIEW)},
     (C.ACTIVE, ConsentAction.RENEW): (C.ACTIVE, {R.SUBJECT, R.MANDATARY}),
     (C.ACTIVE, ConsentAction.SUSPEND): (C.SUSPENDED, {R.OPERATOR, R.UPSTREAM, R.SYSTEM}),
     (C.SUSPENDED, ConsentAction.RESUME): (C.ACTIVE, {R.OPERATOR, R.UPSTREAM, R.SYSTEM}),
     (C.ACTIVE, ConsentAction.WITHDRAW): (C.WITHDRAWN, {R.SUBJECT, R.MANDATARY}),
     (C.SUSPENDED, ConsentAction.WITHDRAW): (C.WITHDRAWN, {R.SUBJECT, R.MANDATARY}),
+    (C.PENDING_REVIEW, ConsentAction.WITHDRAW): (C.WITHDRAWN, {R.SUBJECT, R.MANDATARY}),
     **{(s, ConsentAction.REVOKE): (C.REVOKED, {R.OPERATOR, R.RECIPIENT, R.UPSTREAM, R.SYSTEM})
-       for s in (C.REQUESTED, C.ACTIVE, C.SUSPENDED)},
+       for s in (C.REQUESTED, C.PENDING_REVIEW, C.ACTIVE, C.SUSPENDED)},
     **{(s, ConsentAction.EXPIRE): (C.EXPIRED, {R.SYSTEM})
-       for s in (C.REQUESTED, C.ACTIVE, C.SUSPENDED)},
+       for s in (C.REQUESTED, C.PENDING_REVIEW, C.ACTIVE, C.SUSPENDED)},
 }
 
 _LIVE_M = (M.REQUESTED, M.PENDING_REVIEW, M.ACTIVE, M.SUSPENDED)
 MANDATE_SPEC: dict[tuple[MandateState, MandateAction], tuple[MandateState, set[ActorRole]]] = {
-    (M.REQUESTED, MandateAction.SUBMIT): (M.PENDING_REVIEW, {R.SUBJECT, R.MANDATARY}),
+    (M.REQUESTED, MandateAction.GRANT): (M.ACTIVE, {R.SUBJECT}),
+    (M.REQUESTED, MandateAction.SUBMIT): (M.PENDING_REVIEW, {R.SUBJECT, R.MANDATARY, R.OPERATOR}),
     (M.PENDING_REVIEW, MandateAction.APPROVE): (M.ACTIVE, {R.REVIEWER}),
     (M.REQUESTED, MandateAction.REFUSE): (M.REFUSED, {R.SUBJECT, R.REVIEWER}),
     (M.PENDING_REVIEW, MandateAction.REFUSE): (M.REFUSED, {R.SUBJECT, R.REVIEWER}),
@@ -164,11 +169,13 @@ class ConsentWalk(_Walk):
     actions = [a for a in ConsentAction if a is not ConsentAction.REQUEST]  # noqa: RUF012
 
     @invariant()
-    def active_only_through_grant_resume_or_renew(self) -> None:
-        for _, action, after in self.history:
+    def active_only_through_grant_approval_resume_or_renew(self) -> None:
+        for before, action, after in self.history:
             if after == C.ACTIVE:
-                assert action in {ConsentAction.GRANT, ConsentAction.RESUME,
-                                  ConsentAction.RENEW}
+                assert action in {ConsentAction.GRANT, ConsentAction.APPROVE,
+                                  ConsentAction.RESUME, ConsentAction.RENEW}
+            if action is ConsentAction.APPROVE:
+                assert before == C.PENDING_REVIEW
 
 
 class MandateWalk(_Walk):
@@ -176,10 +183,11 @@ class MandateWalk(_Walk):
     actions = [a for a in MandateAction if a is not MandateAction.REQUEST]  # noqa: RUF012
 
     @invariant()
-    def active_only_after_review(self) -> None:
+    def active_only_after_review_or_the_households_own_grant(self) -> None:
         for before, action, after in self.history:
             if after == M.ACTIVE and before != M.SUSPENDED:
-                assert (before, action) == (M.PENDING_REVIEW, MandateAction.APPROVE)
+                assert (before, action) in {(M.PENDING_REVIEW, MandateAction.APPROVE),
+                                            (M.REQUESTED, MandateAction.GRANT)}
 
 
 _WALKS = settings(max_examples=60, stateful_step_count=25, deadline=None)

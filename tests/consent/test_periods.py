@@ -63,3 +63,10 @@ def test_day_range_parsing_and_local_midnights() -> None:
         DayRange.parse("2026-3-28", "2026-03-30")
     with pytest.raises(InvalidPeriod):
         DayRange(date(2026, 1, 2), date(2026, 1, 2))
+
+
+@pytest.mark.parametrize(("start", "end"), [("0001-01-01", "2000-01-01"),
+                                            ("2026-01-01", "9999-12-31")])
+def test_day_ranges_stay_where_time_zones_work(start: str, end: str) -> None:
+    with pytest.raises(InvalidPeriod, match="between 1900-01-01 and 9000-01-01"):
+        DayRange.parse(start, end)

@@ -43,13 +43,16 @@ WIRED = [name for name in ADAPTERS if name != "in-process"]
 RETRYING = ["enedis-2026", "enedis-v5", "grdf"]
 #: Adapters whose DSO publishes load curves (ADICT publishes none).
 CURVED = [name for name in ADAPTERS if name != "grdf"]
+#: Adapters of a DSO that is the operator itself: they check meter numbers (R15).
+METER_NUMBERS = ["in-process", "inhouse-http"]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize ``harness`` over the adapters a test applies to.
 
     ``@pytest.mark.wired`` keeps the adapters with a wire, ``@pytest.mark.retrying`` those that
-    retry, ``@pytest.mark.curves`` those whose DSO publishes load curves. A test that does not
+    retry, ``@pytest.mark.curves`` those whose DSO publishes load curves,
+    ``@pytest.mark.meter_numbers`` those of the operator's own DSO. A test that does not
     apply to an adapter is not generated for it (rather than skipped), so every collected
     contract test runs.
     """
@@ -62,6 +65,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         names = RETRYING
     if metafunc.definition.get_closest_marker("curves"):
         names = [name for name in names if name in CURVED]
+    if metafunc.definition.get_closest_marker("meter_numbers"):
+        names = [name for name in names if name in METER_NUMBERS]
     metafunc.parametrize("harness", names, indirect=True)
 
 

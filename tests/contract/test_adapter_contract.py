@@ -18,6 +18,7 @@ from adapters.base import (
     AuthorisationState,
     HealthState,
     MeterDataAdapter,
+    MeterNumberCheck,
     PortAction,
     PortRequestStatus,
     PortState,
@@ -43,6 +44,7 @@ from consent.errors import Conflict, NotFound
 from consent.identifiers import PointRef
 from consent.periods import Period
 from consent.vocabulary import Dataset, Resolution
+from tests.contract.conftest import METER_NUMBERS
 from tests.contract.harnesses import EAN, GAS, Harness
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -348,6 +350,24 @@ async def test_port_errors(harness: Harness) -> None:
 
 
 # ---- faults ---------------------------------------------------------------------------------
+
+def test_only_the_operators_own_dso_checks_meter_numbers(harness: Harness) -> None:
+    assert isinstance(harness.adapter, MeterNumberCheck) is (harness.name in METER_NUMBERS)
+
+
+@pytest.mark.meter_numbers
+async def test_meter_number_check_says_yes_or_no_only(harness: Harness) -> None:
+    adapter = harness.adapter
+    assert isinstance(adapter, MeterNumberCheck)
+    points = harness.points
+    printed = harness.simulator.profile(points.long).printed_number
+    assert await adapter.check_meter_number(points.long, printed) is True
+    assert await adapter.check_meter_number(points.long, f"{printed[:4]} {printed[4:]}") is True
+    assert await adapter.check_meter_number(points.long, printed[:-1]) is False
+    assert await adapter.check_meter_number(points.moved, printed) is False
+    with pytest.raises(UnknownPoint):
+        await adapter.check_meter_number(points.unknown, printed)
+
 
 async def test_rate_limit_becomes_a_503_with_retry_after(harness: Harness) -> None:
     harness.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=7))

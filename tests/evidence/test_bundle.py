@@ -47,7 +47,7 @@ async def test_a_consent_bundle_round_trips(evidence: Evidence, clock: FrozenClo
             "records/consent/c-1/000006-withdraw.json", "summary.txt"} <= names
     summary = zipfile.ZipFile(io.BytesIO(data)).read("summary.txt").decode()
     assert "withdraw -> withdrawn by subject" in summary
-    assert "accesses: 5 served, 1 denied" in summary
+    assert "accesses: 5 served, 1 not served" in summary
     assert "no access was served outside" in summary
     assert "r-solar" not in summary  # the other household's consent stays out
 

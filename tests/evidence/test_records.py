@@ -8,7 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consent.clock import FrozenClock
 from consent.evidence.canonical import EncodingError, canonical, format_instant
@@ -61,9 +64,9 @@ def test_household_actions_must_show_text_and_authentication(clock: FrozenClock)
 
 
 def test_access_events_must_name_their_consent_when_served(clock: FrozenClock) -> None:
-    with pytest.raises(InvalidRecord, match="must name the consent"):
+    with pytest.raises(InvalidRecord, match="must name its point, and its consent or mandate"):
         scenario.access(clock, consent_id=None)
-    with pytest.raises(InvalidRecord, match="served or denied"):
+    with pytest.raises(InvalidRecord, match="access outcome is one of"):
         scenario.access(clock, outcome="maybe")
     denied = scenario.access(clock, outcome=DENIED, consent_id=None, rule="no consent")
     assert denied.to_log_event().chain is None
@@ -74,6 +77,23 @@ def test_floats_and_naive_instants_are_refused() -> None:
         canonical({"a": [1, {"b": 0.5}]})
     with pytest.raises(EncodingError):
         format_instant(T0.replace(tzinfo=None))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                               max_size=4), max_leaves=12)
+
+
+@given(_JSON)
+def test_the_fast_canonical_form_is_rfc8785(value: Any) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(EncodingError):
+            canonical(value)
+        return
+    assert canonical(value) == expected
 
 
 def test_selections() -> None:

@@ -215,7 +215,7 @@ async def test_21_clickjacking_headers_on_interactive_pages(passerelle: Running,
         csp = response.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         if page.startswith("/oauth2/") or page == "/login":
             assert response.headers["Cache-Control"] == "no-store"

@@ -18,6 +18,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+from consent.evidence.records import Authentication
 from consent.lifecycle import ActorRole
 from consent.models import Consent
 from consent.services import Actor
@@ -149,7 +150,8 @@ async def test_ending_the_consent_kills_its_tokens(passerelle: Running, browser:
         consent = await service.get("default", token["consent_id"])
         assert isinstance(consent, Consent)
         if ending == "withdraw":  # by the household
-            household = Actor(ActorRole.SUBJECT, party_id=consent.grantor_id)
+            household = Actor(ActorRole.SUBJECT, party_id=consent.grantor_id,
+                              authentication=Authentication("password", "alice", p.clock.now()))
             await service.withdraw(household, consent.id, reason="changed my mind")
         else:  # by the operator's side (here Passerelle itself)
             await service.revoke(Actor.system(), consent.id, reason="operator decision")

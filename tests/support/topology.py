@@ -111,12 +111,14 @@ def run_script(command: str, state_dir: Path, **extra: str) -> subprocess.Comple
 
 
 @contextmanager
-def local_topology(*, demo: bool = False) -> Iterator[Topology]:
+def local_topology(*, demo: bool = False, **environment: str) -> Iterator[Topology]:
     """Bring a topology up in a fresh directory under /tmp (user postgres must reach it), and
-    down at the end, checking that nothing is left behind."""
+    down at the end, checking that nothing is left behind. ``environment`` adds variables
+    (``PASSERELLE_UPSTREAM_TIMEOUT="2"``...) that the script does not set itself."""
     require_tools()
     state_dir = Path(tempfile.mkdtemp(prefix="passerelle-topology-", dir="/tmp"))
     extra = {"PASSERELLE_TOPOLOGY_DEMO": "1"} if demo else {}
+    extra.update(environment)
     up = run_script("up", state_dir, **extra)
     try:
         if up.returncode != 0:

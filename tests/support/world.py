@@ -83,7 +83,7 @@ async def build_world(db: Database, clock: Clock) -> World:
         reviewer = await reg.add_party(s, tenant_id="default", kind=PartyKind.PERSON,
                                        name="Rita", member_of_id=org.id, now=now)
         cpas = await reg.add_party(s, tenant_id="default",
-                                   kind=PartyKind.MANDATARY_ORGANISATION, name="CPAS", now=now)
+                                   kind=PartyKind.SOCIAL_SERVICES, name="CPAS", now=now)
         recipient, _ = await reg.register_recipient(s, reg.RecipientDraft(
             name="Dash", website="https://dash.example", contact_email="dpo@dash.example",
             purposes=[Purpose.ENERGY_MONITORING], legal_basis=LegalBasis.CONSENT,

@@ -1,0 +1,78 @@
+"""Every data access, served or not, becomes a leaf of the evidence log in the same transaction
+as its ``access_event`` row (R16; issue 4's "durable before the response is sent").
+
+:class:`AccessTrail` is the :class:`~consent.access_events.BatchWriter` the data path's
+group-commit sink runs inside each batch's transaction: one commit makes both the rows and the
+leaves durable, so the hot path pays one more statement group per *batch*, not one more
+transaction per request. The leaves name the household (the consent's grantor, or the
+mandator of the mandate a read was made under; looked up once and remembered: it never changes),
+so a household's bundle holds every access to its data (GDPR art. 15).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consent.access_events import AccessEvent as DataAccess
+from consent.evidence.events import AccessEvent
+from consent.evidence.log import EvidenceLog
+from consent.models import Consent, Mandate
+
+_CONSENT: sa.Table = Consent.__table__  # type: ignore[attr-defined]
+_MANDATE: sa.Table = Mandate.__table__  # type: ignore[attr-defined]
+_MAX_REMEMBERED = 100_000
+
+
+def access_event(event: DataAccess, household_id: str | None) -> AccessEvent:
+    """The evidence form of one data-path access event."""
+    return AccessEvent(
+        at=event.at, tenant=event.tenant_id, outcome=event.outcome.value,
+        recipient_id=event.recipient_id, point=event.point, dataset=event.dataset,
+        window_start=event.window_start, window_end=event.window_end,
+        consent_id=event.consent_id, household_id=household_id, mandate_id=event.mandate_id,
+        resolution=event.resolution, rule=event.rule, reason=event.reason,
+        request_id=event.request_id or None, api=event.api, route=event.route,
+        status=event.status, values=event.values, body_sha256=event.body_sha256,
+        upstream_calls=event.upstream_calls, cache_days=event.cache_days,
+        upstream=tuple(event.upstream))
+
+
+class AccessTrail:
+    """Appends a batch of access events to the evidence log on the batch's connection."""
+
+    def __init__(self, log: EvidenceLog) -> None:
+        self.log = log
+        self._households: dict[str, str | None] = {}
+
+    async def write(self, conn: AsyncConnection,
+                    events: Sequence[DataAccess]) -> Callable[[], None]:
+        """Stage the leaves of ``events`` in ``conn``'s transaction; return what to call once
+        it has committed."""
+        await self._learn(conn, _CONSENT, _CONSENT.c.grantor_id,
+                          {e.consent_id for e in events if e.consent_id})
+        await self._learn(conn, _MANDATE, _MANDATE.c.mandator_id,
+                          {e.mandate_id for e in events if e.mandate_id and not e.consent_id})
+        staged = await self.log.append_in(conn, [
+            access_event(e, self._household_of(e)).to_log_event() for e in events])
+        return staged.committed
+
+    def _household_of(self, event: DataAccess) -> str | None:
+        owner = event.consent_id or event.mandate_id
+        return self._households.get(owner) if owner else None
+
+    async def _learn(self, conn: AsyncConnection, table: sa.Table, household: sa.Column[Any],
+                     ids: set[str]) -> None:
+        """Remember the household of each consent (its grantor) or mandate (its mandator)."""
+        missing = [i for i in ids if i not in self._households]
+        if not missing:
+            return
+        if len(self._households) + len(missing) > _MAX_REMEMBERED:
+            self._households.clear()
+        rows = await conn.execute(sa.select(table.c.id, household.label("household"))
+                                  .where(table.c.id.in_(missing)))
+        found = {row.id: row.household for row in rows}
+        self._households.update({i: found.get(i) for i in missing})  # unknown ids too

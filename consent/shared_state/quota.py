@@ -1,0 +1,181 @@
+"""Quota ledgers: how many calls to an upstream may start now, under every quota window.
+
+A quota ``N requests per T`` is a :class:`SlidingWindow`: at most ``N`` call starts in any
+interval of length ``T`` (times ``1 + margin``, for network jitter), which conforms whatever
+window the DSO counts in, fixed or sliding. A :class:`QuotaLedger` holds the windows that apply
+to one upstream API (its own and the application-wide ones) and starts a call only when *all*
+of them have room, counting it in all of them at once.
+
+* :class:`MemoryLedger`: the windows' own logs in this process (SQLite instances).
+* :class:`DatabaseLedger`: each window is a ring of at most ``N`` rows in ``quota_slot``; a
+  call takes, in every window, the oldest slot whose last start is ``T`` old with
+  ``UPDATE ... WHERE slot = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`` (or adds a slot
+  while the ring is short of ``N``), all in one transaction, so replicas share the DSO's quota
+  exactly instead of each assuming all of it.
+
+Fairness between recipients is the limiter's business (:mod:`proxy.upstream.limiter`), not the
+ledger's. Windows are named; two ledgers naming the same window share it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
+
+import sqlalchemy as sa
+
+from consent.storage.database import Database
+
+Seconds = Callable[[], float]
+
+#: Extra time added to every window: two calls sent ``T`` apart may arrive closer than that.
+DEFAULT_MARGIN = 0.05
+#: Wait suggested when a free slot exists but another transaction holds it right now.
+CONTENDED_WAIT = 0.005
+
+
+class SlidingWindow:
+    """At most ``limit`` call starts in any interval of ``period`` seconds (times ``1+margin``).
+
+    Its own log of starts serves :class:`MemoryLedger`; :class:`DatabaseLedger` uses only the
+    name, limit and period.
+    """
+
+    def __init__(self, limit: int, period: timedelta, *, margin: float = DEFAULT_MARGIN,
+                 name: str = "") -> None:
+        if limit < 1:
+            raise ValueError("a quota allows at least one call")
+        self.limit = limit
+        self.period = period.total_seconds() * (1 + margin)
+        self.name = name or f"{limit}/{period.total_seconds():g}s"
+        self._starts: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more call may start (0 if it may start now)."""
+        while self._starts and now - self._starts[0] >= self.period:
+            self._starts.popleft()
+        if len(self._starts) < self.limit:
+            return 0.0
+        return self._starts[0] + self.period - now
+
+    def record(self, now: float) -> None:
+        """Count a call started at ``now``; only after :meth:`wait` returned 0."""
+        self._starts.append(now)
+
+    def free(self, now: float) -> int:
+        """How many calls could start now in this window alone."""
+        self.wait(now)
+        return self.limit - len(self._starts)
+
+    def __repr__(self) -> str:
+        return f"SlidingWindow({self.name}: {self.limit}/{self.period:.3f}s)"
+
+
+@runtime_checkable
+class QuotaLedger(Protocol):
+    """Admission under a fixed set of windows; see the module docstring."""
+
+    windows: tuple[SlidingWindow, ...]
+
+    async def take(self) -> float:
+        """Start a call if every window has room (``0.0``, counted in all of them); otherwise
+        count nothing and return the seconds until it may be worth asking again."""
+        ...
+
+    async def headroom(self) -> dict[str, tuple[int, int]]:
+        """``{window name: (free, limit)}`` now (for the quota-headroom gauge)."""
+        ...
+
+
+class MemoryLedger:
+    """A :class:`QuotaLedger` over the windows' own logs (``seconds``: monotonic)."""
+
+    def __init__(self, windows: Sequence[SlidingWindow], *,
+                 seconds: Seconds = time.monotonic) -> None:
+        self.windows = tuple(windows)
+        self._now = seconds
+
+    async def take(self) -> float:
+        now = self._now()
+        wait = max((w.wait(now) for w in self.windows), default=0.0)
+        if wait == 0.0:
+            for window in self.windows:
+                window.record(now)
+        return wait
+
+    async def headroom(self) -> dict[str, tuple[int, int]]:
+        now = self._now()
+        return {w.name: (w.free(now), w.limit) for w in self.windows}
+
+
+_TAKE = sa.text("""
+UPDATE quota_slot SET last_start = :now
+WHERE quota = :quota AND slot = (
+    SELECT slot FROM quota_slot WHERE quota = :quota AND last_start <= :horizon
+    ORDER BY last_start LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING slot
+""")
+# A window's ring grows one slot at a time up to its limit, so a window of 10,000 calls an hour
+# holds as many rows as calls really started. Two growers racing for the same slot number:
+# the primary key keeps one, the other gets nothing and comes back shortly.
+_GROW = sa.text("""
+INSERT INTO quota_slot (quota, slot, last_start)
+SELECT CAST(:quota AS varchar), count(*), CAST(:now AS double precision)
+FROM quota_slot WHERE quota = :quota
+HAVING count(*) < CAST(:limit AS integer)
+ON CONFLICT DO NOTHING
+RETURNING slot
+""")
+_RELAXED = sa.text("SET LOCAL synchronous_commit = off")
+_OLDEST = sa.text("SELECT min(last_start), count(*) FROM quota_slot WHERE quota = :quota")
+_HEADROOM = sa.text("SELECT count(*) FILTER (WHERE last_start <= :horizon), count(*) "
+                    "FROM quota_slot WHERE quota = :quota")
+
+
+class DatabaseLedger:
+    """A :class:`QuotaLedger` in the ``quota_slot`` table (PostgreSQL), shared by replicas.
+
+    ``seconds`` is a wall clock (``time.time``): replicas compare each other's starts.
+    """
+
+    def __init__(self, db: Database, windows: Sequence[SlidingWindow], *,
+                 seconds: Seconds = time.time) -> None:
+        self.db = db
+        # One order for every ledger: transactions take rows window by window in the same
+        # sequence (and never wait, thanks to SKIP LOCKED), so none can deadlock another.
+        self.windows = tuple(sorted(windows, key=lambda w: w.name))
+        self._now = seconds
+
+    async def take(self) -> float:
+        now = self._now()
+        async with self.db.engine.connect() as conn:
+            transaction = await conn.begin()
+            # A counter may lose its last milliseconds in a database crash; waiting for the
+            # WAL flush on every DSO call would cost more than that risk.
+            await conn.execute(_RELAXED)
+            for w in self.windows:
+                params = {"quota": w.name, "now": now, "horizon": now - w.period,
+                          "limit": w.limit}
+                taken = (await conn.execute(_TAKE, params)).first() or (
+                    await conn.execute(_GROW, params)).first()
+                if taken is None:
+                    oldest, rows = (await conn.execute(_OLDEST, params)).one()
+                    await transaction.rollback()  # nothing counted in any window
+                    if oldest is None or rows < w.limit:
+                        return CONTENDED_WAIT  # room left, another replica took it first
+                    return max(float(oldest) + w.period - now, CONTENDED_WAIT)
+            await transaction.commit()
+        return 0.0
+
+    async def headroom(self) -> dict[str, tuple[int, int]]:
+        now = self._now()
+        found: dict[str, tuple[int, int]] = {}
+        async with self.db.engine.connect() as conn:
+            for w in self.windows:
+                free, rows = (await conn.execute(_HEADROOM, {
+                    "quota": w.name, "horizon": now - w.period})).one()
+                found[w.name] = (int(free) + w.limit - int(rows), w.limit)
+        return found

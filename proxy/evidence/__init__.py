@@ -1,0 +1,1 @@
+"""The evidence subsystem at the HTTP edge: wiring, the audit API, bundles for download."""

@@ -1,0 +1,87 @@
+"""Wiring of the evidence subsystem into the application: one ``cleanup_ctx`` and the routes.
+
+:func:`evidence_ctx` runs after the database and the OAuth server's context (which creates the
+:class:`~consent.services.ConsentService`) and before the data path's. It opens the instance's
+one :class:`~consent.evidence.service.Evidence` (signing keys sealed in the database with the
+keyring of ``$PASSERELLE_EVIDENCE_KEYS`` / ``_FILE`` or ``<data dir>/secrets/evidence.keys``,
+proof documents under ``<data dir>/documents``), makes sure a signing key exists (so that no
+transaction has to create one; if the database is not there yet, the checkpoint task does it
+on its first tick), and wires:
+
+- the consent and mandate services' listeners: every change is a signed record, logged in the
+  change's own transaction (:mod:`consent.evidence.lifecycle`);
+- the access trail the data path's group-commit sink writes in each batch's transaction
+  (:mod:`consent.evidence.access_trail`);
+- a task issuing a signed checkpoint every ``Settings.evidence_checkpoint_interval`` seconds.
+
+At shutdown the task stops and queued appends are written before the database closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from consent.evidence.checkpoints import issue_periodically
+from consent.evidence.lifecycle import LifecycleRecorder
+from consent.evidence.service import Evidence, origin_for
+from consent.services import MandateService
+from proxy.evidence import audit_api
+from proxy.keys import (
+    access_trail_key,
+    clock_key,
+    consent_service_key,
+    database_key,
+    evidence_key,
+    mandate_service_key,
+    settings_key,
+)
+
+log = logging.getLogger("passerelle.evidence")
+
+
+async def evidence_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open the evidence subsystem and wire it (see the module docstring)."""
+    settings, db, clock = app[settings_key], app[database_key], app[clock_key]
+    evidence = Evidence.open(db, settings.data_dir, origin=origin_for(settings.issuer),
+                             clock=clock)
+    try:
+        await evidence.open_key()
+    except Exception:  # the database is down or not migrated yet: liveness must still hold
+        log.warning("evidence: no signing key yet; the checkpoint task will open it",
+                    exc_info=True)
+    app[evidence_key] = evidence
+    recorder = LifecycleRecorder(evidence)
+    app[consent_service_key].hooks.listeners.append(recorder.consent_changed)
+    mandates = MandateService(db, clock)
+    mandates.hooks.listeners.append(recorder.mandate_changed)
+    app[mandate_service_key] = mandates
+    app[access_trail_key] = evidence.access_trail()
+    stop = asyncio.Event()
+    ticker = asyncio.create_task(
+        issue_periodically(evidence.checkpoints, settings.evidence_checkpoint_interval, stop),
+        name="evidence-checkpoints")
+    try:
+        yield
+    finally:
+        stop.set()
+        await ticker
+        await evidence.aclose()
+
+
+def add_audit_routes(app: web.Application) -> None:
+    """The audit API (``/audit/v1``), for auditors' bearer tokens only."""
+    r = app.router
+    r.add_get("/audit/v1/checkpoints/latest", audit_api.latest_checkpoint,
+              name="audit-checkpoint-latest")
+    r.add_post("/audit/v1/checkpoints", audit_api.issue_checkpoint, name="audit-checkpoints")
+    r.add_get("/audit/v1/keys", audit_api.keys, name="audit-keys")
+    r.add_get("/audit/v1/entries", audit_api.entries, name="audit-entries")
+    r.add_get("/audit/v1/proofs/inclusion", audit_api.inclusion_proof,
+              name="audit-proof-inclusion")
+    r.add_get("/audit/v1/proofs/consistency", audit_api.consistency_proof,
+              name="audit-proof-consistency")
+    r.add_post("/audit/v1/exports", audit_api.export, name="audit-exports")

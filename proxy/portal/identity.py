@@ -1,0 +1,204 @@
+"""Password reset without a mailbox (R7), and the household's security page.
+
+``GET/POST /account/reset`` (public): username, the reset code the operator handed over
+(``passerelle accounts reset-code``, see :mod:`consent.identity`), the number printed on the
+meter of one of the household's points (asked of the DSO, R15), and the new password twice.
+Any wrong proof gets one and the same answer, and counts against the login throttle of the
+username and the address; a success ends every session of the account and signs this browser
+in with a fresh one (method ``reset``).
+
+``/account/security``: how this session signed in, the OpenID identities linked to the
+account, changing the password (every other session ends), and signing out everywhere (every
+session of the account ends, this one included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from aiohttp import web
+
+from adapters.base import MeterNumberCheck
+from adapters.errors import UpstreamError
+from consent import identity
+from consent.errors import DomainError
+from consent.households import occupied_points
+from consent.logins import check_password, find_account
+from consent.models import DEFAULT_TENANT, Account, AccountRole
+from proxy.keys import (
+    adapters_key,
+    clock_key,
+    database_key,
+    decision_recorder_key,
+    login_throttle_key,
+)
+from proxy.portal.fields import FieldErrors
+from proxy.portal.pages import Household, confirm, household_page, log_event, render_page
+from proxy.web import csrf
+from proxy.web.forms import first
+from proxy.web.login import safe_tenant
+from proxy.web.session import apply_session_cookie, browser_session, sign_in, sign_out
+
+GENERIC = "portal.err.reset.proof"
+
+
+async def _reset_page(request: web.Request, *, errors: FieldErrors | None = None,
+                      username: str = "", tenant: str = DEFAULT_TENANT,
+                      status: int = 200) -> web.Response:
+    return await render_page(request, "portal/reset.html",
+                             {"errors": errors or FieldErrors(), "username": username,
+                              "tenant": tenant},
+                             section="none", status=status, here="/account/reset")
+
+
+async def reset_form(request: web.Request) -> web.StreamResponse:
+    """``GET /account/reset[?tenant=...]``."""
+    return await _reset_page(request, tenant=safe_tenant(request.query.get("tenant")))
+
+
+def _new_password(pairs: list[tuple[str, str]], username: str, errors: FieldErrors) -> str:
+    password = first(pairs, "password")
+    if password != first(pairs, "password2"):
+        errors.add("password2", "portal.err.password.mismatch")
+    try:
+        identity.check_new_password(password, username)
+    except DomainError as error:
+        errors.from_domain(error)
+    return password
+
+
+async def _meter_matches(request: web.Request, account: Account, typed: str) -> bool:
+    """True if ``typed`` is printed on the meter of one of the account's household points."""
+    now = request.app[clock_key].now()
+    async with request.app[database_key].session() as session:
+        points = await occupied_points(session, account.tenant_id, account.party_id, now)
+    number = "".join(typed.split())
+    if not 4 <= len(number) <= 32:
+        return False
+    for point in points:
+        adapter = request.app[adapters_key].get(point.ref.source)
+        if isinstance(adapter, MeterNumberCheck):
+            try:
+                if await adapter.check_meter_number(point.ref, number):
+                    return True
+            except UpstreamError:
+                continue
+    return False
+
+
+async def reset_submit(request: web.Request) -> web.StreamResponse:
+    """``POST /account/reset``."""
+    try:
+        pairs = await csrf.read_verified_form(request)
+    except csrf.FORM_REJECTED:
+        errors = FieldErrors()
+        errors.add("form", "error.csrf")
+        return await _reset_page(request, errors=errors, status=403)
+    username = first(pairs, "username").strip()
+    tenant = safe_tenant(first(pairs, "tenant"))
+    errors = FieldErrors()
+    password = _new_password(pairs, username, errors)
+    if errors:
+        return await _reset_page(request, errors=errors, username=username, status=400)
+    throttle, address = request.app[login_throttle_key], request.remote or "unknown"
+    wait = await throttle.retry_after(username, address)
+    if wait is not None:
+        errors.add("form", "login.throttled")
+        response = await _reset_page(request, errors=errors, username=username, status=429)
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
+        return response
+    now = request.app[clock_key].now()
+    db = request.app[database_key]
+    async with db.session() as session:
+        account = await find_account(session, username, tenant)
+        reset = (await identity.live_reset(session, account, first(pairs, "code"), now)
+                 if account is not None else None)
+    valid = (account is not None and reset is not None and not account.disabled
+             and account.has_role(AccountRole.HOUSEHOLD)
+             and await _meter_matches(request, account, first(pairs, "meter_number")))
+    if not valid or account is None or reset is None:
+        await throttle.failed(username, address)
+        errors.add("form", GENERIC)
+        return await _reset_page(request, errors=errors, username=username, status=400)
+    async with db.session() as session:
+        account = await session.merge(account)
+        if not await identity.complete_reset(session, account, reset, password, now):
+            errors.add("form", GENERIC)
+            return await _reset_page(request, errors=errors, username=username, status=400)
+    await throttle.succeeded(username)
+    await log_event(request, account, "account.password_reset",
+                    details={"method": "reset_code"})
+    state = await sign_in(request, account, method="reset")
+    response = await confirm(request, "/account", "portal.done.reset")
+    apply_session_cookie(request, response, state)
+    return response
+
+
+@household_page
+async def security_page(request: web.Request, household: Household) -> web.StreamResponse:
+    """``GET /account/security``."""
+    return await _security(request, household)
+
+
+async def _security(request: web.Request, household: Household, *,
+                    errors: FieldErrors | None = None, status: int = 200) -> web.Response:
+    recorder_auth = await _sign_in_method(request, household)
+    async with request.app[database_key].session() as session:
+        links = await identity.identities_of(session, household.account.id)
+    return await render_page(request, "portal/security.html", {
+        "links": links, "method": recorder_auth, "errors": errors or FieldErrors(),
+        "has_password": household.account.password_hash != identity.NO_PASSWORD,
+    }, section="security", status=status, here="/account/security")
+
+
+async def _sign_in_method(request: web.Request, household: Household) -> str:
+    state = await browser_session(request)
+    auth = await request.app[decision_recorder_key].authentication(state.cookie,
+                                                                   household.account)
+    return auth.method
+
+
+@household_page
+async def change_password(request: web.Request, household: Household) -> web.StreamResponse:
+    """``POST /account/security/password``: current password, new one twice."""
+    pairs = await csrf.read_verified_form(request)
+    errors = FieldErrors()
+    account = household.account
+    password = _new_password(pairs, account.username, errors)
+    valid = await asyncio.get_running_loop().run_in_executor(
+        None, check_password, account, first(pairs, "current"))
+    if not valid:
+        errors.add("current", "portal.err.password.current")
+    if errors:
+        return await _security(request, household, errors=errors, status=400)
+    now = request.app[clock_key].now()
+    async with request.app[database_key].session() as session:
+        account = await session.merge(account)
+        await identity.set_password(session, account, password, now)
+    await log_event(request, account, "account.password_changed")
+    state = await sign_in(request, account)  # this browser stays signed in, with a new cookie
+    response = await confirm(request, "/account/security", "portal.done.password")
+    apply_session_cookie(request, response, state)
+    return response
+
+
+@household_page
+async def logout_everywhere(request: web.Request, household: Household) -> web.StreamResponse:
+    """``POST /account/security/logout-all``: end every session of the account."""
+    await csrf.read_verified_form(request)
+    now = request.app[clock_key].now()
+    async with request.app[database_key].session() as session:
+        ended = await identity.end_all_sessions(session, household.account.id, now)
+    await log_event(request, household.account, "account.logout_everywhere",
+                    details={"sessions": ended})
+    state = await sign_out(request)
+    response = await confirm(request, "/account/signed-out", "portal.done.logout_all",
+                             count=str(ended))
+    apply_session_cookie(request, response, state)
+    return response
+
+
+async def signed_out(request: web.Request) -> web.StreamResponse:
+    """``GET /account/signed-out``: where signing out everywhere lands."""
+    return await render_page(request, "portal/signed_out.html", {}, section="none")

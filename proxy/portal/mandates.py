@@ -1,0 +1,275 @@
+"""The household's mandates (R2, R7, R10, R11, R14): give one, upload its signed proof, follow
+its review, end it.
+
+Two ways to give a mandate, as :class:`~consent.services.MandateService` allows:
+
+* **online** (at most two points, R14): the household's authenticated act is its signature
+  (R7); the mandate is active at once;
+* **written**: the household uploads the signed paper mandate (PDF, PNG or JPEG, at most 4 MB,
+  checked by content, stored encrypted by the evidence store), then submits it; an operator
+  reviewer who is neither party nor uploader approves or refuses it (R19), and the page shows
+  where the review stands, per document.
+
+The mandatary is a registered organisation (social services, a collective self-consumption
+organiser, a supplier: chosen from a list) or a person who has an account here (named by
+username). Only social services may hold a mandate without end (R11). Ending a mandate is a
+withdrawal by the household, effective at once. A mandate of another household answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import col, select
+
+from consent.errors import DomainError, IllegalTransition, NotFound
+from consent.evidence.errors import RejectedDocument
+from consent.households import occupied_points
+from consent.lifecycle import MANDATE_MACHINE, ActorRole, MandateState
+from consent.models import Account, Mandate, MandateScope, Party, PartyKind, ProofKind, new_id
+from consent.services import MandateDraft, ProofUpload
+from consent.services.mandate_rules import MAX_PROOF_BYTES, MAX_PROOFS
+from consent.services.review_queue import WithPoints, household_overview
+from consent.services.reviews import ONLINE_MAX_POINTS
+from consent.vocabulary import Dataset
+from proxy.keys import clock_key, database_key, rules_key
+from proxy.portal import fields
+from proxy.portal.fields import FieldErrors
+from proxy.portal.pages import Household, confirm, household_page, recorded, render_page
+from proxy.portal.recording import notice
+from proxy.portal.uploads import UploadRejected, read_upload
+from proxy.web import csrf
+from proxy.web.forms import first
+from proxy.web.i18n import negotiate
+
+ORGANISATION_KINDS = (PartyKind.SOCIAL_SERVICES, PartyKind.MANDATARY_ORGANISATION,
+                      PartyKind.RECIPIENT)
+LIVE = {MandateState.REQUESTED, MandateState.PENDING_REVIEW, MandateState.ACTIVE,
+        MandateState.SUSPENDED}
+
+
+async def _organisations(request: web.Request, household: Household) -> list[Party]:
+    async with request.app[database_key].session() as session:
+        return list((await session.exec(select(Party).where(
+            Party.tenant_id == household.tenant_id,
+            col(Party.kind).in_(ORGANISATION_KINDS)).order_by(col(Party.name)))).all())
+
+
+async def _mine(request: web.Request, household: Household) -> list[WithPoints]:
+    async with request.app[database_key].session() as session:
+        _, _, mandates = await household_overview(session, household.tenant_id,
+                                                  household.party_id)
+    return mandates
+
+
+async def _one(request: web.Request, household: Household) -> WithPoints:
+    wanted = request.match_info["mandate_id"]
+    found = next((m for m in await _mine(request, household) if m.row.id == wanted), None)
+    if found is None:
+        raise NotFound("No mandate of yours has this id.", field="mandate_id")
+    return found
+
+
+async def _names(request: web.Request, ids: set[str]) -> dict[str, Party]:
+    async with request.app[database_key].session() as session:
+        rows = (await session.exec(select(Party).where(col(Party.id).in_(ids)))).all()
+    return {p.id: p for p in rows}
+
+
+@household_page
+async def mandates_page(request: web.Request, household: Household) -> web.StreamResponse:
+    """``GET /account/mandates``."""
+    mandates = await _mine(request, household)
+    names = await _names(request, {m.row.mandatary_id for m in mandates
+                                   if isinstance(m.row, Mandate)})
+    return await render_page(request, "portal/mandates.html",
+                             {"mandates": mandates, "names": names}, section="mandates")
+
+
+async def _form(request: web.Request, household: Household, *, errors: FieldErrors | None = None,
+                values: dict[str, Any] | None = None, status: int = 200) -> web.Response:
+    now = request.app[clock_key].now()
+    async with request.app[database_key].session() as session:
+        points = await occupied_points(session, household.tenant_id, household.party_id, now)
+    datasets = [d for d in Dataset if any(
+        p.energy in d.spec.energies
+        and (d.spec.direction is None or p.has_direction(d.spec.direction)) for p in points)]
+    return await render_page(request, "portal/mandate_new.html", {
+        "organisations": await _organisations(request, household), "points": points,
+        "datasets": datasets, "scopes": list(MandateScope), "errors": errors or FieldErrors(),
+        "values": values or {"scope": MandateScope.READ_DATA.value, "path": "online"},
+        "online_max": ONLINE_MAX_POINTS,
+    }, section="mandates", status=status, here="/account/mandates/new")
+
+
+@household_page
+async def new_form(request: web.Request, household: Household) -> web.StreamResponse:
+    """``GET /account/mandates/new``."""
+    return await _form(request, household)
+
+
+@household_page
+async def new_submit(request: web.Request, household: Household) -> web.StreamResponse:
+    """``POST /account/mandates/new``: validate, then give it online or prepare it on paper."""
+    pairs = await csrf.read_verified_form(request)
+    errors = FieldErrors()
+    now = request.app[clock_key].now()
+    mandatary = await _mandatary(request, household, pairs, errors)
+    try:
+        scope = MandateScope(first(pairs, "scope"))
+    except ValueError:
+        errors.add("scope", "portal.err.scope")
+        scope = MandateScope.READ_DATA
+    async with request.app[database_key].session() as session:
+        mine = await occupied_points(session, household.tenant_id, household.party_id, now)
+    chosen = fields.points(pairs, "points", [p.ref for p in mine], errors)
+    datasets = fields.datasets(pairs, "datasets", list(Dataset), errors)
+    standing = first(pairs, "standing") == "yes"
+    until = None if standing else fields.day(pairs, "until", errors)
+    path = first(pairs, "path")
+    if path not in ("online", "paper"):
+        errors.add("path", "portal.err.path")
+    if path == "online" and len(chosen) > ONLINE_MAX_POINTS:
+        errors.add("points", "portal.err.points.r14_mandate")
+    values = {"mandatary": first(pairs, "mandatary"), "username": first(pairs, "username"),
+              "scope": scope.value, "points": [str(p) for p in chosen],
+              "datasets": [d.value for d in datasets], "until": first(pairs, "until"),
+              "standing": standing, "path": path}
+    if errors or mandatary is None:
+        return await _form(request, household, errors=errors, values=values, status=400)
+    draft = MandateDraft(mandator_id=household.party_id, mandatary_id=mandatary.id, scope=scope,
+                         points=chosen, datasets=datasets,
+                         valid_until=fields.end_of_day(until) if until else None)
+    service = request.app[rules_key].mandates
+    lang = negotiate(request)
+    shown = notice(lang, {"mandatary": mandatary.name, "scope": scope.value,
+                          "points": values["points"], "datasets": values["datasets"],
+                          "until": values["until"] or None, "path": path})
+    try:
+        async with recorded(request, household, shown) as actor:
+            if path == "online":
+                made = await service.give(actor, draft,
+                                          reason="given online on the household page")
+            else:
+                made = await service.request(actor, draft,
+                                             reason="prepared on the household page")
+    except DomainError as error:
+        errors.from_domain(error)
+        return await _form(request, household, errors=errors, values=values, status=400)
+    key = "portal.done.mandate_given" if path == "online" else "portal.done.mandate_prepared"
+    return await confirm(request, f"/account/mandates/{made.row.id}", key, name=mandatary.name)
+
+
+async def _mandatary(request: web.Request, household: Household, pairs: list[tuple[str, str]],
+                     errors: FieldErrors) -> Party | None:
+    """The organisation chosen, or the person named by username (never the household)."""
+    chosen, username = first(pairs, "mandatary"), first(pairs, "username").strip()
+    if chosen and chosen != "person":
+        found = next((o for o in await _organisations(request, household) if o.id == chosen),
+                     None)
+        if found is None:
+            errors.add("mandatary", "portal.err.mandatary")
+        return found
+    if chosen == "person" and username:
+        async with request.app[database_key].session() as session:
+            account = (await session.exec(select(Account).where(
+                Account.tenant_id == household.tenant_id, Account.username == username))).first()
+            party = await session.get(Party, account.party_id) if account else None
+        if party is None or party.id == household.party_id or party.kind not in (
+                PartyKind.PERSON, PartyKind.HOUSEHOLD):
+            errors.add("username", "portal.err.username")
+            return None
+        return party
+    errors.add("mandatary", "portal.err.mandatary")
+    return None
+
+
+async def _show(request: web.Request, household: Household, item: WithPoints, *,
+                errors: FieldErrors | None = None, status: int = 200) -> web.Response:
+    rules = request.app[rules_key]
+    mandate = item.row
+    assert isinstance(mandate, Mandate)
+    proofs = await rules.mandates.proofs(household.tenant_id, mandate.id)
+    history = await rules.mandates.history(household.tenant_id, mandate.id)
+    names = await _names(request, {mandate.mandatary_id})
+    state = MandateState(mandate.state)
+    actions = {a.value for a in MANDATE_MACHINE.allowed_actions(state, ActorRole.SUBJECT)}
+    return await render_page(request, "portal/mandate.html", {
+        "item": item, "mandate": mandate, "mandatary": names.get(mandate.mandatary_id),
+        "proofs": proofs, "history": history, "actions": actions,
+        "can_upload": state in (MandateState.REQUESTED, MandateState.PENDING_REVIEW)
+        and len(proofs) < MAX_PROOFS,
+        "kinds": [ProofKind.SIGNED_MANDATE, ProofKind.IDENTITY, ProofKind.OTHER],
+        "max_mb": MAX_PROOF_BYTES // (1024 * 1024), "errors": errors or FieldErrors(),
+    }, section="mandates", status=status, here=f"/account/mandates/{mandate.id}")
+
+
+@household_page
+async def mandate_page(request: web.Request, household: Household) -> web.StreamResponse:
+    """``GET /account/mandates/{mandate_id}``."""
+    return await _show(request, household, await _one(request, household))
+
+
+@household_page
+async def upload_proof(request: web.Request, household: Household) -> web.StreamResponse:
+    """``POST /account/mandates/{mandate_id}/proofs`` (``multipart/form-data``): the signed
+    document; checked by content and stored encrypted before its metadata is attached."""
+    item = await _one(request, household)
+    errors = FieldErrors()
+    rules = request.app[rules_key]
+    try:
+        upload = await read_upload(request, max_bytes=MAX_PROOF_BYTES)
+    except UploadRejected as rejected:
+        errors.add("file", rejected.message_key)
+        return await _show(request, household, item, errors=errors, status=400)
+    try:
+        kind = ProofKind(upload.fields.get("kind", ProofKind.SIGNED_MANDATE.value))
+        stored = await rules.evidence.blobs.put(new_id(), upload.data, upload.content_type)
+    except ValueError:
+        errors.add("kind", "portal.err.generic")
+        return await _show(request, household, item, errors=errors, status=400)
+    except RejectedDocument as rejected:
+        errors.add("file", "portal.err.file.too_large" if rejected.status == 413
+                   else "portal.err.file.type")
+        return await _show(request, household, item, errors=errors, status=400)
+    try:
+        async with recorded(request, household) as actor:
+            await rules.mandates.attach_proof(actor, item.row.id, ProofUpload(
+                kind, stored.media_type, stored.size, stored.sha256, stored.document_id))
+    except DomainError as error:
+        await rules.evidence.blobs.delete(stored.document_id)  # nothing kept on refusal
+        errors.from_domain(error, fallback="file")
+        return await _show(request, household, item, errors=errors, status=400)
+    return await confirm(request, f"/account/mandates/{item.row.id}", "portal.done.proof",
+                         name=upload.filename or stored.document_id)
+
+
+@household_page
+async def act(request: web.Request, household: Household) -> web.StreamResponse:
+    """``POST /account/mandates/{mandate_id}/{submit|withdraw}``."""
+    item = await _one(request, household)
+    pairs = await csrf.read_verified_form(request)
+    action = request.match_info["action"]
+    if action not in ("submit", "withdraw"):
+        raise web.HTTPNotFound
+    service = request.app[rules_key].mandates
+    errors = FieldErrors()
+    try:
+        async with recorded(request, household) as actor:
+            if action == "submit":
+                await service.submit(actor, item.row.id,
+                                     expected_version=fields.version(pairs))
+            else:
+                await service.withdraw(actor, item.row.id,
+                                       expected_version=fields.version(pairs),
+                                       reason="ended on the household page")
+    except IllegalTransition:
+        errors.add("form", "portal.err.illegal")
+    except DomainError as error:
+        errors.from_domain(error)
+    else:
+        key = "portal.done.submitted" if action == "submit" else "portal.done.mandate_ended"
+        return await confirm(request, f"/account/mandates/{item.row.id}", key)
+    return await _show(request, household, await _one(request, household), errors=errors,
+                       status=400)

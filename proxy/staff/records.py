@@ -1,0 +1,30 @@
+"""Staff actions into the evidence log (R16, R19).
+
+Every staff journal entry becomes an :class:`~consent.evidence.events.AdminEvent` of its tenant.
+Mandate changes need nothing here: the mandate service's evidence listener signs and logs each
+of them in the change's own transaction (:mod:`consent.evidence.lifecycle`), with how the staff
+member was authenticated (:meth:`consent.staff.StaffPrincipal.actor`).
+"""
+
+from __future__ import annotations
+
+from consent.evidence.events import AdminEvent, Refs
+from consent.evidence.service import Evidence
+from consent.journal import JournalEntry
+
+
+class EvidenceRecorder:
+    """Appends the journal's staff actions to the evidence log."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+
+    async def admin(self, entry: JournalEntry) -> None:
+        """A journal sink: the entry as an admin event of its tenant."""
+        await self.evidence.admin(AdminEvent(
+            at=entry.at, actor=f"account:{entry.account_id}", action=entry.action,
+            refs=Refs(tenant=entry.tenant_id), target=entry.target or None,
+            details={"outcome": entry.outcome, "detail": entry.detail,
+                     "roles": list(entry.roles),
+                     **{k: v for k, v in entry.details.items()
+                        if isinstance(v, str | int | bool | None)}}))

@@ -1,0 +1,35 @@
+"""The staff API's URL map (``/staff/...``), registered by :func:`add_staff_routes`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proxy.staff import mandates, operations, reviews
+
+
+def add_staff_routes(app: web.Application) -> None:
+    """Register every ``/staff`` route."""
+    r = app.router
+    r.add_get("/staff/me", operations.me, name="staff_me")
+    r.add_get("/staff/reviews", reviews.queue, name="staff_reviews")
+    r.add_post("/staff/mandates", mandates.create, name="staff_mandates")
+    r.add_get("/staff/mandates/{id}", reviews.mandate_file, name="staff_mandate")
+    r.add_post("/staff/mandates/{id}/proofs", mandates.add_proof)
+    r.add_post("/staff/mandates/{id}/approve", reviews.approve_mandate)
+    r.add_post("/staff/mandates/{id}/refuse", reviews.refuse_mandate)
+    for verb in ("submit", "suspend", "resume", "revoke", "withdraw"):
+        r.add_post(f"/staff/mandates/{{id}}/{verb}", getattr(mandates, verb))
+    r.add_post("/staff/consents/{id}/approve", reviews.approve_consent)
+    r.add_post("/staff/consents/{id}/refuse", reviews.refuse_consent)
+    r.add_get("/staff/proofs/{id}", reviews.proof_document, name="staff_proof")
+    r.add_get("/staff/households/{id}", mandates.household, name="staff_household")
+    r.add_post("/staff/points/{point}/move-out", operations.move_out)
+    r.add_post("/staff/points/{point}/supply", operations.supply)
+    r.add_post("/staff/communities", operations.create_community)
+    r.add_get("/staff/communities/{id}", operations.community, name="staff_community")
+    r.add_post("/staff/communities/{id}/members", operations.add_member)
+    r.add_post("/staff/privileged", operations.ask_privileged)
+    r.add_get("/staff/privileged", operations.list_privileged, name="staff_privileged")
+    r.add_post("/staff/privileged/{id}/approve", operations.approve_privileged)
+    r.add_post("/staff/privileged/{id}/reject", operations.reject_privileged)
+    r.add_get("/staff/journal", operations.journal, name="staff_journal")

@@ -1,0 +1,92 @@
+"""The access history and the household's own data (proxy/portal/history.py, owndata.py)."""
+
+from proxy.web.lang import Catalogue
+
+MESSAGES: Catalogue = {
+    "portal.forbidden.title": {"fr": "Accès réservé", "en": "Restricted"},
+    "portal.not_found.title": {"fr": "Page introuvable", "en": "Page not found"},
+    "portal.chart.table": {"fr": "Les mêmes chiffres en tableau",
+                           "en": "The same figures as a table"},
+    "portal.history.title": {"fr": "Qui a lu mes données, et quand",
+                             "en": "Who read my data, and when"},
+    "portal.history.intro": {
+        "fr": "Chaque lecture d'une application sur vos compteurs, servie ou refusée : "
+              "quelles données, pour quelle période, à quelle date.",
+        "en": "Every read by an app on your meters, served or refused: which data, for which "
+              "period, on which date."},
+    "portal.history.filters": {"fr": "Filtrer l'historique", "en": "Filter the history"},
+    "portal.history.recipient": {"fr": "Application", "en": "App"},
+    "portal.history.dataset": {"fr": "Donnée", "en": "Data"},
+    "portal.history.period": {"fr": "Période", "en": "Period"},
+    "portal.history.all": {"fr": "toutes", "en": "all"},
+    "portal.history.last_days": {"fr": "{days} derniers jours", "en": "last {days} days"},
+    "portal.history.apply": {"fr": "Afficher", "en": "Show"},
+    "portal.history.chart_title": {"fr": "Lectures par jour", "en": "Reads per day"},
+    "portal.history.summary": {
+        "fr": "Sur les {days} derniers jours : {served} lectures servies, {denied} refusées.",
+        "en": "Over the last {days} days: {served} reads served, {denied} refused."},
+    "portal.history.served": {"fr": "servies", "en": "served"},
+    "portal.history.denied": {"fr": "refusées", "en": "refused"},
+    "portal.history.week_of": {"fr": "semaine du", "en": "week of"},
+    "portal.history.list": {"fr": "Détail des lectures", "en": "Reads in detail"},
+    "portal.history.when": {"fr": "Quand", "en": "When"},
+    "portal.history.what": {"fr": "Quoi", "en": "What"},
+    "portal.history.window": {"fr": "Période des données", "en": "Data period"},
+    "portal.history.outcome": {"fr": "Résultat", "en": "Outcome"},
+    "portal.history.unknown": {"fr": "application inconnue", "en": "unknown app"},
+    "portal.history.values": {"fr": "({n} valeurs)", "en": "({n} values)"},
+    "portal.history.rule": {"fr": "règle :", "en": "rule:"},
+    "portal.history.truncated": {
+        "fr": "Seules les 500 lectures les plus récentes sont listées ; affinez les filtres.",
+        "en": "Only the 500 most recent reads are listed; narrow the filters."},
+    "portal.history.empty": {"fr": "Aucune lecture sur cette période.",
+                             "en": "No read in this period."},
+    "portal.err.filter": {"fr": "Choisissez une valeur de la liste.",
+                          "en": "Choose a value from the list."},
+    "portal.data.title": {"fr": "Ma consommation", "en": "My consumption"},
+    "portal.data.intro": {
+        "fr": "Votre consommation (et votre production) lue par Passerelle auprès du "
+              "gestionnaire de réseau : seulement depuis votre arrivée, au plus trois ans.",
+        "en": "Your consumption (and production) read by Passerelle from the grid operator: "
+              "only since you moved in, three years at most."},
+    "portal.data.choose": {"fr": "Choisir le compteur", "en": "Choose the meter"},
+    "portal.data.point": {"fr": "Compteur", "en": "Meter"},
+    "portal.data.what": {"fr": "Énergie", "en": "Energy"},
+    "portal.data.views": {"fr": "Affichage", "en": "View"},
+    "portal.data.view.day": {"fr": "Par jour", "en": "Per day"},
+    "portal.data.view.week": {"fr": "Par semaine", "en": "Per week"},
+    "portal.data.view.month": {"fr": "Par mois", "en": "Per month"},
+    "portal.data.view.year": {"fr": "Par an (3 ans)", "en": "Per year (3 years)"},
+    "portal.data.month": {"fr": "Mois", "en": "Month"},
+    "portal.data.daily_consumption": {"fr": "Consommation", "en": "Consumption"},
+    "portal.data.daily_production": {"fr": "Production", "en": "Production"},
+    "portal.data.partial": {"fr": "partiel", "en": "partial"},
+    "portal.data.partial_legend": {"fr": "période incomplète", "en": "incomplete period"},
+    "portal.data.period": {"fr": "Période", "en": "Period"},
+    "portal.data.energy": {"fr": "Énergie", "en": "Energy"},
+    "portal.data.running_total": {"fr": "Cumul", "en": "Running total"},
+    "portal.data.last_24_months": {"fr": "24 derniers mois", "en": "last 24 months"},
+    "portal.data.three_years": {"fr": "3 dernières années", "en": "last 3 years"},
+    "portal.data.summary": {
+        "fr": "{span} : {total} en tout ; {average} en moyenne {per} ; le plus haut : "
+              "{peak} ({when}).",
+        "en": "{span}: {total} in all; {average} on average {per}; the highest: {peak} "
+              "({when})."},
+    "portal.data.per.day": {"fr": "par jour", "en": "per day"},
+    "portal.data.per.week": {"fr": "par semaine complète", "en": "per full week"},
+    "portal.data.per.month": {"fr": "par mois complet", "en": "per full month"},
+    "portal.data.per.year": {"fr": "par année complète", "en": "per full year"},
+    "portal.data.no_values": {"fr": "{span} : aucune valeur disponible.",
+                              "en": "{span}: no value available."},
+    "portal.data.cumulative_title": {"fr": "Cumul sur 36 mois",
+                                     "en": "Running total over 36 months"},
+    "portal.data.cumulative_summary": {
+        "fr": "Cumul mois après mois sur les 36 derniers mois : {total} en tout.",
+        "en": "Running total month by month over the last 36 months: {total} in all."},
+    "portal.data.unavailable": {
+        "fr": "Le gestionnaire de réseau ne répond pas pour l'instant. Réessayez plus tard.",
+        "en": "The grid operator is not answering right now. Try again later."},
+    "portal.data.source": {
+        "fr": "Chaque affichage est lu par Passerelle et tracé comme toute lecture (R16).",
+        "en": "Each view is read by Passerelle and traced like any read (R16)."},
+}

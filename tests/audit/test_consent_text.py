@@ -1,0 +1,69 @@
+"""The consent text is versioned and hashed; the page shows the version, the form carries it,
+and a decision posted against a text that has changed since is not recorded."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from consent.models import Consent
+from proxy.web.consent_text import CONSENT_TEXT_VERSION, consent_notice, consent_text
+from tests.audit.flow import REDIRECT, consent_through_oauth
+from tests.oauth.conftest import Browser, forms_of, query_of
+from tests.proxy.world import PASSWORD, USERNAME, World
+
+#: The hashes of the current version. When a test below fails, the consent page's wording
+#: changed: raise CONSENT_TEXT_VERSION (a household agreed to the old text) and pin the new
+#: hashes here.
+PINNED = {"oauth-consent/1": {
+    "fr": "063ef9396c88d2a5302f52cdee6bfb993ca3f4d3a3a092a442109646f3b06699",
+    "en": "e9c9ea31da71054206a2fa95ac866830be6837f74fb93af2aa94ad48693aca73"}}
+
+
+def test_the_wording_cannot_change_without_a_new_version() -> None:
+    for lang in ("fr", "en"):
+        notice = consent_notice(lang)
+        assert PINNED[CONSENT_TEXT_VERSION][lang] == notice.sha256, (
+            "the consent text changed: raise CONSENT_TEXT_VERSION and pin the new hashes")
+        text = json.loads(consent_text(lang))
+        assert text["language"] == lang
+        assert "consent.approve" in text["messages"]
+    assert consent_notice("fr").sha256 != consent_notice("en").sha256
+
+
+async def _consent_page(world: World, browser: Browser) -> tuple[str, list[tuple[str, str]],
+                                                                 str]:
+    client_id, _ = world.credentials["coach"]
+    url = (f"/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={REDIRECT}"
+           "&scope=daily_consumption&code_challenge=" + "a" * 43 + "&code_challenge_method=S256"
+           "&state=s1")
+    response, _ = await browser.get(url)
+    login = await browser.login(USERNAME, PASSWORD,
+                                query_of(response.headers["Location"])["next"])
+    response, html = await browser.get(login.headers["Location"])
+    assert response.status == 200, html
+    form = next(f for f in forms_of(html) if ("decision", "approve") in f["buttons"])
+    return form["action"].replace("&amp;", "&"), form["fields"], html
+
+
+async def test_a_decision_on_a_stale_text_is_shown_again(world: World) -> None:
+    browser = Browser(str(world.client.make_url("")).rstrip("/"))
+    try:
+        action, fields, html = await _consent_page(world, browser)
+        notice = consent_notice("fr")
+        assert ("notice", f"{notice.version} fr {notice.sha256}") in fields
+        assert CONSENT_TEXT_VERSION in html
+        stale = [(k, "oauth-consent/0 fr " + "0" * 64 if k == "notice" else v)
+                 for k, v in fields]
+        response, html = await browser.post(action, [*stale, ("decision", "approve")])
+        assert response.status == 409
+        assert "a changé" in html
+    finally:
+        await browser.close()
+    async with world.db.engine.connect() as conn:  # no new consent: the household decides again
+        count = (await conn.execute(sa.select(sa.func.count()).select_from(
+            Consent.__table__))).scalar_one()  # type: ignore[attr-defined]
+    assert count == len(world.consents)
+    token = await consent_through_oauth(world)  # the fresh page still works
+    assert token["consent_id"]

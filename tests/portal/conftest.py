@@ -1,0 +1,41 @@
+"""Fixtures of the portal tests: a running instance (tests/portal/world.py) and a browser."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher, Type
+
+from consent import accounts
+from tests.oauth.conftest import Browser
+from tests.portal.world import PASSWORD, Portal, start
+from tests.support.databases import SqliteFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_argon2() -> Iterator[None]:
+    """Tests only: argon2id with minimal cost (production keeps the library defaults)."""
+    accounts.configure(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID))
+    yield
+    accounts.configure(PasswordHasher(type=Type.ID))
+
+
+@pytest.fixture
+async def portal(sqlite_factory: SqliteFactory, tmp_path: Path) -> AsyncIterator[Portal]:
+    """The portal world on a fresh SQLite database."""
+    url = sqlite_factory.create()
+    async for running in start(url, tmp_path / "instance"):
+        yield running
+    sqlite_factory.drop(url)
+
+
+@pytest.fixture
+async def alice(portal: Portal) -> AsyncIterator[Browser]:
+    """A browser signed in as Alice."""
+    browser = Browser(portal.url)
+    response = await browser.login("alice", PASSWORD, next_path="/account")
+    assert response.status == 303, await response.text()
+    yield browser
+    await browser.close()

@@ -1,0 +1,161 @@
+"""The market rules on the data path, through the running app: community aggregates (R4),
+reads under a mandate (R10, R11), suppliers (R13), a change of occupant (R9)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from consent.lifecycle import ActorRole
+from consent.models import MandateScope
+from consent.services import Actor, ConsentDraft, ConsentService, MandateDraft, MandateService
+from consent.services.occupancy import OccupancyService
+from consent.services.queries import points_by_ref
+from consent.services.registry import add_upstream_authorisation
+from consent.services.supply import SupplyService
+from consent.upstream import UpstreamState
+from consent.vocabulary import Dataset
+from tests.rules.app_world import POINTS, WINDOW, RulesWorld, midnight
+
+
+def _community(world: RulesWorld, dataset: str = "daily_consumption") -> str:
+    return f"/api/v1/communities/{world.community_id}/datasets/{dataset}"
+
+
+async def test_a_community_aggregate_needs_k_members(app_world_any: RulesWorld) -> None:
+    w = app_world_any
+    status, body = await w.call("GET", _community(w), w.tokens["pmo"], params=WINDOW)
+    assert status == 200, body
+    assert body["members"] == 6
+    assert len(body["values"]) == 7
+    singles = [await w.read("pmo", POINTS[n]) for n in range(6)]
+    first_day = sum(int(s[1]["values"][0]["value"]) for s in singles)
+    assert int(body["values"][0]["value"]) == first_day
+    before = len(await w.events())
+
+    consents = ConsentService(w.db, w.clock)
+    await consents.withdraw(w.actor("h0"), w.consents["h0-pmo"])
+    status, body = await w.call("GET", _community(w), w.tokens["pmo"], params=WINDOW)
+    assert (status, body["members"]) == (200, 5)  # k = 5: still served
+    events = (await w.events())[before:]
+    assert [e["outcome"] for e in events if e["point"] != f"community:{w.community_id}"] == [
+        "denied", "served", "served", "served", "served", "served"]  # one per member read
+
+    await consents.withdraw(w.actor("h1"), w.consents["h1-pmo"])
+    status, body = await w.call("GET", _community(w), w.tokens["pmo"], params=WINDOW)
+    assert status == 403
+    assert body["rule"] == "R4 community k"
+    assert body["allowed"] == {"min_members": 5}
+    assert "values" not in body
+
+
+async def test_the_community_dataset_is_the_organisers_only(app_world_any: RulesWorld) -> None:
+    w = app_world_any
+    status, _ = await w.call("GET", _community(w), w.tokens["volt"], params=WINDOW)
+    assert status == 404
+    status, body = await w.call("GET", _community(w, "daily_max_power"), w.tokens["pmo"],
+                                params=WINDOW)
+    assert status == 400, body  # a peak cannot be summed across households
+
+
+async def test_the_cpas_reads_under_its_standing_mandate(app_world_any: RulesWorld) -> None:
+    w = app_world_any
+    status, body = await w.read("cpas", POINTS[6])
+    assert status == 200, body
+    assert len(body["values"]) == 7
+    [event] = [e for e in await w.events() if e["recipient_id"] == w.apps["cpas"]]
+    assert (event["mandate_id"], event["consent_id"]) == (w.mandate_id, None)
+    status, body = await w.read("cpas", POINTS[7])  # h6's other point: not in the mandate
+    assert (status, body["rule"]) == (403, "R6 consent active")
+    status, body = await w.read("cpas", POINTS[0])  # not assisted: no mandate at all
+    assert (status, body["rule"]) == (403, "R6 consent active")
+    await MandateService(w.db, w.clock).withdraw(w.actor("h6"), w.mandate_id)
+    status, body = await w.read("cpas", POINTS[6])
+    assert (status, body["rule"]) == (403, "R6 consent active")
+    assert "mandate" in body["detail"]
+
+
+async def test_a_relatives_mandate_reads_only_its_scope_and_term(app_world_any: RulesWorld) -> None:
+    w = app_world_any
+    mandates = MandateService(w.db, w.clock)
+    await mandates.give(w.actor("h2"), MandateDraft(
+        w.parties["h2"], w.parties["relative"], MandateScope.READ_DATA, [POINTS[2]],
+        [Dataset.DAILY_CONSUMPTION], valid_until=w.clock.now() + timedelta(days=2)))
+    assert (await w.read("relative", POINTS[2]))[0] == 200
+    status, body = await w.read("relative", POINTS[2], "consumption_load_curve")
+    assert status == 403  # beyond the mandate's datasets (and the app's registration)
+    w.clock.advance(timedelta(days=2))
+    status, body = await w.read("relative", POINTS[2])
+    assert (status, body["rule"]) == (403, "R6 consent active")
+    assert "mandate does not cover the present instant" in body["detail"]
+
+
+async def test_a_manage_only_mandate_does_not_read(app_world_any: RulesWorld) -> None:
+    w = app_world_any
+    await MandateService(w.db, w.clock).give(w.actor("h3"), MandateDraft(
+        w.parties["h3"], w.parties["relative"], MandateScope.MANAGE_CONSENTS, [POINTS[3]],
+        [Dataset.DAILY_CONSUMPTION], valid_until=w.clock.now() + timedelta(days=20)))
+    status, body = await w.read("relative", POINTS[3])
+    assert (status, body["rule"]) == (403, "R6 consent active")
+
+
+async def test_a_supplier_reads_only_during_its_contract_and_never_payment_signals(
+        app_world_any: RulesWorld) -> None:
+    w = app_world_any
+    status, body = await w.read("volt", POINTS[1], "contract")
+    assert status == 200, body
+    assert body["fields"]["supplier"] == "Volt"
+    assert body["fields"]["contract_status"] is None  # DEFAUT_PAIEMENT never leaves
+    assert body["fields"]["meter_type"] is None  # nor does the budget meter
+    assert "PAIEMENT" not in str(body)
+    assert "budget" not in str(body)
+    assert (await w.read("volt", POINTS[1]))[0] == 200
+    # The DSO reports another supplier since yesterday: Volt's contract ended then.
+    await SupplyService(w.db, w.clock).report(Actor.upstream(), POINTS[1], "Watt & Co",
+                                              w.clock.now() - timedelta(days=1))
+    status, body = await w.read("volt", POINTS[1])
+    assert (status, body["rule"]) == (403, "R13 supplier contract")
+    status, body = await w.read("volt", POINTS[1], "contract")
+    assert (status, body["rule"]) == (403, "R13 supplier contract")
+    [*_, event] = await w.events()
+    assert (event["outcome"], event["rule"]) == ("denied", "R13 supplier contract")
+
+
+async def test_a_new_occupant_starts_with_nothing_and_its_recipients_see_no_past(
+        app_world_any: RulesWorld) -> None:
+    w = app_world_any
+    w.clock.advance(timedelta(days=20))
+    await w.relogin("alex")
+    left = w.clock.now() - timedelta(days=10)
+    status, body = await w.staff("alex", "POST", f"/staff/points/{POINTS[3]}/move-out",
+                                 json_body={"at": left.isoformat(), "reason": "DSO notice"})
+    assert status == 200, body
+    assert body["consents"] == [w.consents["h3-pmo"]]
+    assert body["memberships"] == 1
+    status, body = await w.read("pmo", POINTS[3])
+    assert status == 403
+    assert body["rule"] == "R6 consent active"
+    consents = ConsentService(w.db, w.clock)
+    ended = await consents.get("default", w.consents["h3-pmo"])
+    assert ended.ended_at == left
+    # A new household moves in; it has shared nothing, then consents to the same app.
+    occupancy = OccupancyService(w.db, w.clock, consents)
+    moved_in = midnight((w.clock.now() - timedelta(days=3)).date())
+    await occupancy.move_in(Actor(ActorRole.OPERATOR, party_id=w.parties["alex"]),
+                            POINTS[3], w.parties["h6"], moved_in)
+    status, _ = await w.read("pmo", POINTS[3])
+    assert status == 403  # nothing shared yet
+    async with w.db.session() as session:  # the new occupant's own upstream authorisation
+        [point] = await points_by_ref(session, "default", [POINTS[3]])
+        await add_upstream_authorisation(
+            session, tenant_id="default", point=point, upstream_id="DC-new", valid_from=moved_in,
+            valid_until=None, state=UpstreamState.ACTIVE, now=w.clock.now(),
+            household_id=w.parties["h6"])
+    await consents.give(w.actor("h6"), ConsentDraft(
+        w.parties["h6"], w.apps["pmo"], [POINTS[3]], [Dataset.DAILY_CONSUMPTION],
+        "collective_self_consumption", w.clock.now() + timedelta(days=30)))
+    status, body = await w.read("pmo", POINTS[3])  # a week before the move-in
+    assert (status, body["rule"]) == (403, "R8 occupancy")
+    start = moved_in.date().isoformat()
+    end = (w.clock.now().date()).isoformat()
+    status, body = await w.read("pmo", POINTS[3], start=start, end=end)
+    assert status == 200, body

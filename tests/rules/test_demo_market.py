@@ -1,0 +1,91 @@
+"""The demo seed shows the market rules: a CPAS with a standing mandate (R11), a community of
+six households whose k = 5 aggregate is served (R4), and a supplier with its contracts (R13)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer, unused_port
+from sqlmodel import col, select
+
+from adapters.simulator import Simulator, SimulatorAdapter
+from consent.clock import FrozenClock
+from consent.demo import DEMO_PLAN
+from consent.identifiers import Source
+from consent.lifecycle import ConsentState, MandateState
+from consent.models import (
+    Community,
+    CommunityMember,
+    Consent,
+    Mandate,
+    OAuthToken,
+    Party,
+    PartyKind,
+    Recipient,
+    SupplyContract,
+    new_id,
+)
+from consent.models.oauth import TokenKind
+from consent.storage import Database
+from consent.tokens import ACCESS_PREFIX, digest, new_secret
+from proxy.app import create_app
+from proxy.data.setup import demo_profiles
+from proxy.keys import database_key
+from proxy.settings import Settings
+from tests.support.databases import SqliteFactory
+
+
+@pytest.fixture
+async def demo(sqlite_factory: SqliteFactory, tmp_path: Path,
+               clock: FrozenClock) -> AsyncIterator[TestClient[Any, Any]]:
+    url = sqlite_factory.create()
+    port = unused_port()
+    settings = Settings(data_dir=tmp_path / "demo", database_url=url, demo=True,
+                        host="127.0.0.1", port=port)
+    adapter = SimulatorAdapter(Simulator(clock, demo_profiles(DEMO_PLAN)))
+    app = create_app(settings, clock=clock, adapters={s: adapter for s in Source})
+    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1", port=port))
+    await client.start_server()
+    yield client
+    await client.close()
+    sqlite_factory.drop(url)
+
+
+async def test_the_demo_shows_a_cpas_a_community_and_a_supplier(
+        demo: TestClient[Any, Any], clock: FrozenClock) -> None:
+    db: Database = demo.server.app[database_key]
+    async with db.session() as s:
+        cpas = (await s.exec(select(Party).where(
+            Party.kind == PartyKind.SOCIAL_SERVICES))).one()
+        [mandate] = (await s.exec(select(Mandate).where(Mandate.mandatary_id == cpas.id))).all()
+        assert (mandate.state, mandate.valid_until) == (MandateState.ACTIVE, None)
+        assert mandate.mandator_id == DEMO_PLAN.id_for("party", "lotte")
+        community = (await s.exec(select(Community))).one()
+        members = (await s.exec(select(CommunityMember).where(
+            CommunityMember.community_id == community.id))).all()
+        assert (len(members), community.min_members) == (6, 5)
+        pmo = (await s.exec(select(Recipient).where(
+            Recipient.client_id == "demo-pmo-jambes"))).one()
+        consents = (await s.exec(select(Consent).where(Consent.recipient_id == pmo.id))).all()
+        assert [c.state for c in consents] == [ConsentState.ACTIVE] * 6
+        assert len({c.grantor_id for c in consents}) == 6  # one record per member (R4)
+        supplier = (await s.exec(select(Recipient).where(col(Recipient.is_supplier)))).one()
+        contracts = (await s.exec(select(SupplyContract).where(
+            SupplyContract.supplier_id == supplier.id))).all()
+        assert len(contracts) == 2
+        raw = new_secret(ACCESS_PREFIX)
+        s.add(OAuthToken(tenant_id="default", kind=TokenKind.ACCESS, token_hash=digest(raw),
+                         family_id=new_id(), recipient_id=pmo.id, consent_id=None,
+                         grant_type="client_credentials", scope="daily_consumption",
+                         expires_at=clock.now() + timedelta(hours=1), created_at=clock.now()))
+    async with demo.get(f"/api/v1/communities/{community.id}/datasets/daily_consumption",
+                        params={"start": "2026-11-10", "end": "2026-11-17"},
+                        headers={"Authorization": f"Bearer {raw}"}) as response:
+        body = await response.json()
+        assert response.status == 200, body
+    assert body["members"] == 6
+    assert len(body["values"]) == 7

@@ -1,0 +1,174 @@
+"""The shared-state contract: every implementation (memory, PostgreSQL) behaves the same.
+
+Each test gets a ``make`` that returns the protocol object as one replica would build it; on
+PostgreSQL each call is a new handle on the same database, so a test that makes two is two
+replicas sharing state. In memory both calls return the same object (one process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from consent.shared_state import AttemptCounter, CachedToken, QuotaLedger, RateBuckets, TokenStore
+from consent.shared_state.attempts import DatabaseAttempts, MemoryAttempts
+from consent.shared_state.buckets import DatabaseBuckets, MemoryBuckets
+from consent.shared_state.quota import (
+    CONTENDED_WAIT,
+    DatabaseLedger,
+    MemoryLedger,
+    SlidingWindow,
+)
+from consent.shared_state.tokens import DatabaseTokens, MemoryTokens
+from tests.conftest import T0
+from tests.shared_state.conftest import Backend
+
+SECRET = bytes(range(32))
+
+
+def counters(backend: Backend, limit: int = 3) -> Callable[[], AttemptCounter]:
+    single = MemoryAttempts(limit, timedelta(minutes=15), backend.clock)
+    if backend.kind == "memory":
+        return lambda: single
+    return lambda: DatabaseAttempts(backend.database(), "login-account", limit,
+                                    timedelta(minutes=15), backend.clock)
+
+
+def buckets(backend: Backend, rate: float = 2.0, burst: int = 4) -> Callable[[], RateBuckets]:
+    single = MemoryBuckets(rate, burst, seconds=backend.seconds)
+    if backend.kind == "memory":
+        return lambda: single
+    return lambda: DatabaseBuckets(backend.database(), "recipient", rate, burst,
+                                   seconds=backend.seconds)
+
+
+def ledgers(backend: Backend) -> Callable[[], QuotaLedger]:
+    """Two windows: 3 per second and 5 per 10 seconds (no margin, to keep numbers round)."""
+    def windows() -> list[SlidingWindow]:
+        return [SlidingWindow(3, timedelta(seconds=1), margin=0, name="t/app/3per1s"),
+                SlidingWindow(5, timedelta(seconds=10), margin=0, name="t/app/5per10s")]
+
+    single = MemoryLedger(windows(), seconds=backend.seconds)
+    if backend.kind == "memory":
+        return lambda: single
+    return lambda: DatabaseLedger(backend.database(), windows(), seconds=backend.seconds)
+
+
+def stores(backend: Backend) -> Callable[[], TokenStore]:
+    single = MemoryTokens()
+    if backend.kind == "memory":
+        return lambda: single
+    return lambda: DatabaseTokens(backend.database(), SECRET)
+
+
+# ---- attempt counters (login throttle) -------------------------------------------------------
+
+async def test_attempts_allow_up_to_the_limit_then_say_how_long_to_wait(
+        backend: Backend) -> None:
+    make = counters(backend)
+    first, second = make(), make()
+    for _ in range(2):
+        await first.record("alice")
+        backend.clock.advance(timedelta(minutes=1))
+    assert await second.retry_after("alice") is None
+    await second.record("alice")  # the third, on "another replica"
+
+    assert await first.retry_after("alice") == timedelta(minutes=13)  # first + 15 min - now
+    assert await first.retry_after("bob") is None
+    backend.clock.advance(timedelta(minutes=13))
+    assert await second.retry_after("alice") is None  # the oldest left the window
+
+
+async def test_attempts_clear_forgets_one_key_only(backend: Backend) -> None:
+    make = counters(backend, limit=1)
+    counter = make()
+    await counter.record("alice")
+    await counter.record("198.51.100.7")
+
+    await make().clear("alice")
+
+    assert await counter.retry_after("alice") is None
+    assert await counter.retry_after("198.51.100.7") is not None
+
+
+# ---- token buckets (per-recipient rate) ------------------------------------------------------
+
+async def test_a_bucket_spends_its_burst_then_refills_at_the_rate(backend: Backend) -> None:
+    make = buckets(backend, rate=2.0, burst=4)
+    first, second = make(), make()
+    assert [await (first if i % 2 else second).take("app") for i in range(4)] == [0.0] * 4
+    assert await first.take("app") == pytest.approx(0.5)  # one token every 1/rate s
+    assert await first.take("other-app") == 0.0
+    backend.seconds.now += 0.5
+    assert await second.take("app") == 0.0
+    assert await second.take("app") == pytest.approx(0.5)
+    backend.seconds.now += 3600  # idle for long: full again, never more than the burst
+    assert [await first.take("app") for _ in range(5)].count(0.0) == 4
+
+
+async def test_concurrent_takes_never_spend_more_than_the_bucket_holds(backend: Backend) -> None:
+    make = buckets(backend, rate=1.0, burst=5)
+    replicas = [make() for _ in range(3)]
+
+    waits = await asyncio.gather(*(replicas[i % 3].take("app") for i in range(15)))
+
+    assert waits.count(0.0) == 5
+
+
+# ---- quota ledgers (upstream quota) ----------------------------------------------------------
+
+async def test_a_ledger_starts_a_call_only_when_every_window_has_room(backend: Backend) -> None:
+    make = ledgers(backend)
+    first, second = make(), make()
+    granted = [await (first if i % 2 else second).take() for i in range(3)]
+    assert granted == [0.0, 0.0, 0.0]
+    assert await first.take() == pytest.approx(1.0)  # the 3-per-second window is full
+    backend.seconds.now += 1.0
+    assert [await second.take() for _ in range(3)] == [0.0, 0.0, pytest.approx(9.0)]
+    # 5 started in 10 s: the second window holds the next call until the first start is 10 s
+    # old, and the refusals counted nothing anywhere.
+    assert await first.headroom() == {"t/app/3per1s": (1, 3), "t/app/5per10s": (0, 5)}
+    backend.seconds.now += 9.0
+    assert await first.take() == 0.0
+
+
+async def test_concurrent_replicas_never_start_more_calls_than_a_window_allows(
+        backend: Backend) -> None:
+    make = ledgers(backend)
+    replicas = [make() for _ in range(3)]
+
+    async def take(ledger: QuotaLedger) -> float:
+        """As the limiter does: a "come back at once" (another replica held the row) is
+        retried; a real wait is an answer."""
+        wait = await ledger.take()
+        while 0 < wait <= CONTENDED_WAIT:
+            wait = await ledger.take()
+        return wait
+
+    waits = await asyncio.gather(*(take(replicas[i % 3]) for i in range(12)))
+
+    assert waits.count(0.0) == 3
+    assert all(w == pytest.approx(1.0) for w in waits if w != 0.0)
+    assert (await replicas[0].headroom())["t/app/5per10s"] == (2, 5)
+
+
+# ---- token stores (upstream application token) -----------------------------------------------
+
+async def test_a_token_store_shares_replaces_and_discards_only_the_refused_value(
+        backend: Backend) -> None:
+    make = stores(backend)
+    first, second = make(), make()
+    key = "http://dso.example/oauth/token|passerelle|"
+    assert await first.get(key) is None
+    await first.put(key, CachedToken("tok-1", T0 + timedelta(hours=1)))
+    assert await second.get(key) == CachedToken("tok-1", T0 + timedelta(hours=1))
+
+    await second.put(key, CachedToken("tok-2", T0 + timedelta(hours=2)))
+    await first.discard(key, "tok-1")  # a stale refusal must not drop the new token
+    assert await first.get(key) == CachedToken("tok-2", T0 + timedelta(hours=2))
+    await first.discard(key, "tok-2")
+    assert await second.get(key) is None
+    assert "tok" not in repr(CachedToken("tok-3", T0))

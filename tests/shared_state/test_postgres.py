@@ -1,0 +1,92 @@
+"""What only the PostgreSQL side promises: racing migrations, nothing personal or secret in
+clear in the shared tables, and replicas sharing one upstream token."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from adapters.inhouse.client import InhouseClient
+from adapters.simulator import Simulator
+from consent.clock import FrozenClock
+from consent.shared_state import CachedToken
+from consent.shared_state.attempts import DatabaseAttempts
+from consent.shared_state.tokens import DatabaseTokens
+from consent.storage import Database, migrate
+from tests.conftest import T0
+from tests.contract.servers import CLIENT_ID, CLIENT_SECRET, serve
+from tests.support.databases import PostgresFactory
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def pg(postgres_factory: PostgresFactory) -> AsyncIterator[Database]:
+    url = postgres_factory.create()
+    db = Database.from_url(url)
+    yield db
+    await db.dispose()
+    postgres_factory.drop(url)
+
+
+async def test_replicas_migrating_at_once_wait_for_each_other(
+        postgres_factory: PostgresFactory) -> None:
+    url = postgres_factory.create(migrated=False)
+    replicas = [Database.from_url(url) for _ in range(3)]
+    try:
+        revisions = await asyncio.gather(*(db.migrate() for db in replicas))
+    finally:
+        for db in replicas:
+            await db.dispose()
+        postgres_factory.drop(url)
+
+    assert revisions == [migrate.head_revision()] * 3
+
+
+async def test_throttle_rows_hold_digests_not_usernames(pg: Database,
+                                                       clock: FrozenClock) -> None:
+    counter = DatabaseAttempts(pg, "login-account", 5, timedelta(minutes=15), clock)
+    await counter.record("alice@example.org")
+
+    async with pg.engine.connect() as conn:
+        keys = (await conn.execute(sa.text("SELECT key FROM throttle_attempt"))).scalars().all()
+
+    assert len(keys) == 1
+    assert len(keys[0]) == 64
+    assert "alice" not in keys[0]
+
+
+async def test_a_stored_token_is_sealed_and_bound_to_the_instance_secret(pg: Database) -> None:
+    store = DatabaseTokens(pg, bytes(32))
+    await store.put("k", CachedToken("the-application-token", T0 + timedelta(hours=1)))
+
+    async with pg.engine.connect() as conn:
+        sealed = (await conn.execute(sa.text("SELECT sealed FROM upstream_token"))).scalar_one()
+
+    assert b"the-application-token" not in bytes(sealed)
+    assert await DatabaseTokens(pg, bytes([1] * 32)).get("k") is None  # another instance's key
+
+
+async def test_replicas_share_one_application_token(pg: Database, clock: FrozenClock) -> None:
+    url = pg.engine.url.render_as_string(hide_password=False)
+    handles = [Database.from_url(url) for _ in range(2)]
+    try:
+        async for base in serve(Simulator(clock, seed=7)):
+            async with aiohttp.ClientSession() as session:
+                replicas = [InhouseClient(session, base, CLIENT_ID, CLIENT_SECRET, clock=clock,
+                                          tokens=DatabaseTokens(db, bytes(32)))
+                            for db in handles]
+                for replica in replicas:
+                    await replica.capabilities()
+                used = [replica._token for replica in replicas]
+    finally:
+        for db in handles:
+            await db.dispose()
+
+    assert used[0] is not None
+    assert used[0] == used[1]  # the second replica read the first one's token, fetched none
