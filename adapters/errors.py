@@ -10,6 +10,7 @@ foreign error, and raises it ``from`` the original. The HTTP edge renders them a
     UpstreamError (502 upstream-error)                 the DSO could not serve the request
     ├── UpstreamUnavailable (503 upstream-unavailable)   5xx, connection refused; retry_after
     │   └── UpstreamRateLimited (503 upstream-rate-limited)  the DSO said 429; retry_after
+    │       └── QuotaBusy (503 upstream-rate-limited)       our limiter: no turn within max_wait
     ├── UpstreamTimeout (504 upstream-timeout)           no complete answer in time
     ├── UpstreamMalformed (502 upstream-malformed)       answer does not match the contract; field
     ├── UpstreamCredentialsRejected (502 upstream-credentials)  the DSO refused *our* credentials
@@ -79,6 +80,12 @@ class UpstreamRateLimited(UpstreamUnavailable):
 
     code = "upstream-rate-limited"
     title = "Upstream quota reached"
+
+
+class QuotaBusy(UpstreamRateLimited):
+    """Our own limiter found no turn within its bound: the request was *not* sent (the DSO's
+    quota is in use or held after a 429). Same answer to the caller as a 429 passed on; kept
+    apart so that metrics never count it as a 429 of the DSO."""
 
 
 class UpstreamTimeout(UpstreamError):

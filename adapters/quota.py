@@ -1,51 +1,48 @@
-"""Upstream quotas: never send a DSO more requests than it allows, and share them fairly.
+"""Upstream quotas: what a DSO allows, which bucket each call counts in, and the limiter protocol.
 
-A DSO's quota belongs to the operator's *application* (Data Connect: 5 requests/s and 1,000
-requests/h per API, shared by every user of the application), so one recipient app must not be
-able to spend it all. Adapters call :meth:`UpstreamLimiter.acquire` around each upstream HTTP
-exchange; the recipient on whose behalf it runs comes from :func:`acting_for` (the proxy sets it
-per request; background work runs as :data:`OPERATOR`).
+A DSO's quota belongs to the operator's *application*, shared by every recipient app (issue 4,
+"the DSO limits the operator, not each app"), so every request an adapter sends to a DSO takes
+one turn from the **one** :class:`UpstreamLimiter` of the process, exactly once: the adapter
+takes it right before the HTTP exchange (retries and a renewed token's second try are exchanges
+too); nothing above the adapter takes another. The implementation is
+:class:`adapters.limiter.FairLimiter`.
 
-:class:`TokenBucketLimiter` is the in-process implementation. Each declared
-:class:`~adapters.base.Quota` ``N per T`` is a bucket of ``N`` tokens; a request takes one token
-from every bucket that applies to it (its API's and the application-wide ones) and gives each back
-**one period after the request has finished**. That refill rule is what makes the guarantee exact:
-with a continuous-refill bucket, ``N`` burst tokens plus ``N`` refilled ones let ``2N`` requests
-into some window of length ``T``, which a DSO counting per window answers with 429. Here any two
-requests that use the same token reach the DSO at least ``T`` apart (the second starts after the
-first *finished* plus ``T``, whatever the network did in between), so no window of length ``T``,
-fixed or sliding, ever sees more than ``N`` of them.
+What an adapter declares is a :class:`QuotaPlan`: its application, the quotas the DSO
+documents (:class:`~adapters.base.Quota`, ``N`` requests per ``T``) and the APIs its calls
+name. A quota of scope ``"application"`` is one bucket for every call of the application; a
+quota of scope ``"api"`` is one bucket per API, as Data Connect 2026 counts ("5 appels par
+secondes et/ou 1000 appels par heure" per API, ``dso-apis-and-peers.md`` §1.7): a call counts
+in its API's buckets *and* the application's. The API of a call is what the DSO subscribes and
+counts as one (Data Connect: one basePath, ``mesure_synchrone_auto/v2`` for all seven measure
+datasets; see each adapter's declared table); an API the plan does not declare is a programming
+error, never an unlimited call.
 
-Fairness: waiters queue per recipient, and free tokens go round-robin across recipients, so a
-greedy recipient with a hundred queued requests delays another recipient's request by at most one
-turn. A request that would wait longer than ``max_wait`` is refused at once with
-:class:`~adapters.errors.UpstreamRateLimited` and a ``Retry-After``: holding it longer helps
-nobody, and the caller can tell its recipient when to come back.
+The recipient on whose behalf a call runs comes from :func:`acting_for` (the proxy sets it
+around each request; background work runs as :data:`OPERATOR`): the limiter shares turns
+fairly between recipients.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import math
-import time
-from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from adapters.base import Quota
-from adapters.errors import UpstreamRateLimited
 
 #: The recipient name used for work no recipient asked for (re-checks, warm-up, health).
 OPERATOR = "operator"
 
-_RECIPIENT: ContextVar[str] = ContextVar("passerelle_upstream_recipient", default=OPERATOR)
-
 #: ``scope`` of a :class:`Quota` counted per upstream API rather than per application.
 API_SCOPE = "api"
+#: ``scope`` of a :class:`Quota` counted once for the whole application.
+APPLICATION_SCOPE = "application"
+#: The bucket of every call when no quota counts per API.
+WHOLE_APPLICATION = "app"
+
+_RECIPIENT: ContextVar[str] = ContextVar("passerelle_upstream_recipient", default=OPERATOR)
 
 
 @contextlib.contextmanager
@@ -63,214 +60,69 @@ def current_recipient() -> str:
     return _RECIPIENT.get()
 
 
+@dataclass(frozen=True, slots=True)
+class QuotaPlan:
+    """An adapter's declaration: ``application`` (the DSO account the quotas belong to),
+    its ``quotas``, and the ``apis`` its calls may name.
+
+    No quota at all means the DSO announces none (the built-in simulator): nothing is counted.
+    """
+
+    application: str
+    quotas: tuple[Quota, ...]
+    apis: frozenset[str]
+
+    def __post_init__(self) -> None:
+        scopes = {q.scope for q in self.quotas} - {API_SCOPE, APPLICATION_SCOPE}
+        if scopes:
+            raise ValueError(f"unknown quota scope(s) {sorted(scopes)} for {self.application}")
+        if not self.apis:
+            raise ValueError(f"{self.application} declares no API")
+
+    @property
+    def per_api(self) -> bool:
+        """True when some quota counts each API separately."""
+        return any(q.scope == API_SCOPE for q in self.quotas)
+
+    def bucket(self, api: str) -> str:
+        """The bucket ``api``'s calls count in: the API itself when some quota counts per API,
+        else :data:`WHOLE_APPLICATION`. Raises ``ValueError`` for an undeclared API."""
+        if api not in self.apis:
+            raise ValueError(f"{api!r} is not an API declared by {self.application}")
+        return api if self.per_api else WHOLE_APPLICATION
+
+
 @runtime_checkable
 class UpstreamLimiter(Protocol):
-    """Admission control in front of every upstream request.
+    """Admission control in front of every request to a DSO; see the module docstring."""
 
-    ``application`` names the operator's account at one DSO (quotas are per application);
-    ``api`` names the upstream API the request goes to (Data Connect 2026 counts per API).
-    """
-
-    def declare(self, application: str, quotas: Sequence[Quota]) -> None:
-        """Register the quotas of ``application``; declaring the same quotas again is a no-op."""
+    async def acquire(self, plan: QuotaPlan, api: str, recipient: str) -> None:
+        """Return when one request of ``plan`` to ``api`` may start now, counted in every
+        window of its bucket (the API's and the application's), the turns shared round-robin
+        between recipients. Raises :class:`~adapters.errors.QuotaBusy` (503 with a
+        ``Retry-After``) when the wait would exceed the limiter's bound."""
         ...
 
-    def acquire(self, application: str, api: str,
-                recipient: str) -> AbstractAsyncContextManager[None]:
-        """Wait for a turn; the request runs inside the context, which releases it on exit.
+    async def backoff(self, plan: QuotaPlan, api: str, seconds: float | None) -> None:
+        """The DSO answered 429 to a request to ``api``: start no request of that bucket for
+        ``seconds`` (its ``Retry-After``; ``None``: the bucket's shortest quota period)."""
+        ...
 
-        Raises :class:`~adapters.errors.UpstreamRateLimited` when the wait would exceed the
-        limiter's bound, or when ``application`` was never declared (a configuration error must
-        not mean an unlimited upstream).
-        """
+    async def headroom(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """``{(application, window): (free, limit)}`` of every window used so far."""
+        ...
+
+    async def close(self) -> None:
+        """Refuse every queued request; the limiter is not used afterwards."""
         ...
 
 
-class _Bucket:
-    """``limit`` tokens; a token returns ``period`` seconds after its request finished."""
+@runtime_checkable
+class Limited(Protocol):
+    """An adapter whose DSO requests take turns from ``limiter`` (every built-in adapter).
 
-    def __init__(self, limit: int, period: float) -> None:
-        self.limit = limit
-        self.period = period
-        self.in_use = 0
-        self._returns: deque[float] = deque()
-
-    def _expire(self, now: float) -> None:
-        while self._returns and self._returns[0] <= now:
-            self._returns.popleft()
-
-    def free(self, now: float) -> bool:
-        self._expire(now)
-        return self.in_use + len(self._returns) < self.limit
-
-    def next_free(self, now: float) -> float:
-        """When a token will be free: ``now``, a return time, or ``inf`` (all in flight)."""
-        if self.free(now):
-            return now
-        return self._returns[0] if self._returns else math.inf
-
-    def take(self) -> None:
-        self.in_use += 1
-
-    def give_back(self, now: float) -> None:
-        self.in_use -= 1
-        self._returns.append(now + self.period)
-
-
-@dataclass(eq=False)
-class _Waiter:
-    recipient: str
-    buckets: tuple[_Bucket, ...]
-    future: asyncio.Future[None]
-
-
-@dataclass(eq=False)
-class _Application:
-    """The buckets and the waiting line of one application."""
-
-    quotas: tuple[Quota, ...]
-    shared: tuple[_Bucket, ...]
-    per_api: dict[str, tuple[_Bucket, ...]] = field(default_factory=dict)
-    queues: OrderedDict[str, deque[_Waiter]] = field(default_factory=OrderedDict)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    dispatcher: asyncio.Task[None] | None = None
-
-
-class TokenBucketLimiter:
-    """The in-process :class:`UpstreamLimiter` (see the module docstring).
-
-    ``replicas`` divides every quota (rounded down, at least 1) so that that many processes,
-    each with its own limiter, stay inside the DSO's quota together. ``monotonic`` is injectable
-    for tests.
+    The proxy sets ``limiter`` to its own before the first request, so that every adapter of
+    the instance shares one limiter (and, on PostgreSQL, every replica one set of windows).
     """
 
-    def __init__(self, *, max_wait: float = 30.0, replicas: int = 1,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
-        if replicas < 1:
-            raise ValueError("replicas must be at least 1")
-        self.max_wait = max_wait
-        self.replicas = replicas
-        self._now = monotonic
-        self._apps: dict[str, _Application] = {}
-        self.granted = 0
-
-    def _bucket(self, quota: Quota) -> _Bucket:
-        return _Bucket(max(1, quota.requests // self.replicas), quota.per.total_seconds())
-
-    def declare(self, application: str, quotas: Sequence[Quota]) -> None:
-        existing = self._apps.get(application)
-        if existing is not None:
-            if existing.quotas != tuple(quotas):
-                raise ValueError(f"{application!r} was already declared with other quotas")
-            return
-        shared = tuple(self._bucket(q) for q in quotas if q.scope != API_SCOPE)
-        self._apps[application] = _Application(tuple(quotas), shared)
-
-    def _buckets(self, app: _Application, api: str) -> tuple[_Bucket, ...]:
-        own = app.per_api.get(api)
-        if own is None:
-            own = app.per_api[api] = tuple(self._bucket(q) for q in app.quotas
-                                           if q.scope == API_SCOPE)
-        return own + app.shared
-
-    @contextlib.asynccontextmanager
-    async def acquire(self, application: str, api: str, recipient: str) -> AsyncIterator[None]:
-        app = self._apps.get(application)
-        if app is None:
-            raise UpstreamRateLimited(f"No quota is declared for {application!r}; refusing to "
-                                      "call an upstream without one.", retry_after=60)
-        buckets = self._buckets(app, api)
-        await self._admit(app, buckets, recipient)
-        try:
-            yield
-        finally:
-            now = self._now()
-            for bucket in buckets:
-                bucket.give_back(now)
-            app.changed.set()
-
-    async def _admit(self, app: _Application, buckets: tuple[_Bucket, ...],
-                     recipient: str) -> None:
-        now = self._now()
-        if not app.queues and all(b.free(now) for b in buckets):
-            self._take(buckets)
-            return
-        wait = max(b.next_free(now) for b in buckets) - now
-        if wait > self.max_wait and not math.isinf(wait):
-            raise self._busy(wait)
-        waiter = _Waiter(recipient, buckets, asyncio.get_running_loop().create_future())
-        app.queues.setdefault(recipient, deque()).append(waiter)
-        app.changed.set()
-        if app.dispatcher is None or app.dispatcher.done():
-            app.dispatcher = asyncio.create_task(self._dispatch(app))
-        try:
-            async with asyncio.timeout(self.max_wait):
-                await asyncio.shield(waiter.future)
-        except TimeoutError:
-            if waiter.future.done() and not waiter.future.cancelled():
-                return  # granted at the deadline: the tokens are taken, use them
-            waiter.future.cancel()
-            raise self._busy(self._estimate(buckets)) from None
-        except asyncio.CancelledError:
-            if waiter.future.done() and not waiter.future.cancelled():
-                now = self._now()  # granted, then cancelled: hand the tokens straight back
-                for bucket in buckets:
-                    bucket.give_back(now)
-                app.changed.set()
-            waiter.future.cancel()
-            raise
-
-    def _take(self, buckets: tuple[_Bucket, ...]) -> None:
-        for bucket in buckets:
-            bucket.take()
-        self.granted += 1
-
-    def _estimate(self, buckets: tuple[_Bucket, ...]) -> float:
-        now = self._now()
-        wait = max(b.next_free(now) for b in buckets) - now
-        return self.max_wait if math.isinf(wait) else wait
-
-    def _busy(self, wait: float) -> UpstreamRateLimited:
-        return UpstreamRateLimited("The data source's request quota is in use; retry later.",
-                                   retry_after=max(1, math.ceil(wait)))
-
-    async def _dispatch(self, app: _Application) -> None:
-        """Hand free tokens to waiters, one recipient after the other, until none wait."""
-        while app.queues:
-            app.changed.clear()
-            now = self._now()
-            if self._grant_one(app, now):
-                continue
-            wake = min((max(b.next_free(now) for b in w.buckets)
-                        for queue in app.queues.values() for w in queue), default=math.inf)
-            timeout = None if math.isinf(wake) else max(wake - now, 0.0)
-            with contextlib.suppress(TimeoutError):
-                # A release or a new waiter sets ``changed``; otherwise wake when a token returns.
-                await asyncio.wait_for(app.changed.wait(), timeout)
-
-    def _grant_one(self, app: _Application, now: float) -> bool:
-        """Grant the first admissible waiter in round-robin order; False if none can go."""
-        for recipient in list(app.queues):
-            queue = app.queues[recipient]
-            for waiter in list(queue):
-                if waiter.future.done():  # timed out or cancelled
-                    queue.remove(waiter)
-            if not queue:
-                del app.queues[recipient]
-                continue
-            for waiter in queue:
-                if all(b.free(now) for b in waiter.buckets):
-                    queue.remove(waiter)
-                    if queue:
-                        app.queues.move_to_end(recipient)
-                    else:
-                        del app.queues[recipient]
-                    self._take(waiter.buckets)
-                    waiter.future.set_result(None)
-                    return True
-        return False
-
-    def waiting(self, application: str) -> int:
-        """How many requests of ``application`` wait for a turn."""
-        app = self._apps.get(application)
-        return 0 if app is None else sum(len(q) for q in app.queues.values())
+    limiter: UpstreamLimiter

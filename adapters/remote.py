@@ -1,4 +1,5 @@
-"""What every remote DSO adapter without a meter port shares: the port refusals, token health."""
+"""What the remote DSO adapters over :class:`~adapters.transport.UpstreamTransport` share: the
+limiter they take turns from, the port refusals, token health."""
 
 from __future__ import annotations
 
@@ -6,9 +7,26 @@ from typing import ClassVar
 
 from adapters.base import Health, HealthState, PortAction, PortRequest, PortStatus
 from adapters.errors import Unsupported, UpstreamCredentialsRejected, UpstreamError
+from adapters.quota import UpstreamLimiter
 from adapters.tokens import ClientCredentials
+from adapters.transport import UpstreamTransport
 from consent.clock import Clock
 from consent.identifiers import PointRef
+
+
+class OverTransport:
+    """An adapter whose every DSO request goes through ``transport`` (so through its limiter):
+    :class:`~adapters.quota.Limited`, the proxy swapping in its shared limiter."""
+
+    transport: UpstreamTransport
+
+    @property
+    def limiter(self) -> UpstreamLimiter:
+        return self.transport.limiter
+
+    @limiter.setter
+    def limiter(self, limiter: UpstreamLimiter) -> None:
+        self.transport.limiter = limiter
 
 
 class WithoutMeterPort:

@@ -2,9 +2,10 @@
 
 :class:`UpstreamTransport` is what the Enedis and GRDF adapters share: the application token
 (:mod:`adapters.tokens`), a turn from the :class:`~adapters.quota.UpstreamLimiter` before every
-attempt, a total timeout per attempt, and the translation of every transport failure into the
-adapter error tree. The DSO-specific part, reading an error body, is the ``classify`` function
-each adapter passes in.
+attempt (the adapter's :class:`~adapters.quota.QuotaPlan` names the bucket; a 429 holds it for
+its ``Retry-After``), a total timeout per attempt, and the translation of every transport
+failure into the adapter error tree. The DSO-specific part, reading an error body, is the
+``classify`` function each adapter passes in.
 
 Retries follow one rule: only a *safe* request (a GET, or a call the adapter marks idempotent)
 is retried, only on an error the tree marks ``retryable`` that is not a timeout (the upstream may
@@ -27,10 +28,11 @@ from adapters.errors import (
     UpstreamCredentialsRejected,
     UpstreamError,
     UpstreamMalformed,
+    UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from adapters.quota import UpstreamLimiter, current_recipient
+from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient
 from adapters.tokens import ClientCredentials
 
 
@@ -76,7 +78,7 @@ class UpstreamTransport:
     """HTTP to one DSO application; see the module docstring."""
 
     def __init__(self, session: aiohttp.ClientSession, base_url: str, *,
-                 token: ClientCredentials, limiter: UpstreamLimiter, application: str,
+                 token: ClientCredentials, limiter: UpstreamLimiter, plan: QuotaPlan,
                  classify: Classifier, timeout: float = 10.0,
                  retry: RetryPolicy | None = None,
                  headers: Mapping[str, str] | None = None,
@@ -84,7 +86,7 @@ class UpstreamTransport:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.limiter = limiter
-        self.application = application
+        self.plan = plan
         self.retry = retry or RetryPolicy()
         self._session = session
         self._classify = classify
@@ -107,8 +109,8 @@ class UpstreamTransport:
             headers = {**self._headers, "Authorization": "Bearer " + bearer, "Accept": accept}
             failure: UpstreamError | None = None
             try:
-                async with self.limiter.acquire(self.application, api, current_recipient()):
-                    reply = await self._exchange(method, self.base_url + path, headers, kwargs)
+                await self.limiter.acquire(self.plan, api, current_recipient())
+                reply = await self._exchange(method, self.base_url + path, headers, kwargs)
             except UpstreamError as exc:
                 failure = exc
             else:
@@ -122,6 +124,8 @@ class UpstreamTransport:
                 if reply.status in expect:
                     return reply
                 failure = self._classify(reply)
+                if isinstance(failure, UpstreamRateLimited):  # the DSO's word beats our count
+                    await self.limiter.backoff(self.plan, api, failure.retry_after)
             wait = self.retry.delay(attempt, failure) if attempt + 1 < attempts else None
             if wait is None:
                 raise failure

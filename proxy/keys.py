@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.base import MeterDataAdapter
+from adapters.limiter import FairLimiter
 from consent.access_events import AccessEventSink, BatchWriter
 from consent.auditors import Auditor
 from consent.claims import ClaimService
@@ -41,6 +42,7 @@ adapters_key = web.AppKey("adapters", dict[Source, MeterDataAdapter])
 access_sink_key = web.AppKey("access_sink", AccessEventSink)
 data_service_key = web.AppKey("data_service", DataService)
 bearer_tokens_key = web.AppKey("bearer_tokens", BearerTokens)
+upstream_limiter_key = web.AppKey("upstream_limiter", FairLimiter)  # every adapter's one limiter
 
 # --- evidence (issue 6): signed records, the log, checkpoints, the audit API ---------------
 evidence_key = web.AppKey("evidence", Evidence)

@@ -60,7 +60,7 @@ UPSTREAM_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 PROPAGATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
 UpstreamOutcome = Literal["ok", "client_error", "throttled", "server_error", "timeout",
-                          "unavailable"]
+                          "unavailable", "quota_busy"]
 CacheResult = Literal["hit", "miss"]
 
 #: Label value of requests that matched no route (scanners must not blow up cardinality).
@@ -142,7 +142,8 @@ class Metrics:
         self.denials.labels(code=code, rule=rule).inc()
 
     def upstream_call(self, source: str, outcome: UpstreamOutcome, seconds: float) -> None:
-        """Record one DSO API call; a ``throttled`` outcome also counts a 429."""
+        """Record one adapter call; a ``throttled`` outcome also counts a 429 of the DSO
+        (``quota_busy``: our limiter refused before sending, not a 429)."""
         self.upstream_requests.labels(source=source, outcome=outcome).inc()
         self.upstream_duration.labels(source=source).observe(seconds)
         if outcome == "throttled":

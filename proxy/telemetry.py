@@ -2,8 +2,9 @@
 
 Every :attr:`~proxy.settings.Settings.telemetry_interval` seconds, :func:`sample` sets
 
-* ``passerelle_upstream_quota_headroom_ratio{source,window}`` from each upstream's quota ledger
-  (on PostgreSQL that is the instance's headroom, the same on every replica);
+* ``passerelle_upstream_quota_headroom_ratio{source,window}`` from the upstream limiter's
+  ledgers, ``source`` naming the DSO application (on PostgreSQL that is the instance's
+  headroom, the same on every replica);
 * ``passerelle_evidence_log_leaves`` from the evidence log's head row;
 * ``passerelle_evidence_checkpoint_timestamp_seconds`` from the newest signed checkpoint.
 
@@ -16,15 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
 
+from adapters.quota import UpstreamLimiter
 from consent.evidence.tables import CheckpointRow, LogHeadRow
 from consent.storage import Database
 from proxy.metrics import Metrics
-from proxy.upstream.fetcher import Upstream
 
 log = logging.getLogger("passerelle.telemetry")
 
@@ -32,11 +32,10 @@ _HEAD: sa.Table = LogHeadRow.__table__  # type: ignore[attr-defined]
 _CHECKPOINT: sa.Table = CheckpointRow.__table__  # type: ignore[attr-defined]
 
 
-async def sample(metrics: Metrics, db: Database, upstreams: Iterable[Upstream]) -> None:
+async def sample(metrics: Metrics, db: Database, limiter: UpstreamLimiter) -> None:
     """Set every sampled gauge once."""
-    for upstream in upstreams:
-        for window, share in (await upstream.headroom()).items():
-            metrics.quota_headroom(upstream.capabilities.name, window, share, 1.0)
+    for (application, window), (free, limit) in (await limiter.headroom()).items():
+        metrics.quota_headroom(application, window, free, limit)
     async with db.engine.connect() as conn:
         size = (await conn.execute(sa.select(sa.func.max(_HEAD.c.size)))).scalar()
         issued = (await conn.execute(sa.select(sa.func.max(_CHECKPOINT.c.issued_at)))).scalar()
@@ -45,13 +44,12 @@ async def sample(metrics: Metrics, db: Database, upstreams: Iterable[Upstream]) 
         metrics.evidence_checkpoint_time.set(datetime.fromisoformat(issued).timestamp())
 
 
-async def sample_forever(metrics: Metrics, db: Database, upstreams: Iterable[Upstream],
+async def sample_forever(metrics: Metrics, db: Database, limiter: UpstreamLimiter,
                          interval: float) -> None:
     """:func:`sample` every ``interval`` seconds until cancelled."""
-    distinct = list({id(u): u for u in upstreams}.values())
     while True:
         try:
-            await sample(metrics, db, distinct)
+            await sample(metrics, db, limiter)
         except Exception:  # logged without a trace's data: the next tick tries again
             log.warning("telemetry sample failed", exc_info=True)
         await asyncio.sleep(interval)

@@ -2,7 +2,8 @@
 
 One application token (client credentials, cached, renewed ahead of expiry) serves every
 request; every request takes a turn from the shared :class:`~adapters.quota.UpstreamLimiter`
-under the generation's declared quotas; safe requests are retried on 5xx/429 within bounds
+under the generation's declared quotas, counted in the bucket of the API it calls
+(:attr:`EnedisConfig.quota_plan`); safe requests are retried on 5xx/429 within bounds
 (:mod:`adapters.transport`). Periods are split into calls of at most 7 days for load curves and
 365 days otherwise, over whole local days; history (24 months + 15 days for curves, 36 months +
 15 days for daily values) and D-1 are checked before any call, the point's activation (move-in)
@@ -52,8 +53,9 @@ from adapters.errors import (
     UpstreamDenied,
     UpstreamError,
 )
-from adapters.quota import TokenBucketLimiter, UpstreamLimiter
-from adapters.remote import WithoutMeterPort, token_health
+from adapters.limiter import FairLimiter
+from adapters.quota import UpstreamLimiter
+from adapters.remote import OverTransport, WithoutMeterPort, token_health
 from adapters.timekeeping import at_hour, day_of, days_covering
 from adapters.tokens import ClientCredentials, TokenCache
 from adapters.transport import UpstreamTransport
@@ -73,7 +75,7 @@ _PRODUCTION = (Dataset.DAILY_PRODUCTION, Dataset.PRODUCTION_LOAD_CURVE, Dataset.
 Fetcher = Callable[..., Awaitable[Chunk]]
 
 
-class EnedisAdapter(UpstreamConsent, WithoutMeterPort):
+class EnedisAdapter(UpstreamConsent, OverTransport, WithoutMeterPort):
     """Data Connect (2026 or v5, per :class:`EnedisConfig`) as a meter-data adapter."""
 
     api_name = "Data Connect"
@@ -86,16 +88,14 @@ class EnedisAdapter(UpstreamConsent, WithoutMeterPort):
         self.config = config
         self.clock = clock or SystemClock()
         self.zone = config.timezone
-        self.limiter = limiter or TokenBucketLimiter()
-        self.limiter.declare(config.application, config.declared_quotas)
         self.token = ClientCredentials(
             session, config.base_url.rstrip("/") + "/oauth2/v3/token", config.client_id,
             config.client_secret, cache=tokens, clock=self.clock,
             renew_before=config.renew_token_before, timeout=config.timeout,
             credentials_in="form")
         self.transport = UpstreamTransport(
-            session, config.base_url, token=self.token, limiter=self.limiter,
-            application=config.application, classify=classify, timeout=config.timeout,
+            session, config.base_url, token=self.token, limiter=limiter or FairLimiter(),
+            plan=config.quota_plan, classify=classify, timeout=config.timeout,
             retry=config.retry, sleep=sleep)
         self.directory = directory or consent.InMemoryDirectory()
         self._v5 = config.generation is Generation.V5

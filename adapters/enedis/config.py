@@ -13,7 +13,8 @@ from datetime import timedelta
 from enum import StrEnum
 
 from adapters.base import Quota
-from adapters.quota import API_SCOPE
+from adapters.enedis.vocabulary import API_SERVICES, QUOTA_APIS_2026, QUOTA_APIS_V5
+from adapters.quota import API_SCOPE, QuotaPlan
 from adapters.transport import RetryPolicy
 
 PRODUCTION_GATEWAY = "https://gw.ext.prod.api.enedis.fr"
@@ -32,10 +33,13 @@ class Generation(StrEnum):
 
 
 def default_quotas(generation: Generation) -> tuple[Quota, ...]:
-    """2026: 5/s and 1,000/h per API; v5: 5/s (Q3) and 10,000/h (Q4) per application.
+    """2026: 5/s and 1,000/h per API; v5: 5/s (Q3) and 10,000/h (Q4) per application
+    (dso-apis-and-peers.md §1.6, §1.7).
 
-    The 2026 swagger does not say whether its 5/s is per API or per application; counting it per
-    application is the stricter reading, so that is what we declare.
+    The 2026 swagger states both figures for its own API, and the community notes repeat "par
+    API"; but one application calling six APIs at 5/s each is 30/s, a rate no source shows
+    Enedis accepting. Counting 5/s for the whole application is the stricter reading, so that
+    is what we declare; an operator who obtains more sets ``EnedisConfig.quotas``.
     """
     if generation is Generation.DC2026:
         return (Quota(5, timedelta(seconds=1)), Quota(1000, timedelta(hours=1), API_SCOPE))
@@ -65,6 +69,15 @@ class EnedisConfig:
     def application(self) -> str:
         """The quota key: quotas belong to the DataHub application (its client id)."""
         return f"enedis:{self.client_id}"
+
+    @property
+    def quota_plan(self) -> QuotaPlan:
+        """The declared quotas and the APIs this generation's calls name."""
+        table = QUOTA_APIS_2026 if self.generation is Generation.DC2026 else QUOTA_APIS_V5
+        apis = {api for names in table.values() for api in names}
+        if self.generation is Generation.DC2026:
+            apis.add(API_SERVICES)
+        return QuotaPlan(self.application, self.declared_quotas, frozenset(apis))
 
 #: Per-call windows: 7 days of load curve (swagger); 365 days of daily values (MyElectricalData's
 #: table, not in the swagger: kept as the conservative choice).

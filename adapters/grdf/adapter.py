@@ -50,8 +50,9 @@ from adapters.grdf.config import HISTORY_MONTHS, WINDOW, GrdfConfig
 from adapters.grdf.errors import classify
 from adapters.grdf.rights import AccessRights
 from adapters.grdf.vocabulary import GAS_DAY_START
-from adapters.quota import TokenBucketLimiter, UpstreamLimiter
-from adapters.remote import WithoutMeterPort, token_health
+from adapters.limiter import FairLimiter
+from adapters.quota import UpstreamLimiter
+from adapters.remote import OverTransport, WithoutMeterPort, token_health
 from adapters.timekeeping import add_months, at_hour, day_of, days_covering
 from adapters.tokens import ClientCredentials, TokenCache
 from adapters.transport import UpstreamTransport
@@ -65,7 +66,7 @@ _RESOLUTIONS = (Resolution.P1D, Resolution.P1M)
 _RECORDS = (Dataset.CONTRACT, Dataset.ADDRESS)
 
 
-class GrdfAdapter(AccessRights, WithoutMeterPort):
+class GrdfAdapter(AccessRights, OverTransport, WithoutMeterPort):
     """ADICT v2 as a meter-data adapter (see the module docstring)."""
 
     api_name = "ADICT"
@@ -77,16 +78,14 @@ class GrdfAdapter(AccessRights, WithoutMeterPort):
         self.config = config
         self.clock = clock or SystemClock()
         self.zone = config.timezone
-        self.limiter = limiter or TokenBucketLimiter()
-        self.limiter.declare(config.application, config.quotas)
         self.token = ClientCredentials(
             session, config.token_url, config.client_id, config.client_secret,
             scope=config.scope, cache=tokens, clock=self.clock,
             renew_before=config.renew_token_before, timeout=config.timeout,
             credentials_in="form")
         self.transport = UpstreamTransport(
-            session, config.base_url, token=self.token, limiter=self.limiter,
-            application=config.application, classify=classify, timeout=config.timeout,
+            session, config.base_url, token=self.token, limiter=limiter or FairLimiter(),
+            plan=config.quota_plan, classify=classify, timeout=config.timeout,
             retry=config.retry, sleep=sleep)
 
     def _today(self) -> date:

@@ -7,6 +7,12 @@ timeouts, non-JSON or truncated bodies, wrong shapes (naming the member), docume
 codes. The bearer token (client credentials, RFC 6749 §4.4) is cached and renewed a minute before
 it expires, and once more if the server rejects it; a shared :class:`TokenStore` lets replicas
 use one token instead of fetching one each.
+
+Quotas: every API request takes a turn from :attr:`InhouseClient.limiter` under the quotas the
+server announces (``GET /capabilities``), in the bucket of its route family when a quota counts
+per API; a 429 holds that bucket for its ``Retry-After``. Not counted: the capabilities
+themselves (once per process: they carry the quotas), the token endpoint and the unauthenticated
+health probe, which are not data routes.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 import aiohttp
 import orjson
@@ -45,7 +51,9 @@ from adapters.errors import (
 )
 from adapters.inhouse import parse
 from adapters.inhouse.decode import Doc
-from adapters.inhouse.wire import API_PREFIX
+from adapters.inhouse.wire import API_PREFIX, ROUTE_FAMILIES, route_family
+from adapters.limiter import FairLimiter
+from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient
 from consent.clock import Clock, SystemClock
 from consent.errors import Conflict, NotFound, PasserelleError
 from consent.identifiers import PointRef
@@ -92,7 +100,8 @@ class InhouseClient:
 
     def __init__(self, session: aiohttp.ClientSession, base_url: str, client_id: str,
                  client_secret: str, *, timeout: float = 10.0, clock: Clock | None = None,
-                 tokens: TokenStore | None = None) -> None:
+                 tokens: TokenStore | None = None, limiter: UpstreamLimiter | None = None,
+                 ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
         # RFC 6749 §2.3.1: form-encode id and secret, then HTTP Basic.
@@ -106,6 +115,9 @@ class InhouseClient:
         self._token_key = f"{self._base}/oauth/token|{client_id}|"
         self._token_lock = asyncio.Lock()
         self._capabilities: Capabilities | None = None
+        self._plan: QuotaPlan | None = None
+        self.limiter = limiter or FairLimiter()
+        self.application = f"inhouse:{client_id}@{urlsplit(self._base).netloc}"
 
     # ---- transport -----------------------------------------------------------------------
 
@@ -162,20 +174,32 @@ class InhouseClient:
             await self._tokens.put(self._token_key, self._token)
             return issued
 
+    async def _quota_plan(self) -> QuotaPlan:
+        if self._plan is None:
+            quotas = (await self.capabilities()).quotas
+            self._plan = QuotaPlan(self.application, quotas, ROUTE_FAMILIES)
+        return self._plan
+
     async def _get(self, path: str, *, method: str = "GET", expect: int = 200,
-                   **kwargs: Any) -> Doc:
-        """An authenticated API call; the JSON answer as a :class:`Doc`, or the mapped error."""
+                   limited: bool = True, **kwargs: Any) -> Doc:
+        """An authenticated API call; the JSON answer as a :class:`Doc`, or the mapped error.
+        Each exchange takes a turn from the limiter unless ``limited`` is false."""
         url = self._base + API_PREFIX + path
+        plan, family = (await self._quota_plan() if limited else None), route_family(path)
         refused: str | None = None
         for _attempt in range(2):
             token = await self._bearer(refused)
             headers = {"Authorization": "Bearer " + token, "Accept": "application/json"}
+            if plan is not None:
+                await self.limiter.acquire(plan, family, current_recipient())
             status, body, retry = await self._send(method, url, headers=headers, **kwargs)
             if status != 401:
                 break
             refused = token
         else:
             raise UpstreamCredentialsRejected("The DSO keeps refusing the operator's token.")
+        if status == 429 and plan is not None:  # the DSO's word beats our count
+            await self.limiter.backoff(plan, family, retry)
         if status != expect:
             raise _error_from_problem(status, body, retry)
         return Doc(body)
@@ -187,7 +211,8 @@ class InhouseClient:
 
     async def capabilities(self) -> Capabilities:
         if self._capabilities is None:
-            self._capabilities = await self._parsed("/capabilities", parse.capabilities)
+            self._capabilities = await self._parsed("/capabilities", parse.capabilities,
+                                                    limited=False)
         return self._capabilities
 
     async def describe(self, point: PointRef) -> PointInfo:

@@ -22,6 +22,17 @@ from consent.periods import Period
 
 API_PREFIX = "/api/v1"
 
+#: The route families a quota of scope ``api`` counts apart (``docs/inhouse-dso-api.md``).
+ROUTE_FAMILIES = frozenset({"capabilities", "points", "series", "records", "authorisation",
+                            "occupancy", "port", "meter-number"})
+
+
+def route_family(path: str) -> str:
+    """The family of a route under :data:`API_PREFIX`: ``points`` for a point's description,
+    else the segment after ``/points/{point}/`` (``series``, ``port``...), else the first."""
+    parts = path.strip("/").split("/")
+    return parts[2] if parts[0] == "points" and len(parts) > 2 else parts[0]
+
 
 def instant(value: datetime | None) -> str | None:
     """RFC 3339 text of an aware instant, or ``None``."""

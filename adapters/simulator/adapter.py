@@ -5,6 +5,10 @@ the in-house HTTP client talking to the same simulator. Faults of the simulator'
 here too, translated as the HTTP client would see them: latency (and timeouts) against this
 adapter's ``timeout``, 429 as :class:`UpstreamRateLimited`, 5xx as :class:`UpstreamUnavailable`.
 Truncated and malformed bodies need a wire and only happen over HTTP.
+
+The simulator announces no quota; a subclass (or a test) whose capabilities declare some gets
+every call counted by :attr:`SimulatorAdapter.limiter` as the in-house client counts it (same
+route families), and a simulated 429 holds the bucket for its ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from adapters.base import (
     UpstreamAuthorisation,
 )
 from adapters.errors import UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
+from adapters.inhouse.wire import ROUTE_FAMILIES
+from adapters.limiter import FairLimiter
+from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient
 from adapters.simulator.faults import FaultKind
 from adapters.simulator.simulator import Simulator
 from consent.identifiers import PointRef
@@ -38,11 +45,19 @@ T = TypeVar("T")
 class SimulatorAdapter:
     """The simulator as an adapter; ``timeout`` (seconds) bounds every call, faults included."""
 
-    def __init__(self, simulator: Simulator, *, timeout: float = 10.0) -> None:
+    def __init__(self, simulator: Simulator, *, timeout: float = 10.0,
+                 limiter: UpstreamLimiter | None = None) -> None:
         self.simulator = simulator
         self.timeout = timeout
+        self.limiter = limiter or FairLimiter()
+        self._plan: QuotaPlan | None = None
 
-    async def _call(self, func: Callable[[], T]) -> T:
+    async def _call(self, family: str, func: Callable[[], T]) -> T:
+        plan = self._plan
+        if plan is None:
+            caps = await self.capabilities()
+            plan = self._plan = QuotaPlan(caps.name, caps.quotas, ROUTE_FAMILIES)
+        await self.limiter.acquire(plan, family, current_recipient())
         fault = self.simulator.faults.draw()
         try:
             async with asyncio.timeout(self.timeout):
@@ -54,6 +69,7 @@ class SimulatorAdapter:
             raise UpstreamTimeout(f"The simulated DSO did not answer within {self.timeout} s."
                                   ) from None
         if fault is not None and fault.kind is FaultKind.RATE_LIMITED:
+            await self.limiter.backoff(plan, family, fault.retry_after)
             raise UpstreamRateLimited("The simulated DSO's quota is reached.",
                                       retry_after=fault.retry_after)
         if fault is not None and fault.kind is FaultKind.UNAVAILABLE:
@@ -65,32 +81,34 @@ class SimulatorAdapter:
         return self.simulator.capabilities()
 
     async def describe(self, point: PointRef) -> PointInfo:
-        return await self._call(lambda: self.simulator.describe(point))
+        return await self._call("points", lambda: self.simulator.describe(point))
 
     async def series(self, point: PointRef, dataset: Dataset, period: Period,
                      resolution: Resolution) -> Series:
-        return await self._call(lambda: self.simulator.series(point, dataset, period, resolution))
+        return await self._call("series", lambda: self.simulator.series(point, dataset, period,
+                                                                          resolution))
 
     async def record(self, point: PointRef, dataset: Dataset) -> Record:
-        return await self._call(lambda: self.simulator.record(point, dataset))
+        return await self._call("records", lambda: self.simulator.record(point, dataset))
 
     async def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
-        return await self._call(lambda: self.simulator.authorisation(point))
+        return await self._call("authorisation", lambda: self.simulator.authorisation(point))
 
     async def occupancy(self, point: PointRef) -> tuple[Occupancy, ...]:
-        return await self._call(lambda: self.simulator.occupancy(point))
+        return await self._call("occupancy", lambda: self.simulator.occupancy(point))
 
     async def port_state(self, point: PointRef) -> PortStatus:
-        return await self._call(lambda: self.simulator.port_state(point))
+        return await self._call("port", lambda: self.simulator.port_state(point))
 
     async def request_port(self, point: PointRef, action: PortAction) -> PortRequest:
-        return await self._call(lambda: self.simulator.request_port(point, action))
+        return await self._call("port", lambda: self.simulator.request_port(point, action))
 
     async def port_request(self, point: PointRef, request_id: str) -> PortRequest:
-        return await self._call(lambda: self.simulator.port_request(point, request_id))
+        return await self._call("port", lambda: self.simulator.port_request(point, request_id))
 
     async def check_meter_number(self, point: PointRef, meter_number: str) -> bool:
-        return await self._call(lambda: self.simulator.check_meter_number(point, meter_number))
+        return await self._call("meter-number",
+                                lambda: self.simulator.check_meter_number(point, meter_number))
 
     async def health(self) -> Health:
         return Health(HealthState.OK, "in-process simulator", self.simulator.now())

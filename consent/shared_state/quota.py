@@ -13,7 +13,10 @@ of them have room, counting it in all of them at once.
   while the ring is short of ``N``), all in one transaction, so replicas share the DSO's quota
   exactly instead of each assuming all of it.
 
-Fairness between recipients is the limiter's business (:mod:`proxy.upstream.limiter`), not the
+A DSO that answers 429 anyway is obeyed through :meth:`QuotaLedger.hold`: every slot of the
+named windows counts as used until its ``Retry-After`` has passed, on every replica.
+
+Fairness between recipients is the limiter's business (:mod:`adapters.limiter`), not the
 ledger's. Windows are named; two ledgers naming the same window share it.
 """
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
@@ -55,7 +58,9 @@ class SlidingWindow:
 
     def wait(self, now: float) -> float:
         """Seconds until one more call may start (0 if it may start now)."""
-        while self._starts and now - self._starts[0] >= self.period:
+        # One expression decides both "left the window" and "how long until it leaves", so a
+        # start still inside never yields a wait rounded to 0.
+        while self._starts and self._starts[0] + self.period - now <= 0:
             self._starts.popleft()
         if len(self._starts) < self.limit:
             return 0.0
@@ -70,6 +75,13 @@ class SlidingWindow:
         self.wait(now)
         return self.limit - len(self._starts)
 
+    def hold(self, until: float) -> None:
+        """Let no call start before ``until``: every slot counts as used until then. Starts
+        later than that keep counting as they did (a hold never frees a slot)."""
+        held = until - self.period
+        kept = [max(start, held) for start in self._starts]
+        self._starts = deque(sorted(kept + [held] * (self.limit - len(kept))))
+
     def __repr__(self) -> str:
         return f"SlidingWindow({self.name}: {self.limit}/{self.period:.3f}s)"
 
@@ -83,6 +95,11 @@ class QuotaLedger(Protocol):
     async def take(self) -> float:
         """Start a call if every window has room (``0.0``, counted in all of them); otherwise
         count nothing and return the seconds until it may be worth asking again."""
+        ...
+
+    async def hold(self, seconds: float, names: Collection[str]) -> None:
+        """Start no call in the windows named ``names`` for ``seconds`` (the DSO answered 429
+        with that ``Retry-After``); other windows are untouched."""
         ...
 
     async def headroom(self) -> dict[str, tuple[int, int]]:
@@ -106,6 +123,12 @@ class MemoryLedger:
                 window.record(now)
         return wait
 
+    async def hold(self, seconds: float, names: Collection[str]) -> None:
+        until = self._now() + seconds
+        for window in self.windows:
+            if window.name in names:
+                window.hold(until)
+
     async def headroom(self) -> dict[str, tuple[int, int]]:
         now = self._now()
         return {w.name: (w.free(now), w.limit) for w in self.windows}
@@ -128,6 +151,15 @@ FROM quota_slot WHERE quota = :quota
 HAVING count(*) < CAST(:limit AS integer)
 ON CONFLICT DO NOTHING
 RETURNING slot
+""")
+# Every slot of the ring (grown to its full size) holds a start no earlier than ``held``: the
+# window has no room until ``held + T``, and a later start already counted stays counted.
+_HOLD = sa.text("""
+INSERT INTO quota_slot (quota, slot, last_start)
+SELECT CAST(:quota AS varchar), slot, CAST(:held AS double precision)
+FROM generate_series(0, CAST(:limit AS integer) - 1) AS slot
+ON CONFLICT (quota, slot) DO UPDATE
+SET last_start = GREATEST(quota_slot.last_start, EXCLUDED.last_start)
 """)
 _RELAXED = sa.text("SET LOCAL synchronous_commit = off")
 _OLDEST = sa.text("SELECT min(last_start), count(*) FROM quota_slot WHERE quota = :quota")
@@ -169,6 +201,14 @@ class DatabaseLedger:
                     return max(float(oldest) + w.period - now, CONTENDED_WAIT)
             await transaction.commit()
         return 0.0
+
+    async def hold(self, seconds: float, names: Collection[str]) -> None:
+        now = self._now()
+        async with self.db.engine.begin() as conn:
+            for w in self.windows:  # the ledgers' one order: no deadlock with another hold
+                if w.name in names:
+                    await conn.execute(_HOLD, {"quota": w.name, "limit": w.limit,
+                                               "held": now + seconds - w.period})
 
     async def headroom(self) -> dict[str, tuple[int, int]]:
         now = self._now()

@@ -1,7 +1,7 @@
 """Per-recipient rate limits: a token bucket per recipient, answered with 429 and ``Retry-After``.
 
 This protects Passerelle and the shared upstream quota from one recipient's burst; it is not the
-upstream quota itself (see :mod:`proxy.upstream.limiter`), which is why a recipient over *its*
+upstream quota itself (see :mod:`adapters.limiter`), which is why a recipient over *its*
 limit gets 429 (its fault) while a busy upstream gets 503 (nobody's fault in particular).
 """
 

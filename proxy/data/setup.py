@@ -3,14 +3,14 @@
 :func:`data_ctx` builds, once the database is open: the access-event sink (group commit, the
 evidence log's leaves written in the same transaction when the evidence context is open), the
 bearer-token and consent-facts memories (dropped through the invalidation bus), the sealed day
-cache (unless ``Settings.upstream_cache`` is off), one
-:class:`~proxy.upstream.fetcher.Upstream` per distinct adapter (so a simulator serving every
-source has one set of limiters, and with ``Settings.upstream_url`` the remote in-house client),
-the :class:`~proxy.data.service.DataService`, a janitor that drops cached days of points no
-active consent covers any more, and the telemetry sampler (:mod:`proxy.telemetry`). On
-PostgreSQL the per-recipient limits, the quota windows and the upstream token are shared by
-every replica (:mod:`consent.shared_state`). Everything closes in reverse order; pending access
-events are committed before the database closes.
+cache (unless ``Settings.upstream_cache`` is off), the instance's one upstream limiter
+(:class:`~adapters.limiter.FairLimiter`, given to every adapter), one
+:class:`~proxy.upstream.fetcher.Upstream` per distinct adapter (with ``Settings.upstream_url``
+the remote in-house client), the :class:`~proxy.data.service.DataService`, a janitor that drops
+cached days of points no active consent covers any more, and the telemetry sampler
+(:mod:`proxy.telemetry`). On PostgreSQL the per-recipient limits, the quota windows and the
+upstream token are shared by every replica (:mod:`consent.shared_state`). Everything closes in
+reverse order; pending access events are committed before the database closes.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from aiohttp import web
 from adapters.base import Capabilities, MeterDataAdapter
 from adapters.errors import UpstreamError
 from adapters.inhouse.client import InhouseClient
+from adapters.limiter import FairLimiter
+from adapters.quota import Limited
 from adapters.simulator import (
     Occupant,
     PointProfile,
@@ -64,6 +66,7 @@ from proxy.keys import (
     invalidation_bus_key,
     metrics_key,
     settings_key,
+    upstream_limiter_key,
 )
 from proxy.upstream.fetcher import Upstream
 
@@ -134,18 +137,25 @@ async def _capabilities(adapter: MeterDataAdapter) -> Capabilities:
 
 
 async def build_upstreams(adapters: Mapping[Source, MeterDataAdapter], app: web.Application,
-                          cache: DayCache | None) -> dict[Source, Upstream]:
-    """One :class:`Upstream` per distinct adapter, shared by the sources it serves; quota
-    windows counted in PostgreSQL when the database is (replicas share the DSO's quota)."""
-    settings, clock, db = app[settings_key], app[clock_key], app[database_key]
+                          cache: DayCache | None, limiter: FairLimiter) -> dict[Source, Upstream]:
+    """One :class:`Upstream` per distinct adapter, shared by the sources it serves. Every
+    adapter takes its turns from ``limiter`` (quota windows counted in PostgreSQL when the
+    database is: replicas share the DSO's quota); one that cannot while its DSO announces
+    quotas is reported, since nothing else limits it."""
+    clock = app[clock_key]
     by_adapter: dict[int, Upstream] = {}
     upstreams: dict[Source, Upstream] = {}
     for source, adapter in adapters.items():
         upstream = by_adapter.get(id(adapter))
         if upstream is None:
-            upstream = Upstream(adapter, await _capabilities(adapter), clock, cache=cache,
-                                max_wait=settings.upstream_max_wait,
-                                ledger=partial(quota_ledger, db), metrics=app[metrics_key])
+            if isinstance(adapter, Limited):
+                adapter.limiter = limiter
+            capabilities = await _capabilities(adapter)
+            if capabilities.quotas and not isinstance(adapter, Limited):
+                log.warning("adapter %s declares quotas but takes no limiter turns: its calls "
+                            "are not limited", capabilities.name)
+            upstream = Upstream(adapter, capabilities, clock, cache=cache,
+                                metrics=app[metrics_key])
             by_adapter[id(adapter)] = upstream
         upstreams[source] = upstream
     return upstreams
@@ -163,10 +173,11 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
     cache = (DayCache(db, load_cache_secret(settings.data_dir))
              if settings.upstream_cache else None)
     tasks: list[asyncio.Task[None]] = []
-    upstreams: dict[Source, Upstream] = {}
+    limiter = FairLimiter(max_wait=settings.upstream_max_wait, ledgers=partial(quota_ledger, db))
+    app[upstream_limiter_key] = limiter
     try:
         adapters: dict[Source, MeterDataAdapter] = app[adapters_key]
-        upstreams = await build_upstreams(adapters, app, cache)
+        upstreams = await build_upstreams(adapters, app, cache, limiter)
         bus = app[invalidation_bus_key]
         app[bearer_tokens_key] = BearerTokens(db, bus, ttl=settings.check_cache_ttl)
         facts = FactsLoader(db, bus, ttl=settings.check_cache_ttl)
@@ -177,16 +188,14 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
             tasks.append(asyncio.create_task(_purge_forever(cache, facts, app),
                                              name="cache-janitor"))
         tasks.append(asyncio.create_task(telemetry.sample_forever(
-            app[metrics_key], db, upstreams.values(), settings.telemetry_interval),
-            name="telemetry"))
+            app[metrics_key], db, limiter, settings.telemetry_interval), name="telemetry"))
         yield
     finally:
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for upstream in {id(u): u for u in upstreams.values()}.values():
-            await upstream.close()
+        await limiter.close()
         await sink.close()
         if session is not None:
             await session.close()

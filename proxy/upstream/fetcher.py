@@ -1,15 +1,16 @@
-"""Fetching meter data for an allowed request: day cache first, then the DSO through the limiter.
+"""Fetching meter data for an allowed request: day cache first, then the DSO.
 
 :class:`Upstream` wraps one :class:`~adapters.base.MeterDataAdapter` with what makes calling it
-economical and safe:
+economical:
 
 * the window is cut into local days; days already in the :class:`~consent.day_cache.DayCache`
   are not fetched again, whichever recipient asked for them first;
 * missing days are grouped into contiguous runs, each cut to the adapter's per-call window
-  (:attr:`DatasetLimits.max_window`), so one adapter call is one DSO call and the limiter counts
-  exactly what the DSO counts;
-* every DSO call takes a slot from the :class:`~proxy.upstream.limiter.FairLimiter` of its API,
-  built from the adapter's declared quotas;
+  (:attr:`DatasetLimits.max_window`), so one adapter call is one DSO call;
+* every adapter call runs :func:`~adapters.quota.acting_for` the recipient: the adapter takes
+  one turn per DSO request from the instance's one limiter (:mod:`adapters.limiter`), fair
+  across recipients, in the quota bucket of the API it calls. Nothing here takes another turn:
+  a DSO request is counted once, where it is sent;
 * concurrent requests for the same chunk share one call (single flight);
 * complete, ended days are sealed into the cache afterwards.
 
@@ -22,20 +23,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from adapters.base import Capabilities, MeterDataAdapter, PointInfo, Quota
+from adapters.base import Capabilities, MeterDataAdapter, PointInfo
 from adapters.errors import (
+    QuotaBusy,
     UnsupportedDataset,
     UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from adapters.quota import acting_for
 from consent.aggregation import iter_days
 from consent.clock import Clock
 from consent.day_cache import DayCache, complete_days
@@ -44,13 +47,10 @@ from consent.identifiers import PointRef
 from consent.models.base import DEFAULT_TENANT
 from consent.periods import Period
 from consent.readings import Reading, Record, Series
-from consent.shared_state.quota import MemoryLedger, QuotaLedger
 from consent.vocabulary import Dataset, Resolution
 from proxy.metrics import Metrics, UpstreamOutcome
-from proxy.upstream.limiter import FairLimiter, SlidingWindow
 
 T = TypeVar("T")
-LedgerFactory = Callable[[Sequence[SlidingWindow]], QuotaLedger]
 log = logging.getLogger("passerelle.upstream")
 
 #: How long a point's description (native resolutions, time zone) is reused.
@@ -70,31 +70,10 @@ class FetchReport:
         return len(self.calls)
 
 
-def build_limiters(capabilities: Capabilities, *, max_wait: float = 10.0,
-                   ledger: LedgerFactory = MemoryLedger) -> dict[Dataset | None, FairLimiter]:
-    """One limiter per upstream API (dataset), all sharing the application-wide windows.
-
-    Quotas with ``scope == "api"`` get one window per dataset; ``"application"`` quotas get one
-    window shared by every limiter. Key ``None`` is for calls that are not a dataset read.
-    Windows are named after the adapter, the API and the quota, so that ``ledger`` (memory, or
-    PostgreSQL for replicas) finds the same window under the same name everywhere.
-    """
-    def window(quota: Quota, api: str) -> SlidingWindow:
-        return SlidingWindow(quota.requests, quota.per, name=f"{capabilities.name}/{api}/"
-                             f"{quota.requests}per{quota.per.total_seconds():g}s")
-
-    shared = [window(q, "app") for q in capabilities.quotas if q.scope != "api"]
-    per_api = [q for q in capabilities.quotas if q.scope == "api"]
-    limiters: dict[Dataset | None, FairLimiter] = {}
-    for key in [*Dataset, None]:
-        own = [window(q, key.value if key is not None else "points") for q in per_api]
-        windows = [*own, *shared]
-        limiters[key] = FairLimiter(windows, max_wait=max_wait, ledger=ledger(windows))
-    return limiters
-
-
 def outcome_of(error: BaseException) -> UpstreamOutcome:
     """The metrics outcome of a failed DSO call."""
+    if isinstance(error, QuotaBusy):
+        return "quota_busy"
     if isinstance(error, UpstreamRateLimited):
         return "throttled"
     if isinstance(error, UpstreamTimeout):
@@ -107,31 +86,27 @@ def outcome_of(error: BaseException) -> UpstreamOutcome:
 
 
 class Upstream:
-    """One adapter with its limiters, its describe cache and the shared day cache."""
+    """One adapter with its describe cache and the shared day cache."""
 
     def __init__(self, adapter: MeterDataAdapter, capabilities: Capabilities, clock: Clock, *,
-                 cache: DayCache | None = None, max_wait: float = 10.0,
-                 ledger: LedgerFactory = MemoryLedger, metrics: Metrics | None = None) -> None:
+                 cache: DayCache | None = None, metrics: Metrics | None = None) -> None:
         self.adapter = adapter
         self.capabilities = capabilities
         self.clock = clock
         self.cache = cache
-        self.limiters = build_limiters(capabilities, max_wait=max_wait, ledger=ledger)
         self.metrics = metrics
-        self._used: set[Dataset | None] = set()
         self._described: dict[PointRef, tuple[float, PointInfo]] = {}
         self._inflight: dict[tuple[object, ...], asyncio.Future[Series]] = {}
         self.calls = 0
 
-    async def _limited(self, key: Dataset | None, recipient: str,
-                       call: Callable[[], Awaitable[T]]) -> T:
-        self._used.add(key)
-        await self.limiters[key].acquire(recipient)
+    async def _call(self, recipient: str, call: Callable[[], Awaitable[T]]) -> T:
+        """One adapter call on behalf of ``recipient`` (its limiter turns), measured."""
         self.calls += 1
         started = time.perf_counter()
         outcome: UpstreamOutcome | None = "ok"
         try:
-            return await call()
+            with acting_for(recipient):
+                return await call()
         except asyncio.CancelledError:
             outcome = None  # our caller left; the DSO's answer is unknown, not a failure
             raise
@@ -142,14 +117,6 @@ class Upstream:
             if self.metrics is not None and outcome is not None:
                 self.metrics.upstream_call(self.capabilities.name, outcome,
                                            time.perf_counter() - started)
-
-    async def headroom(self) -> dict[str, float]:
-        """``{window: free share}`` of every quota window used so far (1 = untouched)."""
-        shares: dict[str, float] = {}
-        for key in self._used:
-            for name, (free, limit) in (await self.limiters[key].ledger.headroom()).items():
-                shares[name.removeprefix(self.capabilities.name + "/")] = free / limit
-        return shares
 
     def _count(self, cache: str, hits: int, misses: int) -> None:
         if self.metrics is not None:
@@ -165,7 +132,7 @@ class Upstream:
             self._count("describe", 1, 0)
             return cached[1]
         self._count("describe", 0, 1)
-        info = await self._limited(None, recipient, lambda: self.adapter.describe(point))
+        info = await self._call(recipient, lambda: self.adapter.describe(point))
         if report is not None:
             report.calls.append(f"describe {point}")
         self._described[point] = (now, info)
@@ -239,7 +206,7 @@ class Upstream:
         future: asyncio.Future[Series] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            series = await self._limited(dataset, recipient, lambda: self.adapter.series(
+            series = await self._call(recipient, lambda: self.adapter.series(
                 point, dataset, chunk, resolution))
             if self.cache is not None:
                 await self._seal(point, dataset, resolution, tz, series, tenant)
@@ -273,15 +240,9 @@ class Upstream:
     async def record(self, point: PointRef, dataset: Dataset, *, recipient: str,
                      report: FetchReport) -> Record:
         """A customer record: never cached (personal data, current occupant only)."""
-        record = await self._limited(dataset, recipient,
-                                     lambda: self.adapter.record(point, dataset))
+        record = await self._call(recipient, lambda: self.adapter.record(point, dataset))
         report.calls.append(f"{dataset.value}")
         return record
-
-    async def close(self) -> None:
-        """Release queued callers."""
-        for limiter in self.limiters.values():
-            await limiter.close()
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,7 @@ from adapters.fakes.grdf import (
 )
 from adapters.grdf.adapter import GrdfAdapter
 from adapters.grdf.config import GrdfConfig
-from adapters.quota import TokenBucketLimiter, UpstreamLimiter
+from adapters.quota import UpstreamLimiter
 from adapters.simulator import Simulator
 from consent.clock import FrozenClock
 from tests.contract.harnesses import (
@@ -32,18 +33,22 @@ from tests.contract.harnesses import (
     NOW,
     ROOMY,
     TIMEOUT,
+    clocked_limiter,
     profiles,
 )
 
 
 @dataclass
 class Sleeps:
-    """An injectable ``sleep`` that records the waits instead of waiting."""
+    """An injectable ``sleep`` that records the waits instead of waiting, moving ``clock``
+    on by as much (the limiter then sees the time a real wait would have taken)."""
 
+    clock: FrozenClock
     waits: list[float] = field(default_factory=list)
 
     async def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+        self.clock.advance(timedelta(seconds=seconds))
 
 
 @dataclass
@@ -66,13 +71,13 @@ async def enedis_world(generation: Generation = Generation.DC2026, *,
     simulator = Simulator(clock, profiles(), seed=7)
     app = create_enedis_app(simulator, EnedisFakeConfig(
         clients={CLIENT_ID: CLIENT_SECRET}, **{"quotas": ROOMY, **(fake or {})}))
-    sleeps = Sleeps()
+    sleeps = Sleeps(clock)
     async with serve(app) as url, aiohttp.ClientSession() as session:
         settings = EnedisConfig(CLIENT_ID, CLIENT_SECRET, **{
             "base_url": url, "consent_host": url, "generation": generation,
             "timeout": TIMEOUT, "retry": FAST_RETRY, "quotas": ROOMY, **(config or {})})
         adapter = EnedisAdapter(session, settings, clock=clock,
-                                limiter=limiter or TokenBucketLimiter(max_wait=5), sleep=sleeps)
+                                limiter=limiter or clocked_limiter(clock), sleep=sleeps)
         yield EnedisWorld(adapter, app[ENEDIS_KEY], simulator, clock, url, session, sleeps)
 
 
@@ -93,11 +98,11 @@ async def grdf_world(*, fake: dict[str, Any] | None = None,
     simulator = Simulator(clock, profiles(), seed=7)
     app = create_grdf_app(simulator, GrdfFakeConfig(
         clients={CLIENT_ID: CLIENT_SECRET}, **{"quotas": ROOMY, **(fake or {})}))
-    sleeps = Sleeps()
+    sleeps = Sleeps(clock)
     async with serve(app) as url, aiohttp.ClientSession() as session:
         settings = GrdfConfig(CLIENT_ID, CLIENT_SECRET, **{
             "base_url": url + API_PREFIX, "token_url": url + TOKEN_PATH, "timeout": TIMEOUT,
             "retry": FAST_RETRY, "quotas": ROOMY, **(config or {})})
         adapter = GrdfAdapter(session, settings, clock=clock,
-                              limiter=TokenBucketLimiter(max_wait=5), sleep=sleeps)
+                              limiter=clocked_limiter(clock), sleep=sleeps)
         yield GrdfWorld(adapter, app[GRDF_KEY], simulator, clock, url, sleeps)

@@ -1,4 +1,4 @@
-"""The upstream limiter: never more than a quota, fair across recipients, bounded waits.
+"""Adapters and the limiter: each DSO request takes one turn, in the bucket the docs say.
 
 The last test is the one that matters: many recipients hammer a real adapter concurrently and the
 fake DSO, counting arrivals per window on its side, never sees a quota exceeded (and never has to
@@ -8,109 +8,25 @@ answer 429). Quotas are tiny so the run takes about a second.
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import date, timedelta
 
 import pytest
 
 from adapters.base import Quota
-from adapters.errors import UpstreamRateLimited
-from adapters.quota import OPERATOR, TokenBucketLimiter, acting_for, current_recipient
+from adapters.enedis import EnedisConfig, Generation
+from adapters.enedis.vocabulary import API_MEASURES, API_SITUATION, QUOTA_APIS_2026
+from adapters.errors import QuotaBusy, UpstreamRateLimited
+from adapters.limiter import FairLimiter
+from adapters.quota import OPERATOR, QuotaPlan, acting_for, current_recipient
+from adapters.simulator import Fault, FaultKind
 from adapters.timekeeping import at_hour
 from consent.periods import Period
 from consent.vocabulary import Dataset, Resolution
 from tests.adapters.support import enedis_world
 from tests.contract.harnesses import ENEDIS_CONSENTS, LONG, MOVED
 
-APP = "enedis:test"
-
-
-def _most_in_a_window(stamps: list[float], period: float) -> int:
-    best, first = 0, 0
-    for last, at in enumerate(stamps):
-        while stamps[first] <= at - period:
-            first += 1
-        best = max(best, last - first + 1)
-    return best
-
-
-async def test_grants_never_exceed_the_quota_in_any_window() -> None:
-    limiter = TokenBucketLimiter()
-    limiter.declare(APP, [Quota(3, timedelta(seconds=0.1))])
-    stamps: list[float] = []
-
-    async def call() -> None:
-        async with limiter.acquire(APP, "measures", "r"):
-            stamps.append(time.monotonic())
-
-    await asyncio.gather(*(call() for _ in range(12)))
-    assert len(stamps) == 12
-    assert _most_in_a_window(sorted(stamps), 0.1) <= 3
-
-
-async def test_turns_go_round_robin_across_recipients() -> None:
-    limiter = TokenBucketLimiter()
-    limiter.declare(APP, [Quota(2, timedelta(seconds=0.03))])
-    order: list[str] = []
-
-    async def call(recipient: str) -> None:
-        async with limiter.acquire(APP, "measures", recipient):
-            order.append(recipient)
-
-    greedy = [asyncio.create_task(call("greedy")) for _ in range(16)]
-    await asyncio.sleep(0)  # the greedy recipient queued first
-    others = [asyncio.create_task(call(name)) for name in ("a", "b", "c") for _ in range(2)]
-    await asyncio.gather(*greedy, *others)
-    last_other = max(order.index(name) for name in ("a", "b", "c")) + 1
-    # Two free slots, then one turn each: the others never wait behind the greedy queue.
-    assert order[:last_other].count("greedy") <= 5
-    assert len(order) == 22
-
-
-async def test_a_wait_longer_than_the_bound_is_refused_with_retry_after() -> None:
-    limiter = TokenBucketLimiter(max_wait=0.05)
-    limiter.declare(APP, [Quota(1, timedelta(seconds=10))])
-    async with limiter.acquire(APP, "measures", "r"):
-        pass
-    with pytest.raises(UpstreamRateLimited) as caught:
-        async with limiter.acquire(APP, "measures", "r"):
-            pass
-    assert caught.value.retry_after is not None
-    assert caught.value.retry_after >= 9
-
-
-async def test_api_quotas_are_per_api_and_application_quotas_shared() -> None:
-    limiter = TokenBucketLimiter(max_wait=0.01)
-    limiter.declare(APP, [Quota(1, timedelta(hours=1), "api"), Quota(2, timedelta(hours=1))])
-    async with limiter.acquire(APP, "measures", "r"), limiter.acquire(APP, "contracts", "r"):
-        pass
-    with pytest.raises(UpstreamRateLimited):  # measures' own hourly quota is spent
-        async with limiter.acquire(APP, "measures", "r"):
-            pass
-    with pytest.raises(UpstreamRateLimited):  # and the application's too
-        async with limiter.acquire(APP, "addresses", "r"):
-            pass
-
-
-async def test_an_undeclared_application_is_never_called_unlimited() -> None:
-    with pytest.raises(UpstreamRateLimited):
-        async with TokenBucketLimiter().acquire("nobody", "api", "r"):
-            pass
-
-
-def test_declarations_are_idempotent_and_consistent() -> None:
-    limiter = TokenBucketLimiter()
-    limiter.declare(APP, [Quota(5, timedelta(seconds=1))])
-    limiter.declare(APP, [Quota(5, timedelta(seconds=1))])
-    with pytest.raises(ValueError, match="other quotas"):
-        limiter.declare(APP, [Quota(6, timedelta(seconds=1))])
-
-
-def test_replicas_share_the_quota() -> None:
-    limiter = TokenBucketLimiter(replicas=3)
-    limiter.declare(APP, [Quota(1000, timedelta(hours=1)), Quota(5, timedelta(seconds=1))])
-    buckets = limiter._buckets(limiter._apps[APP], "x")
-    assert sorted(b.limit for b in buckets) == [1, 333]
+DAY = Period(at_hour(date(2026, 10, 1), "Europe/Paris"),
+             at_hour(date(2026, 10, 2), "Europe/Paris"))
 
 
 def test_the_recipient_is_named_by_the_caller_context() -> None:
@@ -120,17 +36,69 @@ def test_the_recipient_is_named_by_the_caller_context() -> None:
     assert current_recipient() == OPERATOR
 
 
-async def test_no_quota_is_exceeded_at_the_dso_under_concurrent_load() -> None:
-    """Eight recipients, 40 calls at once over two APIs; Data Connect-like quotas shrunk to
-    4 per 0.25 s per application and 12 per second per API, declared alike on both sides."""
-    quotas = (Quota(4, timedelta(seconds=0.25)), Quota(12, timedelta(seconds=1), "api"))
-    async with enedis_world(limiter=TokenBucketLimiter(max_wait=30),
-                            fake={"quotas": quotas}, config={"quotas": quotas}) as world:
+def test_a_plan_names_its_buckets_and_refuses_what_it_does_not_declare() -> None:
+    per_api = EnedisConfig("id", "secret").quota_plan
+    assert per_api.bucket(API_MEASURES) == API_MEASURES
+    v5 = EnedisConfig("id", "secret", generation=Generation.V5).quota_plan
+    assert v5.bucket("metering_data_clc/v5") == v5.bucket("customers_i/v5") == "app"
+    with pytest.raises(ValueError, match="not an API declared"):
+        per_api.bucket("metering_data_dc/v5")
+    with pytest.raises(ValueError, match="unknown quota scope"):
+        QuotaPlan("x", (Quota(1, timedelta(seconds=1), "tenant"),), frozenset({"a"}))
+    with pytest.raises(ValueError, match="declares no API"):
+        QuotaPlan("x", (), frozenset())
+
+
+@pytest.mark.parametrize("dataset", [Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE,
+                                     Dataset.CONTRACT, Dataset.IDENTITY, Dataset.ADDRESS])
+async def test_each_dataset_calls_the_apis_its_quota_table_declares(dataset: Dataset) -> None:
+    async with enedis_world() as world:
         for point, given in ENEDIS_CONSENTS.items():
             granted = world.state.grant((point.identifier,), given, 1095)
             await world.adapter.directory.remember(point, str(granted.autorisation_id))
-        day = Period(at_hour(date(2026, 10, 1), "Europe/Paris"),
-                     at_hour(date(2026, 10, 2), "Europe/Paris"))
+        if dataset.spec.is_series:
+            step = Resolution.P1D if dataset is Dataset.DAILY_CONSUMPTION else Resolution.PT30M
+            await world.adapter.series(LONG, dataset, DAY, step)
+        else:
+            await world.adapter.record(MOVED, dataset)
+        called = {arrival.api for arrival in world.state.gate.log}
+    assert called == set(QUOTA_APIS_2026[dataset])
+
+
+async def test_a_429_holds_the_api_that_got_it_and_no_other() -> None:
+    async with enedis_world() as world:
+        for point, given in ENEDIS_CONSENTS.items():
+            granted = world.state.grant((point.identifier,), given, 1095)
+            await world.adapter.directory.remember(point, str(granted.autorisation_id))
+        world.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=60))
+        with pytest.raises(UpstreamRateLimited):
+            await world.adapter.series(LONG, Dataset.DAILY_CONSUMPTION, DAY, Resolution.P1D)
+        sent = len(world.state.gate.log)
+
+        with pytest.raises(QuotaBusy) as held:  # the same API: refused here, not sent
+            await world.adapter.series(LONG, Dataset.CONSUMPTION_LOAD_CURVE, DAY,
+                                       Resolution.PT30M)
+        assert len(world.state.gate.log) == sent
+        await world.adapter.record(MOVED, Dataset.IDENTITY)  # another API: served
+        world.clock.advance(timedelta(seconds=60))
+        await world.adapter.series(LONG, Dataset.DAILY_CONSUMPTION, DAY, Resolution.P1D)
+    assert held.value.retry_after is not None
+    assert 0 < held.value.retry_after <= 60
+    assert [a.api for a in world.state.gate.log[sent:]] == [API_SITUATION, API_MEASURES]
+
+
+async def test_no_quota_is_exceeded_at_the_dso_under_concurrent_load() -> None:
+    """Eight recipients, 40 calls at once over two APIs; Data Connect-like quotas shrunk to
+    4 per 0.25 s per application and 12 per second per API, declared alike on both sides.
+    The margin is 20 % (50 ms): client and fake share one event loop, so a request may reach
+    the fake a few milliseconds after its turn."""
+    quotas = (Quota(4, timedelta(seconds=0.25)), Quota(12, timedelta(seconds=1), "api"))
+    limiter = FairLimiter(max_wait=30, margin=0.2)
+    async with enedis_world(limiter=limiter, fake={"quotas": quotas},
+                            config={"quotas": quotas}) as world:
+        for point, given in ENEDIS_CONSENTS.items():
+            granted = world.state.grant((point.identifier,), given, 1095)
+            await world.adapter.directory.remember(point, str(granted.autorisation_id))
 
         async def recipient(name: str) -> int:
             done = 0
@@ -139,7 +107,7 @@ async def test_no_quota_is_exceeded_at_the_dso_under_concurrent_load() -> None:
                     if turn % 2:
                         await world.adapter.record(MOVED, Dataset.IDENTITY)
                     else:
-                        await world.adapter.series(LONG, Dataset.DAILY_CONSUMPTION, day,
+                        await world.adapter.series(LONG, Dataset.DAILY_CONSUMPTION, DAY,
                                                    Resolution.P1D)
                     done += 1
             return done
@@ -148,7 +116,7 @@ async def test_no_quota_is_exceeded_at_the_dso_under_concurrent_load() -> None:
         gate = world.state.gate
     assert results == [5] * 8
     assert all(a.admitted for a in gate.log)  # the DSO never had to answer 429
-    assert len(gate.log) == 40
+    assert len(gate.log) == 40 == limiter.granted  # one turn per request, no more
     assert gate.busiest(quotas[0]) <= 4
     assert gate.apis() == {"mesure_synchrone_auto/v2", "situation_contrat_auto/v1"}
     for api in gate.apis():

@@ -8,7 +8,7 @@ questions and holds it to the simulator's answers wherever the DSO can give them
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -26,13 +26,14 @@ from adapters.grdf.vocabulary import Role
 from adapters.inhouse.client import InhouseClient
 from adapters.inhouse.config import ServerConfig
 from adapters.inhouse.server import create_inhouse_app
-from adapters.quota import TokenBucketLimiter
+from adapters.limiter import FairLimiter
 from adapters.simulator import Occupant, PointProfile, Simulator, SimulatorAdapter, derive_profile
 from adapters.timekeeping import add_months, at_hour
 from adapters.transport import RetryPolicy
 from consent.clock import FrozenClock
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
+from consent.shared_state.quota import MemoryLedger, QuotaLedger, SlidingWindow
 from consent.vocabulary import Dataset, Resolution
 
 NOW = datetime(2026, 10, 15, 10, 0, tzinfo=UTC)
@@ -53,6 +54,15 @@ CLIENT_ID, CLIENT_SECRET = "passerelle", "s3cret-for-tests"
 #: Quotas generous enough that the contract suite never waits (quotas have their own tests).
 ROOMY = (Quota(500, timedelta(seconds=1)), Quota(100_000, timedelta(hours=1), "api"))
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=2.0)
+
+
+def clocked_limiter(clock: FrozenClock) -> FairLimiter:
+    """A limiter counting on ``clock``: a 429's hold ends when the test moves the clock past
+    its Retry-After; a wait the frozen clock would never end is refused at once."""
+    def ledgers(windows: Sequence[SlidingWindow]) -> QuotaLedger:
+        return MemoryLedger(windows, seconds=lambda: clock.now().timestamp())
+
+    return FairLimiter(max_wait=0.5, ledgers=ledgers)
 
 
 def _one(customer: str, move_in: date, move_out: date | None = None) -> Occupant:
@@ -103,6 +113,7 @@ class Harness:
     clock: FrozenClock
     wire: bool  # True when a real HTTP exchange sits between adapter and simulator
     name: str = "in-process"
+    limited: bool = False  # its DSO announces quotas: a 429 holds the API (clocked limiter)
     points: Points = field(default_factory=Points)
     datasets: frozenset[Dataset] = frozenset(Dataset)
     meter_port: bool = True
@@ -125,12 +136,13 @@ def simulator_harness(simulator: Simulator, clock: FrozenClock) -> Harness:
 
 @asynccontextmanager
 async def inhouse_harness(simulator: Simulator, clock: FrozenClock) -> AsyncIterator[Harness]:
-    config = ServerConfig(clients={CLIENT_ID: CLIENT_SECRET}, admin_token="admin-for-tests")
+    config = ServerConfig(clients={CLIENT_ID: CLIENT_SECRET}, admin_token="admin-for-tests",
+                          quotas=ROOMY)
     async with serve(create_inhouse_app(simulator, config)) as url, \
             aiohttp.ClientSession() as session:
         client = InhouseClient(session, url, CLIENT_ID, CLIENT_SECRET, timeout=TIMEOUT,
-                               clock=clock)
-        yield Harness(client, simulator, clock, wire=True, name="inhouse-http",
+                               clock=clock, limiter=clocked_limiter(clock))
+        yield Harness(client, simulator, clock, wire=True, name="inhouse-http", limited=True,
                       curve_window=timedelta(days=31),
                       quota_periods=frozenset({timedelta(seconds=1), timedelta(hours=1)}),
                       malformed={"series": "values[0].value", "occupancy": "point"})
@@ -149,8 +161,7 @@ async def enedis_harness(simulator: Simulator, clock: FrozenClock,
     async with serve(app) as url, aiohttp.ClientSession() as session:
         config = EnedisConfig(CLIENT_ID, CLIENT_SECRET, base_url=url, generation=generation,
                               timeout=TIMEOUT, retry=FAST_RETRY, quotas=ROOMY)
-        adapter = EnedisAdapter(session, config, clock=clock,
-                                limiter=TokenBucketLimiter(max_wait=5))
+        adapter = EnedisAdapter(session, config, clock=clock, limiter=clocked_limiter(clock))
         v5 = generation is Generation.V5
         for point, given in ENEDIS_CONSENTS.items():
             autorisation = app[ENEDIS_KEY].grant((point.identifier,), given, 1095)
@@ -161,7 +172,7 @@ async def enedis_harness(simulator: Simulator, clock: FrozenClock,
         datasets = frozenset(Dataset) - ({Dataset.CONSUMPTION_INDEX, Dataset.PRODUCTION_INDEX}
                                          if v5 else set())
         yield Harness(
-            adapter, simulator, clock, wire=True, name=f"enedis-{generation.value}",
+            adapter, simulator, clock, wire=True, name=f"enedis-{generation.value}", limited=True,
             points=Points(gas=None, ean=None), datasets=datasets, meter_port=False,
             exact=False, attempts=FAST_RETRY.attempts, curve_window=timedelta(days=7),
             quota_periods=frozenset({timedelta(seconds=1), timedelta(hours=1)}),
@@ -205,10 +216,9 @@ async def grdf_harness(simulator: Simulator, clock: FrozenClock) -> AsyncIterato
         config = GrdfConfig(CLIENT_ID, CLIENT_SECRET, base_url=url + API_PREFIX,
                             token_url=url + TOKEN_PATH, timeout=TIMEOUT, retry=FAST_RETRY,
                             quotas=ROOMY)
-        adapter = GrdfAdapter(session, config, clock=clock,
-                              limiter=TokenBucketLimiter(max_wait=5))
+        adapter = GrdfAdapter(session, config, clock=clock, limiter=clocked_limiter(clock))
         yield Harness(
-            adapter, simulator, clock, wire=True, name="grdf",
+            adapter, simulator, clock, wire=True, name="grdf", limited=True,
             points=Points(long=GAS, moved=GAS_MOVED, vacant=GAS_VACANT, no_curve=None,
                           gas=GAS, ean=None, unknown=GAS_UNKNOWN),
             datasets=frozenset({Dataset.DAILY_CONSUMPTION, Dataset.CONTRACT, Dataset.ADDRESS}),

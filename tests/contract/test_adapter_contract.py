@@ -28,6 +28,7 @@ from adapters.errors import (
     BeyondHistory,
     NoData,
     NotYetAvailable,
+    QuotaBusy,
     UnknownPoint,
     Unsupported,
     UnsupportedDataset,
@@ -375,6 +376,12 @@ async def test_rate_limit_becomes_a_503_with_retry_after(harness: Harness) -> No
         await harness.adapter.describe(harness.points.long)
     assert caught.value.status == 503
     assert caught.value.retry_after == 7
+    if harness.limited:  # the DSO's Retry-After is obeyed: nothing is sent before it ends
+        with pytest.raises(QuotaBusy) as held:
+            await harness.adapter.describe(harness.points.long)
+        assert held.value.retry_after is not None
+        assert 0 < held.value.retry_after <= 7
+    harness.clock.advance(timedelta(seconds=7))
     assert (await harness.adapter.describe(harness.points.long)).point == harness.points.long
 
 
@@ -468,5 +475,8 @@ async def test_under_chaos_answers_are_right_or_typed_errors(harness: Harness) -
             answered += 1
         except UpstreamError as error:
             refused.add(type(error).__name__)
+            wait = getattr(error, "retry_after", None)
+            if wait:  # as a well-behaved caller does
+                harness.clock.advance(timedelta(seconds=wait))
     assert answered > 0
     assert refused

@@ -25,6 +25,7 @@ PAUSE = 0.4  # seconds between two reads of one reader
 #: day twice, and all after the simulated occupants' latest move-in (September 2025).
 PER_PHASE = 60
 MEMORY_SLACK_MIB = 25.0  # what a replica may grow by over all phases
+RETRY_AFTER = 3  # seconds the DSO asks for with each 429
 
 
 async def phase(world: World, first: int) -> list[Answer]:
@@ -74,9 +75,12 @@ async def test_a_failing_dso_gets_clean_errors_and_full_service_after(world: Wor
     await faulty.faults("POST", {"kind": "timeout", "probability": 1.0, "delay": 30})
     hung = await phase(world, 2 * PER_PHASE)  # slow: no answer within the replicas' timeout
     await faulty.faults("DELETE")
-    await faulty.faults("POST", {"kind": "rate_limited", "probability": 1.0, "retry_after": 30})
+    await faulty.faults("POST", {"kind": "rate_limited", "probability": 1.0,
+                                 "retry_after": RETRY_AFTER})
     throttled = await phase(world, 3 * PER_PHASE)
     await faulty.faults("DELETE")
+    # The replicas obey the DSO's last Retry-After (nothing is sent before it ends): wait it out.
+    await asyncio.sleep(RETRY_AFTER + 0.5)
     await faulty.faults("POST", {"kind": "latency", "probability": 1.0, "delay": 0.5})
     slow = await phase(world, 4 * PER_PHASE)  # slow but within the timeout: served, just later
     await faulty.faults("DELETE")

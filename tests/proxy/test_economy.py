@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from adapters.base import Capabilities, Quota
 from adapters.simulator import SimulatorAdapter
-from consent.identifiers import PointRef, Source
-from consent.periods import Period
-from consent.readings import Series
-from consent.vocabulary import Dataset, Resolution
+from consent.identifiers import Source
 from proxy.data.setup import purge_cache
 from proxy.keys import data_service_key
 from tests.proxy.world import World, build_world
 from tests.support.databases import SqliteFactory
 
+T = TypeVar("T")
 QUOTA = Quota(requests=4, per=timedelta(milliseconds=200), scope="application")
 
 
 class QuotaAdapter(SimulatorAdapter):
-    """The simulator, declaring a tight quota and recording when each call starts."""
+    """The simulator, declaring a tight quota and recording when each series call starts
+    (after its limiter turn, when the simulated DSO would see it arrive)."""
 
     starts: ClassVar[list[float]] = []
 
@@ -31,10 +31,13 @@ class QuotaAdapter(SimulatorAdapter):
         caps = await super().capabilities()
         return Capabilities(caps.name, caps.sources, caps.datasets, (QUOTA,), caps.meter_port)
 
-    async def series(self, point: PointRef, dataset: Dataset, period: Period,
-                     resolution: Resolution) -> Series:
-        self.starts.append(time.monotonic())
-        return await super().series(point, dataset, period, resolution)
+    async def _call(self, family: str, func: Callable[[], T]) -> T:
+        def arrive() -> T:
+            if family == "series":
+                self.starts.append(time.monotonic())
+            return func()
+
+        return await super()._call(family, arrive)
 
 
 def most_in_any_window(stamps: list[float], period: float) -> int:

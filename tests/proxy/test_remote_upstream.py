@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from adapters.inhouse.client import InhouseClient
 from adapters.simulator import Simulator
 from proxy.app import create_app
-from proxy.keys import adapters_key
+from proxy.keys import adapters_key, upstream_limiter_key
 from proxy.settings import Settings
 from tests.contract.servers import CLIENT_ID, CLIENT_SECRET, serve
 from tests.proxy.world import PRM, build_world, profile
@@ -35,6 +35,10 @@ async def test_a_replica_serves_data_from_the_remote_dso(sqlite_factory: SqliteF
                                    headers={"Authorization": f"Bearer {token}"}) as response:
                 status, body = response.status, await response.json()
             adapters = set(map(type, app[adapters_key].values()))
+            client = next(iter(app[adapters_key].values()))
+            shared = isinstance(client, InhouseClient) and \
+                client.limiter is app[upstream_limiter_key]
+            room = await app[upstream_limiter_key].headroom()
         finally:
             await replica.close()
     await world.client.close()
@@ -43,3 +47,10 @@ async def test_a_replica_serves_data_from_the_remote_dso(sqlite_factory: SqliteF
     assert status == 200, body
     assert len(body["values"]) == 7
     assert adapters == {InhouseClient}
+    assert shared  # the remote client takes its turns from the replica's one limiter
+    # describe + one series call, under the simulator server's announced quotas (the 1 s
+    # window may have emptied again on a slow machine)
+    free = {window: left for (_, window), (left, _) in room.items()}
+    assert set(free) == {"app/20per1s", "app/10000per3600s"}
+    assert free["app/10000per3600s"] == 9998
+    assert free["app/20per1s"] >= 18

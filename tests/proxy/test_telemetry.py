@@ -17,7 +17,7 @@ from adapters.simulator import SimulatorAdapter
 from adapters.simulator.faults import Fault, FaultKind
 from consent.evidence.tables import CheckpointRow, LogHeadRow
 from proxy import telemetry
-from proxy.keys import data_service_key, metrics_key
+from proxy.keys import metrics_key, upstream_limiter_key
 from tests.ops.test_metrics import sample
 from tests.proxy.world import World, build_world
 from tests.support.databases import SqliteFactory
@@ -81,13 +81,13 @@ async def test_quota_headroom_and_evidence_state_are_sampled(quota_world: World)
         await conn.execute(sa.insert(CheckpointRow.__table__).values(  # type: ignore[attr-defined]
             size=40, root=b"\0" * 32, note="n", issued_at="2026-11-22T10:00:00Z", kid="k"))
     app = world.client.app
-    upstreams = app[data_service_key].upstreams.values()
 
-    await telemetry.sample(app[metrics_key], world.db, upstreams)
+    await telemetry.sample(app[metrics_key], world.db, app[upstream_limiter_key])
 
     text = await scrape(world)
-    headroom = {s.labels["window"]: s.value for s in _samples(
-        text, "passerelle_upstream_quota_headroom_ratio")}
+    samples = _samples(text, "passerelle_upstream_quota_headroom_ratio")
+    assert {s.labels["source"] for s in samples} == {"simulator"}  # the DSO application
+    headroom = {s.labels["window"]: s.value for s in samples}
     assert headroom, "the windows used so far are published"
     # describe + one series call, both counted in the application-wide windows (the 1 s window
     # may have emptied again on a slow machine)

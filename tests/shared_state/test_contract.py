@@ -155,6 +155,25 @@ async def test_concurrent_replicas_never_start_more_calls_than_a_window_allows(
     assert (await replicas[0].headroom())["t/app/5per10s"] == (2, 5)
 
 
+async def test_a_hold_fills_the_named_windows_until_it_ends_and_frees_nothing(
+        backend: Backend) -> None:
+    make = ledgers(backend)
+    first, second = make(), make()
+    assert await first.take() == 0.0
+    backend.seconds.now += 0.5
+
+    await first.hold(2.0, {"t/app/3per1s"})  # a 429 with Retry-After: 2
+
+    assert await second.take() == pytest.approx(2.0)  # on every replica, nothing counted
+    assert await second.headroom() == {"t/app/3per1s": (0, 3), "t/app/5per10s": (4, 5)}
+    await second.hold(0.5, {"t/app/3per1s"})  # a shorter hold never shortens a longer one
+    assert await first.take() == pytest.approx(2.0)
+    backend.seconds.now += 2.0
+    assert [await second.take() for _ in range(4)] == [0.0, 0.0, 0.0, pytest.approx(1.0)]
+    # The start before the hold still counts in the 10-second window: 4 of 5 spent.
+    assert (await first.headroom())["t/app/5per10s"] == (1, 5)
+
+
 # ---- token stores (upstream application token) -----------------------------------------------
 
 async def test_a_token_store_shares_replaces_and_discards_only_the_refused_value(

@@ -4,18 +4,20 @@ is spent on the other (issue 9, "shared nothing but the database")."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.base import MeterDataAdapter
+from adapters.base import Capabilities, MeterDataAdapter, Quota
+from adapters.simulator import SimulatorAdapter
 from consent.clock import FrozenClock
 from consent.identifiers import Source
 from proxy.app import create_app
-from proxy.keys import adapters_key
+from proxy.keys import adapters_key, upstream_limiter_key
 from proxy.settings import Settings
 from tests.oauth.conftest import Browser
 from tests.oauth.conftest import start as start_oauth
@@ -83,6 +85,44 @@ async def test_a_recipient_burst_spent_on_one_replica_is_spent_on_the_other(
     assert status == 429
     assert retry_after is not None
     assert int(retry_after) >= 1
+
+
+class HourlyQuotaSimulator(SimulatorAdapter):
+    """The simulator announcing three requests an hour for the whole application."""
+
+    async def capabilities(self) -> Capabilities:
+        return replace(await super().capabilities(),
+                       quotas=(Quota(3, timedelta(hours=1)),))
+
+
+async def test_replicas_share_the_dso_quota_through_the_database(
+        pg_url: str, tmp_path: Path) -> None:
+    """Each replica has its own adapter and limiter; the quota windows are the database's."""
+    world: World = await build_world(pg_url, tmp_path, cache=False,
+                                     adapter_class=HourlyQuotaSimulator)
+    own = HourlyQuotaSimulator(world.simulator, timeout=0.3)
+    other = await second_replica(pg_url, tmp_path, world.clock, dict.fromkeys(Source, own),
+                                 upstream_cache=False)
+    try:
+        token = await world.token("dash")
+        first = await world.series(token, "daily_consumption", date(2026, 11, 1),
+                                   date(2026, 11, 2))  # describe + one series call: 2 of 3
+        params = {"start": "2026-11-02", "end": "2026-11-03"}
+        async with other.get(f"/api/v1/points/{PRM}/datasets/daily_consumption", params=params,
+                             headers={"Authorization": f"Bearer {token}"}) as refused:
+            status, retry_after = refused.status, refused.headers.get("Retry-After")
+        limiters = (world.client.app[upstream_limiter_key], other.app[upstream_limiter_key])
+        rooms = [await limiter.headroom() for limiter in limiters]
+    finally:
+        await other.close()
+        await world.client.close()
+
+    assert first[0] == 200
+    assert own.limiter is limiters[1]  # the replica gave its adapter its one limiter
+    assert status == 503  # describe took the third slot on the other replica; series waits 1 h
+    assert retry_after is not None
+    assert int(retry_after) >= 3500
+    assert rooms[0] == rooms[1] == {("simulator", "app/3per3600s"): (0, 3)}
 
 
 async def test_a_withdrawal_on_one_replica_denies_the_next_request_on_the_other(

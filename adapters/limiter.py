@@ -1,0 +1,209 @@
+"""``FairLimiter``: the one :class:`~adapters.quota.UpstreamLimiter`, fair across recipients.
+
+Each bucket of a :class:`~adapters.quota.QuotaPlan` (an API, or the whole application) is a
+*lane*: a :class:`~consent.shared_state.QuotaLedger` over the bucket's windows (the API's own
+and the application's, the latter shared by every lane of the application) and this process's
+waiting line in front of it. The ledger decides whether a request may start now, in memory for
+one process or in PostgreSQL for replicas sharing the DSO's quota (``ledgers``); the waiting
+line hands those starts round-robin across recipients, so one busy recipient cannot starve the
+others. Across replicas the balancer spreads each recipient's requests, so each replica's
+round-robin keeps the whole instance roughly fair; the ledger keeps it *exactly* within quota.
+
+Safety margin: every window is ``T * (1 + margin)`` long (5 % by default), so two requests
+sent ``T`` apart that arrive closer together still fit the DSO's window. A 429 the DSO sends
+anyway (its quota differs from the documented one, or another client shares the application)
+holds the lane for the ``Retry-After`` (:meth:`FairLimiter.backoff`: one of the lane's own
+windows is filled until then, on every replica): the application's other APIs go on.
+
+A request that would wait longer than ``max_wait`` is refused at once with
+:class:`~adapters.errors.QuotaBusy` (a 503 carrying a ``Retry-After``): holding a request for
+minutes helps nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Sequence
+
+from adapters.base import Quota
+from adapters.errors import QuotaBusy
+from adapters.quota import API_SCOPE, QuotaPlan
+from consent.shared_state.quota import DEFAULT_MARGIN, MemoryLedger, QuotaLedger, SlidingWindow
+
+#: Builds the ledger of one lane over its windows (memory, or PostgreSQL for replicas).
+LedgerFactory = Callable[[Sequence[SlidingWindow]], QuotaLedger]
+
+
+class _Lane:
+    """One bucket: its ledger, the window a 429 holds, and the recipients' waiting lines."""
+
+    def __init__(self, ledger: QuotaLedger, held: str) -> None:
+        self.ledger = ledger
+        self.held = held
+        windows = ledger.windows
+        self.per_call = max(w.period / w.limit for w in windows)
+        self.shortest = min(w.period for w in windows)
+        self.queues: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
+        self.dispatcher: asyncio.Task[None] | None = None
+        self.last_wait = 0.0  # the ledger's latest "come back in" answer
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+    def estimate(self) -> float:
+        """Seconds a newcomer would wait, roughly: next free start plus one per queued caller."""
+        return self.last_wait + self.waiting * self.per_call
+
+    def live(self) -> bool:
+        return any(not f.done() for queue in self.queues.values() for f in queue)
+
+    def next_waiter(self) -> asyncio.Future[None] | None:
+        """Pop the first live waiter of the next recipient in turn (round-robin)."""
+        while self.queues:
+            recipient, queue = next(iter(self.queues.items()))
+            self.queues.move_to_end(recipient)
+            while queue and queue[0].done():  # cancelled or timed out
+                queue.popleft()
+            if not queue:
+                del self.queues[recipient]
+                continue
+            future = queue.popleft()
+            if not queue:
+                del self.queues[recipient]
+            return future
+        return None
+
+    def fail_all(self, error: BaseException) -> None:
+        for queue in self.queues.values():
+            for future in queue:
+                if not future.done():
+                    future.set_exception(error)
+        self.queues.clear()
+
+
+class FairLimiter:
+    """The :class:`~adapters.quota.UpstreamLimiter` of the module docstring.
+
+    ``ledgers`` builds each lane's ledger (default: this process's memory); ``margin``
+    lengthens every window; ``max_wait`` bounds a wait (seconds); ``sleep`` waits for the
+    ledger's "come back in" (injectable with the ledgers' clock, for tests).
+    """
+
+    def __init__(self, *, max_wait: float = 10.0, ledgers: LedgerFactory = MemoryLedger,
+                 margin: float = DEFAULT_MARGIN,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.max_wait = max_wait
+        self.margin = margin
+        self._ledgers = ledgers
+        self._sleep = sleep
+        self._lanes: dict[tuple[str, str], _Lane] = {}
+        self._plans: dict[str, QuotaPlan] = {}
+        self._shared: dict[str, list[SlidingWindow]] = {}
+        self.granted = 0
+        self.backoffs = 0
+
+    def _window(self, plan: QuotaPlan, quota: Quota, scope: str) -> SlidingWindow:
+        return SlidingWindow(quota.requests, quota.per, margin=self.margin, name=(
+            f"{plan.application}/{scope}/{quota.requests}per{quota.per.total_seconds():g}s"))
+
+    def _lane(self, plan: QuotaPlan, api: str) -> _Lane | None:
+        """The lane of ``api``'s bucket (built on first use), ``None`` without any quota."""
+        bucket = plan.bucket(api)
+        if not plan.quotas:
+            return None
+        lane = self._lanes.get((plan.application, bucket))
+        if lane is not None:
+            return lane
+        known = self._plans.setdefault(plan.application, plan)
+        if known.quotas != plan.quotas:
+            raise ValueError(f"{plan.application} was already declared with other quotas")
+        shared = self._shared.get(plan.application)
+        if shared is None:  # one set per application: every lane counts in the same windows
+            shared = self._shared[plan.application] = [
+                self._window(plan, q, "app") for q in plan.quotas if q.scope != API_SCOPE]
+        own = [self._window(plan, q, bucket) for q in plan.quotas if q.scope == API_SCOPE]
+        # A start needs room in every window, so holding one window holds the bucket: the
+        # bucket's own one (never the application's when the API has its own: the other APIs
+        # go on) with the fewest slots (the fewest rows to fill in PostgreSQL).
+        held = min(own or shared, key=lambda w: w.limit)
+        lane = _Lane(self._ledgers([*own, *shared]), held.name)
+        self._lanes[(plan.application, bucket)] = lane
+        return lane
+
+    async def acquire(self, plan: QuotaPlan, api: str, recipient: str) -> None:
+        lane = self._lane(plan, api)
+        if lane is None:
+            return
+        if not lane.queues:
+            lane.last_wait = await lane.ledger.take()
+            if lane.last_wait == 0.0:
+                self.granted += 1
+                return
+        estimate = lane.estimate()
+        if estimate > self.max_wait:
+            raise self._busy(estimate)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        lane.queues.setdefault(recipient, deque()).append(future)
+        if lane.dispatcher is None or lane.dispatcher.done():
+            lane.dispatcher = asyncio.create_task(self._dispatch(lane))
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout=self.max_wait)
+        except TimeoutError:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                return  # granted at the deadline: the start is counted, use it
+            future.cancel()
+            raise self._busy(lane.estimate()) from None
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+
+    async def backoff(self, plan: QuotaPlan, api: str, seconds: float | None) -> None:
+        lane = self._lane(plan, api)
+        if lane is None:
+            return
+        hold = seconds if seconds is not None and seconds > 0 else lane.shortest
+        await lane.ledger.hold(hold, {lane.held})
+        lane.last_wait = max(lane.last_wait, hold)
+        self.backoffs += 1
+
+    async def headroom(self) -> dict[tuple[str, str], tuple[int, int]]:
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        for (application, _), lane in list(self._lanes.items()):
+            for name, room in (await lane.ledger.headroom()).items():
+                found[(application, name.removeprefix(application + "/"))] = room
+        return found
+
+    def waiting(self) -> int:
+        """How many requests are queued, over every lane."""
+        return sum(lane.waiting for lane in self._lanes.values())
+
+    def _busy(self, estimate: float) -> QuotaBusy:
+        return QuotaBusy("The data source is at its request quota; retry later.",
+                         retry_after=max(1, math.ceil(estimate)))
+
+    async def _dispatch(self, lane: _Lane) -> None:
+        while lane.live():
+            try:
+                wait = await lane.ledger.take()
+            except Exception as exc:  # the ledger's database failed: every waiter learns it
+                lane.fail_all(exc)
+                return
+            if wait > 0:
+                lane.last_wait = wait
+                await self._sleep(wait)
+                continue
+            lane.last_wait = 0.0
+            future = lane.next_waiter()
+            if future is None:
+                return  # everyone left while the start was taken: it stays spent (conservative)
+            self.granted += 1
+            future.set_result(None)
+
+    async def close(self) -> None:
+        for lane in self._lanes.values():
+            if lane.dispatcher is not None:
+                lane.dispatcher.cancel()
+            lane.fail_all(self._busy(self.max_wait))

@@ -1,0 +1,113 @@
+"""The in-house client takes a limiter turn for every API request, under the quotas its server
+announces, per route family when a quota says so; a 429 holds the family for its Retry-After.
+
+The server counts what reaches it: a request the limiter refuses is never sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from adapters.base import Quota
+from adapters.errors import QuotaBusy, UpstreamRateLimited
+from adapters.fakes.common import serve
+from adapters.inhouse.client import InhouseClient
+from adapters.inhouse.config import ServerConfig
+from adapters.inhouse.server import create_inhouse_app
+from adapters.inhouse.wire import API_PREFIX, route_family
+from adapters.limiter import FairLimiter
+from adapters.simulator import Fault, FaultKind, Simulator
+from adapters.timekeeping import at_hour
+from consent.clock import FrozenClock
+from consent.periods import Period
+from consent.vocabulary import Dataset, Resolution
+from tests.contract.harnesses import LONG, NOW, clocked_limiter, profiles
+from tests.contract.servers import CLIENT_ID, CLIENT_SECRET
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+WEEK = Period(at_hour(date(2026, 10, 1), "Europe/Paris"),
+              at_hour(date(2026, 10, 8), "Europe/Paris"))
+
+
+@dataclass
+class Dso:
+    client: InhouseClient
+    limiter: FairLimiter
+    simulator: Simulator
+    clock: FrozenClock
+    arrivals: list[str]  # route families of the requests that reached the DSO
+
+
+@asynccontextmanager
+async def dso(*quotas: Quota) -> AsyncIterator[Dso]:
+    clock = FrozenClock(NOW)
+    simulator = Simulator(clock, profiles(), seed=7)
+    app = create_inhouse_app(simulator, ServerConfig(clients={CLIENT_ID: CLIENT_SECRET},
+                                                     quotas=quotas))
+    arrivals: list[str] = []
+
+    @web.middleware
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(API_PREFIX + "/"):
+            arrivals.append(route_family(request.path.removeprefix(API_PREFIX)))
+        return await handler(request)
+
+    app.middlewares.insert(0, count)
+    limiter = clocked_limiter(clock)
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        client = InhouseClient(session, url, CLIENT_ID, CLIENT_SECRET, clock=clock,
+                               limiter=limiter)
+        yield Dso(client, limiter, simulator, clock, arrivals)
+
+
+async def test_application_quotas_count_every_request_and_refuse_before_sending() -> None:
+    async with dso(Quota(3, timedelta(hours=1))) as world:
+        await world.client.describe(LONG)
+        await world.client.series(LONG, Dataset.DAILY_CONSUMPTION, WEEK, Resolution.P1D)
+        await world.client.occupancy(LONG)
+        with pytest.raises(QuotaBusy) as refused:
+            await world.client.authorisation(LONG)
+        room = await world.limiter.headroom()
+    assert world.arrivals == ["capabilities", "points", "series", "occupancy"]
+    assert refused.value.retry_after is not None
+    assert refused.value.retry_after >= 3600
+    (application, window), = room
+    assert application == world.client.application
+    assert room[(application, window)] == (0, 3)
+
+
+async def test_route_families_with_their_own_quota_do_not_block_each_other() -> None:
+    async with dso(Quota(100, timedelta(seconds=1)),
+                   Quota(1, timedelta(hours=1), "api")) as world:
+        await world.client.series(LONG, Dataset.DAILY_CONSUMPTION, WEEK, Resolution.P1D)
+        with pytest.raises(QuotaBusy):
+            await world.client.series(LONG, Dataset.DAILY_CONSUMPTION, WEEK, Resolution.P1D)
+        await world.client.occupancy(LONG)
+        await world.client.describe(LONG)
+    assert world.arrivals == ["capabilities", "series", "occupancy", "points"]
+
+
+async def test_a_429_holds_its_route_family_for_retry_after() -> None:
+    async with dso(Quota(100, timedelta(seconds=1)),
+                   Quota(100, timedelta(hours=1), "api")) as world:
+        await world.client.capabilities()
+        world.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=20))
+        with pytest.raises(UpstreamRateLimited) as answered:
+            await world.client.occupancy(LONG)
+        with pytest.raises(QuotaBusy) as held:
+            await world.client.occupancy(LONG)
+        await world.client.authorisation(LONG)  # another family goes on
+        world.clock.advance(timedelta(seconds=20))
+        await world.client.occupancy(LONG)
+    assert not isinstance(answered.value, QuotaBusy)  # that one was the DSO's own 429
+    assert held.value.retry_after is not None
+    assert 0 < held.value.retry_after <= 20
+    assert world.arrivals == ["capabilities", "occupancy", "authorisation", "occupancy"]
+    assert world.limiter.backoffs == 1
