@@ -76,7 +76,7 @@ async def build(evidence: Evidence, clock: FrozenClock, accesses: int = 5) -> Hi
     from another household that must stay out of this consent's bundle."""
     history = History("c-1")
     pdf = documents.pdf()
-    stored = await evidence.blobs.put("doc-mandate", pdf, "application/pdf")
+    stored = await evidence.blobs.put("doc-mandate", pdf, "application/pdf", tenant="t1")
     ref = DocumentRef("doc-mandate", "signed_mandate", stored.media_type, stored.sha256,
                       stored.size, "accepted")
     record = grant(clock, documents_=(ref,))
