@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from consent.evidence.blobs_db import DOCUMENTS
 from consent.evidence.secrets import ENV_VAR
@@ -72,3 +72,21 @@ async def test_a_refused_attachment_keeps_no_document(app_world: RulesWorld) -> 
                                  data=b"MZ\x90\x00", content_type="application/pdf")
     assert status == 415, body
     assert await stored_documents(w) == before
+
+
+async def test_an_altered_document_is_refused_never_served(app_world: RulesWorld) -> None:
+    w = app_world
+    status, body = await w.staff("marc", "POST", "/staff/mandates", json_body={
+        "household_id": w.parties["h0"], "scope": "both", "points": [str(POINTS[0])],
+        "datasets": ["daily_consumption"]})
+    status, proof = await w.staff("marc", "POST", f"/staff/mandates/{body['id']}/proofs",
+                                  data=PDF, content_type="application/pdf")
+    assert status == 201, proof
+    async with w.db.engine.begin() as conn:
+        sealed = (await conn.execute(select(DOCUMENTS.c.sealed))).scalar_one()
+        await conn.execute(update(DOCUMENTS).values(sealed=sealed[:-1] + bytes([sealed[-1] ^ 1])))
+
+    status, problem = await w.staff("rita", "GET", f"/staff/proofs/{proof['id']}")
+
+    assert (status, problem["type"].rsplit("/", 1)[1]) == (500, "document-tampered"), problem
+    assert "CPAS de Namur" not in str(problem)
