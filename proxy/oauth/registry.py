@@ -7,9 +7,11 @@ and data categories (R5, R21); never a secret, never a redirect URI.
 Admin API, for the operator: ``Authorization: Bearer pas_adm_...`` with a token minted by
 ``passerelle admin-token create [--tenant T]`` (only its SHA-256 is kept, in ``admin-tokens`` in
 the data directory, followed by its tenant; several may be valid, delete a line to retire
-one). A token sees and changes only its tenant's recipients (R24); another tenant's client id
-is not found. The public register lists one tenant's recipients (``?tenant=``, default the
-default tenant).
+one). Replicas without a data directory of their own (containers) get the same lines from
+``$PASSERELLE_ADMIN_TOKENS`` (a secret file through ``PASSERELLE_ADMIN_TOKENS_FILE``), which
+wins over the file. A token sees and changes only its tenant's recipients (R24); another
+tenant's client id is not found. The public register lists one tenant's recipients
+(``?tenant=``, default the default tenant).
 
 * ``GET /admin/recipients``, ``GET /admin/recipients/{client_id}``
 * ``POST /admin/recipients`` (JSON: name, website, contact_email, purposes, legal_basis,
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,7 @@ from proxy.settings import Settings
 from proxy.web.templates import render
 
 ADMIN_TOKENS_FILE = "admin-tokens"
+ADMIN_TOKENS_VAR = "PASSERELLE_ADMIN_TOKENS"
 MAX_JSON_BYTES = 64 * 1024
 
 
@@ -106,12 +110,16 @@ async def register_json(request: web.Request) -> web.Response:
 def admin_token_digests(settings: Settings) -> dict[str, str]:
     """The digests of the valid admin tokens and their tenants (empty: the API is closed).
 
-    A line is ``<sha256 hex>`` (the default tenant) or ``<sha256 hex> <tenant>``."""
-    path = Path(settings.data_dir) / ADMIN_TOKENS_FILE
-    if not path.exists():
-        return {}
+    A line is ``<sha256 hex>`` (the default tenant) or ``<sha256 hex> <tenant>``; the lines are
+    ``$PASSERELLE_ADMIN_TOKENS`` if set, else the data directory's ``admin-tokens`` file."""
+    text = os.environ.get(ADMIN_TOKENS_VAR)
+    if text is None:
+        path = Path(settings.data_dir) / ADMIN_TOKENS_FILE
+        if not path.exists():
+            return {}
+        text = path.read_text()
     tokens = {}
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         parts = line.split()
         if parts and len(parts[0]) == 64:
             tokens[parts[0]] = parts[1] if len(parts) > 1 else DEFAULT_TENANT
