@@ -132,3 +132,4 @@ async def reading_mandate(session: AsyncSession, *, tenant_id: str,
                 and mandate.validity.contains(at)):
             return mandate
     return None
+
