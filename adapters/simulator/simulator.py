@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from adapters.base import (
-    AuthorisationState,
     Capabilities,
     DatasetAvailability,
     DatasetLimits,
@@ -47,6 +46,7 @@ from consent.clock import Clock, SystemClock
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
 from consent.readings import Record, Series
+from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
 
 #: Enedis: 24 months + 15 days for curves, 36 months + 15 days for daily values (section 1.4).
@@ -102,7 +102,7 @@ class Simulator:
         self._derive = derive_unknown
         self._profiles: dict[PointRef, PointProfile] = {}
         self._models: dict[PointRef, HouseholdModel] = {}
-        self._authorisations: dict[PointRef, AuthorisationState] = {}
+        self._authorisations: dict[PointRef, UpstreamState] = {}
         self._port = PortDesk(self.clock, port_delay, seed)
         for profile in profiles:
             self.add(profile)
@@ -124,7 +124,7 @@ class Simulator:
             profile = self._profiles[point] = derive_profile(point)
         return profile
 
-    def set_authorisation(self, point: PointRef, state: AuthorisationState | None) -> None:
+    def set_authorisation(self, point: PointRef, state: UpstreamState | None) -> None:
         """Override (or with ``None`` restore) the operator's authorisation state for a point."""
         self.profile(point)
         if state is None:
@@ -159,7 +159,7 @@ class Simulator:
         """The period served for ``dataset`` today and what bounds its start, or ``None``."""
         today = self._today(profile)
         occupant = profile.occupant_on(today)
-        if occupant is None or not self._authorisation_state(profile).allows_data:
+        if occupant is None or not self.authorisation_state(profile.point).usable:
             return None
         history = CURVE_HISTORY if dataset in _CURVES else DAILY_HISTORY
         starts = [(today - history, "history"), (profile.commissioned, "meter"),
@@ -231,28 +231,33 @@ class Simulator:
 
     # ---- authorisation, occupancy, records -----------------------------------------------
 
-    def _authorisation_state(self, profile: PointProfile) -> AuthorisationState:
-        state = self._authorisations.get(profile.point, profile.authorisation)
+    def authorisation_state(self, point: PointRef) -> UpstreamState:
+        """The state of the operator's authorisation for ``point``: the override if one is
+        set, else active while someone occupies the point and ended once it is vacant (the
+        fake DSO servers read it to shape their own answers)."""
+        profile = self.profile(point)
+        state = self._authorisations.get(point, profile.authorisation)
         if state is not None:
             return state
         occupant = profile.occupant_on(self._today(profile))
-        return AuthorisationState.ACTIVE if occupant else AuthorisationState.ENDED
+        return UpstreamState.ACTIVE if occupant else UpstreamState.ENDED
 
     def _require_holder(self, profile: PointProfile) -> None:
-        if not self._authorisation_state(profile).allows_data:
+        if not self.authorisation_state(profile.point).usable:
             raise UpstreamDenied(f"The operator holds no active authorisation for "
                                  f"{profile.point}.")
         if profile.occupant_on(self._today(profile)) is None:
             raise UpstreamDenied(f"Nobody holds the point {profile.point} today.")
 
-    def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
-        """The operator's authorisation: for the current (or, once vacant, the last) occupant."""
+    def authorisation(self, point: PointRef) -> UpstreamAuthorisation | None:
+        """The operator's authorisation: for the current (or, once vacant, the last) occupant;
+        ``None`` before anyone has moved in."""
         profile = self.profile(point)
-        state = self._authorisation_state(profile)
+        state = self.authorisation_state(point)
         today = self._today(profile)
         holders = [o for o in profile.occupants if o.move_in <= today]
         if not holders:
-            return UpstreamAuthorisation(point, AuthorisationState.ABSENT, None, None)
+            return None
         holder = holders[-1]
         validity = Period(local_midnight(profile.timezone, holder.move_in),
                           local_midnight(profile.timezone, holder.move_out)
