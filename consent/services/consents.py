@@ -53,7 +53,7 @@ from consent.services.consent_moves import prepare_move
 from consent.services.consent_reviews import attach_consent_proof, consent_proofs
 from consent.services.consent_rules import ConsentDraft, ConsentPolicy, check_standing, new_consent
 from consent.services.mandate_rules import ProofUpload
-from consent.services.queries import get_row, live_on_points
+from consent.services.queries import get_row, live_on_points, point_ids_of
 from consent.storage import Database
 
 ConsentTransition = Transition[Consent, ConsentEvent]
@@ -86,8 +86,14 @@ class ConsentService:
     async def give_in(self, session: AsyncSession, actor: Actor, draft: ConsentDraft, *,
                       reason: str = "") -> ConsentTransition:
         """:meth:`give` inside the caller's transaction (the demo seed writes in one)."""
+        return await self.answer_in(session, actor, draft, ConsentAction.GRANT, reason=reason)
+
+    async def answer_in(self, session: AsyncSession, actor: Actor, draft: ConsentDraft,
+                        action: ConsentAction, *, reason: str = "") -> ConsentTransition:
+        """The household's answer on the consent page, inside the caller's transaction: request
+        then ``grant`` or ``refuse`` (two events; the second is returned)."""
         created = await self._create(session, actor, draft, reason)
-        return await self._move(session, created.row, ConsentAction.GRANT, actor, reason)
+        return await self._move(session, created.row, action, actor, reason)
 
     async def attach_proof(self, actor: Actor, consent_id: str,
                            upload: ProofUpload) -> ProofDocument:
@@ -284,5 +290,4 @@ class ConsentService:
 
 
 async def _point_ids(session: AsyncSession, consent_id: str) -> list[str]:
-    statement = select(ConsentPoint.point_id).where(ConsentPoint.consent_id == consent_id)
-    return list((await session.exec(statement)).all())
+    return await point_ids_of(session, ConsentPoint, "consent_id", consent_id)

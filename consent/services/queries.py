@@ -70,3 +70,11 @@ async def live_on_points(session: AsyncSession, model: type[T], link: type[SQLMo
         col(model.id).in_(covering),  # type: ignore[attr-defined]
     ).order_by(col(model.created_at), col(model.id))  # type: ignore[attr-defined]
     return list((await session.exec(statement)).all())
+
+
+async def point_ids_of(session: AsyncSession, link: type[SQLModel], owner_column: str,
+                       owner_id: str) -> list[str]:
+    """The ids of the points ``owner_id`` (a consent, a mandate) covers through ``link``."""
+    owner = getattr(link, owner_column)
+    statement = select(link.point_id).where(owner == owner_id)  # type: ignore[attr-defined]
+    return list((await session.exec(statement)).all())

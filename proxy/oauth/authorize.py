@@ -23,17 +23,17 @@ and journaled. An account of another tenant than the app's is refused (R24).
 from __future__ import annotations
 
 from aiohttp import web
-from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.base import OAuth2Error
 
 from consent.households import mandated_households, occupied_points
 from consent.models import AccountRole, MeteringPoint, Party
 from proxy.errors import InvalidRequest, OAuthError
 from proxy.keys import database_key, oauth_server_key
+from proxy.oauth.answer_once import already_answered, is_answered
 from proxy.oauth.consent_page import Pending, consent_page
 from proxy.oauth.decision import decide
 from proxy.oauth.endpoints import new_exchange
-from proxy.oauth.glue import Carrier, Snapshot, bound, read_snapshot
+from proxy.oauth.glue import Snapshot, bound, error_redirect, read_snapshot
 from proxy.oauth.server import PasserelleServer, translate
 from proxy.oauth.store import load_client
 from proxy.web.login import login_url
@@ -81,6 +81,8 @@ async def authorize(request: web.Request) -> web.StreamResponse:
     assert snapshot.access is not None  # set by AccessRequestCheck during validation
     pending = Pending(server, snapshot, grant, exchange, snapshot.client,
                       snapshot.access, account, tuple(points), households)
+    if await is_answered(request.app[database_key], snapshot):  # the page shown again, a resubmit
+        return already_answered(pending)
     if request.method == "GET":
         return await consent_page(request, pending)
     return await decide(request, pending)
@@ -90,10 +92,7 @@ async def _authorization_error(request: web.Request, server: PasserelleServer,
                                snapshot: Snapshot, error: OAuth2Error) -> web.StreamResponse:
     if not error.redirect_uri:
         return await _error_page(request, translate(error))
-    error.state = snapshot.payload.state
-    carrier = Carrier(*error())
-    carrier.location = add_params_to_uri(carrier.location or "", [("iss", server.issuer)])
-    return carrier.to_response()
+    return error_redirect(error, snapshot.payload.state, server.issuer)
 
 
 async def _error_page(request: web.Request, error: OAuthError) -> web.Response:

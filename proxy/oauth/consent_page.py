@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 
 from consent.identifiers import PointRef
 from consent.models import Account, MeteringPoint, Party
@@ -33,7 +34,7 @@ class Pending:
 
     server: PasserelleServer
     snapshot: Snapshot
-    grant: object
+    grant: AuthorizationCodeGrant  # validated: its ``redirect_uri`` is the one to answer
     exchange: Exchange
     client: OAuthClient
     access: AccessRequest

@@ -6,7 +6,9 @@ SHA-256): a form posted after the text changed is shown again (409) rather than 
 against a text the household did not see (R15, R18). Approving creates an active consent
 through :class:`~consent.services.ConsentService`, with how the household signed in, and a code
 bound to it; refusing records a consent ``requested -> refused``. Both answer ``303`` to the
-client. A mandatary deciding beyond its mandate is refused and journaled (R10).
+client, once per request: the answer, the consent and the code are one transaction, and a
+second submit of the same request gets ``access_denied`` (:mod:`proxy.oauth.answer_once`). A
+mandatary deciding beyond its mandate is refused and journaled (R10).
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from consent.errors import DomainError
+from consent.errors import AlreadyAnswered, DomainError
 from consent.evidence.records import Notice
 from consent.identifiers import PointRef
 from consent.journal import DENIED, JournalEntry
-from consent.lifecycle import ActorRole
+from consent.lifecycle import ActorRole, ConsentAction
 from consent.models import Channel
 from consent.scopes import AccessRequest, InvalidDetails, finest_resolution, narrow
 from consent.services import Actor
@@ -33,10 +35,11 @@ from proxy.keys import (
     decision_recorder_key,
     rules_key,
 )
+from proxy.oauth.answer_once import already_answered, answering
 from proxy.oauth.consent_page import Pending, consent_page, offered
 from proxy.oauth.exchange import Grantee
 from proxy.oauth.glue import Carrier, bound
-from proxy.oauth.store import apply
+from proxy.oauth.store import apply_in
 from proxy.web import csrf
 from proxy.web.consent_text import consent_notice
 from proxy.web.forms import every, first
@@ -65,8 +68,10 @@ async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
                   tenant_id=pending.account.tenant_id, authentication=authentication,
                   notice=notice)
     if decision == "refuse":
-        if not pending.households:
-            await _record_refusal(request, pending, actor, notice)
+        try:
+            await _refuse(request, pending, actor, notice)
+        except AlreadyAnswered:
+            return already_answered(pending)
         return _respond(pending, None)
     if decision != "approve":
         return await consent_page(request, pending, error="consent.nothing", status=400)
@@ -74,22 +79,34 @@ async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
         grantor, household_points = pending.grantor(pairs)
         granted = narrow(pending.access, household_points=household_points,
                          approved=_choices(pairs, pending.access))
-        draft = _draft(pending, granted, notice, grantor)
-        transition = await request.app[consent_service_key].give(actor, draft)
+        return await _approve(request, pending, actor, _draft(pending, granted, notice, grantor),
+                              granted)
     except InvalidDetails:
         return await consent_page(request, pending, error="consent.nothing", status=400)
+    except AlreadyAnswered:
+        return already_answered(pending)
     except DomainError as error:
         log.info("consent refused by the domain: %s", error.detail)
         if role is ActorRole.MANDATARY:
             await _journal_refusal(request, pending, error)
         key = _REFUSAL_KEYS.get(str(error.extra.get("rule")), "consent.not_possible")
         return await consent_page(request, pending, error=key, status=400)
-    consent = transition.row
-    granted = replace(granted, resolution=_max_resolution(granted))
-    pending.exchange.grantee = Grantee(pending.account.id, consent.id, granted,
-                                       consent.valid_until)
-    response = _respond(pending, pending.exchange.grantee)
-    await apply(request.app[database_key], pending.exchange)
+
+
+async def _approve(request: web.Request, pending: Pending, actor: Actor, draft: ConsentDraft,
+                   granted: AccessRequest) -> web.Response:
+    """The answer, the active consent and the code bound to it: one transaction, so that a
+    second submit of the form finds them all or none (:mod:`proxy.oauth.answer_once`)."""
+    async with answering(request.app[database_key], pending, approved=True) as (session, answer):
+        consent = (await request.app[consent_service_key].answer_in(
+            session, actor, draft, ConsentAction.GRANT)).row
+        answer.consent_id = consent.id
+        session.add(answer)
+        granted = replace(granted, resolution=_max_resolution(granted))
+        pending.exchange.grantee = Grantee(pending.account.id, consent.id, granted,
+                                           consent.valid_until)
+        response = _respond(pending, pending.exchange.grantee)
+        await apply_in(session, pending.exchange)
     return response
 
 
@@ -173,21 +190,29 @@ def _draft(pending: Pending, granted: AccessRequest, notice: Notice,
     )
 
 
-async def _record_refusal(request: web.Request, pending: Pending, actor: Actor,
-                          notice: Notice) -> None:
-    """Record the refusal as a consent ``requested -> refused`` (what was asked, on the
-    household's points). If the request cannot even be recorded (nothing it asked exists
-    here), the refusal is only logged: the client still gets ``access_denied``."""
+async def _refuse(request: web.Request, pending: Pending, actor: Actor,
+                  notice: Notice) -> None:
+    """Record the answer and, with it, the household's refusal as a consent ``requested ->
+    refused`` (what was asked, on its points). A mandatary's refusal, or one the domain cannot
+    record (nothing it asked exists here), is the answer alone: the client still gets
+    ``access_denied``. Raises :class:`AlreadyAnswered` for a second answer."""
+    db = request.app[database_key]
     points, _foreign, datasets = offered(pending)
-    if not points or not datasets:
-        log.info("refusal of an unrecordable request by account %s", pending.account.id)
-        return
+    if pending.households or not points or not datasets:
+        log.info("refusal recorded as an answer only, by account %s", pending.account.id)
+        async with answering(db, pending, approved=False):
+            return
     asked = AccessRequest(frozenset(datasets), tuple(p.ref for p in points[:2]),
                           pending.access.resolution, pending.access.history,
                           pending.access.duration, pending.access.purpose)
-    service = request.app[consent_service_key]
     try:
-        requested = await service.request(actor, _draft(pending, asked, notice))
-        await service.refuse(actor, requested.row.id)
-    except DomainError as error:
+        async with answering(db, pending, approved=False) as (session, answer):
+            answer.consent_id = (await request.app[consent_service_key].answer_in(
+                session, actor, _draft(pending, asked, notice), ConsentAction.REFUSE)).row.id
+            session.add(answer)
+    except AlreadyAnswered:
+        raise
+    except DomainError as error:  # rolled back: the answer alone, in a transaction of its own
         log.info("refusal not recorded: %s", error.detail)
+        async with answering(db, pending, approved=False):
+            return
