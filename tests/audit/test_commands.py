@@ -20,7 +20,7 @@ from consent.storage import Database
 from consent.tokens import ADMIN_PREFIX, digest, new_secret
 from proxy.cli import main
 from proxy.keys import settings_key
-from proxy.oauth.registry import ADMIN_TOKENS_FILE
+from proxy.oauth.admin_tokens import ADMIN_TOKENS_FILE
 from tests.proxy.world import World
 from tests.support.databases import SqliteFactory
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -24,8 +25,12 @@ NEW_RECIPIENT = {
 }
 
 
-def mint_admin_token(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    assert main(["admin-token", "create", "--data-dir", str(data_dir), "--json"]) == 0
+async def mint_admin_token(p: Running, capsys: pytest.CaptureFixture[str]) -> str:
+    """``passerelle admin-token create`` against the running instance's data and database (in a
+    thread: the command runs its own event loop)."""
+    url = p.db.engine.url.render_as_string(hide_password=False)
+    assert await asyncio.to_thread(main, ["admin-token", "create", "--data-dir", str(p.data_dir),
+                                          "--database-url", url, "--json"]) == 0
     token: str = json.loads(capsys.readouterr().out)["admin_token"]
     assert token.startswith("pas_adm_")
     return token
@@ -70,14 +75,14 @@ async def test_admin_api_needs_an_admin_token(passerelle: Running,
         async with session.get(url) as r:
             assert r.status == 401
             assert r.headers["WWW-Authenticate"].startswith("Bearer")
-        mint_admin_token(passerelle.data_dir, capsys)
+        await mint_admin_token(passerelle, capsys)
         async with session.get(url, headers={"Authorization": "Bearer pas_adm_guess"}) as r:
             assert r.status == 401
 
 
 async def test_admin_creates_lists_and_suspends(passerelle: Running, browser: Browser,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    token = mint_admin_token(passerelle.data_dir, capsys)
+    token = await mint_admin_token(passerelle, capsys)
     auth = {"Authorization": f"Bearer {token}"}
     code, verifier = await get_code(passerelle, browser)
     _status, tokens = await exchange_code(passerelle, code, verifier)
