@@ -9,8 +9,8 @@ import pytest
 
 from adapters.errors import UnknownPoint
 from adapters.simulator import Fault, FaultKind, FaultPlan, Occupant, Simulator, derive_profile
+from adapters.simulator.catalogue import household_model
 from adapters.simulator.curves import consumption_energy, gas_energy, production_energy
-from adapters.simulator.simulator import household_model
 from consent.clock import FrozenClock
 from consent.errors import DomainError
 from consent.identifiers import PointRef, Source
