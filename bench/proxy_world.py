@@ -151,7 +151,7 @@ class DurablePostgres:
     """A throwaway PostgreSQL cluster with durable commits (fsync and synchronous_commit on),
     so that "durable before the answer" costs what it costs in production."""
 
-    def __init__(self, max_connections: int = 60) -> None:
+    def __init__(self, max_connections: int = 120) -> None:
         from tests.support.postgres import Cluster, locate_binaries
 
         bindir = locate_binaries()

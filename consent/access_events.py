@@ -27,7 +27,6 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
 from consent.event_writers import EventWriter, writer_for
@@ -132,10 +131,10 @@ class BatchWriter(Protocol):
     """Something written in the same transaction as each batch of access events (the evidence
     log's leaves, :class:`consent.evidence.access_trail.AccessTrail`)."""
 
-    async def write(self, conn: AsyncConnection,
-                    events: Sequence[AccessEvent]) -> Callable[[], None]:
+    def write(self, conn: sa.Connection, events: Sequence[AccessEvent]) -> Callable[[], None]:
         """Write for ``events`` inside the batch's transaction on ``conn``; return what to call
-        once that transaction has committed."""
+        once that transaction has committed. Synchronous (no I/O of its own but ``conn``'s), so
+        a writer can run a whole batch in one hop to its database thread."""
         ...
 
 

@@ -7,16 +7,19 @@ about a millisecond of CPU (pool check-out, reset on return, one driver round tr
 on aiosqlite each is a thread hop); the writers here keep one connection of their own and use
 the driver directly, which cuts that to a fifth:
 
-* :class:`SqliteWriter`: one ``sqlite3`` connection on one thread; a batch is a single hop
-  (``BEGIN IMMEDIATE``, ``executemany``, ``COMMIT``), with the database's ``synchronous`` level;
+* :class:`SqliteWriter`: one synchronous connection on one thread; a batch is a single hop
+  (``BEGIN IMMEDIATE``, ``executemany``, the evidence leaves, ``COMMIT``), with the
+  database's ``synchronous`` level;
 * :class:`PostgresWriter`: one asyncpg connection; a batch is one ``executemany``, which asyncpg
   runs in one transaction (atomic), with ``synchronous_commit`` never weaker than ``local``;
-* :class:`CoreWriter`: SQLAlchemy on a connection of its own (no pool check-out and reset per
-  batch). It is the writer whenever something must be written in the same transaction (the
-  evidence log's leaves, :class:`~consent.access_events.BatchWriter`), and for other backends.
+* :class:`CoreWriter`: SQLAlchemy's async engine on a connection of its own (no pool check-out
+  and reset per batch). It is the writer on PostgreSQL whenever something must be written in
+  the same transaction (the evidence log's leaves, :class:`~consent.access_events.BatchWriter`,
+  run through ``run_sync``), and for other backends.
 
 The statement and the value conversions come from the table's own SQLAlchemy column types
-(:class:`_Insert`), so a row reads back through the ORM exactly as if the ORM had written it.
+(:class:`~consent.storage.compiled.Compiled`), so a row reads back through the ORM exactly as
+if the ORM had written it.
 A batch either commits entirely or raises (nothing written): every waiter then learns that its
 event is not durable.
 """
@@ -24,6 +27,7 @@ event is not durable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -33,6 +37,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consent.storage.compiled import Compiled
 
 if TYPE_CHECKING:
     from consent.access_events import AccessEvent, BatchWriter
@@ -57,68 +63,81 @@ class EventWriter(Protocol):
         ...
 
 
-class _Insert:
-    """``INSERT INTO access_event`` compiled once for one dialect (positional parameters),
-    with the column types' own bind processors (instants in UTC, JSON arrays as text...)."""
-
-    def __init__(self, table: sa.Table, dialect: Dialect) -> None:
-        compiled = sa.insert(table).compile(dialect=dialect,
-                                            column_keys=[c.key for c in table.columns])
-        self.sql = compiled.string
-        names = compiled.positiontup or []
-        self._fields = [(name, table.c[name].type.bind_processor(dialect)) for name in names]
-
-    def row(self, doc: dict[str, Any]) -> tuple[Any, ...]:
-        """The parameters of one event's row (``doc`` as :func:`access_events.row_of` gives)."""
-        return tuple(process(doc[name]) if process is not None else doc[name]
-                     for name, process in self._fields)
+def _insert(table: sa.Table, dialect: Dialect) -> Compiled:
+    """``INSERT INTO access_event`` compiled once for one dialect, every column bound."""
+    return Compiled(sa.insert(table), dialect, column_keys=[c.key for c in table.columns])
 
 
-def _rows(insert: _Insert, events: Sequence[AccessEvent]) -> list[tuple[Any, ...]]:
+def _rows(insert: Compiled, events: Sequence[AccessEvent]) -> list[Any]:
     from consent.access_events import row_of
 
-    return [insert.row(row_of(event)) for event in events]
+    return [insert.params(row_of(event)) for event in events]
 
 
 class SqliteWriter:
-    """See the module docstring; ``synchronous`` is the database's ``PRAGMA synchronous``."""
+    """See the module docstring; ``synchronous`` is the database's ``PRAGMA synchronous``.
+
+    The writer's thread owns one synchronous SQLAlchemy connection to the file. A batch is one
+    hop to that thread: ``BEGIN IMMEDIATE`` (the write lock first, so nothing read in the
+    transaction can be stale), the events' ``executemany``, ``also``'s statements (the evidence
+    log's leaves: through aiosqlite they were one thread hop each), ``COMMIT``.
+    """
 
     def __init__(self, path: str, table: sa.Table, dialect: Dialect, *,
-                 synchronous: str = "full") -> None:
+                 synchronous: str = "full", also: BatchWriter | None = None) -> None:
         self.path = path
         self.synchronous = synchronous
-        self._insert = _Insert(table, dialect)
+        self.also = also
+        self._insert = _insert(table, dialect)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="access-events")
-        self._conn: sqlite3.Connection | None = None
+        self._conn: sa.Connection | None = None
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        for pragma in ("journal_mode=WAL", f"synchronous={self.synchronous.upper()}",
-                       "foreign_keys=ON", "busy_timeout=5000"):
-            conn.execute(f"PRAGMA {pragma}")
-        return conn
+    def _connect(self) -> sa.Connection:
+        from consent.storage.database import sqlite_pragmas
 
-    def _write(self, rows: list[tuple[Any, ...]]) -> None:  # on the writer thread
+        engine = sa.create_engine(f"sqlite:///{self.path}", poolclass=sa.pool.StaticPool)
+        on_connect = sqlite_pragmas(self.synchronous)
+
+        def autocommit_driver(dbapi_connection: sqlite3.Connection, record: Any) -> None:
+            on_connect(dbapi_connection, record)
+            # SQLAlchemy's recipe for SQLite: the driver's implicit deferred BEGIN is off, and
+            # the "begin" hook below says BEGIN IMMEDIATE itself.
+            dbapi_connection.isolation_level = None
+
+        sa.event.listen(engine, "connect", autocommit_driver)
+        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine.connect()
+
+    def _write(self, rows: list[tuple[Any, ...]],
+               events: Sequence[AccessEvent]) -> AfterCommit | None:  # on the writer thread
         if self._conn is None:
             self._conn = self._connect()
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        conn, after = self._conn, None
         try:
-            conn.executemany(self._insert.sql, rows)
-            conn.execute("COMMIT")
+            with conn.begin():
+                conn.exec_driver_sql(self._insert.sql, rows)
+                if self.also is not None:
+                    after = self.also.write(conn, events)
         except BaseException:
-            conn.execute("ROLLBACK")
+            # A broken connection (disk full, file replaced) is not reused.
+            self._conn = None
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+                conn.close()
             raise
+        return after
 
     async def write(self, events: Sequence[AccessEvent]) -> AfterCommit | None:
         rows = _rows(self._insert, events)
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._write, rows)
-        return None
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._write, rows, events)
 
     async def close(self) -> None:
         def shut() -> None:
             if self._conn is not None:
+                engine = self._conn.engine
                 self._conn.close()
+                engine.dispose()
                 self._conn = None
 
         await asyncio.get_running_loop().run_in_executor(self._thread, shut)
@@ -130,7 +149,7 @@ class PostgresWriter:
 
     def __init__(self, dsn: str, table: sa.Table, dialect: Dialect) -> None:
         self.dsn = dsn
-        self._insert = _Insert(table, dialect)
+        self._insert = _insert(table, dialect)
         self._conn: Any = None
         self._lock = asyncio.Lock()
 
@@ -180,7 +199,7 @@ class CoreWriter:
             async with conn.begin():
                 await conn.execute(sa.insert(self.table), [row_of(event) for event in events])
                 if self.also is not None:
-                    after = await self.also.write(conn, events)
+                    after = await conn.run_sync(self.also.write, events)
         except BaseException:
             # The connection may be broken (a fail-over): the next batch takes a fresh one.
             self._conn = None
@@ -207,11 +226,11 @@ def writer_for(db: Database, table: sa.Table, *, also: BatchWriter | None = None
     """The cheapest writer for ``db``'s backend (a file database for SQLite), SQLAlchemy's
     when ``also`` must write in the same transaction."""
     url = db.engine.url
-    if also is not None:
-        return CoreWriter(db, table, also=also)
     if db.dialect == "sqlite" and url.database and url.database != ":memory:":
         return SqliteWriter(url.database, table, db.engine.dialect,
-                            synchronous=db.sqlite_synchronous)
+                            synchronous=db.sqlite_synchronous, also=also)
+    if also is not None:
+        return CoreWriter(db, table, also=also)
     if db.dialect == "postgresql":
         return PostgresWriter(db.asyncpg_dsn(), table, db.engine.dialect)
     return CoreWriter(db, table)

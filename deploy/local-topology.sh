@@ -161,10 +161,13 @@ start_passerelle() {
   wait_http "http://127.0.0.1:$SIM_PORT/api/v1/health" 60 \
     || die "the simulator did not start, see $STATE/logs/simulator.log"
   # One after the other: the first seeds the demo (if asked) before the second looks for it.
+  # Each has its own data directory, as on separate hosts: they share nothing but PostgreSQL.
   local i port
   for i in 1 2; do
     port=$([ $i = 1 ] && echo "$R1_PORT" || echo "$R2_PORT")
-    spawn "replica-$i" "$PY" -m proxy serve --host 127.0.0.1 --port "$port"
+    mkdir -p "$STATE/data/replica-$i"
+    spawn "replica-$i" env PASSERELLE_DATA_DIR="$STATE/data/replica-$i" \
+      "$PY" -m proxy serve --host 127.0.0.1 --port "$port"
     wait_http "http://127.0.0.1:$port/readyz" 90 \
       || die "replica $i is not ready, see $STATE/logs/replica-$i.log"
   done

@@ -196,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_audit_commands(sub, parent, settings_from)
     add_migrate_command(sub, parent)
+    from proxy.documents_cli import add_documents_commands
+
+    add_documents_commands(sub, parent, settings_from)
     add_demo_commands(sub, parent)
     from proxy.oauth.cli import add_oauth_commands
 

@@ -7,7 +7,8 @@ What an auditor needs to be shown, and how Passerelle keeps it:
 - every event (records, data accesses, admin and audit actions, key rotations) is a leaf of an
   **RFC 6962 Merkle log** (:mod:`consent.evidence.log`) whose heads are published as **C2SP signed
   checkpoints** (:mod:`consent.evidence.checkpoints`);
-- proof documents (R2) are kept **encrypted** (:mod:`consent.evidence.blobs`);
+- proof documents (R2) are kept **encrypted in the database**, bound to their tenant and id
+  (:mod:`consent.evidence.blobs`, :mod:`consent.evidence.blobs_db`);
 - usage traces past retention lose their payload, never their leaf (R17,
   :mod:`consent.evidence.retention`);
 - a **proof bundle** (:mod:`consent.evidence.bundle`) is checked offline by

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consent.access_events import AccessEvent as DataAccess
 from consent.evidence.events import AccessEvent
@@ -48,15 +47,15 @@ class AccessTrail:
         self.log = log
         self._households: dict[str, str | None] = {}
 
-    async def write(self, conn: AsyncConnection,
-                    events: Sequence[DataAccess]) -> Callable[[], None]:
+    def write(self, conn: sa.Connection, events: Sequence[DataAccess]) -> Callable[[], None]:
         """Stage the leaves of ``events`` in ``conn``'s transaction; return what to call once
-        it has committed."""
-        await self._learn(conn, _CONSENT, _CONSENT.c.grantor_id,
-                          {e.consent_id for e in events if e.consent_id})
-        await self._learn(conn, _MANDATE, _MANDATE.c.mandator_id,
-                          {e.mandate_id for e in events if e.mandate_id and not e.consent_id})
-        staged = await self.log.append_in(conn, [
+        it has committed (on the event loop's thread). Synchronous: the batch writer runs it on
+        its own thread, or under ``AsyncConnection.run_sync``."""
+        self._learn(conn, _CONSENT, _CONSENT.c.grantor_id,
+                    {e.consent_id for e in events if e.consent_id})
+        self._learn(conn, _MANDATE, _MANDATE.c.mandator_id,
+                    {e.mandate_id for e in events if e.mandate_id and not e.consent_id})
+        staged = self.log.append_in_sync(conn, [
             access_event(e, self._household_of(e)).to_log_event() for e in events])
         return staged.committed
 
@@ -64,15 +63,15 @@ class AccessTrail:
         owner = event.consent_id or event.mandate_id
         return self._households.get(owner) if owner else None
 
-    async def _learn(self, conn: AsyncConnection, table: sa.Table, household: sa.Column[Any],
-                     ids: set[str]) -> None:
+    def _learn(self, conn: sa.Connection, table: sa.Table, household: sa.Column[Any],
+               ids: set[str]) -> None:
         """Remember the household of each consent (its grantor) or mandate (its mandator)."""
         missing = [i for i in ids if i not in self._households]
         if not missing:
             return
         if len(self._households) + len(missing) > _MAX_REMEMBERED:
             self._households.clear()
-        rows = await conn.execute(sa.select(table.c.id, household.label("household"))
-                                  .where(table.c.id.in_(missing)))
+        rows = conn.execute(sa.select(table.c.id, household.label("household"))
+                            .where(table.c.id.in_(missing)))
         found = {row.id: row.household for row in rows}
         self._households.update({i: found.get(i) for i in missing})  # unknown ids too

@@ -7,33 +7,33 @@ media type must match the sniffed one, the size must be within the limit (defaul
 GRDF ADICT's attachments). Anything else raises :class:`RejectedDocument` before a byte is
 written, so a refused upload leaves nothing behind.
 
-:class:`FileBlobStore` seals each document with AES-256-GCM (evidence keyring, purpose
-``document``, associated data = the document id, so a file moved onto another id fails to
-open) and writes it atomically (temporary file, fsync, rename). The domain keeps the metadata
+Every document belongs to one tenant (R24): it is stored under its tenant and read back only by
+naming that tenant; another tenant's id reads as unknown. A store that seals (the database one,
+:mod:`consent.evidence.blobs_db`) seals with AES-256-GCM under the evidence keyring, purpose
+:data:`PURPOSE`, associated data :func:`binding` (tenant and document id), so sealed bytes moved
+onto another document or tenant fail to open. The domain keeps the metadata
 (``proof_document``: kind, review state, links to consents and mandates).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from consent.errors import Conflict, NotFound
-from consent.evidence.errors import DocumentTooLarge, EvidenceUnavailable, RejectedDocument
-from consent.evidence.secrets import Keyring, Sealed
+from consent.evidence.errors import DocumentTooLarge, RejectedDocument
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 MAX_DOCUMENT_SIZE = 4 * 1024 * 1024
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
 EXTENSIONS = {PDF: "pdf", PNG: "png", JPEG: "jpg"}
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_MAGIC = b"PSLB\x01"
-_PURPOSE = "document"
+#: The keyring purpose documents are sealed for (its own derived key, :mod:`.secrets`).
+PURPOSE = "document"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,105 +79,83 @@ def check_upload(data: bytes, declared_type: str, *, max_size: int = MAX_DOCUMEN
 
 
 def check_document_id(document_id: str) -> None:
+    """Refuse a malformed document id (:class:`RejectedDocument`)."""
     if not _ID.fullmatch(document_id):
         raise RejectedDocument("A document id is 1-64 letters, digits, '-' or '_'.")
 
 
+def check_tenant(tenant: str) -> None:
+    """Refuse a tenant id that cannot name a tenant (empty, too long, or holding a NUL, which
+    :func:`binding` uses as separator)."""
+    if not 0 < len(tenant) <= 64 or "\0" in tenant:
+        raise RejectedDocument("A tenant id is 1-64 characters.")
+
+
+def binding(tenant: str, document_id: str) -> bytes:
+    """The associated data a document is sealed with: its tenant and its id (unambiguous:
+    neither holds a NUL)."""
+    return tenant.encode() + b"\0" + document_id.encode()
+
+
 @runtime_checkable
 class BlobStore(Protocol):
-    """Where proof documents' bytes live."""
+    """Where proof documents' bytes live. Every call names the document's tenant (R24)."""
 
-    async def put(self, document_id: str, data: bytes, declared_type: str) -> StoredDocument:
-        """Check and store a new document; an existing id raises :class:`Conflict`."""
+    async def put(self, document_id: str, data: bytes, declared_type: str, *,
+                  tenant: str) -> StoredDocument:
+        """Check and store a new document in its own transaction; an existing id raises
+        :class:`Conflict`, a refused upload :class:`RejectedDocument` (nothing stored)."""
         ...
 
-    async def get(self, document_id: str) -> bytes:
-        """The document's bytes; an unknown id raises :class:`NotFound`."""
+    async def put_in(self, conn: AsyncConnection, document_id: str, data: bytes,
+                     declared_type: str, *, tenant: str) -> StoredDocument:
+        """:meth:`put` inside the caller's transaction on ``conn``: the document exists exactly
+        when that transaction commits, so it cannot outlive the metadata written with it."""
         ...
 
-    async def delete(self, document_id: str) -> None:
+    async def get(self, document_id: str, *, tenant: str) -> bytes:
+        """The document's bytes; an id unknown in ``tenant`` raises :class:`NotFound`, stored
+        bytes that do not authenticate :class:`DocumentTampered` (never altered bytes)."""
+        ...
+
+    async def delete(self, document_id: str, *, tenant: str) -> None:
         """Remove a document (erasure, R23); an unknown id is not an error."""
         ...
 
 
-def _stored(document_id: str, data: bytes, media_type: str) -> StoredDocument:
+def stored_document(document_id: str, data: bytes, media_type: str) -> StoredDocument:
+    """What the domain records about ``data`` stored as ``document_id``."""
     return StoredDocument(document_id, media_type, len(data), hashlib.sha256(data).hexdigest())
 
 
 class MemoryBlobStore:
-    """Documents in a dict: for tests and demos."""
+    """Documents in a dict: for tests, benchmarks and demos. Not transactional: a
+    :meth:`put_in` whose transaction rolls back leaves its document behind."""
 
     def __init__(self, *, max_size: int = MAX_DOCUMENT_SIZE) -> None:
         self.max_size = max_size
-        self._data: dict[str, bytes] = {}
+        self._data: dict[str, tuple[str, bytes]] = {}
 
-    async def put(self, document_id: str, data: bytes, declared_type: str) -> StoredDocument:
+    async def put(self, document_id: str, data: bytes, declared_type: str, *,
+                  tenant: str) -> StoredDocument:
         check_document_id(document_id)
+        check_tenant(tenant)
         media_type = check_upload(data, declared_type, max_size=self.max_size)
         if document_id in self._data:
             raise Conflict(f"Document {document_id} already exists.")
-        self._data[document_id] = bytes(data)
-        return _stored(document_id, data, media_type)
+        self._data[document_id] = (tenant, bytes(data))
+        return stored_document(document_id, data, media_type)
 
-    async def get(self, document_id: str) -> bytes:
-        try:
-            return self._data[document_id]
-        except KeyError:
-            raise NotFound(f"No document {document_id}.") from None
+    async def put_in(self, conn: AsyncConnection, document_id: str, data: bytes,
+                     declared_type: str, *, tenant: str) -> StoredDocument:
+        return await self.put(document_id, data, declared_type, tenant=tenant)
 
-    async def delete(self, document_id: str) -> None:
-        self._data.pop(document_id, None)
+    async def get(self, document_id: str, *, tenant: str) -> bytes:
+        owner, data = self._data.get(document_id, (None, b""))
+        if owner != tenant:
+            raise NotFound(f"No document {document_id}.")
+        return data
 
-
-class FileBlobStore:
-    """Sealed documents under ``root/<first two chars>/<id>``."""
-
-    def __init__(self, root: Path, keyring: Keyring, *, max_size: int = MAX_DOCUMENT_SIZE) -> None:
-        self.root = root
-        self.keyring = keyring
-        self.max_size = max_size
-
-    def _path(self, document_id: str) -> Path:
-        check_document_id(document_id)
-        return self.root / document_id[:2] / document_id
-
-    async def put(self, document_id: str, data: bytes, declared_type: str) -> StoredDocument:
-        path = self._path(document_id)
-        media_type = check_upload(data, declared_type, max_size=self.max_size)
-        sealed = self.keyring.seal(_PURPOSE, data, document_id.encode())
-        kek = sealed.kek_id.encode()
-        await asyncio.to_thread(_write_new, path, _MAGIC + bytes([len(kek)]) + kek + sealed.blob)
-        return _stored(document_id, data, media_type)
-
-    async def get(self, document_id: str) -> bytes:
-        path = self._path(document_id)
-        try:
-            raw = await asyncio.to_thread(path.read_bytes)
-        except FileNotFoundError:
-            raise NotFound(f"No document {document_id}.") from None
-        if not raw.startswith(_MAGIC):
-            raise EvidenceUnavailable(f"Document {document_id} is not a sealed document file.")
-        length = raw[len(_MAGIC)]
-        start = len(_MAGIC) + 1
-        kek_id = raw[start:start + length].decode("ascii", "replace")
-        return self.keyring.open(_PURPOSE, Sealed(kek_id, raw[start + length:]),
-                                 document_id.encode())
-
-    async def delete(self, document_id: str) -> None:
-        await asyncio.to_thread(self._path(document_id).unlink, missing_ok=True)
-
-
-def _write_new(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temp, path)  # fails if the id exists: a document is never overwritten
-        except FileExistsError:
-            raise Conflict(f"Document {path.name} already exists.") from None
-    finally:
-        os.unlink(temp)
+    async def delete(self, document_id: str, *, tenant: str) -> None:
+        if self._data.get(document_id, (None,))[0] == tenant:
+            del self._data[document_id]

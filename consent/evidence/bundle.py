@@ -33,6 +33,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from consent.errors import NotFound
 from consent.evidence.blobs import EXTENSIONS
 from consent.evidence.canonical import b64encode, canonical, format_instant, sha256_hex
+from consent.evidence.errors import DocumentTampered
 from consent.evidence.events import (
     ACCESS,
     AUDIT_EXPORT,
@@ -267,22 +268,26 @@ async def _write_checkpoints(evidence: Evidence, bundle: _Zip, anchor: SignedChe
 
 async def _write_documents(evidence: Evidence, bundle: _Zip, envelopes: Any,
                            include: bool) -> list[dict[str, str]]:
-    """Each cited document once; those not included are listed with why."""
-    cited: dict[str, Mapping[str, Any]] = {}
+    """Each cited document once, read in the tenant of the record citing it; those not
+    included are listed with why (one that no longer authenticates in the store is withheld,
+    never exported altered)."""
+    cited: dict[str, tuple[str, Mapping[str, Any]]] = {}
     for envelope in envelopes:
-        for document in envelope["record"].get("documents", []):
-            cited.setdefault(document["id"], document)
+        record = envelope["record"]
+        for document in record.get("documents", []):
+            cited.setdefault(document["id"], (str(record.get("tenant")), document))
     withheld = []
-    for document_id, ref in sorted(cited.items()):
-        if not include:
-            withheld.append({"id": document_id, "sha256": ref["sha256"],
-                             "reason": "documents not requested in this export"})
-            continue
-        try:
-            data = await evidence.blobs.get(document_id)
-        except NotFound:
-            withheld.append({"id": document_id, "sha256": ref["sha256"],
-                             "reason": "erased from the document store"})
+    for document_id, (tenant, ref) in sorted(cited.items()):
+        reason = None if include else "documents not requested in this export"
+        if reason is None:
+            try:
+                data = await evidence.blobs.get(document_id, tenant=tenant)
+            except NotFound:
+                reason = "erased from the document store"
+            except DocumentTampered:
+                reason = "altered in the document store (it does not authenticate)"
+        if reason is not None:
+            withheld.append({"id": document_id, "sha256": ref["sha256"], "reason": reason})
             continue
         extension = EXTENSIONS.get(str(ref.get("media_type")), "bin")
         bundle.write(f"documents/{document_id}.{extension}", data)

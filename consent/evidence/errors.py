@@ -9,6 +9,7 @@
     └── InvalidSelection (400 invalid-selection)     a bundle selection names nothing
     PasserelleError (500)
     └── EvidenceUnavailable (503 evidence-unavailable)  no key, no secret, storage fault
+        └── DocumentTampered (500 document-tampered)    a stored document does not authenticate
 """
 
 from __future__ import annotations
@@ -52,3 +53,13 @@ class EvidenceUnavailable(PasserelleError):
     status = 503
     code = "evidence-unavailable"
     title = "Evidence unavailable"
+
+
+class DocumentTampered(EvidenceUnavailable):
+    """A stored proof document does not authenticate: its sealed bytes, its key id, its tenant
+    or its id were changed after it was sealed (or sealed bytes were copied onto another
+    document). Its bytes are never returned; retrying does not help, restoring does."""
+
+    status = 500
+    code = "document-tampered"
+    title = "Stored document altered"

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_, update
+from sqlalchemy import Connection, Select, bindparam, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -51,6 +51,7 @@ from consent.evidence.merkle import (
     perfect_cover,
 )
 from consent.evidence.tables import LogEntryRow, LogHeadRow, LogNodeRow
+from consent.storage.compiled import Compiled, compiled_for
 from consent.storage.database import Database
 
 LOG_ID = "evidence"
@@ -63,6 +64,33 @@ _CHUNK = 500
 _MAX_CACHED_CHAINS = 100_000
 _sqlite_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
     weakref.WeakKeyDictionary())
+
+
+def _statement(name: str, conn: Connection) -> Compiled:
+    """The integrator's statements, compiled once per dialect (they run in every batch of the
+    data path: see :mod:`consent.storage.compiled`)."""
+    return compiled_for(f"evidence-log.{name}", conn.dialect, _STATEMENTS[name],
+                        column_keys=_COLUMNS.get(name))
+
+
+_STATEMENTS: dict[str, Callable[[], Any]] = {
+    "touch": lambda: update(HEAD).where(HEAD.c.log_id == bindparam("log")).values(
+        updated_at=bindparam("now")),
+    "touch_returning": lambda: update(HEAD).where(HEAD.c.log_id == bindparam("log")).values(
+        updated_at=bindparam("now")).returning(HEAD.c.size, HEAD.c.root),
+    "read_head": lambda: select(HEAD.c.size, HEAD.c.root).where(
+        HEAD.c.log_id == bindparam("log")),
+    "insert_entry": lambda: ENTRY.insert(),
+    "insert_node": lambda: NODE.insert(),
+    "advance": lambda: update(HEAD).where(HEAD.c.log_id == bindparam("log"),
+                                          HEAD.c.size == bindparam("size_was")).values(
+        size=bindparam("new_size"), root=bindparam("new_root"), updated_at=bindparam("now")),
+}
+_COLUMNS: dict[str, list[str]] = {
+    "insert_entry": [c.key for c in ENTRY.columns if c.key not in ("pruned_at",
+                                                                      "prune_reason")],
+    "insert_node": ["level", "idx", "hash"],
+}
 
 
 class _HeadMoved(Exception):
@@ -207,23 +235,34 @@ class EvidenceLog:
         """
         if not events:
             return Staged([], lambda: None)
-        batch = await self._write_on(conn, [prepare(e) for e in events],
-                                     format_instant(self.clock.now()))
+        items, now = [prepare(e) for e in events], format_instant(self.clock.now())
+        batch = await conn.run_sync(self._write_on, items, now)
+        return Staged(batch.results, lambda: self._adopt(batch))
+
+    def append_in_sync(self, conn: Connection, events: Sequence[LogEvent]) -> Staged:
+        """:meth:`append_in` on a synchronous connection: for a writer that runs a whole batch
+        on a thread of its own (one thread hop per batch instead of one per statement, see
+        :mod:`consent.event_writers`). Call :meth:`Staged.committed` on the event loop's
+        thread, after the commit."""
+        if not events:
+            return Staged([], lambda: None)
+        batch = self._write_on(conn, [prepare(e) for e in events],
+                               format_instant(self.clock.now()))
         return Staged(batch.results, lambda: self._adopt(batch))
 
     async def _write(self, items: Sequence[_Prepared]) -> list[Appended]:
         async with self.db.engine.begin() as conn:
-            batch = await self._write_on(conn, items, format_instant(self.clock.now()))
+            batch = await conn.run_sync(self._write_on, items, format_instant(self.clock.now()))
         self._adopt(batch)
         return batch.results
 
-    async def _write_on(self, conn: AsyncConnection, items: Sequence[_Prepared],
-                        now: str) -> _Batch:
+    def _write_on(self, conn: Connection, items: Sequence[_Prepared], now: str) -> _Batch:
         """Integrate ``items`` on ``conn`` (in its transaction); touch no cached state, so a
-        transaction that later rolls back leaves this object consistent."""
-        size, root = await self._lock_head(conn, now)
-        compact, chains = await self._frontier(conn, size, root)
-        await self._load_chains(conn, chains, {i.event.chain for i in items} - {None})
+        transaction that later rolls back leaves this object consistent. Synchronous, so the
+        same code runs under ``AsyncConnection.run_sync`` and on a writer's own thread."""
+        size, root = self._lock_head(conn, now)
+        compact, chains = self._frontier(conn, size, root)
+        self._load_chains(conn, chains, {i.event.chain for i in items} - {None})
         entries: list[dict[str, Any]] = []
         nodes: list[dict[str, Any]] = []
         results: list[Appended] = []
@@ -247,11 +286,14 @@ class EvidenceLog:
             })
             results.append(Appended(index, digest, seq))
         if entries:
-            await conn.execute(ENTRY.insert(), entries)
-            await conn.execute(NODE.insert(), nodes)
-            done = await conn.execute(
-                update(HEAD).where(HEAD.c.log_id == LOG_ID, HEAD.c.size == size)
-                .values(size=compact.size, root=compact.root(), updated_at=now))
+            insert_entry, insert_node = (_statement("insert_entry", conn),
+                                         _statement("insert_node", conn))
+            conn.exec_driver_sql(insert_entry.sql, [insert_entry.params(e) for e in entries])
+            conn.exec_driver_sql(insert_node.sql, [insert_node.params(n) for n in nodes])
+            advance = _statement("advance", conn)
+            done = conn.exec_driver_sql(advance.sql, advance.params({
+                "log": LOG_ID, "size_was": size, "new_size": compact.size,
+                "new_root": compact.root(), "now": now}))
             if done.rowcount != 1:
                 raise _HeadMoved
         if len(chains) > _MAX_CACHED_CHAINS:  # keep memory bounded: reload heads when needed
@@ -264,24 +306,25 @@ class EvidenceLog:
         self._compact, self._chains = batch.compact, batch.chains
         self.transactions += 1
 
-    async def _lock_head(self, conn: AsyncConnection, now: str) -> tuple[int, bytes]:
+    def _lock_head(self, conn: Connection, now: str) -> tuple[int, bytes]:
         """Lock the head row, then read it. Writing it first takes PostgreSQL's row lock and
         SQLite's write lock before anything is read, so the read is current (a SQLite
         transaction that reads and then writes can fail on a stale snapshot)."""
-        touch = update(HEAD).where(HEAD.c.log_id == LOG_ID).values(updated_at=now)
+        values = {"log": LOG_ID, "now": now}
         if conn.dialect.update_returning:  # one round trip
-            row = (await conn.execute(touch.returning(HEAD.c.size, HEAD.c.root))).first()
+            touch = _statement("touch_returning", conn)
+            row = conn.exec_driver_sql(touch.sql, touch.params(values)).first()
         else:
-            await conn.execute(touch)
-            row = (await conn.execute(select(HEAD.c.size, HEAD.c.root)
-                                      .where(HEAD.c.log_id == LOG_ID))).first()
+            touch, read = _statement("touch", conn), _statement("read_head", conn)
+            conn.exec_driver_sql(touch.sql, touch.params(values))
+            row = conn.exec_driver_sql(read.sql, read.params(values)).first()
         if row is None:
-            await conn.execute(HEAD.insert().values(log_id=LOG_ID, origin=self.default_origin,
+            conn.execute(HEAD.insert().values(log_id=LOG_ID, origin=self.default_origin,
                                                     size=0, root=EMPTY_ROOT, updated_at=now))
             return 0, EMPTY_ROOT
-        return int(row.size), bytes(row.root)
+        return int(row[0]), bytes(row[1])
 
-    async def _frontier(self, conn: AsyncConnection, size: int,
+    def _frontier(self, conn: Connection, size: int,
                         root: bytes) -> tuple[CompactRange, dict[str, int]]:
         """The compact range at ``size`` and the known chain heads (copies)."""
         cached = self._compact
@@ -289,19 +332,19 @@ class EvidenceLog:
             compact, chains = CompactRange(cached.size, cached.hashes), dict(self._chains)
         else:  # another writer (or a rolled-back transaction of ours) moved the head
             cover = perfect_cover(0, size)
-            found = await fetch_nodes(conn, cover)
+            found = fetch_nodes(conn, cover)
             compact, chains = CompactRange(size, [found[n] for n in cover]), {}
         if compact.root() != root:
             raise EvidenceUnavailable("The evidence log's stored nodes do not match its head.")
         return compact, chains
 
-    async def _load_chains(self, conn: AsyncConnection, chains: dict[str, int],
-                           wanted: set[str | None]) -> None:
+    def _load_chains(self, conn: Connection, chains: dict[str, int],
+                     wanted: set[str | None]) -> None:
         missing = [c for c in wanted if c is not None and c not in chains]
         for start in range(0, len(missing), _CHUNK):
             part = missing[start:start + _CHUNK]
-            rows = await conn.execute(select(ENTRY.c.chain, func.max(ENTRY.c.seq))
-                                      .where(ENTRY.c.chain.in_(part)).group_by(ENTRY.c.chain))
+            rows = conn.execute(select(ENTRY.c.chain, func.max(ENTRY.c.seq))
+                                .where(ENTRY.c.chain.in_(part)).group_by(ENTRY.c.chain))
             chains.update({chain: int(seq) for chain, seq in rows})
 
     # -- reading and proving ---------------------------------------------------------------
@@ -329,7 +372,7 @@ class EvidenceLog:
         """Hashes of subtrees ``[lo, hi)``, from O(log n) stored perfect nodes each."""
         covers = [perfect_cover(lo, hi) for lo, hi in ranges]
         async with self.db.engine.connect() as conn:
-            found = await fetch_nodes(conn, {n for cover in covers for n in cover})
+            found = await conn.run_sync(fetch_nodes, {n for cover in covers for n in cover})
         return [fold([found[n] for n in cover]) for cover in covers]
 
     async def root_at(self, size: int) -> bytes:
@@ -366,14 +409,14 @@ class EvidenceLog:
             last = rows[-1].idx
 
 
-async def fetch_nodes(conn: AsyncConnection, wanted: Iterable[Node]) -> dict[Node, bytes]:
+def fetch_nodes(conn: Connection, wanted: Iterable[Node]) -> dict[Node, bytes]:
     """Stored perfect nodes by ``(level, index)``; a missing one is a broken log."""
     wanted = list(set(wanted))
     found: dict[Node, bytes] = {}
     for start in range(0, len(wanted), _CHUNK):
         part = wanted[start:start + _CHUNK]
-        rows = await conn.execute(select(NODE.c.level, NODE.c.idx, NODE.c.hash)
-                                  .where(tuple_(NODE.c.level, NODE.c.idx).in_(part)))
+        rows = conn.execute(select(NODE.c.level, NODE.c.idx, NODE.c.hash)
+                            .where(tuple_(NODE.c.level, NODE.c.idx).in_(part)))
         found.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in rows})
     if len(found) != len(wanted):
         raise EvidenceUnavailable("The evidence log lacks stored nodes it needs.")

@@ -61,6 +61,10 @@ class Keyring:
     def __repr__(self) -> str:
         return f"Keyring(current={self.current!r}, keys={len(self._keys)})"
 
+    def __contains__(self, kek_id: object) -> bool:
+        """Whether the key named ``kek_id`` is in the ring."""
+        return kek_id in self._keys
+
     @classmethod
     def parse(cls, text: str) -> Keyring:
         """Keys from secret-file text: one base64 key per line."""
@@ -86,12 +90,17 @@ class Keyring:
                 f"Cannot read the evidence keyring {path}: {exc.strerror}.") from None
 
     @classmethod
-    def from_environment(cls, path: Path) -> Keyring:
+    def from_environment(cls, path: Path, *, create: bool = True) -> Keyring:
         """``$PASSERELLE_EVIDENCE_KEYS`` if set, else the secret file at ``path``, created
-        (mode 0600) with one fresh key if it does not exist yet."""
+        (mode 0600) with one fresh key if it does not exist yet and ``create`` is true (a tool
+        that must open existing data passes ``False``: a fresh key would open nothing)."""
         text = os.environ.get(ENV_VAR)
         if text:
             return cls.parse(text.replace(",", "\n"))
+        if not path.exists() and not create:
+            raise EvidenceUnavailable(
+                f"No evidence keys: set {ENV_VAR} (or {ENV_VAR}_FILE) to the instance's keys, "
+                f"or put them in {path}.")
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

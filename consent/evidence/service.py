@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consent.clock import Clock, SystemClock
 from consent.evidence.access_trail import AccessTrail
-from consent.evidence.blobs import BlobStore, FileBlobStore
+from consent.evidence.blobs import BlobStore
+from consent.evidence.blobs_db import DatabaseBlobStore
 from consent.evidence.bundle import ExportResult, Progress, export_bundle
 from consent.evidence.canonical import b64encode, format_instant
 from consent.evidence.checkpoints import Checkpoints, SignedCheckpoint
@@ -38,6 +39,10 @@ from consent.evidence.secrets import Keyring
 from consent.evidence.selection import Selection
 from consent.evidence.signing import SignedRecord, sign_record
 from consent.storage.database import Database
+
+#: Where an instance without ``$PASSERELLE_EVIDENCE_KEYS`` keeps its evidence keys, under its
+#: data directory (one process only: replicas must share the keys, docs/operations.md).
+KEYRING_FILE = Path("secrets") / "evidence.keys"
 
 
 def origin_for(public_url: str) -> str:
@@ -74,13 +79,14 @@ class Evidence:
 
     @classmethod
     def open(cls, db: Database, data_dir: Path, *, origin: str,
-             clock: Clock | None = None) -> Evidence:
-        """The production wiring: keys in the database, documents under ``data_dir``, both
-        sealed with the keyring of ``$PASSERELLE_EVIDENCE_KEYS`` or
-        ``data_dir/secrets/evidence.keys``."""
-        keyring = Keyring.from_environment(data_dir / "secrets" / "evidence.keys")
+             clock: Clock | None = None, keyring: Keyring | None = None) -> Evidence:
+        """The production wiring: signing keys and proof documents in the database (nothing
+        on disk, so replicas share nothing but the database), both sealed with ``keyring``,
+        by default the one of ``$PASSERELLE_EVIDENCE_KEYS`` or ``data_dir/secrets/evidence.keys``
+        (:data:`KEYRING_FILE`)."""
+        keyring = keyring or Keyring.from_environment(data_dir / KEYRING_FILE)
         return cls(db, DatabaseKeyStore(db, keyring, clock=clock),
-                   FileBlobStore(data_dir / "documents", keyring), origin=origin, clock=clock)
+                   DatabaseBlobStore(db, keyring, clock=clock), origin=origin, clock=clock)
 
     async def record(self, record: Record) -> RecordedChange:
         """Sign a consent or mandate change and append it to the log (R18)."""

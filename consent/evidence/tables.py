@@ -14,6 +14,10 @@ on every database.
 - ``evidence_checkpoint``: signed checkpoints (C2SP notes), one per tree size.
 - ``evidence_signing_key``: public keys and sealed private keys; ``current`` is ``True`` for the
   one open key and ``NULL`` otherwise (unique, so two replicas cannot both open a key).
+- ``evidence_document``: proof documents (R2), sealed (:mod:`consent.evidence.blobs_db`): the
+  sealed bytes, the key that sealed them, the owning tenant, and the plaintext's size and
+  SHA-256 (what ``proof_document`` cites), so an operator can count and check them without
+  opening any.
 """
 
 from __future__ import annotations
@@ -101,4 +105,18 @@ class SigningKeyRow(SQLModel, table=True):
     current: bool | None = Field(default=None, unique=True)
 
 
-EVIDENCE_TABLES = [LogHeadRow, LogEntryRow, LogNodeRow, CheckpointRow, SigningKeyRow]
+class DocumentRow(SQLModel, table=True):
+    __tablename__ = "evidence_document"
+
+    document_id: str = Field(primary_key=True, max_length=_ID)
+    tenant: str = Field(max_length=_ID, index=True)
+    media_type: str = Field(max_length=100)
+    size_bytes: int = Field(sa_type=BigInteger)
+    sha256: str = Field(max_length=64)
+    kek_id: str = Field(max_length=16, index=True)
+    sealed: bytes = Field(sa_type=LargeBinary)
+    stored_at: str = Field(max_length=_INSTANT)
+
+
+EVIDENCE_TABLES = [LogHeadRow, LogEntryRow, LogNodeRow, CheckpointRow, SigningKeyRow,
+                   DocumentRow]

@@ -24,7 +24,12 @@ from datetime import timedelta
 
 from consent.clock import Clock
 from consent.shared_state.attempts import AttemptCounter, DatabaseAttempts, MemoryAttempts
-from consent.shared_state.buckets import DatabaseBuckets, MemoryBuckets, RateBuckets
+from consent.shared_state.buckets import (
+    DatabaseBuckets,
+    LeasedBuckets,
+    MemoryBuckets,
+    RateBuckets,
+)
 from consent.shared_state.quota import (
     DatabaseLedger,
     MemoryLedger,
@@ -55,9 +60,9 @@ def attempt_counter(db: Database, name: str, limit: int, window: timedelta,
 
 
 def rate_buckets(db: Database, name: str, rate: float, burst: int) -> RateBuckets:
-    """Token buckets for ``db``'s deployment."""
+    """Token buckets for ``db``'s deployment (replicas lease tokens from the shared table)."""
     if is_shared(db):
-        return DatabaseBuckets(db, name, rate, burst)
+        return LeasedBuckets(DatabaseBuckets(db, name, rate, burst))
     return MemoryBuckets(rate, burst)
 
 

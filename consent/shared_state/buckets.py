@@ -2,14 +2,27 @@
 
 The per-recipient rate limit of the data API takes one token per request
 (:mod:`proxy.data.ratelimit`). :class:`MemoryBuckets` serves one process; :class:`DatabaseBuckets`
-keeps each bucket in a row of ``rate_bucket`` and takes a token with **one** atomic
-``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: refill, decide and take happen under the
-row lock PostgreSQL holds for that statement, so two replicas can never both spend the last
+keeps each bucket in a row of ``rate_bucket`` and takes tokens with **one** atomic
+``UPDATE ... FROM (SELECT ... FOR UPDATE) ... RETURNING``: refill, decide and take happen under
+the row lock PostgreSQL holds for that statement, so two replicas can never both spend the last
 token. A recipient therefore gets its rate across the whole instance, not once per replica.
+
+A statement per request is a round trip and a transaction on every data request, which costs
+more than the rest of the request's checks together. :class:`LeasedBuckets` (what replicas use)
+takes a recipient's tokens from the shared bucket a few at a time
+(:meth:`DatabaseBuckets.take_up_to`: at most a tenth of a second of its rate and a quarter of
+its burst) and spends them locally for at most half a second. Tokens are only ever spent after
+the shared bucket gave them, so the rate across the instance is never exceeded; a lease left
+unspent is dropped (the recipient loses those tokens: it errs on the strict side); a burst may
+reach ``burst`` plus what other replicas still hold in their leases (at most one lease each).
+A refusal is remembered until the instant the shared bucket named: no token can appear there
+sooner, since only time adds tokens.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
@@ -65,19 +78,26 @@ class MemoryBuckets:
         return 0.0
 
 
-# The refilled level, computed from the row as it was before this statement (every SET
-# expression of an UPDATE sees the old row).
-_LEVEL = ("LEAST(CAST(:burst AS double precision), rate_bucket.tokens"
-          " + GREATEST(0, :now - rate_bucket.updated) * :rate)")
-_TAKE = sa.text(f"""
-INSERT INTO rate_bucket (bucket, key, tokens, updated, granted)
-VALUES (:bucket, :key, :initial, :now, true)
-ON CONFLICT (bucket, key) DO UPDATE SET
-    tokens = CASE WHEN {_LEVEL} >= 1 THEN {_LEVEL} - 1 ELSE {_LEVEL} END,
-    granted = {_LEVEL} >= 1,
-    updated = GREATEST(rate_bucket.updated, :now)
-RETURNING granted, tokens
+# Take up to :n tokens at once: the old row is read under its lock (FOR UPDATE) in the same
+# statement, so what was taken can be returned (RETURNING sees only the new row otherwise).
+_OLD_LEVEL = ("LEAST(CAST(:burst AS double precision), old.tokens"
+              " + GREATEST(0, :now - old.updated) * :rate)")
+_TAKEN = f"LEAST(FLOOR({_OLD_LEVEL}), :n)"
+_TAKE_UP_TO = sa.text(f"""
+UPDATE rate_bucket SET
+    tokens = {_OLD_LEVEL} - {_TAKEN},
+    granted = {_TAKEN} >= 1,
+    updated = GREATEST(old.updated, :now)
+FROM (SELECT tokens, updated FROM rate_bucket WHERE bucket = :bucket AND key = :key
+      FOR UPDATE) AS old
+WHERE rate_bucket.bucket = :bucket AND rate_bucket.key = :key
+RETURNING CAST({_TAKEN} AS integer) AS taken, rate_bucket.tokens
 """)  # noqa: S608 - only constants are interpolated
+_CREATE = sa.text("""
+INSERT INTO rate_bucket (bucket, key, tokens, updated, granted)
+VALUES (:bucket, :key, CAST(:burst AS double precision), :now, false)
+ON CONFLICT (bucket, key) DO NOTHING
+""")
 
 
 class DatabaseBuckets:
@@ -97,8 +117,69 @@ class DatabaseBuckets:
         self._now = seconds
 
     async def take(self, key: str) -> float:
-        params = {"bucket": self.name, "key": key, "burst": float(self.burst),
-                  "initial": float(self.burst - 1), "rate": self.rate, "now": self._now()}
+        return (await self.take_up_to(key, 1))[1]
+
+    async def take_up_to(self, key: str, n: int) -> tuple[int, float]:
+        """Take up to ``n`` tokens of ``key`` at once: ``(taken, seconds until one is there)``
+        (the wait is ``0.0`` when some were taken)."""
+        params = {"bucket": self.name, "key": key, "burst": float(self.burst), "rate": self.rate,
+                  "now": self._now(), "n": n}
         async with self.db.relaxed() as conn:
-            granted, tokens = (await conn.execute(_TAKE, params)).one()
-        return 0.0 if granted else (1.0 - tokens) / self.rate
+            row = (await conn.execute(_TAKE_UP_TO, params)).first()
+            if row is None:  # the first request of this key: a full bucket, then take
+                await conn.execute(_CREATE, params)
+                row = (await conn.execute(_TAKE_UP_TO, params)).one()
+        taken, tokens = int(row.taken), float(row.tokens)
+        return taken, 0.0 if taken else (1.0 - tokens) / self.rate
+
+
+class LeasedBuckets:
+    """:class:`RateBuckets` spending leases of a :class:`DatabaseBuckets`; see the module
+    docstring. ``lease_seconds`` of the rate (at most a quarter of the burst, at least one
+    token) per lease, each spendable for ``hold`` seconds of ``seconds`` (monotonic)."""
+
+    def __init__(self, shared: DatabaseBuckets, *, lease_seconds: float = 0.1,
+                 hold: float = 0.5, seconds: Seconds = time.monotonic) -> None:
+        self.shared = shared
+        self.rate = shared.rate
+        self.burst = shared.burst
+        self.lease = max(1, min(shared.burst // 4, math.ceil(shared.rate * lease_seconds)))
+        self.hold = hold
+        self._now = seconds
+        self._leases: dict[str, tuple[int, float]] = {}  # key -> (tokens left, spend before)
+        self._refused: dict[str, float] = {}  # key -> no token in the shared bucket before
+        self._pending: dict[str, asyncio.Future[None]] = {}  # key -> its lease in flight
+
+    async def take(self, key: str) -> float:
+        while True:
+            now = self._now()
+            left, until = self._leases.get(key, (0, 0.0))
+            if left > 0 and now < until:
+                self._leases[key] = (left - 1, until)
+                return 0.0
+            refused_until = self._refused.get(key, 0.0)
+            if now < refused_until:  # the shared bucket said when it would next hold a token
+                return refused_until - now
+            pending = self._pending.get(key)
+            if pending is None:
+                return await self._lease(key)
+            # One lease in flight per key: concurrent requests share it rather than each
+            # taking a lease (which would empty the shared bucket for nothing).
+            await asyncio.shield(pending)
+
+    async def _lease(self, key: str) -> float:
+        done = self._pending[key] = asyncio.get_running_loop().create_future()
+        try:
+            taken, wait = await self.shared.take_up_to(key, self.lease)
+        finally:
+            del self._pending[key]
+            done.set_result(None)
+        now = self._now()
+        if taken == 0:
+            self._refused[key] = now + wait
+            return wait
+        self._leases[key] = (taken - 1, now + self.hold)
+        if len(self._leases) + len(self._refused) > _MAX_BUCKETS:
+            self._leases = {k: v for k, v in self._leases.items() if v[1] > now}
+            self._refused = {k: v for k, v in self._refused.items() if v > now}
+        return 0.0

@@ -119,7 +119,7 @@ class Database:
             raise ValueError(f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS}")
         engine = create_async_engine(url, **engine_options)
         if engine.dialect.name == "sqlite":
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
+            event.listen(engine.sync_engine, "connect", sqlite_pragmas(sqlite_synchronous))
         return cls(engine, sqlite_synchronous=sqlite_synchronous)
 
     @property
@@ -194,7 +194,7 @@ class Database:
         await self.engine.dispose()
 
 
-def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
+def sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets readers proceed while the single writer commits; foreign keys are off by
         # default in SQLite and every integrity rule of ours relies on them.

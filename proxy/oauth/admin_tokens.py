@@ -7,8 +7,13 @@ tells nothing about the token: it is how the evidence log and the staff journal 
 ids existed (``<sha256>`` or ``<sha256> <tenant>``) are named by the first 12 digits of their
 digest, as the evidence log has named them so far; revoking one removes its line.
 
-Creating and revoking are privileged acts (R16, R19): :mod:`proxy.oauth.cli` records each in
-the staff journal and the evidence log in the transaction that changes this file.
+Replicas without a data directory of their own (containers) read the same lines from
+``$PASSERELLE_ADMIN_TOKENS`` (a secret file through ``PASSERELLE_ADMIN_TOKENS_FILE``), which
+wins over the file (:func:`admin_token_digests`); the commands always work on a file (a
+scratch one for such replicas, whose lines then go into the secret).
+
+Creating and revoking are privileged acts (R16, R19): :mod:`proxy.oauth.admin_token_cli`
+records each in the staff journal and the evidence log, in the transaction that changes the file.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from consent.models import DEFAULT_TENANT
 from proxy.settings import Settings
 
 ADMIN_TOKENS_FILE = "admin-tokens"
+ADMIN_TOKENS_VAR = "PASSERELLE_ADMIN_TOKENS"
 DIGEST_HEX = 64
 
 
@@ -47,12 +53,15 @@ def tokens_path(settings: Settings) -> Path:
 
 
 def read_tokens(settings: Settings) -> list[AdminToken]:
-    """The valid tokens, in file order (none when the file does not exist: the API is closed)."""
+    """The tokens of the data directory's file, in order (none when it does not exist)."""
     path = tokens_path(settings)
-    if not path.exists():
-        return []
+    return parse_tokens(path.read_text()) if path.exists() else []
+
+
+def parse_tokens(text: str) -> list[AdminToken]:
+    """The tokens of ``text``'s lines (anything else, comments included, is skipped)."""
     tokens = []
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         parts = line.split()
         if parts and len(parts[0]) == DIGEST_HEX:
             tenant = parts[1] if len(parts) > 1 else DEFAULT_TENANT
@@ -62,8 +71,11 @@ def read_tokens(settings: Settings) -> list[AdminToken]:
 
 
 def admin_token_digests(settings: Settings) -> dict[str, AdminToken]:
-    """The valid tokens by digest."""
-    return {t.digest: t for t in read_tokens(settings)}
+    """The tokens the admin API accepts, by digest: ``$PASSERELLE_ADMIN_TOKENS`` if set, else
+    the data directory's file (none: the API is closed)."""
+    text = os.environ.get(ADMIN_TOKENS_VAR)
+    tokens = parse_tokens(text) if text is not None else read_tokens(settings)
+    return {t.digest: t for t in tokens}
 
 
 def append_token(settings: Settings, token: AdminToken) -> None:

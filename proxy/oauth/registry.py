@@ -7,8 +7,9 @@ and data categories (R5, R21); never a secret, never a redirect URI.
 Admin API, for the operator: ``Authorization: Bearer pas_adm_...`` with a token minted by
 ``passerelle admin-token create [--tenant T]`` (only its SHA-256 is kept, in ``admin-tokens`` in
 the data directory, with its tenant and id: :mod:`proxy.oauth.admin_tokens`; several may be
-valid, ``passerelle admin-token revoke ID`` retires one). A token sees and changes only its
-tenant's recipients (R24); another tenant's client id is not found. The public register
+valid, ``passerelle admin-token revoke ID`` retires one; containers read the same lines from
+the ``PASSERELLE_ADMIN_TOKENS`` secret). A token sees and changes only its tenant's recipients
+(R24); another tenant's client id is not found. The public register
 lists one tenant's recipients (``?tenant=``, default the default tenant).
 
 * ``GET /admin/recipients``, ``GET /admin/recipients/{client_id}``

@@ -27,8 +27,8 @@ from consent.errors import DomainError, IllegalTransition, NotFound
 from consent.evidence.errors import RejectedDocument
 from consent.households import occupied_points
 from consent.lifecycle import MANDATE_MACHINE, ActorRole, MandateState
-from consent.models import Account, Mandate, MandateScope, Party, PartyKind, ProofKind, new_id
-from consent.services import MandateDraft, ProofUpload
+from consent.models import Account, Mandate, MandateScope, Party, PartyKind, ProofKind
+from consent.services import MandateDraft
 from consent.services.mandate_rules import MAX_PROOF_BYTES, MAX_PROOFS
 from consent.services.review_queue import WithPoints, household_overview
 from consent.services.reviews import ONLINE_MAX_POINTS
@@ -225,24 +225,22 @@ async def upload_proof(request: web.Request, household: Household) -> web.Stream
         return await _show(request, household, item, errors=errors, status=400)
     try:
         kind = ProofKind(upload.fields.get("kind", ProofKind.SIGNED_MANDATE.value))
-        stored = await rules.evidence.blobs.put(new_id(), upload.data, upload.content_type)
     except ValueError:
         errors.add("kind", "portal.err.generic")
         return await _show(request, household, item, errors=errors, status=400)
-    except RejectedDocument as rejected:
+    try:
+        async with recorded(request, household) as actor:
+            proof = await rules.attach_mandate_proof(actor, item.row.id, kind, upload.data,
+                                                     upload.content_type)
+    except RejectedDocument as rejected:  # nothing was stored: bytes and metadata are one
         errors.add("file", "portal.err.file.too_large" if rejected.status == 413
                    else "portal.err.file.type")
         return await _show(request, household, item, errors=errors, status=400)
-    try:
-        async with recorded(request, household) as actor:
-            await rules.mandates.attach_proof(actor, item.row.id, ProofUpload(
-                kind, stored.media_type, stored.size, stored.sha256, stored.document_id))
     except DomainError as error:
-        await rules.evidence.blobs.delete(stored.document_id)  # nothing kept on refusal
         errors.from_domain(error, fallback="file")
         return await _show(request, household, item, errors=errors, status=400)
     return await confirm(request, f"/account/mandates/{item.row.id}", "portal.done.proof",
-                         name=upload.filename or stored.document_id)
+                         name=upload.filename or proof.storage_key)
 
 
 @household_page

@@ -19,8 +19,8 @@ from aiohttp import web
 from consent.errors import DomainError
 from consent.identifiers import PointRef
 from consent.lifecycle import MandateAction
-from consent.models import Channel, Mandate, ProofKind, new_id
-from consent.services import MandateDraft, ProofUpload
+from consent.models import Channel, Mandate, ProofKind
+from consent.services import MandateDraft
 from consent.services.mandate_rules import MAX_PROOF_BYTES, acting_parties
 from consent.services.review_queue import WithPoints, household_overview
 from consent.staff import Permission, StaffPrincipal
@@ -86,9 +86,7 @@ async def add_proof(request: web.Request, principal: StaffPrincipal) -> Answer:
     permission, channel = _acting_as(principal)
     actor = principal.actor(permission, channel)
     mandate = await rules.mandates.get(principal.tenant_id, request.match_info["id"])
-    stored = await rules.evidence.blobs.put(new_id(), data, request.content_type)
-    proof = await rules.mandates.attach_proof(actor, mandate.id, ProofUpload(
-        kind, stored.media_type, stored.size, stored.sha256, stored.document_id))
+    proof = await rules.attach_mandate_proof(actor, mandate.id, kind, data, request.content_type)
     return Answer(proof_json(proof), status=201, target=mandate.id,
                   details={"proof_id": proof.id, "sha256": proof.sha256})
 

@@ -65,7 +65,8 @@ async def proof_document(request: web.Request, principal: StaffPrincipal) -> Ans
     async with request.app[database_key].session() as session:
         proof = await get_row(session, ProofDocument, principal.tenant_id,
                               request.match_info["id"], "proof")
-    data = await request.app[rules_key].evidence.blobs.get(proof.storage_key)
+    data = await request.app[rules_key].evidence.blobs.get(proof.storage_key,
+                                                          tenant=proof.tenant_id)
     return Answer(None, response=web.Response(
         body=data, content_type=proof.media_type,
         headers={"Cache-Control": "no-store", "Content-Disposition": "attachment",

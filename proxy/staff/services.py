@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from consent.evidence.service import Evidence
 from consent.journal import StaffJournal
-from consent.services import ConsentService, MandateService, OccupancyService
+from consent.models import ProofDocument, ProofKind, new_id
+from consent.services import Actor, ConsentService, MandateService, OccupancyService, ProofUpload
 from consent.services.communities import CommunityService
 from consent.services.privileged import PrivilegedService
 from consent.services.supply import SupplyService
@@ -27,3 +28,16 @@ class RuleServices:
     journal: StaffJournal
     evidence: Evidence
     recorder: EvidenceRecorder
+
+    async def attach_mandate_proof(self, actor: Actor, mandate_id: str, kind: ProofKind,
+                                   data: bytes, content_type: str) -> ProofDocument:
+        """Store a mandate's proof document and record its metadata in one transaction (R2):
+        the bytes (checked by content, sealed in the database) and the ``proof_document`` row
+        commit together, so a refused attachment (mandate state, standing, proof count) keeps
+        neither, and no stored document is without its metadata."""
+        async with self.mandates.db.session() as session:
+            stored = await self.evidence.blobs.put_in(
+                await session.connection(), new_id(), data, content_type,
+                tenant=actor.tenant_id)
+            return await self.mandates.attach_proof_in(session, actor, mandate_id, ProofUpload(
+                kind, stored.media_type, stored.size, stored.sha256, stored.document_id))

@@ -23,6 +23,8 @@ import yaml
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "k8s"
 MANIFESTS = sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+#: Created by hand, not applied with the rest: the Jobs and the example Secret.
+ONE_OFF = {"migration-job.yaml", "import-documents-job.yaml", "secret.example.yaml"}
 
 
 @cache
@@ -139,9 +141,8 @@ def test_the_kustomization_lists_existing_files_and_not_the_job_or_the_example_s
     listed = manifest("kustomization.yaml")["resources"]
 
     assert all((K8S / name).is_file() for name in listed)
-    assert {"migration-job.yaml", "secret.example.yaml"}.isdisjoint(listed)
-    assert set(listed) == {p.name for p in MANIFESTS} - {"migration-job.yaml",
-                                                         "secret.example.yaml"}
+    assert ONE_OFF.isdisjoint(listed)
+    assert set(listed) == {p.name for p in MANIFESTS} - ONE_OFF
 
 
 def _pod(name: str) -> dict[str, Any]:
@@ -149,7 +150,8 @@ def _pod(name: str) -> dict[str, Any]:
     return pod
 
 
-@pytest.mark.parametrize("name", ["deployment.yaml", "migration-job.yaml"])
+@pytest.mark.parametrize("name", ["deployment.yaml", "migration-job.yaml",
+                                  "import-documents-job.yaml"])
 def test_pods_run_non_root_read_only_with_secrets_as_files(name: str) -> None:
     pod = _pod(name)
     container = pod["containers"][0]
@@ -194,6 +196,33 @@ def test_the_migration_job_runs_migrate_once() -> None:
     assert _pod("migration-job.yaml")["containers"][0]["args"] == ["migrate"]
     assert _pod("migration-job.yaml")["restartPolicy"] == "Never"
     assert job["metadata"]["generateName"].endswith("-")
+
+
+def test_replicas_share_nothing_but_the_database() -> None:
+    services = compose()["services"]
+    pod = _pod("deployment.yaml")
+
+    for name in ("migrate", "passerelle-1", "passerelle-2"):
+        assert "volumes" not in services[name], name  # writable: /tmp (tmpfs) only
+    assert set(compose()["volumes"]) == {"postgres-data"}
+    writable = [v for v in pod["volumes"] if "secret" not in v]
+    assert [set(v) for v in writable] == [{"name", "emptyDir"}]
+    assert not any(i == "VOLUME" for i, _ in dockerfile())
+
+
+def test_the_document_import_job_runs_the_real_command_on_the_old_claim_read_only() -> None:
+    from proxy.cli import build_parser
+
+    pod = _pod("import-documents-job.yaml")
+    args = build_parser().parse_args(pod["containers"][0]["args"])
+    old = next(v for v in pod["volumes"] if "persistentVolumeClaim" in v)
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == old["name"])
+
+    assert (args.command, args.documents_command) == ("documents", "import-files")
+    assert args.source.is_relative_to(mount["mountPath"])
+    assert mount["readOnly"] is True
+    assert old["persistentVolumeClaim"] == {"claimName": "passerelle-data", "readOnly": True}
+    assert manifest("import-documents-job.yaml")["metadata"]["generateName"].endswith("-")
 
 
 # ---- Dockerfile ---------------------------------------------------------------------------------

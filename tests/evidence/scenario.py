@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from consent.clock import FrozenClock
-from consent.evidence.blobs import MemoryBlobStore
+from consent.evidence.blobs_db import DatabaseBlobStore
 from consent.evidence.events import DENIED, SERVED, AccessEvent
 from consent.evidence.keystore import MemoryKeyStore
 from consent.evidence.records import (
@@ -20,6 +20,7 @@ from consent.evidence.records import (
     RecipientTerms,
     Scope,
 )
+from consent.evidence.secrets import Keyring
 from consent.evidence.service import Evidence
 from consent.storage.database import Database
 from tests.evidence import documents
@@ -30,8 +31,10 @@ OTHER_POINT = "enedis:30001610071845"
 
 
 def evidence_for(db: Database, clock: FrozenClock, **options: int) -> Evidence:
-    return Evidence(db, MemoryKeyStore(clock=clock), MemoryBlobStore(), origin=ORIGIN,
-                    clock=clock, **options)
+    """Evidence on ``db``, its proof documents sealed in the database like in production."""
+    blobs = DatabaseBlobStore(db, Keyring([bytes(range(32))]), clock=clock)
+    return Evidence(db, MemoryKeyStore(clock=clock), blobs, origin=ORIGIN, clock=clock,
+                    **options)
 
 
 @dataclass
@@ -76,7 +79,7 @@ async def build(evidence: Evidence, clock: FrozenClock, accesses: int = 5) -> Hi
     from another household that must stay out of this consent's bundle."""
     history = History("c-1")
     pdf = documents.pdf()
-    stored = await evidence.blobs.put("doc-mandate", pdf, "application/pdf")
+    stored = await evidence.blobs.put("doc-mandate", pdf, "application/pdf", tenant="t1")
     ref = DocumentRef("doc-mandate", "signed_mandate", stored.media_type, stored.sha256,
                       stored.size, "accepted")
     record = grant(clock, documents_=(ref,))

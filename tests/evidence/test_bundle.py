@@ -9,8 +9,10 @@ import zipfile
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from consent.clock import FrozenClock
+from consent.evidence.blobs_db import DOCUMENTS
 from consent.evidence.events import SERVED, AdminEvent, Refs
 from consent.evidence.retention import RetentionPolicy
 from consent.evidence.selection import Selection
@@ -96,6 +98,20 @@ async def test_documents_can_be_withheld(evidence: Evidence, clock: FrozenClock)
     report = verified(data)
     assert report.ok, report.render()
     assert "Document doc-mandate not included" in report.render()
+
+
+async def test_a_document_altered_in_the_store_is_withheld_never_exported(
+        evidence: Evidence, clock: FrozenClock, sqlite_db: Database) -> None:
+    await scenario.build(evidence, clock)
+    async with sqlite_db.engine.begin() as conn:
+        sealed = (await conn.execute(select(DOCUMENTS.c.sealed))).scalar_one()
+        await conn.execute(update(DOCUMENTS).values(sealed=b"\0" + sealed[1:]))
+    data = await export(evidence, Selection(consent_id="c-1"))
+    assert "documents/doc-mandate.pdf" not in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))["record"]
+    assert manifest["withheld_documents"][0]["reason"].startswith("altered in the document")
+    report = verified(data)
+    assert report.ok, report.render()  # the bundle is sound; it says what it could not hold
 
 
 async def test_an_access_after_withdrawal_is_named(evidence: Evidence,

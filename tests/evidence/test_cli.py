@@ -48,6 +48,9 @@ def test_export_then_verify(instance: Path, tmp_path: Path,
                  "--actor", "auditor:test", "-o", str(bundle)]) == 0
     assert "8 entries, 0 pruned, 0 outside consent" in capsys.readouterr().err
     assert not bundle.with_name("bundle.zip.partial").exists()
+    with zipfile.ZipFile(bundle) as archive:  # the proof document, from the database
+        assert archive.read("documents/doc-mandate.pdf").startswith(b"%PDF-")
+    assert not (instance / "documents").exists()
     assert main(["audit", "verify", str(bundle), "--consent", "c-1"]) == 0
     assert "RESULT: VALID" in capsys.readouterr().out
     assert main(["audit", "verify", str(bundle), "--consent", "c-2"]) == 1

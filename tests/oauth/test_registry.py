@@ -11,8 +11,9 @@ import pytest
 
 from consent.client_secrets import verify_client_secret
 from consent.models import Recipient
-from consent.tokens import find_token
+from consent.tokens import digest, find_token
 from proxy.cli import main
+from proxy.oauth.admin_tokens import ADMIN_TOKENS_VAR
 from tests.oauth.conftest import Browser, Running
 from tests.oauth.helpers import exchange_code, get_code, introspect, token_request
 
@@ -78,6 +79,20 @@ async def test_admin_api_needs_an_admin_token(passerelle: Running,
         await mint_admin_token(passerelle, capsys)
         async with session.get(url, headers={"Authorization": "Bearer pas_adm_guess"}) as r:
             assert r.status == 401
+
+
+async def test_replicas_without_a_data_directory_take_admin_tokens_from_a_secret(
+        passerelle: Running, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    in_file = await mint_admin_token(passerelle, capsys)
+    from_secret = "pas_adm_" + "s" * 43
+    monkeypatch.setenv(ADMIN_TOKENS_VAR, f"# the admin_tokens secret\n{digest(from_secret)}\n")
+    async with aiohttp.ClientSession() as session:
+        url = passerelle.url + "/admin/recipients"
+        async with session.get(url, headers={"Authorization": f"Bearer {from_secret}"}) as r:
+            assert r.status == 200
+        async with session.get(url, headers={"Authorization": f"Bearer {in_file}"}) as r:
+            assert r.status == 401  # the secret wins over the file
 
 
 async def test_admin_creates_lists_and_suspends(passerelle: Running, browser: Browser,

@@ -47,7 +47,7 @@ async def test_paper_mandate_upload_submit_and_review_state(portal: Portal,
     rules = portal.app[rules_key]
     [proof] = await rules.mandates.proofs("default", mandate_id)
     assert (proof.media_type, proof.review_state) == ("application/pdf", ReviewState.PENDING)
-    stored = await rules.evidence.blobs.get(proof.storage_key)
+    stored = await rules.evidence.blobs.get(proof.storage_key, tenant="default")
     assert stored == pdf()  # kept encrypted, given back intact
     response, _ = await post(alice, f"/account/mandates/{mandate_id}/submit", {"version": "1"},
                              page=f"/account/mandates/{mandate_id}")

@@ -145,9 +145,9 @@ def _profiles() -> list[Any]:
     return profiles
 
 
-async def build(database_url: str, data_dir: Path) -> RulesWorld:
-    """Start the app and seed the world of the module docstring."""
-    clock = FrozenClock(T0)
+async def start_replica(database_url: str, data_dir: Path,
+                        clock: FrozenClock) -> TestClient[Any, Any]:
+    """One running app (a replica) on ``database_url``, with its own data directory."""
     adapter = SimulatorAdapter(Simulator(clock, _profiles()), timeout=0.3)
     port = unused_port()
     settings = Settings(data_dir=data_dir, database_url=database_url, host="127.0.0.1",
@@ -155,7 +155,14 @@ async def build(database_url: str, data_dir: Path) -> RulesWorld:
     app = create_app(settings, clock=clock, adapters={s: adapter for s in Source})
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1", port=port))
     await client.start_server()
-    world = RulesWorld(client, clock, app[database_key])
+    return client
+
+
+async def build(database_url: str, data_dir: Path) -> RulesWorld:
+    """Start the app and seed the world of the module docstring."""
+    clock = FrozenClock(T0)
+    client = await start_replica(database_url, data_dir, clock)
+    world = RulesWorld(client, clock, client.app[database_key])
     await _seed(world)
     return world
 

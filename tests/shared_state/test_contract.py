@@ -13,9 +13,10 @@ from datetime import timedelta
 
 import pytest
 
+from consent.clock import FrozenClock
 from consent.shared_state import AttemptCounter, CachedToken, QuotaLedger, RateBuckets, TokenStore
 from consent.shared_state.attempts import DatabaseAttempts, MemoryAttempts
-from consent.shared_state.buckets import DatabaseBuckets, MemoryBuckets
+from consent.shared_state.buckets import DatabaseBuckets, LeasedBuckets, MemoryBuckets
 from consent.shared_state.quota import (
     CONTENDED_WAIT,
     DatabaseLedger,
@@ -24,7 +25,8 @@ from consent.shared_state.quota import (
 )
 from consent.shared_state.tokens import DatabaseTokens, MemoryTokens
 from tests.conftest import T0
-from tests.shared_state.conftest import Backend
+from tests.shared_state.conftest import Backend, Seconds
+from tests.support.databases import PostgresFactory
 
 SECRET = bytes(range(32))
 
@@ -41,8 +43,11 @@ def buckets(backend: Backend, rate: float = 2.0, burst: int = 4) -> Callable[[],
     single = MemoryBuckets(rate, burst, seconds=backend.seconds)
     if backend.kind == "memory":
         return lambda: single
-    return lambda: DatabaseBuckets(backend.database(), "recipient", rate, burst,
-                                   seconds=backend.seconds)
+    # What replicas use: leases of the shared bucket (of one token at these small rates, so
+    # the contract is exactly the shared bucket's).
+    return lambda: LeasedBuckets(DatabaseBuckets(backend.database(), "recipient", rate, burst,
+                                                 seconds=backend.seconds),
+                                 seconds=backend.seconds)
 
 
 def ledgers(backend: Backend) -> Callable[[], QuotaLedger]:
@@ -116,6 +121,42 @@ async def test_concurrent_takes_never_spend_more_than_the_bucket_holds(backend: 
     waits = await asyncio.gather(*(replicas[i % 3].take("app") for i in range(15)))
 
     assert waits.count(0.0) == 5
+
+
+@pytest.mark.postgres
+async def test_leases_spend_the_shared_bucket_a_few_tokens_per_round_trip(
+        postgres_factory: PostgresFactory, clock: FrozenClock) -> None:
+    backend = Backend("postgresql", clock, Seconds(), postgres_factory.create())
+    trips = 0
+
+    class Counting(DatabaseBuckets):
+        async def take_up_to(self, key: str, n: int) -> tuple[int, float]:
+            nonlocal trips
+            trips += 1
+            return await super().take_up_to(key, n)
+
+    def replica() -> LeasedBuckets:
+        return LeasedBuckets(Counting(backend.database(), "recipient", 100.0, 40,
+                                      seconds=backend.seconds), seconds=backend.seconds)
+
+    first, second = replica(), replica()
+    assert first.lease == 10  # a tenth of a second of 100/s, under a quarter of the burst
+    waits = [await (first if i % 3 else second).take("app") for i in range(100)]
+    # The clock stands still: never more than the burst across both replicas...
+    assert waits.count(0.0) == 40
+    assert all(w == pytest.approx(0.01) for w in waits if w)  # then one token per 1/rate s
+    assert trips <= 6  # ...in a few round trips: 4 leases, then one refusal per replica
+    backend.seconds.now += 1.0  # leases expire after `hold`; the shared bucket has refilled
+    assert await second.take("app") == 0.0
+    # Concurrent requests of one replica share one lease in flight instead of each taking one
+    # (which would empty the bucket for nothing and refuse the rest).
+    trips = 0
+    third = replica()
+    waits = await asyncio.gather(*(third.take("burst") for _ in range(10)))
+    assert waits == [0.0] * 10
+    assert trips == 1
+    for db in backend.databases:
+        await db.dispose()
 
 
 # ---- quota ledgers (upstream quota) ----------------------------------------------------------

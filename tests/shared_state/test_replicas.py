@@ -3,6 +3,7 @@ is spent on the other (issue 9, "shared nothing but the database")."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -97,12 +98,20 @@ async def test_a_withdrawal_on_one_replica_denies_the_next_request_on_the_other(
         async with other.get(path, params=params, headers=headers) as before:
             served = before.status
         await world.withdraw("dash")  # the household, on the first replica
-        async with other.get(path, params=params, headers=headers) as after:
-            denied, body = after.status, await after.json()
+        # The other replica drops what it remembers when the NOTIFY reaches it (issue 9: within
+        # one second); until then it may still serve from memory.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1.0
+        while True:
+            async with other.get(path, params=params, headers=headers) as after:
+                denied, body = after.status, await after.json()
+            if denied != 200 or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.02)
     finally:
         await other.close()
         await world.client.close()
 
     assert served == 200
-    assert denied == 403  # nothing about consents is cached: the very next request sees it
+    assert denied == 403  # within the second
     assert body["rule"].startswith("R")

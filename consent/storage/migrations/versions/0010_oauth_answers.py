@@ -1,8 +1,8 @@
 """The answer given to each authorization request, so that a form submitted twice creates
 nothing twice (docs/oauth.md, "One answer per request").
 
-Revision ID: 0009_oauth_answers
-Revises: 0008_auditor_tokens
+Revision ID: 0010_oauth_answers
+Revises: 0009_evidence_documents
 Create Date: 2026-11-30
 
 Written by hand after the model (consent/models/oauth.py); the migrations test compares it with
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0009_oauth_answers'
-down_revision: str | None = '0008_auditor_tokens'
+revision: str = '0010_oauth_answers'
+down_revision: str | None = '0009_evidence_documents'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
