@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from consent.evidence.log import ENTRY
+from consent.evidence.log_reader import ENTRY
 from consent.models import StaffAction
 from consent.storage import Database
 from consent.tokens import digest

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from consent.auditors import AuditorToken
 from consent.clock import SystemClock
-from consent.evidence.log import ENTRY
+from consent.evidence.log_reader import ENTRY
 from consent.evidence.tables import SigningKeyRow
 from consent.models import AccountRole, PartyKind
 from consent.services import registry
