@@ -114,14 +114,15 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
 def add_admin_token_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                              parent: argparse.ArgumentParser,
-                             settings_from: Callable[[argparse.Namespace], Settings]) -> None:
-    """Register ``admin-token create``, ``revoke`` and ``list``."""
-    def bind(func: Callable[[argparse.Namespace, Settings], int]
-             ) -> Callable[[argparse.Namespace], int]:
-        return lambda args: func(args, settings_from(args))
-
+                             bind: Callable[[Command], Callable[[argparse.Namespace], int]],
+                             ) -> None:
+    """Register ``admin-token create``, ``revoke`` and ``list`` (``bind`` gives a command the
+    settings of its options, as for every other command)."""
     operator = f"cli:{getpass.getuser()}"
     admin = sub.add_parser("admin-token", help="tokens of the admin API")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)

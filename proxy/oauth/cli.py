@@ -107,4 +107,4 @@ def add_oauth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     create.add_argument("--json", action="store_true", help="machine-readable output")
     create.set_defaults(func=bind(_clients_create))
 
-    add_admin_token_commands(sub, parent, settings_from)
+    add_admin_token_commands(sub, parent, bind)
