@@ -157,7 +157,10 @@ start_passerelle() {
       || die "migration failed, see $STATE/logs/migrate.log"
     touch "$STATE/run/migrated"
   }
-  spawn simulator "$PY" -m proxy simulator --host 127.0.0.1 --port "$SIM_PORT"
+  # With the demo seeded, the simulator serves the demo households' meters as seeded.
+  local sim_demo=()
+  [ "$DEMO" = 1 ] && sim_demo=(--demo)
+  spawn simulator "$PY" -m proxy simulator --host 127.0.0.1 --port "$SIM_PORT" "${sim_demo[@]}"
   wait_http "http://127.0.0.1:$SIM_PORT/api/v1/health" 60 \
     || die "the simulator did not start, see $STATE/logs/simulator.log"
   # One after the other: the first seeds the demo (if asked) before the second looks for it.

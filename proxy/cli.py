@@ -111,8 +111,8 @@ def _demo_show(args: argparse.Namespace) -> int:
 
 def _add_meter_numbers(demo: dict[str, Any]) -> None:
     """What the demo simulator prints on each meter (R15: claims, first OpenID sign-in, reset)."""
+    from adapters.simulator.demo import demo_profiles
     from consent.demo import DEMO_PLAN
-    from proxy.data.setup import demo_profiles
 
     printed = {str(p.point): p.printed_number for p in demo_profiles(DEMO_PLAN)}
     for point in demo["points"]:
@@ -163,9 +163,12 @@ def add_demo_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 
 def _simulator(args: argparse.Namespace) -> int:
     from adapters.inhouse.runner import run_simulator
+    from adapters.simulator.demo import demo_profiles
+    from consent.demo import DEMO_PLAN
 
     return run_simulator(host=args.host, port=args.port, client_id=args.client_id,
-                         seed=args.seed, port_delay=args.port_delay, dso=args.dso)
+                         seed=args.seed, port_delay=args.port_delay, dso=args.dso,
+                         profiles=demo_profiles(DEMO_PLAN) if args.demo else ())
 
 
 def add_simulator_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -183,6 +186,9 @@ def add_simulator_command(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--dso", choices=("inhouse", "enedis", "grdf"), default="inhouse",
                    help="wire format served: the in-house DSO API, or the fake Enedis Data "
                         "Connect or GRDF ADICT (docs/adapters.md)")
+    p.add_argument("--demo", action="store_true",
+                   help="serve the demo households' meters as `serve --demo` seeds them (same "
+                        "occupants and move-in days), for replicas seeded with the demo")
     p.set_defaults(func=_simulator)
 
 

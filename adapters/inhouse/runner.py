@@ -7,12 +7,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from aiohttp import web
 
 from adapters.inhouse.config import ServerConfig
 from adapters.inhouse.server import create_inhouse_app
+from adapters.simulator.profiles import PointProfile
 from adapters.simulator.simulator import Simulator
 
 SECRET_ENV = "PASSERELLE_SIMULATOR_SECRET"  # noqa: S105 - a variable name, not a secret
@@ -34,14 +36,15 @@ def _app(dso: str, simulator: Simulator, client_id: str, secret: str,
 
 
 def run_simulator(*, host: str, port: int, client_id: str, seed: int, port_delay: float,
-                  dso: str = "inhouse") -> int:
-    """Serve until interrupted. Secrets come from the environment, never from argv (``ps``)."""
+                  dso: str = "inhouse", profiles: Iterable[PointProfile] = ()) -> int:
+    """Serve until interrupted. Secrets come from the environment, never from argv (``ps``).
+    ``profiles`` fix some meters (the demo's); every other point is derived from its id."""
     secret = os.environ.get(SECRET_ENV)
     if not secret:
         secret = secrets.token_urlsafe(24)
         print(f"No ${SECRET_ENV}: generated client secret for {client_id!r}: {secret}")
     admin = os.environ.get(ADMIN_ENV) or None
-    simulator = Simulator(seed=seed, port_delay=timedelta(seconds=port_delay))
+    simulator = Simulator(profiles=profiles, seed=seed, port_delay=timedelta(seconds=port_delay))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     admin_note = "admin routes on" if admin else f"admin routes off (set ${ADMIN_ENV})"
     web.run_app(_app(dso, simulator, client_id, secret, admin), host=host, port=port,

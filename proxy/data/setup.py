@@ -20,9 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from datetime import timedelta
 from functools import partial
-from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
@@ -30,22 +28,14 @@ from aiohttp import web
 from adapters.base import Capabilities, MeterDataAdapter
 from adapters.errors import UpstreamError
 from adapters.inhouse.client import InhouseClient
-from adapters.simulator import (
-    Occupant,
-    PointProfile,
-    Simulator,
-    SimulatorAdapter,
-    derive_profile,
-)
+from adapters.simulator import Simulator, SimulatorAdapter
+from adapters.simulator.demo import demo_profiles
 from consent.access_events import GroupCommitSink
 from consent.checks import default_policy
 from consent.day_cache import DayCache, load_cache_secret
 from consent.demo import DEMO_PLAN
-from consent.demo.plan import DemoPlan
 from consent.identifiers import Source
-from consent.models import DEFAULT_TIMEZONES
 from consent.shared_state import quota_ledger, rate_buckets, token_store
-from consent.vocabulary import Direction
 from proxy import api_docs, native, telemetry
 from proxy.bearer_tokens import BearerTokens
 from proxy.compat.enedis.handlers import add_compat_routes
@@ -85,27 +75,6 @@ def use_adapters(app: web.Application, adapters: Mapping[Source, MeterDataAdapte
         simulator = SimulatorAdapter(Simulator(app[clock_key], profiles))
         adapters = {source: simulator for source in Source}
     app[adapters_key] = dict(adapters)
-
-
-def demo_profiles(plan: DemoPlan) -> list[PointProfile]:
-    """Simulator profiles agreeing with the demo plan: same energy, directions and occupants
-    (each move-in on the local day the plan says), so the DSO serves what consents allow."""
-    profiles = []
-    for point in plan.points:
-        zone = ZoneInfo(DEFAULT_TIMEZONES[point.source])
-        occupants = tuple(
-            Occupant(customer=f"C{n:010d}", move_in=o.starts_at.astimezone(zone).date(),
-                     move_out=o.ends_at.astimezone(zone).date() if o.ends_at else None,
-                     lastname=plan.household(o.household).name.split()[-1],
-                     firstname=plan.household(o.household).name.split()[0],
-                     email=plan.household(o.household).email)
-            for n, o in enumerate(point.occupancies, start=1))
-        profiles.append(derive_profile(
-            point.ref, energy=point.energy, occupants=occupants,
-            commissioned=min(o.move_in for o in occupants) - timedelta(days=365),
-            has_production=Direction.PRODUCTION in point.directions,
-            timezone=DEFAULT_TIMEZONES[point.source]))
-    return profiles
 
 
 def remote_adapters(app: web.Application, session: aiohttp.ClientSession,

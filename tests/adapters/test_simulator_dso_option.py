@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import aiohttp
 import pytest
 
@@ -24,3 +26,23 @@ async def test_the_simulator_command_can_speak_a_dso_wire_format(dso: str,
             session.post(url + token_path, data=form) as response:
         assert response.status == 200
         assert (await response.json())["token_type"] == "Bearer"
+
+
+async def test_the_simulator_command_serves_the_demo_households_as_seeded() -> None:
+    """``simulator --demo`` (the topology's simulator when the replicas seed the demo): every
+    demo point has the plan's occupants, move-in days included, so consents seeded by
+    ``serve --demo`` are not denied by R8 for a mismatch between the DSO and the seed."""
+    from adapters.simulator.demo import demo_profiles
+    from consent.demo import DEMO_PLAN
+    from consent.models import DEFAULT_TIMEZONES
+
+    args = build_parser().parse_args(["simulator", "--demo", "--data-dir", "/tmp/x"])
+    assert args.demo is True
+    assert build_parser().parse_args(["simulator", "--data-dir", "/tmp/x"]).demo is False
+    demo, derived = Simulator(profiles=demo_profiles(DEMO_PLAN)), Simulator()
+    for point in DEMO_PLAN.points:
+        served = demo.profile(point.ref)
+        zone = ZoneInfo(DEFAULT_TIMEZONES[point.source])
+        assert [o.move_in for o in served.occupants] == [
+            o.starts_at.astimezone(zone).date() for o in point.occupancies]
+        assert served != derived.profile(point.ref)  # not what an unseeded simulator invents

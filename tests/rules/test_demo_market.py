@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer, unused_port
 from sqlmodel import col, select
 
 from adapters.simulator import Simulator, SimulatorAdapter
+from adapters.simulator.demo import demo_profiles
 from consent.clock import FrozenClock
 from consent.demo import DEMO_PLAN
 from consent.identifiers import Source
@@ -33,7 +34,6 @@ from consent.models.oauth import TokenKind
 from consent.storage import Database
 from consent.tokens import ACCESS_PREFIX, digest, new_secret
 from proxy.app import create_app
-from proxy.data.setup import demo_profiles
 from proxy.keys import database_key
 from proxy.settings import Settings
 from tests.support.databases import SqliteFactory
