@@ -9,20 +9,11 @@
 
 from __future__ import annotations
 
-from adapters.base import AuthorisationState, UpstreamAuthorisation
+from adapters.base import UpstreamAuthorisation
 from adapters.errors import UpstreamDenied
 from consent.cascade import EndCause, UpstreamReport
 from consent.identifiers import PointRef
 from consent.upstream import UpstreamState
-
-STATES: dict[AuthorisationState, UpstreamState] = {
-    AuthorisationState.PENDING: UpstreamState.REQUESTED,
-    AuthorisationState.ACTIVE: UpstreamState.ACTIVE,
-    AuthorisationState.SUSPENDED: UpstreamState.SUSPENDED,
-    AuthorisationState.ENDED: UpstreamState.ENDED,
-    AuthorisationState.REVOKED: UpstreamState.REVOKED,
-    AuthorisationState.REFUSED: UpstreamState.REFUSED,
-}
 
 #: ``reason`` of an :class:`UpstreamDenied` (Enedis and GRDF adapters) -> state and cause.
 _DENIALS: dict[str, tuple[UpstreamState, EndCause]] = {
@@ -35,19 +26,18 @@ _DENIALS: dict[str, tuple[UpstreamState, EndCause]] = {
 }
 
 
-def report_of(authorisation: UpstreamAuthorisation) -> UpstreamReport | None:
-    """The report of a re-check; ``None`` when the DSO lists nothing (``absent``) or gives no id.
+def report_of(authorisation: UpstreamAuthorisation | None) -> UpstreamReport | None:
+    """The report of a re-check; ``None`` when the DSO lists no authorisation for the point.
 
     ADICT's ``Obsolète`` means the holder changed or the right ran out; Data Connect's
     ``TERMINE`` that the consent's period is over or the holder moved: the first is reported as
     the household no longer holding the point, the second as an expiry.
     """
-    state = STATES.get(authorisation.state)
-    if state is None or authorisation.upstream_id is None:
+    if authorisation is None:
         return None
     cause = EndCause.NOT_HELD if authorisation.upstream_state == "Obsolète" else None
-    return UpstreamReport(authorisation.point, authorisation.upstream_id, state, cause,
-                          authorisation.upstream_state)
+    return UpstreamReport(authorisation.point, authorisation.upstream_id, authorisation.state,
+                          cause, authorisation.upstream_state)
 
 
 def report_of_denial(point: PointRef, upstream_id: str,

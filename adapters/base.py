@@ -30,49 +30,22 @@ from adapters.errors import UnsupportedDataset
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
 from consent.readings import Record, Series
+from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
-
-
-class AuthorisationState(StrEnum):
-    """What the operator holds at the DSO for a point, normalised across DSOs.
-
-    ========== ======================= ========================================
-    state      Enedis 2026 ``etatCode``  GRDF ADICT ``etat_droit_acces``
-    ========== ======================= ========================================
-    pending    DEMANDE                 A valider
-    active     ACTIF                   Active
-    suspended  -                       A revérifier
-    ended      TERMINE                 Obsolète
-    revoked    SUPPRIME                Révoquée
-    refused    -                       Refusée
-    absent     (no service found)      (no droit d'accès found)
-    ========== ======================= ========================================
-    """
-
-    PENDING = "pending"
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    ENDED = "ended"
-    REVOKED = "revoked"
-    REFUSED = "refused"
-    ABSENT = "absent"
-
-    @property
-    def allows_data(self) -> bool:
-        """Only an active authorisation lets the operator read the point's data."""
-        return self is AuthorisationState.ACTIVE
 
 
 @dataclass(frozen=True, slots=True)
 class UpstreamAuthorisation:
     """The operator's authorisation at the DSO for one point (R9: when it ends, consents stop).
 
-    ``upstream_state`` keeps the DSO's own word (``ACTIF``, ``A revérifier``...) for evidence.
+    ``state`` is the one vocabulary of :class:`~consent.upstream.UpstreamState` (its table maps
+    each DSO's states); ``upstream_id`` is the DSO's id for it; ``upstream_state`` keeps the
+    DSO's own word (``ACTIF``, ``A revérifier``...) for evidence.
     """
 
     point: PointRef
-    state: AuthorisationState
-    upstream_id: str | None
+    state: UpstreamState
+    upstream_id: str
     validity: Period | None
     upstream_state: str | None = None
 
@@ -258,8 +231,8 @@ class MeterDataAdapter(Protocol):
         """The current occupant's contract, identity, contact or address record."""
         ...
 
-    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
-        """The operator's authorisation for the point (state ``absent`` if there is none)."""
+    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation | None:
+        """The operator's authorisation for the point; ``None`` when the DSO knows none."""
         ...
 
     async def occupancy(self, point: PointRef) -> tuple[Occupancy, ...]:

@@ -18,7 +18,8 @@ callers handle one hierarchy and the HTTP edge renders it without guessing.
     │   ├── NotPermitted (403 not-permitted)      actor may not do this to that object
     │   ├── NotFound (404 not-found)
     │   └── Conflict (409 conflict)
-    │       └── ConcurrentUpdate (409 concurrent-update)
+    │       ├── ConcurrentUpdate (409 concurrent-update)
+    │       └── AlreadyAnswered (409 already-answered)  an authorization request, twice
     ├── AccessDenied (403 access-denied)          consent checks: names the rule that denied
     ├── storage.database.DatabaseUnavailable (503)  connection lost: the edge answers 503
     ├── adapters.errors.UpstreamError (502 upstream-error)   the DSO could not serve
@@ -156,6 +157,14 @@ class ConcurrentUpdate(Conflict):
 
     code = "concurrent-update"
     title = "Changed concurrently"
+
+
+class AlreadyAnswered(Conflict):
+    """The authorization request was answered already (its form submitted twice): nothing new
+    is written. The OAuth edge answers the client ``access_denied`` (docs/oauth.md)."""
+
+    code = "already-answered"
+    title = "Already answered"
 
 
 class AccessDenied(PasserelleError):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.models import StaffAction
 from consent.storage import Database
@@ -40,6 +41,16 @@ class JournalEntry:
 JournalSink = Callable[[JournalEntry], Awaitable[None]]
 
 
+def add_entry(session: AsyncSession, entry: JournalEntry) -> None:
+    """Add ``entry``'s row inside the caller's transaction (no sink runs: a caller that writes
+    the action and its record together, like ``passerelle admin-token``, logs it itself)."""
+    session.add(StaffAction(
+        tenant_id=entry.tenant_id, at=entry.at, account_id=entry.account_id,
+        party_id=entry.party_id, roles=list(entry.roles), action=entry.action[:64],
+        target=entry.target[:200], outcome=entry.outcome, detail=entry.detail[:500],
+        details=dict(entry.details)))
+
+
 class StaffJournal:
     """Appends entries to ``staff_action`` and forwards them to the extra sinks."""
 
@@ -50,11 +61,7 @@ class StaffJournal:
     async def record(self, entry: JournalEntry) -> None:
         """Store ``entry`` (its own transaction), then hand it to every sink."""
         async with self.db.session() as session:
-            session.add(StaffAction(
-                tenant_id=entry.tenant_id, at=entry.at, account_id=entry.account_id,
-                party_id=entry.party_id, roles=list(entry.roles), action=entry.action[:64],
-                target=entry.target[:200], outcome=entry.outcome, detail=entry.detail[:500],
-                details=dict(entry.details)))
+            add_entry(session, entry)
         for sink in self.sinks:
             await sink(entry)
 

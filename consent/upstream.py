@@ -2,8 +2,9 @@
 
 The upstream authorisation (a Data Connect consent, an ADICT *droit d'accès*, a Belgian DSO
 access) is what lets the intermediary fetch data at all; when it ends, every downstream consent
-on that point stops with it (domain.md, "How the pieces fit"). Adapters map their wire states to
-:class:`UpstreamState`:
+on that point stops with it (domain.md, "How the pieces fit"). :class:`UpstreamState` is the one
+vocabulary of its state: adapters map their DSO's wire states to it, the stored
+:class:`~consent.models.UpstreamAuthorisation` keeps it, the R9 cascade reads it.
 
 ===========  ======================  ===========================  =========================
 state        Enedis (``etatCode``)   GRDF (``etat_droit_acces``)  meaning here
@@ -16,6 +17,12 @@ ended        ``TERMINE``             ``Obsolète``                 ended normall
 revoked      ``SUPPRIME``            ``Révoquée``                 withdrawn at the DSO
 refused      -                       ``Refusée``                  never became active
 ===========  ======================  ===========================  =========================
+
+There is no ``absent`` state. That the DSO knows no authorisation for a point is a fact about
+the point, not a state an authorisation passes through: adapters answer ``None``
+(:meth:`adapters.base.MeterDataAdapter.authorisation`), and a stored row always names an
+authorisation the DSO did list, with its id. A state column that no row may hold would only be
+a way to store nonsense.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ _KIND_BY_SOURCE = {
 
 
 class UpstreamState(StrEnum):
-    """Normalised state of an upstream authorisation (table above)."""
+    """Normalised state of an upstream authorisation (table above), stored as its value."""
 
     REQUESTED = "requested"
     ACTIVE = "active"

@@ -9,7 +9,8 @@ under the generation's declared quotas, counted in the bucket of the API it call
 15 days for daily values) and D-1 are checked before any call, the point's activation (move-in)
 by Enedis itself (``ADAM-ERR0123``), and each refusal names the period that is served.
 
-The upstream consent (consent page, callback, re-check) is :mod:`adapters.enedis.upstream`.
+What a point serves (``describe``) is :mod:`adapters.enedis.availability`; the upstream consent
+(consent page, callback, re-check) is :mod:`adapters.enedis.upstream`.
 Data Connect has no meter-port API.
 """
 
@@ -21,37 +22,19 @@ from datetime import date, timedelta
 
 import aiohttp
 
-from adapters.base import (
-    Capabilities,
-    DatasetAvailability,
-    DatasetLimits,
-    Health,
-    Occupancy,
-    PointInfo,
-)
+from adapters.base import Capabilities, DatasetLimits, Health, Occupancy
 from adapters.enedis import consent, measures, records, v5
-from adapters.enedis.config import (
-    CURVE_HISTORY,
-    CURVE_WINDOW,
-    DAILY_HISTORY,
-    DAILY_WINDOW,
-    EnedisConfig,
-    Generation,
-)
+from adapters.enedis.availability import RECORDS, Availability, Fetcher
+from adapters.enedis.config import EnedisConfig, Generation
 from adapters.enedis.errors import classify
-from adapters.enedis.measures import Chunk
-from adapters.enedis.records import Activation
 from adapters.enedis.upstream import UpstreamConsent
 from adapters.errors import (
     BeyondHistory,
-    NoData,
     NotYetAvailable,
     PeriodNotServed,
     UnknownPoint,
     UnsupportedDataset,
     UnsupportedResolution,
-    UpstreamDenied,
-    UpstreamError,
 )
 from adapters.limiter import FairLimiter
 from adapters.quota import UpstreamLimiter
@@ -63,19 +46,14 @@ from consent.clock import Clock, SystemClock
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
 from consent.readings import Reading, Record, Series
-from consent.vocabulary import Dataset, Direction, Energy, Resolution
+from consent.vocabulary import Dataset, Energy, Resolution
 
-CURVE_STEPS = (Resolution.PT10M, Resolution.PT15M, Resolution.PT30M, Resolution.PT1H)
-_CURVES = (Dataset.CONSUMPTION_LOAD_CURVE, Dataset.PRODUCTION_LOAD_CURVE)
-_RECORDS = (Dataset.CONTRACT, Dataset.IDENTITY, Dataset.CONTACT, Dataset.ADDRESS)
 _CONSUMPTION = (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE,
                 Dataset.DAILY_MAX_POWER, Dataset.CONSUMPTION_INDEX)
 _PRODUCTION = (Dataset.DAILY_PRODUCTION, Dataset.PRODUCTION_LOAD_CURVE, Dataset.PRODUCTION_INDEX)
 
-Fetcher = Callable[..., Awaitable[Chunk]]
 
-
-class EnedisAdapter(UpstreamConsent, OverTransport, WithoutMeterPort):
+class EnedisAdapter(UpstreamConsent, Availability, OverTransport, WithoutMeterPort):
     """Data Connect (2026 or v5, per :class:`EnedisConfig`) as a meter-data adapter."""
 
     api_name = "Data Connect"
@@ -105,25 +83,11 @@ class EnedisAdapter(UpstreamConsent, OverTransport, WithoutMeterPort):
                                                          Dataset.PRODUCTION_INDEX)))
         self._steps: dict[tuple[PointRef, Dataset], Resolution] = {}
 
-    # ---- static facts ------------------------------------------------------------------
-
-    @staticmethod
-    def _window(dataset: Dataset) -> timedelta:
-        return CURVE_WINDOW if dataset in _CURVES else DAILY_WINDOW
-
-    @staticmethod
-    def _history(dataset: Dataset) -> timedelta:
-        return CURVE_HISTORY if dataset in _CURVES else DAILY_HISTORY
-
-    @staticmethod
-    def _resolutions(dataset: Dataset) -> tuple[Resolution, ...]:
-        return CURVE_STEPS if dataset in _CURVES else (Resolution.P1D,)
-
     async def capabilities(self) -> Capabilities:
         limits = [DatasetLimits(d, frozenset({Energy.ELECTRICITY}), self._resolutions(d),
                                 self._window(d), self._history(d)) for d in self._offered]
         limits += [DatasetLimits(d, frozenset({Energy.ELECTRICITY}), (), None, None)
-                   for d in _RECORDS]
+                   for d in RECORDS]
         name = f"enedis-dataconnect-{self.config.generation.value}"
         return Capabilities(name, frozenset({Source.ENEDIS}), tuple(limits),
                             self.config.declared_quotas, meter_port=False)
@@ -136,102 +100,6 @@ class EnedisAdapter(UpstreamConsent, OverTransport, WithoutMeterPort):
 
     def _today(self) -> date:
         return day_of(self.clock.now(), self.zone)
-
-    # ---- availability ------------------------------------------------------------------
-
-    async def _activation(self, prm: str) -> Activation:
-        if self._v5:
-            found = await v5.activation(self.transport, prm)
-            produces = await self._v5_produces(prm)
-            return Activation(found.consumption, found.consumption if produces else None)
-        return await records.activation(self.transport, prm, self.zone)
-
-    async def _v5_produces(self, prm: str) -> bool:
-        """v5 says nothing about injection but its refusal: ask for yesterday's production."""
-        yesterday = self._today() - timedelta(days=1)
-        try:
-            await v5.fetch(self.transport, prm, Dataset.DAILY_PRODUCTION, yesterday,
-                           yesterday + timedelta(days=1), self.zone)
-        except UnsupportedDataset:
-            return False
-        except UpstreamDenied:
-            raise
-        except UpstreamError:
-            return True  # no data yet, but the direction exists
-        return True
-
-    def _period(self, dataset: Dataset, activation: Activation) -> Period | None:
-        direction = dataset.spec.direction
-        since = activation.production if direction is Direction.PRODUCTION else \
-            activation.consumption
-        if since is None:
-            return None
-        today = self._today()
-        first = max(today - self._history(dataset), since)
-        return Period(at_hour(first, self.zone), at_hour(today, self.zone)) \
-            if first < today else None
-
-    async def describe(self, point: PointRef) -> PointInfo:
-        prm = self._prm(point)
-        services = await self._services(point)
-        try:
-            activation: Activation | None = await self._activation(prm)
-        except UpstreamDenied:
-            activation = None
-        directions = set()
-        if activation is not None:
-            directions = {d for d, day in ((Direction.CONSUMPTION, activation.consumption),
-                                           (Direction.PRODUCTION, activation.production)) if day}
-        elif services:
-            directions = {d.spec.direction for s in services for d in s.datasets
-                          if d.spec.direction is not None}
-        directions = directions or {Direction.CONSUMPTION}
-        items = []
-        for dataset in self._offered:
-            if dataset.spec.direction not in directions:
-                continue
-            period = self._period(dataset, activation) if activation else None
-            resolutions = self._resolutions(dataset)
-            if services is not None:
-                mine = [s for s in services if dataset in s.datasets]
-                if not any(s.state == "ACTIF" for s in mine):
-                    period = None
-                steps = {s.step for s in mine if s.state == "ACTIF"}
-                if dataset in _CURVES and len(steps) == 1:
-                    step = Resolution.parse(steps.pop().replace("PT60M", "PT1H"))
-                    resolutions = (step,) if step in CURVE_STEPS else resolutions
-            if dataset in _CURVES and period is not None and len(resolutions) > 1:
-                resolutions = await self._learn_step(point, dataset, period) or resolutions
-            items.append(DatasetAvailability(dataset, resolutions, period))
-        items += [DatasetAvailability(d, (), None) for d in _RECORDS]
-        return PointInfo(point, Energy.ELECTRICITY, frozenset(directions), self.zone,
-                         tuple(items))
-
-    async def _learn_step(self, point: PointRef, dataset: Dataset,
-                          period: Period) -> tuple[Resolution, ...] | None:
-        """The meter's curve step: remembered, or read from the last served day (one call).
-        Enedis has no resolution parameter: a curve comes at the step the meter records."""
-        known = self._steps.get((point, dataset))
-        if known is None:
-            assert period.end is not None
-            last = day_of(period.end, self.zone) - timedelta(days=1)
-            try:
-                chunk = await self._fetch(self.transport, point.identifier, dataset, last,
-                                          last + timedelta(days=1), self.zone)
-            except (NoData, UpstreamDenied, PeriodNotServed):
-                return None
-            known = chunk.step
-            if known is not None:
-                self._steps[(point, dataset)] = known
-        return (known,) if known is not None else None
-
-    async def _served(self, point: PointRef, dataset: Dataset,
-                      fallback: Period | None) -> Period | None:
-        """The served period, for an error that must name it (costs a call, errors only)."""
-        try:
-            return self._period(dataset, await self._activation(point.identifier))
-        except UpstreamError:
-            return fallback
 
     # ---- data --------------------------------------------------------------------------
 
@@ -282,7 +150,7 @@ class EnedisAdapter(UpstreamConsent, OverTransport, WithoutMeterPort):
 
     async def record(self, point: PointRef, dataset: Dataset) -> Record:
         prm = self._prm(point)
-        if dataset not in _RECORDS:
+        if dataset not in RECORDS:
             raise UnsupportedDataset(f"{dataset.value} is not a record dataset.",
                                      dataset=dataset.value)
         if self._v5:

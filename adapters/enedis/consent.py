@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlencode
 
-from adapters.base import AuthorisationState, UpstreamAuthorisation
+from adapters.base import UpstreamAuthorisation
 from adapters.decode import Doc
 from adapters.enedis.config import MAX_CONSENT
 from adapters.enedis.measures import decode
@@ -212,9 +212,8 @@ async def services(transport: UpstreamTransport, autorisation_id: str,
 
 def summarise(point: PointRef, autorisation_id: str,
               of_point: list[Service]) -> UpstreamAuthorisation:
-    """One point's authorisation from its services: the most usable state wins."""
-    if not of_point:
-        return UpstreamAuthorisation(point, AuthorisationState.ABSENT, autorisation_id, None)
+    """One point's authorisation from its services (at least one): the most usable state
+    wins."""
     best = min(of_point, key=lambda s: _PRECEDENCE.index(s.state))
     chosen = [s for s in of_point if s.state == best.state]
     start = min(s.period.start for s in chosen)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from adapters.base import AuthorisationState, UpstreamAuthorisation
+from adapters.base import UpstreamAuthorisation
 from adapters.enedis import consent, v5
 from adapters.enedis.config import MAX_CONSENT, EnedisConfig
 from adapters.enedis.errors import NO_CONSENT
@@ -19,6 +19,7 @@ from adapters.transport import UpstreamTransport
 from consent.clock import Clock
 from consent.identifiers import PointRef
 from consent.periods import Period
+from consent.upstream import UpstreamState
 
 
 class UpstreamConsent:
@@ -68,7 +69,7 @@ class UpstreamConsent:
         for point in callback.points:
             upstream_id = f"v1:{point.identifier}:{today.isoformat()}"  # v1 consents have no id
             await self.directory.remember(point, upstream_id, validity)
-            out.append(UpstreamAuthorisation(point, AuthorisationState.ACTIVE, upstream_id,
+            out.append(UpstreamAuthorisation(point, UpstreamState.ACTIVE, upstream_id,
                                              validity, None))
         return tuple(out)
 
@@ -82,14 +83,16 @@ class UpstreamConsent:
             out.append(consent.summarise(point, autorisation_id, found))
         return tuple(out)
 
-    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
+    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation | None:
         self._prm(point)
         if self._v5:
             return await self._v5_authorisation(point)
         known = await self.directory.lookup(point)
         if known is None:
-            return UpstreamAuthorisation(point, AuthorisationState.ABSENT, None, None)
-        services = await self._services(point) or []
+            return None
+        services = await self._services(point)
+        if not services:  # the autorisation does not (or no longer) cover the point
+            return None
         return consent.summarise(point, known.upstream_id, services)
 
     async def _v5_authorisation(self, point: PointRef) -> UpstreamAuthorisation:
@@ -101,13 +104,13 @@ class UpstreamConsent:
         try:
             await v5.activation(self.transport, point.identifier)
         except UpstreamDenied as denied:
-            state = AuthorisationState.REVOKED if denied.extra.get("reason") == NO_CONSENT \
-                else AuthorisationState.ENDED
+            state = UpstreamState.REVOKED if denied.extra.get("reason") == NO_CONSENT \
+                else UpstreamState.ENDED
             now = self.clock.now()
             if validity is not None and (validity.end is None or validity.end > now) and \
                     validity.start < now:
                 validity = Period(validity.start, now)
             return UpstreamAuthorisation(point, state, upstream_id, validity,
                                          denied.extra.get("upstream_code"))
-        return UpstreamAuthorisation(point, AuthorisationState.ACTIVE, upstream_id, validity,
+        return UpstreamAuthorisation(point, UpstreamState.ACTIVE, upstream_id, validity,
                                      None)

@@ -7,15 +7,15 @@ the fake server read them, so neither invents its own spelling.
 
 from __future__ import annotations
 
-from adapters.base import AuthorisationState
+from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset
 
 #: ``etatCode`` of a subscribed service (Services-souscrits.yaml) -> normalised state.
-SERVICE_STATES: dict[str, AuthorisationState] = {
-    "DEMANDE": AuthorisationState.PENDING,
-    "ACTIF": AuthorisationState.ACTIVE,
-    "TERMINE": AuthorisationState.ENDED,
-    "SUPPRIME": AuthorisationState.REVOKED,
+SERVICE_STATES: dict[str, UpstreamState] = {
+    "DEMANDE": UpstreamState.REQUESTED,
+    "ACTIF": UpstreamState.ACTIVE,
+    "TERMINE": UpstreamState.ENDED,
+    "SUPPRIME": UpstreamState.REVOKED,
 }
 
 SERVICE_LABELS = {"DEMANDE": "Demandé", "ACTIF": "Actif", "TERMINE": "Terminé",

@@ -6,7 +6,8 @@ perimeter flags. It validates what ADICT would refuse with a 400 (so a household
 mistake at once) and renders the ``DemanderAccesIn`` body, booleans as ``"Vrai"``/``"Faux"``.
 
 :class:`AccessRight` is an access right as ADICT lists it (``ListeAccesOut``), read strictly;
-:func:`authorisation` turns the rights of a PCE into its :class:`UpstreamAuthorisation`.
+:func:`authorisation` turns the rights of a PCE into its :class:`UpstreamAuthorisation` (or
+``None`` when ADICT lists none).
 
 :class:`Proof` is one proof document (PJ); :func:`check_proofs` applies ADICT's limits (3
 files, 4 MB each, PDF/JPEG/PNG whose content matches the type) before anything is sent.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from adapters.base import AuthorisationState, UpstreamAuthorisation
+from adapters.base import UpstreamAuthorisation
 from adapters.decode import Doc
 from adapters.grdf.vocabulary import (
     ACCESS_STATES,
@@ -37,6 +38,7 @@ from adapters.timekeeping import at_hour
 from consent.errors import DomainError, InvalidPeriod
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
+from consent.upstream import UpstreamState
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,7 @@ class AccessRight:
     point: PointRef
     role: Role
     upstream_state: str
-    state: AuthorisationState
+    state: UpstreamState
     access_from: date
     access_until: date
     data_from: date | None
@@ -198,9 +200,8 @@ class AccessRight:
 
 
 #: When a PCE has several rights, the most usable one speaks for it.
-_PRECEDENCE = (AuthorisationState.ACTIVE, AuthorisationState.PENDING,
-               AuthorisationState.SUSPENDED, AuthorisationState.REVOKED,
-               AuthorisationState.ENDED, AuthorisationState.REFUSED)
+_PRECEDENCE = (UpstreamState.ACTIVE, UpstreamState.REQUESTED, UpstreamState.SUSPENDED,
+               UpstreamState.REVOKED, UpstreamState.ENDED, UpstreamState.REFUSED)
 
 
 def current(rights: list[AccessRight]) -> AccessRight | None:
@@ -214,9 +215,11 @@ def _negated(text: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in text)
 
 
-def authorisation(point: PointRef, rights: list[AccessRight], zone: str) -> UpstreamAuthorisation:
+def authorisation(point: PointRef, rights: list[AccessRight],
+                  zone: str) -> UpstreamAuthorisation | None:
+    """The PCE's authorisation: its current right (:func:`current`); ``None`` without any."""
     right = current(rights)
     if right is None:
-        return UpstreamAuthorisation(point, AuthorisationState.ABSENT, None, None)
+        return None
     return UpstreamAuthorisation(point, right.state, right.id, right.validity(zone),
                                  right.upstream_state)

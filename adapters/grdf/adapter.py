@@ -117,7 +117,7 @@ class GrdfAdapter(AccessRights, OverTransport, WithoutMeterPort):
         if right is None:
             raise UnknownPoint("ADICT tells nothing about a PCE without a droit d'accès.",
                                point=str(point))
-        if not right.state.allows_data or not right.perimeter["perim_donnees_informatives"]:
+        if not right.state.usable or not right.perimeter["perim_donnees_informatives"]:
             return None, "authorisation"
         bounds = [(add_months(self._today(), -HISTORY_MONTHS), "history")]
         if right.perimeter["perim_donnees_contractuelles"]:

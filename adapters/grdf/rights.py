@@ -118,7 +118,7 @@ class AccessRights:
         """The right that speaks for the PCE now (state and proof check), for the schedule."""
         return current(await self.access_rights(point))
 
-    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
+    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation | None:
         return authorisation(point, await self.access_rights(point), self.zone)
 
 

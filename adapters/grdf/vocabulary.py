@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from adapters.base import AuthorisationState
+from consent.upstream import UpstreamState
 
 
 class Role(StrEnum):
@@ -42,15 +42,15 @@ class ProofStatus(StrEnum):
 
 #: ``etat_droit_acces`` -> normalised state. Both spellings of "A valider" occur ("À valider" in
 #: lowatt-grdf's fixtures, "A valider" in the API documentation).
-ACCESS_STATES: dict[str, AuthorisationState] = {
-    "Active": AuthorisationState.ACTIVE,
-    "A valider": AuthorisationState.PENDING,
-    "À valider": AuthorisationState.PENDING,
-    "Révoquée": AuthorisationState.REVOKED,
-    "A revérifier": AuthorisationState.SUSPENDED,
-    "À revérifier": AuthorisationState.SUSPENDED,
-    "Obsolète": AuthorisationState.ENDED,
-    "Refusée": AuthorisationState.REFUSED,
+ACCESS_STATES: dict[str, UpstreamState] = {
+    "Active": UpstreamState.ACTIVE,
+    "A valider": UpstreamState.REQUESTED,
+    "À valider": UpstreamState.REQUESTED,
+    "Révoquée": UpstreamState.REVOKED,
+    "A revérifier": UpstreamState.SUSPENDED,
+    "À revérifier": UpstreamState.SUSPENDED,
+    "Obsolète": UpstreamState.ENDED,
+    "Refusée": UpstreamState.REFUSED,
 }
 
 #: ADICT booleans are the strings "Vrai" and "Faux".

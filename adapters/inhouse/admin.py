@@ -11,11 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.base import AuthorisationState
 from adapters.inhouse.keys import config_key, simulator_key
 from adapters.simulator.faults import Fault
 from consent.errors import DomainError
 from consent.identifiers import PointRef
+from consent.upstream import UpstreamState
 
 
 def _require_admin(request: web.Request) -> None:
@@ -77,12 +77,12 @@ async def set_authorisation(request: web.Request) -> web.Response:
     point = PointRef.parse(request.match_info["point"])
     state = (await _body(request)).get("state")
     try:
-        parsed = AuthorisationState(state) if state is not None else None
+        parsed = UpstreamState(state) if state is not None else None
     except ValueError:
         raise DomainError(f"Unknown authorisation state {state!r}.", field="state") from None
     simulator = request.app[simulator_key]
     simulator.set_authorisation(point, parsed)
-    return web.json_response({"point": str(point), "state": simulator.authorisation(point).state})
+    return web.json_response({"point": str(point), "state": simulator.authorisation_state(point)})
 
 
 def add_admin_routes(app: web.Application) -> None:

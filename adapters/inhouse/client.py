@@ -245,7 +245,7 @@ class InhouseClient:
         return await self._parsed(f"/points/{point}/records/{dataset.value}",
                                   lambda d: parse.record(d, point, dataset))
 
-    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
+    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation | None:
         return await self._parsed(f"/points/{point}/authorisation",
                                   lambda d: parse.authorisation(d, point))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from adapters.base import (
-    AuthorisationState,
     Capabilities,
     DatasetAvailability,
     DatasetLimits,
@@ -20,9 +19,11 @@ from adapters.base import (
     UpstreamAuthorisation,
 )
 from adapters.inhouse.decode import Doc
+from adapters.inhouse.wire import ABSENT
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
 from consent.readings import Quality, Reading, Record
+from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
 
 _DAY_LENGTHS = (timedelta(hours=23), timedelta(hours=24), timedelta(hours=25))
@@ -95,10 +96,12 @@ def record(doc: Doc, point: PointRef, dataset: Dataset) -> Record:
     return Record(point, dataset, {name: fields[name].optional_text() for name in expected})
 
 
-def authorisation(doc: Doc, point: PointRef) -> UpstreamAuthorisation:
+def authorisation(doc: Doc, point: PointRef) -> UpstreamAuthorisation | None:
     doc["point"].equals(str(point))
-    return UpstreamAuthorisation(point, doc["state"].enum(AuthorisationState),
-                                 doc["authorisation_id"].optional_text(),
+    if doc["state"].value == ABSENT:
+        return None
+    return UpstreamAuthorisation(point, doc["state"].enum(UpstreamState),
+                                 doc["authorisation_id"].text(),
                                  doc["validity"].optional_period(),
                                  doc["upstream_state"].optional_text())
 

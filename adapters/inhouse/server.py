@@ -219,8 +219,9 @@ async def record(request: web.Request) -> web.Response:
 
 
 async def authorisation(request: web.Request) -> web.Response:
-    auth = request.app[simulator_key].authorisation(_point(request))
-    return web.json_response(wire.authorisation(auth))
+    point = _point(request)
+    auth = request.app[simulator_key].authorisation(point)
+    return web.json_response(wire.authorisation(str(point), auth))
 
 
 async def occupancy(request: web.Request) -> web.Response:

@@ -34,6 +34,12 @@ def route_family(path: str) -> str:
     return parts[2] if parts[0] == "points" and len(parts) > 2 else parts[0]
 
 
+#: ``state`` of the authorisation answer when the DSO knows no authorisation for the point
+#: (the other members are then ``null``); every other state is a
+#: :class:`~consent.upstream.UpstreamState` value.
+ABSENT = "absent"
+
+
 def instant(value: datetime | None) -> str | None:
     """RFC 3339 text of an aware instant, or ``None``."""
     return value.isoformat() if value is not None else None
@@ -74,7 +80,10 @@ def point_info(info: PointInfo) -> dict[str, Any]:
     }
 
 
-def authorisation(auth: UpstreamAuthorisation) -> dict[str, Any]:
+def authorisation(point: str, auth: UpstreamAuthorisation | None) -> dict[str, Any]:
+    if auth is None:
+        return {"point": point, "state": ABSENT, "authorisation_id": None, "validity": None,
+                "upstream_state": None}
     return {
         "point": str(auth.point),
         "state": auth.state.value,

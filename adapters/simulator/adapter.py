@@ -91,7 +91,7 @@ class SimulatorAdapter:
     async def record(self, point: PointRef, dataset: Dataset) -> Record:
         return await self._call("records", lambda: self.simulator.record(point, dataset))
 
-    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
+    async def authorisation(self, point: PointRef) -> UpstreamAuthorisation | None:
         return await self._call("authorisation", lambda: self.simulator.authorisation(point))
 
     async def occupancy(self, point: PointRef) -> tuple[Occupancy, ...]:

@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from adapters.base import AuthorisationState, PortState
+from adapters.base import PortState
 from adapters.simulator.weather import CLIMATES, mix, unit
 from consent.errors import DomainError
 from consent.identifiers import PointRef, Source
+from consent.upstream import UpstreamState
 from consent.vocabulary import Energy
 
 
@@ -95,7 +96,7 @@ class PointProfile:
     pv_kwc: float = 3.0
     port: PortState = PortState.CLOSED
     load_curve_enabled: bool = True
-    authorisation: AuthorisationState | None = None
+    authorisation: UpstreamState | None = None
     timezone: str = "Europe/Paris"
     #: The number printed on the meter (R15); ``None``: derived from the point's seed.
     meter_number: str | None = None

@@ -13,10 +13,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from adapters.base import (
-    AuthorisationState,
     Capabilities,
     DatasetAvailability,
-    DatasetLimits,
     Occupancy,
     PointInfo,
     PortAction,
@@ -25,8 +23,6 @@ from adapters.base import (
     UpstreamAuthorisation,
 )
 from adapters.errors import (
-    BeforeMoveIn,
-    BeyondHistory,
     NoData,
     NotYetAvailable,
     UnknownPoint,
@@ -35,56 +31,21 @@ from adapters.errors import (
     UnsupportedResolution,
     UpstreamDenied,
 )
+from adapters.simulator import catalogue
 from adapters.simulator.curves import GAS_DAY_START, HouseholdModel
 from adapters.simulator.faults import FaultPlan
 from adapters.simulator.port import PortDesk
 from adapters.simulator.profiles import PointProfile, derive_profile, is_reserved_unknown
 from adapters.simulator.records import build_record
-from adapters.simulator.series import CURVE_MINUTES, readings
+from adapters.simulator.series import readings
 from adapters.simulator.timegrid import day_of, local_midnight
-from adapters.simulator.weather import mix, unit
+from adapters.simulator.weather import mix
 from consent.clock import Clock, SystemClock
-from consent.identifiers import PointRef, Source
+from consent.identifiers import PointRef
 from consent.periods import Period
 from consent.readings import Record, Series
+from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
-
-#: Enedis: 24 months + 15 days for curves, 36 months + 15 days for daily values (section 1.4).
-CURVE_HISTORY = timedelta(days=730 + 15)
-DAILY_HISTORY = timedelta(days=1095 + 15)
-
-_DAILY = (Resolution.P1D,)
-_ELEC_CURVE = tuple(CURVE_MINUTES)
-_GAS_CURVE = (Resolution.PT1H,)
-_RECORDS = (Dataset.CONTRACT, Dataset.IDENTITY, Dataset.CONTACT, Dataset.ADDRESS)
-_CURVES = (Dataset.CONSUMPTION_LOAD_CURVE, Dataset.PRODUCTION_LOAD_CURVE)
-
-
-def _offered(profile: PointProfile) -> dict[Dataset, tuple[Resolution, ...]]:
-    if profile.energy is Energy.GAS:
-        return {Dataset.DAILY_CONSUMPTION: _DAILY, Dataset.CONSUMPTION_LOAD_CURVE: _GAS_CURVE,
-                Dataset.CONSUMPTION_INDEX: _DAILY}
-    offered = {Dataset.DAILY_CONSUMPTION: _DAILY, Dataset.CONSUMPTION_LOAD_CURVE: _ELEC_CURVE,
-               Dataset.DAILY_MAX_POWER: _DAILY, Dataset.CONSUMPTION_INDEX: _DAILY}
-    if profile.has_production:
-        offered |= {Dataset.DAILY_PRODUCTION: _DAILY, Dataset.PRODUCTION_LOAD_CURVE: _ELEC_CURVE,
-                    Dataset.PRODUCTION_INDEX: _DAILY}
-    return offered
-
-
-def household_model(profile: PointProfile) -> HouseholdModel:
-    """The numeric constants of ``profile`` (all derived from its seed and its settings)."""
-    seed, scale = profile.seed, profile.scale
-    if profile.energy is Energy.GAS:
-        base, per_degree = 7.0 * scale, 5.5 * scale
-    else:
-        base = 2600 * scale / 365
-        per_degree = (2.6 if profile.electric_heating else 0.15) * scale
-    return HouseholdModel(
-        seed=seed, zone=profile.timezone, commissioned=profile.commissioned,
-        base_kwh_per_day=base, heating_kwh_per_degree=per_degree,
-        water_heater_offpeak=profile.contract.offpeak_hours is not None, pv_kwc=profile.pv_kwc,
-        power_factor=0.9 + 0.07 * unit(seed, 80), initial_index_wh=mix(seed, 81) % 5_000_000)
 
 
 class Simulator:
@@ -102,7 +63,7 @@ class Simulator:
         self._derive = derive_unknown
         self._profiles: dict[PointRef, PointProfile] = {}
         self._models: dict[PointRef, HouseholdModel] = {}
-        self._authorisations: dict[PointRef, AuthorisationState] = {}
+        self._authorisations: dict[PointRef, UpstreamState] = {}
         self._port = PortDesk(self.clock, port_delay, seed)
         for profile in profiles:
             self.add(profile)
@@ -124,7 +85,7 @@ class Simulator:
             profile = self._profiles[point] = derive_profile(point)
         return profile
 
-    def set_authorisation(self, point: PointRef, state: AuthorisationState | None) -> None:
+    def set_authorisation(self, point: PointRef, state: UpstreamState | None) -> None:
         """Override (or with ``None`` restore) the operator's authorisation state for a point."""
         self.profile(point)
         if state is None:
@@ -135,7 +96,7 @@ class Simulator:
     def _model(self, profile: PointProfile) -> HouseholdModel:
         model = self._models.get(profile.point)
         if model is None:
-            model = self._models[profile.point] = household_model(profile)
+            model = self._models[profile.point] = catalogue.household_model(profile)
         return model
 
     # ---- what is served ------------------------------------------------------------------
@@ -145,36 +106,14 @@ class Simulator:
 
     def capabilities(self) -> Capabilities:
         """Every source and dataset, no per-call window, Enedis-like history, no quota."""
-        limits = []
-        for dataset in Dataset:
-            spec = dataset.spec
-            resolutions = (_ELEC_CURVE if dataset in _CURVES else _DAILY if spec.is_series
-                           else ())
-            history = (CURVE_HISTORY if dataset in _CURVES else DAILY_HISTORY if spec.is_series
-                       else None)
-            limits.append(DatasetLimits(dataset, spec.energies, resolutions, None, history))
-        return Capabilities("simulator", frozenset(Source), tuple(limits), (), meter_port=True)
+        return catalogue.capabilities()
 
     def _available(self, profile: PointProfile, dataset: Dataset) -> tuple[Period, str] | None:
         """The period served for ``dataset`` today and what bounds its start, or ``None``."""
-        today = self._today(profile)
-        occupant = profile.occupant_on(today)
-        if occupant is None or not self._authorisation_state(profile).allows_data:
+        if not self.authorisation_state(profile.point).usable:
             return None
-        history = CURVE_HISTORY if dataset in _CURVES else DAILY_HISTORY
-        starts = [(today - history, "history"), (profile.commissioned, "meter"),
-                  (occupant.move_in, "move-in")]
-        first, reason = max(starts, key=lambda s: s[0])
-        if profile.energy is Energy.GAS:
-            # Published up to the last complete gas day: the current one started at 06:00.
-            current = day_of(profile.timezone, self.clock.now(), GAS_DAY_START)
-            end = local_midnight(profile.timezone, current).replace(hour=GAS_DAY_START)
-        else:
-            end = local_midnight(profile.timezone, today)
-        start = local_midnight(profile.timezone, first)
-        if not start < end:
-            return None
-        return Period(start, end), reason
+        return catalogue.served_period(profile, dataset, self._today(profile),
+                                       self.clock.now())
 
     def describe(self, point: PointRef) -> PointInfo:
         """Energy, directions, timezone and today's availability of each dataset."""
@@ -183,11 +122,11 @@ class Simulator:
         if profile.has_production:
             directions.add(Direction.PRODUCTION)
         items = []
-        for dataset, resolutions in _offered(profile).items():
+        for dataset, resolutions in catalogue.offered(profile).items():
             available = self._available(profile, dataset)
             items.append(DatasetAvailability(dataset, resolutions,
                                              available[0] if available else None))
-        items += [DatasetAvailability(d, (), None) for d in _RECORDS]
+        items += [DatasetAvailability(d, (), None) for d in catalogue.RECORDS]
         return PointInfo(point, profile.energy, frozenset(directions), profile.timezone,
                          tuple(items))
 
@@ -195,7 +134,7 @@ class Simulator:
                resolution: Resolution) -> Series:
         """Readings of ``dataset`` whose start lies in ``period`` (see adapters.base)."""
         profile = self.profile(point)
-        offered = _offered(profile)
+        offered = catalogue.offered(profile)
         if dataset not in offered:
             raise UnsupportedDataset(f"{dataset.value} is not available for {point} "
                                      f"({profile.energy.value}).", dataset=dataset.value)
@@ -207,8 +146,8 @@ class Simulator:
         served = self._available(profile, dataset)
         if served is None:
             raise NotYetAvailable(f"No day of {point} has been published since the move-in.")
-        self._check_period(period, *served)
-        if dataset in _CURVES and not profile.load_curve_enabled:
+        catalogue.check_period(period, *served)
+        if dataset in catalogue.CURVES and not profile.load_curve_enabled:
             raise NoData(f"The load curve is not recorded for {point}.")
         start_hour = GAS_DAY_START if profile.energy is Energy.GAS else 0
         first = day_of(profile.timezone, period.start, start_hour)
@@ -218,41 +157,35 @@ class Simulator:
         return Series(point, dataset, dataset.spec.unit or "", resolution, profile.timezone,
                       tuple(selected))
 
-    @staticmethod
-    def _check_period(period: Period, available: Period, bound: str) -> None:
-        if period.end is None or available.end is None or period.end > available.end:
-            raise NotYetAvailable(
-                "The period ends after the last published day (data is published up to D-1).",
-                available=available)
-        if period.start < available.start:
-            error = BeforeMoveIn if bound == "move-in" else BeyondHistory
-            raise error(f"The period starts before {available.start.date().isoformat()}, the "
-                        f"first day served ({bound}).", available=available)
-
     # ---- authorisation, occupancy, records -----------------------------------------------
 
-    def _authorisation_state(self, profile: PointProfile) -> AuthorisationState:
-        state = self._authorisations.get(profile.point, profile.authorisation)
+    def authorisation_state(self, point: PointRef) -> UpstreamState:
+        """The state of the operator's authorisation for ``point``: the override if one is
+        set, else active while someone occupies the point and ended once it is vacant (the
+        fake DSO servers read it to shape their own answers)."""
+        profile = self.profile(point)
+        state = self._authorisations.get(point, profile.authorisation)
         if state is not None:
             return state
         occupant = profile.occupant_on(self._today(profile))
-        return AuthorisationState.ACTIVE if occupant else AuthorisationState.ENDED
+        return UpstreamState.ACTIVE if occupant else UpstreamState.ENDED
 
     def _require_holder(self, profile: PointProfile) -> None:
-        if not self._authorisation_state(profile).allows_data:
+        if not self.authorisation_state(profile.point).usable:
             raise UpstreamDenied(f"The operator holds no active authorisation for "
                                  f"{profile.point}.")
         if profile.occupant_on(self._today(profile)) is None:
             raise UpstreamDenied(f"Nobody holds the point {profile.point} today.")
 
-    def authorisation(self, point: PointRef) -> UpstreamAuthorisation:
-        """The operator's authorisation: for the current (or, once vacant, the last) occupant."""
+    def authorisation(self, point: PointRef) -> UpstreamAuthorisation | None:
+        """The operator's authorisation: for the current (or, once vacant, the last) occupant;
+        ``None`` before anyone has moved in."""
         profile = self.profile(point)
-        state = self._authorisation_state(profile)
+        state = self.authorisation_state(point)
         today = self._today(profile)
         holders = [o for o in profile.occupants if o.move_in <= today]
         if not holders:
-            return UpstreamAuthorisation(point, AuthorisationState.ABSENT, None, None)
+            return None
         holder = holders[-1]
         validity = Period(local_midnight(profile.timezone, holder.move_in),
                           local_midnight(profile.timezone, holder.move_out)
@@ -272,7 +205,7 @@ class Simulator:
     def record(self, point: PointRef, dataset: Dataset) -> Record:
         """The current occupant's record; only with an active authorisation (R8)."""
         profile = self.profile(point)
-        if dataset not in _RECORDS:
+        if dataset not in catalogue.RECORDS:
             raise UnsupportedDataset(f"{dataset.value} is not a record dataset.",
                                      dataset=dataset.value)
         self._require_holder(profile)

@@ -1,7 +1,6 @@
 """The deterministic demo: the plan (pure data) and its seeding into an empty database."""
 
 from consent.demo.plan import (
-    DEMO_PLAN,
     DemoHousehold,
     DemoOccupancy,
     DemoPlan,
@@ -10,6 +9,7 @@ from consent.demo.plan import (
     DemoStaff,
 )
 from consent.demo.seed import SeedReport, describe, seed_demo
+from consent.demo.world import DEMO_PLAN
 
 __all__ = [
     "DEMO_PLAN",

@@ -6,23 +6,7 @@ show`` prints these logins and client credentials, and ``seed_demo`` writes them
 ids and client secrets are derived from the plan only, so two instances seeded from the same
 plan agree. The passwords and secrets are public: never seed a demo on a production instance.
 
-The demo world (``DEMO_PLAN``):
-
-- Camille Martin (Paris) has an Enedis PRM and a GRDF PCE;
-- Julien Bernard (Lyon) is a prosumer: one PRM metering consumption and production;
-- Sofia Leroy moved into a flat in Lille on 2026-10-01; Paul Petit lived there before, and his
-  occupancy ends at that very instant (R8, R9);
-- Lotte Peeters (Namur) is served by the in-house DSO: electricity and gas EANs (GS1 check
-  digit valid);
-- three recipient apps (a dashboard, a solar cadastre, a supplier), an operator admin, a
-  reviewer, an auditor and a social worker of the Namur CPAS (for mandates, R11);
-- market rules (issue 8, :mod:`consent.demo.market`): Lotte is assisted by the CPAS, which holds
-  a standing mandate for her and reads through its own app (R11); six neighbours in Jambes
-  (Namur) form a collective self-consumption community run by the app "Énergie Partagée
-  Jambes", each with its own consent, so its k = 5 aggregate is served (R4); the supplier
-  Énergie Verte holds the supply contracts of Camille's and Julien's electricity (R13); a
-  second operator admin and a support agent make two-person approvals and least privilege
-  visible (R19).
+The world itself (``DEMO_PLAN``) is :mod:`consent.demo.world`.
 """
 
 from __future__ import annotations
@@ -32,22 +16,15 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from consent.demo.market import DemoCommunity, DemoConsent, DemoMandate, DemoSupply
-from consent.identifiers import PointRef, Source, gs1_check_digit
-from consent.models import AccountRole, MandateScope, PartyKind
+from consent.identifiers import PointRef, Source
+from consent.models import AccountRole, PartyKind
 from consent.purposes import DataRole, LegalBasis, Purpose
-from consent.vocabulary import Dataset, Direction, Energy, Resolution
+from consent.vocabulary import Dataset, Direction, Energy
 
 _NAMESPACE = uuid.UUID("6f1d4c8e-5b1a-4c52-9a57-2f0e3d6a9b10")
-
-_C, _P = Direction.CONSUMPTION, Direction.PRODUCTION
-
-
-def _utc(year: int, month: int, day: int) -> datetime:
-    return datetime(year, month, day, tzinfo=UTC)
-
 
 @dataclass(frozen=True, slots=True)
 class DemoHousehold:
@@ -164,146 +141,3 @@ class DemoPlan:
     def points_of(self, household: str, at: datetime) -> list[DemoPoint]:
         """The points ``household`` occupies at ``at``."""
         return [p for p in self.points if p.occupant_at(at) == household]
-
-
-_HOUSEHOLDS = (
-    DemoHousehold("camille", "Camille Martin", "camille", "camille-demo-2026",
-                  "camille.martin@example.org"),
-    DemoHousehold("julien", "Julien Bernard", "julien", "julien-demo-2026",
-                  "julien.bernard@example.org"),
-    DemoHousehold("sofia", "Sofia Leroy", "sofia", "sofia-demo-2026", "sofia.leroy@example.org"),
-    DemoHousehold("paul", "Paul Petit", "paul", "paul-demo-2026", "paul.petit@example.org"),
-    DemoHousehold("lotte", "Lotte Peeters", "lotte", "lotte-demo-2026",
-                  "lotte.peeters@example.be"),
-)
-
-# --- market rules (issue 8): six neighbours of a collective self-consumption operation -------
-_JAMBES = ("amelie Amélie Dubois", "bruno Bruno Lambert", "chloe Chloé Renard",
-           "david David Mertens", "emilie Émilie Jacobs", "francois François Simon")
-_NEIGHBOURS = tuple(DemoHousehold(k, name, k, f"{k}-demo-2026", f"{k}@example.be")
-                    for k, name in (entry.split(" ", 1) for entry in _JAMBES))
-
-
-def _ean(n: int) -> str:
-    body = f"54144930000000{n:03d}"
-    return body + str(gs1_check_digit(body))
-
-_MOVE_IN = datetime(2026, 9, 30, 22, tzinfo=UTC)  # 2026-10-01 00:00 in Lille (UTC+2)
-
-_POINTS = (
-    DemoPoint("camille-elec", Source.ENEDIS, "22516914714270", Energy.ELECTRICITY, (_C,),
-              "12 rue Oberkampf", "75011", "Paris", "FR",
-              (DemoOccupancy("camille", _utc(2019, 3, 1)),)),
-    DemoPoint("camille-gas", Source.GRDF, "19112233445566", Energy.GAS, (_C,),
-              "12 rue Oberkampf", "75011", "Paris", "FR",
-              (DemoOccupancy("camille", _utc(2019, 3, 1)),)),
-    DemoPoint("julien-elec", Source.ENEDIS, "24134785609130", Energy.ELECTRICITY, (_C, _P),
-              "8 montée de la Grande-Côte", "69001", "Lyon", "FR",
-              (DemoOccupancy("julien", _utc(2021, 6, 15)),)),
-    DemoPoint("lille-elec", Source.ENEDIS, "30001610071843", Energy.ELECTRICITY, (_C,),
-              "45 rue de Gand", "59800", "Lille", "FR",
-              (DemoOccupancy("paul", _utc(2018, 9, 1), _MOVE_IN),
-               DemoOccupancy("sofia", _MOVE_IN))),
-    DemoPoint("lille-gas", Source.GRDF, "GI060511", Energy.GAS, (_C,),
-              "45 rue de Gand", "59800", "Lille", "FR",
-              (DemoOccupancy("paul", _utc(2018, 9, 1), _MOVE_IN),
-               DemoOccupancy("sofia", _MOVE_IN))),
-    DemoPoint("lotte-elec", Source.INHOUSE, "541449100000001236", Energy.ELECTRICITY, (_C,),
-              "Rue de Fer 25", "5000", "Namur", "BE",
-              (DemoOccupancy("lotte", _utc(2020, 1, 1)),)),
-    DemoPoint("lotte-gas", Source.INHOUSE, "541449200000004562", Energy.GAS, (_C,),
-              "Rue de Fer 25", "5000", "Namur", "BE",
-              (DemoOccupancy("lotte", _utc(2020, 1, 1)),)),
-    *(DemoPoint(f"{h.key}-elec", Source.INHOUSE, _ean(n), Energy.ELECTRICITY, (_C,),
-                f"Rue de Dave {10 + 2 * n}", "5100", "Jambes", "BE",
-                (DemoOccupancy(h.key, _utc(2022, 4, 1)),))
-      for n, h in enumerate(_NEIGHBOURS, start=1)),
-)
-
-_LOOPBACK = "http://127.0.0.1:8765/callback"
-
-_RECIPIENTS = (
-    DemoRecipient(
-        "wattwatcher", "Watt Watcher", "demo-wattwatcher", "https://wattwatcher.example",
-        "privacy@wattwatcher.example", (Purpose.ENERGY_MONITORING, Purpose.ENERGY_ADVICE),
-        LegalBasis.CONSENT, DataRole.CONTROLLER,
-        (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE, Dataset.DAILY_MAX_POWER,
-         Dataset.CONSUMPTION_INDEX, Dataset.DAILY_PRODUCTION, Dataset.PRODUCTION_LOAD_CURVE),
-        (_LOOPBACK, "https://wattwatcher.example/oauth/callback")),
-    DemoRecipient(
-        "soleil", "Cadastre Solaire Lumière", "demo-soleil", "https://soleil.example",
-        "dpo@soleil.example", (Purpose.SOLAR_ASSESSMENT,), LegalBasis.CONSENT,
-        DataRole.CONTROLLER,
-        (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE, Dataset.DAILY_PRODUCTION,
-         Dataset.PRODUCTION_LOAD_CURVE, Dataset.ADDRESS),
-        ("http://127.0.0.1:8766/callback", "https://soleil.example/callback")),
-    DemoRecipient(
-        "energieverte", "Énergie Verte Coop", "demo-energie-verte", "https://energieverte.example",
-        "contrats@energieverte.example", (Purpose.SUPPLY_CONTRACT,), LegalBasis.CONTRACT,
-        DataRole.CONTROLLER,
-        (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_INDEX, Dataset.CONTRACT,
-         Dataset.IDENTITY, Dataset.CONTACT, Dataset.ADDRESS),
-        ("http://127.0.0.1:8767/callback", "https://energieverte.example/oauth/return"),
-        is_supplier=True, supplier_code="EVC-5499000000007"),
-    DemoRecipient(
-        "pmo", "Énergie Partagée Jambes", "demo-pmo-jambes", "https://partage-jambes.example",
-        "pmo@partage-jambes.example", (Purpose.COLLECTIVE_SELF_CONSUMPTION,),
-        LegalBasis.CONSENT, DataRole.CONTROLLER,
-        (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE),
-        ("http://127.0.0.1:8768/callback", "https://partage-jambes.example/callback")),
-    DemoRecipient(
-        "cpas-app", "CPAS de Namur — suivi énergie", "demo-cpas-namur",
-        "https://cpas-namur.example", "dpo@cpas-namur.example", (Purpose.SOCIAL_SUPPORT,),
-        LegalBasis.PUBLIC_TASK, DataRole.CONTROLLER,
-        (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_INDEX, Dataset.CONTRACT),
-        ("http://127.0.0.1:8769/callback", "https://cpas-namur.example/callback"),
-        organisation="CPAS de Namur (démo)"),
-)
-
-_OPERATOR = "Passerelle démo (opérateur)"
-
-_STAFF = (
-    DemoStaff("admin", "Alex Admin", "admin", "admin-demo-2026", (AccountRole.OPERATOR_ADMIN,),
-              _OPERATOR, PartyKind.OPERATOR),
-    DemoStaff("reviewer", "Rita Review", "reviewer", "reviewer-demo-2026",
-              (AccountRole.REVIEWER,), _OPERATOR, PartyKind.OPERATOR),
-    DemoStaff("auditor", "Aude Auditrice", "auditor", "auditor-demo-2026",
-              (AccountRole.AUDITOR,), "Auditeur externe (démo)", PartyKind.AUDITOR),
-    DemoStaff("cpas", "Marc Social", "cpas", "cpas-demo-2026", (AccountRole.MANDATARY,),
-              "CPAS de Namur (démo)", PartyKind.SOCIAL_SERVICES),
-    DemoStaff("admin2", "Olga Ops", "admin2", "admin2-demo-2026",
-              (AccountRole.OPERATOR_ADMIN,), _OPERATOR, PartyKind.OPERATOR),
-    DemoStaff("support", "Sam Support", "support", "support-demo-2026", (AccountRole.SUPPORT,),
-              _OPERATOR, PartyKind.OPERATOR),
-)
-
-_CURVE = (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE)
-_CONSENTS = (
-    *(DemoConsent(h.key, "pmo", (f"{h.key}-elec",), _CURVE,
-                  Purpose.COLLECTIVE_SELF_CONSUMPTION, max_resolution=Resolution.PT30M)
-      for h in _NEIGHBOURS),
-    DemoConsent("camille", "energieverte", ("camille-elec",),
-                (Dataset.DAILY_CONSUMPTION, Dataset.CONTRACT), Purpose.SUPPLY_CONTRACT),
-)
-_MANDATES = (
-    DemoMandate("lotte", "CPAS de Namur (démo)", MandateScope.BOTH, ("lotte-elec", "lotte-gas"),
-                (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_INDEX, Dataset.CONTRACT)),
-)
-_COMMUNITIES = (
-    DemoCommunity("jambes", "Soleil de Jambes", "pmo",
-                  tuple((h.key, f"{h.key}-elec") for h in _NEIGHBOURS)),
-)
-_SUPPLY = (DemoSupply("camille-elec", "energieverte", _utc(2019, 3, 1)),
-           DemoSupply("julien-elec", "energieverte", _utc(2021, 6, 15)))
-
-DEMO_PLAN = DemoPlan(
-    households=_HOUSEHOLDS + _NEIGHBOURS,
-    points=_POINTS,
-    recipients=_RECIPIENTS,
-    staff=_STAFF,
-    upstream_valid_until=_utc(2029, 9, 30),
-    consents=_CONSENTS,
-    mandates=_MANDATES,
-    communities=_COMMUNITIES,
-    supply=_SUPPLY,
-)

@@ -43,7 +43,7 @@ from consent.evidence.events import (
     LogEvent,
     Refs,
 )
-from consent.evidence.log import ENTRY
+from consent.evidence.log_reader import ENTRY
 from consent.evidence.merkle import batch_ranges
 from consent.evidence.selection import Selection
 from consent.evidence.signing import sign_record

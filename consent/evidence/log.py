@@ -14,12 +14,7 @@ anything is read; on SQLite a process-wide lock also serialises this process's f
 Either way the head update is conditional on the size it read, so an unexpected concurrent
 writer makes the transaction fail and retry rather than fork the tree.
 
-Each leaf is the canonical JSON *header* of an event (docs/evidence-format.md §Log entries)::
-
-    {"at": ..., "chain": ..., "kind": ..., "payload": "<sha256 hex of the payload>",
-     "refs": {...}, "seq": ..., "v": 1}
-
-so the payload can be pruned later (R17) while the leaf, and every proof, stays checkable.
+Each leaf is the canonical JSON header of an event (:mod:`consent.evidence.leaves`).
 """
 
 from __future__ import annotations
@@ -27,70 +22,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select, tuple_, update
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consent.clock import Clock, SystemClock
-from consent.evidence.canonical import canonical, format_instant, sha256_hex
+from consent.evidence.canonical import format_instant
 from consent.evidence.errors import EvidenceUnavailable
 from consent.evidence.events import LogEvent
-from consent.evidence.merkle import (
-    EMPTY_ROOT,
-    CompactRange,
-    Node,
-    Range,
-    consistency_ranges,
-    fold,
-    inclusion_ranges,
-    leaf_hash,
-    perfect_cover,
-)
-from consent.evidence.tables import LogEntryRow, LogHeadRow, LogNodeRow
-from consent.storage.compiled import Compiled, compiled_for
+from consent.evidence.leaves import Prepared, leaf_text, prepare
+from consent.evidence.log_reader import CHUNK, ENTRY, HEAD, LOG_ID, LogReader, fetch_nodes
+from consent.evidence.log_statements import statement
+from consent.evidence.merkle import EMPTY_ROOT, CompactRange, leaf_hash, perfect_cover
 from consent.storage.database import Database
 
-LOG_ID = "evidence"
-LEAF_VERSION = 1
-HEAD = LogHeadRow.__table__  # type: ignore[attr-defined]
-ENTRY = LogEntryRow.__table__  # type: ignore[attr-defined]
-NODE = LogNodeRow.__table__  # type: ignore[attr-defined]
 _RETRIES = 5
-_CHUNK = 500
 _MAX_CACHED_CHAINS = 100_000
 _sqlite_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
     weakref.WeakKeyDictionary())
-
-
-def _statement(name: str, conn: Connection) -> Compiled:
-    """The integrator's statements, compiled once per dialect (they run in every batch of the
-    data path: see :mod:`consent.storage.compiled`)."""
-    return compiled_for(f"evidence-log.{name}", conn.dialect, _STATEMENTS[name],
-                        column_keys=_COLUMNS.get(name))
-
-
-_STATEMENTS: dict[str, Callable[[], Any]] = {
-    "touch": lambda: update(HEAD).where(HEAD.c.log_id == bindparam("log")).values(
-        updated_at=bindparam("now")),
-    "touch_returning": lambda: update(HEAD).where(HEAD.c.log_id == bindparam("log")).values(
-        updated_at=bindparam("now")).returning(HEAD.c.size, HEAD.c.root),
-    "read_head": lambda: select(HEAD.c.size, HEAD.c.root).where(
-        HEAD.c.log_id == bindparam("log")),
-    "insert_entry": lambda: ENTRY.insert(),
-    "insert_node": lambda: NODE.insert(),
-    "advance": lambda: update(HEAD).where(HEAD.c.log_id == bindparam("log"),
-                                          HEAD.c.size == bindparam("size_was")).values(
-        size=bindparam("new_size"), root=bindparam("new_root"), updated_at=bindparam("now")),
-}
-_COLUMNS: dict[str, list[str]] = {
-    "insert_entry": [c.key for c in ENTRY.columns if c.key not in ("pruned_at",
-                                                                      "prune_reason")],
-    "insert_node": ["level", "idx", "hash"],
-}
 
 
 class _HeadMoved(Exception):
@@ -121,44 +74,20 @@ class _Batch:
     chains: dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    event: LogEvent
-    at: str
-    payload: str
-    payload_sha256: str
-
-
 @dataclass(slots=True)
 class _Pending:
-    prepared: _Prepared
+    prepared: Prepared
     future: asyncio.Future[Appended]
 
 
-def prepare(event: LogEvent) -> _Prepared:
-    """Canonicalise the payload (in the caller's task, so the integrator only hashes)."""
-    payload = canonical(dict(event.payload)).decode()
-    return _Prepared(event, format_instant(event.at), payload, sha256_hex(payload.encode()))
-
-
-def leaf_text(item: _Prepared, seq: int | None) -> str:
-    header: dict[str, Any] = {"v": LEAF_VERSION, "kind": item.event.kind, "at": item.at,
-                              "refs": item.event.refs.to_json(), "payload": item.payload_sha256}
-    if item.event.chain is not None:
-        header["chain"], header["seq"] = item.event.chain, seq
-    return canonical(header).decode()
-
-
-class EvidenceLog:
+class EvidenceLog(LogReader):
     """Append events, read entries, prove inclusion and consistency."""
 
     def __init__(self, db: Database, *, origin: str, clock: Clock | None = None,
                  max_batch: int = 1000, max_latency: float = 0.0) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
-        self.db = db
-        self.default_origin = origin
-        self._origin: str | None = None
+        super().__init__(db, origin=origin)
         self.clock = clock or SystemClock()
         self.max_batch = max_batch
         self.max_latency = max_latency
@@ -207,7 +136,7 @@ class EvidenceLog:
                 if not pending.future.done():
                     pending.future.set_result(result)
 
-    async def _integrate(self, items: Sequence[_Prepared]) -> list[Appended]:
+    async def _integrate(self, items: Sequence[Prepared]) -> list[Appended]:
         for _attempt in range(_RETRIES):
             try:
                 async with self._process_lock():
@@ -250,13 +179,13 @@ class EvidenceLog:
                                format_instant(self.clock.now()))
         return Staged(batch.results, lambda: self._adopt(batch))
 
-    async def _write(self, items: Sequence[_Prepared]) -> list[Appended]:
+    async def _write(self, items: Sequence[Prepared]) -> list[Appended]:
         async with self.db.engine.begin() as conn:
             batch = await conn.run_sync(self._write_on, items, format_instant(self.clock.now()))
         self._adopt(batch)
         return batch.results
 
-    def _write_on(self, conn: Connection, items: Sequence[_Prepared], now: str) -> _Batch:
+    def _write_on(self, conn: Connection, items: Sequence[Prepared], now: str) -> _Batch:
         """Integrate ``items`` on ``conn`` (in its transaction); touch no cached state, so a
         transaction that later rolls back leaves this object consistent. Synchronous, so the
         same code runs under ``AsyncConnection.run_sync`` and on a writer's own thread."""
@@ -286,11 +215,11 @@ class EvidenceLog:
             })
             results.append(Appended(index, digest, seq))
         if entries:
-            insert_entry, insert_node = (_statement("insert_entry", conn),
-                                         _statement("insert_node", conn))
+            insert_entry, insert_node = (statement("insert_entry", conn),
+                                         statement("insert_node", conn))
             conn.exec_driver_sql(insert_entry.sql, [insert_entry.params(e) for e in entries])
             conn.exec_driver_sql(insert_node.sql, [insert_node.params(n) for n in nodes])
-            advance = _statement("advance", conn)
+            advance = statement("advance", conn)
             done = conn.exec_driver_sql(advance.sql, advance.params({
                 "log": LOG_ID, "size_was": size, "new_size": compact.size,
                 "new_root": compact.root(), "now": now}))
@@ -312,10 +241,10 @@ class EvidenceLog:
         transaction that reads and then writes can fail on a stale snapshot)."""
         values = {"log": LOG_ID, "now": now}
         if conn.dialect.update_returning:  # one round trip
-            touch = _statement("touch_returning", conn)
+            touch = statement("touch_returning", conn)
             row = conn.exec_driver_sql(touch.sql, touch.params(values)).first()
         else:
-            touch, read = _statement("touch", conn), _statement("read_head", conn)
+            touch, read = statement("touch", conn), statement("read_head", conn)
             conn.exec_driver_sql(touch.sql, touch.params(values))
             row = conn.exec_driver_sql(read.sql, read.params(values)).first()
         if row is None:
@@ -341,83 +270,8 @@ class EvidenceLog:
     def _load_chains(self, conn: Connection, chains: dict[str, int],
                      wanted: set[str | None]) -> None:
         missing = [c for c in wanted if c is not None and c not in chains]
-        for start in range(0, len(missing), _CHUNK):
-            part = missing[start:start + _CHUNK]
+        for start in range(0, len(missing), CHUNK):
+            part = missing[start:start + CHUNK]
             rows = conn.execute(select(ENTRY.c.chain, func.max(ENTRY.c.seq))
                                 .where(ENTRY.c.chain.in_(part)).group_by(ENTRY.c.chain))
             chains.update({chain: int(seq) for chain, seq in rows})
-
-    # -- reading and proving ---------------------------------------------------------------
-
-    async def origin(self) -> str:
-        """The log's origin: fixed by its first append, whatever later instances are told, so
-        every checkpoint of one log carries the same name (tlog-checkpoint §Note text)."""
-        if self._origin is None:
-            async with self.db.engine.connect() as conn:
-                stored = (await conn.execute(select(HEAD.c.origin)
-                                             .where(HEAD.c.log_id == LOG_ID))).scalar()
-            if stored is None:
-                return self.default_origin
-            self._origin = str(stored)
-        return self._origin
-
-    async def head(self) -> tuple[int, bytes]:
-        """Current size and root hash."""
-        async with self.db.engine.connect() as conn:
-            row = (await conn.execute(select(HEAD.c.size, HEAD.c.root)
-                                      .where(HEAD.c.log_id == LOG_ID))).first()
-        return (0, EMPTY_ROOT) if row is None else (int(row.size), bytes(row.root))
-
-    async def range_hashes(self, ranges: Sequence[Range]) -> list[bytes]:
-        """Hashes of subtrees ``[lo, hi)``, from O(log n) stored perfect nodes each."""
-        covers = [perfect_cover(lo, hi) for lo, hi in ranges]
-        async with self.db.engine.connect() as conn:
-            found = await conn.run_sync(fetch_nodes, {n for cover in covers for n in cover})
-        return [fold([found[n] for n in cover]) for cover in covers]
-
-    async def root_at(self, size: int) -> bytes:
-        """Root hash of the tree when it had ``size`` leaves."""
-        return EMPTY_ROOT if size == 0 else (await self.range_hashes([(0, size)]))[0]
-
-    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        """RFC 9162 audit path of leaf ``index`` in the tree of ``size`` leaves."""
-        await self._check_size(size)
-        return await self.range_hashes(inclusion_ranges(index, size))
-
-    async def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
-        """RFC 9162 consistency proof from ``old_size`` to ``new_size``."""
-        await self._check_size(new_size)
-        return await self.range_hashes(consistency_ranges(old_size, new_size))
-
-    async def _check_size(self, size: int) -> None:
-        current, _root = await self.head()
-        if size > current:
-            raise EvidenceUnavailable(f"The log has {current} entries, not {size}.")
-
-    async def entries(self, query: Select[Any], *, page: int = 5000) -> AsyncIterator[Any]:
-        """Rows of ``query`` (a select over ``evidence_log_entry`` ordered by nothing), in index
-        order, fetched ``page`` rows at a time (keyset pagination: no offset scans)."""
-        last = -1
-        while True:
-            async with self.db.engine.connect() as conn:
-                rows = (await conn.execute(query.where(ENTRY.c.idx > last)
-                                           .order_by(ENTRY.c.idx).limit(page))).all()
-            for row in rows:
-                yield row
-            if len(rows) < page:
-                return
-            last = rows[-1].idx
-
-
-def fetch_nodes(conn: Connection, wanted: Iterable[Node]) -> dict[Node, bytes]:
-    """Stored perfect nodes by ``(level, index)``; a missing one is a broken log."""
-    wanted = list(set(wanted))
-    found: dict[Node, bytes] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        part = wanted[start:start + _CHUNK]
-        rows = conn.execute(select(NODE.c.level, NODE.c.idx, NODE.c.hash)
-                            .where(tuple_(NODE.c.level, NODE.c.idx).in_(part)))
-        found.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in rows})
-    if len(found) != len(wanted):
-        raise EvidenceUnavailable("The evidence log lacks stored nodes it needs.")
-    return found

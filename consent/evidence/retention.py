@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from consent.evidence.canonical import format_instant
 from consent.evidence.events import ACCESS, RETENTION, LogEvent, Refs
-from consent.evidence.log import ENTRY
+from consent.evidence.log_reader import ENTRY
 
 if TYPE_CHECKING:
     from consent.evidence.service import Evidence

@@ -3,8 +3,9 @@
 
 Needs no server and no database: it imports only the standard library, ``cryptography``,
 ``rfc8785`` and the pure modules of this package (``canonical``, ``merkle``, ``notes``, ``keys``,
-``signing``, ``selection``, ``coverage``, ``summary``; a test enforces it). It checks, and names
-what is wrong when a check fails (docs/evidence-format.md §Verification):
+``signing``, ``selection``, ``coverage``, ``summary``, ``verify_log``, ``verify_report``; a test
+enforces it). It checks, and names what is wrong when a check fails (docs/evidence-format.md
+§Verification):
 
 1. the key history (key ids are hashes of the keys; periods do not overlap; optionally every key
    is among keys the auditor already trusts);
@@ -25,7 +26,6 @@ import json
 import sys
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -37,57 +37,14 @@ from consent.evidence.notes import Checkpoint, NoteError, open_note
 from consent.evidence.selection import Selection
 from consent.evidence.signing import SignatureProblem, verify_envelope
 from consent.evidence.verify_log import EntryChecker
+from consent.evidence.verify_report import Expectation, Report
+
+__all__ = ["Expectation", "Report", "build_parser", "load_trusted", "main", "run",
+           "verify_bundle"]
 
 FORMAT = "passerelle-evidence-bundle/1"
 REQUIRED = ("manifest.json", "keys.json", "checkpoints/index.json", "log/entries.tsv",
             "log/inclusion.json")
-MAX_PROBLEMS = 200
-
-
-@dataclass
-class Report:
-    """The outcome: problems (each names where and what), facts, and the bundle's story."""
-
-    source: str
-    problems: list[tuple[str, str]] = field(default_factory=list)
-    facts: list[str] = field(default_factory=list)
-    story: str = ""
-    omitted: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def fail(self, where: str, what: str) -> None:
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append((where, what))
-        else:
-            self.omitted += 1
-
-    def render(self) -> str:
-        lines = [f"Bundle: {self.source}", *self.facts]
-        if self.story:
-            lines += ["", self.story.rstrip("\n"), ""]
-        if self.ok:
-            lines.append("RESULT: VALID - every signature, hash and proof checks, and no access "
-                         "was served outside its consent.")
-        else:
-            total = len(self.problems) + self.omitted
-            lines.append(f"RESULT: INVALID - {total} problem(s):")
-            lines += [f"  - {where}: {what}" for where, what in self.problems]
-            if self.omitted:
-                lines.append(f"  ... and {self.omitted} more")
-        return "\n".join(lines) + "\n"
-
-
-@dataclass(frozen=True, slots=True)
-class Expectation:
-    """What the auditor asked for; a bundle of anything else is refused."""
-
-    consent_id: str | None = None
-    household_id: str | None = None
-    recipient_id: str | None = None
-    tenant: str | None = None
 
 
 def verify_bundle(source: str | Path | IO[bytes], *, expect: Expectation | None = None,

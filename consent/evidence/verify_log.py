@@ -25,7 +25,7 @@ from consent.evidence.signing import SignatureProblem, verify_envelope
 from consent.evidence.summary import Summary
 
 if TYPE_CHECKING:
-    from consent.evidence.verify import Report
+    from consent.evidence.verify_report import Report
 
 ENTRIES = "log/entries.tsv"
 RECORD_TYPES = {"consent.record": "consent", "mandate.record": "mandate"}

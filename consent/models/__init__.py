@@ -10,7 +10,8 @@ module                     tables
 ``consents``               Consent, ConsentPoint, ConsentEvent
 ``mandates``               Mandate, MandatePoint, MandateEvent (R2, R10, R11)
 ``proofs``                 ProofDocument, MandateProof, ConsentProof (R2)
-``oauth``                  AuthorizationCode, OAuthToken, BrowserSession (the OAuth server)
+``oauth``                  AuthorizationCode, OAuthToken, BrowserSession, AuthorizationAnswer
+                           (the OAuth server)
 ``identity``               ExternalIdentity, PasswordReset (OpenID sign-in, reset codes, R7, R15)
 ``claims``                 PointClaim, PortRequestRecord (claiming a point R15, user port R20)
 ``supply``                 SupplyContract (R13, as the upstream reports it)
@@ -32,7 +33,13 @@ from consent.models.consents import Consent, ConsentEvent, ConsentPoint
 from consent.models.history import AppendOnlyError, Channel
 from consent.models.identity import ExternalIdentity, PasswordReset
 from consent.models.mandates import Mandate, MandateEvent, MandatePoint, MandateScope
-from consent.models.oauth import AuthorizationCode, BrowserSession, OAuthToken, TokenKind
+from consent.models.oauth import (
+    AuthorizationAnswer,
+    AuthorizationCode,
+    BrowserSession,
+    OAuthToken,
+    TokenKind,
+)
 from consent.models.operators import (
     ApprovalState,
     PrivilegedKind,
@@ -59,6 +66,7 @@ __all__ = [
     "AccountRole",
     "AppendOnlyError",
     "ApprovalState",
+    "AuthorizationAnswer",
     "AuthorizationCode",
     "BrowserSession",
     "Channel",

@@ -1,4 +1,5 @@
-"""What the OAuth server remembers: authorization codes, tokens, browser sessions.
+"""What the OAuth server remembers: authorization codes, tokens, browser sessions, and the
+answer given to each authorization request.
 
 No secret is stored: codes, tokens and session cookies are random values of at least 256 bits
 (:mod:`consent.tokens`), kept as their SHA-256 hex digest, so a database leak gives nothing to
@@ -49,6 +50,23 @@ class AuthorizationCode(TenantScoped, Created, table=True):
     code_challenge_method: str = Field(max_length=8)
     expires_at: datetime = instant_field()
     used_at: datetime | None = instant_field(nullable=True)
+
+
+class AuthorizationAnswer(TenantScoped, Created, table=True):
+    """The one answer given to an authorization request: a form submitted twice (double click,
+    back and resubmit, two tabs) finds this row and changes nothing (docs/oauth.md, "One
+    answer per request"). ``request_hash`` is the SHA-256 of the request's parameters; its
+    UNIQUE constraint is what makes two racing submits collide. ``consent_id`` is the consent
+    the answer created (none for a refusal that could not be recorded, or a mandatary's)."""
+
+    __tablename__ = "oauth_answer"
+
+    id: str = id_field()
+    request_hash: str = Field(max_length=DIGEST_LENGTH, unique=True)
+    recipient_id: str = ref_field("recipient.id", index=False)
+    account_id: str = ref_field("account.id", index=False)
+    approved: bool
+    consent_id: str | None = ref_field("consent.id", nullable=True, index=False)
 
 
 class TokenKind(StrEnum):

@@ -11,7 +11,7 @@ and "its tokens are dead" one atomic fact.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -188,16 +188,23 @@ async def apply_transition(
     return event
 
 
-def creation_event(make_event: Callable[..., E], row: Versioned, action: StrEnum, to_state: StrEnum,
-                   actor: Actor, now: datetime, *, reason: str = "",
-                   details: Mapping[str, Any] | None = None) -> E:
-    """The first event of a row (``from_state`` ``None``)."""
-    return make_event(
-        tenant_id=row.tenant_id, action=action.value, from_state=None, to_state=to_state.value,
-        actor_role=actor.role, actor_party_id=actor.party_id, actor_account_id=actor.account_id,
-        channel=actor.channel, reason=reason, details={**(details or {}), **actor.evidence()},
-        version=row.version, at=now,
+async def insert_created(session: AsyncSession, row: R, links: Iterable[Any],
+                         make_event: Callable[..., E], action: StrEnum, actor: Actor,
+                         now: datetime, *, reason: str = "") -> E:
+    """Insert a new ``row``, then the rows linking it to its points and its first event
+    (``from_state`` ``None``); return the event. The caller runs its hooks."""
+    session.add(row)
+    await session.flush()
+    session.add_all(links)
+    event = make_event(
+        tenant_id=row.tenant_id, action=action.value, from_state=None,
+        to_state=str(row.state), actor_role=actor.role, actor_party_id=actor.party_id,
+        actor_account_id=actor.account_id, channel=actor.channel, reason=reason,
+        details=actor.evidence(), version=row.version, at=now,
     )
+    session.add(event)
+    await session.flush()
+    return event
 
 
 Expire = Callable[..., Awaitable[Any]]

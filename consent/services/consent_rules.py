@@ -3,11 +3,13 @@
 :class:`ConsentDraft` is the raw request (vocabulary may still be text);
 :func:`validate_terms` turns it into :class:`ConsentTerms` or raises the typed error that says
 what is wrong. :func:`check_scope` then checks the terms against the recipient, the grantor's
-occupancy and the points' energies, and is run again at grant time.
+occupancy and the points' energies, and is run again at grant time. :func:`new_consent` runs
+them all and builds the row the service inserts.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,13 +18,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.errors import DomainError, InvalidPeriod, NotFound, NotPermitted
 from consent.identifiers import PointRef
-from consent.lifecycle import ActorRole
-from consent.models import Consent, MeteringPoint, Recipient, RecipientState
+from consent.lifecycle import ActorRole, ConsentState
+from consent.models import Consent, MeteringPoint, Party, PartyKind, Recipient, RecipientState
 from consent.periods import Period
 from consent.purposes import LegalBasis, Purpose
 from consent.services.base import Actor
 from consent.services.mandate_rules import acting_parties, covering_mandate
-from consent.services.queries import get_row, occupancy_at
+from consent.services.queries import get_row, occupancy_at, points_by_ref
 from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
 
 #: How far in the past a consent's start may be put (clock skew between pages and server).
@@ -206,3 +208,37 @@ async def check_still_grantable(session: AsyncSession, consent: Consent,
     check_scope(recipient, [Dataset(d) for d in consent.datasets], consent.purpose, None,
                 points)
     await check_occupied_by(session, points, consent.grantor_id, now)
+
+
+async def new_consent(session: AsyncSession, actor: Actor, draft: ConsentDraft,
+                      state: ConsentState,
+                      now: datetime, policy: ConsentPolicy,
+                      ) -> tuple[Consent, list[MeteringPoint]]:
+    """The consent ``draft`` asks for, in ``state``, and its points, once every rule above
+    holds (nothing is written here). The actor's standing is checked before the points are
+    looked up, so that nobody learns about points they have no business with (R24)."""
+    terms = validate_terms(draft, now, policy)
+    grantor = await get_row(session, Party, actor.tenant_id, draft.grantor_id, "party")
+    if grantor.kind != PartyKind.HOUSEHOLD:
+        raise NotFound(f"No household with id {draft.grantor_id!r}.", field="grantor_id")
+    recipient = await get_row(session, Recipient, actor.tenant_id, draft.recipient_id,
+                              "recipient")
+    datasets = [d.value for d in terms.datasets]
+    await check_standing(session, actor, grantor_id=grantor.id, recipient_id=recipient.id,
+                         datasets=datasets, point_ids=[], now=now)
+    points = await points_by_ref(session, actor.tenant_id, terms.points)
+    check_scope(recipient, terms.datasets, terms.purpose, terms.legal_basis, points)
+    await check_occupied_by(session, points, grantor.id, now)
+    mandate_id = await check_standing(session, actor, grantor_id=grantor.id,
+                                      recipient_id=recipient.id, datasets=datasets,
+                                      point_ids=[p.id for p in points], now=now)
+    return Consent(
+        tenant_id=actor.tenant_id, arrangement_id=draft.arrangement_id or str(uuid.uuid4()),
+        grantor_id=grantor.id, recipient_id=recipient.id, mandate_id=mandate_id,
+        datasets=datasets, max_resolution=terms.max_resolution,
+        valid_from=terms.valid_from, valid_until=terms.valid_until,
+        data_from=terms.data_from, history_days=terms.history_days, purpose=terms.purpose,
+        legal_basis=terms.legal_basis or recipient.legal_basis, state=state,
+        text_version=draft.text_version, text_hash=draft.text_hash, created_at=now,
+        updated_at=now, version=1,
+    ), points

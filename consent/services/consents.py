@@ -23,7 +23,6 @@ where ``async def f(session, consent, event)`` runs inside the transaction; chec
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
@@ -32,7 +31,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.clock import Clock
-from consent.errors import DomainError, InvalidPeriod, NotFound
 from consent.lifecycle import CONSENT_MACHINE, ActorRole, ConsentAction
 from consent.models import (
     DEFAULT_TENANT,
@@ -40,10 +38,7 @@ from consent.models import (
     ConsentEvent,
     ConsentPoint,
     MeteringPoint,
-    Party,
-    PartyKind,
     ProofDocument,
-    Recipient,
 )
 from consent.services.base import (
     Actor,
@@ -51,27 +46,14 @@ from consent.services.base import (
     Transition,
     apply_transition,
     check_version,
-    creation_event,
     expire_due,
+    insert_created,
 )
-from consent.services.consent_reviews import (
-    attach_consent_proof,
-    consent_proofs,
-    review_consent,
-)
-from consent.services.consent_rules import (
-    ConsentDraft,
-    ConsentPolicy,
-    check_access_period,
-    check_occupied_by,
-    check_scope,
-    check_standing,
-    check_still_grantable,
-    validate_terms,
-)
+from consent.services.consent_moves import prepare_move
+from consent.services.consent_reviews import attach_consent_proof, consent_proofs
+from consent.services.consent_rules import ConsentDraft, ConsentPolicy, check_standing, new_consent
 from consent.services.mandate_rules import ProofUpload
-from consent.services.queries import get_row, points_by_ref
-from consent.services.reviews import check_online_path
+from consent.services.queries import get_row, live_on_points, point_ids_of
 from consent.storage import Database
 
 ConsentTransition = Transition[Consent, ConsentEvent]
@@ -104,8 +86,14 @@ class ConsentService:
     async def give_in(self, session: AsyncSession, actor: Actor, draft: ConsentDraft, *,
                       reason: str = "") -> ConsentTransition:
         """:meth:`give` inside the caller's transaction (the demo seed writes in one)."""
+        return await self.answer_in(session, actor, draft, ConsentAction.GRANT, reason=reason)
+
+    async def answer_in(self, session: AsyncSession, actor: Actor, draft: ConsentDraft,
+                        action: ConsentAction, *, reason: str = "") -> ConsentTransition:
+        """The household's answer on the consent page, inside the caller's transaction: request
+        then ``grant`` or ``refuse`` (two events; the second is returned)."""
         created = await self._create(session, actor, draft, reason)
-        return await self._move(session, created.row, ConsentAction.GRANT, actor, reason)
+        return await self._move(session, created.row, action, actor, reason)
 
     async def attach_proof(self, actor: Actor, consent_id: str,
                            upload: ProofUpload) -> ProofDocument:
@@ -138,40 +126,12 @@ class ConsentService:
                       reason: str) -> ConsentTransition:
         now = self.clock.now()
         state = CONSENT_MACHINE.creation(ConsentAction.REQUEST, actor.role)
-        terms = validate_terms(draft, now, self.policy)
-        grantor = await get_row(session, Party, actor.tenant_id, draft.grantor_id, "party")
-        if grantor.kind != PartyKind.HOUSEHOLD:
-            raise NotFound(f"No household with id {draft.grantor_id!r}.", field="grantor_id")
-        recipient = await get_row(session, Recipient, actor.tenant_id, draft.recipient_id,
-                                  "recipient")
-        datasets = [d.value for d in terms.datasets]
-        # Standing first, so that nobody learns about points they have no business with.
-        await check_standing(session, actor, grantor_id=grantor.id,
-                                 recipient_id=recipient.id, datasets=datasets, point_ids=[],
-                                 now=now)
-        points = await points_by_ref(session, actor.tenant_id, terms.points)
-        check_scope(recipient, terms.datasets, terms.purpose, terms.legal_basis, points)
-        await check_occupied_by(session, points, grantor.id, now)
-        consent = Consent(
-            tenant_id=actor.tenant_id, arrangement_id=draft.arrangement_id or str(uuid.uuid4()),
-            grantor_id=grantor.id, recipient_id=recipient.id,
-            datasets=datasets, max_resolution=terms.max_resolution,
-            valid_from=terms.valid_from, valid_until=terms.valid_until,
-            data_from=terms.data_from, history_days=terms.history_days, purpose=terms.purpose,
-            legal_basis=terms.legal_basis or recipient.legal_basis, state=state,
-            text_version=draft.text_version, text_hash=draft.text_hash, created_at=now,
-            updated_at=now, version=1,
-        )
-        consent.mandate_id = await self._standing(session, consent, actor,
-                                                  [p.id for p in points], now)
-        session.add(consent)
-        await session.flush()
-        session.add_all(ConsentPoint(tenant_id=consent.tenant_id, consent_id=consent.id,
-                                     point_id=p.id) for p in points)
-        event = creation_event(partial(ConsentEvent, consent_id=consent.id), consent,
-                               ConsentAction.REQUEST, state, actor, now, reason=reason)
-        session.add(event)
-        await session.flush()
+        consent, points = await new_consent(session, actor, draft, state, now, self.policy)
+        links = [ConsentPoint(tenant_id=consent.tenant_id, consent_id=consent.id, point_id=p.id)
+                 for p in points]
+        event = await insert_created(session, consent, links,
+                                     partial(ConsentEvent, consent_id=consent.id),
+                                     ConsentAction.REQUEST, actor, now, reason=reason)
         await self.hooks.run(session, consent, event)
         return Transition(consent, event)
 
@@ -250,15 +210,13 @@ class ConsentService:
         """Inside the caller's transaction: apply ``action`` to every consent covering one of
         ``point_ids`` whose state allows it. ``suspended_by`` keeps only consents whose last
         event is a suspension by that role (resume only what upstream suspended)."""
-        covering = select(ConsentPoint.consent_id).where(col(ConsentPoint.point_id).in_(point_ids))
-        sources = CONSENT_MACHINE.rules[action].sources
-        statement = select(Consent).where(
-            Consent.tenant_id == actor.tenant_id, col(Consent.state).in_(sources),
-            col(Consent.id).in_(covering)).order_by(col(Consent.created_at), col(Consent.id))
-        if grantor_id is not None:
-            statement = statement.where(Consent.grantor_id == grantor_id)
+        consents = await live_on_points(session, Consent, ConsentPoint, "consent_id",
+                                        tenant_id=actor.tenant_id, point_ids=point_ids,
+                                        states=CONSENT_MACHINE.rules[action].sources)
         events = []
-        for consent in (await session.exec(statement)).all():
+        for consent in consents:
+            if grantor_id is not None and consent.grantor_id != grantor_id:
+                continue
             if suspended_by is not None:
                 last = (await session.exec(select(ConsentEvent).where(
                     ConsentEvent.consent_id == consent.id).order_by(
@@ -313,37 +271,13 @@ class ConsentService:
         CONSENT_MACHINE.target(consent.state, action, actor.role)  # state, then role
         point_ids = await _point_ids(session, consent.id)
         mandate_id = await self._standing(session, consent, actor, point_ids, now)
-        changes: dict[str, object] = {}
-        details: dict[str, object] = dict(extra or {})
-        if mandate_id is not None:
-            details["mandate_id"] = mandate_id
-        if action is ConsentAction.GRANT:
-            check_online_path(len(point_ids), "consent")
-        if action in (ConsentAction.GRANT, ConsentAction.APPROVE, ConsentAction.RESUME):
-            await check_still_grantable(session, consent, point_ids, now)
-        if action is ConsentAction.SUBMIT and not await consent_proofs(session, consent.id):
-            raise DomainError("Attach at least one proof (the signed form) before submitting "
-                              "(R14).", field="proofs")
-        if actor.role is ActorRole.REVIEWER:
-            await review_consent(session, consent, actor,
-                                 accepted=action is ConsentAction.APPROVE, reason=reason, now=now)
-        if action in (ConsentAction.GRANT, ConsentAction.APPROVE):
-            changes["granted_at"] = now
-            if mandate_id is not None:
-                changes["mandate_id"] = mandate_id
-        if action is ConsentAction.RENEW:
-            assert valid_until is not None
-            if valid_until <= consent.valid_until:
-                raise InvalidPeriod("A renewal must move valid_until later.", field="valid_until")
-            check_access_period(now, valid_until, now, self.policy)
-            await check_still_grantable(session, consent, point_ids, now)
-            changes["valid_until"] = valid_until
-            details["valid_until"] = {"from": consent.valid_until.isoformat(),
-                                      "to": valid_until.isoformat()}
+        move = await prepare_move(session, consent, action, actor, point_ids=point_ids,
+                                  mandate_id=mandate_id, now=now, policy=self.policy,
+                                  reason=reason, valid_until=valid_until, extra=extra)
         event = await apply_transition(
             session, consent, CONSENT_MACHINE, action, actor, now,
-            partial(ConsentEvent, consent_id=consent.id), reason=reason, details=details,
-            changes=changes, effective_at=effective_at)
+            partial(ConsentEvent, consent_id=consent.id), reason=reason, details=move.details,
+            changes=move.changes, effective_at=effective_at)
         await self.hooks.run(session, consent, event)
         return Transition(consent, event)
 
@@ -351,9 +285,9 @@ class ConsentService:
                         point_ids: Sequence[str], now: datetime) -> str | None:
         """Check the actor may act on this consent; return the mandate it acts under."""
         return await check_standing(session, actor, grantor_id=consent.grantor_id,
-                                        recipient_id=consent.recipient_id,
-                                        datasets=consent.datasets, point_ids=point_ids, now=now)
+                                    recipient_id=consent.recipient_id,
+                                    datasets=consent.datasets, point_ids=point_ids, now=now)
+
 
 async def _point_ids(session: AsyncSession, consent_id: str) -> list[str]:
-    statement = select(ConsentPoint.point_id).where(ConsentPoint.consent_id == consent_id)
-    return list((await session.exec(statement)).all())
+    return await point_ids_of(session, ConsentPoint, "consent_id", consent_id)

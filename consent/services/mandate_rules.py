@@ -21,6 +21,7 @@ from consent.errors import DomainError, NotFound, NotPermitted
 from consent.identifiers import PointRef
 from consent.lifecycle import MandateState
 from consent.models import Mandate, MandatePoint, MandateScope, Party, ProofKind
+from consent.services.queries import point_ids_of
 from consent.vocabulary import Dataset
 
 #: Documents a proof may be (what a reviewer can open safely).
@@ -72,8 +73,7 @@ def check_proof_upload(upload: ProofUpload) -> ProofKind:
 
 async def mandate_point_ids(session: AsyncSession, mandate_id: str) -> set[str]:
     """The ids of the points a mandate covers."""
-    statement = select(MandatePoint.point_id).where(MandatePoint.mandate_id == mandate_id)
-    return set((await session.exec(statement)).all())
+    return set(await point_ids_of(session, MandatePoint, "mandate_id", mandate_id))
 
 
 async def acting_parties(session: AsyncSession, tenant_id: str, party_id: str) -> set[str]:
@@ -132,3 +132,4 @@ async def reading_mandate(session: AsyncSession, *, tenant_id: str,
                 and mandate.validity.contains(at)):
             return mandate
     return None
+

@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.clock import Clock
-from consent.errors import DomainError, IllegalTransition, NotFound
+from consent.errors import IllegalTransition
 from consent.lifecycle import MANDATE_MACHINE, ActorRole, MandateAction, MandateState
 from consent.models import (
     DEFAULT_TENANT,
@@ -33,43 +33,28 @@ from consent.models import (
     MandateEvent,
     MandatePoint,
     MandateProof,
-    MandateScope,
-    Party,
-    PartyKind,
     ProofDocument,
 )
-from consent.periods import Period
 from consent.services.base import (
     Actor,
     Hooks,
     Transition,
     apply_transition,
     check_version,
-    creation_event,
     expire_due,
+    insert_created,
 )
-from consent.services.consent_rules import check_occupied_by
-from consent.services.mandate_rules import (
-    MandateDraft,
-    ProofUpload,
-    acting_parties,
-    mandate_point_ids,
+from consent.services.mandate_checks import (
+    check_mandate_move,
+    check_mandate_standing,
+    new_mandate,
 )
-from consent.services.queries import get_row, points_by_ref
-from consent.services.reviews import (
-    add_proof,
-    check_online_path,
-    check_reviewer,
-    proofs_of,
-    record_verdict,
-)
+from consent.services.mandate_rules import MandateDraft, ProofUpload
+from consent.services.queries import get_row, live_on_points
+from consent.services.reviews import add_proof, check_reviewer, proofs_of, record_verdict
 from consent.storage import Database
-from consent.vocabulary import Dataset
 
 MandateTransition = Transition[Mandate, MandateEvent]
-
-_MANDATARY_KINDS = {PartyKind.PERSON, PartyKind.MANDATARY_ORGANISATION, PartyKind.RECIPIENT,
-                    PartyKind.HOUSEHOLD, PartyKind.SOCIAL_SERVICES}
 
 
 class MandateService:
@@ -100,41 +85,12 @@ class MandateService:
         """:meth:`request` inside the caller's transaction (the demo seed writes in one)."""
         now = self.clock.now()
         state = MANDATE_MACHINE.creation(MandateAction.REQUEST, actor.role)
-        try:
-            scope = MandateScope(draft.scope)
-        except ValueError:
-            raise DomainError(f"Unknown mandate scope {draft.scope!r}.", field="scope") from None
-        datasets = list(dict.fromkeys(Dataset.parse(str(d)) for d in draft.datasets))
-        refs = list(dict.fromkeys(draft.points))
-        if not datasets or not refs:
-            raise DomainError("A mandate covers at least one point and one dataset.",
-                              field="points")
-        validity = Period(draft.valid_from or now, draft.valid_until)
-        mandator = await get_row(session, Party, actor.tenant_id, draft.mandator_id, "party")
-        mandatary = await get_row(session, Party, actor.tenant_id, draft.mandatary_id, "party")
-        await self._standing(session, actor, mandator.id, mandatary.id)
-        if mandator.kind != PartyKind.HOUSEHOLD:
-            raise NotFound(f"No household with id {mandator.id!r}.", field="mandator_id")
-        if mandatary.kind not in _MANDATARY_KINDS or mandatary.id == mandator.id:
-            raise DomainError(f"{mandatary.name!r} cannot be a mandatary.",
-                              field="mandatary_id")
-        if validity.end is None and mandatary.kind != PartyKind.SOCIAL_SERVICES:
-            raise DomainError("Only social services hold standing mandates (R11); give this "
-                              "mandate an end date.", field="valid_until", rule="R11")
-        points = await points_by_ref(session, actor.tenant_id, refs)
-        await check_occupied_by(session, points, mandator.id, now)
-        mandate = Mandate(
-            tenant_id=actor.tenant_id, mandator_id=mandator.id, mandatary_id=mandatary.id,
-            scope=scope, datasets=[d.value for d in datasets], valid_from=validity.start,
-            valid_until=validity.end, state=state, created_at=now, updated_at=now, version=1)
-        session.add(mandate)
-        await session.flush()
-        session.add_all(MandatePoint(tenant_id=mandate.tenant_id, mandate_id=mandate.id,
-                                     point_id=p.id) for p in points)
-        event = creation_event(partial(MandateEvent, mandate_id=mandate.id), mandate,
-                               MandateAction.REQUEST, state, actor, now, reason=reason)
-        session.add(event)
-        await session.flush()
+        mandate, points = await new_mandate(session, actor, draft, state, now)
+        links = [MandatePoint(tenant_id=mandate.tenant_id, mandate_id=mandate.id, point_id=p.id)
+                 for p in points]
+        event = await insert_created(session, mandate, links,
+                                     partial(MandateEvent, mandate_id=mandate.id),
+                                     MandateAction.REQUEST, actor, now, reason=reason)
         await self.hooks.run(session, mandate, event)
         return Transition(mandate, event)
 
@@ -148,7 +104,8 @@ class MandateService:
                               upload: ProofUpload) -> ProofDocument:
         """:meth:`attach_proof` inside the caller's transaction."""
         mandate = await get_row(session, Mandate, actor.tenant_id, mandate_id, "mandate")
-        await self._standing(session, actor, mandate.mandator_id, mandate.mandatary_id)
+        await check_mandate_standing(session, actor, mandate.mandator_id,
+                                     mandate.mandatary_id)
         if mandate.state not in (MandateState.REQUESTED, MandateState.PENDING_REVIEW):
             raise IllegalTransition(
                 f"Proofs are added while a mandate is requested or under review, not when "
@@ -241,14 +198,13 @@ class MandateService:
         """Inside the caller's transaction: revoke every live mandate of ``mandator_id`` that
         covers one of ``point_ids`` (as a whole, like consents). Used when the occupant
         changes (R9)."""
-        covering = select(MandatePoint.mandate_id).where(col(MandatePoint.point_id).in_(point_ids))
-        sources = MANDATE_MACHINE.rules[MandateAction.REVOKE].sources
-        statement = select(Mandate).where(
-            Mandate.tenant_id == actor.tenant_id, Mandate.mandator_id == mandator_id,
-            col(Mandate.state).in_(sources), col(Mandate.id).in_(covering),
-        ).order_by(col(Mandate.created_at), col(Mandate.id))
+        mandates = await live_on_points(
+            session, Mandate, MandatePoint, "mandate_id", tenant_id=actor.tenant_id,
+            point_ids=point_ids, states=MANDATE_MACHINE.rules[MandateAction.REVOKE].sources)
         events = []
-        for mandate in (await session.exec(statement)).all():
+        for mandate in mandates:
+            if mandate.mandator_id != mandator_id:
+                continue
             event = await apply_transition(
                 session, mandate, MANDATE_MACHINE, MandateAction.REVOKE, actor,
                 self.clock.now(), partial(MandateEvent, mandate_id=mandate.id), reason=reason,
@@ -278,16 +234,9 @@ class MandateService:
         check_version(mandate, expected_version)
         MANDATE_MACHINE.target(mandate.state, action, actor.role)  # state, then role
         proofs = await _proofs(session, mandate.id)
-        await self._standing(session, actor, mandate.mandator_id, mandate.mandatary_id)
-        if action is MandateAction.GRANT:
-            check_online_path(len(await mandate_point_ids(session, mandate.id)), "mandate")
-        if action is MandateAction.SUBMIT and not proofs:
-            raise DomainError("Attach at least one proof (a signed mandate) before "
-                              "submitting (R10).", field="proofs")
-        if action in (MandateAction.GRANT, MandateAction.APPROVE, MandateAction.RESUME) and (
-                mandate.valid_until is not None and mandate.valid_until <= now):
-            raise DomainError("This mandate's validity is over; it can only expire.",
-                              field="valid_until")
+        await check_mandate_standing(session, actor, mandate.mandator_id,
+                                     mandate.mandatary_id)
+        await check_mandate_move(session, mandate, action, proof_count=len(proofs), now=now)
         if actor.role is ActorRole.REVIEWER and action in (MandateAction.APPROVE,
                                                            MandateAction.REFUSE):
             await check_reviewer(session, actor,
@@ -301,20 +250,6 @@ class MandateService:
             details={"mandatary_id": mandate.mandatary_id, "mandator_id": mandate.mandator_id})
         await self.hooks.run(session, mandate, event)
         return Transition(mandate, event)
-
-    @staticmethod
-    async def _standing(session: AsyncSession, actor: Actor, mandator_id: str,
-                        mandatary_id: str) -> None:
-        """A household acts on its own mandates, a mandatary (or a person working for it) on
-        those naming it; strangers get :class:`NotFound` (R24)."""
-        role = actor.role
-        if role is ActorRole.SUBJECT and actor.party_id != mandator_id:
-            raise NotFound("No mandate of yours has this id.", field="mandate_id")
-        if role is ActorRole.MANDATARY:
-            assert actor.party_id is not None
-            if mandatary_id not in await acting_parties(session, actor.tenant_id,
-                                                        actor.party_id):
-                raise NotFound("No mandate naming you has this id.", field="mandate_id")
 
 
 async def _proofs(session: AsyncSession, mandate_id: str) -> list[ProofDocument]:

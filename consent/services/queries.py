@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -55,3 +55,26 @@ async def occupancy_at(session: AsyncSession, point_id: str, at: datetime) -> Oc
         or_(col(Occupancy.ends_at).is_(None), col(Occupancy.ends_at) > at),
     )
     return (await session.exec(statement)).first()
+
+
+async def live_on_points(session: AsyncSession, model: type[T], link: type[SQLModel],
+                         owner_column: str, *, tenant_id: str, point_ids: set[str],
+                         states: Collection[str]) -> list[T]:
+    """The rows of ``model`` (consents, mandates) in one of ``states`` that cover one of
+    ``point_ids`` through ``link`` (whose ``owner_column`` names them), oldest first."""
+    owner = getattr(link, owner_column)
+    covering = select(owner).where(col(link.point_id).in_(point_ids))  # type: ignore[attr-defined]
+    statement = select(model).where(
+        col(model.tenant_id) == tenant_id,  # type: ignore[attr-defined]
+        col(model.state).in_(states),  # type: ignore[attr-defined]
+        col(model.id).in_(covering),  # type: ignore[attr-defined]
+    ).order_by(col(model.created_at), col(model.id))  # type: ignore[attr-defined]
+    return list((await session.exec(statement)).all())
+
+
+async def point_ids_of(session: AsyncSession, link: type[SQLModel], owner_column: str,
+                       owner_id: str) -> list[str]:
+    """The ids of the points ``owner_id`` (a consent, a mandate) covers through ``link``."""
+    owner = getattr(link, owner_column)
+    statement = select(link.point_id).where(owner == owner_id)  # type: ignore[attr-defined]
+    return list((await session.exec(statement)).all())

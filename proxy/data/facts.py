@@ -12,7 +12,6 @@ in force now, else its latest one on the point (so a denial can say "revoked" or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -26,30 +25,22 @@ from consent.access import ConsentGrant, PointFacts
 from consent.identifiers import PointRef, Source
 from consent.invalidation import FACTS, InvalidationBus, LocalBus
 from consent.lifecycle import ConsentState
-from consent.models import (
-    DEFAULT_TIMEZONES,
-    Consent,
-    ConsentPoint,
-    Mandate,
-    MeteringPoint,
-    Occupancy,
-    Recipient,
-    UpstreamAuthorisation,
-)
+from consent.models import DEFAULT_TIMEZONES, Consent, ConsentPoint, MeteringPoint
 from consent.models.base import DEFAULT_TENANT
-from consent.periods import Period
 from consent.snapshots import SnapshotCache
 from consent.storage import Database
 from consent.vocabulary import Dataset
-from proxy.data.rule_facts import (
-    around,
-    mandate_grant,
-    pick_upstream,
-    point_ref_column,
-    supply_contract,
+from proxy.data.consent_rows import (
+    CONSENT_ON_POINT,
+    CONSENTS_ON_POINT,
+    POINT_BY_REF,
+    Around,
+    as_consent,
+    consent_grant,
+    pick_consent,
+    read_around,
 )
-
-_ENDED_BY_SOMEONE = {ConsentState.REVOKED, ConsentState.WITHDRAWN}
+from proxy.data.rule_facts import mandate_grant, pick_upstream, supply_contract
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,74 +53,6 @@ class AccessFacts:
     consent: ConsentGrant | None
     facts: PointFacts | None
     tenant: str = DEFAULT_TENANT
-
-
-def consent_grant(consent: Consent, points: frozenset[PointRef], at: datetime,
-                  *, supplier: bool) -> ConsentGrant:
-    """The check-side snapshot of a consent row (R6, R12)."""
-    datasets = frozenset(Dataset(d) for d in consent.datasets)
-    cap = consent.max_resolution
-    finest = {d: cap for d in datasets if d.spec.is_series}
-    state = ConsentState(consent.state)
-    return ConsentGrant(
-        consent_id=consent.id,
-        recipient_id=consent.recipient_id,
-        active=state is ConsentState.ACTIVE,
-        access=consent.access_period,
-        points=points,
-        datasets=datasets,
-        data_window=Period(consent.earliest_data(at)),
-        revoked_at=consent.ended_at if state in _ENDED_BY_SOMEONE else None,
-        finest=finest,
-        recipient_is_supplier=supplier,
-    )
-
-
-def _table(model: object) -> sa.Table:
-    table: sa.Table = model.__table__  # type: ignore[attr-defined]
-    return table
-
-
-_POINT, _CONSENT, _CONSENT_POINT = _table(MeteringPoint), _table(Consent), _table(ConsentPoint)
-_OCCUPANCY, _UPSTREAM, _RECIPIENT = _table(Occupancy), _table(UpstreamAuthorisation), \
-    _table(Recipient)
-_MANDATE = _table(Mandate)
-
-
-def _consent_points(consent_id: str | sa.BindParameter[str]) -> sa.Select[Any]:
-    """The consent's points (p), for :func:`~proxy.data.rule_facts.around`."""
-    return (sa.select(sa.literal("p"), _CONSENT.c.valid_from, _CONSENT.c.valid_until,
-                      point_ref_column())
-            .select_from(_CONSENT_POINT.join(_POINT, _POINT.c.id == _CONSENT_POINT.c.point_id)
-                         .join(_CONSENT, _CONSENT.c.id == _CONSENT_POINT.c.consent_id))
-            .where(_CONSENT_POINT.c.consent_id == consent_id))
-
-
-# Built once with bind parameters: SQLAlchemy reuses their compiled form on every call.
-_POINT_BY_REF = sa.select(_POINT.c.id, _POINT.c.timezone).where(
-    _POINT.c.tenant_id == sa.bindparam("tenant"), _POINT.c.source == sa.bindparam("source"),
-    _POINT.c.identifier == sa.bindparam("identifier"))
-_CONSENTS_ON_POINT = (
-    sa.select(_CONSENT, _RECIPIENT.c.is_supplier)
-    .join(_CONSENT_POINT, _CONSENT_POINT.c.consent_id == _CONSENT.c.id)
-    .join(_RECIPIENT, _RECIPIENT.c.id == _CONSENT.c.recipient_id)
-    .where(_CONSENT.c.tenant_id == sa.bindparam("tenant"),
-           _CONSENT.c.recipient_id == sa.bindparam("recipient"),
-           _CONSENT_POINT.c.point_id == sa.bindparam("point")))
-_CONSENT_ON_POINT = _CONSENTS_ON_POINT.where(_CONSENT.c.id == sa.bindparam("consent"))
-_MANDATOR = sa.select(_MANDATE.c.mandator_id).where(_MANDATE.c.id == sa.bindparam("mandate"))
-_AROUND = around(sa.bindparam("point"), sa.bindparam("household"),
-                 _consent_points(sa.bindparam("consent")))
-
-
-@dataclass(frozen=True, slots=True)
-class _Around:
-    """What a picked consent's decision also needs: the household's occupancy of the point,
-    the point's active upstream authorisations, the consent's points."""
-
-    occupancy: tuple[Period, ...]
-    upstream: tuple[Period, ...]
-    refs: frozenset[PointRef]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +93,7 @@ class FactsLoader:
         if bus is None:  # nobody would tell us of a change: remember nothing
             bus, ttl = LocalBus(), 0.0
         self.cache: SnapshotCache[_Key, _Candidates] = SnapshotCache(bus, {FACTS}, ttl=ttl)
-        self.around: SnapshotCache[tuple[str, str], _Around] = SnapshotCache(bus, {FACTS},
+        self.around: SnapshotCache[tuple[str, str], Around] = SnapshotCache(bus, {FACTS},
                                                                              ttl=ttl)
 
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,
@@ -187,7 +110,7 @@ class FactsLoader:
         if found is None:
             return AccessFacts(point, _default_zone(point), None, None, None, tenant)
         point_id, zone = found.point_id, found.zone
-        picked = _pick(found.rows, at)
+        picked = pick_consent(found.rows, at)
         if picked is None:
             if consent_id is not None:
                 return AccessFacts(point, zone, point_id, None, None, tenant)
@@ -219,7 +142,7 @@ class FactsLoader:
         async with self.db.reader.connect() as conn:
             known = self._points.get((tenant, point))
             if known is None:
-                row = (await conn.execute(_POINT_BY_REF, {
+                row = (await conn.execute(POINT_BY_REF, {
                     "tenant": tenant, "source": point.source, "identifier": point.identifier,
                 })).first()
                 if row is None:
@@ -228,20 +151,20 @@ class FactsLoader:
             point_id, zone = known
             params = {"tenant": tenant, "recipient": recipient_id, "point": point_id}
             if consent_id is None:
-                rows = (await conn.execute(_CONSENTS_ON_POINT, params)).all()
+                rows = (await conn.execute(CONSENTS_ON_POINT, params)).all()
             else:
-                rows = (await conn.execute(_CONSENT_ON_POINT,
+                rows = (await conn.execute(CONSENT_ON_POINT,
                                            {**params, "consent": consent_id})).all()
-            picked = _pick(rows, at)
+            picked = pick_consent(rows, at)
             if picked is not None and self.around.get((point_id, picked.id)) is None:
                 # The request will need it next: read it on this connection.
                 self.around.put((point_id, picked.id),
-                                await _read_around(conn, point_id, picked), around_generation)
-        return _Candidates(point_id, zone, tuple(rows), {r.id: _as_consent(r) for r in rows})
+                                await read_around(conn, point_id, picked), around_generation)
+        return _Candidates(point_id, zone, tuple(rows), {r.id: as_consent(r) for r in rows})
 
-    async def _around(self, point_id: str, picked: sa.Row[Any]) -> _Around:
+    async def _around(self, point_id: str, picked: sa.Row[Any]) -> Around:
         async with self.db.reader.connect() as conn:
-            return await _read_around(conn, point_id, picked)
+            return await read_around(conn, point_id, picked)
 
     @staticmethod
     async def _with_contract(conn: AsyncConnection, grant: ConsentGrant, facts: PointFacts,
@@ -285,33 +208,6 @@ class FactsLoader:
         async with self.db.session() as session:
             rows = (await session.exec(query)).all()
         return {(tenant, PointRef(Source(source), ident)) for tenant, source, ident in rows}
-
-
-async def _read_around(conn: AsyncConnection, point_id: str, picked: sa.Row[Any]) -> _Around:
-    household = picked.grantor_id
-    if picked.mandate_id is not None:
-        household = (await conn.execute(_MANDATOR, {"mandate": picked.mandate_id})
-                     ).scalar() or household
-    rest = (await conn.execute(_AROUND, {"point": point_id, "household": household,
-                                         "consent": picked.id})).all()
-    return _Around(
-        occupancy=tuple(Period(r.start, r.end) for r in rest if r.kind == "o"),
-        upstream=tuple(Period(r.start, r.end) for r in rest if r.kind == "u"),
-        refs=frozenset(PointRef.parse(r.ref) for r in rest if r.kind == "p"))
-
-
-def _as_consent(row: sa.Row[Any]) -> Consent:
-    return Consent.model_construct(**{c.name: row._mapping[c] for c in _CONSENT.columns})
-
-
-def _pick(rows: Sequence[sa.Row[Any]], at: datetime) -> sa.Row[Any] | None:
-    """The consent in force at ``at``, else the latest one (to explain the denial)."""
-    if not rows:
-        return None
-    in_force = [r for r in rows if r.state == ConsentState.ACTIVE
-                and Period(r.valid_from, r.valid_until).contains(at)]
-    pool = in_force or list(rows)
-    return max(pool, key=lambda r: (r.updated_at, r.valid_from))
 
 
 def _default_zone(point: PointRef) -> ZoneInfo:

@@ -43,7 +43,7 @@ from consent.evidence.bundle import selected
 from consent.evidence.canonical import b64encode, format_instant
 from consent.evidence.checkpoints import SignedCheckpoint
 from consent.evidence.events import AdminEvent, Refs
-from consent.evidence.log import ENTRY
+from consent.evidence.log_reader import ENTRY
 from consent.evidence.selection import Selection
 from proxy.auth import bearer_value
 from proxy.errors import InvalidToken

@@ -1,10 +1,9 @@
-"""``passerelle clients ...`` and ``passerelle admin-token create``: the operator's registry
+"""``passerelle clients ...`` and ``passerelle admin-token ...``: the operator's registry
 commands (the same rules as the admin API, see :mod:`proxy.oauth.registry`).
 
 ``clients create`` prints the client_id and the client_secret once: only the secret's hash
-is stored; the registration is traced in the evidence log. ``admin-token create`` prints a new
-admin API token once and appends its SHA-256 to ``admin-tokens`` in the data directory (mode
-0600).
+is stored; the registration is traced in the evidence log. The admin API's tokens are
+:mod:`proxy.oauth.admin_token_cli`.
 """
 
 from __future__ import annotations
@@ -13,9 +12,7 @@ import argparse
 import asyncio
 import getpass
 import json
-import os
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from consent.clock import SystemClock
@@ -27,9 +24,8 @@ from consent.models import DEFAULT_TENANT
 from consent.purposes import DataRole, LegalBasis, Purpose
 from consent.services.registry import RecipientDraft, register_recipient
 from consent.storage import Database
-from consent.tokens import ADMIN_PREFIX, digest, new_secret
 from consent.vocabulary import Dataset
-from proxy.oauth.registry import ADMIN_TOKENS_FILE
+from proxy.oauth.admin_token_cli import add_admin_token_commands
 from proxy.settings import Settings
 
 
@@ -80,21 +76,10 @@ def _origin(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _admin_token_create(args: argparse.Namespace, settings: Settings) -> int:
-    token = new_secret(ADMIN_PREFIX)
-    path = Path(settings.data_dir) / ADMIN_TOKENS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a") as handle:
-        handle.write(f"{digest(token)} {args.tenant}\n")
-    print(json.dumps({"admin_token": token}) if args.json else token)
-    return 0
-
-
 def add_oauth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                        parent: argparse.ArgumentParser,
                        settings_from: Callable[[argparse.Namespace], Settings]) -> None:
-    """Register ``clients create`` and ``admin-token create``."""
+    """Register ``clients create`` and the ``admin-token`` commands."""
     def bind(func: Callable[[argparse.Namespace, Settings], int]
              ) -> Callable[[argparse.Namespace], int]:
         return lambda args: func(args, settings_from(args))
@@ -122,11 +107,4 @@ def add_oauth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     create.add_argument("--json", action="store_true", help="machine-readable output")
     create.set_defaults(func=bind(_clients_create))
 
-    admin = sub.add_parser("admin-token", help="tokens of the admin API")
-    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
-    mint = admin_sub.add_parser("create", parents=[parent],
-                                help="print a new admin API token (shown once)")
-    mint.add_argument("--tenant", default=DEFAULT_TENANT,
-                      help="the tenant whose recipients it manages (R24)")
-    mint.add_argument("--json", action="store_true")
-    mint.set_defaults(func=bind(_admin_token_create))
+    add_admin_token_commands(sub, parent, bind)

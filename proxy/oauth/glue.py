@@ -22,6 +22,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from multidict import CIMultiDictProxy
@@ -172,3 +174,12 @@ class Carrier:
             return web.Response(text=json.dumps(self.body), status=self.status,
                                 content_type="application/json", headers={**headers, **NO_STORE})
         return web.Response(text=str(self.body), status=self.status, headers=headers)
+
+
+def error_redirect(error: OAuth2Error, state: str | None, issuer: str) -> web.Response:
+    """An authorization error sent back to the client's (validated) ``error.redirect_uri``,
+    with ``state`` and RFC 9207's ``iss``, as a ``303``."""
+    error.state = state
+    carrier = Carrier(*error())
+    carrier.location = add_params_to_uri(carrier.location or "", [("iss", issuer)])
+    return carrier.to_response()

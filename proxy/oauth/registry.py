@@ -6,12 +6,11 @@ and data categories (R5, R21); never a secret, never a redirect URI.
 
 Admin API, for the operator: ``Authorization: Bearer pas_adm_...`` with a token minted by
 ``passerelle admin-token create [--tenant T]`` (only its SHA-256 is kept, in ``admin-tokens`` in
-the data directory, followed by its tenant; several may be valid, delete a line to retire
-one). Replicas without a data directory of their own (containers) get the same lines from
-``$PASSERELLE_ADMIN_TOKENS`` (a secret file through ``PASSERELLE_ADMIN_TOKENS_FILE``), which
-wins over the file. A token sees and changes only its tenant's recipients (R24); another
-tenant's client id is not found. The public register lists one tenant's recipients
-(``?tenant=``, default the default tenant).
+the data directory, with its tenant and id: :mod:`proxy.oauth.admin_tokens`; several may be
+valid, ``passerelle admin-token revoke ID`` retires one; containers read the same lines from
+the ``PASSERELLE_ADMIN_TOKENS`` secret). A token sees and changes only its tenant's recipients
+(R24); another tenant's client id is not found. The public register
+lists one tenant's recipients (``?tenant=``, default the default tenant).
 
 * ``GET /admin/recipients``, ``GET /admin/recipients/{client_id}``
 * ``POST /admin/recipients`` (JSON: name, website, contact_email, purposes, legal_basis,
@@ -27,8 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -42,11 +39,9 @@ from consent.tokens import digest, revoke_recipient_tokens
 from proxy.auth import bearer_value
 from proxy.errors import InvalidToken
 from proxy.keys import clock_key, database_key, evidence_key, settings_key
-from proxy.settings import Settings
+from proxy.oauth.admin_tokens import AdminToken, admin_token_digests
 from proxy.web.templates import render
 
-ADMIN_TOKENS_FILE = "admin-tokens"
-ADMIN_TOKENS_VAR = "PASSERELLE_ADMIN_TOKENS"
 MAX_JSON_BYTES = 64 * 1024
 
 
@@ -107,43 +102,27 @@ async def register_json(request: web.Request) -> web.Response:
 # -- admin ------------------------------------------------------------------------------
 
 
-def admin_token_digests(settings: Settings) -> dict[str, str]:
-    """The digests of the valid admin tokens and their tenants (empty: the API is closed).
-
-    A line is ``<sha256 hex>`` (the default tenant) or ``<sha256 hex> <tenant>``; the lines are
-    ``$PASSERELLE_ADMIN_TOKENS`` if set, else the data directory's ``admin-tokens`` file."""
-    text = os.environ.get(ADMIN_TOKENS_VAR)
-    if text is None:
-        path = Path(settings.data_dir) / ADMIN_TOKENS_FILE
-        if not path.exists():
-            return {}
-        text = path.read_text()
-    tokens = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if parts and len(parts[0]) == 64:
-            tokens[parts[0]] = parts[1] if len(parts) > 1 else DEFAULT_TENANT
-    return tokens
+admin_token_key = web.RequestKey("admin_token", AdminToken)
 
 
 async def require_admin(request: web.Request) -> str:
     """The tenant of the request's admin token; :class:`InvalidToken` if it has none."""
-    token = bearer_value(request)
     digests = await asyncio.get_running_loop().run_in_executor(
         None, admin_token_digests, request.app[settings_key])
-    tenant = digests.get(digest(token))
-    if tenant is None:
+    token = digests.get(digest(bearer_value(request)))
+    if token is None:
         raise InvalidToken("This is not a valid admin token.")
     async with request.app[database_key].session() as session:
-        if await session.get(Tenant, tenant) is None:
+        if await session.get(Tenant, token.tenant) is None:
             raise InvalidToken("This admin token's tenant does not exist.")
-    return tenant
+    request[admin_token_key] = token
+    return token.tenant
 
 
 def admin_actor(request: web.Request) -> str:
-    """How the evidence log names the holder of the request's (valid) admin token:
-    ``admin-token:`` + the start of the token's digest (never the token)."""
-    return f"admin-token:{digest(bearer_value(request))[:12]}"
+    """How the evidence log names the holder of the request's admin token (checked by
+    :func:`require_admin`): ``admin-token:<id>``, never the token nor its digest."""
+    return f"admin-token:{request[admin_token_key].id}"
 
 
 async def _log_admin(request: web.Request, session: Any, action: str, recipient: Recipient,

@@ -97,32 +97,39 @@ async def load_for_token_endpoint(db: Database, exchange: Exchange, snapshot: Sn
 
 async def apply(db: Database, exchange: Exchange) -> None:
     """Write what authlib decided; raise :class:`InvalidGrant` if a replay raced us."""
-    now = exchange.now
-    replayed = False
     async with db.session() as session:
-        if exchange.new_code is not None:
-            session.add(exchange.new_code)
-        family: str | None = None
-        if exchange.redeemed is not None:
-            family = exchange.redeemed.row.id
-            if not await redeem_code(session, family, now):
-                exchange.families_to_revoke.add(family)
-                replayed = True
-        if exchange.rotated is not None:
-            family = exchange.rotated.row.family_id
-            if not await rotate_refresh(session, exchange.rotated.row.id, now):
-                exchange.families_to_revoke.add(family)
-                replayed = True
-        if not replayed:
-            for issued in exchange.issued:
-                session.add_all(token_rows(issued, family, now))
-        if exchange.revoked is not None:
-            row = exchange.revoked.row
-            if exchange.revoked.is_refresh:
-                await revoke_family(session, row.family_id, now)
-            else:
-                await revoke_token(session, row.id, now)
-        for family_id in exchange.families_to_revoke:
-            await revoke_family(session, family_id, now)
+        replayed = await apply_in(session, exchange)
     if replayed:
         raise InvalidGrant("This grant was already used; every token it gave is revoked.")
+
+
+async def apply_in(session: AsyncSession, exchange: Exchange) -> bool:
+    """:func:`apply` inside the caller's transaction; True if a replay raced us (the family
+    is then revoked and no token written: the caller raises)."""
+    now = exchange.now
+    replayed = False
+    if exchange.new_code is not None:
+        session.add(exchange.new_code)
+    family: str | None = None
+    if exchange.redeemed is not None:
+        family = exchange.redeemed.row.id
+        if not await redeem_code(session, family, now):
+            exchange.families_to_revoke.add(family)
+            replayed = True
+    if exchange.rotated is not None:
+        family = exchange.rotated.row.family_id
+        if not await rotate_refresh(session, exchange.rotated.row.id, now):
+            exchange.families_to_revoke.add(family)
+            replayed = True
+    if not replayed:
+        for issued in exchange.issued:
+            session.add_all(token_rows(issued, family, now))
+    if exchange.revoked is not None:
+        row = exchange.revoked.row
+        if exchange.revoked.is_refresh:
+            await revoke_family(session, row.family_id, now)
+        else:
+            await revoke_token(session, row.id, now)
+    for family_id in exchange.families_to_revoke:
+        await revoke_family(session, family_id, now)
+    return replayed

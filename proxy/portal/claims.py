@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from adapters.base import AuthorisationState, MeterNumberCheck, UpstreamConsentFlow
+from adapters.base import MeterNumberCheck, UpstreamConsentFlow
 from adapters.errors import UnknownPoint, UpstreamError
 from consent.claims import Claimant, DsoFacts
 from consent.errors import DomainError
@@ -89,7 +89,7 @@ async def verify_meter_number(app: web.Application, ref: PointRef, meter_number:
         raise ProofRefused("form", "portal.err.claim.unavailable", "dso unavailable") from None
     now = app[clock_key].now()
     current = [o for o in occupants if o.period.contains(now)]
-    if not current or authorisation.state is not AuthorisationState.ACTIVE:
+    if not current or authorisation is None or not authorisation.state.usable:
         raise ProofRefused("form", "portal.err.claim.inactive", "no active customer period")
     validity = authorisation.validity
     return Verified(ref, DsoFacts(

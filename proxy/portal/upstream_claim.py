@@ -16,7 +16,7 @@ import secrets
 
 from aiohttp import web
 
-from adapters.base import AuthorisationState, UpstreamConsentFlow
+from adapters.base import UpstreamConsentFlow
 from adapters.errors import UpstreamError
 from consent.claims import Claimant, DsoFacts
 from consent.errors import PasserelleError
@@ -94,7 +94,7 @@ async def _claim(request: web.Request, household: Household, ref: PointRef) -> b
         return False
     now = request.app[clock_key].now()
     current = [o for o in occupants if o.period.contains(now)]
-    if authorisation.state is not AuthorisationState.ACTIVE or not current:
+    if authorisation is None or not authorisation.state.usable or not current:
         await service.refuse(who, str(ref), ClaimMethod.UPSTREAM, "no active authorisation")
         return False
     validity = authorisation.validity

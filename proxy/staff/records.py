@@ -13,6 +13,17 @@ from consent.evidence.service import Evidence
 from consent.journal import JournalEntry
 
 
+def admin_event(entry: JournalEntry, actor: str | None = None) -> AdminEvent:
+    """The journal entry as an admin event of its tenant; ``actor`` when no account acted (a
+    command line: ``cli:<user>``)."""
+    return AdminEvent(
+        at=entry.at, actor=actor or f"account:{entry.account_id}", action=entry.action,
+        refs=Refs(tenant=entry.tenant_id), target=entry.target or None,
+        details={"outcome": entry.outcome, "detail": entry.detail, "roles": list(entry.roles),
+                 **{k: v for k, v in entry.details.items()
+                    if isinstance(v, str | int | bool | None)}})
+
+
 class EvidenceRecorder:
     """Appends the journal's staff actions to the evidence log."""
 
@@ -21,10 +32,4 @@ class EvidenceRecorder:
 
     async def admin(self, entry: JournalEntry) -> None:
         """A journal sink: the entry as an admin event of its tenant."""
-        await self.evidence.admin(AdminEvent(
-            at=entry.at, actor=f"account:{entry.account_id}", action=entry.action,
-            refs=Refs(tenant=entry.tenant_id), target=entry.target or None,
-            details={"outcome": entry.outcome, "detail": entry.detail,
-                     "roles": list(entry.roles),
-                     **{k: v for k, v in entry.details.items()
-                        if isinstance(v, str | int | bool | None)}}))
+        await self.evidence.admin(admin_event(entry))

@@ -15,11 +15,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from adapters.base import AuthorisationState, HealthState
+from adapters.base import HealthState
 from adapters.errors import UnknownPoint, UpstreamCredentialsRejected, UpstreamUnavailable
 from adapters.inhouse.client import InhouseClient
 from adapters.simulator import Simulator
 from consent.identifiers import Source
+from consent.upstream import UpstreamState
 from proxy.cli import build_parser
 from tests.contract.conftest import EAN, LONG
 from tests.contract.servers import ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, serve
@@ -146,7 +147,7 @@ async def test_admin_controls_faults_and_authorisations(http: aiohttp.ClientSess
         assert response.headers["Retry-After"] == "9"
     async with http.put(f"{base_url}/admin/points/{LONG}/authorisation", headers=admin,
                         json={"state": "revoked"}) as response:
-        assert (await response.json())["state"] == AuthorisationState.REVOKED
+        assert (await response.json())["state"] == UpstreamState.REVOKED
     async with http.delete(base_url + "/admin/faults", headers=admin) as response:
         assert (await response.json())["queued"] == []
 

@@ -7,15 +7,15 @@ from statistics import mean
 
 import pytest
 
-from adapters.base import AuthorisationState
 from adapters.errors import UnknownPoint
 from adapters.simulator import Fault, FaultKind, FaultPlan, Occupant, Simulator, derive_profile
+from adapters.simulator.catalogue import household_model
 from adapters.simulator.curves import consumption_energy, gas_energy, production_energy
-from adapters.simulator.simulator import household_model
 from consent.clock import FrozenClock
 from consent.errors import DomainError
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
+from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Energy, Resolution
 
 PRM = PointRef(Source.ENEDIS, "22516914714270")
@@ -113,10 +113,10 @@ def test_inconsistent_profiles_are_refused(overrides: dict[str, object]) -> None
 
 def test_authorisation_override_and_restore() -> None:
     sim = simulator()
-    sim.set_authorisation(PRM, AuthorisationState.SUSPENDED)
-    assert sim.authorisation(PRM).state is AuthorisationState.SUSPENDED
+    sim.set_authorisation(PRM, UpstreamState.SUSPENDED)
+    assert sim.authorisation(PRM).state is UpstreamState.SUSPENDED
     sim.set_authorisation(PRM, None)
-    assert sim.authorisation(PRM).state is AuthorisationState.ACTIVE
+    assert sim.authorisation(PRM).state is UpstreamState.ACTIVE
 
 
 def test_fault_plan_next_then_probability_reproducibly() -> None:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.simulator import Simulator, derive_profile
+from adapters.simulator.catalogue import household_model
 from adapters.simulator.curves import (
     allocate,
     consumption_energy,
@@ -21,7 +22,6 @@ from adapters.simulator.curves import (
     production_slots,
     sums,
 )
-from adapters.simulator.simulator import household_model
 from adapters.simulator.timegrid import local_day
 from consent.clock import FrozenClock
 from consent.identifiers import PointRef, Source, gs1_check_digit

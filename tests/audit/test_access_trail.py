@@ -8,7 +8,7 @@ import json
 
 import sqlalchemy as sa
 
-from consent.evidence.log import ENTRY, HEAD
+from consent.evidence.log_reader import ENTRY, HEAD
 from proxy.keys import access_sink_key, evidence_key
 from tests.audit.flow import read_daily, sha256
 from tests.proxy.world import PRM, T0, World

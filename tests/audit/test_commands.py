@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from consent.auditors import AuditorToken
 from consent.clock import SystemClock
-from consent.evidence.log import ENTRY
+from consent.evidence.log_reader import ENTRY
 from consent.evidence.tables import SigningKeyRow
 from consent.models import AccountRole, PartyKind
 from consent.services import registry
@@ -20,7 +20,7 @@ from consent.storage import Database
 from consent.tokens import ADMIN_PREFIX, digest, new_secret
 from proxy.cli import main
 from proxy.keys import settings_key
-from proxy.oauth.registry import ADMIN_TOKENS_FILE
+from proxy.oauth.admin_tokens import ADMIN_TOKENS_FILE
 from tests.proxy.world import World
 from tests.support.databases import SqliteFactory
 

@@ -19,7 +19,7 @@ from consent.evidence.errors import InvalidRecord
 from consent.evidence.events import AccessEvent
 from consent.evidence.keystore_db import DatabaseKeyStore
 from consent.evidence.lifecycle import LifecycleRecorder
-from consent.evidence.log import ENTRY
+from consent.evidence.log_reader import ENTRY
 from consent.evidence.records import Authentication, Notice
 from consent.evidence.secrets import Keyring
 from consent.evidence.selection import Selection

@@ -13,7 +13,6 @@ import pytest
 from sqlmodel import select
 
 from adapters.authorisations import report_of, report_of_denial
-from adapters.base import AuthorisationState
 from adapters.base import UpstreamAuthorisation as Observed
 from adapters.errors import UpstreamDenied
 from consent.cascade import EndCause, UpstreamCascade, UpstreamReport
@@ -144,11 +143,11 @@ async def test_reports_are_idempotent_and_unknown_authorisations_write_nothing(
 
 
 def test_adapter_observations_become_reports() -> None:
-    obsolete = Observed(ALICE_PCE, AuthorisationState.ENDED, "r1", None, "Obsolète")
+    obsolete = Observed(ALICE_PCE, UpstreamState.ENDED, "r1", None, "Obsolète")
     report = report_of(obsolete)
     assert report is not None
     assert (report.state, report.cause) == (UpstreamState.ENDED, EndCause.NOT_HELD)
-    assert report_of(Observed(ALICE_PRM, AuthorisationState.ABSENT, None, None)) is None
+    assert report_of(None) is None  # the DSO lists no authorisation for the point
     denied = UpstreamDenied("x", reason="not-holder", upstream_code="ADAM-DC-0007")
     report = report_of_denial(ALICE_PRM, UP, denied)
     assert report is not None

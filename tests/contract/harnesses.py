@@ -49,6 +49,9 @@ UNKNOWN = PointRef(Source.ENEDIS, "12345678999999")  # reserved: unknown to the 
 GAS_MOVED = PointRef(Source.GRDF, "GI060511")  # older PCE format; new holder since 2026-09-10
 GAS_VACANT = PointRef(Source.GRDF, "23000000000017")  # last holder left in June
 GAS_UNKNOWN = PointRef(Source.GRDF, "23000000099999")
+#: Known to the DSO, but its first occupant moves in next month: no authorisation at all yet.
+UNCLAIMED = PointRef(Source.ENEDIS, "22516914714288")
+GAS_UNCLAIMED = PointRef(Source.GRDF, "23000000000025")
 
 CLIENT_ID, CLIENT_SECRET = "passerelle", "s3cret-for-tests"
 #: Quotas generous enough that the contract suite never waits (quotas have their own tests).
@@ -88,6 +91,8 @@ def profiles() -> list[PointProfile]:
                                              _one("C8", date(2026, 9, 10))), **commissioned),
         derive_profile(GAS_VACANT, occupants=(_one("C9", long_ago, date(2026, 6, 1)),),
                        **commissioned),
+        *(derive_profile(point, occupants=(_one("C10", date(2026, 11, 2)),), **commissioned)
+          for point in (UNCLAIMED, GAS_UNCLAIMED)),
     ]
 
 
@@ -102,6 +107,8 @@ class Points:
     gas: PointRef | None = GAS
     ean: PointRef | None = EAN
     unknown: PointRef = UNKNOWN
+    #: A point the operator holds no authorisation for (``None``: the DSO cannot say so).
+    unclaimed: PointRef | None = UNCLAIMED
 
 
 @dataclass
@@ -173,7 +180,9 @@ async def enedis_harness(simulator: Simulator, clock: FrozenClock,
                                          if v5 else set())
         yield Harness(
             adapter, simulator, clock, wire=True, name=f"enedis-{generation.value}", limited=True,
-            points=Points(gas=None, ean=None), datasets=datasets, meter_port=False,
+            # v5 has no state API: a point without a recorded consent is probed, not absent.
+            points=Points(gas=None, ean=None, unclaimed=None if v5 else UNCLAIMED),
+            datasets=datasets, meter_port=False,
             exact=False, attempts=FAST_RETRY.attempts, curve_window=timedelta(days=7),
             quota_periods=frozenset({timedelta(seconds=1), timedelta(hours=1)}),
             missing_fields={Dataset.CONTRACT: frozenset({"supplier"} if v5 else
@@ -220,7 +229,7 @@ async def grdf_harness(simulator: Simulator, clock: FrozenClock) -> AsyncIterato
         yield Harness(
             adapter, simulator, clock, wire=True, name="grdf", limited=True,
             points=Points(long=GAS, moved=GAS_MOVED, vacant=GAS_VACANT, no_curve=None,
-                          gas=GAS, ean=None, unknown=GAS_UNKNOWN),
+                          gas=GAS, ean=None, unknown=GAS_UNKNOWN, unclaimed=GAS_UNCLAIMED),
             datasets=frozenset({Dataset.DAILY_CONSUMPTION, Dataset.CONTRACT, Dataset.ADDRESS}),
             meter_port=False, exact=False, attempts=FAST_RETRY.attempts,
             quota_periods=frozenset({timedelta(seconds=1), timedelta(hours=1)}),

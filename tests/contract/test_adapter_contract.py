@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.base import (
-    AuthorisationState,
     HealthState,
     MeterDataAdapter,
     MeterNumberCheck,
@@ -44,6 +43,7 @@ from adapters.simulator import Fault, FaultKind
 from consent.errors import Conflict, NotFound
 from consent.identifiers import PointRef
 from consent.periods import Period
+from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Resolution
 from tests.contract.conftest import METER_NUMBERS
 from tests.contract.harnesses import EAN, GAS, Harness
@@ -201,21 +201,34 @@ async def test_records_belong_to_the_current_occupant(harness: Harness) -> None:
 
 async def test_authorisation_follows_occupancy(harness: Harness) -> None:
     active = await harness.adapter.authorisation(harness.points.long)
-    assert active.state is AuthorisationState.ACTIVE
+    assert active is not None
+    assert active.state is UpstreamState.ACTIVE
     assert active.upstream_id
     if harness.exact:
         assert active == harness.simulator.authorisation(harness.points.long)
     ended = await harness.adapter.authorisation(harness.points.vacant)
-    assert ended.state is AuthorisationState.ENDED
+    assert ended is not None
+    assert ended.state is UpstreamState.ENDED
     assert ended.validity is not None
     assert ended.validity.end is not None
+
+
+async def test_no_authorisation_at_all_is_none(harness: Harness) -> None:
+    """"The DSO knows no authorisation for this point" is ``None``, never a made-up state. A
+    DSO without a state API (Enedis v5: ``points.unclaimed`` is None) cannot tell an absence;
+    its adapter answers what a probe shows, so only the known point is checked there."""
+    assert (await harness.adapter.authorisation(harness.points.long)) is not None
+    if harness.points.unclaimed is not None:
+        assert await harness.adapter.authorisation(harness.points.unclaimed) is None
 
 
 async def test_authorisation_revoked_at_the_dso_denies_data(harness: Harness) -> None:
     point = harness.points.long
     period = last_days(harness, 2)
-    harness.simulator.set_authorisation(point, AuthorisationState.REVOKED)
-    assert (await harness.adapter.authorisation(point)).state is AuthorisationState.REVOKED
+    harness.simulator.set_authorisation(point, UpstreamState.REVOKED)
+    revoked = await harness.adapter.authorisation(point)
+    assert revoked is not None
+    assert revoked.state is UpstreamState.REVOKED
     with pytest.raises(UpstreamDenied):
         await harness.adapter.series(point, Dataset.DAILY_CONSUMPTION, period, Resolution.P1D)
     assert (await harness.adapter.describe(point)).availability(
@@ -415,7 +428,7 @@ async def test_slow_upstream_times_out(harness: Harness, kind: FaultKind) -> Non
 async def test_small_latency_is_only_late(harness: Harness) -> None:
     harness.simulator.faults.next(Fault.of(FaultKind.LATENCY, delay=0.01))
     assert (await harness.adapter.authorisation(harness.points.long)).state is \
-        AuthorisationState.ACTIVE
+        UpstreamState.ACTIVE
 
 
 @pytest.mark.wired

@@ -13,7 +13,8 @@ from consent.clock import FrozenClock
 from consent.evidence import merkle
 from consent.evidence.canonical import sha256_hex
 from consent.evidence.events import LogEvent, Refs, consent_chain
-from consent.evidence.log import ENTRY, EvidenceLog
+from consent.evidence.log import EvidenceLog
+from consent.evidence.log_reader import ENTRY
 from consent.storage.database import Database
 
 

@@ -195,12 +195,11 @@ async def test_19_registration_refuses_plain_http_redirect_uris(passerelle: Runn
 
 
 async def test_20_redirects_are_303(passerelle: Running, browser: Browser) -> None:
-    _verifier, challenge = pkce()
-    response = await browser.decide(authorize_url(passerelle, code_challenge=challenge))
-    assert response.status == 303
-    response = await browser.decide(authorize_url(passerelle, code_challenge=challenge),
-                                    decision="refuse")
-    assert response.status == 303
+    for decision in ("approve", "refuse"):
+        _verifier, challenge = pkce()  # a new request each time (one answer per request)
+        response = await browser.decide(authorize_url(passerelle, code_challenge=challenge),
+                                        decision=decision)
+        assert response.status == 303
 
 
 async def test_21_clickjacking_headers_on_interactive_pages(passerelle: Running,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from consent.client_secrets import verify_client_secret
 from consent.models import Recipient
 from consent.tokens import digest, find_token
 from proxy.cli import main
-from proxy.oauth.registry import ADMIN_TOKENS_VAR
+from proxy.oauth.admin_tokens import ADMIN_TOKENS_VAR
 from tests.oauth.conftest import Browser, Running
 from tests.oauth.helpers import exchange_code, get_code, introspect, token_request
 
@@ -25,8 +26,12 @@ NEW_RECIPIENT = {
 }
 
 
-def mint_admin_token(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    assert main(["admin-token", "create", "--data-dir", str(data_dir), "--json"]) == 0
+async def mint_admin_token(p: Running, capsys: pytest.CaptureFixture[str]) -> str:
+    """``passerelle admin-token create`` against the running instance's data and database (in a
+    thread: the command runs its own event loop)."""
+    url = p.db.engine.url.render_as_string(hide_password=False)
+    assert await asyncio.to_thread(main, ["admin-token", "create", "--data-dir", str(p.data_dir),
+                                          "--database-url", url, "--json"]) == 0
     token: str = json.loads(capsys.readouterr().out)["admin_token"]
     assert token.startswith("pas_adm_")
     return token
@@ -71,7 +76,7 @@ async def test_admin_api_needs_an_admin_token(passerelle: Running,
         async with session.get(url) as r:
             assert r.status == 401
             assert r.headers["WWW-Authenticate"].startswith("Bearer")
-        mint_admin_token(passerelle.data_dir, capsys)
+        await mint_admin_token(passerelle, capsys)
         async with session.get(url, headers={"Authorization": "Bearer pas_adm_guess"}) as r:
             assert r.status == 401
 
@@ -79,7 +84,7 @@ async def test_admin_api_needs_an_admin_token(passerelle: Running,
 async def test_replicas_without_a_data_directory_take_admin_tokens_from_a_secret(
         passerelle: Running, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    in_file = mint_admin_token(passerelle.data_dir, capsys)
+    in_file = await mint_admin_token(passerelle, capsys)
     from_secret = "pas_adm_" + "s" * 43
     monkeypatch.setenv(ADMIN_TOKENS_VAR, f"# the admin_tokens secret\n{digest(from_secret)}\n")
     async with aiohttp.ClientSession() as session:
@@ -92,7 +97,7 @@ async def test_replicas_without_a_data_directory_take_admin_tokens_from_a_secret
 
 async def test_admin_creates_lists_and_suspends(passerelle: Running, browser: Browser,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    token = mint_admin_token(passerelle.data_dir, capsys)
+    token = await mint_admin_token(passerelle, capsys)
     auth = {"Authorization": f"Bearer {token}"}
     code, verifier = await get_code(passerelle, browser)
     _status, tokens = await exchange_code(passerelle, code, verifier)

@@ -64,7 +64,7 @@ async def log_entries(portal: Portal) -> list[dict[str, Any]]:
 
     import sqlalchemy as sa
 
-    from consent.evidence.log import ENTRY
+    from consent.evidence.log_reader import ENTRY
 
     async with portal.db.engine.connect() as conn:
         rows = (await conn.execute(sa.select(ENTRY).order_by(ENTRY.c.idx))).all()

@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from consent.models import StaffAction
 from consent.tokens import ADMIN_PREFIX, digest, new_secret
-from proxy.oauth.registry import ADMIN_TOKENS_FILE
+from proxy.oauth.admin_tokens import ADMIN_TOKENS_FILE
 from tests.oauth.conftest import forms_of
 from tests.rules.app_world import POINTS, WINDOW, RulesWorld
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.base import AuthorisationState, Quota
+from adapters.base import Quota
 from adapters.enedis.vocabulary import SERVICE_LABELS
 from adapters.errors import UnknownPoint
 from adapters.fakes.common import QuotaGate, TokenDesk
@@ -24,6 +24,7 @@ from adapters.simulator.profiles import PointProfile
 from adapters.simulator.simulator import Simulator
 from adapters.simulator.timegrid import day_of
 from consent.identifiers import PointRef, Source
+from consent.upstream import UpstreamState
 from consent.vocabulary import Resolution
 
 #: The sandbox's fake customers: the last digit of ``state`` picks one (section 1.8).
@@ -135,19 +136,19 @@ class EnedisState:
         """``etatCode`` and effective ``dateFin`` of the autorisation's services for ``prm``."""
         today = self.today()
         profile = self.profile(prm)
-        override = self.simulator.authorisation(PointRef(Source.ENEDIS, prm)).state
+        override = self.simulator.authorisation_state(PointRef(Source.ENEDIS, prm))
         giver = next((o for o in profile.occupants
                       if o.customer == autorisation.givers.get(prm)), None)
-        if autorisation.revoked_on is not None or override is AuthorisationState.REVOKED:
+        if autorisation.revoked_on is not None or override is UpstreamState.REVOKED:
             return "SUPPRIME", autorisation.revoked_on or today
-        if override is AuthorisationState.PENDING:
+        if override is UpstreamState.REQUESTED:
             return "DEMANDE", autorisation.ends
         end = autorisation.ends
         if giver is None:
             return "TERMINE", min(end, today)
         if giver.move_out is not None:
             end = min(end, giver.move_out)
-        if today >= end or override is not AuthorisationState.ACTIVE:
+        if today >= end or override is not UpstreamState.ACTIVE:
             return "TERMINE", min(end, today)
         return "ACTIF", end
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from adapters.base import AuthorisationState, Quota
+from adapters.base import Quota
 from adapters.errors import UnknownPoint
 from adapters.fakes.common import QuotaGate, TokenDesk
 from adapters.grdf.vocabulary import FALSE, FLAGS, TRUE, ProofStatus, Role
@@ -26,6 +26,7 @@ from adapters.simulator.profiles import PointProfile
 from adapters.simulator.simulator import Simulator
 from adapters.simulator.timegrid import day_of
 from consent.identifiers import PointRef, Source
+from consent.upstream import UpstreamState
 
 TOKEN_PATH = "/oauth2/aus5y2ta2uEHjCWIR417/v1/token"  # noqa: S105 - a URL path
 API_PREFIX = "/adict/v2"
@@ -150,25 +151,25 @@ class GrdfState:
         """``etat_droit_acces``, when it changed and who changed it (for the *_source fields)."""
         now, today = self.now(), self.today()
         profile = self.profile(right.pce)
-        override = self.simulator.authorisation(PointRef(Source.GRDF, right.pce)).state
+        override = self.simulator.authorisation_state(PointRef(Source.GRDF, right.pce))
         giver = next((o for o in profile.occupants if o.customer == right.giver), None)
         if right.revoked is not None:
             return "Révoquée", right.revoked, "TIERS"
-        if override is AuthorisationState.REVOKED:
+        if override is UpstreamState.REVOKED:
             return "Révoquée", now, "CLIENT"
-        if override is AuthorisationState.REFUSED or (
+        if override is UpstreamState.REFUSED or (
                 now >= right.created + self.config.validation_delay
                 and right.body.get("courriel_titulaire") in self.config.refusing):
             return "Refusée", now, "CLIENT"
-        if override is AuthorisationState.PENDING or \
+        if override is UpstreamState.REQUESTED or \
                 now < right.created + self.config.validation_delay:
             return self._pending(), None, None
         end = right.day("date_fin_droit_acces")
         if giver is None or (giver.move_out is not None and giver.move_out <= today) or \
-                (end is not None and end < today) or override is AuthorisationState.ENDED:
+                (end is not None and end < today) or override is UpstreamState.ENDED:
             return "Obsolète", now, "GRDF"
         proof, deadline = self.proof_status(right), self.proof_deadline(right)
-        if override is AuthorisationState.SUSPENDED or proof is ProofStatus.KO or (
+        if override is UpstreamState.SUSPENDED or proof is ProofStatus.KO or (
                 proof is ProofStatus.WAITING and deadline is not None and today > deadline):
             return self._accented("A revérifier"), now, "GRDF"
         return "Active", None, None

@@ -7,12 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from adapters.base import AuthorisationState
 from adapters.enedis import Generation
 from adapters.enedis.consent import authorize_url, parse_callback
 from adapters.errors import UpstreamDenied, UpstreamError, UpstreamUnavailable
 from consent.errors import DomainError, InvalidPeriod
 from consent.identifiers import PointRef, Source
+from consent.upstream import UpstreamState
 from tests.adapters.support import EnedisWorld, enedis_world
 from tests.contract.harnesses import LONG, MOVED
 
@@ -56,7 +56,7 @@ async def test_callback_resolves_points_and_services() -> None:
         found = await world.adapter.complete_consent(query, STATE + "1")
         assert [a.point for a in found] == [MOVED]
         (auth,) = found
-        assert auth.state is AuthorisationState.ACTIVE
+        assert auth.state is UpstreamState.ACTIVE
         assert auth.upstream_state == "ACTIF"
         assert auth.upstream_id == query["autorisation_id"]
         assert auth.validity is not None
@@ -65,7 +65,7 @@ async def test_callback_resolves_points_and_services() -> None:
         known = await world.adapter.directory.lookup(MOVED)
         assert known is not None
         assert known.upstream_id == query["autorisation_id"]
-        assert (await world.adapter.authorisation(MOVED)).state is AuthorisationState.ACTIVE
+        assert (await world.adapter.authorisation(MOVED)).state is UpstreamState.ACTIVE
 
 
 async def test_a_refused_consent_is_denied() -> None:
@@ -87,11 +87,11 @@ async def test_recheck_follows_revocation_and_expiry() -> None:
     async with enedis_world() as world:
         query = await _consent(world, STATE + "8")  # customer 8 revokes at once
         (auth,) = await world.adapter.complete_consent(query, STATE + "8")
-        assert auth.state is AuthorisationState.REVOKED
+        assert auth.state is UpstreamState.REVOKED
         assert auth.upstream_state == "SUPPRIME"
         given = world.state.grant((LONG.identifier,), date(2024, 1, 1), 700)
         (ended,) = await world.adapter.recheck(str(given.autorisation_id))
-        assert ended.state is AuthorisationState.ENDED  # its 700 days ran out in Dec. 2025
+        assert ended.state is UpstreamState.ENDED  # its 700 days ran out in Dec. 2025
         assert ended.upstream_state == "TERMINE"
 
 
@@ -102,11 +102,11 @@ async def test_services_are_read_over_every_page_and_every_state(first_page: int
         given = world.state.grant((LONG.identifier,), date(2025, 1, 1), 1095)  # 8 services
         exchanges = world.adapter.transport.exchanges
         (auth,) = await world.adapter.recheck(str(given.autorisation_id))
-        assert auth.state is AuthorisationState.ACTIVE
+        assert auth.state is UpstreamState.ACTIVE
         assert world.adapter.transport.exchanges - exchanges == calls  # 1-based: page 1 twice
         world.state.revoke(given.autorisation_id)  # SUPPRIME is hidden by the default filter
         (revoked,) = await world.adapter.recheck(str(given.autorisation_id))
-        assert revoked.state is AuthorisationState.REVOKED
+        assert revoked.state is UpstreamState.REVOKED
 
 
 @pytest.mark.parametrize("separator", [",", ";"])

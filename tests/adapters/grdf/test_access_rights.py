@@ -6,13 +6,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from adapters.base import AuthorisationState
 from adapters.errors import UnknownPoint, UpstreamCredentialsRejected, UpstreamRejected
 from adapters.grdf.access import AccessDeclaration, Proof
 from adapters.grdf.vocabulary import ProofStatus, Role
 from adapters.simulator import Simulator
 from consent.errors import DomainError, InvalidPeriod, NotFound
 from consent.identifiers import PointRef, Source
+from consent.upstream import UpstreamState
 from tests.adapters.support import grdf_world
 from tests.contract.harnesses import GAS, GAS_MOVED, GAS_UNKNOWN
 
@@ -62,11 +62,11 @@ def test_declarations_adict_would_refuse_are_refused_here(changes: dict[str, obj
 async def test_declare_validate_prove_follow_and_revoke() -> None:
     async with grdf_world() as world:
         right = await world.adapter.declare(declaration(world.simulator))
-        assert right.state is AuthorisationState.PENDING
+        assert right.state is UpstreamState.REQUESTED
         assert right.proof_status is ProofStatus.WAITING
         assert right.proof_deadline == TODAY + timedelta(days=30)
         world.clock.advance(timedelta(minutes=16))  # the holder confirmed by e-mail
-        assert (await world.adapter.authorisation(GAS)).state is AuthorisationState.ACTIVE
+        assert (await world.adapter.authorisation(GAS)).state is UpstreamState.ACTIVE
         await world.adapter.send_proofs(right.id, [PDF])
         followed = await world.adapter.follow(GAS)
         assert followed is not None
@@ -77,7 +77,7 @@ async def test_declare_validate_prove_follow_and_revoke() -> None:
         assert followed.proof_status is ProofStatus.OK
         await world.adapter.revoke(right.id)  # the household withdrew its consent
         revoked = await world.adapter.authorisation(GAS)
-        assert revoked.state is AuthorisationState.REVOKED
+        assert revoked.state is UpstreamState.REVOKED
         assert revoked.upstream_state == "Révoquée"
         with pytest.raises(UpstreamRejected):
             await world.adapter.revoke(right.id)
@@ -90,7 +90,7 @@ async def test_a_failed_proof_check_suspends_the_right() -> None:
                                                          b"%PDF-1.4 ...")])
         world.clock.advance(timedelta(days=2))
         auth = await world.adapter.authorisation(GAS)
-        assert auth.state is AuthorisationState.SUSPENDED
+        assert auth.state is UpstreamState.SUSPENDED
         assert auth.upstream_state == "A revérifier"
 
 
@@ -164,7 +164,7 @@ async def test_unknown_rights_are_not_found() -> None:
 async def test_listing_quirks_are_read_alike(knob: dict[str, bool]) -> None:
     async with grdf_world(fake=knob) as world:
         right = await world.adapter.declare(declaration(world.simulator))
-        assert right.state is AuthorisationState.PENDING
+        assert right.state is UpstreamState.REQUESTED
 
 
 async def test_the_token_needs_the_right_scope() -> None:

@@ -6,12 +6,12 @@ from datetime import date
 
 import pytest
 
-from adapters.base import AuthorisationState
 from adapters.errors import UpstreamDenied
 from adapters.grdf.vocabulary import Role
 from adapters.timekeeping import at_hour
 from consent.identifiers import PointRef
 from consent.periods import Period
+from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Resolution
 from tests.adapters.support import GrdfWorld, grdf_world
 from tests.contract.harnesses import GAS, GAS_VACANT
@@ -65,7 +65,7 @@ async def test_a_moved_holder_is_refused_with_http_200() -> None:
             await world.adapter.record(GAS_VACANT, Dataset.CONTRACT)
         assert caught.value.extra["reason"] == "not-holder"
         assert (await world.adapter.authorisation(GAS_VACANT)).state is \
-            AuthorisationState.ENDED
+            UpstreamState.ENDED
 
 
 async def test_data_outside_the_declared_perimeter_is_refused() -> None:
@@ -81,7 +81,7 @@ async def test_data_outside_the_declared_perimeter_is_refused() -> None:
 async def test_a_holder_revocation_denies_reads() -> None:
     async with grdf_world() as world:
         _seed(world)
-        world.simulator.set_authorisation(GAS, AuthorisationState.REVOKED)
+        world.simulator.set_authorisation(GAS, UpstreamState.REVOKED)
         with pytest.raises(UpstreamDenied) as caught:
             await world.adapter.series(GAS, Dataset.DAILY_CONSUMPTION,
                                        _gas_days(date(2026, 10, 1), date(2026, 10, 3)),

@@ -1,0 +1,40 @@
+"""The evidence log integrator's statements, compiled once per dialect: they run in every batch
+of the data path (see :mod:`consent.storage.compiled`). Parameters are bound by name (``log``,
+``now``, ``size_was``...), so one compiled form serves every batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from consent.evidence.log_reader import ENTRY, HEAD, NODE
+from consent.storage.compiled import Compiled, compiled_for
+
+
+def statement(name: str, conn: Connection) -> Compiled:
+    """The statement ``name`` (a key of :data:`_STATEMENTS`) compiled for ``conn``'s dialect."""
+    return compiled_for(f"evidence-log.{name}", conn.dialect, _STATEMENTS[name],
+                        column_keys=_COLUMNS.get(name))
+
+
+_STATEMENTS: dict[str, Callable[[], Any]] = {
+    "touch": lambda: update(HEAD).where(HEAD.c.log_id == bindparam("log")).values(
+        updated_at=bindparam("now")),
+    "touch_returning": lambda: update(HEAD).where(HEAD.c.log_id == bindparam("log")).values(
+        updated_at=bindparam("now")).returning(HEAD.c.size, HEAD.c.root),
+    "read_head": lambda: select(HEAD.c.size, HEAD.c.root).where(
+        HEAD.c.log_id == bindparam("log")),
+    "insert_entry": lambda: ENTRY.insert(),
+    "insert_node": lambda: NODE.insert(),
+    "advance": lambda: update(HEAD).where(HEAD.c.log_id == bindparam("log"),
+                                          HEAD.c.size == bindparam("size_was")).values(
+        size=bindparam("new_size"), root=bindparam("new_root"), updated_at=bindparam("now")),
+}
+_COLUMNS: dict[str, list[str]] = {
+    "insert_entry": [c.key for c in ENTRY.columns if c.key not in ("pruned_at",
+                                                                      "prune_reason")],
+    "insert_node": ["level", "idx", "hash"],
+}

@@ -1,0 +1,110 @@
+"""The consent page: who asks, why, for which datasets of which points, how far back and for
+how long, and what the household may narrow (RFC 6749 §4.1.1, R5, R12, R21).
+
+:class:`Pending` is a validated authorization request and the signed-in account it is shown
+to; :func:`consent_page` renders its form, whose ``POST`` :mod:`proxy.oauth.decision` handles.
+A mandatary is offered the households it acts for and only the points their mandates cover
+(R10, R11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+
+from consent.identifiers import PointRef
+from consent.models import Account, MeteringPoint, Party
+from consent.scopes import AccessRequest, InvalidDetails, resolution_choices
+from consent.vocabulary import Dataset, Resolution
+from proxy.oauth.exchange import Exchange, OAuthClient
+from proxy.oauth.glue import Snapshot
+from proxy.oauth.server import PasserelleServer
+from proxy.web.consent_text import consent_notice
+from proxy.web.forms import first
+from proxy.web.i18n import negotiate
+from proxy.web.templates import render
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A validated authorization request and the signed-in household it is shown to."""
+
+    server: PasserelleServer
+    snapshot: Snapshot
+    grant: AuthorizationCodeGrant  # validated: its ``redirect_uri`` is the one to answer
+    exchange: Exchange
+    client: OAuthClient
+    access: AccessRequest
+    account: Account
+    points: tuple[MeteringPoint, ...]
+    #: For a mandatary: the households it acts for, each with the points it may share.
+    households: tuple[tuple[Party, tuple[MeteringPoint, ...]], ...] = ()
+
+    @property
+    def refs(self) -> list[PointRef]:
+        return [p.ref for p in self.points]
+
+    def grantor(self, pairs: list[tuple[str, str]]) -> tuple[str, list[PointRef]]:
+        """The household deciding and the points it may share: the account's own, or (for a
+        mandatary) the household chosen on the form, among those it acts for."""
+        if not self.households:
+            return self.account.party_id, self.refs
+        chosen = first(pairs, "household") or self.households[0][0].id
+        for household, points in self.households:
+            if household.id == chosen:
+                return household.id, [p.ref for p in points]
+        raise InvalidDetails("Choose one of the households you act for.", field="household")
+
+
+
+def offered(pending: Pending) -> tuple[list[MeteringPoint], list[str], list[Dataset]]:
+    """The household's points the request may cover, the requested points that are not its
+    own, and the datasets those points have."""
+    requested = pending.access.points
+    points = [p for p in pending.points if not requested or p.ref in requested]
+    foreign = [str(ref) for ref in requested if ref not in pending.refs]
+    datasets = [d for d in sorted(pending.access.datasets)
+                if any(_point_has(p, d) for p in points)]
+    return points, foreign, datasets
+
+
+def _point_has(point: MeteringPoint, dataset: Dataset) -> bool:
+    spec = dataset.spec
+    return point.energy in spec.energies and (spec.direction is None
+                                              or point.has_direction(spec.direction))
+
+
+async def consent_page(request: web.Request, pending: Pending, *, error: str | None = None,
+                       status: int = 200) -> web.Response:
+    """The consent form (see the module docstring)."""
+    points, foreign, datasets = offered(pending)
+    redirect_uri = pending.snapshot.payload.redirect_uri
+    curves = [d for d in datasets if d.spec.finest is not None
+              and d.spec.finest.finer_than(Resolution.P1D)]
+    access = pending.access
+    return await render(request, "consent.html", {
+        "recipient": pending.client.recipient,
+        "purpose": access.purpose.value if access.purpose else "",
+        "points": [str(p.ref) for p in points],
+        "foreign_points": foreign,
+        "datasets": datasets,
+        "resolutions": resolution_choices(replace(access, datasets=frozenset(curves)))
+        if curves else [],
+        "history_days": access.history.days,
+        "duration_days": access.duration.days,
+        "redirect_host": urlsplit(redirect_uri).netloc,
+        "action": request.path_qs,
+        "error": error,
+        "notice": consent_notice(negotiate(request)),
+        "households": [{"id": h.id, "name": h.name} for h, _ in pending.households],
+    }, status=status, form_targets=(_origin(redirect_uri),))
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
