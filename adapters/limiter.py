@@ -51,7 +51,14 @@ class _Lane:
 
     @property
     def waiting(self) -> int:
-        return sum(len(q) for q in self.queues.values())
+        return sum(1 for queue in self.queues.values() for f in queue if not f.done())
+
+    def prune(self) -> None:
+        """Forget waiters that left (timed out, cancelled): a lane whose only waiters left
+        is idle, and must ask the ledger again rather than trust its last answer."""
+        for recipient in [r for r, queue in self.queues.items()
+                          if all(f.done() for f in queue)]:
+            del self.queues[recipient]
 
     def estimate(self) -> float:
         """Seconds a newcomer would wait, roughly: next free start plus one per queued caller."""
@@ -137,6 +144,7 @@ class FairLimiter:
         lane = self._lane(plan, api)
         if lane is None:
             return
+        lane.prune()
         if not lane.queues:
             lane.last_wait = await lane.ledger.take()
             if lane.last_wait == 0.0:

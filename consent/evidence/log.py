@@ -35,7 +35,7 @@ from consent.evidence.canonical import format_instant
 from consent.evidence.errors import EvidenceUnavailable
 from consent.evidence.events import LogEvent
 from consent.evidence.leaves import Prepared, leaf_text, prepare
-from consent.evidence.log_reader import CHUNK, ENTRY, HEAD, LOG_ID, LogReader, fetch_nodes
+from consent.evidence.log_reader import CHUNK, ENTRY, LOG_ID, LogReader, fetch_nodes
 from consent.evidence.log_statements import statement
 from consent.evidence.merkle import EMPTY_ROOT, CompactRange, leaf_hash, perfect_cover
 from consent.storage.database import Database
@@ -247,10 +247,11 @@ class EvidenceLog(LogReader):
             touch, read = statement("touch", conn), statement("read_head", conn)
             conn.exec_driver_sql(touch.sql, touch.params(values))
             row = conn.exec_driver_sql(read.sql, read.params(values)).first()
-        if row is None:
-            conn.execute(HEAD.insert().values(log_id=LOG_ID, origin=self.default_origin,
-                                                    size=0, root=EMPTY_ROOT, updated_at=now))
-            return 0, EMPTY_ROOT
+        if row is None:  # a new log: create its head (race-safe), then lock it as usual
+            create = statement("create_head", conn)
+            conn.exec_driver_sql(create.sql, create.params({
+                "log": LOG_ID, "origin": self.default_origin, "root": EMPTY_ROOT, "now": now}))
+            return self._lock_head(conn, now)
         return int(row[0]), bytes(row[1])
 
     def _frontier(self, conn: Connection, size: int,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, LargeBinary, bindparam, select, text, update
 
 from consent.evidence.log_reader import ENTRY, HEAD, NODE
 from consent.storage.compiled import Compiled, compiled_for
@@ -27,6 +27,12 @@ _STATEMENTS: dict[str, Callable[[], Any]] = {
         updated_at=bindparam("now")).returning(HEAD.c.size, HEAD.c.root),
     "read_head": lambda: select(HEAD.c.size, HEAD.c.root).where(
         HEAD.c.log_id == bindparam("log")),
+    # The first append ever: two replicas (or two writers of one) may both find no head row;
+    # the loser of the race inserts nothing and locks the winner's row like any later append.
+    "create_head": lambda: text(
+        f"INSERT INTO {HEAD.name} (log_id, origin, size, root, updated_at) "  # noqa: S608
+        "VALUES (:log, :origin, 0, :root, :now) ON CONFLICT (log_id) DO NOTHING"
+    ).bindparams(bindparam("root", type_=LargeBinary)),
     "insert_entry": lambda: ENTRY.insert(),
     "insert_node": lambda: NODE.insert(),
     "advance": lambda: update(HEAD).where(HEAD.c.log_id == bindparam("log"),

@@ -101,6 +101,29 @@ async def test_replicas_share_one_consistent_log(database_url: str, clock: Froze
             await db.dispose()
 
 
+async def test_replicas_creating_the_log_at_once_both_append(database_url: str,
+                                                             clock: FrozenClock) -> None:
+    """The first appends ever, inside callers' transactions (the data path's batches), on two
+    replicas at once: both find no head row; neither fails (one creates it, the other waits
+    for it and appends after). It failed with a duplicate head row, found by the fault test."""
+    dbs = [Database.from_url(database_url) for _ in range(2)]
+    try:
+        logs = [EvidenceLog(db, origin="test/log", clock=clock) for db in dbs]
+
+        async def append(n: int) -> None:
+            async with dbs[n].engine.begin() as conn:
+                staged = await logs[n].append_in(conn, [event(clock, n)])
+            staged.committed()
+
+        await asyncio.gather(append(0), append(1))
+        size, root = await logs[1].head()
+        assert size == 2
+        assert root == merkle.root_of(await leaves(dbs[0]))
+    finally:
+        for db in dbs:
+            await db.dispose()
+
+
 async def test_a_failed_batch_fails_every_waiter_and_writes_nothing(
         db: Database, clock: FrozenClock) -> None:
     log = EvidenceLog(db, origin="test/log", clock=clock)

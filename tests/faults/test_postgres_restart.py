@@ -32,6 +32,9 @@ async def test_a_database_restart_costs_errors_then_nothing(world: World) -> Non
             while time.monotonic() < until:
                 answers.append(await read_data(session, faulty, world.tokens[i % 4], i))
                 i += 1
+                # A steady load under the recipients' rate limit (20/s each) and the DSO's
+                # quota, so that every refusal seen is the restart's doing.
+                await asyncio.sleep(0.25)
 
     async def approvals() -> None:
         while time.monotonic() < until:

@@ -191,6 +191,26 @@ async def test_a_429_holds_its_bucket_for_retry_after_and_only_that_bucket(
     assert (await first.headroom())[("dso", "measures/100per3600s")] == (98, 100)
 
 
+async def test_waiters_that_gave_up_do_not_keep_a_lane_busy_after_the_hold(
+        make: Make, backend: Backend) -> None:
+    """Callers queued behind a 429 hold leave (their clients hang up); once the hold is over
+    the next caller is served: the lane asks its ledger again instead of counting the callers
+    who left and trusting the hold's old estimate (which refused everyone on that replica
+    forever: found by the fault test of the DSO answering 429)."""
+    limiter = make(max_wait=3.0)
+    plan = QuotaPlan("dso", (Quota(3, timedelta(seconds=1)),), frozenset({"measures"}))
+    await limiter.backoff(plan, "measures", 1.0)
+    callers = [asyncio.create_task(limiter.acquire(plan, "measures", f"app-{n % 3}"))
+               for n in range(12)]
+    await asyncio.sleep(0)  # they queue (or are told at once that the wait is too long)
+    for caller in callers:
+        caller.cancel()
+    await asyncio.gather(*callers, return_exceptions=True)
+    backend.seconds.now += 60.0
+    await limiter.acquire(plan, "measures", "app")  # served, not refused as "busy"
+    assert limiter.granted == 1
+
+
 async def test_a_429_without_retry_after_holds_for_the_shortest_quota_period(
         backend: Backend, make: Make) -> None:
     limiter = make(max_wait=0.1)
