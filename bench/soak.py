@@ -163,14 +163,19 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1] * 1000
 
 
-def memory_report(samples: list[tuple[float, int]], end: float) -> dict[str, float]:
-    """Median RSS (MiB) of the first and the last minute after warm-up, and the growth."""
+def memory_report(samples: list[tuple[float, int]], end: float) -> dict[str, Any]:
+    """Median RSS (MiB) of the first and the last minute after warm-up, the growth, and the
+    median of every minute (a plateau and a leak look alike at two points, not at ten)."""
     first = [kib for t, kib in samples if WARM_UP <= t < WARM_UP + 60] or [samples[0][1]]
     last = [kib for t, kib in samples if t >= end - 60] or [samples[-1][1]]
     start_mib, end_mib = statistics.median(first) / 1024, statistics.median(last) / 1024
     return {"first_minute_mib": round(start_mib, 1), "last_minute_mib": round(end_mib, 1),
             "max_mib": round(max(kib for _, kib in samples) / 1024, 1),
-            "growth_percent": round(100 * (end_mib - start_mib) / start_mib, 1)}
+            "growth_percent": round(100 * (end_mib - start_mib) / start_mib, 1),
+            "per_minute_mib": [round(statistics.median(kibs) / 1024, 1) for minute in
+                               range(int(end // 60) + 1)
+                               if (kibs := [k for t, k in samples if minute * 60 <= t <
+                                            (minute + 1) * 60])]}
 
 
 def report(tally: Tally, args: argparse.Namespace) -> dict[str, Any]:

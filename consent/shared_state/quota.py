@@ -8,10 +8,11 @@ of them have room, counting it in all of them at once.
 
 * :class:`MemoryLedger`: the windows' own logs in this process (SQLite instances).
 * :class:`DatabaseLedger`: each window is a ring of at most ``N`` rows in ``quota_slot``; a
-  call takes, in every window, the oldest slot whose last start is ``T`` old with
-  ``UPDATE ... WHERE slot = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`` (or adds a slot
-  while the ring is short of ``N``), all in one transaction, so replicas share the DSO's quota
-  exactly instead of each assuming all of it.
+  call takes, in every window, the oldest slot whose last start is ``T`` old (``SELECT ... FOR
+  UPDATE SKIP LOCKED``, then ``UPDATE``; or adds a slot while the ring is short of ``N``), all
+  windows or none, in **one** statement (one round trip on every DSO call:
+  :func:`_take_statement`), so replicas share the DSO's quota exactly instead of each assuming
+  all of it.
 
 A DSO that answers 429 anyway is obeyed through :meth:`QuotaLedger.hold`: every slot of the
 named windows counts as used until its ``Retry-After`` has passed, on every replica.
@@ -22,11 +23,12 @@ ledger's. Windows are named; two ledgers naming the same window share it.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
@@ -134,24 +136,6 @@ class MemoryLedger:
         return {w.name: (w.free(now), w.limit) for w in self.windows}
 
 
-_TAKE = sa.text("""
-UPDATE quota_slot SET last_start = :now
-WHERE quota = :quota AND slot = (
-    SELECT slot FROM quota_slot WHERE quota = :quota AND last_start <= :horizon
-    ORDER BY last_start LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING slot
-""")
-# A window's ring grows one slot at a time up to its limit, so a window of 10,000 calls an hour
-# holds as many rows as calls really started. Two growers racing for the same slot number:
-# the primary key keeps one, the other gets nothing and comes back shortly.
-_GROW = sa.text("""
-INSERT INTO quota_slot (quota, slot, last_start)
-SELECT CAST(:quota AS varchar), count(*), CAST(:now AS double precision)
-FROM quota_slot WHERE quota = :quota
-HAVING count(*) < CAST(:limit AS integer)
-ON CONFLICT DO NOTHING
-RETURNING slot
-""")
 # Every slot of the ring (grown to its full size) holds a start no earlier than ``held``: the
 # window has no room until ``held + T``, and a later start already counted stays counted.
 _HOLD = sa.text("""
@@ -161,8 +145,52 @@ FROM generate_series(0, CAST(:limit AS integer) - 1) AS slot
 ON CONFLICT (quota, slot) DO UPDATE
 SET last_start = GREATEST(quota_slot.last_start, EXCLUDED.last_start)
 """)
-_RELAXED = sa.text("SET LOCAL synchronous_commit = off")
-_OLDEST = sa.text("SELECT min(last_start), count(*) FROM quota_slot WHERE quota = :quota")
+
+
+@functools.cache
+def _take_statement(windows: int) -> sa.TextClause:
+    """Take a start in ``windows`` windows at once, all or none, in one statement.
+
+    Per window ``i`` (parameters ``q{i}`` name, ``h{i}`` horizon, ``l{i}`` limit): ``c{i}`` is
+    the oldest slot whose start has aged out (locked; one another transaction holds is
+    skipped), ``s{i}`` the ring's size and oldest start. ``ok`` says every window has room (such
+    a slot, or a ring shorter than its limit); only then ``u{i}`` moves the slot's start to
+    ``now`` or ``g{i}`` grows the ring by one slot. Answers ``ok``, then per window: starts
+    counted (0 or 1), whether a slot had aged out, ring size, oldest start.
+
+    Two growers of one ring race for the same slot number: the primary key keeps one; the other
+    counted its start in its other windows only, which errs on the safe side (a start counted
+    that never happened) and says "contended": its caller comes back at once.
+    """
+    ctes, columns = [], []
+    for i in range(windows):  # only the window's index is put in the text: "#" below
+        ctes += [part.replace("#", str(i)) for part in (_CANDIDATE, _RING)]
+    room = " AND ".join(_ROOM.replace("#", str(i)) for i in range(windows))
+    ctes.append("ok AS (SELECT " + (room or "true") + " AS ok)")
+    for i in range(windows):
+        ctes += [part.replace("#", str(i)) for part in (_MOVE, _GROW)]
+        columns.append(_ANSWER.replace("#", str(i)))
+    answer = ", ".join(["(SELECT ok FROM ok)", *columns])
+    # Constants and window indexes only: nothing from outside reaches the text.
+    return sa.text("WITH " + ",\n".join(ctes) + "\nSELECT " + answer)
+
+
+_CANDIDATE = """c# AS (SELECT slot FROM quota_slot WHERE quota = :q# AND last_start <= :h#
+    ORDER BY last_start LIMIT 1 FOR UPDATE SKIP LOCKED)"""
+_RING = """s# AS (SELECT count(*) AS n, min(last_start) AS oldest FROM quota_slot
+    WHERE quota = :q#)"""
+_ROOM = "(EXISTS (SELECT 1 FROM c#) OR (SELECT n FROM s#) < :l#)"
+_MOVE = """u# AS (UPDATE quota_slot SET last_start = :now
+    WHERE quota = :q# AND slot IN (SELECT slot FROM c#) AND (SELECT ok FROM ok)
+    RETURNING slot)"""
+_GROW = """g# AS (INSERT INTO quota_slot (quota, slot, last_start)
+    SELECT CAST(:q# AS varchar), n, CAST(:now AS double precision) FROM s#
+    WHERE n < :l# AND NOT EXISTS (SELECT 1 FROM c#) AND (SELECT ok FROM ok)
+    ON CONFLICT DO NOTHING RETURNING slot)"""
+_ANSWER = ("(SELECT count(*) FROM u#) + (SELECT count(*) FROM g#), EXISTS (SELECT 1 FROM c#), "
+           "(SELECT n FROM s#), (SELECT oldest FROM s#)")
+
+
 _HEADROOM = sa.text("SELECT count(*) FILTER (WHERE last_start <= :horizon), count(*) "
                     "FROM quota_slot WHERE quota = :quota")
 
@@ -183,24 +211,22 @@ class DatabaseLedger:
 
     async def take(self) -> float:
         now = self._now()
-        async with self.db.engine.connect() as conn:
-            transaction = await conn.begin()
-            # A counter may lose its last milliseconds in a database crash; waiting for the
-            # WAL flush on every DSO call would cost more than that risk.
-            await conn.execute(_RELAXED)
-            for w in self.windows:
-                params = {"quota": w.name, "now": now, "horizon": now - w.period,
-                          "limit": w.limit}
-                taken = (await conn.execute(_TAKE, params)).first() or (
-                    await conn.execute(_GROW, params)).first()
-                if taken is None:
-                    oldest, rows = (await conn.execute(_OLDEST, params)).one()
-                    await transaction.rollback()  # nothing counted in any window
-                    if oldest is None or rows < w.limit:
-                        return CONTENDED_WAIT  # room left, another replica took it first
-                    return max(float(oldest) + w.period - now, CONTENDED_WAIT)
-            await transaction.commit()
-        return 0.0
+        params: dict[str, Any] = {"now": now}
+        for i, w in enumerate(self.windows):
+            params |= {f"q{i}": w.name, f"h{i}": now - w.period, f"l{i}": w.limit}
+        # One statement, one round trip, in autocommit (it commits alone).
+        async with self.db.reader.connect() as conn:
+            row = (await conn.execute(_take_statement(len(self.windows)), params)).one()
+        if row[0] and all(row[1 + 4 * i] == 1 for i in range(len(self.windows))):
+            return 0.0
+        if row[0]:  # a ring grown by another replica at the same instant: come back at once
+            return CONTENDED_WAIT
+        waits = [CONTENDED_WAIT]
+        for i, w in enumerate(self.windows):
+            _taken, candidate, rows, oldest = row[1 + 4 * i: 5 + 4 * i]
+            if not candidate and rows >= w.limit and oldest is not None:
+                waits.append(float(oldest) + w.period - now)  # full: its oldest start ages out
+        return max(waits)
 
     async def hold(self, seconds: float, names: Collection[str]) -> None:
         now = self._now()
