@@ -23,6 +23,7 @@ of the request: callers cache rows and decide (expiry, access period) per reques
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
@@ -70,9 +71,18 @@ class SnapshotCache(Generic[K, V]):
         """Store ``value`` unless an invalidation happened since ``generation`` was taken."""
         if self.ttl <= 0 or generation != self._generation or not self.bus.healthy:
             return
+        now = self._monotonic()
+        # Entries are kept in expiry order (one lifetime for all; a key stored again moves to
+        # the end), so what has expired is at the front: dropping it on every store keeps the
+        # cache at what was read in the last lifetime, not at ``max_entries`` of dead values.
+        self._entries.pop(key, None)
+        for oldest in list(itertools.islice(self._entries, 64)):
+            if self._entries[oldest][0] > now:
+                break
+            del self._entries[oldest]
         if len(self._entries) >= self.max_entries:
             del self._entries[next(iter(self._entries))]  # the oldest
-        self._entries[key] = (self._monotonic() + self.ttl, value)
+        self._entries[key] = (now + self.ttl, value)
 
     async def fetch(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
         """The value of ``key``: from memory, else from ``load()`` (``None``: not stored).

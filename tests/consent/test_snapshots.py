@@ -91,6 +91,21 @@ def test_the_oldest_entry_makes_room() -> None:
     assert (cache.get("b"), cache.get("c")) == (1, 2)
 
 
+def test_expired_entries_leave_memory_when_new_ones_come() -> None:
+    """A steady stream of keys never read twice (a soak's fresh days) keeps the cache at one
+    lifetime's worth of entries, not at ``max_entries`` of dead ones."""
+    cache, _, ticker = make(ttl=5.0)
+    for n in range(1000):
+        cache.put(f"k{n}", n, cache.generation())
+        ticker.now += 0.1
+    assert len(cache) <= 51  # 5 s of entries at one per 0.1 s
+    assert cache.get("k999") == 999
+    cache.put("k950", 1, cache.generation())  # stored again: moves to the end, lives longer
+    ticker.now += 4.95
+    cache.put("new", 2, cache.generation())
+    assert cache.get("k950") == 1
+
+
 async def test_concurrent_misses_share_one_read() -> None:
     cache, _, _ = make()
     reads = 0
