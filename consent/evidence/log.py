@@ -238,21 +238,28 @@ class EvidenceLog(LogReader):
     def _lock_head(self, conn: Connection, now: str) -> tuple[int, bytes]:
         """Lock the head row, then read it. Writing it first takes PostgreSQL's row lock and
         SQLite's write lock before anything is read, so the read is current (a SQLite
-        transaction that reads and then writes can fail on a stale snapshot)."""
-        values = {"log": LOG_ID, "now": now}
-        if conn.dialect.update_returning:  # one round trip
-            touch = statement("touch_returning", conn)
-            row = conn.exec_driver_sql(touch.sql, touch.params(values)).first()
-        else:
-            touch, read = statement("touch", conn), statement("read_head", conn)
-            conn.exec_driver_sql(touch.sql, touch.params(values))
-            row = conn.exec_driver_sql(read.sql, read.params(values)).first()
-        if row is None:  # a new log: create its head (race-safe), then lock it as usual
+        transaction that reads and then writes can fail on a stale snapshot). A new log gets
+        its head first, race-free: of two first appends at once, one creates it and the other
+        inserts nothing and then locks it like any later append."""
+        row = self._touch_head(conn, now)
+        if row is None:
             create = statement("create_head", conn)
             conn.exec_driver_sql(create.sql, create.params({
                 "log": LOG_ID, "origin": self.default_origin, "root": EMPTY_ROOT, "now": now}))
-            return self._lock_head(conn, now)
+            row = self._touch_head(conn, now)
+        if row is None:
+            raise EvidenceUnavailable("The evidence log's head could not be created.")
         return int(row[0]), bytes(row[1])
+
+    @staticmethod
+    def _touch_head(conn: Connection, now: str) -> Any:
+        values = {"log": LOG_ID, "now": now}
+        if conn.dialect.update_returning:  # one round trip
+            touch = statement("touch_returning", conn)
+            return conn.exec_driver_sql(touch.sql, touch.params(values)).first()
+        touch, read = statement("touch", conn), statement("read_head", conn)
+        conn.exec_driver_sql(touch.sql, touch.params(values))
+        return conn.exec_driver_sql(read.sql, read.params(values)).first()
 
     def _frontier(self, conn: Connection, size: int,
                         root: bytes) -> tuple[CompactRange, dict[str, int]]:
