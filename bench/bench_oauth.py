@@ -19,9 +19,9 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer, unused_port
 
-from consent.models import DEFAULT_TENANT
-from consent.services.registry import RecipientDraft, register_recipient
-from consent.storage import Database
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.proxy_world import one_recipient
 from proxy.app import create_app
 from proxy.auth import authenticate_bearer
 from proxy.settings import Settings
@@ -40,17 +40,7 @@ async def timed(session: aiohttp.ClientSession, n: int, method: str, url: str,
 async def main(n: int) -> None:
     data_dir = Path(tempfile.mkdtemp())
     url = f"sqlite:///{data_dir / 'bench.db'}"
-    db = Database.from_url(url)
-    await db.migrate()
-    async with db.session() as session:
-        from consent.clock import SystemClock
-
-        recipient, secret = await register_recipient(session, RecipientDraft(
-            name="Bench", website="https://b.example", contact_email="b@b.example",
-            purposes=["energy_monitoring"], legal_basis="consent", data_role="controller",
-            allowed_datasets=["daily_consumption"], redirect_uris=["https://b.example/cb"]),
-            tenant_id=DEFAULT_TENANT, now=SystemClock().now())
-    await db.dispose()
+    client_id, secret = await one_recipient(url)
     port = unused_port()
     app = create_app(Settings(data_dir=data_dir, database_url=url, port=port))
 
@@ -62,7 +52,7 @@ async def main(n: int) -> None:
     server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     base = f"http://127.0.0.1:{port}"
-    auth = {"Authorization": aiohttp.encode_basic_auth(recipient.client_id, secret)}
+    auth = {"Authorization": aiohttp.encode_basic_auth(client_id, secret)}
     form = {"grant_type": "client_credentials"}
     try:
         async with aiohttp.ClientSession() as session:

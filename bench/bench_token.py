@@ -35,6 +35,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_proxy import free_port, wait_for
+from bench.proxy_world import one_recipient
 
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret-not-for-production"
 
@@ -112,22 +113,8 @@ def serve_authlib(port: int, database: str) -> None:
 
 async def prepare_passerelle(directory: Path) -> tuple[str, str, str]:
     """A migrated SQLite database with one recipient; its URL and credentials."""
-    from consent.clock import SystemClock
-    from consent.models import DEFAULT_TENANT
-    from consent.services.registry import RecipientDraft, register_recipient
-    from consent.storage import Database
-
     url = f"sqlite:///{directory / 'passerelle.db'}"
-    db = Database.from_url(url)
-    await db.migrate()
-    async with db.session() as session:
-        recipient, secret = await register_recipient(session, RecipientDraft(
-            name="Bench", website="https://b.example", contact_email="b@b.example",
-            purposes=["energy_monitoring"], legal_basis="consent", data_role="controller",
-            allowed_datasets=["daily_consumption"], redirect_uris=["https://b.example/cb"]),
-            tenant_id=DEFAULT_TENANT, now=SystemClock().now())
-    await db.dispose()
-    return url, recipient.client_id, secret
+    return (url, *await one_recipient(url))
 
 
 # ---- load ------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from adapters.simulator import Simulator, SimulatorAdapter
 from consent.clock import Clock, FrozenClock, SystemClock
 from consent.identifiers import PointRef, Source
 from consent.lifecycle import ActorRole
-from consent.models import OAuthToken, PartyKind
+from consent.models import DEFAULT_TENANT, OAuthToken, PartyKind
 from consent.models.base import new_id
 from consent.models.oauth import TokenKind
 from consent.periods import Period
@@ -145,6 +145,21 @@ async def polling_economy(*, apps: int, points: int, days: int) -> dict[str, Any
             await client.close()
     # One call per household for the first 7-day window, then one per household per new day.
     return {"served": served, "calls": CountingAdapter.calls, "minimum": points * days}
+
+
+async def one_recipient(url: str) -> tuple[str, str]:
+    """Migrate the database at ``url`` and register one bench recipient (client credentials
+    for daily consumption); its client id and secret (the OAuth benchmarks' client)."""
+    db = Database.from_url(url)
+    await db.migrate()
+    async with db.session() as session:
+        recipient, secret = await registry.register_recipient(session, registry.RecipientDraft(
+            name="Bench", website="https://b.example", contact_email="b@b.example",
+            purposes=["energy_monitoring"], legal_basis="consent", data_role="controller",
+            allowed_datasets=["daily_consumption"], redirect_uris=["https://b.example/cb"]),
+            tenant_id=DEFAULT_TENANT, now=SystemClock().now())
+    await db.dispose()
+    return recipient.client_id, secret
 
 
 class DurablePostgres:
