@@ -16,8 +16,6 @@ to the evidence log (:mod:`consent.evidence.access_trail`): one commit makes bot
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -30,6 +28,7 @@ import sqlalchemy as sa
 from sqlmodel import Field
 
 from consent.event_writers import EventWriter, writer_for
+from consent.group_commit import GroupCommit
 from consent.models.base import DEFAULT_TENANT, TenantScoped, instant_field, json_list_field
 from consent.storage.database import Database
 
@@ -161,7 +160,8 @@ def row_of(event: AccessEvent) -> dict[str, Any]:
 
 
 class GroupCommitSink:
-    """Writes events in batches, one transaction per batch; see the module docstring.
+    """Writes events in batches, one transaction per batch (:class:`GroupCommit`); see the
+    module docstring.
 
     Start with :meth:`start` (inside the running loop), stop with :meth:`close`, which commits
     what is pending. ``max_batch`` caps one transaction's size. ``also`` writes more in each
@@ -173,64 +173,30 @@ class GroupCommitSink:
     def __init__(self, db: Database, *, max_batch: int = 1000,
                  also: BatchWriter | None = None, writer: EventWriter | None = None) -> None:
         self.db = db
-        self.max_batch = max_batch
         self.also = also
         self.writer = (writer if writer is not None
                        else writer_for(db, ACCESS_EVENT_TABLE, also=also))
-        self._pending: list[tuple[AccessEvent, asyncio.Future[None]]] = []
-        self._wake = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
-        self._closing = False
-        self.commits = 0
-        self.written = 0
+        self._commits: GroupCommit[AccessEvent] = GroupCommit(
+            self.writer.write, max_batch=max_batch, name="access-event-writer")
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed so far."""
+        return self._commits.commits
+
+    @property
+    def written(self) -> int:
+        """Events made durable so far."""
+        return self._commits.written
 
     def start(self) -> None:
         """Start the writer task."""
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._run(), name="access-event-writer")
+        self._commits.start()
 
     async def append(self, event: AccessEvent) -> None:
-        if self._closing or self._writer is None:
-            raise RuntimeError("the access-event sink is not running")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((event, future))
-        self._wake.set()
-        await future
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                batch = self._pending[: self.max_batch]
-                del self._pending[: self.max_batch]
-                await self._commit(batch)
-            if self._closing:
-                return
-
-    async def _commit(self, batch: Sequence[tuple[AccessEvent, asyncio.Future[None]]]) -> None:
-        after: Callable[[], None] | None = None
-        try:
-            after = await self.writer.write([event for event, _ in batch])
-        except Exception as exc:  # every waiter must learn that its event is not durable
-            log.exception("could not commit %d access events", len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        if after is not None:
-            after()
-        self.commits += 1
-        self.written += len(batch)
-        for _, future in batch:
-            if not future.done():
-                future.set_result(None)
+        await self._commits.submit(event)
 
     async def close(self) -> None:
         """Commit what is pending, then stop."""
-        self._closing = True
-        self._wake.set()
-        if self._writer is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+        await self._commits.close()
         await self.writer.close()

@@ -20,6 +20,7 @@ from proxy.data.household import HouseholdReader
 from proxy.data.service import DataService
 from proxy.metrics import Metrics
 from proxy.oauth.server import PasserelleServer
+from proxy.oauth.store import TokenEndpointStore
 from proxy.portal.oidc_client import OidcClient
 from proxy.portal.recording import DecisionRecorder
 from proxy.settings import Settings
@@ -35,6 +36,7 @@ metrics_key = web.AppKey("metrics", Metrics)
 web_secret_key = web.AppKey("web_secret", bytes)
 login_throttle_key = web.AppKey("login_throttle", LoginThrottle)
 oauth_server_key = web.AppKey("oauth_server", PasserelleServer)
+token_store_key = web.AppKey("token_store", TokenEndpointStore)
 consent_service_key = web.AppKey("consent_service", ConsentService)
 
 # --- data proxy (issue 4): native API, Data Connect-compatible API, upstream economy ---------

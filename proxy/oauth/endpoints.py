@@ -16,12 +16,16 @@ from aiohttp import web
 from consent.scopes import METER_DATA
 from consent.vocabulary import Dataset
 from proxy.errors import InvalidRequest, OAuthError
-from proxy.keys import clock_key, database_key, oauth_server_key, settings_key
+from proxy.keys import (
+    clock_key,
+    oauth_server_key,
+    settings_key,
+    token_store_key,
+)
 from proxy.oauth.exchange import AUTH_METHODS, GRANT_TYPES, Exchange
 from proxy.oauth.glue import Carrier, bound, read_snapshot
 from proxy.oauth.grants import CODE_TTL
 from proxy.oauth.server import MAX_ACCESS_TTL, PasserelleServer
-from proxy.oauth.store import apply, load_for_token_endpoint
 
 PATHS = {
     "authorization_endpoint": "/oauth2/authorize",
@@ -42,13 +46,13 @@ def new_exchange(request: web.Request) -> Exchange:
 
 async def _back_channel(request: web.Request, run: str) -> web.Response:
     server: PasserelleServer = request.app[oauth_server_key]
-    db = request.app[database_key]
+    store = request.app[token_store_key]
     try:
         if request.query:
             raise InvalidRequest("Send the parameters in the form body, not in the URL.")
         snapshot = await read_snapshot(request, server.issuer, use_query=False, use_form=True)
         exchange = new_exchange(request)
-        await load_for_token_endpoint(db, exchange, snapshot)
+        await store.load(exchange, snapshot)
         try:
             with bound(exchange):
                 carrier: Carrier = (server.create_token_response(snapshot) if run == "token"
@@ -57,7 +61,7 @@ async def _back_channel(request: web.Request, run: str) -> web.Response:
             # authlib refuses to build an error description holding characters RFC 6749
             # forbids: the input that caused it is malformed.
             raise InvalidRequest("A parameter holds characters that are not allowed.") from None
-        await apply(db, exchange)
+        await store.apply(exchange)
     except OAuthError as error:
         return error.to_response()
     return carrier.to_response()

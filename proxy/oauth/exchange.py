@@ -165,6 +165,14 @@ class Exchange:
     families_to_revoke: set[str] = field(default_factory=set)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
+    @property
+    def issues_only(self) -> bool:
+        """True if applying this exchange only stores new tokens: no code written, redeemed
+        or revoked, no token rotated or revoked (nothing a concurrent request could race)."""
+        return (self.new_code is None and self.redeemed is None and self.rotated is None
+                and self.revoked is None and not self.families_to_revoke
+                and all(issued.grantee is None for issued in self.issued))
+
     def client(self, client_id: str | None) -> OAuthClient | None:
         """The active client ``client_id`` (suspended or retired recipients do not exist)."""
         client = self.clients.get(client_id or "")

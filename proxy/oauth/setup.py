@@ -2,7 +2,9 @@
 
 It creates the authlib server for the instance's issuer and, once the database is open (a
 ``cleanup_ctx`` that runs after the database's), the login throttle (shared through
-PostgreSQL), the server key used for CSRF tokens and the
+PostgreSQL), the server key used for CSRF tokens, the back-channel endpoints' store
+(clients remembered, client-credentials tokens group-committed: :mod:`proxy.oauth.store`) and
+the
 :class:`~consent.services.ConsentService` whose hook revokes a consent's tokens in the same
 transaction that ends it.
 """
@@ -20,12 +22,15 @@ from proxy.keys import (
     clock_key,
     consent_service_key,
     database_key,
+    invalidation_bus_key,
     login_throttle_key,
     oauth_server_key,
     settings_key,
+    token_store_key,
     web_secret_key,
 )
 from proxy.oauth.server import PasserelleServer
+from proxy.oauth.store import TokenEndpointStore
 from proxy.web.csrf import load_secret_key
 from proxy.web.ratelimit import LoginThrottle
 
@@ -40,8 +45,15 @@ def setup_oauth(app: web.Application) -> None:
 
 async def _oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     app[web_secret_key] = load_secret_key(app[settings_key])
+    store = TokenEndpointStore(app[database_key], app[invalidation_bus_key],
+                               ttl=app[settings_key].check_cache_ttl)
+    store.start()
+    app[token_store_key] = store
     app[login_throttle_key] = LoginThrottle.for_database(app[database_key], app[clock_key])
     service = ConsentService(app[database_key], app[clock_key])
     service.hooks.listeners.append(revoke_tokens_of_ended_consent)
     app[consent_service_key] = service
-    yield
+    try:
+        yield
+    finally:
+        await store.close()  # first writes the tokens that requests still wait for

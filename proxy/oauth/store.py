@@ -6,19 +6,30 @@ the code or the token presented, and the consent behind it (only if still active
 writes in one transaction: the new code, the issued tokens, the code redemption and refresh
 rotation as conditional updates (a lost race is a replay: the family is revoked and the tokens
 just generated are never stored nor returned), and the revocations authlib asked for.
+
+The back-channel endpoints go through a :class:`TokenEndpointStore`, which makes the common
+case cheap: the client comes from memory (:class:`~proxy.oauth.clients.RegisteredClients`,
+dropped on every write to recipients), and tokens issued on the client's credentials alone,
+plain inserts with nothing to race, are group-committed with the other requests' of the same
+moment (:class:`~consent.storage.row_inserts.RowInserts`). A client-credentials request then
+reads nothing and shares its commit.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import sqlalchemy as sa
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from consent.models import Recipient
+from consent.invalidation import InvalidationBus
+from consent.models import OAuthToken, Recipient
 from consent.scopes import AccessRequest
 from consent.storage import Database
+from consent.storage.row_inserts import RowInserts
 from consent.tokens import (
     active_consent,
     find_code,
@@ -30,9 +41,17 @@ from consent.tokens import (
 )
 from consent.vocabulary import Dataset, Resolution
 from proxy.errors import InvalidGrant, InvalidRequest
+from proxy.oauth.clients import RegisteredClients
 from proxy.oauth.exchange import CodeRecord, Exchange, Grantee, OAuthClient, TokenRecord
 from proxy.oauth.glue import Snapshot
 from proxy.oauth.server import token_rows
+
+_TOKENS: sa.Table = OAuthToken.__table__  # type: ignore[attr-defined]
+
+
+def _values(row: OAuthToken) -> dict[str, Any]:
+    """The column values of a new token row (SQLModel fills its defaults at construction)."""
+    return {column.key: getattr(row, column.key) for column in _TOKENS.columns}
 
 
 async def load_client(session: AsyncSession, exchange: Exchange, client_id: str | None) -> None:
@@ -75,17 +94,56 @@ def client_id_of(snapshot: Snapshot) -> str | None:
     return basic_id or form_id
 
 
-async def load_for_token_endpoint(db: Database, exchange: Exchange, snapshot: Snapshot) -> None:
-    """Everything ``/oauth2/token``, ``/revoke`` or ``/introspect`` may need."""
+class TokenEndpointStore:
+    """What ``/oauth2/token``, ``/revoke`` and ``/introspect`` read and write (module
+    docstring). Start with :meth:`start` inside the running loop; :meth:`close` writes what
+    is pending."""
+
+    def __init__(self, db: Database, bus: InvalidationBus, *, ttl: float) -> None:
+        self.db = db
+        self.clients = RegisteredClients(db, bus, ttl=ttl)
+        self.inserts = RowInserts(db, _TOKENS)
+
+    def start(self) -> None:
+        self.inserts.start()
+
+    async def close(self) -> None:
+        await self.inserts.close()
+
+    async def load(self, exchange: Exchange, snapshot: Snapshot) -> None:
+        """Everything the request may need: the client (remembered), the code or token
+        presented (never remembered: each is used once or rotates) and its consent."""
+        client_id = client_id_of(snapshot)
+        recipient = await self.clients.find(client_id)
+        if client_id is not None and recipient is not None:
+            exchange.clients[client_id] = OAuthClient(recipient)
+        await load_presented(self.db, exchange, snapshot)
+
+    async def apply(self, exchange: Exchange) -> None:
+        """Write what authlib decided; raise :class:`InvalidGrant` if a replay raced us."""
+        if exchange.issues_only and not exchange.issued:
+            return  # nothing to write: an introspection, an error answer
+        if exchange.issues_only:
+            await self.inserts.insert([_values(row) for issued in exchange.issued
+                                       for row in token_rows(issued, None, exchange.now)])
+            return
+        await apply(self.db, exchange)
+
+
+async def load_presented(db: Database, exchange: Exchange, snapshot: Snapshot) -> None:
+    """Put the code or token the request presents, and its active consent, into the
+    exchange (clients are already there); read nothing if it presents neither."""
     form = snapshot.form
+    wants_code = form.get("grant_type") == "authorization_code" and form.get("code")
+    presented = form.get("refresh_token") or form.get("token")
+    if not (wants_code or presented):
+        return
     async with db.session() as session:
-        await load_client(session, exchange, client_id_of(snapshot))
-        if form.get("grant_type") == "authorization_code" and form.get("code"):
+        if wants_code:
             code = await find_code(session, form["code"])
             if code is not None:
                 exchange.code = CodeRecord(code)
                 await load_grantee(session, exchange, code.consent_id, code.account_id)
-        presented = form.get("refresh_token") or form.get("token")
         if presented:
             token = await find_token(session, presented)
             if token is not None:
@@ -96,7 +154,8 @@ async def load_for_token_endpoint(db: Database, exchange: Exchange, snapshot: Sn
 
 
 async def apply(db: Database, exchange: Exchange) -> None:
-    """Write what authlib decided; raise :class:`InvalidGrant` if a replay raced us."""
+    """Write what authlib decided in one ORM transaction; raise :class:`InvalidGrant` if a
+    replay raced us."""
     async with db.session() as session:
         replayed = await apply_in(session, exchange)
     if replayed:

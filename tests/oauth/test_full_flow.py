@@ -4,6 +4,7 @@ revocation, and withdrawal killing the tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import warnings
 
@@ -24,8 +25,9 @@ from consent.models import Consent
 from consent.services import Actor
 from consent.tokens import find_token
 from proxy.auth import authenticate_bearer
-from proxy.keys import consent_service_key
+from proxy.keys import consent_service_key, token_store_key
 from tests.oauth.conftest import PRM, PRM2, REDIRECT_URI, Browser, Running, query_of
+from tests.oauth.helpers import introspect, token_request
 
 
 def oauth_client(p: Running, **kwargs: object) -> AsyncOAuth2Client:
@@ -233,3 +235,22 @@ async def test_client_credentials_token_names_the_app_only(passerelle: Running) 
     assert token["scope"] == "daily_consumption"
     verified = await verify_with_bearer(p, token["access_token"])
     assert verified == {"points": [], "consent_id": None, "datasets": ["daily_consumption"]}
+
+
+async def test_concurrent_client_credentials_tokens_share_commits(passerelle_any: Running,
+                                                                  ) -> None:
+    """Tokens issued at the same moment are stored together (group commit), each one stored
+    before it is answered and each one distinct and usable."""
+    p = passerelle_any
+    inserts = p.app[token_store_key].inserts
+    before = inserts.commits
+    answers = await asyncio.gather(*(token_request(p, {"grant_type": "client_credentials"})
+                                     for _ in range(24)))
+    assert [status for status, _body, _r in answers] == [200] * 24
+    tokens = {body["access_token"] for _status, body, _r in answers}
+    assert len(tokens) == 24
+    for token in tokens:
+        async with p.db.session() as session:
+            assert await find_token(session, token) is not None
+    assert (await introspect(p, next(iter(tokens))))["active"] is True
+    assert inserts.commits - before < 24  # at least two tokens shared a commit

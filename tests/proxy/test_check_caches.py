@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from aiohttp import encode_basic_auth
 from aiohttp.test_utils import TestClient, TestServer
 
+from consent.client_secrets import hash_client_secret, new_client_secret
 from consent.identifiers import Source
 from consent.lifecycle import ActorRole
 from consent.models import Recipient, RecipientState
@@ -28,7 +31,12 @@ from consent.services.consents import ConsentService
 from consent.tokens import digest, revoke_token
 from consent.vocabulary import Dataset, Resolution
 from proxy.app import create_app
-from proxy.keys import adapters_key, bearer_tokens_key, data_service_key
+from proxy.keys import (
+    adapters_key,
+    bearer_tokens_key,
+    data_service_key,
+    token_store_key,
+)
 from proxy.settings import Settings
 from tests.proxy.world import COACH_UNTIL, PRM, World, build_world
 from tests.support.databases import PostgresFactory
@@ -74,6 +82,41 @@ async def test_a_suspended_app_is_refused_from_the_next_request(world: World) ->
             state=RecipientState.SUSPENDED))
     status, _, _ = await world.series(token, "daily_consumption", *WEEK)
     assert status == 401
+
+
+async def client_credentials(world: World, app: str) -> int:
+    """The status of a client-credentials token request by ``app`` (HTTP Basic)."""
+    client_id, secret = world.credentials[app]
+    async with world.client.post("/oauth2/token", data={"grant_type": "client_credentials"},
+                                 headers={"Authorization": encode_basic_auth(client_id,
+                                                                             secret)}) as r:
+        return r.status
+
+
+def client_hits(world: World) -> int:
+    return world.client.app[token_store_key].clients.cache.hits
+
+
+async def test_a_suspended_client_gets_no_token_from_the_next_request(world: World) -> None:
+    assert [await client_credentials(world, "dash") for _ in range(2)] == [200, 200]
+    assert client_hits(world) > 0  # the second request read the client from memory
+    async with world.db.session() as session:
+        await session.exec(sa.update(Recipient).values(  # type: ignore[call-overload]
+            state=RecipientState.SUSPENDED))
+    assert await client_credentials(world, "dash") == 401
+
+
+async def test_a_changed_secret_is_required_from_the_next_request(world: World) -> None:
+    assert [await client_credentials(world, "dash") for _ in range(2)] == [200, 200]
+    client_id, _old = world.credentials["dash"]
+    new = new_client_secret()
+    async with world.db.session() as session:
+        await session.exec(sa.update(Recipient)  # type: ignore[call-overload]
+                           .where(Recipient.client_id == client_id)
+                           .values(client_secret_hash=hash_client_secret(new)))
+    assert await client_credentials(world, "dash") == 401  # the old secret
+    world.credentials["dash"] = (client_id, new)
+    assert await client_credentials(world, "dash") == 200
 
 
 @pytest.mark.parametrize("bound", [False, True], ids=["app-wide", "consent-bound"])
@@ -166,6 +209,32 @@ async def test_a_withdrawal_on_one_replica_is_refused_by_the_other_within_a_seco
         while status == 200 and loop.time() < deadline:
             status, _, _ = await replica_b.series(token, "daily_consumption", *WEEK)
         assert status == 403
+    finally:
+        await b_client.close()
+
+
+@pytest.mark.postgres
+async def test_a_client_suspended_on_one_replica_gets_no_token_from_the_other_within_a_second(
+        pg_world: World, tmp_path: Path) -> None:
+    a = pg_world.client.app
+    settings = Settings(data_dir=tmp_path / "b", database_url=_url(pg_world),
+                        migrate_on_start=False)
+    b_client: TestClient[Any, Any] = TestClient(TestServer(
+        create_app(settings, clock=pg_world.clock, adapters=a[adapters_key])))
+    await b_client.start_server()
+    try:
+        replica_b = replace(pg_world, client=b_client)
+        assert [await client_credentials(replica_b, "dash") for _ in range(2)] == [200, 200]
+        assert client_hits(replica_b) > 0
+        async with pg_world.db.session() as session:  # replica A's database handle
+            await session.exec(sa.update(Recipient).values(  # type: ignore[call-overload]
+                state=RecipientState.SUSPENDED))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1.0
+        status = 200
+        while status == 200 and loop.time() < deadline:
+            status = await client_credentials(replica_b, "dash")
+        assert status == 401
     finally:
         await b_client.close()
 

@@ -36,10 +36,9 @@ from consent.scopes import METER_DATA, scope_of
 from consent.tokens import digest
 from proxy.compat.enedis.wire import RECORD_PATHS, SERIES_PATHS
 from proxy.errors import InvalidRequest, OAuthError, UnsupportedGrantType
-from proxy.keys import database_key, oauth_server_key, settings_key
+from proxy.keys import database_key, oauth_server_key, settings_key, token_store_key
 from proxy.oauth.endpoints import new_exchange
 from proxy.oauth.glue import Carrier, Snapshot, bound, check_parameters
-from proxy.oauth.store import apply, load_for_token_endpoint
 from proxy.web.forms import MalformedForm, first, read_form
 
 PREFIX = "/compat/enedis"
@@ -62,11 +61,12 @@ async def _back_channel(request: web.Request, run: str) -> web.Response:
         snapshot = Snapshot(request.method, server.issuer + request.path, request.headers,
                             [], pairs)
         exchange = new_exchange(request)
-        await load_for_token_endpoint(request.app[database_key], exchange, snapshot)
+        store = request.app[token_store_key]
+        await store.load(exchange, snapshot)
         with bound(exchange):
             carrier: Carrier = (server.create_token_response(snapshot) if run == "token"
                                 else server.create_endpoint_response(run, snapshot))
-        await apply(request.app[database_key], exchange)
+        await store.apply(exchange)
     except MalformedForm as error:
         return InvalidRequest(error.detail).to_response()
     except OAuthError as error:
