@@ -1,13 +1,12 @@
-"""``passerelle audit export|verify``, ``passerelle auditor-token create`` and ``passerelle keys
-rotate``: the evidence commands (issue 6). Thin glue: the work is in :mod:`consent.evidence`
-(``Evidence.export_to_path``, ``rotate_key``, the offline verifier
+"""``passerelle audit export|verify`` and ``passerelle auditor-token create``: the evidence
+commands (issue 6; ``keys`` is :mod:`proxy.keys_cli`). Thin glue: the work is in
+:mod:`consent.evidence` (``Evidence.export_to_path``, the offline verifier
 :mod:`consent.evidence.verify`) and :mod:`consent.auditors`.
 
 ``export`` writes ``-o bundle.zip`` atomically, draws a progress bar on stderr when it is a
 terminal and logs the export in the evidence log; ``verify`` needs no database and exits 0 when
 the bundle is valid, 1 when not. ``auditor-token create`` prints a token for an auditor account
-once (its hash is stored; the minting is logged); ``keys rotate`` opens a new signing key, keeps
-the old public keys published and logs the rotation.
+once (its hash is stored; the minting is logged).
 """
 
 from __future__ import annotations
@@ -24,8 +23,8 @@ from pathlib import Path
 from consent.auditors import issue_auditor_token
 from consent.errors import PasserelleError
 from consent.evidence import verify
-from consent.evidence.canonical import b64encode
 from consent.evidence.events import AdminEvent, Refs
+from consent.evidence.secrets import Keyring
 from consent.evidence.selection import Selection
 from consent.evidence.service import Evidence, origin_for
 from consent.models import DEFAULT_TENANT
@@ -91,13 +90,19 @@ def _audit_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _evidence_run(settings: Settings, work: Callable[[Database, Evidence], Awaitable[str]],
-                  command: str) -> int:
-    """Run ``work`` against the instance's evidence; print its result, or the error (exit 1)."""
-    async def run() -> str:
+#: What a command prints, or what it prints and its exit status.
+Outcome = str | tuple[str, int]
+
+
+def evidence_run(settings: Settings, work: Callable[[Database, Evidence], Awaitable[Outcome]],
+                 command: str, *, keyring: Keyring | None = None) -> int:
+    """Run ``work`` against the instance's evidence (sealed with ``keyring``, by default the
+    instance's); print its result, or the error (exit 1)."""
+    async def run() -> Outcome:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database.from_url(settings.resolved_database_url)
-        evidence = Evidence.open(db, settings.data_dir, origin=origin_for(settings.issuer))
+        evidence = Evidence.open(db, settings.data_dir, origin=origin_for(settings.issuer),
+                                 keyring=keyring)
         try:
             return await work(db, evidence)
         finally:
@@ -105,11 +110,13 @@ def _evidence_run(settings: Settings, work: Callable[[Database, Evidence], Await
             await db.dispose()
 
     try:
-        print(asyncio.run(run()))
+        outcome = asyncio.run(run())
     except PasserelleError as exc:
         sys.stderr.write(f"passerelle {command}: {exc.detail}\n")
         return 1
-    return 0
+    text, status = outcome if isinstance(outcome, tuple) else (outcome, 0)
+    print(text)
+    return status
 
 
 def _auditor_token_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -130,23 +137,13 @@ def _auditor_token_create(args: argparse.Namespace, settings: Settings) -> int:
         return (f"{raw}\n(scope: {row.tenant_scope or 'all tenants'}; shown this once, only "
                 "its hash is kept)")
 
-    return _evidence_run(settings, create, "auditor-token create")
-
-
-def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
-    async def rotate(_db: Database, evidence: Evidence) -> str:
-        key = await evidence.rotate_key(actor=args.actor)
-        return (f"new signing key {key.kid} from {key.not_before.isoformat()}\n"
-                f"public key (base64): {b64encode(key.public_key)}\n"
-                "old keys stay published (GET /audit/v1/keys); the rotation is logged")
-
-    return _evidence_run(settings, rotate, "keys rotate")
+    return evidence_run(settings, create, "auditor-token create")
 
 
 def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                        parent: argparse.ArgumentParser,
                        settings_from: Callable[[argparse.Namespace], Settings]) -> None:
-    """Register ``audit export``, ``audit verify``, ``auditor-token create``, ``keys rotate``."""
+    """Register ``audit export``, ``audit verify`` and ``auditor-token create``."""
     audit = sub.add_parser("audit", help="export and verify proof bundles (auditors)")
     commands = audit.add_subparsers(dest="audit_command", required=True)
     export = commands.add_parser("export", parents=[parent],
@@ -185,9 +182,3 @@ def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     mint.add_argument("--json", action="store_true")
     mint.set_defaults(func=lambda args: _auditor_token_create(args, settings_from(args)))
 
-    keys = sub.add_parser("keys", help="the evidence signing keys")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    rotate = keys_sub.add_parser("rotate", parents=[parent],
-                                 help="open a new signing key; old public keys stay published")
-    rotate.add_argument("--actor", default=operator, help="who rotates, as logged")
-    rotate.set_defaults(func=lambda args: _keys_rotate(args, settings_from(args)))

@@ -201,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     from proxy.audit_cli import add_audit_commands
 
     add_audit_commands(sub, parent, settings_from)
+    from proxy.keys_cli import add_keys_commands
+
+    add_keys_commands(sub, parent, settings_from)
     add_migrate_command(sub, parent)
     from proxy.documents_cli import add_documents_commands
 

@@ -31,7 +31,8 @@ from consent.evidence.secrets import Keyring, Sealed
 from consent.evidence.tables import SigningKeyRow
 from consent.storage.database import Database
 
-_PURPOSE = "signing-key"
+#: The keyring purpose signing keys are sealed for (its own derived key, :mod:`.secrets`).
+PURPOSE = "signing-key"
 _KEYS = SigningKeyRow.__table__  # type: ignore[attr-defined]
 
 
@@ -92,7 +93,7 @@ class DatabaseKeyStore:
         private = Ed25519PrivateKey.generate()
         key = PublicKeyInfo(public_bytes(private), at)
         seed = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        sealed = self._keyring.seal(_PURPOSE, seed, key.kid.encode())
+        sealed = self._keyring.seal(PURPOSE, seed, key.kid.encode())
         await conn.execute(_KEYS.insert().values(
             kid=key.kid, algorithm=ALGORITHM, public_key=key.public_key,
             sealed_private_key=sealed.blob, kek_id=sealed.kek_id,
@@ -104,7 +105,7 @@ class DatabaseKeyStore:
         async with self._db.engine.connect() as conn:
             row = (await conn.execute(select(_KEYS.c.sealed_private_key, _KEYS.c.kek_id)
                                       .where(_KEYS.c.kid == kid))).one()
-        seed = self._keyring.open(_PURPOSE, Sealed(row.kek_id, row.sealed_private_key),
+        seed = self._keyring.open(PURPOSE, Sealed(row.kek_id, row.sealed_private_key),
                                   kid.encode())
         private = Ed25519PrivateKey.from_private_bytes(seed)
         if kid_of(public_bytes(private)) != kid:
