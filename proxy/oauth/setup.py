@@ -2,13 +2,15 @@
 
 It creates the authlib server for the instance's issuer and, once the database is open (a
 ``cleanup_ctx`` that runs after the database's), the login throttle (shared through
-PostgreSQL), the server key used for CSRF tokens and the
+PostgreSQL), the server key used for CSRF tokens, the
 :class:`~consent.services.ConsentService` whose hook revokes a consent's tokens in the same
-transaction that ends it.
+transaction that ends it, and the sweep that deletes answers to authorization requests past
+their replay window (:mod:`proxy.oauth.answer_once`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,11 +27,15 @@ from proxy.keys import (
     settings_key,
     web_secret_key,
 )
+from proxy.oauth.answer_once import prune_old_answers
 from proxy.oauth.server import PasserelleServer
+from proxy.sweeps import sweeping
 from proxy.web.csrf import load_secret_key
 from proxy.web.ratelimit import LoginThrottle
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+
+log = logging.getLogger("passerelle.oauth")
 
 
 def setup_oauth(app: web.Application) -> None:
@@ -44,4 +50,8 @@ async def _oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     service = ConsentService(app[database_key], app[clock_key])
     service.hooks.listeners.append(revoke_tokens_of_ended_consent)
     app[consent_service_key] = service
-    yield
+    db, clock = app[database_key], app[clock_key]
+    async with sweeping("answer-janitor", lambda: prune_old_answers(db, clock.now()),
+                        app[settings_key].answer_prune_interval, log,
+                        "oauth: deleted %d answers past their replay window"):
+        yield
