@@ -12,6 +12,11 @@ waits for the first transaction (PostgreSQL's unique index, SQLite's single writ
 if it committed, so the second answer raises :class:`~consent.errors.AlreadyAnswered` and its
 transaction writes nothing; if the first rolled back (the domain refused the consent), the
 second proceeds. :func:`find_answer` is the cheap check made before any work.
+
+A row is needed only while the request it answers can still be submitted or shown again to
+someone who could act on it; past that, :func:`prune_answers` deletes it. How long that is
+depends on the web layer (its session lifetime), so the caller gives the instant: see
+``proxy.oauth.answer_janitor`` for the bound and why.
 """
 
 from __future__ import annotations
@@ -21,12 +26,17 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.errors import AlreadyAnswered
 from consent.models import AuthorizationAnswer
+from consent.storage import Database
+
+#: Rows deleted per transaction by :func:`prune_answers`: short transactions, short locks.
+PRUNE_BATCH = 1000
 
 
 def request_digest(pairs: Iterable[tuple[str, str]]) -> str:
@@ -58,3 +68,22 @@ async def record_answer(session: AsyncSession, *, tenant_id: str, request_hash: 
         # The row's only other constraints are foreign keys to rows the caller just read.
         raise AlreadyAnswered("This authorization request was answered already.") from None
     return answer
+
+
+async def prune_answers(db: Database, *, before: datetime, batch: int = PRUNE_BATCH) -> int:
+    """Delete every answer created strictly before ``before``, of every tenant, ``batch`` rows
+    per transaction, oldest first (by the ``created_at`` index); return how many went.
+
+    Each batch commits on its own, so a long backlog never holds a long lock and an
+    interrupted run keeps what it did; replicas running it at once only delete nothing twice.
+    """
+    table = AuthorizationAnswer.__table__  # type: ignore[attr-defined]
+    oldest = (sa.select(table.c.id).where(table.c.created_at < before)
+              .order_by(table.c.created_at).limit(batch).scalar_subquery())
+    removed = 0
+    while True:
+        async with db.engine.begin() as conn:
+            result = await conn.execute(sa.delete(table).where(table.c.id.in_(oldest)))
+        removed += result.rowcount or 0
+        if (result.rowcount or 0) < batch:
+            return removed

@@ -124,14 +124,21 @@ def is_staff(account: Account) -> bool:
 async def issue_token(session: AsyncSession, account: Account, now: datetime,
                       ttl: timedelta = STAFF_TOKEN_TTL) -> str:
     """A new staff token for ``account`` (returned once; only its digest is kept)."""
+    return (await mint_token(session, account, now, ttl))[0]
+
+
+async def mint_token(session: AsyncSession, account: Account, now: datetime,
+                     ttl: timedelta = STAFF_TOKEN_TTL) -> tuple[str, StaffToken]:
+    """:func:`issue_token`, with the stored row (its random ``id`` and ``expires_at`` name the
+    token in records; its ``token_hash`` must never be recorded)."""
     if not is_staff(account):
         raise NotPermitted("Only staff accounts receive staff API tokens.", field="account")
     raw = new_secret(STAFF_PREFIX)
-    session.add(StaffToken(tenant_id=account.tenant_id, token_hash=digest(raw),
-                           account_id=account.id, created_at=now,
-                           expires_at=now + min(ttl, STAFF_TOKEN_TTL)))
+    row = StaffToken(tenant_id=account.tenant_id, token_hash=digest(raw), account_id=account.id,
+                     created_at=now, expires_at=now + min(ttl, STAFF_TOKEN_TTL))
+    session.add(row)
     await session.flush()
-    return raw
+    return raw, row
 
 
 async def authenticate_token(session: AsyncSession, raw: str,

@@ -130,4 +130,8 @@ def configure_logging(fmt: str = "text", level: str = "INFO",
     root.setLevel(level.upper())
     # Alembic announces every migration step at INFO; one line from us says the revision.
     logging.getLogger("alembic.runtime").setLevel(logging.WARNING)
+    # Drivers log statements with their parameters (aiosqlite at DEBUG, SQLAlchemy's engine at
+    # INFO): token digests, sealed bytes, meter points. Never logged, even at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     return handler

@@ -54,6 +54,9 @@ class Settings:
     #: request. Every commit drops them at once (other replicas: within a second, through
     #: PostgreSQL NOTIFY); this bound only covers writers that do not go through Passerelle.
     check_cache_ttl: float = 5.0
+    #: How often answers to authorization requests past their replay window are deleted (s;
+    #: the window is ``proxy.oauth.answer_once.ANSWER_RETENTION``).
+    answer_prune_interval: float = 3600.0
     #: SQLite only: ``full`` (an acknowledged access event survives a power loss) or ``normal``
     #: (it survives the process being killed, not the machine losing power); see
     #: ``consent.storage.database.SQLITE_SYNCHRONOUS``.

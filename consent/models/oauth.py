@@ -57,9 +57,12 @@ class AuthorizationAnswer(TenantScoped, Created, table=True):
     back and resubmit, two tabs) finds this row and changes nothing (docs/oauth.md, "One
     answer per request"). ``request_hash`` is the SHA-256 of the request's parameters; its
     UNIQUE constraint is what makes two racing submits collide. ``consent_id`` is the consent
-    the answer created (none for a refusal that could not be recorded, or a mandatary's)."""
+    the answer created (none for a refusal that could not be recorded, or a mandatary's).
+    Rows are pruned by age (:func:`consent.answers.prune_answers`), hence the index on
+    ``created_at``."""
 
     __tablename__ = "oauth_answer"
+    __table_args__ = (sa.Index("ix_oauth_answer_created_at", "created_at"),)
 
     id: str = id_field()
     request_hash: str = Field(max_length=DIGEST_LENGTH, unique=True)

@@ -58,6 +58,7 @@ from proxy.keys import (
     settings_key,
     upstream_limiter_key,
 )
+from proxy.sweeps import sweep_forever
 from proxy.upstream.fetcher import Upstream
 
 log = logging.getLogger("passerelle.data")
@@ -154,8 +155,10 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
                                               settings.recipient_burst))
         app[data_service_key] = DataService(facts, upstreams, default_policy(), clock, limits)
         if cache is not None:
-            tasks.append(asyncio.create_task(_purge_forever(cache, facts, app),
-                                             name="cache-janitor"))
+            tasks.append(asyncio.create_task(sweep_forever(
+                "cache-janitor", partial(purge_cache, cache, facts, app),
+                settings.cache_purge_interval, log,
+                "cache: dropped %d days no consent needs any more"), name="cache-janitor"))
         tasks.append(asyncio.create_task(telemetry.sample_forever(
             app[metrics_key], db, limiter, settings.telemetry_interval), name="telemetry"))
         yield
@@ -174,18 +177,6 @@ async def purge_cache(cache: DayCache, facts: FactsLoader, app: web.Application)
     """Drop cached days of every point no active consent covers now."""
     needed = await facts.needed_points(app[clock_key].now())
     return await cache.purge(needed)
-
-
-async def _purge_forever(cache: DayCache, facts: FactsLoader, app: web.Application) -> None:
-    interval = app[settings_key].cache_purge_interval
-    while True:
-        try:
-            removed = await purge_cache(cache, facts, app)
-            if removed:
-                log.info("cache: dropped %d days no consent needs any more", removed)
-        except Exception:  # a failed sweep is retried at the next interval
-            log.exception("cache purge failed")
-        await asyncio.sleep(interval)
 
 
 def add_data_routes(app: web.Application) -> None:

@@ -22,9 +22,7 @@ from typing import Any
 
 from consent.clock import SystemClock
 from consent.errors import NotFound, PasserelleError
-from consent.evidence.log import EvidenceLog
-from consent.evidence.service import origin_for
-from consent.journal import DONE, JournalEntry, add_entry
+from consent.journal import DONE, JournalEntry
 from consent.models import DEFAULT_TENANT, Tenant
 from consent.storage import Database
 from consent.tokens import ADMIN_PREFIX, digest, new_secret
@@ -36,7 +34,7 @@ from proxy.oauth.admin_tokens import (
     remove_token,
 )
 from proxy.settings import Settings
-from proxy.staff.records import admin_event
+from proxy.staff.records import record_in
 
 
 async def record_token_change(settings: Settings, token: AdminToken, action: str, actor: str,
@@ -51,13 +49,10 @@ async def record_token_change(settings: Settings, token: AdminToken, action: str
         async with db.session() as session:
             if await session.get(Tenant, token.tenant) is None:
                 raise NotFound(f"No tenant {token.tenant!r}.", field="tenant")
-            entry = JournalEntry(
+            await record_in(session, db, settings.issuer, JournalEntry(
                 tenant_id=token.tenant, at=SystemClock().now(), action=action, outcome=DONE,
                 target=f"admin-token:{token.id}", detail=f"by {actor}",
-                details={"actor": actor, "token_id": token.id})
-            add_entry(session, entry)
-            await EvidenceLog(db, origin=origin_for(settings.issuer)).append_in(
-                await session.connection(), [admin_event(entry, actor).to_log_event()])
+                details={"actor": actor, "token_id": token.id}), actor)
             change()
             changed = True
     except BaseException:

@@ -3,14 +3,15 @@
 It creates the authlib server for the instance's issuer and, once the database is open (a
 ``cleanup_ctx`` that runs after the database's), the login throttle (shared through
 PostgreSQL), the server key used for CSRF tokens, the back-channel endpoints' store
-(clients remembered, client-credentials tokens group-committed: :mod:`proxy.oauth.store`) and
-the
+(clients remembered, client-credentials tokens group-committed: :mod:`proxy.oauth.store`), the
 :class:`~consent.services.ConsentService` whose hook revokes a consent's tokens in the same
-transaction that ends it.
+transaction that ends it, and the sweep that deletes answers to authorization requests past
+their replay window (:mod:`proxy.oauth.answer_once`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,12 +30,16 @@ from proxy.keys import (
     token_store_key,
     web_secret_key,
 )
+from proxy.oauth.answer_once import prune_old_answers
 from proxy.oauth.server import PasserelleServer
 from proxy.oauth.store import TokenEndpointStore
+from proxy.sweeps import sweeping
 from proxy.web.csrf import load_secret_key
 from proxy.web.ratelimit import LoginThrottle
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+
+log = logging.getLogger("passerelle.oauth")
 
 
 def setup_oauth(app: web.Application) -> None:
@@ -53,7 +58,11 @@ async def _oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     service = ConsentService(app[database_key], app[clock_key])
     service.hooks.listeners.append(revoke_tokens_of_ended_consent)
     app[consent_service_key] = service
+    db, clock = app[database_key], app[clock_key]
     try:
-        yield
+        async with sweeping("answer-janitor", lambda: prune_old_answers(db, clock.now()),
+                            app[settings_key].answer_prune_interval, log,
+                            "oauth: deleted %d answers past their replay window"):
+            yield
     finally:
         await store.close()  # first writes the tokens that requests still wait for

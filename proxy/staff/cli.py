@@ -5,25 +5,37 @@ are how the platform operator gives a tenant its first operator admins and audit
 a staff member obtains a token for the staff API. ``account`` prints a generated password once
 (only its argon2id hash is kept); ``token`` prints a ``pas_stf_...`` token once (only its
 SHA-256 is kept), valid 12 hours at most.
+
+Issuing a staff token is a privileged act (R16, R19), recorded like ``passerelle admin-token``'s:
+a ``staff_action`` journal row of the account's tenant and an ``admin`` event in the evidence
+log (:func:`proxy.staff.records.record_in`), action ``staff-token.create``, actor
+``cli:<user>``, target ``staff-token:<id>`` (the row's random id), naming the account, its roles
+and the expiry; both in the transaction that stores the token, so a token never exists without
+its record. Neither the token nor its digest is recorded or logged: the token is printed once
+on stdout, what it is on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import secrets
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from consent.clock import SystemClock
 from consent.errors import NotFound, PasserelleError
+from consent.journal import DONE, JournalEntry
 from consent.logins import find_account
-from consent.models import DEFAULT_TENANT, AccountRole, PartyKind
+from consent.models import DEFAULT_TENANT, Account, AccountRole, PartyKind, StaffToken
 from consent.services import registry
-from consent.staff import issue_token
+from consent.staff import mint_token
 from consent.storage import Database
 from proxy.settings import Settings
+from proxy.staff.records import record_in
 
 _STAFF_ROLES = [r.value for r in AccountRole if r is not AccountRole.HOUSEHOLD]
 
@@ -74,20 +86,34 @@ def _account(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(db: Database) -> str:
+    async def work(db: Database) -> tuple[str, StaffToken, Account]:
+        now = SystemClock().now()
         async with db.session() as session:
             account = await find_account(session, args.username, args.tenant)
             if account is None or account.disabled:
                 raise NotFound(f"No enabled account {args.username!r} in tenant "
                                f"{args.tenant!r}.")
-            return await issue_token(session, account, SystemClock().now())
+            raw, row = await mint_token(session, account, now)
+            roles = ",".join(sorted(account.roles))
+            await record_in(session, db, settings.issuer, JournalEntry(
+                tenant_id=account.tenant_id, at=now, action="staff-token.create",
+                outcome=DONE, target=f"staff-token:{row.id}",
+                detail=f"for {account.username} ({roles}) by {args.actor}",
+                details={"actor": args.actor, "token_id": row.id, "account_id": account.id,
+                         "username": account.username, "granted_roles": roles,
+                         "expires_at": row.expires_at.isoformat()}), args.actor)
+            return raw, row, account
 
     try:
-        token = asyncio.run(_with_db(settings, work))
+        token, row, account = asyncio.run(_with_db(settings, work))
     except PasserelleError as error:
         print(f"error: {error.detail}")
         return 2
-    print(json.dumps({"staff_token": token}) if args.json else token)
+    print(json.dumps({"staff_token": token, "id": row.id,
+                      "expires_at": row.expires_at.isoformat()}) if args.json else token)
+    sys.stderr.write(f"staff token {row.id} for {account.username} in tenant "
+                     f"{account.tenant_id}, valid until {row.expires_at.isoformat()} (shown "
+                     "this once; only its hash is kept)\n")
     return 0
 
 
@@ -117,5 +143,7 @@ def add_staff_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                                  help="print a staff API token for an account (shown once)")
     token.add_argument("--tenant", default=DEFAULT_TENANT)
     token.add_argument("--username", required=True)
+    token.add_argument("--actor", default=f"cli:{getpass.getuser()}",
+                       help="who issues it, as recorded")
     token.add_argument("--json", action="store_true")
     token.set_defaults(func=bind(_token))

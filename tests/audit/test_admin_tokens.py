@@ -10,33 +10,13 @@ import logging
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from consent.evidence.log_reader import ENTRY
-from consent.models import StaffAction
-from consent.storage import Database
 from consent.tokens import digest
 from proxy.cli import main
 from proxy.oauth.admin_tokens import ADMIN_TOKENS_FILE, admin_token_digests
 from proxy.settings import Settings
 from tests.support.databases import SqliteFactory
-
-STAFF = StaffAction.__table__  # type: ignore[attr-defined]
-
-
-async def _records(url: str) -> tuple[list[tuple[str, str, str, str]], list[dict[str, str]],
-                                      str]:
-    """The journal rows, the admin events, and every column of both as one text."""
-    db = Database.from_url(url)
-    try:
-        async with db.engine.connect() as conn:
-            journal = (await conn.execute(sa.select(STAFF).order_by(STAFF.c.id))).all()
-            entries = (await conn.execute(sa.select(ENTRY).order_by(ENTRY.c.idx))).all()
-    finally:
-        await db.dispose()
-    dump = " ".join(str(value) for row in [*journal, *entries] for value in row)
-    events = [json.loads(e.payload) for e in entries if e.kind == "admin"]
-    return ([(r.tenant_id, r.action, r.target, r.outcome) for r in journal], events, dump)
+from tests.support.journal import journal_and_events
 
 
 def test_create_and_revoke_are_recorded_without_the_secret(
@@ -58,7 +38,7 @@ def test_create_and_revoke_are_recorded_without_the_secret(
     assert main(["admin-token", "revoke", token_id, *instance]) == 2  # nothing left to revoke
     printed = listed + "".join(capsys.readouterr())
 
-    journal, events, dump = asyncio.run(_records(url))
+    journal, events, dump = asyncio.run(journal_and_events(url))
     target = f"admin-token:{token_id}"
     assert journal == [("default", "admin-token.create", target, "done"),
                        ("default", "admin-token.revoke", target, "done")]
@@ -81,7 +61,7 @@ def test_a_token_for_a_tenant_that_does_not_exist_is_neither_made_nor_recorded(
     assert "No tenant 'nowhere'" in capsys.readouterr().err
     assert not (data_dir / ADMIN_TOKENS_FILE).exists() or \
         (data_dir / ADMIN_TOKENS_FILE).read_text() == ""
-    journal, events, _dump = asyncio.run(_records(url))
+    journal, events, _dump = asyncio.run(journal_and_events(url))
     assert (journal, events) == ([], [])
     sqlite_factory.drop(url)
 
@@ -95,6 +75,6 @@ def test_a_token_written_before_ids_existed_is_named_and_revoked_by_its_old_name
     instance = ["--data-dir", str(data_dir), "--database-url", url]
     assert main(["admin-token", "revoke", old[:12], *instance]) == 0
     assert admin_token_digests(Settings(data_dir=data_dir, database_url=url)) == {}
-    journal, _events, _dump = asyncio.run(_records(url))
+    journal, _events, _dump = asyncio.run(journal_and_events(url))
     assert journal == [("default", "admin-token.revoke", f"admin-token:{old[:12]}", "done")]
     sqlite_factory.drop(url)

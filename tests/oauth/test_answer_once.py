@@ -5,13 +5,24 @@ resubmit, two tabs) creates one consent and one code, and the second submit is t
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from consent.models import AuthorizationAnswer, AuthorizationCode, Consent, Recipient
+from consent.answers import prune_answers, request_digest
+from consent.models import (
+    DEFAULT_TENANT,
+    Account,
+    AuthorizationAnswer,
+    AuthorizationCode,
+    Consent,
+    Recipient,
+)
+from consent.services.tenants import create_tenant
+from proxy.oauth.answer_once import ANSWER_RETENTION, prune_old_answers
 from tests.oauth.conftest import Browser, Running, query_of
 from tests.oauth.helpers import authorize_url, pkce
 
@@ -118,3 +129,70 @@ async def test_different_requests_of_one_client_are_answered_each(
         response = await browser.decide(authorize_url(passerelle, code_challenge=challenge))
         assert "code" in query_of(response.headers["Location"])
     assert await _count(passerelle, AuthorizationCode) == 2
+
+
+# -- how long a request stays answered (proxy/oauth/answer_once.py, ANSWER_RETENTION) --------
+
+
+async def _open(browser: Browser, url: str) -> aiohttp.ClientResponse:
+    """``url`` in ``browser``, signing in first if asked."""
+    response, _ = await browser.get(url)
+    if response.status == 303 and response.headers["Location"].startswith("/login"):
+        next_path = query_of(response.headers["Location"])["next"]
+        login = await browser.login(next_path=next_path)
+        response, _ = await browser.get(login.headers["Location"])
+    return response
+
+
+async def test_a_request_stays_answered_for_its_window_then_its_answer_is_pruned(
+        passerelle_any: Running) -> None:
+    p = passerelle_any
+    url = authorize_url(p)
+    browser = Browser(p.url)
+    try:
+        first = await browser.decide(url)
+        assert "code" in query_of(first.headers["Location"])
+    finally:
+        await browser.close()
+    p.clock.advance(ANSWER_RETENTION)  # the last instant the row is kept
+    assert await prune_old_answers(p.db, p.clock.now()) == 0
+    later = Browser(p.url)  # the first session is over by now: a new one
+    try:
+        assert _answered_already(p, await _open(later, url))
+        p.clock.advance(timedelta(microseconds=1))
+        assert await prune_old_answers(p.db, p.clock.now()) == 1
+        assert await _count(p, AuthorizationAnswer) == 0
+        shown = await _open(later, url)  # a new decision now (docs/oauth.md)
+        assert shown.status == 200
+    finally:
+        await later.close()
+    assert (await _count(p, Consent), await _count(p, AuthorizationCode)) == (1, 1)
+
+
+async def test_pruning_goes_by_age_alone_in_batches_across_tenants(
+        passerelle_any: Running) -> None:
+    p = passerelle_any
+    now = p.clock.now()
+    ages = [timedelta(hours=30), timedelta(hours=25), ANSWER_RETENTION + timedelta(microseconds=1),
+            ANSWER_RETENTION, timedelta(hours=1)]
+    async with p.db.session() as session:
+        await create_tenant(session, "wallonie", "Wallonie", now)
+        account = (await session.exec(select(Account))).one()
+        recipient = (await session.exec(select(Recipient))).first()
+        assert recipient is not None
+        for tenant in (DEFAULT_TENANT, "wallonie"):
+            for age in ages:
+                session.add(AuthorizationAnswer(
+                    tenant_id=tenant, request_hash=request_digest([(tenant, str(age))]),
+                    recipient_id=recipient.id, account_id=account.id, approved=True,
+                    created_at=now - age))
+    assert await prune_answers(p.db, before=now - ANSWER_RETENTION, batch=2) == 6
+    async with p.db.session() as session:
+        kept = sorted((a.tenant_id, now - a.created_at)
+                      for a in (await session.exec(select(AuthorizationAnswer))).all())
+    assert kept == sorted((tenant, age) for tenant in (DEFAULT_TENANT, "wallonie")
+                          for age in (ANSWER_RETENTION, timedelta(hours=1)))
+
+
+async def test_every_instance_runs_the_answer_sweep(passerelle: Running) -> None:
+    assert "answer-janitor" in {task.get_name() for task in asyncio.all_tasks()}

@@ -112,3 +112,25 @@ def test_a_text_line_carries_the_request_id_and_the_ean_does_not_survive() -> No
 def test_an_unknown_log_format_is_refused() -> None:
     with pytest.raises(ValueError, match="json"):
         configure_logging("xml")
+
+
+async def test_debug_logging_shows_no_statement_parameters(tmp_path: object) -> None:
+    """Drivers log statements with their parameters (token digests...) at DEBUG or INFO: even
+    an operator who turns DEBUG on gets none of them."""
+    from consent.storage import Database
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    handler = configure_logging("text", "DEBUG", stream=stream)
+    db = Database.from_url(f"sqlite:///{tmp_path}/log.db")
+    try:
+        async with db.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT ?", ("digest-0123456789abcdef",))
+    finally:
+        await db.dispose()
+        root.removeHandler(handler)
+        for old in before[0]:
+            root.addHandler(old)
+        root.setLevel(before[1])
+    assert "digest-0123456789abcdef" not in stream.getvalue()

@@ -1,0 +1,42 @@
+"""Background sweeps: a job that deletes what is no longer needed, run every ``interval``
+seconds for the life of the application (every replica runs its own; each job is written so
+that two replicas sweeping at once only find less to do).
+
+Used for the cache's days no consent needs (:mod:`proxy.data.setup`) and for answered
+authorization requests past their replay window (:mod:`proxy.oauth.answer_once`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+
+async def sweep_forever(name: str, job: Callable[[], Awaitable[int]], interval: float,
+                        log: logging.Logger, removed: str) -> None:
+    """Run ``job`` (it returns how many things it removed) now, then every ``interval``
+    seconds, until cancelled. ``removed`` is the log message for a count above zero (one
+    ``%d``). A failed run is logged and retried at the next interval, never fatal."""
+    while True:
+        try:
+            count = await job()
+            if count:
+                log.info(removed, count)
+        except Exception:
+            log.exception("%s failed; retried in %g s", name, interval)
+        await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def sweeping(name: str, job: Callable[[], Awaitable[int]], interval: float,
+                   log: logging.Logger, removed: str) -> AsyncIterator[None]:
+    """:func:`sweep_forever` as a task named ``name`` while the ``async with`` block runs."""
+    task = asyncio.create_task(sweep_forever(name, job, interval, log, removed), name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
