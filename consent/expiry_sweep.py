@@ -62,7 +62,7 @@ _TOKENS: sa.Table = OAuthToken.__table__  # type: ignore[attr-defined]
 _CODES: sa.Table = AuthorizationCode.__table__  # type: ignore[attr-defined]
 #: Tables whose rows matter until their expiry only (nullable ``expires_at``: never expires).
 _PLAIN: tuple[sa.Table, ...] = tuple(
-    model.__table__ for model in (BrowserSession, StaffToken, AuditorToken, PasswordReset))  # type: ignore[attr-defined]
+    model.__table__ for model in (BrowserSession, StaffToken, AuditorToken, PasswordReset))  # type: ignore[union-attr]
 
 
 def _family_live(family_id: sa.ColumnElement[str], cutoff: datetime) -> sa.Exists:
