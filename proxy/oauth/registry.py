@@ -215,7 +215,14 @@ async def admin_get(request: web.Request) -> web.Response:
 
 
 async def admin_set_state(request: web.Request) -> web.Response:
-    """``POST /admin/recipients/{client_id}/state``: tokens die unless the state is active."""
+    """``POST /admin/recipients/{client_id}/state``: tokens die unless the state is active,
+    and again when a client becomes active again.
+
+    A suspension revokes the client's tokens in its transaction, but a token request that had
+    already checked the client can store its token just after (its insert does not see the
+    suspension): that token is refused while the client is not active (the data path and the
+    token endpoints check the client's state on every request) and is revoked here when the
+    client is reactivated, so a reactivated client starts with no token at all."""
     tenant = await require_admin(request)
     body = await json_body(request)
     try:
@@ -230,7 +237,7 @@ async def admin_set_state(request: web.Request) -> web.Response:
         recipient.state = state
         recipient.updated_at = now
         session.add(recipient)
-        if state is not RecipientState.ACTIVE:
+        if state is not RecipientState.ACTIVE or RecipientState(before) is not state:
             await revoke_recipient_tokens(session, recipient.id, now)
         await _log_admin(request, session, "recipient.state", recipient,
                          {"from": before, "to": str(state)})
