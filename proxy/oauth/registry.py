@@ -135,7 +135,8 @@ async def _log_admin(request: web.Request, session: Any, action: str, recipient:
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object (at most :data:`MAX_JSON_BYTES`), or a clear DomainError."""
+    """The request's JSON object (at most :data:`MAX_JSON_BYTES`, no NUL character in any
+    string), or a clear DomainError."""
     if request.content_type != "application/json":
         raise DomainError("Send a JSON object (Content-Type: application/json).", field="body")
     body = await request.content.read(MAX_JSON_BYTES + 1)
@@ -147,7 +148,19 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         raise DomainError("The body is not valid JSON.", field="body") from None
     if not isinstance(value, dict):
         raise DomainError("The body must be a JSON object.", field="body")
+    if _holds_nul(value):  # PostgreSQL text cannot hold one: refused here, not a 500 later
+        raise DomainError("The body holds a NUL character (\\u0000).", field="body")
     return value
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def draft_from_json(body: dict[str, Any]) -> RecipientDraft:

@@ -103,3 +103,16 @@ async def test_characters_authlib_will_not_echo_are_invalid_request(
     assert status == 400
     assert body["error"] in ("invalid_request", "invalid_scope", "unsupported_grant_type",
                              "unsupported_token_type")
+
+
+async def test_a_nul_in_a_json_body_is_refused(passerelle_any: Running,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    token = await mint_admin_token(passerelle_any, capsys)
+    async with aiohttp.ClientSession() as session, session.post(
+            passerelle_any.url + "/admin/recipients",
+            data=b'{"name": "Solar\\u0000Check"}',
+            headers={"Authorization": "Bearer " + token,
+                     "Content-Type": "application/json"}) as r:
+        assert r.status == 400
+        body = await r.json(content_type=None)
+        assert (body["type"], body["field"]) == (INVALID_INPUT, "body")
