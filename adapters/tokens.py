@@ -30,6 +30,7 @@ from adapters.errors import (
     UpstreamUnavailable,
 )
 from consent.clock import Clock, SystemClock
+from consent.numbers import whole_number
 from consent.shared_state.tokens import CachedToken, MemoryTokens, TokenStore
 
 #: The store of application tokens is the domain's (``consent.shared_state``): one per process
@@ -47,8 +48,8 @@ def basic_credentials(client_id: str, client_secret: str) -> str:
 def parse_lifetime(doc: Doc) -> int:
     """``expires_in`` in seconds; Enedis sends it as a string (``"12600"``), ADICT as a number."""
     value = doc.value
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = whole_number(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise doc.fail("a positive number of seconds")
     return value

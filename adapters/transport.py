@@ -34,6 +34,7 @@ from adapters.errors import (
 )
 from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient
 from adapters.tokens import ClientCredentials
+from consent.numbers import whole_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class Reply:
     def retry_after(self) -> int | None:
         """``Retry-After`` in seconds when given as a number (RFC 9110 §10.2.3)."""
         value = self.headers.get("Retry-After", "").strip()
-        return int(value) if value.isdigit() else None
+        return whole_number(value)
 
 
 #: Reads a non-success :class:`Reply` and returns the adapter error it means.

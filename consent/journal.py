@@ -66,9 +66,11 @@ class StaffJournal:
             await sink(entry)
 
     async def entries(self, tenant_id: str, *, since: datetime | None = None,
-                      limit: int = 500) -> list[StaffAction]:
-        """The tenant's entries, oldest first (at most ``limit``)."""
-        statement = select(StaffAction).where(StaffAction.tenant_id == tenant_id)
+                      after: int = 0, limit: int = 500) -> list[StaffAction]:
+        """The tenant's entries, oldest first (in id order): those with an id above ``after``
+        and, if ``since`` is given, made at or after it; at most ``limit``."""
+        statement = select(StaffAction).where(StaffAction.tenant_id == tenant_id,
+                                              col(StaffAction.id) > after)
         if since is not None:
             statement = statement.where(col(StaffAction.at) >= since)
         statement = statement.order_by(col(StaffAction.id)).limit(limit)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from consent.errors import InvalidPeriod
+from consent.errors import DomainError, InvalidPeriod
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -82,6 +82,48 @@ def _utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
+def _within_days(day: date, field: str) -> None:
+    # Days near year 1 or 9999 overflow once placed in a time zone or moved by a day: refuse
+    # them (found by fuzzing: start=0001-01-01 was a 500). No meter reads outside this span.
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidPeriod(f"{field} must lie between {EARLIEST_DAY.isoformat()} and "
+                            f"{LATEST_DAY.isoformat()}.", field=field)
+
+
+def day_from_text(text: str, field: str) -> date:
+    """A calendar day written ``YYYY-MM-DD`` in ASCII digits, from :data:`EARLIEST_DAY` to
+    :data:`LATEST_DAY`; anything else is an :class:`InvalidPeriod` (400) naming ``field``."""
+    try:
+        # fromisoformat also takes week dates (2026-W01-1) and, from Python 3.11, other
+        # ISO 8601 forms: the contract is YYYY-MM-DD (ASCII digits) only.
+        if not _DAY.fullmatch(text):
+            raise ValueError(text)
+        day = date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise InvalidPeriod(f"{field} must be a date written YYYY-MM-DD, got {text!r:.40}.",
+                            field=field) from None
+    _within_days(day, field)
+    return day
+
+
+def instant_from_text(value: object, field: str) -> datetime:
+    """An RFC 3339 instant with its offset (``2026-01-31T12:00:00+01:00``) whose day lies from
+    :data:`EARLIEST_DAY` to :data:`LATEST_DAY`; anything else (no offset, a week date, not a
+    string, year 9999 at -14:00 that overflows in UTC) is a :class:`DomainError` (400) naming
+    ``field``. Every instant read from a request goes through here."""
+    try:
+        if not isinstance(value, str) or not _DAY.match(value):
+            raise ValueError(value)
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise DomainError(f"{field} must be an RFC 3339 instant with its offset "
+                          "(2026-01-31T12:00:00+01:00).", field=field) from None
+    if instant.tzinfo is None:
+        raise DomainError(f"{field} must carry its offset (Z or +01:00).", field=field)
+    _within_days(instant.date(), field)
+    return instant
+
+
 @dataclass(frozen=True, slots=True)
 class DayRange:
     """Calendar days ``[start, end)``; ``end`` is the first day not included."""
@@ -96,30 +138,13 @@ class DayRange:
                 f"({self.end.isoformat()}); the end day is excluded.",
                 field="start",
             )
-        # Days near year 1 or 9999 overflow once placed in a time zone: refuse them here
-        # (found by fuzzing: start=0001-01-01 was a 500). No meter reads outside this span.
         for name, day in (("start", self.start), ("end", self.end)):
-            if not EARLIEST_DAY <= day <= LATEST_DAY:
-                raise InvalidPeriod(
-                    f"{name} must lie between {EARLIEST_DAY.isoformat()} and "
-                    f"{LATEST_DAY.isoformat()}.", field=name)
+            _within_days(day, name)
 
     @classmethod
     def parse(cls, start: str, end: str) -> DayRange:
         """Parse two ``YYYY-MM-DD`` strings; a malformed one raises :class:`InvalidPeriod`."""
-        days = []
-        for name, text in (("start", start), ("end", end)):
-            try:
-                # fromisoformat also takes week dates (2026-W01-1) and, from Python 3.11,
-                # other ISO 8601 forms: the contract is YYYY-MM-DD (ASCII digits) only.
-                if not _DAY.fullmatch(text):
-                    raise ValueError(text)
-                days.append(date.fromisoformat(text))
-            except (TypeError, ValueError):
-                raise InvalidPeriod(
-                    f"{name} must be a date written YYYY-MM-DD, got {text!r}.", field=name
-                ) from None
-        return cls(days[0], days[1])
+        return cls(day_from_text(start, "start"), day_from_text(end, "end"))
 
     @property
     def days(self) -> int:

@@ -36,6 +36,7 @@ from adapters.timekeeping import at_hour
 from adapters.transport import UpstreamTransport
 from consent.errors import DomainError, InvalidPeriod
 from consent.identifiers import PointRef, Source
+from consent.numbers import whole_number
 from consent.periods import Period
 from consent.vocabulary import Dataset
 
@@ -139,7 +140,7 @@ def parse_callback(query: Mapping[str, str], expected_state: str) -> Callback:
                           field="state")
     autorisation = query.get("autorisation_id")
     if autorisation is not None:
-        if not autorisation.isdigit() or len(autorisation) > 19:
+        if whole_number(autorisation, max_digits=19) is None:
             raise DomainError("autorisation_id is not an Enedis autorisation number.",
                               field="autorisation_id")
         return Callback(autorisation, ())

@@ -57,6 +57,7 @@ from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient
 from consent.clock import Clock, SystemClock
 from consent.errors import Conflict, NotFound, PasserelleError
 from consent.identifiers import PointRef
+from consent.numbers import whole_number
 from consent.periods import Period
 from consent.readings import Reading, Record, Series
 from consent.shared_state.tokens import CachedToken, MemoryTokens, TokenStore
@@ -141,7 +142,7 @@ class InhouseClient:
         except ValueError:
             raise UpstreamMalformed("The DSO's answer is not JSON (truncated or garbled).",
                                     field="body") from None
-        return status, body, int(retry) if retry.isdigit() else None
+        return status, body, whole_number(retry)
 
     async def _bearer(self, refused: str | None = None) -> str:
         """A token valid for a minute more: this process's copy, else the shared store's,

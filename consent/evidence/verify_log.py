@@ -23,6 +23,7 @@ from consent.evidence.notes import Checkpoint
 from consent.evidence.selection import Selection
 from consent.evidence.signing import SignatureProblem, verify_envelope
 from consent.evidence.summary import Summary
+from consent.numbers import whole_number
 
 if TYPE_CHECKING:
     from consent.evidence.verify_report import Report
@@ -82,10 +83,11 @@ class EntryChecker:
     def entry(self, number: int, line: bytes) -> None:
         where = f"{ENTRIES} line {number}"
         fields = line.split(b"\t")
-        if len(fields) != 4 or not fields[0].isdigit():
+        index = whole_number(fields[0]) if len(fields) == 4 else None
+        if index is None:
             self.fail(where, "not 'index, leaf, payload, pruned' separated by tabs")
             return
-        index, leaf, payload, mark = int(fields[0]), fields[1], fields[2], fields[3]
+        leaf, payload, mark = fields[1], fields[2], fields[3]
         where = f"entry {index}"
         if self.indices and index <= self.indices[-1]:
             self.fail(where, f"out of order: it follows entry {self.indices[-1]}")

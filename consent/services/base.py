@@ -17,11 +17,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from consent.errors import ConcurrentUpdate, DomainError
+from consent.errors import ConcurrentUpdate, Conflict, DomainError
 from consent.evidence.records import Authentication, Notice
 from consent.lifecycle import ActorRole, StateMachine
 from consent.models import DEFAULT_TENANT, Channel
@@ -231,3 +232,16 @@ async def expire_due(db: Database, model: type[Any], machine: StateMachine[S, A]
             continue
         expired.append(row_id)
     return expired
+
+
+async def flush_unique(session: AsyncSession, conflict: Conflict) -> None:
+    """Flush rows the caller checked were new; raise ``conflict`` (409) if a concurrent
+    request wrote the same key between the check and this flush (the unique constraint or
+    primary key refuses it; a row it deleted is gone already). The exception rolls back the
+    caller's transaction: nothing is written."""
+    try:
+        await session.flush()
+    except (IntegrityError, StaleDataError):
+        # Only the key can collide: the other constraints are foreign keys to rows the caller
+        # just read and values it checked.
+        raise conflict from None

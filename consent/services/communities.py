@@ -30,7 +30,7 @@ from consent.models import (
     Recipient,
 )
 from consent.purposes import Purpose
-from consent.services.base import Actor
+from consent.services.base import Actor, flush_unique
 from consent.services.consent_rules import check_occupied_by
 from consent.services.queries import get_row, points_by_ref
 from consent.storage import Database
@@ -132,15 +132,16 @@ class CommunityService:
         [point] = await points_by_ref(session, actor.tenant_id, [ref])
         await check_occupied_by(session, [point], household.id, now)
         existing = await session.get(CommunityMember, (community_id, point.id))
+        taken = Conflict(f"{ref} is already a member.", field="point")
         if existing is not None and existing.left_at is None:
-            raise Conflict(f"{ref} is already a member.", field="point")
+            raise taken
         if existing is not None:
             await session.delete(existing)
-            await session.flush()
+            await flush_unique(session, taken)
         member = CommunityMember(tenant_id=actor.tenant_id, community_id=community_id,
                                  point_id=point.id, household_id=household.id, joined_at=now)
         session.add(member)
-        await session.flush()
+        await flush_unique(session, taken)  # the same point added at once twice (review 2)
         return member
 
     async def leave(self, actor: Actor, community_id: str, ref: PointRef) -> None:

@@ -35,6 +35,7 @@ from consent.models import (
 )
 from consent.periods import Period
 from consent.purposes import DataRole, LegalBasis, Purpose
+from consent.services.base import flush_unique
 from consent.upstream import UpstreamKind, UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy
 
@@ -71,15 +72,15 @@ async def add_account(session: AsyncSession, *, tenant_id: str, username: str, p
     parsed = [AccountRole(r) for r in roles]
     if not parsed:
         raise DomainError("An account needs at least one role.", field="roles")
-    taken = await session.exec(select(Account.id).where(
-        Account.tenant_id == tenant_id, Account.username == username))
-    if taken.first() is not None:
-        raise Conflict(f"The username {username!r} is taken.", field="username")
+    taken = Conflict(f"The username {username!r} is taken.", field="username")
+    if (await session.exec(select(Account.id).where(
+            Account.tenant_id == tenant_id, Account.username == username))).first() is not None:
+        raise taken
     account = Account(id=account_id or new_id(), tenant_id=tenant_id, username=username,
                       password_hash=await hash_password_async(password), party_id=party_id,
                       roles=[r.value for r in parsed], password_changed_at=now, created_at=now)
     session.add(account)
-    await session.flush()
+    await flush_unique(session, taken)
     return account
 
 
@@ -172,17 +173,17 @@ async def add_point(session: AsyncSession, *, tenant_id: str, ref: PointRef, ene
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise DomainError(f"Unknown time zone {zone!r}.", field="timezone") from None
-    existing = await session.exec(select(MeteringPoint.id).where(
-        MeteringPoint.tenant_id == tenant_id, MeteringPoint.source == ref.source,
-        MeteringPoint.identifier == ref.identifier))
-    if existing.first() is not None:
-        raise Conflict(f"The point {ref} is already registered.", field="point")
+    taken = Conflict(f"The point {ref} is already registered.", field="point")
+    if (await session.exec(select(MeteringPoint.id).where(
+            MeteringPoint.tenant_id == tenant_id, MeteringPoint.source == ref.source,
+            MeteringPoint.identifier == ref.identifier))).first() is not None:
+        raise taken
     point = MeteringPoint(id=point_id or new_id(), tenant_id=tenant_id, source=ref.source,
                           identifier=ref.identifier, energy=energy,
                           directions=[d.value for d in dict.fromkeys(directions)],
                           timezone=zone, created_at=now)
     session.add(point)
-    await session.flush()
+    await flush_unique(session, taken)
     return point
 
 

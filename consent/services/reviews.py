@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.errors import Conflict, DomainError, NotPermitted
 from consent.models import Party, ProofDocument, ReviewState
-from consent.services.base import Actor
+from consent.services.base import Actor, flush_unique
 from consent.services.mandate_rules import MAX_PROOFS, ProofUpload, check_proof_upload
 from consent.services.queries import get_row
 
@@ -69,16 +69,16 @@ async def add_proof(session: AsyncSession, actor: Actor, upload: ProofUpload, *,
         raise NotPermitted("A proof is uploaded by a person or organisation.", field="actor")
     if already >= MAX_PROOFS:
         raise DomainError(f"At most {MAX_PROOFS} proofs per request.", field="proofs")
-    taken = await session.exec(select(ProofDocument.id).where(
-        ProofDocument.storage_key == upload.storage_key))
-    if taken.first() is not None:
-        raise Conflict("This stored document is already attached.", field="storage_key")
+    taken = Conflict("This stored document is already attached.", field="storage_key")
+    if (await session.exec(select(ProofDocument.id).where(
+            ProofDocument.storage_key == upload.storage_key))).first() is not None:
+        raise taken
     proof = ProofDocument(
         tenant_id=tenant_id, kind=kind, media_type=upload.media_type,
         size_bytes=upload.size_bytes, sha256=upload.sha256, storage_key=upload.storage_key,
         uploaded_by=actor.party_id, created_at=now)
     session.add(proof)
-    await session.flush()
+    await flush_unique(session, taken)
     return proof
 
 

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.errors import Conflict, DomainError
 from consent.models import Tenant
+from consent.services.base import flush_unique
 
 _TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 
@@ -28,9 +29,10 @@ async def create_tenant(session: AsyncSession, tenant_id: str, name: str,
     check_tenant_id(tenant_id)
     if not name.strip() or len(name) > 200:
         raise DomainError("A tenant needs a name (at most 200 characters).", field="name")
+    taken = Conflict(f"The tenant {tenant_id!r} exists.", field="tenant_id")
     if await session.get(Tenant, tenant_id) is not None:
-        raise Conflict(f"The tenant {tenant_id!r} exists.", field="tenant_id")
+        raise taken
     tenant = Tenant(id=tenant_id, name=name.strip(), created_at=now)
     session.add(tenant)
-    await session.flush()
+    await flush_unique(session, taken)
     return tenant

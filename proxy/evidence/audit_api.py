@@ -45,13 +45,15 @@ from consent.evidence.checkpoints import SignedCheckpoint
 from consent.evidence.events import AdminEvent, Refs
 from consent.evidence.log_reader import ENTRY
 from consent.evidence.selection import Selection
+from consent.numbers import whole_in
+from consent.periods import instant_from_text
 from proxy.auth import bearer_value
 from proxy.errors import InvalidToken
 from proxy.evidence.bundles import bundle_response
 from proxy.keys import auditor_key, clock_key, database_key, evidence_key
 from proxy.oauth.registry import json_body
+from proxy.paging import MAX_CURSOR, page_of
 
-MAX_PAGE = 1000
 _FILTERS = ("consent_id", "household_id", "recipient_id")
 
 
@@ -69,16 +71,13 @@ async def require_auditor(request: web.Request) -> Auditor:
 
 
 def _int(request: web.Request, name: str, *, default: int | None = None,
-         minimum: int = 0, maximum: int = 2**62) -> int:
+         minimum: int = 0, maximum: int = MAX_CURSOR) -> int:
     text = request.query.get(name)
     if text is None:
         if default is None:
             raise DomainError(f"The query parameter {name} is required.", field=name)
         return default
-    if not text.isdigit() or not minimum <= int(text) <= maximum:
-        raise DomainError(f"{name} must be a whole number from {minimum} to {maximum}.",
-                          field=name)
-    return int(text)
+    return whole_in(text, name, low=minimum, high=maximum)
 
 
 def _checkpoint_json(checkpoint: SignedCheckpoint) -> dict[str, Any]:
@@ -127,9 +126,8 @@ async def entries(request: web.Request) -> web.Response:
     auditor = await require_auditor(request)
     evidence = request.app[evidence_key]
     tenant = _tenant(auditor, request.query.get("tenant"))
-    after = _int(request, "after", default=-1)
-    limit = _int(request, "limit", default=100, minimum=1, maximum=MAX_PAGE)
-    conditions = [ENTRY.c.idx > after]
+    page = page_of(request.query, before_first=-1)
+    conditions = [ENTRY.c.idx > page.after]
     if tenant is not None:
         conditions.append(ENTRY.c.tenant == tenant)
     query = {name: request.query[name] for name in (*_FILTERS, "kind") if name in request.query}
@@ -139,7 +137,7 @@ async def entries(request: web.Request) -> web.Response:
         rows = (await conn.execute(
             select(ENTRY.c.idx, ENTRY.c.leaf, ENTRY.c.payload, ENTRY.c.pruned_at,
                    ENTRY.c.prune_reason).where(and_(*conditions))
-            .order_by(ENTRY.c.idx).limit(limit))).all()
+            .order_by(ENTRY.c.idx).limit(page.limit))).all()
     size, _root = await evidence.log.head()
     await _log_read(request, auditor, "audit.entries", tenant, query)
     return web.json_response({
@@ -148,7 +146,7 @@ async def entries(request: web.Request) -> web.Response:
                      "payload": None if row.payload is None else json.loads(row.payload),
                      "pruned": None if row.pruned_at is None else
                      {"at": row.pruned_at, "reason": row.prune_reason}} for row in rows],
-        "next": rows[-1].idx if len(rows) == limit else None})
+        "next": page.next([row.idx for row in rows])})
 
 
 async def _log_read(request: web.Request, auditor: Auditor, action: str, tenant: str | None,
@@ -209,15 +207,7 @@ async def consistency_proof(request: web.Request) -> web.Response:
 
 def _instant(body: dict[str, Any], name: str) -> datetime | None:
     value = body.get(name)
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DomainError(f"{name} must be an RFC 3339 instant.", field=name) from None
-    if parsed.tzinfo is None:
-        raise DomainError(f"{name} needs a timezone.", field=name)
-    return parsed
+    return None if value is None else instant_from_text(value, name)
 
 
 def _selection(auditor: Auditor, body: dict[str, Any]) -> Selection:

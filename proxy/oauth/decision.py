@@ -25,6 +25,7 @@ from consent.identifiers import PointRef
 from consent.journal import DENIED, JournalEntry
 from consent.lifecycle import ActorRole, ConsentAction
 from consent.models import Channel
+from consent.numbers import whole_number
 from consent.scopes import AccessRequest, InvalidDetails, finest_resolution, narrow
 from consent.services import Actor
 from consent.services.consent_rules import ConsentDraft
@@ -134,9 +135,10 @@ def _choices(pairs: list[tuple[str, str]], access: AccessRequest) -> AccessReque
 
 
 def _days(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+    days = whole_number(text)
+    if days is None or not 1 <= days <= 10_000:
         raise InvalidDetails("Durations are whole numbers of days.", field="days")
-    return int(text)
+    return days
 
 
 def _max_resolution(granted: AccessRequest) -> Resolution:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from consent.errors import DomainError
 from consent.identifiers import PointRef
+from consent.numbers import whole_number
+from consent.periods import day_from_text
 from consent.vocabulary import Dataset, Resolution
 from proxy.portal.format import DEFAULT_ZONE
 from proxy.web.forms import every, first
@@ -48,27 +50,26 @@ class FieldErrors(dict[str, str]):
 def whole(pairs: list[tuple[str, str]], name: str, errors: FieldErrors, *, low: int,
           high: int) -> int:
     """A whole number within ``[low, high]``."""
-    text = first(pairs, name).strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    value = whole_number(first(pairs, name).strip())
+    if value is None or not low <= value <= high:
         errors.add(name, "portal.err.whole")
         return low
-    return int(text)
+    return value
 
 
 def day(pairs: list[tuple[str, str]], name: str, errors: FieldErrors) -> date | None:
-    """A calendar day ``YYYY-MM-DD`` (what ``<input type="date">`` sends)."""
-    text = first(pairs, name).strip()
+    """A calendar day ``YYYY-MM-DD`` (what ``<input type="date">`` sends), as strict as
+    :meth:`~consent.periods.DayRange.parse` (no week dates, years 1900 to 9000)."""
     try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    errors.add(name, "portal.err.date")
-    return None
+        return day_from_text(first(pairs, name).strip(), name)
+    except DomainError:
+        errors.add(name, "portal.err.date")
+        return None
 
 
 def end_of_day(value: date, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
-    """The instant a period "until ``value`` included" ends: the next local midnight."""
+    """The instant a period "until ``value`` included" ends: the next local midnight
+    (``value`` comes from :func:`day`, so the next day exists)."""
     return datetime.combine(value + timedelta(days=1), time(), tzinfo=zone)
 
 
@@ -111,5 +112,4 @@ def resolution(pairs: list[tuple[str, str]], name: str, allowed: Iterable[Resolu
 
 def version(pairs: list[tuple[str, str]]) -> int | None:
     """The ``version`` the page was rendered with (optimistic concurrency), if sent."""
-    text = first(pairs, "version")
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    return whole_number(first(pairs, "version"), max_digits=9)

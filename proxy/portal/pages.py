@@ -156,10 +156,3 @@ async def log_event(request: web.Request, account: Account, action: str, *,
         at=request.app[clock_key].now(), actor=f"account:{account.id}", action=action,
         refs=Refs(tenant=account.tenant_id, household_id=account.party_id), target=target,
         details=details or {}))
-
-
-def int_arg(text: str | None, *, default: int, low: int, high: int) -> int:
-    """A query-string integer within ``[low, high]``; anything else gives ``default``."""
-    if text is None or not text.isdigit():
-        return default
-    return min(max(int(text), low), high)

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from consent.errors import DomainError
+from consent.periods import instant_from_text
 from proxy.oauth.registry import json_body
 
 
@@ -35,20 +36,12 @@ def texts(body: dict[str, Any], name: str) -> list[str]:
 
 
 def instant(body: dict[str, Any], name: str, *, required: bool = False) -> datetime | None:
-    """An ISO 8601 instant with its offset (``None`` if absent and not required)."""
+    """An RFC 3339 instant with its offset (``None`` if absent and not required), within the
+    days :func:`~consent.periods.instant_from_text` accepts."""
     value = body.get(name)
     if value is None and not required:
         return None
-    try:
-        instant = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DomainError(f"{name} must be an ISO 8601 instant with its offset.",
-                          field=name) from None
-    if instant.tzinfo is None:
-        raise DomainError(f"{name} must carry its offset.", field=name)
-    return instant
-
-
+    return instant_from_text(value, name)
 
 
 def text(body: dict[str, Any], name: str, limit: int = 200, *, required: bool = True) -> str:

@@ -8,9 +8,11 @@ from aiohttp import web
 
 from consent.errors import DomainError
 from consent.identifiers import PointRef
+from consent.periods import instant_from_text
 from consent.staff import Permission, StaffPrincipal
 from proxy.keys import clock_key, rules_key
 from proxy.oauth.registry import json_body
+from proxy.paging import page_of
 from proxy.staff.endpoint import Answer, staff_endpoint
 from proxy.staff.inputs import instant, text
 from proxy.staff.views import journal_json, request_json
@@ -136,6 +138,13 @@ async def reject_privileged(request: web.Request, principal: StaffPrincipal) -> 
 
 @staff_endpoint("journal.read", P.READ_JOURNAL)
 async def journal(request: web.Request, principal: StaffPrincipal) -> Answer:
-    """``GET /staff/journal``: the tenant's staff actions, done and denied (auditors)."""
-    rows = await request.app[rules_key].journal.entries(principal.tenant_id)
-    return Answer({"entries": [journal_json(r) for r in rows]})
+    """``GET /staff/journal[?since=&after=&limit=]``: the tenant's staff actions, done and
+    denied (auditors, R19), oldest first, a page at a time as ``/audit/v1/entries`` pages
+    (:mod:`proxy.paging`); ``since`` (RFC 3339) skips older actions."""
+    page = page_of(request.query, before_first=0)
+    since = request.query.get("since")
+    rows = await request.app[rules_key].journal.entries(
+        principal.tenant_id, since=None if since is None else instant_from_text(since, "since"),
+        after=page.after, limit=page.limit)
+    return Answer({"entries": [journal_json(r) for r in rows],
+                   "next": page.next([r.id for r in rows if r.id is not None])})
