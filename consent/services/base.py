@@ -237,11 +237,11 @@ async def expire_due(db: Database, model: type[Any], machine: StateMachine[S, A]
 async def flush_unique(session: AsyncSession, conflict: Conflict) -> None:
     """Flush rows the caller checked were new; raise ``conflict`` (409) if a concurrent
     request wrote the same key between the check and this flush (the unique constraint or
-    primary key refuses it; a row it deleted is gone already). The exception rolls back the
-    caller's transaction: nothing is written."""
+    primary key refuses it). The exception rolls back the caller's transaction: nothing is
+    written."""
     try:
         await session.flush()
-    except (IntegrityError, StaleDataError):
+    except IntegrityError:
         # Only the key can collide: the other constraints are foreign keys to rows the caller
         # just read and values it checked.
         raise conflict from None

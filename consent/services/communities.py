@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import delete, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -136,8 +136,13 @@ class CommunityService:
         if existing is not None and existing.left_at is None:
             raise taken
         if existing is not None:
-            await session.delete(existing)
-            await flush_unique(session, taken)
+            # A rejoin replaces the ended row, only if it is still ended: a concurrent rejoin
+            # that won has put a current row there, and the insert below then collides (409).
+            session.expunge(existing)
+            await session.exec(delete(CommunityMember).where(
+                col(CommunityMember.community_id) == community_id,
+                col(CommunityMember.point_id) == point.id,
+                col(CommunityMember.left_at).is_not(None)))
         member = CommunityMember(tenant_id=actor.tenant_id, community_id=community_id,
                                  point_id=point.id, household_id=household.id, joined_at=now)
         session.add(member)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent.errors import InvalidPeriod
-from consent.periods import DayRange, Period
+from consent.errors import DomainError, InvalidPeriod
+from consent.periods import DayRange, Period, day_from_text, instant_from_text
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 instants = st.integers(min_value=0, max_value=10_000).map(lambda h: T + timedelta(hours=h))
@@ -85,3 +85,36 @@ def test_days_are_written_yyyy_mm_dd_and_nothing_else(text: str) -> None:
 def test_every_yyyy_mm_dd_day_parses_to_itself(day: date) -> None:
     parsed = DayRange.parse(day.isoformat(), (day + timedelta(days=1)).isoformat())
     assert (parsed.start, parsed.days) == (day, 1)
+
+
+@pytest.mark.parametrize("text", ["2026-W01-1", "0001-01-01", "9999-12-31", "2026-02-30", ""])
+def test_a_single_day_is_parsed_as_strictly_as_a_range(text: str) -> None:
+    with pytest.raises(InvalidPeriod) as caught:
+        day_from_text(text, "until")
+    assert caught.value.extra["field"] == "until"
+
+
+def test_instants_carry_their_offset() -> None:
+    assert instant_from_text("2026-01-31T12:00:00+01:00", "at") == datetime(
+        2026, 1, 31, 11, tzinfo=UTC)
+    assert instant_from_text("2026-01-31T12:00:00Z", "at").utcoffset() == timedelta(0)
+
+
+# Review 2: year 9999 at -14:00 (or year 1 at +14:00) overflowed when converted to UTC (500).
+@pytest.mark.parametrize("value", [
+    "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "2026-01-31T12:00:00",
+    "2026-W05-6T12:00:00+01:00", "20260131T120000Z", "２０２６-01-31T12:00:00Z", "tomorrow",
+    "", 1769860800, None, ["2026-01-31T12:00:00Z"]])
+def test_instants_out_of_range_naive_or_not_rfc_3339_are_a_400(value: object) -> None:
+    with pytest.raises(DomainError) as caught:
+        instant_from_text(value, "valid_until")
+    assert (caught.value.status, caught.value.extra["field"]) == (400, "valid_until")
+
+
+@given(st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(8999, 12, 31),
+                    timezones=st.sampled_from([timezone(timedelta(minutes=m))
+                                               for m in (0, 60, 330, 14 * 60, -14 * 60)])))
+def test_every_rfc_3339_instant_in_range_parses_to_itself(instant: datetime) -> None:
+    parsed = instant_from_text(instant.isoformat(), "at")
+    assert parsed == instant
+    assert parsed.utcoffset() == instant.utcoffset()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -86,3 +87,26 @@ async def test_membership(rules: Rules, clock: FrozenClock, db: Database) -> Non
         await communities.members("elsewhere", community.id)
     with pytest.raises(ValueError, match="two members"):
         CommunityService(db, clock, min_members=1)
+
+
+# Review 2: the same point added by requests at once: the losers' IntegrityError was a 500
+# (and concurrent rejoins each replaced the last one's row); it is a 409 Conflict.
+async def test_the_same_member_added_at_once_joins_once(rules: Rules, clock: FrozenClock,
+                                                        db: Database) -> None:
+    w, communities = rules.world, rules.communities
+    pmo = await register_app(db, clock, "PMO", Purpose.COLLECTIVE_SELF_CONSUMPTION)
+    community = await communities.create(w.as_operator, name="Twice", organiser_id=pmo)
+
+    async def join() -> str:
+        try:
+            await communities.add_member(w.as_operator, community.id, w.alice.id, ALICE_PRM)
+        except Conflict as error:
+            return f"conflict on {error.extra['field']}"
+        return "joined"
+
+    for _round in ("join", "rejoin"):
+        assert sorted(await asyncio.gather(*(join() for _ in range(4)))) == [
+            "conflict on point"] * 3 + ["joined"]
+        assert [m.point for m in await communities.members("default", community.id)] == [
+            ALICE_PRM]
+        await communities.leave(w.as_alice, community.id, ALICE_PRM)
