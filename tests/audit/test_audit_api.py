@@ -179,3 +179,36 @@ async def test_a_household_gets_its_own_bundle(world: World) -> None:
     accesses = [p for _i, leaf, p in entries(bundle) if leaf["kind"] == "access"]
     assert [a["body_sha256"] for a in accesses] == [sha256(served_body)]
     assert "by household:ana" in members(bundle)["summary.txt"].decode()
+
+
+# Review 2: "²" and a 5000-digit number passed str.isdigit and made int() raise; export
+# periods near datetime's limits overflowed in UTC. Both were 500s.
+async def test_odd_numbers_and_instants_are_a_400_naming_the_parameter(world: World) -> None:
+    inspector = await auditor(world, "inspector")
+    for value in ("²", "9" * 5000, "-1", "1e3", " 1", "", "１"):
+        for path, params, field in (
+                ("/audit/v1/entries", {"limit": value}, "limit"),
+                ("/audit/v1/entries", {"after": value}, "after"),
+                ("/audit/v1/proofs/inclusion", {"index": value, "size": "1"}, "index"),
+                ("/audit/v1/proofs/consistency", {"first": "0", "second": value}, "second")):
+            status, body, _ = await call(world, "GET", path, inspector, **params)
+            assert (status, json.loads(body)["field"]) == (400, field), (path, value[:8])
+    for value in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "2026-01-01"):
+        for name in ("from", "to"):
+            status, body, _ = await call(world, "POST", EXPORTS, inspector, {name: value})
+            assert (status, json.loads(body)["field"]) == (400, name), (name, value)
+
+
+async def test_entries_page_with_after_and_next(world: World) -> None:
+    await consent_through_oauth(world)
+    inspector = await auditor(world, "inspector")
+    status, body, _ = await call(world, "GET", "/audit/v1/entries", inspector, limit="2")
+    first = json.loads(body)
+    assert status == 200
+    assert [e["index"] for e in first["entries"]] == [0, 1]
+    assert first["next"] == 1
+    status, body, _ = await call(world, "GET", "/audit/v1/entries", inspector,
+                                 after=str(first["next"]), limit="1000")
+    rest = json.loads(body)
+    assert rest["entries"][0]["index"] == 2
+    assert rest["next"] is None

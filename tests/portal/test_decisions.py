@@ -118,6 +118,29 @@ async def test_narrowing_cannot_widen_and_says_why_next_to_the_field(
     assert "Nothing changes: take away at least one thing." in text_of(html)
 
 
+# Review 2: "²" passed str.isdigit (int() then failed) and 9999-12-31 plus a day overflowed:
+# both were 500s. Week dates were read as days.
+async def test_odd_numbers_and_days_are_field_errors_never_a_500(portal: Portal,
+                                                                 alice: Browser) -> None:
+    old = await consent(portal, "alice_coach")
+    response, html = await post(alice, f"/account/consents/{old.id}/narrow?lang=en", [
+        ("version", "²"), ("points", str(ALICE_PRM)), ("datasets", "daily_consumption"),
+        ("history_days", "²"), ("until", "2026-W01-1")])
+    assert response.status == 400
+    assert field_error(html, "history_days") == "Enter a whole number within the limits shown."
+    assert field_error(html, "until") == "Enter a date as YYYY-MM-DD."
+    row = await consent(portal, "alice_soleil")
+    for until in ("9999-12-31", "0001-01-01", "2026-W01-1"):
+        response, html = await post(alice, f"/account/consents/{row.id}/renew?lang=en",
+                                    {"version": str(row.version), "until": until})
+        assert response.status == 400, until
+        assert field_error(html, "until") == "Enter a date as YYYY-MM-DD."
+    response, _ = await post(alice, f"/account/consents/{row.id}/withdraw",
+                             {"version": "9" * 5000})
+    assert response.status < 500
+    assert (await consent(portal, "alice_coach")).version == old.version  # nothing written
+
+
 async def test_renewal_moves_the_end_later(portal: Portal, alice: Browser) -> None:
     row = await consent(portal, "alice_soleil")
     response, _ = await post(alice, f"/account/consents/{row.id}/renew",

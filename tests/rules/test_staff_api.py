@@ -4,6 +4,7 @@ changes recorded in the evidence log."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import timedelta
 
@@ -165,6 +166,17 @@ async def test_bad_input_is_a_clear_error_never_a_500(app_world: RulesWorld) -> 
                                                "reason": "x"}),
         ("rita", "POST", f"/staff/mandates/{mandate}/approve", {"version": "3"}),
         ("rita", "POST", f"/staff/mandates/{mandate}/approve", {"reason": 42}),
+        # Review 2: near datetime's limits, the conversion to UTC overflowed (500).
+        ("alex", "POST", f"/staff/points/{POINTS[3]}/move-out",
+         {"at": "9999-12-31T23:59:59-14:00"}),
+        ("alex", "POST", f"/staff/points/{POINTS[3]}/supply",
+         {"supplier_code": "VOLT-1", "starts_at": "0001-01-01T00:00:00+14:00"}),
+        ("marc", "POST", "/staff/mandates", {
+            "household_id": w.parties["h0"], "scope": "both", "points": [str(POINTS[0])],
+            "datasets": ["daily_consumption"], "valid_until": "9999-12-31T23:59:59-14:00"}),
+        ("marc", "POST", "/staff/mandates", {
+            "household_id": w.parties["h0"], "scope": "both", "points": [str(POINTS[0])],
+            "datasets": ["daily_consumption"], "valid_until": "2026-12-31T00:00:00"}),
     ]
     for who, method, path, payload in cases:
         status, body = await w.staff(who, method, path, json_body=payload)
@@ -175,3 +187,56 @@ async def test_bad_input_is_a_clear_error_never_a_500(app_world: RulesWorld) -> 
     assert (status, body["field"]) == (400, "body")
     status, body = await w.staff("rita", "POST", f"/staff/mandates/{mandate}/approve")
     assert status == 409  # active already: not a review any more
+
+
+# Review 2: the journal answered the tenant's 500 oldest entries and nothing newer, not even
+# a refusal. It pages as /audit/v1/entries does (after, limit, next), and since= skips ahead.
+async def test_the_journal_pages_up_to_the_newest_action(app_world: RulesWorld) -> None:
+    from consent.journal import DONE, JournalEntry, add_entry
+
+    w = app_world
+    async with w.db.session() as s:
+        for n in range(500):
+            add_entry(s, JournalEntry(tenant_id="default", at=w.clock.now(), action="staff.me",
+                                      outcome=DONE, target=f"old-{n}"))
+    w.clock.advance(timedelta(minutes=1))
+    recent = w.clock.now().isoformat()
+    status, body = await w.staff("sam", "POST", f"/staff/mandates/{w.mandate_id}/revoke")
+    assert status == 403
+    seen: list[dict[str, object]] = []
+    query = ""
+    while True:
+        status, body = await w.staff("aude", "GET", f"/staff/journal{query}")
+        assert status == 200, body
+        assert len(body["entries"]) <= 100
+        seen += body["entries"]
+        if body["next"] is None:
+            break
+        query = f"?after={body['next']}"
+    assert len(seen) > 500
+    assert [e["target"] for e in seen].count("old-499") == 1  # no entry twice
+    assert ("mandate.revoke", "denied") in [(e["action"], e["outcome"]) for e in seen]
+    status, body = await w.staff("aude", "GET", "/staff/journal", params={
+        "since": recent, "limit": "1000"})
+    assert body["next"] is None
+    assert body["entries"][0]["action"] == "mandate.revoke"
+    assert "old-0" not in str(body)
+    for name, value in (("limit", "0"), ("limit", "1001"), ("limit", "²"), ("after", "-1"),
+                        ("after", "9" * 5000), ("since", "9999-12-31T23:59:59-14:00"),
+                        ("since", "2026-01-01")):
+        status, body = await w.staff("aude", "GET", "/staff/journal", params={name: value})
+        assert (status, body.get("field")) == (400, name), (name, value, body)
+
+
+# Review 2: the same point added by four requests at once: one 201, the others a 500.
+async def test_the_same_member_added_twice_at_once_is_a_409(app_world: RulesWorld) -> None:
+    w = app_world
+    status, body = await w.staff("alex", "POST", "/staff/communities", json_body={
+        "name": "Twice", "organiser_id": w.apps["pmo"]})
+    assert status == 201, body
+    path = f"/staff/communities/{body['id']}/members"
+    payload = {"household_id": w.parties["h6"], "point": str(POINTS[6])}
+    answers = await asyncio.gather(*(w.staff("alex", "POST", path, json_body=payload)
+                                     for _ in range(4)))
+    assert sorted(s for s, _ in answers) == [201, 409, 409, 409], answers
+    assert {b["field"] for s, b in answers if s == 409} == {"point"}
