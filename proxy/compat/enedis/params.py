@@ -13,14 +13,14 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from consent.errors import InvalidPeriod
 from consent.identifiers import PointRef, Source
-from consent.periods import DayRange
+from consent.periods import DayRange, day_from_text
 from consent.vocabulary import Dataset
 from proxy.compat.enedis.errors import CompatInvalidRequest
 
 PARIS = ZoneInfo("Europe/Paris")
 _PRM = re.compile(r"[0-9]{14}")
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 CURVES = frozenset({Dataset.CONSUMPTION_LOAD_CURVE, Dataset.PRODUCTION_LOAD_CURVE})
 CURVE_MAX_DAYS = 7
@@ -43,10 +43,8 @@ def _day(query: Mapping[str, str], name: str) -> date:
     if not value:
         raise CompatInvalidRequest(f"The {name} date parameter is missing.")
     try:
-        if not _DAY.fullmatch(value):
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
+        return day_from_text(value, name)
+    except InvalidPeriod:
         raise CompatInvalidRequest(f"The {name} date parameter must have the format "
                                    "YYYY-MM-DD.") from None
 
