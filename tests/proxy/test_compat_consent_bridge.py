@@ -34,7 +34,7 @@ from proxy.oauth.glue import MAX_VALUE_LENGTH
 from proxy.settings import Settings
 from tests.oauth.conftest import Browser, query_of
 from tests.proxy.test_compat_enedis import AUTHORIZE, decide
-from tests.proxy.world import PRM, World
+from tests.proxy.world import PRM, World, build_world
 
 KEY = bridge_key(b"k" * 32)
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -143,8 +143,26 @@ def _replica(world: World, data_dir: Path) -> TestClient[Any, Any]:
     return TestClient(TestServer(app, host="127.0.0.1"))
 
 
+@pytest.fixture
+async def world_on_any(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    """The world on each backend (production: PostgreSQL)."""
+    w = await build_world(database_url, tmp_path / "a")
+    yield w
+    await w.client.close()
+
+
 async def test_another_replica_with_the_shared_key_completes_the_callback(
-        world: World, browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        world_on_any: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = world_on_any
+    browser = Browser(str(world.client.make_url("")).rstrip("/"))
+    try:
+        await _across_replicas(world, browser, tmp_path, monkeypatch)
+    finally:
+        await browser.close()
+
+
+async def _across_replicas(world: World, browser: Browser, tmp_path: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
     # As deployed: every replica reads the same PASSERELLE_SECRET_KEY(_FILE), own data dirs.
     monkeypatch.setenv("PASSERELLE_SECRET_KEY", world.client.app[web_secret_key].hex())
     stranger_key = bytes(32).hex()
