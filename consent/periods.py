@@ -7,11 +7,14 @@ them (``start=2026-01-01&end=2026-01-08`` is seven days).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from consent.errors import InvalidPeriod
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,9 @@ class DayRange:
         days = []
         for name, text in (("start", start), ("end", end)):
             try:
-                if len(text) != 10:
+                # fromisoformat also takes week dates (2026-W01-1) and, from Python 3.11,
+                # other ISO 8601 forms: the contract is YYYY-MM-DD (ASCII digits) only.
+                if not _DAY.fullmatch(text):
                     raise ValueError(text)
                 days.append(date.fromisoformat(text))
             except (TypeError, ValueError):

@@ -16,7 +16,7 @@ from proxy.data.setup import data_ctx, use_adapters
 from proxy.evidence.setup import evidence_ctx
 from proxy.forwarding import forwarded_middleware_for, parse_networks
 from proxy.keys import clock_key, database_key, invalidation_bus_key, metrics_key, settings_key
-from proxy.middlewares import error_middleware, request_id_middleware
+from proxy.middlewares import error_middleware, nul_guard_middleware, request_id_middleware
 from proxy.oauth.setup import setup_oauth
 from proxy.observability import metrics_middleware, setup_metrics
 from proxy.portal.setup import setup_portal
@@ -37,7 +37,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app = web.Application(
         middlewares=[forwarded_middleware_for(parse_networks(settings.trusted_proxies)),
                      security_headers_middleware, request_id_middleware, error_middleware,
-                     metrics_middleware],
+                     metrics_middleware, nul_guard_middleware],
         client_max_size=1024 * 1024,
     )
     app[settings_key] = settings

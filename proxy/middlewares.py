@@ -1,4 +1,4 @@
-"""Middlewares, one concern each: request id; error tree -> problem+json."""
+"""Middlewares, one concern each: request id; error tree -> problem+json; NUL refused."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import secrets
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from consent.errors import PasserelleError
+from consent.errors import DomainError, PasserelleError
 from consent.storage.database import DatabaseUnavailable, is_outage
-from proxy.errors import OAuthError
+from proxy.errors import InvalidRequest, OAuthError
 from proxy.keys import request_id_key
 from proxy.logging_setup import request_id_var
 
@@ -72,3 +72,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         body = {"type": "about:blank", "title": "Internal Server Error", "status": 500,
                 "detail": "An unexpected error occurred; it has been logged."}
         return web.json_response(body, status=500, content_type=PROBLEM_JSON)
+
+
+#: Where errors are RFC 6749 JSON objects rather than problem+json.
+_OAUTH_PREFIXES = ("/oauth2/", "/compat/enedis/oauth2/")
+
+
+@web.middleware
+async def nul_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a NUL character anywhere in the URL (path or query, percent-encoded: HTTP's
+    parser already refuses raw ones), before any handler sees it.
+
+    No identifier, date or parameter of ours holds one, and PostgreSQL text cannot: a NUL
+    reaching a query makes the driver raise, which would be a 500 on whichever route forgot to
+    check. One check here covers every route, present and future (forms: ``parse_pairs``).
+    """
+    if "%00" in request.raw_path:
+        detail = "A NUL character (%00) is not allowed in a URL."
+        if request.path.startswith(_OAUTH_PREFIXES):
+            raise InvalidRequest(detail)
+        raise DomainError(detail)
+    return await handler(request)

@@ -40,8 +40,8 @@ class RegisteredClients:
 
     async def find(self, client_id: str | None) -> Recipient | None:
         """The recipient registered as ``client_id`` (in any state), ``None`` if there is none."""
-        if not client_id or len(client_id) > MAX_CLIENT_ID:
-            return None
+        if not client_id or len(client_id) > MAX_CLIENT_ID or not client_id.isprintable():
+            return None  # never registered (ids are printable ASCII): no need to ask
 
         async def load() -> Recipient | None:
             async with self.db.session() as session:

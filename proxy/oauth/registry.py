@@ -135,7 +135,8 @@ async def _log_admin(request: web.Request, session: Any, action: str, recipient:
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object (at most :data:`MAX_JSON_BYTES`), or a clear DomainError."""
+    """The request's JSON object (at most :data:`MAX_JSON_BYTES`, no NUL character in any
+    string), or a clear DomainError."""
     if request.content_type != "application/json":
         raise DomainError("Send a JSON object (Content-Type: application/json).", field="body")
     body = await request.content.read(MAX_JSON_BYTES + 1)
@@ -147,7 +148,19 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         raise DomainError("The body is not valid JSON.", field="body") from None
     if not isinstance(value, dict):
         raise DomainError("The body must be a JSON object.", field="body")
+    if _holds_nul(value):  # PostgreSQL text cannot hold one: refused here, not a 500 later
+        raise DomainError("The body holds a NUL character (\\u0000).", field="body")
     return value
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def draft_from_json(body: dict[str, Any]) -> RecipientDraft:
@@ -215,7 +228,14 @@ async def admin_get(request: web.Request) -> web.Response:
 
 
 async def admin_set_state(request: web.Request) -> web.Response:
-    """``POST /admin/recipients/{client_id}/state``: tokens die unless the state is active."""
+    """``POST /admin/recipients/{client_id}/state``: tokens die unless the state is active,
+    and again when a client becomes active again.
+
+    A suspension revokes the client's tokens in its transaction, but a token request that had
+    already checked the client can store its token just after (its insert does not see the
+    suspension): that token is refused while the client is not active (the data path and the
+    token endpoints check the client's state on every request) and is revoked here when the
+    client is reactivated, so a reactivated client starts with no token at all."""
     tenant = await require_admin(request)
     body = await json_body(request)
     try:
@@ -230,7 +250,7 @@ async def admin_set_state(request: web.Request) -> web.Response:
         recipient.state = state
         recipient.updated_at = now
         session.add(recipient)
-        if state is not RecipientState.ACTIVE:
+        if state is not RecipientState.ACTIVE or RecipientState(before) is not state:
             await revoke_recipient_tokens(session, recipient.id, now)
         await _log_admin(request, session, "recipient.state", recipient,
                          {"from": before, "to": str(state)})

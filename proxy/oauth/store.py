@@ -40,7 +40,7 @@ from consent.tokens import (
     rotate_refresh,
 )
 from consent.vocabulary import Dataset, Resolution
-from proxy.errors import InvalidGrant, InvalidRequest
+from proxy.errors import InvalidClient, InvalidGrant, InvalidRequest
 from proxy.oauth.clients import RegisteredClients
 from proxy.oauth.exchange import CodeRecord, Exchange, Grantee, OAuthClient, TokenRecord
 from proxy.oauth.glue import Snapshot
@@ -85,7 +85,10 @@ async def load_grantee(session: AsyncSession, exchange: Exchange, consent_id: st
 
 def client_id_of(snapshot: Snapshot) -> str | None:
     """The client a token-endpoint request claims to be; both methods at once is refused."""
-    basic_id, _secret = extract_basic_authorization(snapshot.headers)
+    try:
+        basic_id, _secret = extract_basic_authorization(snapshot.headers)
+    except ValueError:  # base64 of bytes that are not UTF-8 (authlib decodes them)
+        raise InvalidClient("The HTTP Basic credentials are not UTF-8 text.") from None
     form_id = snapshot.form.get("client_id")
     if basic_id and "client_secret" in snapshot.form:
         raise InvalidRequest("Use one client authentication method, not two (RFC 6749 §2.3).")

@@ -44,15 +44,20 @@ async def read_form(request: web.Request) -> list[tuple[str, str]]:
 
 
 def parse_pairs(text: str) -> list[tuple[str, str]]:
-    """Decode ``a=1&b=2`` strictly (malformed UTF-8 or fields, too many fields: error)."""
+    """Decode ``a=1&b=2`` strictly (malformed UTF-8 or fields, too many fields, a NUL
+    character: error)."""
     if not text:
         return []
     try:
-        return parse_qsl(text, keep_blank_values=True, strict_parsing=True, encoding="utf-8",
-                         errors="strict", max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, encoding="utf-8",
+                          errors="strict", max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
         raise MalformedForm("The form is not valid UTF-8 form encoding, or has too many "
                             "fields.") from None
+    if any("\x00" in key or "\x00" in value for key, value in pairs):
+        # No field of ours holds one, and PostgreSQL text cannot (the driver would raise).
+        raise MalformedForm("The form holds a NUL character.")
+    return pairs
 
 
 def first(pairs: list[tuple[str, str]], name: str, default: str = "") -> str:

@@ -70,3 +70,18 @@ def test_day_range_parsing_and_local_midnights() -> None:
 def test_day_ranges_stay_where_time_zones_work(start: str, end: str) -> None:
     with pytest.raises(InvalidPeriod, match="between 1900-01-01 and 9000-01-01"):
         DayRange.parse(start, end)
+
+
+@pytest.mark.parametrize("text", ["2026-W01-1", "2026W011xx", "20260101  ", "2026-001-1",
+                                  "２０２６-01-01", "2026-01-0\u0661"])
+def test_days_are_written_yyyy_mm_dd_and_nothing_else(text: str) -> None:
+    """``date.fromisoformat`` also reads week dates and other ISO 8601 forms (and, through
+    ``int``, non-ASCII digits): the API's contract is ``YYYY-MM-DD`` in ASCII digits."""
+    with pytest.raises(InvalidPeriod, match="YYYY-MM-DD"):
+        DayRange.parse(text, "2026-02-01")
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(8999, 12, 30)))
+def test_every_yyyy_mm_dd_day_parses_to_itself(day: date) -> None:
+    parsed = DayRange.parse(day.isoformat(), (day + timedelta(days=1)).isoformat())
+    assert (parsed.start, parsed.days) == (day, 1)

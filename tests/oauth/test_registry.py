@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from consent.client_secrets import verify_client_secret
 from consent.models import Recipient
 from consent.tokens import digest, find_token
 from proxy.cli import main
+from proxy.keys import oauth_server_key, token_store_key
 from proxy.oauth.admin_tokens import ADMIN_TOKENS_VAR
+from proxy.oauth.exchange import Exchange
+from proxy.oauth.glue import Snapshot, bound
+from proxy.oauth.grants import CODE_TTL
 from tests.oauth.conftest import Browser, Running
 from tests.oauth.helpers import exchange_code, get_code, introspect, token_request
 
@@ -161,3 +168,40 @@ async def test_public_register_lists_purposes_basis_and_categories(
     assert "Other App" in html
     assert "sous-traitant" in html
     assert await introspect(passerelle, "pas_at_unknown") == {"active": False}
+
+
+# A token request checks that its client is active when it loads (proxy/oauth/store.py) and
+# stores its token later; a suspension committing in between cannot see that token. The test
+# runs the real handler's steps with the suspension placed between them.
+async def test_token_issued_across_a_suspension_is_revoked_with_the_others(
+        passerelle: Running, capsys: pytest.CaptureFixture[str]) -> None:
+    p, app = passerelle, passerelle.app
+    admin = await mint_admin_token(p, capsys)
+    status, before, _r = await token_request(p, {"grant_type": "client_credentials"})
+    assert status == 200  # also warms the client cache
+
+    basic = base64.b64encode(f"{p.world.client_id}:{p.world.client_secret}".encode()).decode()
+    snapshot = Snapshot("POST", p.url + "/oauth2/token",
+                        CIMultiDictProxy(CIMultiDict({"Authorization": "Basic " + basic})),
+                        [], [("grant_type", "client_credentials")])
+    exchange = Exchange(now=p.clock.now(), issuer=p.url, access_ttl=timedelta(minutes=10),
+                        code_ttl=CODE_TTL)
+    store = app[token_store_key]
+    await store.load(exchange, snapshot)
+    with bound(exchange):
+        carrier = app[oauth_server_key].create_token_response(snapshot)
+    assert carrier.status == 200
+
+    async def set_state(state: str) -> None:
+        async with aiohttp.ClientSession() as s, s.post(
+                f"{p.url}/admin/recipients/{p.world.client_id}/state", json={"state": state},
+                headers={"Authorization": "Bearer " + admin}) as r:
+            assert r.status == 200, await r.text()
+
+    await set_state("suspended")          # commits while the request waits for its commit
+    await store.apply(exchange)           # the request's group commit lands afterwards
+    await set_state("active")
+
+    assert (await introspect(p, before["access_token"]))["active"] is False
+    # The token answered across the suspension must be revoked like its siblings:
+    assert (await introspect(p, carrier.json["access_token"]))["active"] is False

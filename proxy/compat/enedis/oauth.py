@@ -74,9 +74,14 @@ async def _back_channel(request: web.Request, run: str) -> web.Response:
         exchange = new_exchange(request)
         store = request.app[token_store_key]
         await store.load(exchange, snapshot)
-        with bound(exchange):
-            carrier: Carrier = (server.create_token_response(snapshot) if run == "token"
-                                else server.create_endpoint_response(run, snapshot))
+        try:
+            with bound(exchange):
+                carrier: Carrier = (server.create_token_response(snapshot) if run == "token"
+                                    else server.create_endpoint_response(run, snapshot))
+        except ValueError:
+            # authlib refuses to build an error description holding characters RFC 6749
+            # forbids (as on the native endpoints): the input that caused it is malformed.
+            raise InvalidRequest("A parameter holds characters that are not allowed.") from None
         await store.apply(exchange)
     except MalformedForm as error:
         return InvalidRequest(error.detail).to_response()
