@@ -26,7 +26,6 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,9 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from consent.errors import AlreadyAnswered
 from consent.models import AuthorizationAnswer
 from consent.storage import Database
-
-#: Rows deleted per transaction by :func:`prune_answers`: short transactions, short locks.
-PRUNE_BATCH = 1000
+from consent.storage.pruning import PRUNE_BATCH, delete_older
 
 
 def request_digest(pairs: Iterable[tuple[str, str]]) -> str:
@@ -72,18 +69,7 @@ async def record_answer(session: AsyncSession, *, tenant_id: str, request_hash: 
 
 async def prune_answers(db: Database, *, before: datetime, batch: int = PRUNE_BATCH) -> int:
     """Delete every answer created strictly before ``before``, of every tenant, ``batch`` rows
-    per transaction, oldest first (by the ``created_at`` index); return how many went.
-
-    Each batch commits on its own, so a long backlog never holds a long lock and an
-    interrupted run keeps what it did; replicas running it at once only delete nothing twice.
-    """
+    per transaction, oldest first (by the ``created_at`` index); return how many went
+    (:func:`~consent.storage.pruning.delete_older`)."""
     table = AuthorizationAnswer.__table__  # type: ignore[attr-defined]
-    oldest = (sa.select(table.c.id).where(table.c.created_at < before)
-              .order_by(table.c.created_at).limit(batch).scalar_subquery())
-    removed = 0
-    while True:
-        async with db.engine.begin() as conn:
-            result = await conn.execute(sa.delete(table).where(table.c.id.in_(oldest)))
-        removed += result.rowcount or 0
-        if (result.rowcount or 0) < batch:
-            return removed
+    return await delete_older(db, table.c.created_at, before, batch=batch)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import update
 from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,6 +32,7 @@ class AuditorToken(TenantScoped, Created, table=True):
     """One auditor bearer token (its digest); ``tenant_scope`` ``None`` means every tenant."""
 
     __tablename__ = "auditor_token"
+    __table_args__ = (sa.Index("ix_auditor_token_expires_at", "expires_at"),)
 
     id: str = id_field()
     token_hash: str = Field(max_length=64, unique=True)

@@ -57,6 +57,9 @@ class Settings:
     #: How often answers to authorization requests past their replay window are deleted (s;
     #: the window is ``proxy.oauth.answer_once.ANSWER_RETENTION``).
     answer_prune_interval: float = 3600.0
+    #: How often expired codes, tokens, browser sessions, staff and auditor tokens and reset
+    #: codes are deleted (s; what may go and when: ``consent.expiry_sweep``).
+    expired_prune_interval: float = 3600.0
     #: SQLite only: ``full`` (an acknowledged access event survives a power loss) or ``normal``
     #: (it survives the process being killed, not the machine losing power); see
     #: ``consent.storage.database.SQLITE_SYNCHRONOUS``.

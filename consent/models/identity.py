@@ -39,6 +39,7 @@ class PasswordReset(TenantScoped, Created, table=True):
     """One reset code of ``account_id``: valid until ``expires_at``, used at most once."""
 
     __tablename__ = "password_reset"
+    __table_args__ = (sa.Index("ix_password_reset_expires_at", "expires_at"),)
 
     id: str = id_field()
     account_id: str = ref_field("account.id")

@@ -36,6 +36,7 @@ class AuthorizationCode(TenantScoped, Created, table=True):
     challenge and the consent the household just granted; single use, short-lived."""
 
     __tablename__ = "oauth_code"
+    __table_args__ = (sa.Index("ix_oauth_code_used_at_expires_at", "used_at", "expires_at"),)
 
     id: str = id_field()
     code_hash: str = Field(max_length=DIGEST_LENGTH, unique=True)
@@ -84,6 +85,7 @@ class OAuthToken(TenantScoped, Created, table=True):
     the app only (each data request then names a point and its consent is looked up)."""
 
     __tablename__ = "oauth_token"
+    __table_args__ = (sa.Index("ix_oauth_token_expires_at", "expires_at"),)
 
     id: str = id_field()
     kind: TokenKind = enum_field(TokenKind)
@@ -106,6 +108,7 @@ class BrowserSession(TenantScoped, Created, table=True):
     the person signed in (``password``, ``reset``, ``oidc``: evidence of R15)."""
 
     __tablename__ = "browser_session"
+    __table_args__ = (sa.Index("ix_browser_session_expires_at", "expires_at"),)
 
     id: str = id_field()
     token_hash: str = Field(max_length=DIGEST_LENGTH, unique=True)

@@ -36,6 +36,7 @@ class StaffToken(TenantScoped, Created, table=True):
     """A staff API credential: the digest of ``pas_stf_...``, its account, its expiry."""
 
     __tablename__ = "staff_token"
+    __table_args__ = (sa.Index("ix_staff_token_expires_at", "expires_at"),)
 
     id: str = id_field()
     token_hash: str = Field(max_length=64, unique=True)

@@ -5,8 +5,9 @@ It creates the authlib server for the instance's issuer and, once the database i
 PostgreSQL), the server key used for CSRF tokens, the back-channel endpoints' store
 (clients remembered, client-credentials tokens group-committed: :mod:`proxy.oauth.store`), the
 :class:`~consent.services.ConsentService` whose hook revokes a consent's tokens in the same
-transaction that ends it, and the sweep that deletes answers to authorization requests past
-their replay window (:mod:`proxy.oauth.answer_once`).
+transaction that ends it, and the sweeps that delete answers to authorization requests past
+their replay window (:mod:`proxy.oauth.answer_once`) and credentials past their expiry
+(:mod:`consent.expiry_sweep`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from consent.expiry_sweep import prune_expired
 from consent.services import ConsentService
 from consent.tokens import revoke_tokens_of_ended_consent
 from proxy.keys import (
@@ -58,11 +60,14 @@ async def _oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     service = ConsentService(app[database_key], app[clock_key])
     service.hooks.listeners.append(revoke_tokens_of_ended_consent)
     app[consent_service_key] = service
-    db, clock = app[database_key], app[clock_key]
+    db, clock, settings = app[database_key], app[clock_key], app[settings_key]
     try:
-        async with sweeping("answer-janitor", lambda: prune_old_answers(db, clock.now()),
-                            app[settings_key].answer_prune_interval, log,
-                            "oauth: deleted %d answers past their replay window"):
+        async with (sweeping("answer-janitor", lambda: prune_old_answers(db, clock.now()),
+                             settings.answer_prune_interval, log,
+                             "oauth: deleted %d answers past their replay window"),
+                    sweeping("expiry-janitor", lambda: prune_expired(db, clock.now()),
+                             settings.expired_prune_interval, log,
+                             "oauth: deleted %d expired codes, tokens and sessions")):
             yield
     finally:
         await store.close()  # first writes the tokens that requests still wait for

@@ -1,0 +1,217 @@
+"""The sweep of expired credentials (consent/expiry_sweep.py): what goes, what stays, and that
+a purged code or token is answered exactly as an expired one was, through the real endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, func, update
+from sqlmodel import select
+
+from consent.auditors import AuditorToken
+from consent.expiry_sweep import EXPIRY_MARGIN, prune_expired
+from consent.models import Account, PasswordReset, StaffToken
+from consent.models.oauth import AuthorizationCode, BrowserSession, OAuthToken, TokenKind
+from consent.services.tenants import create_tenant
+from consent.staff import STAFF_PREFIX, authenticate_token
+from consent.storage import Database
+from consent.tokens import digest
+from tests.oauth.conftest import Browser, Running
+from tests.oauth.helpers import exchange_code, get_code, introspect, token_request
+
+TICK = timedelta(microseconds=1)
+PLAIN = (BrowserSession, StaffToken, AuditorToken, PasswordReset)
+
+
+async def _count(p: Running, model: Any) -> int:
+    async with p.db.session() as session:
+        return (await session.exec(select(func.count()).select_from(model))).one()
+
+
+async def _granted(p: Running) -> tuple[str, str, dict[str, Any]]:
+    """A code exchanged through the real flow: (code, verifier, token response)."""
+    browser = Browser(p.url)
+    try:
+        code, verifier = await get_code(p, browser)
+    finally:
+        await browser.close()
+    status, body = await exchange_code(p, code, verifier)
+    assert status == 200, body
+    return code, verifier, body
+
+
+async def _refresh(p: Running, refresh_token: str) -> tuple[int, dict[str, Any]]:
+    status, body, _r = await token_request(p, {"grant_type": "refresh_token",
+                                               "refresh_token": refresh_token})
+    return status, body
+
+
+@contextmanager
+def _deletes(db: Database, table: str) -> Iterator[list[int]]:
+    """The row counts of every DELETE on ``table`` run meanwhile."""
+    counts: list[int] = []
+
+    prefix = "DELETE FROM " + table + " "  # noqa: S608 (matched against, never run)
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith(prefix):
+            counts.append(cursor.rowcount)
+
+    event.listen(db.engine.sync_engine, "after_cursor_execute", seen)
+    try:
+        yield counts
+    finally:
+        event.remove(db.engine.sync_engine, "after_cursor_execute", seen)
+
+
+async def test_rows_stay_to_their_bound_and_go_one_microsecond_later_in_every_tenant(
+        passerelle_any: Running) -> None:
+    p = passerelle_any
+    now = p.clock.now()
+    bound = now - EXPIRY_MARGIN  # expires_at of a row the sweep keeps at the last instant
+    async with p.db.session() as session:
+        await create_tenant(session, "wallonie", "Wallonie", now)
+        account = (await session.exec(select(Account))).first()
+        assert account is not None
+        for tenant in ("default", "wallonie"):
+            for n, expires in enumerate((bound - TICK, bound, now + timedelta(hours=1))):
+                key = f"{tenant}-{n}"
+                common = {"tenant_id": tenant, "account_id": account.id, "created_at": now,
+                          "expires_at": expires}
+                session.add(BrowserSession(token_hash=digest("s" + key), **common))
+                session.add(StaffToken(token_hash=digest("t" + key), **common))
+                session.add(AuditorToken(token_hash=digest("a" + key), **common))
+                session.add(PasswordReset(code_hash=digest("r" + key), issued_by="desk",
+                                          **common))
+            session.add(AuditorToken(token_hash=digest("never" + tenant), tenant_id=tenant,
+                                     account_id=account.id, created_at=now, expires_at=None))
+    assert await prune_expired(p.db, now, batch=1) == 2 * len(PLAIN)
+    for model in PLAIN:
+        async with p.db.session() as session:
+            left = (await session.exec(select(model))).all()
+        assert sorted((r.tenant_id, r.expires_at) for r in left if r.expires_at) == sorted(
+            (t, e) for t in ("default", "wallonie") for e in (bound, now + timedelta(hours=1)))
+    assert await _count(p, AuditorToken) == 6  # those without expiry never go
+
+
+async def test_an_unused_code_goes_past_its_expiry_and_is_invalid_grant_before_and_after(
+        passerelle_any: Running) -> None:
+    p = passerelle_any
+    b = Browser(p.url)
+    try:
+        code, verifier = await get_code(p, b)
+    finally:
+        await b.close()
+    async with p.db.session() as session:
+        expires = (await session.exec(select(AuthorizationCode))).one().expires_at
+    p.clock.set(expires + EXPIRY_MARGIN)
+    assert await prune_expired(p.db, p.clock.now()) == 0
+    status, body = await exchange_code(p, code, verifier)
+    assert (status, body["error"]) == (400, "invalid_grant")
+    p.clock.advance(TICK)
+    assert await prune_expired(p.db, p.clock.now()) == 1
+    status, body = await exchange_code(p, code, verifier)
+    assert (status, body["error"]) == (400, "invalid_grant")
+
+
+async def test_a_dead_family_goes_whole_and_every_replay_is_still_invalid_grant(
+        passerelle_any: Running) -> None:
+    p = passerelle_any
+    code, verifier, tokens = await _granted(p)
+    async with p.db.session() as session:
+        refresh_expiry = max(t.expires_at for t in (await session.exec(select(OAuthToken))).all())
+    p.clock.set(refresh_expiry + EXPIRY_MARGIN)  # the refresh token's last kept instant
+    await prune_expired(p.db, p.clock.now())  # the access token (and the browser session)
+    assert (await _count(p, OAuthToken), await _count(p, AuthorizationCode)) == (1, 1)
+    before = (await exchange_code(p, code, verifier), await _refresh(p, tokens["refresh_token"]))
+    p.clock.advance(TICK)
+    assert await prune_expired(p.db, p.clock.now()) == 2  # the refresh token and its code
+    assert (await _count(p, OAuthToken), await _count(p, AuthorizationCode)) == (0, 0)
+    after = (await exchange_code(p, code, verifier), await _refresh(p, tokens["refresh_token"]))
+    assert [(s, b["error"]) for s, b in before] == [(400, "invalid_grant")] * 2
+    assert [(s, b["error"]) for s, b in after] == [(400, "invalid_grant")] * 2
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        assert await introspect(p, token) == {"active": False}
+
+
+async def test_a_live_family_keeps_its_code_and_rotated_refresh_tokens_for_reuse_detection(
+        passerelle_any: Running) -> None:
+    p = passerelle_any
+    code, verifier, first = await _granted(p)
+    status, second = await _refresh(p, first["refresh_token"])
+    assert status == 200, second
+    # As after a renewal: the rotated token expired long ago, its successor lives on.
+    long_ago = p.clock.now() - EXPIRY_MARGIN - timedelta(days=1)
+    async with p.db.session() as session:
+        await session.exec(update(OAuthToken).where(
+            OAuthToken.token_hash == digest(first["refresh_token"])).values(expires_at=long_ago))
+    p.clock.advance(timedelta(hours=3))  # both access tokens expired past the margin
+    with _deletes(p.db, "oauth_token") as counts:
+        assert await prune_expired(p.db, p.clock.now(), batch=1) == 2
+    assert len(counts) >= 2
+    assert max(counts) <= 1
+    assert (await _count(p, OAuthToken), await _count(p, AuthorizationCode)) == (2, 1)
+    status, body = await _refresh(p, first["refresh_token"])  # reuse: the family is revoked
+    assert (status, body["error"]) == (400, "invalid_grant")
+    status, body = await _refresh(p, second["refresh_token"])
+    assert (status, body["error"]) == (400, "invalid_grant")
+    # The family is dead now: the expired rotated token goes with the code; the revoked but
+    # unexpired one stays (refused by its revocation until it expires).
+    assert await prune_expired(p.db, p.clock.now()) == 2
+    async with p.db.session() as session:
+        left = (await session.exec(select(OAuthToken))).one()
+    assert (left.kind, left.token_hash) == (TokenKind.REFRESH, digest(second["refresh_token"]))
+    assert left.revoked_at is not None
+    assert await _count(p, AuthorizationCode) == 0
+    status, body = await exchange_code(p, code, verifier)
+    assert (status, body["error"]) == (400, "invalid_grant")
+
+
+async def test_a_revoked_staff_token_is_kept_and_refused_until_it_expires(
+        passerelle_any: Running) -> None:
+    p = passerelle_any
+    now = p.clock.now()
+    raw = STAFF_PREFIX + "revoked"
+    async with p.db.session() as session:
+        account = (await session.exec(select(Account))).first()
+        assert account is not None
+        session.add(StaffToken(tenant_id=account.tenant_id, token_hash=digest(raw),
+                               account_id=account.id, created_at=now - timedelta(hours=2),
+                               expires_at=now + timedelta(hours=10), revoked_at=now))
+    p.clock.advance(timedelta(hours=10) + EXPIRY_MARGIN)
+    assert await prune_expired(p.db, p.clock.now()) == 0
+    async with p.db.session() as session:
+        assert await authenticate_token(session, raw, p.clock.now()) is None
+    p.clock.advance(TICK)
+    assert await prune_expired(p.db, p.clock.now()) == 1
+    async with p.db.session() as session:
+        assert await authenticate_token(session, raw, p.clock.now()) is None
+
+
+async def test_many_expired_access_tokens_go_in_bounded_batches(passerelle_any: Running) -> None:
+    p = passerelle_any
+    _code, _verifier, tokens = await _granted(p)
+    async with p.db.session() as session:
+        row = (await session.exec(select(OAuthToken).where(
+            OAuthToken.token_hash == digest(tokens["access_token"])))).one()
+        base = row.model_dump(exclude={"id", "token_hash", "family_id"})
+        for n in range(7):
+            session.add(OAuthToken(**{**base, "token_hash": digest(f"at{n}"),
+                                      "family_id": f"fam{n}"}))
+    p.clock.advance(timedelta(hours=3))
+    with _deletes(p.db, "oauth_token") as counts:
+        assert await prune_expired(p.db, p.clock.now(), batch=3) == 8
+    assert (sum(counts), max(counts)) == (8, 3)
+    assert await _count(p, OAuthToken) == 1  # the live refresh token
+    async with p.db.engine.connect() as conn:
+        kinds = (await conn.execute(sa.select(OAuthToken.__table__.c.kind))).scalars().all()  # type: ignore[attr-defined]
+    assert kinds == ["refresh"]
+
+
+async def test_every_instance_runs_the_expiry_sweep(passerelle: Running) -> None:
+    assert "expiry-janitor" in {task.get_name() for task in asyncio.all_tasks()}
