@@ -31,13 +31,13 @@ import secrets
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from consent.identifiers import Source
 from consent.models import ConsentPoint, MeteringPoint, Recipient, RecipientState
 from consent.models.oauth import AuthorizationCode
 from consent.scopes import METER_DATA, scope_of
-from consent.tokens import digest, redeem_code
+from consent.tokens import digest
 from proxy.compat.enedis.bridge import Bridge, bridge_key, open_bridge, seal_bridge
 from proxy.compat.enedis.wire import RECORD_PATHS, SERIES_PATHS
 from proxy.errors import InvalidRequest, OAuthError, UnsupportedGrantType
@@ -181,13 +181,15 @@ async def callback(request: web.Request) -> web.Response:
     no longer active and configured, answers ``unknown_or_expired_request``.
 
     Replay: the bridge itself could be presented again within its TTL, so the callback
-    consumes the code it forwards (``oauth_code.used_at``, a conditional update: of two racing
-    callbacks one wins). The code is only a receipt here: the verifier of its PKCE challenge
-    was never kept, so no token endpoint would exchange it anyway, and marking it used revokes
-    nothing (it never obtained a token). A callback URL opened again (browser history, a
-    reload) thus answers ``unknown_or_expired_request`` instead of disclosing the meters
-    again, and a code that is not the recipient's own is refused likewise. A refusal carries
-    no code and no data: sending it again to the same registered target is harmless.
+    consumes the code it forwards: it deletes its row (of two racing callbacks, one deletes
+    it). The code is only a receipt here: the verifier of its PKCE challenge was never kept,
+    so no token endpoint could exchange it, and no token family starts from it whose reuse
+    detection would need the row (marking it used instead would leave a row that the expiry
+    sweep, :mod:`consent.expiry_sweep`, deletes only with its family's last token: never).
+    A callback URL opened again (browser history, a reload) thus answers
+    ``unknown_or_expired_request`` instead of disclosing the meters again, and a code that is
+    not the recipient's own is refused likewise. A refusal carries no code and no data:
+    sending it again to the same registered target is harmless.
     """
     now = request.app[clock_key].now()
     bridge = open_bridge(_key(request), request.query.get("state", ""), now)
@@ -207,8 +209,11 @@ async def callback(request: web.Request) -> web.Response:
             raise web.HTTPSeeOther(target + _sep(target) + urlencode(refused))
         issued = (await session.exec(select(AuthorizationCode).where(
             AuthorizationCode.code_hash == digest(code)))).first()
-        if (issued is None or issued.recipient_id != recipient.id
-                or not await redeem_code(session, issued.id, now)):
+        if issued is None or issued.recipient_id != recipient.id:
+            return _dc_error("unknown_or_expired_request")
+        consumed = await session.exec(delete(AuthorizationCode)
+                                      .where(col(AuthorizationCode.id) == issued.id))
+        if consumed.rowcount != 1:
             return _dc_error("unknown_or_expired_request")
         rows = (await session.exec(
             select(MeteringPoint.source, MeteringPoint.identifier)
