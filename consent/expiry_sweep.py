@@ -19,10 +19,12 @@ that never existed. Let ``E`` be the row's ``expires_at`` and ``C = now - EXPIRY
   RFC 7662 §2.2; revocation answers 200 for both, RFC 7009 §2.2). No reuse check reads them.
 * ``oauth_token``, refresh tokens: a presented refresh token that was rotated or revoked
   revokes its family (RFC 9700 §4.14.2), expired or not; unknown, it is only refused
-  (``invalid_grant``). So a refresh token is deleted once expired *and* its family has no live
-  token (not revoked, not expired before ``C``): revoking that family would change nothing.
-  Refresh tokens expire with their consent (``valid_until``); a renewal moves that later, and
-  the rotated tokens of a renewed consent then wait for the family's end.
+  (``invalid_grant``). A refresh token expires ``refresh_idle`` after issue (30 days by
+  default; a use issues a new one) and never after its consent, so a copy older than that is
+  refused either way: keeping its row would only keep the family revocation its presentation
+  triggers, a signal, for as long as the family lives (years: one row per rotation, the largest
+  table at scale). So an expired refresh token is deleted like an access token; its family
+  loses that signal for copies older than the idle window, and nothing else.
 * ``oauth_code``: a code presented again revokes the family it started (RFC 6749 §4.1.2,
   RFC 9700 §4.5.3; the family's id is the code's id), expired or not. An unused code started
   nothing: deleted past ``E`` (60 s after issue), a late presentation is ``invalid_grant``
@@ -51,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consent.auditors import AuditorToken
 from consent.models import PasswordReset, StaffToken
-from consent.models.oauth import AuthorizationCode, BrowserSession, OAuthToken, TokenKind
+from consent.models.oauth import AuthorizationCode, BrowserSession, OAuthToken
 from consent.storage import Database
 from consent.storage.pruning import PRUNE_BATCH, delete_older
 
@@ -87,10 +89,8 @@ async def prune_expired(db: Database, now: datetime, *, batch: int = PRUNE_BATCH
         return result.rowcount or 0
 
     t = _TOKENS.c
-    removed = await delete_older(
-        db, t.expires_at, cutoff, batch=batch, extra=(t.family_id,),
-        keep=sa.and_(t.kind == TokenKind.REFRESH, _family_live(t.family_id, cutoff)),
-        then=codes_of_ended_families)
+    removed = await delete_older(db, t.expires_at, cutoff, batch=batch, extra=(t.family_id,),
+                                 then=codes_of_ended_families)
     removed += await delete_older(db, _CODES.c.expires_at, cutoff, batch=batch,
                                   among=_CODES.c.used_at.is_(None))
     for table in _PLAIN:

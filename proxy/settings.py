@@ -28,6 +28,9 @@ class Settings:
     demo: bool = False
     #: Lifetime of OAuth access tokens, in seconds (capped at 3600 whatever is set here).
     access_token_ttl: int = 600
+    #: A refresh token not used for this many days expires (never after its consent): rotated
+    #: tokens are kept until then for reuse detection, so this bounds their table.
+    refresh_token_idle_days: int = 30
     # --- operations (issue 9): every field is also PASSERELLE_<NAME> (proxy/environment.py)
     #: ``text`` for people, ``json`` for log collectors (containers set json).
     log_format: str = "text"

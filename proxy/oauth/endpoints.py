@@ -41,7 +41,8 @@ def new_exchange(request: web.Request) -> Exchange:
     return Exchange(now=request.app[clock_key].now(), issuer=settings.issuer,
                     access_ttl=min(MAX_ACCESS_TTL,
                                    timedelta(seconds=max(1, settings.access_token_ttl))),
-                    code_ttl=CODE_TTL)
+                    code_ttl=CODE_TTL,
+                    refresh_idle=timedelta(days=max(1, settings.refresh_token_idle_days)))
 
 
 async def _back_channel(request: web.Request, run: str) -> web.Response:

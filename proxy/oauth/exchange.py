@@ -19,6 +19,9 @@ from consent.models import Recipient, RecipientState
 from consent.models.oauth import AuthorizationCode, OAuthToken, TokenKind
 from consent.scopes import AccessRequest, parse_scope
 
+#: Default of ``PASSERELLE_REFRESH_TOKEN_IDLE_DAYS``.
+DEFAULT_REFRESH_IDLE = timedelta(days=30)
+
 #: Token endpoint client authentication: confidential clients only (no ``none``).
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 #: Grants a client may use; implicit and password are not even registered (RFC 9700 §2.1.2).
@@ -152,6 +155,9 @@ class Exchange:
     issuer: str
     access_ttl: timedelta
     code_ttl: timedelta
+    #: A refresh token expires this long after it is issued unless used (rotated) before, and
+    #: never after its consent (RFC 9700 §4.14.2).
+    refresh_idle: timedelta = DEFAULT_REFRESH_IDLE
     clients: dict[str, OAuthClient] = field(default_factory=dict)
     code: CodeRecord | None = None
     token: TokenRecord | None = None

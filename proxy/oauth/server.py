@@ -114,8 +114,15 @@ def generate_token(grant_type: str, client: OAuthClient, user: Grantee | None = 
     return token
 
 
-def token_rows(issued: Issued, family_id: str | None, now: Any) -> list[OAuthToken]:
-    """The rows to store for one token response (access, and refresh when there is one)."""
+def token_rows(issued: Issued, family_id: str | None, now: Any,
+               refresh_idle: timedelta) -> list[OAuthToken]:
+    """The rows to store for one token response (access, and refresh when there is one).
+
+    A refresh token expires ``refresh_idle`` after issue unless used before (each use issues a
+    new one: a sliding window) and never after its consent. Its row outlives its use: a rotated
+    token presented again revokes its family (reuse detection), until it expires; then the
+    expiry sweep deletes it. So the table holds the tokens of the last ``refresh_idle``, not
+    every rotation of a consent's years."""
     token, grantee = issued.token, issued.grantee
     family = family_id or new_id()
     common = {
@@ -133,7 +140,8 @@ def token_rows(issued: Issued, family_id: str | None, now: Any) -> list[OAuthTok
                        expires_at=now + timedelta(seconds=token["expires_in"]), **common)]
     if "refresh_token" in token and grantee is not None:
         rows.append(OAuthToken(kind=TokenKind.REFRESH, token_hash=digest(token["refresh_token"]),
-                               expires_at=grantee.valid_until, **common))
+                               expires_at=min(grantee.valid_until, now + refresh_idle),
+                               **common))
     return rows
 
 

@@ -128,7 +128,8 @@ class TokenEndpointStore:
             return  # nothing to write: an introspection, an error answer
         if exchange.issues_only:
             await self.inserts.insert([_values(row) for issued in exchange.issued
-                                       for row in token_rows(issued, None, exchange.now)])
+                                       for row in token_rows(issued, None, exchange.now,
+                                                            exchange.refresh_idle)])
             return
         await apply(self.db, exchange)
 
@@ -185,7 +186,7 @@ async def apply_in(session: AsyncSession, exchange: Exchange) -> bool:
             replayed = True
     if not replayed:
         for issued in exchange.issued:
-            session.add_all(token_rows(issued, family, now))
+            session.add_all(token_rows(issued, family, now, exchange.refresh_idle))
     if exchange.revoked is not None:
         row = exchange.revoked.row
         if exchange.revoked.is_refresh:

@@ -10,13 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event, func, update
+from sqlalchemy import event, func
 from sqlmodel import select
 
 from consent.auditors import AuditorToken
 from consent.expiry_sweep import EXPIRY_MARGIN, prune_expired
 from consent.models import Account, PasswordReset, StaffToken
-from consent.models.oauth import AuthorizationCode, BrowserSession, OAuthToken, TokenKind
+from consent.models.oauth import AuthorizationCode, BrowserSession, OAuthToken
 from consent.services.tenants import create_tenant
 from consent.staff import STAFF_PREFIX, authenticate_token
 from consent.storage import Database
@@ -139,36 +139,48 @@ async def test_a_dead_family_goes_whole_and_every_replay_is_still_invalid_grant(
         assert await introspect(p, token) == {"active": False}
 
 
-async def test_a_live_family_keeps_its_code_and_rotated_refresh_tokens_for_reuse_detection(
+async def test_refresh_tokens_expire_when_idle_and_rotated_ones_go_once_expired(
         passerelle_any: Running) -> None:
+    """A refresh token lives ``refresh_idle`` (30 days) unless used; a use issues a new one
+    (sliding). Within its window a reused rotated token revokes its family; past it, the
+    rotated token is deleted (a copy of it is refused either way) while the family lives on."""
     p = passerelle_any
     code, verifier, first = await _granted(p)
-    status, second = await _refresh(p, first["refresh_token"])
+    p.clock.advance(timedelta(days=29))
+    status, second = await _refresh(p, first["refresh_token"])  # used within its window
     assert status == 200, second
-    # As after a renewal: the rotated token expired long ago, its successor lives on.
-    long_ago = p.clock.now() - EXPIRY_MARGIN - timedelta(days=1)
     async with p.db.session() as session:
-        await session.exec(update(OAuthToken).where(
-            OAuthToken.token_hash == digest(first["refresh_token"])).values(expires_at=long_ago))
-    p.clock.advance(timedelta(hours=3))  # both access tokens expired past the margin
+        row = (await session.exec(select(OAuthToken).where(
+            OAuthToken.token_hash == digest(second["refresh_token"])))).one()
+    assert row.expires_at == p.clock.now() + timedelta(days=30)  # a new window from its issue
+    # The first refresh token expired 30 days after its issue; an hour later it goes (with the
+    # two expired access tokens), its successor and the family's code stay.
+    p.clock.advance(timedelta(days=1) + EXPIRY_MARGIN + TICK)
     with _deletes(p.db, "oauth_token") as counts:
-        assert await prune_expired(p.db, p.clock.now(), batch=1) == 2
-    assert len(counts) >= 2
+        await prune_expired(p.db, p.clock.now(), batch=1)  # the sign-in's session goes too
+    assert sum(counts) == 3
     assert max(counts) <= 1
-    assert (await _count(p, OAuthToken), await _count(p, AuthorizationCode)) == (2, 1)
-    status, body = await _refresh(p, first["refresh_token"])  # reuse: the family is revoked
+    assert (await _count(p, OAuthToken), await _count(p, AuthorizationCode)) == (1, 1)
+    # A copy of the deleted token is only refused: the family lives on.
+    status, body = await _refresh(p, first["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
+    status, third = await _refresh(p, second["refresh_token"])
+    assert status == 200, third
+    # A copy of a rotated token still inside its window revokes the family (reuse detection).
     status, body = await _refresh(p, second["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
-    # The family is dead now: the expired rotated token goes with the code; the revoked but
-    # unexpired one stays (refused by its revocation until it expires).
-    assert await prune_expired(p.db, p.clock.now()) == 2
-    async with p.db.session() as session:
-        left = (await session.exec(select(OAuthToken))).one()
-    assert (left.kind, left.token_hash) == (TokenKind.REFRESH, digest(second["refresh_token"]))
-    assert left.revoked_at is not None
-    assert await _count(p, AuthorizationCode) == 0
+    status, body = await _refresh(p, third["refresh_token"])
+    assert (status, body["error"]) == (400, "invalid_grant")
     status, body = await exchange_code(p, code, verifier)
+    assert (status, body["error"]) == (400, "invalid_grant")
+
+
+async def test_an_idle_refresh_token_is_refused_after_its_window(
+        passerelle_any: Running) -> None:
+    p = passerelle_any
+    _code, _verifier, first = await _granted(p)
+    p.clock.advance(timedelta(days=30) + TICK)
+    status, body = await _refresh(p, first["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
 
 
