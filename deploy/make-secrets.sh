@@ -3,7 +3,7 @@
 # missing file only: running it again changes nothing. Files are mode 0600.
 #
 #   db_password       PostgreSQL password of the passerelle role   -> PASSERELLE_DATABASE_PASSWORD_FILE
-#   secret_key        64 hex digits: session and CSRF MACs          -> PASSERELLE_SECRET_KEY_FILE
+#   secret_key        64 hex digits: session, CSRF, consent bridge  -> PASSERELLE_SECRET_KEY_FILE
 #   evidence_keys     base64 key-encryption keys, last one current  -> PASSERELLE_EVIDENCE_KEYS_FILE
 #   cache_key         base64, 32 bytes: sealed upstream-data cache  -> PASSERELLE_CACHE_KEY_FILE
 #   metrics_token     bearer token that /metrics requires           -> PASSERELLE_METRICS_TOKEN_FILE

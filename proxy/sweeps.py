@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 
 async def sweep_forever(name: str, job: Callable[[], Awaitable[int]], interval: float,
                         log: logging.Logger, removed: str) -> None:
-    """Run ``job`` (it returns how many things it removed) now, then every ``interval``
-    seconds, until cancelled. ``removed`` is the log message for a count above zero (one
-    ``%d``). A failed run is logged and retried at the next interval, never fatal."""
+    """Run ``job`` (it returns how many things it removed) every ``interval`` seconds, the
+    first time at a random instant within the first interval, until cancelled. ``removed`` is
+    the log message for a count above zero (one ``%d``). A failed run is logged and retried at
+    the next interval, never fatal.
+
+    The random start spreads the replicas' sweeps (rolled out together, they would all sweep
+    at once, every interval) and keeps a sweep from racing the start of the application.
+    """
+    await asyncio.sleep(random.uniform(0, interval))  # noqa: S311 (spreading, not secrecy)
     while True:
         try:
             count = await job()

@@ -40,6 +40,7 @@ from proxy.auth import bearer_value
 from proxy.errors import InvalidToken
 from proxy.keys import clock_key, database_key, evidence_key, settings_key
 from proxy.oauth.admin_tokens import AdminToken, admin_token_digests
+from proxy.web.body import read_capped
 from proxy.web.templates import render
 
 MAX_JSON_BYTES = 64 * 1024
@@ -139,8 +140,8 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     string), or a clear DomainError."""
     if request.content_type != "application/json":
         raise DomainError("Send a JSON object (Content-Type: application/json).", field="body")
-    body = await request.content.read(MAX_JSON_BYTES + 1)
-    if len(body) > MAX_JSON_BYTES:
+    body = await read_capped(request, MAX_JSON_BYTES)
+    if body is None:
         raise DomainError(f"The body is larger than {MAX_JSON_BYTES} bytes.", field="body")
     try:
         value = json.loads(body)

@@ -29,6 +29,7 @@ from proxy.oauth.registry import json_body
 from proxy.staff.endpoint import Answer, staff_endpoint
 from proxy.staff.inputs import decision_body, instant, texts
 from proxy.staff.views import consent_json, item_json, mandate_json, proof_json
+from proxy.web.body import read_capped
 
 P = Permission
 
@@ -80,8 +81,8 @@ async def add_proof(request: web.Request, principal: StaffPrincipal) -> Answer:
     except ValueError:
         raise DomainError("kind is one of: " + ", ".join(k.value for k in ProofKind),
                           field="kind") from None
-    data = await request.content.read(MAX_PROOF_BYTES + 1)
-    if len(data) > MAX_PROOF_BYTES:
+    data = await read_capped(request, MAX_PROOF_BYTES)
+    if data is None:
         raise DomainError(f"A proof weighs at most {MAX_PROOF_BYTES} bytes.", field="size")
     permission, channel = _acting_as(principal)
     actor = principal.actor(permission, channel)

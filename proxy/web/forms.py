@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from consent.errors import DomainError
+from proxy.web.body import read_capped
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 #: A form body longer than this is refused before it is parsed.
@@ -31,10 +32,8 @@ async def read_form(request: web.Request) -> list[tuple[str, str]]:
     """The form body as ``(name, value)`` pairs, in order."""
     if request.content_type != FORM_TYPE:
         raise MalformedForm(f"The body must be {FORM_TYPE}.")
-    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
-        raise MalformedForm(f"The body is larger than {MAX_FORM_BYTES} bytes.")
-    body = await request.content.read(MAX_FORM_BYTES + 1)
-    if len(body) > MAX_FORM_BYTES:
+    body = await read_capped(request, MAX_FORM_BYTES)
+    if body is None:
         raise MalformedForm(f"The body is larger than {MAX_FORM_BYTES} bytes.")
     try:
         # Percent-encoding is ASCII: a raw non-ASCII byte is malformed.

@@ -265,7 +265,7 @@ async def test_consent_page_redirects_with_code_state_and_usage_point(world: Wor
         assert response.status == 303
         login = response.headers["Location"]
         assert login.startswith("/oauth2/authorize?")
-        decided = await _decide(browser, login, "approve")
+        decided = await decide(browser, login, "approve")
         assert decided.status == 303
         back, _ = await browser.get(decided.headers["Location"])
         assert back.status == 303
@@ -278,7 +278,7 @@ async def test_consent_page_redirects_with_code_state_and_usage_point(world: Wor
         # a refusal answers as Data Connect does: code=403, no state
         response, _ = await browser.get(f"{AUTHORIZE}?client_id={client_id}&response_type=code"
                                         "&state=zz&duration=P30D")
-        refused = await _decide(browser, response.headers["Location"], "refuse")
+        refused = await decide(browser, response.headers["Location"], "refuse")
         back, _ = await browser.get(refused.headers["Location"])
         assert query_of(back.headers["Location"]) == {
             "code": "403", "error": "access_denied",
@@ -287,7 +287,7 @@ async def test_consent_page_redirects_with_code_state_and_usage_point(world: Wor
         await browser.close()
 
 
-async def _decide(browser: Any, authorize_url: str, decision: str) -> aiohttp.ClientResponse:
+async def decide(browser: Any, authorize_url: str, decision: str) -> aiohttp.ClientResponse:
     action, fields = await _consent_form(browser, authorize_url)
     response, _ = await browser.post(action.replace("&amp;", "&"),
                                      [*fields, ("decision", decision)])

@@ -13,6 +13,12 @@ household signs in and decides on Passerelle's own login and consent pages, and 
 sends the browser to the recipient's first other redirect URI with ``code``, ``state`` and
 ``usage_point_id`` (several PRMs joined by ``;``), or, on refusal, with Data Connect's
 ``code=403&error=access_denied&error_description=authorization_request_refused`` (no state).
+
+The request crosses Passerelle's pages in the ``state`` of Passerelle's own authorization
+request, as an authenticated :class:`~proxy.compat.enedis.bridge.Bridge` (client id, the
+recipient's state, issue time; 15 minutes to live), so that whichever replica the callback
+lands on can finish it. The callback then consumes the code it forwards (see
+:func:`callback`): a callback URL opened again answers ``unknown_or_expired_request``.
 """
 
 from __future__ import annotations
@@ -22,21 +28,27 @@ import hashlib
 import json
 import re
 import secrets
-import time
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from consent.identifiers import Source
 from consent.models import ConsentPoint, MeteringPoint, Recipient, RecipientState
 from consent.models.oauth import AuthorizationCode
 from consent.scopes import METER_DATA, scope_of
 from consent.tokens import digest
+from proxy.compat.enedis.bridge import Bridge, bridge_key, open_bridge, seal_bridge
 from proxy.compat.enedis.wire import RECORD_PATHS, SERIES_PATHS
 from proxy.errors import InvalidRequest, OAuthError, UnsupportedGrantType
-from proxy.keys import database_key, oauth_server_key, settings_key, token_store_key
+from proxy.keys import (
+    clock_key,
+    database_key,
+    oauth_server_key,
+    settings_key,
+    token_store_key,
+    web_secret_key,
+)
 from proxy.oauth.endpoints import new_exchange
 from proxy.oauth.glue import Carrier, Snapshot, bound, check_parameters
 from proxy.web.forms import MalformedForm, first, read_form
@@ -45,7 +57,6 @@ PREFIX = "/compat/enedis"
 CALLBACK_PATH = PREFIX + "/dataconnect/v1/oauth2/callback"
 #: Data Connect: "ne peut excéder 3 ans" (P3Y, P36M, P1095D all pass).
 MAX_DURATION_DAYS = 1096
-BRIDGE_TTL = 900.0
 _DURATION = re.compile(r"P(?:(\d{1,4})Y)?(?:(\d{1,5})M)?(?:(\d{1,5})W)?(?:(\d{1,6})D)?")
 _DC_DATASETS = frozenset({*SERIES_PATHS.values(), *RECORD_PATHS.values()})
 
@@ -95,18 +106,6 @@ async def revoke(request: web.Request) -> web.Response:
     return await _back_channel(request, "revocation")
 
 
-@dataclass(frozen=True, slots=True)
-class Bridge:
-    """One Data Connect consent request in flight through Passerelle's consent page."""
-
-    state: str | None
-    target: str
-    created: float
-
-
-bridges_key = web.AppKey("dc_bridges", dict[str, Bridge])
-
-
 def parse_duration(text: str) -> int | None:
     """Days in a Data Connect ``duration`` (``P1Y4M``, ``P36M``, ``P1095D``), else ``None``."""
     match = _DURATION.fullmatch(text)
@@ -140,60 +139,90 @@ async def authorize(request: web.Request) -> web.Response:
     async with request.app[database_key].session() as session:
         recipient = (await session.exec(select(Recipient).where(
             Recipient.client_id == client_id))).first()
-    issuer = request.app[settings_key].issuer
-    callback = issuer + CALLBACK_PATH
+    callback = request.app[settings_key].issuer + CALLBACK_PATH
     if recipient is None or RecipientState(recipient.state) is not RecipientState.ACTIVE:
         return _dc_error("unknown_client", status=400)
-    targets = [u for u in recipient.redirect_uris if u != callback]
-    if callback not in recipient.redirect_uris or not targets:
-        return _dc_error("client_not_configured_for_dataconnect")
     datasets = frozenset(recipient.may_receive()) & _DC_DATASETS
-    if not datasets:
+    if _target_of(recipient, callback) is None or not datasets:
         return _dc_error("client_not_configured_for_dataconnect")
-    bridges = request.app[bridges_key]
-    _forget_old(bridges)
-    key = secrets.token_urlsafe(24)
-    bridges[key] = Bridge(state, targets[0], time.monotonic())
+    issued = int(request.app[clock_key].now().timestamp())
+    bridge = seal_bridge(_key(request), Bridge(client_id, state, issued))
     verifier = secrets.token_urlsafe(48)  # PKCE for Passerelle's server; Data Connect has none
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     details = [{"type": METER_DATA, "datasets": sorted(d.value for d in datasets),
                 "duration": f"P{max(days, 1)}D"}]
     params = {"response_type": "code", "client_id": client_id, "redirect_uri": callback,
-              "scope": scope_of(datasets), "state": key,
+              "scope": scope_of(datasets), "state": bridge,
               "code_challenge": challenge.decode().rstrip("="), "code_challenge_method": "S256",
               "authorization_details": json.dumps(details, separators=(",", ":"))}
     raise web.HTTPSeeOther("/oauth2/authorize?" + urlencode(params))
 
 
-def _forget_old(bridges: dict[str, Bridge]) -> None:
-    horizon = time.monotonic() - BRIDGE_TTL
-    for key in [k for k, b in bridges.items() if b.created < horizon]:
-        del bridges[key]
-    while len(bridges) > 10_000:
-        bridges.pop(next(iter(bridges)))
+def _target_of(recipient: Recipient | None, callback: str) -> str | None:
+    """Where an active recipient configured for the consent page is sent back: its first
+    registered redirect URI other than ``callback``; ``None`` if there is none."""
+    if recipient is None or RecipientState(recipient.state) is not RecipientState.ACTIVE:
+        return None
+    targets = [u for u in recipient.redirect_uris if u != callback]
+    return targets[0] if callback in recipient.redirect_uris and targets else None
+
+
+def _key(request: web.Request) -> bytes:
+    return bridge_key(request.app[web_secret_key])
 
 
 async def callback(request: web.Request) -> web.Response:
-    """Back from Passerelle's consent page: answer the recipient as Data Connect does."""
-    bridge = request.app[bridges_key].pop(request.query.get("state", ""), None)
+    """Back from Passerelle's consent page: answer the recipient as Data Connect does.
+
+    Any replica can answer: the request is in the authenticated ``state``
+    (:mod:`proxy.compat.enedis.bridge`), and the target is derived again, as :func:`authorize`
+    derives it, from the recipient's registered redirect URIs as they are now. A bridge that
+    is forged, altered, sealed under another key or older than its TTL, or whose recipient is
+    no longer active and configured, answers ``unknown_or_expired_request``.
+
+    Replay: the bridge itself could be presented again within its TTL, so the callback
+    consumes the code it forwards: it deletes its row (of two racing callbacks, one deletes
+    it). The code is only a receipt here: the verifier of its PKCE challenge was never kept,
+    so no token endpoint could exchange it, and no token family starts from it whose reuse
+    detection would need the row (marking it used instead would leave a row that the expiry
+    sweep, :mod:`consent.expiry_sweep`, deletes only with its family's last token: never).
+    A callback URL opened again (browser history, a reload) thus answers
+    ``unknown_or_expired_request`` instead of disclosing the meters again, and a code that is
+    not the recipient's own is refused likewise. A refusal carries no code and no data:
+    sending it again to the same registered target is harmless.
+    """
+    now = request.app[clock_key].now()
+    bridge = open_bridge(_key(request), request.query.get("state", ""), now)
     if bridge is None:
         return _dc_error("unknown_or_expired_request")
     code = request.query.get("code")
-    if request.query.get("error") or not code:
-        refused = {"code": "403", "error": "access_denied",
-                   "error_description": "authorization_request_refused"}
-        raise web.HTTPSeeOther(bridge.target + _sep(bridge.target) + urlencode(refused))
+    callback_uri = request.app[settings_key].issuer + CALLBACK_PATH
     async with request.app[database_key].session() as session:
+        recipient = (await session.exec(select(Recipient).where(
+            Recipient.client_id == bridge.client_id))).first()
+        target = _target_of(recipient, callback_uri)
+        if target is None or recipient is None:
+            return _dc_error("unknown_or_expired_request")
+        if request.query.get("error") or not code:
+            refused = {"code": "403", "error": "access_denied",
+                       "error_description": "authorization_request_refused"}
+            raise web.HTTPSeeOther(target + _sep(target) + urlencode(refused))
+        issued = (await session.exec(select(AuthorizationCode).where(
+            AuthorizationCode.code_hash == digest(code)))).first()
+        if issued is None or issued.recipient_id != recipient.id:
+            return _dc_error("unknown_or_expired_request")
+        consumed = await session.exec(delete(AuthorizationCode)
+                                      .where(col(AuthorizationCode.id) == issued.id))
+        if consumed.rowcount != 1:
+            return _dc_error("unknown_or_expired_request")
         rows = (await session.exec(
             select(MeteringPoint.source, MeteringPoint.identifier)
             .join(ConsentPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
-            .join(AuthorizationCode,
-                  col(AuthorizationCode.consent_id) == ConsentPoint.consent_id)
-            .where(AuthorizationCode.code_hash == digest(code)))).all()
+            .where(ConsentPoint.consent_id == issued.consent_id))).all()
     prms = sorted(identifier for source, identifier in rows if source == Source.ENEDIS)
     params = {"code": code, **({"state": bridge.state} if bridge.state is not None else {}),
               "usage_point_id": ";".join(prms)}
-    raise web.HTTPSeeOther(bridge.target + _sep(bridge.target) + urlencode(params))
+    raise web.HTTPSeeOther(target + _sep(target) + urlencode(params))
 
 
 def _sep(uri: str) -> str:
@@ -202,7 +231,6 @@ def _sep(uri: str) -> str:
 
 def add_compat_oauth_routes(app: web.Application) -> None:
     """The token endpoint, the consent page and its callback, under ``/compat/enedis``."""
-    app[bridges_key] = {}
     app.router.add_post(PREFIX + "/oauth2/v3/token", token, name="dc-token")
     app.router.add_post(PREFIX + "/oauth2/v3/revoke", revoke, name="dc-revoke")
     app.router.add_get(PREFIX + "/dataconnect/v1/oauth2/authorize", authorize,
