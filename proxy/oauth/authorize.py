@@ -28,14 +28,13 @@ from authlib.oauth2.base import OAuth2Error
 from consent.households import mandated_households, occupied_points
 from consent.models import AccountRole, MeteringPoint, Party
 from proxy.errors import InvalidRequest, OAuthError
-from proxy.keys import database_key, oauth_server_key
+from proxy.keys import database_key, oauth_server_key, token_store_key
 from proxy.oauth.answer_once import already_answered, is_answered
 from proxy.oauth.consent_page import Pending, consent_page
 from proxy.oauth.decision import decide
 from proxy.oauth.endpoints import new_exchange
 from proxy.oauth.glue import Snapshot, bound, error_redirect, read_snapshot
 from proxy.oauth.server import PasserelleServer, translate
-from proxy.oauth.store import load_client
 from proxy.web.login import login_url
 from proxy.web.pages import error_page, see_other
 from proxy.web.session import browser_session
@@ -49,8 +48,7 @@ async def authorize(request: web.Request) -> web.StreamResponse:
     except OAuthError as error:
         return await _error_page(request, error)
     exchange = new_exchange(request)
-    async with request.app[database_key].session() as session:
-        await load_client(session, exchange, snapshot.payload.client_id)
+    await request.app[token_store_key].load_client(exchange, snapshot.payload.client_id)
     try:
         with bound(exchange):
             grant = server.get_consent_grant(snapshot, end_user=None)

@@ -22,11 +22,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.invalidation import InvalidationBus
-from consent.models import OAuthToken, Recipient
+from consent.models import OAuthToken
 from consent.scopes import AccessRequest
 from consent.storage import Database
 from consent.storage.row_inserts import RowInserts
@@ -52,16 +51,6 @@ _TOKENS: sa.Table = OAuthToken.__table__  # type: ignore[attr-defined]
 def _values(row: OAuthToken) -> dict[str, Any]:
     """The column values of a new token row (SQLModel fills its defaults at construction)."""
     return {column.key: getattr(row, column.key) for column in _TOKENS.columns}
-
-
-async def load_client(session: AsyncSession, exchange: Exchange, client_id: str | None) -> None:
-    """Put client ``client_id`` (if registered) into the exchange."""
-    if not client_id or len(client_id) > 64:
-        return
-    result = await session.exec(select(Recipient).where(Recipient.client_id == client_id))
-    recipient = result.first()
-    if recipient is not None:
-        exchange.clients[client_id] = OAuthClient(recipient)
 
 
 async def load_grantee(session: AsyncSession, exchange: Exchange, consent_id: str | None,
@@ -116,11 +105,15 @@ class TokenEndpointStore:
     async def load(self, exchange: Exchange, snapshot: Snapshot) -> None:
         """Everything the request may need: the client (remembered), the code or token
         presented (never remembered: each is used once or rotates) and its consent."""
-        client_id = client_id_of(snapshot)
+        await self.load_client(exchange, client_id_of(snapshot))
+        await load_presented(self.db, exchange, snapshot)
+
+    async def load_client(self, exchange: Exchange, client_id: str | None) -> None:
+        """Put client ``client_id`` into the exchange if it is registered (in any state:
+        authlib's hooks refuse one that is not active)."""
         recipient = await self.clients.find(client_id)
         if client_id is not None and recipient is not None:
             exchange.clients[client_id] = OAuthClient(recipient)
-        await load_presented(self.db, exchange, snapshot)
 
     async def apply(self, exchange: Exchange) -> None:
         """Write what authlib decided; raise :class:`InvalidGrant` if a replay raced us."""
