@@ -23,7 +23,7 @@ from proxy.keys import (
     token_store_key,
 )
 from proxy.oauth.exchange import AUTH_METHODS, GRANT_TYPES, Exchange
-from proxy.oauth.glue import Carrier, bound, read_snapshot
+from proxy.oauth.glue import Carrier, Snapshot, bound, read_snapshot
 from proxy.oauth.grants import CODE_TTL
 from proxy.oauth.server import MAX_ACCESS_TTL, PasserelleServer
 
@@ -45,24 +45,33 @@ def new_exchange(request: web.Request) -> Exchange:
                     refresh_idle=timedelta(days=max(1, settings.refresh_token_idle_days)))
 
 
-async def _back_channel(request: web.Request, run: str) -> web.Response:
+async def run_back_channel(request: web.Request, snapshot: Snapshot, run: str) -> Carrier:
+    """Load, let authlib decide (``run``: ``"token"``, ``"revocation"`` or
+    ``"introspection"``), apply; raises :class:`OAuthError` (the native and the Data Connect
+    endpoints render it each their way)."""
     server: PasserelleServer = request.app[oauth_server_key]
     store = request.app[token_store_key]
+    exchange = new_exchange(request)
+    await store.load(exchange, snapshot)
+    try:
+        with bound(exchange):
+            carrier: Carrier = (server.create_token_response(snapshot) if run == "token"
+                                else server.create_endpoint_response(run, snapshot))
+    except ValueError:
+        # authlib refuses to build an error description holding characters RFC 6749
+        # forbids: the input that caused it is malformed.
+        raise InvalidRequest("A parameter holds characters that are not allowed.") from None
+    await store.apply(exchange)
+    return carrier
+
+
+async def _back_channel(request: web.Request, run: str) -> web.Response:
+    server: PasserelleServer = request.app[oauth_server_key]
     try:
         if request.query:
             raise InvalidRequest("Send the parameters in the form body, not in the URL.")
         snapshot = await read_snapshot(request, server.issuer, use_query=False, use_form=True)
-        exchange = new_exchange(request)
-        await store.load(exchange, snapshot)
-        try:
-            with bound(exchange):
-                carrier: Carrier = (server.create_token_response(snapshot) if run == "token"
-                                    else server.create_endpoint_response(run, snapshot))
-        except ValueError:
-            # authlib refuses to build an error description holding characters RFC 6749
-            # forbids: the input that caused it is malformed.
-            raise InvalidRequest("A parameter holds characters that are not allowed.") from None
-        await store.apply(exchange)
+        carrier = await run_back_channel(request, snapshot, run)
     except OAuthError as error:
         return error.to_response()
     return carrier.to_response()

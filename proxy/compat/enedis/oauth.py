@@ -46,11 +46,10 @@ from proxy.keys import (
     database_key,
     oauth_server_key,
     settings_key,
-    token_store_key,
     web_secret_key,
 )
-from proxy.oauth.endpoints import new_exchange
-from proxy.oauth.glue import Carrier, Snapshot, bound, check_parameters
+from proxy.oauth.endpoints import run_back_channel
+from proxy.oauth.glue import Snapshot, check_parameters
 from proxy.web.forms import MalformedForm, first, read_form
 
 PREFIX = "/compat/enedis"
@@ -71,18 +70,7 @@ async def _back_channel(request: web.Request, run: str) -> web.Response:
             raise UnsupportedGrantType("Data Connect tokens are client_credentials only.")
         snapshot = Snapshot(request.method, server.issuer + request.path, request.headers,
                             [], pairs)
-        exchange = new_exchange(request)
-        store = request.app[token_store_key]
-        await store.load(exchange, snapshot)
-        try:
-            with bound(exchange):
-                carrier: Carrier = (server.create_token_response(snapshot) if run == "token"
-                                    else server.create_endpoint_response(run, snapshot))
-        except ValueError:
-            # authlib refuses to build an error description holding characters RFC 6749
-            # forbids (as on the native endpoints): the input that caused it is malformed.
-            raise InvalidRequest("A parameter holds characters that are not allowed.") from None
-        await store.apply(exchange)
+        carrier = await run_back_channel(request, snapshot, run)
     except MalformedForm as error:
         return InvalidRequest(error.detail).to_response()
     except OAuthError as error:
