@@ -12,7 +12,9 @@ voids the previous ones, and a successful reset ends every session of the accoun
 
 **External identities (R15).** ``(issuer, subject)`` of an OpenID Connect provider is linked to
 an account once, at the first sign-in through the provider, after the person proved the meter
-number of a point their household occupies; later sign-ins find the account by that link.
+number of a point their household occupies; later sign-ins find the account by that link. The
+meter number proves *occupancy*, not who owns an account: an account someone can already sign
+into (:func:`way_in`) is linked only from a session signed into it (proxy/portal/oidc_link.py).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.accounts import hash_password_async
-from consent.errors import DomainError
+from consent.errors import Conflict, DomainError
 from consent.models import (
     Account,
     AccountRole,
@@ -34,6 +36,7 @@ from consent.models import (
     PasswordReset,
 )
 from consent.models.base import new_id
+from consent.services.base import flush_unique
 from consent.tokens import digest
 
 #: How long a reset code stays valid once issued.
@@ -139,9 +142,7 @@ async def end_all_sessions(session: AsyncSession, account_id: str, now: datetime
 async def linked_account(session: AsyncSession, tenant_id: str, issuer: str, subject: str,
                          now: datetime) -> Account | None:
     """The enabled account ``subject`` at ``issuer`` is linked to, if any (touches the link)."""
-    link = (await session.exec(select(ExternalIdentity).where(
-        ExternalIdentity.tenant_id == tenant_id, ExternalIdentity.issuer == issuer,
-        ExternalIdentity.subject == subject))).first()
+    link = await _link_of(session, tenant_id, issuer, subject)
     if link is None:
         return None
     account = await session.get(Account, link.account_id)
@@ -169,15 +170,58 @@ async def household_account(session: AsyncSession, tenant_id: str, party_id: str
     return account
 
 
+async def way_in(session: AsyncSession, tenant_id: str, party_id: str,
+                  now: datetime) -> Account | None:
+    """An enabled account of ``party_id`` that someone can already sign into, if any: it has a
+    password, a linked external identity, or a live reset code (the operator handed it to
+    someone). ``None`` for a household registered on paper that never had a login: the meter
+    number alone may then link an identity to it (R15)."""
+    accounts = list((await session.exec(select(Account).where(
+        Account.tenant_id == tenant_id, Account.party_id == party_id,
+        col(Account.disabled).is_(False)))).all())
+    ids = [account.id for account in accounts]
+    linked = set((await session.exec(select(ExternalIdentity.account_id).where(
+        col(ExternalIdentity.account_id).in_(ids)))).all())
+    resettable = set((await session.exec(select(PasswordReset.account_id).where(
+        col(PasswordReset.account_id).in_(ids), col(PasswordReset.used_at).is_(None),
+        col(PasswordReset.expires_at) > now))).all())
+    for account in accounts:
+        if (account.password_hash != NO_PASSWORD or account.id in linked
+                or account.id in resettable):
+            return account
+    return None
+
+
 async def link_identity(session: AsyncSession, account: Account, issuer: str, subject: str,
                         proof: str, now: datetime) -> ExternalIdentity:
-    """Link ``subject`` at ``issuer`` to ``account`` (once: the pair is unique per tenant)."""
+    """Link ``subject`` at ``issuer`` to ``account`` (once: the pair is unique per tenant).
+    :class:`Conflict` if it is linked already, also when a concurrent request linked it
+    between the caller's check and this write (two tabs): the caller's transaction rolls back."""
+    taken = Conflict("This identity is already linked to an account.", field="identity")
+    if await _link_of(session, account.tenant_id, issuer, subject) is not None:
+        raise taken
     link = ExternalIdentity(tenant_id=account.tenant_id, issuer=issuer[:500],
                             subject=subject[:255], account_id=account.id, proof=proof,
                             created_at=now, last_login_at=now)
     session.add(link)
-    await session.flush()
+    await flush_unique(session, taken)
     return link
+
+
+async def unlink_identity(session: AsyncSession, tenant_id: str, issuer: str,
+                          subject: str) -> None:
+    """Remove the link of ``subject`` at ``issuer`` (a first sign-in whose claim failed)."""
+    link = await _link_of(session, tenant_id, issuer, subject)
+    if link is not None:
+        await session.delete(link)
+
+
+async def _link_of(session: AsyncSession, tenant_id: str, issuer: str,
+                   subject: str) -> ExternalIdentity | None:
+    result = await session.exec(select(ExternalIdentity).where(
+        ExternalIdentity.tenant_id == tenant_id, ExternalIdentity.issuer == issuer[:500],
+        ExternalIdentity.subject == subject[:255]))
+    return result.first()
 
 
 async def identities_of(session: AsyncSession, account_id: str) -> list[ExternalIdentity]:

@@ -32,6 +32,7 @@ from proxy.keys import (
     database_key,
     decision_recorder_key,
     login_throttle_key,
+    settings_key,
 )
 from proxy.portal.fields import FieldErrors
 from proxy.portal.pages import Household, confirm, household_page, log_event, render_page
@@ -144,11 +145,13 @@ async def security_page(request: web.Request, household: Household) -> web.Strea
 async def _security(request: web.Request, household: Household, *,
                     errors: FieldErrors | None = None, status: int = 200) -> web.Response:
     recorder_auth = await _sign_in_method(request, household)
+    settings = request.app[settings_key]
     async with request.app[database_key].session() as session:
         links = await identity.identities_of(session, household.account.id)
     return await render_page(request, "portal/security.html", {
         "links": links, "method": recorder_auth, "errors": errors or FieldErrors(),
         "has_password": household.account.password_hash != identity.NO_PASSWORD,
+        "oidc_label": settings.oidc_label if settings.oidc_enabled else None,
     }, section="security", status=status, here="/account/security")
 
 

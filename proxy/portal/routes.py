@@ -12,6 +12,7 @@ from proxy.portal import (
     identity,
     mandates,
     oidc,
+    oidc_link,
     overview,
     owndata,
     port,
@@ -53,5 +54,5 @@ def add_portal_routes(app: web.Application) -> None:
     r.add_post("/account/reset", identity.reset_submit)
     r.add_get("/login/oidc", oidc.start, name="login_oidc")
     r.add_get("/login/oidc/callback", oidc.callback, name="login_oidc_callback")
-    r.add_get("/login/oidc/link", oidc.link_form, name="login_oidc_link")
-    r.add_post("/login/oidc/link", oidc.link_submit)
+    r.add_get("/login/oidc/link", oidc_link.link_form, name="login_oidc_link")
+    r.add_post("/login/oidc/link", oidc_link.link_submit)

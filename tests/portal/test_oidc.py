@@ -1,21 +1,26 @@
 """Sign-in through an OpenID Connect provider (R15), against a real provider on 127.0.0.1
 (tests/support/oidc_provider.py): discovery, code + PKCE, ID token checks, first-login link by
-meter number, later sign-ins by the link."""
+meter number (never into an account someone else signs into), later sign-ins by the link."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from consent.clock import FrozenClock
+from consent.identifiers import PointRef
+from consent.identity import NO_PASSWORD
 from consent.models import Account, ExternalIdentity, Occupancy, Party
 from tests.oauth.conftest import Browser
-from tests.portal.helpers import field_error, log_entries, post, text_of
-from tests.portal.world import ALICE_PCE, FREE_PRM, Portal, start
+from tests.portal.helpers import csrf_of, field_error, log_entries, post, text_of
+from tests.portal.world import ALICE_PCE, BOB_PRM, FREE_PRM, PASSWORD, Portal, start
 from tests.support.databases import SqliteFactory
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, serve
 
@@ -59,44 +64,145 @@ async def _round_trip(browser: Browser) -> tuple[int, str]:
     return response.status, response.headers.get("Location", "")
 
 
-async def test_first_sign_in_links_the_identity_after_the_meter_number(
+async def _link(browser: Browser, portal: Portal, ref: PointRef,
+                meter_number: str | None = None) -> tuple[int, str, str]:
+    """Submit the link form; its status, Location and page (English)."""
+    response, html = await post(browser, "/login/oidc/link?lang=en", {
+        "source": ref.source.value, "identifier": ref.identifier,
+        "meter_number": meter_number or portal.meter_number(ref)}, page="/login/oidc/link")
+    return response.status, response.headers.get("Location", ""), html
+
+
+async def _links(portal: Portal) -> list[ExternalIdentity]:
+    async with portal.db.session() as session:
+        return list((await session.exec(select(ExternalIdentity))).all())
+
+
+async def _admin_events(portal: Portal) -> list[dict[str, Any]]:
+    return [e["payload"] for e in await log_entries(portal) if e["kind"] == "admin"]
+
+
+# Review 3: the meter number (readable in a shared hallway, by a landlord, a former flatmate)
+# used to link any OpenID identity into the existing account of the point's household.
+async def test_a_meter_number_does_not_open_an_account_someone_signs_into(
+        federated: Portal, provider: Provider) -> None:
+    provider.user = {"sub": "fc-mallory-666", "name": "Mallory"}
+    browser = Browser(federated.url)
+    try:
+        assert await _round_trip(browser) == (303, "/login/oidc/link")
+        status, _, html = await _link(browser, federated, ALICE_PCE, "999999")
+        assert field_error(html, "meter_number") == "The meter number does not match this point."
+        status, location, html = await _link(browser, federated, ALICE_PCE)
+        assert (status, location) == (409, "")
+        assert "This home already has an account on Passerelle" in text_of(html)
+        assert "Watt Coach" not in text_of(html)
+        assert (await browser.get("/account"))[0].status == 303  # nobody signed in
+    finally:
+        await browser.close()
+    assert await _links(federated) == []
+    [refused] = [e for e in await _admin_events(federated)
+                 if e["action"] == "account.oidc_link_refused"]
+    assert refused["actor"] == f"account:{federated.ids['alice_account']}"
+    assert refused["details"]["subject"] == "fc-mallory-666"
+    assert "account.oidc_linked" not in [e["action"] for e in await _admin_events(federated)]
+
+
+async def test_the_owner_signs_in_first_then_links_the_identity(
         federated: Portal, provider: Provider) -> None:
     browser = Browser(federated.url)
     try:
         _, html = await browser.get("/login?lang=en")
         assert "Sign in with FranceConnect (test)" in text_of(html)
-        status, location = await _round_trip(browser)
-        assert (status, location) == (303, "/login/oidc/link")
-        response, html = await post(browser, "/login/oidc/link?lang=en", {
-            "source": "grdf", "identifier": ALICE_PCE.identifier, "meter_number": "999999"},
-            page="/login/oidc/link")
-        assert field_error(html, "meter_number") == "The meter number does not match this point."
-        response, _ = await post(browser, "/login/oidc/link", {
-            "source": "grdf", "identifier": ALICE_PCE.identifier,
-            "meter_number": federated.meter_number(ALICE_PCE)}, page="/login/oidc/link")
-        assert (response.status, response.headers["Location"]) == (303, "/account/history")
-        _, html = await browser.get("/account?lang=en")
-        assert "Watt Coach" in text_of(html)  # Alice's page: the household was found
-        async with federated.db.session() as session:
-            link = (await session.exec(select(ExternalIdentity))).one()
-            account = await session.get(Account, link.account_id)
-        assert (link.issuer, link.subject, link.proof) == (provider.url, "fc-alice-0001",
-                                                           "meter_number")
-        assert account is not None
-        assert account.username == "alice"
+        assert await _round_trip(browser) == (303, "/login/oidc/link")
+        status, _, html = await _link(browser, federated, ALICE_PCE)
+        assert status == 409
+        # The refusal page's way forward: sign in with the account, then with the provider.
+        [href] = re.findall(r'href="(/login\?next=[^"]+)"', html)
+        again = parse_qs(urlsplit(href.replace("&amp;", "&")).query)["next"][0]
+        assert again == "/login/oidc?next=/account/history"
+        response = await browser.login("alice", PASSWORD, next_path=again)
+        assert (response.status, response.headers["Location"]) == (303, again)
+        assert await _round_trip(browser) == (303, "/login/oidc/link")
+        assert (await browser.get("/account"))[0].status == 200  # the session survived
+        status, location, _ = await _link(browser, federated, ALICE_PCE)
+        assert (status, location) == (303, "/account/history")
         _, html = await browser.get("/account/security?lang=en")
         assert "You are signed in with an identity provider." in text_of(html)
+        assert "Link a FranceConnect (test) identity to this account" in text_of(html)
     finally:
         await browser.close()
-    again = Browser(federated.url)  # later: straight in, no meter number
+    [link] = await _links(federated)
+    assert (link.issuer, link.subject, link.proof) == (provider.url, "fc-alice-0001",
+                                                       "session+meter_number")
+    assert link.account_id == federated.ids["alice_account"]
+    [linked] = [e for e in await _admin_events(federated)
+                if e["action"] == "account.oidc_linked"]
+    assert linked["details"]["proof"] == "session+meter_number"
+    again_browser = Browser(federated.url)  # later: straight in, no meter number
     try:
-        assert await _round_trip(again) == (303, "/account/history")
-        assert (await again.get("/account"))[0].status == 200
+        assert await _round_trip(again_browser) == (303, "/account/history")
+        _, html = await again_browser.get("/account?lang=en")
+        assert "Watt Coach" in text_of(html)  # Alice's page
     finally:
-        await again.close()
-    actions = [e["payload"]["action"] for e in await log_entries(federated)
-               if e["kind"] == "admin"]
-    assert "account.oidc_linked" in actions
+        await again_browser.close()
+
+
+async def test_a_household_nobody_signs_into_is_linked_by_its_meter_number(
+        federated: Portal, provider: Provider) -> None:
+    async with federated.db.session() as session:  # registered on paper: no way in
+        bob = await session.get(Account, federated.ids["bob_account"])
+        assert bob is not None
+        bob.password_hash = NO_PASSWORD
+        session.add(bob)
+    provider.user = {"sub": "fc-bob-0002", "name": "Bob Durand"}
+    browser = Browser(federated.url)
+    try:
+        assert await _round_trip(browser) == (303, "/login/oidc/link")
+        assert (await _link(browser, federated, BOB_PRM))[:2] == (303, "/account/history")
+        _, html = await browser.get("/account?lang=en")
+        assert "Electricity · 24134785609130" in text_of(html)
+    finally:
+        await browser.close()
+    [link] = await _links(federated)
+    assert (link.account_id, link.proof) == (federated.ids["bob_account"], "meter_number")
+    [linked] = [e for e in await _admin_events(federated)
+                if e["action"] == "account.oidc_linked"]
+    assert linked["details"]["proof"] == "meter_number"
+
+
+@pytest.mark.parametrize("path", ["new household", "signed in"])
+async def test_two_tabs_finishing_the_same_first_sign_in(federated: Portal, provider: Provider,
+                                                        path: str) -> None:
+    browser = Browser(federated.url)
+    ref = ALICE_PCE
+    if path == "new household":
+        provider.user, ref = {"sub": "fc-new-43", "name": "Nadia Nouvelle"}, FREE_PRM
+    else:
+        assert (await browser.login("alice", PASSWORD)).status == 303
+    try:
+        assert await _round_trip(browser) == (303, "/login/oidc/link")
+        token = await csrf_of(browser, "/login/oidc/link")
+        form = [("csrf_token", token), ("source", ref.source.value),
+                ("identifier", ref.identifier), ("meter_number", federated.meter_number(ref))]
+        answers = await asyncio.gather(*(browser.post("/login/oidc/link", form, headers={
+            "Origin": browser.base}) for _ in range(2)))
+        statuses = sorted(response.status for response, _ in answers)
+        assert statuses in ([303, 303], [303, 409]), statuses
+        assert (await browser.get("/account"))[0].status == 200
+    finally:
+        await browser.close()
+    [link] = await _links(federated)
+    async with federated.db.session() as session:
+        account = await session.get(Account, link.account_id)
+        assert account is not None
+        occupants = (await session.exec(select(Occupancy.household_id).where(
+            col(Occupancy.ends_at).is_(None)))).all()
+        nadias = (await session.exec(select(Party).where(Party.name == "Nadia Nouvelle"))).all()
+    assert account.party_id in occupants
+    if path == "signed in":
+        assert link.account_id == federated.ids["alice_account"]
+    else:  # the second tab's household was rolled back with its link
+        assert [p.id for p in nadias] == [account.party_id]
 
 
 async def test_a_new_person_gets_a_household_that_claims_the_point(

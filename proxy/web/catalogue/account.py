@@ -150,6 +150,8 @@ MESSAGES: Catalogue = {
     "portal.method.oidc": {"fr": "fournisseur d'identité", "en": "an identity provider"},
     "portal.security.identities": {"fr": "Identités liées", "en": "Linked identities"},
     "portal.security.since": {"fr": "depuis le", "en": "since"},
+    "portal.security.link": {"fr": "Lier une identité {provider} à ce compte",
+                             "en": "Link a {provider} identity to this account"},
     "portal.security.no_identity": {"fr": "Aucune identité externe n'est liée à ce compte.",
                                     "en": "No external identity is linked to this account."},
     "portal.security.password": {"fr": "Changer de mot de passe", "en": "Change the password"},
@@ -186,6 +188,20 @@ MESSAGES: Catalogue = {
         "en": "{provider} confirmed who you are. Once only, show which home is yours: the "
               "number of one of your points and the number printed on its meter."},
     "portal.oidc.link_submit": {"fr": "Continuer", "en": "Continue"},
+    "portal.oidc.has_account": {
+        "fr": "Ce logement a déjà un compte sur Passerelle : le numéro du compteur ne suffit pas "
+              "pour y entrer. Connectez-vous d'abord avec ce compte, puis connectez-vous à "
+              "nouveau avec {provider} pour l'y lier.",
+        "en": "This home already has an account on Passerelle: the meter number is not enough "
+              "to enter it. Sign in with that account first, then sign in with {provider} "
+              "again to link it."},
+    "portal.oidc.sign_in_first": {"fr": "Se connecter avec le compte du logement",
+                                  "en": "Sign in with the home's account"},
+    "portal.oidc.conflict": {
+        "fr": "Cette identité est déjà liée à un compte qui ne peut pas se connecter. "
+              "Contactez l'opérateur.",
+        "en": "This identity is already linked to an account that cannot sign in. Contact "
+              "the operator."},
     "portal.done.oidc_linked": {
         "fr": "Votre identité est liée à votre logement. Vous pourrez vous connecter ainsi.",
         "en": "Your identity is linked to your home. You can sign in this way from now on."},

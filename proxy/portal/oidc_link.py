@@ -1,0 +1,210 @@
+"""The first sign-in of an OpenID identity: linking it to a household (R15).
+
+``GET/POST /login/oidc/link``, reached from the callback (:mod:`proxy.portal.oidc`) with the
+new ``(issuer, subject)`` in a sealed cookie bound to this browser's session cookie. The person
+types a point and the number printed on its meter, confirmed by the DSO (R15, the same proof as
+claiming a point). The meter number proves *occupancy* (anyone in the hallway, a landlord or a
+former flatmate may read it), so it may start or find a household, never take over an account
+someone else signs into. With ``current`` the household Passerelle records as the point's client
+for the DSO's current customer period:
+
+* this browser is signed into an account of ``current`` (password, reset code...): the identity
+  is linked to *that* account, proof ``session+meter_number``. The meter number is still asked:
+  a session is a bearer cookie that may be left open on a shared computer, while a link is a
+  permanent way in that survives a password change and "sign out everywhere", so it takes the
+  same proof as any other link, plus the session;
+* nobody is signed in (or someone else is) and ``current`` already has a way in
+  (:func:`consent.identity.way_in`: a password, a linked identity, a live reset code): refused
+  with "this home already has an account: sign in with it first, then with the provider again"
+  (409). Nothing is linked, no session starts; the attempt is journalled on that account
+  (``account.oidc_link_refused``) and counts against the throttle;
+* ``current`` has no way in (registered on paper, never signed into): linked to its account,
+  proof ``meter_number``: R15's intended path;
+* no ``current``: a household is created for the person and the point claimed for it (a move-in
+  at the start of the DSO's customer period, which ends the previous occupant's consents, R9).
+  The identity is linked *before* the claim (and unlinked if the claim is refused), so two tabs
+  finishing the same first sign-in cannot create two households.
+
+Two tabs linking the same identity at once: the second finds it linked (before, or through
+:class:`~consent.errors.Conflict` at the unique key) and signs in to that account: never a 500.
+Each link is evidence (``external_identity.proof``, event ``account.oidc_linked``). The second
+path needs the provider round trip again: the sealed cookies are bound to the session cookie,
+which signing in replaces; ``state`` and PKCE keep another browser's identity out of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+from sqlmodel import select
+
+from consent import identity
+from consent.claims import SAME_PERIOD_TOLERANCE, Claimant
+from consent.errors import Conflict
+from consent.models import (
+    DEFAULT_TENANT,
+    Account,
+    AccountRole,
+    ClaimMethod,
+    MeteringPoint,
+    PartyKind,
+)
+from consent.services.queries import occupancy_at
+from consent.services.registry import add_party
+from proxy.keys import claim_service_key, clock_key, database_key, login_throttle_key, settings_key
+from proxy.portal import sealed
+from proxy.portal.claims import SOURCES, ProofRefused, Verified, parse_point, verify_meter_number
+from proxy.portal.fields import FieldErrors
+from proxy.portal.pages import confirm, log_event, render_page
+from proxy.web import csrf
+from proxy.web.forms import first
+from proxy.web.login import login_url
+from proxy.web.pages import error_page
+from proxy.web.session import apply_session_cookie, browser_session, sign_in
+
+PENDING_COOKIE = "oidc_pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """The identity now signs in as ``account``; ``proof`` how this request linked it, ``None``
+    when it was linked already (by a concurrent tab)."""
+
+    account: Account
+    proof: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Nothing linked: ``message_key`` to show; ``owner``, the account that must sign in first
+    (the point's household already has a way in)."""
+
+    message_key: str
+    owner: Account | None = None
+
+
+async def _link_page(request: web.Request, *, errors: FieldErrors | None = None,
+                     values: dict[str, str] | None = None, status: int = 200,
+                     signin_url: str = "") -> web.Response:
+    return await render_page(request, "portal/oidc_link.html", {
+        "sources": SOURCES, "errors": errors or FieldErrors(),
+        "values": values or {"source": SOURCES[0].value}, "signin_url": signin_url,
+        "label": request.app[settings_key].oidc_label,
+    }, section="none", status=status, here="/login/oidc/link")
+
+
+async def link_form(request: web.Request) -> web.StreamResponse:
+    """``GET /login/oidc/link``: only with an identity waiting to be linked."""
+    if await sealed.unseal(request, PENDING_COOKIE) is None:
+        return await error_page(request, "portal.oidc.expired", status=400)
+    return await _link_page(request)
+
+
+async def link_submit(request: web.Request) -> web.StreamResponse:
+    """``POST /login/oidc/link``: prove the household by a point and its meter number."""
+    waiting = await sealed.unseal(request, PENDING_COOKIE)
+    if waiting is None:
+        return await error_page(request, "portal.oidc.expired", status=400)
+    try:
+        pairs = await csrf.read_verified_form(request)
+    except csrf.FORM_REJECTED:
+        return await error_page(request, "error.csrf", status=403)
+    values = {k: first(pairs, k) for k in ("source", "identifier")}
+    errors = FieldErrors()
+    throttle, address = request.app[login_throttle_key], request.remote or "unknown"
+    subject_key = f"oidc:{waiting['sub']}"
+    if await throttle.retry_after(subject_key, address) is not None:
+        errors.add("form", "login.throttled")
+        return await _link_page(request, errors=errors, values=values, status=429)
+    try:
+        verified = await verify_meter_number(request.app, parse_point(
+            values["source"], values["identifier"]), first(pairs, "meter_number"))
+    except ProofRefused as refused:
+        await throttle.failed(subject_key, address)
+        errors.add(refused.field, refused.message_key)
+        return await _link_page(request, errors=errors, values=values, status=400)
+    try:
+        outcome = await _link(request, verified, waiting)
+    except Conflict:  # another tab linked this identity between our check and our write
+        outcome = await _already_linked(request, waiting) or Refused("portal.oidc.conflict")
+    if isinstance(outcome, Refused):
+        errors.add("form", outcome.message_key)
+        if outcome.owner is None:
+            return await _link_page(request, errors=errors, values=values, status=409)
+        await throttle.failed(subject_key, address)
+        await log_event(request, outcome.owner, "account.oidc_link_refused",
+                        target=str(verified.ref), details=_who(waiting))
+        again = "/login/oidc?next=" + quote(str(waiting["next"]), safe="/")
+        return await _link_page(request, errors=errors, values=values, status=409,
+                                signin_url=login_url(again))
+    if outcome.proof is not None:
+        await log_event(request, outcome.account, "account.oidc_linked",
+                        target=str(verified.ref),
+                        details={**_who(waiting), "proof": outcome.proof})
+    await throttle.succeeded(subject_key)
+    state = await sign_in(request, outcome.account, method="oidc")
+    response = await confirm(request, str(waiting["next"]), "portal.done.oidc_linked")
+    apply_session_cookie(request, response, state)
+    sealed.drop(response, PENDING_COOKIE)
+    return response
+
+
+def _who(waiting: dict[str, Any]) -> dict[str, str | int | bool | None]:
+    return {"issuer": str(waiting["iss"]), "subject": str(waiting["sub"])}
+
+
+async def _already_linked(request: web.Request, waiting: dict[str, Any]) -> Linked | None:
+    async with request.app[database_key].session() as session:
+        account = await identity.linked_account(session, DEFAULT_TENANT, str(waiting["iss"]),
+                                                str(waiting["sub"]),
+                                                request.app[clock_key].now())
+    return Linked(account, None) if account is not None else None
+
+
+async def _link(request: web.Request, verified: Verified,
+                waiting: dict[str, Any]) -> Linked | Refused:
+    """Decide and write the link (module docstring); :class:`Conflict` if a concurrent
+    request linked the identity first (nothing written)."""
+    if (already := await _already_linked(request, waiting)) is not None:
+        return already
+    issuer, subject = str(waiting["iss"]), str(waiting["sub"])
+    signed_in = (await browser_session(request)).account
+    now = request.app[clock_key].now()
+    async with request.app[database_key].session() as session:
+        point = (await session.exec(select(MeteringPoint).where(
+            MeteringPoint.tenant_id == DEFAULT_TENANT,
+            MeteringPoint.source == verified.ref.source,
+            MeteringPoint.identifier == verified.ref.identifier))).first()
+        current = await occupancy_at(session, point.id, now) if point is not None else None
+        if current is not None and (current.starts_at >= verified.facts.customer_since
+                                    - SAME_PERIOD_TOLERANCE):
+            household = current.household_id
+            if (signed_in is not None and signed_in.tenant_id == DEFAULT_TENANT
+                    and signed_in.party_id == household
+                    and signed_in.has_role(AccountRole.HOUSEHOLD)):
+                account, proof = signed_in, "session+meter_number"
+            elif (owner := await identity.way_in(session, DEFAULT_TENANT, household,
+                                                 now)) is not None:
+                return Refused("portal.oidc.has_account", owner)
+            else:
+                account = await identity.household_account(session, DEFAULT_TENANT,
+                                                           household, now)
+                proof = "meter_number"
+            await identity.link_identity(session, account, issuer, subject, proof, now)
+            return Linked(account, proof)
+        party = await add_party(session, tenant_id=DEFAULT_TENANT, kind=PartyKind.HOUSEHOLD,
+                                name=str(waiting["name"]) or "—", now=now)
+        account = await identity.household_account(session, DEFAULT_TENANT, party.id, now)
+        await identity.link_identity(session, account, issuer, subject, "meter_number", now)
+    # Nobody holds this customer period here; a refusal means someone claimed it meanwhile.
+    result = await request.app[claim_service_key].accept(
+        Claimant(party.id, account.id, DEFAULT_TENANT), verified.ref, ClaimMethod.METER_NUMBER,
+        verified.facts, {"meter_number": "confirmed by the DSO", "via": "oidc first sign-in"})
+    if result.accepted:
+        return Linked(account, "meter_number")
+    async with request.app[database_key].session() as session:
+        await identity.unlink_identity(session, DEFAULT_TENANT, issuer, subject)
+    return Refused("portal.err.claim.taken")
