@@ -6,7 +6,9 @@ the operator is the DSO, the household typed the number printed on its meter and
 confirmed it (``meter_number``). What the DSO said is handed here as :class:`DsoFacts`; this
 module decides and records, in one transaction:
 
-* the point is registered if Passerelle did not know it yet;
+* the point is registered if Passerelle did not know it yet, and locked: of claims (and
+  moves) of one point at once, each decides on what the previous one wrote, so exactly one
+  household becomes the occupant and the others are refused as below;
 * if Passerelle already has the household as the point's occupant, nothing changes;
 * if another household occupies it in Passerelle *for the same customer period* as the DSO's
   current one, the claim is refused: a meter number read off someone else's meter must not
@@ -44,8 +46,9 @@ from consent.models import (
 )
 from consent.services.base import Actor
 from consent.services.occupancy import OccupancyService
+from consent.services.point_lock import lock_new_point, lock_point
 from consent.services.queries import occupancy_at
-from consent.services.registry import add_point, add_upstream_authorisation
+from consent.services.registry import add_upstream_authorisation, new_point
 from consent.storage import Database
 from consent.upstream import UpstreamState
 from consent.vocabulary import Direction, Energy
@@ -161,13 +164,18 @@ class ClaimService:
 
 async def _point(session: AsyncSession, tenant_id: str, ref: PointRef, facts: DsoFacts,
                  now: datetime) -> MeteringPoint:
+    """The point, registered if Passerelle did not know it, and locked: claims and moves of
+    one point at once decide one after the other on current occupancies
+    (:mod:`consent.services.point_lock`)."""
     found = (await session.exec(select(MeteringPoint).where(
         MeteringPoint.tenant_id == tenant_id, MeteringPoint.source == ref.source,
         MeteringPoint.identifier == ref.identifier))).first()
     if found is not None:
+        await lock_point(session, found.id)
         return found
-    return await add_point(session, tenant_id=tenant_id, ref=ref, energy=facts.energy,
-                           directions=facts.directions, now=now, timezone=facts.timezone)
+    return await lock_new_point(session, new_point(
+        tenant_id=tenant_id, ref=ref, energy=facts.energy, directions=facts.directions,
+        now=now, timezone=facts.timezone))
 
 
 async def _move_in_instant(session: AsyncSession, point_id: str,

@@ -69,10 +69,17 @@ class MeteringPoint(TenantScoped, Created, table=True):
 
 class Occupancy(TenantScoped, Created, table=True):
     """Household ``household_id`` is the client of point ``point_id`` over ``[starts_at,
-    ends_at)``; ``ends_at`` ``None`` means "still there". Periods of one point never overlap."""
+    ends_at)``; ``ends_at`` ``None`` means "still there". Periods of one point never overlap:
+    writers hold the point's lock (:mod:`consent.services.point_lock`), and the database keeps
+    at most one open occupancy per point (``uq_occupancy_open_point``)."""
 
     __tablename__ = "occupancy"
-    __table_args__ = (sa.Index("ix_occupancy_point_start", "point_id", "starts_at"),)
+    __table_args__ = (
+        sa.Index("ix_occupancy_point_start", "point_id", "starts_at"),
+        sa.Index("uq_occupancy_open_point", "point_id", unique=True,
+                 sqlite_where=sa.text("ends_at IS NULL"),
+                 postgresql_where=sa.text("ends_at IS NULL")),
+    )
 
     id: str = id_field()
     point_id: str = ref_field("metering_point.id", index=False)

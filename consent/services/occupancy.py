@@ -39,10 +39,11 @@ from consent.models import (
     PartyKind,
     UpstreamAuthorisation,
 )
-from consent.services.base import Actor
+from consent.services.base import Actor, flush_unique
 from consent.services.communities import end_memberships
 from consent.services.consents import ConsentService
 from consent.services.mandates import MandateService
+from consent.services.point_lock import lock_point
 from consent.services.queries import get_row, points_by_ref
 from consent.services.supply import end_supply
 from consent.storage import Database
@@ -110,6 +111,7 @@ class OccupancyService:
         household = await get_row(session, Party, actor.tenant_id, household_id, "party")
         if household.kind != PartyKind.HOUSEHOLD:
             raise NotFound(f"No household with id {household_id!r}.", field="household_id")
+        await lock_point(session, point.id)  # the reads below are current (R8)
         later = (await session.exec(select(Occupancy).where(
             Occupancy.point_id == point.id, col(Occupancy.starts_at) >= at))).first()
         if later is not None:
@@ -128,7 +130,10 @@ class OccupancyService:
                               household_id=household.id, starts_at=at, ends_at=None,
                               created_at=now)
         session.add(occupancy)
-        await session.flush()
+        # The lock makes this the only open occupancy; the unique index would refuse a second
+        # one from a writer that skipped it (a 409, never a 500).
+        await flush_unique(session, Conflict("Another household moved into this point at the "
+                                             "same time.", field="at"))
         return MoveIn(occupancy, previous, ended.upstream, ended.consents, ended.mandates)
 
     async def move_out(self, actor: Actor, ref: PointRef, at: datetime, *,
@@ -144,6 +149,7 @@ class OccupancyService:
             if at > self.clock.now():
                 raise InvalidPeriod("A move-out is recorded when it happens, not ahead.",
                                     field="at")
+            await lock_point(session, point.id)  # the occupancy read below is current
             current = (await session.exec(select(Occupancy).where(
                 Occupancy.point_id == point.id, col(Occupancy.starts_at) < at,
                 or_(col(Occupancy.ends_at).is_(None), col(Occupancy.ends_at) > at)))).first()

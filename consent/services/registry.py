@@ -36,6 +36,7 @@ from consent.models import (
 from consent.periods import Period
 from consent.purposes import DataRole, LegalBasis, Purpose
 from consent.services.base import flush_unique
+from consent.services.point_lock import lock_point
 from consent.upstream import UpstreamKind, UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy
 
@@ -161,6 +162,22 @@ async def add_point(session: AsyncSession, *, tenant_id: str, ref: PointRef, ene
                     directions: Sequence[Direction], now: datetime, timezone: str | None = None,
                     point_id: str | None = None) -> MeteringPoint:
     """Register a metering point (unique per tenant by source and identifier)."""
+    point = new_point(tenant_id=tenant_id, ref=ref, energy=energy, directions=directions,
+                      now=now, timezone=timezone, point_id=point_id)
+    taken = Conflict(f"The point {ref} is already registered.", field="point")
+    if (await session.exec(select(MeteringPoint.id).where(
+            MeteringPoint.tenant_id == tenant_id, MeteringPoint.source == ref.source,
+            MeteringPoint.identifier == ref.identifier))).first() is not None:
+        raise taken
+    session.add(point)
+    await flush_unique(session, taken)
+    return point
+
+
+def new_point(*, tenant_id: str, ref: PointRef, energy: Energy, directions: Sequence[Direction],
+              now: datetime, timezone: str | None = None,
+              point_id: str | None = None) -> MeteringPoint:
+    """The row :func:`add_point` inserts, checked (not added to any session)."""
     if energy not in SOURCE_ENERGIES[ref.source]:
         raise DomainError(f"A {ref.source.value} point cannot meter {energy.value}.",
                           field="energy")
@@ -173,18 +190,10 @@ async def add_point(session: AsyncSession, *, tenant_id: str, ref: PointRef, ene
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise DomainError(f"Unknown time zone {zone!r}.", field="timezone") from None
-    taken = Conflict(f"The point {ref} is already registered.", field="point")
-    if (await session.exec(select(MeteringPoint.id).where(
-            MeteringPoint.tenant_id == tenant_id, MeteringPoint.source == ref.source,
-            MeteringPoint.identifier == ref.identifier))).first() is not None:
-        raise taken
-    point = MeteringPoint(id=point_id or new_id(), tenant_id=tenant_id, source=ref.source,
-                          identifier=ref.identifier, energy=energy,
-                          directions=[d.value for d in dict.fromkeys(directions)],
-                          timezone=zone, created_at=now)
-    session.add(point)
-    await flush_unique(session, taken)
-    return point
+    return MeteringPoint(id=point_id or new_id(), tenant_id=tenant_id, source=ref.source,
+                         identifier=ref.identifier, energy=energy,
+                         directions=[d.value for d in dict.fromkeys(directions)],
+                         timezone=zone, created_at=now)
 
 
 async def add_occupancy(session: AsyncSession, *, tenant_id: str, point_id: str,
@@ -193,6 +202,7 @@ async def add_occupancy(session: AsyncSession, *, tenant_id: str, point_id: str,
     """Record that a household occupies a point over ``[starts_at, ends_at)``; refuses an
     overlap with another occupancy of the point (one client at a time, R8)."""
     period = Period(starts_at, ends_at)
+    await lock_point(session, point_id)
     others = await session.exec(select(Occupancy).where(Occupancy.point_id == point_id))
     for other in others.all():
         if other.period.intersection(period) is not None:

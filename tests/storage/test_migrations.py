@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from consent.models import DEFAULT_TENANT
+from consent.clock import FrozenClock
+from consent.models import DEFAULT_TENANT, Occupancy
 from consent.storage import Database, migrate
 from tests.support.databases import DatabaseFactory
+from tests.support.world import ALICE_PRM, build_world
 
 
 async def test_migrate_from_empty_matches_models_and_is_idempotent(
@@ -50,8 +53,6 @@ async def test_the_comparison_sees_a_missing_column(scratch_db: Database) -> Non
 
 async def test_downgrade_to_base_leaves_no_table(scratch_db: Database) -> None:
     def downgrade(connection: Connection) -> None:
-        from alembic import command
-
         command.downgrade(migrate.alembic_config(connection), "base")
 
     async with scratch_db.engine.begin() as conn:
@@ -75,3 +76,19 @@ async def test_a_recycled_database_comes_back_empty(database_factory: DatabaseFa
         finally:
             await db.dispose()
             database_factory.drop(url)
+
+
+async def test_the_open_occupancy_index_names_points_already_doubled(
+        scratch_db: Database, clock: FrozenClock) -> None:
+    # Revision 0013: two households moved into one point at once before the point lock; the
+    # upgrade names the point rather than choosing an occupant.
+    async with scratch_db.engine.begin() as conn:
+        await conn.run_sync(lambda c: command.downgrade(migrate.alembic_config(c),
+                                                        "0012_expiry_indexes"))
+    world = await build_world(scratch_db, clock)
+    async with scratch_db.session() as session:
+        session.add(Occupancy(tenant_id=DEFAULT_TENANT, point_id=world.points[ALICE_PRM].id,
+                              household_id=world.bob.id, starts_at=clock.now(), ends_at=None,
+                              created_at=clock.now()))
+    with pytest.raises(RuntimeError, match=f"1 point.*default/{ALICE_PRM}"):
+        await scratch_db.migrate()
