@@ -9,10 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 from sqlmodel import select
 
 from consent.identifiers import PointRef
-from consent.models import ExternalIdentity
+from consent.identity import NO_PASSWORD
+from consent.models import Account, ExternalIdentity
 from tests.oauth.conftest import Browser
 from tests.portal.helpers import log_entries, post
-from tests.portal.world import Portal
+from tests.portal.world import BOB_PRM, Portal
+from tests.support.oidc_provider import Provider
 
 
 async def round_trip(browser: Browser) -> tuple[int, str]:
@@ -48,3 +50,18 @@ async def links(portal: Portal) -> list[ExternalIdentity]:
 async def admin_events(portal: Portal) -> list[dict[str, Any]]:
     """The payloads of the evidence log's admin events, oldest first."""
     return [e["payload"] for e in await log_entries(portal) if e["kind"] == "admin"]
+
+
+async def paper_household_links(portal: Portal, provider: Provider) -> Browser:
+    """Bob's household loses its password (registered on paper: no way in), then Bob signs in
+    through the provider and links by his meter number alone; his browser, signed in."""
+    async with portal.db.session() as session:
+        bob = await session.get(Account, portal.ids["bob_account"])
+        assert bob is not None
+        bob.password_hash = NO_PASSWORD
+        session.add(bob)
+    provider.user = {"sub": "fc-bob-0002", "name": "Bob Durand"}
+    browser = Browser(portal.url)
+    assert await round_trip(browser) == (303, "/login/oidc/link")
+    assert (await submit_link(browser, portal, BOB_PRM))[:2] == (303, "/account/history")
+    return browser

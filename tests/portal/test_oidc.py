@@ -11,12 +11,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlmodel import col, select
 
-from consent.identity import NO_PASSWORD
 from consent.models import Account, Occupancy, Party
 from tests.oauth.conftest import Browser
 from tests.portal.helpers import csrf_of, field_error, post, text_of
-from tests.portal.oidc_flow import admin_events, links, round_trip, submit_link
-from tests.portal.world import ALICE_PCE, BOB_PRM, FREE_PRM, PASSWORD, Portal
+from tests.portal.oidc_flow import (
+    admin_events,
+    links,
+    paper_household_links,
+    round_trip,
+    submit_link,
+)
+from tests.portal.world import ALICE_PCE, FREE_PRM, PASSWORD, Portal
 from tests.support.oidc_provider import Provider
 
 
@@ -87,16 +92,8 @@ async def test_the_owner_signs_in_first_then_links_the_identity(
 
 async def test_a_household_nobody_signs_into_is_linked_by_its_meter_number(
         federated: Portal, provider: Provider) -> None:
-    async with federated.db.session() as session:  # registered on paper: no way in
-        bob = await session.get(Account, federated.ids["bob_account"])
-        assert bob is not None
-        bob.password_hash = NO_PASSWORD
-        session.add(bob)
-    provider.user = {"sub": "fc-bob-0002", "name": "Bob Durand"}
-    browser = Browser(federated.url)
+    browser = await paper_household_links(federated, provider)
     try:
-        assert await round_trip(browser) == (303, "/login/oidc/link")
-        assert (await submit_link(browser, federated, BOB_PRM))[:2] == (303, "/account/history")
         _, html = await browser.get("/account?lang=en")
         assert "Electricity · 24134785609130" in text_of(html)
     finally:

@@ -10,12 +10,17 @@ import json
 import aiohttp
 from sqlmodel import select
 
-from consent.identity import NO_PASSWORD
-from consent.models import Account, BrowserSession
+from consent.models import BrowserSession
 from tests.oauth.conftest import Browser
 from tests.portal.helpers import csrf_of, post, text_of
-from tests.portal.oidc_flow import admin_events, links, round_trip, submit_link
-from tests.portal.world import ALICE_PCE, BOB_PASSWORD, BOB_PRM, PASSWORD, Portal
+from tests.portal.oidc_flow import (
+    admin_events,
+    links,
+    paper_household_links,
+    round_trip,
+    submit_link,
+)
+from tests.portal.world import ALICE_PCE, BOB_PASSWORD, PASSWORD, Portal
 from tests.support.oidc_provider import Provider
 
 SUBJECT = "fc-alice-0001"  # the test provider's default user
@@ -84,16 +89,8 @@ async def test_a_removed_identity_signs_in_no_more_and_its_sessions_end(
 
 
 async def test_the_last_way_in_is_not_removed(federated: Portal, provider: Provider) -> None:
-    async with federated.db.session() as session:  # registered on paper: no password
-        bob = await session.get(Account, federated.ids["bob_account"])
-        assert bob is not None
-        bob.password_hash = NO_PASSWORD
-        session.add(bob)
-    provider.user = {"sub": "fc-bob-0002", "name": "Bob Durand"}
-    browser = Browser(federated.url)
+    browser = await paper_household_links(federated, provider)
     try:
-        assert await round_trip(browser) == (303, "/login/oidc/link")
-        assert (await submit_link(browser, federated, BOB_PRM))[:2] == (303, "/account/history")
         [link] = await links(federated)
         _, html = await browser.get("/account/security?lang=en")
         assert "/remove" not in html  # no button, the reason instead
