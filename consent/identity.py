@@ -177,13 +177,14 @@ async def household_account(session: AsyncSession, tenant_id: str, party_id: str
 
 async def way_in(session: AsyncSession, tenant_id: str, party_id: str,
                   now: datetime) -> Account | None:
-    """An enabled account of ``party_id`` that someone can already sign into, if any: it has a
+    """An account of ``party_id`` that someone can already sign into, if any: it has a
     password, a linked external identity, or a live reset code (the operator handed it to
-    someone). ``None`` for a household registered on paper that never had a login: the meter
-    number alone may then link an identity to it (R15)."""
+    someone). A disabled one counts too: it belongs to someone (disabled after a suspected
+    takeover, say), and a stranger's identity must not reach the household through a fresh
+    account meanwhile. ``None`` for a household registered on paper that never had a login:
+    the meter number alone may then link an identity to it (R15)."""
     accounts = list((await session.exec(select(Account).where(
-        Account.tenant_id == tenant_id, Account.party_id == party_id,
-        col(Account.disabled).is_(False)))).all())
+        Account.tenant_id == tenant_id, Account.party_id == party_id))).all())
     ids = [account.id for account in accounts]
     linked = set((await session.exec(select(ExternalIdentity.account_id).where(
         col(ExternalIdentity.account_id).in_(ids)))).all())

@@ -83,14 +83,33 @@ def _convert(name: str, raw: str, kind: Any) -> object:
     raise InvalidConfiguration(f"{name} cannot be set from the environment ({kind}).")
 
 
+#: Fields whose value must lie in ``[low, high]``: a sweep every 0 s would spin on the
+#: database; a refresh-token window of a million days overflows every date computed from it.
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "access_token_ttl": (1, 3600),
+    "refresh_token_idle_days": (1, 3650),
+    "cache_purge_interval": (1, 7 * 86400),
+    "answer_prune_interval": (1, 7 * 86400),
+    "expired_prune_interval": (1, 7 * 86400),
+    "evidence_checkpoint_interval": (1, 7 * 86400),
+    "telemetry_interval": (1, 86400),
+    "check_cache_ttl": (0, 3600),
+}
+
+
 def environment_values(environ: Mapping[str, str]) -> dict[str, object]:
-    """The settings fields that ``environ`` sets, typed."""
+    """The settings fields that ``environ`` sets, typed and within their bounds."""
     hints = typing.get_type_hints(Settings)
     values: dict[str, object] = {}
     for f in dataclasses.fields(Settings):
         name = PREFIX + f.name.upper()
         if name in environ:
-            values[f.name] = _convert(name, environ[name], hints[f.name])
+            value = _convert(name, environ[name], hints[f.name])
+            low, high = _BOUNDS.get(f.name, (float("-inf"), float("inf")))
+            if isinstance(value, int | float) and not low <= value <= high:
+                raise InvalidConfiguration(f"{name}={environ[name]!r} must lie between "
+                                           f"{low:g} and {high:g}.")
+            values[f.name] = value
     return values
 
 

@@ -200,11 +200,22 @@ async def _link(request: web.Request, verified: Verified,
         account = await identity.household_account(session, DEFAULT_TENANT, party.id, now)
         await identity.link_identity(session, account, issuer, subject, "meter_number", now)
     # Nobody holds this customer period here; a refusal means someone claimed it meanwhile.
-    result = await request.app[claim_service_key].accept(
-        Claimant(party.id, account.id, DEFAULT_TENANT), verified.ref, ClaimMethod.METER_NUMBER,
-        verified.facts, {"meter_number": "confirmed by the DSO", "via": "oidc first sign-in"})
+    # Refused or failed (a concurrent claim of the point: Conflict), the identity must not stay
+    # linked to a household that holds nothing.
+    try:
+        result = await request.app[claim_service_key].accept(
+            Claimant(party.id, account.id, DEFAULT_TENANT), verified.ref,
+            ClaimMethod.METER_NUMBER, verified.facts,
+            {"meter_number": "confirmed by the DSO", "via": "oidc first sign-in"})
+    except Exception:
+        await _unlink(request, issuer, subject)
+        raise
     if result.accepted:
         return Linked(account, "meter_number")
+    await _unlink(request, issuer, subject)
+    return Refused("portal.err.claim.taken")
+
+
+async def _unlink(request: web.Request, issuer: str, subject: str) -> None:
     async with request.app[database_key].session() as session:
         await identity.unlink_identity(session, DEFAULT_TENANT, issuer, subject)
-    return Refused("portal.err.claim.taken")

@@ -110,3 +110,12 @@ def test_every_setting_is_in_the_configuration_reference() -> None:
 
     missing = [v for v in variables if f"`{v}`" not in runbook]
     assert missing == [], "add these to docs/operations.md, section 3"
+
+
+@pytest.mark.parametrize(("name", "raw"), [
+    ("PASSERELLE_EXPIRED_PRUNE_INTERVAL", "0"), ("PASSERELLE_CACHE_PURGE_INTERVAL", "-5"),
+    ("PASSERELLE_REFRESH_TOKEN_IDLE_DAYS", "100000000"), ("PASSERELLE_ACCESS_TOKEN_TTL", "0"),
+])
+def test_values_out_of_their_bounds_refuse_to_start(name: str, raw: str) -> None:
+    with pytest.raises(InvalidConfiguration, match="must lie between"):
+        environment_values({name: raw})

@@ -5,6 +5,7 @@ key finishes it; anything altered, expired or replayed is ``unknown_or_expired_r
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -251,3 +252,37 @@ async def test_the_target_is_the_registered_one_at_callback_time(world: World,
                            .where(Recipient.id == world.apps["coach"])
                            .values(redirect_uris=["https://coach.example/moved"]))
     assert await call_back(world.client, refusal) == UNKNOWN
+
+
+async def test_a_code_of_the_native_flow_is_neither_disclosed_nor_consumed(world: World) -> None:
+    """A code the household gave the same app through the native flow (to its own redirect
+    URI, with PKCE), seen by someone else (a log, a Referer), fed to the callback with a bridge
+    minted anonymously: refused, no meter disclosed, and the app still redeems its code."""
+    household = Browser(str(world.client.make_url("")).rstrip("/"))
+    attacker = Browser(str(world.client.make_url("")).rstrip("/"))
+    try:
+        params = query_of(await start(world, household))
+        verifier = "v" * 50
+        challenge = base64.urlsafe_b64encode(
+            hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        params |= {"redirect_uri": "https://coach.example/cb", "state": "native",
+                   "code_challenge": challenge}
+        decided = await decide(household, "/oauth2/authorize?" + urlencode(params), "approve")
+        location = decided.headers["Location"]
+        assert location.startswith("https://coach.example/cb?")
+        code = query_of(location)["code"]
+        bridge = query_of(await start(world, attacker, state="x"))["state"]
+        async with world.client.get(CALLBACK_PATH + "?" + urlencode(
+                {"code": code, "state": bridge}), allow_redirects=False) as r:
+            assert r.status == 400
+            assert "Location" not in r.headers
+            assert (await r.json())["error_description"] == "unknown_or_expired_request"
+        client_id, secret = world.credentials["coach"]
+        async with world.client.post("/oauth2/token", data={
+                "grant_type": "authorization_code", "code": code,
+                "redirect_uri": "https://coach.example/cb", "code_verifier": verifier,
+                "client_id": client_id, "client_secret": secret}) as r:
+            assert r.status == 200, await r.text()
+    finally:
+        await household.close()
+        await attacker.close()

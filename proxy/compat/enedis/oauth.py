@@ -199,8 +199,16 @@ async def callback(request: web.Request) -> web.Response:
             AuthorizationCode.code_hash == digest(code)))).first()
         if issued is None or issued.recipient_id != recipient.id:
             return _dc_error("unknown_or_expired_request")
-        consumed = await session.exec(delete(AuthorizationCode)
-                                      .where(col(AuthorizationCode.id) == issued.id))
+        # Only a code issued for this callback, unused and unexpired: a code the native flow
+        # gave the same app (redirected to its own URI, perhaps already exchanged) must neither
+        # disclose the household's meters here nor be consumed (its exchange, and the reuse
+        # detection of the tokens it gave, depend on its row). The same conditions guard the
+        # delete, so of two racing callbacks one consumes the code.
+        forwardable = (col(AuthorizationCode.id) == issued.id,
+                       col(AuthorizationCode.redirect_uri) == callback_uri,
+                       col(AuthorizationCode.used_at).is_(None),
+                       col(AuthorizationCode.expires_at) > now)
+        consumed = await session.exec(delete(AuthorizationCode).where(*forwardable))
         if consumed.rowcount != 1:
             return _dc_error("unknown_or_expired_request")
         rows = (await session.exec(
