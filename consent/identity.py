@@ -15,6 +15,8 @@ an account once, at the first sign-in through the provider, after the person pro
 number of a point their household occupies; later sign-ins find the account by that link. The
 meter number proves *occupancy*, not who owns an account: an account someone can already sign
 into (:func:`way_in`) is linked only from a session signed into it (proxy/portal/oidc_link.py).
+A link is a permanent way in that survives a password change, so the household can remove one
+(:func:`remove_identity`, GDPR art. 16/17): never the last way in it keeps.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.accounts import hash_password_async
-from consent.errors import Conflict, DomainError
+from consent.errors import Conflict, DomainError, NotFound
 from consent.models import (
     Account,
     AccountRole,
@@ -130,12 +132,15 @@ async def set_password(session: AsyncSession, account: Account, password: str,
     await end_all_sessions(session, account.id, now)
 
 
-async def end_all_sessions(session: AsyncSession, account_id: str, now: datetime) -> int:
-    """End every live browser session of the account ("sign out everywhere"); how many."""
-    result = await session.exec(update(BrowserSession)
-                                .where(col(BrowserSession.account_id) == account_id,
-                                       col(BrowserSession.revoked_at).is_(None))
-                                .values(revoked_at=now))
+async def end_all_sessions(session: AsyncSession, account_id: str, now: datetime, *,
+                           keep: str | None = None) -> int:
+    """End every live browser session of the account ("sign out everywhere") but the one of
+    cookie ``keep``, if given; how many."""
+    statement = update(BrowserSession).where(col(BrowserSession.account_id) == account_id,
+                                             col(BrowserSession.revoked_at).is_(None))
+    if keep is not None:
+        statement = statement.where(col(BrowserSession.token_hash) != digest(keep))
+    result = await session.exec(statement.values(revoked_at=now))
     return int(result.rowcount)
 
 
@@ -231,3 +236,40 @@ async def identities_of(session: AsyncSession, account_id: str) -> list[External
                                 .where(ExternalIdentity.account_id == account_id)
                                 .order_by(col(ExternalIdentity.created_at)))
     return list(result.all())
+
+
+def masked_subject(subject: str) -> str:
+    """What pages and the journal show of a provider's ``sub``: an ellipsis and its last four
+    characters (FranceConnect's and itsme's subjects identify a person: never shown whole);
+    a short subject shows only the ellipsis."""
+    return "…" + subject[-4:] if len(subject) >= 12 else "…"
+
+
+async def remove_identity(session: AsyncSession, account: Account,
+                          link_id: str) -> ExternalIdentity:
+    """Remove the link ``link_id`` of ``account``: at once, the identity signs in no more (its
+    next sign-in is a first one, through the link flow). :class:`NotFound` unless it is one of
+    the account's links (another account's id, or one removed meanwhile: the same answer, R24).
+    :class:`Conflict` (``reason="last_way_in"``) if the account would keep no way in: no
+    password and no other link (a live reset code does not count: the operator holds it, not
+    necessarily the household); the caller's transaction then rolls back, nothing changes.
+
+    The account row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite has one writer), so
+    two removals of the account's last two links at once cannot both pass the check."""
+    locked = (await session.exec(select(Account).where(Account.id == account.id)
+                                 .with_for_update())).one()
+    link = (await session.exec(select(ExternalIdentity).where(
+        ExternalIdentity.id == link_id, ExternalIdentity.account_id == account.id))).first()
+    gone = NotFound("No such linked identity.", field="identity")
+    if link is None:
+        raise gone
+    removed = await session.exec(delete(ExternalIdentity).where(
+        col(ExternalIdentity.id) == link.id, col(ExternalIdentity.account_id) == account.id))
+    if removed.rowcount != 1:  # a concurrent request removed it first
+        raise gone
+    others = (await session.exec(select(func.count()).select_from(ExternalIdentity).where(
+        col(ExternalIdentity.account_id) == account.id))).one()
+    if locked.password_hash == NO_PASSWORD and not others:
+        raise Conflict("This identity is the account's only way in.", field="identity",
+                       reason="last_way_in")
+    return link

@@ -17,7 +17,8 @@ module                   what
 ``mandates``             giving and ending mandates, proof upload (R2, R10)
 ``port``                 the meter's user port: state, open/close, 24-hour tracking (R20)
 ``claims``               claiming a point: meter number or the DSO's consent page (R15)
-``identity``             password reset with a code, OpenID sign-in, security page (R7, R15)
+``identity``             password reset with a code, password change, sign out everywhere (R7)
+``security``             the security page: linked OpenID identities and their removal (R15)
 ``evidence``             the household's own proof bundle (GDPR right of access)
 =======================  ====================================================================
 """

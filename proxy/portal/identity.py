@@ -7,9 +7,9 @@ Any wrong proof gets one and the same answer, and counts against the login throt
 username and the address; a success ends every session of the account and signs this browser
 in with a fresh one (method ``reset``).
 
-``/account/security``: how this session signed in, the OpenID identities linked to the
-account, changing the password (every other session ends), and signing out everywhere (every
-session of the account ends, this one included).
+The forms of ``/account/security`` (the page itself: :mod:`proxy.portal.security`): changing
+the password (every other session ends) and signing out everywhere (every session of the
+account ends, this one included).
 """
 
 from __future__ import annotations
@@ -30,16 +30,15 @@ from proxy.keys import (
     adapters_key,
     clock_key,
     database_key,
-    decision_recorder_key,
     login_throttle_key,
-    settings_key,
 )
 from proxy.portal.fields import FieldErrors
 from proxy.portal.pages import Household, confirm, household_page, log_event, render_page
+from proxy.portal.security import security_view
 from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.login import safe_tenant
-from proxy.web.session import apply_session_cookie, browser_session, sign_in, sign_out
+from proxy.web.session import apply_session_cookie, sign_in, sign_out
 
 GENERIC = "portal.err.reset.proof"
 
@@ -137,32 +136,6 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
 
 
 @household_page
-async def security_page(request: web.Request, household: Household) -> web.StreamResponse:
-    """``GET /account/security``."""
-    return await _security(request, household)
-
-
-async def _security(request: web.Request, household: Household, *,
-                    errors: FieldErrors | None = None, status: int = 200) -> web.Response:
-    recorder_auth = await _sign_in_method(request, household)
-    settings = request.app[settings_key]
-    async with request.app[database_key].session() as session:
-        links = await identity.identities_of(session, household.account.id)
-    return await render_page(request, "portal/security.html", {
-        "links": links, "method": recorder_auth, "errors": errors or FieldErrors(),
-        "has_password": household.account.password_hash != identity.NO_PASSWORD,
-        "oidc_label": settings.oidc_label if settings.oidc_enabled else None,
-    }, section="security", status=status, here="/account/security")
-
-
-async def _sign_in_method(request: web.Request, household: Household) -> str:
-    state = await browser_session(request)
-    auth = await request.app[decision_recorder_key].authentication(state.cookie,
-                                                                   household.account)
-    return auth.method
-
-
-@household_page
 async def change_password(request: web.Request, household: Household) -> web.StreamResponse:
     """``POST /account/security/password``: current password, new one twice."""
     pairs = await csrf.read_verified_form(request)
@@ -174,7 +147,7 @@ async def change_password(request: web.Request, household: Household) -> web.Str
     if not valid:
         errors.add("current", "portal.err.password.current")
     if errors:
-        return await _security(request, household, errors=errors, status=400)
+        return await security_view(request, household, errors=errors, status=400)
     now = request.app[clock_key].now()
     async with request.app[database_key].session() as session:
         account = await session.merge(account)

@@ -16,6 +16,7 @@ from proxy.portal import (
     overview,
     owndata,
     port,
+    security,
     upstream_claim,
 )
 
@@ -46,7 +47,8 @@ def add_portal_routes(app: web.Application) -> None:
     r.add_post("/account/claim", claims.claim_submit)
     r.add_get("/account/claim/upstream", upstream_claim.start, name="account_claim_upstream")
     r.add_get("/account/claim/upstream/callback", upstream_claim.callback)
-    r.add_get("/account/security", identity.security_page, name="account_security")
+    r.add_get("/account/security", security.security_page, name="account_security")
+    r.add_post("/account/security/identities/{identity_id}/remove", security.remove_identity)
     r.add_post("/account/security/password", identity.change_password)
     r.add_post("/account/security/logout-all", identity.logout_everywhere)
     r.add_get("/account/signed-out", identity.signed_out, name="account_signed_out")

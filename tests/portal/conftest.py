@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher, Type
 
 from consent import accounts
+from consent.clock import FrozenClock
 from tests.oauth.conftest import Browser
 from tests.portal.world import PASSWORD, Portal, start
 from tests.support.databases import SqliteFactory
+from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, serve
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -39,3 +41,27 @@ async def alice(portal: Portal) -> AsyncIterator[Browser]:
     assert response.status == 303, await response.text()
     yield browser
     await browser.close()
+
+
+def _timestamps(clock: FrozenClock) -> Callable[[], float]:
+    return lambda: clock.now().timestamp()
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[Provider]:
+    async for running in serve():
+        yield running
+
+
+@pytest.fixture
+async def federated(sqlite_factory: SqliteFactory, tmp_path: Path,
+                    provider: Provider) -> AsyncIterator[Portal]:
+    """The portal world with the provider configured by its discovery URL."""
+    url = sqlite_factory.create()
+    async for running in start(url, tmp_path / "instance",
+                               oidc_discovery_url=provider.discovery_url,
+                               oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET,
+                               oidc_label="FranceConnect (test)"):
+        provider.now = _timestamps(running.clock)  # the provider shares the frozen clock
+        yield running
+    sqlite_factory.drop(url)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,74 +13,20 @@ import pytest
 from sqlmodel import col, select
 
 from consent.claims import ClaimResult
-from consent.clock import FrozenClock
 from consent.errors import ConcurrentUpdate
-from consent.identifiers import PointRef
-from consent.identity import NO_PASSWORD
-from consent.models import Account, ExternalIdentity, Occupancy, Party
+from consent.models import Account, Occupancy, Party
 from proxy.keys import claim_service_key
 from tests.oauth.conftest import Browser
-from tests.portal.helpers import csrf_of, field_error, log_entries, post, text_of
-from tests.portal.world import ALICE_PCE, BOB_PRM, FREE_PRM, PASSWORD, Portal, start
-from tests.support.databases import SqliteFactory
-from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, serve
-
-
-def _timestamps(clock: FrozenClock) -> Callable[[], float]:
-    return lambda: clock.now().timestamp()
-
-
-@pytest.fixture
-async def provider() -> AsyncIterator[Provider]:
-    async for running in serve():
-        yield running
-
-
-@pytest.fixture
-async def federated(sqlite_factory: SqliteFactory, tmp_path: Path,
-                    provider: Provider) -> AsyncIterator[Portal]:
-    """The portal world with the provider configured by its discovery URL."""
-    url = sqlite_factory.create()
-    async for running in start(url, tmp_path / "instance",
-                               oidc_discovery_url=provider.discovery_url,
-                               oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET,
-                               oidc_label="FranceConnect (test)"):
-        provider.now = _timestamps(running.clock)  # the provider shares the frozen clock
-        yield running
-    sqlite_factory.drop(url)
-
-
-async def _round_trip(browser: Browser) -> tuple[int, str]:
-    """/login/oidc -> provider -> callback; the callback's status and Location."""
-    response, _ = await browser.get("/login/oidc?next=/account/history")
-    assert response.status == 303
-    authorize = response.headers["Location"]
-    query = parse_qs(urlsplit(authorize).query)
-    assert query["code_challenge_method"] == ["S256"]
-    assert query["nonce"]
-    assert query["state"]
-    response, _ = await browser.get(authorize)  # the provider signs the user in at once
-    assert response.status == 302
-    response, _ = await browser.get(response.headers["Location"])
-    return response.status, response.headers.get("Location", "")
-
-
-async def _link(browser: Browser, portal: Portal, ref: PointRef,
-                meter_number: str | None = None) -> tuple[int, str, str]:
-    """Submit the link form; its status, Location and page (English)."""
-    response, html = await post(browser, "/login/oidc/link?lang=en", {
-        "source": ref.source.value, "identifier": ref.identifier,
-        "meter_number": meter_number or portal.meter_number(ref)}, page="/login/oidc/link")
-    return response.status, response.headers.get("Location", ""), html
-
-
-async def _links(portal: Portal) -> list[ExternalIdentity]:
-    async with portal.db.session() as session:
-        return list((await session.exec(select(ExternalIdentity))).all())
-
-
-async def _admin_events(portal: Portal) -> list[dict[str, Any]]:
-    return [e["payload"] for e in await log_entries(portal) if e["kind"] == "admin"]
+from tests.portal.helpers import csrf_of, field_error, post, text_of
+from tests.portal.oidc_flow import (
+    admin_events,
+    links,
+    paper_household_links,
+    round_trip,
+    submit_link,
+)
+from tests.portal.world import ALICE_PCE, FREE_PRM, PASSWORD, Portal
+from tests.support.oidc_provider import Provider
 
 
 # Review 3: the meter number (readable in a shared hallway, by a landlord, a former flatmate)
@@ -92,22 +36,22 @@ async def test_a_meter_number_does_not_open_an_account_someone_signs_into(
     provider.user = {"sub": "fc-mallory-666", "name": "Mallory"}
     browser = Browser(federated.url)
     try:
-        assert await _round_trip(browser) == (303, "/login/oidc/link")
-        status, _, html = await _link(browser, federated, ALICE_PCE, "999999")
+        assert await round_trip(browser) == (303, "/login/oidc/link")
+        status, _, html = await submit_link(browser, federated, ALICE_PCE, "999999")
         assert field_error(html, "meter_number") == "The meter number does not match this point."
-        status, location, html = await _link(browser, federated, ALICE_PCE)
+        status, location, html = await submit_link(browser, federated, ALICE_PCE)
         assert (status, location) == (409, "")
         assert "This home already has an account on Passerelle" in text_of(html)
         assert "Watt Coach" not in text_of(html)
         assert (await browser.get("/account"))[0].status == 303  # nobody signed in
     finally:
         await browser.close()
-    assert await _links(federated) == []
-    [refused] = [e for e in await _admin_events(federated)
+    assert await links(federated) == []
+    [refused] = [e for e in await admin_events(federated)
                  if e["action"] == "account.oidc_link_refused"]
     assert refused["actor"] == f"account:{federated.ids['alice_account']}"
     assert refused["details"]["subject"] == "fc-mallory-666"
-    assert "account.oidc_linked" not in [e["action"] for e in await _admin_events(federated)]
+    assert "account.oidc_linked" not in [e["action"] for e in await admin_events(federated)]
 
 
 async def test_the_owner_signs_in_first_then_links_the_identity(
@@ -116,8 +60,8 @@ async def test_the_owner_signs_in_first_then_links_the_identity(
     try:
         _, html = await browser.get("/login?lang=en")
         assert "Sign in with FranceConnect (test)" in text_of(html)
-        assert await _round_trip(browser) == (303, "/login/oidc/link")
-        status, _, html = await _link(browser, federated, ALICE_PCE)
+        assert await round_trip(browser) == (303, "/login/oidc/link")
+        status, _, html = await submit_link(browser, federated, ALICE_PCE)
         assert status == 409
         # The refusal page's way forward: sign in with the account, then with the provider.
         [href] = re.findall(r'href="(/login\?next=[^"]+)"', html)
@@ -125,25 +69,25 @@ async def test_the_owner_signs_in_first_then_links_the_identity(
         assert again == "/login/oidc?next=/account/history"
         response = await browser.login("alice", PASSWORD, next_path=again)
         assert (response.status, response.headers["Location"]) == (303, again)
-        assert await _round_trip(browser) == (303, "/login/oidc/link")
+        assert await round_trip(browser) == (303, "/login/oidc/link")
         assert (await browser.get("/account"))[0].status == 200  # the session survived
-        status, location, _ = await _link(browser, federated, ALICE_PCE)
+        status, location, _ = await submit_link(browser, federated, ALICE_PCE)
         assert (status, location) == (303, "/account/history")
         _, html = await browser.get("/account/security?lang=en")
         assert "You are signed in with an identity provider." in text_of(html)
         assert "Link a FranceConnect (test) identity to this account" in text_of(html)
     finally:
         await browser.close()
-    [link] = await _links(federated)
+    [link] = await links(federated)
     assert (link.issuer, link.subject, link.proof) == (provider.url, "fc-alice-0001",
                                                        "session+meter_number")
     assert link.account_id == federated.ids["alice_account"]
-    [linked] = [e for e in await _admin_events(federated)
+    [linked] = [e for e in await admin_events(federated)
                 if e["action"] == "account.oidc_linked"]
     assert linked["details"]["proof"] == "session+meter_number"
     again_browser = Browser(federated.url)  # later: straight in, no meter number
     try:
-        assert await _round_trip(again_browser) == (303, "/account/history")
+        assert await round_trip(again_browser) == (303, "/account/history")
         _, html = await again_browser.get("/account?lang=en")
         assert "Watt Coach" in text_of(html)  # Alice's page
     finally:
@@ -152,23 +96,15 @@ async def test_the_owner_signs_in_first_then_links_the_identity(
 
 async def test_a_household_nobody_signs_into_is_linked_by_its_meter_number(
         federated: Portal, provider: Provider) -> None:
-    async with federated.db.session() as session:  # registered on paper: no way in
-        bob = await session.get(Account, federated.ids["bob_account"])
-        assert bob is not None
-        bob.password_hash = NO_PASSWORD
-        session.add(bob)
-    provider.user = {"sub": "fc-bob-0002", "name": "Bob Durand"}
-    browser = Browser(federated.url)
+    browser = await paper_household_links(federated, provider)
     try:
-        assert await _round_trip(browser) == (303, "/login/oidc/link")
-        assert (await _link(browser, federated, BOB_PRM))[:2] == (303, "/account/history")
         _, html = await browser.get("/account?lang=en")
         assert "Electricity · 24134785609130" in text_of(html)
     finally:
         await browser.close()
-    [link] = await _links(federated)
+    [link] = await links(federated)
     assert (link.account_id, link.proof) == (federated.ids["bob_account"], "meter_number")
-    [linked] = [e for e in await _admin_events(federated)
+    [linked] = [e for e in await admin_events(federated)
                 if e["action"] == "account.oidc_linked"]
     assert linked["details"]["proof"] == "meter_number"
 
@@ -183,7 +119,7 @@ async def test_two_tabs_finishing_the_same_first_sign_in(federated: Portal, prov
     else:
         assert (await browser.login("alice", PASSWORD)).status == 303
     try:
-        assert await _round_trip(browser) == (303, "/login/oidc/link")
+        assert await round_trip(browser) == (303, "/login/oidc/link")
         token = await csrf_of(browser, "/login/oidc/link")
         form = [("csrf_token", token), ("source", ref.source.value),
                 ("identifier", ref.identifier), ("meter_number", federated.meter_number(ref))]
@@ -194,7 +130,7 @@ async def test_two_tabs_finishing_the_same_first_sign_in(federated: Portal, prov
         assert (await browser.get("/account"))[0].status == 200
     finally:
         await browser.close()
-    [link] = await _links(federated)
+    [link] = await links(federated)
     async with federated.db.session() as session:
         account = await session.get(Account, link.account_id)
         assert account is not None
@@ -213,7 +149,7 @@ async def test_a_new_person_gets_a_household_that_claims_the_point(
     provider.user = {"sub": "fc-new-42", "name": "Nadia Nouvelle"}
     browser = Browser(federated.url)
     try:
-        await _round_trip(browser)
+        await round_trip(browser)
         response, _ = await post(browser, "/login/oidc/link", {
             "source": "enedis", "identifier": FREE_PRM.identifier,
             "meter_number": federated.meter_number(FREE_PRM)}, page="/login/oidc/link")
@@ -241,10 +177,10 @@ async def test_a_claim_that_fails_leaves_the_identity_unlinked(
     provider.user = {"sub": "fc-raced-7", "name": "Rita Race"}
     browser = Browser(federated.url)
     try:
-        await _round_trip(browser)
-        status, _location, _html = await _link(browser, federated, FREE_PRM)
+        await round_trip(browser)
+        status, _location, _html = await submit_link(browser, federated, FREE_PRM)
         assert status == 409
-        assert await _links(federated) == []
+        assert await links(federated) == []
     finally:
         await browser.close()
 
@@ -255,7 +191,7 @@ async def test_an_untrustworthy_id_token_signs_nobody_in(federated: Portal, prov
     provider.tamper = tamper
     browser = Browser(federated.url)
     try:
-        status, location = await _round_trip(browser)
+        status, location = await round_trip(browser)
         assert status == 502
         assert location == ""
         assert (await browser.get("/account"))[0].status == 303

@@ -154,6 +154,33 @@ MESSAGES: Catalogue = {
                              "en": "Link a {provider} identity to this account"},
     "portal.security.no_identity": {"fr": "Aucune identité externe n'est liée à ce compte.",
                                     "en": "No external identity is linked to this account."},
+    "portal.security.proof": {"fr": "preuve", "en": "proof"},
+    "portal.security.proof.meter_number": {"fr": "numéro du compteur",
+                                           "en": "meter number"},
+    "portal.security.proof.session_meter_number": {
+        "fr": "session ouverte et numéro du compteur", "en": "signed-in session and meter number"},
+    "portal.security.proof.other": {"fr": "autre", "en": "other"},
+    "portal.security.last_used": {"fr": "dernière connexion le", "en": "last sign-in"},
+    "portal.security.remove_intro": {
+        "fr": "Une identité liée ouvre ce compte même après un changement de mot de passe. "
+              "Retirez celle que vous ne reconnaissez pas : elle ne pourra plus se connecter, et "
+              "vos autres sessions, sur les autres appareils, seront fermées.",
+        "en": "A linked identity opens this account even after a password change. Remove any "
+              "you do not recognise: it will no longer sign in, and your other sessions, on "
+              "other devices, will be closed."},
+    "portal.security.remove_button": {"fr": "Retirer l'identité {provider} {subject}",
+                                      "en": "Remove the {provider} identity {subject}"},
+    "portal.err.identity.last_way_in": {
+        "fr": "Cette identité est le seul moyen d'entrer dans votre compte : liez d'abord une "
+              "autre identité, ou demandez un code de réinitialisation à l'opérateur pour "
+              "choisir un mot de passe.",
+        "en": "This identity is the only way into your account: link another identity first, "
+              "or ask the operator for a reset code to choose a password."},
+    "portal.done.oidc_unlinked": {
+        "fr": "Identité retirée : elle ne peut plus se connecter. Vos autres sessions sont "
+              "fermées ({count}).",
+        "en": "Identity removed: it can no longer sign in. Your other sessions are closed "
+              "({count})."},
     "portal.security.password": {"fr": "Changer de mot de passe", "en": "Change the password"},
     "portal.security.current": {"fr": "Mot de passe actuel", "en": "Current password"},
     "portal.security.change": {"fr": "Changer", "en": "Change"},
