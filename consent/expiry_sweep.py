@@ -29,7 +29,7 @@ that never existed. Let ``E`` be the row's ``expires_at`` and ``C = now - EXPIRY
   RFC 9700 §4.5.3; the family's id is the code's id), expired or not. An unused code started
   nothing: deleted past ``E`` (60 s after issue), a late presentation is ``invalid_grant``
   either way. A used code is deleted in the transaction that deletes a token of its family
-  once that family has no live token left, by the same rule as refresh tokens: the last
+  once that family has no live token left (not revoked, not expired before ``C``): the last
   token of a family goes with its code, so no used code is left behind.
 
 The margin covers replicas whose clocks disagree (NTP keeps them within milliseconds) and a

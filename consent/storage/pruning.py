@@ -3,10 +3,10 @@ delete (:func:`consent.answers.prune_answers`, :func:`consent.expiry_sweep.prune
 
 :func:`delete_older` walks the rows whose instant ``column`` is strictly before ``before``,
 oldest first, ``batch`` rows per transaction, in ``(column, id)`` order with a keyset cursor:
-rows that a ``keep`` condition spares are stepped over, not read again by every later batch,
-so a run costs one pass over the old rows however many are kept. Each batch commits on its
-own, so a long backlog never holds a long lock and an interrupted run keeps what it did;
-replicas running it at once only delete nothing twice. The delete repeats the conditions, so
+a row read but not deleted (it stopped matching meanwhile) is stepped over, not read again by
+every later batch, so a run is one pass over the old rows. Each batch commits on its own, so
+a long backlog never holds a long lock and an interrupted run keeps what it did; replicas
+running it at once only delete nothing twice. The delete repeats the conditions, so
 a row that stopped matching between the read and the delete is not deleted.
 """
 
@@ -31,16 +31,13 @@ Then = Callable[[AsyncConnection, Sequence[sa.Row[Any]]], Awaitable[int]]
 
 async def delete_older(db: Database, column: sa.Column[datetime], before: datetime, *,
                        among: sa.ColumnElement[bool] | None = None,
-                       keep: sa.ColumnElement[bool] | None = None,
                        extra: Sequence[sa.Column[Any]] = (), then: Then | None = None,
                        batch: int = PRUNE_BATCH) -> int:
     """Delete the rows of ``column``'s table with ``column < before`` (and ``among``, a
-    condition an index should serve with ``column``), except those for which ``keep`` holds;
-    see the module docstring. ``then`` runs in each batch's transaction. Returns how many rows
-    went (``then``'s included)."""
+    condition an index should serve with ``column``); see the module docstring. ``then`` runs
+    in each batch's transaction. Returns how many rows went (``then``'s included)."""
     table = column.table
     scope = column < before if among is None else sa.and_(column < before, among)
-    doomed = scope if keep is None else sa.and_(scope, sa.not_(keep))
     cursor: tuple[Any, Any] | None = None
     removed = 0
     while True:
@@ -52,7 +49,7 @@ async def delete_older(db: Database, column: sa.Column[datetime], before: dateti
             rows = (await conn.execute(query)).all()
             if rows:
                 result = await conn.execute(sa.delete(table).where(
-                    table.c.id.in_([row[0] for row in rows]), doomed))
+                    table.c.id.in_([row[0] for row in rows]), scope))
                 removed += result.rowcount or 0
                 if then is not None:
                     removed += await then(conn, rows)
