@@ -46,6 +46,7 @@ from proxy.keys import (
     database_key,
     oauth_server_key,
     settings_key,
+    token_store_key,
     web_secret_key,
 )
 from proxy.oauth.endpoints import run_back_channel
@@ -124,9 +125,7 @@ async def authorize(request: web.Request) -> web.Response:
         return _dc_error("invalid_duration_format")
     if days > MAX_DURATION_DAYS:
         return _dc_error("maximum_duration_exceeded")
-    async with request.app[database_key].session() as session:
-        recipient = (await session.exec(select(Recipient).where(
-            Recipient.client_id == client_id))).first()
+    recipient = await request.app[token_store_key].clients.find(client_id)
     callback = request.app[settings_key].issuer + CALLBACK_PATH
     if recipient is None or RecipientState(recipient.state) is not RecipientState.ACTIVE:
         return _dc_error("unknown_client", status=400)
@@ -185,9 +184,8 @@ async def callback(request: web.Request) -> web.Response:
         return _dc_error("unknown_or_expired_request")
     code = request.query.get("code")
     callback_uri = request.app[settings_key].issuer + CALLBACK_PATH
+    recipient = await request.app[token_store_key].clients.find(bridge.client_id)
     async with request.app[database_key].session() as session:
-        recipient = (await session.exec(select(Recipient).where(
-            Recipient.client_id == bridge.client_id))).first()
         target = _target_of(recipient, callback_uri)
         if target is None or recipient is None:
             return _dc_error("unknown_or_expired_request")
