@@ -57,7 +57,8 @@ def canonical(value: JSON) -> bytes:
             pass  # (orjson's JSONEncodeError is a TypeError)
     try:
         return rfc8785.dumps(value)
-    except rfc8785.CanonicalizationError as exc:
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:
+        # rfc8785 sorts keys by their UTF-16 form: a lone surrogate in a key fails there
         raise EncodingError(f"cannot canonicalise: {exc}") from exc
 
 
