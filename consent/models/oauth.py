@@ -105,7 +105,13 @@ class OAuthToken(TenantScoped, Created, table=True):
 
 class BrowserSession(TenantScoped, Created, table=True):
     """A signed-in browser: the cookie's digest, whose account, until when (absolute), and how
-    the person signed in (``password``, ``reset``, ``oidc``: evidence of R15)."""
+    the person signed in (``password``, ``reset``, ``oidc``: evidence of R15).
+
+    ``external_identity_id`` is the linked identity an ``oidc`` session signed in with:
+    removing that identity ends exactly the sessions it opened
+    (:func:`consent.external_identities.remove_identity`). It is ``NULL`` for other methods,
+    for sessions opened before revision 0014, and once the identity is gone (``ON DELETE SET
+    NULL``: its sessions were ended first)."""
 
     __tablename__ = "browser_session"
     __table_args__ = (sa.Index("ix_browser_session_expires_at", "expires_at"),)
@@ -116,3 +122,6 @@ class BrowserSession(TenantScoped, Created, table=True):
     expires_at: datetime = instant_field()
     revoked_at: datetime | None = instant_field(nullable=True)
     auth_method: str = Field(default="password", max_length=32)
+    external_identity_id: str | None = Field(
+        default=None, foreign_key="external_identity.id", ondelete="SET NULL",
+        max_length=ID_LENGTH, nullable=True, index=True)

@@ -4,8 +4,10 @@
 ``nonce`` and PKCE verifier, kept in a sealed cookie bound to this browser (ten minutes).
 ``GET /login/oidc/callback`` checks ``state``, redeems the code and verifies the ID token
 (:mod:`proxy.portal.oidc_client`). An identity already linked signs in (session method
-``oidc``). A new one goes to ``/login/oidc/link`` (:mod:`proxy.portal.oidc_link`) to prove
-which household it is by a point and its meter number (R15). That proof finds or starts a
+``oidc``; the session records the link, so removing the identity ends it; an identity removed
+between the lookup and the session's write starts nothing and asks to start again, 409). A new
+one goes to ``/login/oidc/link`` (:mod:`proxy.portal.oidc_link`) to prove which household it
+is by a point and its meter number (R15). That proof finds or starts a
 household but never takes over an account someone else can already sign into: the owner links
 an identity to such an account from a session signed into it, so the callback leaves the
 browser's session as it is until the identity is linked. The link (``external_identity``) and
@@ -19,7 +21,8 @@ import secrets
 
 from aiohttp import web
 
-from consent import identity
+from consent import external_identities
+from consent.errors import Conflict
 from consent.models import DEFAULT_TENANT
 from proxy.keys import clock_key, database_key, login_throttle_key, oidc_client_key
 from proxy.portal import sealed
@@ -70,10 +73,14 @@ async def callback(request: web.Request) -> web.StreamResponse:
         return await error_page(request, "portal.oidc.refused", status=502)
     now = request.app[clock_key].now()
     async with request.app[database_key].session() as session:
-        account = await identity.linked_account(session, DEFAULT_TENANT, who.issuer,
-                                                who.subject, now)
-    if account is not None:
-        state = await sign_in(request, account, method="oidc")
+        known = await external_identities.linked_account(session, DEFAULT_TENANT, who.issuer,
+                                                         who.subject, now)
+    if known is not None:
+        try:
+            state = await sign_in(request, known.account, method="oidc",
+                                  identity_id=known.link.id)
+        except Conflict:
+            return await error_page(request, "portal.oidc.expired", status=409)
         response = web.Response(status=303, headers={"Location": str(pending["next"])})
         apply_session_cookie(request, response, state)
         sealed.drop(response, LOGIN_COOKIE)

@@ -5,7 +5,9 @@ The cookie is ``__Host-passerelle`` over https (Secure, Path=/, no Domain: RFC 6
 SameSite=Lax. A visitor who is not signed in still gets a random cookie, never stored, so that
 the login form carries a CSRF token bound to it (login CSRF). Signing in replaces the cookie
 with a new value (no session fixation) and stores only its digest; signing out ends the row.
-Sessions last :data:`SESSION_LIFETIME` at most, whatever the activity.
+Sessions last :data:`SESSION_LIFETIME` at most, whatever the activity. A session remembers how
+the person signed in and, through OpenID, with which linked identity: removing that identity
+ends it (:func:`consent.external_identities.remove_identity`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 
+from consent.errors import Conflict
 from consent.models import Account, BrowserSession
 from consent.tokens import (
     SESSION_PREFIX,
@@ -35,11 +39,15 @@ class SessionState:
     """The browser's session: its cookie value, and the signed-in account if any.
 
     ``fresh`` means the browser does not hold ``cookie`` yet (the response must set it).
+    ``method`` and ``identity_id`` say how a signed-in session signed in (``password``,
+    ``reset``, ``oidc``) and, through OpenID, with which linked identity.
     """
 
     cookie: str
     account: Account | None
     fresh: bool
+    method: str | None = None
+    identity_id: str | None = None
 
     @property
     def account_id(self) -> str | None:
@@ -71,8 +79,9 @@ async def browser_session(request: web.Request) -> SessionState:
         async with request.app[database_key].session() as session:
             row = await find_browser_session(session, raw, now)
             account = await session.get(Account, row.account_id) if row else None
-        if account is not None and not account.disabled:
-            state = SessionState(raw, account, fresh=False)
+        if row is not None and account is not None and not account.disabled:
+            state = SessionState(raw, account, fresh=False, method=row.auth_method,
+                                 identity_id=row.external_identity_id)
     request[session_key] = state
     return state
 
@@ -85,20 +94,26 @@ def apply_session_cookie(request: web.Request, response: web.StreamResponse,
                             secure=_https(request), samesite="Lax", path="/")
 
 
-async def sign_in(request: web.Request, account: Account, *,
-                  method: str = "password") -> SessionState:
+async def sign_in(request: web.Request, account: Account, *, method: str = "password",
+                  identity_id: str | None = None) -> SessionState:
     """Start a signed-in session with a brand-new cookie; the previous one is ended.
     ``method`` records how the person proved who they are (``password``, ``reset``,
-    ``oidc``): evidence of the decisions taken in the session (R15)."""
+    ``oidc``): evidence of the decisions taken in the session (R15); ``identity_id`` the
+    linked identity an ``oidc`` sign-in used. :class:`Conflict` (nothing changes) if that
+    identity was removed since the caller found it (its row is gone: the foreign key refuses)."""
     previous = await browser_session(request)
     now = request.app[clock_key].now()
     cookie = new_secret(SESSION_PREFIX)
-    async with request.app[database_key].session() as session:
-        await end_browser_session(session, previous.cookie, now)
-        session.add(BrowserSession(token_hash=digest(cookie), account_id=account.id,
-                                   tenant_id=account.tenant_id, created_at=now,
-                                   expires_at=now + SESSION_LIFETIME, auth_method=method))
-    state = SessionState(cookie, account, fresh=True)
+    try:
+        async with request.app[database_key].session() as session:
+            await end_browser_session(session, previous.cookie, now)
+            session.add(BrowserSession(token_hash=digest(cookie), account_id=account.id,
+                                       tenant_id=account.tenant_id, created_at=now,
+                                       expires_at=now + SESSION_LIFETIME, auth_method=method,
+                                       external_identity_id=identity_id))
+    except IntegrityError:  # the cookie is fresh (256 bits): only the identity can be gone
+        raise Conflict("This identity was removed meanwhile.", field="identity") from None
+    state = SessionState(cookie, account, fresh=True, method=method, identity_id=identity_id)
     request[session_key] = state
     return state
 

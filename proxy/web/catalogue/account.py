@@ -164,10 +164,13 @@ MESSAGES: Catalogue = {
     "portal.security.remove_intro": {
         "fr": "Une identité liée ouvre ce compte même après un changement de mot de passe. "
               "Retirez celle que vous ne reconnaissez pas : elle ne pourra plus se connecter, et "
-              "vos autres sessions, sur les autres appareils, seront fermées.",
+              "les sessions qu'elle a ouvertes, sur tous les appareils, seront fermées.",
         "en": "A linked identity opens this account even after a password change. Remove any "
-              "you do not recognise: it will no longer sign in, and your other sessions, on "
-              "other devices, will be closed."},
+              "you do not recognise: it will no longer sign in, and the sessions it opened, on "
+              "every device, will be closed."},
+    "portal.security.this_session": {
+        "fr": "vous êtes connecté avec elle : la retirer vous déconnecte",
+        "en": "you are signed in with it: removing it signs you out"},
     "portal.security.remove_button": {"fr": "Retirer l'identité {provider} {subject}",
                                       "en": "Remove the {provider} identity {subject}"},
     "portal.err.identity.last_way_in": {
@@ -177,10 +180,17 @@ MESSAGES: Catalogue = {
         "en": "This identity is the only way into your account: link another identity first, "
               "or ask the operator for a reset code to choose a password."},
     "portal.done.oidc_unlinked": {
-        "fr": "Identité retirée : elle ne peut plus se connecter. Vos autres sessions sont "
-              "fermées ({count}).",
-        "en": "Identity removed: it can no longer sign in. Your other sessions are closed "
-              "({count})."},
+        "fr": "Identité retirée : elle ne peut plus se connecter. Les sessions qu'elle avait "
+              "ouvertes sont fermées ({count}).",
+        "en": "Identity removed: it can no longer sign in. The sessions it had opened are "
+              "closed ({count})."},
+    "portal.done.oidc_unlinked_signed_out": {
+        "fr": "Identité retirée : elle ne peut plus se connecter. Cette session avait été "
+              "ouverte avec elle : elle est fermée, comme les autres qu'elle avait ouvertes "
+              "({count}). Reconnectez-vous avec votre mot de passe ou une autre identité.",
+        "en": "Identity removed: it can no longer sign in. This session was opened with it: "
+              "it is closed, like the others it had opened ({count}). Sign in again with your "
+              "password or another identity."},
     "portal.security.password": {"fr": "Changer de mot de passe", "en": "Change the password"},
     "portal.security.current": {"fr": "Mot de passe actuel", "en": "Current password"},
     "portal.security.change": {"fr": "Changer", "en": "Change"},
