@@ -9,6 +9,11 @@ Crockford base32 (``XXXX-XXXX-XXXX-XXXX``), valid :data:`RESET_CODE_TTL`, single
 conditional ``UPDATE ... WHERE used_at IS NULL``), stored as SHA-256 only; issuing a new code
 voids the previous ones, and a successful reset ends every session of the account.
 
+**Passwords.** A household changes its password by typing the current one; an account that has
+none (registered through OpenID only, or on paper) chooses a first one from a signed-in session
+(:func:`set_first_password`: the session is the proof). Either way every session of the account
+ends (the caller signs its own browser in again).
+
 **Who can sign in (R15).** :func:`way_in` says whether someone can already sign into a
 household's account, the line between "the meter number may link an OpenID identity" and "sign
 in first". The links themselves: :mod:`consent.external_identities`.
@@ -24,7 +29,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.accounts import hash_password_async
-from consent.errors import DomainError
+from consent.errors import Conflict, DomainError
 from consent.models import (
     Account,
     AccountRole,
@@ -123,6 +128,25 @@ async def set_password(session: AsyncSession, account: Account, password: str,
     account.password_hash = await hash_password_async(password)
     account.password_changed_at = now
     session.add(account)
+    await end_all_sessions(session, account.id, now)
+
+
+async def set_first_password(session: AsyncSession, account: Account, password: str,
+                             now: datetime) -> None:
+    """Give ``account``, which has no password, its first one (argon2id, the policy of
+    :func:`check_new_password`) and end every session of the account, like
+    :func:`set_password`. :class:`Conflict` (``reason="has_password"``) if it has one by now (a
+    second tab chose one first): then the current password is asked, like any change. The
+    write is conditional (``UPDATE ... WHERE password_hash = NO_PASSWORD``), so of two first
+    passwords at once only one is set, on both backends."""
+    check_new_password(password, account.username)
+    hashed = await hash_password_async(password)
+    chosen = await session.exec(update(Account).where(
+        col(Account.id) == account.id, col(Account.password_hash) == NO_PASSWORD,
+    ).values(password_hash=hashed, password_changed_at=now))
+    if chosen.rowcount != 1:
+        raise Conflict("This account has a password: type it to change it.", field="current",
+                       reason="has_password")
     await end_all_sessions(session, account.id, now)
 
 

@@ -1,7 +1,7 @@
 """Who can already sign into a household's account (:func:`consent.identity.way_in`): the line
 between "the meter number may link an OpenID identity" and "sign in first" (R15); removing a
 link (:func:`consent.external_identities.remove_identity`) never takes the last way in and ends
-exactly the sessions it opened."""
+exactly the sessions it opened; a first password is set once."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from consent import external_identities, identity
+from consent.accounts import verify_password
 from consent.clock import FrozenClock
-from consent.errors import Conflict, NotFound
+from consent.errors import Conflict, DomainError, NotFound
 from consent.models import Account, AccountRole, BrowserSession, ExternalIdentity
 from consent.storage import Database
 from consent.tokens import SESSION_PREFIX, digest, new_secret
@@ -221,3 +222,38 @@ async def test_a_session_cannot_name_a_removed_identity(db: Database, world: Wor
         async with db.session() as session:
             session.add(_session(account, "oidc", first, now))
 
+
+async def _first_password(db: Database, account: Account, password: str,
+                          now: datetime) -> str:
+    try:
+        async with db.session() as session:
+            await identity.set_first_password(session, account, password, now)
+    except Conflict as refused:
+        return str(refused.extra["reason"])
+    return "set"
+
+
+async def test_a_first_password_is_set_once(db: Database, world: World,
+                                           clock: FrozenClock) -> None:
+    """Two first passwords at once (two tabs): one is set, the other is the "has_password"
+    conflict, and the stored hash is the one that was set; the account's sessions end."""
+    now = clock.now()
+    account, (first, _second) = await _two_links(db, world, now)
+    opened = _session(account, "oidc", first, now)
+    async with db.session() as session:
+        session.add(opened)
+    tries = ("first-password-one", "first-password-two")
+    outcomes = await asyncio.gather(*(_first_password(db, account, p, now) for p in tries))
+    assert sorted(outcomes) == ["has_password", "set"]
+    chosen = tries[outcomes.index("set")]
+    async with db.session() as session:
+        stored = await session.get(Account, account.id)
+        row = await session.get(BrowserSession, opened.id)
+    assert stored is not None
+    assert row is not None
+    assert verify_password(stored.password_hash, chosen)
+    assert stored.password_changed_at == now
+    assert row.revoked_at == now
+    with pytest.raises(DomainError):  # the same policy as a change
+        async with db.session() as session:
+            await identity.set_first_password(session, account, "short", now)

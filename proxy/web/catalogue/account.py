@@ -175,10 +175,9 @@ MESSAGES: Catalogue = {
                                       "en": "Remove the {provider} identity {subject}"},
     "portal.err.identity.last_way_in": {
         "fr": "Cette identité est le seul moyen d'entrer dans votre compte : liez d'abord une "
-              "autre identité, ou demandez un code de réinitialisation à l'opérateur pour "
-              "choisir un mot de passe.",
+              "autre identité, ou choisissez un mot de passe ci-dessous.",
         "en": "This identity is the only way into your account: link another identity first, "
-              "or ask the operator for a reset code to choose a password."},
+              "or choose a password below."},
     "portal.done.oidc_unlinked": {
         "fr": "Identité retirée : elle ne peut plus se connecter. Les sessions qu'elle avait "
               "ouvertes sont fermées ({count}).",
@@ -194,6 +193,22 @@ MESSAGES: Catalogue = {
     "portal.security.password": {"fr": "Changer de mot de passe", "en": "Change the password"},
     "portal.security.current": {"fr": "Mot de passe actuel", "en": "Current password"},
     "portal.security.change": {"fr": "Changer", "en": "Change"},
+    "portal.security.first_password": {"fr": "Choisir un mot de passe",
+                                       "en": "Choose a password"},
+    "portal.security.first_password_intro": {
+        "fr": "Votre compte n'a pas encore de mot de passe. Avec un mot de passe, vous pourrez "
+              "aussi vous connecter sans fournisseur d'identité.",
+        "en": "Your account has no password yet. With one, you can also sign in without an "
+              "identity provider."},
+    "portal.security.choose": {"fr": "Choisir ce mot de passe", "en": "Choose this password"},
+    "portal.err.password.now_set": {
+        "fr": "Ce compte a maintenant un mot de passe (choisi dans un autre onglet ?) : "
+              "rechargez la page et tapez-le pour le changer.",
+        "en": "This account has a password now (chosen in another tab?): reload the page and "
+              "type it to change it."},
+    "portal.done.password_set": {
+        "fr": "Mot de passe choisi. Vos autres sessions sont fermées.",
+        "en": "Password set. Your other sessions are closed."},
     "portal.security.everywhere": {"fr": "Se déconnecter partout", "en": "Sign out everywhere"},
     "portal.security.everywhere_intro": {
         "fr": "Ferme toutes les sessions de ce compte, sur tous les appareils, celle-ci "

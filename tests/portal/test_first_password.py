@@ -1,0 +1,120 @@
+"""The password form of /account/security (proxy/portal/identity.py): an account without a
+password (registered through OpenID only, or on paper) chooses its first one, the signed-in
+session being the proof; an account with one still types it to change it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlmodel import col, select
+
+from consent.accounts import verify_password
+from consent.models import Account, BrowserSession
+from tests.oauth.conftest import Browser
+from tests.portal.helpers import csrf_of, field_error, post, text_of
+from tests.portal.oidc_flow import admin_events, links, paper_household_links, round_trip
+from tests.portal.world import PASSWORD, Portal
+from tests.support.oidc_provider import Provider
+
+NEW = "a-first-password-for-bob"
+PATH = "/account/security/password"
+
+
+async def _account(portal: Portal, key: str) -> Account:
+    async with portal.db.session() as session:
+        account = await session.get(Account, portal.ids[key])
+    assert account is not None
+    return account
+
+
+async def _live_sessions(portal: Portal, key: str) -> list[BrowserSession]:
+    async with portal.db.session() as session:
+        return list((await session.exec(select(BrowserSession).where(
+            BrowserSession.account_id == portal.ids[key],
+            col(BrowserSession.revoked_at).is_(None)))).all())
+
+
+async def _password_events(portal: Portal) -> list[dict[str, Any]]:
+    return [e for e in await admin_events(portal) if e["action"].startswith("account.password")]
+
+
+async def test_an_account_without_a_password_chooses_its_first_one(
+        federated: Portal, provider: Provider) -> None:
+    bob = await paper_household_links(federated, provider)  # signed in through the provider
+    phone, desk = Browser(federated.url), Browser(federated.url)
+    try:
+        assert await round_trip(phone) == (303, "/account/history")
+        _, html = await bob.get("/account/security?lang=en")
+        assert "Choose a password" in text_of(html)
+        assert 'name="current"' not in html
+        response, _ = await bob.post(PATH, [("password", NEW), ("password2", NEW)],
+                                     headers={"Origin": bob.base})
+        assert response.status == 403  # no CSRF token: nothing set
+        response, html = await post(bob, PATH + "?lang=en", {
+            "password": "short", "password2": "short"}, page="/account/security")
+        assert response.status == 400
+        assert field_error(html, "password") == "At least 10 characters."
+        response, html = await post(bob, PATH + "?lang=en", {
+            "password": NEW, "password2": NEW + "!"}, page="/account/security")
+        assert field_error(html, "password2") == "The two passwords differ."
+        assert (await _account(federated, "bob_account")).password_hash == "!no-password"
+        assert await _password_events(federated) == []
+        response, _ = await post(bob, PATH, {"password": NEW, "password2": NEW},
+                                 page="/account/security")
+        assert (response.status, response.headers["Location"]) == (303, "/account/security")
+        _, html = await bob.get("/account/security?lang=en")
+        assert "Password set. Your other sessions are closed." in text_of(html)
+        assert 'name="current"' in html  # from now on, a change takes it
+        assert (await phone.get("/account"))[0].status == 303
+        assert (await desk.login("bob", NEW)).status == 303
+    finally:
+        for browser in (bob, phone, desk):
+            await browser.close()
+    assert verify_password((await _account(federated, "bob_account")).password_hash, NEW)
+    [event] = await _password_events(federated)
+    assert (event["action"], event["actor"]) == (
+        "account.password_set", f"account:{federated.ids['bob_account']}")
+    assert event["details"] == {"proof": "session", "session_method": "oidc"}
+    # Bob's new session still says how he proved who he is: the provider, that identity.
+    [link] = await links(federated)
+    methods = sorted((row.auth_method, row.external_identity_id)
+                     for row in await _live_sessions(federated, "bob_account"))
+    assert methods == [("oidc", link.id), ("password", None)]
+
+
+async def test_a_password_change_still_needs_the_current_one(portal: Portal,
+                                                            alice: Browser) -> None:
+    before = (await _account(portal, "alice_account")).password_hash
+    for current in (None, "", "wrong-password"):
+        fields = {"password": "brand-new-password", "password2": "brand-new-password"}
+        if current is not None:
+            fields["current"] = current
+        response, html = await post(alice, PATH + "?lang=en", fields, page="/account/security")
+        assert response.status == 400
+        assert field_error(html, "current") == "This is not your current password."
+    assert (await _account(portal, "alice_account")).password_hash == before
+    assert (await alice.get("/account"))[0].status == 200
+    assert await _password_events(portal) == []
+    assert verify_password(before, PASSWORD)
+
+
+async def test_two_first_passwords_at_once_set_one(federated: Portal,
+                                                  provider: Provider) -> None:
+    bob = await paper_household_links(federated, provider)
+    tries = ("first-password-one", "first-password-two")
+    try:
+        token = await csrf_of(bob, "/account/security")
+        answers = await asyncio.gather(*(bob.post(PATH, [
+            ("csrf_token", token), ("password", p), ("password2", p)],
+            headers={"Origin": bob.base}) for p in tries))
+    finally:
+        await bob.close()
+    # The second is refused (409), or, if the first had already ended its session, sent to
+    # sign in again (303): never a 500, never two passwords.
+    assert all(response.status in (303, 409) for response, _ in answers)
+    assert [response.headers.get("Location") for response, _ in answers].count(
+        "/account/security") == 1
+    stored = (await _account(federated, "bob_account")).password_hash
+    assert [verify_password(stored, p) for p in tries].count(True) == 1
+    assert [e["action"] for e in await _password_events(federated)] == ["account.password_set"]
