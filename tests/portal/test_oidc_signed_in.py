@@ -49,16 +49,23 @@ async def _free_point_rows(portal: Portal) -> tuple[Occupancy | None, list[Point
     return current, list(claims)
 
 
+async def _at_the_link_form(portal: Portal, provider: Provider, signed_in: bool) -> Browser:
+    """Nadia's first sign-in through the provider, from Alice's signed-in browser or from an
+    anonymous one: at the link form."""
+    provider.user = dict(NADIA)
+    browser = Browser(portal.url)
+    if signed_in:
+        assert (await browser.login("alice", PASSWORD)).status == 303
+    assert await round_trip(browser) == (303, "/login/oidc/link")
+    return browser
+
+
 @pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "anonymous"])
 async def test_proving_a_point_nobody_holds(federated_any: Portal, provider: Provider,
                                           signed_in: bool) -> None:
     portal = federated_any
-    provider.user = dict(NADIA)
-    browser = Browser(portal.url)
+    browser = await _at_the_link_form(portal, provider, signed_in)
     try:
-        if signed_in:
-            assert (await browser.login("alice", PASSWORD)).status == 303
-        assert await round_trip(browser) == (303, "/login/oidc/link")
         status, location, _ = await submit_link(browser, portal, FREE_PRM)
         assert (status, location) == (303, "/account/history")
         _, html = await browser.get("/account?lang=en")
@@ -114,12 +121,8 @@ async def test_a_refused_claim_links_nothing_and_changes_no_household(
         return await real_accept(who, *args)
 
     monkeypatch.setattr(service, "accept", taken_meanwhile)
-    provider.user = dict(NADIA)
-    browser = Browser(portal.url)
+    browser = await _at_the_link_form(portal, provider, signed_in)
     try:
-        if signed_in:
-            assert (await browser.login("alice", PASSWORD)).status == 303
-        assert await round_trip(browser) == (303, "/login/oidc/link")
         status, _, html = await submit_link(browser, portal, FREE_PRM)
         assert status == 409
         assert "already linked to another household" in text_of(html)
