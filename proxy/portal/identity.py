@@ -10,9 +10,14 @@ in with a fresh one (method ``reset``).
 The forms of ``/account/security`` (the page itself: :mod:`proxy.portal.security`): the
 password and signing out everywhere (every session of the account ends, this one included).
 Changing a password takes the current one. An account without one (registered through OpenID
-only, or on paper) chooses its first password there too: the signed-in session is the proof
-(CSRF-checked, the same policy and argon2id hashing; journalled ``account.password_set`` with
-how the session signed in); the browser's new session keeps that sign-in method and identity,
+only, or on paper) chooses its first password there too: the signed-in session is the proof,
+so it must be a *recent* one (opened at most :data:`~proxy.web.session.RECENT_SIGN_IN` ago,
+by any method): a session left open on a shared computer lasts hours, a password is a
+permanent way in. An older session's form is refused (403, nothing written, nothing
+journalled, like the other refused forms) and the page offers to sign in again through the
+provider (:mod:`proxy.portal.oidc`, ``reauth=1``), which comes back to the page. Then:
+CSRF-checked, the same policy and argon2id hashing; journalled ``account.password_set`` with
+how the session signed in; the browser's new session keeps that sign-in method and identity,
 since nothing new was proven. Either way every other session ends.
 """
 
@@ -146,8 +151,12 @@ async def change_password(request: web.Request, household: Household) -> web.Str
     pairs = await csrf.read_verified_form(request)
     errors = FieldErrors()
     account = household.account
-    password = _new_password(pairs, account.username, errors)
     first_one = account.password_hash == identity.NO_PASSWORD
+    if first_one and not (await browser_session(request)).signed_in_recently(
+            request.app[clock_key].now()):
+        errors.add("reauth", "portal.err.password.not_recent")
+        return await security_view(request, household, errors=errors, status=403)
+    password = _new_password(pairs, account.username, errors)
     if not first_one and not await asyncio.get_running_loop().run_in_executor(
             None, check_password, account, first(pairs, "current")):
         errors.add("current", "portal.err.password.current")

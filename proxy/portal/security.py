@@ -1,6 +1,14 @@
 """The household's security page: how this session signed in, the OpenID identities linked to
 the account and their removal (R15; GDPR art. 16/17), and the forms of
-:mod:`proxy.portal.identity` (change the password, sign out everywhere).
+:mod:`proxy.portal.identity` (the password, sign out everywhere).
+
+An account without a password may choose its first one here, from a session opened at most
+:data:`~proxy.web.session.RECENT_SIGN_IN` ago only (a password is a permanent way in, a session
+may be a shared computer's forgotten tab). Otherwise the page shows, instead of that form, a
+link that signs in again through the provider asking it for a fresh authentication
+(``/login/oidc?next=/account/security&reauth=1``: ``prompt=login``, ``max_age``, ``auth_time``
+checked) and comes back here; without a provider, the reset-code page. Changing an existing
+password takes the current one, however old the session.
 
 A linked identity is a permanent way in: a password change or "sign out everywhere" leaves it
 in place. The page lists each one (the provider, an ellipsis and the last characters of its
@@ -23,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
@@ -35,7 +43,10 @@ from proxy.keys import clock_key, database_key, decision_recorder_key, oidc_clie
 from proxy.portal.fields import FieldErrors
 from proxy.portal.pages import Household, confirm, household_page, log_event, render_page
 from proxy.web import csrf
-from proxy.web.session import apply_session_cookie, browser_session, sign_out
+from proxy.web.session import RECENT_SIGN_IN, apply_session_cookie, browser_session, sign_out
+
+#: Signs in again through the provider, asking for a fresh authentication, back to this page.
+REAUTH_URL = "/login/oidc?" + urlencode({"next": "/account/security", "reauth": "1"})
 
 #: ``external_identity.proof`` -> the catalogue key that says it on the page.
 _PROOF_KEYS = {"meter_number": "portal.security.proof.meter_number",
@@ -86,6 +97,8 @@ async def security_view(request: web.Request, household: Household, *,
         "links": [_shown(request, link, state.identity_id) for link in links],
         "method": auth.method,
         "errors": errors or FieldErrors(), "has_password": has_password,
+        "recent": state.signed_in_recently(request.app[clock_key].now()),
+        "recent_minutes": int(RECENT_SIGN_IN.total_seconds()) // 60, "reauth_url": REAUTH_URL,
         "removable": has_password or len(links) > 1,
         "oidc_label": settings.oidc_label if settings.oidc_enabled else None,
     }, section="security", status=status, here="/account/security")

@@ -8,13 +8,19 @@ with a new value (no session fixation) and stores only its digest; signing out e
 Sessions last :data:`SESSION_LIFETIME` at most, whatever the activity. A session remembers how
 the person signed in and, through OpenID, with which linked identity: removing that identity
 ends it (:func:`consent.external_identities.remove_identity`).
+
+**Recent sign-in.** A session is a bearer cookie that may stay open on a shared computer for
+its whole lifetime, so the few acts that add a permanent way into an account without any other
+proof (an account's first password) also ask that the session was opened at most
+:data:`RECENT_SIGN_IN` ago (the row's ``created_at``, on the app clock): "sudo mode". Signing in
+again, by any method, starts a new session and so a new window.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +37,9 @@ from consent.tokens import (
 from proxy.keys import clock_key, database_key, settings_key
 
 SESSION_LIFETIME = timedelta(hours=12)
+#: How long after signing in a session counts as recent (module docstring). Also the
+#: ``max_age`` asked of the OpenID provider when signing in again for that reason.
+RECENT_SIGN_IN = timedelta(minutes=10)
 _COOKIE_VALUE = re.compile(re.escape(SESSION_PREFIX) + r"[A-Za-z0-9_-]{43}")
 
 
@@ -40,7 +49,8 @@ class SessionState:
 
     ``fresh`` means the browser does not hold ``cookie`` yet (the response must set it).
     ``method`` and ``identity_id`` say how a signed-in session signed in (``password``,
-    ``reset``, ``oidc``) and, through OpenID, with which linked identity.
+    ``reset``, ``oidc``) and, through OpenID, with which linked identity; ``signed_in_at``
+    when (the row's creation: every sign-in starts a new row).
     """
 
     cookie: str
@@ -48,11 +58,17 @@ class SessionState:
     fresh: bool
     method: str | None = None
     identity_id: str | None = None
+    signed_in_at: datetime | None = None
 
     @property
     def account_id(self) -> str | None:
         """The signed-in account's id, or ``None``."""
         return self.account.id if self.account is not None else None
+
+    def signed_in_recently(self, now: datetime) -> bool:
+        """True if signed in at most :data:`RECENT_SIGN_IN` before ``now`` (the app clock)."""
+        return (self.account is not None and self.signed_in_at is not None
+                and now - self.signed_in_at <= RECENT_SIGN_IN)
 
 
 session_key = web.RequestKey("browser_session", SessionState)
@@ -81,7 +97,8 @@ async def browser_session(request: web.Request) -> SessionState:
             account = await session.get(Account, row.account_id) if row else None
         if row is not None and account is not None and not account.disabled:
             state = SessionState(raw, account, fresh=False, method=row.auth_method,
-                                 identity_id=row.external_identity_id)
+                                 identity_id=row.external_identity_id,
+                                 signed_in_at=row.created_at)
     request[session_key] = state
     return state
 
@@ -113,7 +130,8 @@ async def sign_in(request: web.Request, account: Account, *, method: str = "pass
                                        external_identity_id=identity_id))
     except IntegrityError:  # the cookie is fresh (256 bits): only the identity can be gone
         raise Conflict("This identity was removed meanwhile.", field="identity") from None
-    state = SessionState(cookie, account, fresh=True, method=method, identity_id=identity_id)
+    state = SessionState(cookie, account, fresh=True, method=method, identity_id=identity_id,
+                         signed_in_at=now)
     request[session_key] = state
     return state
 

@@ -1,16 +1,22 @@
 """The password form of /account/security (proxy/portal/identity.py): an account without a
-password (registered through OpenID only, or on paper) chooses its first one, the signed-in
-session being the proof; an account with one still types it to change it."""
+password (registered through OpenID only, or on paper) chooses its first one, a recently
+signed-in session being the proof (else it signs in again through the provider, asked for a
+fresh authentication); an account with one still types it to change it."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from html import escape
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 from consent.accounts import verify_password
+from consent.identity import NO_PASSWORD
 from consent.models import Account, BrowserSession
+from proxy.portal.security import REAUTH_URL
 from tests.oauth.conftest import Browser
 from tests.portal.helpers import csrf_of, field_error, post, text_of
 from tests.portal.oidc_flow import admin_events, links, paper_household_links, round_trip
@@ -60,6 +66,7 @@ async def test_an_account_without_a_password_chooses_its_first_one(
         assert field_error(html, "password2") == "The two passwords differ."
         assert (await _account(federated, "bob_account")).password_hash == "!no-password"
         assert await _password_events(federated) == []
+        federated.clock.advance(timedelta(minutes=9))  # signed in 9 minutes ago: recent
         response, _ = await post(bob, PATH, {"password": NEW, "password2": NEW},
                                  page="/account/security")
         assert (response.status, response.headers["Location"]) == (303, "/account/security")
@@ -97,6 +104,74 @@ async def test_a_password_change_still_needs_the_current_one(portal: Portal,
     assert (await alice.get("/account"))[0].status == 200
     assert await _password_events(portal) == []
     assert verify_password(before, PASSWORD)
+    # However old the session, the current password is what a change takes: no re-sign-in.
+    portal.clock.advance(timedelta(hours=3))
+    fields = {"password": "brand-new-password", "password2": "brand-new-password"}
+    response, html = await post(alice, PATH + "?lang=en", fields, page="/account/security")
+    assert (response.status, field_error(html, "current")) == (
+        400, "This is not your current password.")
+    response, _ = await post(alice, PATH, {**fields, "current": PASSWORD},
+                             page="/account/security")
+    assert (response.status, response.headers["Location"]) == (303, "/account/security")
+    assert verify_password((await _account(portal, "alice_account")).password_hash,
+                           "brand-new-password")
+    assert [e["action"] for e in await _password_events(portal)] == ["account.password_changed"]
+
+
+async def test_a_first_password_takes_a_recent_sign_in(federated_any: Portal,
+                                                       provider: Provider) -> None:
+    portal = federated_any
+    bob = await paper_household_links(portal, provider)
+    fields = {"password": NEW, "password2": NEW}
+    try:
+        portal.clock.advance(timedelta(minutes=11))
+        _, html = await bob.get("/account/security?lang=en")
+        assert "takes a sign-in less than 10 minutes old" in text_of(html)
+        assert 'name="password"' not in html  # no form to type a password into for nothing
+        assert f'href="{escape(REAUTH_URL)}"' in html
+        response, html = await post(bob, PATH + "?lang=en", fields, page="/account/security")
+        assert response.status == 403
+        assert "You signed in more than 10 minutes ago" in text_of(html)
+        assert (await _account(portal, "bob_account")).password_hash == NO_PASSWORD
+        assert await _password_events(portal) == []
+        assert (await bob.get("/account"))[0].status == 200  # still signed in, nothing ended
+        # Signing in again asks the provider for a fresh authentication and comes back here.
+        assert await round_trip(bob, REAUTH_URL) == (303, "/account/security")
+        query = provider.requests[-1]
+        assert (query["prompt"], query["max_age"]) == ("login", "600")
+        assert provider.signed_in_at == int(portal.clock.now().timestamp())
+        response, _ = await post(bob, PATH, fields, page="/account/security")
+        assert (response.status, response.headers["Location"]) == (303, "/account/security")
+    finally:
+        await bob.close()
+    assert verify_password((await _account(portal, "bob_account")).password_hash, NEW)
+    assert [e["action"] for e in await _password_events(portal)] == ["account.password_set"]
+    assert "prompt" not in provider.requests[0]  # a plain sign-in asks for nothing more
+
+
+@pytest.mark.parametrize("provider_fault", ["ignores_prompt", "no_auth_time"])
+async def test_a_re_sign_in_the_provider_does_not_confirm_is_refused(
+        federated: Portal, provider: Provider, provider_fault: str) -> None:
+    bob = await paper_household_links(federated, provider)
+    if provider_fault == "ignores_prompt":  # or prompt and max_age stripped from the URL
+        provider.reauthenticates = False
+    else:
+        provider.tamper = "no_auth_time"
+    try:
+        federated.clock.advance(timedelta(minutes=11))
+        sessions = [row.id for row in await _live_sessions(federated, "bob_account")]
+        response, html = await bob.get(REAUTH_URL)
+        response, _ = await bob.get(response.headers["Location"])
+        response, html = await bob.get(response.headers["Location"] + "&lang=en")
+        assert response.status == 403
+        assert "did not confirm that you have just signed in" in text_of(html)
+        assert [row.id for row in await _live_sessions(federated, "bob_account")] == sessions
+        response, _ = await post(bob, PATH, {"password": NEW, "password2": NEW},
+                                 page="/account/security")
+        assert response.status == 403  # still the old session: still refused
+    finally:
+        await bob.close()
+    assert (await _account(federated, "bob_account")).password_hash == NO_PASSWORD
 
 
 async def test_two_first_passwords_at_once_set_one(federated: Portal,

@@ -201,6 +201,21 @@ MESSAGES: Catalogue = {
         "en": "Your account has no password yet. With one, you can also sign in without an "
               "identity provider."},
     "portal.security.choose": {"fr": "Choisir ce mot de passe", "en": "Choose this password"},
+    "portal.security.reauth_needed": {
+        "fr": "Pour votre sécurité, choisir un premier mot de passe demande une connexion de "
+              "moins de {minutes} minutes. Reconnectez-vous : vous reviendrez ici.",
+        "en": "For your safety, choosing a first password takes a sign-in less than {minutes} "
+              "minutes old. Sign in again: you will come back here."},
+    "portal.err.password.not_recent": {
+        "fr": "Votre connexion date de plus de {minutes} minutes : pour votre sécurité, "
+              "reconnectez-vous avant de choisir un premier mot de passe. Rien n'a changé.",
+        "en": "You signed in more than {minutes} minutes ago: for your safety, sign in again "
+              "before choosing a first password. Nothing changed."},
+    "portal.security.reauth": {"fr": "Se reconnecter avec {provider}",
+                               "en": "Sign in again with {provider}"},
+    "portal.security.reauth_reset": {
+        "fr": "Choisir un mot de passe avec un code de réinitialisation de l'opérateur",
+        "en": "Choose a password with a reset code from the operator"},
     "portal.err.password.now_set": {
         "fr": "Ce compte a maintenant un mot de passe (choisi dans un autre onglet ?) : "
               "rechargez la page et tapez-le pour le changer.",
@@ -233,6 +248,11 @@ MESSAGES: Catalogue = {
     "portal.oidc.refused": {
         "fr": "La réponse du fournisseur d'identité n'a pas pu être vérifiée.",
         "en": "The identity provider's answer could not be verified."},
+    "portal.oidc.not_recent": {
+        "fr": "Le fournisseur d'identité n'a pas confirmé que vous venez de vous identifier. "
+              "Recommencez ; s'il ne vous le redemande pas, contactez l'opérateur.",
+        "en": "The identity provider did not confirm that you have just signed in. Start "
+              "again; if it does not ask you to sign in, contact the operator."},
     "portal.oidc.link_title": {"fr": "Première connexion", "en": "First sign-in"},
     "portal.oidc.link_intro": {
         "fr": "{provider} a confirmé votre identité. Une seule fois, montrez quel logement est "
