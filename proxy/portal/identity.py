@@ -11,14 +11,17 @@ The forms of ``/account/security`` (the page itself: :mod:`proxy.portal.security
 password and signing out everywhere (every session of the account ends, this one included).
 Changing a password takes the current one. An account without one (registered through OpenID
 only, or on paper) chooses its first password there too: the signed-in session is the proof,
-so it must be a *recent* one (opened at most :data:`~proxy.web.session.RECENT_SIGN_IN` ago,
-by any method): a session left open on a shared computer lasts hours, a password is a
-permanent way in. An older session's form is refused (403, nothing written, nothing
+so it must be a *recent* one: its person authenticated at most
+:data:`~proxy.web.session.RECENT_SIGN_IN` ago (the session's ``authenticated_at``: a password
+or reset code typed, or the OpenID provider's ``auth_time``; not when the session opened, since
+a provider may sign a shared computer in silently). A session left open lasts hours, a password
+is a permanent way in. An older or unknown one's form is refused (403, nothing written, nothing
 journalled, like the other refused forms) and the page offers to sign in again through the
 provider (:mod:`proxy.portal.oidc`, ``reauth=1``), which comes back to the page. Then:
 CSRF-checked, the same policy and argon2id hashing; journalled ``account.password_set`` with
-how the session signed in; the browser's new session keeps that sign-in method and identity,
-since nothing new was proven. Either way every other session ends.
+how the session signed in; the browser's new session keeps that sign-in method, identity and
+``authenticated_at``, since nothing new was proven. Either way every other session ends (and
+after a change, the new session keeps ``authenticated_at`` too).
 """
 
 from __future__ import annotations
@@ -138,7 +141,7 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
     await throttle.succeeded(username)
     await log_event(request, account, "account.password_reset",
                     details={"method": "reset_code"})
-    state = await sign_in(request, account, method="reset")
+    state = await sign_in(request, account, method="reset", authenticated_at=now)
     response = await confirm(request, "/account", "portal.done.reset")
     apply_session_cookie(request, response, state)
     return response
@@ -169,7 +172,9 @@ async def change_password(request: web.Request, household: Household) -> web.Str
         account = await session.merge(account)
         await identity.set_password(session, account, password, now)
     await log_event(request, account, "account.password_changed")
-    state = await sign_in(request, account)  # this browser stays signed in, with a new cookie
+    # This browser stays signed in, with a new cookie and the instant it authenticated at.
+    state = await sign_in(request, account,
+                          authenticated_at=(await browser_session(request)).authenticated_at)
     response = await confirm(request, "/account/security", "portal.done.password")
     apply_session_cookie(request, response, state)
     return response
@@ -191,7 +196,8 @@ async def _first_password(request: web.Request, household: Household,
                     details={"proof": "session", "session_method": method})
     try:  # the session was the proof: the new one says how it signed in, not "password"
         state = await sign_in(request, account, method=method,
-                              identity_id=previous.identity_id)
+                              identity_id=previous.identity_id,
+                              authenticated_at=previous.authenticated_at)
         location = "/account/security"
     except Conflict:  # its identity was removed meanwhile: signed out, the password stays
         state, location = await sign_out(request), "/account/signed-out"

@@ -20,6 +20,10 @@ asked for a fresh authentication (``prompt=login``, ``max_age`` =
 :data:`~proxy.web.session.RECENT_SIGN_IN`) and the ID token's ``auth_time`` must show one
 (:mod:`proxy.portal.oidc_client`), else nothing starts (403). ``next`` is, as always, a path on
 this site (:func:`~proxy.web.login.safe_next`).
+
+Either way the session records the ID token's ``auth_time`` as when its person authenticated
+(through the link step too, in the sealed cookie), ``NULL`` without one: a plain sign-in the
+provider answers silently from its own older session is a new session, not a recent sign-in.
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     if known is not None:
         try:
             state = await sign_in(request, known.account, method="oidc",
-                                  identity_id=known.link.id)
+                                  identity_id=known.link.id, authenticated_at=who.auth_time)
         except Conflict:
             return await error_page(request, "portal.oidc.expired", status=409)
         response = web.Response(status=303, headers={"Location": str(pending["next"])})
@@ -103,6 +107,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     response = web.Response(status=303, headers={"Location": "/login/oidc/link"})
     await sealed.seal(request, response, PENDING_COOKIE, {
         "iss": who.issuer, "sub": who.subject, "name": who.name or "",
+        "auth_time": who.auth_time.isoformat() if who.auth_time else None,
         "next": pending["next"]}, max_age=TEN_MINUTES)
     sealed.drop(response, LOGIN_COOKIE)
     return response

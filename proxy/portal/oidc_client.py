@@ -18,6 +18,11 @@ discovery URL (OpenID Connect Discovery 1.0, Core 1.0 §3.1: authorization code 
   ``auth_time`` (Core §3.1.2.1 makes it mandatory with ``max_age``) no older than ``max_age``
   and not more than :data:`LEEWAY` in the future (Core §3.1.3.7 step 13), else
   :class:`NotRecent`.
+* Every sign-in: :attr:`Identity.auth_time` is the ID token's ``auth_time`` when it is sane (a
+  number, not more than :data:`LEEWAY` in the future, then taken as "now"), else ``None``. It is
+  when the person last *authenticated* at the provider, which a plain sign-in may not have asked
+  (the provider's own session, hours old, signs the browser in silently); the session keeps it
+  to tell a recent sign-in (:mod:`proxy.web.session`).
 
 JOSE is done by ``joserfc`` (authlib's own JOSE library). HTTP goes through aiohttp with a
 timeout; every failure is an :class:`OidcError` and nothing of the provider's answer reaches
@@ -29,8 +34,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
@@ -65,12 +72,14 @@ class NotRecent(OidcError):
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Who the provider says signed in: ``(issuer, subject)`` and a display name, if given."""
+    """Who the provider says signed in: ``(issuer, subject)`` and a display name, if given;
+    ``auth_time`` when they authenticated, if the ID token says so sanely (module docstring)."""
 
     issuer: str
     subject: str
     name: str | None
     acr: str | None
+    auth_time: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -185,20 +194,28 @@ class OidcClient:
             raise OidcError("The ID token names several audiences but not us as azp.")
         if not isinstance(claims["sub"], str) or not 0 < len(claims["sub"]) <= 255:
             raise OidcError("The ID token's subject is not usable.")
-        if max_age is not None:
-            self._check_auth_time(claims.get("auth_time"), max_age)
+        auth_time = self._auth_time(claims.get("auth_time"))
+        if max_age is not None:  # Core §3.1.3.7 step 13
+            if auth_time is None:
+                raise NotRecent("The ID token does not say (sanely) when the person signed in.")
+            # a real re-sign-in is seconds old: no leeway past max_age
+            if self.now() - auth_time.timestamp() > max_age:
+                raise NotRecent("The provider did not ask the person to sign in again.")
         name = claims.get("name") or " ".join(
             str(claims[k]) for k in ("given_name", "family_name") if claims.get(k)) or None
         acr = claims.get("acr") if isinstance(claims.get("acr"), str) else None
-        return Identity(meta["issuer"], claims["sub"], str(name)[:200] if name else None, acr)
+        return Identity(meta["issuer"], claims["sub"], str(name)[:200] if name else None, acr,
+                        auth_time)
 
-    def _check_auth_time(self, auth_time: Any, max_age: int) -> None:
-        """Core §3.1.3.7 step 13: the person signed in at most ``max_age`` seconds ago."""
-        if isinstance(auth_time, bool) or not isinstance(auth_time, int | float):
-            raise NotRecent("The ID token does not say when the person signed in.")
-        elapsed = self.now() - auth_time  # a real re-sign-in is seconds old: no leeway past max_age
-        if not -LEEWAY <= elapsed <= max_age:
-            raise NotRecent("The provider did not ask the person to sign in again.")
+    def _auth_time(self, claim: Any) -> datetime | None:
+        """``auth_time`` as an instant: a finite, non-negative number of seconds at most
+        :data:`LEEWAY` in the future (clock skew: then now), else ``None`` (unknown)."""
+        if isinstance(claim, bool) or not isinstance(claim, int | float):
+            return None
+        now = self.now()
+        if not (math.isfinite(claim) and 0 <= claim <= now + LEEWAY):
+            return None
+        return datetime.fromtimestamp(min(claim, now), UTC)
 
     async def _keys(self, id_token: str) -> KeySet:
         """The JWKS; fetched again (once) when the token's ``kid`` is not in it."""

@@ -36,7 +36,8 @@ Two tabs linking the same identity at once: the second finds it linked (before, 
 :class:`~consent.errors.Conflict` at the unique key) and signs in to that account: never a 500.
 Each link is evidence (``external_identity.proof``, event ``account.oidc_linked`` naming the
 identity by issuer and masked subject, like every journal event). The session it starts records
-the link (removing the identity ends it). The second
+the link (removing the identity ends it) and the ID token's ``auth_time``, sealed by the
+callback (:mod:`proxy.web.session`: when its person authenticated). The second
 path needs the provider round trip again: the sealed cookies are bound to the session cookie,
 which signing in replaces; ``state`` and PKCE keep another browser's identity out of it.
 """
@@ -44,6 +45,7 @@ which signing in replaces; ``state`` and PKCE keep another browser's identity ou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -160,13 +162,23 @@ async def link_submit(request: web.Request) -> web.StreamResponse:
     await throttle.succeeded(subject_key)
     try:
         state = await sign_in(request, outcome.account, method="oidc",
-                              identity_id=outcome.link_id)
+                              identity_id=outcome.link_id,
+                              authenticated_at=_auth_time(waiting))
     except Conflict:  # removed from the account's security page in between
         return await error_page(request, "portal.oidc.expired", status=409)
     response = await confirm(request, str(waiting["next"]), "portal.done.oidc_linked")
     apply_session_cookie(request, response, state)
     sealed.drop(response, PENDING_COOKIE)
     return response
+
+
+def _auth_time(waiting: dict[str, Any]) -> datetime | None:
+    """The ID token's ``auth_time`` the callback sealed (ISO 8601, or ``None``: unknown)."""
+    value = waiting.get("auth_time")
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _who(waiting: dict[str, Any]) -> dict[str, str | int | bool | None]:

@@ -2,10 +2,11 @@
 the account and their removal (R15; GDPR art. 16/17), and the forms of
 :mod:`proxy.portal.identity` (the password, sign out everywhere).
 
-An account without a password may choose its first one here, from a session opened at most
-:data:`~proxy.web.session.RECENT_SIGN_IN` ago only (a password is a permanent way in, a session
-may be a shared computer's forgotten tab). Otherwise the page shows, instead of that form, a
-link that signs in again through the provider asking it for a fresh authentication
+An account without a password may choose its first one here, from a session whose person
+authenticated at most :data:`~proxy.web.session.RECENT_SIGN_IN` ago only (its
+``authenticated_at``: a password is a permanent way in, a session may be a shared computer's
+forgotten tab or a silent sign-in through the provider). Otherwise the page shows, instead of
+that form, a link that signs in again through the provider asking it for a fresh authentication
 (``/login/oidc?next=/account/security&reauth=1``: ``prompt=login``, ``max_age``, ``auth_time``
 checked) and comes back here; without a provider, the reset-code page. Changing an existing
 password takes the current one, however old the session.

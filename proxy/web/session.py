@@ -11,9 +11,14 @@ ends it (:func:`consent.external_identities.remove_identity`).
 
 **Recent sign-in.** A session is a bearer cookie that may stay open on a shared computer for
 its whole lifetime, so the few acts that add a permanent way into an account without any other
-proof (an account's first password) also ask that the session was opened at most
-:data:`RECENT_SIGN_IN` ago (the row's ``created_at``, on the app clock): "sudo mode". Signing in
-again, by any method, starts a new session and so a new window.
+proof (an account's first password) also ask that the person *authenticated* at most
+:data:`RECENT_SIGN_IN` ago, on the app clock: "sudo mode". That instant is the row's
+``authenticated_at``, not its ``created_at``: opening a session is not proving anything when an
+OpenID provider signs the browser in silently on its own session, hours old. A password or a
+reset code sets it to the moment the session opens; an OpenID sign-in to the ID token's
+``auth_time`` (:attr:`proxy.portal.oidc_client.Identity.auth_time`), ``NULL`` (never recent)
+without one; a session re-issued without a new proof carries its predecessor's
+(:func:`sign_in`'s ``authenticated_at``).
 """
 
 from __future__ import annotations
@@ -49,8 +54,8 @@ class SessionState:
 
     ``fresh`` means the browser does not hold ``cookie`` yet (the response must set it).
     ``method`` and ``identity_id`` say how a signed-in session signed in (``password``,
-    ``reset``, ``oidc``) and, through OpenID, with which linked identity; ``signed_in_at``
-    when (the row's creation: every sign-in starts a new row).
+    ``reset``, ``oidc``) and, through OpenID, with which linked identity;
+    ``authenticated_at`` when the person last proved who they are (``None``: unknown).
     """
 
     cookie: str
@@ -58,7 +63,7 @@ class SessionState:
     fresh: bool
     method: str | None = None
     identity_id: str | None = None
-    signed_in_at: datetime | None = None
+    authenticated_at: datetime | None = None
 
     @property
     def account_id(self) -> str | None:
@@ -66,9 +71,10 @@ class SessionState:
         return self.account.id if self.account is not None else None
 
     def signed_in_recently(self, now: datetime) -> bool:
-        """True if signed in at most :data:`RECENT_SIGN_IN` before ``now`` (the app clock)."""
-        return (self.account is not None and self.signed_in_at is not None
-                and now - self.signed_in_at <= RECENT_SIGN_IN)
+        """True if signed in and authenticated at most :data:`RECENT_SIGN_IN` before ``now``
+        (the app clock); an unknown instant is not recent."""
+        return (self.account is not None and self.authenticated_at is not None
+                and now - self.authenticated_at <= RECENT_SIGN_IN)
 
 
 session_key = web.RequestKey("browser_session", SessionState)
@@ -98,7 +104,7 @@ async def browser_session(request: web.Request) -> SessionState:
         if row is not None and account is not None and not account.disabled:
             state = SessionState(raw, account, fresh=False, method=row.auth_method,
                                  identity_id=row.external_identity_id,
-                                 signed_in_at=row.created_at)
+                                 authenticated_at=row.authenticated_at)
     request[session_key] = state
     return state
 
@@ -111,13 +117,17 @@ def apply_session_cookie(request: web.Request, response: web.StreamResponse,
                             secure=_https(request), samesite="Lax", path="/")
 
 
-async def sign_in(request: web.Request, account: Account, *, method: str = "password",
+async def sign_in(request: web.Request, account: Account, *,
+                  authenticated_at: datetime | None, method: str = "password",
                   identity_id: str | None = None) -> SessionState:
     """Start a signed-in session with a brand-new cookie; the previous one is ended.
-    ``method`` records how the person proved who they are (``password``, ``reset``,
-    ``oidc``): evidence of the decisions taken in the session (R15); ``identity_id`` the
-    linked identity an ``oidc`` sign-in used. :class:`Conflict` (nothing changes) if that
-    identity was removed since the caller found it (its row is gone: the foreign key refuses)."""
+    ``authenticated_at`` is when the person proved who they are (module docstring): the
+    caller's ``now`` for a password or a reset code typed in this request, the ID token's
+    ``auth_time`` (or ``None``) for OpenID, the previous session's for a session re-issued
+    without a new proof. ``method`` records how (``password``, ``reset``, ``oidc``): evidence
+    of the decisions taken in the session (R15); ``identity_id`` the linked identity an
+    ``oidc`` sign-in used. :class:`Conflict` (nothing changes) if that identity was removed
+    since the caller found it (its row is gone: the foreign key refuses)."""
     previous = await browser_session(request)
     now = request.app[clock_key].now()
     cookie = new_secret(SESSION_PREFIX)
@@ -127,11 +137,12 @@ async def sign_in(request: web.Request, account: Account, *, method: str = "pass
             session.add(BrowserSession(token_hash=digest(cookie), account_id=account.id,
                                        tenant_id=account.tenant_id, created_at=now,
                                        expires_at=now + SESSION_LIFETIME, auth_method=method,
-                                       external_identity_id=identity_id))
+                                       external_identity_id=identity_id,
+                                       authenticated_at=authenticated_at))
     except IntegrityError:  # the cookie is fresh (256 bits): only the identity can be gone
         raise Conflict("This identity was removed meanwhile.", field="identity") from None
     state = SessionState(cookie, account, fresh=True, method=method, identity_id=identity_id,
-                         signed_in_at=now)
+                         authenticated_at=authenticated_at)
     request[session_key] = state
     return state
 

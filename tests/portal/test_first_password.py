@@ -116,6 +116,27 @@ async def test_a_password_change_still_needs_the_current_one(portal: Portal,
     assert verify_password((await _account(portal, "alice_account")).password_hash,
                            "brand-new-password")
     assert [e["action"] for e in await _password_events(portal)] == ["account.password_changed"]
+    # The new session is not a new proof: it keeps when Alice typed her password to sign in.
+    [row] = await _live_sessions(portal, "alice_account")
+    assert row.created_at == portal.clock.now()
+    assert row.authenticated_at == portal.clock.now() - timedelta(hours=3)
+
+
+async def test_a_password_sign_in_is_recent(portal: Portal, alice: Browser) -> None:
+    """Typing the password proves who one is as the session opens (here, for an account whose
+    password the operator then cleared: the only way such a session meets the check)."""
+    [row] = await _live_sessions(portal, "alice_account")
+    assert row.authenticated_at == row.created_at == portal.clock.now()
+    async with portal.db.session() as session:
+        account = await session.get(Account, portal.ids["alice_account"])
+        assert account is not None
+        account.password_hash = NO_PASSWORD
+        session.add(account)
+    portal.clock.advance(timedelta(minutes=9))
+    response, _ = await post(alice, PATH, {"password": NEW, "password2": NEW},
+                             page="/account/security")
+    assert (response.status, response.headers["Location"]) == (303, "/account/security")
+    assert verify_password((await _account(portal, "alice_account")).password_hash, NEW)
 
 
 async def test_a_first_password_takes_a_recent_sign_in(federated_any: Portal,
@@ -147,6 +168,68 @@ async def test_a_first_password_takes_a_recent_sign_in(federated_any: Portal,
     assert verify_password((await _account(portal, "bob_account")).password_hash, NEW)
     assert [e["action"] for e in await _password_events(portal)] == ["account.password_set"]
     assert "prompt" not in provider.requests[0]  # a plain sign-in asks for nothing more
+
+
+async def test_a_silent_sign_in_through_the_provider_is_not_recent(
+        federated_any: Portal, provider: Provider) -> None:
+    """The loophole: on a shared computer where the provider is still signed in, a plain
+    ``/login/oidc`` opens a brand-new session without anyone typing anything. Recency is when
+    the person authenticated (``auth_time``), not when the session opened."""
+    portal = federated_any
+    await (await paper_household_links(portal, provider)).close()
+    signed_in_at = portal.clock.now().replace(microsecond=0)
+    portal.clock.advance(timedelta(minutes=30))  # Bob left; the provider did not forget him
+    kiosk = Browser(portal.url)
+    fields = {"password": NEW, "password2": NEW}
+    try:
+        assert await round_trip(kiosk) == (303, "/account/history")
+        assert provider.signed_in_at == int(signed_in_at.timestamp())  # nothing was asked
+        [row] = [r for r in await _live_sessions(portal, "bob_account")
+                 if r.created_at == portal.clock.now()]
+        assert row.authenticated_at == signed_in_at  # the session is new, the proof is not
+        _, html = await kiosk.get("/account/security?lang=en")
+        assert 'name="password"' not in html
+        response, html = await post(kiosk, PATH + "?lang=en", fields, page="/account/security")
+        assert response.status == 403
+        assert "You signed in more than 10 minutes ago" in text_of(html)
+        assert (await _account(portal, "bob_account")).password_hash == NO_PASSWORD
+        assert await _password_events(portal) == []
+        # Signing in again for real: the provider asks, the session is recent.
+        assert await round_trip(kiosk, REAUTH_URL) == (303, "/account/security")
+        reauthenticated = portal.clock.now().replace(microsecond=0)
+        assert provider.signed_in_at == int(reauthenticated.timestamp())
+        portal.clock.advance(timedelta(minutes=2))
+        response, _ = await post(kiosk, PATH, fields, page="/account/security")
+        assert (response.status, response.headers["Location"]) == (303, "/account/security")
+        # The re-issued session carries the instant of that sign-in, not "now".
+        [row] = await _live_sessions(portal, "bob_account")
+        assert (row.created_at, row.authenticated_at) == (portal.clock.now(), reauthenticated)
+    finally:
+        await kiosk.close()
+    assert verify_password((await _account(portal, "bob_account")).password_hash, NEW)
+    assert [e["action"] for e in await _password_events(portal)] == ["account.password_set"]
+
+
+@pytest.mark.parametrize("fault", ["no_auth_time", "future_auth_time"])
+async def test_an_unknown_authentication_instant_is_not_recent(
+        federated: Portal, provider: Provider, fault: str) -> None:
+    """No ``auth_time`` (or one over a minute ahead): the session, brand new, is not recent."""
+    provider.tamper = fault
+    bob = await paper_household_links(federated, provider)
+    fields = {"password": NEW, "password2": NEW}
+    try:
+        [row] = await _live_sessions(federated, "bob_account")
+        assert (row.created_at, row.authenticated_at) == (federated.clock.now(), None)
+        response, _ = await post(bob, PATH, fields, page="/account/security")
+        assert response.status == 403
+        assert (await _account(federated, "bob_account")).password_hash == NO_PASSWORD
+        provider.tamper = None
+        assert await round_trip(bob, REAUTH_URL) == (303, "/account/security")
+        response, _ = await post(bob, PATH, fields, page="/account/security")
+        assert response.status == 303
+    finally:
+        await bob.close()
+    assert verify_password((await _account(federated, "bob_account")).password_hash, NEW)
 
 
 @pytest.mark.parametrize("provider_fault", ["ignores_prompt", "no_auth_time"])

@@ -11,8 +11,10 @@ Re-authentication (Core §3.1.2.1): the provider remembers when the user last "a
 in" (:attr:`Provider.signed_in_at`, on its clock). It signs in again when it has no such
 instant, when asked ``prompt=login``, or when ``max_age`` has elapsed, unless
 :attr:`Provider.reauthenticates` is false (a provider that ignores both, or a URL stripped of
-them). With ``max_age`` the ID token carries ``auth_time`` (``tamper="no_auth_time"`` leaves it
-out). :attr:`Provider.requests` keeps every authorization request's query.
+them). A plain request on a provider already signed in is answered silently, like single
+sign-on on a shared computer left signed in. Every ID token carries that ``auth_time``, as most
+providers send it (``tamper="no_auth_time"`` leaves it out, ``"future_auth_time"`` says two
+minutes ahead). :attr:`Provider.requests` keeps every authorization request's query.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class Provider:
                   "exp": now + 300, "nonce": nonce, "acr": "eidas1",
                   **{k: v for k, v in self.user.items() if k != "sub"}}
         if auth_time is not None and self.tamper != "no_auth_time":
-            claims["auth_time"] = auth_time
+            claims["auth_time"] = now + 120 if self.tamper == "future_auth_time" else auth_time
         key: Any = self.key
         header = {"alg": "RS256", "kid": "key-1"}
         if self.tamper == "aud":
@@ -114,7 +116,7 @@ def _app(provider: Provider) -> web.Application:
         auth_time = provider.authenticate(q.get("prompt", ""), q.get("max_age"))
         provider.codes[code] = {"redirect_uri": q["redirect_uri"], "nonce": q["nonce"],
                                 "challenge": q["code_challenge"],
-                                "auth_time": auth_time if "max_age" in q else None}
+                                "auth_time": auth_time}
         target = q["redirect_uri"] + "?" + urlencode({"code": code, "state": q["state"]})
         return web.Response(status=302, headers={"Location": target})
 

@@ -1,11 +1,16 @@
-"""Which linked OpenID identity opened a browser session: ``browser_session.external_identity_id``
-(nullable, indexed, ``ON DELETE SET NULL``), so that removing an identity ends exactly the
-sessions it opened instead of every other session of the account
+"""Which linked OpenID identity opened a browser session, and when its person authenticated.
+
+``browser_session.external_identity_id`` (nullable, indexed, ``ON DELETE SET NULL``): removing
+an identity ends exactly the sessions it opened instead of every other session of the account
 (consent/external_identities.py, ``remove_identity``).
 
-Sessions opened before this revision keep ``NULL``: those signed in through OpenID
+``browser_session.authenticated_at`` (nullable instant): when the person last proved who they
+are (a password, a reset code, the ID token's ``auth_time``), from which a *recent* sign-in is
+measured (proxy/web/session.py, ``RECENT_SIGN_IN``) rather than from ``created_at``.
+
+Sessions opened before this revision keep ``NULL`` in both: those signed in through OpenID
 (``auth_method = 'oidc'``) cannot say through which identity, so removing any identity of their
-account ends them too (they last twelve hours at most).
+account ends them too (they last twelve hours at most); and none counts as a recent sign-in.
 
 Revision ID: 0014_session_identity
 Revises: 0013_open_occupancy
@@ -38,10 +43,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f(INDEX), ['external_identity_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f(FK), 'external_identity',
                                     ['external_identity_id'], ['id'], ondelete='SET NULL')
+        batch_op.add_column(sa.Column('authenticated_at', sa.DateTime(timezone=True),
+                                      nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('browser_session', schema=None) as batch_op:
+        batch_op.drop_column('authenticated_at')
         batch_op.drop_constraint(batch_op.f(FK), type_='foreignkey')
         batch_op.drop_index(batch_op.f(INDEX))
         batch_op.drop_column('external_identity_id')
