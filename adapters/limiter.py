@@ -48,6 +48,10 @@ class _Lane:
         self.queues: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
         self.dispatcher: asyncio.Task[None] | None = None
         self.last_wait = 0.0  # the ledger's latest "come back in" answer
+        #: A caller of an idle lane is asking the ledger directly (a database round trip):
+        #: whoever comes meanwhile queues, rather than ask the ledger too (a herd of
+        #: round trips, and turns given in the order the database happened to answer).
+        self.probing = False
 
     @property
     def waiting(self) -> int:
@@ -145,8 +149,12 @@ class FairLimiter:
         if lane is None:
             return
         lane.prune()
-        if not lane.queues:
-            lane.last_wait = await lane.ledger.take()
+        if not lane.queues and not lane.probing:
+            lane.probing = True
+            try:
+                lane.last_wait = await lane.ledger.take()
+            finally:
+                lane.probing = False
             if lane.last_wait == 0.0:
                 self.granted += 1
                 return

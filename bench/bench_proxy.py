@@ -9,6 +9,9 @@ one run:
   server process spent per request (the steadier figure when the machine is shared);
 * latency p50/p99 of each at a moderate fixed rate, and the p99 added by Passerelle (target
   <= 2 ms);
+* requests/s through each again with the DSO answering ``--upstream-delay-ms`` late (50 ms by
+  default: a real DSO's answers take tens to hundreds of milliseconds), where the pass-through
+  is no longer bound by this machine's CPU;
 * upstream calls per served request for a polling workload (many apps reading the same
   households every day, cache on, in-process), against the minimum (target <= 1.05 x).
 
@@ -17,7 +20,8 @@ The servers are measured in interleaved rounds (closed loop) and with interleave
 rather than on whichever happened to run then.
 
 Run: ``python bench/bench_proxy.py [--postgres] [--sqlite-synchronous normal]
-[--check-cache-ttl 0] [--requests 3000] [--concurrency 32] [--rate 25]``.
+[--check-cache-ttl 0] [--requests 3000] [--concurrency 32] [--rate 25]
+[--upstream-delay-ms 50]``.
 """
 
 from __future__ import annotations
@@ -65,7 +69,10 @@ def free_port() -> int:
 # ---- the three servers (each runs in its own process) -----------------------------------------
 
 def serve_upstream(port: int) -> None:
-    """The simulator behind the in-house DSO API, quotas announced far above the load."""
+    """The simulator behind the in-house DSO API, quotas announced far above the load.
+
+    ``POST /__bench/delay`` (body: seconds) makes every later answer that much late, as a
+    real DSO's would be (the second closed-loop measurement)."""
     from adapters.base import Quota
     from adapters.inhouse.config import ServerConfig
     from adapters.inhouse.server import create_inhouse_app
@@ -73,8 +80,23 @@ def serve_upstream(port: int) -> None:
 
     config = ServerConfig(clients={CLIENT: SECRET},
                           quotas=(Quota(1_000_000, timedelta(seconds=1)),))
-    web.run_app(create_inhouse_app(Simulator(), config), host="127.0.0.1", port=port,
-                print=None, access_log=None)
+    app = create_inhouse_app(Simulator(), config)
+    delay = [0.0]
+
+    @web.middleware
+    async def late(request: web.Request, handler: Any) -> web.StreamResponse:
+        if delay[0] and not request.path.startswith("/__bench/"):
+            await asyncio.sleep(delay[0])
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    async def set_delay(request: web.Request) -> web.Response:
+        delay[0] = float(await request.text())
+        return web.Response(text="ok")
+
+    app.middlewares.append(late)
+    app.router.add_post("/__bench/delay", set_delay)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 def serve_bare(port: int, upstream: str) -> None:
@@ -298,11 +320,23 @@ async def main(args: argparse.Namespace) -> None:
                     ("(events in memory", "memory", token, procs[3])))
             await closed_rounds([bare, ours, mem], args.requests, args.concurrency, args.rounds)
             await open_loop([bare, ours, mem], args.latency_requests, args.rate)
+            late = [Target(t.label, t.base, t.token, t.pid) for t in (bare, ours)]
+            if args.upstream_delay_ms > 0:
+                async with aiohttp.ClientSession() as session, session.post(
+                        f"{upstream}/__bench/delay", data=str(args.upstream_delay_ms / 1000)):
+                    pass
+                await closed_rounds(late, args.requests // 2, args.concurrency, args.rounds)
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=10)
     report(args, bare, ours, mem)
+    if args.upstream_delay_ms > 0:
+        print(f"closed loop again, the DSO answering {args.upstream_delay_ms:g} ms late (as a "
+              "real one does; the target above is the CPU-bound case):")
+        print(f"  bare pass-through   {late[0].rps:8.0f} req/s")
+        print(f"  Passerelle          {late[1].rps:8.0f} req/s   ratio "
+              f"{late[1].rps / late[0].rps:.2f}   server CPU {late[1].cpu_us:5.0f} us/request")
     economy = await polling_economy(apps=args.apps, points=args.points, days=args.days)
     print(f"polling workload: {args.apps} apps x {args.points} households x {args.days} days "
           f"(7-day window each morning, cache on):")
@@ -351,6 +385,8 @@ def cli() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="closed-loop rounds, the servers' order rotating")
     parser.add_argument("--rate", type=float, default=25.0)
+    parser.add_argument("--upstream-delay-ms", type=float, default=50.0,
+                        help="the DSO's answer time in the second closed loop (0: skip it)")
     parser.add_argument("--latency-requests", type=int, default=500)
     parser.add_argument("--apps", type=int, default=10)
     parser.add_argument("--points", type=int, default=20)

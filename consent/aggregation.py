@@ -37,8 +37,12 @@ _TRUST = {Quality.VALIDATED: 0, Quality.RAW: 1, Quality.ESTIMATED: 2}
 
 
 def clamp(series: Series, window: Period) -> Series:
-    """Keep the readings that lie entirely inside ``window``."""
-    kept = tuple(r for r in series.readings if window.covers(Period(r.start, r.end)))
+    """Keep the readings that lie entirely inside ``window`` (``window.covers`` each one's
+    ``[start, end)``, compared in UTC without building a period per reading)."""
+    start, end = window.utc_bounds()
+    kept = tuple(r for r in series.readings
+                 if start <= r.start.astimezone(UTC)
+                 and (end is None or r.end.astimezone(UTC) <= end))
     return replace(series, readings=kept)
 
 

@@ -108,14 +108,15 @@ class SqliteWriter:
         sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine.connect()
 
-    def _write(self, rows: list[tuple[Any, ...]],
-               events: Sequence[AccessEvent]) -> AfterCommit | None:  # on the writer thread
+    def _write(self, events: Sequence[AccessEvent]) -> AfterCommit | None:  # on the writer thread
+        from consent.access_events import row_of
+
         if self._conn is None:
             self._conn = self._connect()
         conn, after = self._conn, None
         try:
             with conn.begin():
-                conn.exec_driver_sql(self._insert.sql, rows)
+                self._insert.run(conn, [row_of(event) for event in events])
                 if self.also is not None:
                     after = self.also.write(conn, events)
         except BaseException:
@@ -128,9 +129,8 @@ class SqliteWriter:
         return after
 
     async def write(self, events: Sequence[AccessEvent]) -> AfterCommit | None:
-        rows = _rows(self._insert, events)
         return await asyncio.get_running_loop().run_in_executor(
-            self._thread, self._write, rows, events)
+            self._thread, self._write, events)
 
     async def close(self) -> None:
         def shut() -> None:

@@ -1,6 +1,7 @@
 """Encodings every piece of evidence shares: canonical JSON, hashes, base64, instants.
 
-Pure (standard library and ``rfc8785``): the offline verifier imports this module.
+Pure (standard library and ``rfc8785``; ``orjson`` when installed, for speed): the offline
+verifier imports this module.
 
 - Canonical JSON is RFC 8785 (JCS). Evidence documents never hold floating-point numbers, so any
   JCS implementation, or ``json.dumps(sort_keys=True, separators=(",", ":"),
@@ -23,6 +24,12 @@ from typing import Any
 
 import rfc8785
 
+orjson: Any
+try:  # the same bytes as json.dumps below, about thirty times faster (every access event)
+    import orjson
+except ImportError:  # pragma: no cover - a verifier installed without Passerelle's extras
+    orjson = None
+
 JSON = Any
 """A value made of dicts with text keys, lists, text, integers, booleans and ``None``."""
 
@@ -35,16 +42,19 @@ def canonical(value: JSON) -> bytes:
     """RFC 8785 canonical UTF-8 bytes of ``value``; floats are refused (see module docstring).
 
     Values whose object keys are all ASCII and whose integers are I-JSON-safe (``|n| < 2**53``)
-    take ``json.dumps`` (C speed, the same bytes: same escapes, and ASCII keys sort the same
-    by code point as by UTF-16 unit); anything else goes through ``rfc8785``, which also
-    refuses what JCS cannot encode. ``tests/evidence/test_records.py`` checks the two agree.
+    take ``orjson`` or ``json.dumps`` (C speed, the same bytes: same escapes, and ASCII keys
+    sort the same by code point, by UTF-8 byte and by UTF-16 unit); anything else goes through
+    ``rfc8785``, which also refuses what JCS cannot encode. ``tests/evidence/test_records.py``
+    checks the three agree.
     """
     if _plain(value):
         try:
+            if orjson is not None:
+                return bytes(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
             return json.dumps(value, sort_keys=True, separators=(",", ":"),
                               ensure_ascii=False).encode()
-        except UnicodeEncodeError:  # a lone surrogate: rfc8785 says what is wrong
-            pass
+        except (UnicodeEncodeError, TypeError):  # a lone surrogate: rfc8785 says what is wrong
+            pass  # (orjson's JSONEncodeError is a TypeError)
     try:
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
@@ -56,6 +66,25 @@ _SAFE_INTEGER = 2**53 - 1
 
 def _plain(value: JSON) -> bool:
     """Refuse floats and non-text keys; ``True`` if ``json.dumps`` gives the JCS bytes."""
+    kind = type(value)
+    if kind is str or value is None:
+        return True
+    if kind is int:
+        return bool(-_SAFE_INTEGER <= value <= _SAFE_INTEGER)
+    if kind is list:
+        return all([_plain(item) for item in value])  # every item checked: a float raises
+    if kind is dict:  # the usual case, checked without the generic walk below
+        plain = True
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return _plain_any(value)
+            if type(item) is not str and item is not None:
+                plain = _plain(item) and plain
+        return plain
+    return _plain_any(value)
+
+
+def _plain_any(value: JSON) -> bool:
     if value is None or isinstance(value, str):
         return True
     if isinstance(value, float):
@@ -67,10 +96,10 @@ def _plain(value: JSON) -> bool:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise EncodingError(f"object keys must be text, got {key!r}")
-            plain = _plain(item) and key.isascii() and plain
+            plain = _plain_any(item) and key.isascii() and plain
     elif isinstance(value, Sequence) and not isinstance(value, bytes):
         for item in value:
-            plain = _plain(item) and plain
+            plain = _plain_any(item) and plain
     else:  # bytes, sets...: rfc8785 refuses them
         plain = False
     return plain
@@ -101,7 +130,11 @@ def format_instant(instant: datetime) -> str:
     """``instant`` as fixed-width RFC 3339 UTC text; a naive datetime is refused."""
     if instant.tzinfo is None:
         raise EncodingError(f"an instant needs a timezone: {instant.isoformat()}")
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if instant.tzinfo is not UTC:
+        instant = instant.astimezone(UTC)
+    # isoformat, not strftime: a third of the cost (four instants per access event), and the
+    # year always has four digits (strftime's %Y does not pad years before 1000).
+    return instant.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_instant(text: str) -> datetime:

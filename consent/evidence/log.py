@@ -217,12 +217,11 @@ class EvidenceLog(LogReader):
         if entries:
             insert_entry, insert_node = (statement("insert_entry", conn),
                                          statement("insert_node", conn))
-            conn.exec_driver_sql(insert_entry.sql, [insert_entry.params(e) for e in entries])
-            conn.exec_driver_sql(insert_node.sql, [insert_node.params(n) for n in nodes])
-            advance = statement("advance", conn)
-            done = conn.exec_driver_sql(advance.sql, advance.params({
+            insert_entry.run(conn, entries)
+            insert_node.run(conn, nodes)
+            done = statement("advance", conn).run(conn, {
                 "log": LOG_ID, "size_was": size, "new_size": compact.size,
-                "new_root": compact.root(), "now": now}))
+                "new_root": compact.root(), "now": now})
             if done.rowcount != 1:
                 raise _HeadMoved
         if len(chains) > _MAX_CACHED_CHAINS:  # keep memory bounded: reload heads when needed
@@ -243,9 +242,8 @@ class EvidenceLog(LogReader):
         inserts nothing and then locks it like any later append."""
         row = self._touch_head(conn, now)
         if row is None:
-            create = statement("create_head", conn)
-            conn.exec_driver_sql(create.sql, create.params({
-                "log": LOG_ID, "origin": self.default_origin, "root": EMPTY_ROOT, "now": now}))
+            statement("create_head", conn).run(conn, {
+                "log": LOG_ID, "origin": self.default_origin, "root": EMPTY_ROOT, "now": now})
             row = self._touch_head(conn, now)
         if row is None:
             raise EvidenceUnavailable("The evidence log's head could not be created.")
@@ -255,11 +253,11 @@ class EvidenceLog(LogReader):
     def _touch_head(conn: Connection, now: str) -> Any:
         values = {"log": LOG_ID, "now": now}
         if conn.dialect.update_returning:  # one round trip
-            touch = statement("touch_returning", conn)
-            return conn.exec_driver_sql(touch.sql, touch.params(values)).first()
-        touch, read = statement("touch", conn), statement("read_head", conn)
-        conn.exec_driver_sql(touch.sql, touch.params(values))
-        return conn.exec_driver_sql(read.sql, read.params(values)).first()
+            rows = statement("touch_returning", conn).run(conn, values).fetchall()
+        else:
+            statement("touch", conn).run(conn, values)
+            rows = statement("read_head", conn).run(conn, values).fetchall()
+        return rows[0] if rows else None  # fetched whole: no statement left half-stepped
 
     def _frontier(self, conn: Connection, size: int,
                         root: bytes) -> tuple[CompactRange, dict[str, int]]:

@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -176,7 +176,9 @@ class Upstream:
                                     tenant)
             readings.extend(got.readings)
         readings.sort(key=lambda r: r.start)
-        kept = tuple(r for r in readings if window.contains(r.start))
+        start, end = window.utc_bounds()  # window.contains(r.start), one conversion each
+        kept = tuple(r for r in readings if start <= (at := r.start.astimezone(UTC))
+                     and (end is None or at < end))
         return Series(point, dataset, dataset.spec.unit or "", resolution, str(tz), kept)
 
     def _chunks(self, days: list[date], dataset: Dataset, tz: ZoneInfo) -> list[Period]:

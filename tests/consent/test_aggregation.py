@@ -154,3 +154,29 @@ def test_cut_record_keeps_released_fields_in_dataset_order() -> None:
     cut = cut_record(record, {"lastname", "title", "not-a-field"})
     assert list(cut.fields) == ["title", "lastname"]
     assert cut.fields == {"title": "Mme", "lastname": "Dupont"}
+
+
+_FALL_BACK = datetime(2026, 10, 25, tzinfo=UTC)  # 03:00+02:00 -> 02:00+01:00 in Paris
+_LOCAL = st.integers(-6 * 60, 6 * 60).map(
+    lambda minutes: (_FALL_BACK + timedelta(minutes=minutes)).astimezone(PARIS))
+
+
+@given(st.lists(st.tuples(_LOCAL, st.integers(1, 90)), max_size=12), _LOCAL,
+       st.none() | st.integers(1, 600))
+def test_clamp_is_covers_for_each_reading_across_the_night_clocks_go_back(
+        spans: list[tuple[datetime, int]], start: datetime, length: int | None) -> None:
+    # Paris wall times on either side of the repeated hour: comparing them without UTC is
+    # wrong there, which is what clamp's shortcut must not do.
+    readings = tuple(sorted((Reading(at, (at.astimezone(UTC) + timedelta(minutes=m))
+                                     .astimezone(PARIS), Decimal(1)) for at, m in spans),
+                            key=lambda r: r.start.astimezone(UTC)))
+    window = Period(start, None if length is None else
+                    (start.astimezone(UTC) + timedelta(minutes=length)).astimezone(PARIS))
+    series = Series(PRM, Dataset.CONSUMPTION_LOAD_CURVE, "W", Resolution.PT30M, "Europe/Paris",
+                    readings)
+    assert clamp(series, window).readings == tuple(
+        r for r in readings if window.covers(Period(r.start, r.end)))
+    start_utc, end_utc = window.utc_bounds()
+    assert all(window.contains(r.start) == (start_utc <= r.start.astimezone(UTC)
+                                            and (end_utc is None or r.start < end_utc))
+               for r in readings)

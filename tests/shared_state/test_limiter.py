@@ -23,7 +23,7 @@ from adapters.limiter import FairLimiter
 from adapters.quota import QuotaPlan, UpstreamLimiter
 from consent.shared_state.quota import DatabaseLedger, MemoryLedger, QuotaLedger, SlidingWindow
 from consent.vocabulary import Dataset
-from tests.shared_state.conftest import Backend
+from tests.shared_state.conftest import Backend, Seconds
 
 #: 3 calls a second for the whole application, 5 per 10 seconds for each API.
 PLAN = QuotaPlan("dso", (Quota(3, timedelta(seconds=1)), Quota(5, timedelta(seconds=10), "api")),
@@ -132,6 +132,50 @@ async def test_turns_go_round_robin_across_recipients(make: Make) -> None:
     # One turn each: the polite recipient never waits behind the greedy one's whole queue.
     assert order.index("polite") <= 3
     assert [i for i, r in enumerate(order) if r == "polite"][-1] <= 5
+
+
+class SlowLedger(Recording):
+    """A ledger whose every answer takes a round trip (like PostgreSQL's), counting the asks."""
+
+    asked = 0
+
+    async def take(self) -> float:
+        self.asked += 1
+        await asyncio.sleep(0.001)
+        return await super().take()
+
+
+async def test_callers_arriving_at_an_idle_lane_ask_the_ledger_once_then_queue(
+        starts: Starts) -> None:
+    seconds = Seconds()
+    slow: list[SlowLedger] = []
+
+    def ledgers(windows: Sequence[SlidingWindow]) -> QuotaLedger:
+        slow.append(SlowLedger(MemoryLedger(windows, seconds=seconds), seconds, starts))
+        return slow[-1]
+
+    async def sleep(wait: float) -> None:
+        await asyncio.sleep(0)
+        seconds.now += wait
+
+    limiter = FairLimiter(max_wait=600.0, ledgers=ledgers, margin=0.0, sleep=sleep)
+    plan = QuotaPlan("dso", (Quota(1, timedelta(seconds=1)),), frozenset({"measures"}))
+    order: list[str] = []
+
+    async def call(recipient: str) -> None:
+        await limiter.acquire(plan, "measures", recipient)
+        order.append(recipient)
+
+    first = [asyncio.create_task(call("greedy")) for _ in range(12)]
+    await asyncio.sleep(0)
+    await asyncio.gather(*first, *(call("polite") for _ in range(2)))
+
+    assert len(starts) == len(order) == 14
+    # Before: all twelve asked the ledger at once, and turns went in the order it answered.
+    # Now: one asks, the others queue; each later ask is the dispatcher's, one per turn or wait.
+    assert slow[0].asked <= 1 + 2 * 13
+    assert order.index("polite") <= 2
+    await limiter.close()
 
 
 async def test_datasets_of_one_api_share_its_quota_and_apis_do_not_block_each_other(
