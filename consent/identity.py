@@ -1,5 +1,4 @@
-"""Household identity beyond the password: reset codes, external OpenID identities, sessions
-(R7, R15).
+"""Household identity beyond the password: reset codes, passwords, sessions (R7, R15).
 
 **Password reset without a mailbox (R7).** The operator issues a one-time *reset code* (``passerelle
 accounts reset-code USERNAME``) and hands it over out of band: at a counter, on the phone after
@@ -10,13 +9,14 @@ Crockford base32 (``XXXX-XXXX-XXXX-XXXX``), valid :data:`RESET_CODE_TTL`, single
 conditional ``UPDATE ... WHERE used_at IS NULL``), stored as SHA-256 only; issuing a new code
 voids the previous ones, and a successful reset ends every session of the account.
 
-**External identities (R15).** ``(issuer, subject)`` of an OpenID Connect provider is linked to
-an account once, at the first sign-in through the provider, after the person proved the meter
-number of a point their household occupies; later sign-ins find the account by that link. The
-meter number proves *occupancy*, not who owns an account: an account someone can already sign
-into (:func:`way_in`) is linked only from a session signed into it (proxy/portal/oidc_link.py).
-A link is a permanent way in that survives a password change, so the household can remove one
-(:func:`remove_identity`, GDPR art. 16/17): never the last way in it keeps.
+**Passwords.** A household changes its password by typing the current one; an account that has
+none (registered through OpenID only, or on paper) chooses a first one from a signed-in session
+(:func:`set_first_password`: the session is the proof). Either way every session of the account
+ends (the caller signs its own browser in again).
+
+**Who can sign in (R15).** :func:`way_in` says whether someone can already sign into a
+household's account, the line between "the meter number may link an OpenID identity" and "sign
+in first". The links themselves: :mod:`consent.external_identities`.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.accounts import hash_password_async
-from consent.errors import Conflict, DomainError, NotFound
+from consent.errors import Conflict, DomainError
 from consent.models import (
     Account,
     AccountRole,
@@ -38,7 +38,6 @@ from consent.models import (
     PasswordReset,
 )
 from consent.models.base import new_id
-from consent.services.base import flush_unique
 from consent.tokens import digest
 
 #: How long a reset code stays valid once issued.
@@ -132,6 +131,25 @@ async def set_password(session: AsyncSession, account: Account, password: str,
     await end_all_sessions(session, account.id, now)
 
 
+async def set_first_password(session: AsyncSession, account: Account, password: str,
+                             now: datetime) -> None:
+    """Give ``account``, which has no password, its first one (argon2id, the policy of
+    :func:`check_new_password`) and end every session of the account, like
+    :func:`set_password`. :class:`Conflict` (``reason="has_password"``) if it has one by now (a
+    second tab chose one first): then the current password is asked, like any change. The
+    write is conditional (``UPDATE ... WHERE password_hash = NO_PASSWORD``), so of two first
+    passwords at once only one is set, on both backends."""
+    check_new_password(password, account.username)
+    hashed = await hash_password_async(password)
+    chosen = await session.exec(update(Account).where(
+        col(Account.id) == account.id, col(Account.password_hash) == NO_PASSWORD,
+    ).values(password_hash=hashed, password_changed_at=now))
+    if chosen.rowcount != 1:
+        raise Conflict("This account has a password: type it to change it.", field="current",
+                       reason="has_password")
+    await end_all_sessions(session, account.id, now)
+
+
 async def end_all_sessions(session: AsyncSession, account_id: str, now: datetime, *,
                            keep: str | None = None) -> int:
     """End every live browser session of the account ("sign out everywhere") but the one of
@@ -142,20 +160,6 @@ async def end_all_sessions(session: AsyncSession, account_id: str, now: datetime
         statement = statement.where(col(BrowserSession.token_hash) != digest(keep))
     result = await session.exec(statement.values(revoked_at=now))
     return int(result.rowcount)
-
-
-async def linked_account(session: AsyncSession, tenant_id: str, issuer: str, subject: str,
-                         now: datetime) -> Account | None:
-    """The enabled account ``subject`` at ``issuer`` is linked to, if any (touches the link)."""
-    link = await _link_of(session, tenant_id, issuer, subject)
-    if link is None:
-        return None
-    account = await session.get(Account, link.account_id)
-    if account is None or account.disabled:
-        return None
-    link.last_login_at = now
-    session.add(link)
-    return account
 
 
 async def household_account(session: AsyncSession, tenant_id: str, party_id: str,
@@ -196,80 +200,3 @@ async def way_in(session: AsyncSession, tenant_id: str, party_id: str,
                 or account.id in resettable):
             return account
     return None
-
-
-async def link_identity(session: AsyncSession, account: Account, issuer: str, subject: str,
-                        proof: str, now: datetime) -> ExternalIdentity:
-    """Link ``subject`` at ``issuer`` to ``account`` (once: the pair is unique per tenant).
-    :class:`Conflict` if it is linked already, also when a concurrent request linked it
-    between the caller's check and this write (two tabs): the caller's transaction rolls back."""
-    taken = Conflict("This identity is already linked to an account.", field="identity")
-    if await _link_of(session, account.tenant_id, issuer, subject) is not None:
-        raise taken
-    link = ExternalIdentity(tenant_id=account.tenant_id, issuer=issuer[:500],
-                            subject=subject[:255], account_id=account.id, proof=proof,
-                            created_at=now, last_login_at=now)
-    session.add(link)
-    await flush_unique(session, taken)
-    return link
-
-
-async def unlink_identity(session: AsyncSession, tenant_id: str, issuer: str,
-                          subject: str) -> None:
-    """Remove the link of ``subject`` at ``issuer`` (a first sign-in whose claim failed)."""
-    link = await _link_of(session, tenant_id, issuer, subject)
-    if link is not None:
-        await session.delete(link)
-
-
-async def _link_of(session: AsyncSession, tenant_id: str, issuer: str,
-                   subject: str) -> ExternalIdentity | None:
-    result = await session.exec(select(ExternalIdentity).where(
-        ExternalIdentity.tenant_id == tenant_id, ExternalIdentity.issuer == issuer[:500],
-        ExternalIdentity.subject == subject[:255]))
-    return result.first()
-
-
-async def identities_of(session: AsyncSession, account_id: str) -> list[ExternalIdentity]:
-    """The external identities linked to an account, oldest first."""
-    result = await session.exec(select(ExternalIdentity)
-                                .where(ExternalIdentity.account_id == account_id)
-                                .order_by(col(ExternalIdentity.created_at)))
-    return list(result.all())
-
-
-def masked_subject(subject: str) -> str:
-    """What pages and the journal show of a provider's ``sub``: an ellipsis and its last four
-    characters (FranceConnect's and itsme's subjects identify a person: never shown whole);
-    a short subject shows only the ellipsis."""
-    return "…" + subject[-4:] if len(subject) >= 12 else "…"
-
-
-async def remove_identity(session: AsyncSession, account: Account,
-                          link_id: str) -> ExternalIdentity:
-    """Remove the link ``link_id`` of ``account``: at once, the identity signs in no more (its
-    next sign-in is a first one, through the link flow). :class:`NotFound` unless it is one of
-    the account's links (another account's id, or one removed meanwhile: the same answer, R24).
-    :class:`Conflict` (``reason="last_way_in"``) if the account would keep no way in: no
-    password and no other link (a live reset code does not count: the operator holds it, not
-    necessarily the household); the caller's transaction then rolls back, nothing changes.
-
-    The account row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite has one writer), so
-    two removals of the account's last two links at once cannot both pass the check."""
-    locked = (await session.exec(select(Account).where(Account.id == account.id)
-                                 .with_for_update())).one()
-    link = (await session.exec(select(ExternalIdentity).where(
-        ExternalIdentity.id == link_id, ExternalIdentity.account_id == account.id))).first()
-    gone = NotFound("No such linked identity.", field="identity")
-    if link is None:
-        raise gone
-    removed = await session.exec(delete(ExternalIdentity).where(
-        col(ExternalIdentity.id) == link.id, col(ExternalIdentity.account_id) == account.id))
-    if removed.rowcount != 1:  # a concurrent request removed it first
-        raise gone
-    others = (await session.exec(select(func.count()).select_from(ExternalIdentity).where(
-        col(ExternalIdentity.account_id) == account.id))).one()
-    if locked.password_hash == NO_PASSWORD and not others:
-        raise Conflict("This identity is the account's only way in.", field="identity",
-                       reason="last_way_in")
-    return link

@@ -105,7 +105,20 @@ class OAuthToken(TenantScoped, Created, table=True):
 
 class BrowserSession(TenantScoped, Created, table=True):
     """A signed-in browser: the cookie's digest, whose account, until when (absolute), and how
-    the person signed in (``password``, ``reset``, ``oidc``: evidence of R15)."""
+    the person signed in (``password``, ``reset``, ``oidc``: evidence of R15).
+
+    ``external_identity_id`` is the linked identity an ``oidc`` session signed in with:
+    removing that identity ends exactly the sessions it opened
+    (:func:`consent.external_identities.remove_identity`). It is ``NULL`` for other methods,
+    for sessions opened before revision 0014, and once the identity is gone (``ON DELETE SET
+    NULL``: its sessions were ended first).
+
+    ``authenticated_at`` is when the person last proved who they are, which is what a *recent*
+    sign-in is measured from (:data:`proxy.web.session.RECENT_SIGN_IN`), not ``created_at``: a
+    password or a reset code proves it as the session opens; through OpenID it is the ID
+    token's ``auth_time`` (a provider may sign in silently on its own older session); a session
+    re-issued after a password is chosen or changed keeps its predecessor's. ``NULL``
+    means unknown (no ``auth_time``; sessions opened before revision 0014): never recent."""
 
     __tablename__ = "browser_session"
     __table_args__ = (sa.Index("ix_browser_session_expires_at", "expires_at"),)
@@ -116,3 +129,7 @@ class BrowserSession(TenantScoped, Created, table=True):
     expires_at: datetime = instant_field()
     revoked_at: datetime | None = instant_field(nullable=True)
     auth_method: str = Field(default="password", max_length=32)
+    external_identity_id: str | None = Field(
+        default=None, foreign_key="external_identity.id", ondelete="SET NULL",
+        max_length=ID_LENGTH, nullable=True, index=True)
+    authenticated_at: datetime | None = instant_field(nullable=True)

@@ -7,9 +7,21 @@ Any wrong proof gets one and the same answer, and counts against the login throt
 username and the address; a success ends every session of the account and signs this browser
 in with a fresh one (method ``reset``).
 
-The forms of ``/account/security`` (the page itself: :mod:`proxy.portal.security`): changing
-the password (every other session ends) and signing out everywhere (every session of the
-account ends, this one included).
+The forms of ``/account/security`` (the page itself: :mod:`proxy.portal.security`): the
+password and signing out everywhere (every session of the account ends, this one included).
+Changing a password takes the current one. An account without one (registered through OpenID
+only, or on paper) chooses its first password there too: the signed-in session is the proof,
+so it must be a *recent* one: its person authenticated at most
+:data:`~proxy.web.session.RECENT_SIGN_IN` ago (the session's ``authenticated_at``: a password
+or reset code typed, or the OpenID provider's ``auth_time``; not when the session opened, since
+a provider may sign a shared computer in silently). A session left open lasts hours, a password
+is a permanent way in. An older or unknown one's form is refused (403, nothing written, nothing
+journalled, like the other refused forms) and the page offers to sign in again through the
+provider (:mod:`proxy.portal.oidc`, ``reauth=1``), which comes back to the page. Then:
+CSRF-checked, the same policy and argon2id hashing; journalled ``account.password_set`` with
+how the session signed in; the browser's new session keeps that sign-in method, identity and
+``authenticated_at``, since nothing new was proven. Either way every other session ends (and
+after a change, the new session keeps ``authenticated_at`` too).
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from aiohttp import web
 from adapters.base import MeterNumberCheck
 from adapters.errors import UpstreamError
 from consent import identity
-from consent.errors import DomainError
+from consent.errors import Conflict, DomainError
 from consent.households import occupied_points
 from consent.logins import check_password, find_account
 from consent.models import DEFAULT_TENANT, Account, AccountRole
@@ -38,7 +50,7 @@ from proxy.portal.security import security_view
 from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.login import safe_tenant
-from proxy.web.session import apply_session_cookie, sign_in, sign_out
+from proxy.web.session import apply_session_cookie, browser_session, sign_in, sign_out
 
 GENERIC = "portal.err.reset.proof"
 
@@ -129,7 +141,7 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
     await throttle.succeeded(username)
     await log_event(request, account, "account.password_reset",
                     details={"method": "reset_code"})
-    state = await sign_in(request, account, method="reset")
+    state = await sign_in(request, account, method="reset", authenticated_at=now)
     response = await confirm(request, "/account", "portal.done.reset")
     apply_session_cookie(request, response, state)
     return response
@@ -137,24 +149,59 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
 
 @household_page
 async def change_password(request: web.Request, household: Household) -> web.StreamResponse:
-    """``POST /account/security/password``: current password, new one twice."""
+    """``POST /account/security/password``: the new password twice, and the current one unless
+    the account has none yet (module docstring)."""
     pairs = await csrf.read_verified_form(request)
     errors = FieldErrors()
     account = household.account
+    first_one = account.password_hash == identity.NO_PASSWORD
+    if first_one and not (await browser_session(request)).signed_in_recently(
+            request.app[clock_key].now()):
+        errors.add("reauth", "portal.err.password.not_recent")
+        return await security_view(request, household, errors=errors, status=403)
     password = _new_password(pairs, account.username, errors)
-    valid = await asyncio.get_running_loop().run_in_executor(
-        None, check_password, account, first(pairs, "current"))
-    if not valid:
+    if not first_one and not await asyncio.get_running_loop().run_in_executor(
+            None, check_password, account, first(pairs, "current")):
         errors.add("current", "portal.err.password.current")
     if errors:
         return await security_view(request, household, errors=errors, status=400)
+    if first_one:
+        return await _first_password(request, household, password)
     now = request.app[clock_key].now()
     async with request.app[database_key].session() as session:
         account = await session.merge(account)
         await identity.set_password(session, account, password, now)
     await log_event(request, account, "account.password_changed")
-    state = await sign_in(request, account)  # this browser stays signed in, with a new cookie
+    # This browser stays signed in, with a new cookie and the instant it authenticated at.
+    state = await sign_in(request, account,
+                          authenticated_at=(await browser_session(request)).authenticated_at)
     response = await confirm(request, "/account/security", "portal.done.password")
+    apply_session_cookie(request, response, state)
+    return response
+
+
+async def _first_password(request: web.Request, household: Household,
+                          password: str) -> web.StreamResponse:
+    account, previous = household.account, await browser_session(request)
+    try:
+        async with request.app[database_key].session() as session:
+            await identity.set_first_password(session, account, password,
+                                              request.app[clock_key].now())
+    except Conflict:  # another tab chose one first: nothing changed here
+        errors = FieldErrors()
+        errors.add("current", "portal.err.password.now_set")
+        return await security_view(request, household, errors=errors, status=409)
+    method = previous.method or "password"
+    await log_event(request, account, "account.password_set",
+                    details={"proof": "session", "session_method": method})
+    try:  # the session was the proof: the new one says how it signed in, not "password"
+        state = await sign_in(request, account, method=method,
+                              identity_id=previous.identity_id,
+                              authenticated_at=previous.authenticated_at)
+        location = "/account/security"
+    except Conflict:  # its identity was removed meanwhile: signed out, the password stays
+        state, location = await sign_out(request), "/account/signed-out"
+    response = await confirm(request, location, "portal.done.password_set")
     apply_session_cookie(request, response, state)
     return response
 

@@ -12,6 +12,17 @@ discovery URL (OpenID Connect Discovery 1.0, Core 1.0 §3.1: authorization code 
   secret); ``iss`` equals the discovered issuer; ``aud`` contains our client id (and ``azp``
   names us if there are several audiences); ``exp`` in the future and ``iat`` not in the future
   (:data:`LEEWAY` seconds of clock skew); ``nonce`` equals the one we sent; ``sub`` present.
+* Signing in again on purpose (a recent sign-in is asked, :data:`proxy.web.session.RECENT_SIGN_IN`):
+  the request adds ``prompt=login`` and ``max_age`` (Core §3.1.2.1). ``prompt=login`` is only a
+  hint (whoever holds the browser can strip it from the URL), so the ID token must then carry
+  ``auth_time`` (Core §3.1.2.1 makes it mandatory with ``max_age``) no older than ``max_age``
+  and not more than :data:`LEEWAY` in the future (Core §3.1.3.7 step 13), else
+  :class:`NotRecent`.
+* Every sign-in: :attr:`Identity.auth_time` is the ID token's ``auth_time`` when it is sane (a
+  number, not more than :data:`LEEWAY` in the future, then taken as "now"), else ``None``. It is
+  when the person last *authenticated* at the provider, which a plain sign-in may not have asked
+  (the provider's own session, hours old, signs the browser in silently); the session keeps it
+  to tell a recent sign-in (:mod:`proxy.web.session`).
 
 JOSE is done by ``joserfc`` (authlib's own JOSE library). HTTP goes through aiohttp with a
 timeout; every failure is an :class:`OidcError` and nothing of the provider's answer reaches
@@ -23,8 +34,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
@@ -49,14 +62,24 @@ class OidcError(PasserelleError):
     title = "Sign-in with the identity provider failed"
 
 
+class NotRecent(OidcError):
+    """A re-sign-in asked with ``max_age``: the provider did not confirm a recent one."""
+
+    status = 403
+    code = "oidc-not-recent"
+    title = "The identity provider did not confirm a recent sign-in"
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Who the provider says signed in: ``(issuer, subject)`` and a display name, if given."""
+    """Who the provider says signed in: ``(issuer, subject)`` and a display name, if given;
+    ``auth_time`` when they authenticated, if the ID token says so sanely (module docstring)."""
 
     issuer: str
     subject: str
     name: str | None
     acr: str | None
+    auth_time: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -118,18 +141,23 @@ class OidcClient:
         cache.metadata, cache.fetched, cache.keys = found, time.monotonic(), None
         return found
 
-    async def authorization_url(self, state: str, nonce: str, verifier: str) -> str:
-        """Where to send the browser (Core §3.1.2.1)."""
+    async def authorization_url(self, state: str, nonce: str, verifier: str, *,
+                                max_age: int | None = None) -> str:
+        """Where to send the browser (Core §3.1.2.1); with ``max_age`` (seconds), the person
+        is asked to sign in again at the provider (``prompt=login``)."""
         meta = await self.metadata()
-        query = urlencode({"response_type": "code", "client_id": self.client_id,
-                           "redirect_uri": self.redirect_uri, "scope": "openid profile",
-                           "state": state, "nonce": nonce,
-                           "code_challenge": code_challenge(verifier),
-                           "code_challenge_method": "S256"})
-        return f"{meta['authorization_endpoint']}?{query}"
+        params = {"response_type": "code", "client_id": self.client_id,
+                  "redirect_uri": self.redirect_uri, "scope": "openid profile",
+                  "state": state, "nonce": nonce, "code_challenge": code_challenge(verifier),
+                  "code_challenge_method": "S256"}
+        if max_age is not None:
+            params |= {"prompt": "login", "max_age": str(max_age)}
+        return f"{meta['authorization_endpoint']}?{urlencode(params)}"
 
-    async def sign_in(self, code: str, verifier: str, nonce: str) -> Identity:
-        """Redeem ``code`` and return the verified identity of its ID token."""
+    async def sign_in(self, code: str, verifier: str, nonce: str, *,
+                      max_age: int | None = None) -> Identity:
+        """Redeem ``code`` and return the verified identity of its ID token (``max_age``: the
+        one of :meth:`authorization_url`, checked against ``auth_time``)."""
         meta = await self.metadata()
         secret = base64.b64encode(f"{_form(self.client_id)}:{_form(self.client_secret)}"
                                   .encode()).decode()
@@ -140,9 +168,10 @@ class OidcClient:
         id_token = tokens.get("id_token")
         if not isinstance(id_token, str) or len(id_token) > 16384:
             raise OidcError("The provider returned no ID token.")
-        return await self.verify(id_token, nonce)
+        return await self.verify(id_token, nonce, max_age=max_age)
 
-    async def verify(self, id_token: str, nonce: str) -> Identity:
+    async def verify(self, id_token: str, nonce: str, *,
+                     max_age: int | None = None) -> Identity:
         """Check the ID token (module docstring) and return who it names."""
         meta = await self.metadata()
         try:
@@ -165,10 +194,28 @@ class OidcClient:
             raise OidcError("The ID token names several audiences but not us as azp.")
         if not isinstance(claims["sub"], str) or not 0 < len(claims["sub"]) <= 255:
             raise OidcError("The ID token's subject is not usable.")
+        auth_time = self._auth_time(claims.get("auth_time"))
+        if max_age is not None:  # Core §3.1.3.7 step 13
+            if auth_time is None:
+                raise NotRecent("The ID token does not say (sanely) when the person signed in.")
+            # a real re-sign-in is seconds old: no leeway past max_age
+            if self.now() - auth_time.timestamp() > max_age:
+                raise NotRecent("The provider did not ask the person to sign in again.")
         name = claims.get("name") or " ".join(
             str(claims[k]) for k in ("given_name", "family_name") if claims.get(k)) or None
         acr = claims.get("acr") if isinstance(claims.get("acr"), str) else None
-        return Identity(meta["issuer"], claims["sub"], str(name)[:200] if name else None, acr)
+        return Identity(meta["issuer"], claims["sub"], str(name)[:200] if name else None, acr,
+                        auth_time)
+
+    def _auth_time(self, claim: Any) -> datetime | None:
+        """``auth_time`` as an instant: a finite, non-negative number of seconds at most
+        :data:`LEEWAY` in the future (clock skew: then now), else ``None`` (unknown)."""
+        if isinstance(claim, bool) or not isinstance(claim, int | float):
+            return None
+        now = self.now()
+        if not (math.isfinite(claim) and 0 <= claim <= now + LEEWAY):
+            return None
+        return datetime.fromtimestamp(min(claim, now), UTC)
 
     async def _keys(self, id_token: str) -> KeySet:
         """The JWKS; fetched again (once) when the token's ``kid`` is not in it."""

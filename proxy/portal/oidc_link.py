@@ -20,14 +20,24 @@ for the DSO's current customer period:
   (``account.oidc_link_refused``) and counts against the throttle;
 * ``current`` has no way in (registered on paper, never signed into): linked to its account,
   proof ``meter_number``: R15's intended path;
-* no ``current``: a household is created for the person and the point claimed for it (a move-in
-  at the start of the DSO's customer period, which ends the previous occupant's consents, R9).
-  The identity is linked *before* the claim (and unlinked if the claim is refused), so two tabs
-  finishing the same first sign-in cannot create two households.
+* no ``current``, and this browser is signed into a household's account: the point is claimed
+  for *that* household and the identity linked to its account (proof ``session+meter_number``),
+  never a new household beside it;
+* no ``current`` and nobody signed in: a household is created for the person and the point
+  claimed for it.
+
+A claim is the one of ``/account/claim`` (:class:`~consent.claims.ClaimService`: the point's
+lock, a move-in at the start of the DSO's customer period, which ends the previous occupant's
+consents, R9; a ``point_claim`` row). The identity is linked *before* the claim (and unlinked if
+the claim is refused or fails), so two tabs finishing the same first sign-in cannot create two
+households nor claim twice.
 
 Two tabs linking the same identity at once: the second finds it linked (before, or through
 :class:`~consent.errors.Conflict` at the unique key) and signs in to that account: never a 500.
-Each link is evidence (``external_identity.proof``, event ``account.oidc_linked``). The second
+Each link is evidence (``external_identity.proof``, event ``account.oidc_linked`` naming the
+identity by issuer and masked subject, like every journal event). The session it starts records
+the link (removing the identity ends it) and the ID token's ``auth_time``, sealed by the
+callback (:mod:`proxy.web.session`: when its person authenticated). The second
 path needs the provider round trip again: the sealed cookies are bound to the session cookie,
 which signing in replaces; ``state`` and PKCE keep another browser's identity out of it.
 """
@@ -35,13 +45,14 @@ which signing in replaces; ``state`` and PKCE keep another browser's identity ou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 from sqlmodel import select
 
-from consent import identity
+from consent import external_identities, identity
 from consent.claims import SAME_PERIOD_TOLERANCE, Claimant
 from consent.errors import Conflict
 from consent.models import (
@@ -66,15 +77,18 @@ from proxy.web.pages import error_page
 from proxy.web.session import apply_session_cookie, browser_session, sign_in
 
 PENDING_COOKIE = "oidc_pending"
+#: The proof of a link made from a session signed into the account, plus the meter number.
+SESSION_PROOF = "session+meter_number"
 
 
 @dataclass(frozen=True, slots=True)
 class Linked:
-    """The identity now signs in as ``account``; ``proof`` how this request linked it, ``None``
-    when it was linked already (by a concurrent tab)."""
+    """The identity (link ``link_id``) now signs in as ``account``; ``proof`` how this request
+    linked it, ``None`` when it was linked already (by a concurrent tab)."""
 
     account: Account
     proof: str | None
+    link_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,26 +156,49 @@ async def link_submit(request: web.Request) -> web.StreamResponse:
                                 signin_url=login_url(again))
     if outcome.proof is not None:
         await log_event(request, outcome.account, "account.oidc_linked",
-                        target=str(verified.ref),
-                        details={**_who(waiting), "proof": outcome.proof})
+                        target=str(verified.ref), details={
+                            **_who(waiting), "proof": outcome.proof,
+                            "identity": f"external_identity:{outcome.link_id}"})
     await throttle.succeeded(subject_key)
-    state = await sign_in(request, outcome.account, method="oidc")
+    try:
+        state = await sign_in(request, outcome.account, method="oidc",
+                              identity_id=outcome.link_id,
+                              authenticated_at=_auth_time(waiting))
+    except Conflict:  # removed from the account's security page in between
+        return await error_page(request, "portal.oidc.expired", status=409)
     response = await confirm(request, str(waiting["next"]), "portal.done.oidc_linked")
     apply_session_cookie(request, response, state)
     sealed.drop(response, PENDING_COOKIE)
     return response
 
 
+def _auth_time(waiting: dict[str, Any]) -> datetime | None:
+    """The ID token's ``auth_time`` the callback sealed (ISO 8601, or ``None``: unknown)."""
+    value = waiting.get("auth_time")
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _who(waiting: dict[str, Any]) -> dict[str, str | int | bool | None]:
-    return {"issuer": str(waiting["iss"]), "subject": str(waiting["sub"])}
+    return external_identities.journal_identity(str(waiting["iss"]), str(waiting["sub"]))
+
+
+def _signed_in_household(account: Account | None) -> Account | None:
+    """The account this browser is signed into, if it is a household's of this tenant."""
+    if (account is not None and account.tenant_id == DEFAULT_TENANT
+            and account.has_role(AccountRole.HOUSEHOLD)):
+        return account
+    return None
 
 
 async def _already_linked(request: web.Request, waiting: dict[str, Any]) -> Linked | None:
     async with request.app[database_key].session() as session:
-        account = await identity.linked_account(session, DEFAULT_TENANT, str(waiting["iss"]),
-                                                str(waiting["sub"]),
-                                                request.app[clock_key].now())
-    return Linked(account, None) if account is not None else None
+        known = await external_identities.linked_account(
+            session, DEFAULT_TENANT, str(waiting["iss"]), str(waiting["sub"]),
+            request.app[clock_key].now())
+    return Linked(known.account, None, known.link.id) if known is not None else None
 
 
 async def _link(request: web.Request, verified: Verified,
@@ -171,7 +208,7 @@ async def _link(request: web.Request, verified: Verified,
     if (already := await _already_linked(request, waiting)) is not None:
         return already
     issuer, subject = str(waiting["iss"]), str(waiting["sub"])
-    signed_in = (await browser_session(request)).account
+    signed_in = _signed_in_household((await browser_session(request)).account)
     now = request.app[clock_key].now()
     async with request.app[database_key].session() as session:
         point = (await session.exec(select(MeteringPoint).where(
@@ -182,10 +219,8 @@ async def _link(request: web.Request, verified: Verified,
         if current is not None and (current.starts_at >= verified.facts.customer_since
                                     - SAME_PERIOD_TOLERANCE):
             household = current.household_id
-            if (signed_in is not None and signed_in.tenant_id == DEFAULT_TENANT
-                    and signed_in.party_id == household
-                    and signed_in.has_role(AccountRole.HOUSEHOLD)):
-                account, proof = signed_in, "session+meter_number"
+            if signed_in is not None and signed_in.party_id == household:
+                account, proof = signed_in, SESSION_PROOF
             elif (owner := await identity.way_in(session, DEFAULT_TENANT, household,
                                                  now)) is not None:
                 return Refused("portal.oidc.has_account", owner)
@@ -193,29 +228,35 @@ async def _link(request: web.Request, verified: Verified,
                 account = await identity.household_account(session, DEFAULT_TENANT,
                                                            household, now)
                 proof = "meter_number"
-            await identity.link_identity(session, account, issuer, subject, proof, now)
-            return Linked(account, proof)
-        party = await add_party(session, tenant_id=DEFAULT_TENANT, kind=PartyKind.HOUSEHOLD,
-                                name=str(waiting["name"]) or "—", now=now)
-        account = await identity.household_account(session, DEFAULT_TENANT, party.id, now)
-        await identity.link_identity(session, account, issuer, subject, "meter_number", now)
+            link = await external_identities.link_identity(session, account, issuer, subject,
+                                                           proof, now)
+            return Linked(account, proof, link.id)
+        if signed_in is not None:  # claimed for the signed-in household, not a new one
+            account, proof, via = signed_in, SESSION_PROOF, "oidc link, signed in"
+        else:
+            party = await add_party(session, tenant_id=DEFAULT_TENANT, kind=PartyKind.HOUSEHOLD,
+                                    name=str(waiting["name"]) or "—", now=now)
+            account = await identity.household_account(session, DEFAULT_TENANT, party.id, now)
+            proof, via = "meter_number", "oidc first sign-in"
+        link = await external_identities.link_identity(session, account, issuer, subject,
+                                                       proof, now)
     # Nobody holds this customer period here; a refusal means someone claimed it meanwhile.
     # Refused or failed (a concurrent claim of the point: Conflict), the identity must not stay
-    # linked to a household that holds nothing.
+    # linked on the strength of a point its household does not hold.
     try:
         result = await request.app[claim_service_key].accept(
-            Claimant(party.id, account.id, DEFAULT_TENANT), verified.ref,
+            Claimant(account.party_id, account.id, DEFAULT_TENANT), verified.ref,
             ClaimMethod.METER_NUMBER, verified.facts,
-            {"meter_number": "confirmed by the DSO", "via": "oidc first sign-in"})
+            {"meter_number": "confirmed by the DSO", "via": via})
     except Exception:
         await _unlink(request, issuer, subject)
         raise
     if result.accepted:
-        return Linked(account, "meter_number")
+        return Linked(account, proof, link.id)
     await _unlink(request, issuer, subject)
     return Refused("portal.err.claim.taken")
 
 
 async def _unlink(request: web.Request, issuer: str, subject: str) -> None:
     async with request.app[database_key].session() as session:
-        await identity.unlink_identity(session, DEFAULT_TENANT, issuer, subject)
+        await external_identities.unlink_identity(session, DEFAULT_TENANT, issuer, subject)

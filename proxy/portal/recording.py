@@ -59,9 +59,13 @@ class DecisionRecorder:
             method = row.auth_method if row is not None else "password"
             at = row.created_at if row is not None else account.created_at
             if method == "oidc":
-                link = (await session.exec(select(ExternalIdentity).where(
-                    ExternalIdentity.account_id == account.id).order_by(
-                    col(ExternalIdentity.last_login_at).desc()))).first()
+                # The identity the session signed in with; sessions opened before it was
+                # recorded (revision 0014) fall back to the account's most recent sign-in.
+                link = (await session.get(ExternalIdentity, row.external_identity_id)
+                        if row is not None and row.external_identity_id is not None else
+                        (await session.exec(select(ExternalIdentity).where(
+                            ExternalIdentity.account_id == account.id).order_by(
+                            col(ExternalIdentity.last_login_at).desc()))).first())
                 if link is not None:
                     return Authentication("oidc", link.subject, at, provider=link.issuer)
         return Authentication(method, account.username, at)

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from consent.logins import check_password, find_account
 from consent.models import DEFAULT_TENANT
-from proxy.keys import database_key, login_throttle_key, settings_key
+from proxy.keys import clock_key, database_key, login_throttle_key, settings_key
 from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.pages import error_page, see_other
@@ -97,7 +97,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return await _form(request, next_path=next_path, tenant=tenant, username=username,
                            error="login.failed")
     await throttle.succeeded(username)
-    state = await sign_in(request, account)
+    state = await sign_in(request, account, authenticated_at=request.app[clock_key].now())
     response = see_other(next_path)
     apply_session_cookie(request, response, state)
     return response

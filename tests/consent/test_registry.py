@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from consent import identity
+from consent import external_identities, identity
 from consent.accounts import verify_password
 from consent.client_secrets import verify_client_secret
 from consent.clock import FrozenClock
@@ -144,8 +144,8 @@ async def test_the_same_key_written_at_once_is_one_row_and_conflicts(
         bobs = await identity.household_account(session, "default", world.bob.id, now)
     writes: dict[str, Callable[[AsyncSession], Awaitable[object]]] = {
         # Review 3: two tabs finishing the same first OpenID sign-in.
-        "identity": lambda s: identity.link_identity(s, bobs, "https://fc.example", "sub-1",
-                                                     "meter_number", now),
+        "identity": lambda s: external_identities.link_identity(
+            s, bobs, "https://fc.example", "sub-1", "meter_number", now),
         "tenant": lambda s: create_tenant(s, "twice", "Twice", now),
         "account": lambda s: reg.add_account(s, tenant_id="default", username="twice",
                                              password="s3cret-pass", party_id=world.bob.id,

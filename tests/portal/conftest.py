@@ -53,15 +53,27 @@ async def provider() -> AsyncIterator[Provider]:
         yield running
 
 
+async def _federated(url: str, data_dir: Path, provider: Provider) -> AsyncIterator[Portal]:
+    async for running in start(url, data_dir, oidc_discovery_url=provider.discovery_url,
+                               oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET,
+                               oidc_label="FranceConnect (test)"):
+        provider.now = _timestamps(running.clock)  # the provider shares the frozen clock
+        yield running
+
+
 @pytest.fixture
 async def federated(sqlite_factory: SqliteFactory, tmp_path: Path,
                     provider: Provider) -> AsyncIterator[Portal]:
     """The portal world with the provider configured by its discovery URL."""
     url = sqlite_factory.create()
-    async for running in start(url, tmp_path / "instance",
-                               oidc_discovery_url=provider.discovery_url,
-                               oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET,
-                               oidc_label="FranceConnect (test)"):
-        provider.now = _timestamps(running.clock)  # the provider shares the frozen clock
+    async for running in _federated(url, tmp_path / "instance", provider):
         yield running
     sqlite_factory.drop(url)
+
+
+@pytest.fixture
+async def federated_any(database_url: str, tmp_path: Path,
+                        provider: Provider) -> AsyncIterator[Portal]:
+    """:func:`federated` on each backend (SQLite and PostgreSQL)."""
+    async for running in _federated(database_url, tmp_path / "instance", provider):
+        yield running

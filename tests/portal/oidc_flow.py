@@ -17,9 +17,10 @@ from tests.portal.world import BOB_PRM, Portal
 from tests.support.oidc_provider import Provider
 
 
-async def round_trip(browser: Browser) -> tuple[int, str]:
-    """/login/oidc -> provider -> callback; the callback's status and Location."""
-    response, _ = await browser.get("/login/oidc?next=/account/history")
+async def round_trip(browser: Browser,
+                     start: str = "/login/oidc?next=/account/history") -> tuple[int, str]:
+    """``start`` (/login/oidc) -> provider -> callback; the callback's status and Location."""
+    response, _ = await browser.get(start)
     assert response.status == 303
     authorize = response.headers["Location"]
     query = parse_qs(urlsplit(authorize).query)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import io
 import zipfile
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from consent.evidence.verify import verify_bundle
 from consent.identity import issue_reset_code
-from consent.models import Account, ClaimOutcome, Occupancy, PointClaim
+from consent.models import Account, BrowserSession, ClaimOutcome, Occupancy, PointClaim
 from tests.oauth.conftest import Browser
 from tests.portal.helpers import csrf_of, field_error, log_entries, post, text_of
 from tests.portal.world import ALICE_PCE, BOB_PRM, FREE_PRM, PASSWORD, Portal
@@ -100,6 +100,11 @@ async def test_password_reset_with_the_operators_code_and_a_meter_number(
         assert response.status == 303
         assert response.headers["Location"] == "/account"
         assert (await visitor.get("/account"))[0].status == 200  # signed in, fresh session
+        async with portal.db.session() as session:  # the code proves who one is: recent
+            [row] = (await session.exec(select(BrowserSession).where(
+                BrowserSession.account_id == portal.ids["alice_account"],
+                col(BrowserSession.revoked_at).is_(None)))).all()
+        assert (row.auth_method, row.authenticated_at) == ("reset", portal.clock.now())
         assert (await alice.get("/account"))[0].status == 303  # every other session ended
         response, _ = await post(visitor, "/account/reset", fields, page="/account/reset")
         assert response.status == 400  # a code works once

@@ -6,6 +6,15 @@ and a token endpoint that checks the client's Basic credentials, the code, the r
 the PKCE verifier, then returns an ID token signed with joserfc. :attr:`Provider.tamper` makes
 the next ID tokens wrong in one way (audience, issuer, nonce, signature key, expiry, algorithm)
 so tests can check that each is refused.
+
+Re-authentication (Core §3.1.2.1): the provider remembers when the user last "actively signed
+in" (:attr:`Provider.signed_in_at`, on its clock). It signs in again when it has no such
+instant, when asked ``prompt=login``, or when ``max_age`` has elapsed, unless
+:attr:`Provider.reauthenticates` is false (a provider that ignores both, or a URL stripped of
+them). A plain request on a provider already signed in is answered silently, like single
+sign-on on a shared computer left signed in. Every ID token carries that ``auth_time``, as most
+providers send it (``tamper="no_auth_time"`` leaves it out, ``"future_auth_time"`` says two
+minutes ahead). :attr:`Provider.requests` keeps every authorization request's query.
 """
 
 from __future__ import annotations
@@ -42,18 +51,32 @@ class Provider:
         2048, parameters={"kid": "key-1"}, private=True))
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     issued: int = 0
+    signed_in_at: int | None = None
+    reauthenticates: bool = True
+    requests: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def discovery_url(self) -> str:
         """Where Passerelle is configured to look."""
         return self.url + "/.well-known/openid-configuration"
 
-    def id_token(self, nonce: str) -> str:
+    def authenticate(self, prompt: str, max_age: str | None) -> int:
+        """When the user last actively signed in, after this request's sign-in if any."""
+        now = int(self.now())
+        stale = max_age is not None and (self.signed_in_at or 0) + int(max_age) < now
+        if self.signed_in_at is None or (self.reauthenticates and ("login" in prompt.split()
+                                                                   or stale)):
+            self.signed_in_at = now
+        return self.signed_in_at
+
+    def id_token(self, nonce: str, auth_time: int | None = None) -> str:
         """An ID token for :attr:`user`, made wrong as :attr:`tamper` says."""
         now = int(self.now())
         claims = {"iss": self.url, "aud": CLIENT_ID, "sub": self.user["sub"], "iat": now,
                   "exp": now + 300, "nonce": nonce, "acr": "eidas1",
                   **{k: v for k, v in self.user.items() if k != "sub"}}
+        if auth_time is not None and self.tamper != "no_auth_time":
+            claims["auth_time"] = now + 120 if self.tamper == "future_auth_time" else auth_time
         key: Any = self.key
         header = {"alg": "RS256", "kid": "key-1"}
         if self.tamper == "aud":
@@ -88,9 +111,12 @@ def _app(provider: Provider) -> web.Application:
         q = request.query
         if q.get("client_id") != CLIENT_ID or q.get("response_type") != "code":
             return web.json_response({"error": "invalid_request"}, status=400)
+        provider.requests.append(dict(q))
         code = secrets.token_urlsafe(16)
+        auth_time = provider.authenticate(q.get("prompt", ""), q.get("max_age"))
         provider.codes[code] = {"redirect_uri": q["redirect_uri"], "nonce": q["nonce"],
-                                "challenge": q["code_challenge"]}
+                                "challenge": q["code_challenge"],
+                                "auth_time": auth_time}
         target = q["redirect_uri"] + "?" + urlencode({"code": code, "state": q["state"]})
         return web.Response(status=302, headers={"Location": target})
 
@@ -108,7 +134,8 @@ def _app(provider: Provider) -> web.Application:
         provider.issued += 1
         return web.json_response({"access_token": secrets.token_urlsafe(16),
                                   "token_type": "Bearer", "expires_in": 60,
-                                  "id_token": provider.id_token(grant["nonce"])})
+                                  "id_token": provider.id_token(grant["nonce"],
+                                                                grant["auth_time"])})
 
     app = web.Application()
     app.router.add_get("/.well-known/openid-configuration", discovery)

@@ -164,26 +164,66 @@ MESSAGES: Catalogue = {
     "portal.security.remove_intro": {
         "fr": "Une identité liée ouvre ce compte même après un changement de mot de passe. "
               "Retirez celle que vous ne reconnaissez pas : elle ne pourra plus se connecter, et "
-              "vos autres sessions, sur les autres appareils, seront fermées.",
+              "les sessions qu'elle a ouvertes, sur tous les appareils, seront fermées.",
         "en": "A linked identity opens this account even after a password change. Remove any "
-              "you do not recognise: it will no longer sign in, and your other sessions, on "
-              "other devices, will be closed."},
+              "you do not recognise: it will no longer sign in, and the sessions it opened, on "
+              "every device, will be closed."},
+    "portal.security.this_session": {
+        "fr": "vous êtes connecté avec elle : la retirer vous déconnecte",
+        "en": "you are signed in with it: removing it signs you out"},
     "portal.security.remove_button": {"fr": "Retirer l'identité {provider} {subject}",
                                       "en": "Remove the {provider} identity {subject}"},
     "portal.err.identity.last_way_in": {
         "fr": "Cette identité est le seul moyen d'entrer dans votre compte : liez d'abord une "
-              "autre identité, ou demandez un code de réinitialisation à l'opérateur pour "
-              "choisir un mot de passe.",
+              "autre identité, ou choisissez un mot de passe ci-dessous.",
         "en": "This identity is the only way into your account: link another identity first, "
-              "or ask the operator for a reset code to choose a password."},
+              "or choose a password below."},
     "portal.done.oidc_unlinked": {
-        "fr": "Identité retirée : elle ne peut plus se connecter. Vos autres sessions sont "
-              "fermées ({count}).",
-        "en": "Identity removed: it can no longer sign in. Your other sessions are closed "
-              "({count})."},
+        "fr": "Identité retirée : elle ne peut plus se connecter. Les sessions qu'elle avait "
+              "ouvertes sont fermées ({count}).",
+        "en": "Identity removed: it can no longer sign in. The sessions it had opened are "
+              "closed ({count})."},
+    "portal.done.oidc_unlinked_signed_out": {
+        "fr": "Identité retirée : elle ne peut plus se connecter. Cette session avait été "
+              "ouverte avec elle : elle est fermée, comme les autres qu'elle avait ouvertes "
+              "({count}). Reconnectez-vous avec votre mot de passe ou une autre identité.",
+        "en": "Identity removed: it can no longer sign in. This session was opened with it: "
+              "it is closed, like the others it had opened ({count}). Sign in again with your "
+              "password or another identity."},
     "portal.security.password": {"fr": "Changer de mot de passe", "en": "Change the password"},
     "portal.security.current": {"fr": "Mot de passe actuel", "en": "Current password"},
     "portal.security.change": {"fr": "Changer", "en": "Change"},
+    "portal.security.first_password": {"fr": "Choisir un mot de passe",
+                                       "en": "Choose a password"},
+    "portal.security.first_password_intro": {
+        "fr": "Votre compte n'a pas encore de mot de passe. Avec un mot de passe, vous pourrez "
+              "aussi vous connecter sans fournisseur d'identité.",
+        "en": "Your account has no password yet. With one, you can also sign in without an "
+              "identity provider."},
+    "portal.security.choose": {"fr": "Choisir ce mot de passe", "en": "Choose this password"},
+    "portal.security.reauth_needed": {
+        "fr": "Pour votre sécurité, choisir un premier mot de passe demande une connexion de "
+              "moins de {minutes} minutes. Reconnectez-vous : vous reviendrez ici.",
+        "en": "For your safety, choosing a first password takes a sign-in less than {minutes} "
+              "minutes old. Sign in again: you will come back here."},
+    "portal.err.password.not_recent": {
+        "fr": "Votre connexion date de plus de {minutes} minutes : pour votre sécurité, "
+              "reconnectez-vous avant de choisir un premier mot de passe. Rien n'a changé.",
+        "en": "You signed in more than {minutes} minutes ago: for your safety, sign in again "
+              "before choosing a first password. Nothing changed."},
+    "portal.security.reauth": {"fr": "Se reconnecter avec {provider}",
+                               "en": "Sign in again with {provider}"},
+    "portal.security.reauth_reset": {
+        "fr": "Choisir un mot de passe avec un code de réinitialisation de l'opérateur",
+        "en": "Choose a password with a reset code from the operator"},
+    "portal.err.password.now_set": {
+        "fr": "Ce compte a maintenant un mot de passe (choisi dans un autre onglet ?) : "
+              "rechargez la page et tapez-le pour le changer.",
+        "en": "This account has a password now (chosen in another tab?): reload the page and "
+              "type it to change it."},
+    "portal.done.password_set": {
+        "fr": "Mot de passe choisi. Vos autres sessions sont fermées.",
+        "en": "Password set. Your other sessions are closed."},
     "portal.security.everywhere": {"fr": "Se déconnecter partout", "en": "Sign out everywhere"},
     "portal.security.everywhere_intro": {
         "fr": "Ferme toutes les sessions de ce compte, sur tous les appareils, celle-ci "
@@ -208,6 +248,11 @@ MESSAGES: Catalogue = {
     "portal.oidc.refused": {
         "fr": "La réponse du fournisseur d'identité n'a pas pu être vérifiée.",
         "en": "The identity provider's answer could not be verified."},
+    "portal.oidc.not_recent": {
+        "fr": "Le fournisseur d'identité n'a pas confirmé que vous venez de vous identifier. "
+              "Recommencez ; s'il ne vous le redemande pas, contactez l'opérateur.",
+        "en": "The identity provider did not confirm that you have just signed in. Start "
+              "again; if it does not ask you to sign in, contact the operator."},
     "portal.oidc.link_title": {"fr": "Première connexion", "en": "First sign-in"},
     "portal.oidc.link_intro": {
         "fr": "{provider} a confirmé votre identité. Une seule fois, montrez quel logement est "
