@@ -1,0 +1,83 @@
+"""Two commits' data paths against each other: is a change faster, on this machine, today?
+
+The machine is shared and its speed drifts by tens of percent from one hour to the next, so
+two ``bench_proxy.py`` runs taken at different times cannot compare two commits. This runs
+Passerelle from two checkouts at once (each seeded and served by its own code, against one
+upstream), in interleaved closed-loop rounds, and prints each one's requests/s and server CPU
+per request, and their ratio.
+
+Run: ``git worktree add /tmp/old <commit>`` then
+``python bench/bench_ab.py /tmp/old [--new .] [--memory] [--requests 6000] [--rounds 6]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_proxy import Target, closed_rounds, free_port, wait_for
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def seed(checkout: Path, url: str) -> str:
+    """Seed ``url`` with ``checkout``'s own code (its migrations, its world); the token."""
+    code = ("import asyncio, sys; sys.path.insert(0, sys.argv[1]); "
+            "from bench.proxy_world import seed; print(asyncio.run(seed(sys.argv[2])))")
+    out = subprocess.run([sys.executable, "-c", code, str(checkout), url], cwd=checkout,
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def serve(checkout: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, str(checkout / "bench" / "bench_proxy.py"), *args],
+                            cwd=checkout)
+
+
+async def main(args: argparse.Namespace, old: Path, new: Path) -> None:
+    mode = "memory" if args.memory else "durable"
+    with tempfile.TemporaryDirectory() as tmp:
+        upstream = free_port()
+        procs = [serve(new, "upstream", str(upstream))]
+        try:
+            await wait_for(upstream)
+            targets = []
+            for label, checkout in (("old", old), ("new", new)):
+                url = f"sqlite:///{tmp}/{label}.db"
+                token, port = seed(checkout, url), free_port()
+                procs.append(serve(checkout, "passerelle", str(port),
+                                   f"http://127.0.0.1:{upstream}", url, tmp, mode, "full", "5"))
+                await wait_for(port)
+                targets.append(Target(f"{label} ({checkout})", f"http://127.0.0.1:{port}",
+                                      token, procs[-1].pid))
+            await closed_rounds(targets, args.requests, args.concurrency, args.rounds)
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=10)
+    print(f"closed loop, {args.concurrency} clients, {args.requests} requests each in "
+          f"{args.rounds} interleaved rounds, SQLite, access events {mode}:")
+    for target in targets:
+        print(f"  {target.label:50s} {target.rps:7.0f} req/s   server CPU "
+              f"{target.cpu_us:5.0f} us/request")
+    print(f"  new / old: throughput {targets[1].rps / targets[0].rps:.3f}, CPU per request "
+          f"{targets[1].cpu_us / targets[0].cpu_us:.3f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("old", help="checkout of the commit to compare against")
+    parser.add_argument("--new", default=str(HERE), help="checkout of the new commit (this one)")
+    parser.add_argument("--memory", action="store_true",
+                        help="access events kept in memory (the path without its durable step)")
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=6)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments, Path(arguments.old).resolve(), Path(arguments.new).resolve()))
