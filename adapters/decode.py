@@ -23,11 +23,35 @@ _DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,6})?")
 
 
 class Doc:
-    """A position in a JSON document; accessors check the type and name the path on failure."""
+    """A position in a JSON document; accessors check the type and name the path on failure.
+
+    A child remembers its parent and its key, and spells its path (``values[3].start``) only
+    when asked, on failure: a curve's answer has thousands of positions, nearly all valid.
+    """
+
+    __slots__ = ("_key", "_parent", "_path", "value")
 
     def __init__(self, value: Any, path: str = "") -> None:
         self.value = value
-        self.path = path
+        self._path: str | None = path
+        self._parent: Doc | None = None
+        self._key: str | int = ""
+
+    @classmethod
+    def _child(cls, value: Any, parent: Doc, key: str | int) -> Doc:
+        child = cls.__new__(cls)
+        child.value, child._path, child._parent, child._key = value, None, parent, key
+        return child
+
+    @property
+    def path(self) -> str:
+        """Where this position is (``""`` for the document itself)."""
+        if self._path is None:
+            assert self._parent is not None  # only children are built without a path
+            parent, key = self._parent.path, self._key
+            self._path = (f"{parent}[{key}]" if isinstance(key, int)
+                          else f"{parent}.{key}" if parent else key)
+        return self._path
 
     def fail(self, expected: str) -> UpstreamMalformed:
         """The error for this position (to ``raise``)."""
@@ -40,17 +64,16 @@ class Doc:
     def __getitem__(self, name: str) -> Doc:
         if not isinstance(self.value, dict):
             raise self.fail("an object")
-        child = f"{self.path}.{name}" if self.path else name
         if name not in self.value:
+            child = Doc._child(None, self, name).path
             raise UpstreamMalformed(f"The DSO's answer lacks {child}.", field=child)
-        return Doc(self.value[name], child)
+        return Doc._child(self.value[name], self, name)
 
     def get(self, name: str) -> Doc:
         """Member ``name`` of an object, or ``None`` at that path when it is absent."""
         if not isinstance(self.value, dict):
             raise self.fail("an object")
-        child = f"{self.path}.{name}" if self.path else name
-        return Doc(self.value.get(name), child)
+        return Doc._child(self.value.get(name), self, name)
 
     @property
     def is_null(self) -> bool:
@@ -61,7 +84,7 @@ class Doc:
         """The elements of a JSON array."""
         if not isinstance(self.value, list):
             raise self.fail("an array")
-        return [Doc(v, f"{self.path}[{i}]") for i, v in enumerate(self.value)]
+        return [Doc._child(v, self, i) for i, v in enumerate(self.value)]
 
     def text(self) -> str:
         if not isinstance(self.value, str) or not self.value:

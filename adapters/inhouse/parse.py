@@ -67,19 +67,24 @@ def readings(doc: Doc, point: PointRef, dataset: Dataset, resolution: Resolution
     doc["unit"].equals(dataset.spec.unit or "")
     zone = doc["timezone"].zone()
     assert period.end is not None
+    # Hoisted out of the loop (a curve has hundreds of readings): the allowed lengths, and the
+    # period's bounds in UTC (an instant read from the wire has a fixed offset; comparing it
+    # with a UTC instant needs no time-zone lookup, with the period's own zone it needs two).
+    lengths = _DAY_LENGTHS if resolution.is_calendar else (resolution.nominal,)
+    earliest, latest = period.utc_bounds()
     out: list[Reading] = []
+    previous_end = earliest
     for item in doc["values"].items():
         start, end = item["start"].instant(), item["end"].instant()
-        length = end - start
-        if (length not in _DAY_LENGTHS) if resolution.is_calendar else \
-                (length != resolution.nominal):
+        if end - start not in lengths:
             raise item["end"].fail(f"the end of a {resolution.value} interval")
-        if not period.start <= start < period.end:
+        if not (latest is None or start < latest) or start < earliest:
             raise item["start"].fail("an instant inside the requested period")
-        if out and start < out[-1].end:
+        if start < previous_end:
             raise item["start"].fail("readings in order and without overlap")
         out.append(Reading(start, end, item["value"].meter_value(),
                            item["quality"].enum(Quality)))
+        previous_end = end
     return zone, out
 
 

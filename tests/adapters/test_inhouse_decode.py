@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -77,6 +78,54 @@ def test_a_good_series_parses() -> None:
                                     Resolution.P1D, PERIOD)
     assert zone == "Europe/Paris"
     assert readings[0].value == Decimal(5120)
+
+
+def _day(start: str, end: str) -> dict[str, str]:
+    return {"start": start, "end": end, "value": "1", "quality": "raw"}
+
+
+@pytest.mark.parametrize(("values", "field", "says"), [
+    # The period is [2026-10-01T00:00Z, 2026-10-14T00:00Z): a day starting at its end is out.
+    ([_day("2026-10-14T02:00:00+02:00", "2026-10-15T02:00:00+02:00")], "values[0].start",
+     "inside the requested period"),
+    ([_day("2026-09-30T23:59:59+00:00", "2026-10-01T23:59:59+00:00")], "values[0].start",
+     "inside the requested period"),
+    ([_day("2026-10-10T00:00:00+02:00", "2026-10-11T00:00:00+02:00"),
+      _day("2026-10-10T12:00:00+02:00", "2026-10-11T12:00:00+02:00")], "values[1].start",
+     "in order and without overlap"),
+    ([_day("2026-10-11T00:00:00+02:00", "2026-10-12T00:00:00+02:00"),
+      _day("2026-10-10T00:00:00+02:00", "2026-10-11T00:00:00+02:00")], "values[1].start",
+     "in order and without overlap"),
+    ([_day("2026-10-10T00:00:00+02:00", "2026-10-10T22:00:00+02:00")], "values[0].end",
+     "P1D interval"),
+])
+def test_readings_outside_the_period_out_of_order_or_of_the_wrong_length_are_refused(
+        values: list[dict[str, str]], field: str, says: str) -> None:
+    with pytest.raises(UpstreamMalformed, match=says) as caught:
+        parse.readings(Doc({**series_body(), "values": values}), POINT,
+                       Dataset.DAILY_CONSUMPTION, Resolution.P1D, PERIOD)
+    assert caught.value.field == field
+
+
+def test_the_days_the_clocks_change_are_days_of_23_and_25_hours() -> None:
+    spring, autumn = (_day("2026-03-29T00:00:00+01:00", "2026-03-30T00:00:00+02:00"),
+                      _day("2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00"))
+    year = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    _, readings = parse.readings(Doc({**series_body(), "values": [spring, autumn]}), POINT,
+                                 Dataset.DAILY_CONSUMPTION, Resolution.P1D, year)
+    assert [r.end - r.start for r in readings] == [timedelta(hours=23), timedelta(hours=25)]
+    # A fixed step is exactly its length, even across the change.
+    curve: dict[str, Any] = {**series_body(), "dataset": "consumption_load_curve", "unit": "W",
+             "resolution": "PT30M", "values": [
+                 _day("2026-10-25T02:30:00+02:00", "2026-10-25T02:00:00+01:00"),
+                 _day("2026-10-25T02:00:00+01:00", "2026-10-25T02:30:00+01:00")]}
+    _, readings = parse.readings(Doc(curve), POINT, Dataset.CONSUMPTION_LOAD_CURVE,
+                                 Resolution.PT30M, year)
+    assert len(readings) == 2
+    curve["values"][1] = _day("2026-10-25T02:00:00+01:00", "2026-10-25T03:00:00+01:00")
+    with pytest.raises(UpstreamMalformed, match="PT30M interval"):
+        parse.readings(Doc(curve), POINT, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
+                       year)
 
 
 def test_records_refuse_unknown_members() -> None:
