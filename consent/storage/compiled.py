@@ -12,7 +12,9 @@ hands the SQL to the connection's DBAPI cursor directly, inside the transaction 
 opened. ``exec_driver_sql`` builds an execution context and a result object around each call
 (about 20 us of CPU, as much as SQLite takes to run a small statement); these statements need
 neither: they fire no SQLAlchemy event any code of ours listens to on the writers' connections,
-and what they return (a row count, one row) the cursor has.
+and what they return (a row count, one row) the cursor has. A driver error is raised as
+SQLAlchemy would have raised it (same exception classes, connection invalidated on a
+disconnect), so callers and the outage test see no difference.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -58,12 +61,34 @@ class Compiled:
         """Run on ``conn``'s DBAPI cursor, in its open transaction: one row's ``values``, or a
         sequence of rows as one ``executemany``. Returns the cursor (``rowcount``,
         ``fetchall``)."""
-        cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        if isinstance(values, Mapping):
-            cursor.execute(self.sql, self.params(values))
-        else:
-            cursor.executemany(self.sql, [self.params(row) for row in values])
+        driver: Any = conn.connection.dbapi_connection
+        cursor: Any = driver.cursor()
+        many = not isinstance(values, Mapping)
+        try:
+            if isinstance(values, Mapping):
+                cursor.execute(self.sql, self.params(values))
+            else:
+                cursor.executemany(self.sql, [self.params(row) for row in values])
+        except Exception as error:
+            raise _wrapped(conn, driver, cursor, self.sql, error, many) from error
         return cursor
+
+
+def _wrapped(conn: Connection, driver: Any, cursor: Any, sql: str, error: Exception,
+             many: bool) -> BaseException:
+    """The driver's ``error`` as SQLAlchemy would have raised it through ``exec_driver_sql``
+    (``IntegrityError``, ``OperationalError``...: callers catch those, and
+    :func:`~consent.storage.database.is_outage` tells a lost database by them), the
+    connection invalidated if the database dropped it, the parameters never shown."""
+    dialect = conn.dialect
+    base = dialect.loaded_dbapi.Error
+    if not isinstance(error, base):
+        return error
+    dropped = dialect.is_disconnect(error, driver, cursor)
+    if dropped:
+        conn.invalidate(error)
+    return DBAPIError.instance(sql, None, error, base, hide_parameters=True,
+                               connection_invalidated=dropped, dialect=dialect, ismulti=many)
 
 
 _CACHE: dict[tuple[str, str, str], Compiled] = {}
