@@ -39,7 +39,7 @@ metric                                                     fed by
 from __future__ import annotations
 
 from importlib import metadata
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client import (
     CollectorRegistry,
@@ -50,6 +50,8 @@ from prometheus_client import (
     ProcessCollector,
 )
 from prometheus_client.gc_collector import GCCollector
+
+_Labelled = Counter | Gauge | Histogram
 
 #: Latency buckets of our own endpoints (seconds): most answers are milliseconds, a data
 #: request that waits for an upstream quota slot may take seconds.
@@ -85,6 +87,7 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.http_requests = Counter(
             "passerelle_http_requests", "HTTP requests answered, by route template and status.",
@@ -134,20 +137,30 @@ class Metrics:
         PlatformCollector(registry=r)
         GCCollector(registry=r)  # registers nothing outside CPython
 
+    def child(self, metric: _Labelled, *values: str) -> Any:
+        """``metric.labels(*values)``, remembered: ``labels`` validates, locks and hashes on
+        every call (a few microseconds, several times per request); the label sets are few
+        and bounded (routes, statuses, sources), so each child is looked up once."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
+
     # -- helpers that keep label values inside their documented sets --------------------------
 
     def deny(self, code: str, rule: str = "") -> None:
         """Count a refusal that does not raise (raised 401/403/429 errors are counted by the
         HTTP edge already; do not count those twice)."""
-        self.denials.labels(code=code, rule=rule).inc()
+        self.child(self.denials, code, rule).inc()
 
     def upstream_call(self, source: str, outcome: UpstreamOutcome, seconds: float) -> None:
         """Record one adapter call; a ``throttled`` outcome also counts a 429 of the DSO
         (``quota_busy``: our limiter refused before sending, not a 429)."""
-        self.upstream_requests.labels(source=source, outcome=outcome).inc()
-        self.upstream_duration.labels(source=source).observe(seconds)
+        self.child(self.upstream_requests, source, outcome).inc()
+        self.child(self.upstream_duration, source).observe(seconds)
         if outcome == "throttled":
-            self.upstream_throttled.labels(source=source).inc()
+            self.child(self.upstream_throttled, source).inc()
 
     def quota_headroom(self, source: str, window: str, free: float, limit: float) -> None:
         """Publish how much of a quota window (``"1s"``, ``"1h"``...) is still free."""
@@ -156,4 +169,4 @@ class Metrics:
 
     def cache_lookup(self, cache: str, result: CacheResult, count: int = 1) -> None:
         """Count ``count`` cache lookups (a request for seven days looks up seven)."""
-        self.cache_lookups.labels(cache=cache, result=result).inc(count)
+        self.child(self.cache_lookups, cache, result).inc(count)

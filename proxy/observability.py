@@ -57,7 +57,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     except PasserelleError as error:
         status = error.status
         if status in DENIAL_STATUSES:
-            metrics.denials.labels(code=error.code, rule=_rule_of(error)).inc()
+            metrics.child(metrics.denials, error.code, _rule_of(error)).inc()
         raise
     except web.HTTPException as exc:
         status = exc.status
@@ -65,9 +65,8 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         metrics.http_in_flight.dec()
         method, route = method_label(request.method), route_label(request)
-        metrics.http_requests.labels(method=method, route=route, status=str(status)).inc()
-        metrics.http_duration.labels(method=method, route=route).observe(
-            time.perf_counter() - started)
+        metrics.child(metrics.http_requests, method, route, str(status)).inc()
+        metrics.child(metrics.http_duration, method, route).observe(time.perf_counter() - started)
 
 
 def _direct_loopback(request: web.Request) -> bool:
