@@ -48,10 +48,11 @@ class _Lane:
         self.queues: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
         self.dispatcher: asyncio.Task[None] | None = None
         self.last_wait = 0.0  # the ledger's latest "come back in" answer
-        #: A caller of an idle lane is asking the ledger directly (a database round trip):
-        #: whoever comes meanwhile queues, rather than ask the ledger too (a herd of
-        #: round trips, and turns given in the order the database happened to answer).
-        self.probing = False
+        #: Set while a caller of an idle lane asks the ledger directly (a database round
+        #: trip): whoever comes meanwhile waits for that answer and then queues, rather than
+        #: ask the ledger too (a herd of round trips, and turns given in the order the
+        #: database happened to answer) or judge its wait by an answer from long ago.
+        self.probe: asyncio.Future[None] | None = None
 
     @property
     def waiting(self) -> int:
@@ -149,12 +150,15 @@ class FairLimiter:
         if lane is None:
             return
         lane.prune()
-        if not lane.queues and not lane.probing:
-            lane.probing = True
+        if not lane.queues and lane.probe is not None:
+            await asyncio.shield(lane.probe)  # the ledger's fresh answer, then queue behind it
+        elif not lane.queues:
+            lane.probe = asyncio.get_running_loop().create_future()
             try:
                 lane.last_wait = await lane.ledger.take()
             finally:
-                lane.probing = False
+                probe, lane.probe = lane.probe, None
+                probe.set_result(None)
             if lane.last_wait == 0.0:
                 self.granted += 1
                 return

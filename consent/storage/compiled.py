@@ -11,10 +11,14 @@ the ORM had written it. Used by the access-event writers and the evidence log's 
 hands the SQL to the connection's DBAPI cursor directly, inside the transaction SQLAlchemy
 opened. ``exec_driver_sql`` builds an execution context and a result object around each call
 (about 20 us of CPU, as much as SQLite takes to run a small statement); these statements need
-neither: they fire no SQLAlchemy event any code of ours listens to on the writers' connections,
-and what they return (a row count, one row) the cursor has. A driver error is raised as
-SQLAlchemy would have raised it (same exception classes, connection invalidated on a
-disconnect), so callers and the outage test see no difference.
+neither, with one exception that :meth:`Compiled.run` enforces: the change feed
+(:mod:`consent.storage.change_feed`) learns of writes from SQLAlchemy's
+``after_cursor_execute`` event, which a statement run on the cursor does not fire; so ``run``
+refuses any statement that writes a table some cache reads (only the access events, the
+evidence log's tables and the like, :data:`~consent.storage.change_feed.UNCACHED_TABLES`, may
+go this way). What the statements return (a row count, rows) the cursor has. A driver error
+is raised as SQLAlchemy would have raised it (same exception classes, connection invalidated
+on a disconnect), so callers and the outage test see no difference.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
+
+from consent.storage.change_feed import statement_topics
 
 __all__ = ["Compiled", "compiled_for"]
 
@@ -46,6 +52,8 @@ class Compiled:
         for name in names:
             bind = compiled.binds[name]
             self._fields.append((name, bind.key, bind.type.bind_processor(dialect)))
+        #: The caches it would leave stale if run without SQLAlchemy's events (see above).
+        self.invalidates = statement_topics(self.sql)
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver parameters of one execution (``values`` by bind key)."""
@@ -60,7 +68,10 @@ class Compiled:
             values: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
         """Run on ``conn``'s DBAPI cursor, in its open transaction: one row's ``values``, or a
         sequence of rows as one ``executemany``. Returns the cursor (``rowcount``,
-        ``fetchall``)."""
+        ``fetchall``). Only for statements that write no cached table (module docstring)."""
+        if self.invalidates:
+            raise ValueError(f"{self.sql[:60]!r} writes a cached table: run it through "
+                             "SQLAlchemy, whose events tell the change feed")
         driver: Any = conn.connection.dbapi_connection
         cursor: Any = driver.cursor()
         many = not isinstance(values, Mapping)

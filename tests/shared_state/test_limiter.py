@@ -178,6 +178,26 @@ async def test_callers_arriving_at_an_idle_lane_ask_the_ledger_once_then_queue(
     await limiter.close()
 
 
+async def test_callers_arriving_during_the_ask_judge_by_its_fresh_answer(
+        starts: Starts) -> None:
+    """Found in review: a caller arriving while the idle lane's first caller asked the ledger
+    was refused on the lane's last answer, a 429's Retry-After of long ago."""
+    seconds = Seconds()
+
+    def ledgers(windows: Sequence[SlidingWindow]) -> QuotaLedger:
+        return SlowLedger(MemoryLedger(windows, seconds=seconds), seconds, starts)
+
+    limiter = FairLimiter(max_wait=10.0, ledgers=ledgers, margin=0.0)
+    plan = QuotaPlan("dso", (Quota(100, timedelta(seconds=1)),), frozenset({"measures"}))
+    await limiter.acquire(plan, "measures", "a")
+    await limiter.backoff(plan, "measures", 30.0)  # the DSO answered 429, Retry-After: 30
+    seconds.now += 60.0  # a minute later the quota is free again
+    await asyncio.gather(limiter.acquire(plan, "measures", "a"),
+                         limiter.acquire(plan, "measures", "b"))
+    assert len(starts) == 3
+    await limiter.close()
+
+
 async def test_datasets_of_one_api_share_its_quota_and_apis_do_not_block_each_other(
         make: Make) -> None:
     """Data Connect 2026: daily values and load curves are both ``mesure_synchrone_auto/v2``;
