@@ -12,7 +12,7 @@ for the DSO's current customer period:
   is linked to *that* account, proof ``session+meter_number``. The meter number is still asked:
   a session is a bearer cookie that may be left open on a shared computer, while a link is a
   permanent way in that survives a password change and "sign out everywhere", so it takes the
-  same proof as any other link, plus the session;
+  same proof as any other link, plus the session, which must be *recent* (see below);
 * nobody is signed in (or someone else is) and ``current`` already has a way in
   (:func:`consent.identity.way_in`: a password, a linked identity, a live reset code): refused
   with "this home already has an account: sign in with it first, then with the provider again"
@@ -22,9 +22,22 @@ for the DSO's current customer period:
   proof ``meter_number``: R15's intended path;
 * no ``current``, and this browser is signed into a household's account: the point is claimed
   for *that* household and the identity linked to its account (proof ``session+meter_number``),
-  never a new household beside it;
+  never a new household beside it; the session must be recent too;
 * no ``current`` and nobody signed in: a household is created for the person and the point
   claimed for it.
+
+**Recent sign-in.** Both signed-in paths add a permanent way into the signed-in account, so,
+like an account's first password (:mod:`proxy.portal.identity`), they take a session whose
+person authenticated at most :data:`~proxy.web.session.RECENT_SIGN_IN` ago
+(:meth:`~proxy.web.session.SessionState.signed_in_recently`). The session judged is the one
+this browser held *before* the provider round trip: the callback leaves it as it is until the
+link, and the new identity's ``auth_time`` only dates the session the link would start. Else a
+forgotten 12-hour session and a meter number read in the hallway would let anyone link their
+own provider account. Not recent: nothing linked, nothing claimed, 403, a page asking to sign
+in to the account again first (the password sign-in, then the provider again; without a
+password, the provider's fresh re-authentication, back to the security page that links), and
+``account.oidc_link_refused`` (reason ``not_recent``) journalled on that account, counted
+against the throttle.
 
 A claim is the one of ``/account/claim`` (:class:`~consent.claims.ClaimService`: the point's
 lock, a move-in at the start of the DSO's customer period, which ends the previous occupant's
@@ -70,11 +83,12 @@ from proxy.portal import sealed
 from proxy.portal.claims import SOURCES, ProofRefused, Verified, parse_point, verify_meter_number
 from proxy.portal.fields import FieldErrors
 from proxy.portal.pages import confirm, log_event, render_page
+from proxy.portal.security import REAUTH_URL
 from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.login import login_url
 from proxy.web.pages import error_page
-from proxy.web.session import apply_session_cookie, browser_session, sign_in
+from proxy.web.session import RECENT_SIGN_IN, apply_session_cookie, browser_session, sign_in
 
 PENDING_COOKIE = "oidc_pending"
 #: The proof of a link made from a session signed into the account, plus the meter number.
@@ -93,20 +107,24 @@ class Linked:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """Nothing linked: ``message_key`` to show; ``owner``, the account that must sign in first
-    (the point's household already has a way in)."""
+    """Nothing linked: ``message_key`` to show; ``owner``, the account that must sign in first,
+    and why (``reason``, journalled): ``has_account``, the point's household already has a way
+    in; ``not_recent``, this browser's session into it is not recent (module docstring)."""
 
     message_key: str
     owner: Account | None = None
+    reason: str = "has_account"
 
 
 async def _link_page(request: web.Request, *, errors: FieldErrors | None = None,
                      values: dict[str, str] | None = None, status: int = 200,
-                     signin_url: str = "") -> web.Response:
+                     signin_url: str = "",
+                     signin_key: str = "portal.oidc.sign_in_first") -> web.Response:
     return await render_page(request, "portal/oidc_link.html", {
         "sources": SOURCES, "errors": errors or FieldErrors(),
         "values": values or {"source": SOURCES[0].value}, "signin_url": signin_url,
-        "label": request.app[settings_key].oidc_label,
+        "signin_key": signin_key, "label": request.app[settings_key].oidc_label,
+        "recent_minutes": int(RECENT_SIGN_IN.total_seconds()) // 60,
     }, section="none", status=status, here="/login/oidc/link")
 
 
@@ -150,10 +168,20 @@ async def link_submit(request: web.Request) -> web.StreamResponse:
             return await _link_page(request, errors=errors, values=values, status=409)
         await throttle.failed(subject_key, address)
         await log_event(request, outcome.owner, "account.oidc_link_refused",
-                        target=str(verified.ref), details=_who(waiting))
-        again = "/login/oidc?next=" + quote(str(waiting["next"]), safe="/")
-        return await _link_page(request, errors=errors, values=values, status=409,
-                                signin_url=login_url(again))
+                        target=str(verified.ref),
+                        details={**_who(waiting), "reason": outcome.reason})
+        again = login_url("/login/oidc?next=" + quote(str(waiting["next"]), safe="/"))
+        if outcome.reason == "has_account":
+            return await _link_page(request, errors=errors, values=values, status=409,
+                                    signin_url=again)
+        # Not recent: the password sign-in, then the provider again; without a password, the
+        # provider's fresh re-authentication, to the security page, which offers the link.
+        if outcome.owner.password_hash == identity.NO_PASSWORD:
+            again, key = REAUTH_URL, "portal.security.reauth"
+        else:
+            key = "portal.oidc.sign_in_again"
+        return await _link_page(request, errors=errors, values=values, status=403,
+                                signin_url=again, signin_key=key)
     if outcome.proof is not None:
         await log_event(request, outcome.account, "account.oidc_linked",
                         target=str(verified.ref), details={
@@ -208,8 +236,11 @@ async def _link(request: web.Request, verified: Verified,
     if (already := await _already_linked(request, waiting)) is not None:
         return already
     issuer, subject = str(waiting["iss"]), str(waiting["sub"])
-    signed_in = _signed_in_household((await browser_session(request)).account)
+    state = await browser_session(request)  # still the one from before the round trip
+    signed_in = _signed_in_household(state.account)
     now = request.app[clock_key].now()
+    stale = (Refused("portal.oidc.session_not_recent", signed_in, reason="not_recent")
+             if signed_in is not None and not state.signed_in_recently(now) else None)
     async with request.app[database_key].session() as session:
         point = (await session.exec(select(MeteringPoint).where(
             MeteringPoint.tenant_id == DEFAULT_TENANT,
@@ -220,6 +251,8 @@ async def _link(request: web.Request, verified: Verified,
                                     - SAME_PERIOD_TOLERANCE):
             household = current.household_id
             if signed_in is not None and signed_in.party_id == household:
+                if stale is not None:
+                    return stale
                 account, proof = signed_in, SESSION_PROOF
             elif (owner := await identity.way_in(session, DEFAULT_TENANT, household,
                                                  now)) is not None:
@@ -232,6 +265,8 @@ async def _link(request: web.Request, verified: Verified,
                                                            proof, now)
             return Linked(account, proof, link.id)
         if signed_in is not None:  # claimed for the signed-in household, not a new one
+            if stale is not None:
+                return stale
             account, proof, via = signed_in, SESSION_PROOF, "oidc link, signed in"
         else:
             party = await add_party(session, tenant_id=DEFAULT_TENANT, kind=PartyKind.HOUSEHOLD,

@@ -11,7 +11,8 @@ ends it (:func:`consent.external_identities.remove_identity`).
 
 **Recent sign-in.** A session is a bearer cookie that may stay open on a shared computer for
 its whole lifetime, so the few acts that add a permanent way into an account without any other
-proof (an account's first password) also ask that the person *authenticated* at most
+proof (an account's first password; an OpenID identity linked to the signed-in account,
+:mod:`proxy.portal.oidc_link`) also ask that the person *authenticated* at most
 :data:`RECENT_SIGN_IN` ago, on the app clock: "sudo mode". That instant is the row's
 ``authenticated_at``, not its ``created_at``: opening a session is not proving anything when an
 OpenID provider signs the browser in silently on its own session, hours old. A password or a

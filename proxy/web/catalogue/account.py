@@ -269,6 +269,15 @@ MESSAGES: Catalogue = {
               "again to link it."},
     "portal.oidc.sign_in_first": {"fr": "Se connecter avec le compte du logement",
                                   "en": "Sign in with the home's account"},
+    "portal.oidc.session_not_recent": {
+        "fr": "Vous êtes connecté à ce compte depuis plus de {minutes} minutes : pour votre "
+              "sécurité, lier une nouvelle identité demande une connexion récente. Reconnectez-"
+              "vous d'abord à ce compte, puis à nouveau avec {provider}. Rien n'a été lié.",
+        "en": "You signed in to this account more than {minutes} minutes ago: for your safety, "
+              "linking a new identity to it takes a recent sign-in. Sign in to this account "
+              "again first, then with {provider} again. Nothing was linked."},
+    "portal.oidc.sign_in_again": {"fr": "Se reconnecter au compte du logement",
+                                  "en": "Sign in to the home's account again"},
     "portal.oidc.conflict": {
         "fr": "Cette identité est déjà liée à un compte qui ne peut pas se connecter. "
               "Contactez l'opérateur.",
