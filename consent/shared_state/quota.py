@@ -32,6 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
+from consent.storage.compiled import compiled_for
 from consent.storage.database import Database
 
 Seconds = Callable[[], float]
@@ -214,9 +215,15 @@ class DatabaseLedger:
         params: dict[str, Any] = {"now": now}
         for i, w in enumerate(self.windows):
             params |= {f"q{i}": w.name, f"h{i}": now - w.period, f"l{i}": w.limit}
-        # One statement, one round trip, in autocommit (it commits alone).
+        # One statement, one round trip, in autocommit (it commits alone), on the driver's
+        # connection: through SQLAlchemy's execution context the same call cost 335 us of CPU
+        # and 1.2 ms, directly 97 us and 0.76 ms, on every DSO call of every replica. It
+        # writes only ``quota_slot``, which no cache reads (the change feed needs no event).
+        take = compiled_for(f"quota-ledger.take.{len(self.windows)}", self.db.engine.dialect,
+                            functools.partial(_take_statement, len(self.windows)))
         async with self.db.reader.connect() as conn:
-            row = (await conn.execute(_take_statement(len(self.windows)), params)).one()
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            row = await driver.fetchrow(take.sql, *take.params(params))
         if row[0] and all(row[1 + 4 * i] == 1 for i in range(len(self.windows))):
             return 0.0
         if row[0]:  # a ring grown by another replica at the same instant: come back at once
