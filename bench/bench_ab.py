@@ -7,13 +7,15 @@ upstream), in interleaved closed-loop rounds, and prints each one's requests/s a
 per request, and their ratio.
 
 Run: ``git worktree add /tmp/old <commit>`` then
-``python bench/bench_ab.py /tmp/old [--new .] [--memory] [--requests 6000] [--rounds 6]``.
+``python bench/bench_ab.py /tmp/old [--new .] [--postgres] [--memory] [--requests 6000]
+[--rounds 6]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_proxy import Target, closed_rounds, free_port, wait_for
+from bench.proxy_world import DurablePostgres
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -40,16 +43,34 @@ def serve(checkout: Path, *args: str) -> subprocess.Popen[bytes]:
                             cwd=checkout)
 
 
+async def databases(stack: contextlib.ExitStack, tmp: str, postgres: bool) -> dict[str, str]:
+    """One empty database per commit: SQLite files, or two databases of one durable cluster."""
+    if not postgres:
+        return {label: f"sqlite:///{tmp}/{label}.db" for label in ("old", "new")}
+    import asyncpg  # type: ignore[import-untyped]
+
+    url = stack.enter_context(DurablePostgres())
+    admin = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        for label in ("old", "new"):
+            await admin.execute(f"CREATE DATABASE ab_{label}")
+    finally:
+        await admin.close()
+    base = url.rsplit("/", 1)[0]
+    return {label: f"{base}/ab_{label}" for label in ("old", "new")}
+
+
 async def main(args: argparse.Namespace, old: Path, new: Path) -> None:
     mode = "memory" if args.memory else "durable"
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        urls = await databases(stack, tmp, args.postgres)
         upstream = free_port()
         procs = [serve(new, "upstream", str(upstream))]
         try:
             await wait_for(upstream)
             targets = []
             for label, checkout in (("old", old), ("new", new)):
-                url = f"sqlite:///{tmp}/{label}.db"
+                url = urls[label]
                 token, port = seed(checkout, url), free_port()
                 procs.append(serve(checkout, "passerelle", str(port),
                                    f"http://127.0.0.1:{upstream}", url, tmp, mode, "full", "5"))
@@ -62,7 +83,8 @@ async def main(args: argparse.Namespace, old: Path, new: Path) -> None:
                 proc.terminate()
                 proc.wait(timeout=10)
     print(f"closed loop, {args.concurrency} clients, {args.requests} requests each in "
-          f"{args.rounds} interleaved rounds, SQLite, access events {mode}:")
+          f"{args.rounds} interleaved rounds, {'PostgreSQL' if args.postgres else 'SQLite'}, "
+          f"access events {mode}:")
     for target in targets:
         print(f"  {target.label:50s} {target.rps:7.0f} req/s   server CPU "
               f"{target.cpu_us:5.0f} us/request")
@@ -76,6 +98,8 @@ if __name__ == "__main__":
     parser.add_argument("--new", default=str(HERE), help="checkout of the new commit (this one)")
     parser.add_argument("--memory", action="store_true",
                         help="access events kept in memory (the path without its durable step)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="each commit on its own database of one durable PostgreSQL cluster")
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=6)

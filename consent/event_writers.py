@@ -13,9 +13,10 @@ the driver directly, which cuts that to a fifth:
 * :class:`PostgresWriter`: one asyncpg connection; a batch is one ``executemany``, which asyncpg
   runs in one transaction (atomic), with ``synchronous_commit`` never weaker than ``local``;
 * :class:`CoreWriter`: SQLAlchemy's async engine on a connection of its own (no pool check-out
-  and reset per batch). It is the writer on PostgreSQL whenever something must be written in
-  the same transaction (the evidence log's leaves, :class:`~consent.access_events.BatchWriter`,
-  run through ``run_sync``), and for other backends.
+  and reset per batch), the whole batch in one ``run_sync`` stretch on the driver's cursor
+  (:meth:`~consent.storage.compiled.Compiled.run`). It is the writer on PostgreSQL whenever
+  something must be written in the same transaction (the evidence log's leaves,
+  :class:`~consent.access_events.BatchWriter`), and for other backends.
 
 The statement and the value conversions come from the table's own SQLAlchemy column types
 (:class:`~consent.storage.compiled.Compiled`), so a row reads back through the ORM exactly as
@@ -187,19 +188,24 @@ class CoreWriter:
         self.db = db
         self.table = table
         self.also = also
+        self._insert = _insert(table, db.engine.dialect)
         self._conn: AsyncConnection | None = None
 
-    async def write(self, events: Sequence[AccessEvent]) -> AfterCommit | None:
+    def _write(self, conn: sa.Connection, events: Sequence[AccessEvent]) -> AfterCommit | None:
+        """The batch's statements, in one synchronous stretch (``run_sync``): the rows on the
+        driver's cursor (:meth:`Compiled.run`), then ``also``'s."""
         from consent.access_events import row_of
 
+        self._insert.run(conn, [row_of(event) for event in events])
+        return self.also.write(conn, events) if self.also is not None else None
+
+    async def write(self, events: Sequence[AccessEvent]) -> AfterCommit | None:
         if self._conn is None:
             self._conn = await self.db.engine.connect()
         conn, after = self._conn, None
         try:
             async with conn.begin():
-                await conn.execute(sa.insert(self.table), [row_of(event) for event in events])
-                if self.also is not None:
-                    after = await conn.run_sync(self.also.write, events)
+                after = await conn.run_sync(self._write, events)
         except BaseException:
             # The connection may be broken (a fail-over): the next batch takes a fresh one.
             self._conn = None
