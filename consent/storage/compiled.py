@@ -63,7 +63,6 @@ class Compiled:
         return {name: process(values[key]) if process is not None else values[key]
                 for name, key, process in self._fields}
 
-
     def run(self, conn: Connection,
             values: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
         """Run on ``conn``'s DBAPI cursor, in its open transaction: one row's ``values``, or a
