@@ -165,7 +165,7 @@ class Metrics:
     def quota_headroom(self, source: str, window: str, free: float, limit: float) -> None:
         """Publish how much of a quota window (``"1s"``, ``"1h"``...) is still free."""
         ratio = 0.0 if limit <= 0 else min(1.0, max(0.0, free / limit))
-        self.upstream_quota_headroom.labels(source=source, window=window).set(ratio)
+        self.child(self.upstream_quota_headroom, source, window).set(ratio)
 
     def cache_lookup(self, cache: str, result: CacheResult, count: int = 1) -> None:
         """Count ``count`` cache lookups (a request for seven days looks up seven)."""

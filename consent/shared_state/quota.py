@@ -222,8 +222,7 @@ class DatabaseLedger:
         take = compiled_for(f"quota-ledger.take.{len(self.windows)}", self.db.engine.dialect,
                             functools.partial(_take_statement, len(self.windows)))
         async with self.db.reader.connect() as conn:
-            driver: Any = (await conn.get_raw_connection()).driver_connection
-            row = await driver.fetchrow(take.sql, *take.params(params))
+            row = await take.fetch_row(conn, params)
         if row[0] and all(row[1 + 4 * i] == 1 for i in range(len(self.windows))):
             return 0.0
         if row[0]:  # a ring grown by another replica at the same instant: come back at once

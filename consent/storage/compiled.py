@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -68,9 +69,7 @@ class Compiled:
         """Run on ``conn``'s DBAPI cursor, in its open transaction: one row's ``values``, or a
         sequence of rows as one ``executemany``. Returns the cursor (``rowcount``,
         ``fetchall``). Only for statements that write no cached table (module docstring)."""
-        if self.invalidates:
-            raise ValueError(f"{self.sql[:60]!r} writes a cached table: run it through "
-                             "SQLAlchemy, whose events tell the change feed")
+        self._refuse_cached()
         driver: Any = conn.connection.dbapi_connection
         cursor: Any = driver.cursor()
         many = not isinstance(values, Mapping)
@@ -82,6 +81,19 @@ class Compiled:
         except Exception as error:
             raise _wrapped(conn, driver, cursor, self.sql, error, many) from error
         return cursor
+
+    async def fetch_row(self, conn: AsyncConnection, values: Mapping[str, Any]) -> Any:
+        """Run alone on ``conn``'s asyncpg connection (PostgreSQL; ``conn`` in autocommit: the
+        statement commits alone) and return its first row. Same rule as :meth:`run`; asyncpg's
+        own errors arrive as they are (:func:`~consent.storage.database.is_outage` knows them)."""
+        self._refuse_cached()
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        return await driver.fetchrow(self.sql, *self.params(values))
+
+    def _refuse_cached(self) -> None:
+        if self.invalidates:
+            raise ValueError(f"{self.sql[:60]!r} writes a cached table: run it through "
+                             "SQLAlchemy, whose events tell the change feed")
 
 
 def _wrapped(conn: Connection, driver: Any, cursor: Any, sql: str, error: Exception,

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from consent.evidence.log_reader import NODE
 from consent.evidence.log_statements import _COLUMNS, _STATEMENTS
 from consent.models import Consent
+from consent.shared_state.quota import _take_statement
 from consent.storage import Database
 from consent.storage.compiled import Compiled
 from consent.storage.database import is_outage
@@ -80,7 +81,7 @@ def test_a_locked_sqlite_database_is_an_outage_through_the_cursor_too(tmp_path: 
     waiter.dispose()
 
 
-def test_statements_that_write_cached_tables_are_refused(db: Database) -> None:
+async def test_statements_that_write_cached_tables_are_refused(db: Database) -> None:
     # The change feed hears of writes through SQLAlchemy's events, which the cursor skips:
     # a consent written this way would stay stale in every replica's caches.
     consents = Compiled(sa.update(Consent.__table__).values(purpose="x"),  # type: ignore[attr-defined]
@@ -88,6 +89,9 @@ def test_statements_that_write_cached_tables_are_refused(db: Database) -> None:
     assert consents.invalidates
     with pytest.raises(ValueError, match="cached table"):
         consents.run(None, {"purpose": "x"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cached table"):
+        await consents.fetch_row(None, {"purpose": "x"})  # type: ignore[arg-type]
+    assert not Compiled(_take_statement(2), db.engine.dialect).invalidates  # quota_slot
     for name in ("insert_entry", "insert_node", "advance", "touch_returning", "create_head"):
         assert not Compiled(_STATEMENTS[name](), db.engine.dialect,
                             column_keys=_COLUMNS.get(name)).invalidates, name
