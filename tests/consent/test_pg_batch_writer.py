@@ -4,7 +4,6 @@ only from where this process left it; otherwise nothing written and the transact
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -22,16 +21,8 @@ from consent.evidence.merkle import root_of
 from consent.pg_batch_writer import PostgresBatchWriter
 from consent.storage import Database
 from consent.storage.database import DatabaseUnavailable, is_outage
-from tests.support.databases import PostgresFactory
 
-
-@pytest.fixture
-async def pg(postgres_factory: PostgresFactory) -> AsyncIterator[Database]:
-    url = postgres_factory.create()
-    database = Database.from_url(url)
-    yield database
-    await database.dispose()
-    postgres_factory.drop(url)
+pytestmark = pytest.mark.postgres
 
 
 def event(i: int, consent: str = "c-1") -> AccessEvent:
