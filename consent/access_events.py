@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Field
@@ -31,6 +31,9 @@ from consent.event_writers import EventWriter, writer_for
 from consent.group_commit import GroupCommit
 from consent.models.base import DEFAULT_TENANT, TenantScoped, instant_field, json_list_field
 from consent.storage.database import Database
+
+if TYPE_CHECKING:
+    from consent.evidence.layout import CachedAppend
 
 log = logging.getLogger("passerelle.access")
 
@@ -134,6 +137,12 @@ class BatchWriter(Protocol):
         """Write for ``events`` inside the batch's transaction on ``conn``; return what to call
         once that transaction has committed. Synchronous (no I/O of its own but ``conn``'s), so
         a writer can run a whole batch in one hop to its database thread."""
+        ...
+
+    def plan(self, events: Sequence[AccessEvent]) -> CachedAppend | None:
+        """What :meth:`write` would write for ``events``, computed without reading the
+        database, or ``None`` if that needs a read. The plan holds only under its own
+        condition (:meth:`consent.evidence.log.EvidenceLog.plan_cached`)."""
         ...
 
 

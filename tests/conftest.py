@@ -104,6 +104,16 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
+async def pg(postgres_factory: PostgresFactory) -> AsyncIterator[Database]:
+    """A :class:`Database` on a fresh migrated PostgreSQL database (PostgreSQL-only tests)."""
+    url = postgres_factory.create()
+    database = Database.from_url(url)
+    yield database
+    await database.dispose()
+    postgres_factory.drop(url)
+
+
+@pytest.fixture
 def fast_password_hashing() -> Iterator[None]:
     """Cheap argon2id parameters for tests that create many accounts (the demo seed)."""
     from consent import accounts

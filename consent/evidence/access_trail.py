@@ -6,7 +6,10 @@ group-commit sink runs inside each batch's transaction: one commit makes both th
 leaves durable, so the hot path pays one more statement group per *batch*, not one more
 transaction per request. The leaves name the household (the consent's grantor, or the
 mandator of the mandate a read was made under; looked up once and remembered: it never changes),
-so a household's bundle holds every access to its data (GDPR art. 15).
+so a household's bundle holds every access to its data (GDPR art. 15). Once the households
+and the log's frontier are known, :meth:`AccessTrail.plan` lays a batch's leaves out without
+reading the database, for a writer that sends rows and leaves in one statement
+(:class:`~consent.pg_batch_writer.PostgresBatchWriter`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sqlalchemy as sa
 
 from consent.access_events import AccessEvent as DataAccess
 from consent.evidence.events import AccessEvent
+from consent.evidence.layout import CachedAppend
 from consent.evidence.log import EvidenceLog
 from consent.models import Consent, Mandate
 
@@ -58,6 +62,16 @@ class AccessTrail:
         staged = self.log.append_in_sync(conn, [
             access_event(e, self._household_of(e)).to_log_event() for e in events])
         return staged.committed
+
+    def plan(self, events: Sequence[DataAccess]) -> CachedAppend | None:
+        """The leaves of ``events`` laid out without reading the database
+        (:meth:`EvidenceLog.plan_cached`), or ``None`` if a household, the frontier or a
+        chain head is not known here yet: then :meth:`write` inside a transaction."""
+        owners = {e.consent_id or e.mandate_id for e in events} - {None}
+        if any(owner not in self._households for owner in owners):
+            return None
+        return self.log.plan_cached([
+            access_event(e, self._household_of(e)).to_log_event() for e in events])
 
     def _household_of(self, event: DataAccess) -> str | None:
         owner = event.consent_id or event.mandate_id

@@ -34,10 +34,11 @@ from consent.clock import Clock, SystemClock
 from consent.evidence.canonical import format_instant
 from consent.evidence.errors import EvidenceUnavailable
 from consent.evidence.events import LogEvent
-from consent.evidence.leaves import Prepared, leaf_text, prepare
+from consent.evidence.layout import Appended, CachedAppend, lay_out
+from consent.evidence.leaves import Prepared, prepare
 from consent.evidence.log_reader import CHUNK, ENTRY, LOG_ID, LogReader, fetch_nodes
 from consent.evidence.log_statements import statement
-from consent.evidence.merkle import EMPTY_ROOT, CompactRange, leaf_hash, perfect_cover
+from consent.evidence.merkle import EMPTY_ROOT, CompactRange, perfect_cover
 from consent.storage.database import Database
 
 _RETRIES = 5
@@ -48,15 +49,6 @@ _sqlite_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, as
 
 class _HeadMoved(Exception):
     """The head changed under an integrator that did not hold its lock."""
-
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    """Where an event landed."""
-
-    index: int
-    leaf_hash: bytes
-    seq: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +70,14 @@ class _Batch:
 class _Pending:
     prepared: Prepared
     future: asyncio.Future[Appended]
+
+
+def _bounded(chains: dict[str, int], items: Sequence[Prepared]) -> dict[str, int]:
+    """``chains``, or only those of ``items`` past the cache's bound (memory stays bounded:
+    the heads of the others are read again when needed)."""
+    if len(chains) <= _MAX_CACHED_CHAINS:
+        return chains
+    return {i.event.chain: chains[i.event.chain] for i in items if i.event.chain is not None}
 
 
 class EvidenceLog(LogReader):
@@ -142,7 +142,7 @@ class EvidenceLog(LogReader):
                 async with self._process_lock():
                     return await self._write(items) if items else []
             except (IntegrityError, _HeadMoved):
-                self._compact, self._chains = None, {}  # someone else wrote: reload and retry
+                self.forget()  # someone else wrote: reload and retry
         raise EvidenceUnavailable("The evidence log is contended; the append was not written.")
 
     def _process_lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
@@ -192,42 +192,46 @@ class EvidenceLog(LogReader):
         size, root = self._lock_head(conn, now)
         compact, chains = self._frontier(conn, size, root)
         self._load_chains(conn, chains, {i.event.chain for i in items} - {None})
-        entries: list[dict[str, Any]] = []
-        nodes: list[dict[str, Any]] = []
-        results: list[Appended] = []
-        for item in items:
-            seq = None
-            if item.event.chain is not None:
-                seq = chains[item.event.chain] = chains.get(item.event.chain, -1) + 1
-            leaf = leaf_text(item, seq)
-            digest = leaf_hash(leaf.encode())
-            index = compact.size
-            nodes.extend({"level": lv, "idx": ix, "hash": h}
-                         for lv, ix, h in compact.append(digest))
-            refs = item.event.refs
-            entries.append({
-                "idx": index, "kind": item.event.kind, "at": item.at,
-                "chain": item.event.chain, "seq": seq, "leaf": leaf, "leaf_hash": digest,
-                "payload": item.payload, "payload_sha256": item.payload_sha256,
-                "tenant": refs.tenant, "consent_id": refs.consent_id,
-                "household_id": refs.household_id, "recipient_id": refs.recipient_id,
-                "mandate_id": refs.mandate_id, "logged_at": now,
-            })
-            results.append(Appended(index, digest, seq))
-        if entries:
+        laid = lay_out(compact, chains, items, now)
+        if laid.entries:
             insert_entry, insert_node = (statement("insert_entry", conn),
                                          statement("insert_node", conn))
-            insert_entry.run(conn, entries)
-            insert_node.run(conn, nodes)
+            insert_entry.run(conn, laid.entries)
+            insert_node.run(conn, laid.nodes)
             done = statement("advance", conn).run(conn, {
                 "log": LOG_ID, "size_was": size, "new_size": compact.size,
                 "new_root": compact.root(), "now": now})
             if done.rowcount != 1:
                 raise _HeadMoved
-        if len(chains) > _MAX_CACHED_CHAINS:  # keep memory bounded: reload heads when needed
-            chains = {item.event.chain: chains[item.event.chain] for item in items
-                      if item.event.chain is not None}
-        return _Batch(results, compact, chains)
+        return _Batch(laid.results, compact, _bounded(chains, items))
+
+    def plan_cached(self, events: Sequence[LogEvent]) -> CachedAppend | None:
+        """The rows appending ``events`` would write, laid out on the frontier and chain heads
+        this process last committed, without reading the database; ``None`` if any of them is
+        not known here (then append through a transaction, which reads them).
+
+        The plan holds only if the head is still where this process left it: whoever writes
+        it must advance the head *on condition* that its size and root are still
+        ``size_was`` and ``root_was``, in the same atomic statement or transaction as the
+        rows, and write nothing otherwise (then call :meth:`forget`)."""
+        cached = self._compact
+        if cached is None or not events:
+            return None
+        items = [prepare(e) for e in events]
+        if any(i.event.chain is not None and i.event.chain not in self._chains for i in items):
+            return None
+        compact, chains = CompactRange(cached.size, cached.hashes), dict(self._chains)
+        root_was, now = compact.root(), format_instant(self.clock.now())
+        laid = lay_out(compact, chains, items, now)
+        batch = _Batch(laid.results, compact, _bounded(chains, items))
+        return CachedAppend(
+            size_was=cached.size, root_was=root_was, new_size=compact.size,
+            new_root=compact.root(), now=now, entries=laid.entries, nodes=laid.nodes,
+            results=laid.results, committed=lambda: self._adopt(batch))
+
+    def forget(self) -> None:
+        """Drop the cached frontier and chain heads (the head moved under a cached plan)."""
+        self._compact, self._chains = None, {}
 
     def _adopt(self, batch: _Batch) -> None:
         """Remember the frontier and chain heads of a *committed* batch."""

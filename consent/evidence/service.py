@@ -32,7 +32,8 @@ from consent.evidence.events import KEY_ROTATED, AccessEvent, AdminEvent, LogEve
 from consent.evidence.keys import PublicKeyInfo
 from consent.evidence.keystore import KeyStore
 from consent.evidence.keystore_db import DatabaseKeyStore
-from consent.evidence.log import Appended, EvidenceLog
+from consent.evidence.layout import Appended
+from consent.evidence.log import EvidenceLog
 from consent.evidence.records import Record
 from consent.evidence.retention import PruneResult, RetentionPolicy, prune
 from consent.evidence.secrets import Keyring

@@ -56,6 +56,11 @@ class Compiled:
         #: The caches it would leave stale if run without SQLAlchemy's events (see above).
         self.invalidates = statement_topics(self.sql)
 
+    @property
+    def keys(self) -> list[str]:
+        """The bind keys in parameter order (for an insert: its columns, in its order)."""
+        return [key for _name, key, _process in self._fields]
+
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver parameters of one execution (``values`` by bind key)."""
         if self.positional:

@@ -4,7 +4,6 @@ clear in the shared tables, and replicas sharing one upstream token."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import aiohttp
@@ -23,15 +22,6 @@ from tests.contract.servers import CLIENT_ID, CLIENT_SECRET, serve
 from tests.support.databases import PostgresFactory
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-async def pg(postgres_factory: PostgresFactory) -> AsyncIterator[Database]:
-    url = postgres_factory.create()
-    db = Database.from_url(url)
-    yield db
-    await db.dispose()
-    postgres_factory.drop(url)
 
 
 async def test_replicas_migrating_at_once_wait_for_each_other(

@@ -1,0 +1,160 @@
+"""Access events and their evidence leaves in **one statement** per batch (PostgreSQL).
+
+Written as a transaction, a batch of the data path costs seven round trips to PostgreSQL
+(``BEGIN``, lock the log's head, the rows, the leaves, the nodes, advance the head,
+``COMMIT``), and on this path every round trip is a send that wakes the server and a wait on
+the event loop. :class:`PostgresBatchWriter` sends one:
+
+.. code-block:: sql
+
+    WITH head AS (UPDATE evidence_log_head SET size = <new>, root = <new root>, ...
+                  WHERE log_id = ... AND size = <size was> AND root = <root was> RETURNING 1),
+         rows AS (INSERT INTO access_event ... SELECT * FROM unnest(<column arrays>)
+                  WHERE EXISTS (SELECT 1 FROM head)),
+         entries AS (... evidence_log_entry ...), nodes AS (... evidence_log_node ...)
+    SELECT count(*) FROM head
+
+The leaves are laid out beforehand on the frontier this process last committed
+(:meth:`~consent.evidence.access_trail.AccessTrail.plan`). One statement is one atomic,
+durable transaction (autocommit, ``synchronous_commit`` on: R16). The head moves only if it is
+still where the plan found it: another writer's append in between (a replica, or this
+process's own consent records) makes ``head`` empty, and then *nothing* is written (every
+insert is conditional on it); the head's row lock makes that check current, as in the
+transactional path. The batch then goes the transactional way (:class:`CoreWriter`, which reads
+the head under its lock), as do batches whose households or chain heads are not known here
+yet, and, backing off, the next few after a moved head (replicas appending in turn would
+otherwise pay both ways).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import asyncpg  # type: ignore[import-untyped]
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from consent.event_writers import AfterCommit, CoreWriter, connect_durable, log
+from consent.evidence.log_reader import ENTRY, HEAD, LOG_ID, NODE
+from consent.storage.compiled import Compiled
+from consent.storage.database import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from consent.access_events import AccessEvent, BatchWriter
+    from consent.storage.database import Database
+
+#: Batches to send the transactional way after the head was found moved (doubling, at most).
+MAX_BACKOFF = 64
+
+
+class PostgresBatchWriter:
+    """See the module docstring. ``also`` lays out (and, on the fallback, writes) the leaves."""
+
+    def __init__(self, db: Database, table: sa.Table, *, also: BatchWriter) -> None:
+        dialect = db.engine.dialect
+        self.dsn = db.asyncpg_dsn()
+        self.also = also
+        self.fallback = CoreWriter(db, table, also=also)
+        self._rows = Compiled(sa.insert(table), dialect, column_keys=[c.key for c in table.columns])
+        self._entries = Compiled(ENTRY.insert(), dialect, column_keys=[
+            c.key for c in ENTRY.columns if c.key not in ("pruned_at", "prune_reason")])
+        self._nodes = Compiled(NODE.insert(), dialect, column_keys=["level", "idx", "hash"])
+        self._sql = _statement(dialect, [(table, self._rows), (ENTRY, self._entries),
+                                         (NODE, self._nodes)])
+        self._conn: Any = None
+        self._lock = asyncio.Lock()
+        self._backoff = 0
+        self._skip = 0
+        #: Batches written in one statement, and by the fallback (for tests and benchmarks).
+        self.in_one = 0
+        self.in_transaction = 0
+
+    async def write(self, events: Sequence[AccessEvent]) -> AfterCommit | None:
+        from consent.access_events import row_of
+
+        plan = None
+        if self._skip:
+            self._skip -= 1
+        else:
+            plan = self.also.plan(events)
+        if plan is not None:
+            args: list[Any] = [plan.new_size, plan.new_root, plan.now, LOG_ID, plan.size_was,
+                               plan.root_was]
+            args += _columns(self._rows, [row_of(e) for e in events])
+            args += _columns(self._entries, plan.entries)
+            args += _columns(self._nodes, plan.nodes)
+            if await self._send(args):
+                self._backoff = 0
+                self.in_one += 1
+                return plan.committed
+            # Someone appended since this process last did: nothing was written.
+            self._backoff = min(MAX_BACKOFF, max(1, 2 * self._backoff))
+            self._skip = self._backoff
+        self.in_transaction += 1
+        return await self.fallback.write(events)
+
+    async def _send(self, args: list[Any]) -> bool:
+        """Run the statement; ``True`` if the head moved (everything written)."""
+        async with self._lock:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await connect_durable(self.dsn)
+            try:
+                return bool(await self._conn.fetchval(self._sql, *args) == 1)
+            except asyncpg.PostgresError:
+                raise  # refused by the server, nothing written (is_outage knows the fatal ones)
+            except Exception as error:
+                self._drop()
+                # The connection broke under the statement (the server restarted, the
+                # network failed): a retryable 503 whatever the driver's error class.
+                raise DatabaseUnavailable("The access-event writer lost its database "
+                                          "connection; retry shortly.") from error
+            except BaseException:
+                self._drop()  # cancelled mid-statement: its state is unknown
+                raise
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        with contextlib.suppress(Exception):
+            conn.terminate()
+
+    async def close(self) -> None:
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None and not conn.is_closed():
+                try:
+                    await conn.close(timeout=5)
+                except Exception:  # closing anyway; its own errors no longer matter
+                    log.debug("closing the batch writer's connection failed", exc_info=True)
+        await self.fallback.close()
+
+
+def _columns(insert: Compiled, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    """``rows`` as one list per column of ``insert`` (the arrays ``unnest`` zips back)."""
+    params = [insert.params(row) for row in rows]
+    if not params:
+        return [[] for _ in insert.keys]
+    return [list(column) for column in zip(*params, strict=True)]
+
+
+def _statement(dialect: Dialect, inserts: list[tuple[sa.Table, Compiled]]) -> str:
+    """The batch's one statement (module docstring): ``$1``-``$6`` move the head, then one
+    array parameter per column of each insert, cast to the column's own type."""
+    quote = dialect.identifier_preparer
+    parts = [f"head AS (UPDATE {quote.format_table(HEAD)} SET size = $1, root = $2, "  # noqa: S608
+             "updated_at = $3 WHERE log_id = $4 AND size = $5 AND root = $6 RETURNING 1)"]
+    n = 6
+    for number, (table, insert) in enumerate(inserts):
+        columns = [table.c[key] for key in insert.keys]
+        arrays = []
+        for column in columns:
+            n += 1
+            arrays.append(f"${n}::{column.type.compile(dialect=dialect)}[]")
+        names = ", ".join(quote.format_column(column) for column in columns)
+        parts.append(f"w{number} AS (INSERT INTO {quote.format_table(table)} ({names}) "  # noqa: S608
+                     f"SELECT * FROM unnest({', '.join(arrays)}) "
+                     "WHERE EXISTS (SELECT 1 FROM head))")
+    # Table and column names and types from the schema only: no value reaches the text.
+    return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM head"
