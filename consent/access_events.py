@@ -17,7 +17,6 @@ to the evidence log (:mod:`consent.evidence.access_trail`): one commit makes bot
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
@@ -29,7 +28,13 @@ from sqlmodel import Field
 
 from consent.event_writers import EventWriter, writer_for
 from consent.group_commit import GroupCommit
-from consent.models.base import DEFAULT_TENANT, TenantScoped, instant_field, json_list_field
+from consent.models.base import (
+    DEFAULT_TENANT,
+    TenantScoped,
+    instant_field,
+    json_list_field,
+    time_ordered_id,
+)
 from consent.storage.database import Database
 
 if TYPE_CHECKING:
@@ -73,7 +78,7 @@ class AccessEvent:
     cache_days: int = 0
     upstream: tuple[str, ...] = ()
     tenant_id: str = DEFAULT_TENANT
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=time_ordered_id)  # the primary key grows at its end
 
     def to_json(self) -> dict[str, Any]:
         """The evidence document: only text, integers and ``None`` (no floats, RFC 8785-safe)."""
