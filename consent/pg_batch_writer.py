@@ -139,6 +139,18 @@ def _columns(insert: Compiled, rows: Sequence[dict[str, Any]]) -> list[list[Any]
     return [list(column) for column in zip(*params, strict=True)]
 
 
+def _array_of(column: sa.Column[Any], dialect: Dialect) -> str:
+    """The array type a column's values are sent as. Text of any length goes as ``TEXT[]``:
+    an explicit cast to ``VARCHAR(n)`` *truncates* an over-long value silently, whereas the
+    insert's own assignment to the column refuses it, as the transactional path does."""
+    base = column.type
+    if isinstance(base, sa.TypeDecorator):
+        base = base.impl_instance
+    if isinstance(base, sa.String):
+        return "TEXT[]"
+    return f"{base.compile(dialect=dialect)}[]"
+
+
 def _statement(dialect: Dialect, inserts: list[tuple[sa.Table, Compiled]]) -> str:
     """The batch's one statement (module docstring): ``$1``-``$6`` move the head, then one
     array parameter per column of each insert, cast to the column's own type."""
@@ -151,7 +163,7 @@ def _statement(dialect: Dialect, inserts: list[tuple[sa.Table, Compiled]]) -> st
         arrays = []
         for column in columns:
             n += 1
-            arrays.append(f"${n}::{column.type.compile(dialect=dialect)}[]")
+            arrays.append(f"${n}::{_array_of(column, dialect)}")
         names = ", ".join(quote.format_column(column) for column in columns)
         parts.append(f"w{number} AS (INSERT INTO {quote.format_table(table)} ({names}) "  # noqa: S608
                      f"SELECT * FROM unnest({', '.join(arrays)}) "

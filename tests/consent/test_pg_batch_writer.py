@@ -102,6 +102,18 @@ async def test_rows_read_back_as_the_transactional_path_writes_them(pg: Database
     await writer.close()
 
 
+async def test_an_over_long_value_is_refused_not_cut(pg: Database) -> None:
+    writer, _log = trail_writer(pg)
+    await write(writer, [event(0)])
+    with pytest.raises(asyncpg.StringDataRightTruncationError):
+        await write(writer, [event(1), replace(event(2), route="/x" * 101)])  # VARCHAR(200)
+    assert (await stored(pg))[0] == 1  # nothing of the batch, as in a transaction
+    await write(writer, [event(3)])
+    assert writer.in_one == 1
+    assert (await stored(pg))[0] == 2
+    await writer.close()
+
+
 async def test_a_moved_head_writes_nothing_and_the_batch_goes_the_transactional_way(
         pg: Database) -> None:
     writer, _log = trail_writer(pg)
