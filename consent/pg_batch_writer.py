@@ -15,13 +15,13 @@ the event loop. :class:`PostgresBatchWriter` sends one:
     SELECT count(*) FROM head
 
 The leaves are laid out beforehand on the frontier this process last committed
-(:meth:`~consent.evidence.access_trail.AccessTrail.plan`). One statement is one atomic,
-durable transaction (autocommit, ``synchronous_commit`` on: R16). The head moves only if it is
-still where the plan found it: another writer's append in between (a replica, or this
-process's own consent records) makes ``head`` empty, and then *nothing* is written (every
-insert is conditional on it); the head's row lock makes that check current, as in the
-transactional path. The batch then goes the transactional way (:class:`CoreWriter`, which reads
-the head under its lock), as do batches whose households or chain heads are not known here
+(:meth:`~consent.evidence.access_trail.AccessTrail.plan`). One statement is one atomic, durable
+transaction (autocommit, ``synchronous_commit`` never ``off``: R16, READ COMMITTED). The head
+moves only if it is still where the plan found it: another writer's append in between (a
+replica, or this process's own consent records) makes ``head`` empty, and then *nothing* is
+written (every insert is conditional on it); the head's row lock makes that check current, as in
+the transactional path. The batch then goes the transactional way (:class:`CoreWriter`, which
+reads the head under its lock), as do batches whose households or chain heads are not known here
 yet, and, backing off, the next few after a moved head (replicas appending in turn would
 otherwise pay both ways).
 """
@@ -99,16 +99,20 @@ class PostgresBatchWriter:
     async def _send(self, args: list[Any]) -> bool:
         """Run the statement; ``True`` if the head moved (everything written)."""
         async with self._lock:
-            if self._conn is None or self._conn.is_closed():
-                self._conn = await connect_durable(self.dsn)
             try:
+                if self._conn is None or self._conn.is_closed():
+                    self._conn = await connect_durable(self.dsn)
                 return bool(await self._conn.fetchval(self._sql, *args) == 1)
             except asyncpg.PostgresError:
-                raise  # refused by the server, nothing written (is_outage knows the fatal ones)
+                # Refused by the server (nothing written), or the connection lost, which
+                # asyncpg reports in this family too (is_outage knows those: a 503).
+                if self._conn is not None and self._conn.is_closed():
+                    self._conn = None
+                raise
             except Exception as error:
                 self._drop()
-                # The connection broke under the statement (the server restarted, the
-                # network failed): a retryable 503 whatever the driver's error class.
+                # No connection, or it broke under the statement (the server restarted, the
+                # network failed): a retryable 503 whatever the error's class.
                 raise DatabaseUnavailable("The access-event writer lost its database "
                                           "connection; retry shortly.") from error
             except BaseException:
@@ -117,8 +121,9 @@ class PostgresBatchWriter:
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
-        with contextlib.suppress(Exception):
-            conn.terminate()
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.terminate()
 
     async def close(self) -> None:
         async with self._lock:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from consent.access_events import ACCESS_EVENT_TABLE, AccessEvent, GroupCommitSink, Outcome
-from consent.event_writers import CoreWriter, writer_for
+from consent.event_writers import CoreWriter, connect_durable, writer_for
 from consent.evidence.access_trail import AccessTrail
 from consent.evidence.events import AccessEvent as Evidenced
 from consent.evidence.log import EvidenceLog
@@ -203,3 +203,28 @@ async def test_concurrent_appends_through_the_sink_form_one_consistent_tree(
     assert (size, rows) == (81, 80)
     assert all(seqs == list(range(len(seqs))) for seqs in chains.values())
     assert writer.in_one + writer.in_transaction == sink.commits
+
+
+async def test_no_database_to_connect_to_is_a_retryable_error(pg: Database) -> None:
+    writer, _log = trail_writer(pg)
+    await write(writer, [event(0)])
+    await writer.close()
+    writer.dsn = "postgresql://postgres@127.0.0.1:1/gone"  # nothing listens there
+    with pytest.raises(DatabaseUnavailable):
+        await write(writer, [event(1)])
+    assert (await stored(pg))[0] == 1
+
+
+async def test_the_writers_session_is_read_committed_whatever_the_default(
+        pg: Database) -> None:
+    async with pg.engine.connect() as conn:
+        name = (await conn.execute(sa.text("SELECT current_database()"))).scalar_one()
+        await conn.execute(sa.text(
+            f"ALTER DATABASE \"{name}\" SET default_transaction_isolation = 'serializable'"))
+        await conn.commit()
+    conn = await connect_durable(pg.asyncpg_dsn())
+    try:
+        assert await conn.fetchval("SHOW transaction_isolation") == "read committed"
+        assert await conn.fetchval("SHOW synchronous_commit") != "off"
+    finally:
+        await conn.close()
