@@ -21,6 +21,7 @@ from consent.evidence.merkle import root_of
 from consent.pg_batch_writer import PostgresBatchWriter
 from consent.storage import Database
 from consent.storage.database import DatabaseUnavailable, is_outage
+from tests.support.databases import PostgresFactory
 
 pytestmark = pytest.mark.postgres
 
@@ -216,15 +217,21 @@ async def test_no_database_to_connect_to_is_a_retryable_error(pg: Database) -> N
 
 
 async def test_the_writers_session_is_read_committed_whatever_the_default(
-        pg: Database) -> None:
-    async with pg.engine.connect() as conn:
-        name = (await conn.execute(sa.text("SELECT current_database()"))).scalar_one()
-        await conn.execute(sa.text(
-            f"ALTER DATABASE \"{name}\" SET default_transaction_isolation = 'serializable'"))
-        await conn.commit()
-    conn = await connect_durable(pg.asyncpg_dsn())
+        postgres_factory: PostgresFactory) -> None:
+    url = postgres_factory.create(fresh=True)  # its own database: the setting must not leak
+    db = Database.from_url(url)
     try:
-        assert await conn.fetchval("SHOW transaction_isolation") == "read committed"
-        assert await conn.fetchval("SHOW synchronous_commit") != "off"
+        async with db.engine.connect() as conn:
+            name = (await conn.execute(sa.text("SELECT current_database()"))).scalar_one()
+            await conn.execute(sa.text(
+                f"ALTER DATABASE \"{name}\" SET default_transaction_isolation = 'serializable'"))
+            await conn.commit()
+        conn = await connect_durable(db.asyncpg_dsn())
+        try:
+            assert await conn.fetchval("SHOW transaction_isolation") == "read committed"
+            assert await conn.fetchval("SHOW synchronous_commit") != "off"
+        finally:
+            await conn.close()
     finally:
-        await conn.close()
+        await db.dispose()
+        postgres_factory.drop(url)
