@@ -14,7 +14,8 @@ the driver directly, which cuts that to a fifth:
   runs in one transaction (atomic), with ``synchronous_commit`` never weaker than ``local``;
 * :class:`~consent.pg_batch_writer.PostgresBatchWriter`: rows *and* evidence leaves in one
   statement per batch on PostgreSQL (one round trip instead of seven), falling back to
-  :class:`CoreWriter` when a batch needs a read first;
+  :class:`CoreWriter` when a batch needs a read first, when the log's head moved under it,
+  and for a few batches after that;
 * :class:`CoreWriter`: SQLAlchemy's async engine on a connection of its own (no pool check-out
   and reset per batch), the whole batch in one ``run_sync`` stretch on the driver's cursor
   (:meth:`~consent.storage.compiled.Compiled.run`): the batch writer's fallback on PostgreSQL,
@@ -23,8 +24,9 @@ the driver directly, which cuts that to a fifth:
 The statement and the value conversions come from the table's own SQLAlchemy column types
 (:class:`~consent.storage.compiled.Compiled`), so a row reads back through the ORM exactly as
 if the ORM had written it.
-A batch either commits entirely or raises (nothing written): every waiter then learns that its
-event is not durable.
+A batch either commits entirely or raises: every waiter then learns that its event is not
+known to be durable (a connection lost after the server committed leaves it written; this
+process then adopts nothing of it in memory, and the next batch reads the log's head again).
 """
 
 from __future__ import annotations
@@ -148,14 +150,23 @@ class SqliteWriter:
 
 
 async def connect_durable(dsn: str) -> Any:
-    """An asyncpg connection to ``dsn`` whose commits wait for the WAL flush (R16)."""
+    """An asyncpg connection to ``dsn`` whose commits wait for the WAL flush (R16,
+    ``synchronous_commit`` raised to ``on`` if the server has it ``off``), its transactions
+    in READ COMMITTED whatever the server's default (the batch writer's conditional head
+    update relies on re-reading a row it waited for, which stricter levels refuse)."""
     import asyncpg  # type: ignore[import-untyped]
 
     conn = await asyncpg.connect(dsn)
-    if await conn.fetchval("SHOW synchronous_commit") == "off":
-        # The server may be tuned for throughput; evidence never is (R16).
-        log.warning("synchronous_commit is off on the server; access events use 'on'")
-        await conn.execute("SET synchronous_commit = on")
+    try:
+        if await conn.fetchval("SHOW synchronous_commit") == "off":
+            # The server may be tuned for throughput; evidence never is (R16).
+            log.warning("synchronous_commit is off on the server; access events use 'on'")
+            await conn.execute("SET synchronous_commit = on")
+        await conn.execute(
+            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    except BaseException:
+        conn.terminate()
+        raise
     return conn
 
 
@@ -236,8 +247,9 @@ async def _discard(conn: AsyncConnection) -> None:
 
 def writer_for(db: Database, table: sa.Table, *, also: BatchWriter | None = None
                ) -> EventWriter:
-    """The cheapest writer for ``db``'s backend (a file database for SQLite), SQLAlchemy's
-    when ``also`` must write in the same transaction."""
+    """The cheapest writer for ``db``'s backend: for a SQLite file :class:`SqliteWriter`; on
+    PostgreSQL :class:`~consent.pg_batch_writer.PostgresBatchWriter` when ``also`` writes in
+    each batch, else :class:`PostgresWriter`; :class:`CoreWriter` for anything else."""
     url = db.engine.url
     if db.dialect == "sqlite" and url.database and url.database != ":memory:":
         return SqliteWriter(url.database, table, db.engine.dialect,

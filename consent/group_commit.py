@@ -55,7 +55,7 @@ class GroupCommit(Generic[T]):
 
     async def submit(self, item: T) -> None:
         """Write ``item`` with whatever else is waiting; return once it is durable."""
-        if self._closing or self._writer is None:
+        if self._closing or self._writer is None or self._writer.done():
             raise RuntimeError(f"{self.name} is not running")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
@@ -63,25 +63,32 @@ class GroupCommit(Generic[T]):
         await future
 
     async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                batch = self._pending[: self.max_batch]
-                del self._pending[: self.max_batch]
-                await self._commit(batch)
-            if self._closing:
-                return
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._pending:
+                    batch = self._pending[: self.max_batch]
+                    del self._pending[: self.max_batch]
+                    await self._commit(batch)
+                if self._closing:
+                    return
+        except BaseException:
+            # Cancelled (the loop shutting down) or broken: nobody may wait for it forever.
+            _fail(self._pending, RuntimeError(f"{self.name} stopped"))
+            self._pending.clear()
+            raise
 
     async def _commit(self, batch: Sequence[tuple[T, asyncio.Future[None]]]) -> None:
         try:
             after = await self.write([item for item, _ in batch])
         except Exception as exc:  # every waiter must learn that its item is not durable
             log.exception("%s: could not commit a batch of %d", self.name, len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            _fail(batch, exc)
             return
+        except BaseException:
+            _fail(batch, RuntimeError(f"{self.name} stopped before the batch was durable"))
+            raise
         if after is not None:
             after()
         self.commits += 1
@@ -97,3 +104,10 @@ class GroupCommit(Generic[T]):
         if self._writer is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+
+
+def _fail(waiting: Sequence[tuple[object, asyncio.Future[None]]], error: BaseException) -> None:
+    """Tell every waiter of ``waiting`` that its item is not (known to be) durable."""
+    for _, future in waiting:
+        if not future.done():
+            future.set_exception(error)

@@ -15,13 +15,13 @@ the event loop. :class:`PostgresBatchWriter` sends one:
     SELECT count(*) FROM head
 
 The leaves are laid out beforehand on the frontier this process last committed
-(:meth:`~consent.evidence.access_trail.AccessTrail.plan`). One statement is one atomic,
-durable transaction (autocommit, ``synchronous_commit`` on: R16). The head moves only if it is
-still where the plan found it: another writer's append in between (a replica, or this
-process's own consent records) makes ``head`` empty, and then *nothing* is written (every
-insert is conditional on it); the head's row lock makes that check current, as in the
-transactional path. The batch then goes the transactional way (:class:`CoreWriter`, which reads
-the head under its lock), as do batches whose households or chain heads are not known here
+(:meth:`~consent.evidence.access_trail.AccessTrail.plan`). One statement is one atomic, durable
+transaction (autocommit, ``synchronous_commit`` never ``off``: R16, READ COMMITTED). The head
+moves only if it is still where the plan found it: another writer's append in between (a
+replica, or this process's own consent records) makes ``head`` empty, and then *nothing* is
+written (every insert is conditional on it); the head's row lock makes that check current, as in
+the transactional path. The batch then goes the transactional way (:class:`CoreWriter`, which
+reads the head under its lock), as do batches whose households or chain heads are not known here
 yet, and, backing off, the next few after a moved head (replicas appending in turn would
 otherwise pay both ways).
 """
@@ -99,16 +99,20 @@ class PostgresBatchWriter:
     async def _send(self, args: list[Any]) -> bool:
         """Run the statement; ``True`` if the head moved (everything written)."""
         async with self._lock:
-            if self._conn is None or self._conn.is_closed():
-                self._conn = await connect_durable(self.dsn)
             try:
+                if self._conn is None or self._conn.is_closed():
+                    self._conn = await connect_durable(self.dsn)
                 return bool(await self._conn.fetchval(self._sql, *args) == 1)
             except asyncpg.PostgresError:
-                raise  # refused by the server, nothing written (is_outage knows the fatal ones)
+                # Refused by the server (nothing written), or the connection lost, which
+                # asyncpg reports in this family too (is_outage knows those: a 503).
+                if self._conn is not None and self._conn.is_closed():
+                    self._conn = None
+                raise
             except Exception as error:
                 self._drop()
-                # The connection broke under the statement (the server restarted, the
-                # network failed): a retryable 503 whatever the driver's error class.
+                # No connection, or it broke under the statement (the server restarted, the
+                # network failed): a retryable 503 whatever the error's class.
                 raise DatabaseUnavailable("The access-event writer lost its database "
                                           "connection; retry shortly.") from error
             except BaseException:
@@ -117,8 +121,9 @@ class PostgresBatchWriter:
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
-        with contextlib.suppress(Exception):
-            conn.terminate()
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.terminate()
 
     async def close(self) -> None:
         async with self._lock:
@@ -139,6 +144,18 @@ def _columns(insert: Compiled, rows: Sequence[dict[str, Any]]) -> list[list[Any]
     return [list(column) for column in zip(*params, strict=True)]
 
 
+def _array_of(column: sa.Column[Any], dialect: Dialect) -> str:
+    """The array type a column's values are sent as. Text of any length goes as ``TEXT[]``:
+    an explicit cast to ``VARCHAR(n)`` *truncates* an over-long value silently, whereas the
+    insert's own assignment to the column refuses it, as the transactional path does."""
+    base = column.type
+    if isinstance(base, sa.TypeDecorator):
+        base = base.impl_instance
+    if isinstance(base, sa.String):
+        return "TEXT[]"
+    return f"{base.compile(dialect=dialect)}[]"
+
+
 def _statement(dialect: Dialect, inserts: list[tuple[sa.Table, Compiled]]) -> str:
     """The batch's one statement (module docstring): ``$1``-``$6`` move the head, then one
     array parameter per column of each insert, cast to the column's own type."""
@@ -151,7 +168,7 @@ def _statement(dialect: Dialect, inserts: list[tuple[sa.Table, Compiled]]) -> st
         arrays = []
         for column in columns:
             n += 1
-            arrays.append(f"${n}::{column.type.compile(dialect=dialect)}[]")
+            arrays.append(f"${n}::{_array_of(column, dialect)}")
         names = ", ".join(quote.format_column(column) for column in columns)
         parts.append(f"w{number} AS (INSERT INTO {quote.format_table(table)} ({names}) "  # noqa: S608
                      f"SELECT * FROM unnest({', '.join(arrays)}) "

@@ -213,7 +213,8 @@ class EvidenceLog(LogReader):
         The plan holds only if the head is still where this process left it: whoever writes
         it must advance the head *on condition* that its size and root are still
         ``size_was`` and ``root_was``, in the same atomic statement or transaction as the
-        rows, and write nothing otherwise (then call :meth:`forget`)."""
+        rows, and write nothing otherwise (the next transactional append then finds the head
+        elsewhere and reloads the frontier)."""
         cached = self._compact
         if cached is None or not events:
             return None
@@ -230,7 +231,7 @@ class EvidenceLog(LogReader):
             results=laid.results, committed=lambda: self._adopt(batch))
 
     def forget(self) -> None:
-        """Drop the cached frontier and chain heads (the head moved under a cached plan)."""
+        """Drop the cached frontier and chain heads (someone else moved the head)."""
         self._compact, self._chains = None, {}
 
     def _adopt(self, batch: _Batch) -> None:

@@ -39,7 +39,8 @@ def new_id() -> str:
 
 
 def time_ordered_id(unix_ms: int | None = None) -> str:
-    """A fresh identifier that sorts by creation time: a UUIDv7 (RFC 9562 section 5.7), 48 bits
+    """A fresh identifier that sorts by creation time to the millisecond (within one, and
+    across a clock stepped back, in no particular order): a UUIDv7 (RFC 9562 section 5.7), 48 bits
     of Unix milliseconds (``unix_ms``, now by default), the version and variant bits, then 74
     bits from ``os.urandom``, in the same text form as :func:`new_id`.
 

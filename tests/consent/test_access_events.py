@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,3 +122,27 @@ async def test_sqlite_events_use_the_databases_synchronous_level(tmp_path: Path)
     await db.dispose()
     with pytest.raises(ValueError, match="sqlite_synchronous"):
         Database.from_url(f"sqlite:///{tmp_path}/n.db", sqlite_synchronous="off")
+
+
+async def test_a_stopped_writer_leaves_no_waiter_behind() -> None:
+    from consent.group_commit import GroupCommit
+
+    started, never = asyncio.Event(), asyncio.Event()
+
+    async def stuck(batch: Sequence[int]) -> None:
+        started.set()
+        await never.wait()  # a write that never ends (a hung database)
+
+    commits: GroupCommit[int] = GroupCommit(stuck, name="stuck")
+    commits.start()
+    first = asyncio.create_task(commits.submit(1))
+    await started.wait()
+    queued = asyncio.create_task(commits.submit(2))  # waits for the next batch
+    await asyncio.sleep(0)
+    assert commits._writer is not None
+    commits._writer.cancel()  # the loop shutting down
+    for waiter in (first, queued):
+        with pytest.raises(RuntimeError, match="stuck stopped"):
+            await asyncio.wait_for(waiter, 10)  # a guard against hanging, not a speed check
+    with pytest.raises(RuntimeError, match="not running"):
+        await commits.submit(3)  # refused at once, not left waiting

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from consent.access_events import ACCESS_EVENT_TABLE, AccessEvent, GroupCommitSink, Outcome
-from consent.event_writers import CoreWriter, writer_for
+from consent.event_writers import CoreWriter, connect_durable, writer_for
 from consent.evidence.access_trail import AccessTrail
 from consent.evidence.events import AccessEvent as Evidenced
 from consent.evidence.log import EvidenceLog
@@ -21,6 +21,7 @@ from consent.evidence.merkle import root_of
 from consent.pg_batch_writer import PostgresBatchWriter
 from consent.storage import Database
 from consent.storage.database import DatabaseUnavailable, is_outage
+from tests.support.databases import PostgresFactory
 
 pytestmark = pytest.mark.postgres
 
@@ -99,6 +100,18 @@ async def test_rows_read_back_as_the_transactional_path_writes_them(pg: Database
     assert ours["upstream"] == ["a", "b"]
     assert ours["window_start"] == full.window_start
     assert payloads[1] == payloads[0].replace('"reference"', f'"{full.id}"')
+    await writer.close()
+
+
+async def test_an_over_long_value_is_refused_not_cut(pg: Database) -> None:
+    writer, _log = trail_writer(pg)
+    await write(writer, [event(0)])
+    with pytest.raises(asyncpg.StringDataRightTruncationError):
+        await write(writer, [event(1), replace(event(2), route="/x" * 101)])  # VARCHAR(200)
+    assert (await stored(pg))[0] == 1  # nothing of the batch, as in a transaction
+    await write(writer, [event(3)])
+    assert writer.in_one == 1
+    assert (await stored(pg))[0] == 2
     await writer.close()
 
 
@@ -191,3 +204,34 @@ async def test_concurrent_appends_through_the_sink_form_one_consistent_tree(
     assert (size, rows) == (81, 80)
     assert all(seqs == list(range(len(seqs))) for seqs in chains.values())
     assert writer.in_one + writer.in_transaction == sink.commits
+
+
+async def test_no_database_to_connect_to_is_a_retryable_error(pg: Database) -> None:
+    writer, _log = trail_writer(pg)
+    await write(writer, [event(0)])
+    await writer.close()
+    writer.dsn = "postgresql://postgres@127.0.0.1:1/gone"  # nothing listens there
+    with pytest.raises(DatabaseUnavailable):
+        await write(writer, [event(1)])
+    assert (await stored(pg))[0] == 1
+
+
+async def test_the_writers_session_is_read_committed_whatever_the_default(
+        postgres_factory: PostgresFactory) -> None:
+    url = postgres_factory.create(fresh=True)  # its own database: the setting must not leak
+    db = Database.from_url(url)
+    try:
+        async with db.engine.connect() as conn:
+            name = (await conn.execute(sa.text("SELECT current_database()"))).scalar_one()
+            await conn.execute(sa.text(
+                f"ALTER DATABASE \"{name}\" SET default_transaction_isolation = 'serializable'"))
+            await conn.commit()
+        conn = await connect_durable(db.asyncpg_dsn())
+        try:
+            assert await conn.fetchval("SHOW transaction_isolation") == "read committed"
+            assert await conn.fetchval("SHOW synchronous_commit") != "off"
+        finally:
+            await conn.close()
+    finally:
+        await db.dispose()
+        postgres_factory.drop(url)
