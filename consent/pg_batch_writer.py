@@ -97,7 +97,8 @@ class PostgresBatchWriter:
         return await self.fallback.write(events)
 
     async def _send(self, args: list[Any]) -> bool:
-        """Run the statement; ``True`` if the head moved (everything written)."""
+        """Run the statement: ``True`` if it moved the head (and so wrote everything),
+        ``False`` if the head was no longer where the plan found it (nothing written)."""
         async with self._lock:
             try:
                 if self._conn is None or self._conn.is_closed():
@@ -158,7 +159,7 @@ def _array_of(column: sa.Column[Any], dialect: Dialect) -> str:
 
 def _statement(dialect: Dialect, inserts: list[tuple[sa.Table, Compiled]]) -> str:
     """The batch's one statement (module docstring): ``$1``-``$6`` move the head, then one
-    array parameter per column of each insert, cast to the column's own type."""
+    array parameter per column of each insert (:func:`_array_of`)."""
     quote = dialect.identifier_preparer
     parts = [f"head AS (UPDATE {quote.format_table(HEAD)} SET size = $1, root = $2, "  # noqa: S608
              "updated_at = $3 WHERE log_id = $4 AND size = $5 AND root = $6 RETURNING 1)"]
