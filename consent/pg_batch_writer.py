@@ -24,6 +24,11 @@ the transactional path. The batch then goes the transactional way (:class:`CoreW
 reads the head under its lock), as do batches whose households or chain heads are not known here
 yet, and, backing off, the next few after a moved head (replicas appending in turn would
 otherwise pay both ways).
+
+When it helps: one process appending to the log (a single replica), with the households and
+chain heads of the consents being read in this process's memory (up to 100,000 of each). Several
+replicas move the head under each other, and a consent not seen lately needs a read: those
+batches go the transactional way, as every batch did before this writer.
 """
 
 from __future__ import annotations
