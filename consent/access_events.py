@@ -38,6 +38,7 @@ from consent.models.base import (
 from consent.storage.database import Database
 
 if TYPE_CHECKING:
+    from consent.evidence.access_trail import Missing
     from consent.evidence.layout import CachedAppend
 
 log = logging.getLogger("passerelle.access")
@@ -148,6 +149,14 @@ class BatchWriter(Protocol):
         """What :meth:`write` would write for ``events``, computed without reading the
         database, or ``None`` if that needs a read. The plan holds only under its own
         condition (:meth:`consent.evidence.log.EvidenceLog.plan_cached`)."""
+        ...
+
+    def missing(self, events: Sequence[AccessEvent]) -> Missing | None:
+        """What :meth:`plan` needs read first, or ``None`` if only :meth:`write` will do."""
+        ...
+
+    def learn(self, households: dict[str, str | None], chain_heads: dict[str, int]) -> None:
+        """Take what was read for :meth:`missing` (a chain head ``-1``: no entry yet)."""
         ...
 
 

@@ -21,14 +21,15 @@ moves only if it is still where the plan found it: another writer's append in be
 replica, or this process's own consent records) makes ``head`` empty, and then *nothing* is
 written (every insert is conditional on it); the head's row lock makes that check current, as in
 the transactional path. The batch then goes the transactional way (:class:`CoreWriter`, which
-reads the head under its lock), as do batches whose households or chain heads are not known here
-yet, and, backing off, the next few after a moved head (replicas appending in turn would
-otherwise pay both ways).
+reads the head under its lock), as do the first batch (the frontier is not known yet) and,
+backing off, the next few after a moved head (replicas appending in turn would otherwise pay
+both ways).
 
-When it helps: one process appending to the log (a single replica), with the households and
-chain heads of the consents being read in this process's memory (up to 100,000 of each). Several
-replicas move the head under each other, and a consent not seen lately needs a read: those
-batches go the transactional way, as every batch did before this writer.
+A batch whose households (a consent's grantor, a mandate's mandator) or chain heads this
+process does not hold in memory (up to 100,000 of each) reads them first, in one query and
+without a lock (:meth:`~consent.evidence.log.EvidenceLog.learn_chains`): two round trips
+instead of seven. When it does not help: several replicas move the head under each other, so
+their batches mostly go the transactional way, as every batch did before this writer.
 """
 
 from __future__ import annotations
@@ -49,10 +50,19 @@ from consent.storage.database import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from consent.access_events import AccessEvent, BatchWriter
+    from consent.evidence.access_trail import Missing
     from consent.storage.database import Database
 
 #: Batches to send the transactional way after the head was found moved (doubling, at most).
 MAX_BACKOFF = 64
+
+# The households of consents (grantor) and mandates (mandator), and the last sequence number
+# of evidence chains, in one round trip: (kind, key, value) rows, kind 0, 1 or 2.
+_LOOK_UP = (
+    "SELECT 0, id, grantor_id FROM consent WHERE id = ANY($1::text[]) "
+    "UNION ALL SELECT 1, id, mandator_id FROM mandate WHERE id = ANY($2::text[]) "
+    "UNION ALL SELECT 2, chain, max(seq)::text FROM evidence_log_entry "
+    "WHERE chain = ANY($3::text[]) GROUP BY chain")
 
 
 class PostgresBatchWriter:
@@ -85,6 +95,10 @@ class PostgresBatchWriter:
             self._skip -= 1
         else:
             plan = self.also.plan(events)
+            missing = self.also.missing(events) if plan is None else None
+            if missing is not None:  # households or chain heads not known here: read them
+                await self._look_up(missing)
+                plan = self.also.plan(events)
         if plan is not None:
             args: list[Any] = [plan.new_size, plan.new_root, plan.now, LOG_ID, plan.size_was,
                                plan.root_was]
@@ -101,14 +115,32 @@ class PostgresBatchWriter:
         self.in_transaction += 1
         return await self.fallback.write(events)
 
+    async def _look_up(self, missing: Missing) -> None:
+        """Read what ``missing`` names in one query (a second round trip, not a transaction:
+        see :meth:`~consent.evidence.log.EvidenceLog.learn_chains` for why no lock is needed)."""
+        rows = await self._run("fetch", _LOOK_UP, missing.consents, missing.mandates,
+                               missing.chains)
+        found: dict[int, dict[str, Any]] = {0: {}, 1: {}, 2: {}}
+        for kind, key, value in rows:
+            found[kind][key] = value
+        households = {key: found[0].get(key) for key in missing.consents}
+        households |= {key: found[1].get(key) for key in missing.mandates}
+        self.also.learn(households, {chain: int(found[2].get(chain, -1))
+                                     for chain in missing.chains})
+
     async def _send(self, args: list[Any]) -> bool:
         """Run the statement: ``True`` if it moved the head (and so wrote everything),
         ``False`` if the head was no longer where the plan found it (nothing written)."""
+        return bool(await self._run("fetchval", self._sql, *args) == 1)
+
+    async def _run(self, method: str, sql: str, *args: Any) -> Any:
+        """``method`` (``fetch``, ``fetchval``) of this writer's connection, connected on
+        first use; its failures translated as below."""
         async with self._lock:
             try:
                 if self._conn is None or self._conn.is_closed():
                     self._conn = await connect_durable(self.dsn)
-                return bool(await self._conn.fetchval(self._sql, *args) == 1)
+                return await getattr(self._conn, method)(sql, *args)
             except asyncpg.PostgresError:
                 # Refused by the server (nothing written), or the connection lost, which
                 # asyncpg reports in this family too (is_outage knows those: a 503).

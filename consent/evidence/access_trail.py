@@ -15,12 +15,13 @@ reading the database, for a writer that sends rows and leaves in one statement
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from consent.access_events import AccessEvent as DataAccess
-from consent.evidence.events import AccessEvent
+from consent.evidence.events import AccessEvent, consent_chain, mandate_chain
 from consent.evidence.layout import CachedAppend
 from consent.evidence.log import EvidenceLog
 from consent.models import Consent, Mandate
@@ -42,6 +43,23 @@ def access_event(event: DataAccess, household_id: str | None) -> AccessEvent:
         status=event.status, values=event.values, body_sha256=event.body_sha256,
         upstream_calls=event.upstream_calls, cache_days=event.cache_days,
         upstream=tuple(event.upstream))
+
+
+def chain_of(event: DataAccess) -> str | None:
+    """The evidence chain an access joins (its consent's, else its mandate's)."""
+    if event.consent_id:
+        return consent_chain(event.consent_id)
+    return mandate_chain(event.mandate_id) if event.mandate_id else None
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """What an :class:`AccessTrail` must learn before it can plan a batch: the households of
+    ``consents`` (their grantors) and ``mandates`` (their mandators), the heads of ``chains``."""
+
+    consents: list[str]
+    mandates: list[str]
+    chains: list[str]
 
 
 class AccessTrail:
@@ -72,6 +90,25 @@ class AccessTrail:
             return None
         return self.log.plan_cached([
             access_event(e, self._household_of(e)).to_log_event() for e in events])
+
+    def missing(self, events: Sequence[DataAccess]) -> Missing | None:
+        """What :meth:`plan` lacks for ``events``: the consents and mandates whose household
+        is not remembered, the chains whose head is not cached; ``None`` if the log's frontier
+        is not cached either (then only :meth:`write` in a transaction will do)."""
+        chains = self.log.unknown_chains({c for e in events if (c := chain_of(e)) is not None})
+        if chains is None:
+            return None
+        consents = {e.consent_id for e in events if e.consent_id}
+        mandates = {e.mandate_id for e in events if e.mandate_id and not e.consent_id}
+        return Missing(sorted(consents - self._households.keys()),
+                       sorted(mandates - self._households.keys()), sorted(chains))
+
+    def learn(self, households: dict[str, str | None], chain_heads: dict[str, int]) -> None:
+        """Remember what a lookup for :meth:`missing` found (households never change)."""
+        if len(self._households) + len(households) > _MAX_REMEMBERED:
+            self._households.clear()
+        self._households.update(households)
+        self.log.learn_chains(chain_heads)
 
     def _household_of(self, event: DataAccess) -> str | None:
         owner = event.consent_id or event.mandate_id

@@ -230,6 +230,21 @@ class EvidenceLog(LogReader):
             new_root=compact.root(), now=now, entries=laid.entries, nodes=laid.nodes,
             results=laid.results, committed=lambda: self._adopt(batch))
 
+    def unknown_chains(self, chains: set[str]) -> set[str] | None:
+        """Which of ``chains`` have no cached head, or ``None`` if the frontier itself is not
+        cached (then only a transaction, which reads it under the head's lock, will do)."""
+        if self._compact is None:
+            return None
+        return {chain for chain in chains if chain not in self._chains}
+
+    def learn_chains(self, heads: dict[str, int]) -> None:
+        """Cache chain heads read without the head's lock (``-1``: no entry yet), for
+        :meth:`plan_cached`. Safe even if an append moved the log meanwhile: a plan holds only
+        while the head is where the cached frontier says, and any append moves it; the next
+        transactional append finds it moved and reads every head again."""
+        for chain, seq in heads.items():
+            self._chains.setdefault(chain, seq)
+
     def forget(self) -> None:
         """Drop the cached frontier and chain heads (someone else moved the head)."""
         self._compact, self._chains = None, {}

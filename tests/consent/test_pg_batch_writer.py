@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from consent.access_events import ACCESS_EVENT_TABLE, AccessEvent, GroupCommitSink, Outcome
+from consent.clock import FrozenClock
 from consent.event_writers import CoreWriter, connect_durable, writer_for
 from consent.evidence.access_trail import AccessTrail
 from consent.evidence.events import AccessEvent as Evidenced
@@ -19,9 +20,11 @@ from consent.evidence.log import EvidenceLog
 from consent.evidence.log_reader import ENTRY, HEAD
 from consent.evidence.merkle import root_of
 from consent.pg_batch_writer import PostgresBatchWriter
+from consent.services import ConsentService
 from consent.storage import Database
 from consent.storage.database import DatabaseUnavailable, is_outage
 from tests.support.databases import PostgresFactory
+from tests.support.world import build_world
 
 pytestmark = pytest.mark.postgres
 
@@ -67,18 +70,42 @@ async def stored(db: Database) -> tuple[int, list[bytes], dict[str, list[int]], 
 
 async def test_once_the_frontier_is_known_a_batch_is_one_statement(pg: Database) -> None:
     writer, log = trail_writer(pg)
-    await write(writer, [event(0)])  # first batch: households and frontier unknown
+    await write(writer, [event(0)])  # first batch: the frontier is read in a transaction
     assert (writer.in_transaction, writer.in_one) == (1, 0)
-    await write(writer, [event(1), event(2, "c-2")])  # c-2's chain head is not known yet
+    await write(writer, [event(1), event(2, "c-2")])  # c-2 looked up first, then one statement
     await write(writer, [event(3), event(4, "c-2"), event(5)])
     await write(writer, [event(6, "c-2")])
-    assert (writer.in_transaction, writer.in_one) == (2, 2)
+    assert (writer.in_transaction, writer.in_one) == (1, 3)
     size, _leaves, chains, rows = await stored(pg)
     assert (size, rows) == (7, 7)
     assert chains == {"consent:c-1": [0, 1, 2, 3], "consent:c-2": [0, 1, 2]}
     # Each leaf the one-statement path wrote is provably in the tree the head names.
     for index in range(size):
         assert await log.inclusion_proof(index, size) is not None
+    await writer.close()
+
+
+async def test_a_consent_not_seen_lately_costs_a_lookup_not_a_transaction(
+        pg: Database, clock: FrozenClock) -> None:
+    world = await build_world(pg, clock)
+    consent = (await ConsentService(pg, clock).give(world.as_alice,
+                                                    world.draft(clock.now()))).row
+    earlier, _log = trail_writer(pg)  # another process logged this consent's first reads
+    await write(earlier, [event(0, consent.id)])
+    await write(earlier, [event(1, consent.id)])
+    await earlier.close()
+    writer, _log = trail_writer(pg)  # this process knows nothing of them
+    await write(writer, [event(2, "c-other")])  # its first batch reads the frontier
+    await write(writer, [event(3, consent.id), event(4, "c-new")])
+    assert (writer.in_transaction, writer.in_one) == (1, 1)
+    _size, _leaves, chains, _rows = await stored(pg)
+    assert chains[f"consent:{consent.id}"] == [0, 1, 2]  # continued, not restarted
+    assert chains["consent:c-new"] == [0]
+    async with pg.engine.connect() as conn:
+        households = dict((await conn.execute(
+            sa.select(ENTRY.c.idx, ENTRY.c.household_id))).all())
+    assert households[3] == world.alice.id  # the grantor, looked up: the leaf names her
+    assert households[4] is None  # no such consent: no household, as a transaction finds
     await writer.close()
 
 
@@ -190,9 +217,9 @@ async def test_concurrent_appends_through_the_sink_form_one_consistent_tree(
     sink.start()
     writer = sink.writer
     assert isinstance(writer, PostgresBatchWriter)
-    for i in range(4):  # one by one: households, frontier and chain heads become known
+    for i in range(4):  # one by one: the frontier, then households and chain heads looked up
         await sink.append(event(i, f"c-{i % 3}"))
-    assert writer.in_one == 1
+    assert (writer.in_transaction, writer.in_one) == (1, 3)
     # A consent record of this same process's log lands between the data path's batches.
     record = Evidenced(at=datetime(2026, 6, 1, tzinfo=UTC), tenant="default", outcome="served",
                        consent_id="c-1", recipient_id="app-1")
