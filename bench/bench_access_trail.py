@@ -6,7 +6,12 @@ Both run in this one invocation, on the same database backend, with the same clo
 each waits for its own event to be durable). Printed: events/s of each, their ratio, the mean
 wait per event, and transactions (batches) per event.
 
-Run: ``python bench/bench_access_trail.py [--postgres] [--events 5000] [--concurrency 32]``.
+``--consents`` sets how many consents the events name, in turn (20 by default: every one soon
+known to the writer; as many as there are events: each event names a consent the writer has
+never seen, as at a large instance whose readers outnumber its caches).
+
+Run: ``python bench/bench_access_trail.py [--postgres] [--events 5000] [--concurrency 32]
+[--consents 20]``.
 """
 
 from __future__ import annotations
@@ -97,4 +102,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--postgres", action="store_true")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--consents", type=int, default=len(CONSENTS))
+    arguments = parser.parse_args()
+    CONSENTS[:] = [str(uuid.uuid4()) for _ in range(arguments.consents)]
+    asyncio.run(main(arguments))
