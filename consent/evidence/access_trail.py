@@ -84,7 +84,8 @@ class AccessTrail:
     def plan(self, events: Sequence[DataAccess]) -> CachedAppend | None:
         """The leaves of ``events`` laid out without reading the database
         (:meth:`EvidenceLog.plan_cached`), or ``None`` if a household, the frontier or a
-        chain head is not known here yet: then :meth:`write` inside a transaction."""
+        chain head is not known here yet: :meth:`missing` then says what to read first, or
+        that only :meth:`write` inside a transaction will do."""
         owners = {e.consent_id or e.mandate_id for e in events} - {None}
         if any(owner not in self._households for owner in owners):
             return None
