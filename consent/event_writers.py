@@ -68,7 +68,7 @@ class EventWriter(Protocol):
         ...
 
 
-def _insert(table: sa.Table, dialect: Dialect) -> Compiled:
+def insert_all(table: sa.Table, dialect: Dialect) -> Compiled:
     """``INSERT INTO access_event`` compiled once for one dialect, every column bound."""
     return Compiled(sa.insert(table), dialect, column_keys=[c.key for c in table.columns])
 
@@ -93,7 +93,7 @@ class SqliteWriter:
         self.path = path
         self.synchronous = synchronous
         self.also = also
-        self._insert = _insert(table, dialect)
+        self._insert = insert_all(table, dialect)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="access-events")
         self._conn: sa.Connection | None = None
 
@@ -175,7 +175,7 @@ class PostgresWriter:
 
     def __init__(self, dsn: str, table: sa.Table, dialect: Dialect) -> None:
         self.dsn = dsn
-        self._insert = _insert(table, dialect)
+        self._insert = insert_all(table, dialect)
         self._conn: Any = None
         self._lock = asyncio.Lock()
 
@@ -206,7 +206,7 @@ class CoreWriter:
         self.db = db
         self.table = table
         self.also = also
-        self._insert = _insert(table, db.engine.dialect)
+        self._insert = insert_all(table, db.engine.dialect)
         self._conn: AsyncConnection | None = None
 
     def _write(self, conn: sa.Connection, events: Sequence[AccessEvent]) -> AfterCommit | None:

@@ -43,8 +43,9 @@ import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from consent.event_writers import AfterCommit, CoreWriter, connect_durable, log
+from consent.event_writers import AfterCommit, CoreWriter, connect_durable, insert_all, log
 from consent.evidence.log_reader import ENTRY, HEAD, LOG_ID, NODE
+from consent.evidence.log_statements import statement_for
 from consent.storage.compiled import Compiled
 from consent.storage.database import DatabaseUnavailable
 
@@ -73,10 +74,10 @@ class PostgresBatchWriter:
         self.dsn = db.asyncpg_dsn()
         self.also = also
         self.fallback = CoreWriter(db, table, also=also)
-        self._rows = Compiled(sa.insert(table), dialect, column_keys=[c.key for c in table.columns])
-        self._entries = Compiled(ENTRY.insert(), dialect, column_keys=[
-            c.key for c in ENTRY.columns if c.key not in ("pruned_at", "prune_reason")])
-        self._nodes = Compiled(NODE.insert(), dialect, column_keys=["level", "idx", "hash"])
+        # The very statements of the transactional path, sent as column arrays here.
+        self._rows = insert_all(table, dialect)
+        self._entries = statement_for("insert_entry", dialect)
+        self._nodes = statement_for("insert_node", dialect)
         self._sql = _statement(dialect, [(table, self._rows), (ENTRY, self._entries),
                                          (NODE, self._nodes)])
         self._conn: Any = None

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, LargeBinary, bindparam, select, text, update
+from sqlalchemy.engine import Dialect
 
 from consent.evidence.log_reader import ENTRY, HEAD, NODE
 from consent.storage.compiled import Compiled, compiled_for
@@ -16,7 +17,12 @@ from consent.storage.compiled import Compiled, compiled_for
 
 def statement(name: str, conn: Connection) -> Compiled:
     """The statement ``name`` (a key of :data:`_STATEMENTS`) compiled for ``conn``'s dialect."""
-    return compiled_for(f"evidence-log.{name}", conn.dialect, _STATEMENTS[name],
+    return statement_for(name, conn.dialect)
+
+
+def statement_for(name: str, dialect: Dialect) -> Compiled:
+    """:func:`statement` for ``dialect`` (a writer that sends the SQL by other means)."""
+    return compiled_for(f"evidence-log.{name}", dialect, _STATEMENTS[name],
                         column_keys=_COLUMNS.get(name))
 
 
