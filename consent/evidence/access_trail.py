@@ -62,6 +62,13 @@ class Missing:
     chains: list[str]
 
 
+def _owners(events: Sequence[DataAccess]) -> tuple[set[str], set[str]]:
+    """The consents of ``events``, and the mandates of those made under a mandate alone: whose
+    household each leaf names (:meth:`AccessTrail._household_of`)."""
+    return ({e.consent_id for e in events if e.consent_id},
+            {e.mandate_id for e in events if e.mandate_id and not e.consent_id})
+
+
 class AccessTrail:
     """Appends a batch of access events to the evidence log on the batch's connection."""
 
@@ -73,10 +80,9 @@ class AccessTrail:
         """Stage the leaves of ``events`` in ``conn``'s transaction; return what to call once
         it has committed (on the event loop's thread). Synchronous: the batch writer runs it on
         its own thread, or under ``AsyncConnection.run_sync``."""
-        self._learn(conn, _CONSENT, _CONSENT.c.grantor_id,
-                    {e.consent_id for e in events if e.consent_id})
-        self._learn(conn, _MANDATE, _MANDATE.c.mandator_id,
-                    {e.mandate_id for e in events if e.mandate_id and not e.consent_id})
+        consents, mandates = _owners(events)
+        self._learn(conn, _CONSENT, _CONSENT.c.grantor_id, consents)
+        self._learn(conn, _MANDATE, _MANDATE.c.mandator_id, mandates)
         staged = self.log.append_in_sync(conn, [
             access_event(e, self._household_of(e)).to_log_event() for e in events])
         return staged.committed
@@ -86,8 +92,8 @@ class AccessTrail:
         (:meth:`EvidenceLog.plan_cached`), or ``None`` if a household, the frontier or a
         chain head is not known here yet: :meth:`missing` then says what to read first, or
         that only :meth:`write` inside a transaction will do."""
-        owners = {e.consent_id or e.mandate_id for e in events} - {None}
-        if any(owner not in self._households for owner in owners):
+        consents, mandates = _owners(events)
+        if any(owner not in self._households for owner in consents | mandates):
             return None
         return self.log.plan_cached([
             access_event(e, self._household_of(e)).to_log_event() for e in events])
@@ -99,16 +105,13 @@ class AccessTrail:
         chains = self.log.unknown_chains({c for e in events if (c := chain_of(e)) is not None})
         if chains is None:
             return None
-        consents = {e.consent_id for e in events if e.consent_id}
-        mandates = {e.mandate_id for e in events if e.mandate_id and not e.consent_id}
+        consents, mandates = _owners(events)
         return Missing(sorted(consents - self._households.keys()),
                        sorted(mandates - self._households.keys()), sorted(chains))
 
     def learn(self, households: dict[str, str | None], chain_heads: dict[str, int]) -> None:
         """Remember what a lookup for :meth:`missing` found (households never change)."""
-        if len(self._households) + len(households) > _MAX_REMEMBERED:
-            self._households.clear()
-        self._households.update(households)
+        self._remember(households)
         self.log.learn_chains(chain_heads)
 
     def _household_of(self, event: DataAccess) -> str | None:
@@ -121,9 +124,13 @@ class AccessTrail:
         missing = [i for i in ids if i not in self._households]
         if not missing:
             return
-        if len(self._households) + len(missing) > _MAX_REMEMBERED:
-            self._households.clear()
         rows = conn.execute(sa.select(table.c.id, household.label("household"))
                             .where(table.c.id.in_(missing)))
         found = {row.id: row.household for row in rows}
-        self._households.update({i: found.get(i) for i in missing})  # unknown ids too
+        self._remember({i: found.get(i) for i in missing})  # unknown ids too
+
+    def _remember(self, households: dict[str, str | None]) -> None:
+        """Add ``households`` to what is remembered, starting afresh past the bound."""
+        if len(self._households) + len(households) > _MAX_REMEMBERED:
+            self._households.clear()
+        self._households.update(households)

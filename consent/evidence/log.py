@@ -218,9 +218,9 @@ class EvidenceLog(LogReader):
         cached = self._compact
         if cached is None or not events:
             return None
+        if self.unknown_chains({e.chain for e in events if e.chain is not None}):
+            return None  # before canonicalising anything: the caller looks them up and asks again
         items = [prepare(e) for e in events]
-        if any(i.event.chain is not None and i.event.chain not in self._chains for i in items):
-            return None
         compact, chains = CompactRange(cached.size, cached.hashes), dict(self._chains)
         root_was, now = compact.root(), format_instant(self.clock.now())
         laid = lay_out(compact, chains, items, now)
