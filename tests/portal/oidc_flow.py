@@ -13,7 +13,7 @@ from consent.identity import NO_PASSWORD
 from consent.models import Account, ExternalIdentity
 from tests.oauth.conftest import Browser
 from tests.portal.helpers import log_entries, post
-from tests.portal.world import BOB_PRM, Portal
+from tests.portal.world import BOB_PRM, PASSWORD, Portal
 from tests.support.oidc_provider import Provider
 
 
@@ -31,6 +31,18 @@ async def round_trip(browser: Browser,
     assert response.status == 302
     response, _ = await browser.get(response.headers["Location"])
     return response.status, response.headers.get("Location", "")
+
+
+async def at_the_link_form(portal: Portal, provider: Provider, user: dict[str, str],
+                           signed_in: bool) -> Browser:
+    """``user``'s first sign-in through the provider, from Alice's signed-in browser or from an
+    anonymous one: at the link form."""
+    provider.user = dict(user)
+    browser = Browser(portal.url)
+    if signed_in:
+        assert (await browser.login("alice", PASSWORD)).status == 303
+    assert await round_trip(browser) == (303, "/login/oidc/link")
+    return browser
 
 
 async def submit_link(browser: Browser, portal: Portal, ref: PointRef,

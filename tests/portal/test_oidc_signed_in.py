@@ -32,7 +32,7 @@ from proxy.keys import claim_service_key
 from proxy.portal import oidc
 from tests.oauth.conftest import Browser
 from tests.portal.helpers import consent, log_entries, post, text_of
-from tests.portal.oidc_flow import admin_events, links, round_trip, submit_link
+from tests.portal.oidc_flow import admin_events, at_the_link_form, links, round_trip, submit_link
 from tests.portal.world import ALICE_PCE, FREE_PRM, PASSWORD, Portal
 from tests.support.oidc_provider import Provider
 
@@ -49,22 +49,11 @@ async def _free_point_rows(portal: Portal) -> tuple[Occupancy | None, list[Point
     return current, list(claims)
 
 
-async def _at_the_link_form(portal: Portal, provider: Provider, signed_in: bool) -> Browser:
-    """Nadia's first sign-in through the provider, from Alice's signed-in browser or from an
-    anonymous one: at the link form."""
-    provider.user = dict(NADIA)
-    browser = Browser(portal.url)
-    if signed_in:
-        assert (await browser.login("alice", PASSWORD)).status == 303
-    assert await round_trip(browser) == (303, "/login/oidc/link")
-    return browser
-
-
 @pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "anonymous"])
 async def test_proving_a_point_nobody_holds(federated_any: Portal, provider: Provider,
                                           signed_in: bool) -> None:
     portal = federated_any
-    browser = await _at_the_link_form(portal, provider, signed_in)
+    browser = await at_the_link_form(portal, provider, NADIA, signed_in)
     try:
         status, location, _ = await submit_link(browser, portal, FREE_PRM)
         assert (status, location) == (303, "/account/history")
@@ -121,7 +110,7 @@ async def test_a_refused_claim_links_nothing_and_changes_no_household(
         return await real_accept(who, *args)
 
     monkeypatch.setattr(service, "accept", taken_meanwhile)
-    browser = await _at_the_link_form(portal, provider, signed_in)
+    browser = await at_the_link_form(portal, provider, NADIA, signed_in)
     try:
         status, _, html = await submit_link(browser, portal, FREE_PRM)
         assert status == 409

@@ -1,0 +1,162 @@
+"""The first OpenID sign-in writes all or nothing (proxy/portal/oidc_link.py), on both backends.
+
+Found by review: when nobody was signed in, the link step created a household for the person,
+linked the identity, then claimed the point in a transaction of its own; a claim refused (the
+point taken meanwhile) or failing unlinked the identity again, but the new household and its
+account stayed behind. Every table of the database is counted before and after the attempt.
+What may grow, and why, is said test by test: the only rows a refused attempt leaves are the
+ones that record it (the throttle's count of a proof that did not hold; the refused claim of a
+household that already existed, the claim evidence every household attempt leaves).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from consent.claims import Claimant
+from consent.models import Account, ClaimMethod, MeteringPoint, Occupancy, Party
+from consent.services import registry
+from consent.vocabulary import Direction, Energy
+from proxy.keys import claim_service_key
+from proxy.portal import oidc_link
+from proxy.portal.claims import verify_meter_number
+from tests.portal.helpers import text_of
+from tests.portal.oidc_flow import at_the_link_form, links, submit_link
+from tests.portal.world import FREE_PRM, Portal
+from tests.support.counts import growth, table_counts
+from tests.support.oidc_provider import Provider
+
+NADIA = {"sub": "fc-nadia-000042", "name": "Nadia Nouvelle"}
+SIGNED_IN = pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "anonymous"])
+
+
+async def _register_vacant(portal: Portal) -> None:
+    """Passerelle knows :data:`FREE_PRM` (the operator registered it), nobody occupies it."""
+    async with portal.db.session() as session:
+        await registry.add_point(session, tenant_id="default", ref=FREE_PRM,
+                                 energy=Energy.ELECTRICITY, directions=[Direction.CONSUMPTION],
+                                 now=portal.clock.now())
+
+
+async def _nadias(portal: Portal) -> list[Party]:
+    async with portal.db.session() as session:
+        return list((await session.exec(select(Party).where(
+            Party.name == NADIA["name"]))).all())
+
+
+async def _occupant(portal: Portal) -> str | None:
+    async with portal.db.session() as session:
+        rows = (await session.exec(select(Occupancy.household_id).join(
+            MeteringPoint, col(MeteringPoint.id) == col(Occupancy.point_id)).where(
+            MeteringPoint.identifier == FREE_PRM.identifier))).all()
+    return rows[-1] if rows else None
+
+
+@SIGNED_IN
+async def test_a_claim_refused_because_the_point_was_taken_meanwhile_leaves_nothing(
+        federated_any: Portal, provider: Provider, monkeypatch: pytest.MonkeyPatch,
+        signed_in: bool) -> None:
+    """Bob claims the point just after the link step found it vacant: the person's claim is
+    refused (409). Nothing of the attempt stays: no household, account, link or session. A
+    signed-in household's refused claim is recorded (``point_claim``), as ``/account/claim``
+    records every attempt of a household; a household created for the attempt is not, since
+    the household itself is not kept."""
+    portal = federated_any
+    await _register_vacant(portal)
+    browser = await at_the_link_form(portal, provider, NADIA, signed_in)
+    real_read = oidc_link.occupancy_at
+    once: dict[str, dict[str, int]] = {}
+
+    async def taken_meanwhile(session: AsyncSession, point_id: str,
+                              at: datetime) -> Occupancy | None:
+        found = await real_read(session, point_id, at)  # vacant: the claim path
+        verified = await verify_meter_number(portal.app, FREE_PRM,
+                                             portal.meter_number(FREE_PRM))
+        bob = Claimant(portal.ids["bob"], portal.ids["bob_account"], "default")
+        assert (await portal.app[claim_service_key].accept(
+            bob, FREE_PRM, ClaimMethod.METER_NUMBER, verified.facts)).accepted
+        once["after_bob"] = await table_counts(portal.db)
+        return found
+
+    monkeypatch.setattr(oidc_link, "occupancy_at", taken_meanwhile)
+    before = await table_counts(portal.db)
+    try:
+        status, _, html = await submit_link(browser, portal, FREE_PRM)
+        assert status == 409
+        assert "already linked to another household" in text_of(html)
+        assert (await browser.get("/account"))[0].status == (200 if signed_in else 303)
+    finally:
+        await browser.close()
+    after = await table_counts(portal.db)
+    # Bob's claim, and nothing of the attempt before it: the attempt had only read so far.
+    assert growth(before, once["after_bob"]) == {
+        "occupancy": 1, "point_claim": 1, "upstream_authorisation": 1}
+    assert growth(once["after_bob"], after) == ({"point_claim": 1} if signed_in else {})
+    assert await links(portal) == []
+    assert await _nadias(portal) == []
+    assert await _occupant(portal) == portal.ids["bob"]
+
+
+@SIGNED_IN
+async def test_a_claim_that_fails_leaves_nothing_and_can_be_retried(
+        federated_any: Portal, provider: Provider, monkeypatch: pytest.MonkeyPatch,
+        signed_in: bool) -> None:
+    """The database connection drops in the middle of the claim, after the point was registered
+    and the move-in written: 503, never a 500, and not a row left, the point's registration
+    included; the same sign-in then succeeds once, with one household."""
+    portal = federated_any
+    occupancy = portal.app[claim_service_key].occupancy
+    real_move_in = occupancy.move_in_within
+
+    async def dropped(*args: Any, **kwargs: Any) -> Any:
+        await real_move_in(*args, **kwargs)
+        raise ConnectionResetError("the database connection dropped")
+
+    monkeypatch.setattr(occupancy, "move_in_within", dropped)
+    browser = await at_the_link_form(portal, provider, NADIA, signed_in)
+    try:
+        before = await table_counts(portal.db)
+        status, _, _ = await submit_link(browser, portal, FREE_PRM)
+        assert status == 503
+        assert growth(before, await table_counts(portal.db)) == {}
+        assert await links(portal) == []
+        monkeypatch.undo()
+        status, location, _ = await submit_link(browser, portal, FREE_PRM)
+        assert (status, location) == (303, "/account/history")
+    finally:
+        await browser.close()
+    [link] = await links(portal)
+    async with portal.db.session() as session:
+        account = await session.get(Account, link.account_id)
+    assert account is not None
+    assert await _occupant(portal) == account.party_id
+    assert [party.id for party in await _nadias(portal)] == (
+        [] if signed_in else [account.party_id])
+    assert (account.id == portal.ids["alice_account"]) is signed_in
+
+
+async def test_a_dso_that_does_not_answer_leaves_nothing(federated_any: Portal,
+                                                         provider: Provider) -> None:
+    """The DSO is down when asked to confirm the meter number: a 502 page saying so, nothing
+    linked or created. Only the throttle counts it (on PostgreSQL its counters are rows,
+    ``throttle_attempt``: the account's and the address's), like any proof that did not hold."""
+    portal = federated_any
+    browser = await at_the_link_form(portal, provider, NADIA, False)
+    try:
+        before = await table_counts(portal.db)
+        portal.simulator.faults.next("unavailable")
+        status, _, html = await submit_link(browser, portal, FREE_PRM)
+        assert status == 502
+        assert "The grid operator is not answering right now" in text_of(html)
+        shared = portal.db.dialect == "postgresql"
+        assert growth(before, await table_counts(portal.db)) == (
+            {"throttle_attempt": 2} if shared else {})
+    finally:
+        await browser.close()
+    assert await links(portal) == []
+    assert await _nadias(portal) == []
