@@ -16,9 +16,15 @@ module decides and records, in one transaction:
 * otherwise the household moves in at the start of the DSO's current customer period (or when
   Passerelle's last occupancy ended, if later: history is not rewritten), which ends the
   previous occupant's consents (R9), and its upstream authorisation is recorded;
-* every attempt, accepted or refused, is a :class:`~consent.models.PointClaim` row: the evidence
-  of how occupancy was proven, and what :meth:`ClaimService.recent_refusals` counts to stop
-  meter-number guessing.
+* every attempt of an existing household, accepted or refused, is a
+  :class:`~consent.models.PointClaim` row: the evidence of how occupancy was proven, and what
+  :meth:`ClaimService.recent_refusals` counts to stop meter-number guessing.
+
+:meth:`ClaimService.accept_within` decides and records in the caller's transaction, for a
+caller whose other writes stand or fall with the claim (the first OpenID sign-in: a household
+created for the claim must not outlive its refusal); such a caller rolls the refusal back with
+the rest and, for a household that existed before, records it again
+(:meth:`ClaimService.keep_refusal`).
 """
 
 from __future__ import annotations
@@ -108,28 +114,47 @@ class ClaimService:
     async def accept(self, who: Claimant, ref: PointRef, method: ClaimMethod, facts: DsoFacts,
                      details: Mapping[str, Any] | None = None) -> ClaimResult:
         """Record a claim whose proof the DSO confirmed (it may still be refused, see above)."""
-        now = self.clock.now()
         async with self.db.session() as session:
-            point = await _point(session, who.tenant_id, ref, facts, now)
-            current = await occupancy_at(session, point.id, now)
-            record = dict(details or {})
-            record["customer_since"] = facts.customer_since.isoformat()
-            if current is not None and current.household_id == who.household_id:
-                return _result(session, who, ref, point, method, ClaimOutcome.ACCEPTED,
-                               "already_occupied_by_you", facts, record, now)
-            if current is not None and (
-                    current.starts_at >= facts.customer_since - SAME_PERIOD_TOLERANCE):
-                return _result(session, who, ref, point, method, ClaimOutcome.REFUSED,
-                               "occupied_by_another_household", facts, record, now)
-            at = await _move_in_instant(session, point.id, facts.customer_since)
-            actor = Actor(ActorRole.UPSTREAM, channel=Channel.WEB, tenant_id=who.tenant_id)
-            moved = await self.occupancy.move_in_within(session, actor, point.id,
-                                                        who.household_id, at)
-            record["move_in"] = at.isoformat()
-            record["ended_previous_occupancy"] = moved.previous is not None
-            await _upstream(session, who, point, facts, at, now)
-            return _result(session, who, ref, point, method, ClaimOutcome.ACCEPTED, "",
-                           facts, record, now)
+            return await self.accept_within(session, who, ref, method, facts, details)
+
+    async def accept_within(self, session: AsyncSession, who: Claimant, ref: PointRef,
+                            method: ClaimMethod, facts: DsoFacts,
+                            details: Mapping[str, Any] | None = None) -> ClaimResult:
+        """:meth:`accept` inside the caller's transaction, which holds the point's lock from
+        here to its end: the first OpenID sign-in creates the household, links the identity
+        and claims in one transaction, all or nothing (proxy/portal/oidc_link.py). Nothing
+        here waits on the DSO: its answer (``facts``) was gathered before."""
+        now = self.clock.now()
+        point = await _point(session, who.tenant_id, ref, facts, now)
+        current = await occupancy_at(session, point.id, now)
+        record = dict(details or {})
+        record["customer_since"] = facts.customer_since.isoformat()
+        if current is not None and current.household_id == who.household_id:
+            return _result(session, who, ref, point, method, ClaimOutcome.ACCEPTED,
+                           "already_occupied_by_you", facts, record, now)
+        if current is not None and (
+                current.starts_at >= facts.customer_since - SAME_PERIOD_TOLERANCE):
+            return _result(session, who, ref, point, method, ClaimOutcome.REFUSED,
+                           "occupied_by_another_household", facts, record, now)
+        at = await _move_in_instant(session, point.id, facts.customer_since)
+        actor = Actor(ActorRole.UPSTREAM, channel=Channel.WEB, tenant_id=who.tenant_id)
+        moved = await self.occupancy.move_in_within(session, actor, point.id,
+                                                    who.household_id, at)
+        record["move_in"] = at.isoformat()
+        record["ended_previous_occupancy"] = moved.previous is not None
+        await _upstream(session, who, point, facts, at, now)
+        return _result(session, who, ref, point, method, ClaimOutcome.ACCEPTED, "",
+                       facts, record, now)
+
+    async def keep_refusal(self, refused: Mapping[str, Any]) -> PointClaim:
+        """Record again, in a transaction of its own, the refused claim ``refused`` (a
+        :class:`PointClaim`'s fields) whose transaction rolled back, so that the attempt of an
+        existing household stays evidence; a household created for the attempt rolled back
+        with it has nothing left to hang a refusal on."""
+        async with self.db.session() as session:
+            claim = PointClaim(**refused)
+            session.add(claim)
+            return claim
 
     async def refuse(self, who: Claimant, point: str, method: ClaimMethod, reason: str,
                      details: Mapping[str, Any] | None = None) -> ClaimResult:

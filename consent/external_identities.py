@@ -85,7 +85,10 @@ async def link_identity(session: AsyncSession, account: Account, issuer: str, su
                         proof: str, now: datetime) -> ExternalIdentity:
     """Link ``subject`` at ``issuer`` to ``account`` (once: the pair is unique per tenant).
     :class:`Conflict` if it is linked already, also when a concurrent request linked it
-    between the caller's check and this write (two tabs): the caller's transaction rolls back."""
+    between the caller's check and this write (two tabs): the caller's transaction rolls back.
+    The first sign-in links in the transaction that creates the household and claims the
+    point: a refused or failed claim rolls the link back with the rest
+    (proxy/portal/oidc_link.py)."""
     taken = Conflict("This identity is already linked to an account.", field="identity")
     if await _link_of(session, account.tenant_id, issuer, subject) is not None:
         raise taken
@@ -95,15 +98,6 @@ async def link_identity(session: AsyncSession, account: Account, issuer: str, su
     session.add(link)
     await flush_unique(session, taken)
     return link
-
-
-async def unlink_identity(session: AsyncSession, tenant_id: str, issuer: str,
-                          subject: str) -> None:
-    """Remove the link of ``subject`` at ``issuer`` (a first sign-in whose claim failed: it
-    opened no session yet)."""
-    link = await _link_of(session, tenant_id, issuer, subject)
-    if link is not None:
-        await session.delete(link)
 
 
 async def _link_of(session: AsyncSession, tenant_id: str, issuer: str,

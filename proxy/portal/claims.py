@@ -50,11 +50,13 @@ class Verified:
 
 class ProofRefused(Exception):
     """The proof did not hold; ``field`` and ``message_key`` say what to show, ``reason`` what
-    to record."""
+    to record, ``status`` the page's: 400, or 502 when the DSO did not answer (not the
+    person's mistake, as on the DSO consent page's return, proxy/portal/upstream_claim.py)."""
 
-    def __init__(self, field: str, message_key: str, reason: str) -> None:
+    def __init__(self, field: str, message_key: str, reason: str, status: int = 400) -> None:
         super().__init__(reason)
         self.field, self.message_key, self.reason = field, message_key, reason
+        self.status = status
 
 
 def parse_point(source: str, identifier: str) -> PointRef:
@@ -86,7 +88,8 @@ async def verify_meter_number(app: web.Application, ref: PointRef, meter_number:
         raise ProofRefused("meter_number", "portal.err.meter_number",
                            "meter number mismatch") from None
     except UpstreamError:
-        raise ProofRefused("form", "portal.err.claim.unavailable", "dso unavailable") from None
+        raise ProofRefused("form", "portal.err.claim.unavailable", "dso unavailable",
+                           status=502) from None
     now = app[clock_key].now()
     current = [o for o in occupants if o.period.contains(now)]
     if not current or authorisation is None or not authorisation.state.usable:
@@ -136,7 +139,7 @@ async def claim_submit(request: web.Request, household: Household) -> web.Stream
         if refused.reason != "malformed point":
             await service.refuse(who, typed, ClaimMethod.METER_NUMBER, refused.reason)
         errors.add(refused.field, refused.message_key)
-        return await _page(request, errors=errors, values=values, status=400)
+        return await _page(request, errors=errors, values=values, status=refused.status)
     result = await service.accept(who, verified.ref, ClaimMethod.METER_NUMBER, verified.facts,
                                   {"meter_number": "confirmed by the DSO"})
     await log_event(request, household.account, f"point.claim.{result.claim.outcome}",

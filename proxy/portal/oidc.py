@@ -10,9 +10,9 @@ one goes to ``/login/oidc/link`` (:mod:`proxy.portal.oidc_link`) to prove which 
 is by a point and its meter number (R15). That proof finds or starts a
 household but never takes over an account someone else can already sign into: the owner links
 an identity to such an account from a session signed into it, so the callback leaves the
-browser's session as it is until the identity is linked. The link (``external_identity``) and
-the claim are kept as evidence; attempts are throttled per subject and per address like
-password sign-ins.
+browser's session as it is until the identity is linked. The link (``external_identity``), the
+household it may create and the claim are written all or nothing, and kept as evidence;
+attempts are throttled per subject and per address like password sign-ins.
 
 ``GET /login/oidc?next=/path&reauth=1`` signs in again on purpose, because a recent sign-in is
 asked (choosing an account's first password, :mod:`proxy.portal.identity`): the provider is

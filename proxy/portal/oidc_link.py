@@ -41,9 +41,24 @@ against the throttle.
 
 A claim is the one of ``/account/claim`` (:class:`~consent.claims.ClaimService`: the point's
 lock, a move-in at the start of the DSO's customer period, which ends the previous occupant's
-consents, R9; a ``point_claim`` row). The identity is linked *before* the claim (and unlinked if
-the claim is refused or fails), so two tabs finishing the same first sign-in cannot create two
-households nor claim twice.
+consents, R9; a ``point_claim`` row).
+
+**All or nothing.** The household created for the person (party, account), the link and the
+claim are written in *one* transaction (:meth:`~consent.claims.ClaimService.accept_within`):
+refused (someone claimed the point since this request looked at it, without its lock) or
+failing (the database, a conflict), the whole attempt rolls back, the household included; no
+session starts. The DSO is asked before that transaction opens (:func:`verify_meter_number`),
+so the point's lock is never held across a call to it, and a DSO that does not answer (502)
+leaves nothing either. A refused attempt leaves only its record: the throttle's count (a proof
+that did not hold, a home that has an account, a session not recent), for the last two
+``account.oidc_link_refused`` on the owner's account, and the refused ``point_claim`` of a
+signed-in household (recorded again after the rollback,
+:meth:`~consent.claims.ClaimService.keep_refusal`, as ``/account/claim`` records every attempt
+of a household). A claim refused to a household created for the attempt leaves no row at all:
+the household is gone, and losing a race is not a guess the throttle should count. The
+identity is linked *before* the claim, in that transaction, so two tabs finishing the same
+first sign-in cannot create two households nor claim twice: the second stops at the link's
+unique key once the first's transaction ends.
 
 Two tabs linking the same identity at once: the second finds it linked (before, or through
 :class:`~consent.errors.Conflict` at the unique key) and signs in to that account: never a 500.
@@ -64,6 +79,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent import external_identities, identity
 from consent.claims import SAME_PERIOD_TOLERANCE, Claimant
@@ -88,7 +104,13 @@ from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.login import login_url
 from proxy.web.pages import error_page
-from proxy.web.session import RECENT_SIGN_IN, apply_session_cookie, browser_session, sign_in
+from proxy.web.session import (
+    RECENT_SIGN_IN,
+    SessionState,
+    apply_session_cookie,
+    browser_session,
+    sign_in,
+)
 
 PENDING_COOKIE = "oidc_pending"
 #: The proof of a link made from a session signed into the account, plus the meter number.
@@ -157,7 +179,7 @@ async def link_submit(request: web.Request) -> web.StreamResponse:
     except ProofRefused as refused:
         await throttle.failed(subject_key, address)
         errors.add(refused.field, refused.message_key)
-        return await _link_page(request, errors=errors, values=values, status=400)
+        return await _link_page(request, errors=errors, values=values, status=refused.status)
     try:
         outcome = await _link(request, verified, waiting)
     except Conflict:  # another tab linked this identity between our check and our write
@@ -229,69 +251,83 @@ async def _already_linked(request: web.Request, waiting: dict[str, Any]) -> Link
     return Linked(known.account, None, known.link.id) if known is not None else None
 
 
+class _ClaimRefused(Exception):
+    """The claim was refused: raised inside the link's transaction to roll back everything the
+    attempt wrote; ``claim`` holds the refused claim's fields, kept again afterwards if the
+    claimant household existed before (``kept``)."""
+
+    def __init__(self, claim: dict[str, Any], *, kept: bool) -> None:
+        super().__init__("claim refused")
+        self.claim, self.kept = claim, kept
+
+
 async def _link(request: web.Request, verified: Verified,
                 waiting: dict[str, Any]) -> Linked | Refused:
-    """Decide and write the link (module docstring); :class:`Conflict` if a concurrent
-    request linked the identity first (nothing written)."""
+    """Decide and write the link, and the claim if it takes one, all or nothing (module
+    docstring); :class:`Conflict` if a concurrent request linked the identity first, any other
+    error as it comes: nothing written either way."""
     if (already := await _already_linked(request, waiting)) is not None:
         return already
-    issuer, subject = str(waiting["iss"]), str(waiting["sub"])
     state = await browser_session(request)  # still the one from before the round trip
+    try:
+        async with request.app[database_key].session() as session:
+            return await _write(request, session, verified, waiting, state)
+    except _ClaimRefused as refused:
+        if refused.kept:  # a household that existed before: its attempt stays evidence
+            await request.app[claim_service_key].keep_refusal(refused.claim)
+        return Refused("portal.err.claim.taken")
+
+
+async def _write(request: web.Request, session: AsyncSession, verified: Verified,
+                 waiting: dict[str, Any], state: SessionState) -> Linked | Refused:
+    """:func:`_link`'s decision and writes, in its transaction (``state``: this browser's
+    session)."""
+    issuer, subject = str(waiting["iss"]), str(waiting["sub"])
     signed_in = _signed_in_household(state.account)
     now = request.app[clock_key].now()
     stale = (Refused("portal.oidc.session_not_recent", signed_in, reason="not_recent")
              if signed_in is not None and not state.signed_in_recently(now) else None)
-    async with request.app[database_key].session() as session:
-        point = (await session.exec(select(MeteringPoint).where(
-            MeteringPoint.tenant_id == DEFAULT_TENANT,
-            MeteringPoint.source == verified.ref.source,
-            MeteringPoint.identifier == verified.ref.identifier))).first()
-        current = await occupancy_at(session, point.id, now) if point is not None else None
-        if current is not None and (current.starts_at >= verified.facts.customer_since
-                                    - SAME_PERIOD_TOLERANCE):
-            household = current.household_id
-            if signed_in is not None and signed_in.party_id == household:
-                if stale is not None:
-                    return stale
-                account, proof = signed_in, SESSION_PROOF
-            elif (owner := await identity.way_in(session, DEFAULT_TENANT, household,
-                                                 now)) is not None:
-                return Refused("portal.oidc.has_account", owner)
-            else:
-                account = await identity.household_account(session, DEFAULT_TENANT,
-                                                           household, now)
-                proof = "meter_number"
-            link = await external_identities.link_identity(session, account, issuer, subject,
-                                                           proof, now)
-            return Linked(account, proof, link.id)
-        if signed_in is not None:  # claimed for the signed-in household, not a new one
+    # A first look, without the point's lock: which path to take. The claim below takes the
+    # lock and decides again on what is current.
+    point = (await session.exec(select(MeteringPoint).where(
+        MeteringPoint.tenant_id == DEFAULT_TENANT,
+        MeteringPoint.source == verified.ref.source,
+        MeteringPoint.identifier == verified.ref.identifier))).first()
+    current = await occupancy_at(session, point.id, now) if point is not None else None
+    if current is not None and (current.starts_at >= verified.facts.customer_since
+                                - SAME_PERIOD_TOLERANCE):
+        household = current.household_id
+        if signed_in is not None and signed_in.party_id == household:
             if stale is not None:
                 return stale
-            account, proof, via = signed_in, SESSION_PROOF, "oidc link, signed in"
+            account, proof = signed_in, SESSION_PROOF
+        elif (owner := await identity.way_in(session, DEFAULT_TENANT, household,
+                                             now)) is not None:
+            return Refused("portal.oidc.has_account", owner)
         else:
-            party = await add_party(session, tenant_id=DEFAULT_TENANT, kind=PartyKind.HOUSEHOLD,
-                                    name=str(waiting["name"]) or "—", now=now)
-            account = await identity.household_account(session, DEFAULT_TENANT, party.id, now)
-            proof, via = "meter_number", "oidc first sign-in"
+            account = await identity.household_account(session, DEFAULT_TENANT, household, now)
+            proof = "meter_number"
         link = await external_identities.link_identity(session, account, issuer, subject,
                                                        proof, now)
-    # Nobody holds this customer period here; a refusal means someone claimed it meanwhile.
-    # Refused or failed (a concurrent claim of the point: Conflict), the identity must not stay
-    # linked on the strength of a point its household does not hold.
-    try:
-        result = await request.app[claim_service_key].accept(
-            Claimant(account.party_id, account.id, DEFAULT_TENANT), verified.ref,
-            ClaimMethod.METER_NUMBER, verified.facts,
-            {"meter_number": "confirmed by the DSO", "via": via})
-    except Exception:
-        await _unlink(request, issuer, subject)
-        raise
-    if result.accepted:
         return Linked(account, proof, link.id)
-    await _unlink(request, issuer, subject)
-    return Refused("portal.err.claim.taken")
-
-
-async def _unlink(request: web.Request, issuer: str, subject: str) -> None:
-    async with request.app[database_key].session() as session:
-        await external_identities.unlink_identity(session, DEFAULT_TENANT, issuer, subject)
+    if signed_in is not None:  # claimed for the signed-in household, not a new one
+        if stale is not None:
+            return stale
+        account, proof, via = signed_in, SESSION_PROOF, "oidc link, signed in"
+    else:
+        party = await add_party(session, tenant_id=DEFAULT_TENANT, kind=PartyKind.HOUSEHOLD,
+                                name=str(waiting["name"]) or "—", now=now)
+        account = await identity.household_account(session, DEFAULT_TENANT, party.id, now)
+        proof, via = "meter_number", "oidc first sign-in"
+    # Linked before the claim, in the same transaction: a second tab finishing the same sign-in
+    # stops at the link's unique key (it waits for this transaction on PostgreSQL, for the
+    # database's write lock on SQLite), then finds the identity linked or free again.
+    link = await external_identities.link_identity(session, account, issuer, subject, proof,
+                                                   now)
+    result = await request.app[claim_service_key].accept_within(
+        session, Claimant(account.party_id, account.id, DEFAULT_TENANT), verified.ref,
+        ClaimMethod.METER_NUMBER, verified.facts,
+        {"meter_number": "confirmed by the DSO", "via": via})
+    if not result.accepted:  # claimed by someone else since the first look
+        raise _ClaimRefused(result.claim.model_dump(), kept=signed_in is not None)
+    return Linked(account, proof, link.id)

@@ -64,6 +64,19 @@ async def test_a_neighbours_meter_number_does_not_take_their_point(portal: Porta
     assert occupants == [portal.ids["bob"]]
 
 
+async def test_a_dso_that_does_not_answer_is_a_502_not_the_households_mistake(
+        portal: Portal, alice: Browser) -> None:
+    portal.simulator.faults.next("unavailable")
+    response, html = await post(alice, "/account/claim?lang=en", {
+        "source": "enedis", "identifier": FREE_PRM.identifier,
+        "meter_number": portal.meter_number(FREE_PRM)}, page="/account/claim")
+    assert response.status == 502
+    assert "The grid operator is not answering right now" in text_of(html)
+    async with portal.db.session() as session:
+        [claim] = (await session.exec(select(PointClaim))).all()
+    assert (claim.outcome, claim.reason) == (ClaimOutcome.REFUSED, "dso unavailable")
+
+
 async def test_meter_number_guessing_is_throttled(portal: Portal, alice: Browser) -> None:
     for attempt in range(5):
         response, _ = await post(alice, "/account/claim", {

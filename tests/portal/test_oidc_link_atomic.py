@@ -19,14 +19,23 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.claims import Claimant
-from consent.models import Account, ClaimMethod, MeteringPoint, Occupancy, Party
+from consent.errors import ConcurrentUpdate
+from consent.models import (
+    Account,
+    ClaimMethod,
+    ClaimOutcome,
+    MeteringPoint,
+    Occupancy,
+    Party,
+    PointClaim,
+)
 from consent.services import registry
 from consent.vocabulary import Direction, Energy
 from proxy.keys import claim_service_key
 from proxy.portal import oidc_link
 from proxy.portal.claims import verify_meter_number
 from tests.portal.helpers import text_of
-from tests.portal.oidc_flow import at_the_link_form, links, submit_link
+from tests.portal.oidc_flow import admin_events, at_the_link_form, links, submit_link
 from tests.portal.world import FREE_PRM, Portal
 from tests.support.counts import growth, table_counts
 from tests.support.oidc_provider import Provider
@@ -100,29 +109,44 @@ async def test_a_claim_refused_because_the_point_was_taken_meanwhile_leaves_noth
     assert await links(portal) == []
     assert await _nadias(portal) == []
     assert await _occupant(portal) == portal.ids["bob"]
+    async with portal.db.session() as session:
+        refused = (await session.exec(select(PointClaim).where(
+            PointClaim.outcome == ClaimOutcome.REFUSED))).all()
+    assert [(c.household_id, c.account_id, c.reason, c.details["via"]) for c in refused] == (
+        [(portal.ids["alice"], portal.ids["alice_account"], "occupied_by_another_household",
+          "oidc link, signed in")] if signed_in else [])
+    assert "account.oidc_linked" not in [e["action"] for e in await admin_events(portal)]
 
 
-@SIGNED_IN
+#: What breaks in the middle of the claim, and the answer: the database connection drops (503,
+#: retry), or a concurrent writer got there first (409, :class:`ConcurrentUpdate`).
+FAILURES = [
+    pytest.param(True, ConnectionResetError("connection dropped"), 503, id="signed-in-outage"),
+    pytest.param(False, ConnectionResetError("connection dropped"), 503, id="anonymous-outage"),
+    pytest.param(False, ConcurrentUpdate("changed meanwhile"), 409, id="anonymous-conflict")]
+
+
+@pytest.mark.parametrize(("signed_in", "error", "answer"), FAILURES)
 async def test_a_claim_that_fails_leaves_nothing_and_can_be_retried(
         federated_any: Portal, provider: Provider, monkeypatch: pytest.MonkeyPatch,
-        signed_in: bool) -> None:
-    """The database connection drops in the middle of the claim, after the point was registered
-    and the move-in written: 503, never a 500, and not a row left, the point's registration
-    included; the same sign-in then succeeds once, with one household."""
+        signed_in: bool, error: Exception, answer: int) -> None:
+    """The claim fails after the point was registered and the move-in written: an error page,
+    never a 500, and not a row left, the point's registration included; the same sign-in then
+    succeeds once, with one household."""
     portal = federated_any
     occupancy = portal.app[claim_service_key].occupancy
     real_move_in = occupancy.move_in_within
 
-    async def dropped(*args: Any, **kwargs: Any) -> Any:
+    async def failing(*args: Any, **kwargs: Any) -> Any:
         await real_move_in(*args, **kwargs)
-        raise ConnectionResetError("the database connection dropped")
+        raise error
 
-    monkeypatch.setattr(occupancy, "move_in_within", dropped)
+    monkeypatch.setattr(occupancy, "move_in_within", failing)
     browser = await at_the_link_form(portal, provider, NADIA, signed_in)
     try:
         before = await table_counts(portal.db)
         status, _, _ = await submit_link(browser, portal, FREE_PRM)
-        assert status == 503
+        assert status == answer
         assert growth(before, await table_counts(portal.db)) == {}
         assert await links(portal) == []
         monkeypatch.undo()

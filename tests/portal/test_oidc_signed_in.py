@@ -16,7 +16,6 @@ import pytest
 from sqlmodel import col, select
 
 from consent import external_identities
-from consent.claims import Claimant, ClaimResult
 from consent.models import (
     BrowserSession,
     ClaimMethod,
@@ -28,7 +27,6 @@ from consent.models import (
 )
 from consent.models.parties import Account
 from consent.services.queries import occupancy_at
-from proxy.keys import claim_service_key
 from proxy.portal import oidc
 from tests.oauth.conftest import Browser
 from tests.portal.helpers import consent, log_entries, post, text_of
@@ -92,37 +90,6 @@ async def test_proving_a_point_nobody_holds(federated_any: Portal, provider: Pro
                                  "proof": link.proof,
                                  "identity": f"external_identity:{link.id}"}
     assert NADIA["sub"] not in json.dumps(events)
-
-
-@pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "anonymous"])
-async def test_a_refused_claim_links_nothing_and_changes_no_household(
-        federated_any: Portal, provider: Provider, monkeypatch: pytest.MonkeyPatch,
-        signed_in: bool) -> None:
-    """Someone claimed the point between the check and the claim: the claim service refuses;
-    the identity is unlinked again, the signed-in browser stays Alice's."""
-    portal = federated_any
-    service = portal.app[claim_service_key]
-    real_accept = service.accept
-
-    async def taken_meanwhile(who: Claimant, *args: Any) -> ClaimResult:
-        bob = Claimant(portal.ids["bob"], portal.ids["bob_account"], who.tenant_id)
-        assert (await real_accept(bob, *args)).accepted  # Bob's claim lands first
-        return await real_accept(who, *args)
-
-    monkeypatch.setattr(service, "accept", taken_meanwhile)
-    browser = await at_the_link_form(portal, provider, NADIA, signed_in)
-    try:
-        status, _, html = await submit_link(browser, portal, FREE_PRM)
-        assert status == 409
-        assert "already linked to another household" in text_of(html)
-        assert (await browser.get("/account"))[0].status == (200 if signed_in else 303)
-    finally:
-        await browser.close()
-    assert await links(portal) == []
-    current, _ = await _free_point_rows(portal)
-    assert current is not None
-    assert current.household_id == portal.ids["bob"]
-    assert "account.oidc_linked" not in [e["action"] for e in await admin_events(portal)]
 
 
 async def test_a_sign_in_through_an_identity_removed_meanwhile_starts_nothing(
