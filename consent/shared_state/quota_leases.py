@@ -62,6 +62,7 @@ class LeasedLedger:
         self._left = 0  # starts left in it
         self._until = 0.0  # spendable before this instant
         self._pending: asyncio.Future[None] | None = None  # a lease in flight
+        self._holds = 0  # 429s heard: a lease taken before one is not spent after it
 
     async def take(self) -> float:
         while True:
@@ -89,6 +90,7 @@ class LeasedLedger:
             self._single = now
             return await self.shared.take()
         done = self._pending = asyncio.get_running_loop().create_future()
+        holds = self._holds
         try:
             # Counted as made ``spend_within`` after the statement is prepared, spendable
             # until ``spend_within`` after ``now``, which is earlier.
@@ -96,6 +98,8 @@ class LeasedLedger:
         finally:
             self._pending = None
             done.set_result(None)
+        if taken and holds != self._holds:  # the DSO said stop while the lease was taken
+            return await self.shared.take()
         if taken:
             self._granted, self._left = taken, taken - 1
             self._until = now + self.spend_within
@@ -104,6 +108,7 @@ class LeasedLedger:
     async def hold(self, seconds: float, names: Collection[str]) -> None:
         self._granted = self._left = 0  # the DSO said stop: what is left is not spent
         self._size, self._single = 1, -math.inf
+        self._holds += 1
         await self.shared.hold(seconds, names)
 
     async def headroom(self) -> dict[str, tuple[int, int]]:
