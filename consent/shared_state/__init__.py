@@ -9,7 +9,7 @@ protocol               used by                     PostgreSQL implementation
 =====================  ==========================  ======================================
 :class:`AttemptCounter`  login throttle              ``throttle_attempt`` rows, digests
 :class:`RateBuckets`     per-recipient rate limit    one atomic upsert ... RETURNING
-:class:`QuotaLedger`     upstream quota limiter      ring of slots, UPDATE ... RETURNING
+:class:`QuotaLedger`     upstream quota limiter      ring of slots, leased (quota_leases)
 :class:`TokenStore`      upstream application token  sealed row, upsert
 =====================  ==========================  ======================================
 
@@ -36,6 +36,7 @@ from consent.shared_state.quota import (
     QuotaLedger,
     SlidingWindow,
 )
+from consent.shared_state.quota_leases import LeasedLedger
 from consent.shared_state.tokens import CachedToken, DatabaseTokens, MemoryTokens, TokenStore
 from consent.storage.database import Database
 
@@ -69,7 +70,7 @@ def rate_buckets(db: Database, name: str, rate: float, burst: int) -> RateBucket
 def quota_ledger(db: Database | None, windows: Sequence[SlidingWindow]) -> QuotaLedger:
     """A quota ledger over ``windows`` for ``db``'s deployment (memory without a database)."""
     if db is not None and is_shared(db):
-        return DatabaseLedger(db, windows)
+        return LeasedLedger(DatabaseLedger(db, windows))
     return MemoryLedger(windows)
 
 

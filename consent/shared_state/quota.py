@@ -150,43 +150,49 @@ SET last_start = GREATEST(quota_slot.last_start, EXCLUDED.last_start)
 
 @functools.cache
 def _take_statement(windows: int) -> sa.TextClause:
-    """Take a start in ``windows`` windows at once, all or none, in one statement.
+    """Take up to ``:n`` starts in ``windows`` windows at once, each in all of them or none,
+    in one statement.
 
-    Per window ``i`` (parameters ``q{i}`` name, ``h{i}`` horizon, ``l{i}`` limit): ``c{i}`` is
-    the oldest slot whose start has aged out (locked; one another transaction holds is
-    skipped), ``s{i}`` the ring's size and oldest start. ``ok`` says every window has room (such
-    a slot, or a ring shorter than its limit); only then ``u{i}`` moves the slot's start to
-    ``now`` or ``g{i}`` grows the ring by one slot. Answers ``ok``, then per window: starts
-    counted (0 or 1), whether a slot had aged out, ring size, oldest start.
+    Per window ``i`` (parameters ``q{i}`` name, ``h{i}`` horizon, ``l{i}`` limit): ``c{i}`` are
+    the (at most ``n``) oldest slots whose start has aged out (locked; those another
+    transaction holds are skipped), ``s{i}`` the ring's size and oldest start. ``k`` is how many
+    starts every window has room for (aged-out slots plus what the ring may still grow), at
+    most ``n``; ``u{i}`` moves ``k`` of the aged-out slots' start to ``:at`` and ``g{i}`` grows
+    the ring by the rest. Answers ``k``, then per window: starts counted, whether a slot had
+    aged out, ring size, oldest start.
 
-    Two growers of one ring race for the same slot number: the primary key keeps one; the other
-    counted its start in its other windows only, which errs on the safe side (a start counted
-    that never happened) and says "contended": its caller comes back at once.
+    Two growers of one ring race for the same slot numbers: the primary key keeps one; the
+    other counted fewer starts there than in its other windows, which errs on the safe side
+    (starts counted that never happen): its caller uses the fewest counted, or comes back at
+    once if that is none ("contended").
     """
     ctes, columns = [], []
     for i in range(windows):  # only the window's index is put in the text: "#" below
         ctes += [part.replace("#", str(i)) for part in (_CANDIDATE, _RING)]
-    room = " AND ".join(_ROOM.replace("#", str(i)) for i in range(windows))
-    ctes.append("ok AS (SELECT " + (room or "true") + " AS ok)")
+    room = ", ".join(_ROOM.replace("#", str(i)) for i in range(windows))
+    ctes.append("k AS (SELECT LEAST(CAST(:n AS integer)" + (", " + room if room else "")
+                + ") AS k)")
     for i in range(windows):
         ctes += [part.replace("#", str(i)) for part in (_MOVE, _GROW)]
         columns.append(_ANSWER.replace("#", str(i)))
-    answer = ", ".join(["(SELECT ok FROM ok)", *columns])
+    answer = ", ".join(["(SELECT k FROM k)", *columns])
     # Constants and window indexes only: nothing from outside reaches the text.
     return sa.text("WITH " + ",\n".join(ctes) + "\nSELECT " + answer)
 
 
-_CANDIDATE = """c# AS (SELECT slot FROM quota_slot WHERE quota = :q# AND last_start <= :h#
-    ORDER BY last_start LIMIT 1 FOR UPDATE SKIP LOCKED)"""
+_CANDIDATE = """c# AS (SELECT slot, last_start FROM quota_slot
+    WHERE quota = :q# AND last_start <= :h#
+    ORDER BY last_start LIMIT :n FOR UPDATE SKIP LOCKED)"""
 _RING = """s# AS (SELECT count(*) AS n, min(last_start) AS oldest FROM quota_slot
     WHERE quota = :q#)"""
-_ROOM = "(EXISTS (SELECT 1 FROM c#) OR (SELECT n FROM s#) < :l#)"
-_MOVE = """u# AS (UPDATE quota_slot SET last_start = :now
-    WHERE quota = :q# AND slot IN (SELECT slot FROM c#) AND (SELECT ok FROM ok)
+_ROOM = "(SELECT count(*) FROM c#) + GREATEST(0, :l# - (SELECT n FROM s#))"
+_MOVE = """u# AS (UPDATE quota_slot SET last_start = :at
+    WHERE quota = :q# AND slot IN (
+        SELECT slot FROM c# ORDER BY last_start, slot LIMIT (SELECT k FROM k))
     RETURNING slot)"""
 _GROW = """g# AS (INSERT INTO quota_slot (quota, slot, last_start)
-    SELECT CAST(:q# AS varchar), n, CAST(:now AS double precision) FROM s#
-    WHERE n < :l# AND NOT EXISTS (SELECT 1 FROM c#) AND (SELECT ok FROM ok)
+    SELECT CAST(:q# AS varchar), s#.n + grown, CAST(:at AS double precision)
+    FROM s#, generate_series(0, (SELECT k FROM k) - (SELECT count(*) FROM c#) - 1) AS grown
     ON CONFLICT DO NOTHING RETURNING slot)"""
 _ANSWER = ("(SELECT count(*) FROM u#) + (SELECT count(*) FROM g#), EXISTS (SELECT 1 FROM c#), "
            "(SELECT n FROM s#), (SELECT oldest FROM s#)")
@@ -211,8 +217,19 @@ class DatabaseLedger:
         self._now = seconds
 
     async def take(self) -> float:
+        return (await self.take_up_to(1))[1]
+
+    async def take_up_to(self, n: int, *, lasting: float = 0.0) -> tuple[int, float]:
+        """Take up to ``n`` starts at once, each counted in every window: ``(taken, seconds
+        until one may be worth asking again)`` (the wait is ``0.0`` when some were taken).
+
+        Each start is counted as made ``lasting`` seconds from now: whoever spends them
+        (:class:`~consent.shared_state.quota_leases.LeasedLedger`) must start them before
+        then. A start made earlier than it is counted only frees its slot later than need be,
+        so every window still holds at most ``limit`` real starts in any ``period``.
+        """
         now = self._now()
-        params: dict[str, Any] = {"now": now}
+        params: dict[str, Any] = {"now": now, "at": now + lasting, "n": n}
         for i, w in enumerate(self.windows):
             params |= {f"q{i}": w.name, f"h{i}": now - w.period, f"l{i}": w.limit}
         # One statement, one round trip, in autocommit (it commits alone), on the driver's
@@ -223,16 +240,18 @@ class DatabaseLedger:
                             functools.partial(_take_statement, len(self.windows)))
         async with self.db.reader.connect() as conn:
             row = await take.fetch_row(conn, params)
-        if row[0] and all(row[1 + 4 * i] == 1 for i in range(len(self.windows))):
-            return 0.0
-        if row[0]:  # a ring grown by another replica at the same instant: come back at once
-            return CONTENDED_WAIT
+        room = int(row[0])
+        taken = min((int(row[1 + 4 * i]) for i in range(len(self.windows))), default=room)
+        if taken > 0:
+            return taken, 0.0
+        if room > 0:  # a ring grown by another replica at the same instant: come back at once
+            return 0, CONTENDED_WAIT
         waits = [CONTENDED_WAIT]
         for i, w in enumerate(self.windows):
             _taken, candidate, rows, oldest = row[1 + 4 * i: 5 + 4 * i]
             if not candidate and rows >= w.limit and oldest is not None:
                 waits.append(float(oldest) + w.period - now)  # full: its oldest start ages out
-        return max(waits)
+        return 0, max(waits)
 
     async def hold(self, seconds: float, names: Collection[str]) -> None:
         now = self._now()

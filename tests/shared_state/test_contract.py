@@ -23,6 +23,7 @@ from consent.shared_state.quota import (
     MemoryLedger,
     SlidingWindow,
 )
+from consent.shared_state.quota_leases import LeasedLedger
 from consent.shared_state.tokens import DatabaseTokens, MemoryTokens
 from tests.conftest import T0
 from tests.shared_state.conftest import Backend, Seconds
@@ -59,7 +60,11 @@ def ledgers(backend: Backend) -> Callable[[], QuotaLedger]:
     single = MemoryLedger(windows(), seconds=backend.seconds)
     if backend.kind == "memory":
         return lambda: single
-    return lambda: DatabaseLedger(backend.database(), windows(), seconds=backend.seconds)
+    # What replicas use: leases (of one start at these small quotas, so the contract is
+    # exactly the shared ledger's; tests/shared_state/test_quota_leases.py leases more).
+    return lambda: LeasedLedger(
+        DatabaseLedger(backend.database(), windows(), seconds=backend.seconds),
+        seconds=backend.seconds)
 
 
 def stores(backend: Backend) -> Callable[[], TokenStore]:

@@ -22,6 +22,7 @@ from adapters.errors import QuotaBusy
 from adapters.limiter import FairLimiter
 from adapters.quota import QuotaPlan, UpstreamLimiter
 from consent.shared_state.quota import DatabaseLedger, MemoryLedger, QuotaLedger, SlidingWindow
+from consent.shared_state.quota_leases import LeasedLedger
 from consent.vocabulary import Dataset
 from tests.shared_state.conftest import Backend, Seconds
 
@@ -86,8 +87,10 @@ async def make(backend: Backend, starts: Starts) -> AsyncIterator[Make]:
         db = backend.database() if backend.kind != "memory" else None
 
         def ledgers(windows: Sequence[SlidingWindow]) -> QuotaLedger:
-            inner: QuotaLedger = MemoryLedger(windows, seconds=backend.seconds) \
-                if db is None else DatabaseLedger(db, windows, seconds=backend.seconds)
+            inner: QuotaLedger = MemoryLedger(windows, seconds=backend.seconds)
+            if db is not None:  # what replicas use (leases of one start at these quotas)
+                inner = LeasedLedger(DatabaseLedger(db, windows, seconds=backend.seconds),
+                                     seconds=backend.seconds)
             return Recording(inner, backend.seconds, starts)
         built.append(FairLimiter(max_wait=max_wait, ledgers=ledgers, margin=0.0, sleep=sleep))
         return built[-1]

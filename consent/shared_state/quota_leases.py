@@ -1,0 +1,116 @@
+"""Leases of a shared quota ledger: several DSO call starts per round trip, never more calls.
+
+:class:`~consent.shared_state.quota.DatabaseLedger` counts every DSO call start in PostgreSQL:
+a statement on the request's path, and, since a lane of the limiter asks its ledger one start
+at a time, a ceiling of one start per round trip (about 1,300 a second here) on each lane of
+each replica. :class:`LeasedLedger` (what replicas use) takes starts a few at a time
+(:meth:`DatabaseLedger.take_up_to`) and spends them locally.
+
+Why the DSO's windows still hold: a lease is spendable for ``hold`` seconds (on a monotonic
+clock, measured from before the statement was sent) and its starts are *counted* in the
+shared rings as made at the lease's end, ``hold`` seconds after the instant the statement
+was prepared. Each slot of a ring is taken only once its counted start has aged out by a
+window's ``period``; a start made earlier than counted frees its slot later than need be.
+So every slot's real starts stay at least ``period`` apart, and a window of ``limit`` slots
+never sees more than ``limit`` real starts in any ``period``, whatever the replicas do.
+
+What leasing costs is slots: a start leased and not made is lost until its window ages it out
+(it errs on the strict side), and a leased slot is held ``hold`` longer than a start made
+at once. So a lease is sized to what this process used of its previous one (doubling after a
+lease spent to the last start, shrinking to what was used after one that expired), and never
+more than ``hold`` seconds of any window's rate nor a quarter of its slots. The DSOs'
+documented quotas (Enedis: 5 calls a second per application) make that one start: the lease
+is then not used at all, every start is taken from the shared ledger as it is made, as before.
+Only quotas of many calls a second, where the round trips cost the most, are leased.
+
+A 429 from the DSO (:meth:`hold`) drops the lease: the DSO said stop, its starts are not made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Collection
+
+from consent.shared_state.quota import DatabaseLedger
+
+Seconds = Callable[[], float]
+
+
+class LeasedLedger:
+    """A :class:`~consent.shared_state.quota.QuotaLedger` spending leases of a
+    :class:`~consent.shared_state.quota.DatabaseLedger`; see the module docstring.
+
+    ``spend_within`` is how long a lease may be spent (seconds of ``seconds``, a monotonic
+    clock).
+    """
+
+    def __init__(self, shared: DatabaseLedger, *, spend_within: float = 0.1,
+                 seconds: Seconds = time.monotonic) -> None:
+        self.shared = shared
+        self.windows = shared.windows
+        self.spend_within = spend_within
+        #: The largest lease: ``spend_within`` of any window's rate, a quarter of its slots.
+        self.largest = max(1, min((min(w.limit // 4, math.floor(w.limit * spend_within
+                                                                   / w.period))
+                                   for w in self.windows), default=1))
+        self._now = seconds
+        self._size = 1  # the next lease's size
+        self._single = -math.inf  # when the last start was taken alone
+        self._granted = 0  # the current lease's size
+        self._left = 0  # starts left in it
+        self._until = 0.0  # spendable before this instant
+        self._pending: asyncio.Future[None] | None = None  # a lease in flight
+        self._holds = 0  # 429s heard: a lease taken before one is not spent after it
+
+    async def take(self) -> float:
+        while True:
+            if self._left > 0 and self._now() < self._until:
+                self._left -= 1
+                return 0.0
+            if self._pending is None:
+                return await self._lease()
+            # One lease in flight: concurrent callers share it rather than each take one.
+            await asyncio.shield(self._pending)
+
+    def _next_size(self, now: float) -> int:
+        if self._granted:  # a lease ended: spent to its last start, or expired
+            used, left = self._granted - self._left, self._left
+            self._granted = self._left = 0
+            return min(self.largest, 2 * used) if left == 0 else max(1, used)
+        if self._size == 1 and now - self._single < self.spend_within:
+            return min(self.largest, 2)  # starts closer together than a lease lives
+        return self._size
+
+    async def _lease(self) -> float:
+        now = self._now()
+        self._size = self._next_size(now)
+        if self._size == 1:  # not worth a lease: one start, counted as made now
+            self._single = now
+            return await self.shared.take()
+        done = self._pending = asyncio.get_running_loop().create_future()
+        holds = self._holds
+        try:
+            # Counted as made ``spend_within`` after the statement is prepared, spendable
+            # until ``spend_within`` after ``now``, which is earlier.
+            taken, wait = await self.shared.take_up_to(self._size, lasting=self.spend_within)
+        finally:
+            self._pending = None
+            done.set_result(None)
+        if taken and holds != self._holds:  # the DSO said stop while the lease was taken
+            return await self.shared.take()
+        if taken:
+            self._granted, self._left = taken, taken - 1
+            self._until = now + self.spend_within
+        return wait
+
+    async def hold(self, seconds: float, names: Collection[str]) -> None:
+        self._granted = self._left = 0  # the DSO said stop: what is left is not spent
+        self._size, self._single = 1, -math.inf
+        self._holds += 1
+        await self.shared.hold(seconds, names)
+
+    async def headroom(self) -> dict[str, tuple[int, int]]:
+        # Leased starts count as used in the shared rings, spent or not.
+        return await self.shared.headroom()

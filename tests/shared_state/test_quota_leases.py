@@ -1,0 +1,150 @@
+"""Leased quota starts (PostgreSQL): several starts per round trip, never more calls.
+
+The contract suite (``test_contract.py``, ``test_limiter.py``) runs the leased ledger with the
+documented DSO quotas, where a lease is one start. Here the quotas are large enough to lease:
+the statement that takes several starts at once, the leases' sizes, their expiry and a 429,
+and the property that matters: replicas spending leases never start more calls in any window
+than it allows (the starts being counted at the lease's end, not when they are made).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+
+import pytest
+
+from consent.shared_state import quota_ledger
+from consent.shared_state.quota import CONTENDED_WAIT, DatabaseLedger, SlidingWindow
+from consent.shared_state.quota_leases import LeasedLedger
+from consent.storage import Database
+from tests.shared_state.conftest import Seconds
+from tests.support.databases import PostgresFactory
+
+pytestmark = pytest.mark.postgres
+
+Replica = Callable[..., DatabaseLedger]
+
+
+def window(limit: int, seconds: float, name: str) -> SlidingWindow:
+    return SlidingWindow(limit, timedelta(seconds=seconds), margin=0, name=name)
+
+
+@pytest.fixture
+async def replica(postgres_factory: PostgresFactory,
+                  seconds: Seconds) -> AsyncIterator[Replica]:
+    """Builds a replica's shared ledger (its own :class:`Database`) on one database."""
+    url = postgres_factory.create()
+    databases: list[Database] = []
+
+    def make(*windows: SlidingWindow) -> DatabaseLedger:
+        databases.append(Database.from_url(url))
+        return DatabaseLedger(databases[-1], list(windows), seconds=seconds)
+
+    yield make
+    for db in databases:
+        await db.dispose()
+    postgres_factory.drop(url)
+
+
+@pytest.fixture
+def seconds() -> Seconds:
+    return Seconds()
+
+
+async def test_several_starts_are_taken_at_once_in_every_window_and_counted_when_they_end(
+        replica: Replica, seconds: Seconds) -> None:
+    ledger = replica(window(100, 1, "t/fast"), window(6, 10, "t/slow"))
+
+    assert await ledger.take_up_to(4, lasting=0.1) == (4, 0.0)
+    assert await ledger.take_up_to(4, lasting=0.1) == (2, 0.0)  # the slow window had 2 left
+    assert await ledger.headroom() == {"t/fast": (94, 100), "t/slow": (0, 6)}
+    taken, wait = await ledger.take_up_to(4)
+    assert taken == 0
+    assert wait == pytest.approx(10.1)  # counted at +0.1, aged out 10 s later
+
+    seconds.now += 10.05  # a start made now + 0.1 has not aged out of the slow window yet
+    assert (await ledger.headroom())["t/slow"] == (0, 6)
+    seconds.now += 0.05
+    assert await ledger.headroom() == {"t/fast": (100, 100), "t/slow": (6, 6)}
+    assert await ledger.take_up_to(8) == (6, 0.0)  # the ring's aged-out slots, reused
+
+
+async def test_a_take_that_finds_every_aged_slot_locked_elsewhere_counts_nothing(
+        replica: Replica) -> None:
+    first = replica(window(2, 1, "t/tiny"))
+    assert await first.take_up_to(2) == (2, 0.0)
+    taken, wait = await first.take_up_to(1)
+    assert taken == 0
+    assert wait > CONTENDED_WAIT
+    assert await first.headroom() == {"t/tiny": (0, 2)}
+
+
+async def test_leases_grow_with_demand_and_the_database_counts_every_leased_start(
+        replica: Replica, seconds: Seconds) -> None:
+    leased = LeasedLedger(replica(window(1000, 1, "t/big")), seconds=seconds)
+    assert leased.largest == 100  # a tenth of a second of the rate (under a quarter)
+
+    assert [await leased.take() for _ in range(50)] == [0.0] * 50
+
+    # 1 alone, then leases of 2, 4, 8, 16 and 32 spent to the last start but the 50th's lease.
+    assert await leased.headroom() == {"t/big": (1000 - 63, 1000)}
+    assert [await leased.take() for _ in range(13)] == [0.0] * 13  # the last lease's rest
+    assert await leased.headroom() == {"t/big": (1000 - 63, 1000)}
+
+
+async def test_a_lease_expires_unspent_and_the_next_one_shrinks_to_what_was_used(
+        replica: Replica, seconds: Seconds) -> None:
+    leased = LeasedLedger(replica(window(1000, 1, "t/big")), seconds=seconds)
+    for _ in range(4):  # 1 alone, 2, then a lease of 4 of which 1 is spent
+        await leased.take()
+    assert await leased.headroom() == {"t/big": (993, 1000)}
+
+    seconds.now += 0.1  # the lease may no longer be spent: its starts stay counted
+    assert await leased.take() == 0.0
+    assert await leased.headroom() == {"t/big": (992, 1000)}  # a new start: a lease of 1
+
+
+async def test_a_429_drops_the_lease(replica: Replica, seconds: Seconds) -> None:
+    leased = LeasedLedger(replica(window(1000, 1, "t/big")), seconds=seconds)
+    for _ in range(4):
+        await leased.take()  # two starts of a lease of 4 left
+
+    await leased.hold(2.0, {"t/big"})
+
+    assert await leased.take() == pytest.approx(2.0)
+
+
+async def test_the_documented_quotas_are_not_leased(replica: Replica) -> None:
+    enedis = LeasedLedger(replica(window(5, 1, "enedis/app/5per1s"),
+                                  window(10_000, 3600, "enedis/app/10000per3600s")))
+    assert enedis.largest == 1
+    assert isinstance(quota_ledger(enedis.shared.db, enedis.windows), LeasedLedger)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_replicas_spending_leases_never_start_more_calls_than_a_window_allows(
+        replica: Replica, seconds: Seconds, seed: int) -> None:
+    windows = (window(100, 1, "t/second"), window(1500, 10, "t/ten-seconds"))
+    replicas = [LeasedLedger(replica(*windows), seconds=seconds) for _ in range(3)]
+    assert replicas[0].largest == 10  # leases of up to 10 starts, in both windows
+    rng = random.Random(seed)
+    starts: list[float] = []
+
+    async def call(ledger: LeasedLedger) -> None:
+        if await ledger.take() == 0.0:
+            starts.append(seconds.now)  # the call is made now, whatever the ledger counted
+
+    for _ in range(250):
+        busy = rng.sample(replicas, rng.randint(1, 3))
+        await asyncio.gather(*(call(ledger) for ledger in busy for _ in range(rng.randint(1, 8))))
+        seconds.now += rng.choice([0.0, 0.001, 0.01, 0.03, 0.09, 0.2])
+
+    starts.sort()
+    for w in windows:
+        busiest = max(sum(1 for s in starts if t <= s < t + w.period) for t in starts)
+        assert busiest <= w.limit, (w.name, busiest)
+    # The bounds are reached, not met by starving the callers.
+    assert max(sum(1 for s in starts if t <= s < t + 1) for t in starts) >= 80
