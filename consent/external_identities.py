@@ -31,6 +31,7 @@ from consent.errors import Conflict, NotFound
 from consent.identity import NO_PASSWORD
 from consent.models import Account, BrowserSession, ExternalIdentity
 from consent.services.base import flush_unique
+from consent.storage.row_lock import read_for_update
 
 #: ``browser_session.auth_method`` of a session opened through an OpenID provider.
 OIDC_METHOD = "oidc"
@@ -141,12 +142,12 @@ async def remove_identity(session: AsyncSession, account: Account, link_id: str,
     not count: the operator holds it, not necessarily the household); the caller's transaction
     then rolls back, nothing changes.
 
-    The account row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite has one writer), so
+    The account row is locked first (:func:`~consent.storage.row_lock.read_for_update`), so
     two removals of the account's last two links at once cannot both pass the check, and a
     sign-in through the link either committed its session before (it is ended here) or finds
     the link gone (its session's foreign key refuses it)."""
-    locked = (await session.exec(select(Account).where(Account.id == account.id)
-                                 .with_for_update())).one()
+    locked = (await read_for_update(session, select(Account).where(Account.id == account.id))
+              ).one()
     link = (await session.exec(select(ExternalIdentity).where(
         ExternalIdentity.id == link_id, ExternalIdentity.account_id == account.id))).first()
     gone = NotFound("No such linked identity.", field="identity")

@@ -3,7 +3,9 @@
 Each private key is the raw 32-byte Ed25519 seed sealed with the evidence keyring (AES-256-GCM,
 purpose ``signing-key``, associated data = the key id), so a database dump alone reveals no key
 and a sealed key cannot be moved onto another key's row. Replicas share the keys through the
-table; the unique ``current`` column lets only one of two racing rotations win.
+table; a rotation locks the current key's row before reading it
+(:func:`~consent.storage.row_lock.read_for_update`), and the unique ``current`` column lets
+only one of two racing rotations win.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from consent.evidence.keystore import (
 from consent.evidence.secrets import Keyring, Sealed
 from consent.evidence.tables import SigningKeyRow
 from consent.storage.database import Database
+from consent.storage.row_lock import read_for_update
 
 #: The keyring purpose signing keys are sealed for (its own derived key, :mod:`.secrets`).
 PURPOSE = "signing-key"
@@ -70,9 +73,8 @@ class DatabaseKeyStore:
         check_signing_instant(at, self._clock, self._max_skew)
         try:
             async with self._db.engine.begin() as conn:
-                current = (await conn.execute(
-                    select(_KEYS.c.kid, _KEYS.c.not_before).where(_KEYS.c.current.is_(True))
-                    .with_for_update())).first()
+                current = (await read_for_update(conn, select(
+                    _KEYS.c.kid, _KEYS.c.not_before).where(_KEYS.c.current.is_(True)))).first()
                 if current is not None:
                     check_rotation(parse_instant(current.not_before), at)
                     await conn.execute(update(_KEYS).where(_KEYS.c.kid == current.kid)

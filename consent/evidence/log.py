@@ -259,7 +259,12 @@ class EvidenceLog(LogReader):
         SQLite's write lock before anything is read, so the read is current (a SQLite
         transaction that reads and then writes can fail on a stale snapshot). A new log gets
         its head first, race-free: of two first appends at once, one creates it and the other
-        inserts nothing and then locks it like any later append."""
+        inserts nothing and then locks it like any later append.
+
+        Not :func:`~consent.storage.row_lock.read_for_update`: on the data path, synchronous
+        (it also runs on the SQLite writer's thread) and compiled once, and a real write
+        (``updated_at``), so one ``UPDATE ... RETURNING`` locks and reads the head in one
+        round trip on both backends."""
         row = self._touch_head(conn, now)
         if row is None:
             statement("create_head", conn).run(conn, {

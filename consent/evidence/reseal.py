@@ -7,9 +7,8 @@ checks it (:func:`~consent.evidence.sealed_rows.open_row`) and seals the same pl
 under the current key, with the same associated data: what a row opens to never changes.
 
 Batches of :data:`BATCH` rows, one transaction each. Every row is re-read and locked in the
-transaction that rewrites it (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the batch
-starts with a write that matches nothing, which takes the database's write lock before anything
-is read), so a concurrent run, rotation or erasure never loses a write: a row another run
+transaction that rewrites it (:func:`~consent.storage.row_lock.read_for_update`), so a
+concurrent run, rotation or erasure never loses a write: a row another run
 re-sealed first counts as current, an erased one is skipped. A run killed halfway leaves each
 row sealed under its old key or under the new one, both open; running again finishes the work,
 and a run with nothing left writes nothing.
@@ -40,6 +39,7 @@ from consent.evidence.log import EvidenceLog
 from consent.evidence.sealed_rows import SEALED_TABLES, SealedTable, Unopenable, open_row
 from consent.evidence.secrets import Keyring
 from consent.storage.database import Database
+from consent.storage.row_lock import read_for_update
 
 ACTION = "keys.reseal"
 BATCH = 100
@@ -178,10 +178,6 @@ class Resealer:
     async def _batch(self, kind: SealedTable, ids: list[str]) -> TableReport:
         batch = TableReport()
         async with self.db.engine.begin() as conn:
-            if self.db.dialect == "sqlite":
-                c = kind.table.c
-                await conn.execute(update(kind.table).where(
-                    c[kind.key].in_(ids), c.kek_id.is_(None)).values(kek_id=c.kek_id))
             for row_id in ids:
                 await self._reseal_row(conn, kind, row_id, batch)
             staged = None
@@ -194,8 +190,8 @@ class Resealer:
     async def _reseal_row(self, conn: AsyncConnection, kind: SealedTable, row_id: str,
                           batch: TableReport) -> None:
         key = kind.table.c[kind.key]
-        row: Any = (await conn.execute(select(*kind.columns()).where(key == row_id)
-                                       .with_for_update())).first()
+        row: Any = (await read_for_update(conn, select(*kind.columns()).where(key == row_id))
+                    ).first()
         if row is None:
             return  # erased since it was listed (R23)
         if row.kek_id == self.keyring.current:

@@ -4,14 +4,10 @@ Every change of who occupies a point reads the point's occupancies, decides, the
 claim refuses if someone else holds the DSO's customer period, a move-in ends the previous
 occupant, a move-out ends the current one). Two of them at once would both decide on the same
 old state: two households moving into one free point. So each takes the point's lock, in its
-transaction, *before* reading its occupancies, and the read is current:
-
-* PostgreSQL: ``SELECT ... FOR NO KEY UPDATE`` on the ``metering_point`` row; a second writer
-  waits for the first to commit, and (READ COMMITTED) its next statement sees what that one
-  wrote. ``NO KEY``: rows that merely reference the point (consents, claims) need no wait.
-* SQLite: a write that changes nothing takes the database's write lock first (reads before it
-  are outside any transaction; a transaction that read, then writes, could fail on a stale
-  snapshot), the same recipe as :mod:`consent.evidence.reseal`.
+transaction, *before* reading its occupancies, and the read is current: the ``metering_point``
+row locked by :func:`~consent.storage.row_lock.read_for_update` (``FOR NO KEY UPDATE`` on
+PostgreSQL, so rows that merely reference the point, consents and claims, need no wait; the
+database's write lock on SQLite).
 
 :func:`lock_new_point` also registers the point if it is unknown, race-free: ``INSERT ... ON
 CONFLICT DO NOTHING`` (of two first claims at once, one inserts, the other inserts nothing and
@@ -23,26 +19,21 @@ in the database.
 
 from __future__ import annotations
 
-from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.errors import NotFound
 from consent.identifiers import PointRef
 from consent.models import MeteringPoint
+from consent.storage.row_lock import read_for_update
 
 
 async def lock_point(session: AsyncSession, point_id: str) -> None:
     """Hold ``point_id``'s occupancy lock until the caller's transaction ends (see above).
     Call it before reading the point's occupancies; taking it twice is harmless."""
-    conn = await session.connection()
-    if conn.dialect.name == "postgresql":
-        await conn.execute(select(MeteringPoint.id).where(MeteringPoint.id == point_id)
-                           .with_for_update(key_share=True))
-    else:
-        await conn.execute(update(MeteringPoint).where(col(MeteringPoint.id) == point_id)
-                           .values(timezone=MeteringPoint.timezone))
+    await read_for_update(session, select(MeteringPoint.id).where(MeteringPoint.id == point_id),
+                          key_share=True)
 
 
 async def lock_new_point(session: AsyncSession, point: MeteringPoint) -> MeteringPoint:

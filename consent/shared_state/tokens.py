@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from consent.shared_state.tables import UpstreamToken
 from consent.storage.database import Database
+from consent.storage.row_lock import read_for_update
 
 _TABLE: sa.Table = UpstreamToken.__table__  # type: ignore[attr-defined]
 _NONCE = 12
@@ -131,7 +132,9 @@ class DatabaseTokens:
     async def discard(self, key: str, value: str) -> None:
         row_key = self._row_key(key)
         async with self.db.engine.begin() as conn:
-            row = (await conn.execute(sa.select(_TABLE.c.sealed).where(
-                _TABLE.c.key == row_key).with_for_update())).first()
+            # Locked before the comparison: a fresh token another replica stores meanwhile is
+            # not the refused one, and stays.
+            row = (await read_for_update(conn, sa.select(_TABLE.c.sealed).where(
+                _TABLE.c.key == row_key))).first()
             if row is not None and self._open(row_key, row.sealed) == value:
                 await conn.execute(sa.delete(_TABLE).where(_TABLE.c.key == row_key))
