@@ -9,10 +9,11 @@ again) and makes young collections rarer (:data:`GC_THRESHOLDS`). Reference coun
 frees almost everything at once; only cyclic garbage waits a little longer.
 
 The event loop is libuv's (uvloop, :func:`serving_loop`) unless ``PASSERELLE_EVENT_LOOP`` says
-``asyncio``: the same code on a loop whose sockets, timers and callbacks cost less Python. Measured
-in one invocation (``bench/bench_ab.py`` era scripts; bench/README.md, sixth session): Passerelle
-+12 % requests/s and -9 % CPU per request, the bare pass-through +13 %; the ratio between them
-does not move, so the benchmarks run both on the default loop.
+``asyncio``: the same code on a loop whose sockets, timers and callbacks cost less Python.
+Measured against the standard loop in one invocation (``python bench/bench_ab.py .
+--new-loop uvloop [--postgres]``, bench/README.md): CPU per request x0.93-0.97, requests/s
+x0.99-1.12 over four runs; the bare pass-through gains as much, so ``bench_proxy.py`` runs both
+on one loop (``--event-loop``).
 
 Process-wide, so only the ``serve`` command (and the benchmark, which measures what production
 runs) install these: never tests, which start many applications in one process.
