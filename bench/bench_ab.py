@@ -7,8 +7,8 @@ upstream), in interleaved closed-loop rounds, and prints each one's requests/s a
 per request, and their ratio.
 
 Run: ``git worktree add /tmp/old <commit>`` then
-``python bench/bench_ab.py /tmp/old [--new .] [--postgres] [--memory] [--requests 6000]
-[--rounds 6]``.
+``python bench/bench_ab.py /tmp/old [--new .] [--postgres] [--memory] [--new-loop uvloop]
+[--requests 6000] [--rounds 6]``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,9 +39,9 @@ def seed(checkout: Path, url: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def serve(checkout: Path, *args: str) -> subprocess.Popen[bytes]:
+def serve(checkout: Path, *args: str, loop: str = "asyncio") -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, str(checkout / "bench" / "bench_proxy.py"), *args],
-                            cwd=checkout)
+                            cwd=checkout, env={**os.environ, "BENCH_EVENT_LOOP": loop})
 
 
 async def databases(stack: contextlib.ExitStack, tmp: str, postgres: bool) -> dict[str, str]:
@@ -69,11 +70,12 @@ async def main(args: argparse.Namespace, old: Path, new: Path) -> None:
         try:
             await wait_for(upstream)
             targets = []
-            for label, checkout in (("old", old), ("new", new)):
+            for label, checkout, loop in (("old", old, "asyncio"), ("new", new, args.new_loop)):
                 url = urls[label]
                 token, port = seed(checkout, url), free_port()
                 procs.append(serve(checkout, "passerelle", str(port),
-                                   f"http://127.0.0.1:{upstream}", url, tmp, mode, "full", "5"))
+                                   f"http://127.0.0.1:{upstream}", url, tmp, mode, "full", "5",
+                                   loop=loop))
                 await wait_for(port)
                 targets.append(Target(f"{label} ({checkout})", f"http://127.0.0.1:{port}",
                                       token, procs[-1].pid))
@@ -100,6 +102,9 @@ if __name__ == "__main__":
                         help="access events kept in memory (the path without its durable step)")
     parser.add_argument("--postgres", action="store_true",
                         help="each commit on its own database of one durable PostgreSQL cluster")
+    parser.add_argument("--new-loop", choices=["asyncio", "uvloop"], default="asyncio",
+                        help="the new commit's event loop (the old one runs asyncio's): "
+                             "`bench_ab.py . --new-loop uvloop` compares the loops alone")
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=6)

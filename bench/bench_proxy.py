@@ -127,7 +127,8 @@ def serve_bare(port: int, upstream: str) -> None:
         app.on_cleanup.append(lambda _app: session.close())
         return app
 
-    web.run_app(make(), host="127.0.0.1", port=port, print=None, access_log=None)
+    web.run_app(make(), host="127.0.0.1", port=port, print=None, access_log=None,
+                loop=server_loop())
 
 
 def serve_passerelle(port: int, upstream: str, database_url: str, data_dir: str,
@@ -165,7 +166,8 @@ def serve_passerelle(port: int, upstream: str, database_url: str, data_dir: str,
             app.on_startup.append(swap)
         return app
 
-    web.run_app(make(), host="127.0.0.1", port=port, print=None, access_log=None)
+    web.run_app(make(), host="127.0.0.1", port=port, print=None, access_log=None,
+                loop=server_loop())
 
 
 # ---- load --------------------------------------------------------------------------------------
@@ -274,6 +276,14 @@ async def open_loop(targets: list[Target], n: int, rate: float) -> None:
 
 def p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] * 1000
+
+
+def server_loop() -> asyncio.AbstractEventLoop:
+    """The loop the bare pass-through and Passerelle run on: both the same, so the ratio
+    compares the code, not the loops (``--event-loop``; ``passerelle serve`` runs uvloop)."""
+    from proxy.server_tuning import serving_loop
+
+    return serving_loop(os.environ.get("BENCH_EVENT_LOOP", "asyncio"))
 
 
 def spawn(*args: str) -> subprocess.Popen[bytes]:
@@ -394,12 +404,16 @@ def cli() -> None:
     parser.add_argument("--postgres", action="store_true",
                         help="run Passerelle on a throwaway PostgreSQL cluster (production "
                              "backend) instead of SQLite")
+    parser.add_argument("--event-loop", choices=["asyncio", "uvloop"], default="asyncio",
+                        help="the loop of the bare pass-through and of Passerelle alike")
     parser.add_argument("--sqlite-synchronous", default="full", choices=["full", "normal"],
                         help="PRAGMA synchronous of Passerelle's SQLite database")
     parser.add_argument("--check-cache-ttl", type=float, default=5.0,
                         help="Settings.check_cache_ttl; 0 reads token and consent rows on every "
                              "request (a polling workload that rarely repeats a point)")
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    os.environ["BENCH_EVENT_LOOP"] = arguments.event_loop  # for the servers it spawns
+    asyncio.run(main(arguments))
 
 
 if __name__ == "__main__":

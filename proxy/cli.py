@@ -46,16 +46,18 @@ def _serve(args: argparse.Namespace) -> int:
     from proxy.app import create_app
     from proxy.logging_setup import configure_logging
     from proxy.observability import SafeAccessLogger
-    from proxy.server_tuning import tune_for_serving
+    from proxy.server_tuning import serving_loop, tune_for_serving
 
     settings = settings_from(args, host=args.host, port=args.port, demo=args.demo,
                              public_url=args.public_url)
     configure_logging(settings.log_format, settings.log_level)
+    loop = serving_loop(settings.event_loop)
     app = create_app(settings)
     tune_for_serving(app)
-    web.run_app(app, host=settings.host, port=settings.port,
+    web.run_app(app, host=settings.host, port=settings.port, loop=loop,
                 access_log_class=SafeAccessLogger,
-                print=lambda msg: print(f"Passerelle at {settings.issuer} ({msg.strip()})"))
+                print=lambda msg: print(f"Passerelle at {settings.issuer} on {settings.event_loop} "
+                                        f"({msg.strip()})"))
     return 0
 
 

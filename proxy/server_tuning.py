@@ -8,15 +8,41 @@ up, :func:`settle_heap` freezes what exists (``gc.freeze``: never collected, nev
 again) and makes young collections rarer (:data:`GC_THRESHOLDS`). Reference counting still
 frees almost everything at once; only cyclic garbage waits a little longer.
 
+The event loop is libuv's (uvloop, :func:`serving_loop`) unless ``PASSERELLE_EVENT_LOOP`` says
+``asyncio``: the same code on a loop whose sockets, timers and callbacks cost less Python.
+Measured against the standard loop in one invocation (``python bench/bench_ab.py .
+--new-loop uvloop [--postgres]``, bench/README.md): CPU per request x0.93-0.97, requests/s
+x0.99-1.12 over four runs; the bare pass-through gains as much, so ``bench_proxy.py`` runs both
+on one loop (``--event-loop``).
+
 Process-wide, so only the ``serve`` command (and the benchmark, which measures what production
-runs) install it: never tests, which start many applications in one process.
+runs) install these: never tests, which start many applications in one process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 from aiohttp import web
+
+from proxy.environment import InvalidConfiguration
+
+#: ``PASSERELLE_EVENT_LOOP`` values.
+EVENT_LOOPS = ("uvloop", "asyncio")
+
+
+def serving_loop(name: str) -> asyncio.AbstractEventLoop:
+    """A new event loop of kind ``name`` (:data:`EVENT_LOOPS`) for the server to run on;
+    :class:`~proxy.environment.InvalidConfiguration` for another name (it refuses to start)."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    if name == "asyncio":
+        return asyncio.new_event_loop()
+    raise InvalidConfiguration(f"PASSERELLE_EVENT_LOOP is {name!r}; use one of "
+                           f"{', '.join(EVENT_LOOPS)}.")
 
 #: Young collection every 10,000 net allocations (default 700); older generations as default.
 GC_THRESHOLDS = (10_000, 10, 10)

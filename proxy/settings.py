@@ -35,6 +35,8 @@ class Settings:
     #: ``text`` for people, ``json`` for log collectors (containers set json).
     log_format: str = "text"
     log_level: str = "INFO"
+    #: ``uvloop`` (libuv: less CPU per request) or ``asyncio`` (the standard library's).
+    event_loop: str = "uvloop"
     #: Bearer token that ``/metrics`` requires; unset: loopback peers only.
     metrics_token: str | None = field(default=None, repr=False)
     #: Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed.
