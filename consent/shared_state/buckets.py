@@ -11,10 +11,14 @@ A statement per request is a round trip and a transaction on every data request,
 more than the rest of the request's checks together. :class:`LeasedBuckets` (what replicas use)
 takes a recipient's tokens from the shared bucket a few at a time
 (:meth:`DatabaseBuckets.take_up_to`: at most a tenth of a second of its rate and a quarter of
-its burst) and spends them locally for at most half a second. Tokens are only ever spent after
-the shared bucket gave them, so the rate across the instance is never exceeded; a lease left
+its burst) and spends them locally for at most half a second after the latest lease. A
+recipient spending a lease fast (half of it gone in the first half of its life) gets the next
+one *ahead*, in the background, added to what is left: its requests then never wait for the
+database; a recipient that asks now and then pays one round trip per lease, as before, and
+never has tokens taken for it that it does not ask for. Tokens are only ever spent after the
+shared bucket gave them, so the rate across the instance is never exceeded; a lease left
 unspent is dropped (the recipient loses those tokens: it errs on the strict side); a burst may
-reach ``burst`` plus what other replicas still hold in their leases (at most one lease each).
+reach ``burst`` plus what other replicas still hold in their leases (at most two leases each).
 A refusal is remembered until the instant the shared bucket named: no token can appear there
 sooner, since only time adds tokens.
 """
@@ -22,6 +26,7 @@ sooner, since only time adds tokens.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -32,6 +37,8 @@ import sqlalchemy as sa
 from consent.storage.database import Database
 
 Seconds = Callable[[], float]
+
+log = logging.getLogger("passerelle.rate_limit")
 
 #: Buckets idle this long are dropped from memory (they would be full again anyway).
 _MAX_BUCKETS = 10_000
@@ -149,6 +156,7 @@ class LeasedBuckets:
         self._leases: dict[str, tuple[int, float]] = {}  # key -> (tokens left, spend before)
         self._refused: dict[str, float] = {}  # key -> no token in the shared bucket before
         self._pending: dict[str, asyncio.Future[None]] = {}  # key -> its lease in flight
+        self._ahead: set[asyncio.Task[float]] = set()  # leases taken ahead (kept referenced)
 
     async def take(self, key: str) -> float:
         while True:
@@ -156,21 +164,41 @@ class LeasedBuckets:
             left, until = self._leases.get(key, (0, 0.0))
             if left > 0 and now < until:
                 self._leases[key] = (left - 1, until)
+                if (left - 1 <= self.lease // 2 and until - now > self.hold / 2
+                        and key not in self._pending):  # spent fast: the next one, ahead
+                    task = asyncio.create_task(self._lease(key, self._in_flight(key),
+                                                           ahead=True))
+                    self._ahead.add(task)
+                    task.add_done_callback(self._ahead.discard)
                 return 0.0
             refused_until = self._refused.get(key, 0.0)
             if now < refused_until:  # the shared bucket said when it would next hold a token
                 return refused_until - now
             pending = self._pending.get(key)
             if pending is None:
-                return await self._lease(key)
+                return await self._lease(key, self._in_flight(key))
             # One lease in flight per key: concurrent requests share it rather than each
             # taking a lease (which would empty the shared bucket for nothing).
             await asyncio.shield(pending)
 
-    async def _lease(self, key: str) -> float:
+    def _in_flight(self, key: str) -> asyncio.Future[None]:
+        """Mark a lease of ``key`` in flight, before anything awaits: one at a time per key."""
         done = self._pending[key] = asyncio.get_running_loop().create_future()
+        return done
+
+    async def _lease(self, key: str, done: asyncio.Future[None], *,
+                     ahead: bool = False) -> float:
+        """Take the lease of ``key`` marked in flight by ``done``. In the foreground, spend its
+        first token; ahead, add it to what is left of the current lease."""
         try:
             taken, wait = await self.shared.take_up_to(key, self.lease)
+        except Exception:
+            if not ahead:
+                raise
+            # Nobody waits for this one: the next request leases in the foreground and meets
+            # the error itself, if it persists.
+            log.warning("taking a rate-limit lease ahead failed", exc_info=True)
+            return 0.0
         finally:
             del self._pending[key]
             done.set_result(None)
@@ -178,7 +206,9 @@ class LeasedBuckets:
         if taken == 0:
             self._refused[key] = now + wait
             return wait
-        self._leases[key] = (taken - 1, now + self.hold)
+        left, until = self._leases.get(key, (0, 0.0)) if ahead else (0, 0.0)
+        spent = 0 if ahead else 1
+        self._leases[key] = ((left if now < until else 0) + taken - spent, now + self.hold)
         if len(self._leases) + len(self._refused) > _MAX_BUCKETS:
             self._leases = {k: v for k, v in self._leases.items() if v[1] > now}
             self._refused = {k: v for k, v in self._refused.items() if v > now}

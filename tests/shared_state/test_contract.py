@@ -159,7 +159,48 @@ async def test_leases_spend_the_shared_bucket_a_few_tokens_per_round_trip(
     third = replica()
     waits = await asyncio.gather(*(third.take("burst") for _ in range(10)))
     assert waits == [0.0] * 10
-    assert trips == 1
+    assert trips == 2  # one lease for all ten, and (spent that fast) the next one ahead
+    for db in backend.databases:
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_lease_spent_fast_is_renewed_ahead_and_an_occasional_one_is_not(
+        postgres_factory: PostgresFactory, clock: FrozenClock) -> None:
+    backend = Backend("postgresql", clock, Seconds(), postgres_factory.create())
+    foreground: list[int] = []  # the lease each take waited for (0: none)
+
+    class Counting(DatabaseBuckets):
+        calls = 0
+
+        async def take_up_to(self, key: str, n: int) -> tuple[int, float]:
+            Counting.calls += 1
+            return await super().take_up_to(key, n)
+
+    busy = LeasedBuckets(Counting(backend.database(), "recipient", 100.0, 400,
+                                  seconds=backend.seconds), seconds=backend.seconds)
+    assert busy.lease == 10
+    for _ in range(35):  # a recipient spending its leases fast, the clock 5 ms apart
+        before = Counting.calls
+        assert await busy.take("app") == 0.0
+        foreground.append(Counting.calls - before)
+        for _ in range(5):
+            await asyncio.sleep(0)  # a lease taken ahead completes in the background
+        backend.seconds.now += 0.005
+    assert foreground[0] == 1  # the first lease is waited for...
+    assert sum(foreground[1:]) == 0  # ...every later one was taken ahead
+    # A lease ahead each time half a lease is left: after the 5th, 15th, 25th and 35th take.
+    assert Counting.calls == 5
+
+    Counting.calls = 0
+    occasional = LeasedBuckets(Counting(backend.database(), "recipient", 100.0, 400,
+                                        seconds=backend.seconds), seconds=backend.seconds)
+    for _ in range(3):  # a recipient asking once a second: one lease each, never ahead
+        assert await occasional.take("other") == 0.0
+        for _ in range(5):
+            await asyncio.sleep(0)
+        backend.seconds.now += 1.0
+    assert Counting.calls == 3
     for db in backend.databases:
         await db.dispose()
 
