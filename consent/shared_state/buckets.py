@@ -11,12 +11,14 @@ A statement per request is a round trip and a transaction on every data request,
 more than the rest of the request's checks together. :class:`LeasedBuckets` (what replicas use)
 takes a recipient's tokens from the shared bucket a few at a time
 (:meth:`DatabaseBuckets.take_up_to`: at most a tenth of a second of its rate and a quarter of
-its burst) and spends them locally for at most half a second after the latest lease. A
-recipient spending a lease fast (half of it gone in the first half of its life) gets the next
+its burst) and spends them locally while the recipient keeps asking (a lease not used for
+half a second is dropped). A recipient that spends half a lease while it lives gets the next
 one *ahead*, in the background, added to what is left: its requests then never wait for the
-database; a recipient that asks now and then pays one round trip per lease, as before, and
-never has tokens taken for it that it does not ask for. Tokens are only ever spent after the
-shared bucket gave them, so the rate across the instance is never exceeded; a lease left
+database; a recipient that asks less often than that pays one round trip per request, as
+before. Locally held tokens never exceed one and a half leases, so what a replica spends in
+any interval is at most what the shared bucket gave it then plus that: tokens are only ever
+spent after the shared bucket gave them, so the rate across the instance is never exceeded
+beyond those few held tokens per replica; a lease left
 unspent is dropped (the recipient loses those tokens: it errs on the strict side); a burst may
 reach ``burst`` plus what other replicas still hold in their leases (at most two leases each).
 A refusal is remembered until the instant the shared bucket named: no token can appear there
@@ -143,7 +145,7 @@ class DatabaseBuckets:
 class LeasedBuckets:
     """:class:`RateBuckets` spending leases of a :class:`DatabaseBuckets`; see the module
     docstring. ``lease_seconds`` of the rate (at most a quarter of the burst, at least one
-    token) per lease, each spendable for ``hold`` seconds of ``seconds`` (monotonic)."""
+    token) per lease, dropped after ``hold`` seconds of ``seconds`` (monotonic) unused."""
 
     def __init__(self, shared: DatabaseBuckets, *, lease_seconds: float = 0.1,
                  hold: float = 0.5, seconds: Seconds = time.monotonic) -> None:
@@ -163,9 +165,8 @@ class LeasedBuckets:
             now = self._now()
             left, until = self._leases.get(key, (0, 0.0))
             if left > 0 and now < until:
-                self._leases[key] = (left - 1, until)
-                if (left - 1 <= self.lease // 2 and until - now > self.hold / 2
-                        and key not in self._pending):  # spent fast: the next one, ahead
+                self._leases[key] = (left - 1, now + self.hold)  # kept while in use
+                if left - 1 <= self.lease // 2 and key not in self._pending:  # the next, ahead
                     task = asyncio.create_task(self._lease(key, self._in_flight(key),
                                                            ahead=True))
                     self._ahead.add(task)
