@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import timedelta
 
 import pytest
@@ -148,3 +148,52 @@ async def test_replicas_spending_leases_never_start_more_calls_than_a_window_all
         assert busiest <= w.limit, (w.name, busiest)
     # The bounds are reached, not met by starving the callers.
     assert max(sum(1 for s in starts if t <= s < t + 1) for t in starts) >= 80
+
+
+async def test_no_start_is_taken_while_a_429_is_being_held(replica: Replica,
+                                                           seconds: Seconds) -> None:
+    """Found by review: the 429 is heard (``hold``) a round trip or three before its hold is in
+    the shared rings. Meanwhile a lease in flight, and whoever waited for it, took a start
+    from the shared ledger at once, which still had room: a DSO call sent right after the DSO
+    said stop. Every start of the lane now waits for the hold to land first."""
+    gate = asyncio.Event()
+    lease_back = asyncio.Event()
+    asked: list[bool] = []  # per round trip for starts: was a hold in flight?
+
+    class Slow(DatabaseLedger):
+        holding = False
+
+        async def take_up_to(self, n: int, *, lasting: float = 0.0) -> tuple[int, float]:
+            asked.append(self.holding)
+            try:
+                return await super().take_up_to(n, lasting=lasting)
+            finally:
+                lease_back.set()
+
+        async def hold(self, seconds: float, names: Collection[str]) -> None:
+            self.holding = True
+            await gate.wait()  # the hold's transaction, still on its way
+            await super().hold(seconds, names)
+            self.holding = False
+
+    big = window(1000, 1, "t/big")
+    shared = Slow(replica(big).db, [big], seconds=seconds)
+    leased = LeasedLedger(shared, seconds=seconds)
+    assert [await leased.take() for _ in range(3)] == [0.0] * 3  # 1 alone, then a lease of 2
+    asked.clear()
+    lease_back.clear()
+
+    first = asyncio.create_task(leased.take())  # a lease of 4, in flight
+    await asyncio.sleep(0)
+    held = asyncio.create_task(leased.hold(2.0, {"t/big"}))  # the DSO answered 429
+    second = asyncio.create_task(leased.take())  # waits for the lease in flight
+    await lease_back.wait()
+    for _ in range(20):  # whatever the lane does next without the database answering
+        await asyncio.sleep(0)
+    gate.set()
+    await held
+
+    results = [await first, await second]
+    assert asked[0] is False  # the lease, asked before the 429
+    assert not any(asked[1:])  # nothing asked again before the hold was in place
+    assert results == [pytest.approx(2.0)] * 2  # then the hold's wait, for both
