@@ -23,7 +23,9 @@ documented quotas (Enedis: 5 calls a second per application) make that one start
 is then not used at all, every start is taken from the shared ledger as it is made, as before.
 Only quotas of many calls a second, where the round trips cost the most, are leased.
 
-A 429 from the DSO (:meth:`hold`) drops the lease: the DSO said stop, its starts are not made.
+A 429 from the DSO (:meth:`hold`) drops the lease: the DSO said stop, its starts are not made;
+and until the hold is in the shared rings (its transaction's round trips), no start of this
+ledger is taken from them either: they still have room then.
 """
 
 from __future__ import annotations
@@ -63,16 +65,19 @@ class LeasedLedger:
         self._until = 0.0  # spendable before this instant
         self._pending: asyncio.Future[None] | None = None  # a lease in flight
         self._holds = 0  # 429s heard: a lease taken before one is not spent after it
+        self._holding: asyncio.Future[None] | None = None  # a 429's hold on its way
 
     async def take(self) -> float:
         while True:
-            if self._left > 0 and self._now() < self._until:
+            if self._holding is not None:  # the DSO said stop: nothing starts before the hold
+                await asyncio.shield(self._holding)
+            elif self._left > 0 and self._now() < self._until:
                 self._left -= 1
                 return 0.0
-            if self._pending is None:
+            elif self._pending is None:
                 return await self._lease()
-            # One lease in flight: concurrent callers share it rather than each take one.
-            await asyncio.shield(self._pending)
+            else:  # one lease in flight: concurrent callers share it rather than each take one
+                await asyncio.shield(self._pending)
 
     def _next_size(self, now: float) -> int:
         if self._granted:  # a lease ended: spent to its last start, or expired
@@ -99,7 +104,7 @@ class LeasedLedger:
             self._pending = None
             done.set_result(None)
         if taken and holds != self._holds:  # the DSO said stop while the lease was taken
-            return await self.shared.take()
+            return await self.take()
         if taken:
             self._granted, self._left = taken, taken - 1
             self._until = now + self.spend_within
@@ -109,7 +114,13 @@ class LeasedLedger:
         self._granted = self._left = 0  # the DSO said stop: what is left is not spent
         self._size, self._single = 1, -math.inf
         self._holds += 1
-        await self.shared.hold(seconds, names)
+        holding = self._holding = asyncio.get_running_loop().create_future()
+        try:
+            await self.shared.hold(seconds, names)
+        finally:
+            if self._holding is holding:
+                self._holding = None
+            holding.set_result(None)
 
     async def headroom(self) -> dict[str, tuple[int, int]]:
         # Leased starts count as used in the shared rings, spent or not.
