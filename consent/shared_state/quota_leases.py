@@ -6,19 +6,20 @@ at a time, a ceiling of one start per round trip (about 1,300 a second here) on 
 each replica. :class:`LeasedLedger` (what replicas use) takes starts a few at a time
 (:meth:`DatabaseLedger.take_up_to`) and spends them locally.
 
-Why the DSO's windows still hold: a lease is spendable for ``hold`` seconds (on a monotonic
-clock, measured from before the statement was sent) and its starts are *counted* in the
-shared rings as made at the lease's end, ``hold`` seconds after the instant the statement
-was prepared. Each slot of a ring is taken only once its counted start has aged out by a
-window's ``period``; a start made earlier than counted frees its slot later than need be.
+Why the DSO's windows still hold: a lease is spendable for ``spend_within`` seconds (on a
+monotonic clock, measured from before the statement was sent) and its starts are *counted* in
+the shared rings as made at the lease's end, ``spend_within`` seconds after the instant the
+statement was prepared (on the wall clock the replicas share). Each slot of a ring is taken
+only once its counted start has aged out by a window's ``period``; a start made earlier than
+counted frees its slot later than need be.
 So every slot's real starts stay at least ``period`` apart, and a window of ``limit`` slots
 never sees more than ``limit`` real starts in any ``period``, whatever the replicas do.
 
 What leasing costs is slots: a start leased and not made is lost until its window ages it out
-(it errs on the strict side), and a leased slot is held ``hold`` longer than a start made
-at once. So a lease is sized to what this process used of its previous one (doubling after a
+(it errs on the strict side), and a leased slot is held ``spend_within`` longer than a start
+made at once. So a lease is sized to what this process used of its previous one (doubling after a
 lease spent to the last start, shrinking to what was used after one that expired), and never
-more than ``hold`` seconds of any window's rate nor a quarter of its slots. The DSOs'
+more than ``spend_within`` seconds of any window's rate nor a quarter of its slots. The DSOs'
 documented quotas (Enedis: 5 calls a second per application) make that one start: the lease
 is then not used at all, every start is taken from the shared ledger as it is made, as before.
 Only quotas of many calls a second, where the round trips cost the most, are leased.
