@@ -166,7 +166,8 @@ class LeasedBuckets:
             left, until = self._leases.get(key, (0, 0.0))
             if left > 0 and now < until:
                 self._leases[key] = (left - 1, now + self.hold)  # kept while in use
-                if left - 1 <= self.lease // 2 and key not in self._pending:  # the next, ahead
+                if (left - 1 <= self.lease // 2 and key not in self._pending
+                        and now >= self._refused.get(key, 0.0)):  # the next one, ahead
                     task = asyncio.create_task(self._lease(key, self._in_flight(key),
                                                            ahead=True))
                     self._ahead.add(task)

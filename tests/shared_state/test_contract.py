@@ -278,3 +278,30 @@ async def test_a_token_store_shares_replaces_and_discards_only_the_refused_value
     await first.discard(key, "tok-2")
     assert await second.get(key) is None
     assert "tok" not in repr(CachedToken("tok-3", T0))
+
+
+@pytest.mark.postgres
+async def test_a_refused_renewal_is_not_asked_again_before_the_bucket_can_give(
+        postgres_factory: PostgresFactory, clock: FrozenClock) -> None:
+    backend = Backend("postgresql", clock, Seconds(), postgres_factory.create())
+    trips = 0
+
+    class Counting(DatabaseBuckets):
+        async def take_up_to(self, key: str, n: int) -> tuple[int, float]:
+            nonlocal trips
+            trips += 1
+            return await super().take_up_to(key, n)
+
+    shared = Counting(backend.database(), "recipient", 100.0, 40, seconds=backend.seconds)
+    replica = LeasedBuckets(shared, seconds=backend.seconds)
+    assert await replica.take("app") == 0.0  # a lease of 10, 9 left
+    await shared.take_up_to("app", 30)  # another replica empties the shared bucket
+    trips = 0
+    for _ in range(9):  # the lease's rest; half-way, a renewal ahead is refused
+        assert await replica.take("app") == 0.0
+        for _ in range(5):
+            await asyncio.sleep(0)
+    assert trips == 1  # not one refused renewal per request after that
+    assert await replica.take("app") == pytest.approx(0.01)  # what the refusal said
+    for db in backend.databases:
+        await db.dispose()
