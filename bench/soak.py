@@ -183,6 +183,7 @@ def report(tally: Tally, args: argparse.Namespace) -> dict[str, Any]:
     duration = args.minutes * 60
     return {
         "minutes": args.minutes, "rate_per_s": args.rate, "apps": args.apps,
+        "event_loop": args.event_loop,
         "sent": len(lat), "outcomes": dict(sorted(tally.statuses.items())),
         "errors": sum(n for k, n in tally.statuses.items() if k != "200"),
         "latency_ms": {"p50": round(percentile(lat, 0.5), 2),
@@ -197,7 +198,7 @@ def report(tally: Tally, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    with local_topology() as topology:
+    with local_topology(PASSERELLE_EVENT_LOOP=args.event_loop) as topology:
         url = with_password(topology.database_url, topology.secret("db_password"))
         tokens = await seed(url, apps=args.apps, points=20)
         assert isinstance(tokens, list)
@@ -213,6 +214,8 @@ def cli() -> None:
                         help="recipient apps sharing the load (each stays under its own rate "
                              "limit of 20/s)")
     parser.add_argument("--sample", type=float, default=5.0, help="RSS sampling period (s)")
+    parser.add_argument("--event-loop", choices=["uvloop", "asyncio"], default="uvloop",
+                        help="the replicas' PASSERELLE_EVENT_LOOP (default: serve's)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if args.minutes * 60 < WARM_UP + 120:
