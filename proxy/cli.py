@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     from proxy.app import create_app
     from proxy.logging_setup import configure_logging
     from proxy.observability import SafeAccessLogger
-    from proxy.server_tuning import serving_loop, tune_for_serving
+    from proxy.server_tuning import loop_kind, serving_loop, tune_for_serving
 
     settings = settings_from(args, host=args.host, port=args.port, demo=args.demo,
                              public_url=args.public_url)
@@ -56,7 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
     tune_for_serving(app)
     web.run_app(app, host=settings.host, port=settings.port, loop=loop,
                 access_log_class=SafeAccessLogger,
-                print=lambda msg: print(f"Passerelle at {settings.issuer} on {settings.event_loop} "
+                print=lambda msg: print(f"Passerelle at {settings.issuer} on {loop_kind(loop)} "
                                         f"({msg.strip()})"))
     return 0
 

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 
 from aiohttp import web
 
 from proxy.environment import InvalidConfiguration
+
+log = logging.getLogger("passerelle.serve")
 
 #: ``PASSERELLE_EVENT_LOOP`` values.
 EVENT_LOOPS = ("uvloop", "asyncio")
@@ -34,15 +37,26 @@ EVENT_LOOPS = ("uvloop", "asyncio")
 
 def serving_loop(name: str) -> asyncio.AbstractEventLoop:
     """A new event loop of kind ``name`` (:data:`EVENT_LOOPS`) for the server to run on;
-    :class:`~proxy.environment.InvalidConfiguration` for another name (it refuses to start)."""
+    :class:`~proxy.environment.InvalidConfiguration` for another name (it refuses to start).
+    Where uvloop is not installed (it has no Windows build, so the dependency is not declared
+    there) ``uvloop`` gives the standard loop, with a warning: :func:`loop_kind` says which."""
     if name == "uvloop":
-        import uvloop
-
+        try:
+            import uvloop
+        except ImportError:
+            log.warning("uvloop is not installed here: serving on the standard asyncio loop")
+            return asyncio.new_event_loop()
         return uvloop.new_event_loop()
     if name == "asyncio":
         return asyncio.new_event_loop()
     raise InvalidConfiguration(f"PASSERELLE_EVENT_LOOP is {name!r}; use one of "
-                           f"{', '.join(EVENT_LOOPS)}.")
+                               f"{', '.join(EVENT_LOOPS)}.")
+
+
+def loop_kind(loop: asyncio.AbstractEventLoop) -> str:
+    """``uvloop`` or ``asyncio``: which loop ``loop`` is (for the start line)."""
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+
 
 #: Young collection every 10,000 net allocations (default 700); older generations as default.
 GC_THRESHOLDS = (10_000, 10, 10)

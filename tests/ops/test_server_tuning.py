@@ -60,6 +60,19 @@ def test_the_serving_loop_is_uvloop_unless_asked_otherwise() -> None:
         serving_loop("trio")
 
 
+def test_without_uvloop_the_default_serves_on_the_standard_loop(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from proxy.server_tuning import loop_kind, serving_loop
+
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as on Windows: the import fails
+    loop = serving_loop("uvloop")
+    try:
+        assert loop_kind(loop) == "asyncio"
+        assert "uvloop is not installed" in caplog.text
+    finally:
+        loop.close()
+
+
 def serve(tmp_path: Path, **env: str) -> tuple[int, subprocess.Popen[str]]:
     port = unused_port()
     return port, subprocess.Popen(
