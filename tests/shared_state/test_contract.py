@@ -51,6 +51,25 @@ def buckets(backend: Backend, rate: float = 2.0, burst: int = 4) -> Callable[[],
                                  seconds=backend.seconds)
 
 
+class Trips:
+    """Round trips to the shared bucket, counted across the replicas of one test."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+class CountedBuckets(DatabaseBuckets):
+    """A replica's handle on the shared ``recipient`` bucket that counts its round trips."""
+
+    def __init__(self, backend: Backend, trips: Trips, rate: float, burst: int) -> None:
+        super().__init__(backend.database(), "recipient", rate, burst, seconds=backend.seconds)
+        self.trips = trips
+
+    async def take_up_to(self, key: str, n: int) -> tuple[int, float]:
+        self.trips.count += 1
+        return await super().take_up_to(key, n)
+
+
 def ledgers(backend: Backend) -> Callable[[], QuotaLedger]:
     """Two windows: 3 per second and 5 per 10 seconds (no margin, to keep numbers round)."""
     def windows() -> list[SlidingWindow]:
@@ -132,17 +151,10 @@ async def test_concurrent_takes_never_spend_more_than_the_bucket_holds(backend: 
 async def test_leases_spend_the_shared_bucket_a_few_tokens_per_round_trip(
         postgres_factory: PostgresFactory, clock: FrozenClock) -> None:
     backend = Backend("postgresql", clock, Seconds(), postgres_factory.create())
-    trips = 0
-
-    class Counting(DatabaseBuckets):
-        async def take_up_to(self, key: str, n: int) -> tuple[int, float]:
-            nonlocal trips
-            trips += 1
-            return await super().take_up_to(key, n)
+    trips = Trips()
 
     def replica() -> LeasedBuckets:
-        return LeasedBuckets(Counting(backend.database(), "recipient", 100.0, 40,
-                                      seconds=backend.seconds), seconds=backend.seconds)
+        return LeasedBuckets(CountedBuckets(backend, trips, 100.0, 40), seconds=backend.seconds)
 
     first, second = replica(), replica()
     assert first.lease == 10  # a tenth of a second of 100/s, under a quarter of the burst
@@ -150,16 +162,16 @@ async def test_leases_spend_the_shared_bucket_a_few_tokens_per_round_trip(
     # The clock stands still: never more than the burst across both replicas...
     assert waits.count(0.0) == 40
     assert all(w == pytest.approx(0.01) for w in waits if w)  # then one token per 1/rate s
-    assert trips <= 6  # ...in a few round trips: 4 leases, then one refusal per replica
+    assert trips.count <= 6  # ...in a few round trips: 4 leases, then one refusal per replica
     backend.seconds.now += 1.0  # leases expire after `hold`; the shared bucket has refilled
     assert await second.take("app") == 0.0
     # Concurrent requests of one replica share one lease in flight instead of each taking one
     # (which would empty the bucket for nothing and refuse the rest).
-    trips = 0
+    trips.count = 0
     third = replica()
     waits = await asyncio.gather(*(third.take("burst") for _ in range(10)))
     assert waits == [0.0] * 10
-    assert trips == 2  # one lease for all ten, and (spent that fast) the next one ahead
+    assert trips.count == 2  # one lease for all ten, and (spent that fast) the next one ahead
     for db in backend.databases:
         await db.dispose()
 
@@ -170,37 +182,30 @@ async def test_a_lease_spent_fast_is_renewed_ahead_and_an_occasional_one_is_not(
     backend = Backend("postgresql", clock, Seconds(), postgres_factory.create())
     foreground: list[int] = []  # the lease each take waited for (0: none)
 
-    class Counting(DatabaseBuckets):
-        calls = 0
-
-        async def take_up_to(self, key: str, n: int) -> tuple[int, float]:
-            Counting.calls += 1
-            return await super().take_up_to(key, n)
-
-    busy = LeasedBuckets(Counting(backend.database(), "recipient", 100.0, 400,
-                                  seconds=backend.seconds), seconds=backend.seconds)
+    trips = Trips()
+    busy = LeasedBuckets(CountedBuckets(backend, trips, 100.0, 400), seconds=backend.seconds)
     assert busy.lease == 10
     for _ in range(35):  # a recipient spending its leases fast, the clock 5 ms apart
-        before = Counting.calls
+        before = trips.count
         assert await busy.take("app") == 0.0
-        foreground.append(Counting.calls - before)
+        foreground.append(trips.count - before)
         for _ in range(5):
             await asyncio.sleep(0)  # a lease taken ahead completes in the background
         backend.seconds.now += 0.005
     assert foreground[0] == 1  # the first lease is waited for...
     assert sum(foreground[1:]) == 0  # ...every later one was taken ahead
     # A lease ahead each time half a lease is left: after the 5th, 15th, 25th and 35th take.
-    assert Counting.calls == 5
+    assert trips.count == 5
 
-    Counting.calls = 0
-    occasional = LeasedBuckets(Counting(backend.database(), "recipient", 100.0, 400,
-                                        seconds=backend.seconds), seconds=backend.seconds)
+    trips.count = 0
+    occasional = LeasedBuckets(CountedBuckets(backend, trips, 100.0, 400),
+                               seconds=backend.seconds)
     for _ in range(3):  # a recipient asking once a second: one lease each, never ahead
         assert await occasional.take("other") == 0.0
         for _ in range(5):
             await asyncio.sleep(0)
         backend.seconds.now += 1.0
-    assert Counting.calls == 3
+    assert trips.count == 3
     for db in backend.databases:
         await db.dispose()
 
@@ -284,24 +289,17 @@ async def test_a_token_store_shares_replaces_and_discards_only_the_refused_value
 async def test_a_refused_renewal_is_not_asked_again_before_the_bucket_can_give(
         postgres_factory: PostgresFactory, clock: FrozenClock) -> None:
     backend = Backend("postgresql", clock, Seconds(), postgres_factory.create())
-    trips = 0
-
-    class Counting(DatabaseBuckets):
-        async def take_up_to(self, key: str, n: int) -> tuple[int, float]:
-            nonlocal trips
-            trips += 1
-            return await super().take_up_to(key, n)
-
-    shared = Counting(backend.database(), "recipient", 100.0, 40, seconds=backend.seconds)
+    trips = Trips()
+    shared = CountedBuckets(backend, trips, 100.0, 40)
     replica = LeasedBuckets(shared, seconds=backend.seconds)
     assert await replica.take("app") == 0.0  # a lease of 10, 9 left
     await shared.take_up_to("app", 30)  # another replica empties the shared bucket
-    trips = 0
+    trips.count = 0
     for _ in range(9):  # the lease's rest; half-way, a renewal ahead is refused
         assert await replica.take("app") == 0.0
         for _ in range(5):
             await asyncio.sleep(0)
-    assert trips == 1  # not one refused renewal per request after that
+    assert trips.count == 1  # not one refused renewal per request after that
     assert await replica.take("app") == pytest.approx(0.01)  # what the refusal said
     for db in backend.databases:
         await db.dispose()
