@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_proxy import Target, closed_rounds, free_port, wait_for
 from bench.proxy_world import DurablePostgres
+from proxy.server_tuning import EVENT_LOOPS
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -102,7 +103,7 @@ if __name__ == "__main__":
                         help="access events kept in memory (the path without its durable step)")
     parser.add_argument("--postgres", action="store_true",
                         help="each commit on its own database of one durable PostgreSQL cluster")
-    parser.add_argument("--new-loop", choices=["asyncio", "uvloop"], default="asyncio",
+    parser.add_argument("--new-loop", choices=EVENT_LOOPS, default="asyncio",
                         help="the new commit's event loop (the old one runs asyncio's): "
                              "`bench_ab.py . --new-loop uvloop` compares the loops alone")
     parser.add_argument("--requests", type=int, default=6000)

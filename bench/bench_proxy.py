@@ -54,6 +54,7 @@ from bench.proxy_world import (
     polling_economy,
     seed,
 )
+from proxy.server_tuning import EVENT_LOOPS, serving_loop
 
 PARIS = ZoneInfo("Europe/Paris")
 CLIENT = "bench"
@@ -281,8 +282,6 @@ def p(values: list[float], q: float) -> float:
 def server_loop() -> asyncio.AbstractEventLoop:
     """The loop the bare pass-through and Passerelle run on: both the same, so the ratio
     compares the code, not the loops (``--event-loop``; ``passerelle serve`` runs uvloop)."""
-    from proxy.server_tuning import serving_loop
-
     return serving_loop(os.environ.get("BENCH_EVENT_LOOP", "asyncio"))
 
 
@@ -404,7 +403,7 @@ def cli() -> None:
     parser.add_argument("--postgres", action="store_true",
                         help="run Passerelle on a throwaway PostgreSQL cluster (production "
                              "backend) instead of SQLite")
-    parser.add_argument("--event-loop", choices=["asyncio", "uvloop"], default="asyncio",
+    parser.add_argument("--event-loop", choices=EVENT_LOOPS, default="asyncio",
                         help="the loop of the bare pass-through and of Passerelle alike")
     parser.add_argument("--sqlite-synchronous", default="full", choices=["full", "normal"],
                         help="PRAGMA synchronous of Passerelle's SQLite database")

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.proxy_world import POINTS, seed
 from proxy.environment import with_password
+from proxy.server_tuning import EVENT_LOOPS
 from tests.support.topology import Topology, local_topology
 
 WARM_UP = 60.0  # seconds of the run not counted in the memory comparison
@@ -214,7 +215,7 @@ def cli() -> None:
                         help="recipient apps sharing the load (each stays under its own rate "
                              "limit of 20/s)")
     parser.add_argument("--sample", type=float, default=5.0, help="RSS sampling period (s)")
-    parser.add_argument("--event-loop", choices=["uvloop", "asyncio"], default="uvloop",
+    parser.add_argument("--event-loop", choices=EVENT_LOOPS, default="uvloop",
                         help="the replicas' PASSERELLE_EVENT_LOOP (default: serve's)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()

@@ -11,9 +11,9 @@ monotonic clock, measured from before the statement was sent) and its starts are
 the shared rings as made at the lease's end, ``spend_within`` seconds after the instant the
 statement was prepared (on the wall clock the replicas share). Each slot of a ring is taken
 only once its counted start has aged out by a window's ``period``; a start made earlier than
-counted frees its slot later than need be.
-So every slot's real starts stay at least ``period`` apart, and a window of ``limit`` slots
-never sees more than ``limit`` real starts in any ``period``, whatever the replicas do.
+counted frees its slot later than need be. So every slot's real starts stay at least
+``period`` apart, and a window of ``limit`` slots never sees more than ``limit`` real starts
+in any ``period``, whatever the replicas do.
 
 What leasing costs is slots: a start leased and not made is lost until its window ages it out
 (it errs on the strict side), and a leased slot is held ``spend_within`` longer than a start
