@@ -64,6 +64,9 @@ from consent.vocabulary import Direction, Energy
 SAME_PERIOD_TOLERANCE = timedelta(days=2)
 
 
+#: The reason recorded for a claim the DSO could not check (it did not answer): not a guess.
+DSO_UNAVAILABLE = "dso unavailable"
+
 @dataclass(frozen=True, slots=True)
 class DsoFacts:
     """What the DSO said about the point when the proof was checked.
@@ -169,12 +172,15 @@ class ClaimService:
             return ClaimResult(claim, None)
 
     async def recent_refusals(self, account_id: str, within: timedelta) -> int:
-        """How many claims of ``account_id`` were refused in the last ``within``."""
+        """How many claims of ``account_id`` were refused in the last ``within``: the guesses
+        the claim throttle counts. A refusal for :data:`DSO_UNAVAILABLE` is recorded (the
+        household sees the attempt) but is no guess: the person's proof was never checked."""
         since = self.clock.now() - within
         async with self.db.session() as session:
             result = await session.exec(select(func.count()).select_from(PointClaim).where(
                 PointClaim.account_id == account_id,
                 PointClaim.outcome == ClaimOutcome.REFUSED,
+                PointClaim.reason != DSO_UNAVAILABLE,
                 col(PointClaim.created_at) > since))
             return int(result.one())
 

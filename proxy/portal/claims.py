@@ -9,10 +9,12 @@ point away from the household already recorded for the same customer period).
 
 Guessing is throttled: after :data:`MAX_REFUSALS` refused claims in :data:`REFUSAL_WINDOW`,
 an account is told to wait; an unknown point and a wrong number get the same answer. Each
-attempt is kept as a :class:`~consent.models.PointClaim` and logged as evidence.
+attempt is kept as a :class:`~consent.models.PointClaim` and logged as evidence; one the DSO
+could not check (it did not answer: a 502 page) is kept too but is not a guess, so an outage
+never locks a household out of claiming.
 
-:func:`verify_meter_number` is shared with the first OpenID sign-in and the password reset,
-which rely on the same proof.
+:func:`verify_meter_number` is shared with the first OpenID sign-in, which relies on the same
+proof (and counts its guesses the same way: :attr:`ProofRefused.is_guess`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from aiohttp import web
 
 from adapters.base import MeterNumberCheck, UpstreamConsentFlow
 from adapters.errors import UnknownPoint, UpstreamError
-from consent.claims import Claimant, DsoFacts
+from consent.claims import DSO_UNAVAILABLE, Claimant, DsoFacts
 from consent.errors import DomainError
 from consent.identifiers import PointRef, Source
 from consent.models import ClaimMethod
@@ -58,6 +60,12 @@ class ProofRefused(Exception):
         self.field, self.message_key, self.reason = field, message_key, reason
         self.status = status
 
+    @property
+    def is_guess(self) -> bool:
+        """Whether the person's proof was checked and failed (what throttles count): not when
+        the DSO did not answer."""
+        return self.reason != DSO_UNAVAILABLE
+
 
 def parse_point(source: str, identifier: str) -> PointRef:
     """The point typed in the form (spaces ignored); :class:`ProofRefused` if malformed."""
@@ -88,7 +96,7 @@ async def verify_meter_number(app: web.Application, ref: PointRef, meter_number:
         raise ProofRefused("meter_number", "portal.err.meter_number",
                            "meter number mismatch") from None
     except UpstreamError:
-        raise ProofRefused("form", "portal.err.claim.unavailable", "dso unavailable",
+        raise ProofRefused("form", "portal.err.claim.unavailable", DSO_UNAVAILABLE,
                            status=502) from None
     now = app[clock_key].now()
     current = [o for o in occupants if o.period.contains(now)]

@@ -49,10 +49,11 @@ refused (someone claimed the point since this request looked at it, without its 
 failing (the database, a conflict), the whole attempt rolls back, the household included; no
 session starts. The DSO is asked before that transaction opens (:func:`verify_meter_number`),
 so the point's lock is never held across a call to it, and a DSO that does not answer (502)
-leaves nothing either. A refused attempt leaves only its record: the throttle's count (a proof
-that did not hold, a home that has an account, a session not recent), for the last two
-``account.oidc_link_refused`` on the owner's account, and the refused ``point_claim`` of a
-signed-in household (recorded again after the rollback,
+leaves nothing either, not even a count against the throttle (it checked nothing). A refused
+attempt leaves only its record: the throttle's count (a proof that did not hold, a home that
+has an account, a session not recent), for the last two ``account.oidc_link_refused`` on the
+owner's account, and the refused ``point_claim`` of a signed-in household (recorded again
+after the rollback,
 :meth:`~consent.claims.ClaimService.keep_refusal`, as ``/account/claim`` records every attempt
 of a household). A claim refused to a household created for the attempt leaves no row at all:
 the household is gone, and losing a race is not a guess the throttle should count. The
@@ -177,7 +178,8 @@ async def link_submit(request: web.Request) -> web.StreamResponse:
         verified = await verify_meter_number(request.app, parse_point(
             values["source"], values["identifier"]), first(pairs, "meter_number"))
     except ProofRefused as refused:
-        await throttle.failed(subject_key, address)
+        if refused.is_guess:  # a DSO that did not answer checked nothing
+            await throttle.failed(subject_key, address)
         errors.add(refused.field, refused.message_key)
         return await _link_page(request, errors=errors, values=values, status=refused.status)
     try:

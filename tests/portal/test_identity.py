@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from consent.evidence.verify import verify_bundle
 from consent.identity import issue_reset_code
 from consent.models import Account, BrowserSession, ClaimOutcome, Occupancy, PointClaim
+from proxy.portal.claims import MAX_REFUSALS
 from tests.oauth.conftest import Browser
 from tests.portal.helpers import csrf_of, field_error, log_entries, post, text_of
 from tests.portal.world import ALICE_PCE, BOB_PRM, FREE_PRM, PASSWORD, Portal
@@ -75,6 +76,28 @@ async def test_a_dso_that_does_not_answer_is_a_502_not_the_households_mistake(
     async with portal.db.session() as session:
         [claim] = (await session.exec(select(PointClaim))).all()
     assert (claim.outcome, claim.reason) == (ClaimOutcome.REFUSED, "dso unavailable")
+
+
+async def test_a_dso_outage_is_no_guess_the_claim_throttle_counts(portal: Portal,
+                                                                  alice: Browser) -> None:
+    """More outages than the guessing limit allows wrong numbers: each is recorded, none
+    counts, and the claim goes through once the DSO answers again."""
+    for _ in range(MAX_REFUSALS + 1):
+        portal.simulator.faults.next("unavailable")
+        response, _ = await post(alice, "/account/claim", {
+            "source": "enedis", "identifier": FREE_PRM.identifier,
+            "meter_number": portal.meter_number(FREE_PRM)}, page="/account/claim")
+        assert response.status == 502
+    response, _ = await post(alice, "/account/claim", {
+        "source": "enedis", "identifier": FREE_PRM.identifier,
+        "meter_number": portal.meter_number(FREE_PRM)}, page="/account/claim")
+    assert response.status == 303
+    async with portal.db.session() as session:
+        claims = (await session.exec(select(PointClaim))).all()
+    assert sorted(c.outcome.value for c in claims) == ["accepted"] + ["refused"] * (
+        MAX_REFUSALS + 1)
+    assert {c.reason for c in claims if c.outcome == ClaimOutcome.REFUSED} == {
+        "dso unavailable"}
 
 
 async def test_meter_number_guessing_is_throttled(portal: Portal, alice: Browser) -> None:

@@ -34,6 +34,7 @@ from consent.vocabulary import Direction, Energy
 from proxy.keys import claim_service_key
 from proxy.portal import oidc_link
 from proxy.portal.claims import verify_meter_number
+from proxy.web.ratelimit import ACCOUNT_LIMIT
 from tests.portal.helpers import text_of
 from tests.portal.oidc_flow import admin_events, at_the_link_form, links, submit_link
 from tests.portal.world import FREE_PRM, Portal
@@ -167,8 +168,8 @@ async def test_a_claim_that_fails_leaves_nothing_and_can_be_retried(
 async def test_a_dso_that_does_not_answer_leaves_nothing(federated_any: Portal,
                                                          provider: Provider) -> None:
     """The DSO is down when asked to confirm the meter number: a 502 page saying so, nothing
-    linked or created. Only the throttle counts it (on PostgreSQL its counters are rows,
-    ``throttle_attempt``: the account's and the address's), like any proof that did not hold."""
+    linked or created, and not even a count against the throttle (on PostgreSQL its counters
+    are rows, ``throttle_attempt``): the DSO checked nothing, so the person guessed nothing."""
     portal = federated_any
     browser = await at_the_link_form(portal, provider, NADIA, False)
     try:
@@ -177,10 +178,26 @@ async def test_a_dso_that_does_not_answer_leaves_nothing(federated_any: Portal,
         status, _, html = await submit_link(browser, portal, FREE_PRM)
         assert status == 502
         assert "The grid operator is not answering right now" in text_of(html)
-        shared = portal.db.dialect == "postgresql"
-        assert growth(before, await table_counts(portal.db)) == (
-            {"throttle_attempt": 2} if shared else {})
+        assert growth(before, await table_counts(portal.db)) == {}
     finally:
         await browser.close()
     assert await links(portal) == []
     assert await _nadias(portal) == []
+
+
+async def test_dso_outages_are_no_guesses_for_the_sign_in_throttle(
+        federated_any: Portal, provider: Provider) -> None:
+    """More outages than the throttle allows failed proofs, then the DSO answers again: the
+    link goes through (a count per outage would have answered 429)."""
+    portal = federated_any
+    browser = await at_the_link_form(portal, provider, NADIA, False)
+    try:
+        for _ in range(ACCOUNT_LIMIT + 1):
+            portal.simulator.faults.next("unavailable")
+            status, _, _ = await submit_link(browser, portal, FREE_PRM)
+            assert status == 502
+        status, location, _ = await submit_link(browser, portal, FREE_PRM)
+        assert (status, location) == (303, "/account/history")
+    finally:
+        await browser.close()
+    assert len(await links(portal)) == 1
