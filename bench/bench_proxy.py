@@ -1,14 +1,17 @@
 """Passerelle's data path against a bare aiohttp pass-through to the same upstream DSO.
 
-Three processes: the in-house DSO server (the simulator over HTTP), then in turn a bare
-pass-through and Passerelle (every check, access events committed before each answer, cache
-off), each in its own process; this process generates the load. Printed, all measured in this
-one run:
+Servers, each in its own process: the in-house DSO server (the simulator over HTTP), then in
+turn a bare pass-through, the same pass-through committing one row per request before its
+answer (the *floor*: what R16, an access event durable before the response, costs by itself on
+this machine, with nothing else of Passerelle's), and Passerelle (every check, access events
+and their evidence leaves committed before each answer, cache off); this process generates the
+load. Printed, all measured in this one run:
 
-* requests/s through each (closed loop), and their ratio (target >= 0.7), with the CPU each
-  server process spent per request (the steadier figure when the machine is shared);
+* requests/s through each (closed loop), and their ratio to the bare pass-through (target
+  >= 0.7), with the CPU each server process spent per request (the steadier figure when the
+  machine is shared);
 * latency p50/p99 of each at a moderate fixed rate, and the p99 added by Passerelle (target
-  <= 2 ms);
+  <= 2 ms) and by the floor;
 * requests/s through each again with the DSO answering ``--upstream-delay-ms`` late (50 ms by
   default: a real DSO's answers take tens to hundreds of milliseconds), where the pass-through
   is no longer bound by this machine's CPU;
@@ -67,7 +70,7 @@ def free_port() -> int:
         return port
 
 
-# ---- the three servers (each runs in its own process) -----------------------------------------
+# ---- the servers (each runs in its own process) ------- -----------------------------------------
 
 def serve_upstream(port: int) -> None:
     """The simulator behind the in-house DSO API, quotas announced far above the load.
@@ -100,8 +103,10 @@ def serve_upstream(port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-def serve_bare(port: int, upstream: str) -> None:
-    """The baseline: forward the same request to the DSO, return its body untouched."""
+def serve_bare(port: int, upstream: str, *, record: Any = None, on_startup: Any = None
+               ) -> None:
+    """The baseline: forward the same request to the DSO, return its body untouched
+    (``record(request, body, status)`` awaited first, if given: :func:`serve_floor`)."""
 
     async def make() -> web.Application:
         session = aiohttp.ClientSession()
@@ -120,16 +125,107 @@ def serve_bare(port: int, upstream: str) -> None:
                     params={"start": start.isoformat(), "end": end.isoformat(),
                             "resolution": "P1D"},
                     headers={"Authorization": f"Bearer {token}"}) as r:
-                return web.Response(body=await r.read(), status=r.status,
+                body = await r.read()
+                if record is not None:
+                    await record(request, body, r.status)
+                return web.Response(body=body, status=r.status,
                                     content_type="application/json")
 
         app = web.Application()
+        if on_startup is not None:
+            app.on_startup.append(on_startup)
         app.router.add_get("/api/v1/points/{point}/datasets/{dataset}", forward)
         app.on_cleanup.append(lambda _app: session.close())
         return app
 
     web.run_app(make(), host="127.0.0.1", port=port, print=None, access_log=None,
                 loop=server_loop())
+
+
+class FloorLog:
+    """One row per answered request, group-committed before the answer: the least that any
+    server obeying R16 (an access event durable before the response) does, without checks,
+    evidence leaves or normalising. The floor under Passerelle's figures on this machine."""
+
+    def __init__(self, database_url: str, synchronous: str) -> None:
+        self.url = database_url
+        self.synchronous = synchronous
+        self.pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
+        self.wake = asyncio.Event()
+        self.commit: Any = None
+        self.task: asyncio.Task[None] | None = None  # kept: the loop holds tasks weakly
+
+    async def start(self) -> None:
+        if self.url.startswith("postgresql"):
+            import asyncpg  # type: ignore[import-untyped]
+
+            conn = await asyncpg.connect(self.url.replace("+asyncpg", ""))
+            await conn.execute("CREATE TABLE IF NOT EXISTS floor_event (id text PRIMARY KEY, "
+                               "at text, point text, status int, body_sha256 text)")
+            insert = "INSERT INTO floor_event VALUES ($1, $2, $3, $4, $5)"
+
+            async def commit(rows: list[tuple[Any, ...]]) -> None:
+                await conn.executemany(insert, rows)  # one transaction, fsync'd on commit
+        else:
+            import sqlite3
+            from concurrent.futures import ThreadPoolExecutor
+
+            path = self.url.removeprefix("sqlite:///")
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            db.execute("CREATE TABLE IF NOT EXISTS floor_event (id TEXT PRIMARY KEY, at TEXT, "
+                       "point TEXT, status INTEGER, body_sha256 TEXT)")
+            thread = ThreadPoolExecutor(max_workers=1)
+
+            def write(rows: list[tuple[Any, ...]]) -> None:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany("INSERT INTO floor_event VALUES (?, ?, ?, ?, ?)", rows)
+                db.execute("COMMIT")
+
+            async def commit(rows: list[tuple[Any, ...]]) -> None:
+                await asyncio.get_running_loop().run_in_executor(thread, write, rows)
+        self.commit = commit
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def append(self, row: tuple[Any, ...]) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.pending.append((row, done))
+        self.wake.set()
+        await done
+
+    async def _run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            batch, self.pending = self.pending, []
+            try:
+                await self.commit([row for row, _ in batch])
+            except Exception as e:  # every waiter learns it
+                for _, done in batch:
+                    done.set_exception(e)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+
+def serve_floor(port: int, upstream: str, database_url: str, synchronous: str) -> None:
+    """The bare pass-through plus :class:`FloorLog`: the body's SHA-256 and one row per
+    request committed before the answer."""
+    import hashlib
+    import uuid
+
+    floor = FloorLog(database_url, synchronous)
+
+    async def record(request: web.Request, body: bytes, status: int) -> None:
+        await floor.append((uuid.uuid4().hex, datetime.now().isoformat(),
+                            request.match_info["point"], status,
+                            hashlib.sha256(body).hexdigest()))
+
+    async def started(_app: web.Application) -> None:
+        await floor.start()
+
+    serve_bare(port, upstream, record=record, on_startup=started)
 
 
 def serve_passerelle(port: int, upstream: str, database_url: str, data_dir: str,
@@ -308,27 +404,33 @@ async def main(args: argparse.Namespace) -> None:
             db_url = stack.enter_context(DurablePostgres())
         token = await seed(db_url)
         assert isinstance(token, str)
-        ports = {name: free_port() for name in ("upstream", "bare", "passerelle", "memory")}
+        ports = {name: free_port()
+                 for name in ("upstream", "bare", "floor", "passerelle", "memory")}
         upstream = f"http://127.0.0.1:{ports['upstream']}"
         procs = [spawn("upstream", str(ports["upstream"]))]
         try:
             await wait_for(ports["upstream"])
             procs.append(spawn("bare", str(ports["bare"]), upstream))
+            floor_url = db_url if args.postgres else f"sqlite:///{tmp}/floor.db"
+            procs.append(spawn("floor", str(ports["floor"]), upstream, floor_url,
+                               args.sqlite_synchronous))
             ttl = str(args.check_cache_ttl)
             procs.append(spawn("passerelle", str(ports["passerelle"]), upstream, db_url, tmp,
                                "durable", args.sqlite_synchronous, ttl))
             procs.append(spawn("passerelle", str(ports["memory"]), upstream, db_url, tmp,
                                "memory", args.sqlite_synchronous, ttl))
-            for name in ("bare", "passerelle", "memory"):
+            for name in ("bare", "floor", "passerelle", "memory"):
                 await wait_for(ports[name])
-            bare, ours, mem = (
+            bare, floor, ours, mem = (
                 Target(label, f"http://127.0.0.1:{ports[name]}", tok, proc.pid)
                 for label, name, tok, proc in (
                     ("bare pass-through", "bare", None, procs[1]),
-                    ("Passerelle", "passerelle", token, procs[2]),
-                    ("(events in memory", "memory", token, procs[3])))
-            await closed_rounds([bare, ours, mem], args.requests, args.concurrency, args.rounds)
-            await open_loop([bare, ours, mem], args.latency_requests, args.rate)
+                    ("bare + durable row", "floor", None, procs[2]),
+                    ("Passerelle", "passerelle", token, procs[3]),
+                    ("(events in memory", "memory", token, procs[4])))
+            everyone = [bare, floor, ours, mem]
+            await closed_rounds(everyone, args.requests, args.concurrency, args.rounds)
+            await open_loop(everyone, args.latency_requests, args.rate)
             late = [Target(t.label, t.base, t.token, t.pid) for t in (bare, ours)]
             if args.upstream_delay_ms > 0:
                 async with aiohttp.ClientSession() as session, session.post(
@@ -339,7 +441,7 @@ async def main(args: argparse.Namespace) -> None:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=10)
-    report(args, bare, ours, mem)
+    report(args, bare, floor, ours, mem)
     if args.upstream_delay_ms > 0:
         print(f"closed loop again, the DSO answering {args.upstream_delay_ms:g} ms late (as a "
               "real one does; the target above is the CPU-bound case):")
@@ -355,7 +457,8 @@ async def main(args: argparse.Namespace) -> None:
           f"ratio to minimum {economy['calls'] / economy['minimum']:.3f} (target <= 1.05)")
 
 
-def report(args: argparse.Namespace, bare: Target, ours: Target, mem: Target) -> None:
+def report(args: argparse.Namespace, bare: Target, floor: Target, ours: Target, mem: Target
+           ) -> None:
     backend = ("PostgreSQL" if args.postgres
                else f"SQLite synchronous={args.sqlite_synchronous}")
     if args.check_cache_ttl <= 0:
@@ -365,13 +468,15 @@ def report(args: argparse.Namespace, bare: Target, ours: Target, mem: Target) ->
           "commits):")
     print(f"  bare pass-through   {bare.rps:8.0f} req/s                  "
           f"server CPU {bare.cpu_us:5.0f} us/request")
+    print(f"  bare + durable row  {floor.rps:8.0f} req/s   ratio {floor.rps / bare.rps:.2f} "
+          f"(the floor: R16 alone)  server CPU {floor.cpu_us:5.0f} us/request")
     print(f"  Passerelle          {ours.rps:8.0f} req/s   ratio {ours.rps / bare.rps:.2f} "
           f"(target >= 0.70)   server CPU {ours.cpu_us:5.0f} us/request")
     print(f"  (events in memory   {mem.rps:8.0f} req/s   ratio {mem.rps / bare.rps:.2f}: "
           f"not durable, shows the commit's share; server CPU {mem.cpu_us:5.0f} us/request)")
     print(f"open loop, {args.rate:.0f} req/s to each, {args.latency_requests} requests each, "
           "interleaved:")
-    for target in (bare, ours, mem):
+    for target in (bare, floor, ours, mem):
         close = ")" if target is mem else ""
         print(f"  {target.label:18s}  p50 {p(target.latencies, 0.5):6.2f} ms   "
               f"p99 {p(target.latencies, 0.99):6.2f} ms{close}")
@@ -379,13 +484,16 @@ def report(args: argparse.Namespace, bare: Target, ours: Target, mem: Target) ->
     print(f"  p99 added by Passerelle: {added:.2f} ms (target <= 2 ms); without the durable "
           f"commit: {p(mem.latencies, 0.99) - p(bare.latencies, 0.99):.2f} ms; p50 added "
           f"{p(ours.latencies, 0.5) - p(bare.latencies, 0.5):.2f} ms")
+    print(f"  p99 added by the floor (a durable row, nothing else): "
+          f"{p(floor.latencies, 0.99) - p(bare.latencies, 0.99):.2f} ms; Passerelle beyond "
+          f"the floor: {p(ours.latencies, 0.99) - p(floor.latencies, 0.99):.2f} ms")
 
 
 def cli() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] in {"upstream", "bare", "passerelle"}:
+    if len(sys.argv) > 1 and sys.argv[1] in {"upstream", "bare", "floor", "passerelle"}:
         role, rest = sys.argv[1], sys.argv[2:]
         servers: dict[str, Any] = {"upstream": serve_upstream, "bare": serve_bare,
-                                   "passerelle": serve_passerelle}
+                                   "floor": serve_floor, "passerelle": serve_passerelle}
         servers[role](int(rest[0]), *rest[1:])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
