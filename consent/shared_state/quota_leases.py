@@ -24,14 +24,25 @@ documented quotas (Enedis: 5 calls a second per application) make that one start
 is then not used at all, every start is taken from the shared ledger as it is made, as before.
 Only quotas of many calls a second, where the round trips cost the most, are leased.
 
-A 429 from the DSO (:meth:`hold`) drops the lease: the DSO said stop, its starts are not made;
-and until the hold is in the shared rings (its transaction's round trips), no start of this
-ledger is taken from them either: they still have room then.
+A lease in steady use is followed by the next one taken *ahead*, in the background, so that a
+request seldom waits for the round trip: when a start is taken from a lease in the second half
+of its life, or takes its last start, the next lease is asked for (one at a time). It is a
+lease like any other, spendable until ``spend_within`` after it was asked for and counted as
+made then; it is spent only once the current one is spent or expired, and dropped unspent if
+it expires first (its starts stay counted: the strict side again; the next start is then
+taken alone, and leases grow again from there).
+Callers finding no start while it is on its way wait for it rather than take another.
+
+A 429 from the DSO (:meth:`hold`) drops the leases: the DSO said stop, their starts are not
+made (a lease in flight then is dropped when it lands); and until the hold is in the shared
+rings (its transaction's round trips), no start of this ledger is taken from them either: they
+still have room then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable, Collection
@@ -39,6 +50,8 @@ from collections.abc import Callable, Collection
 from consent.shared_state.quota import DatabaseLedger
 
 Seconds = Callable[[], float]
+
+log = logging.getLogger("passerelle.quota")
 
 
 class LeasedLedger:
@@ -67,18 +80,63 @@ class LeasedLedger:
         self._pending: asyncio.Future[None] | None = None  # a lease in flight
         self._holds = 0  # 429s heard: a lease taken before one is not spent after it
         self._holding: asyncio.Future[None] | None = None  # a 429's hold on its way
+        self._next = 0  # the size of the lease taken ahead (0: none)
+        self._next_until = 0.0  # spendable before this instant
+        self._ahead: asyncio.Task[None] | None = None  # the lease ahead, in flight
+        #: Leases taken ahead that landed (for tests and metrics).
+        self.taken_ahead = 0
 
     async def take(self) -> float:
         while True:
+            now = self._now()
             if self._holding is not None:  # the DSO said stop: nothing starts before the hold
                 await asyncio.shield(self._holding)
-            elif self._left > 0 and self._now() < self._until:
+            elif self._left > 0 and now < self._until:
                 self._left -= 1
+                self._maybe_ahead(now)
                 return 0.0
+            elif self._next and now < self._next_until:  # the current one is done: the next
+                self._size = self._next_size(now)
+                self._granted = self._left = self._next
+                self._until, self._next = self._next_until, 0
+            elif self._next:  # expired before it was needed: demand fell, start afresh
+                self._next = self._granted = self._left = 0
+                self._size = 1
+            elif self._ahead is not None:  # on its way: share it rather than take another
+                await asyncio.shield(self._ahead)
             elif self._pending is None:
                 return await self._lease()
             else:  # one lease in flight: concurrent callers share it rather than each take one
                 await asyncio.shield(self._pending)
+
+    async def settled(self) -> None:
+        """Wait for the lease being taken ahead, if any (tests, shutdown)."""
+        if self._ahead is not None:
+            await asyncio.shield(self._ahead)
+
+    def _maybe_ahead(self, now: float) -> None:
+        """Ask for the next lease in the background if this one is ending (see the module
+        docstring): its last start taken, or the second half of its life begun."""
+        if (self._ahead is not None or self._next or self._granted < 2
+                or (self._left > 0 and now < self._until - self.spend_within / 2)):
+            return
+        # Spent to the end: twice as many, as in the foreground; else what this one used.
+        used = self._granted - self._left
+        size = min(self.largest, 2 * used) if self._left == 0 else max(2, used)
+        self._ahead = asyncio.get_running_loop().create_task(self._lease_ahead(size))
+
+    async def _lease_ahead(self, size: int) -> None:
+        now, holds = self._now(), self._holds
+        try:
+            taken, _ = await self.shared.take_up_to(size, lasting=self.spend_within)
+        except Exception:  # the next take asks in the foreground, and meets the error itself
+            log.warning("taking a quota lease ahead failed", exc_info=True)
+            return
+        finally:
+            self._ahead = None
+        if taken and holds == self._holds:  # else the DSO said stop meanwhile: not spent
+            self._next, self._next_until = taken, now + self.spend_within
+            self.taken_ahead += 1
 
     def _next_size(self, now: float) -> int:
         if self._granted:  # a lease ended: spent to its last start, or expired
@@ -112,7 +170,7 @@ class LeasedLedger:
         return wait
 
     async def hold(self, seconds: float, names: Collection[str]) -> None:
-        self._granted = self._left = 0  # the DSO said stop: what is left is not spent
+        self._granted = self._left = self._next = 0  # the DSO said stop: nothing left is spent
         self._size, self._single = 1, -math.inf
         self._holds += 1
         holding = self._holding = asyncio.get_running_loop().create_future()

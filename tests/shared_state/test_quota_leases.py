@@ -44,6 +44,10 @@ async def replica(postgres_factory: PostgresFactory,
         return DatabaseLedger(databases[-1], list(windows), seconds=seconds)
 
     yield make
+    # Leases taken ahead still on their way use the databases: let them land first.
+    pending = asyncio.all_tasks() - {asyncio.current_task()}
+    if pending:
+        await asyncio.wait(pending, timeout=5)
     for db in databases:
         await db.dispose()
     postgres_factory.drop(url)
@@ -142,6 +146,9 @@ async def test_replicas_spending_leases_never_start_more_calls_than_a_window_all
         await asyncio.gather(*(call(ledger) for ledger in busy for _ in range(rng.randint(1, 8))))
         seconds.now += rng.choice([0.0, 0.001, 0.01, 0.03, 0.09, 0.2])
 
+    for ledger in replicas:
+        await ledger.settled()
+    assert sum(ledger.taken_ahead for ledger in replicas) > 0  # the property covers them
     starts.sort()
     for w in windows:
         busiest = max(sum(1 for s in starts if t <= s < t + w.period) for t in starts)
@@ -197,3 +204,82 @@ async def test_no_start_is_taken_while_a_429_is_being_held(replica: Replica,
     assert asked[0] is False  # the lease, asked before the 429
     assert not any(asked[1:])  # nothing asked again before the hold was in place
     assert results == [pytest.approx(2.0)] * 2  # then the hold's wait, for both
+
+
+class Asked(DatabaseLedger):
+    """Records, for each round trip for starts, whether a request waited for it ("asked") or
+    it was the lease taken ahead in the background ("ahead")."""
+
+    leased: LeasedLedger | None = None
+    gate: asyncio.Event | None = None  # when set: leases ahead wait for it
+
+    def __post_init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def take_up_to(self, n: int, *, lasting: float = 0.0) -> tuple[int, float]:
+        assert self.leased is not None
+        ahead = asyncio.current_task() is self.leased._ahead
+        self.calls.append("ahead" if ahead else "asked")
+        if ahead and self.gate is not None:
+            await self.gate.wait()
+        return await super().take_up_to(n, lasting=lasting)
+
+
+def asked_ledger(replica: Replica, seconds: Seconds, big: SlidingWindow | None = None
+                 ) -> tuple[LeasedLedger, Asked]:
+    big = big or window(1000, 1, "t/big")
+    shared = Asked(replica(big).db, [big], seconds=seconds)
+    shared.calls = []
+    leased = shared.leased = LeasedLedger(shared, seconds=seconds)
+    return leased, shared
+
+
+async def test_a_lease_in_steady_use_is_followed_by_one_taken_ahead(replica: Replica,
+                                                                    seconds: Seconds) -> None:
+    """A start every 30 ms, leases living 100 ms: after the first lease, every lease is taken
+    ahead, none while a request waits; each start is spent within its lease (the property
+    test above covers the windows) and the starts counted stay within twice those made plus
+    one lease."""
+    leased, shared = asked_ledger(replica, seconds, window(10_000, 10, "t/big"))
+    for _ in range(40):
+        assert await leased.take() == 0.0
+        await leased.settled()  # the round trip ahead lands before the next request
+        seconds.now += 0.03
+    assert shared.calls[:2] == ["asked", "asked"]  # one start alone, then the first lease
+    assert set(shared.calls[2:]) == {"ahead"}
+    assert leased.taken_ahead == len(shared.calls) - 2 > 5
+    made = 40
+    counted = 10_000 - (await leased.headroom())["t/big"][0]  # all within the 10 s window
+    assert made <= counted <= 2 * made + leased.largest
+
+
+async def test_a_lease_taken_ahead_and_not_needed_expires_unspent(replica: Replica,
+                                                                  seconds: Seconds) -> None:
+    leased, shared = asked_ledger(replica, seconds)
+    for _ in range(3):  # 1 alone, then a lease of 2 spent to its end: 4 asked ahead
+        await leased.take()
+    await leased.settled()
+    assert shared.calls == ["asked", "asked", "ahead"]
+    assert await leased.headroom() == {"t/big": (1000 - 7, 1000)}
+
+    seconds.now += 0.15  # the lease ahead may no longer be spent: its 4 starts stay counted
+    assert await leased.take() == 0.0
+    assert shared.calls == ["asked", "asked", "ahead", "asked"]  # a start of its own, alone
+    assert await leased.headroom() == {"t/big": (1000 - 8, 1000)}
+
+
+async def test_a_lease_ahead_landing_after_a_429_is_not_spent(replica: Replica,
+                                                              seconds: Seconds) -> None:
+    leased, shared = asked_ledger(replica, seconds)
+    shared.gate = asyncio.Event()
+    for _ in range(3):  # the lease ahead is asked for, and held up on its way
+        await leased.take()
+    await asyncio.sleep(0)
+    assert shared.calls == ["asked", "asked", "ahead"]
+
+    await leased.hold(2.0, {"t/big"})  # the DSO answered 429 meanwhile
+    shared.gate.set()
+    await leased.settled()  # it lands: 4 starts, counted
+
+    assert await leased.take() == pytest.approx(2.0)  # the hold's wait, not a leased start
+    assert leased.taken_ahead == 0
