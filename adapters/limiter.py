@@ -227,3 +227,5 @@ class FairLimiter:
             if lane.dispatcher is not None:
                 lane.dispatcher.cancel()
             lane.fail_all(self._busy(self.max_wait))
+        for lane in self._lanes.values():
+            await lane.ledger.close()

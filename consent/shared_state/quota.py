@@ -109,6 +109,10 @@ class QuotaLedger(Protocol):
         """``{window name: (free, limit)}`` now (for the quota-headroom gauge)."""
         ...
 
+    async def close(self) -> None:
+        """Finish what runs in the background (before the database goes away)."""
+        ...
+
 
 class MemoryLedger:
     """A :class:`QuotaLedger` over the windows' own logs (``seconds``: monotonic)."""
@@ -135,6 +139,9 @@ class MemoryLedger:
     async def headroom(self) -> dict[str, tuple[int, int]]:
         now = self._now()
         return {w.name: (w.free(now), w.limit) for w in self.windows}
+
+    async def close(self) -> None:
+        """Nothing runs in the background."""
 
 
 # Every slot of the ring (grown to its full size) holds a start no earlier than ``held``: the
@@ -270,3 +277,6 @@ class DatabaseLedger:
                     "quota": w.name, "horizon": now - w.period})).one()
                 found[w.name] = (int(free) + w.limit - int(rows), w.limit)
         return found
+
+    async def close(self) -> None:
+        """Nothing runs in the background (each statement is awaited by its caller)."""

@@ -42,6 +42,7 @@ still have room then.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -52,6 +53,9 @@ from consent.shared_state.quota import DatabaseLedger
 Seconds = Callable[[], float]
 
 log = logging.getLogger("passerelle.quota")
+
+#: How long :meth:`LeasedLedger.close` waits for a lease taken ahead.
+CLOSE_WAIT = 5.0
 
 
 class LeasedLedger:
@@ -83,7 +87,7 @@ class LeasedLedger:
         self._next = 0  # the size of the lease taken ahead (0: none)
         self._next_until = 0.0  # spendable before this instant
         self._ahead: asyncio.Task[None] | None = None  # the lease ahead, in flight
-        #: Leases taken ahead that landed (for tests and metrics).
+        #: Leases taken ahead that landed (what tests observe).
         self.taken_ahead = 0
 
     async def take(self) -> float:
@@ -110,9 +114,20 @@ class LeasedLedger:
                 await asyncio.shield(self._pending)
 
     async def settled(self) -> None:
-        """Wait for the lease being taken ahead, if any (tests, shutdown)."""
+        """Wait for the lease being taken ahead, if any, to land."""
         if self._ahead is not None:
             await asyncio.shield(self._ahead)
+
+    async def close(self) -> None:
+        """Let a lease taken ahead land (its connection back in the pool before the pool is
+        disposed); cancel it if the database does not answer within ``CLOSE_WAIT`` seconds."""
+        ahead = self._ahead
+        if ahead is not None:
+            _done, pending = await asyncio.wait({ahead}, timeout=CLOSE_WAIT)
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def _maybe_ahead(self, now: float) -> None:
         """Ask for the next lease in the background if this one is ending (see the module

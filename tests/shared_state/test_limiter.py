@@ -54,6 +54,9 @@ class Recording:
     async def headroom(self) -> dict[str, tuple[int, int]]:
         return await self.inner.headroom()
 
+    async def close(self) -> None:
+        await self.inner.close()
+
 
 def most_in_a_window(stamps: list[float], period: float) -> int:
     """The most starts in any half-open interval of ``period`` (a start leaves the window at

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 
-from consent.shared_state import quota_ledger
+from consent.shared_state import quota_leases, quota_ledger
 from consent.shared_state.quota import CONTENDED_WAIT, DatabaseLedger, SlidingWindow
 from consent.shared_state.quota_leases import LeasedLedger
 from consent.storage import Database
@@ -283,3 +283,23 @@ async def test_a_lease_ahead_landing_after_a_429_is_not_spent(replica: Replica,
 
     assert await leased.take() == pytest.approx(2.0)  # the hold's wait, not a leased start
     assert leased.taken_ahead == 0
+
+
+async def test_closing_lets_a_lease_ahead_land_and_cancels_one_that_does_not(
+        replica: Replica, seconds: Seconds, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lease ahead uses a pooled connection: closing (the limiter's, at shutdown) waits for
+    it before the pool is disposed, up to ``CLOSE_WAIT``, then cancels it."""
+    monkeypatch.setattr(quota_leases, "CLOSE_WAIT", 0.05)
+    for lands in (True, False):
+        leased, shared = asked_ledger(replica, seconds)
+        shared.gate = asyncio.Event()
+        for _ in range(3):  # the lease ahead is asked for, and held up on its way
+            await leased.take()
+        ahead = leased._ahead
+        assert ahead is not None
+        if lands:
+            shared.gate.set()
+        await leased.close()
+        assert ahead.done()
+        assert ahead.cancelled() is not lands
+        assert leased.taken_ahead == int(lands)
