@@ -63,9 +63,9 @@ from consent.vocabulary import Direction, Energy
 #: (local midnight versus UTC, a move-in keyed a day late).
 SAME_PERIOD_TOLERANCE = timedelta(days=2)
 
-
 #: The reason recorded for a claim the DSO could not check (it did not answer): not a guess.
 DSO_UNAVAILABLE = "dso unavailable"
+
 
 @dataclass(frozen=True, slots=True)
 class DsoFacts:

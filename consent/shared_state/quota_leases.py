@@ -138,10 +138,15 @@ class LeasedLedger:
         # Spent to the end: twice as many, as in the foreground; else what this one used.
         used = self._granted - self._left
         size = min(self.largest, 2 * used) if self._left == 0 else max(2, used)
-        self._ahead = asyncio.get_running_loop().create_task(self._lease_ahead(size))
+        self._ahead = asyncio.get_running_loop().create_task(self._lease_ahead(size, self._holds))
 
-    async def _lease_ahead(self, size: int) -> None:
-        now, holds = self._now(), self._holds
+    async def _lease_ahead(self, size: int, holds: int) -> None:
+        """``holds``: the 429s heard when it was decided (one heard before this task runs is a
+        hold on its way to the shared rings, which still have room: nothing is taken)."""
+        now = self._now()
+        if holds != self._holds:
+            self._ahead = None
+            return
         try:
             taken, _ = await self.shared.take_up_to(size, lasting=self.spend_within)
         except Exception:  # the next take asks in the foreground, and meets the error itself

@@ -285,6 +285,24 @@ async def test_a_lease_ahead_landing_after_a_429_is_not_spent(replica: Replica,
     assert leased.taken_ahead == 0
 
 
+async def test_no_lease_is_taken_ahead_once_a_429_is_heard(replica: Replica,
+                                                           seconds: Seconds) -> None:
+    """Found by the session's last read: a lease ahead decided just before a 429 is heard, its
+    task not yet started, must not take starts while the hold is on its way (the rings still
+    have room then), as a lease taken in the foreground does not."""
+    leased, shared = asked_ledger(replica, seconds)
+    for _ in range(3):  # 1 alone, a lease of 2; its last start decides a lease ahead
+        assert await leased.take() == 0.0
+    assert leased._ahead is not None
+    assert shared.calls == ["asked", "asked"]
+
+    await leased.hold(2.0, {"t/big"})  # heard before the lease ahead's task ran
+    await leased.settled()
+
+    assert shared.calls == ["asked", "asked"]
+    assert await leased.take() == pytest.approx(2.0)
+
+
 async def test_closing_lets_a_lease_ahead_land_and_cancels_one_that_does_not(
         replica: Replica, seconds: Seconds, monkeypatch: pytest.MonkeyPatch) -> None:
     """A lease ahead uses a pooled connection: closing (the limiter's, at shutdown) waits for
