@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -70,7 +71,7 @@ def free_port() -> int:
         return port
 
 
-# ---- the servers (each runs in its own process) ------- -----------------------------------------
+# ---- the servers (each runs in its own process) -----------------------------------------------
 
 def serve_upstream(port: int) -> None:
     """The simulator behind the in-house DSO API, quotas announced far above the load.
@@ -103,8 +104,11 @@ def serve_upstream(port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-def serve_bare(port: int, upstream: str, *, record: Any = None, on_startup: Any = None
-               ) -> None:
+Record = Callable[[web.Request, bytes, int], Awaitable[None]]
+
+
+def serve_bare(port: int, upstream: str, *, record: Record | None = None,
+               on_startup: Callable[[web.Application], Awaitable[None]] | None = None) -> None:
     """The baseline: forward the same request to the DSO, return its body untouched
     (``record(request, body, status)`` awaited first, if given: :func:`serve_floor`)."""
 
