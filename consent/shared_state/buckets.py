@@ -36,6 +36,7 @@ from typing import Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
+from consent.shared_state.background import finish
 from consent.storage.database import Database
 
 Seconds = Callable[[], float]
@@ -55,6 +56,10 @@ class RateBuckets(Protocol):
 
     async def take(self, key: str) -> float:
         """Take a token of ``key``: ``0.0`` if taken, else the seconds until one is there."""
+        ...
+
+    async def close(self) -> None:
+        """Finish what runs in the background (before the database goes away)."""
         ...
 
 
@@ -85,6 +90,9 @@ class MemoryBuckets:
             horizon = now - self.burst / self.rate
             self._buckets = {k: v for k, v in self._buckets.items() if v[1] > horizon}
         return 0.0
+
+    async def close(self) -> None:
+        """Nothing runs in the background."""
 
 
 # Take up to :n tokens at once: the old row is read under its lock (FOR UPDATE) in the same
@@ -141,6 +149,9 @@ class DatabaseBuckets:
         taken, tokens = int(row.taken), float(row.tokens)
         return taken, 0.0 if taken else (1.0 - tokens) / self.rate
 
+    async def close(self) -> None:
+        """Nothing runs in the background (each statement is awaited by its caller)."""
+
 
 class LeasedBuckets:
     """:class:`RateBuckets` spending leases of a :class:`DatabaseBuckets`; see the module
@@ -182,6 +193,11 @@ class LeasedBuckets:
             # One lease in flight per key: concurrent requests share it rather than each
             # taking a lease (which would empty the shared bucket for nothing).
             await asyncio.shield(pending)
+
+    async def close(self) -> None:
+        """Let the leases taken ahead land, or cancel them
+        (:func:`~consent.shared_state.background.finish`)."""
+        await finish(list(self._ahead))
 
     def _in_flight(self, key: str) -> asyncio.Future[None]:
         """Mark a lease of ``key`` in flight, before anything awaits: one at a time per key."""

@@ -42,20 +42,17 @@ still have room then.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
 from collections.abc import Callable, Collection
 
+from consent.shared_state.background import finish
 from consent.shared_state.quota import DatabaseLedger
 
 Seconds = Callable[[], float]
 
 log = logging.getLogger("passerelle.quota")
-
-#: How long :meth:`LeasedLedger.close` waits for a lease taken ahead.
-CLOSE_WAIT = 5.0
 
 
 class LeasedLedger:
@@ -119,15 +116,10 @@ class LeasedLedger:
             await asyncio.shield(self._ahead)
 
     async def close(self) -> None:
-        """Let a lease taken ahead land (its connection back in the pool before the pool is
-        disposed); cancel it if the database does not answer within ``CLOSE_WAIT`` seconds."""
-        ahead = self._ahead
-        if ahead is not None:
-            _done, pending = await asyncio.wait({ahead}, timeout=CLOSE_WAIT)
-            for task in pending:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        """Let a lease taken ahead land, or cancel it
+        (:func:`~consent.shared_state.background.finish`)."""
+        if self._ahead is not None:
+            await finish([self._ahead])
 
     def _maybe_ahead(self, now: float) -> None:
         """Ask for the next lease in the background if this one is ending (see the module
@@ -144,10 +136,9 @@ class LeasedLedger:
         """``holds``: the 429s heard when it was decided (one heard before this task runs is a
         hold on its way to the shared rings, which still have room: nothing is taken)."""
         now = self._now()
-        if holds != self._holds:
-            self._ahead = None
-            return
         try:
+            if holds != self._holds:
+                return
             taken, _ = await self.shared.take_up_to(size, lasting=self.spend_within)
         except Exception:  # the next take asks in the foreground, and meets the error itself
             log.warning("taking a quota lease ahead failed", exc_info=True)

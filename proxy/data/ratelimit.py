@@ -45,6 +45,10 @@ class RecipientLimits:
         """Limits of one process (tests, SQLite instances)."""
         return cls(MemoryBuckets(rate, burst))
 
+    async def close(self) -> None:
+        """Finish the buckets' background work (at shutdown, before the database goes)."""
+        await self.buckets.close()
+
     async def check(self, recipient: str) -> None:
         """Take one token for ``recipient`` or raise :class:`RecipientRateLimited`."""
         wait = await self.buckets.take(recipient)

@@ -145,6 +145,7 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
     tasks: list[asyncio.Task[None]] = []
     limiter = FairLimiter(max_wait=settings.upstream_max_wait, ledgers=partial(quota_ledger, db))
     app[upstream_limiter_key] = limiter
+    limits: RecipientLimits | None = None
     try:
         adapters: dict[Source, MeterDataAdapter] = app[adapters_key]
         upstreams = await build_upstreams(adapters, app, cache, limiter)
@@ -168,6 +169,8 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await limiter.close()
+        if limits is not None:
+            await limits.close()
         await sink.close()
         if session is not None:
             await session.close()

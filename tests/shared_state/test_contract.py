@@ -14,7 +14,14 @@ from datetime import timedelta
 import pytest
 
 from consent.clock import FrozenClock
-from consent.shared_state import AttemptCounter, CachedToken, QuotaLedger, RateBuckets, TokenStore
+from consent.shared_state import (
+    AttemptCounter,
+    CachedToken,
+    QuotaLedger,
+    RateBuckets,
+    TokenStore,
+    background,
+)
 from consent.shared_state.attempts import DatabaseAttempts, MemoryAttempts
 from consent.shared_state.buckets import DatabaseBuckets, LeasedBuckets, MemoryBuckets
 from consent.shared_state.quota import (
@@ -172,6 +179,8 @@ async def test_leases_spend_the_shared_bucket_a_few_tokens_per_round_trip(
     waits = await asyncio.gather(*(third.take("burst") for _ in range(10)))
     assert waits == [0.0] * 10
     assert trips.count == 2  # one lease for all ten, and (spent that fast) the next one ahead
+    for leased in (first, second, third):
+        await leased.close()  # the lease ahead lands before its pool is disposed
     for db in backend.databases:
         await db.dispose()
 
@@ -206,6 +215,8 @@ async def test_a_lease_spent_fast_is_renewed_ahead_and_an_occasional_one_is_not(
             await asyncio.sleep(0)
         backend.seconds.now += 1.0
     assert trips.count == 3
+    await busy.close()
+    await occasional.close()
     for db in backend.databases:
         await db.dispose()
 
@@ -301,5 +312,38 @@ async def test_a_refused_renewal_is_not_asked_again_before_the_bucket_can_give(
             await asyncio.sleep(0)
     assert trips.count == 1  # not one refused renewal per request after that
     assert await replica.take("app") == pytest.approx(0.01)  # what the refusal said
+    await replica.close()
+    for db in backend.databases:
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_closing_the_leased_buckets_lets_a_lease_ahead_land_or_cancels_it(
+        postgres_factory: PostgresFactory, clock: FrozenClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lease ahead holds a pooled connection: closing (the recipient limits', at shutdown)
+    waits for it before the pool is disposed, up to ``FINISH_WAIT``, then cancels it."""
+    monkeypatch.setattr(background, "FINISH_WAIT", 0.05)
+    backend = Backend("postgresql", clock, Seconds(), postgres_factory.create())
+    gate = asyncio.Event()
+
+    class Gated(CountedBuckets):
+        async def take_up_to(self, key: str, n: int) -> tuple[int, float]:
+            if self.trips.count:  # every lease after the first: held up on its way
+                await gate.wait()
+            return await super().take_up_to(key, n)
+
+    for lands in (True, False):
+        gate.clear()
+        trips = Trips()
+        leased = LeasedBuckets(Gated(backend, trips, 100.0, 400), seconds=backend.seconds)
+        for _ in range(6):  # a lease of 10; half of it spent: the next one asked for ahead
+            assert await leased.take("app") == 0.0
+        [ahead] = leased._ahead
+        if lands:
+            gate.set()
+        await leased.close()
+        assert ahead.done()
+        assert ahead.cancelled() is not lands
     for db in backend.databases:
         await db.dispose()

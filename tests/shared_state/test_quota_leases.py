@@ -13,10 +13,11 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Callable, Collection
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from consent.shared_state import quota_leases, quota_ledger
+from consent.shared_state import background, quota_ledger
 from consent.shared_state.quota import CONTENDED_WAIT, DatabaseLedger, SlidingWindow
 from consent.shared_state.quota_leases import LeasedLedger
 from consent.storage import Database
@@ -210,11 +211,11 @@ class Asked(DatabaseLedger):
     """Records, for each round trip for starts, whether a request waited for it ("asked") or
     it was the lease taken ahead in the background ("ahead")."""
 
-    leased: LeasedLedger | None = None
-    gate: asyncio.Event | None = None  # when set: leases ahead wait for it
-
-    def __post_init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.calls: list[str] = []
+        self.leased: LeasedLedger | None = None
+        self.gate: asyncio.Event | None = None  # when set: leases ahead wait for it
 
     async def take_up_to(self, n: int, *, lasting: float = 0.0) -> tuple[int, float]:
         assert self.leased is not None
@@ -229,7 +230,6 @@ def asked_ledger(replica: Replica, seconds: Seconds, big: SlidingWindow | None =
                  ) -> tuple[LeasedLedger, Asked]:
     big = big or window(1000, 1, "t/big")
     shared = Asked(replica(big).db, [big], seconds=seconds)
-    shared.calls = []
     leased = shared.leased = LeasedLedger(shared, seconds=seconds)
     return leased, shared
 
@@ -306,8 +306,8 @@ async def test_no_lease_is_taken_ahead_once_a_429_is_heard(replica: Replica,
 async def test_closing_lets_a_lease_ahead_land_and_cancels_one_that_does_not(
         replica: Replica, seconds: Seconds, monkeypatch: pytest.MonkeyPatch) -> None:
     """A lease ahead uses a pooled connection: closing (the limiter's, at shutdown) waits for
-    it before the pool is disposed, up to ``CLOSE_WAIT``, then cancels it."""
-    monkeypatch.setattr(quota_leases, "CLOSE_WAIT", 0.05)
+    it before the pool is disposed, up to ``FINISH_WAIT``, then cancels it."""
+    monkeypatch.setattr(background, "FINISH_WAIT", 0.05)
     for lands in (True, False):
         leased, shared = asked_ledger(replica, seconds)
         shared.gate = asyncio.Event()
