@@ -25,8 +25,9 @@ is then not used at all, every start is taken from the shared ledger as it is ma
 Only quotas of many calls a second, where the round trips cost the most, are leased.
 
 A lease in steady use is followed by the next one taken *ahead*, in the background, so that a
-request seldom waits for the round trip: when a start is taken from a lease in the second half
-of its life, or takes its last start, the next lease is asked for (one at a time). It is a
+request seldom waits for the round trip: when a start takes a lease's last one, or is taken in
+the second half of its life with at least half of it spent, the next lease is asked for (one at
+a time; twice as large only after a lease spent to its end in the first half of its life). It is a
 lease like any other, spendable until ``spend_within`` after it was asked for and counted as
 made then; it is spent only once the current one is spent or expired, and dropped unspent if
 it expires first (its starts stay counted: the strict side again; the next start is then
@@ -123,13 +124,16 @@ class LeasedLedger:
 
     def _maybe_ahead(self, now: float) -> None:
         """Ask for the next lease in the background if this one is ending (see the module
-        docstring): its last start taken, or the second half of its life begun."""
-        if (self._ahead is not None or self._next or self._granted < 2
-                or (self._left > 0 and now < self._until - self.spend_within / 2)):
-            return
-        # Spent to the end: twice as many, as in the foreground; else what this one used.
+        docstring): its last start taken, or the second half of its life begun with half of
+        it or more spent (a lane using less would mostly waste the next one's starts)."""
         used = self._granted - self._left
-        size = min(self.largest, 2 * used) if self._left == 0 else max(2, used)
+        if (self._ahead is not None or self._next or self._granted < 2
+                or (self._left > 0 and (now < self._until - self.spend_within / 2
+                                        or used < self._left))):
+            return
+        # Spent to the end in the first half of its life: twice as many; else what it used.
+        fast = self._left == 0 and now < self._until - self.spend_within / 2
+        size = min(self.largest, 2 * used) if fast else max(2, used)
         self._ahead = asyncio.get_running_loop().create_task(self._lease_ahead(size, self._holds))
 
     async def _lease_ahead(self, size: int, holds: int) -> None:

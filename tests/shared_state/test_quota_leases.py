@@ -142,7 +142,7 @@ async def test_replicas_spending_leases_never_start_more_calls_than_a_window_all
         if await ledger.take() == 0.0:
             starts.append(seconds.now)  # the call is made now, whatever the ledger counted
 
-    for _ in range(250):
+    for _ in range(400):
         busy = rng.sample(replicas, rng.randint(1, 3))
         await asyncio.gather(*(call(ledger) for ledger in busy for _ in range(rng.randint(1, 8))))
         seconds.now += rng.choice([0.0, 0.001, 0.01, 0.03, 0.09, 0.2])
