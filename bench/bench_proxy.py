@@ -39,7 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -146,88 +146,67 @@ def serve_bare(port: int, upstream: str, *, record: Record | None = None,
                 loop=server_loop())
 
 
-class FloorLog:
-    """One row per answered request, group-committed before the answer: the least that any
-    server obeying R16 (an access event durable before the response) does, without checks,
-    evidence leaves or normalising. The floor under Passerelle's figures on this machine."""
+Row = tuple[Any, ...]
 
-    def __init__(self, database_url: str, synchronous: str) -> None:
-        self.url = database_url
-        self.synchronous = synchronous
-        self.pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
-        self.wake = asyncio.Event()
-        self.commit: Any = None
-        self.task: asyncio.Task[None] | None = None  # kept: the loop holds tasks weakly
 
-    async def start(self) -> None:
-        if self.url.startswith("postgresql"):
-            import asyncpg  # type: ignore[import-untyped]
+async def floor_writer(database_url: str, synchronous: str
+                       ) -> Callable[[Sequence[Row]], Awaitable[None]]:
+    """Writes a batch of floor rows in one durable transaction (the least that any server
+    obeying R16, an access event durable before the response, does: no checks, evidence leaves
+    or normalising), on PostgreSQL or on a SQLite file with ``synchronous``."""
+    if database_url.startswith("postgresql"):
+        import asyncpg  # type: ignore[import-untyped]
 
-            conn = await asyncpg.connect(self.url.replace("+asyncpg", ""))
-            await conn.execute("CREATE TABLE IF NOT EXISTS floor_event (id text PRIMARY KEY, "
-                               "at text, point text, status int, body_sha256 text)")
-            insert = "INSERT INTO floor_event VALUES ($1, $2, $3, $4, $5)"
+        conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+        await conn.execute("CREATE TABLE IF NOT EXISTS floor_event (id text PRIMARY KEY, "
+                           "at text, point text, status int, body_sha256 text)")
 
-            async def commit(rows: list[tuple[Any, ...]]) -> None:
-                await conn.executemany(insert, rows)  # one transaction, fsync'd on commit
-        else:
-            import sqlite3
-            from concurrent.futures import ThreadPoolExecutor
+        async def commit(rows: Sequence[Row]) -> None:
+            # One transaction, flushed on commit (synchronous_commit on).
+            await conn.executemany("INSERT INTO floor_event VALUES ($1, $2, $3, $4, $5)", rows)
 
-            path = self.url.removeprefix("sqlite:///")
-            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
-            db.execute("CREATE TABLE IF NOT EXISTS floor_event (id TEXT PRIMARY KEY, at TEXT, "
-                       "point TEXT, status INTEGER, body_sha256 TEXT)")
-            thread = ThreadPoolExecutor(max_workers=1)
+        return commit
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
 
-            def write(rows: list[tuple[Any, ...]]) -> None:
-                db.execute("BEGIN IMMEDIATE")
-                db.executemany("INSERT INTO floor_event VALUES (?, ?, ?, ?, ?)", rows)
-                db.execute("COMMIT")
+    db = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None,
+                         check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    db.execute("CREATE TABLE IF NOT EXISTS floor_event (id TEXT PRIMARY KEY, at TEXT, "
+               "point TEXT, status INTEGER, body_sha256 TEXT)")
+    thread = ThreadPoolExecutor(max_workers=1)
 
-            async def commit(rows: list[tuple[Any, ...]]) -> None:
-                await asyncio.get_running_loop().run_in_executor(thread, write, rows)
-        self.commit = commit
-        self.task = asyncio.get_running_loop().create_task(self._run())
+    def write(rows: Sequence[Row]) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT INTO floor_event VALUES (?, ?, ?, ?, ?)", rows)
+        db.execute("COMMIT")
 
-    async def append(self, row: tuple[Any, ...]) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self.pending.append((row, done))
-        self.wake.set()
-        await done
+    async def commit_sqlite(rows: Sequence[Row]) -> None:
+        await asyncio.get_running_loop().run_in_executor(thread, write, rows)
 
-    async def _run(self) -> None:
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            batch, self.pending = self.pending, []
-            try:
-                await self.commit([row for row, _ in batch])
-            except Exception as e:  # every waiter learns it
-                for _, done in batch:
-                    done.set_exception(e)
-            else:
-                for _, done in batch:
-                    done.set_result(None)
+    return commit_sqlite
 
 
 def serve_floor(port: int, upstream: str, database_url: str, synchronous: str) -> None:
-    """The bare pass-through plus :class:`FloorLog`: the body's SHA-256 and one row per
-    request committed before the answer."""
+    """The bare pass-through plus the body's SHA-256 and one row per request, committed before
+    the answer by the group commit Passerelle's access events use
+    (:class:`~consent.group_commit.GroupCommit`, :func:`floor_writer`)."""
     import hashlib
     import uuid
 
-    floor = FloorLog(database_url, synchronous)
+    from consent.group_commit import GroupCommit
+
+    floor: list[GroupCommit[Row]] = []
 
     async def record(request: web.Request, body: bytes, status: int) -> None:
-        await floor.append((uuid.uuid4().hex, datetime.now().isoformat(),
-                            request.match_info["point"], status,
-                            hashlib.sha256(body).hexdigest()))
+        await floor[0].submit((uuid.uuid4().hex, datetime.now().isoformat(),
+                               request.match_info["point"], status,
+                               hashlib.sha256(body).hexdigest()))
 
     async def started(_app: web.Application) -> None:
-        await floor.start()
+        floor.append(GroupCommit(await floor_writer(database_url, synchronous), name="floor"))
+        floor[0].start()
 
     serve_bare(port, upstream, record=record, on_startup=started)
 
