@@ -26,6 +26,10 @@ class BearerTokens:
         self.cache: SnapshotCache[str, BearerRecord] = SnapshotCache(bus, {TOKENS, FACTS},
                                                                      ttl=ttl)
 
+    async def close(self) -> None:
+        """Let the cache's reads in flight end (before the database is disposed of)."""
+        await self.cache.close()
+
     async def find(self, raw_token: str) -> BearerRecord | None:
         """The record of ``raw_token`` (maybe revoked or expired), ``None`` if unknown."""
         key = digest(raw_token)

@@ -96,6 +96,11 @@ class FactsLoader:
         self.around: SnapshotCache[tuple[str, str], Around] = SnapshotCache(bus, {FACTS},
                                                                              ttl=ttl)
 
+    async def close(self) -> None:
+        """Let the caches' reads in flight end (before the database is disposed of)."""
+        await self.cache.close()
+        await self.around.close()
+
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,
                    at: datetime, tenant: str = DEFAULT_TENANT,
                    dataset: Dataset | None = None) -> AccessFacts:

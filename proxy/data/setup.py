@@ -146,12 +146,14 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
     limiter = FairLimiter(max_wait=settings.upstream_max_wait, ledgers=partial(quota_ledger, db))
     app[upstream_limiter_key] = limiter
     limits: RecipientLimits | None = None
+    caches: list[BearerTokens | FactsLoader] = []
     try:
         adapters: dict[Source, MeterDataAdapter] = app[adapters_key]
         upstreams = await build_upstreams(adapters, app, cache, limiter)
         bus = app[invalidation_bus_key]
         app[bearer_tokens_key] = BearerTokens(db, bus, ttl=settings.check_cache_ttl)
         facts = FactsLoader(db, bus, ttl=settings.check_cache_ttl)
+        caches += [app[bearer_tokens_key], facts]
         limits = RecipientLimits(rate_buckets(db, "recipient", settings.recipient_rate,
                                               settings.recipient_burst))
         app[data_service_key] = DataService(facts, upstreams, default_policy(), clock, limits)
@@ -171,6 +173,8 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
         await limiter.close()
         if limits is not None:
             await limits.close()
+        for remembering in caches:  # their reads ahead hold pooled connections
+            await remembering.close()
         await sink.close()
         if session is not None:
             await session.close()

@@ -38,6 +38,10 @@ class RegisteredClients:
         # always among a cache's topics; FACTS is dropped with consent-side changes as well.
         self.cache: SnapshotCache[str, Recipient] = SnapshotCache(bus, {FACTS}, ttl=ttl)
 
+    async def close(self) -> None:
+        """Let the cache's reads in flight end (before the database is disposed of)."""
+        await self.cache.close()
+
     async def find(self, client_id: str | None) -> Recipient | None:
         """The recipient registered as ``client_id`` (in any state), ``None`` if there is none."""
         if not client_id or len(client_id) > MAX_CLIENT_ID or not client_id.isprintable():

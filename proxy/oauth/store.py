@@ -101,6 +101,7 @@ class TokenEndpointStore:
 
     async def close(self) -> None:
         await self.inserts.close()
+        await self.clients.close()
 
     async def load(self, exchange: Exchange, snapshot: Snapshot) -> None:
         """Everything the request may need: the client (remembered), the code or token

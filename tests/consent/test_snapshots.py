@@ -4,6 +4,7 @@ unhealthy; a read that raced an invalidation is never stored."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -32,7 +33,7 @@ class FlakyBus(LocalBus):
 
 
 def make(bus: LocalBus | None = None, ttl: float = 5.0,
-         **kw: int) -> tuple[SnapshotCache[str, int], LocalBus, Ticker]:
+         **kw: float) -> tuple[SnapshotCache[str, int], LocalBus, Ticker]:
     bus = bus or LocalBus()
     ticker = Ticker()
     return SnapshotCache(bus, {TOKENS}, ttl=ttl, monotonic=ticker, **kw), bus, ticker
@@ -159,7 +160,7 @@ async def test_a_failed_read_fails_its_waiters_and_is_not_remembered() -> None:
 
 
 async def test_a_value_in_the_second_half_of_its_life_is_read_again_behind_the_scenes() -> None:
-    cache, _, ticker = make()
+    cache, _, ticker = make(refresh_delay=0)
     reads = 0
 
     async def load() -> int:
@@ -178,3 +179,80 @@ async def test_a_value_in_the_second_half_of_its_life_is_read_again_behind_the_s
     assert reads == 2
     ticker.now += 4.0  # 4 s after the refresh: still within the refreshed lifetime
     assert await cache.fetch("k", load) == 2
+
+
+def counting_load() -> tuple[list[int], Callable[[], Awaitable[int]]]:
+    reads: list[int] = []
+
+    async def load() -> int:
+        reads.append(len(reads) + 1)
+        return len(reads)
+
+    return reads, load
+
+
+async def settle(seconds: float = 0.0) -> None:
+    """Let timers due within ``seconds`` fire and the tasks they start run."""
+    await asyncio.sleep(seconds)
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_a_refresh_ahead_starts_after_the_request_that_asked_for_it() -> None:
+    cache, _, ticker = make(refresh_delay=0.03)
+    reads, load = counting_load()
+    assert await cache.fetch("k", load) == 1
+    ticker.now += 3.0  # second half of its life
+    assert await cache.fetch("k", load) == 1
+    assert await cache.fetch("k", load) == 1  # asked twice, one refresh due
+    await settle()
+    assert reads == [1]  # not during this request's own work
+    await settle(0.05)
+    assert reads == [1, 2]
+    assert await cache.fetch("k", load) == 2
+
+
+async def test_the_refresh_delay_stays_well_inside_the_lifetime() -> None:
+    cache, _, _ = make(ttl=0.04, refresh_delay=1.0)
+    assert cache.refresh_delay == pytest.approx(0.01)
+
+
+async def test_an_invalidation_cancels_a_refresh_not_started_yet() -> None:
+    cache, bus, ticker = make(refresh_delay=0.02)
+    reads, load = counting_load()
+    await cache.fetch("k", load)
+    ticker.now += 3.0
+    await cache.fetch("k", load)
+    bus.deliver(TOKENS)
+    await settle(0.05)
+    assert reads == [1]  # the next use reads; nothing was read for nobody
+    assert await cache.fetch("k", load) == 2
+
+
+async def test_closing_cancels_refreshes_due_and_lets_reads_in_flight_end() -> None:
+    cache, _, ticker = make(refresh_delay=0.02)
+    reads, load = counting_load()
+    await cache.fetch("k", load)
+    ticker.now += 3.0
+    await cache.fetch("k", load)  # a refresh of "k" due in 20 ms
+    release = asyncio.Event()
+    ended: list[str] = []
+
+    async def slow() -> int:
+        await release.wait()
+        ended.append("slow")
+        return 9
+
+    in_flight = asyncio.ensure_future(cache.fetch("other", slow))
+    await settle()
+    closing = asyncio.ensure_future(cache.close())
+    await settle()
+    assert not closing.done()  # waits for the read in flight
+    release.set()
+    await closing
+    assert ended == ["slow"] and await in_flight == 9
+    await settle(0.05)
+    assert reads == [1]  # the refresh due never started
+    await cache.fetch("k", load)
+    await settle(0.05)
+    assert reads == [1]  # nor does any later one
