@@ -4,11 +4,14 @@ The machine is shared and its speed drifts by tens of percent from one hour to t
 two ``bench_proxy.py`` runs taken at different times cannot compare two commits. This runs
 Passerelle from two checkouts at once (each seeded and served by its own code, against one
 upstream), in interleaved closed-loop rounds, and prints each one's requests/s and server CPU
-per request, and their ratio.
+per request, and their ratio. With ``--open-loop RATE`` it measures latency instead: each
+Passerelle gets ``RATE`` requests per second, the two schedules interleaved, and their
+percentiles are printed side by side (the added latency at moderate load, which single
+``bench_proxy.py`` runs, minutes apart on a drifting machine, cannot compare).
 
 Run: ``git worktree add /tmp/old <commit>`` then
 ``python bench/bench_ab.py /tmp/old [--new .] [--postgres] [--memory] [--new-loop uvloop]
-[--requests 6000] [--rounds 6]``.
+[--requests 6000] [--rounds 6] [--open-loop 25]``.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_proxy import Target, closed_rounds, free_port, wait_for
+from bench.bench_proxy import Target, closed_rounds, free_port, open_loop, p, wait_for
 from bench.proxy_world import DurablePostgres
 from proxy.server_tuning import EVENT_LOOPS
 
 HERE = Path(__file__).resolve().parent.parent
+#: Requests sent to each before an open-loop measurement (not counted).
+WARM_UP = 100
 
 
 def seed(checkout: Path, url: str) -> str:
@@ -80,11 +85,20 @@ async def main(args: argparse.Namespace, old: Path, new: Path) -> None:
                 await wait_for(port)
                 targets.append(Target(f"{label} ({checkout})", f"http://127.0.0.1:{port}",
                                       token, procs[-1].pid))
-            await closed_rounds(targets, args.requests, args.concurrency, args.rounds)
+            if args.open_loop:
+                await open_loop(targets, WARM_UP, args.open_loop)  # pools, caches, leases
+                for target in targets:
+                    target.latencies.clear()
+                await open_loop(targets, args.requests, args.open_loop)
+            else:
+                await closed_rounds(targets, args.requests, args.concurrency, args.rounds)
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=10)
+    if args.open_loop:
+        print_latencies(args, mode, targets)
+        return
     print(f"closed loop, {args.concurrency} clients, {args.requests} requests each in "
           f"{args.rounds} interleaved rounds, {'PostgreSQL' if args.postgres else 'SQLite'}, "
           f"access events {mode}:")
@@ -93,6 +107,19 @@ async def main(args: argparse.Namespace, old: Path, new: Path) -> None:
               f"{target.cpu_us:5.0f} us/request")
     print(f"  new / old: throughput {targets[1].rps / targets[0].rps:.3f}, CPU per request "
           f"{targets[1].cpu_us / targets[0].cpu_us:.3f}")
+
+
+def print_latencies(args: argparse.Namespace, mode: str, targets: list[Target]) -> None:
+    quantiles = (0.5, 0.9, 0.99, 0.999)
+    print(f"open loop, {args.open_loop:g} req/s to each, {args.requests} requests each, "
+          f"interleaved, {'PostgreSQL' if args.postgres else 'SQLite'}, access events {mode}:")
+    for target in targets:
+        print(f"  {target.label:50s} " + "  ".join(
+            f"p{100 * q:g} {p(target.latencies, q):6.2f}" for q in quantiles) + " ms")
+    old, new = targets
+    print("  new - old:" + " " * 42 + "  ".join(
+        f"p{100 * q:g} {p(new.latencies, q) - p(old.latencies, q):+6.2f}" for q in quantiles)
+        + " ms")
 
 
 if __name__ == "__main__":
@@ -109,5 +136,8 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--open-loop", type=float, metavar="RATE", default=0.0,
+                        help="measure latency at RATE requests/s to each, the schedules "
+                             "interleaved, instead of throughput (e.g. --requests 1500)")
     arguments = parser.parse_args()
     asyncio.run(main(arguments, Path(arguments.old).resolve(), Path(arguments.new).resolve()))
