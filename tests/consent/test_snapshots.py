@@ -250,7 +250,8 @@ async def test_closing_cancels_refreshes_due_and_lets_reads_in_flight_end() -> N
     assert not closing.done()  # waits for the read in flight
     release.set()
     await closing
-    assert ended == ["slow"] and await in_flight == 9
+    assert ended == ["slow"]
+    assert await in_flight == 9
     await settle(0.05)
     assert reads == [1]  # the refresh due never started
     await cache.fetch("k", load)
