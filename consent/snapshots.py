@@ -20,7 +20,7 @@ steady use never makes a request wait for the database. That read starts ``refre
 (20 ms) after the request that asked for it: started at once, its statement's CPU fell within
 that request's own answer (its next ``await`` is the DSO call) and was on its latency; 20 ms
 later the request has been answered and, under moderate load, the loop is idle (interleaved
-A/B at 25 req/s, 5 s lifetime: p99 -1.4 to -2.0 ms, see ``bench/README.md``). The entry it
+A/B at 25 req/s, 5 s lifetime: p99 -1.2 to -2.0 ms, see ``bench/README.md``). The entry it
 replaces has half its life left, so the delay costs nothing. Values must not depend on the
 instant of the request: callers cache rows and decide (expiry, access period) per request.
 
@@ -158,9 +158,9 @@ class SnapshotCache(Generic[K, V]):
         self._cancel_scheduled()  # what they would read is read on the key's next use
 
     async def close(self) -> None:
-        """Start no more refreshes; let those in flight end (cancelled after
-        :data:`~consent.shared_state.background.FINISH_WAIT`). Call before the database
-        the loads read is disposed of."""
+        """Start no more refreshes; let the reads in flight end (cancelled after
+        :data:`~consent.shared_state.background.FINISH_WAIT`). Call at shutdown, before
+        disposing of the database they read."""
         self._closed = True
         self._cancel_scheduled()
         await finish(set(self._running))

@@ -2,10 +2,11 @@
 
 :class:`~consent.shared_state.quota_leases.LeasedLedger` and
 :class:`~consent.shared_state.buckets.LeasedBuckets` take their next lease *ahead*, in tasks
-nobody awaits. Each such task holds a pooled connection while its statement runs; disposing
-of the pool under it leaves a connection unclosed (asyncpg warns, and the statement's result
-is lost anyway). Their ``close`` hands those tasks to :func:`finish`: at shutdown, after the
-last request and before the database is disposed.
+nobody awaits (as :class:`~consent.snapshots.SnapshotCache` reads its keys again ahead). Each
+such task holds a pooled connection while its statement runs; disposing of the pool under it
+leaves a connection unclosed (asyncpg warns, and the statement's result is lost anyway). Their
+``close`` hands those tasks to :func:`finish`: at shutdown, after the last request and before
+the database is disposed.
 """
 
 from __future__ import annotations
