@@ -341,7 +341,7 @@ async def open_loop(targets: list[Target], n: int, rate: float) -> None:
     """``n`` requests to each target at ``rate`` per second, the schedules interleaved.
 
     The load generator's own cyclic garbage collector is off meanwhile (its heap frozen first):
-    a full collection of this process takes 60-90 ms here, and the request whose answer came in
+    a full collection of this process took 93 ms here, and the request whose answer came in
     during it was charged that much (one request near the 60th second of every
     ``bench_ab.py --open-loop`` run, always the same target's)."""
     plan = request_plan(n)
