@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -332,28 +332,36 @@ async def closed_rounds(targets: list[Target], n: int, concurrency: int, rounds:
             await asyncio.gather(*(one(session, target.base, target.token, p)
                                    for p in plan[:50]))
         size = -(-n // rounds)
-        for r in range(rounds):
-            for target in targets[r % len(targets):] + targets[:r % len(targets)]:
-                await closed_loop(session, target, plan[r * size:(r + 1) * size], concurrency)
+        with collector_paused():
+            for r in range(rounds):
+                for target in targets[r % len(targets):] + targets[:r % len(targets)]:
+                    await closed_loop(session, target, plan[r * size:(r + 1) * size],
+                                      concurrency)
 
 
-async def open_loop(targets: list[Target], n: int, rate: float) -> None:
-    """``n`` requests to each target at ``rate`` per second, the schedules interleaved.
-
-    The load generator's own cyclic garbage collector is off meanwhile (its heap frozen first):
-    a full collection of this process took 93 ms here, and the request whose answer came in
-    during it was charged that much (one request near the 60th second of every
-    ``bench_ab.py --open-loop`` run, always the same target's)."""
-    plan = request_plan(n)
-    step = 1 / rate / len(targets)
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The load generator's own cyclic garbage collector off while it measures, its heap frozen
+    first. A full collection of this process took 93 ms here, charged to whatever was in flight:
+    in the open loop, one request near the 60th second of every ``bench_ab.py --open-loop``
+    run, always the same target's; in the closed loop, a pause of that length in a round of one
+    or two seconds."""
     gc.collect()
     gc.freeze()
     gc.disable()
     try:
-        await _open_loop(targets, plan, rate, step)
+        yield
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+async def open_loop(targets: list[Target], n: int, rate: float) -> None:
+    """``n`` requests to each target at ``rate`` per second, the schedules interleaved."""
+    plan = request_plan(n)
+    step = 1 / rate / len(targets)
+    with collector_paused():
+        await _open_loop(targets, plan, rate, step)
 
 
 async def _open_loop(targets: list[Target], plan: list[tuple[str, str, str]], rate: float,
