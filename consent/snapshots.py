@@ -37,10 +37,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
 
 from consent.invalidation import ALL, InvalidationBus
-from consent.shared_state.background import finish
+from consent.shared_state.background import AFTER_REQUEST, finish
 
 #: How long after a request a refresh ahead it asked for starts (see the module docstring).
-REFRESH_DELAY = 0.02
+REFRESH_DELAY = AFTER_REQUEST
 
 K = TypeVar("K")
 V = TypeVar("V")

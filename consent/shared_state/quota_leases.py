@@ -33,6 +33,11 @@ made then; it is spent only once the current one is spent or expired, and droppe
 it expires first (its starts stay counted: the strict side again; the next start is then
 taken alone, and leases grow again from there).
 Callers finding no start while it is on its way wait for it rather than take another.
+It is asked for :data:`~consent.shared_state.background.AFTER_REQUEST` (20 ms) after the start
+that decided it, or half the time until it is needed if that is sooner (the starts' last
+interval tells), and at once by a caller that needs it first
+(:class:`~consent.shared_state.background.Deferred`): so its statement no longer runs within
+the deciding request's own answer.
 
 A 429 from the DSO (:meth:`hold`) drops the leases: the DSO said stop, their starts are not
 made (a lease in flight then is dropped when it lands); and until the hold is in the shared
@@ -48,7 +53,7 @@ import math
 import time
 from collections.abc import Callable, Collection
 
-from consent.shared_state.background import finish
+from consent.shared_state.background import Deferred, ahead_delay
 from consent.shared_state.quota import DatabaseLedger
 
 Seconds = Callable[[], float]
@@ -84,7 +89,8 @@ class LeasedLedger:
         self._holding: asyncio.Future[None] | None = None  # a 429's hold on its way
         self._next = 0  # the size of the lease taken ahead (0: none)
         self._next_until = 0.0  # spendable before this instant
-        self._ahead: asyncio.Task[None] | None = None  # the lease ahead, in flight
+        self._ahead: Deferred[None] | None = None  # the lease ahead, due or in flight
+        self._last_start = -math.inf  # when the last leased start was spent
         #: Leases taken ahead that landed (what tests observe).
         self.taken_ahead = 0
 
@@ -96,6 +102,7 @@ class LeasedLedger:
             elif self._left > 0 and now < self._until:
                 self._left -= 1
                 self._maybe_ahead(now)
+                self._last_start = now
                 return 0.0
             elif self._next and now < self._next_until:  # the current one is done: the next
                 self._size = self._next_size(now)
@@ -104,8 +111,8 @@ class LeasedLedger:
             elif self._next:  # expired before it was needed: demand fell, start afresh
                 self._next = self._granted = self._left = 0
                 self._size = 1
-            elif self._ahead is not None:  # on its way: share it rather than take another
-                await asyncio.shield(self._ahead)
+            elif self._ahead is not None:  # due or on its way: share it, not take another
+                await asyncio.shield(self._ahead.start())
             elif self._pending is None:
                 return await self._lease()
             else:  # one lease in flight: concurrent callers share it rather than each take one
@@ -114,13 +121,13 @@ class LeasedLedger:
     async def settled(self) -> None:
         """Wait for the lease being taken ahead, if any, to land."""
         if self._ahead is not None:
-            await asyncio.shield(self._ahead)
+            await asyncio.shield(self._ahead.start())
 
     async def close(self) -> None:
-        """Let a lease taken ahead land, or cancel it
+        """Drop a lease ahead not asked for yet; let one in flight land, or cancel it
         (:func:`~consent.shared_state.background.finish`)."""
         if self._ahead is not None:
-            await finish([self._ahead])
+            await self._ahead.close()
 
     def _maybe_ahead(self, now: float) -> None:
         """Ask for the next lease in the background if this one is ending (see the module
@@ -134,7 +141,9 @@ class LeasedLedger:
         # Spent to the end in the first half of its life: twice as many; else what it used.
         fast = self._left == 0 and now < self._until - self.spend_within / 2
         size = min(self.largest, 2 * used) if fast else max(2, used)
-        self._ahead = asyncio.get_running_loop().create_task(self._lease_ahead(size, self._holds))
+        holds = self._holds
+        self._ahead = Deferred(lambda: self._lease_ahead(size, holds),
+                               ahead_delay(now - self._last_start, self._left))
 
     async def _lease_ahead(self, size: int, holds: int) -> None:
         """``holds``: the 429s heard when it was decided (one heard before this task runs is a
@@ -182,12 +191,15 @@ class LeasedLedger:
         if taken:
             self._granted, self._left = taken, taken - 1
             self._until = now + self.spend_within
+            self._last_start = now
         return wait
 
     async def hold(self, seconds: float, names: Collection[str]) -> None:
         self._granted = self._left = self._next = 0  # the DSO said stop: nothing left is spent
         self._size, self._single = 1, -math.inf
         self._holds += 1
+        if self._ahead is not None and self._ahead.cancel():  # not asked for yet: never is
+            self._ahead = None
         holding = self._holding = asyncio.get_running_loop().create_future()
         try:
             await self.shared.hold(seconds, names)

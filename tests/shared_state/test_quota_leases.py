@@ -214,13 +214,16 @@ class Asked(DatabaseLedger):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.calls: list[str] = []
+        self.asked_at: list[float] = []  # the event loop's time of each
         self.leased: LeasedLedger | None = None
         self.gate: asyncio.Event | None = None  # when set: leases ahead wait for it
 
     async def take_up_to(self, n: int, *, lasting: float = 0.0) -> tuple[int, float]:
         assert self.leased is not None
-        ahead = asyncio.current_task() is self.leased._ahead
+        ahead = (self.leased._ahead is not None
+                 and asyncio.current_task() is self.leased._ahead.task)
         self.calls.append("ahead" if ahead else "asked")
+        self.asked_at.append(asyncio.get_running_loop().time())
         if ahead and self.gate is not None:
             await self.gate.wait()
         return await super().take_up_to(n, lasting=lasting)
@@ -313,7 +316,8 @@ async def test_closing_lets_a_lease_ahead_land_and_cancels_one_that_does_not(
         shared.gate = asyncio.Event()
         for _ in range(3):  # the lease ahead is asked for, and held up on its way
             await leased.take()
-        ahead = leased._ahead
+        assert leased._ahead is not None
+        ahead = leased._ahead.task  # starts alike, not apart: asked for at once
         assert ahead is not None
         if lands:
             shared.gate.set()
@@ -321,3 +325,77 @@ async def test_closing_lets_a_lease_ahead_land_and_cancels_one_that_does_not(
         assert ahead.done()
         assert ahead.cancelled() is not lands
         assert leased.taken_ahead == int(lands)
+
+
+def spaced_ledger(replica: Replica, seconds: Seconds) -> tuple[LeasedLedger, Asked]:
+    """A ledger whose leases live 1,000 s (of the test's clock), so starts 100 s apart keep
+    one alive: three of them (one alone, a lease of 2 spent to its end) decide a lease ahead
+    that is needed 100 s later, and so is deferred by the whole ``AFTER_REQUEST``."""
+    big = window(10**6, 10**4, "t/big")
+    shared = Asked(replica(big).db, [big], seconds=seconds)
+    leased = shared.leased = LeasedLedger(shared, spend_within=1000, seconds=seconds)
+    return leased, shared
+
+
+async def test_a_lease_ahead_is_asked_for_once_the_deciding_request_is_answered(
+        replica: Replica, seconds: Seconds, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its statement started at once ran within that request's answer (its next ``await``,
+    the DSO call): it starts ``AFTER_REQUEST`` later (200 ms here: a loaded machine's stall
+    cannot start it early), then lands as before."""
+    monkeypatch.setattr(background, "AFTER_REQUEST", 0.2)
+    leased, shared = spaced_ledger(replica, seconds)
+    loop = asyncio.get_running_loop()
+    for _ in range(3):
+        assert await leased.take() == 0.0
+        seconds.now += 100
+    decided = loop.time()
+    await asyncio.sleep(0)
+    assert shared.calls == ["asked", "asked"]  # due, not asked for
+
+    await asyncio.sleep(0.3)
+    await leased.settled()
+    assert shared.asked_at[-1] - decided >= 0.2
+    assert shared.calls == ["asked", "asked", "ahead"]
+    assert await leased.take() == 0.0  # spent from the lease ahead: no round trip
+    assert shared.calls == ["asked", "asked", "ahead"]
+
+
+async def test_a_caller_needing_a_lease_ahead_before_it_is_due_asks_for_it_at_once(
+        replica: Replica, seconds: Seconds, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(background, "AFTER_REQUEST", 30.0)
+    leased, shared = spaced_ledger(replica, seconds)
+    for _ in range(3):
+        assert await leased.take() == 0.0
+        seconds.now += 100
+    assert leased._ahead is not None
+    assert leased._ahead.task is None  # due in 30 s
+
+    async with asyncio.timeout(5):  # the lease is spent: the next start needs the one ahead
+        assert await leased.take() == 0.0
+    assert shared.calls == ["asked", "asked", "ahead"]
+    assert leased.taken_ahead == 1
+
+
+async def test_closing_drops_a_lease_ahead_not_asked_for_yet(
+        replica: Replica, seconds: Seconds, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(background, "AFTER_REQUEST", 30.0)
+    leased, shared = spaced_ledger(replica, seconds)
+    for _ in range(3):
+        await leased.take()
+        seconds.now += 100
+    await leased.close()
+    await asyncio.sleep(0)
+    assert shared.calls == ["asked", "asked"]
+    assert leased.taken_ahead == 0
+
+
+@pytest.mark.parametrize(("gap", "remaining", "delay"), [
+    (0.04, 0, 0.02),  # 25 starts a second: the whole AFTER_REQUEST, half the gap
+    (0.004, 0, 0.002),  # 250 a second: half the time until the lease ahead is needed
+    (0.001, 3, 0.002),  # four more starts first
+    (0.0, 5, 0.0),  # starts at once: no delay at all
+    (float("inf"), 0, 0.02),  # the first start of a lease
+])
+def test_a_lease_ahead_is_deferred_at_most_half_the_time_until_it_is_needed(
+        gap: float, remaining: int, delay: float) -> None:
+    assert background.ahead_delay(gap, remaining) == pytest.approx(delay)
