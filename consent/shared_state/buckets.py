@@ -15,14 +15,19 @@ its burst) and spends them locally while the recipient keeps asking (a lease not
 half a second is dropped). A recipient that spends half a lease while it lives gets the next
 one *ahead*, in the background, added to what is left: its requests then never wait for the
 database; a recipient that asks less often than that pays one round trip per request, as
-before. Locally held tokens never exceed one and a half leases, so what a replica spends in
-any interval is at most what the shared bucket gave it then plus that: tokens are only ever
-spent after the shared bucket gave them, so the rate across the instance is never exceeded
-beyond those few held tokens per replica; a lease left
-unspent is dropped (the recipient loses those tokens: it errs on the strict side); a burst may
-reach ``burst`` plus what other replicas still hold in their leases (at most two leases each).
-A refusal is remembered until the instant the shared bucket named: no token can appear there
-sooner, since only time adds tokens.
+before. The lease ahead is asked for
+:data:`~consent.shared_state.background.AFTER_REQUEST` (20 ms) after the request that decided
+it, or half the time until it is needed if that is sooner, and at once by a request that needs
+it first (:class:`~consent.shared_state.background.Deferred`): its statement then runs after
+that request's answer, not within it.
+
+Locally held tokens never exceed one and a half leases, so what a replica spends in any
+interval is at most what the shared bucket gave it then plus that: tokens are only ever spent
+after the shared bucket gave them, so the rate across the instance is never exceeded beyond
+those few held tokens per replica; a lease left unspent is dropped (the recipient loses those
+tokens: it errs on the strict side); a burst may reach ``burst`` plus what other replicas still
+hold in their leases (at most two leases each). A refusal is remembered until the instant the
+shared bucket named: no token can appear there sooner, since only time adds tokens.
 """
 
 from __future__ import annotations
@@ -32,11 +37,12 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
-from consent.shared_state.background import finish
+from consent.shared_state.background import Deferred, ahead_delay, finish
 from consent.storage.database import Database
 
 Seconds = Callable[[], float]
@@ -169,7 +175,7 @@ class LeasedBuckets:
         self._leases: dict[str, tuple[int, float]] = {}  # key -> (tokens left, spend before)
         self._refused: dict[str, float] = {}  # key -> no token in the shared bucket before
         self._pending: dict[str, asyncio.Future[None]] = {}  # key -> its lease in flight
-        self._ahead: set[asyncio.Task[float]] = set()  # leases taken ahead (kept referenced)
+        self._ahead: dict[str, Deferred[float]] = {}  # key -> its lease ahead, due or in flight
 
     async def take(self, key: str) -> float:
         while True:
@@ -179,10 +185,10 @@ class LeasedBuckets:
                 self._leases[key] = (left - 1, now + self.hold)  # kept while in use
                 if (left - 1 <= self.lease // 2 and key not in self._pending
                         and now >= self._refused.get(key, 0.0)):  # the next one, ahead
-                    task = asyncio.create_task(self._lease(key, self._in_flight(key),
-                                                           ahead=True))
-                    self._ahead.add(task)
-                    task.add_done_callback(self._ahead.discard)
+                    done = self._in_flight(key)
+                    gap = now - (until - self.hold)  # since the key's previous token
+                    self._ahead[key] = Deferred(partial(self._lease, key, done, ahead=True),
+                                                ahead_delay(gap, left - 1))
                 return 0.0
             refused_until = self._refused.get(key, 0.0)
             if now < refused_until:  # the shared bucket said when it would next hold a token
@@ -191,13 +197,21 @@ class LeasedBuckets:
             if pending is None:
                 return await self._lease(key, self._in_flight(key))
             # One lease in flight per key: concurrent requests share it rather than each
-            # taking a lease (which would empty the shared bucket for nothing).
+            # taking a lease (which would empty the shared bucket for nothing); one ahead and
+            # not yet due is asked for now.
+            ahead = self._ahead.get(key)
+            if ahead is not None:
+                ahead.start()
             await asyncio.shield(pending)
 
     async def close(self) -> None:
-        """Let the leases taken ahead land, or cancel them
+        """Drop the leases ahead not asked for yet; let those in flight land, or cancel them
         (:func:`~consent.shared_state.background.finish`)."""
-        await finish(list(self._ahead))
+        for key, ahead in list(self._ahead.items()):
+            if ahead.cancel():  # never asked for: nobody may wait for it
+                del self._ahead[key]
+                self._pending.pop(key).set_result(None)
+        await finish([a.task for a in self._ahead.values() if a.task is not None])
 
     def _in_flight(self, key: str) -> asyncio.Future[None]:
         """Mark a lease of ``key`` in flight, before anything awaits: one at a time per key."""
@@ -220,6 +234,8 @@ class LeasedBuckets:
         finally:
             del self._pending[key]
             done.set_result(None)
+            if ahead:
+                self._ahead.pop(key, None)
         now = self._now()
         if taken == 0:
             self._refused[key] = now + wait

@@ -198,9 +198,11 @@ async def test_a_lease_spent_fast_is_renewed_ahead_and_an_occasional_one_is_not(
         before = trips.count
         assert await busy.take("app") == 0.0
         foreground.append(trips.count - before)
-        for _ in range(5):
-            await asyncio.sleep(0)  # a lease taken ahead completes in the background
+        # 5 ms apart on the event loop's clock too: a lease ahead is asked for after half the
+        # time until it is needed (``background.ahead_delay``), then lands in the background.
+        await asyncio.sleep(0.005)
         backend.seconds.now += 0.005
+    await asyncio.sleep(0.02)  # the last lease ahead, due 15 ms after the 35th take
     assert foreground[0] == 1  # the first lease is waited for...
     assert sum(foreground[1:]) == 0  # ...every later one was taken ahead
     # A lease ahead each time half a lease is left: after the 5th, 15th, 25th and 35th take.
@@ -318,6 +320,41 @@ async def test_a_refused_renewal_is_not_asked_again_before_the_bucket_can_give(
 
 
 @pytest.mark.postgres
+async def test_a_lease_ahead_waits_for_the_request_to_be_answered_unless_a_request_needs_it(
+        postgres_factory: PostgresFactory, clock: FrozenClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked for at once, its statement ran within the deciding request's answer: it is due
+    ``AFTER_REQUEST`` later (30 s here: never, within this test), or half the time until it is
+    needed (5 tokens left, 0.45 s apart: 1.35 s); a request finding the lease spent asks for
+    it at once. Closing then drops the next one, not asked for yet, and its waiters."""
+    monkeypatch.setattr(background, "AFTER_REQUEST", 30.0)
+    backend = Backend("postgresql", clock, Seconds(), postgres_factory.create())
+    trips = Trips()
+    leased = LeasedBuckets(CountedBuckets(backend, trips, 100.0, 400), seconds=backend.seconds)
+    for _ in range(5):  # a lease of 10; half of it spent: the next one decided
+        assert await leased.take("app") == 0.0
+        backend.seconds.now += 0.45
+    await asyncio.sleep(0)
+    assert trips.count == 1  # due, not asked for
+    for _ in range(5):  # the rest of the lease: no round trip
+        assert await leased.take("app") == 0.0
+    assert trips.count == 1
+    async with asyncio.timeout(1.0):  # well before it is due
+        assert await leased.take("app") == 0.0
+    assert trips.count == 2
+
+    for _ in range(4):  # 9 + 10 - 5: the next one is decided again
+        assert await leased.take("app") == 0.0
+        backend.seconds.now += 0.45
+    assert leased._ahead
+    await leased.close()
+    assert not leased._ahead
+    assert trips.count == 2
+    for db in backend.databases:
+        await db.dispose()
+
+
+@pytest.mark.postgres
 async def test_closing_the_leased_buckets_lets_a_lease_ahead_land_or_cancels_it(
         postgres_factory: PostgresFactory, clock: FrozenClock,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -339,7 +376,8 @@ async def test_closing_the_leased_buckets_lets_a_lease_ahead_land_or_cancels_it(
         leased = LeasedBuckets(Gated(backend, trips, 100.0, 400), seconds=backend.seconds)
         for _ in range(6):  # a lease of 10; half of it spent: the next one asked for ahead
             assert await leased.take("app") == 0.0
-        [ahead] = leased._ahead
+        [ahead] = [due.task for due in leased._ahead.values()]  # asked for at once: no
+        assert ahead is not None  # time passed between the takes
         if lands:
             gate.set()
         await leased.close()
