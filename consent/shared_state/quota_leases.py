@@ -119,7 +119,8 @@ class LeasedLedger:
                 await asyncio.shield(self._pending)
 
     async def settled(self) -> None:
-        """Wait for the lease being taken ahead, if any, to land."""
+        """Wait for the lease being taken ahead, if any, to land (asking for it now if it is
+        not due yet)."""
         if self._ahead is not None:
             await asyncio.shield(self._ahead.start())
 
