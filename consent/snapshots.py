@@ -132,6 +132,9 @@ class SnapshotCache(Generic[K, V]):
                     ) -> asyncio.Task[V | None]:
         task = self._loading.get(key)
         if task is None:
+            due = self._scheduled.pop(key, None)
+            if due is not None:  # a miss reads the key now: its refresh due would read it twice
+                due.cancel()
             task = asyncio.create_task(self._load(key, load, self._generation))
             task.add_done_callback(_retrieve)  # an error nobody waits for any more is not lost
             self._running.add(task)

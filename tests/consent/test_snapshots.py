@@ -214,6 +214,18 @@ async def test_a_refresh_ahead_starts_after_the_request_that_asked_for_it() -> N
     assert await cache.fetch("k", load) == 2
 
 
+async def test_a_read_after_the_entry_expired_drops_the_refresh_due_for_it() -> None:
+    cache, _, ticker = make(refresh_delay=0.2)
+    reads, load = counting_load()
+    await cache.fetch("k", load)
+    ticker.now += 4.99  # the last instant of its life: a refresh is due in 200 ms...
+    assert await cache.fetch("k", load) == 1
+    ticker.now += 0.02  # ...but the entry expires first: the next request reads it
+    assert await cache.fetch("k", load) == 2
+    await settle(0.25)
+    assert reads == [1, 2]  # not read a third time by the refresh that was due
+
+
 async def test_the_refresh_delay_stays_well_inside_the_lifetime() -> None:
     cache, _, _ = make(ttl=0.04, refresh_delay=1.0)
     assert cache.refresh_delay == pytest.approx(0.01)
