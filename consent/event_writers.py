@@ -80,7 +80,8 @@ def _rows(insert: Compiled, events: Sequence[AccessEvent]) -> list[Any]:
 
 
 class SqliteWriter:
-    """See the module docstring; ``synchronous`` is the database's ``PRAGMA synchronous``.
+    """See the module docstring; ``synchronous`` and ``autocheckpoint`` are the database's
+    ``PRAGMA synchronous`` and ``wal_autocheckpoint`` (SQLite's default if ``None``).
 
     The writer's thread owns one synchronous SQLAlchemy connection to the file. A batch is one
     hop to that thread: ``BEGIN IMMEDIATE`` (the write lock first, so nothing read in the
@@ -89,19 +90,22 @@ class SqliteWriter:
     """
 
     def __init__(self, path: str, table: sa.Table, dialect: Dialect, *,
-                 synchronous: str = "full", also: BatchWriter | None = None) -> None:
+                 synchronous: str = "full", autocheckpoint: int | None = None,
+                 also: BatchWriter | None = None) -> None:
         self.path = path
         self.synchronous = synchronous
+        self.autocheckpoint = autocheckpoint
         self.also = also
         self._insert = insert_all(table, dialect)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="access-events")
         self._conn: sa.Connection | None = None
 
     def _connect(self) -> sa.Connection:
-        from consent.storage.database import sqlite_pragmas
+        from consent.storage.database import SQLITE_AUTOCHECKPOINT, sqlite_pragmas
 
         engine = sa.create_engine(f"sqlite:///{self.path}", poolclass=sa.pool.StaticPool)
-        on_connect = sqlite_pragmas(self.synchronous)
+        on_connect = sqlite_pragmas(self.synchronous,
+                                    self.autocheckpoint or SQLITE_AUTOCHECKPOINT)
 
         def autocommit_driver(dbapi_connection: sqlite3.Connection, record: Any) -> None:
             on_connect(dbapi_connection, record)
@@ -250,10 +254,10 @@ def writer_for(db: Database, table: sa.Table, *, also: BatchWriter | None = None
     """The cheapest writer for ``db``'s backend: for a SQLite file :class:`SqliteWriter`; on
     PostgreSQL :class:`~consent.pg_batch_writer.PostgresBatchWriter` when ``also`` writes in
     each batch, else :class:`PostgresWriter`; :class:`CoreWriter` for anything else."""
-    url = db.engine.url
-    if db.dialect == "sqlite" and url.database and url.database != ":memory:":
-        return SqliteWriter(url.database, table, db.engine.dialect,
-                            synchronous=db.sqlite_synchronous, also=also)
+    if db.sqlite_path is not None:
+        return SqliteWriter(db.sqlite_path, table, db.engine.dialect,
+                            synchronous=db.sqlite_synchronous,
+                            autocheckpoint=db.sqlite_autocheckpoint, also=also)
     if also is not None and db.dialect == "postgresql":
         from consent.pg_batch_writer import PostgresBatchWriter
 

@@ -12,6 +12,7 @@ from consent.clock import Clock, SystemClock
 from consent.demo import DEMO_PLAN, seed_demo
 from consent.identifiers import Source
 from consent.storage import Database
+from consent.storage.wal_checkpoints import BACKSTOP_PAGES, checkpointer_for
 from proxy.data.setup import data_ctx, use_adapters
 from proxy.evidence.setup import evidence_ctx
 from proxy.forwarding import forwarded_middleware_for, parse_networks
@@ -60,13 +61,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the database, bring its schema to the newest revision, seed the demo if asked,
-    and start the invalidation bus the hot-path caches listen to."""
+    and start the invalidation bus the hot-path caches listen to; on SQLite, checkpoint its
+    write-ahead log in the background rather than inside the commits requests wait for."""
     settings = app[settings_key]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.from_url(settings.resolved_database_url,
-                           sqlite_synchronous=settings.sqlite_synchronous)
+                           sqlite_synchronous=settings.sqlite_synchronous,
+                           sqlite_autocheckpoint=BACKSTOP_PAGES)
     app[database_key] = db
     bus = db.invalidation_bus(delay_observer=app[metrics_key].revocation_propagation.observe)
+    checkpointer = checkpointer_for(db)
     try:
         if settings.migrate_on_start:
             revision = await db.migrate()
@@ -74,9 +78,13 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.demo:
             report = await seed_demo(db, DEMO_PLAN, app[clock_key])
             log.info("demo %s", "seeded" if report.seeded else "already present (not seeded)")
+        if checkpointer is not None:
+            checkpointer.start()
         await bus.start()
         app[invalidation_bus_key] = bus
         yield
     finally:
+        if checkpointer is not None:
+            await checkpointer.close()
         await bus.close()
         await db.dispose()

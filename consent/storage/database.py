@@ -36,6 +36,13 @@ def normalise_url(url: str) -> str:
 #: a committed transaction survives the process being killed (the OS holds the write) but the
 #: last ones may be lost if the machine loses power. ``extra`` also syncs the directory.
 SQLITE_SYNCHRONOUS = ("normal", "full", "extra")
+
+#: SQLite's own ``wal_autocheckpoint`` (pages): the committing connection checkpoints the log
+#: once it is that long. A server raises it and checkpoints in the background instead
+#: (:mod:`consent.storage.wal_checkpoints`).
+SQLITE_AUTOCHECKPOINT = 1000
+
+
 class DatabaseUnavailable(PasserelleError):
     """The database cannot be reached right now (restarting, failing over, overloaded): a
     503 with ``Retry-After``, never a 500. Nothing was written (the transaction rolled back)."""
@@ -90,9 +97,11 @@ class Database:
     made stale (:mod:`consent.storage.change_feed`).
     """
 
-    def __init__(self, engine: AsyncEngine, *, sqlite_synchronous: str = "full") -> None:
+    def __init__(self, engine: AsyncEngine, *, sqlite_synchronous: str = "full",
+                 sqlite_autocheckpoint: int = SQLITE_AUTOCHECKPOINT) -> None:
         self.engine = engine
         self.sqlite_synchronous = sqlite_synchronous
+        self.sqlite_autocheckpoint = sqlite_autocheckpoint
         self.changes = ChangeFeed(engine.sync_engine)
         #: The engine for single reads on the hot path (same pool). On PostgreSQL it runs in
         #: autocommit: a read is then one round trip, not BEGIN, SELECT and the ROLLBACK of
@@ -102,9 +111,10 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str, *, sqlite_synchronous: str = "full",
+                 sqlite_autocheckpoint: int = SQLITE_AUTOCHECKPOINT,
                  **engine_options: Any) -> Database:
         """Build the engine for ``url`` (SQLite gets WAL, ``sqlite_synchronous`` (see
-        :data:`SQLITE_SYNCHRONOUS`) and foreign keys on).
+        :data:`SQLITE_SYNCHRONOUS`), ``sqlite_autocheckpoint`` and foreign keys on).
 
         Pooled backends keep :data:`POOL_SIZE` connections: SQLAlchemy's default (5, and up to
         10 more opened and *closed* again per burst) makes a busy server open a connection
@@ -117,15 +127,27 @@ class Database:
                               **engine_options}
         if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
             raise ValueError(f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS}")
+        if sqlite_autocheckpoint < 1:
+            raise ValueError("sqlite_autocheckpoint must be at least 1 page")
         engine = create_async_engine(url, **engine_options)
         if engine.dialect.name == "sqlite":
-            event.listen(engine.sync_engine, "connect", sqlite_pragmas(sqlite_synchronous))
-        return cls(engine, sqlite_synchronous=sqlite_synchronous)
+            event.listen(engine.sync_engine, "connect",
+                         sqlite_pragmas(sqlite_synchronous, sqlite_autocheckpoint))
+        return cls(engine, sqlite_synchronous=sqlite_synchronous,
+                   sqlite_autocheckpoint=sqlite_autocheckpoint)
 
     @property
     def dialect(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""
         return self.engine.dialect.name
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite database's file, or ``None`` (PostgreSQL, or SQLite in memory)."""
+        path = self.engine.url.database
+        if self.dialect != "sqlite" or not path or path == ":memory:":
+            return None
+        return path
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -194,13 +216,16 @@ class Database:
         await self.engine.dispose()
 
 
-def sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
+def sqlite_pragmas(synchronous: str, autocheckpoint: int = SQLITE_AUTOCHECKPOINT
+                   ) -> Callable[[Any, Any], None]:
+    """The ``connect`` hook of every SQLite connection of ours (the pool's and the writers')."""
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets readers proceed while the single writer commits; foreign keys are off by
         # default in SQLite and every integrity rule of ours relies on them.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")  # checked: a known level
+        cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
