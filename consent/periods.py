@@ -78,6 +78,22 @@ class Period:
         return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
 
+def joined(periods: list[Period]) -> list[Period]:
+    """The union of ``periods`` as disjoint periods in order: those that overlap or touch (one
+    ends when the next starts) become one, so that a renewal taking over from an authorisation
+    still in force leaves no seam in what is covered."""
+    out: list[Period] = []
+    for period in sorted(periods, key=lambda p: _utc(p.start)):
+        last = out[-1] if out else None
+        if last is not None and (last.end is None or _utc(period.start) <= _utc(last.end)):
+            end = None if last.end is None or period.end is None else max(last.end, period.end,
+                                                                          key=_utc)
+            out[-1] = Period(last.start, end)
+        else:
+            out.append(period)
+    return out
+
+
 #: The calendar days a :class:`DayRange` may name.
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(9000, 1, 1)

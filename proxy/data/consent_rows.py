@@ -122,11 +122,22 @@ def as_consent(row: sa.Row[Any]) -> Consent:
     return Consent.model_construct(**{c.name: row._mapping[c] for c in _CONSENT.columns})
 
 
-def pick_consent(rows: Sequence[sa.Row[Any]], at: datetime) -> sa.Row[Any] | None:
-    """The consent in force at ``at``, else the latest one (to explain the denial)."""
+def in_force(row: sa.Row[Any], at: datetime) -> bool:
+    """True if the consent row is active and ``at`` lies in its validity (R6)."""
+    return (row.state == ConsentState.ACTIVE
+            and Period(row.valid_from, row.valid_until).contains(at))
+
+
+def pick_consent(rows: Sequence[sa.Row[Any]], at: datetime,
+                 dataset: Dataset | None = None) -> sa.Row[Any] | None:
+    """The consent that decides a request at ``at`` for ``dataset`` (R6): of those in force,
+    one that covers ``dataset`` (a household may give one app several consents on a point,
+    for different datasets and purposes: each must be usable), else any in force, else the
+    latest of all (to explain the denial); the most recently changed first among equals."""
     if not rows:
         return None
-    in_force = [r for r in rows if r.state == ConsentState.ACTIVE
-                and Period(r.valid_from, r.valid_until).contains(at)]
-    pool = in_force or list(rows)
+    current = [r for r in rows if in_force(r, at)]
+    covering = ([r for r in current if dataset.value in r.datasets]
+                if dataset is not None else [])
+    pool = covering or current or list(rows)
     return max(pool, key=lambda r: (r.updated_at, r.valid_from))

@@ -7,7 +7,9 @@ policy denies on.
 
 With a consent-bound token the consent is the token's; with a client-credentials token (Data
 Connect v5 style: one app-wide token) it is the recipient's consent that covers the point and is
-in force now, else its latest one on the point (so a denial can say "revoked" or "expired").
+in force now, one covering the dataset asked for if any (an app may hold several), else a
+mandate in force, else its latest consent on the point (so a denial can say "revoked" or
+"expired").
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from proxy.data.consent_rows import (
     Around,
     as_consent,
     consent_grant,
+    in_force,
     pick_consent,
     read_around,
 )
@@ -106,29 +109,35 @@ class FactsLoader:
                    dataset: Dataset | None = None) -> AccessFacts:
         """The facts for ``recipient_id`` reading ``point`` (``dataset``) at ``at``.
 
-        Without a consent on the point, an app-wide token may read under a mandate naming the
-        recipient's organisation (:func:`~proxy.data.rule_facts.mandate_grant`); a supplier's
-        supply contract on the point is loaded for R13.
+        Without a consent in force on the point, an app-wide token may read under a mandate
+        naming the recipient's organisation (:func:`~proxy.data.rule_facts.mandate_grant`); a
+        supplier's supply contract on the point is loaded for R13.
         """
         key = (tenant, recipient_id, consent_id, point)
         found = await self.cache.fetch(key, lambda: self._candidates(key, at))
         if found is None:
             return AccessFacts(point, _default_zone(point), None, None, None, tenant)
         point_id, zone = found.point_id, found.zone
-        picked = pick_consent(found.rows, at)
-        if picked is None:
-            if consent_id is not None:
-                return AccessFacts(point, zone, point_id, None, None, tenant)
+        picked = pick_consent(found.rows, at, dataset)
+        if picked is None and consent_id is not None:
+            return AccessFacts(point, zone, point_id, None, None, tenant)
+        if consent_id is None and (picked is None or not in_force(picked, at)):
+            # No consent in force: a mandate may still cover the read (R10, R11); a consent
+            # withdrawn or expired since does not take that away. Of a consent and a mandate
+            # both ended, the consent explains the denial.
             async with self.db.reader.connect() as conn:
                 under_mandate = await mandate_grant(
                     conn, tenant=tenant, recipient_id=recipient_id, point_id=point_id,
                     dataset=dataset, at=at)
-                if under_mandate is None:
-                    return AccessFacts(point, zone, point_id, None, None, tenant)
-                grant, facts = under_mandate
-                return AccessFacts(point, zone, point_id, grant,
-                                   await self._with_contract(conn, grant, facts, tenant,
-                                                             point_id, at), tenant)
+                if under_mandate is not None and (picked is None
+                                                  or _holds(under_mandate[0], at)):
+                    grant, facts = under_mandate
+                    return AccessFacts(point, zone, point_id, grant,
+                                       await self._with_contract(conn, grant, facts, tenant,
+                                                                 point_id, at), tenant)
+            if picked is None:
+                return AccessFacts(point, zone, point_id, None, None, tenant)
+        assert picked is not None
         surroundings = await self.around.fetch((point_id, picked.id),
                                                lambda: self._around(point_id, picked))
         assert surroundings is not None
@@ -213,6 +222,11 @@ class FactsLoader:
         async with self.db.session() as session:
             rows = (await session.exec(query)).all()
         return {(tenant, PointRef(Source(source), ident)) for tenant, source, ident in rows}
+
+
+def _holds(grant: ConsentGrant, at: datetime) -> bool:
+    """True if ``grant`` is active and in force at ``at``."""
+    return grant.active and grant.access.contains(at)
 
 
 def _default_zone(point: PointRef) -> ZoneInfo:

@@ -35,7 +35,7 @@ from consent.models import (
     UpstreamAuthorisation,
 )
 from consent.models.mandates import MandateScope
-from consent.periods import Period
+from consent.periods import Period, joined
 from consent.upstream import UpstreamState
 from consent.vocabulary import MAX_HISTORY, Dataset
 
@@ -134,11 +134,15 @@ def point_ref_column() -> sa.ColumnElement[str]:
 
 
 def pick_upstream(usable: list[Period], at: datetime) -> Period | None:
-    """The upstream authorisation in force at ``at``, else the latest one."""
+    """What the point's active upstream authorisations cover around ``at``: those that
+    overlap or touch, joined (a renewal granted while the previous one still runs must not
+    hide the part only the previous one covers), and of the spans this leaves the one in force
+    at ``at``, else the latest (to say what would be allowed)."""
     if not usable:
         return None
-    current = [p for p in usable if p.contains(at)]
-    return max(current or usable, key=lambda p: p.start)
+    spans = joined(usable)
+    current = [p for p in spans if p.contains(at)]
+    return current[0] if current else spans[-1]
 
 
 def _mandate_points(mandate_id: str) -> sa.Select[Any]:

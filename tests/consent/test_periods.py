@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consent.errors import DomainError, InvalidPeriod
-from consent.periods import DayRange, Period, day_from_text, instant_from_text
+from consent.periods import DayRange, Period, day_from_text, instant_from_text, joined
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 instants = st.integers(min_value=0, max_value=10_000).map(lambda h: T + timedelta(hours=h))
@@ -45,6 +46,39 @@ def test_intersection_is_contained_in_both(a: datetime, b: datetime, c: datetime
         assert first.covers(common)
         assert second.covers(common)
         assert common == second.intersection(first)
+
+
+hours = st.integers(min_value=0, max_value=200)
+periods = st.tuples(hours, st.integers(min_value=1, max_value=60) | st.none()).map(
+    lambda p: Period(T + timedelta(hours=p[0]),
+                     None if p[1] is None else T + timedelta(hours=p[0] + p[1])))
+
+
+@given(st.lists(periods, max_size=8))
+def test_joined_covers_the_same_instants_with_ordered_spans_that_neither_overlap_nor_touch(
+        given_periods: list[Period]) -> None:
+    spans = joined(given_periods)
+    for hour in range(0, 270):
+        at = T + timedelta(hours=hour, minutes=30)
+        assert any(s.contains(at) for s in spans) == any(p.contains(at) for p in given_periods)
+    for hour in range(0, 270):  # the bounds themselves: a touching pair leaves no seam
+        at = T + timedelta(hours=hour)
+        assert any(s.contains(at) for s in spans) == any(p.contains(at) for p in given_periods)
+    for earlier, later in itertools.pairwise(spans):
+        assert earlier.end is not None
+        assert earlier.end < later.start  # a gap between any two: else they were one span
+
+
+def test_a_renewal_that_touches_or_overlaps_joins_and_a_gap_does_not() -> None:
+    day = timedelta(days=1)
+    assert joined([Period(T + 5 * day, T + 9 * day), Period(T, T + 5 * day)]) == [
+        Period(T, T + 9 * day)]
+    assert joined([Period(T, T + 6 * day), Period(T + 2 * day, T + 4 * day)]) == [
+        Period(T, T + 6 * day)]
+    assert joined([Period(T, T + 2 * day), Period(T + day)]) == [Period(T)]
+    assert joined([Period(T, T + day), Period(T + 2 * day, T + 3 * day)]) == [
+        Period(T, T + day), Period(T + 2 * day, T + 3 * day)]
+    assert joined([]) == []
 
 
 def test_capped() -> None:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -308,3 +309,21 @@ async def _consent_form(browser: Any, url: str) -> tuple[str, list[tuple[str, st
     assert response.status == 200, html
     form = next(f for f in forms_of(html) if ("decision", "approve") in f["buttons"])
     return form["action"], form["fields"]
+
+
+def test_our_own_outage_keeps_its_status_and_retry_after() -> None:
+    """A database outage is a 503 with ``Retry-After`` on this API as on the native one, in
+    Data Connect's words; only an error that is ours and unexpected stays a 500."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from consent.errors import PasserelleError
+    from consent.storage.database import DatabaseUnavailable
+    from proxy.compat.enedis.errors import render
+
+    request = make_mocked_request("GET", DAILY)
+    rendered = render(DatabaseUnavailable("The database is unavailable."), request)
+    assert rendered.status == 503
+    assert rendered.headers == {"Retry-After": "2"}
+    assert json.loads(rendered.body) == {"error": "technical_error",
+                                         "error_description": "Technical error. Please try later."}
+    assert render(PasserelleError("unexpected"), request).status == 500

@@ -7,13 +7,14 @@ from datetime import timedelta
 
 from consent.lifecycle import ActorRole
 from consent.models import MandateScope
+from consent.purposes import Purpose
 from consent.services import Actor, ConsentDraft, ConsentService, MandateDraft, MandateService
 from consent.services.occupancy import OccupancyService
 from consent.services.queries import points_by_ref
 from consent.services.registry import add_upstream_authorisation
 from consent.services.supply import SupplyService
 from consent.upstream import UpstreamState
-from consent.vocabulary import Dataset
+from consent.vocabulary import Dataset, Resolution
 from tests.rules.app_world import POINTS, WINDOW, RulesWorld, midnight
 
 
@@ -72,6 +73,32 @@ async def test_the_cpas_reads_under_its_standing_mandate(app_world_any: RulesWor
     status, body = await w.read("cpas", POINTS[6])
     assert (status, body["rule"]) == (403, "R6 consent active")
     assert "mandate" in body["detail"]
+
+
+async def test_a_consent_ended_since_does_not_hide_the_standing_mandate(
+        app_world_any: RulesWorld) -> None:
+    """h6 gives the CPAS a consent of its own and withdraws it: the CPAS still reads under its
+    standing mandate (R11); once the mandate ends too, the denial speaks of the consent."""
+    w = app_world_any
+    consents = ConsentService(w.db, w.clock)
+    given = await consents.give(w.actor("h6"), ConsentDraft(
+        grantor_id=w.parties["h6"], recipient_id=w.apps["cpas"], points=[POINTS[6]],
+        datasets=[Dataset.DAILY_CONSUMPTION], purpose=Purpose.SOCIAL_SUPPORT,
+        valid_until=w.clock.now() + timedelta(days=30), max_resolution=Resolution.P1D,
+        history_days=365))
+    status, body = await w.read("cpas", POINTS[6])
+    assert status == 200, body
+    await consents.withdraw(w.actor("h6"), given.row.id)
+    status, body = await w.read("cpas", POINTS[6])
+    assert status == 200, body
+    events = [e for e in await w.events() if e["recipient_id"] == w.apps["cpas"]]
+    assert [(e["consent_id"], e["mandate_id"]) for e in events] == [
+        (given.row.id, None), (None, w.mandate_id)]
+    await MandateService(w.db, w.clock).withdraw(w.actor("h6"), w.mandate_id)
+    status, body = await w.read("cpas", POINTS[6])
+    assert (status, body["rule"]) == (403, "R6 consent active")
+    assert "revoked" in body["detail"]
+    assert "mandate" not in body["detail"]
 
 
 async def test_a_relatives_mandate_reads_only_its_scope_and_term(app_world_any: RulesWorld) -> None:

@@ -99,7 +99,9 @@ def _upstream_body(error: PasserelleError) -> tuple[int, dict[str, Any]]:
         return error.status if error.status >= 500 else 502, _pair(TECHNICAL)
     if error.status < 500:
         return 400, {"error": "invalid_request", "error_description": error.detail}
-    return 500, _pair(TECHNICAL)
+    # Our own failures keep their status: a database outage is a 503 with Retry-After here as
+    # on the native API, never a 500.
+    return error.status, _pair(TECHNICAL)
 
 
 def _pair(pair: tuple[str, str]) -> dict[str, Any]:
