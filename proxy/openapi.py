@@ -80,6 +80,17 @@ def _schemas() -> dict[str, Any]:
                        "dataset": {"enum": [d.value for d in Dataset if not d.spec.is_series]},
                        "fields": {"type": "object", "additionalProperties": nullable,
                                   "description": "Only the fields the consent releases."}}},
+        "CommunitySeries": {
+            "type": "object",
+            "required": ["community", "dataset", "unit", "resolution", "timezone", "members",
+                         "values"],
+            "properties": {
+                "community": text, "unit": text, "timezone": text,
+                "dataset": {"enum": [d.value for d in Dataset if d.spec.is_series]},
+                "resolution": {"enum": [r.value for r in Resolution]},
+                "members": {"type": "integer", "description":
+                            "Distinct households whose series are in the sum (at least k)."},
+                "values": {"type": "array", "items": _ref("Value")}}},
         "PointAccess": {"type": "object", "required": ["point", "consent", "datasets"],
                         "properties": {
                             "point": text, "consent": text,
@@ -140,6 +151,28 @@ def _native_paths() -> dict[str, Any]:
                  "schema": {"enum": [r.value for r in Resolution]}}],
             "responses": {"200": _json({"oneOf": [_ref("Series"), _ref("Record")]},
                                        "The consent's view of the data."),
+                          **_errors(400, 401, 403, 404, 429, 502, 503, 504)}}},
+        f"{NATIVE}/communities/{{community_id}}/datasets/{{dataset}}": {"get": {
+            "operationId": "readCommunityDataset", "tags": ["native"],
+            "summary": "The sum of a collective self-consumption community's members (R4)",
+            "description": "For the organiser's app only. Each current member's point is read "
+                           "as a single read would be, under that member's own consent to the "
+                           "organiser (each read leaves its own access event); the included "
+                           "series are summed interval by interval. Served only when they come "
+                           "from at least k distinct households, and an interval only when at "
+                           "least k households have a value for it: otherwise 403, rule "
+                           "`R4 community k`. Energy and mean power only (others: 400).",
+            "parameters": [
+                {"name": "community_id", "in": "path", "required": True,
+                 "schema": {"type": "string"}},
+                {"name": "dataset", "in": "path", "required": True,
+                 "schema": {"enum": [d.value for d in Dataset if d.spec.is_series]}},
+                {"name": "start", "in": "query", "required": True, "schema": day},
+                {"name": "end", "in": "query", "required": True, "schema": day,
+                 "description": "First day not included."},
+                {"name": "resolution", "in": "query",
+                 "schema": {"enum": [r.value for r in Resolution], "default": "P1D"}}],
+            "responses": {"200": _json(_ref("CommunitySeries"), "The community's sum."),
                           **_errors(400, 401, 403, 404, 429, 502, 503, 504)}}},
         f"{NATIVE}/points": {"get": {
             "operationId": "listPoints", "tags": ["native"],

@@ -4,7 +4,8 @@
 the organiser app's token. Each current member's series is read exactly as a single read would
 be, under that member's own consent to the organiser (every rule of the policy applies to each
 one, and each read leaves its own access event). Members whose read is denied or fails are left
-out; the sum of the others is served only if at least k members are in it (``R4 community k``).
+out; the sum of the others is served only if at least k households are in it (``R4 community
+k``).
 Another app, or a community of another tenant, is not found.
 """
 
@@ -50,7 +51,7 @@ async def community_dataset(request: web.Request, trace: Trace) -> tuple[Any, in
         members = await current_members(session, token.tenant_id, community.id,
                                         request.app[clock_key].now())
     service = request.app[data_service_key]
-    included: list[Series] = []
+    included: list[tuple[str, Series]] = []
     for member in members:
         read = Trace(api=trace.api, route=trace.route)
         try:
@@ -60,11 +61,11 @@ async def community_dataset(request: web.Request, trace: Trace) -> tuple[Any, in
             await record_trace(request, read, status=error.status, body=b"", outcome=outcome,
                                rule=rule, reason=f"community {community.id}: {error.detail}")
             continue
-        included.append(series)
+        included.append((member.household_id, series))
         await record_trace(request, read, status=200, body=json_bytes(series.to_json()),
                            outcome=Outcome.SERVED, values=len(series.readings),
                            reason=f"member of community {community.id} (aggregated)")
-    zone = included[0].timezone if included else "UTC"
+    zone = included[0][1].timezone if included else "UTC"
     result = aggregate(community.id, dataset, resolution, zone, included,
                        community.min_members)
     trace.resolution = resolution.value

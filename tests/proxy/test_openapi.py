@@ -19,6 +19,8 @@ async def test_the_document_is_valid_openapi_31_and_every_path_is_routed(world: 
               if r.resource is not None}
     for path in document["paths"]:
         assert path in routed, path
+    native = {path for path in routed if path.startswith("/api/v1/")}
+    assert native <= set(document["paths"])  # and every native endpoint is documented
     oauth = document["components"]["securitySchemes"]["oauth2"]["flows"]
     assert oauth["clientCredentials"]["tokenUrl"] == world.issuer + "/oauth2/token"
 

@@ -32,30 +32,52 @@ def _series(n: int, days: int = 2, skip: int | None = None) -> Series:
     return Series(point, Dataset.DAILY_CONSUMPTION, "Wh", Resolution.P1D, "UTC", readings)
 
 
+def _member(n: int, household: int | None = None, *,
+            skip: int | None = None) -> tuple[str, Series]:
+    """Point ``n`` of household ``household`` (its own household if not given)."""
+    return f"h{n if household is None else household}", _series(n, skip=skip)
+
+
 def test_an_aggregate_needs_k_members() -> None:
     with pytest.raises(AccessDenied) as denied:
         aggregate("c", Dataset.DAILY_CONSUMPTION, Resolution.P1D, "UTC",
-                  [_series(n) for n in range(4)], k=5)
+                  [_member(n) for n in range(4)], k=5)
     assert denied.value.rule == RULE
     assert denied.value.allowed == {"min_members": 5}
     five = aggregate("c", Dataset.DAILY_CONSUMPTION, Resolution.P1D, "UTC",
-                     [_series(n) for n in range(5)], k=5)
+                     [_member(n) for n in range(5)], k=5)
     assert five.members == 5
     assert [r.value for r in five.readings] == [Decimal(5010), Decimal(5010)]
     assert five.readings[0].quality is Quality.ESTIMATED  # the least trustworthy member's
 
 
+def test_households_are_counted_not_points() -> None:
+    """Six points of four households: one household's two points do not make two members."""
+    points = [_member(n, household=min(n, 3)) for n in range(6)]  # h3 has points 3, 4 and 5
+    with pytest.raises(AccessDenied) as denied:
+        aggregate("c", Dataset.DAILY_CONSUMPTION, Resolution.P1D, "UTC", points, k=5)
+    assert "Only 4 household(s)" in denied.value.detail
+    with_fifth = aggregate("c", Dataset.DAILY_CONSUMPTION, Resolution.P1D, "UTC",
+                           [*points, _member(6)], k=5)
+    assert with_fifth.members == 5
+    assert with_fifth.readings[0].value == sum(Decimal(1000 + n) for n in range(7))
+
+
 def test_an_interval_with_fewer_than_k_values_is_not_published() -> None:
-    members = [_series(n, skip=1 if n == 0 else None) for n in range(5)]
+    members = [_member(n, skip=1 if n == 0 else None) for n in range(5)]
     result = aggregate("c", Dataset.DAILY_CONSUMPTION, Resolution.P1D, "UTC", members, k=5)
     assert [r.start for r in result.readings] == [DAY]
     assert result.to_json()["members"] == 5
+    # A second point of a household already there does not make up for the missing value.
+    again = aggregate("c", Dataset.DAILY_CONSUMPTION, Resolution.P1D, "UTC",
+                      [*members, _member(5, household=1)], k=5)
+    assert [r.start for r in again.readings] == [DAY]
 
 
 def test_only_additive_datasets_aggregate() -> None:
     with pytest.raises(DomainError):
         aggregate("c", Dataset.DAILY_MAX_POWER, Resolution.P1D, "UTC",
-                  [_series(n) for n in range(5)], k=5)
+                  [_member(n) for n in range(5)], k=5)
 
 
 async def test_membership(rules: Rules, clock: FrozenClock, db: Database) -> None:
