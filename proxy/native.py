@@ -17,7 +17,7 @@ from aiohttp import web
 
 from adapters.errors import UpstreamError
 from consent.access import TokenGrant
-from consent.errors import InvalidIdentifier, PasserelleError
+from consent.errors import DomainError, InvalidIdentifier, PasserelleError
 from consent.identifiers import PointRef, guess_source
 from consent.models import Consent
 from consent.periods import DayRange
@@ -96,6 +96,9 @@ async def read_dataset(request: web.Request, trace: Trace) -> tuple[Any, int]:
     point = resolve_point(request.match_info["point_id"], token)
     service = request.app[data_service_key]
     if not dataset.spec.is_series:
+        if "resolution" in request.query:  # silently ignored, it would look honoured
+            raise DomainError(f"{dataset.value} is a record: it has no resolution.",
+                              field="resolution")
         record = await service.record(caller, point, dataset, trace)
         return {**record.to_json(), "consent": trace.consent_id}, len(record.fields)
     query = request.query

@@ -135,7 +135,8 @@ def _native_paths() -> dict[str, Any]:
                            "at `resolution` (default: the finest the consent releases). A "
                            "consent capped at P1D gets daily values aggregated from finer data, "
                            "never the finer data. Records (contract, identity, contact, address)"
-                           " ignore the dates and carry only the fields the consent releases.",
+                           " ignore the dates, refuse a `resolution` (400) and carry only "
+                           "the fields the consent releases.",
             "parameters": [
                 {"name": "point_id", "in": "path", "required": True, "schema": {
                     "type": "string", "examples": ["enedis:22516914714270"]},

@@ -224,6 +224,11 @@ async def test_records_carry_only_the_datasets_fields(world: World) -> None:
     status, body, _ = await world.get(f"/api/v1/points/{PRM}/datasets/contact", token)
     assert status == 403
     assert body["rule"] == "R6 dataset"
+    status, body, _ = await world.get(f"/api/v1/points/{PRM}/datasets/identity", token,
+                                      resolution="P1D")
+    assert (status, body["type"].rsplit("/", 1)[-1]) == (400, "invalid-input"), body
+    assert "no resolution" in body["detail"]
+    assert (await world.events())[-1]["outcome"] == "invalid"
 
 
 # --- listing --------------------------------------------------------------------------------------
