@@ -94,6 +94,16 @@ def joined(periods: list[Period]) -> list[Period]:
     return out
 
 
+def span_at(periods: list[Period], at: datetime) -> Period | None:
+    """Of ``periods`` :func:`joined`, the span in force at ``at``, else the latest (to say
+    what would be allowed); ``None`` if there are none. For grants that follow one another
+    (upstream authorisations, supply contracts): a renewal granted while the previous one still
+    runs, or starting as it ends, must not hide the part only the previous one covers."""
+    spans = joined(periods)
+    current = [p for p in spans if p.contains(at)]
+    return current[0] if current else (spans[-1] if spans else None)
+
+
 #: The calendar days a :class:`DayRange` may name.
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(9000, 1, 1)

@@ -29,6 +29,7 @@ from consent.invalidation import FACTS, InvalidationBus, LocalBus
 from consent.lifecycle import ConsentState
 from consent.models import DEFAULT_TIMEZONES, Consent, ConsentPoint, MeteringPoint
 from consent.models.base import DEFAULT_TENANT
+from consent.periods import span_at
 from consent.snapshots import SnapshotCache
 from consent.storage import Database
 from consent.vocabulary import Dataset
@@ -43,7 +44,7 @@ from proxy.data.consent_rows import (
     pick_consent,
     read_around,
 )
-from proxy.data.rule_facts import mandate_grant, pick_upstream, supply_contract
+from proxy.data.rule_facts import mandate_grant, supply_contract
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +145,7 @@ class FactsLoader:
         grant = consent_grant(found.consents[picked.id], surroundings.refs, at,
                               supplier=bool(picked.is_supplier))
         facts = PointFacts(occupancy=surroundings.occupancy,
-                           upstream=pick_upstream(list(surroundings.upstream), at))
+                           upstream=span_at(list(surroundings.upstream), at))
         if grant.recipient_is_supplier:
             async with self.db.reader.connect() as conn:
                 facts = await self._with_contract(conn, grant, facts, tenant, point_id, at)

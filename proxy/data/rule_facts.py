@@ -35,7 +35,7 @@ from consent.models import (
     UpstreamAuthorisation,
 )
 from consent.models.mandates import MandateScope
-from consent.periods import Period, joined
+from consent.periods import Period, span_at
 from consent.upstream import UpstreamState
 from consent.vocabulary import MAX_HISTORY, Dataset
 
@@ -54,14 +54,12 @@ _ENDED_BY_SOMEONE = {MandateState.REVOKED.value, MandateState.WITHDRAWN.value}
 
 async def supply_contract(conn: AsyncConnection, *, tenant: str, point_id: str,
                           supplier_id: str, at: datetime) -> Period | None:
-    """The supplier's contract on the point containing ``at``, else its latest, else ``None``."""
+    """The supplier's contracts on the point (R13), joined where one follows on from another,
+    around ``at`` (:func:`~consent.periods.span_at`), else ``None``."""
     rows = (await conn.execute(sa.select(_SUPPLY.c.starts_at, _SUPPLY.c.ends_at).where(
         _SUPPLY.c.tenant_id == tenant, _SUPPLY.c.point_id == point_id,
         _SUPPLY.c.supplier_id == supplier_id))).all()
-    periods = sorted((Period(r.starts_at, r.ends_at) for r in rows), key=lambda p: p.start)
-    current = [p for p in periods if p.contains(at)]
-    pool = current or periods
-    return pool[-1] if pool else None
+    return span_at([Period(r.starts_at, r.ends_at) for r in rows], at)
 
 
 async def mandate_grant(conn: AsyncConnection, *, tenant: str, recipient_id: str,
@@ -97,7 +95,7 @@ async def mandate_grant(conn: AsyncConnection, *, tenant: str, recipient_id: str
         recipient_is_supplier=bool(recipient.is_supplier), mandate_id=picked.id)
     facts = PointFacts(
         occupancy=tuple(Period(r.start, r.end) for r in rest if r.kind == "o"),
-        upstream=pick_upstream([Period(r.start, r.end) for r in rest if r.kind == "u"], at))
+        upstream=span_at([Period(r.start, r.end) for r in rest if r.kind == "u"], at))
     return grant, facts
 
 
@@ -131,18 +129,6 @@ def around(point_id: str | sa.BindParameter[Any], household: str | sa.BindParame
 def point_ref_column() -> sa.ColumnElement[str]:
     """``source:identifier`` of a metering point, as text."""
     return sa.type_coerce(_POINT.c.source, sa.String()) + ":" + _POINT.c.identifier
-
-
-def pick_upstream(usable: list[Period], at: datetime) -> Period | None:
-    """What the point's active upstream authorisations cover around ``at``: those that
-    overlap or touch, joined (a renewal granted while the previous one still runs must not
-    hide the part only the previous one covers), and of the spans this leaves the one in force
-    at ``at``, else the latest (to say what would be allowed)."""
-    if not usable:
-        return None
-    spans = joined(usable)
-    current = [p for p in spans if p.contains(at)]
-    return current[0] if current else spans[-1]
 
 
 def _mandate_points(mandate_id: str) -> sa.Select[Any]:

@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consent.errors import DomainError, InvalidPeriod
-from consent.periods import DayRange, Period, day_from_text, instant_from_text, joined
+from consent.periods import (
+    DayRange,
+    Period,
+    day_from_text,
+    instant_from_text,
+    joined,
+    span_at,
+)
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 instants = st.integers(min_value=0, max_value=10_000).map(lambda h: T + timedelta(hours=h))
@@ -79,6 +86,16 @@ def test_a_renewal_that_touches_or_overlaps_joins_and_a_gap_does_not() -> None:
     assert joined([Period(T, T + day), Period(T + 2 * day, T + 3 * day)]) == [
         Period(T, T + day), Period(T + 2 * day, T + 3 * day)]
     assert joined([]) == []
+
+
+def test_span_at_is_the_joined_span_in_force_else_the_latest() -> None:
+    day = timedelta(days=1)
+    grants = [Period(T + 4 * day, T + 9 * day), Period(T, T + 5 * day),
+              Period(T + 20 * day, T + 30 * day)]
+    assert span_at(grants, T + day) == Period(T, T + 9 * day)  # the renewal leaves no seam
+    assert span_at(grants, T + 25 * day) == Period(T + 20 * day, T + 30 * day)
+    assert span_at(grants, T + 12 * day) == Period(T + 20 * day, T + 30 * day)  # none: latest
+    assert span_at([], T) is None
 
 
 def test_capped() -> None:

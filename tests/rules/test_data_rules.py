@@ -3,7 +3,7 @@ reads under a mandate (R10, R11), suppliers (R13), a change of occupant (R9)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from consent.lifecycle import ActorRole
 from consent.models import MandateScope
@@ -145,6 +145,23 @@ async def test_a_supplier_reads_only_during_its_contract_and_never_payment_signa
     assert (status, body["rule"]) == (403, "R13 supplier contract")
     [*_, event] = await w.events()
     assert (event["outcome"], event["rule"]) == ("denied", "R13 supplier contract")
+
+
+async def test_a_supplier_contract_renewed_without_a_gap_covers_a_window_across_both(
+        app_world_any: RulesWorld) -> None:
+    """The DSO ends Volt's contract on 2026-11-04 and reports a new one of Volt from that
+    instant: two rows, no day without a contract, so the week across them is Volt's (R13)."""
+    w = app_world_any
+    supply = SupplyService(w.db, w.clock)
+    renewal = midnight(date(2026, 11, 4))
+    await supply.end(Actor.upstream(), POINTS[1], renewal)
+    await supply.report(Actor.upstream(), POINTS[1], "VOLT-1", renewal)
+    status, body = await w.read("volt", POINTS[1])
+    assert status == 200, body
+    await supply.end(Actor.upstream(), POINTS[1], midnight(date(2026, 11, 6)))
+    await supply.report(Actor.upstream(), POINTS[1], "VOLT-1", midnight(date(2026, 11, 7)))
+    status, body = await w.read("volt", POINTS[1])  # a day without a contract: not Volt's
+    assert (status, body["rule"]) == (403, "R13 supplier contract"), body
 
 
 async def test_a_new_occupant_starts_with_nothing_and_its_recipients_see_no_past(
