@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -17,6 +18,7 @@ from proxy.logging_setup import request_id_var
 log = logging.getLogger("passerelle.http")
 
 PROBLEM_JSON = "application/problem+json"
+_H = TypeVar("_H")
 
 
 @web.middleware
@@ -78,18 +80,37 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 _OAUTH_PREFIXES = ("/oauth2/", "/compat/enedis/oauth2/")
 
 
-@web.middleware
-async def nul_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse a NUL character anywhere in the URL (path or query, percent-encoded: HTTP's
-    parser already refuses raw ones), before any handler sees it.
+#: Handlers that refuse a NUL in the URL themselves (:func:`refuse_nul`), in their own error
+#: shape and with their own evidence: the data handlers, whose every request leaves an access
+#: event (R16).
+_REFUSING_NUL: set[object] = set()
 
-    No identifier, date or parameter of ours holds one, and PostgreSQL text cannot: a NUL
-    reaching a query makes the driver raise, which would be a 500 on whichever route forgot to
-    check. One check here covers every route, present and future (forms: ``parse_pairs``).
-    """
+
+def refuses_nul_itself(handler: _H) -> _H:
+    """Mark ``handler`` as calling :func:`refuse_nul` first: the guard lets it through."""
+    _REFUSING_NUL.add(handler)
+    return handler
+
+
+def refuse_nul(request: web.Request) -> None:
+    """Raise :class:`DomainError` (:class:`InvalidRequest` on the OAuth endpoints) if the URL
+    holds a NUL character (percent-encoded: HTTP's parser already refuses raw ones)."""
     if "%00" in request.raw_path:
         detail = "A NUL character (%00) is not allowed in a URL."
         if request.path.startswith(_OAUTH_PREFIXES):
             raise InvalidRequest(detail)
         raise DomainError(detail)
+
+
+@web.middleware
+async def nul_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a NUL character anywhere in the URL before any handler sees it, except the
+    handlers that refuse it themselves (:func:`refuses_nul_itself`).
+
+    No identifier, date or parameter of ours holds one, and PostgreSQL text cannot: a NUL
+    reaching a query makes the driver raise, which would be a 500 on whichever route forgot to
+    check. One check here covers every route, present and future (forms: ``parse_pairs``).
+    """
+    if request.match_info.handler not in _REFUSING_NUL:
+        refuse_nul(request)
     return await handler(request)

@@ -24,6 +24,7 @@ from consent.errors import AccessDenied, DomainError, PasserelleError
 from consent.storage.database import DatabaseUnavailable, is_outage
 from proxy.data.trace import Trace
 from proxy.keys import access_sink_key, clock_key, request_id_key
+from proxy.middlewares import refuse_nul, refuses_nul_itself
 
 log = logging.getLogger("passerelle.data")
 
@@ -89,6 +90,7 @@ def evidenced(api: str, render_error: ErrorRenderer,
             reason: str | None = None
             values = 0
             try:
+                refuse_nul(request)  # here rather than in the guard: evidenced, API's shape
                 payload, values = await handler(request, trace)
                 answer = Rendered(200, json_bytes(payload), "application/json")
                 outcome = Outcome.SERVED
@@ -111,7 +113,7 @@ def evidenced(api: str, render_error: ErrorRenderer,
 
         wrapper.__name__ = handler.__name__
         wrapper.__doc__ = handler.__doc__
-        return wrapper
+        return refuses_nul_itself(wrapper)
 
     return decorate
 

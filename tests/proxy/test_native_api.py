@@ -282,3 +282,22 @@ async def test_upstream_failures_map_to_5xx_problems(world: World, fault: Fault,
     assert "simulated" not in body["detail"].lower()
     assert set(body) <= {"type", "title", "status", "detail", "instance", "retry_after"}
     assert (await world.events())[-1]["outcome"] == "failed"
+
+
+async def test_a_nul_in_a_data_url_is_refused_in_the_apis_shape_and_evidenced(
+        world: World) -> None:
+    """Refused before anything reads it, yet evidenced like any other invalid request (R16),
+    each API in its own error shape."""
+    token = await world.token("dash")
+    status, body, _ = await world.get(f"/api/v1/points/{PRM}%00/datasets/daily_consumption",
+                                      token, start="2026-11-01", end="2026-11-08")
+    assert (status, body["type"].rsplit("/", 1)[-1]) == (400, "invalid-input"), body
+    status, body, _ = await world.get("/compat/enedis/metering_data_dc/v5/daily_consumption"
+                                      f"?usage_point_id={PRM.identifier}&start=2026-11-01"
+                                      "&end=2026-11-08%00", token)
+    assert (status, body["error"]) == (400, "invalid_request"), body
+    assert "NUL" in body["error_description"]
+    events = await world.events()
+    assert [(e["outcome"], e["api"], e["status"]) for e in events] == [
+        ("invalid", "native", 400), ("invalid", "compat/enedis", 400)]
+    assert all(e["recipient_id"] is None for e in events)  # refused before the token is read
