@@ -88,15 +88,23 @@ def selected(selection: Selection) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def selection_clause(selection: Selection) -> ColumnElement[bool]:
-    """SQL for the selected entries plus their context (records they cite, key rotations)."""
-    base = selected(selection)
+def selection_clause(selection: Selection, size: int) -> ColumnElement[bool]:
+    """SQL for the selected entries of the log's first ``size`` plus their context: the
+    records they cite (:meth:`Selection.confines`: never another tenant's or household's) and
+    the key rotations. Context is what the bundle's own entries cite, so an entry appended
+    after the anchor (``idx >= size``) brings none."""
+    base = and_(selected(selection), ENTRY.c.idx < size)
     consents = select(ENTRY.c.consent_id).where(base, ENTRY.c.consent_id.is_not(None))
     mandates = select(ENTRY.c.mandate_id).where(base, ENTRY.c.mandate_id.is_not(None))
-    return or_(base,
-               and_(ENTRY.c.kind == CONSENT_RECORD, ENTRY.c.consent_id.in_(consents)),
-               and_(ENTRY.c.kind == MANDATE_RECORD, ENTRY.c.mandate_id.in_(mandates)),
-               ENTRY.c.kind == KEY_ROTATED)
+    confined = [ENTRY.c.tenant == selection.tenant] if selection.tenant is not None else []
+    if selection.household_id is not None:
+        confined.append(or_(ENTRY.c.household_id.is_(None),
+                            ENTRY.c.household_id == selection.household_id))
+    return and_(ENTRY.c.idx < size, or_(
+        base,
+        and_(ENTRY.c.kind == CONSENT_RECORD, ENTRY.c.consent_id.in_(consents), *confined),
+        and_(ENTRY.c.kind == MANDATE_RECORD, ENTRY.c.mandate_id.in_(mandates), *confined),
+        ENTRY.c.kind == KEY_ROTATED))
 
 
 class _Zip:
@@ -132,7 +140,7 @@ async def export_bundle(evidence: Evidence, selection: Selection, out: BinaryIO,
     anchor = await evidence.checkpoints.issue()
     origin = anchor.checkpoint.origin
     size = anchor.size
-    clause = and_(selection_clause(selection), ENTRY.c.idx < size)
+    clause = selection_clause(selection, size)
     log = evidence.log
     async with log.db.engine.connect() as conn:
         total = int((await conn.execute(select(func.count()).select_from(ENTRY)

@@ -58,6 +58,16 @@ class Selection:
             return False
         return self.end is None or at < self.end
 
+    def confines(self, refs: Mapping[str, Any]) -> bool:
+        """True if a *context* record with these leaf ``refs`` may be in this selection's
+        bundle: of the selection's tenant (R24), and of its household when both name one. An
+        entry selected for one tenant or household may cite another's consent (an auditor's
+        query naming it, say): that record stays out."""
+        if self.tenant is not None and refs.get("tenant") != self.tenant:
+            return False
+        household = refs.get("household_id")
+        return self.household_id is None or household is None or household == self.household_id
+
     def to_json(self) -> dict[str, Any]:
         return {
             "tenant": self.tenant, "consent_id": self.consent_id,

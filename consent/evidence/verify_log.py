@@ -132,9 +132,9 @@ class EntryChecker:
             for name in ("consent_id", "mandate_id"):
                 if refs.get(name):
                     self.referenced.add((name, refs[name]))
-        elif kind == "consent.record":
+        elif kind == "consent.record" and self.selection.confines(refs):
             self.context.append((index, "consent_id", str(refs.get("consent_id"))))
-        elif kind == "mandate.record":
+        elif kind == "mandate.record" and self.selection.confines(refs):
             self.context.append((index, "mandate_id", str(refs.get("mandate_id"))))
         elif kind != "key.rotated":
             self.fail(where, "outside the bundle's selection")

@@ -42,7 +42,7 @@ from consent.errors import DomainError, NotFound, NotPermitted
 from consent.evidence.bundle import selected
 from consent.evidence.canonical import b64encode, format_instant
 from consent.evidence.checkpoints import SignedCheckpoint
-from consent.evidence.events import AdminEvent, Refs
+from consent.evidence.events import ACCESS, CONSENT_RECORD, MANDATE_RECORD, AdminEvent, Refs
 from consent.evidence.log_reader import ENTRY
 from consent.evidence.selection import Selection
 from consent.numbers import whole_in
@@ -226,9 +226,12 @@ async def export(request: web.Request) -> web.Response:
     body = await json_body(request)
     selection = _selection(auditor, body)
     if any(getattr(selection, name) for name in _FILTERS):
+        # Evidence about the subject itself: the log also holds auditors' own queries, which
+        # may name a consent of another tenant (an outsider asking about it leaves that trace).
+        about_it = ENTRY.c.kind.in_((ACCESS, CONSENT_RECORD, MANDATE_RECORD))
         async with request.app[evidence_key].log.db.engine.connect() as conn:
             found = (await conn.execute(select(func.count()).select_from(
-                select(ENTRY.c.idx).where(selected(selection)).limit(1).subquery()
+                select(ENTRY.c.idx).where(selected(selection), about_it).limit(1).subquery()
             ))).scalar_one()
         if not found:  # nothing, or nothing in this auditor's scope: the same answer
             raise NotFound("No evidence matches this selection in your scope.")

@@ -110,6 +110,13 @@ async def test_other_tenants_and_non_auditors_are_kept_out(world: World) -> None
     status, body, _ = await call(world, "GET", "/audit/v1/entries", outsider)
     assert status == 200
     assert json.loads(body)["entries"] == []
+    # Asking about the consent leaves a trace of the outsider's tenant naming it: still
+    # nothing of the consent's own to export.
+    status, body, _ = await call(world, "GET", "/audit/v1/entries", outsider,
+                                 consent_id=consent_id)
+    assert (status, json.loads(body)["entries"]) == (200, [])
+    status, _, _ = await call(world, "POST", EXPORTS, outsider, {"consent_id": consent_id})
+    assert status == 404
     status, body, _ = await call(world, "GET", "/audit/v1/entries", regulator,
                                  consent_id=consent_id)
     found = json.loads(body)["entries"]

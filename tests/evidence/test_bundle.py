@@ -91,6 +91,51 @@ async def test_a_period_bundle_carries_the_records_of_its_consents(
     assert '"action":"grant"' in entries  # context: the grant predates the period
 
 
+async def test_an_access_logged_while_exporting_brings_no_context_into_the_bundle(
+        evidence: Evidence, clock: FrozenClock) -> None:
+    """The anchor is signed, then a recipient reads under c-1 (granted before the period):
+    that access is past the anchor, so c-1's grant is nobody's context and stays out; the
+    honest bundle verifies."""
+    await evidence.record(scenario.grant(clock))
+    clock.advance(timedelta(hours=1))
+    start = clock.now()
+    await evidence.record(scenario.grant(clock, consent_id="c-9", household="h-9"))
+    clock.advance(timedelta(hours=1))
+    issue = evidence.checkpoints.issue
+
+    async def issue_then_someone_reads() -> object:
+        anchor = await issue()
+        await evidence.access(scenario.access(clock))
+        return anchor
+
+    evidence.checkpoints.issue = issue_then_someone_reads  # type: ignore[method-assign]
+    data = await export(evidence, Selection(start=start))
+    report = verified(data)
+    assert report.ok, report.render()
+    entries = zipfile.ZipFile(io.BytesIO(data)).read("log/entries.tsv").decode()
+    assert '"c-9"' in entries
+    assert '"c-1"' not in entries
+
+
+async def test_context_records_stay_within_the_selections_tenant_and_household(
+        evidence: Evidence, clock: FrozenClock) -> None:
+    """Entries of tenant t2, and of household h-2, that cite t1's consent c-1 of h-1 (an
+    auditor's query naming it, say) do not bring c-1's signed records into their bundles."""
+    await evidence.record(scenario.grant(clock))
+    clock.advance(timedelta(minutes=1))
+    for refs in (Refs("t2", "c-1"), Refs("t1", "c-1", "h-2")):
+        await evidence.admin(AdminEvent(at=clock.now(), actor="auditor:x", action="entries",
+                                        refs=refs, details={"consent_id": "c-1"}))
+    for selection in (Selection(tenant="t2", start=T0 - timedelta(days=1)),
+                      Selection(tenant="t1", household_id="h-2")):
+        data = await export(evidence, selection)
+        entries = zipfile.ZipFile(io.BytesIO(data)).read("log/entries.tsv").decode()
+        assert "consent.record" not in entries, selection
+        assert verified(data).ok, verified(data).render()
+    own = await export(evidence, Selection(tenant="t1", household_id="h-1"))
+    assert "consent.record" in zipfile.ZipFile(io.BytesIO(own)).read("log/entries.tsv").decode()
+
+
 async def test_documents_can_be_withheld(evidence: Evidence, clock: FrozenClock) -> None:
     await scenario.build(evidence, clock)
     data = await export(evidence, Selection(consent_id="c-1"), include_documents=False)
