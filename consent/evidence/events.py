@@ -37,6 +37,10 @@ ADMIN = "admin"
 AUDIT_EXPORT = "audit.export"
 KEY_ROTATED = "key.rotated"
 RETENTION = "retention"
+#: The kinds retention may prune (usage traces and their counts, R17), and the least time an
+#: entry keeps its payload: signed records, key rotations and exports are never pruned.
+PRUNABLE = frozenset({ACCESS, RETENTION})
+MIN_DETAIL_DAYS = 31
 
 SERVED = "served"
 DENIED = "denied"

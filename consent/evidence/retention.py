@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from consent.evidence.canonical import format_instant
-from consent.evidence.events import ACCESS, RETENTION, LogEvent, Refs
+from consent.evidence.events import (
+    ACCESS,
+    MIN_DETAIL_DAYS,
+    PRUNABLE,
+    RETENTION,
+    LogEvent,
+    Refs,
+)
 from consent.evidence.log_reader import ENTRY
 
 if TYPE_CHECKING:
@@ -33,9 +40,16 @@ _PAGE = 5000
 class RetentionPolicy:
     """Prune payloads of ``kinds`` older than ``detail_days``."""
 
-    detail_days: int = 31
+    detail_days: int = MIN_DETAIL_DAYS
     kinds: tuple[str, ...] = (ACCESS,)
     reason: str = "R17: detailed usage traces are kept 31 days, then only daily counts"
+
+    def __post_init__(self) -> None:
+        # The offline verifier refuses any other pruning as a way of hiding entries.
+        if self.detail_days < MIN_DETAIL_DAYS:
+            raise ValueError(f"detail_days is at least {MIN_DETAIL_DAYS} (R17)")
+        if not set(self.kinds) <= PRUNABLE:
+            raise ValueError(f"only {sorted(PRUNABLE)} entries may be pruned")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,9 @@ import hashlib
 import json
 import sys
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -61,10 +63,19 @@ def verify_bundle(source: str | Path | IO[bytes], *, expect: Expectation | None 
             _Verification(bundle, report, expect or Expectation(), trusted).run()
         except _Stop:
             pass
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError,
-                zipfile.BadZipFile, EOFError) as exc:  # a malformed bundle, never a crash
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
+                RecursionError, NotImplementedError, zlib.error, zipfile.BadZipFile,
+                EOFError) as exc:  # a malformed bundle (out-of-range instants, JSON nested
+            # past the recursion limit, a broken or unknown compression), never a crash
             report.fail("bundle", f"malformed content stopped the verification ({exc!r:.200})")
     return report
+
+
+def _narrower(bundle: PublicKeyInfo, trusted: PublicKeyInfo) -> PublicKeyInfo:
+    """``bundle``'s key valid only when both histories say so."""
+    ends = [end for end in (bundle.not_after, trusted.not_after) if end is not None]
+    return replace(bundle, not_before=max(bundle.not_before, trusted.not_before),
+                   not_after=min(ends) if ends else None)
 
 
 class _Stop(Exception):
@@ -124,12 +135,20 @@ class _Verification:
                 "operator's published keys (or pass --trusted-keys): "
                 + ", ".join(k.kid for k in history.keys))
         else:
+            narrowed = []
             for key in history.keys:
                 known = self.trusted.get(key.kid)
                 if known is None or known.public_key != key.public_key:
                     self.fail("keys.json", f"key {key.kid[:12]}... is not among the trusted "
                                            "keys")
+                    narrowed.append(key)
+                    continue
+                narrowed.append(_narrower(key, known))
             self.report.facts.append(f"Keys: all {len(history)} bundle keys are trusted.")
+            # A bundle's keys.json is the signer's word: where the trusted history says a key
+            # was valid for less time, that wins (a retired key cannot be reopened by editing
+            # the bundle), and where the bundle says less, so does it.
+            history = KeyHistory(narrowed)
         return history
 
     def manifest(self, keys: KeyHistory) -> Mapping[str, Any]:

@@ -13,10 +13,11 @@ import json
 import zipfile
 from array import array
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from consent.evidence.canonical import EncodingError, b64decode, parse_instant
+from consent.evidence.events import MIN_DETAIL_DAYS, PRUNABLE
 from consent.evidence.keys import KeyHistory
 from consent.evidence.merkle import ProofError, root_from_batch
 from consent.evidence.notes import Checkpoint
@@ -32,6 +33,15 @@ ENTRIES = "log/entries.tsv"
 RECORD_TYPES = {"consent.record": "consent", "mandate.record": "mandate"}
 
 
+def _instant_or(text: object, default: datetime) -> datetime:
+    """``text`` as an instant, or ``default`` if it is none (the manifest's own checks say
+    what is wrong with it)."""
+    try:
+        return parse_instant(str(text))
+    except (EncodingError, ValueError):
+        return default
+
+
 class EntryChecker:
     """Checks the log part of a bundle, reporting into ``report``."""
 
@@ -41,6 +51,7 @@ class EntryChecker:
         self.bundle, self.report, self.keys = bundle, report, keys
         self.selection, self.manifest, self.anchor = selection, manifest, anchor
         self.anchor_issued_at = anchor_issued_at
+        self.exported_at = _instant_or(manifest.get("exported_at"), anchor_issued_at)
         self.indices = array("q")
         self.leaves: list[bytes] = []
         self.chains: dict[str, list[int]] = {}
@@ -104,8 +115,7 @@ class EntryChecker:
             self.fail(where, f"malformed leaf ({exc})")
             return
         if payload == b"-":
-            if mark == b"-":
-                self.fail(where, "payload missing but the entry is not marked as pruned")
+            self.pruning(where, kind, at, mark)
             self.pruned += 1
         elif hashlib.sha256(payload).hexdigest() != header.get("payload"):
             self.fail(where, "payload does not match the hash in its leaf")
@@ -125,6 +135,29 @@ class EntryChecker:
             self.record(where, index, kind, header, payload)
         elif kind == "key.rotated":
             self.rotation(where, json.loads(payload))
+
+    def pruning(self, where: str, kind: str, at: datetime, mark: bytes) -> None:
+        """A pruned entry must be one retention prunes (R17: a usage trace or its counts, at
+        least 31 days old when pruned, before the export): else deleting a payload would hide
+        an access or a withdrawal from the judgement of the bundle."""
+        if mark == b"-":
+            self.fail(where, "payload missing but the entry is not marked as pruned")
+            return
+        try:
+            pruned = json.loads(mark)
+            pruned_at, reason = parse_instant(str(pruned["at"])), pruned["reason"]
+            if not isinstance(reason, str) or not reason:
+                raise ValueError("no reason")
+        except (ValueError, KeyError, TypeError, EncodingError) as exc:
+            self.fail(where, f"malformed pruning mark ({exc})")
+            return
+        if kind not in PRUNABLE:
+            self.fail(where, f"payload deleted, but {kind} entries are never pruned")
+        elif pruned_at < at + timedelta(days=MIN_DETAIL_DAYS):
+            self.fail(where, f"pruned at {pruned['at']}, less than {MIN_DETAIL_DAYS} days "
+                             "after the event (R17)")
+        elif pruned_at > self.exported_at:
+            self.fail(where, f"pruned at {pruned['at']}, after the bundle was exported")
 
     def membership(self, where: str, index: int, kind: str, refs: Mapping[str, Any],
                    at: Any) -> None:

@@ -11,6 +11,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -19,8 +20,10 @@ from hypothesis import strategies as st
 
 from consent.clock import FrozenClock
 from consent.evidence.canonical import b64encode, canonical, sha256_hex
+from consent.evidence.events import SERVED
 from consent.evidence.keys import KeyHistory, PublicKeyInfo
-from consent.evidence.keystore import public_bytes
+from consent.evidence.keystore import MemoryKeyStore, public_bytes
+from consent.evidence.retention import RetentionPolicy
 from consent.evidence.selection import Selection
 from consent.evidence.service import Evidence
 from consent.evidence.signing import sign_record
@@ -251,6 +254,83 @@ async def test_untrusted_keys_are_named(built: tuple[Evidence, History, bytes]) 
     assert "is not among the trusted keys" in dict(report.problems)["keys.json"]
 
 
+async def test_trusted_keys_bound_the_validity_the_bundle_claims(
+        sqlite_db: Database, clock: FrozenClock) -> None:
+    """A key retired by rotation cannot be reopened by editing keys.json and re-signing with
+    it a month later: the trusted history's end wins."""
+    evidence = scenario.evidence_for(sqlite_db, clock)
+    await scenario.build(evidence, clock)
+    out = io.BytesIO()
+    await evidence.export(Selection(consent_id="c-1"), out, actor="auditor:cnil-1")
+    retired = (await evidence.keys.history()).keys[0]
+    clock.advance(timedelta(minutes=1))
+    await evidence.rotate_key(actor="operator:ana")
+    trusted = await evidence.keys.history()
+    assert verify_bundle(io.BytesIO(out.getvalue()), trusted=trusted).ok  # signed in time
+    clock.advance(timedelta(days=30))
+    leaked = MemoryKeyStore(clock=clock)  # someone kept the retired private key
+    leaked._keys = [PublicKeyInfo(retired.public_key, retired.not_before)]
+    leaked._private = {retired.kid: evidence.keys._private[retired.kid]}  # type: ignore[attr-defined]
+    files = members(out.getvalue())
+    keys = json.loads(files["keys.json"])
+    keys["keys"][0]["not_after"] = None
+    files["keys.json"] = json.dumps(keys).encode()
+    manifest = dict(json.loads(files["manifest.json"])["record"])
+    del manifest["signed_at"]
+    manifest["files"] = {n: sha256_hex(c) for n, c in sorted(files.items())
+                         if n != "manifest.json"}
+    files["manifest.json"] = canonical((await sign_record(leaked, manifest,
+                                                          clock.now())).to_json())
+    assert verify_bundle(io.BytesIO(pack(files))).ok  # the bundle's own word: fine
+    report = verify_bundle(io.BytesIO(pack(files)), trusted=trusted)
+    assert not report.ok
+    assert "manifest.json" in dict(report.problems)
+
+
+def _prune_falsely(files: dict[str, bytes], index: int, mark: str) -> None:
+    lines = files["log/entries.tsv"].decode().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        fields = line.rstrip("\n").split("\t")
+        if fields[0] == str(index):
+            fields[2], fields[3] = "-", mark
+            lines[i] = "\t".join(fields) + "\n"
+    files["log/entries.tsv"] = "".join(lines).encode()
+
+
+@pytest.mark.parametrize(("entry", "mark", "finding"), [
+    ("late", "x", "malformed pruning mark"),
+    ("late", '{"at":"2026-03-03T10:00:00.000000Z","reason":"R17"}', "less than 31 days"),
+    ("late", '{"at":"2030-01-01T00:00:00.000000Z","reason":"R17"}', "after the bundle was"),
+    ("revoke", '{"at":"2030-01-01T00:00:00.000000Z","reason":"R17"}', "never pruned"),
+])
+async def test_a_payload_deleted_as_if_pruned_is_named(
+        built: tuple[Evidence, History, bytes], clock: FrozenClock, entry: str, mark: str,
+        finding: str) -> None:
+    """A dishonest exporter deletes the payload of a served access after the withdrawal, or
+    of the withdrawal itself, marks it pruned and re-signs: pruning is only for usage traces
+    at least 31 days old, before the export (R17), so the verifier names the entry."""
+    evidence, history, _data = built
+    clock.advance(timedelta(hours=1))
+    late = await evidence.access(scenario.access(clock, outcome=SERVED))
+    out = io.BytesIO()
+    await evidence.export(Selection(consent_id="c-1"), out, actor="auditor:cnil-1")
+    index = late.index if entry == "late" else history.indices["revoke"]
+    files = members(out.getvalue())
+    _prune_falsely(files, index, mark)
+    for name in [n for n in files if entry == "revoke" and "withdraw" in n]:
+        del files[name]
+    await resign(evidence, files, lambda m: m.update(pruned=int(str(m["pruned"])) + 1))
+    assert finding in problems(pack(files))[f"entry {index}"]
+
+
+def test_retention_prunes_only_usage_traces_and_only_after_31_days() -> None:
+    with pytest.raises(ValueError, match="at least 31"):
+        RetentionPolicy(detail_days=7)
+    with pytest.raises(ValueError, match="may be pruned"):
+        RetentionPolicy(kinds=("consent.record",))
+    assert RetentionPolicy(detail_days=140, kinds=("retention",)).kinds == ("retention",)
+
+
 async def test_a_bundle_of_another_consent(built: tuple[Evidence, History, bytes]) -> None:
     evidence, _history, _data = built
     other = io.BytesIO()
@@ -275,6 +355,52 @@ async def test_an_extra_or_missing_file(built: tuple[Evidence, History, bytes]) 
     found = problems(pack(files))
     assert found["notes.txt"] == "not listed in the manifest"
     assert found["summary.txt"] == "listed in the manifest but missing from the bundle"
+
+
+def _stored(files: dict[str, bytes]) -> bytearray:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for name, content in files.items():
+            bundle.writestr(name, content)
+    return bytearray(out.getvalue())
+
+
+def _keys_member_offset(raw: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(bytes(raw))) as bundle:
+        info = bundle.getinfo("keys.json")
+    return info.header_offset
+
+
+@pytest.mark.parametrize("damage", ["instant out of range", "nested too deep",
+                                    "broken deflate", "unknown compression"])
+async def test_hostile_members_are_reported_never_raised(
+        built: tuple[Evidence, History, bytes], damage: str) -> None:
+    _evidence, _history, data = built
+    files = members(data)
+    keys = json.loads(files["keys.json"])
+    if damage == "instant out of range":
+        keys["keys"][0]["not_before"] = "0001-01-01T00:00:00+01:00"
+        files["keys.json"] = json.dumps(keys).encode()
+    elif damage == "nested too deep":
+        files["keys.json"] = b"[" * 100_000 + b"]" * 100_000
+    raw = _stored(files)
+    offset = _keys_member_offset(raw)
+    if damage == "broken deflate":
+        start = offset + 30 + int.from_bytes(raw[offset + 26:offset + 28], "little") + \
+            int.from_bytes(raw[offset + 28:offset + 30], "little")
+        for i in range(start, start + 8):
+            raw[i] ^= 0xFF
+    elif damage == "unknown compression":
+        raw[offset + 8:offset + 10] = (99).to_bytes(2, "little")
+        central = raw.find(b"PK\x01\x02")
+        while central != -1:
+            length = int.from_bytes(raw[central + 28:central + 30], "little")
+            if raw[central + 46:central + 46 + length] == b"keys.json":
+                raw[central + 10:central + 12] = (99).to_bytes(2, "little")
+            central = raw.find(b"PK\x01\x02", central + 4)
+    report = verify_bundle(io.BytesIO(bytes(raw)))
+    assert not report.ok
+    assert "RESULT: INVALID" in report.render()
 
 
 @pytest.mark.parametrize("garbage", [b"", b"PK\x03\x04 not really a zip", b"%PDF-1.4"])
