@@ -52,7 +52,8 @@ async def run_back_channel(request: web.Request, snapshot: Snapshot, run: str) -
     server: PasserelleServer = request.app[oauth_server_key]
     store = request.app[token_store_key]
     exchange = new_exchange(request)
-    await store.load(exchange, snapshot)
+    await store.load(exchange, snapshot, presented_in="refresh_token" if run == "token"
+                     else "token")
     try:
         with bound(exchange):
             carrier: Carrier = (server.create_token_response(snapshot) if run == "token"

@@ -20,7 +20,12 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from authlib.oauth2.base import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, grants
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    grants,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from consent.errors import DomainError
@@ -151,10 +156,13 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return None
         return record
 
-    def authenticate_user(self, refresh_token: TokenRecord) -> Grantee | None:
+    def authenticate_user(self, refresh_token: TokenRecord) -> Grantee:
         grantee = current_exchange().grantee
         if grantee is None or grantee.consent_id != refresh_token.row.consent_id:
-            return None
+            # authlib would answer invalid_request ("no user"): the grant is what is no longer
+            # valid (RFC 6749 §5.2), as for a code whose consent ended.
+            raise InvalidGrantError(description="The consent behind this refresh token is not "
+                                                "active (suspended, ended or expired).")
         return grantee
 
     def revoke_old_credential(self, refresh_token: TokenRecord) -> None:

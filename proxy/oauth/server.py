@@ -115,8 +115,12 @@ def generate_token(grant_type: str, client: OAuthClient, user: Grantee | None = 
 
 
 def token_rows(issued: Issued, family_id: str | None, now: Any,
-               refresh_idle: timedelta) -> list[OAuthToken]:
+               refresh_idle: timedelta, rotated: OAuthToken | None = None) -> list[OAuthToken]:
     """The rows to store for one token response (access, and refresh when there is one).
+
+    The access token carries the scope granted now; a refresh token replacing ``rotated``
+    keeps ``rotated``'s scope (RFC 6749 §6: "identical to that of the refresh token included
+    by the client"), so narrowing one refresh's access token does not narrow the next.
 
     A refresh token expires ``refresh_idle`` after issue unless used before (each use issues a
     new one: a sliding window) and never after its consent. Its row outlives its use: a rotated
@@ -139,6 +143,9 @@ def token_rows(issued: Issued, family_id: str | None, now: Any,
     rows = [OAuthToken(kind=TokenKind.ACCESS, token_hash=digest(token["access_token"]),
                        expires_at=now + timedelta(seconds=token["expires_in"]), **common)]
     if "refresh_token" in token and grantee is not None:
+        if rotated is not None:
+            common |= {"scope": rotated.scope,
+                       "authorization_details": rotated.authorization_details}
         rows.append(OAuthToken(kind=TokenKind.REFRESH, token_hash=digest(token["refresh_token"]),
                                expires_at=min(grantee.valid_until, now + refresh_idle),
                                **common))

@@ -18,7 +18,7 @@ reads nothing and shares its commit.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
@@ -72,6 +72,11 @@ async def load_grantee(session: AsyncSession, exchange: Exchange, consent_id: st
     exchange.grantee = Grantee(account_id, consent.id, access, consent.valid_until)
 
 
+#: The form field that presents a token: the token endpoint's ``refresh_token``, or the
+#: ``token`` of revocation and introspection.
+Presented = Literal["refresh_token", "token"]
+
+
 def client_id_of(snapshot: Snapshot) -> str | None:
     """The client a token-endpoint request claims to be; both methods at once is refused."""
     try:
@@ -79,7 +84,8 @@ def client_id_of(snapshot: Snapshot) -> str | None:
     except ValueError:  # base64 of bytes that are not UTF-8 (authlib decodes them)
         raise InvalidClient("The HTTP Basic credentials are not UTF-8 text.") from None
     form_id = snapshot.form.get("client_id")
-    if basic_id and "client_secret" in snapshot.form:
+    # A Basic header counts even with an empty user name ("Basic base64(':x')").
+    if basic_id is not None and "client_secret" in snapshot.form:
         raise InvalidRequest("Use one client authentication method, not two (RFC 6749 §2.3).")
     if basic_id and form_id and basic_id != form_id:
         raise InvalidRequest("client_id differs from the authenticated client.")
@@ -103,11 +109,14 @@ class TokenEndpointStore:
         await self.inserts.close()
         await self.clients.close()
 
-    async def load(self, exchange: Exchange, snapshot: Snapshot) -> None:
+    async def load(self, exchange: Exchange, snapshot: Snapshot, *,
+                   presented_in: Presented = "refresh_token") -> None:
         """Everything the request may need: the client (remembered), the code or token
-        presented (never remembered: each is used once or rotates) and its consent."""
+        presented (never remembered: each is used once or rotates) and its consent.
+        ``presented_in``: the form field that presents the token, ``refresh_token`` at the
+        token endpoint, ``token`` at revocation and introspection (RFC 7009, RFC 7662)."""
         await self.load_client(exchange, client_id_of(snapshot))
-        await load_presented(self.db, exchange, snapshot)
+        await load_presented(self.db, exchange, snapshot, presented_in)
 
     async def load_client(self, exchange: Exchange, client_id: str | None) -> None:
         """Put client ``client_id`` into the exchange if it is registered (in any state:
@@ -128,12 +137,17 @@ class TokenEndpointStore:
         await apply(self.db, exchange)
 
 
-async def load_presented(db: Database, exchange: Exchange, snapshot: Snapshot) -> None:
-    """Put the code or token the request presents, and its active consent, into the
-    exchange (clients are already there); read nothing if it presents neither."""
+async def load_presented(db: Database, exchange: Exchange, snapshot: Snapshot,
+                         presented_in: Presented = "refresh_token") -> None:
+    """Put the code or the token (form field ``presented_in``) the request presents, and its
+    active consent, into the exchange (clients are already there); read nothing if it presents
+    neither. Only the endpoint's own field counts: another one sent along (a
+    ``refresh_token`` beside the ``token`` to revoke) is ignored (RFC 6749 §3.2), never
+    looked up in its place."""
     form = snapshot.form
     wants_code = form.get("grant_type") == "authorization_code" and form.get("code")
-    presented = form.get("refresh_token") or form.get("token")
+    presented = (form.get(presented_in) if presented_in == "token"
+                 or form.get("grant_type") == "refresh_token" else None)
     if not (wants_code or presented):
         return
     async with db.session() as session:
@@ -180,7 +194,9 @@ async def apply_in(session: AsyncSession, exchange: Exchange) -> bool:
             replayed = True
     if not replayed:
         for issued in exchange.issued:
-            session.add_all(token_rows(issued, family, now, exchange.refresh_idle))
+            session.add_all(token_rows(
+                issued, family, now, exchange.refresh_idle,
+                exchange.rotated.row if exchange.rotated is not None else None))
     if exchange.revoked is not None:
         row = exchange.revoked.row
         if exchange.revoked.is_refresh:

@@ -246,13 +246,33 @@ AUTHORIZE = DC + "/dataconnect/v1/oauth2/authorize"
 
 @pytest.mark.parametrize(("duration", "error"), [
     ("P4Y", "maximum_duration_exceeded"), ("P1097D", "maximum_duration_exceeded"),
+    ("P3Y1D", "maximum_duration_exceeded"), ("P36M1D", "maximum_duration_exceeded"),
+    ("P99999999D", "maximum_duration_exceeded"),
     ("3 years", "invalid_duration_format"), ("PT5H", "invalid_duration_format"),
+    ("P0D", "invalid_duration_format"), ("P0Y0M0D", "invalid_duration_format"),
+    ("p3y", "invalid_duration_format"), ("-P1D", "invalid_duration_format"),
+    ("P\u0663Y", "invalid_duration_format"),  # an Arabic-Indic 3: not ISO 8601
 ])
 async def test_consent_page_checks_duration(world: World, duration: str, error: str) -> None:
     client_id, _ = world.credentials["dash"]
     status, body, _ = await world.get(AUTHORIZE, None, client_id=client_id,
                                       response_type="code", state="abc", duration=duration)
     assert (status, body["error_description"]) == (400, error)
+
+
+def test_durations_are_laid_on_the_calendar() -> None:
+    """Years and months to the same day (the month's last if shorter), so P3Y and P36M last
+    as long, three calendar years at most (1,096 days across a 29 February)."""
+    from proxy.compat.enedis.oauth import max_duration_days, parse_duration
+
+    today = date(2026, 11, 22)
+    assert parse_duration("P3Y", today) == parse_duration("P36M", today) == 1096
+    assert parse_duration("P1Y", today) == parse_duration("P12M", today) == 365
+    assert parse_duration("P1Y4M", today) == 365 + 30 + 31 + 31 + 29  # 2028 is a leap year
+    assert parse_duration("P1M", date(2027, 1, 31)) == 28  # to 28 February
+    assert parse_duration("P2W3D", today) == 17
+    assert max_duration_days(today) == 1096
+    assert max_duration_days(date(2028, 3, 1)) == 1095  # no 29 February until 2032
 
 
 async def test_consent_page_redirects_with_code_state_and_usage_point(world: World) -> None:

@@ -24,11 +24,14 @@ lands on can finish it. The callback then consumes the code it forwards (see
 from __future__ import annotations
 
 import base64
+import calendar
 import hashlib
 import json
 import re
 import secrets
+from datetime import date, timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlmodel import col, delete, select
@@ -54,10 +57,15 @@ from proxy.oauth.glue import Snapshot, check_parameters
 from proxy.web.forms import MalformedForm, first, read_form
 
 PREFIX = "/compat/enedis"
+PARIS = ZoneInfo("Europe/Paris")  # Data Connect's calendar
 CALLBACK_PATH = PREFIX + "/dataconnect/v1/oauth2/callback"
-#: Data Connect: "ne peut excéder 3 ans" (P3Y, P36M, P1095D all pass).
-MAX_DURATION_DAYS = 1096
-_DURATION = re.compile(r"P(?:(\d{1,4})Y)?(?:(\d{1,5})M)?(?:(\d{1,5})W)?(?:(\d{1,6})D)?")
+#: Data Connect: "ne peut excéder 3 ans" (P3Y, P36M, P1095D all pass): three calendar years
+#: from today, 1,095 or 1,096 days (MAX_DURATION, the consent's own cap, is 1,096).
+MAX_DURATION_MONTHS = 36
+_DURATION = re.compile(
+    r"P(?:([0-9]{1,9})Y)?(?:([0-9]{1,9})M)?(?:([0-9]{1,9})W)?(?:([0-9]{1,9})D)?")
+#: Beyond any cap: a duration this long is not laid on the calendar (dates end in year 9999).
+_FAR = 10**6
 _DC_DATASETS = frozenset({*SERIES_PATHS.values(), *RECORD_PATHS.values()})
 
 
@@ -95,13 +103,34 @@ async def revoke(request: web.Request) -> web.Response:
     return await _back_channel(request, "revocation")
 
 
-def parse_duration(text: str) -> int | None:
-    """Days in a Data Connect ``duration`` (``P1Y4M``, ``P36M``, ``P1095D``), else ``None``."""
+def parse_duration(text: str, today: date) -> int | None:
+    """Days from ``today`` to the end of a Data Connect ``duration`` (``P1Y4M``, ``P36M``,
+    ``P1095D``), counted on the calendar: years and months to the same day of the month (the
+    last, if that month is shorter), then weeks and days; so ``P3Y`` and ``P36M`` last as long.
+    ``None`` if malformed or zero (ISO 8601 with ASCII digits; Data Connect wants a positive
+    one)."""
     match = _DURATION.fullmatch(text)
     if not match or not any(match.groups()):
         return None
     years, months, weeks, days = (int(g) if g else 0 for g in match.groups())
-    return years * 365 + months * 30 + weeks * 7 + days
+    if years == months == weeks == days == 0:
+        return None
+    total_months = years * 12 + months
+    if total_months > 1200 or weeks * 7 + days > 36_600:  # far past the cap
+        return _FAR
+    return (add_months(today, total_months) + timedelta(weeks=weeks, days=days) - today).days
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved ``months`` on, to the same day of the month or the month's last."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def max_duration_days(today: date) -> int:
+    """Three calendar years from ``today``, in days (1,095 or 1,096)."""
+    return (add_months(today, MAX_DURATION_MONTHS) - today).days
 
 
 def _dc_error(description: str, status: int = 400) -> web.Response:
@@ -120,10 +149,11 @@ async def authorize(request: web.Request) -> web.Response:
         return _dc_error("unsupported_response_type")
     if state is not None and len(state) > 100:
         return _dc_error("invalid_state")
-    days = parse_duration(duration)
+    today = request.app[clock_key].now().astimezone(PARIS).date()
+    days = parse_duration(duration, today)
     if days is None:
         return _dc_error("invalid_duration_format")
-    if days > MAX_DURATION_DAYS:
+    if days > max_duration_days(today):
         return _dc_error("maximum_duration_exceeded")
     recipient = await request.app[token_store_key].clients.find(client_id)
     callback = request.app[settings_key].issuer + CALLBACK_PATH
@@ -137,7 +167,7 @@ async def authorize(request: web.Request) -> web.Response:
     verifier = secrets.token_urlsafe(48)  # PKCE for Passerelle's server; Data Connect has none
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     details = [{"type": METER_DATA, "datasets": sorted(d.value for d in datasets),
-                "duration": f"P{max(days, 1)}D"}]
+                "duration": f"P{days}D"}]
     params = {"response_type": "code", "client_id": client_id, "redirect_uri": callback,
               "scope": scope_of(datasets), "state": bridge,
               "code_challenge": challenge.decode().rstrip("="), "code_challenge_method": "S256",

@@ -1,0 +1,85 @@
+"""Edges of the token, revocation and introspection endpoints found by review: a parameter
+sent along that is not the endpoint's own, a refresh that narrows its access token, a refresh
+of a suspended consent, two client authentication methods hidden in an empty Basic user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from consent.services import Actor
+from proxy.keys import consent_service_key
+from tests.oauth.conftest import Browser, Running
+from tests.oauth.helpers import exchange_code, get_code, introspect, token_request
+
+
+async def _post(p: Running, path: str, data: dict[str, str]) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as session, session.post(
+            p.url + path, data=data, headers={"Authorization": aiohttp.encode_basic_auth(
+                p.world.client_id, p.world.client_secret)}) as r:
+        return r.status, await r.json()
+
+
+async def test_revocation_and_introspection_act_on_token_whatever_else_is_sent(
+        passerelle: Running, browser: Browser) -> None:
+    """RFC 7009 and RFC 7662 read ``token``; a ``refresh_token`` sent along is ignored
+    (RFC 6749 §3.2), never looked up in its place."""
+    code, verifier = await get_code(passerelle, browser)
+    _status, tokens = await exchange_code(passerelle, code, verifier)
+    status, body = await _post(passerelle, "/oauth2/introspect", {
+        "token": tokens["access_token"], "refresh_token": tokens["refresh_token"]})
+    assert (status, body["active"]) == (200, True)
+    assert body["scope"] == tokens["scope"]
+    status, _ = await _post(passerelle, "/oauth2/revoke", {
+        "token": tokens["access_token"], "refresh_token": "unrelated"})
+    assert status == 200
+    assert await introspect(passerelle, tokens["access_token"]) == {"active": False}
+    assert (await introspect(passerelle, tokens["refresh_token"]))["active"] is True
+
+
+async def test_a_narrowed_refresh_keeps_the_refresh_tokens_scope(passerelle: Running,
+                                                                  browser: Browser) -> None:
+    """RFC 6749 §6: the new refresh token's scope is the presented one's; only the access
+    token of that refresh is narrowed."""
+    code, verifier = await get_code(passerelle, browser, scope="daily_consumption contract")
+    _status, first = await exchange_code(passerelle, code, verifier)
+    status, narrowed, _ = await token_request(passerelle, {
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+        "scope": "contract"})
+    assert (status, narrowed["scope"]) == (200, "contract")
+    status, again, _ = await token_request(passerelle, {
+        "grant_type": "refresh_token", "refresh_token": narrowed["refresh_token"]})
+    assert status == 200
+    assert set(again["scope"].split()) == {"daily_consumption", "contract"}
+    status, wide, _ = await token_request(passerelle, {
+        "grant_type": "refresh_token", "refresh_token": again["refresh_token"],
+        "scope": "daily_consumption contract"})
+    assert status == 200, wide
+    status, more, _ = await token_request(passerelle, {  # still never wider than granted
+        "grant_type": "refresh_token", "refresh_token": wide["refresh_token"],
+        "scope": "daily_consumption contract identity"})
+    assert (status, more["error"]) == (400, "invalid_scope")
+
+
+async def test_refreshing_a_suspended_consent_is_invalid_grant(passerelle: Running,
+                                                              browser: Browser) -> None:
+    code, verifier = await get_code(passerelle, browser)
+    _status, tokens = await exchange_code(passerelle, code, verifier)
+    await passerelle.app[consent_service_key].suspend(Actor.system(), tokens["consent_id"],
+                                                      reason="a dispute")
+    status, body, _ = await token_request(passerelle, {
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert (status, body["error"]) == (400, "invalid_grant")
+    assert "not active" in body["error_description"]
+
+
+async def test_an_empty_basic_user_with_a_form_secret_is_two_methods(
+        passerelle: Running) -> None:
+    """RFC 6749 §2.3: one client authentication method per request, even when the Basic
+    header's user name is empty."""
+    world = passerelle.world
+    status, body, _ = await token_request(
+        passerelle, {"grant_type": "client_credentials", "client_id": world.client_id,
+                     "client_secret": world.client_secret}, auth=("", "anything"))
+    assert (status, body["error"]) == (400, "invalid_request")
