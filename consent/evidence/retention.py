@@ -52,6 +52,10 @@ class RetentionPolicy:
             raise ValueError(f"only {sorted(PRUNABLE)} entries may be pruned")
 
 
+class _PrunedMeanwhile(Exception):
+    """Another run pruned part of this page first: this transaction rolls back."""
+
+
 @dataclass(frozen=True, slots=True)
 class PruneResult:
     """What a pruning pass did."""
@@ -86,16 +90,27 @@ async def prune(evidence: Evidence, policy: RetentionPolicy) -> PruneResult:
             day = row.at[:10]
             counts[_key(payload)][day][str(payload.get("dataset", row.kind))][
                 str(payload.get("outcome", "logged"))] += 1
-        for (tenant, consent_id, household_id, recipient_id), days in counts.items():
-            await evidence.log.append(LogEvent(RETENTION, now, {
-                "reason": policy.reason, "before": format_instant(before),
-                "kinds": list(policy.kinds), "first_index": rows[0].idx,
-                "last_index": rows[-1].idx, "days": days,
-            }, Refs(tenant, consent_id, household_id, recipient_id)))
-            aggregates += 1
-        async with evidence.log.db.engine.begin() as conn:
-            await conn.execute(update(ENTRY).where(ENTRY.c.idx.in_([r.idx for r in rows]))
-                               .values(payload=None, pruned_at=format_instant(now),
-                                       prune_reason=policy.reason[:200]))
+        events = [LogEvent(RETENTION, now, {
+            "reason": policy.reason, "before": format_instant(before),
+            "kinds": list(policy.kinds), "first_index": rows[0].idx,
+            "last_index": rows[-1].idx, "days": days,
+        }, Refs(tenant, consent_id, household_id, recipient_id))
+            for (tenant, consent_id, household_id, recipient_id), days in counts.items()]
+        # The counts and the pruning commit together: a crash in between, or a second run
+        # pruning the same page meanwhile, must not count an access twice (or lose it).
+        try:
+            async with evidence.log.db.engine.begin() as conn:
+                done = await conn.execute(
+                    update(ENTRY).where(ENTRY.c.idx.in_([r.idx for r in rows]),
+                                        ENTRY.c.payload.is_not(None))
+                    .values(payload=None, pruned_at=format_instant(now),
+                            prune_reason=policy.reason[:200]))
+                if done.rowcount != len(rows):
+                    raise _PrunedMeanwhile
+                staged = await evidence.log.append_in(conn, events)
+        except _PrunedMeanwhile:
+            continue  # read the page again: what is left of it
+        staged.committed()
+        aggregates += len(events)
         pruned += len(rows)
     return PruneResult(before, pruned, aggregates)

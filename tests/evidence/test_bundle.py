@@ -3,6 +3,7 @@ on histories that break the consent."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -14,6 +15,7 @@ from sqlalchemy import select, update
 from consent.clock import FrozenClock
 from consent.evidence.blobs_db import DOCUMENTS
 from consent.evidence.events import SERVED, AdminEvent, Refs
+from consent.evidence.log_reader import ENTRY
 from consent.evidence.retention import RetentionPolicy
 from consent.evidence.selection import Selection
 from consent.evidence.service import Evidence
@@ -212,6 +214,25 @@ async def test_pruned_entries_keep_their_proofs(evidence: Evidence, clock: Froze
     daily = next(json.loads(line.split("\t")[2]) for line in entries.splitlines()
                  if '"kind":"retention"' in line)
     assert daily["days"]["2026-03-02"]["daily_consumption"]["served"] == 2
+
+
+async def test_two_retention_runs_at_once_count_each_access_once(
+        db: Database, clock: FrozenClock) -> None:
+    """The counts and the pruning commit together, and a run that finds its page pruned
+    meanwhile rolls back its counts: every access is counted exactly once (both backends)."""
+    evidence = scenario.evidence_for(db, clock)
+    await scenario.build(evidence, clock, accesses=12)
+    clock.advance(timedelta(days=40))
+    first, second = await asyncio.gather(evidence.prune(RetentionPolicy()),
+                                         evidence.prune(RetentionPolicy()))
+    assert first.pruned + second.pruned == 14  # 12 + the denial + the other consent's
+    async with db.engine.connect() as conn:
+        payloads = (await conn.execute(select(ENTRY.c.payload).where(
+            ENTRY.c.kind == "retention"))).scalars().all()
+    counted = sum(n for payload in payloads
+                  for datasets in json.loads(payload)["days"].values()
+                  for outcomes in datasets.values() for n in outcomes.values())
+    assert counted == 14
 
 
 async def test_admin_events_follow_their_references(evidence: Evidence,
