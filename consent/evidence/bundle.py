@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from consent.errors import NotFound
 from consent.evidence.blobs import EXTENSIONS
 from consent.evidence.canonical import b64encode, canonical, format_instant, sha256_hex
-from consent.evidence.errors import DocumentTampered
+from consent.evidence.errors import DocumentTampered, EvidenceUnavailable
 from consent.evidence.events import (
     ACCESS,
     AUDIT_EXPORT,
@@ -294,6 +294,8 @@ async def _write_documents(evidence: Evidence, bundle: _Zip, envelopes: Any,
                 reason = "erased from the document store"
             except DocumentTampered:
                 reason = "altered in the document store (it does not authenticate)"
+            except EvidenceUnavailable:  # after its subclass: the key, not the document
+                reason = "sealed with a key this instance's keyring no longer holds"
         if reason is not None:
             withheld.append({"id": document_id, "sha256": ref["sha256"], "reason": reason})
             continue

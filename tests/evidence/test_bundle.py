@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select, update
 
 from consent.clock import FrozenClock
-from consent.evidence.blobs_db import DOCUMENTS
+from consent.evidence.blobs_db import DOCUMENTS, DatabaseBlobStore
 from consent.evidence.events import SERVED, AdminEvent, Refs
 from consent.evidence.log_reader import ENTRY
 from consent.evidence.retention import RetentionPolicy
+from consent.evidence.secrets import Keyring
 from consent.evidence.selection import Selection
 from consent.evidence.service import Evidence
 from consent.evidence.verify import Expectation, Report, verify_bundle
@@ -159,6 +160,17 @@ async def test_a_document_altered_in_the_store_is_withheld_never_exported(
     assert manifest["withheld_documents"][0]["reason"].startswith("altered in the document")
     report = verified(data)
     assert report.ok, report.render()  # the bundle is sound; it says what it could not hold
+
+
+async def test_a_document_whose_key_is_gone_is_withheld_and_the_export_goes_on(
+        evidence: Evidence, clock: FrozenClock, sqlite_db: Database) -> None:
+    await scenario.build(evidence, clock)
+    evidence.blobs = DatabaseBlobStore(sqlite_db, Keyring([bytes(range(1, 33))]), clock=clock)
+    data = await export(evidence, Selection(consent_id="c-1"))
+    assert "documents/doc-mandate.pdf" not in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))["record"]
+    assert "keyring no longer holds" in manifest["withheld_documents"][0]["reason"]
+    assert verified(data).ok
 
 
 async def test_an_access_after_withdrawal_is_named(evidence: Evidence,
