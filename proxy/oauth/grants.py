@@ -165,6 +165,14 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
                                                 "active (suspended, ended or expired).")
         return grantee
 
+    def _validate_token_scope(self, token: TokenRecord) -> None:
+        super()._validate_token_scope(token)
+        asked = self.request.payload.scope
+        if asked is not None and asked != "" and not asked.split():
+            # Blank: authlib finds it within any scope, and it would issue a token for nothing.
+            raise InvalidScopeError(description="The scope names no dataset; leave it out to "
+                                                "keep the refresh token's scope.")
+
     def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
         current_exchange().rotated = refresh_token
 

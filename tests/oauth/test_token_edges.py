@@ -60,6 +60,9 @@ async def test_a_narrowed_refresh_keeps_the_refresh_tokens_scope(passerelle: Run
         "grant_type": "refresh_token", "refresh_token": wide["refresh_token"],
         "scope": "daily_consumption contract identity"})
     assert (status, more["error"]) == (400, "invalid_scope")
+    status, blank, _ = await token_request(passerelle, {  # a token for nothing: refused
+        "grant_type": "refresh_token", "refresh_token": wide["refresh_token"], "scope": " "})
+    assert (status, blank["error"]) == (400, "invalid_scope")
 
 
 async def test_refreshing_a_suspended_consent_is_invalid_grant(passerelle: Running,
