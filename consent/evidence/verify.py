@@ -135,16 +135,19 @@ class _Verification:
                 "operator's published keys (or pass --trusted-keys): "
                 + ", ".join(k.kid for k in history.keys))
         else:
-            narrowed = []
+            narrowed, strangers = [], 0
             for key in history.keys:
                 known = self.trusted.get(key.kid)
                 if known is None or known.public_key != key.public_key:
                     self.fail("keys.json", f"key {key.kid[:12]}... is not among the trusted "
                                            "keys")
                     narrowed.append(key)
+                    strangers += 1
                     continue
                 narrowed.append(_narrower(key, known))
-            self.report.facts.append(f"Keys: all {len(history)} bundle keys are trusted.")
+            self.report.facts.append(
+                f"Keys: all {len(history)} bundle keys are trusted." if not strangers else
+                f"Keys: {strangers} of the {len(history)} bundle keys are not trusted.")
             # A bundle's keys.json is the signer's word: where the trusted history says a key
             # was valid for less time, that wins (a retired key cannot be reopened by editing
             # the bundle), and where the bundle says less, so does it.

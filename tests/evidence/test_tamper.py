@@ -252,6 +252,7 @@ async def test_untrusted_keys_are_named(built: tuple[Evidence, History, bytes]) 
     stranger = PublicKeyInfo(public_bytes(Ed25519PrivateKey.generate()), evidence.clock.now())
     report = verify_bundle(io.BytesIO(data), trusted=KeyHistory([stranger]))
     assert "is not among the trusted keys" in dict(report.problems)["keys.json"]
+    assert "Keys: 1 of the 1 bundle keys are not trusted." in report.render()
 
 
 async def test_trusted_keys_bound_the_validity_the_bundle_claims(
