@@ -44,6 +44,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consent.storage.compiled import Compiled
+from consent.storage.database import SQLITE_AUTOCHECKPOINT, sqlite_pragmas
 
 if TYPE_CHECKING:
     from consent.access_events import AccessEvent, BatchWriter
@@ -81,7 +82,7 @@ def _rows(insert: Compiled, events: Sequence[AccessEvent]) -> list[Any]:
 
 class SqliteWriter:
     """See the module docstring; ``synchronous`` and ``autocheckpoint`` are the database's
-    ``PRAGMA synchronous`` and ``wal_autocheckpoint`` (SQLite's default if ``None``).
+    ``PRAGMA synchronous`` and ``wal_autocheckpoint``.
 
     The writer's thread owns one synchronous SQLAlchemy connection to the file. A batch is one
     hop to that thread: ``BEGIN IMMEDIATE`` (the write lock first, so nothing read in the
@@ -90,7 +91,7 @@ class SqliteWriter:
     """
 
     def __init__(self, path: str, table: sa.Table, dialect: Dialect, *,
-                 synchronous: str = "full", autocheckpoint: int | None = None,
+                 synchronous: str = "full", autocheckpoint: int = SQLITE_AUTOCHECKPOINT,
                  also: BatchWriter | None = None) -> None:
         self.path = path
         self.synchronous = synchronous
@@ -101,11 +102,8 @@ class SqliteWriter:
         self._conn: sa.Connection | None = None
 
     def _connect(self) -> sa.Connection:
-        from consent.storage.database import SQLITE_AUTOCHECKPOINT, sqlite_pragmas
-
         engine = sa.create_engine(f"sqlite:///{self.path}", poolclass=sa.pool.StaticPool)
-        on_connect = sqlite_pragmas(self.synchronous,
-                                    self.autocheckpoint or SQLITE_AUTOCHECKPOINT)
+        on_connect = sqlite_pragmas(self.synchronous, self.autocheckpoint)
 
         def autocommit_driver(dbapi_connection: sqlite3.Connection, record: Any) -> None:
             on_connect(dbapi_connection, record)

@@ -24,7 +24,6 @@ lands on can finish it. The callback then consumes the code it forwards (see
 from __future__ import annotations
 
 import base64
-import calendar
 import hashlib
 import json
 import re
@@ -36,6 +35,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlmodel import col, delete, select
 
+from adapters.timekeeping import add_months
 from consent.identifiers import Source
 from consent.models import ConsentPoint, MeteringPoint, Recipient, RecipientState
 from consent.models.oauth import AuthorizationCode
@@ -119,13 +119,6 @@ def parse_duration(text: str, today: date) -> int | None:
     if total_months > 1200 or weeks * 7 + days > 36_600:  # far past the cap
         return _FAR
     return (add_months(today, total_months) + timedelta(weeks=weeks, days=days) - today).days
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` moved ``months`` on, to the same day of the month or the month's last."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def max_duration_days(today: date) -> int:
