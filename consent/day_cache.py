@@ -36,6 +36,7 @@ from consent.aggregation import bucket
 from consent.identifiers import PointRef
 from consent.models.base import DEFAULT_TENANT, instant_field
 from consent.readings import Quality, Reading
+from consent.secret_files import read_or_create
 from consent.storage import Database
 from consent.vocabulary import Dataset, Resolution
 
@@ -76,12 +77,7 @@ def load_cache_secret(data_dir: Path) -> bytes:
             raise ValueError(f"{KEY_ENV} must be 32 bytes, base64-encoded")
         return secret
     path = data_dir / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_bytes(32))
-    secret = path.read_bytes()
+    secret = read_or_create(path, lambda: secrets.token_bytes(32))
     if len(secret) != 32:
         raise ValueError(f"{path} must hold exactly 32 bytes")
     return secret

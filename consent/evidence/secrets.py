@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from consent.evidence.errors import EvidenceUnavailable
+from consent.secret_files import read_or_create
 
 ENV_VAR = "PASSERELLE_EVIDENCE_KEYS"
 _NONCE = 12
@@ -102,11 +103,9 @@ class Keyring:
                 f"No evidence keys: set {ENV_VAR} (or {ENV_VAR}_FILE) to the instance's keys, "
                 f"or put them in {path}.")
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write("# Passerelle evidence keys (base64); the last one is current.\n")
-                handle.write(new_key_line())
+            read_or_create(path, lambda: (
+                "# Passerelle evidence keys (base64); the last one is current.\n"
+                + new_key_line()).encode("ascii"))
         return cls.load(path)
 
     def _aead(self, kek_id: str, purpose: str) -> AESGCM:

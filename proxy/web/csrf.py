@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from consent.errors import PasserelleError
+from consent.secret_files import read_or_create
 from proxy.keys import settings_key, web_secret_key
 from proxy.settings import Settings
 from proxy.web.forms import MalformedForm, first, read_form
@@ -45,12 +46,8 @@ def load_secret_key(settings: Settings) -> bytes:
             raise ValueError("PASSERELLE_SECRET_KEY must hold at least 32 bytes (64 hex digits)")
         return key
     path = Path(settings.data_dir) / "secret.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text().strip())
+    text = read_or_create(path, lambda: secrets.token_hex(32).encode("ascii"))
+    return bytes.fromhex(text.decode("ascii").strip())
 
 
 def token_for(request: web.Request, state: SessionState) -> str:
