@@ -57,14 +57,21 @@ def cut_record(record: Record, fields: Iterable[str]) -> Record:
 def roll_up(series: Series, target: Resolution) -> Series:
     """The series at the coarser ``target`` resolution (same series if already there).
 
-    Raises :class:`~consent.errors.ResolutionUnavailable` if ``target`` is finer than the data.
+    Raises :class:`~consent.errors.ResolutionUnavailable` if ``target`` cannot be made of
+    whole intervals of the data: finer than the data, or a fixed step that the data's step does
+    not divide (``PT15M`` from ``PT10M`` readings). Every bucket would be partial, so the answer
+    would be an empty series served as if the data had none (R6: a denial says what would be
+    allowed; ``reachable`` lists it).
     """
     if target is series.resolution:
         return series
-    if target.finer_than(series.resolution):
+    if not reaches(series.resolution, target):
         raise ResolutionUnavailable(
-            f"{series.dataset.value} of {series.point} is available at {series.resolution.value} "
-            f"or coarser, not {target.value}.", available=series.resolution.value)
+            f"{series.dataset.value} of {series.point} is measured every "
+            f"{series.resolution.value}; it cannot be served at {target.value}. It can be "
+            f"served at {', '.join(r.value for r in reachable(series.resolution))}.",
+            available=series.resolution.value,
+            reachable=[r.value for r in reachable(series.resolution)])
     tz = ZoneInfo(series.timezone)
     how = series.dataset.spec.aggregate
     readings = []
@@ -73,6 +80,20 @@ def roll_up(series: Series, target: Resolution) -> Series:
         if all(r.end.astimezone(UTC) <= end for r in members) and _covers(members, start, end):
             readings.append(_combine(members, start.astimezone(tz), end.astimezone(tz), how))
     return replace(series, resolution=target, readings=tuple(readings))
+
+
+def reaches(step: Resolution, target: Resolution) -> bool:
+    """True if whole ``step`` intervals make up every ``target`` interval: ``target`` is
+    ``step``, a calendar resolution at least as coarse (every sub-daily step divides a day),
+    or a fixed step that is a multiple of ``step``."""
+    if target.finer_than(step):
+        return False
+    return target.is_calendar or not target.nominal % step.nominal
+
+
+def reachable(step: Resolution) -> list[Resolution]:
+    """The resolutions data measured every ``step`` can be served at, finest first."""
+    return sorted((r for r in Resolution if reaches(step, r)), key=lambda r: r.nominal)
 
 
 def view(series: Series, window: Period, resolution: Resolution) -> Series:

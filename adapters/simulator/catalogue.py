@@ -12,8 +12,7 @@ from datetime import date, datetime, timedelta
 from adapters.base import Capabilities, DatasetLimits
 from adapters.errors import BeforeMoveIn, BeyondHistory, NotYetAvailable
 from adapters.simulator.curves import GAS_DAY_START, HouseholdModel
-from adapters.simulator.profiles import PointProfile
-from adapters.simulator.series import CURVE_MINUTES
+from adapters.simulator.profiles import CURVE_STEPS, PointProfile
 from adapters.simulator.timegrid import day_of, local_midnight
 from adapters.simulator.weather import mix, unit
 from consent.identifiers import Source
@@ -25,7 +24,7 @@ CURVE_HISTORY = timedelta(days=730 + 15)
 DAILY_HISTORY = timedelta(days=1095 + 15)
 
 _DAILY = (Resolution.P1D,)
-_ELEC_CURVE = tuple(CURVE_MINUTES)
+_ELEC_CURVE = CURVE_STEPS
 _GAS_CURVE = (Resolution.PT1H,)
 RECORDS = (Dataset.CONTRACT, Dataset.IDENTITY, Dataset.CONTACT, Dataset.ADDRESS)
 CURVES = (Dataset.CONSUMPTION_LOAD_CURVE, Dataset.PRODUCTION_LOAD_CURVE)
@@ -36,10 +35,11 @@ def offered(profile: PointProfile) -> dict[Dataset, tuple[Resolution, ...]]:
     if profile.energy is Energy.GAS:
         return {Dataset.DAILY_CONSUMPTION: _DAILY, Dataset.CONSUMPTION_LOAD_CURVE: _GAS_CURVE,
                 Dataset.CONSUMPTION_INDEX: _DAILY}
-    served = {Dataset.DAILY_CONSUMPTION: _DAILY, Dataset.CONSUMPTION_LOAD_CURVE: _ELEC_CURVE,
+    steps = profile.curve_steps or _ELEC_CURVE
+    served = {Dataset.DAILY_CONSUMPTION: _DAILY, Dataset.CONSUMPTION_LOAD_CURVE: steps,
               Dataset.DAILY_MAX_POWER: _DAILY, Dataset.CONSUMPTION_INDEX: _DAILY}
     if profile.has_production:
-        served |= {Dataset.DAILY_PRODUCTION: _DAILY, Dataset.PRODUCTION_LOAD_CURVE: _ELEC_CURVE,
+        served |= {Dataset.DAILY_PRODUCTION: _DAILY, Dataset.PRODUCTION_LOAD_CURVE: steps,
                    Dataset.PRODUCTION_INDEX: _DAILY}
     return served
 

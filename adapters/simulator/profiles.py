@@ -19,7 +19,10 @@ from adapters.simulator.weather import CLIMATES, mix, unit
 from consent.errors import DomainError
 from consent.identifiers import PointRef, Source
 from consent.upstream import UpstreamState
-from consent.vocabulary import Energy
+from consent.vocabulary import Energy, Resolution
+
+#: The steps a simulated electricity curve can come at (Enedis: 10 to 60 minutes).
+CURVE_STEPS = (Resolution.PT10M, Resolution.PT15M, Resolution.PT30M, Resolution.PT1H)
 
 
 def point_seed(point: PointRef) -> int:
@@ -100,6 +103,9 @@ class PointProfile:
     timezone: str = "Europe/Paris"
     #: The number printed on the meter (R15); ``None``: derived from the point's seed.
     meter_number: str | None = None
+    #: The steps its electricity curves come at; ``None``: every Enedis step (PT10M to PT1H).
+    #: A real Linky meter records one, set on the point (PT30M unless asked otherwise).
+    curve_steps: tuple[Resolution, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.point.source is Source.ENEDIS and self.energy is not Energy.ELECTRICITY:
@@ -117,6 +123,10 @@ class PointProfile:
             if before.move_out is None or before.move_out > after.move_in:
                 raise DomainError("Occupants must be in order and must not overlap.",
                                   field="occupants")
+        if self.curve_steps is not None and (
+                not self.curve_steps or not set(self.curve_steps) <= set(CURVE_STEPS)):
+            raise DomainError("curve_steps must be some of PT10M, PT15M, PT30M and PT1H.",
+                              field="curve_steps")
         for occupant in self.occupants:
             if occupant.move_out is not None and occupant.move_out <= occupant.move_in:
                 raise DomainError("An occupant must move out after moving in.",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from adapters.errors import Unsupported
 from consent.access import AccessContext, ReadRequest, TokenGrant
-from consent.aggregation import cut_record, view
+from consent.aggregation import cut_record, reachable, reaches, view
 from consent.checks import AllOf
 from consent.clock import Clock
 from consent.identifiers import PointRef, Source
@@ -86,10 +86,11 @@ class DataService:
         """The consent's view of ``dataset`` of ``point`` over ``days`` (local calendar days).
 
         With ``resolution`` ``None`` the answer comes at the finest resolution the consent
-        releases, or the point's native one where that is coarser. With ``native`` the answer
-        is the point's native step or nothing (a Data Connect load curve): once every other
-        rule has passed, the policy is asked again with that step, so a consent capped at P1D
-        is denied the curve rather than served daily values where a curve is expected.
+        releases, or the finest coarser one the point's native step makes whole intervals of
+        (:func:`~consent.aggregation.reaches`). With ``native`` the answer is the point's native
+        step or nothing (a Data Connect load curve): once every other rule has passed, the
+        policy is asked again with that step, so a consent capped at P1D is denied the curve
+        rather than served daily values where a curve is expected.
         """
         facts, ctx = await self._allow(caller, point, dataset, days, resolution, trace)
         window = ctx.request.window
@@ -106,8 +107,10 @@ class DataService:
         fetched = await upstream.series(point, dataset, window, recipient=recipient,
                                         report=trace.report, cap=cap, tenant=facts.tenant)
         target = Resolution(trace.resolution) if trace.resolution else fetched.resolution
-        if resolution is None and target.finer_than(fetched.resolution):
-            target = fetched.resolution
+        if resolution is None and not reaches(fetched.resolution, target):
+            # The finest the data makes whole intervals of, within the consent's cap: a PT30M
+            # curve for a PT15M cap, a PT30M one for PT10M readings under a PT15M cap.
+            target = next(r for r in reachable(fetched.resolution) if not r.finer_than(target))
             trace.resolution = target.value
         return view(fetched, window, target)
 

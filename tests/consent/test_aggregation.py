@@ -180,3 +180,39 @@ def test_clamp_is_covers_for_each_reading_across_the_night_clocks_go_back(
     assert all(window.contains(r.start) == (start_utc <= r.start.astimezone(UTC)
                                             and (end_utc is None or r.start < end_utc))
                for r in readings)
+
+
+def test_a_step_that_does_not_divide_the_target_is_refused() -> None:
+    """PT10M readings cannot be summed into exact PT15M intervals: refused with what the data
+    has, instead of a 200 with every interval dropped (an empty series is not the truth)."""
+    ten = curve(date(2026, 1, 5), date(2026, 1, 6), Dataset.DAILY_CONSUMPTION, 2,
+                step=Resolution.PT10M)
+    with pytest.raises(ResolutionUnavailable) as refused:
+        roll_up(ten, Resolution.PT15M)
+    assert refused.value.extra["available"] == "PT10M"
+    assert refused.value.extra["reachable"] == ["PT10M", "PT30M", "PT1H", "P1D", "P1W", "P1M",
+                                                "P1Y"]
+    assert {r.value for r in roll_up(ten, Resolution.PT30M).readings} == {Decimal(6)}
+    assert len(roll_up(ten, Resolution.PT1H).readings) == 24
+    assert len(roll_up(ten, Resolution.P1D).readings) == 1
+
+
+@given(st.sampled_from([Resolution.PT10M, Resolution.PT15M, Resolution.PT30M, Resolution.PT1H]),
+       st.sampled_from([r for r in Resolution if not r.finer_than(Resolution.PT10M)
+                        and r.nominal <= timedelta(days=1)]))
+def test_a_roll_up_of_a_whole_day_is_whole_or_refused(step: Resolution,
+                                                      target: Resolution) -> None:
+    """A complete (DST) day rolls up to intervals holding every reading, or is refused; never
+    to a partial or empty series."""
+    day = curve(date(2026, 3, 29), date(2026, 3, 30), Dataset.DAILY_CONSUMPTION, 1, step=step)
+    if target.finer_than(step) or target.nominal % step.nominal:
+        with pytest.raises(ResolutionUnavailable) as refused:
+            roll_up(day, target)
+        assert target.value not in refused.value.extra["reachable"]
+        assert step.value in refused.value.extra["reachable"]
+        return
+    rolled = roll_up(day, target)
+    assert rolled.readings
+    assert sum(r.value for r in rolled.readings) == len(day.readings)
+    assert rolled.readings[0].start == day.readings[0].start
+    assert rolled.readings[-1].end == day.readings[-1].end

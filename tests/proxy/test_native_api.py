@@ -7,12 +7,28 @@ expiry instant, a withdrawal between two requests.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
 
 from adapters.simulator import Fault, FaultKind
-from tests.proxy.world import COACH_FROM, COACH_UNTIL, MOVE_IN, PRM, World, midnight, sha256
+from consent.lifecycle import ActorRole
+from consent.purposes import Purpose
+from consent.services.base import Actor
+from consent.services.consent_rules import ConsentDraft
+from consent.services.consents import ConsentService
+from consent.vocabulary import Dataset, Resolution
+from tests.proxy.world import (
+    COACH_FROM,
+    COACH_UNTIL,
+    MOVE_IN,
+    PRM,
+    World,
+    midnight,
+    profile,
+    sha256,
+)
 
 TODAY = date(2026, 11, 22)
 WEEK = (date(2026, 11, 1), date(2026, 11, 8))
@@ -163,6 +179,37 @@ async def test_a_curve_consent_gets_its_resolution(world: World) -> None:
                                          date(2026, 11, 2), date(2026, 11, 3), resolution="PT15M")
     assert status == 403
     assert body["allowed"] == {"finest_resolution": "PT30M"}
+
+
+async def test_a_cap_the_meter_step_does_not_divide(world: World) -> None:
+    """A meter recording every 10 minutes and a consent capped at PT15M: by default the finest
+    whole intervals within the cap (PT30M); PT15M asked for is refused with what can be served,
+    never answered with an empty curve."""
+    world.simulator.add(replace(profile(), curve_steps=(Resolution.PT10M,)))
+    await world.withdraw("coach")
+    world.clock.set(world.clock.now() + timedelta(minutes=1))
+    given = await ConsentService(world.db, world.clock).give(
+        Actor(ActorRole.SUBJECT, party_id=world.household_id), ConsentDraft(
+            grantor_id=world.household_id, recipient_id=world.apps["coach"], points=[PRM],
+            datasets=[Dataset.CONSUMPTION_LOAD_CURVE], purpose=Purpose.ENERGY_MONITORING,
+            valid_until=COACH_UNTIL, max_resolution=Resolution.PT15M, history_days=365))
+    token = await world.token("coach", scope="consumption_load_curve")
+    day = (date(2026, 11, 2), date(2026, 11, 3))
+    status, body, _ = await world.series(token, "consumption_load_curve", *day)
+    assert status == 200, body
+    assert (body["consent"], body["resolution"], len(body["values"])) == (
+        given.row.id, "PT30M", 48)
+    status, body, _ = await world.series(token, "consumption_load_curve", *day,
+                                         resolution="PT15M")
+    assert status == 400, body
+    assert body["type"].endswith("/resolution-unavailable")
+    assert (body["available"], body["reachable"][:2]) == ("PT10M", ["PT10M", "PT30M"])
+    status, body, _ = await world.series(token, "consumption_load_curve", *day,
+                                         resolution="PT1H")
+    assert (status, body["resolution"], len(body["values"])) == (200, "PT1H", 24)
+    events = (await world.events())[-3:]
+    assert [(e["outcome"], e["resolution"]) for e in events] == [
+        ("served", "PT30M"), ("invalid", "PT15M"), ("served", "PT1H")]
 
 
 # --- R6 point and dataset; upstream authorisation ---------------------------------------------
