@@ -212,11 +212,14 @@ class _Verification:
             except (KeyError, UnicodeDecodeError, NoteError) as exc:
                 self.fail(name, f"checkpoint does not verify ({exc})")
                 continue
-            key = note_keys[signers[0].key_id]
             issued_at = parse_instant(str(item.get("issued_at")))
-            if not key.valid_at(issued_at):
-                self.fail(name, f"signed by key {key.kid[:12]}..., not valid at "
-                                f"{item.get('issued_at')}")
+            # Each verified signature counts: a note co-signed across a rotation holds if one
+            # of its keys was in force when it was issued (c2sp.org/signed-note: a verifier
+            # accepts a note by any signature from a key it trusts).
+            signed_by = [note_keys[signer.key_id] for signer in signers]
+            if not any(key.valid_at(issued_at) for key in signed_by):
+                kids = ", ".join(f"{key.kid[:12]}..." for key in signed_by)
+                self.fail(name, f"signed by key {kids}, not valid at {item.get('issued_at')}")
             if checkpoint.origin != origin or checkpoint.size != item.get("size"):
                 self.fail(name, "origin or size differs from checkpoints/index.json")
             parsed.append((item, checkpoint, issued_at))

@@ -23,6 +23,7 @@ from consent.evidence.canonical import b64encode, canonical, sha256_hex
 from consent.evidence.events import SERVED
 from consent.evidence.keys import KeyHistory, PublicKeyInfo
 from consent.evidence.keystore import MemoryKeyStore, public_bytes
+from consent.evidence.notes import assemble, signature_line
 from consent.evidence.retention import RetentionPolicy
 from consent.evidence.selection import Selection
 from consent.evidence.service import Evidence
@@ -426,3 +427,34 @@ async def test_random_corruption_is_reported_never_raised(
     report = verify_bundle(io.BytesIO(pack(files)))
     assert not report.ok
     assert report.problems
+
+
+async def test_a_checkpoint_co_signed_across_a_rotation(
+        sqlite_db: Database, clock: FrozenClock) -> None:
+    """A note holds if one of its verified signatures is by a key in force when it was issued,
+    whichever line comes first; a note signed only by a retired key does not."""
+    evidence = scenario.evidence_for(sqlite_db, clock)
+    await scenario.build(evidence, clock)
+    retired = (await evidence.keys.history()).keys[0]
+    clock.advance(timedelta(minutes=1))
+    await evidence.rotate_key(actor="operator:ana")
+    clock.advance(timedelta(minutes=1))
+    out = io.BytesIO()
+    await evidence.export(Selection(consent_id="c-1"), out, actor="auditor:cnil-1")
+    files = members(out.getvalue())
+    origin = json.loads(files["manifest.json"])["record"]["origin"]
+    anchor = json.loads(files["checkpoints/index.json"])["anchor"]
+    body, current_line = files[anchor].decode().split("\n\n")
+    text = body + "\n"  # what a signature signs: the note's text, its last newline included
+    private = evidence.keys._private[retired.kid]  # type: ignore[attr-defined]
+    retired_line = signature_line(retired.note_key(origin), private.sign(text.encode()))
+
+    files[anchor] = assemble(text, [retired_line, current_line]).encode()
+    await resign(evidence, files)
+    report = verify_bundle(io.BytesIO(pack(files)))
+    assert report.ok, report.render()
+
+    files[anchor] = assemble(text, [retired_line]).encode()
+    await resign(evidence, files)
+    found = problems(pack(files))
+    assert f"signed by key {retired.kid[:12]}..., not valid at" in found[anchor]
