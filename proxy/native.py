@@ -99,7 +99,7 @@ async def read_dataset(request: web.Request, trace: Trace) -> tuple[Any, int]:
         if "resolution" in request.query:  # silently ignored, it would look honoured
             raise DomainError(f"{dataset.value} is a record: it has no resolution.",
                               field="resolution")
-        record = await service.record(caller, point, dataset, trace)
+        record = (await service.record(caller, point, dataset, trace)).record
         return {**record.to_json(), "consent": trace.consent_id}, len(record.fields)
     query = request.query
     days = DayRange.parse(query.get("start", ""), query.get("end", ""))

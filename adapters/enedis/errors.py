@@ -75,6 +75,9 @@ def _by_code(code: str, shown: dict[str, Any]) -> UpstreamError | None:
         return WindowTooLong("Enedis serves at most 7 days of load curve per call.", **shown)
     if code == "ADAM-DC-0009":
         return PeriodNotServed("The period starts before the consent's start.", **shown)
+    if code == "ADAM-ERR0126":  # the swagger's "customer objected to the load curve recording"
+        return NoData("The customer objected to the recording of the load curve: Enedis holds "
+                      "none for this point.", **shown)
     if code == "ADAM-ERR0069":
         return UnsupportedDataset("This point does not meter that direction.", **shown)
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from adapters.errors import Unsupported
 from consent.access import AccessContext, ReadRequest, TokenGrant
@@ -33,6 +34,15 @@ class Caller:
 
     grant: TokenGrant
     tenant: str
+
+
+@dataclass(frozen=True, slots=True)
+class OccupantRecord:
+    """A record, and since when the household it was read for occupies the point (its move-in,
+    R8): what tells one occupant's records from the next one's on the same point."""
+
+    record: Record
+    held_since: datetime | None
 
 
 class DataService:
@@ -115,11 +125,15 @@ class DataService:
         return view(fetched, window, target)
 
     async def record(self, caller: Caller, point: PointRef, dataset: Dataset,
-                     trace: Trace) -> Record:
+                     trace: Trace) -> OccupantRecord:
         """The current occupant's ``dataset`` record, cut to the fields the consent releases,
         without payment-difficulty signals whoever asks (R13)."""
         facts, _ = await self._allow(caller, point, dataset, None, None, trace)
         assert facts.consent is not None  # the policy denies without one
         record = await self._upstream(point).record(
             point, dataset, recipient=caller.grant.recipient_id, report=trace.report)
-        return redact(cut_record(record, facts.consent.fields_for(dataset)))
+        now = self.clock.now()
+        held = [p.start for p in (facts.facts.occupancy if facts.facts else ())
+                if p.start is not None and p.contains(now)]
+        return OccupantRecord(redact(cut_record(record, facts.consent.fields_for(dataset))),
+                              held[0] if held else None)

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from proxy.compat.enedis.wire import customer_id
 from tests.proxy.world import (
     COACH_FROM,
     COACH_UNTIL,
@@ -22,6 +23,7 @@ from tests.proxy.world import (
     PRM,
     USERNAME,
     World,
+    midnight,
 )
 
 DC = "/compat/enedis"
@@ -205,6 +207,12 @@ async def test_customer_records_in_data_connect_shape(world: World) -> None:
                                       usage_point_id=PRM.identifier)
     assert body["customer"]["identity"] == {"natural_person": {
         "title": "Mme", "firstname": "Ana", "lastname": "Martin"}}
+    # The id names this app's view of this occupant: the next household gets another one.
+    assert body["customer"]["customer_id"] == customer_id(world.apps["dash"], PRM.identifier,
+                                                          midnight(MOVE_IN))
+    assert customer_id(world.apps["dash"], PRM.identifier, midnight(date(2018, 1, 1))) \
+        != body["customer"]["customer_id"] != customer_id(world.apps["coach"], PRM.identifier,
+                                                          midnight(MOVE_IN))
     status, body, _ = await world.get(DC + "/customers_cd/v5/contact_data", token,
                                       usage_point_id=PRM.identifier)
     assert (status, body["error"]) == (403, "unauthorized_user")

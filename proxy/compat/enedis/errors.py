@@ -78,7 +78,10 @@ def body_of(error: PasserelleError) -> tuple[int, dict[str, Any]]:
 
 def _upstream_body(error: PasserelleError) -> tuple[int, dict[str, Any]]:
     if isinstance(error, upstream.UpstreamDenied):
-        return 403, _pair(NO_CONSENT)
+        # Enedis's own distinction, kept: a client tells "the customer moved out" (0007) from
+        # "the consent is gone" (0008).
+        return 403, _pair(NOT_HOLDER if error.extra.get("reason") == "not-holder"
+                          else NO_CONSENT)
     if isinstance(error, upstream.NoData | upstream.UnknownPoint | upstream.UnsupportedResolution):
         return 404, _pair(NO_DATA)
     if isinstance(error, upstream.BeforeMoveIn):
@@ -95,9 +98,13 @@ def _upstream_body(error: PasserelleError) -> tuple[int, dict[str, Any]]:
     if isinstance(error, upstream.UnsupportedDataset):
         return 400, {"error": "ADAM-ERR0069", "error_description":
                      "Le sens de la mesure ne correspond pas pour le PRM demandé"}
-    if isinstance(error, upstream.UpstreamError):
-        return error.status if error.status >= 500 else 502, _pair(TECHNICAL)
+    if isinstance(error, upstream.PeriodNotServed):  # the DSO's own ADAM-DC-0009
+        return 403, _pair(BEFORE_CONSENT)
+    if isinstance(error, upstream.UpstreamError) and error.status >= 500:
+        return error.status, _pair(TECHNICAL)
     if error.status < 500:
+        # A refusal the same request would meet again (an upstream 4xx among them): a 400 the
+        # client does not retry, never a technical_error that tells it to.
         return 400, {"error": "invalid_request", "error_description": error.detail}
     # Our own failures keep their status: a database outage is a 503 with Retry-After here as
     # on the native API, never a 500.

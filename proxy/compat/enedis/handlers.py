@@ -60,9 +60,10 @@ def record_endpoint(dataset: Dataset) -> Handler:
     @evidenced(API, errors.render)
     async def handler(request: web.Request, trace: Trace) -> tuple[Any, int]:
         token, point = await _caller(request, trace, dataset)
-        record = await request.app[data_service_key].record(caller_of(token), point, dataset,
-                                                            trace)
-        return wire.customer(record, token.recipient_id), len(record.fields)
+        read = await request.app[data_service_key].record(caller_of(token), point, dataset,
+                                                          trace)
+        return (wire.customer(read.record, token.recipient_id, read.held_since),
+                len(read.record.fields))
 
     handler.__name__ = f"dc_{dataset.value}"
     return handler

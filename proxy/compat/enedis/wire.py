@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -99,9 +99,12 @@ def meter_reading(series: Series, start: date, end: date) -> dict[str, Any]:
     }}
 
 
-def customer_id(recipient_id: str, point_identifier: str) -> str:
-    """A stable 10-digit customer id per (recipient, point): no identifier shared across apps."""
-    digest = hashlib.sha256(f"{recipient_id}|{point_identifier}".encode()).digest()
+def customer_id(recipient_id: str, point_identifier: str, held_since: datetime | None) -> str:
+    """A stable 10-digit customer id per (recipient, point, occupant): no identifier shared
+    across apps, and a new one when another household moves in (``held_since``, its move-in),
+    so a client keying records on it never files the next occupant under the previous one."""
+    since = held_since.astimezone(UTC).isoformat() if held_since is not None else ""
+    digest = hashlib.sha256(f"{recipient_id}|{point_identifier}|{since}".encode()).digest()
     return str(int.from_bytes(digest[:8], "big") % 10**10).zfill(10)
 
 
@@ -120,10 +123,12 @@ _ENTITY = {"legal_entity_name": "name", "siret_number": "siret_number"}
 _CONTACT = {"phone": "phone", "email": "email"}
 
 
-def customer(record: Record, recipient_id: str) -> dict[str, Any]:
-    """The v5 ``{"customer": ...}`` body of a contract, address, identity or contact record."""
+def customer(record: Record, recipient_id: str, held_since: datetime | None) -> dict[str, Any]:
+    """The v5 ``{"customer": ...}`` body of a contract, address, identity or contact record of
+    the household that occupies the point since ``held_since``."""
     fields = record.fields
-    body: dict[str, Any] = {"customer_id": customer_id(recipient_id, record.point.identifier)}
+    body: dict[str, Any] = {"customer_id": customer_id(recipient_id, record.point.identifier,
+                                                       held_since)}
     usage_point: dict[str, Any] = {"usage_point_id": record.point.identifier,
                                    "usage_point_status": "com"}
     if record.dataset is Dataset.CONTRACT:
