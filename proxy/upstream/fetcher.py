@@ -96,7 +96,7 @@ class Upstream:
         self.cache = cache
         self.metrics = metrics
         self._described: dict[PointRef, tuple[float, PointInfo]] = {}
-        self._inflight: dict[tuple[object, ...], asyncio.Future[Series]] = {}
+        self._inflight: dict[tuple[object, ...], asyncio.Task[Series]] = {}
         self.calls = 0
 
     async def _call(self, recipient: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -200,33 +200,38 @@ class Upstream:
                      report: FetchReport, tenant: str) -> Series:
         """One DSO call for ``chunk``, shared by concurrent requests for the same chunk, its
         complete days sealed into the cache *before* the call counts as done: a request
-        arriving in between finds them there rather than calling again."""
+        arriving in between finds them there rather than calling again.
+
+        The call runs in a task of its own: a request that goes away (its client
+        disconnected) stops waiting for it, but the call goes on for the others waiting on
+        it, and its days still reach the cache. The request that started it counts it."""
         key = (tenant, point, dataset, resolution, chunk.start, chunk.end)
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Series] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        shared = self._inflight.get(key)
+        started_here = shared is None
+        if shared is None:
+            shared = asyncio.create_task(self._shared_call(
+                key, point, dataset, chunk, resolution, tz, recipient, tenant))
+            # Retrieved even if every waiter went away, so a failure is never logged as lost.
+            shared.add_done_callback(lambda task: task.cancelled() or task.exception())
+            self._inflight[key] = shared
+        series = await asyncio.shield(shared)
+        if started_here:
+            assert chunk.end is not None
+            last = chunk.end.astimezone(tz).date() - timedelta(days=1)
+            report.calls.append(f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}")
+        return series
+
+    async def _shared_call(self, key: tuple[object, ...], point: PointRef, dataset: Dataset,
+                           chunk: Period, resolution: Resolution, tz: ZoneInfo, recipient: str,
+                           tenant: str) -> Series:
         try:
             series = await self._call(recipient, lambda: self.adapter.series(
                 point, dataset, chunk, resolution))
             if self.cache is not None:
                 await self._seal(point, dataset, resolution, tz, series, tenant)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        else:
-            future.set_result(series)
+            return series
         finally:
             del self._inflight[key]
-        assert chunk.end is not None
-        last = chunk.end.astimezone(tz).date() - timedelta(days=1)
-        report.calls.append(f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}")
-        return series
 
     async def _seal(self, point: PointRef, dataset: Dataset, resolution: Resolution,
                     tz: ZoneInfo, series: Series, tenant: str) -> None:

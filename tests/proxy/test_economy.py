@@ -11,7 +11,10 @@ from typing import ClassVar, TypeVar
 
 from adapters.base import Capabilities, Quota
 from adapters.simulator import SimulatorAdapter
-from consent.identifiers import Source
+from consent.identifiers import PointRef, Source
+from consent.periods import Period
+from consent.readings import Series
+from consent.vocabulary import Dataset, Resolution
 from proxy.data.setup import purge_cache
 from proxy.keys import data_service_key
 from tests.proxy.world import World, build_world
@@ -100,3 +103,50 @@ async def test_cached_days_go_when_no_consent_needs_the_point(world: World) -> N
     assert await purge_cache(cache, service.facts, world.client.app) == 0  # coach needs it
     await world.withdraw("coach")
     assert await purge_cache(cache, service.facts, world.client.app) == 7
+
+
+class GatedAdapter(SimulatorAdapter):
+    """The simulator, its series calls held until ``gate`` opens."""
+
+    gate: ClassVar[asyncio.Event]
+    called: ClassVar[asyncio.Event]
+    series_calls: ClassVar[int] = 0
+
+    async def series(self, point: PointRef, dataset: Dataset, period: Period,
+                     resolution: Resolution) -> Series:
+        type(self).series_calls += 1
+        type(self).called.set()
+        await type(self).gate.wait()
+        return await super().series(point, dataset, period, resolution)
+
+
+async def test_a_shared_call_outlives_the_request_that_started_it(
+        sqlite_factory: SqliteFactory, tmp_path: Path) -> None:
+    """Two apps want the same days: one DSO call serves both. The app that started it goes
+    away mid-call: the other one still gets its answer and its access event, and the days
+    reach the cache."""
+    GatedAdapter.gate, GatedAdapter.called = asyncio.Event(), asyncio.Event()
+    GatedAdapter.series_calls = 0
+    url = sqlite_factory.create()
+    world = await build_world(url, tmp_path / "instance", adapter_class=GatedAdapter)
+    try:
+        dash, coach = await world.token("dash"), await world.token("coach")
+        week = (date(2026, 11, 1), date(2026, 11, 8))
+        leader = asyncio.create_task(world.series(coach, "daily_consumption", *week))
+        await asyncio.wait_for(GatedAdapter.called.wait(), 10)
+        follower = asyncio.create_task(world.series(dash, "daily_consumption", *week))
+        await asyncio.sleep(0.2)  # dash is waiting on coach's call
+        leader.cancel()  # coach's client disconnects
+        await asyncio.sleep(0.2)
+        GatedAdapter.gate.set()
+        status, body, _ = await asyncio.wait_for(follower, 10)
+        assert status == 200, body
+        assert len(body["values"]) == 7
+        assert GatedAdapter.series_calls == 1
+        served = [e for e in await world.events() if e["recipient_id"] == world.apps["dash"]]
+        assert [(e["status"], e["values"]) for e in served] == [(200, 7)]
+        status, _, _ = await world.series(coach, "daily_consumption", *week)
+        assert (status, GatedAdapter.series_calls) == (200, 1)  # from the cache
+    finally:
+        await world.client.close()
+        sqlite_factory.drop(url)
