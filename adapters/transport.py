@@ -36,6 +36,18 @@ from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient
 from adapters.tokens import ClientCredentials
 from consent.numbers import whole_number
 
+#: The longest wait a DSO's ``Retry-After`` can impose (s). A DSO's word holds the operator's
+#: whole application (its shared quota) for every recipient: a hostile or broken value
+#: (``Retry-After: 10^17``) must not hold it for ever, here or in a replica's shared ledger.
+MAX_RETRY_AFTER = 3600
+
+
+def retry_after_seconds(value: str) -> int | None:
+    """A ``Retry-After`` header given in seconds (RFC 9110 §10.2.3), at most
+    :data:`MAX_RETRY_AFTER`; ``None`` if absent or not a number."""
+    seconds = whole_number(value.strip())
+    return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:
@@ -47,9 +59,8 @@ class Reply:
 
     @property
     def retry_after(self) -> int | None:
-        """``Retry-After`` in seconds when given as a number (RFC 9110 §10.2.3)."""
-        value = self.headers.get("Retry-After", "").strip()
-        return whole_number(value)
+        """``Retry-After`` in seconds when given as a number (:func:`retry_after_seconds`)."""
+        return retry_after_seconds(self.headers.get("Retry-After", ""))
 
 
 #: Reads a non-success :class:`Reply` and returns the adapter error it means.

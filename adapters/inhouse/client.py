@@ -54,10 +54,10 @@ from adapters.inhouse.decode import Doc
 from adapters.inhouse.wire import API_PREFIX, ROUTE_FAMILIES, route_family
 from adapters.limiter import FairLimiter
 from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient
+from adapters.transport import retry_after_seconds
 from consent.clock import Clock, SystemClock
 from consent.errors import Conflict, NotFound, PasserelleError
 from consent.identifiers import PointRef
-from consent.numbers import whole_number
 from consent.periods import Period
 from consent.readings import Reading, Record, Series
 from consent.shared_state.tokens import CachedToken, MemoryTokens, TokenStore
@@ -73,11 +73,13 @@ _RENEW_BEFORE = timedelta(seconds=60)
 def _error_from_problem(status: int, doc: Any, retry_after: int | None) -> PasserelleError:
     """The adapter error for a problem+json answer (unknown codes fall back on the status)."""
     code = doc.get("code") if isinstance(doc, dict) else None
-    detail = doc.get("detail") if isinstance(doc, dict) else None
-    text = detail if isinstance(detail, str) and len(detail) < 300 else f"HTTP {status}"
     if status == 429:
-        return UpstreamRateLimited(f"The DSO's quota is reached: {text}", retry_after=retry_after)
+        return UpstreamRateLimited("The DSO's quota is reached.", retry_after=retry_after)
     cls = ERRORS_BY_CODE.get(code) if isinstance(code, str) else None
+    # Our own sentence, never the DSO's ``detail``: whatever it says (paths, connection
+    # strings, another customer's name) must not reach a recipient (adapters/errors.py).
+    text = f"The DSO answered HTTP {status}: {cls.title.lower()}." if cls is not None \
+        else f"The DSO answered HTTP {status}."
     if cls is not None and issubclass(cls, PeriodNotServed):
         available = None
         with contextlib.suppress(UpstreamMalformed):  # the bounds are a courtesy, not the error
@@ -93,7 +95,7 @@ def _error_from_problem(status: int, doc: Any, retry_after: int | None) -> Passe
         return UpstreamUnavailable(f"The DSO failed (HTTP {status}).", retry_after=retry_after)
     if status == 504:
         return UpstreamTimeout("The DSO timed out (HTTP 504).")
-    return UpstreamError(f"The DSO refused the request (HTTP {status}, {code or 'no code'}).")
+    return UpstreamError(f"The DSO refused the request (HTTP {status}).")
 
 
 class InhouseClient:
@@ -142,7 +144,7 @@ class InhouseClient:
         except ValueError:
             raise UpstreamMalformed("The DSO's answer is not JSON (truncated or garbled).",
                                     field="body") from None
-        return status, body, whole_number(retry)
+        return status, body, retry_after_seconds(retry)
 
     async def _bearer(self, refused: str | None = None) -> str:
         """A token valid for a minute more: this process's copy, else the shared store's,

@@ -25,6 +25,7 @@ from adapters.inhouse.wire import API_PREFIX, route_family
 from adapters.limiter import FairLimiter
 from adapters.simulator import Fault, FaultKind, Simulator
 from adapters.timekeeping import at_hour
+from adapters.transport import MAX_RETRY_AFTER
 from consent.clock import FrozenClock
 from consent.periods import Period
 from consent.vocabulary import Dataset, Resolution
@@ -111,3 +112,21 @@ async def test_a_429_holds_its_route_family_for_retry_after() -> None:
     assert 0 < held.value.retry_after <= 20
     assert world.arrivals == ["capabilities", "occupancy", "authorisation", "occupancy"]
     assert world.limiter.backoffs == 1
+
+
+async def test_a_huge_retry_after_holds_at_most_an_hour() -> None:
+    """A DSO's Retry-After holds the operator's whole application: a broken or hostile value
+    (10^12 s) is capped at an hour, for the answer and for the hold."""
+    async with dso(Quota(100, timedelta(seconds=1))) as world:
+        await world.client.capabilities()
+        world.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=10**12))
+        with pytest.raises(UpstreamRateLimited) as answered:
+            await world.client.occupancy(LONG)
+        assert answered.value.retry_after == MAX_RETRY_AFTER == 3600
+        with pytest.raises(QuotaBusy) as held:
+            await world.client.occupancy(LONG)
+        assert held.value.retry_after is not None
+        assert held.value.retry_after <= 3600
+        world.clock.advance(timedelta(seconds=3600))
+        await world.client.occupancy(LONG)
+    assert world.arrivals == ["capabilities", "occupancy", "occupancy"]
