@@ -6,10 +6,14 @@ row, so a row copied onto another key does not decrypt. The point is stored pseu
 (HMAC-SHA256 under a key derived from the same secret): the cache alone tells nobody which
 meter a row belongs to.
 
-Only *complete* days that have *ended* are stored (:func:`complete_days`): a day the DSO has not
-published yet, or one with a gap, is fetched again next time. A day is never served from here
-before the consent checks have passed: the cache sits behind the policy, not beside it. Rows are
-dropped by :meth:`DayCache.purge` once no active consent needs their point any more.
+Only *complete*, *settled* days that have *ended* are stored (:func:`complete_days`): a day the
+DSO has not published yet, one with a gap, one holding an estimate (which the DSO replaces by a
+reading later: GRDF's "Estimé"), or a month or year still running is fetched again next time. Raw
+values (Enedis "BRUT", GRDF "Provisoire") are stored: they are the DSO's normal answer for past
+days, and caching nothing but validated data would fetch almost every day again. A day is never
+served from here before the consent checks have passed: the cache sits behind the policy, not
+beside it. Rows are dropped by :meth:`DayCache.purge` once no active consent needs their point
+any more.
 """
 
 from __future__ import annotations
@@ -90,7 +94,8 @@ def _derive(secret: bytes, purpose: bytes) -> bytes:
 
 def complete_days(readings: Iterable[Reading], resolution: Resolution, tz: ZoneInfo,
                   now: datetime) -> dict[date, tuple[Reading, ...]]:
-    """The local days, ended before ``now``, whose readings (by start) cover them fully.
+    """The local days, ended before ``now``, whose readings (by start) cover them fully and
+    are settled: none an estimate, none ending after ``now`` (a month still running).
 
     A daily reading is a full day on its own (a gas day starting 06:00 belongs to its date);
     finer readings must tile the day from local midnight to the next without a gap.
@@ -101,7 +106,7 @@ def complete_days(readings: Iterable[Reading], resolution: Resolution, tz: ZoneI
     complete: dict[date, tuple[Reading, ...]] = {}
     for day, members in by_day.items():
         start, end = bucket(members[0].start, Resolution.P1D, tz)
-        if end > now:
+        if end > now or any(r.quality is Quality.ESTIMATED or r.end > now for r in members):
             continue
         if resolution.is_calendar:
             if len(members) == 1:

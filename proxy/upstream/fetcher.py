@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.base import Capabilities, MeterDataAdapter, PointInfo
 from adapters.errors import (
+    NoData,
     QuotaBusy,
     UnsupportedDataset,
     UpstreamRateLimited,
@@ -171,10 +172,20 @@ class Upstream:
             report.cache_days += len(found)
             self._count("day", len(found), len(days) - len(found))
         readings = [r for day in found for r in found[day]]
+        empty: NoData | None = None
         for chunk in self._chunks([d for d in days if d not in found], dataset, tz):
-            got = await self._fetch(point, dataset, chunk, resolution, tz, recipient, report,
-                                    tenant)
+            try:
+                got = await self._fetch(point, dataset, chunk, resolution, tz, recipient,
+                                        report, tenant)
+            except NoData as none:
+                # Days the DSO has no value for, among days it has (from the cache or another
+                # call): a gap in the series, as in one call over the whole window. The cache
+                # leaves such days out, so they are asked for alone the next time.
+                empty = empty or none
+                continue
             readings.extend(got.readings)
+        if empty is not None and not readings:
+            raise empty
         readings.sort(key=lambda r: r.start)
         start, end = window.utc_bounds()  # window.contains(r.start), one conversion each
         kept = tuple(r for r in readings if start <= (at := r.start.astimezone(UTC))

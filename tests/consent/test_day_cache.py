@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from consent.day_cache import DayCache, complete_days, load_cache_secret
 from consent.identifiers import PointRef, Source
-from consent.readings import Reading
+from consent.readings import Quality, Reading
 from consent.storage import Database
 from consent.vocabulary import Dataset, Resolution
 
@@ -57,6 +57,24 @@ def test_a_daily_value_is_a_complete_day() -> None:
     gas_day = Reading(datetime(2026, 6, 1, 6, tzinfo=PARIS), datetime(2026, 6, 2, 6, tzinfo=PARIS),
                       Decimal(12))
     assert complete_days([gas_day], Resolution.P1D, PARIS, NOW) == {date(2026, 6, 1): (gas_day,)}
+
+
+def test_estimates_and_running_periods_are_not_settled() -> None:
+    """An estimate is replaced by a reading later (GRDF "Estimé"), a month still running grows:
+    neither is sealed as final. A raw value of a past day is (the DSO's normal answer)."""
+    def gas_day(day: int, quality: Quality) -> Reading:
+        return Reading(datetime(2026, 6, day, 6, tzinfo=PARIS),
+                       datetime(2026, 6, day + 1, 6, tzinfo=PARIS), Decimal(12), quality)
+
+    days = [gas_day(10, Quality.RAW), gas_day(11, Quality.ESTIMATED),
+            gas_day(12, Quality.VALIDATED), gas_day(14, Quality.RAW)]  # the 14th ends at 6:00
+    got = complete_days(days, Resolution.P1D, PARIS, datetime(2026, 6, 15, 3, tzinfo=PARIS))
+    assert sorted(got) == [date(2026, 6, 10), date(2026, 6, 12)]
+    june = Reading(datetime(2026, 6, 1, tzinfo=PARIS), datetime(2026, 7, 1, tzinfo=PARIS),
+                   Decimal(300))
+    assert complete_days([june], Resolution.P1M, PARIS, NOW) == {}
+    assert complete_days([june], Resolution.P1M, PARIS, datetime(2026, 7, 1, tzinfo=PARIS)) \
+        == {date(2026, 6, 1): (june,)}
 
 
 async def test_days_round_trip_sealed(database: Database) -> None:

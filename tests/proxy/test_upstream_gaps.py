@@ -1,0 +1,85 @@
+"""A day the DSO has no value for, among days it has: a gap in the answer, the first time as
+the next, when the days around it come from the cache and it is asked for alone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from adapters.base import Capabilities, DatasetAvailability, DatasetLimits, PointInfo
+from adapters.errors import NoData
+from consent.clock import FrozenClock
+from consent.day_cache import DayCache
+from consent.identifiers import PointRef, Source
+from consent.periods import Period
+from consent.readings import Reading, Series
+from consent.storage import Database
+from consent.vocabulary import Dataset, Direction, Energy, Resolution
+from proxy.upstream.fetcher import FetchReport, Upstream
+from tests.support.databases import SqliteFactory
+
+PARIS = ZoneInfo("Europe/Paris")
+GAS = PointRef(Source.GRDF, "GI000001")
+GAP = date(2026, 9, 10)
+
+
+class GappedDso:
+    """Gas days of September 2026, but none for :data:`GAP`; a period with no day at all is
+    :class:`NoData`, as GRDF's adapter answers."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[date, date]] = []
+
+    async def describe(self, point: PointRef) -> PointInfo:
+        return PointInfo(point, Energy.GAS, frozenset({Direction.CONSUMPTION}), "Europe/Paris",
+                         (DatasetAvailability(Dataset.DAILY_CONSUMPTION, (Resolution.P1D,),
+                                              None),))
+
+    async def series(self, point: PointRef, dataset: Dataset, period: Period,
+                     resolution: Resolution) -> Series:
+        assert period.end is not None
+        first, end = period.start.astimezone(PARIS).date(), period.end.astimezone(PARIS).date()
+        self.calls.append((first, end))
+        days = [first + timedelta(days=k) for k in range((end - first).days)]
+        readings = tuple(Reading(datetime(d.year, d.month, d.day, 6, tzinfo=PARIS),
+                                 datetime(d.year, d.month, d.day, 6, tzinfo=PARIS)
+                                 + timedelta(days=1), Decimal(d.day))
+                         for d in days if d != GAP)
+        if not readings:
+            raise NoData("No gas day in that period.")
+        return Series(point, dataset, "Wh", resolution, "Europe/Paris", readings)
+
+
+def _capabilities() -> Capabilities:
+    return Capabilities("gapped", frozenset({Source.GRDF}), (DatasetLimits(
+        Dataset.DAILY_CONSUMPTION, frozenset({Energy.GAS}), (Resolution.P1D,),
+        timedelta(days=365), None),), (), False)
+
+
+async def test_a_gap_day_stays_a_gap_when_asked_for_alone(sqlite_factory: SqliteFactory) -> None:
+    url = sqlite_factory.create()
+    db = Database.from_url(url)
+    await db.migrate()
+    try:
+        dso = GappedDso()
+        upstream = Upstream(dso, _capabilities(), FrozenClock(datetime(2026, 10, 1, 12,
+                                                                        tzinfo=PARIS)),
+                            cache=DayCache(db, b"k" * 32))
+        window = Period(datetime(2026, 9, 1, tzinfo=PARIS), datetime(2026, 9, 20, tzinfo=PARIS))
+        answers = [await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, window,
+                                         recipient=app, report=FetchReport())
+                   for app in ("a", "b")]
+        assert [len(a.readings) for a in answers] == [18, 18]
+        assert answers[0].readings == answers[1].readings
+        assert dso.calls == [(date(2026, 9, 1), date(2026, 9, 20)), (GAP, GAP + timedelta(1))]
+        only_the_gap = Period(datetime(2026, 9, 10, tzinfo=PARIS),
+                              datetime(2026, 9, 11, tzinfo=PARIS))
+        with pytest.raises(NoData):  # nothing at all in the window: still no data
+            await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, only_the_gap,
+                                  recipient="c", report=FetchReport())
+    finally:
+        await db.dispose()
+        sqlite_factory.drop(url)
