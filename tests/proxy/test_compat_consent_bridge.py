@@ -19,7 +19,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent.models import Recipient
+from consent.models import Consent, Recipient
+from consent.purposes import DataRole, LegalBasis, Purpose
+from consent.services import registry
+from consent.vocabulary import Dataset
 from proxy.app import create_app
 from proxy.compat.enedis.bridge import (
     BRIDGE_TTL,
@@ -286,3 +289,51 @@ async def test_a_code_of_the_native_flow_is_neither_disclosed_nor_consumed(world
     finally:
         await household.close()
         await attacker.close()
+
+
+async def test_an_app_of_several_purposes_names_the_one_it_asks_for(
+        world: World, browser: Browser) -> None:
+    """Data Connect has no purpose; an app that declared several must say which one the
+    household is asked for (``purpose``), else the page refuses up front, never reporting a
+    refusal the household did not make."""
+    async with world.db.session() as session:
+        recipient, _ = await registry.register_recipient(session, registry.RecipientDraft(
+            name="multi", website="https://multi.example", contact_email="dpo@multi.example",
+            purposes=[Purpose.ENERGY_MONITORING, Purpose.ENERGY_ADVICE],
+            legal_basis=LegalBasis.CONSENT, data_role=DataRole.CONTROLLER,
+            allowed_datasets=list(Dataset),
+            redirect_uris=["https://multi.example/cb", world.issuer + CALLBACK_PATH]),
+            tenant_id="default", now=world.clock.now())
+    asked = {"client_id": recipient.client_id, "response_type": "code", "state": "s1",
+             "duration": "P1Y"}
+    for extra, error in (({}, "purpose_required"), ({"purpose": "marketing"}, "invalid_purpose")):
+        status, body, _ = await world.get(AUTHORIZE, None, **asked, **extra)
+        assert (status, body["error_description"]) == (400, error)
+    response, _ = await browser.get(AUTHORIZE + "?" + urlencode(
+        {**asked, "purpose": "energy_advice"}))
+    decided = await decide(browser, response.headers["Location"], "approve")
+    location = urlsplit(decided.headers["Location"])
+    status, target = await call_back(world.client, f"{location.path}?{location.query}")
+    assert status == 303
+    assert target.startswith("https://multi.example/cb?")
+    assert query_of(target)["state"] == "s1"
+    assert "code" in query_of(target)
+    async with world.db.session() as session:
+        purposes = (await session.exec(sa.select(Consent.purpose).where(  # type: ignore[call-overload]
+            Consent.recipient_id == recipient.id))).all()
+    assert [p for (p,) in purposes] == ["energy_advice"]
+
+
+async def test_a_failed_authorization_is_not_reported_as_a_refusal(
+        world: World, browser: Browser) -> None:
+    """Data Connect's two answers (reference §1.2): the household refused (403), or the request
+    failed (500 server_error)."""
+    path_qs = await approved(world, browser)
+    for error, answer in (("access_denied", ("403", "access_denied")),
+                          ("server_error", ("500", "server_error")),
+                          ("invalid_authorization_details", ("500", "server_error"))):
+        failed = query_of(path_qs) | {"error": error}
+        failed.pop("code", None)
+        status, target = await call_back(world.client, CALLBACK_PATH + "?" + urlencode(failed))
+        assert status == 303
+        assert (query_of(target)["code"], query_of(target)["error"]) == answer

@@ -355,3 +355,27 @@ def test_our_own_outage_keeps_its_status_and_retry_after() -> None:
     assert json.loads(rendered.body) == {"error": "technical_error",
                                          "error_description": "Technical error. Please try later."}
     assert render(PasserelleError("unexpected"), request).status == 500
+
+
+async def test_data_connect_scope_names_get_a_token(world: World) -> None:
+    """An unmodified client sends Data Connect's scope names (reference §1.3): it gets a token
+    for the datasets they name; names nobody knows are ignored, as Data Connect does; Passerelle's
+    own dataset names still narrow the token."""
+    client_id, secret = world.credentials["dash"]
+
+    async def scope_of(scope: str) -> tuple[int, str]:
+        async with world.client.post(DC + "/oauth2/v3/token", data={
+                "grant_type": "client_credentials", "client_id": client_id,
+                "client_secret": secret, "scope": scope}) as answer:
+            body = await answer.json()
+            return answer.status, body.get("scope", body.get("error"))
+
+    status, granted = await scope_of("fr_be_cons_daily_consumption fr_be_identity "
+                                     "fr_be_cons_max_power")
+    assert (status, set(granted.split())) == (
+        200, {"daily_consumption", "identity", "daily_max_power"})
+    status, granted = await scope_of("fr_be_something_new /v3/metering_data/daily.GET")
+    assert status == 200
+    assert "daily_consumption" in granted.split()  # the application's own scope
+    status, granted = await scope_of("daily_consumption fr_be_unknown")
+    assert (status, granted) == (200, "daily_consumption")

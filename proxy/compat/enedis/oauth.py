@@ -41,6 +41,7 @@ from consent.models import ConsentPoint, MeteringPoint, Recipient, RecipientStat
 from consent.models.oauth import AuthorizationCode
 from consent.scopes import METER_DATA, scope_of
 from consent.tokens import digest
+from consent.vocabulary import Dataset
 from proxy.compat.enedis.bridge import Bridge, bridge_key, open_bridge, seal_bridge
 from proxy.compat.enedis.wire import RECORD_PATHS, SERIES_PATHS
 from proxy.errors import InvalidRequest, OAuthError, UnsupportedGrantType
@@ -67,6 +68,37 @@ _DURATION = re.compile(
 #: Beyond any cap: a duration this long is not laid on the calendar (dates end in year 9999).
 _FAR = 10**6
 _DC_DATASETS = frozenset({*SERIES_PATHS.values(), *RECORD_PATHS.values()})
+_DATASET_NAMES = frozenset(d.value for d in Dataset)
+#: Scope names Data Connect clients send (reference §1.3: an unofficial client's list; no
+#: official source says Enedis honours them), as the datasets they name.
+DATA_CONNECT_SCOPES: dict[str, Dataset] = {
+    "fr_be_cons_detail_load_curve": Dataset.CONSUMPTION_LOAD_CURVE,
+    "fr_be_cons_daily_consumption": Dataset.DAILY_CONSUMPTION,
+    "fr_be_cons_max_power": Dataset.DAILY_MAX_POWER,
+    "fr_be_prod_daily_production": Dataset.DAILY_PRODUCTION,
+    "fr_be_prod_detail_load_curve": Dataset.PRODUCTION_LOAD_CURVE,
+    "fr_be_identity": Dataset.IDENTITY,
+    "fr_be_address": Dataset.ADDRESS,
+    "fr_be_contact": Dataset.CONTACT,
+}
+
+
+def data_connect_scope(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The token request's ``scope`` in Passerelle's words: Data Connect's scope names become
+    the datasets they name, other names that are not datasets are dropped (Data Connect ignores
+    them: what an application reads is what it subscribed to, and here what each household
+    consented to), and no scope left means the application's own, as with no ``scope``. A
+    client that sends Passerelle's dataset names keeps them."""
+    if not any(key == "scope" for key, _ in pairs):
+        return pairs
+    names: list[str] = []
+    for word in first(pairs, "scope").split():
+        mapped = DATA_CONNECT_SCOPES.get(word)
+        name = mapped.value if mapped is not None else word
+        if name in _DATASET_NAMES and name not in names:
+            names.append(name)
+    rest = [(key, value) for key, value in pairs if key != "scope"]
+    return [*rest, ("scope", " ".join(names))] if names else rest
 
 
 async def _back_channel(request: web.Request, run: str) -> web.Response:
@@ -77,6 +109,8 @@ async def _back_channel(request: web.Request, run: str) -> web.Response:
         check_parameters(pairs)
         if run == "token" and first(pairs, "grant_type") != "client_credentials":
             raise UnsupportedGrantType("Data Connect tokens are client_credentials only.")
+        if run == "token":
+            pairs = data_connect_scope(pairs)
         snapshot = Snapshot(request.method, server.issuer + request.path, request.headers,
                             [], pairs)
         carrier = await run_back_channel(request, snapshot, run)
@@ -155,12 +189,20 @@ async def authorize(request: web.Request) -> web.Response:
     datasets = frozenset(recipient.may_receive()) & _DC_DATASETS
     if _target_of(recipient, callback) is None or not datasets:
         return _dc_error("client_not_configured_for_dataconnect")
+    # Data Connect has no purpose: an app that declared one is asked for it; an app that
+    # declared several names the one of this request (``purpose``, Passerelle's own
+    # parameter), as the household must see which one it consents to.
+    purpose = query.get("purpose")
+    if purpose is None and len(recipient.purposes) > 1:
+        return _dc_error("purpose_required")
+    if purpose is not None and purpose not in recipient.purposes:
+        return _dc_error("invalid_purpose")
     issued = int(request.app[clock_key].now().timestamp())
     bridge = seal_bridge(_key(request), Bridge(client_id, state, issued))
     verifier = secrets.token_urlsafe(48)  # PKCE for Passerelle's server; Data Connect has none
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     details = [{"type": METER_DATA, "datasets": sorted(d.value for d in datasets),
-                "duration": f"P{days}D"}]
+                "duration": f"P{days}D", **({"purpose": purpose} if purpose else {})}]
     params = {"response_type": "code", "client_id": client_id, "redirect_uri": callback,
               "scope": scope_of(datasets), "state": bridge,
               "code_challenge": challenge.decode().rstrip("="), "code_challenge_method": "S256",
@@ -212,10 +254,16 @@ async def callback(request: web.Request) -> web.Response:
         target = _target_of(recipient, callback_uri)
         if target is None or recipient is None:
             return _dc_error("unknown_or_expired_request")
-        if request.query.get("error") or not code:
-            refused = {"code": "403", "error": "access_denied",
+        error = request.query.get("error")
+        if error or not code:
+            # Data Connect's two answers (reference §1.2): the household refused, or the
+            # request failed. Only a refusal is reported as one.
+            answer = ({"code": "403", "error": "access_denied",
                        "error_description": "authorization_request_refused"}
-            raise web.HTTPSeeOther(target + _sep(target) + urlencode(refused))
+                      if error == "access_denied" else
+                      {"code": "500", "error": "server_error",
+                       "error_description": "lincs-internal-server-error"})
+            raise web.HTTPSeeOther(target + _sep(target) + urlencode(answer))
         issued = (await session.exec(select(AuthorizationCode).where(
             AuthorizationCode.code_hash == digest(code)))).first()
         if issued is None or issued.recipient_id != recipient.id:
