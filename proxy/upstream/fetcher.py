@@ -71,6 +71,25 @@ class FetchReport:
         return len(self.calls)
 
 
+async def noted(report: FetchReport | None, label: str, call: Awaitable[T]) -> T:
+    """``call``'s result, the call written in ``report`` as ``label``; if the DSO answered
+    with an error or not at all (a timeout), as ``label -> <problem code>``: it was made all
+    the same (R16: the access event lists every upstream call). A turn our limiter refused
+    (:class:`QuotaBusy`) reached no DSO and is not written."""
+    try:
+        result = await call
+    except QuotaBusy:
+        raise
+    except Exception as error:
+        if report is not None:
+            code = error.code if isinstance(error, PasserelleError) else "internal-error"
+            report.calls.append(f"{label} -> {code}")
+        raise
+    if report is not None:
+        report.calls.append(label)
+    return result
+
+
 def outcome_of(error: BaseException) -> UpstreamOutcome:
     """The metrics outcome of a failed DSO call."""
     if isinstance(error, QuotaBusy):
@@ -133,9 +152,8 @@ class Upstream:
             self._count("describe", 1, 0)
             return cached[1]
         self._count("describe", 0, 1)
-        info = await self._call(recipient, lambda: self.adapter.describe(point))
-        if report is not None:
-            report.calls.append(f"describe {point}")
+        info = await noted(report, f"describe {point}",
+                           self._call(recipient, lambda: self.adapter.describe(point)))
         self._described[point] = (now, info)
         return info
 
@@ -225,12 +243,11 @@ class Upstream:
             # Retrieved even if every waiter went away, so a failure is never logged as lost.
             shared.add_done_callback(lambda task: task.cancelled() or task.exception())
             self._inflight[key] = shared
-        series = await asyncio.shield(shared)
-        if started_here:
-            assert chunk.end is not None
-            last = chunk.end.astimezone(tz).date() - timedelta(days=1)
-            report.calls.append(f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}")
-        return series
+        assert chunk.end is not None
+        last = chunk.end.astimezone(tz).date() - timedelta(days=1)
+        return await noted(report if started_here else None,
+                           f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}",
+                           asyncio.shield(shared))
 
     async def _shared_call(self, key: tuple[object, ...], point: PointRef, dataset: Dataset,
                            chunk: Period, resolution: Resolution, tz: ZoneInfo, recipient: str,
@@ -258,9 +275,8 @@ class Upstream:
     async def record(self, point: PointRef, dataset: Dataset, *, recipient: str,
                      report: FetchReport) -> Record:
         """A customer record: never cached (personal data, current occupant only)."""
-        record = await self._call(recipient, lambda: self.adapter.record(point, dataset))
-        report.calls.append(f"{dataset.value}")
-        return record
+        return await noted(report, dataset.value,
+                           self._call(recipient, lambda: self.adapter.record(point, dataset)))
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -328,7 +328,12 @@ async def test_upstream_failures_map_to_5xx_problems(world: World, fault: Fault,
         assert int(headers["Retry-After"]) >= 1
     assert "simulated" not in body["detail"].lower()
     assert set(body) <= {"type", "title", "status", "detail", "instance", "retry_after"}
-    assert (await world.events())[-1]["outcome"] == "failed"
+    event = (await world.events())[-1]
+    assert event["outcome"] == "failed"
+    # The call was made, and failed: the access event says so (R16: every upstream call).
+    assert event["upstream_calls"] == 1
+    assert event["upstream"] == [f"daily_consumption 2026-11-08..2026-11-08 -> {body['type']}"
+                                 .replace("https://passerelle.dev/problems/", "")]
 
 
 async def test_a_nul_in_a_data_url_is_refused_in_the_apis_shape_and_evidenced(
