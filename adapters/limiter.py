@@ -44,6 +44,9 @@ class _Lane:
         self.held = held
         windows = ledger.windows
         self.per_call = max(w.period / w.limit for w in windows)
+        #: The spacing of starts while only the shortest window binds (5 a second), as long
+        #: as the longer ones (1,000 an hour) have room.
+        self.burst_call = min(w.period / w.limit for w in windows)
         self.shortest = min(w.period for w in windows)
         self.queues: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
         self.dispatcher: asyncio.Task[None] | None = None
@@ -65,9 +68,18 @@ class _Lane:
                           if all(f.done() for f in queue)]:
             del self.queues[recipient]
 
-    def estimate(self) -> float:
-        """Seconds a newcomer would wait, roughly: next free start plus one per queued caller."""
-        return self.last_wait + self.waiting * self.per_call
+    def estimate(self, recipient: str) -> float:
+        """Seconds a newcomer of ``recipient`` would wait, roughly: the next free start, then
+        one start per turn ahead of it. Turns go round-robin, so ahead of it are its own
+        waiters and, of each other recipient's, at most one more than its own: one app's
+        burst does not push another app's request past the wait bound. Starts come at the
+        shortest window's pace while the ledger's last answer says the longer ones have room
+        (its wait is within the shortest window), else at the slowest window's."""
+        own = sum(1 for f in self.queues.get(recipient, ()) if not f.done())
+        ahead = own + sum(min(own + 1, sum(1 for f in queue if not f.done()))
+                          for other, queue in self.queues.items() if other != recipient)
+        pace = self.burst_call if self.last_wait <= self.shortest else self.per_call
+        return self.last_wait + ahead * pace
 
     def live(self) -> bool:
         return any(not f.done() for queue in self.queues.values() for f in queue)
@@ -162,7 +174,7 @@ class FairLimiter:
             if lane.last_wait == 0.0:
                 self.granted += 1
                 return
-        estimate = lane.estimate()
+        estimate = lane.estimate(recipient)
         if estimate > self.max_wait:
             raise self._busy(estimate)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -175,7 +187,7 @@ class FairLimiter:
             if future.done() and not future.cancelled() and future.exception() is None:
                 return  # granted at the deadline: the start is counted, use it
             future.cancel()
-            raise self._busy(lane.estimate()) from None
+            raise self._busy(lane.estimate(recipient)) from None
         except asyncio.CancelledError:
             future.cancel()
             raise

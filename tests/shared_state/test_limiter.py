@@ -140,6 +140,35 @@ async def test_turns_go_round_robin_across_recipients(make: Make) -> None:
     assert [i for i, r in enumerate(order) if r == "polite"][-1] <= 5
 
 
+async def test_one_apps_burst_does_not_turn_another_away(make: Make) -> None:
+    """Data Connect 2026's quotas (5 a second, 1,000 an hour): eight requests of one app
+    queued, one of another is admitted (it waits one turn at the per-second pace, not eight
+    at the hourly one) and served early; a burst past what the wait bound can serve at that
+    pace is turned away, its own later requests first."""
+    limiter = make(max_wait=10.0)
+    plan = QuotaPlan("dc", (Quota(5, timedelta(seconds=1)), Quota(1000, timedelta(hours=1))),
+                     frozenset({"measures"}))
+    order: list[str] = []
+    busy: list[str] = []
+
+    async def call(recipient: str) -> None:
+        try:
+            await limiter.acquire(plan, "measures", recipient)
+            order.append(recipient)
+        except QuotaBusy:
+            busy.append(recipient)
+
+    burst = [asyncio.create_task(call("burst")) for _ in range(8)]
+    await asyncio.sleep(0)
+    await asyncio.gather(*burst, call("other"))
+    assert (busy, len(order)) == ([], 9)
+    assert order.index("other") <= 6  # round-robin: right after the burst's next turn
+
+    flood = [asyncio.create_task(call("flood")) for _ in range(80)]
+    await asyncio.gather(*flood)
+    assert 0 < busy.count("flood") < 80  # ten seconds at five a second admits about fifty
+
+
 class SlowLedger(Recording):
     """A ledger whose every answer takes a round trip (like PostgreSQL's), counting the asks."""
 
