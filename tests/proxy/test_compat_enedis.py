@@ -202,7 +202,7 @@ async def test_customer_records_in_data_connect_shape(world: World) -> None:
     assert usage["usage_point"]["usage_point_id"] == PRM.identifier
     assert set(usage["contracts"]) <= {"segment", "subscribed_power", "last_activation_date",
                                        "distribution_tariff", "offpeak_hours", "contract_status"}
-    assert usage["contracts"]["last_activation_date"] == MOVE_IN.isoformat()
+    assert usage["contracts"]["last_activation_date"] == MOVE_IN.isoformat() + "+01:00"  # §1.5
     status, body, _ = await world.get(DC + "/customers_i/v5/identity", token,
                                       usage_point_id=PRM.identifier)
     assert body["customer"]["identity"] == {"natural_person": {

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from consent.readings import Reading, Record, Series
 from consent.vocabulary import Dataset, Resolution
 
+PARIS = ZoneInfo("Europe/Paris")  # Data Connect's calendar
+
 #: Data Connect path (below ``/compat/enedis``) -> dataset, for measures.
 SERIES_PATHS: dict[str, Dataset] = {
     "/metering_data_dc/v5/daily_consumption": Dataset.DAILY_CONSUMPTION,
@@ -108,6 +110,16 @@ def customer_id(recipient_id: str, point_identifier: str, held_since: datetime |
     return str(int.from_bytes(digest[:8], "big") % 10**10).zfill(10)
 
 
+def offset_date(day: str | None) -> str | None:
+    """A date as Data Connect writes it in a contract (reference §1.5: ``2013-08-14+01:00``):
+    the day, then Paris's UTC offset at its midnight. Anything else is passed as it is."""
+    try:
+        start = datetime.combine(date.fromisoformat(day or ""), datetime.min.time(), PARIS)
+    except ValueError:
+        return day
+    return start.isoformat()[:10] + start.isoformat()[-6:]
+
+
 def _kept(fields: Mapping[str, str | None], mapping: Mapping[str, str]) -> dict[str, str | None]:
     """Rename released fields to their Data Connect names; withheld fields are absent."""
     return {wire: fields[ours] for ours, wire in mapping.items() if ours in fields}
@@ -134,8 +146,10 @@ def customer(record: Record, recipient_id: str, held_since: datetime | None) -> 
     if record.dataset is Dataset.CONTRACT:
         if "meter_type" in fields:
             usage_point["meter_type"] = fields["meter_type"]
-        body["usage_points"] = [{"usage_point": usage_point,
-                                 "contracts": _kept(fields, _CONTRACT)}]
+        contracts = _kept(fields, _CONTRACT)
+        if contracts.get("last_activation_date"):
+            contracts["last_activation_date"] = offset_date(contracts["last_activation_date"])
+        body["usage_points"] = [{"usage_point": usage_point, "contracts": contracts}]
     elif record.dataset is Dataset.ADDRESS:
         usage_point["usage_point_addresses"] = _kept(fields, _ADDRESS)
         body["usage_points"] = [{"usage_point": usage_point}]
