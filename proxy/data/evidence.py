@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,17 @@ def classify(error: PasserelleError) -> tuple[Outcome, str | None]:
     return Outcome.FAILED, None
 
 
+def refuse_repeated(request: web.Request) -> None:
+    """A query parameter given twice (``start=...&start=...``) is a :class:`DomainError`:
+    which one the caller meant is not ours to guess, and whichever we took, the access event
+    would record a window the caller may not have asked for."""
+    repeated = sorted(name for name, n in Counter(k for k, _ in request.query.items()).items()
+                      if n > 1)
+    if repeated:
+        raise DomainError(f"The query parameter {repeated[0]!r} is given more than once.",
+                          field=repeated[0])
+
+
 def json_bytes(payload: Any) -> bytes:
     """Compact UTF-8 JSON: the bytes that are hashed are the bytes that are sent (orjson:
     the same bytes as ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``, ~20x
@@ -91,6 +103,7 @@ def evidenced(api: str, render_error: ErrorRenderer,
             values = 0
             try:
                 refuse_nul(request)  # here rather than in the guard: evidenced, API's shape
+                refuse_repeated(request)
                 payload, values = await handler(request, trace)
                 answer = Rendered(200, json_bytes(payload), "application/json")
                 outcome = Outcome.SERVED

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -353,3 +354,24 @@ async def test_a_nul_in_a_data_url_is_refused_in_the_apis_shape_and_evidenced(
     assert [(e["outcome"], e["api"], e["status"]) for e in events] == [
         ("invalid", "native", 400), ("invalid", "compat/enedis", 400)]
     assert all(e["recipient_id"] is None for e in events)  # refused before the token is read
+
+
+async def test_a_parameter_given_twice_is_refused_on_both_apis(world: World) -> None:
+    """``start=...&start=...``: which one was meant is not Passerelle's to guess."""
+    token = await world.token("dash")
+
+    async def get(path_and_query: str) -> tuple[int, Any]:
+        async with world.client.get(path_and_query, headers={  # no params=: sent as written
+                "Authorization": f"Bearer {token}"}) as answer:
+            return answer.status, await answer.json(content_type=None)
+
+    status, body = await get(f"/api/v1/points/{PRM}/datasets/daily_consumption"
+                             "?start=2026-11-01&end=2026-11-08&start=2026-10-01")
+    assert (status, body["type"].rsplit("/", 1)[-1], body["field"]) == (
+        400, "invalid-input", "start")
+    status, body = await get("/compat/enedis/metering_data_dc/v5/daily_consumption"
+                             f"?usage_point_id={PRM.identifier}&start=2026-11-01"
+                             "&end=2026-11-08&usage_point_id=11453290002823")
+    assert (status, body["error"]) == (400, "invalid_request")
+    assert "usage_point_id" in body["error_description"]
+    assert [(e["outcome"], e["status"]) for e in await world.events()] == [("invalid", 400)] * 2
