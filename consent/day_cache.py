@@ -13,7 +13,7 @@ values (Enedis "BRUT", GRDF "Provisoire") are stored: they are the DSO's normal 
 days, and caching nothing but validated data would fetch almost every day again. A day is never
 served from here before the consent checks have passed: the cache sits behind the policy, not
 beside it. Rows are dropped by :meth:`DayCache.purge` once no active consent needs their point
-any more.
+and dataset any more.
 """
 
 from __future__ import annotations
@@ -195,19 +195,21 @@ class DayCache:
             await conn.execute(sa.insert(table), rows)
         self.stores += len(rows)
 
-    async def purge(self, needed: Iterable[tuple[str, PointRef]]) -> int:
-        """Drop every row whose (tenant, point) is not in ``needed`` (what active consents
-        cover); return how many rows went."""
-        keep = {self.point_key(point, tenant) for tenant, point in needed}
+    async def purge(self, needed: Iterable[tuple[str, PointRef, Dataset]]) -> int:
+        """Drop every row whose (tenant, point, dataset) is not in ``needed`` (what active
+        consents cover): the load curve of a point whose only consent left is for daily
+        values goes, though the point stays needed. Return how many rows went."""
+        keep = {(self.point_key(point, tenant), dataset.value)
+                for tenant, point, dataset in needed}
         table = _TABLE
         async with self.db.engine.begin() as conn:
             present = (await conn.execute(
-                sa.select(table.c.point_key).distinct())).scalars().all()
-            drop = [k for k in present if k not in keep]
+                sa.select(table.c.point_key, table.c.dataset).distinct())).all()
+            drop = [(key, dataset) for key, dataset in present if (key, dataset) not in keep]
             removed = 0
-            for i in range(0, len(drop), 500):
+            for key, dataset in drop:
                 result = await conn.execute(sa.delete(table).where(
-                    table.c.point_key.in_(drop[i:i + 500])))
+                    table.c.point_key == key, table.c.dataset == dataset))
                 removed += result.rowcount or 0
         return removed
 

@@ -71,6 +71,7 @@ class _Candidates:
 
 
 _Key = tuple[str, str, str | None, PointRef]
+_DATASET_NAMES = frozenset(d.value for d in Dataset)
 
 
 class FactsLoader:
@@ -213,16 +214,19 @@ class FactsLoader:
                 out.append((consent, sorted(PointRef(Source(s), i) for s, i in refs)))
         return out
 
-    async def needed_points(self, at: datetime) -> set[tuple[str, PointRef]]:
-        """(tenant, point) of every point an active consent covers now (the cache keeps these)."""
-        query = (select(MeteringPoint.tenant_id, MeteringPoint.source, MeteringPoint.identifier)
+    async def needed_data(self, at: datetime) -> set[tuple[str, PointRef, Dataset]]:
+        """(tenant, point, dataset) of every dataset of a point an active consent covers now
+        (the cache keeps these)."""
+        query = (select(MeteringPoint.tenant_id, MeteringPoint.source, MeteringPoint.identifier,
+                        Consent.datasets)
                  .join(ConsentPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
                  .join(Consent, col(Consent.id) == ConsentPoint.consent_id)
-                 .where(Consent.state == ConsentState.ACTIVE, Consent.valid_until > at)
-                 .distinct())
+                 .where(Consent.state == ConsentState.ACTIVE, Consent.valid_until > at))
         async with self.db.session() as session:
             rows = (await session.exec(query)).all()
-        return {(tenant, PointRef(Source(source), ident)) for tenant, source, ident in rows}
+        return {(tenant, PointRef(Source(source), ident), Dataset(name))
+                for tenant, source, ident, datasets in rows for name in datasets
+                if name in _DATASET_NAMES}
 
 
 def _holds(grant: ConsentGrant, at: datetime) -> bool:

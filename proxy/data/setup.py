@@ -181,8 +181,8 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def purge_cache(cache: DayCache, facts: FactsLoader, app: web.Application) -> int:
-    """Drop cached days of every point no active consent covers now."""
-    needed = await facts.needed_points(app[clock_key].now())
+    """Drop cached days of every point and dataset no active consent covers now."""
+    needed = await facts.needed_data(app[clock_key].now())
     return await cache.purge(needed)
 
 

@@ -108,14 +108,18 @@ async def test_another_secret_or_another_row_does_not_open(database: Database) -
                            [date(2026, 6, 2)], PARIS) == {}
 
 
-async def test_purge_drops_points_no_consent_needs(database: Database) -> None:
+async def test_purge_drops_points_and_datasets_no_consent_needs(database: Database) -> None:
     cache = DayCache(database, os.urandom(32))
     day = date(2026, 6, 1)
     for point in (PRM, OTHER):
         await cache.put(point, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
                         {day: half_hours(day)}, NOW)
-    assert await cache.purge([("default", PRM)]) == 1
+    await cache.put(PRM, Dataset.PRODUCTION_LOAD_CURVE, Resolution.PT30M,
+                    {day: half_hours(day)}, NOW)
+    assert await cache.purge([("default", PRM, Dataset.CONSUMPTION_LOAD_CURVE)]) == 2
     assert await cache.get(OTHER, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day],
+                           PARIS) == {}
+    assert await cache.get(PRM, Dataset.PRODUCTION_LOAD_CURVE, Resolution.PT30M, [day],
                            PARIS) == {}
     assert await cache.get(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day], PARIS)
 

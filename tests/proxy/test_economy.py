@@ -91,16 +91,23 @@ async def test_a_recipient_over_its_rate_limit_gets_429_with_retry_after(
         sqlite_factory.drop(url)
 
 
-async def test_cached_days_go_when_no_consent_needs_the_point(world: World) -> None:
+async def test_cached_days_go_when_no_consent_needs_the_point_and_dataset(
+        world: World) -> None:
+    """Only dash's consent covers the daily peaks: once it ends, their days go, though coach's
+    consent keeps the point (and its daily consumption) needed."""
     token = await world.token("dash")
     week = (date(2026, 11, 1), date(2026, 11, 8))
     await world.series(token, "daily_consumption", *week)
+    await world.series(token, "daily_max_power", *week)
     service = world.client.app[data_service_key]
     cache = service.upstreams[Source.ENEDIS].cache
     assert cache is not None
     assert await purge_cache(cache, service.facts, world.client.app) == 0  # still needed
     await world.withdraw("dash")
-    assert await purge_cache(cache, service.facts, world.client.app) == 0  # coach needs it
+    assert await purge_cache(cache, service.facts, world.client.app) == 7  # the peaks
+    coach = await world.token("coach")
+    status, _, _ = await world.series(coach, "daily_consumption", *week)
+    assert (status, (await world.events())[-1]["cache_days"]) == (200, 7)  # kept for coach
     await world.withdraw("coach")
     assert await purge_cache(cache, service.facts, world.client.app) == 7
 
