@@ -69,6 +69,8 @@ _DURATION = re.compile(
 _FAR = 10**6
 _DC_DATASETS = frozenset({*SERIES_PATHS.values(), *RECORD_PATHS.values()})
 _DATASET_NAMES = frozenset(d.value for d in Dataset)
+#: RFC 6749 §3.3 scope-token: printable ASCII but space, '"' and '\\'.
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 #: Scope names Data Connect clients send (reference §1.3: an unofficial client's list; no
 #: official source says Enedis honours them), as the datasets they name.
 DATA_CONNECT_SCOPES: dict[str, Dataset] = {
@@ -91,8 +93,11 @@ def data_connect_scope(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     client that sends Passerelle's dataset names keeps them."""
     if not any(key == "scope" for key, _ in pairs):
         return pairs
+    words = first(pairs, "scope").split(" ")
+    if not all(_SCOPE_TOKEN.fullmatch(word) for word in words if word):
+        return pairs  # not a scope at all (RFC 6749 §3.3): the OAuth server refuses it
     names: list[str] = []
-    for word in first(pairs, "scope").split():
+    for word in words:
         mapped = DATA_CONNECT_SCOPES.get(word)
         name = mapped.value if mapped is not None else word
         if name in _DATASET_NAMES and name not in names:
