@@ -147,6 +147,7 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
     app[upstream_limiter_key] = limiter
     limits: RecipientLimits | None = None
     caches: list[BearerTokens | FactsLoader] = []
+    upstreams: dict[Source, Upstream] = {}
     try:
         adapters: dict[Source, MeterDataAdapter] = app[adapters_key]
         upstreams = await build_upstreams(adapters, app, cache, limiter)
@@ -170,6 +171,8 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for upstream in upstreams.values():  # before what their calls use
+            await upstream.close()
         await limiter.close()
         if limits is not None:
             await limits.close()

@@ -71,23 +71,39 @@ class FetchReport:
         return len(self.calls)
 
 
-async def noted(report: FetchReport | None, label: str, call: Awaitable[T]) -> T:
+async def noted(report: FetchReport | None, label: str, call: Awaitable[T],
+                claim: Callable[[], bool] | None = None) -> T:
     """``call``'s result, the call written in ``report`` as ``label``; if the DSO answered
     with an error or not at all (a timeout), as ``label -> <problem code>``: it was made all
     the same (R16: the access event lists every upstream call). A turn our limiter refused
-    (:class:`QuotaBusy`) reached no DSO and is not written."""
+    (:class:`QuotaBusy`) reached no DSO and is not written. ``claim``, for a call several
+    requests share, says whether this one writes it (the first to learn its outcome)."""
     try:
         result = await call
     except QuotaBusy:
         raise
     except Exception as error:
-        if report is not None:
+        if report is not None and (claim is None or claim()):
             code = error.code if isinstance(error, PasserelleError) else "internal-error"
             report.calls.append(f"{label} -> {code}")
         raise
-    if report is not None:
+    if report is not None and (claim is None or claim()):
         report.calls.append(label)
     return result
+
+
+@dataclass(eq=False)
+class _SharedCall:
+    """One DSO call in flight for a chunk, and whether an access event lists it yet."""
+
+    task: asyncio.Task[Series]
+    listed: bool = False
+
+    def claim(self) -> bool:
+        """True for the first request that learns the call's outcome: its event lists the
+        call, and no other does (it was made once)."""
+        first, self.listed = not self.listed, True
+        return first
 
 
 def outcome_of(error: BaseException) -> UpstreamOutcome:
@@ -116,8 +132,16 @@ class Upstream:
         self.cache = cache
         self.metrics = metrics
         self._described: dict[PointRef, tuple[float, PointInfo]] = {}
-        self._inflight: dict[tuple[object, ...], asyncio.Task[Series]] = {}
+        self._inflight: dict[tuple[object, ...], _SharedCall] = {}
         self.calls = 0
+
+    async def close(self) -> None:
+        """Stop the DSO calls still in flight (none outlives the application: its HTTP
+        session, limiter and database close next)."""
+        pending = [shared.task for shared in self._inflight.values()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _call(self, recipient: str, call: Callable[[], Awaitable[T]]) -> T:
         """One adapter call on behalf of ``recipient`` (its limiter turns), measured."""
@@ -233,21 +257,20 @@ class Upstream:
 
         The call runs in a task of its own: a request that goes away (its client
         disconnected) stops waiting for it, but the call goes on for the others waiting on
-        it, and its days still reach the cache. The request that started it counts it."""
+        it, and its days still reach the cache. The first request to learn its outcome lists
+        it in its access event, whether it started it or not."""
         key = (tenant, point, dataset, resolution, chunk.start, chunk.end)
         shared = self._inflight.get(key)
-        started_here = shared is None
         if shared is None:
-            shared = asyncio.create_task(self._shared_call(
+            task = asyncio.create_task(self._shared_call(
                 key, point, dataset, chunk, resolution, tz, recipient, tenant))
             # Retrieved even if every waiter went away, so a failure is never logged as lost.
-            shared.add_done_callback(lambda task: task.cancelled() or task.exception())
-            self._inflight[key] = shared
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+            shared = self._inflight[key] = _SharedCall(task)
         assert chunk.end is not None
         last = chunk.end.astimezone(tz).date() - timedelta(days=1)
-        return await noted(report if started_here else None,
-                           f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}",
-                           asyncio.shield(shared))
+        return await noted(report, f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}",
+                           asyncio.shield(shared.task), shared.claim)
 
     async def _shared_call(self, key: tuple[object, ...], point: PointRef, dataset: Dataset,
                            chunk: Period, resolution: Resolution, tz: ZoneInfo, recipient: str,

@@ -152,8 +152,35 @@ async def test_a_shared_call_outlives_the_request_that_started_it(
         assert GatedAdapter.series_calls == 1
         served = [e for e in await world.events() if e["recipient_id"] == world.apps["dash"]]
         assert [(e["status"], e["values"]) for e in served] == [(200, 7)]
+        # coach left before the answer and has no event: the call is listed in dash's (R16).
+        assert served[0]["upstream"] == ["daily_consumption 2026-11-01..2026-11-07"]
         status, _, _ = await world.series(coach, "daily_consumption", *week)
         assert (status, GatedAdapter.series_calls) == (200, 1)  # from the cache
     finally:
+        await world.client.close()
+        sqlite_factory.drop(url)
+
+
+async def test_no_dso_call_outlives_the_application(sqlite_factory: SqliteFactory,
+                                                    tmp_path: Path) -> None:
+    """A call whose requester left is stopped when the application closes: it would
+    otherwise go on over a closed HTTP session, limiter and database."""
+    GatedAdapter.gate, GatedAdapter.called = asyncio.Event(), asyncio.Event()
+    GatedAdapter.series_calls = 0
+    url = sqlite_factory.create()
+    world = await build_world(url, tmp_path / "instance", adapter_class=GatedAdapter)
+    try:
+        coach = await world.token("coach")
+        asking = asyncio.create_task(world.series(coach, "daily_consumption",
+                                                  date(2026, 11, 1), date(2026, 11, 8)))
+        await asyncio.wait_for(GatedAdapter.called.wait(), 10)
+        upstream = world.client.app[data_service_key].upstreams[Source.ENEDIS]
+        (shared,) = upstream._inflight.values()
+        asking.cancel()
+        await world.client.close()
+        assert shared.task.cancelled()
+        assert not upstream._inflight
+    finally:
+        GatedAdapter.gate.set()
         await world.client.close()
         sqlite_factory.drop(url)
