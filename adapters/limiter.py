@@ -223,6 +223,13 @@ class FairLimiter:
             except Exception as exc:  # the ledger's database failed: every waiter learns it
                 lane.fail_all(exc)
                 return
+            if wait > self.max_wait:
+                # No one queued can be served within the bound (a longer window is full; the
+                # admission estimate, reading one answer, may have let them queue): tell them
+                # now rather than at the end of their wait.
+                lane.last_wait = wait
+                lane.fail_all(self._busy(wait))
+                return
             if wait > 0:
                 lane.last_wait = wait
                 await self._sleep(wait)

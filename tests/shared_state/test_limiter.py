@@ -169,6 +169,28 @@ async def test_one_apps_burst_does_not_turn_another_away(make: Make) -> None:
     assert 0 < busy.count("flood") < 80  # ten seconds at five a second admits about fifty
 
 
+async def test_waiters_a_full_long_window_cannot_serve_are_refused_at_once(
+        make: Make) -> None:
+    """5 a second but 7 an hour: ten at once. Seven start; the three others, admitted while
+    the ledger still had room, are refused as soon as it says the next start is an hour away,
+    not after their whole wait."""
+    limiter = make(max_wait=10.0)
+    plan = QuotaPlan("tiny", (Quota(5, timedelta(seconds=1)), Quota(7, timedelta(hours=1))),
+                     frozenset({"measures"}))
+    outcome: list[float | None] = []  # None: started; else the Retry-After refused with
+
+    async def call() -> None:
+        try:
+            await limiter.acquire(plan, "measures", "app")
+            outcome.append(None)
+        except QuotaBusy as busy:
+            outcome.append(busy.retry_after or 0)
+
+    await asyncio.wait_for(asyncio.gather(*(call() for _ in range(10))), 5)  # not max_wait
+    assert outcome.count(None) == 7
+    assert len([wait for wait in outcome if wait is not None and wait > 10]) == 3
+
+
 class SlowLedger(Recording):
     """A ledger whose every answer takes a round trip (like PostgreSQL's), counting the asks."""
 
