@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from proxy.compat.enedis.wire import customer_id
+from proxy.compat.enedis.wire import customer_id, offset_date
+from proxy.keys import web_secret_key
 from tests.proxy.world import (
     COACH_FROM,
     COACH_UNTIL,
@@ -207,12 +208,17 @@ async def test_customer_records_in_data_connect_shape(world: World) -> None:
                                       usage_point_id=PRM.identifier)
     assert body["customer"]["identity"] == {"natural_person": {
         "title": "Mme", "firstname": "Ana", "lastname": "Martin"}}
-    # The id names this app's view of this occupant: the next household gets another one.
-    assert body["customer"]["customer_id"] == customer_id(world.apps["dash"], PRM.identifier,
-                                                          midnight(MOVE_IN))
-    assert customer_id(world.apps["dash"], PRM.identifier, midnight(date(2018, 1, 1))) \
-        != body["customer"]["customer_id"] != customer_id(world.apps["coach"], PRM.identifier,
-                                                          midnight(MOVE_IN))
+    # The id names this app's view of this occupant: the next household gets another one;
+    # keyed by the server, so an app cannot test move-in dates against it.
+    key = world.client.app[web_secret_key]
+    assert body["customer"]["customer_id"] == customer_id(key, world.apps["dash"],
+                                                          PRM.identifier, midnight(MOVE_IN))
+    assert len({body["customer"]["customer_id"],
+                customer_id(key, world.apps["dash"], PRM.identifier, midnight(date(2018, 1, 1))),
+                customer_id(key, world.apps["coach"], PRM.identifier, midnight(MOVE_IN)),
+                customer_id(b"another key", world.apps["dash"], PRM.identifier,
+                            midnight(MOVE_IN))}) == 4
+    assert offset_date("2013-08-14") == "2013-08-14+01:00"  # §1.5's own summer example
     status, body, _ = await world.get(DC + "/customers_cd/v5/contact_data", token,
                                       usage_point_id=PRM.identifier)
     assert (status, body["error"]) == (403, "unauthorized_user")

@@ -20,7 +20,7 @@ from proxy.auth import authenticate_bearer
 from proxy.compat.enedis import errors, params, wire
 from proxy.data.evidence import evidenced
 from proxy.data.trace import Trace
-from proxy.keys import clock_key, data_service_key
+from proxy.keys import clock_key, data_service_key, web_secret_key
 from proxy.native import caller_of
 from proxy.verified_token import VerifiedToken
 
@@ -62,8 +62,8 @@ def record_endpoint(dataset: Dataset) -> Handler:
         token, point = await _caller(request, trace, dataset)
         read = await request.app[data_service_key].record(caller_of(token), point, dataset,
                                                           trace)
-        return (wire.customer(read.record, token.recipient_id, read.held_since),
-                len(read.record.fields))
+        return (wire.customer(read.record, token.recipient_id, read.held_since,
+                              key=request.app[web_secret_key]), len(read.record.fields))
 
     handler.__name__ = f"dc_{dataset.value}"
     return handler

@@ -53,6 +53,7 @@ from proxy.keys import (
     token_store_key,
     web_secret_key,
 )
+from proxy.oauth.answer_once import ANSWERED
 from proxy.oauth.endpoints import run_back_channel
 from proxy.oauth.glue import Snapshot, check_parameters
 from proxy.web.forms import MalformedForm, first, read_form
@@ -262,10 +263,13 @@ async def callback(request: web.Request) -> web.Response:
         error = request.query.get("error")
         if error or not code:
             # Data Connect's two answers (reference §1.2): the household refused, or the
-            # request failed. Only a refusal is reported as one.
+            # request failed. Only a refusal is reported as one: not the answer to a form
+            # sent twice (a double click), whose first sending may well have approved.
+            refused = (error == "access_denied"
+                       and request.query.get("error_description") != ANSWERED)
             answer = ({"code": "403", "error": "access_denied",
                        "error_description": "authorization_request_refused"}
-                      if error == "access_denied" else
+                      if refused else
                       {"code": "500", "error": "server_error",
                        "error_description": "lincs-internal-server-error"})
             raise web.HTTPSeeOther(target + _sep(target) + urlencode(answer))

@@ -13,6 +13,7 @@ data), and ``measure_type`` is always ``B`` (raw), the only value the references
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,8 +22,6 @@ from zoneinfo import ZoneInfo
 
 from consent.readings import Reading, Record, Series
 from consent.vocabulary import Dataset, Resolution
-
-PARIS = ZoneInfo("Europe/Paris")  # Data Connect's calendar
 
 #: Data Connect path (below ``/compat/enedis``) -> dataset, for measures.
 SERIES_PATHS: dict[str, Dataset] = {
@@ -101,23 +100,27 @@ def meter_reading(series: Series, start: date, end: date) -> dict[str, Any]:
     }}
 
 
-def customer_id(recipient_id: str, point_identifier: str, held_since: datetime | None) -> str:
+def customer_id(key: bytes, recipient_id: str, point_identifier: str,
+                held_since: datetime | None) -> str:
     """A stable 10-digit customer id per (recipient, point, occupant): no identifier shared
     across apps, and a new one when another household moves in (``held_since``, its move-in),
-    so a client keying records on it never files the next occupant under the previous one."""
+    so a client keying records on it never files the next occupant under the previous one.
+    Keyed (HMAC-SHA256 under the server's ``key``): an app cannot test candidate move-in dates
+    against it, even one whose consent withholds the contract."""
     since = held_since.astimezone(UTC).isoformat() if held_since is not None else ""
-    digest = hashlib.sha256(f"{recipient_id}|{point_identifier}|{since}".encode()).digest()
+    digest = hmac.new(key, f"data-connect customer_id|{recipient_id}|{point_identifier}|"
+                           f"{since}".encode(), hashlib.sha256).digest()
     return str(int.from_bytes(digest[:8], "big") % 10**10).zfill(10)
 
 
 def offset_date(day: str | None) -> str | None:
-    """A date as Data Connect writes it in a contract (reference §1.5: ``2013-08-14+01:00``):
-    the day, then Paris's UTC offset at its midnight. Anything else is passed as it is."""
+    """A date as Data Connect writes it in a contract (reference §1.5: ``2013-08-14+01:00``,
+    a summer day: the offset is Central European *standard* time's, whatever the season).
+    Anything that is not an ISO date is passed as it is."""
     try:
-        start = datetime.combine(date.fromisoformat(day or ""), datetime.min.time(), PARIS)
+        return date.fromisoformat(day or "").isoformat() + "+01:00"
     except ValueError:
         return day
-    return start.isoformat()[:10] + start.isoformat()[-6:]
 
 
 def _kept(fields: Mapping[str, str | None], mapping: Mapping[str, str]) -> dict[str, str | None]:
@@ -135,12 +138,14 @@ _ENTITY = {"legal_entity_name": "name", "siret_number": "siret_number"}
 _CONTACT = {"phone": "phone", "email": "email"}
 
 
-def customer(record: Record, recipient_id: str, held_since: datetime | None) -> dict[str, Any]:
+def customer(record: Record, recipient_id: str, held_since: datetime | None, *,
+             key: bytes) -> dict[str, Any]:
     """The v5 ``{"customer": ...}`` body of a contract, address, identity or contact record of
-    the household that occupies the point since ``held_since``."""
+    the household that occupies the point since ``held_since`` (``key``: see
+    :func:`customer_id`)."""
     fields = record.fields
-    body: dict[str, Any] = {"customer_id": customer_id(recipient_id, record.point.identifier,
-                                                       held_since)}
+    body: dict[str, Any] = {"customer_id": customer_id(key, recipient_id,
+                                                       record.point.identifier, held_since)}
     usage_point: dict[str, Any] = {"usage_point_id": record.point.identifier,
                                    "usage_point_status": "com"}
     if record.dataset is Dataset.CONTRACT:
