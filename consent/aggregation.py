@@ -84,10 +84,15 @@ def roll_up(series: Series, target: Resolution) -> Series:
 
 def reaches(step: Resolution, target: Resolution) -> bool:
     """True if whole ``step`` intervals make up every ``target`` interval: ``target`` is
-    ``step``, a calendar resolution at least as coarse (every sub-daily step divides a day),
-    or a fixed step that is a multiple of ``step``."""
+    ``step``; a fixed step that is a multiple of ``step``; a calendar resolution, from any
+    sub-daily step (every one divides a day, 23- and 25-hour days included) or from days;
+    years from months. Weeks make nothing coarser: they straddle months and years."""
+    if target is step:
+        return True
     if target.finer_than(step):
         return False
+    if step.is_calendar:
+        return step is Resolution.P1D or (step is Resolution.P1M and target is Resolution.P1Y)
     return target.is_calendar or not target.nominal % step.nominal
 
 

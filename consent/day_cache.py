@@ -205,12 +205,16 @@ class DayCache:
         async with self.db.engine.begin() as conn:
             present = (await conn.execute(
                 sa.select(table.c.point_key, table.c.dataset).distinct())).all()
-            drop = [(key, dataset) for key, dataset in present if (key, dataset) not in keep]
+            drop: dict[str, list[str]] = {}  # dataset -> point keys (a dozen datasets at most)
+            for key, dataset in present:
+                if (key, dataset) not in keep:
+                    drop.setdefault(dataset, []).append(key)
             removed = 0
-            for key, dataset in drop:
-                result = await conn.execute(sa.delete(table).where(
-                    table.c.point_key == key, table.c.dataset == dataset))
-                removed += result.rowcount or 0
+            for dataset, keys in drop.items():
+                for i in range(0, len(keys), 500):
+                    result = await conn.execute(sa.delete(table).where(
+                        table.c.dataset == dataset, table.c.point_key.in_(keys[i:i + 500])))
+                    removed += result.rowcount or 0
         return removed
 
 

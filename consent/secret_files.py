@@ -32,8 +32,26 @@ def read_or_create(path: Path, make: Callable[[], bytes]) -> bytes:
             handle.write(make())
             handle.flush()
             os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won: read its file
+        try:
             os.link(temporary, path)
+        except FileExistsError:  # another process won: read its file
+            pass
+        except OSError:  # a file system without hard links: create it exclusively instead
+            _create_exclusively(path, temporary)
     finally:
         os.unlink(temporary)
     return path.read_bytes()
+
+
+def _create_exclusively(path: Path, temporary: str) -> None:
+    """Where hard links are not supported: ``O_EXCL`` creation, then the content. A process
+    racing this one may then read the file before its content is written (the window the
+    link closes elsewhere); the content is short and written at once."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(Path(temporary).read_bytes())
+        handle.flush()
+        os.fsync(handle.fileno())

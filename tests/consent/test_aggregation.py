@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent.aggregation import bucket, clamp, cut_record, iter_days, roll_up, view
+from consent.aggregation import bucket, clamp, cut_record, iter_days, reaches, roll_up, view
 from consent.errors import ResolutionUnavailable
 from consent.identifiers import PointRef, Source
 from consent.periods import DayRange, Period
@@ -195,6 +195,19 @@ def test_a_step_that_does_not_divide_the_target_is_refused() -> None:
     assert {r.value for r in roll_up(ten, Resolution.PT30M).readings} == {Decimal(6)}
     assert len(roll_up(ten, Resolution.PT1H).readings) == 24
     assert len(roll_up(ten, Resolution.P1D).readings) == 1
+
+
+def test_weeks_make_nothing_coarser() -> None:
+    """Weeks straddle months and years; days and months tile what is coarser."""
+    assert not reaches(Resolution.P1W, Resolution.P1M)
+    assert not reaches(Resolution.P1W, Resolution.P1Y)
+    assert reaches(Resolution.P1D, Resolution.P1W)
+    assert reaches(Resolution.P1M, Resolution.P1Y)
+    assert not reaches(Resolution.P1M, Resolution.P1D)
+    weeks = roll_up(roll_up(curve(date(2026, 3, 2), date(2026, 5, 4), Dataset.DAILY_CONSUMPTION,
+                                  1), Resolution.P1D), Resolution.P1W)
+    with pytest.raises(ResolutionUnavailable):
+        roll_up(weeks, Resolution.P1M)
 
 
 @given(st.sampled_from([Resolution.PT10M, Resolution.PT15M, Resolution.PT30M, Resolution.PT1H]),

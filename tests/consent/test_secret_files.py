@@ -76,3 +76,16 @@ def test_racing_servers_share_one_evidence_keyring(tmp_path: Path,
     found = _race(_keyring, tmp_path / "instance" / "evidence-keys")
     assert not [f for f in found if str(f).startswith("failed")], found
     assert len(set(found)) == 1
+
+
+def test_a_file_system_without_hard_links_still_gets_its_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(source: str, target: Path) -> None:
+        raise PermissionError(1, "Operation not permitted")  # as on some network shares
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = tmp_path / "secret.bin"
+    assert read_or_create(path, lambda: b"fresh") == b"fresh"
+    assert read_or_create(path, lambda: b"other") == b"fresh"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret.bin"]

@@ -204,7 +204,8 @@ async def test_a_cap_the_meter_step_does_not_divide(world: World) -> None:
                                          resolution="PT15M")
     assert status == 400, body
     assert body["type"].endswith("/resolution-unavailable")
-    assert (body["available"], body["reachable"][:2]) == ("PT10M", ["PT10M", "PT30M"])
+    # What the meter makes whole intervals of and the consent releases (not PT10M: capped).
+    assert (body["available"], body["reachable"][:2]) == ("PT10M", ["PT30M", "PT1H"])
     status, body, _ = await world.series(token, "consumption_load_curve", *day,
                                          resolution="PT1H")
     assert (status, body["resolution"], len(body["values"])) == (200, "PT1H", 24)
