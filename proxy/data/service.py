@@ -121,8 +121,10 @@ class DataService:
         if resolution is None and not reaches(fetched.resolution, target):
             # The finest the data makes whole intervals of, within the consent's cap: a PT30M
             # curve for a PT15M cap, a PT30M one for PT10M readings under a PT15M cap.
-            target = next(r for r in reachable(fetched.resolution) if not r.finer_than(target))
-            trace.resolution = target.value
+            coarser = [r for r in reachable(fetched.resolution) if not r.finer_than(target)]
+            if coarser:
+                target = coarser[0]
+                trace.resolution = target.value
         if not reaches(fetched.resolution, target):
             # What the data makes whole intervals of *and* the consent releases (R6: a denial
             # says what would be allowed).

@@ -142,6 +142,7 @@ class Upstream:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        self._inflight.clear()  # a task cancelled before it ran never removed its entry
 
     async def _call(self, recipient: str, call: Callable[[], Awaitable[T]]) -> T:
         """One adapter call on behalf of ``recipient`` (its limiter turns), measured."""

@@ -98,7 +98,7 @@ def _upstream_body(error: PasserelleError) -> tuple[int, dict[str, Any]]:
     if isinstance(error, upstream.UnsupportedDataset):
         return 400, {"error": "ADAM-ERR0069", "error_description":
                      "Le sens de la mesure ne correspond pas pour le PRM demandé"}
-    if isinstance(error, upstream.PeriodNotServed):  # the DSO's own ADAM-DC-0009
+    if error.extra.get("upstream_code") == BEFORE_CONSENT[0]:  # Enedis's own, passed on
         return 403, _pair(BEFORE_CONSENT)
     if isinstance(error, upstream.UpstreamError) and error.status >= 500:
         return error.status, _pair(TECHNICAL)
