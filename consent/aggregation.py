@@ -18,7 +18,7 @@ Arithmetic on instants is done in UTC: Python compares and subtracts datetimes s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -26,9 +26,10 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from consent.errors import ResolutionUnavailable
+from consent.identifiers import PointRef
 from consent.periods import Period
 from consent.readings import Quality, Reading, Record, Series
-from consent.vocabulary import Aggregate, Resolution
+from consent.vocabulary import Aggregate, Dataset, Resolution
 
 #: Mean power is given to the milliwatt; sums, maxima and registers stay exact.
 AVERAGE_QUANTUM = Decimal("0.001")
@@ -66,12 +67,8 @@ def roll_up(series: Series, target: Resolution) -> Series:
     if target is series.resolution:
         return series
     if not reaches(series.resolution, target):
-        raise ResolutionUnavailable(
-            f"{series.dataset.value} of {series.point} is measured every "
-            f"{series.resolution.value}; it cannot be served at {target.value}. It can be "
-            f"served at {', '.join(r.value for r in reachable(series.resolution))}.",
-            available=series.resolution.value,
-            reachable=[r.value for r in reachable(series.resolution)])
+        raise unreachable(series.dataset, series.point, series.resolution, target,
+                          reachable(series.resolution))
     tz = ZoneInfo(series.timezone)
     how = series.dataset.spec.aggregate
     readings = []
@@ -99,6 +96,18 @@ def reaches(step: Resolution, target: Resolution) -> bool:
 def reachable(step: Resolution) -> list[Resolution]:
     """The resolutions data measured every ``step`` can be served at, finest first."""
     return sorted((r for r in Resolution if reaches(step, r)), key=lambda r: r.nominal)
+
+
+def unreachable(dataset: Dataset, point: PointRef, step: Resolution, target: Resolution,
+                allowed: Sequence[Resolution]) -> ResolutionUnavailable:
+    """The refusal of ``target`` for data measured every ``step``, naming what ``allowed``
+    holds instead (R6: a denial says what would be allowed)."""
+    names = [r.value for r in allowed]
+    return ResolutionUnavailable(
+        f"{dataset.value} of {point} is measured every {step.value}; it cannot be served at "
+        f"{target.value}. It can be served at "
+        f"{', '.join(names) or 'no resolution this consent releases'}.",
+        available=step.value, reachable=names)
 
 
 def view(series: Series, window: Period, resolution: Resolution) -> Series:

@@ -128,6 +128,10 @@ class Dataset(StrEnum):
         return DATASETS[self]
 
 
+#: Every dataset's name: what scopes, consents and query parameters may hold.
+DATASET_NAMES = frozenset(d.value for d in Dataset)
+
+
 @dataclass(frozen=True, slots=True)
 class DatasetSpec:
     """What one dataset is.

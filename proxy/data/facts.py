@@ -32,7 +32,7 @@ from consent.models.base import DEFAULT_TENANT
 from consent.periods import span_at
 from consent.snapshots import SnapshotCache
 from consent.storage import Database
-from consent.vocabulary import Dataset
+from consent.vocabulary import DATASET_NAMES, Dataset
 from proxy.data.consent_rows import (
     CONSENT_ON_POINT,
     CONSENTS_ON_POINT,
@@ -71,7 +71,6 @@ class _Candidates:
 
 
 _Key = tuple[str, str, str | None, PointRef]
-_DATASET_NAMES = frozenset(d.value for d in Dataset)
 
 
 class FactsLoader:
@@ -226,7 +225,7 @@ class FactsLoader:
             rows = (await session.exec(query)).all()
         return {(tenant, PointRef(Source(source), ident), Dataset(name))
                 for tenant, source, ident, datasets in rows for name in datasets
-                if name in _DATASET_NAMES}
+                if name in DATASET_NAMES}
 
 
 def _holds(grant: ConsentGrant, at: datetime) -> bool:

@@ -14,10 +14,9 @@ from datetime import datetime
 
 from adapters.errors import Unsupported
 from consent.access import AccessContext, ReadRequest, TokenGrant
-from consent.aggregation import cut_record, reachable, reaches, view
+from consent.aggregation import cut_record, reachable, reaches, unreachable, view
 from consent.checks import AllOf
 from consent.clock import Clock
-from consent.errors import ResolutionUnavailable
 from consent.identifiers import PointRef, Source
 from consent.periods import DayRange
 from consent.readings import Record, Series
@@ -129,13 +128,9 @@ class DataService:
             # What the data makes whole intervals of *and* the consent releases (R6: a denial
             # says what would be allowed).
             finest = facts.consent.finest_for(dataset) if facts.consent is not None else None
-            allowed = [r.value for r in reachable(fetched.resolution)
-                       if finest is None or not r.finer_than(finest)]
-            raise ResolutionUnavailable(
-                f"{dataset.value} of {point} is measured every {fetched.resolution.value}; it "
-                f"cannot be served at {target.value}. It can be served at "
-                f"{', '.join(allowed) or 'no resolution this consent releases'}.",
-                available=fetched.resolution.value, reachable=allowed)
+            raise unreachable(dataset, point, fetched.resolution, target, [
+                r for r in reachable(fetched.resolution)
+                if finest is None or not r.finer_than(finest)])
         return view(fetched, window, target)
 
     async def record(self, caller: Caller, point: PointRef, dataset: Dataset,

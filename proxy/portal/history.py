@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from aiohttp import web
 
 from consent.dashboard import AccessLine, HistoryFilter, access_history
-from consent.vocabulary import Dataset
+from consent.vocabulary import DATASET_NAMES, Dataset
 from proxy.keys import clock_key, database_key
 from proxy.portal.charts import Chart, Column, Segment, chart
 from proxy.portal.fields import FieldErrors
@@ -37,7 +37,7 @@ async def history_page(request: web.Request, household: Household) -> web.Stream
     if "days" in query and query["days"] not in {str(s) for s in SPANS}:
         errors.add("days", "portal.err.filter")
     dataset = query.get("dataset") or None
-    if dataset is not None and dataset not in {d.value for d in Dataset}:
+    if dataset is not None and dataset not in DATASET_NAMES:
         errors.add("dataset", "portal.err.filter")
         dataset = None
     recipient = query.get("recipient") or None

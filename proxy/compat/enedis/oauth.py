@@ -41,7 +41,7 @@ from consent.models import ConsentPoint, MeteringPoint, Recipient, RecipientStat
 from consent.models.oauth import AuthorizationCode
 from consent.scopes import METER_DATA, scope_of
 from consent.tokens import digest
-from consent.vocabulary import Dataset
+from consent.vocabulary import DATASET_NAMES, Dataset
 from proxy.compat.enedis.bridge import Bridge, bridge_key, open_bridge, seal_bridge
 from proxy.compat.enedis.wire import RECORD_PATHS, SERIES_PATHS
 from proxy.errors import InvalidRequest, OAuthError, UnsupportedGrantType
@@ -69,7 +69,6 @@ _DURATION = re.compile(
 #: Beyond any cap: a duration this long is not laid on the calendar (dates end in year 9999).
 _FAR = 10**6
 _DC_DATASETS = frozenset({*SERIES_PATHS.values(), *RECORD_PATHS.values()})
-_DATASET_NAMES = frozenset(d.value for d in Dataset)
 #: RFC 6749 §3.3 scope-token: printable ASCII but space, '"' and '\\'.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 #: Scope names Data Connect clients send (reference §1.3: an unofficial client's list; no
@@ -101,7 +100,7 @@ def data_connect_scope(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     for word in words:
         mapped = DATA_CONNECT_SCOPES.get(word)
         name = mapped.value if mapped is not None else word
-        if name in _DATASET_NAMES and name not in names:
+        if name in DATASET_NAMES and name not in names:
             names.append(name)
     rest = [(key, value) for key, value in pairs if key != "scope"]
     return [*rest, ("scope", " ".join(names))] if names else rest
