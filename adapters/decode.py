@@ -22,6 +22,11 @@ E = TypeVar("E", bound=Enum)
 _DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,6})?")
 
 
+def is_meter_value(value: object) -> bool:
+    """True for what :meth:`Doc.meter_value` accepts: a non-negative decimal string."""
+    return type(value) is str and _DECIMAL.fullmatch(value) is not None
+
+
 class Doc:
     """A position in a JSON document; accessors check the type and name the path on failure.
 
@@ -121,7 +126,7 @@ class Doc:
 
     def meter_value(self) -> Decimal:
         """A non-negative decimal written as a string (``"4078"``, ``"12.5"``)."""
-        if not isinstance(self.value, str) or not _DECIMAL.fullmatch(self.value):
+        if not is_meter_value(self.value):
             raise self.fail("a non-negative decimal string")
         return Decimal(self.value)
 

@@ -39,11 +39,11 @@ _TRUST = {Quality.VALIDATED: 0, Quality.RAW: 1, Quality.ESTIMATED: 2}
 
 def clamp(series: Series, window: Period) -> Series:
     """Keep the readings that lie entirely inside ``window`` (``window.covers`` each one's
-    ``[start, end)``, compared in UTC without building a period per reading)."""
+    ``[start, end)``, compared in UTC without building a period per reading: against a UTC
+    bound Python compares any other zone by its offset, so no reading is converted)."""
     start, end = window.utc_bounds()
     kept = tuple(r for r in series.readings
-                 if start <= r.start.astimezone(UTC)
-                 and (end is None or r.end.astimezone(UTC) <= end))
+                 if start <= r.start and (end is None or r.end <= end))
     return replace(series, readings=kept)
 
 

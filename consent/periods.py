@@ -8,7 +8,7 @@ them (``start=2026-01-01&end=2026-01-08`` is seven days).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,37 +23,44 @@ class Period:
 
     start: datetime
     end: datetime | None = None
+    # The bounds in UTC, converted once (the checks compare them on every request).
+    _utc_start: datetime = field(init=False, repr=False, compare=False)
+    _utc_end: datetime | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or (self.end is not None and self.end.tzinfo is None):
             raise InvalidPeriod("Period bounds must carry a timezone.", field="period")
-        if self.end is not None and not _utc(self.start) < _utc(self.end):
+        start, end = _utc(self.start), None if self.end is None else _utc(self.end)
+        if self.end is not None and end is not None and not start < end:
             raise InvalidPeriod(
                 f"The period ends ({self.end.isoformat()}) before or when it starts "
                 f"({self.start.isoformat()}).",
                 field="period",
             )
+        object.__setattr__(self, "_utc_start", start)
+        object.__setattr__(self, "_utc_end", end)
 
     # Every comparison goes through UTC: datetimes sharing one ZoneInfo compare by wall time,
     # which is wrong in the hour the clocks go back (02:30+02:00 is before 02:00+01:00).
+    # Against a UTC instant, Python compares any other zone by its offset: no conversion.
 
     def contains(self, instant: datetime) -> bool:
         """True if ``start <= instant < end``."""
-        at = _utc(instant)
-        return _utc(self.start) <= at and (self.end is None or at < _utc(self.end))
+        end = self._utc_end
+        return self._utc_start <= instant and (end is None or instant < end)
 
     def utc_bounds(self) -> tuple[datetime, datetime | None]:
-        """``start`` and ``end`` in UTC, to test many instants against this period at the cost
-        of one conversion each (a curve's readings: hundreds per request)."""
-        return _utc(self.start), None if self.end is None else _utc(self.end)
+        """``start`` and ``end`` in UTC, to test many instants against this period without
+        converting them (a curve's readings: hundreds per request)."""
+        return self._utc_start, self._utc_end
 
     def covers(self, other: Period) -> bool:
         """True if ``other`` lies entirely inside this period."""
-        if _utc(other.start) < _utc(self.start):
+        if other._utc_start < self._utc_start:
             return False
-        if self.end is None:
+        if self._utc_end is None:
             return True
-        return other.end is not None and _utc(other.end) <= _utc(self.end)
+        return other._utc_end is not None and other._utc_end <= self._utc_end
 
     def intersection(self, other: Period) -> Period | None:
         """The common part, or ``None`` if the periods do not overlap."""

@@ -8,7 +8,7 @@ nothing is lost between the DSO's strings and the recipient's JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -35,11 +35,16 @@ class Reading:
     quality: Quality = Quality.RAW
 
     def __post_init__(self) -> None:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
+        start, end = self.start, self.end
+        if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("reading bounds must be timezone-aware")
         # Compare in UTC: datetimes sharing one ZoneInfo compare by wall time, which puts
-        # 02:30+02:00 after 02:00+01:00 on the night clocks go back.
-        if not self.start.astimezone(UTC) < self.end.astimezone(UTC):
+        # 02:30+02:00 after 02:00+01:00 on the night clocks go back. Python compares by UTC
+        # offset already when the two zones are different objects, and wall time is right
+        # under one fixed offset (what a DSO's "+02:00" decodes to): convert only otherwise.
+        if start.tzinfo is end.tzinfo and type(start.tzinfo) is not timezone:
+            start, end = start.astimezone(UTC), end.astimezone(UTC)
+        if not start < end:
             raise ValueError("a reading's end must be after its start")
 
 

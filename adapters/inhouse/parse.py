@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from adapters.base import (
     Capabilities,
@@ -18,6 +21,7 @@ from adapters.base import (
     Quota,
     UpstreamAuthorisation,
 )
+from adapters.decode import is_meter_value
 from adapters.inhouse.decode import Doc
 from adapters.inhouse.wire import ABSENT
 from consent.identifiers import PointRef, Source
@@ -27,6 +31,7 @@ from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
 
 _DAY_LENGTHS = (timedelta(hours=23), timedelta(hours=24), timedelta(hours=25))
+_QUALITIES = {q.value: q for q in Quality}
 
 
 def capabilities(doc: Doc) -> Capabilities:
@@ -72,6 +77,10 @@ def readings(doc: Doc, point: PointRef, dataset: Dataset, resolution: Resolution
     # with a UTC instant needs no time-zone lookup, with the period's own zone it needs two).
     lengths = _DAY_LENGTHS if resolution.is_calendar else (resolution.nominal,)
     earliest, latest = period.utc_bounds()
+    plain = _plain_readings(doc.value.get("values"), lengths, earliest, latest)
+    if plain is not None:
+        return zone, plain
+    # Something is off: the member-by-member walk names the first deviation.
     out: list[Reading] = []
     previous_end = earliest
     for item in doc["values"].items():
@@ -86,6 +95,32 @@ def readings(doc: Doc, point: PointRef, dataset: Dataset, resolution: Resolution
                            item["quality"].enum(Quality)))
         previous_end = end
     return zone, out
+
+
+def _plain_readings(values: Any, lengths: Sequence[timedelta], earliest: datetime,
+                    latest: datetime | None) -> list[Reading] | None:
+    """The readings of a well-formed ``values`` array, or ``None`` at the first deviation from
+    what the walk in :func:`readings` checks (the same checks, on the decoded JSON directly:
+    no :class:`Doc` per member, which was a third of a daily answer's cost)."""
+    if type(values) is not list:
+        return None
+    out: list[Reading] = []
+    previous_end = earliest
+    try:
+        for item in values:
+            text_start, text_end, value = item["start"], item["end"], item["value"]
+            if type(text_start) is not str or type(text_end) is not str \
+                    or not is_meter_value(value):
+                return None
+            start, end = datetime.fromisoformat(text_start), datetime.fromisoformat(text_end)
+            if start.tzinfo is None or end.tzinfo is None or end - start not in lengths \
+                    or start < previous_end or (latest is not None and not start < latest):
+                return None
+            out.append(Reading(start, end, Decimal(value), _QUALITIES[item["quality"]]))
+            previous_end = end
+    except (KeyError, TypeError, ValueError):  # not an object, a member missing, not a date
+        return None
+    return out
 
 
 def record(doc: Doc, point: PointRef, dataset: Dataset) -> Record:

@@ -79,7 +79,10 @@ def _plain(value: JSON) -> bool:
         for key, item in value.items():
             if type(key) is not str or not key.isascii():
                 return _plain_any(value)
-            if type(item) is not str and item is not None:
+            kind = type(item)
+            if kind is int:  # inline: an access event's counts, four calls saved per event
+                plain = plain and -_SAFE_INTEGER <= item <= _SAFE_INTEGER
+            elif kind is not str and item is not None:
                 plain = _plain(item) and plain
         return plain
     return _plain_any(value)

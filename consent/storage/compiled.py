@@ -24,6 +24,7 @@ on a disconnect), so callers and the outage test see no difference.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
@@ -53,6 +54,13 @@ class Compiled:
         for name in names:
             bind = compiled.binds[name]
             self._fields.append((name, bind.key, bind.type.bind_processor(dialect)))
+        # A batch's rows are built value by value: take them all in one C call, then convert
+        # only those whose type has a processor (on SQLite, a few of an insert's columns).
+        keys = [key for _name, key, _process in self._fields]
+        self._take = (itemgetter(*keys) if len(keys) > 1
+                      else (lambda values: (values[keys[0]],)) if keys else (lambda values: ()))
+        self._processed = [(i, process) for i, (_name, _key, process) in enumerate(self._fields)
+                           if process is not None]
         #: The caches it would leave stale if run without SQLAlchemy's events (see above).
         self.invalidates = statement_topics(self.sql)
 
@@ -64,8 +72,12 @@ class Compiled:
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver parameters of one execution (``values`` by bind key)."""
         if self.positional:
-            return tuple(process(values[key]) if process is not None else values[key]
-                         for _name, key, process in self._fields)
+            if not self._processed:
+                return tuple(self._take(values))
+            row = list(self._take(values))
+            for i, process in self._processed:
+                row[i] = process(row[i])
+            return tuple(row)
         return {name: process(values[key]) if process is not None else values[key]
                 for name, key, process in self._fields}
 

@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -230,9 +230,9 @@ class Upstream:
         if empty is not None and not readings:
             raise empty
         readings.sort(key=lambda r: r.start)
-        start, end = window.utc_bounds()  # window.contains(r.start), one conversion each
-        kept = tuple(r for r in readings if start <= (at := r.start.astimezone(UTC))
-                     and (end is None or at < end))
+        # window.contains(r.start): against UTC bounds, Python compares by offset (clamp)
+        start, end = window.utc_bounds()
+        kept = tuple(r for r in readings if start <= r.start and (end is None or r.start < end))
         return Series(point, dataset, dataset.spec.unit or "", resolution, str(tz), kept)
 
     def _chunks(self, days: list[date], dataset: Dataset, tz: ZoneInfo) -> list[Period]:

@@ -134,3 +134,62 @@ def test_records_refuse_unknown_members() -> None:
     with pytest.raises(UpstreamMalformed) as caught:
         parse.record(Doc(body), POINT, Dataset.CONTACT)
     assert caught.value.field == "fields.iban"
+
+
+def _walked(body: dict[str, object]) -> list[Any] | str:
+    """The member-by-member walk alone (the fast path disabled): readings or the field named."""
+    original = parse._plain_readings
+    parse._plain_readings = lambda *args: None  # type: ignore[assignment]
+    try:
+        return parse.readings(Doc(body), POINT, Dataset.DAILY_CONSUMPTION, Resolution.P1D,
+                              PERIOD)[1]
+    except UpstreamMalformed as error:
+        return str(error.field)
+    finally:
+        parse._plain_readings = original  # type: ignore[assignment]
+
+
+MEMBER_VALUES = st.one_of(
+    st.sampled_from(["2026-10-10T00:00:00+02:00", "2026-10-11T00:00:00+02:00",
+                     "2026-10-12T00:00:00+02:00", "2026-10-11T00:00:00+01:00",
+                     "2026-10-11T00:00:00", "", "2026-10-11", "5120", "0.5", "-1", "1e3",
+                     "raw", "validated", "estimated", "RAW"]),
+    st.integers(-2, 2), st.none(), st.just([]), st.just({}))
+
+
+def _paris_midnight(n: int) -> str:
+    return f"2026-10-{n:02d}T00:00:00+02:00"
+
+
+@st.composite
+def series_values(draw: st.DrawFn) -> list[dict[str, object]]:
+    """Consecutive good days, then maybe one member of one of them changed or dropped."""
+    first, count = draw(st.integers(1, 12)), draw(st.integers(0, 3))
+    items: list[dict[str, object]] = [
+        {"start": _paris_midnight(first + i), "end": _paris_midnight(first + i + 1),
+         "value": str(100 + i), "quality": draw(st.sampled_from(["raw", "validated", "estimated"]))}
+        for i in range(count)]
+    if items and draw(st.booleans()):
+        item = draw(st.sampled_from(items))
+        member = draw(st.sampled_from(["start", "end", "value", "quality"]))
+        if draw(st.booleans()):
+            del item[member]
+        else:
+            item[member] = draw(MEMBER_VALUES)
+    return items
+
+
+@given(series_values())
+def test_the_fast_path_and_the_walk_agree(items: list[dict[str, object]]) -> None:
+    """Whatever the DSO sends, the plain loop yields exactly the walk's readings, or gives way
+    to it (which then names the deviation): speed never changes what is accepted."""
+    body = {**series_body(), "values": items}
+    walked = _walked(body)
+    try:
+        fast: list[Any] | str = parse.readings(Doc(body), POINT, Dataset.DAILY_CONSUMPTION,
+                                               Resolution.P1D, PERIOD)[1]
+    except UpstreamMalformed as error:
+        fast = str(error.field)
+    assert fast == walked
+    if isinstance(walked, list):
+        assert parse._plain_readings(items, parse._DAY_LENGTHS, *PERIOD.utc_bounds()) == walked

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from consent.aggregation import bucket, clamp, cut_record, iter_days, reaches, roll_up, view
@@ -229,3 +229,46 @@ def test_a_roll_up_of_a_whole_day_is_whole_or_refused(step: Resolution,
     assert sum(r.value for r in rolled.readings) == len(day.readings)
     assert rolled.readings[0].start == day.readings[0].start
     assert rolled.readings[-1].end == day.readings[-1].end
+
+
+OFFSETS = st.sampled_from([PARIS, UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=2)),
+                           timezone(timedelta(hours=-5))])
+
+
+#: The night the clocks go back in Paris: 02:00 to 03:00 happens twice.
+NIGHT = st.datetimes(min_value=datetime(2026, 10, 25, 1, 30),
+                    max_value=datetime(2026, 10, 25, 3, 30))
+
+
+@example(datetime(2026, 10, 25, 2, 40), datetime(2026, 10, 25, 2, 20), PARIS, PARIS,
+         False, True)  # after by the wall clock, before in UTC: a good reading
+@example(datetime(2026, 10, 25, 2, 20), datetime(2026, 10, 25, 2, 40), PARIS, PARIS,
+         True, False)  # before by the wall clock, after in UTC: refused
+@given(NIGHT, NIGHT, OFFSETS, OFFSETS, st.booleans(), st.booleans())
+def test_a_reading_ends_after_it_starts_in_utc(start: datetime, end: datetime,
+                                                start_zone: timezone, end_zone: timezone,
+                                                start_fold: bool, end_fold: bool) -> None:
+    """Whatever the zones (one ZoneInfo, fixed offsets, a mix) and the fold on the night the
+    clocks go back, a reading holds exactly when its end is after its start in UTC."""
+    first = start.replace(tzinfo=start_zone, fold=int(start_fold))
+    last = end.replace(tzinfo=end_zone, fold=int(end_fold))
+    if first.astimezone(UTC) < last.astimezone(UTC):
+        assert Reading(first, last, Decimal(1)).end is last
+    else:
+        with pytest.raises(ValueError, match="end must be after its start"):
+            Reading(first, last, Decimal(1))
+
+
+@given(NIGHT, NIGHT, OFFSETS, st.booleans())
+def test_clamp_keeps_what_the_window_covers_across_the_night_clocks_go_back(
+        start: datetime, end: datetime, zone: timezone, fold: bool) -> None:
+    """Readings in Paris time (one ZoneInfo: wall-clock comparisons are wrong that night)
+    against a window in any zone: clamp keeps exactly those the window covers."""
+    series = curve(date(2026, 10, 24), date(2026, 10, 26))
+    first, last = sorted([start.replace(tzinfo=zone, fold=int(fold)), end.replace(tzinfo=zone)],
+                         key=lambda d: d.astimezone(UTC))
+    if first.astimezone(UTC) == last.astimezone(UTC):
+        return
+    window = Period(first, last)
+    assert clamp(series, window).readings == tuple(
+        r for r in series.readings if window.covers(Period(r.start, r.end)))
