@@ -170,13 +170,19 @@ class DatasetLimits:
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What an adapter can do at all, independent of any point."""
+    """What an adapter can do at all, independent of any point.
+
+    ``raw_final`` says whether the DSO's raw values of a past day stay as they are (Enedis
+    "BRUT"), or are provisional and replaced later (GRDF "Provisoire", replaced by
+    "Définitive" at the meter's publication): the day cache keeps the latter only a while.
+    """
 
     name: str
     sources: frozenset[Source]
     datasets: tuple[DatasetLimits, ...]
     quotas: tuple[Quota, ...]
     meter_port: bool
+    raw_final: bool = True
 
     def limits(self, dataset: Dataset) -> DatasetLimits:
         """The limits of ``dataset``; :class:`UnsupportedDataset` if the upstream lacks it."""

@@ -9,8 +9,13 @@ meter a row belongs to.
 Only *complete*, *settled* days that have *ended* are stored (:func:`complete_days`): a day the
 DSO has not published yet, one with a gap, one holding an estimate (which the DSO replaces by a
 reading later: GRDF's "Estimé"), or a month or year still running is fetched again next time. Raw
-values (Enedis "BRUT", GRDF "Provisoire") are stored: they are the DSO's normal answer for past
-days, and caching nothing but validated data would fetch almost every day again. A day is never
+values are stored: they are the DSO's normal answer for past days, and caching nothing but
+validated data would fetch almost every day again. Where they are provisional (GRDF
+"Provisoire", replaced by "Définitive" when the meter's reading is published), a day holding
+one is served from here for :data:`PROVISIONAL_TTL` only, then fetched again, so a recipient
+sees the published value at most that late while apps polling the same morning still share one
+call. A row that does not open, or opens to something that is not a day's readings, is a miss.
+A day is never
 served from here before the consent checks have passed: the cache sits behind the policy, not
 beside it. Rows are dropped by :meth:`DayCache.purge` once no active consent needs their point
 and dataset any more.
@@ -25,7 +30,7 @@ import os
 import secrets
 from base64 import b64decode
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -43,6 +48,9 @@ from consent.readings import Quality, Reading
 from consent.secret_files import read_or_create
 from consent.storage import Database
 from consent.vocabulary import Dataset, Resolution
+
+#: How long a day holding provisional raw values is served from the cache (module docstring).
+PROVISIONAL_TTL = timedelta(hours=6)
 
 KEY_ENV = "PASSERELLE_CACHE_KEY"
 KEY_FILE = "cache.key"
@@ -143,14 +151,16 @@ class DayCache:
 
     async def get(self, point: PointRef, dataset: Dataset, resolution: Resolution,
                   days: Iterable[date], tz: ZoneInfo, *, tenant: str = DEFAULT_TENANT,
-                  ) -> dict[date, tuple[Reading, ...]]:
-        """The cached ones among ``days``; a row that fails to open is ignored (refetched)."""
+                  raw_since: datetime | None = None) -> dict[date, tuple[Reading, ...]]:
+        """The cached ones among ``days``; a row that fails to open or to decode is ignored
+        (refetched). With ``raw_since``, a day holding a raw value and stored before then is
+        ignored too (provisional raw values: the module docstring)."""
         wanted = sorted(set(days))
         if not wanted:
             return {}
         key = self.point_key(point, tenant)
         table = _TABLE
-        query = sa.select(table.c.day, table.c.sealed).where(
+        query = sa.select(table.c.day, table.c.sealed, table.c.stored_at).where(
             table.c.point_key == key, table.c.dataset == dataset.value,
             table.c.resolution == resolution.value,
             table.c.day.between(wanted[0].isoformat(), wanted[-1].isoformat()))
@@ -158,16 +168,20 @@ class DayCache:
             rows = (await conn.execute(query)).all()
         found: dict[date, tuple[Reading, ...]] = {}
         want = set(wanted)
-        for text_day, sealed in rows:
+        for text_day, sealed, stored_at in rows:
             day = date.fromisoformat(text_day)
             if day not in want:
                 continue
             try:
                 plain = self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
                                            self._aad(key, dataset, resolution, day))
+                readings = _decode(plain, tz)
             except Exception:  # noqa: S112 - a foreign or damaged row is simply a miss
                 continue
-            found[day] = _decode(plain, tz)
+            if raw_since is not None and stored_at < raw_since and any(
+                    r.quality is Quality.RAW for r in readings):
+                continue  # provisional, and old enough that the DSO may have replaced it
+            found[day] = readings
         self.hits += len(found)
         return found
 

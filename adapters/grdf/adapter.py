@@ -103,7 +103,7 @@ class GrdfAdapter(AccessRights, OverTransport, WithoutMeterPort):
         limits = (DatasetLimits(Dataset.DAILY_CONSUMPTION, gas, _RESOLUTIONS, WINDOW, history),
                   *(DatasetLimits(d, gas, (), None, None) for d in _RECORDS))
         return Capabilities("grdf-adict-v2", frozenset({Source.GRDF}), limits,
-                            self.config.quotas, meter_port=False)
+                            self.config.quotas, meter_port=False, raw_final=False)
 
     async def _activation(self, pce: str) -> date:
         lines = await self._lines(f"/pce/{pce}/donnees_contractuelles", api="contrat")

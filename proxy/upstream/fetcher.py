@@ -42,7 +42,7 @@ from adapters.errors import (
 from adapters.quota import acting_for
 from consent.aggregation import iter_days
 from consent.clock import Clock
-from consent.day_cache import DayCache, complete_days
+from consent.day_cache import PROVISIONAL_TTL, DayCache, complete_days
 from consent.errors import PasserelleError
 from consent.identifiers import PointRef
 from consent.models.base import DEFAULT_TENANT
@@ -211,7 +211,10 @@ class Upstream:
         days = list(iter_days(window, tz))
         found: dict[date, tuple[Reading, ...]] = {}
         if self.cache is not None:
-            found = await self.cache.get(point, dataset, resolution, days, tz, tenant=tenant)
+            raw_since = (None if self.capabilities.raw_final
+                         else self.clock.now() - PROVISIONAL_TTL)
+            found = await self.cache.get(point, dataset, resolution, days, tz, tenant=tenant,
+                                         raw_since=raw_since)
             report.cache_days += len(found)
             self._count("day", len(found), len(days) - len(found))
         readings = [r for day in found for r in found[day]]

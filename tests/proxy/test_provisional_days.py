@@ -1,0 +1,110 @@
+"""Provisional raw values (GRDF "Provisoire") are served from the day cache for a while only:
+the DSO replaces them when the meter's reading is published, and recipients must then get the
+published values. Raw values a DSO never revises (Enedis "BRUT") stay cached."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import consent.day_cache as module
+from consent.clock import FrozenClock
+from consent.day_cache import PROVISIONAL_TTL, DayCache
+from consent.periods import Period
+from consent.readings import Quality, Reading, Series
+from consent.storage import Database
+from consent.vocabulary import Dataset, Resolution
+from proxy.upstream.fetcher import FetchReport, Upstream
+from tests.proxy.test_upstream_gaps import GAS, PARIS, GappedDso, _capabilities
+from tests.support.databases import SqliteFactory
+
+WINDOW = Period(datetime(2026, 9, 1, tzinfo=PARIS), datetime(2026, 9, 8, tzinfo=PARIS))
+START = datetime(2026, 10, 1, 7, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+class PublishingDso(GappedDso):
+    """Gas days with provisional (raw) values until ``published`` is set, then the published
+    (validated) ones, each one more."""
+
+    published = False
+
+    async def series(self, point: object, dataset: Dataset, period: Period,
+                     resolution: Resolution) -> Series:
+        answer = await super().series(point, dataset, period, resolution)  # type: ignore[arg-type]
+        if not self.published:
+            return answer
+        return replace(answer, readings=tuple(
+            Reading(r.start, r.end, r.value + 1, Quality.VALIDATED) for r in answer.readings))
+
+
+@pytest.mark.parametrize("raw_final", [False, True])
+async def test_provisional_days_are_fetched_again_after_their_shelf_life(
+        sqlite_factory: SqliteFactory, raw_final: bool) -> None:
+    url = sqlite_factory.create()
+    db = Database.from_url(url)
+    await db.migrate()
+    try:
+        dso, clock = PublishingDso(), FrozenClock(START)
+        upstream = Upstream(dso, replace(_capabilities(), raw_final=raw_final), clock,
+                            cache=DayCache(db, b"k" * 32))
+
+        async def read() -> list[tuple[Decimal, Quality]]:
+            series = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, WINDOW,
+                                           recipient="app", report=FetchReport())
+            return [(r.value, r.quality) for r in series.readings]
+
+        first = await read()
+        assert {q for _, q in first} == {Quality.RAW}
+        assert len(dso.calls) == 1
+        clock.advance(PROVISIONAL_TTL - timedelta(minutes=1))
+        assert await read() == first  # within the shelf life: from the cache
+        assert len(dso.calls) == 1
+        dso.published = True
+        clock.advance(timedelta(minutes=2))
+        later = await read()
+        if raw_final:  # raw values that are final stay cached
+            assert later == first
+            assert len(dso.calls) == 1
+            return
+        assert later == [(v + 1, Quality.VALIDATED) for v, _ in first]
+        assert len(dso.calls) == 2
+        clock.advance(timedelta(days=30))  # published values are settled: cached for good
+        assert await read() == later
+        assert len(dso.calls) == 2
+    finally:
+        await db.dispose()
+        sqlite_factory.drop(url)
+
+
+async def test_a_row_that_opens_to_garbage_is_a_miss(sqlite_factory: SqliteFactory) -> None:
+    """A row sealed under the right key whose content is not a day's readings (a bug of an
+    older version, a hand edit) is refetched, never a 500."""
+    url = sqlite_factory.create()
+    db = Database.from_url(url)
+    await db.migrate()
+    try:
+        cache = DayCache(db, b"k" * 32)
+        day = date(2026, 9, 2)
+        good = Reading(datetime(2026, 9, 2, 6, tzinfo=PARIS), datetime(2026, 9, 3, 6, tzinfo=PARIS),
+                       Decimal(3))
+        await cache.put(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, {day: (good,)}, START)
+        assert await cache.get(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, [day], PARIS) \
+            == {day: (good,)}
+        encode = module._encode
+        for garbage in (b"not json", b'{"a": 1}', b'[["x", 1, "2", "raw"]]',
+                        b'[[1, 2, "3", "odd"]]'):
+            module._encode = lambda _readings, g=garbage: g  # type: ignore[assignment]
+            try:
+                await cache.put(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, {day: (good,)},
+                                START)
+            finally:
+                module._encode = encode  # type: ignore[assignment]
+            assert await cache.get(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, [day],
+                                   PARIS) == {}
+    finally:
+        await db.dispose()
+        sqlite_factory.drop(url)
