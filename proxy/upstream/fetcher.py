@@ -11,6 +11,10 @@ economical:
   one turn per DSO request from the instance's one limiter (:mod:`adapters.limiter`), fair
   across recipients, in the quota bucket of the API it calls. Nothing here takes another turn:
   a DSO request is counted once, where it is sent;
+* one request may need at most :data:`MAX_CALLS_PER_REQUEST` DSO calls, counted on its
+  whole window whatever the cache holds (so what is accepted does not depend on what others
+  read before): a year of load curve, 53 calls of Enedis's 7-day window, would take the
+  operator's shared quota for one app's one request;
 * concurrent requests for the same chunk share one call (single flight);
 * complete, ended days are sealed into the cache afterwards.
 
@@ -43,7 +47,7 @@ from adapters.quota import acting_for
 from consent.aggregation import iter_days
 from consent.clock import Clock
 from consent.day_cache import PROVISIONAL_TTL, DayCache, complete_days
-from consent.errors import PasserelleError
+from consent.errors import InvalidPeriod, PasserelleError
 from consent.identifiers import PointRef
 from consent.models.base import DEFAULT_TENANT
 from consent.periods import Period
@@ -56,6 +60,9 @@ log = logging.getLogger("passerelle.upstream")
 
 #: How long a point's description (native resolutions, time zone) is reused.
 DESCRIBE_TTL = 900.0
+#: The most DSO calls one request's window may need (module docstring): 56 days of an Enedis
+#: load curve, eight years of Enedis daily values.
+MAX_CALLS_PER_REQUEST = 8
 
 
 @dataclass(slots=True)
@@ -209,6 +216,13 @@ class Upstream:
         at :meth:`native_resolution` for ``cap``."""
         resolution, tz = await self.native_resolution(point, dataset, recipient, report, cap)
         days = list(iter_days(window, tz))
+        per_call = self._per_call(dataset)
+        if per_call is not None and -(-len(days) // per_call) > MAX_CALLS_PER_REQUEST:
+            most = per_call * MAX_CALLS_PER_REQUEST
+            raise InvalidPeriod(
+                f"The DSO serves {dataset.value} {per_call} days per call; ask for at most "
+                f"{most} days at a time (this window has {len(days)}).",
+                field="end", max_days=most)
         found: dict[date, tuple[Reading, ...]] = {}
         if self.cache is not None:
             raw_since = (None if self.capabilities.raw_final
@@ -238,10 +252,14 @@ class Upstream:
         kept = tuple(r for r in readings if start <= r.start and (end is None or r.start < end))
         return Series(point, dataset, dataset.spec.unit or "", resolution, str(tz), kept)
 
+    def _per_call(self, dataset: Dataset) -> int | None:
+        """How many days one DSO call serves (``None``: any window in one call)."""
+        limit = self.capabilities.limits(dataset).max_window
+        return max(1, limit.days) if limit is not None else None
+
     def _chunks(self, days: list[date], dataset: Dataset, tz: ZoneInfo) -> list[Period]:
         """Contiguous runs of ``days``, each cut to the adapter's per-call window."""
-        limit = self.capabilities.limits(dataset).max_window
-        per_call = max(1, limit.days) if limit is not None else None
+        per_call = self._per_call(dataset)
         runs: list[list[date]] = []
         for day in days:
             if runs and day - runs[-1][-1] == timedelta(days=1) and (

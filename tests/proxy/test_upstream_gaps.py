@@ -83,3 +83,40 @@ async def test_a_gap_day_stays_a_gap_when_asked_for_alone(sqlite_factory: Sqlite
     finally:
         await db.dispose()
         sqlite_factory.drop(url)
+
+
+async def test_a_window_needing_more_than_eight_dso_calls_is_refused(
+        sqlite_factory: SqliteFactory) -> None:
+    """A 7-day per-call window: 56 days go in 8 calls, 57 are refused before any call, with
+    the most that would be accepted; cached days do not change what is accepted."""
+    from dataclasses import replace
+
+    from consent.errors import InvalidPeriod
+    from proxy.upstream.fetcher import MAX_CALLS_PER_REQUEST
+
+    url = sqlite_factory.create()
+    db = Database.from_url(url)
+    await db.migrate()
+    try:
+        dso = GappedDso()
+        weekly = replace(_capabilities(), datasets=(replace(
+            _capabilities().datasets[0], max_window=timedelta(days=7)),))
+        upstream = Upstream(dso, weekly, FrozenClock(datetime(2026, 12, 1, 12, tzinfo=PARIS)),
+                            cache=DayCache(db, b"k" * 32))
+        first = datetime(2026, 8, 1, tzinfo=PARIS)
+        most = 7 * MAX_CALLS_PER_REQUEST
+        served = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION,
+                                       Period(first, first + timedelta(days=most)),
+                                       recipient="a", report=FetchReport())
+        assert len(served.readings) == most - 1  # GAP is among them
+        assert len(dso.calls) == MAX_CALLS_PER_REQUEST
+        with pytest.raises(InvalidPeriod) as refused:  # one day more, though all but it cached
+            await upstream.series(GAS, Dataset.DAILY_CONSUMPTION,
+                                  Period(first, first + timedelta(days=most + 1)),
+                                  recipient="a", report=FetchReport())
+        assert refused.value.extra["max_days"] == most
+        assert f"at most {most} days" in refused.value.detail
+        assert len(dso.calls) == MAX_CALLS_PER_REQUEST  # refused before any call
+    finally:
+        await db.dispose()
+        sqlite_factory.drop(url)
