@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from adapters.errors import (
+    QuotaBusy,
     UpstreamCredentialsRejected,
     UpstreamError,
     UpstreamMalformed,
@@ -76,9 +77,11 @@ class RetryPolicy:
     max_delay: float = 2.0
 
     def delay(self, attempt: int, error: UpstreamError) -> float | None:
-        """Seconds to wait before the next attempt, or ``None`` to give up with ``error``."""
+        """Seconds to wait before the next attempt, or ``None`` to give up with ``error``.
+        Our own limiter's :class:`QuotaBusy` is given up at once: it already waited as long as
+        it may, and nothing was sent."""
         if attempt + 1 >= self.attempts or not error.retryable or \
-                isinstance(error, UpstreamTimeout):
+                isinstance(error, UpstreamTimeout | QuotaBusy):
             return None
         retry_after = getattr(error, "retry_after", None)
         wait = float(retry_after) if retry_after is not None else \

@@ -21,7 +21,7 @@ from adapters.timekeeping import at_hour
 from consent.periods import Period
 from consent.vocabulary import Dataset, Resolution
 from tests.adapters.support import EnedisWorld, enedis_world
-from tests.contract.harnesses import ENEDIS_CONSENTS, LONG, MOVED, VACANT
+from tests.contract.harnesses import ENEDIS_CONSENTS, FAST_RETRY, LONG, MOVED, VACANT
 
 PARIS = "Europe/Paris"
 
@@ -153,3 +153,22 @@ async def test_a_curve_recorded_at_another_step_is_announced_and_refused() -> No
             await world.adapter.series(LONG, Dataset.CONSUMPTION_LOAD_CURVE,
                                        _days(date(2026, 10, 1), 1), Resolution.PT30M)
 
+
+
+async def test_our_own_limiter_refusing_is_not_retried() -> None:
+    """QuotaBusy means our limiter found no turn within its bound and nothing was sent: the
+    transport passes it on at once rather than sleeping its Retry-After and asking again."""
+    from adapters.base import Quota
+    from adapters.errors import QuotaBusy
+
+    tight = (Quota(1, timedelta(seconds=1)),)
+    async with enedis_world(config={"quotas": tight}) as world:
+        await _consents(world)
+        await world.adapter.record(MOVED, Dataset.ADDRESS)
+        sent = world.adapter.transport.exchanges
+        with pytest.raises(QuotaBusy) as busy:
+            await world.adapter.record(MOVED, Dataset.ADDRESS)
+        assert busy.value.retry_after is not None
+        assert busy.value.retry_after <= FAST_RETRY.max_delay  # short enough to have been retried
+        assert world.sleeps.waits == []
+        assert world.adapter.transport.exchanges == sent
