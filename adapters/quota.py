@@ -60,6 +60,29 @@ def current_recipient() -> str:
     return _RECIPIENT.get()
 
 
+_EXCHANGES: ContextVar[list[int] | None] = ContextVar("passerelle_upstream_exchanges",
+                                                      default=None)
+
+
+@contextlib.contextmanager
+def counting_exchanges() -> Iterator[list[int]]:
+    """Count, in the one-item list yielded, the HTTP exchanges with the DSO's API that the
+    enclosed adapter calls send (retries included): what the access event reports (R16)."""
+    counter = [0]
+    token = _EXCHANGES.set(counter)
+    try:
+        yield counter
+    finally:
+        _EXCHANGES.reset(token)
+
+
+def exchange_sent() -> None:
+    """Called by an adapter's transport for each HTTP request it sends to the DSO's API."""
+    counter = _EXCHANGES.get()
+    if counter is not None:
+        counter[0] += 1
+
+
 @dataclass(frozen=True, slots=True)
 class QuotaPlan:
     """An adapter's declaration: ``application`` (the DSO account the quotas belong to),

@@ -33,7 +33,7 @@ from adapters.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient
+from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient, exchange_sent
 from adapters.tokens import ClientCredentials
 from consent.numbers import whole_number
 
@@ -150,6 +150,7 @@ class UpstreamTransport:
     async def _exchange(self, method: str, url: str, headers: dict[str, str],
                         kwargs: Mapping[str, Any]) -> Reply:
         self.exchanges += 1
+        exchange_sent()
         try:
             async with self._session.request(method, url, headers=headers,
                                              timeout=self._timeout, **kwargs) as response:

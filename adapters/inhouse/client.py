@@ -53,7 +53,7 @@ from adapters.inhouse import parse
 from adapters.inhouse.decode import Doc
 from adapters.inhouse.wire import API_PREFIX, ROUTE_FAMILIES, route_family
 from adapters.limiter import FairLimiter
-from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient
+from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient, exchange_sent
 from adapters.transport import retry_after_seconds
 from consent.clock import Clock, SystemClock
 from consent.errors import Conflict, NotFound, PasserelleError
@@ -195,6 +195,7 @@ class InhouseClient:
             headers = {"Authorization": "Bearer " + token, "Accept": "application/json"}
             if plan is not None:
                 await self.limiter.acquire(plan, family, current_recipient())
+            exchange_sent()
             status, body, retry = await self._send(method, url, headers=headers, **kwargs)
             if status != 401:
                 break

@@ -25,6 +25,7 @@ consent's view (roll-up, clamp) is cut afterwards by the caller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -43,7 +44,7 @@ from adapters.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from adapters.quota import acting_for
+from adapters.quota import acting_for, counting_exchanges
 from consent.aggregation import iter_days
 from consent.clock import Clock
 from consent.day_cache import PROVISIONAL_TTL, DayCache, complete_days
@@ -67,35 +68,45 @@ MAX_CALLS_PER_REQUEST = 8
 
 @dataclass(slots=True)
 class FetchReport:
-    """What one request cost upstream: DSO calls (with their windows) and days from the cache."""
+    """What one request cost upstream: DSO calls (with their windows), the HTTP exchanges they
+    took, and days from the cache."""
 
     calls: list[str] = field(default_factory=list)
     cache_days: int = 0
+    #: HTTP exchanges with the DSO (a call retried after a 5xx or a 429 counts each attempt; a
+    #: call through an adapter that counts none, the in-process simulator, counts one).
+    upstream_calls: int = 0
 
-    @property
-    def upstream_calls(self) -> int:
-        """Number of DSO calls made for this request."""
-        return len(self.calls)
+    def note(self, label: str, exchanges: int, failure: str | None = None) -> None:
+        """Write one call, named ``label``, that took ``exchanges`` HTTP exchanges and ended
+        in the problem code ``failure``, if it failed."""
+        if exchanges > 1:
+            label += f" ({exchanges} exchanges)"
+        self.calls.append(label if failure is None else f"{label} -> {failure}")
+        self.upstream_calls += max(1, exchanges)
 
 
 async def noted(report: FetchReport | None, label: str, call: Awaitable[T],
-                claim: Callable[[], bool] | None = None) -> T:
+                claim: Callable[[], bool] | None = None, sent: list[int] | None = None) -> T:
     """``call``'s result, the call written in ``report`` as ``label``; if the DSO answered
     with an error or not at all (a timeout), as ``label -> <problem code>``: it was made all
     the same (R16: the access event lists every upstream call). A turn our limiter refused
     (:class:`QuotaBusy`) reached no DSO and is not written. ``claim``, for a call several
-    requests share, says whether this one writes it (the first to learn its outcome)."""
-    try:
-        result = await call
-    except QuotaBusy:
-        raise
-    except Exception as error:
-        if report is not None and (claim is None or claim()):
-            code = error.code if isinstance(error, PasserelleError) else "internal-error"
-            report.calls.append(f"{label} -> {code}")
-        raise
+    requests share, says whether this one writes it (the first to learn its outcome), and
+    ``sent`` is its exchange counter (:func:`~adapters.quota.counting_exchanges`, set where
+    its task was created); otherwise the exchanges are counted here."""
+    with contextlib.nullcontext(sent) if sent is not None else counting_exchanges() as counter:
+        try:
+            result = await call
+        except QuotaBusy:
+            raise
+        except Exception as error:
+            if report is not None and (claim is None or claim()):
+                code = error.code if isinstance(error, PasserelleError) else "internal-error"
+                report.note(label, counter[0], code)
+            raise
     if report is not None and (claim is None or claim()):
-        report.calls.append(label)
+        report.note(label, counter[0])
     return result
 
 
@@ -104,6 +115,7 @@ class _SharedCall:
     """One DSO call in flight for a chunk, and whether an access event lists it yet."""
 
     task: asyncio.Task[Series]
+    sent: list[int]
     listed: bool = False
 
     def claim(self) -> bool:
@@ -284,15 +296,16 @@ class Upstream:
         key = (tenant, point, dataset, resolution, chunk.start, chunk.end)
         shared = self._inflight.get(key)
         if shared is None:
-            task = asyncio.create_task(self._shared_call(
-                key, point, dataset, chunk, resolution, tz, recipient, tenant))
+            with counting_exchanges() as sent:  # the task's context is a copy of this one
+                task = asyncio.create_task(self._shared_call(
+                    key, point, dataset, chunk, resolution, tz, recipient, tenant))
             # Retrieved even if every waiter went away, so a failure is never logged as lost.
             task.add_done_callback(lambda done: done.cancelled() or done.exception())
-            shared = self._inflight[key] = _SharedCall(task)
+            shared = self._inflight[key] = _SharedCall(task, sent)
         assert chunk.end is not None
         last = chunk.end.astimezone(tz).date() - timedelta(days=1)
         return await noted(report, f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}",
-                           asyncio.shield(shared.task), shared.claim)
+                           asyncio.shield(shared.task), shared.claim, shared.sent)
 
     async def _shared_call(self, key: tuple[object, ...], point: PointRef, dataset: Dataset,
                            chunk: Period, resolution: Resolution, tz: ZoneInfo, recipient: str,

@@ -172,3 +172,46 @@ async def test_our_own_limiter_refusing_is_not_retried() -> None:
         assert busy.value.retry_after <= FAST_RETRY.max_delay  # short enough to have been retried
         assert world.sleeps.waits == []
         assert world.adapter.transport.exchanges == sent
+
+
+async def test_the_access_event_counts_every_exchange_of_a_retried_call() -> None:
+    """A call the transport retried (a 429 waited for) took two HTTP exchanges of the DSO's
+    quota: the request's report says two, and names the call once (R16)."""
+    from proxy.upstream.fetcher import FetchReport, Upstream
+
+    async with enedis_world() as world:
+        await _consents(world)
+        upstream = Upstream(world.adapter, await world.adapter.capabilities(), world.clock)
+        window = _days(date(2026, 10, 1), 3)
+        await upstream.describe(LONG, "app")  # described apart: the report holds one call
+        quiet, retried = FetchReport(), FetchReport()
+        await upstream.series(LONG, Dataset.DAILY_CONSUMPTION, window, recipient="app",
+                              report=quiet)
+        world.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=1))
+        await upstream.series(LONG, Dataset.DAILY_CONSUMPTION, _days(date(2026, 10, 5), 3),
+                              recipient="app", report=retried)
+        assert quiet.upstream_calls == 1
+        assert quiet.calls == ["daily_consumption 2026-10-01..2026-10-03"]
+        assert retried.upstream_calls == 2
+        assert retried.calls == ["daily_consumption 2026-10-05..2026-10-07 (2 exchanges)"]
+
+
+async def test_a_shared_call_reports_its_exchanges_once() -> None:
+    """Two requests waiting on one retried call: the one whose event lists it counts both
+    exchanges, the other none (the call was made once)."""
+    import asyncio
+
+    from proxy.upstream.fetcher import FetchReport, Upstream
+
+    async with enedis_world() as world:
+        await _consents(world)
+        upstream = Upstream(world.adapter, await world.adapter.capabilities(), world.clock)
+        await upstream.describe(LONG, "app")
+        world.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=1))
+        reports = [FetchReport(), FetchReport()]
+        window = _days(date(2026, 10, 1), 3)
+        await asyncio.gather(*(upstream.series(LONG, Dataset.DAILY_CONSUMPTION, window,
+                                               recipient=app, report=report)
+                               for app, report in zip(("a", "b"), reports, strict=True)))
+        assert sorted(r.upstream_calls for r in reports) == [0, 2]
+        assert sorted(len(r.calls) for r in reports) == [0, 1]
