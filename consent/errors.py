@@ -144,6 +144,22 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class MethodNotAllowed(DomainError):
+    """The path exists, but not for this HTTP method (RFC 9110 §15.5.6); ``allow`` lists those
+    it has, sent as the ``Allow`` header."""
+
+    status = 405
+    code = "method-not-allowed"
+    title = "Method not allowed"
+
+    def __init__(self, detail: str, *, allow: str, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.allow = allow
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Allow": self.allow}
+
+
 class Conflict(DomainError):
     """The write conflicts with existing state (duplicate, concurrent change)."""
 

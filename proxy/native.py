@@ -31,7 +31,7 @@ from proxy.middlewares import PROBLEM_JSON
 from proxy.verified_token import VerifiedToken
 
 API = "native"
-_PASSED_HEADERS = ("Retry-After", "WWW-Authenticate", "Cache-Control")
+_PASSED_HEADERS = ("Retry-After", "WWW-Authenticate", "Cache-Control", "Allow")
 
 
 #: What a recipient is told when the data source fails: never the adapter's own words.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy import health, observability
+from proxy import health, native, observability
 from proxy.data import community
+from proxy.data.evidence import add_evidenced_get
 from proxy.data.setup import add_data_routes
 from proxy.evidence.setup import add_audit_routes
 from proxy.oauth import authorize, endpoints, registry
@@ -48,8 +49,9 @@ def setup_routes(app: web.Application) -> None:
     add_audit_routes(app)
 
     # --- market rules (issue 8): community dataset (R4), staff API /staff/... --------------
-    r.add_get("/api/v1/communities/{community_id}/datasets/{dataset}",
-              community.community_dataset, name="api-community-dataset")
+    add_evidenced_get(r, "/api/v1/communities/{community_id}/datasets/{dataset}",
+                      community.community_dataset, name="api-community-dataset",
+                      api=native.API, render_error=native.render_problem)
     add_staff_routes(app)
 
     # --- household portal (issue 7): /, /account/..., /login/oidc... -----------------------

@@ -21,7 +21,7 @@ import orjson
 from aiohttp import web
 
 from consent.access_events import AccessEvent, Outcome
-from consent.errors import AccessDenied, DomainError, PasserelleError
+from consent.errors import AccessDenied, DomainError, MethodNotAllowed, PasserelleError
 from consent.storage.database import DatabaseUnavailable, is_outage
 from proxy.data.trace import Trace
 from proxy.keys import access_sink_key, clock_key, request_id_key
@@ -129,6 +129,26 @@ def evidenced(api: str, render_error: ErrorRenderer,
         return refuses_nul_itself(wrapper)
 
     return decorate
+
+
+#: The methods a data path answers (HEAD: aiohttp's, for every GET route).
+DATA_METHODS = "GET, HEAD"
+
+
+def add_evidenced_get(router: web.UrlDispatcher, path: str,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]], *,
+                      name: str, api: str, render_error: ErrorRenderer) -> None:
+    """Route GET (and HEAD) of ``path`` to ``handler``, an :func:`evidenced` one; any other
+    method is refused with 405 by an evidenced handler of the same API, so that the attempt
+    leaves its access event too (R16: every request to a data path, served or not)."""
+    router.add_get(path, handler, name=name)
+
+    @evidenced(api, render_error)
+    async def other_method(request: web.Request, trace: Trace) -> tuple[Any, int]:
+        raise MethodNotAllowed(f"{request.method[:16]} is not allowed here; use GET.",
+                               allow=DATA_METHODS)
+
+    router.add_route("*", path, other_method)
 
 
 async def _record(request: web.Request, trace: Trace, answer: Rendered, outcome: Outcome,

@@ -42,6 +42,7 @@ from proxy import api_docs, native, telemetry
 from proxy.bearer_tokens import BearerTokens
 from proxy.compat.enedis.handlers import add_compat_routes
 from proxy.compat.enedis.oauth import add_compat_oauth_routes
+from proxy.data.evidence import add_evidenced_get
 from proxy.data.facts import FactsLoader
 from proxy.data.ratelimit import RecipientLimits
 from proxy.data.service import DataService
@@ -191,11 +192,13 @@ async def purge_cache(cache: DayCache, facts: FactsLoader, app: web.Application)
 
 def add_data_routes(app: web.Application) -> None:
     """The native API, its documentation, and the Data Connect v5-compatible API."""
-    app.router.add_get("/api/v1/points/{point_id}/datasets/{dataset}", native.read_dataset,
-                       name="api-read-dataset")
-    app.router.add_get("/api/v1/points", native.list_points, name="api-points")
-    app.router.add_get("/api/v1/consents/current", native.current_consents,
-                       name="api-consents-current")
+    for path, handler, name in (
+            ("/api/v1/points/{point_id}/datasets/{dataset}", native.read_dataset,
+             "api-read-dataset"),
+            ("/api/v1/points", native.list_points, "api-points"),
+            ("/api/v1/consents/current", native.current_consents, "api-consents-current")):
+        add_evidenced_get(app.router, path, handler, name=name, api=native.API,
+                          render_error=native.render_problem)
     app.router.add_get("/api/openapi.json", api_docs.openapi_json, name="api-openapi")
     app.router.add_get("/api/docs", api_docs.docs_page, name="api-docs")
     add_compat_routes(app)

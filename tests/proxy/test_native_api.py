@@ -376,3 +376,34 @@ async def test_a_parameter_given_twice_is_refused_on_both_apis(world: World) -> 
     assert (status, body["error"]) == (400, "invalid_request")
     assert "usage_point_id" in body["error_description"]
     assert [(e["outcome"], e["status"]) for e in await world.events()] == [("invalid", 400)] * 2
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+async def test_another_method_on_a_data_path_is_a_405_and_is_evidenced(
+        world: World, method: str) -> None:
+    """Every request to a data path leaves its event (R16), a method the path does not
+    have included: 405 with ``Allow``, in each API's own error shape."""
+    token = await world.token("dash")
+    headers = {"Authorization": f"Bearer {token}"}
+    paths = [(f"/api/v1/points/{PRM}/datasets/daily_consumption?start=2026-11-01"
+              "&end=2026-11-08", "native"),
+             ("/api/v1/points", "native"),
+             ("/compat/enedis/metering_data_dc/v5/daily_consumption"
+              f"?usage_point_id={PRM.identifier}&start=2026-11-01&end=2026-11-08",
+              "compat/enedis")]
+    for path, api in paths:
+        async with world.client.request(method, path, headers=headers, data=b"{}") as answer:
+            body = await answer.json(content_type=None)
+            assert answer.status == 405, body
+            assert answer.headers["Allow"] == "GET, HEAD"
+            if api == "native":
+                assert answer.headers["Content-Type"].startswith("application/problem+json")
+                assert body["type"].endswith("/method-not-allowed")
+            else:
+                assert body["error"] == "invalid_request"
+    events = await world.events()
+    assert [(e["outcome"], e["api"], e["status"], e["upstream_calls"]) for e in events] == [
+        ("invalid", api, 405, 0) for _, api in paths]
+    assert events[0]["route"] == "/api/v1/points/{point_id}/datasets/{dataset}"
+    status, _, _ = await world.series(token, "daily_consumption", *WEEK)  # GET still served
+    assert status == 200

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters import errors as upstream
-from consent.errors import AccessDenied, PasserelleError
+from consent.errors import AccessDenied, MethodNotAllowed, PasserelleError
 from proxy.data.evidence import Rendered, error_headers, json_bytes
 
 NO_CONSENT = ("ADAM-DC-0008", "No consent can be found for this customer and this usage point.")
@@ -73,6 +73,8 @@ def body_of(error: PasserelleError) -> tuple[int, dict[str, Any]]:
     if error.status == 429:
         return 429, {"error": "Quota Q3 reached",
                      "error_description": "Call threshold allowed for this application reached."}
+    if isinstance(error, MethodNotAllowed):  # HTTP's own answer, with its Allow header
+        return 405, {"error": "invalid_request", "error_description": error.detail}
     return _upstream_body(error)
 
 
@@ -119,7 +121,7 @@ def render(error: PasserelleError, request: web.Request) -> Rendered:
     """The evidenced handler's renderer for the compatible API."""
     status, body = body_of(error)
     headers = {k: v for k, v in error_headers(error).items()
-               if k in ("Retry-After", "WWW-Authenticate")}
+               if k in ("Retry-After", "WWW-Authenticate", "Allow")}
     if status == 401 and "WWW-Authenticate" not in headers:
         headers["WWW-Authenticate"] = 'Bearer realm="passerelle"'
     return Rendered(status, json_bytes(body), "application/json", headers)

@@ -18,7 +18,7 @@ from consent.identifiers import PointRef
 from consent.vocabulary import Dataset
 from proxy.auth import authenticate_bearer
 from proxy.compat.enedis import errors, params, wire
-from proxy.data.evidence import evidenced
+from proxy.data.evidence import add_evidenced_get, evidenced
 from proxy.data.trace import Trace
 from proxy.keys import clock_key, data_service_key, web_secret_key
 from proxy.native import caller_of
@@ -72,6 +72,8 @@ def record_endpoint(dataset: Dataset) -> Handler:
 def add_compat_routes(app: web.Application, prefix: str = "/compat/enedis") -> None:
     """Register the Data Connect v5 measure and customer paths under ``prefix``."""
     for path, dataset in wire.SERIES_PATHS.items():
-        app.router.add_get(prefix + path, series_endpoint(dataset), name=f"dc-{dataset.value}")
+        add_evidenced_get(app.router, prefix + path, series_endpoint(dataset),
+                          name=f"dc-{dataset.value}", api=API, render_error=errors.render)
     for path, dataset in wire.RECORD_PATHS.items():
-        app.router.add_get(prefix + path, record_endpoint(dataset), name=f"dc-{dataset.value}")
+        add_evidenced_get(app.router, prefix + path, record_endpoint(dataset),
+                          name=f"dc-{dataset.value}", api=API, render_error=errors.render)
