@@ -178,6 +178,8 @@ class DayCache:
                 readings = _decode(plain, tz)
             except Exception:  # noqa: S112 - a foreign or damaged row is simply a miss
                 continue
+            if not _is_day(readings, day, tz):
+                continue  # opens, but is not this day's readings: a miss as well
             if raw_since is not None and stored_at < raw_since and any(
                     r.quality is Quality.RAW for r in readings):
                 continue  # provisional, and old enough that the DSO may have replaced it
@@ -230,6 +232,13 @@ class DayCache:
                         table.c.dataset == dataset, table.c.point_key.in_(keys[i:i + 500])))
                     removed += result.rowcount or 0
         return removed
+
+
+def _is_day(readings: tuple[Reading, ...], day: date, tz: ZoneInfo) -> bool:
+    """True if ``readings`` can be what :func:`complete_days` sealed for ``day``: some, each
+    starting on that local day, each a finite value."""
+    return bool(readings) and all(r.start.astimezone(tz).date() == day and r.value.is_finite()
+                                  for r in readings)
 
 
 def _encode(readings: Iterable[Reading]) -> bytes:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from consent.access_events import Outcome
 from consent.community import aggregate, check_additive
-from consent.errors import NotFound, PasserelleError
+from consent.errors import InvalidPeriod, NotFound, PasserelleError
 from consent.models import Community
 from consent.periods import DayRange
 from consent.readings import Series
@@ -60,6 +60,8 @@ async def community_dataset(request: web.Request, trace: Trace) -> tuple[Any, in
             outcome, rule = classify(error)
             await record_trace(request, read, status=error.status, body=b"", outcome=outcome,
                                rule=rule, reason=f"community {community.id}: {error.detail}")
+            if isinstance(error, InvalidPeriod):
+                raise  # the window itself (too long for the DSO): every member's read fails
             continue
         included.append((member.household_id, series))
         await record_trace(request, read, status=200, body=json_bytes(series.to_json()),

@@ -112,8 +112,11 @@ class HouseholdReader:
                                            reason=denial.detail[:500]))
             raise denial.to_error()
         upstream = self.upstreams[Source(point.source)]
+        # The household's own page shows its whole history (it chose no window to shorten):
+        # not bounded like an app's request, and mostly from the cache after the first view.
         fetched = await upstream.series(point.ref, dataset, window, recipient=_caller(
-            household_id), report=report, cap=Resolution.P1D, tenant=point.tenant_id)
+            household_id), report=report, cap=Resolution.P1D, tenant=point.tenant_id,
+            max_calls=None)
         series = view(fetched, window, Resolution.P1D)
         body = json.dumps(series.to_json(), separators=(",", ":")).encode()
         await self.sink.append(replace(

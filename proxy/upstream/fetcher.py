@@ -5,8 +5,10 @@ economical:
 
 * the window is cut into local days; days already in the :class:`~consent.day_cache.DayCache`
   are not fetched again, whichever recipient asked for them first;
-* missing days are grouped into contiguous runs, each cut to the adapter's per-call window
-  (:attr:`DatasetLimits.max_window`), so one adapter call is one DSO call;
+* missing days are fetched in calls that each start at a missing day and run to the last
+  missing day within the adapter's per-call window (:attr:`DatasetLimits.max_window`), cached
+  days in between fetched again, so one adapter call is one DSO call and scattered cached
+  days never take more calls than none would;
 * every adapter call runs :func:`~adapters.quota.acting_for` the recipient: the adapter takes
   one turn per DSO request from the instance's one limiter (:mod:`adapters.limiter`), fair
   across recipients, in the quota bucket of the API it calls. Nothing here takes another turn:
@@ -223,14 +225,17 @@ class Upstream:
 
     async def series(self, point: PointRef, dataset: Dataset, window: Period, *,
                      recipient: str, report: FetchReport, cap: Resolution | None = None,
-                     tenant: str = DEFAULT_TENANT) -> Series:
+                     tenant: str = DEFAULT_TENANT,
+                     max_calls: int | None = MAX_CALLS_PER_REQUEST) -> Series:
         """The native readings of ``dataset`` whose start lies in ``window`` (local days),
-        at :meth:`native_resolution` for ``cap``."""
+        at :meth:`native_resolution` for ``cap``, in at most ``max_calls`` DSO calls (else
+        :class:`InvalidPeriod` before any: the module docstring; ``None``: no bound)."""
         resolution, tz = await self.native_resolution(point, dataset, recipient, report, cap)
         days = list(iter_days(window, tz))
         per_call = self._per_call(dataset)
-        if per_call is not None and -(-len(days) // per_call) > MAX_CALLS_PER_REQUEST:
-            most = per_call * MAX_CALLS_PER_REQUEST
+        if max_calls is not None and per_call is not None \
+                and -(-len(days) // per_call) > max_calls:
+            most = per_call * max_calls
             raise InvalidPeriod(
                 f"The DSO serves {dataset.value} {per_call} days per call; ask for at most "
                 f"{most} days at a time (this window has {len(days)}).",
@@ -241,11 +246,12 @@ class Upstream:
                          else self.clock.now() - PROVISIONAL_TTL)
             found = await self.cache.get(point, dataset, resolution, days, tz, tenant=tenant,
                                          raw_since=raw_since)
-            report.cache_days += len(found)
             self._count("day", len(found), len(days) - len(found))
-        readings = [r for day in found for r in found[day]]
+        fetched: list[Reading] = []
+        covered: set[date] = set()  # days inside a chunk fetched: its readings, not the cache's
         empty: NoData | None = None
-        for chunk in self._chunks([d for d in days if d not in found], dataset, tz):
+        for chunk, chunk_days in self._chunks(days, set(found), dataset, tz):
+            covered.update(chunk_days)
             try:
                 got = await self._fetch(point, dataset, chunk, resolution, tz, recipient,
                                         report, tenant)
@@ -255,10 +261,15 @@ class Upstream:
                 # leaves such days out, so they are asked for alone the next time.
                 empty = empty or none
                 continue
-            readings.extend(got.readings)
+            fetched.extend(got.readings)
+        from_cache = [day for day in found if day not in covered]
+        report.cache_days += len(from_cache)
+        readings = [r for day in from_cache for r in found[day]] + fetched
         if empty is not None and not readings:
             raise empty
-        readings.sort(key=lambda r: r.start)
+        # By instant: cached readings share one ZoneInfo, which orders by wall clock (wrong
+        # on the night the clocks go back).
+        readings.sort(key=lambda r: r.start.timestamp())
         # window.contains(r.start): against UTC bounds, Python compares by offset (clamp)
         start, end = window.utc_bounds()
         kept = tuple(r for r in readings if start <= r.start and (end is None or r.start < end))
@@ -269,18 +280,28 @@ class Upstream:
         limit = self.capabilities.limits(dataset).max_window
         return max(1, limit.days) if limit is not None else None
 
-    def _chunks(self, days: list[date], dataset: Dataset, tz: ZoneInfo) -> list[Period]:
-        """Contiguous runs of ``days``, each cut to the adapter's per-call window."""
+    def _chunks(self, days: list[date], cached: set[date], dataset: Dataset, tz: ZoneInfo,
+                ) -> list[tuple[Period, list[date]]]:
+        """The DSO calls that fetch every one of ``days`` not ``cached``, and the days each
+        covers: a call starts at a missing day and runs to the last missing day within the
+        adapter's per-call window, cached days in between fetched again. So a window takes at
+        most as many calls as it would with nothing cached (the bound checked in
+        :meth:`series`), however the cached days are scattered, and no call is made for a run
+        of cached days alone."""
         per_call = self._per_call(dataset)
+        missing = [day for day in days if day not in cached]
         runs: list[list[date]] = []
-        for day in days:
-            if runs and day - runs[-1][-1] == timedelta(days=1) and (
-                    per_call is None or len(runs[-1]) < per_call):
+        for day in missing:
+            if runs and (per_call is None or (day - runs[-1][0]).days < per_call):
                 runs[-1].append(day)
             else:
                 runs.append([day])
-        return [Period(_midnight(run[0], tz), _midnight(run[-1] + timedelta(days=1), tz))
-                for run in runs]
+        chunks = []
+        for run in runs:
+            first, last = run[0], run[-1]
+            chunks.append((Period(_midnight(first, tz), _midnight(last + timedelta(days=1), tz)),
+                           [d for d in days if first <= d <= last]))
+        return chunks
 
     async def _fetch(self, point: PointRef, dataset: Dataset, chunk: Period,
                      resolution: Resolution, tz: ZoneInfo, recipient: str,

@@ -92,3 +92,22 @@ async def test_own_reads_stay_out_of_the_access_history(portal: Portal,
     await alice.get("/account/data")
     _, html = await alice.get("/account/history?lang=en")
     assert "No read in this period." in text_of(html)
+
+
+async def test_the_data_page_is_not_held_to_an_apps_call_bound(portal: Portal,
+                                                               alice: Browser) -> None:
+    """The household's own page reads its whole history: with a DSO serving 92 days per
+    call, that is more DSO calls than an app's request may take, and the page still shows."""
+    from dataclasses import replace
+
+    from consent.identifiers import Source
+    from consent.vocabulary import Dataset
+    from proxy.keys import household_reader_key
+
+    upstream = portal.app[household_reader_key].upstreams[Source.ENEDIS]
+    upstream.capabilities = replace(upstream.capabilities, datasets=tuple(
+        replace(d, max_window=timedelta(days=92)) if d.dataset is Dataset.DAILY_CONSUMPTION
+        else d for d in upstream.capabilities.datasets))
+    response, html = await alice.get("/account/data?view=month&lang=en")
+    assert response.status == 200, html[:300]
+    assert "invalid-period" not in html

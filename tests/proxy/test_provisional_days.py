@@ -96,7 +96,10 @@ async def test_a_row_that_opens_to_garbage_is_a_miss(sqlite_factory: SqliteFacto
             == {day: (good,)}
         encode = module._encode
         for garbage in (b"not json", b'{"a": 1}', b'[["x", 1, "2", "raw"]]',
-                        b'[[1, 2, "3", "odd"]]'):
+                        b'[[1, 2, "3", "odd"]]',
+                        b"[]",  # no reading: the day would never be fetched again
+                        b'[[0, 86400, "3", "raw"]]',  # a reading of another day (1970)
+                        b'[[1788328800, 1788415200, "NaN", "raw"]]'):  # not a number
             module._encode = lambda _readings, g=garbage: g  # type: ignore[assignment]
             try:
                 await cache.put(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, {day: (good,)},

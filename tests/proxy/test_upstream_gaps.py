@@ -120,3 +120,92 @@ async def test_a_window_needing_more_than_eight_dso_calls_is_refused(
     finally:
         await db.dispose()
         sqlite_factory.drop(url)
+
+
+async def test_scattered_cached_days_do_not_multiply_the_calls(
+        sqlite_factory: SqliteFactory) -> None:
+    """Every other day cached (the days between held an estimate): an accepted window still
+    takes at most the calls it would take with nothing cached, cached days inside a call
+    fetched again and served once."""
+    from dataclasses import replace
+
+    from consent.vocabulary import Resolution as R
+    from proxy.upstream.fetcher import MAX_CALLS_PER_REQUEST
+
+    url = sqlite_factory.create()
+    db = Database.from_url(url)
+    await db.migrate()
+    try:
+        dso = GappedDso()
+        weekly = replace(_capabilities(), datasets=(replace(
+            _capabilities().datasets[0], max_window=timedelta(days=7)),))
+        now = datetime(2026, 12, 1, 12, tzinfo=PARIS)
+        cache = DayCache(db, b"k" * 32)
+        upstream = Upstream(dso, weekly, FrozenClock(now), cache=cache)
+        first = date(2026, 8, 1)
+        cached = {}
+        for k in range(0, 56, 2):
+            day = first + timedelta(days=k)
+            start = datetime(day.year, day.month, day.day, 6, tzinfo=PARIS)
+            cached[day] = (Reading(start, start + timedelta(days=1), Decimal(day.day)),)
+        await cache.put(GAS, Dataset.DAILY_CONSUMPTION, R.P1D, cached, now)
+        report = FetchReport()
+        window = Period(datetime(2026, 8, 1, tzinfo=PARIS), datetime(2026, 9, 26, tzinfo=PARIS))
+        series = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, window,
+                                       recipient="a", report=report)
+        # Calls of up to seven days from each missing day: 2-8, 10-16... the days 9, 17...
+        # between them come from the cache (GAP, 10 September, among them).
+        assert len(dso.calls) == 7 <= MAX_CALLS_PER_REQUEST
+        starts = [r.start for r in series.readings]
+        assert len(starts) == len(set(starts)) == 56  # no day twice, none missing
+        assert report.cache_days == 7
+    finally:
+        await db.dispose()
+        sqlite_factory.drop(url)
+
+
+class CachedCurveDso:
+    """A half-hourly point whose every day asked for is in the cache: never called for data."""
+
+    async def describe(self, point: PointRef) -> PointInfo:
+        return PointInfo(point, Energy.GAS, frozenset({Direction.CONSUMPTION}), "Europe/Paris",
+                         (DatasetAvailability(Dataset.CONSUMPTION_LOAD_CURVE,
+                                              (Resolution.PT30M,), None),))
+
+    async def series(self, point: PointRef, dataset: Dataset, period: Period,
+                     resolution: Resolution) -> Series:
+        raise AssertionError("every day asked for is cached")
+
+
+async def test_readings_are_ordered_by_instant_on_the_night_clocks_go_back(
+        sqlite_factory: SqliteFactory) -> None:
+    """Half-hours of 25 October 2026 from the cache (one ZoneInfo: wall-clock order puts
+    02:00+01:00 before 02:30+02:00) come back in the order they happened."""
+    from zoneinfo import ZoneInfo
+
+    from consent.vocabulary import Resolution as R
+
+    utc = ZoneInfo("UTC")
+    url = sqlite_factory.create()
+    db = Database.from_url(url)
+    await db.migrate()
+    try:
+        midnight = datetime(2026, 10, 24, 22, tzinfo=utc)  # 25 October, 00:00 in Paris
+        halves = tuple(Reading(midnight + timedelta(minutes=30 * i),
+                               midnight + timedelta(minutes=30 * (i + 1)), Decimal(i))
+                       for i in range(50))  # a 25-hour day
+        cache = DayCache(db, b"k" * 32)
+        now = datetime(2026, 11, 1, tzinfo=PARIS)
+        await cache.put(GAS, Dataset.CONSUMPTION_LOAD_CURVE, R.PT30M,
+                        {date(2026, 10, 25): halves}, now)
+        upstream = Upstream(CachedCurveDso(), Capabilities("curve", frozenset({Source.GRDF}), (
+            DatasetLimits(Dataset.CONSUMPTION_LOAD_CURVE, frozenset({Energy.GAS}), (R.PT30M,),
+                          timedelta(days=7), None),), (), False), FrozenClock(now), cache=cache)
+        series = await upstream.series(GAS, Dataset.CONSUMPTION_LOAD_CURVE,
+                                       Period(datetime(2026, 10, 25, tzinfo=PARIS),
+                                              datetime(2026, 10, 26, tzinfo=PARIS)),
+                                       recipient="a", report=FetchReport())
+        assert [r.value for r in series.readings] == [Decimal(i) for i in range(50)]
+    finally:
+        await db.dispose()
+        sqlite_factory.drop(url)

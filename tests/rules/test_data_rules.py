@@ -203,3 +203,24 @@ async def test_a_new_occupant_starts_with_nothing_and_its_recipients_see_no_past
     end = (w.clock.now().date()).isoformat()
     status, body = await w.read("pmo", POINTS[3], start=start, end=end)
     assert status == 200, body
+
+
+async def test_a_community_window_too_long_for_the_dso_is_a_400_not_a_k_refusal(
+        app_world: RulesWorld) -> None:
+    """Every member's read fails on the window itself (more than eight DSO calls): the
+    organiser is told so, with ``max_days``, not that too few households take part."""
+    from dataclasses import replace
+
+    from consent.identifiers import Source
+    from proxy.keys import data_service_key
+
+    upstream = app_world.client.server.app[data_service_key].upstreams[Source.ENEDIS]
+    upstream.capabilities = replace(upstream.capabilities, datasets=tuple(
+        replace(d, max_window=timedelta(days=7)) if d.dataset is Dataset.DAILY_CONSUMPTION
+        else d for d in upstream.capabilities.datasets))
+    long = {"start": "2026-09-01", "end": "2026-10-28"}  # 57 days: 9 calls of 7 days
+    status, body = await app_world.call("GET", _community(app_world),
+                                        app_world.tokens["pmo"], params=long)
+    assert status == 400, body
+    assert body["type"].endswith("/invalid-period")
+    assert body["max_days"] == 56
