@@ -9,6 +9,7 @@ import pytest
 from argon2 import PasswordHasher, Type
 
 from consent import accounts
+from consent.storage import Database
 from tests.proxy.world import World, build_world
 from tests.support.databases import SqliteFactory
 
@@ -30,3 +31,16 @@ def cheap_argon2() -> Iterator[None]:
     accounts.configure(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID))
     yield
     accounts.configure(PasswordHasher(type=Type.ID))
+
+
+@pytest.fixture
+async def cache_db(sqlite_factory: SqliteFactory) -> AsyncIterator[Database]:
+    """A migrated SQLite database for the day cache, dropped afterwards."""
+    url = sqlite_factory.create()
+    db = Database.from_url(url)
+    await db.migrate()
+    try:
+        yield db
+    finally:
+        await db.dispose()
+        sqlite_factory.drop(url)

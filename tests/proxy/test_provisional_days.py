@@ -20,7 +20,6 @@ from consent.storage import Database
 from consent.vocabulary import Dataset, Resolution
 from proxy.upstream.fetcher import FetchReport, Upstream
 from tests.proxy.test_upstream_gaps import GAS, PARIS, GappedDso, _capabilities
-from tests.support.databases import SqliteFactory
 
 WINDOW = Period(datetime(2026, 9, 1, tzinfo=PARIS), datetime(2026, 9, 8, tzinfo=PARIS))
 START = datetime(2026, 10, 1, 7, tzinfo=ZoneInfo("Europe/Paris"))
@@ -43,71 +42,57 @@ class PublishingDso(GappedDso):
 
 @pytest.mark.parametrize("raw_final", [False, True])
 async def test_provisional_days_are_fetched_again_after_their_shelf_life(
-        sqlite_factory: SqliteFactory, raw_final: bool) -> None:
-    url = sqlite_factory.create()
-    db = Database.from_url(url)
-    await db.migrate()
-    try:
-        dso, clock = PublishingDso(), FrozenClock(START)
-        upstream = Upstream(dso, replace(_capabilities(), raw_final=raw_final), clock,
-                            cache=DayCache(db, b"k" * 32))
+        cache_db: Database, raw_final: bool) -> None:
+    dso, clock = PublishingDso(), FrozenClock(START)
+    upstream = Upstream(dso, replace(_capabilities(), raw_final=raw_final), clock,
+                        cache=DayCache(cache_db, b"k" * 32))
 
-        async def read() -> list[tuple[Decimal, Quality]]:
-            series = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, WINDOW,
-                                           recipient="app", report=FetchReport())
-            return [(r.value, r.quality) for r in series.readings]
+    async def read() -> list[tuple[Decimal, Quality]]:
+        series = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, WINDOW,
+                                       recipient="app", report=FetchReport())
+        return [(r.value, r.quality) for r in series.readings]
 
-        first = await read()
-        assert {q for _, q in first} == {Quality.RAW}
+    first = await read()
+    assert {q for _, q in first} == {Quality.RAW}
+    assert len(dso.calls) == 1
+    clock.advance(PROVISIONAL_TTL - timedelta(minutes=1))
+    assert await read() == first  # within the shelf life: from the cache
+    assert len(dso.calls) == 1
+    dso.published = True
+    clock.advance(timedelta(minutes=2))
+    later = await read()
+    if raw_final:  # raw values that are final stay cached
+        assert later == first
         assert len(dso.calls) == 1
-        clock.advance(PROVISIONAL_TTL - timedelta(minutes=1))
-        assert await read() == first  # within the shelf life: from the cache
-        assert len(dso.calls) == 1
-        dso.published = True
-        clock.advance(timedelta(minutes=2))
-        later = await read()
-        if raw_final:  # raw values that are final stay cached
-            assert later == first
-            assert len(dso.calls) == 1
-            return
-        assert later == [(v + 1, Quality.VALIDATED) for v, _ in first]
-        assert len(dso.calls) == 2
-        clock.advance(timedelta(days=30))  # published values are settled: cached for good
-        assert await read() == later
-        assert len(dso.calls) == 2
-    finally:
-        await db.dispose()
-        sqlite_factory.drop(url)
+        return
+    assert later == [(v + 1, Quality.VALIDATED) for v, _ in first]
+    assert len(dso.calls) == 2
+    clock.advance(timedelta(days=30))  # published values are settled: cached for good
+    assert await read() == later
+    assert len(dso.calls) == 2
 
 
-async def test_a_row_that_opens_to_garbage_is_a_miss(sqlite_factory: SqliteFactory) -> None:
+async def test_a_row_that_opens_to_garbage_is_a_miss(cache_db: Database) -> None:
     """A row sealed under the right key whose content is not a day's readings (a bug of an
     older version, a hand edit) is refetched, never a 500."""
-    url = sqlite_factory.create()
-    db = Database.from_url(url)
-    await db.migrate()
-    try:
-        cache = DayCache(db, b"k" * 32)
-        day = date(2026, 9, 2)
-        good = Reading(datetime(2026, 9, 2, 6, tzinfo=PARIS), datetime(2026, 9, 3, 6, tzinfo=PARIS),
-                       Decimal(3))
-        await cache.put(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, {day: (good,)}, START)
-        assert await cache.get(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, [day], PARIS) \
-            == {day: (good,)}
-        encode = module._encode
-        for garbage in (b"not json", b'{"a": 1}', b'[["x", 1, "2", "raw"]]',
-                        b'[[1, 2, "3", "odd"]]',
-                        b"[]",  # no reading: the day would never be fetched again
-                        b'[[0, 86400, "3", "raw"]]',  # a reading of another day (1970)
-                        b'[[1788328800, 1788415200, "NaN", "raw"]]'):  # not a number
-            module._encode = lambda _readings, g=garbage: g  # type: ignore[assignment]
-            try:
-                await cache.put(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, {day: (good,)},
-                                START)
-            finally:
-                module._encode = encode  # type: ignore[assignment]
-            assert await cache.get(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, [day],
-                                   PARIS) == {}
-    finally:
-        await db.dispose()
-        sqlite_factory.drop(url)
+    cache = DayCache(cache_db, b"k" * 32)
+    day = date(2026, 9, 2)
+    good = Reading(datetime(2026, 9, 2, 6, tzinfo=PARIS), datetime(2026, 9, 3, 6, tzinfo=PARIS),
+                   Decimal(3))
+    await cache.put(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, {day: (good,)}, START)
+    assert await cache.get(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, [day], PARIS) \
+        == {day: (good,)}
+    encode = module._encode
+    for garbage in (b"not json", b'{"a": 1}', b'[["x", 1, "2", "raw"]]',
+                    b'[[1, 2, "3", "odd"]]',
+                    b"[]",  # no reading: the day would never be fetched again
+                    b'[[0, 86400, "3", "raw"]]',  # a reading of another day (1970)
+                    b'[[1788328800, 1788415200, "NaN", "raw"]]'):  # not a number
+        module._encode = lambda _readings, g=garbage: g  # type: ignore[assignment]
+        try:
+            await cache.put(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, {day: (good,)},
+                            START)
+        finally:
+            module._encode = encode  # type: ignore[assignment]
+        assert await cache.get(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, [day],
+                               PARIS) == {}

@@ -19,7 +19,6 @@ from consent.readings import Reading, Series
 from consent.storage import Database
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
 from proxy.upstream.fetcher import FetchReport, Upstream
-from tests.support.databases import SqliteFactory
 
 PARIS = ZoneInfo("Europe/Paris")
 GAS = PointRef(Source.GRDF, "GI000001")
@@ -53,115 +52,88 @@ class GappedDso:
         return Series(point, dataset, "Wh", resolution, "Europe/Paris", readings)
 
 
-def _capabilities() -> Capabilities:
+def _capabilities(per_call: timedelta = timedelta(days=365)) -> Capabilities:
     return Capabilities("gapped", frozenset({Source.GRDF}), (DatasetLimits(
         Dataset.DAILY_CONSUMPTION, frozenset({Energy.GAS}), (Resolution.P1D,),
-        timedelta(days=365), None),), (), False)
+        per_call, None),), (), False)
 
 
-async def test_a_gap_day_stays_a_gap_when_asked_for_alone(sqlite_factory: SqliteFactory) -> None:
-    url = sqlite_factory.create()
-    db = Database.from_url(url)
-    await db.migrate()
-    try:
-        dso = GappedDso()
-        upstream = Upstream(dso, _capabilities(), FrozenClock(datetime(2026, 10, 1, 12,
-                                                                        tzinfo=PARIS)),
-                            cache=DayCache(db, b"k" * 32))
-        window = Period(datetime(2026, 9, 1, tzinfo=PARIS), datetime(2026, 9, 20, tzinfo=PARIS))
-        answers = [await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, window,
-                                         recipient=app, report=FetchReport())
-                   for app in ("a", "b")]
-        assert [len(a.readings) for a in answers] == [18, 18]
-        assert answers[0].readings == answers[1].readings
-        assert dso.calls == [(date(2026, 9, 1), date(2026, 9, 20)), (GAP, GAP + timedelta(1))]
-        only_the_gap = Period(datetime(2026, 9, 10, tzinfo=PARIS),
-                              datetime(2026, 9, 11, tzinfo=PARIS))
-        with pytest.raises(NoData):  # nothing at all in the window: still no data
-            await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, only_the_gap,
-                                  recipient="c", report=FetchReport())
-    finally:
-        await db.dispose()
-        sqlite_factory.drop(url)
+async def test_a_gap_day_stays_a_gap_when_asked_for_alone(cache_db: Database) -> None:
+    dso = GappedDso()
+    upstream = Upstream(dso, _capabilities(), FrozenClock(datetime(2026, 10, 1, 12,
+                                                                    tzinfo=PARIS)),
+                        cache=DayCache(cache_db, b"k" * 32))
+    window = Period(datetime(2026, 9, 1, tzinfo=PARIS), datetime(2026, 9, 20, tzinfo=PARIS))
+    answers = [await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, window,
+                                     recipient=app, report=FetchReport())
+               for app in ("a", "b")]
+    assert [len(a.readings) for a in answers] == [18, 18]
+    assert answers[0].readings == answers[1].readings
+    assert dso.calls == [(date(2026, 9, 1), date(2026, 9, 20)), (GAP, GAP + timedelta(1))]
+    only_the_gap = Period(datetime(2026, 9, 10, tzinfo=PARIS),
+                          datetime(2026, 9, 11, tzinfo=PARIS))
+    with pytest.raises(NoData):  # nothing at all in the window: still no data
+        await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, only_the_gap,
+                              recipient="c", report=FetchReport())
 
 
 async def test_a_window_needing_more_than_eight_dso_calls_is_refused(
-        sqlite_factory: SqliteFactory) -> None:
+        cache_db: Database) -> None:
     """A 7-day per-call window: 56 days go in 8 calls, 57 are refused before any call, with
     the most that would be accepted; cached days do not change what is accepted."""
-    from dataclasses import replace
-
     from consent.errors import InvalidPeriod
     from proxy.upstream.fetcher import MAX_CALLS_PER_REQUEST
 
-    url = sqlite_factory.create()
-    db = Database.from_url(url)
-    await db.migrate()
-    try:
-        dso = GappedDso()
-        weekly = replace(_capabilities(), datasets=(replace(
-            _capabilities().datasets[0], max_window=timedelta(days=7)),))
-        upstream = Upstream(dso, weekly, FrozenClock(datetime(2026, 12, 1, 12, tzinfo=PARIS)),
-                            cache=DayCache(db, b"k" * 32))
-        first = datetime(2026, 8, 1, tzinfo=PARIS)
-        most = 7 * MAX_CALLS_PER_REQUEST
-        served = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION,
-                                       Period(first, first + timedelta(days=most)),
-                                       recipient="a", report=FetchReport())
-        assert len(served.readings) == most - 1  # GAP is among them
-        assert len(dso.calls) == MAX_CALLS_PER_REQUEST
-        with pytest.raises(InvalidPeriod) as refused:  # one day more, though all but it cached
-            await upstream.series(GAS, Dataset.DAILY_CONSUMPTION,
-                                  Period(first, first + timedelta(days=most + 1)),
-                                  recipient="a", report=FetchReport())
-        assert refused.value.extra["max_days"] == most
-        assert f"at most {most} days" in refused.value.detail
-        assert len(dso.calls) == MAX_CALLS_PER_REQUEST  # refused before any call
-    finally:
-        await db.dispose()
-        sqlite_factory.drop(url)
+    dso = GappedDso()
+    weekly = _capabilities(timedelta(days=7))
+    upstream = Upstream(dso, weekly, FrozenClock(datetime(2026, 12, 1, 12, tzinfo=PARIS)),
+                        cache=DayCache(cache_db, b"k" * 32))
+    first = datetime(2026, 8, 1, tzinfo=PARIS)
+    most = 7 * MAX_CALLS_PER_REQUEST
+    served = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION,
+                                   Period(first, first + timedelta(days=most)),
+                                   recipient="a", report=FetchReport())
+    assert len(served.readings) == most - 1  # GAP is among them
+    assert len(dso.calls) == MAX_CALLS_PER_REQUEST
+    with pytest.raises(InvalidPeriod) as refused:  # one day more, though all but it cached
+        await upstream.series(GAS, Dataset.DAILY_CONSUMPTION,
+                              Period(first, first + timedelta(days=most + 1)),
+                              recipient="a", report=FetchReport())
+    assert refused.value.extra["max_days"] == most
+    assert f"at most {most} days" in refused.value.detail
+    assert len(dso.calls) == MAX_CALLS_PER_REQUEST  # refused before any call
 
 
 async def test_scattered_cached_days_do_not_multiply_the_calls(
-        sqlite_factory: SqliteFactory) -> None:
+        cache_db: Database) -> None:
     """Every other day cached (the days between held an estimate): an accepted window still
     takes at most the calls it would take with nothing cached, cached days inside a call
     fetched again and served once."""
-    from dataclasses import replace
-
     from consent.vocabulary import Resolution as R
     from proxy.upstream.fetcher import MAX_CALLS_PER_REQUEST
 
-    url = sqlite_factory.create()
-    db = Database.from_url(url)
-    await db.migrate()
-    try:
-        dso = GappedDso()
-        weekly = replace(_capabilities(), datasets=(replace(
-            _capabilities().datasets[0], max_window=timedelta(days=7)),))
-        now = datetime(2026, 12, 1, 12, tzinfo=PARIS)
-        cache = DayCache(db, b"k" * 32)
-        upstream = Upstream(dso, weekly, FrozenClock(now), cache=cache)
-        first = date(2026, 8, 1)
-        cached = {}
-        for k in range(0, 56, 2):
-            day = first + timedelta(days=k)
-            start = datetime(day.year, day.month, day.day, 6, tzinfo=PARIS)
-            cached[day] = (Reading(start, start + timedelta(days=1), Decimal(day.day)),)
-        await cache.put(GAS, Dataset.DAILY_CONSUMPTION, R.P1D, cached, now)
-        report = FetchReport()
-        window = Period(datetime(2026, 8, 1, tzinfo=PARIS), datetime(2026, 9, 26, tzinfo=PARIS))
-        series = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, window,
-                                       recipient="a", report=report)
-        # Calls of up to seven days from each missing day: 2-8, 10-16... the days 9, 17...
-        # between them come from the cache (GAP, 10 September, among them).
-        assert len(dso.calls) == 7 <= MAX_CALLS_PER_REQUEST
-        starts = [r.start for r in series.readings]
-        assert len(starts) == len(set(starts)) == 56  # no day twice, none missing
-        assert report.cache_days == 7
-    finally:
-        await db.dispose()
-        sqlite_factory.drop(url)
+    dso = GappedDso()
+    weekly = _capabilities(timedelta(days=7))
+    now = datetime(2026, 12, 1, 12, tzinfo=PARIS)
+    cache = DayCache(cache_db, b"k" * 32)
+    upstream = Upstream(dso, weekly, FrozenClock(now), cache=cache)
+    first = date(2026, 8, 1)
+    cached = {}
+    for k in range(0, 56, 2):
+        day = first + timedelta(days=k)
+        start = datetime(day.year, day.month, day.day, 6, tzinfo=PARIS)
+        cached[day] = (Reading(start, start + timedelta(days=1), Decimal(day.day)),)
+    await cache.put(GAS, Dataset.DAILY_CONSUMPTION, R.P1D, cached, now)
+    report = FetchReport()
+    window = Period(datetime(2026, 8, 1, tzinfo=PARIS), datetime(2026, 9, 26, tzinfo=PARIS))
+    series = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, window,
+                                   recipient="a", report=report)
+    # Calls of up to seven days from each missing day: 2-8, 10-16... the days 9, 17...
+    # between them come from the cache (GAP, 10 September, among them).
+    assert len(dso.calls) == 7 <= MAX_CALLS_PER_REQUEST
+    starts = [r.start for r in series.readings]
+    assert len(starts) == len(set(starts)) == 56  # no day twice, none missing
+    assert report.cache_days == 7
 
 
 class CachedCurveDso:
@@ -178,7 +150,7 @@ class CachedCurveDso:
 
 
 async def test_readings_are_ordered_by_instant_on_the_night_clocks_go_back(
-        sqlite_factory: SqliteFactory) -> None:
+        cache_db: Database) -> None:
     """Half-hours of 25 October 2026 from the cache (one ZoneInfo: wall-clock order puts
     02:00+01:00 before 02:30+02:00) come back in the order they happened."""
     from zoneinfo import ZoneInfo
@@ -186,26 +158,19 @@ async def test_readings_are_ordered_by_instant_on_the_night_clocks_go_back(
     from consent.vocabulary import Resolution as R
 
     utc = ZoneInfo("UTC")
-    url = sqlite_factory.create()
-    db = Database.from_url(url)
-    await db.migrate()
-    try:
-        midnight = datetime(2026, 10, 24, 22, tzinfo=utc)  # 25 October, 00:00 in Paris
-        halves = tuple(Reading(midnight + timedelta(minutes=30 * i),
-                               midnight + timedelta(minutes=30 * (i + 1)), Decimal(i))
-                       for i in range(50))  # a 25-hour day
-        cache = DayCache(db, b"k" * 32)
-        now = datetime(2026, 11, 1, tzinfo=PARIS)
-        await cache.put(GAS, Dataset.CONSUMPTION_LOAD_CURVE, R.PT30M,
-                        {date(2026, 10, 25): halves}, now)
-        upstream = Upstream(CachedCurveDso(), Capabilities("curve", frozenset({Source.GRDF}), (
-            DatasetLimits(Dataset.CONSUMPTION_LOAD_CURVE, frozenset({Energy.GAS}), (R.PT30M,),
-                          timedelta(days=7), None),), (), False), FrozenClock(now), cache=cache)
-        series = await upstream.series(GAS, Dataset.CONSUMPTION_LOAD_CURVE,
-                                       Period(datetime(2026, 10, 25, tzinfo=PARIS),
-                                              datetime(2026, 10, 26, tzinfo=PARIS)),
-                                       recipient="a", report=FetchReport())
-        assert [r.value for r in series.readings] == [Decimal(i) for i in range(50)]
-    finally:
-        await db.dispose()
-        sqlite_factory.drop(url)
+    midnight = datetime(2026, 10, 24, 22, tzinfo=utc)  # 25 October, 00:00 in Paris
+    halves = tuple(Reading(midnight + timedelta(minutes=30 * i),
+                           midnight + timedelta(minutes=30 * (i + 1)), Decimal(i))
+                   for i in range(50))  # a 25-hour day
+    cache = DayCache(cache_db, b"k" * 32)
+    now = datetime(2026, 11, 1, tzinfo=PARIS)
+    await cache.put(GAS, Dataset.CONSUMPTION_LOAD_CURVE, R.PT30M,
+                    {date(2026, 10, 25): halves}, now)
+    upstream = Upstream(CachedCurveDso(), Capabilities("curve", frozenset({Source.GRDF}), (
+        DatasetLimits(Dataset.CONSUMPTION_LOAD_CURVE, frozenset({Energy.GAS}), (R.PT30M,),
+                      timedelta(days=7), None),), (), False), FrozenClock(now), cache=cache)
+    series = await upstream.series(GAS, Dataset.CONSUMPTION_LOAD_CURVE,
+                                   Period(datetime(2026, 10, 25, tzinfo=PARIS),
+                                          datetime(2026, 10, 26, tzinfo=PARIS)),
+                                   recipient="a", report=FetchReport())
+    assert [r.value for r in series.readings] == [Decimal(i) for i in range(50)]
