@@ -100,7 +100,11 @@ async def noted(report: FetchReport | None, label: str, call: Awaitable[T],
     with contextlib.nullcontext(sent) if sent is not None else counting_exchanges() as counter:
         try:
             result = await call
-        except QuotaBusy:
+        except QuotaBusy as busy:
+            # Refused a turn after some exchanges were sent (a retry, a call of several
+            # exchanges): those reached the DSO and are listed; with none sent, nothing is.
+            if counter[0] and report is not None and (claim is None or claim()):
+                report.note(label, counter[0], busy.code)
             raise
         except Exception as error:
             if report is not None and (claim is None or claim()):
@@ -248,10 +252,8 @@ class Upstream:
                                          raw_since=raw_since)
             self._count("day", len(found), len(days) - len(found))
         fetched: list[Reading] = []
-        covered: set[date] = set()  # days inside a chunk fetched: its readings, not the cache's
         empty: NoData | None = None
-        for chunk, chunk_days in self._chunks(days, set(found), dataset, tz):
-            covered.update(chunk_days)
+        for chunk in self._chunks(days, set(found), dataset, tz):
             try:
                 got = await self._fetch(point, dataset, chunk, resolution, tz, recipient,
                                         report, tenant)
@@ -262,7 +264,11 @@ class Upstream:
                 empty = empty or none
                 continue
             fetched.extend(got.readings)
-        from_cache = [day for day in found if day not in covered]
+        # A cached day fetched again (inside a call for missing days) is served as fetched;
+        # one the DSO left out this time (a gap, a NoData call) is served from the cache, as
+        # it would be if asked for alone.
+        fresh = {r.start.astimezone(tz).date() for r in fetched}
+        from_cache = [day for day in found if day not in fresh]
         report.cache_days += len(from_cache)
         readings = [r for day in from_cache for r in found[day]] + fetched
         if empty is not None and not readings:
@@ -281,9 +287,9 @@ class Upstream:
         return max(1, limit.days) if limit is not None else None
 
     def _chunks(self, days: list[date], cached: set[date], dataset: Dataset, tz: ZoneInfo,
-                ) -> list[tuple[Period, list[date]]]:
-        """The DSO calls that fetch every one of ``days`` not ``cached``, and the days each
-        covers: a call starts at a missing day and runs to the last missing day within the
+                ) -> list[Period]:
+        """The DSO calls that fetch every one of ``days`` not ``cached``: a call starts at a
+        missing day and runs to the last missing day within the
         adapter's per-call window, cached days in between fetched again. So a window takes at
         most as many calls as it would with nothing cached (the bound checked in
         :meth:`series`), however the cached days are scattered, and no call is made for a run
@@ -296,12 +302,8 @@ class Upstream:
                 runs[-1].append(day)
             else:
                 runs.append([day])
-        chunks = []
-        for run in runs:
-            first, last = run[0], run[-1]
-            chunks.append((Period(_midnight(first, tz), _midnight(last + timedelta(days=1), tz)),
-                           [d for d in days if first <= d <= last]))
-        return chunks
+        return [Period(_midnight(run[0], tz), _midnight(run[-1] + timedelta(days=1), tz))
+                for run in runs]
 
     async def _fetch(self, point: PointRef, dataset: Dataset, chunk: Period,
                      resolution: Resolution, tz: ZoneInfo, recipient: str,

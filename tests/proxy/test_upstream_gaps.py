@@ -174,3 +174,40 @@ async def test_readings_are_ordered_by_instant_on_the_night_clocks_go_back(
                                           datetime(2026, 10, 26, tzinfo=PARIS)),
                                    recipient="a", report=FetchReport())
     assert [r.value for r in series.readings] == [Decimal(i) for i in range(50)]
+
+
+class ForgetfulDso(GappedDso):
+    """Has nothing any more for 9 to 11 September (``NoData``), or (``gap``) 9 and 11 only."""
+
+    def __init__(self, gap: bool) -> None:
+        super().__init__()
+        self.gap = gap
+
+    async def series(self, point: PointRef, dataset: Dataset, period: Period,
+                     resolution: Resolution) -> Series:
+        answer = await super().series(point, dataset, period, resolution)
+        if not self.gap:
+            raise NoData("Nothing for that period.")
+        return answer  # GappedDso leaves GAP, 10 September, out
+
+
+@pytest.mark.parametrize("gap", [False, True])
+async def test_a_cached_day_the_dso_leaves_out_of_a_refetch_is_still_served(
+        cache_db: Database, gap: bool) -> None:
+    """10 September cached, 9 and 11 not: the call for 9 to 11 fetches the 10th again; if the
+    DSO now leaves it out (or answers no data at all), the cached day is served, as it would
+    be if asked for alone."""
+    now = datetime(2026, 10, 1, 12, tzinfo=PARIS)
+    cache = DayCache(cache_db, b"k" * 32)
+    start = datetime(2026, 9, 10, 6, tzinfo=PARIS)
+    await cache.put(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D,
+                    {GAP: (Reading(start, start + timedelta(days=1), Decimal(10)),)}, now)
+    upstream = Upstream(ForgetfulDso(gap), _capabilities(), FrozenClock(now), cache=cache)
+    report = FetchReport()
+    around = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION,
+                                   Period(datetime(2026, 9, 9, tzinfo=PARIS),
+                                          datetime(2026, 9, 12, tzinfo=PARIS)),
+                                   recipient="a", report=report)
+    days = [r.start.date() for r in around.readings]
+    assert days == ([date(2026, 9, 9), GAP, date(2026, 9, 11)] if gap else [GAP])
+    assert report.cache_days == 1

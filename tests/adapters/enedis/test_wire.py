@@ -10,6 +10,7 @@ from adapters.enedis import Generation
 from adapters.enedis.errors import NOT_HOLDER
 from adapters.errors import (
     NotYetAvailable,
+    QuotaBusy,
     UnsupportedResolution,
     UpstreamDenied,
     UpstreamUnavailable,
@@ -159,7 +160,6 @@ async def test_our_own_limiter_refusing_is_not_retried() -> None:
     """QuotaBusy means our limiter found no turn within its bound and nothing was sent: the
     transport passes it on at once rather than sleeping its Retry-After and asking again."""
     from adapters.base import Quota
-    from adapters.errors import QuotaBusy
 
     tight = (Quota(1, timedelta(seconds=1)),)
     async with enedis_world(config={"quotas": tight}) as world:
@@ -215,3 +215,46 @@ async def test_a_shared_call_reports_its_exchanges_once() -> None:
                                for app, report in zip(("a", "b"), reports, strict=True)))
         assert sorted(r.upstream_calls for r in reports) == [0, 2]
         assert sorted(len(r.calls) for r in reports) == [0, 1]
+
+
+class _OneMoreTurn:
+    """Our limiter's protocol, granting every turn until armed, then ``armed`` more, then
+    QuotaBusy (a quota window found full)."""
+
+    armed: int | None = None
+
+    async def acquire(self, plan: object, api: str, recipient: str) -> None:
+        if self.armed is not None:
+            if self.armed == 0:
+                raise QuotaBusy("The data source is at its request quota.", retry_after=5)
+            self.armed -= 1
+
+    async def backoff(self, plan: object, api: str, seconds: float | None) -> None:
+        return None
+
+    async def headroom(self) -> dict[tuple[str, str], tuple[int, int]]:
+        return {}
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_exchanges_sent_before_our_limiter_refuses_a_retry_are_listed() -> None:
+    """A 503, then the retry refused by our own limiter: the one exchange that reached the
+    DSO is in the report, with the refusal's code."""
+    from proxy.upstream.fetcher import FetchReport, Upstream
+
+    limiter = _OneMoreTurn()
+    async with enedis_world(limiter=limiter) as world:  # type: ignore[arg-type]
+        await _consents(world)
+        upstream = Upstream(world.adapter, await world.adapter.capabilities(), world.clock)
+        await upstream.describe(LONG, "app")
+        world.simulator.faults.next(Fault.of(FaultKind.UNAVAILABLE, status=503))
+        limiter.armed = 1
+        report = FetchReport()
+        with pytest.raises(QuotaBusy):
+            await upstream.series(LONG, Dataset.DAILY_CONSUMPTION, _days(date(2026, 10, 1), 3),
+                                  recipient="app", report=report)
+        assert report.upstream_calls == 1
+        assert report.calls == ["daily_consumption 2026-10-01..2026-10-03 -> "
+                                "upstream-rate-limited"]
