@@ -92,8 +92,9 @@ async def noted(report: FetchReport | None, label: str, call: Awaitable[T],
                 claim: Callable[[], bool] | None = None, sent: list[int] | None = None) -> T:
     """``call``'s result, the call written in ``report`` as ``label``; if the DSO answered
     with an error or not at all (a timeout), as ``label -> <problem code>``: it was made all
-    the same (R16: the access event lists every upstream call). A turn our limiter refused
-    (:class:`QuotaBusy`) reached no DSO and is not written. ``claim``, for a call several
+    the same (R16: the access event lists every upstream call). A call our limiter refused
+    a turn (:class:`QuotaBusy`) before any exchange reached no DSO and is not written; one
+    refused after some is written with them. ``claim``, for a call several
     requests share, says whether this one writes it (the first to learn its outcome), and
     ``sent`` is its exchange counter (:func:`~adapters.quota.counting_exchanges`, set where
     its task was created); otherwise the exchanges are counted here."""
@@ -260,7 +261,7 @@ class Upstream:
             except NoData as none:
                 # Days the DSO has no value for, among days it has (from the cache or another
                 # call): a gap in the series, as in one call over the whole window. The cache
-                # leaves such days out, so they are asked for alone the next time.
+                # leaves such days out, so they are asked for again the next time.
                 empty = empty or none
                 continue
             fetched.extend(got.readings)
@@ -289,11 +290,10 @@ class Upstream:
     def _chunks(self, days: list[date], cached: set[date], dataset: Dataset, tz: ZoneInfo,
                 ) -> list[Period]:
         """The DSO calls that fetch every one of ``days`` not ``cached``: a call starts at a
-        missing day and runs to the last missing day within the
-        adapter's per-call window, cached days in between fetched again. So a window takes at
-        most as many calls as it would with nothing cached (the bound checked in
-        :meth:`series`), however the cached days are scattered, and no call is made for a run
-        of cached days alone."""
+        missing day and runs to the last missing day within the adapter's per-call window,
+        cached days in between fetched again. So a window takes at most as many calls as it
+        would with nothing cached (the bound checked in :meth:`series`), however the cached
+        days are scattered, and no call is made for a run of cached days alone."""
         per_call = self._per_call(dataset)
         missing = [day for day in days if day not in cached]
         runs: list[list[date]] = []
