@@ -98,22 +98,19 @@ async def noted(report: FetchReport | None, label: str, call: Awaitable[T],
     requests share, says whether this one writes it (the first to learn its outcome), and
     ``sent`` is its exchange counter (:func:`~adapters.quota.counting_exchanges`, set where
     its task was created); otherwise the exchanges are counted here."""
+    def write(failure: str | None = None) -> None:
+        if report is not None and (claim is None or claim()):
+            report.note(label, counter[0], failure)
+
     with contextlib.nullcontext(sent) if sent is not None else counting_exchanges() as counter:
         try:
             result = await call
-        except QuotaBusy as busy:
-            # Refused a turn after some exchanges were sent (a retry, a call of several
-            # exchanges): those reached the DSO and are listed; with none sent, nothing is.
-            if counter[0] and report is not None and (claim is None or claim()):
-                report.note(label, counter[0], busy.code)
-            raise
         except Exception as error:
-            if report is not None and (claim is None or claim()):
-                code = error.code if isinstance(error, PasserelleError) else "internal-error"
-                report.note(label, counter[0], code)
+            # Our limiter's refusal before any exchange reached no DSO: nothing to list.
+            if not (isinstance(error, QuotaBusy) and not counter[0]):
+                write(error.code if isinstance(error, PasserelleError) else "internal-error")
             raise
-    if report is not None and (claim is None or claim()):
-        report.note(label, counter[0])
+    write()
     return result
 
 
@@ -254,7 +251,7 @@ class Upstream:
             self._count("day", len(found), len(days) - len(found))
         fetched: list[Reading] = []
         empty: NoData | None = None
-        for chunk in self._chunks(days, set(found), dataset, tz):
+        for chunk in self._chunks(days, set(found), per_call, tz):
             try:
                 got = await self._fetch(point, dataset, chunk, resolution, tz, recipient,
                                         report, tenant)
@@ -287,23 +284,24 @@ class Upstream:
         limit = self.capabilities.limits(dataset).max_window
         return max(1, limit.days) if limit is not None else None
 
-    def _chunks(self, days: list[date], cached: set[date], dataset: Dataset, tz: ZoneInfo,
+    @staticmethod
+    def _chunks(days: list[date], cached: set[date], per_call: int | None, tz: ZoneInfo,
                 ) -> list[Period]:
         """The DSO calls that fetch every one of ``days`` not ``cached``: a call starts at a
         missing day and runs to the last missing day within the adapter's per-call window,
         cached days in between fetched again. So a window takes at most as many calls as it
         would with nothing cached (the bound checked in :meth:`series`), however the cached
         days are scattered, and no call is made for a run of cached days alone."""
-        per_call = self._per_call(dataset)
-        missing = [day for day in days if day not in cached]
-        runs: list[list[date]] = []
-        for day in missing:
+        runs: list[list[date]] = []  # [first, last] missing day of each call
+        for day in days:
+            if day in cached:
+                continue
             if runs and (per_call is None or (day - runs[-1][0]).days < per_call):
-                runs[-1].append(day)
+                runs[-1][1] = day
             else:
-                runs.append([day])
-        return [Period(_midnight(run[0], tz), _midnight(run[-1] + timedelta(days=1), tz))
-                for run in runs]
+                runs.append([day, day])
+        return [Period(_midnight(first, tz), _midnight(last + timedelta(days=1), tz))
+                for first, last in runs]
 
     async def _fetch(self, point: PointRef, dataset: Dataset, chunk: Period,
                      resolution: Resolution, tz: ZoneInfo, recipient: str,
