@@ -6,10 +6,17 @@ values, or raises from the error tree. The wrapper renders the exact body bytes 
 error format on failure), hashes them, appends the :class:`~consent.access_events.AccessEvent`
 to the sink and waits for it to be committed, then sends those same bytes. If the event cannot
 be made durable, nothing is sent but a 500: no data leaves without its trace.
+
+A request whose handler is cancelled because its client went away (aiohttp's
+``handler_cancellation``, which its test server turns on) still leaves its event, with status
+:data:`CLIENT_GONE` and what the handler had done by then (the DSO calls it had made), before
+the cancellation goes on: R16 counts every request, answered or not.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 from collections import Counter
@@ -28,6 +35,10 @@ from proxy.keys import access_sink_key, clock_key, request_id_key
 from proxy.middlewares import refuse_nul, refuses_nul_itself
 
 log = logging.getLogger("passerelle.data")
+
+#: The status an access event records for a request its client abandoned before the answer
+#: (nginx's "499 Client Closed Request": nothing was sent, the body hashed is empty).
+CLIENT_GONE = 499
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +118,9 @@ def evidenced(api: str, render_error: ErrorRenderer,
                 payload, values = await handler(request, trace)
                 answer = Rendered(200, json_bytes(payload), "application/json")
                 outcome = Outcome.SERVED
+            except asyncio.CancelledError:
+                await _record_abandoned(request, trace)
+                raise
             except PasserelleError as error:
                 answer = render_error(error, request)
                 outcome, rule = classify(error)
@@ -149,6 +163,24 @@ def add_evidenced_get(router: web.UrlDispatcher, path: str,
                                allow=DATA_METHODS)
 
     router.add_route("*", path, other_method)
+
+
+async def _record_abandoned(request: web.Request, trace: Trace) -> None:
+    """The event of a request cancelled in its handler (module docstring). The append runs in a
+    task of its own and is waited for shielded: a second cancellation (the server shutting
+    down) stops the waiting, not the append."""
+    append = asyncio.ensure_future(record_trace(
+        request, trace, status=CLIENT_GONE, body=b"", outcome=Outcome.FAILED,
+        reason="The client went away before the answer was ready."))
+    append.add_done_callback(_log_failed_append)
+    with contextlib.suppress(asyncio.CancelledError, Exception):  # logged by the callback
+        await asyncio.shield(append)
+
+
+def _log_failed_append(append: asyncio.Future[None]) -> None:
+    if not append.cancelled() and append.exception() is not None:
+        log.error("the access event of an abandoned request could not be made durable",
+                  exc_info=append.exception())
 
 
 async def _record(request: web.Request, trace: Trace, answer: Rendered, outcome: Outcome,

@@ -7,6 +7,7 @@ expiry instant, a withdrawal between two requests.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -336,6 +337,34 @@ async def test_upstream_failures_map_to_5xx_problems(world: World, fault: Fault,
     assert event["upstream_calls"] == 1
     assert event["upstream"] == [f"daily_consumption 2026-11-08..2026-11-08 -> {body['type']}"
                                  .replace("https://passerelle.dev/problems/", "")]
+
+
+async def test_a_request_whose_client_goes_away_still_leaves_its_event(world: World) -> None:
+    """aiohttp's test server cancels the handler of a request whose client disconnects
+    (``handler_cancellation``): the request is evidenced all the same (R16), status 499,
+    nothing sent."""
+    token = await world.token("dash")
+    await world.series(token, "daily_consumption", *WEEK)  # describes the point once
+    faults = world.simulator.faults
+    faults.next(Fault.of(FaultKind.LATENCY, delay=0.25))  # the world's DSO timeout is 0.3 s
+    asked = asyncio.ensure_future(world.series(token, "daily_consumption", WEEK[1],
+                                               WEEK[1] + timedelta(days=1)))
+    while faults.to_json()["queued"]:  # until the DSO call has started
+        await asyncio.sleep(0.005)
+    asked.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asked
+    for _ in range(100):
+        events = await world.events()
+        if len(events) == 2:
+            break
+        await asyncio.sleep(0.05)
+    event = events[-1]
+    assert (event["outcome"], event["status"]) == ("failed", 499), event
+    assert event["body_sha256"] == sha256(b"")
+    assert event["recipient_id"] == world.apps["dash"]
+    assert event["point"] == str(PRM) and event["dataset"] == "daily_consumption"
+    assert event["reason"] == "The client went away before the answer was ready."
 
 
 async def test_a_nul_in_a_data_url_is_refused_in_the_apis_shape_and_evidenced(
