@@ -32,8 +32,14 @@ DENIAL_STATUSES = frozenset({401, 403, 429})
 
 
 def route_label(request: web.BaseRequest) -> str:
-    """The matched route's template, or ``unmatched`` (404s from scanners, bad methods)."""
-    match_info = getattr(request, "match_info", None)
+    """The matched route's template, or ``unmatched`` (404s from scanners, bad methods, and
+    requests aiohttp's parser refused before any routing: an over-long line, a bad header)."""
+    try:
+        match_info = request.match_info  # type: ignore[attr-defined]
+    except (AttributeError, AssertionError):
+        # A parser-refused request was never routed: aiohttp's ``match_info`` asserts on it
+        # (and a bare ``BaseRequest`` has none). The access log must not crash on it.
+        return UNMATCHED_ROUTE
     resource = match_info.route.resource if match_info is not None else None
     return resource.canonical if resource is not None else UNMATCHED_ROUTE
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -70,6 +71,35 @@ async def test_a_careless_handler_leaks_no_token_point_or_cookie(
     assert access["route"] == "/test/points/{ref}"
     assert access["status"] == 500
     assert "RuntimeError" in next(e for e in ours if e["logger"] == "passerelle.http")["exc"]
+
+
+@pytest.mark.parametrize("line", [
+    f"GET /test/points/{PRM}?q={'a' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n",
+    f"GET /test/points/{PRM} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}"
+    f"{'a' * 9000}\r\n\r\n",
+], ids=["request line", "header"])
+async def test_a_request_refused_by_the_http_parser_is_logged_once_and_safely(
+        make_app: Callable[..., web.Application], captured: io.StringIO, line: str) -> None:
+    """aiohttp answers an over-long line 400 itself, before any route: the access log still
+    writes its line (route ``unmatched``), with no crash of its own, and the parser's message
+    (the line's first bytes) leaks no token."""
+    app = make_app()
+    app.router.add_get("/test/points/{ref}", chatty)
+    async with running(app, access_log_class=SafeAccessLogger) as client:
+        reader, writer = await asyncio.open_connection(client.host, client.port)
+        writer.write(line.encode())
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+
+    assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == b"400"
+    output = captured.getvalue()
+    entries = [json.loads(entry) for entry in output.splitlines()]
+    assert "Unhandled exception" not in output
+    access = [e for e in entries if e["logger"] == "aiohttp.access"]
+    assert [(e["route"], e["status"]) for e in access] == [("unmatched", 400)]
+    for secret in (PRM, TOKEN):
+        assert secret not in output
 
 
 @given(prefix=st.text(max_size=20), suffix=st.text(max_size=20),
