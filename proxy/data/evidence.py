@@ -173,8 +173,14 @@ async def _record_abandoned(request: web.Request, trace: Trace) -> None:
         request, trace, status=CLIENT_GONE, body=b"", outcome=Outcome.FAILED,
         reason="The client went away before the answer was ready."))
     append.add_done_callback(_log_failed_append)
+    _ABANDONED.add(append)  # the loop holds tasks weakly: keep it until it is done
+    append.add_done_callback(_ABANDONED.discard)
     with contextlib.suppress(asyncio.CancelledError, Exception):  # logged by the callback
         await asyncio.shield(append)
+
+
+#: The appends of abandoned requests' events still running (:func:`_record_abandoned`).
+_ABANDONED: set[asyncio.Future[None]] = set()
 
 
 def _log_failed_append(append: asyncio.Future[None]) -> None:
