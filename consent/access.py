@@ -130,16 +130,20 @@ class AccessContext:
 
 @dataclass(frozen=True, slots=True)
 class Denial:
-    """A check's "no": the rule, a sentence for a person, and what would have been allowed."""
+    """A check's "no": the rule, a sentence for a person, what would have been allowed, and
+    for a rule that can say no for more than one reason, which (``reason``: a stable token an
+    API maps to its own code, such as ``before-move-in``)."""
 
     rule: str
     detail: str
     allowed: Mapping[str, Any] | None = None
+    reason: str | None = None
 
     def to_error(self) -> AccessDenied:
         """The domain error the HTTP edge renders (problem+json or a Data Connect body)."""
         return AccessDenied(self.detail, rule=self.rule,
-                            allowed=dict(self.allowed) if self.allowed is not None else None)
+                            allowed=dict(self.allowed) if self.allowed is not None else None,
+                            **({"reason": self.reason} if self.reason is not None else {}))
 
 
 def window_json(period: Period, tz: ZoneInfo = UTC_ZONE) -> dict[str, str | None]:

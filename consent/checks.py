@@ -31,11 +31,12 @@ class ConsentCheck(Protocol):
         ...
 
 
-def _window_denial(rule: str, detail: str, ctx: AccessContext) -> Denial:
+def _window_denial(rule: str, detail: str, ctx: AccessContext,
+                   reason: str | None = None) -> Denial:
     window = allowed_window(ctx)
     if window is None:
-        return Denial(rule, detail)
-    return Denial(rule, detail, {"window": window_json(window, ctx.request.timezone)})
+        return Denial(rule, detail, reason=reason)
+    return Denial(rule, detail, {"window": window_json(window, ctx.request.timezone)}, reason)
 
 
 class TokenValid:
@@ -68,6 +69,13 @@ class ConsentActive:
     def check(self, ctx: AccessContext) -> Denial | None:
         consent, at = ctx.consent, ctx.request.at
         if consent is None:
+            token, point = ctx.token, ctx.request.point
+            if token is not None and token.points is not None and point not in token.points:
+                # A consent-bound token on a point its consent does not name: the point is
+                # what is wrong, and the token's points are what would be allowed (R6).
+                return Denial("R6 point", f"This token's consent does not cover the point "
+                                          f"{point}.",
+                              {"points": sorted(str(p) for p in token.points)})
             return Denial(self.rule, "No consent of the household covers this recipient and point.")
         basis = consent.basis
         if consent.revoked_at is not None and consent.revoked_at <= at:
@@ -178,8 +186,16 @@ class OccupancyCovers:
         window = ctx.request.window
         if ctx.request.dataset.spec.is_series:
             if window is None or not any(p.covers(window) for p in ctx.point.occupancy):
-                return _window_denial(self.rule, "The requested window reaches outside the "
-                                                 "household's occupancy of the point.", ctx)
+                # Which side: a window reaching back before a move-in is a request to correct
+                # (its start), not a household that has left (Data Connect tells them apart).
+                starts = [p.start for p in ctx.point.occupancy
+                          if window is not None and (p.end is None or p.end > window.start)]
+                before = window is not None and bool(starts) and window.start < min(starts)
+                return _window_denial(
+                    self.rule, "The requested window starts before the household moved in."
+                    if before else "The requested window reaches outside the household's "
+                                   "occupancy of the point.", ctx,
+                    "before-move-in" if before else None)
         elif not any(p.contains(ctx.request.at) for p in ctx.point.occupancy):
             return Denial(self.rule, "The household no longer occupies the point.")
         return None
@@ -203,7 +219,7 @@ class UpstreamAuthorised:
         window = ctx.request.window
         if ctx.request.dataset.spec.is_series and (window is None or not upstream.covers(window)):
             return _window_denial(self.rule, "The requested window reaches outside the upstream "
-                                             "authorisation.", ctx)
+                                             "authorisation.", ctx, "window")
         return None
 
 

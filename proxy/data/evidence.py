@@ -202,7 +202,8 @@ async def record_trace(request: web.Request, trace: Trace, *, status: int, body:
     member reads behind a community aggregate, whose own body is never sent)."""
     window = trace.window
     event = AccessEvent(
-        at=request.app[clock_key].now(),
+        at=trace.decided_at if outcome is Outcome.SERVED and trace.decided_at is not None
+        else request.app[clock_key].now(),
         request_id=request.get(request_id_key, ""),
         api=trace.api, route=trace.route, outcome=outcome, status=status,
         body_sha256=hashlib.sha256(body).hexdigest(),

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlalchemy import or_
+from sqlmodel import col, select
 
 from adapters.errors import UnsupportedDataset
 from consent.access import AccessContext, PointFacts, ReadRequest
@@ -63,7 +64,9 @@ class HouseholdReader:
                 Occupancy.household_id == household_id))).all()
             upstream = (await session.exec(select(UpstreamAuthorisation).where(
                 UpstreamAuthorisation.point_id == point.id,
-                UpstreamAuthorisation.state == UpstreamState.ACTIVE))).all()
+                UpstreamAuthorisation.state == UpstreamState.ACTIVE,
+                or_(col(UpstreamAuthorisation.household_id) == household_id,
+                    col(UpstreamAuthorisation.household_id).is_(None))))).all()
         now = self.clock.now()
         periods = [Period(u.valid_from, u.valid_until) for u in upstream]
         current = [p for p in periods if p.contains(now)]

@@ -112,7 +112,7 @@ def _pick(rows: Sequence[sa.Row[Any]], dataset: Dataset | None,
 
 def around(point_id: str | sa.BindParameter[Any], household: str | sa.BindParameter[Any],
            points: sa.Select[Any]) -> sa.CompoundSelect[Any]:
-    """Occupancy of the household (o), active upstream authorisations (u) of one point, and
+    """Occupancy of the household (o), its active upstream authorisations (u) of one point, and
     the grant's points (p, from ``points``: kind, start, end, ref), in one statement (values
     or bind parameters: the facts loader builds it once)."""
     text_null = sa.null().cast(sa.String)
@@ -120,8 +120,13 @@ def around(point_id: str | sa.BindParameter[Any], household: str | sa.BindParame
         sa.select(sa.literal("o").label("kind"), _OCCUPANCY.c.starts_at.label("start"),
                   _OCCUPANCY.c.ends_at.label("end"), text_null.label("ref"))
         .where(_OCCUPANCY.c.point_id == point_id, _OCCUPANCY.c.household_id == household),
+        # The household's own authorisations only (a previous occupant's, still active at
+        # the DSO, lets nothing through for this one), or one no household gave (an operator's
+        # standing agreement with an in-house DSO).
         sa.select(sa.literal("u"), _UPSTREAM.c.valid_from, _UPSTREAM.c.valid_until, text_null)
-        .where(_UPSTREAM.c.point_id == point_id, _UPSTREAM.c.state == UpstreamState.ACTIVE),
+        .where(_UPSTREAM.c.point_id == point_id, _UPSTREAM.c.state == UpstreamState.ACTIVE,
+               sa.or_(_UPSTREAM.c.household_id == household,
+                      _UPSTREAM.c.household_id.is_(None))),
         points,
     )
 

@@ -4,6 +4,12 @@
 R12, R13), fetches through the :class:`~proxy.upstream.fetcher.Upstream` of the point's source
 and cuts the result to the consent's view. It never fetches before the policy has allowed the
 request, so a denied request costs the DSO nothing and never touches the cache.
+
+The policy is enforced twice: before the DSO call, and again once its answer is in, at the
+instant the data is released (:meth:`DataService._confirm`), with the facts read again. A DSO
+call may take seconds (timeouts and retries): a consent withdrawn, expired or cut by a move-out
+meanwhile must not let data out (R6), and the access event carries that second instant, the one
+an auditor judges the release by (docs/evidence-format.md §9).
 """
 
 from __future__ import annotations
@@ -17,15 +23,21 @@ from consent.access import AccessContext, ReadRequest, TokenGrant
 from consent.aggregation import cut_record, reachable, reaches, unreachable, view
 from consent.checks import AllOf
 from consent.clock import Clock
+from consent.errors import InvalidPeriod
 from consent.identifiers import PointRef, Source
 from consent.periods import DayRange
 from consent.readings import Record, Series
 from consent.redaction import redact
-from consent.vocabulary import Dataset, Resolution
+from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
 from proxy.data.facts import AccessFacts, FactsLoader
 from proxy.data.ratelimit import RecipientLimits
 from proxy.data.trace import Trace
 from proxy.upstream.fetcher import Upstream
+
+#: The longest window one request may name: every day of the longest history a consent may
+#: release (:data:`~consent.vocabulary.MAX_HISTORY`), today included. Checked first, by
+#: arithmetic: a window of millions of days must not be laid out day by day to be refused.
+MAX_WINDOW_DAYS = MAX_HISTORY.days + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +100,21 @@ class DataService:
                               resolution=resolution, timezone=facts.timezone)
         ctx = AccessContext(request, caller.grant, consent, facts.facts)
         self.policy.enforce(ctx)
+        trace.decided_at = at
         return facts, ctx
+
+    async def _confirm(self, caller: Caller, ctx: AccessContext, trace: Trace) -> AccessFacts:
+        """The policy again on ``ctx``'s request, now, with the facts read again (module
+        docstring): raises the denial, or dates the release in ``trace``."""
+        at = self.clock.now()
+        request = ctx.request
+        facts = await self.facts.load(recipient_id=caller.grant.recipient_id,
+                                      consent_id=caller.grant.consent_id, point=request.point,
+                                      at=at, tenant=caller.tenant, dataset=request.dataset)
+        self.policy.enforce(AccessContext(replace(request, at=at), caller.grant, facts.consent,
+                                          facts.facts))
+        trace.decided_at = at
+        return facts
 
     async def series(self, caller: Caller, point: PointRef, dataset: Dataset, days: DayRange,
                      resolution: Resolution | None, trace: Trace, *,
@@ -102,6 +128,9 @@ class DataService:
         policy is asked again with that step, so a consent capped at P1D is denied the curve
         rather than served daily values where a curve is expected.
         """
+        if days.days > MAX_WINDOW_DAYS:
+            raise InvalidPeriod(f"A window may not exceed {MAX_WINDOW_DAYS} days (this one has "
+                                f"{days.days}).", field="end", max_days=MAX_WINDOW_DAYS)
         facts, ctx = await self._allow(caller, point, dataset, days, resolution, trace)
         window = ctx.request.window
         assert window is not None
@@ -112,10 +141,12 @@ class DataService:
             step, _ = await upstream.native_resolution(point, dataset, recipient, trace.report,
                                                        cap)
             trace.resolution = step.value
-            self.policy.enforce(replace(ctx, request=replace(ctx.request, resolution=step)))
+            ctx = replace(ctx, request=replace(ctx.request, resolution=step))
+            self.policy.enforce(ctx)
             cap = step
         fetched = await upstream.series(point, dataset, window, recipient=recipient,
                                         report=trace.report, cap=cap, tenant=facts.tenant)
+        facts = await self._confirm(caller, ctx, trace)
         target = Resolution(trace.resolution) if trace.resolution else fetched.resolution
         if resolution is None and not reaches(fetched.resolution, target):
             # The finest the data makes whole intervals of, within the consent's cap: a PT30M
@@ -137,11 +168,14 @@ class DataService:
                      trace: Trace) -> OccupantRecord:
         """The current occupant's ``dataset`` record, cut to the fields the consent releases,
         without payment-difficulty signals whoever asks (R13)."""
-        facts, _ = await self._allow(caller, point, dataset, None, None, trace)
+        facts, ctx = await self._allow(caller, point, dataset, None, None, trace)
         assert facts.consent is not None  # the policy denies without one
         record = await self._upstream(point).record(
             point, dataset, recipient=caller.grant.recipient_id, report=trace.report)
-        now = self.clock.now()
+        facts = await self._confirm(caller, ctx, trace)
+        assert facts.consent is not None
+        now = trace.decided_at
+        assert now is not None  # set by _confirm
         held = [p.start for p in (facts.facts.occupancy if facts.facts else ())
                 if p.start is not None and p.contains(now)]
         return OccupantRecord(redact(cut_record(record, facts.consent.fields_for(dataset))),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from consent.models.base import DEFAULT_TENANT
 from consent.periods import Period
@@ -24,3 +25,6 @@ class Trace:
     window: Period | None = None
     resolution: str | None = None
     report: FetchReport = field(default_factory=FetchReport)
+    #: When the consent checks last allowed the request: the access event's ``at`` (the
+    #: instant the data was released), else the instant the event is written.
+    decided_at: datetime | None = None

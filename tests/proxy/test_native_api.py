@@ -349,7 +349,9 @@ async def test_a_request_whose_client_goes_away_still_leaves_its_event(world: Wo
     faults.next(Fault.of(FaultKind.LATENCY, delay=0.25))  # the world's DSO timeout is 0.3 s
     asked = asyncio.ensure_future(world.series(token, "daily_consumption", WEEK[1],
                                                WEEK[1] + timedelta(days=1)))
-    while faults.to_json()["queued"]:  # until the DSO call has started
+    for _ in range(2000):  # until the DSO call has started (the fault is drawn)
+        if not faults.to_json()["queued"]:
+            break
         await asyncio.sleep(0.005)
     asked.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -363,7 +365,7 @@ async def test_a_request_whose_client_goes_away_still_leaves_its_event(world: Wo
     assert (event["outcome"], event["status"]) == ("failed", 499), event
     assert event["body_sha256"] == sha256(b"")
     assert event["recipient_id"] == world.apps["dash"]
-    assert event["point"] == str(PRM) and event["dataset"] == "daily_consumption"
+    assert (event["point"], event["dataset"]) == (str(PRM), "daily_consumption")
     assert event["reason"] == "The client went away before the answer was ready."
 
 
