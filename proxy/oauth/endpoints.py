@@ -35,23 +35,26 @@ PATHS = {
 }
 
 
-def new_exchange(request: web.Request) -> Exchange:
-    """An empty exchange at the request's instant."""
+def new_exchange(request: web.Request, access_ttl: timedelta | None = None) -> Exchange:
+    """An empty exchange at the request's instant; its access tokens live ``access_ttl``, by
+    default the settings' (at most :data:`MAX_ACCESS_TTL`)."""
     settings = request.app[settings_key]
+    if access_ttl is None:
+        access_ttl = min(MAX_ACCESS_TTL, timedelta(seconds=max(1, settings.access_token_ttl)))
     return Exchange(now=request.app[clock_key].now(), issuer=settings.issuer,
-                    access_ttl=min(MAX_ACCESS_TTL,
-                                   timedelta(seconds=max(1, settings.access_token_ttl))),
+                    access_ttl=access_ttl,
                     code_ttl=CODE_TTL,
                     refresh_idle=timedelta(days=max(1, settings.refresh_token_idle_days)))
 
 
-async def run_back_channel(request: web.Request, snapshot: Snapshot, run: str) -> Carrier:
+async def run_back_channel(request: web.Request, snapshot: Snapshot, run: str, *,
+                           access_ttl: timedelta | None = None) -> Carrier:
     """Load, let authlib decide (``run``: ``"token"``, ``"revocation"`` or
     ``"introspection"``), apply; raises :class:`OAuthError` (the native and the Data Connect
     endpoints render it each their way)."""
     server: PasserelleServer = request.app[oauth_server_key]
     store = request.app[token_store_key]
-    exchange = new_exchange(request)
+    exchange = new_exchange(request, access_ttl)
     await store.load(exchange, snapshot, presented_in="refresh_token" if run == "token"
                      else "token")
     try:

@@ -8,8 +8,10 @@ implicit and resource owner password (RFC 9700 §2.1.2, §2.4).
 Tokens are opaque (``pas_at_...``, ``pas_rt_...``) and stored as SHA-256 digests, not JWTs:
 Passerelle's only resource server is itself, so nothing gains from self-contained tokens, and
 withdrawing a consent must stop its tokens at once (a JWT would need a revocation check at every
-call anyway). Access tokens live :attr:`access_ttl` (at most one hour), and never beyond the
-consent they serve.
+call anyway). Access tokens live the exchange's ``access_ttl`` (at most one hour on
+Passerelle's own endpoints; Data Connect's 12,600 s on its compatible token endpoint, whose
+client-credentials tokens are app-wide, every request checked against the consent of the point
+it reads), and never beyond the consent they serve.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from proxy.oauth.exchange import AUTH_METHODS, Grantee, Issued, OAuthClient, Tok
 from proxy.oauth.glue import Carrier, Snapshot, current_exchange
 from proxy.oauth.grants import AccessRequestCheck, AppGrant, CodeGrant, RefreshGrant, S256Only
 
-#: Upper bound of access-token lifetimes, whatever the settings say.
+#: Upper bound of access-token lifetimes on Passerelle's own endpoints, whatever the settings say.
 MAX_ACCESS_TTL = timedelta(hours=1)
 
 
@@ -96,8 +98,7 @@ def generate_token(grant_type: str, client: OAuthClient, user: Grantee | None = 
                    include_refresh_token: bool = True) -> dict[str, Any]:
     """authlib's token generator: opaque tokens; details of the consent reflected (RFC 9396 §7)."""
     exchange = current_exchange()
-    ttl = min(exchange.access_ttl, MAX_ACCESS_TTL)
-    expires_at = exchange.now + ttl
+    expires_at = exchange.now + exchange.access_ttl  # bounded where the exchange is made
     if user is not None:
         expires_at = min(expires_at, user.valid_until)
     token: dict[str, Any] = {

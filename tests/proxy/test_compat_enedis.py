@@ -13,9 +13,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 
+from consent.models import Consent, UpstreamAuthorisation
 from proxy.compat.enedis.wire import customer_id, offset_date
 from proxy.keys import web_secret_key
+from tests.oauth.conftest import Browser, query_of
 from tests.proxy.world import (
     COACH_FROM,
     COACH_UNTIL,
@@ -149,8 +152,13 @@ async def test_move_in_day_on_the_compatible_api(world: World) -> None:
     token = await world.token("dash")
     status, _ = await dc(world, DAILY, token, MOVE_IN, MOVE_IN + timedelta(days=1))
     assert status == 200
+    # Before the move-in: Enedis's "period anterior to the meter's last activation date" (a
+    # start to correct), not 0007 ("not the holder", on which clients drop the household).
     status, body = await dc(world, DAILY, token, MOVE_IN - timedelta(days=1), MOVE_IN)
-    assert (status, body["error"], body["rule"]) == (403, "ADAM-DC-0007", "R8 occupancy")
+    assert (status, body["error"], body["rule"]) == (400, "ADAM-ERR0123", "R8 occupancy")
+    status, body = await dc(world, DAILY, token, MOVE_IN - timedelta(days=1),
+                            MOVE_IN + timedelta(days=1))
+    assert (status, body["error"]) == (400, "ADAM-ERR0123")
     assert body["allowed"]["window"]["start"].startswith(MOVE_IN.isoformat())
 
 
@@ -364,9 +372,10 @@ def test_our_own_outage_keeps_its_status_and_retry_after() -> None:
 
 
 async def test_data_connect_scope_names_get_a_token(world: World) -> None:
-    """An unmodified client sends Data Connect's scope names (reference §1.3): it gets a token
-    for the datasets they name; names nobody knows are ignored, as Data Connect does; Passerelle's
-    own dataset names still narrow the token."""
+    """An unmodified client sends Data Connect's scope names (reference §1.3): they are
+    ignored, as Enedis does (access is by subscription), so the token covers the application's
+    own datasets, the contract among them though no such name exists; Passerelle's own dataset
+    names still narrow the token."""
     client_id, secret = world.credentials["dash"]
 
     async def scope_of(scope: str) -> tuple[int, str]:
@@ -376,12 +385,110 @@ async def test_data_connect_scope_names_get_a_token(world: World) -> None:
             body = await answer.json()
             return answer.status, body.get("scope", body.get("error"))
 
-    status, granted = await scope_of("fr_be_cons_daily_consumption fr_be_identity "
-                                     "fr_be_cons_max_power")
-    assert (status, set(granted.split())) == (
-        200, {"daily_consumption", "identity", "daily_max_power"})
+    status, own = await scope_of("")
+    assert status == 200
+    assert "contract" in own.split()
+    status, granted = await scope_of("fr_be_cons_detail_load_curve fr_be_cons_daily_consumption "
+                                     "fr_be_cons_max_power fr_be_prod_daily_production "
+                                     "fr_be_identity fr_be_address fr_be_contact")
+    assert (status, set(granted.split())) == (200, set(own.split()))
     status, granted = await scope_of("fr_be_something_new /v3/metering_data/daily.GET")
     assert status == 200
     assert "daily_consumption" in granted.split()  # the application's own scope
     status, granted = await scope_of("daily_consumption fr_be_unknown")
     assert (status, granted) == (200, "daily_consumption")
+
+
+# --- found by the thirteenth session's review -------------------------------------------------
+
+async def _consent_through_data_connect_page(world: World, app: str, duration: str) -> None:
+    client_id, _ = world.credentials[app]
+    browser = Browser(str(world.client.make_url("")).rstrip("/"))
+    try:
+        response, _ = await browser.get(f"{AUTHORIZE}?client_id={client_id}&response_type=code"
+                                        f"&state=s1&duration={duration}")
+        decided = await decide(browser, response.headers["Location"], "approve")
+        back, _ = await browser.get(decided.headers["Location"])
+        assert query_of(back.headers["Location"])["usage_point_id"] == PRM.identifier
+    finally:
+        await browser.close()
+
+
+async def test_data_connect_consent_releases_data_connect_history(world: World) -> None:
+    """A consent given on /dataconnect/v1/oauth2/authorize must let the app read what Data
+    Connect serves: daily values 36 months (+15 days) back (reference §1.4). Here: ~20 months
+    back, after the household's move-in and inside the upstream authorisation."""
+    await world.withdraw("dash")  # only the consent given through the Data Connect page counts
+    await _consent_through_data_connect_page(world, "dash", "P3Y")
+    token = (await client_token(world, "dash"))["access_token"]
+    status, body, _ = await world.get(DAILY, token, usage_point_id=PRM.identifier,
+                                      start="2025-04-01", end="2025-04-08")
+    assert status == 200, body
+
+
+#: The scope list an unofficial Data Connect client sends (reference §1.3, idx:349584223).
+UNOFFICIAL_SCOPE = ("fr_be_cons_detail_load_curve fr_be_cons_daily_consumption "
+                    "fr_be_cons_max_power fr_be_prod_daily_production fr_be_identity "
+                    "fr_be_address fr_be_contact")
+
+
+async def test_unofficial_scope_list_does_not_narrow_away_the_contract(world: World) -> None:
+    """Enedis does not honour these scope names (reference §1.3): an app that sends them still
+    reads every API it subscribed to, the contract among them. Here the household's consent
+    covers the contract, yet the token the list yields does not."""
+    client_id, secret = world.credentials["dash"]
+    async with world.client.post("/compat/enedis/oauth2/v3/token", data={
+            "grant_type": "client_credentials", "client_id": client_id,
+            "client_secret": secret, "scope": UNOFFICIAL_SCOPE}) as answer:
+        assert answer.status == 200
+        token = (await answer.json())["access_token"]
+    status, body, _ = await world.get("/compat/enedis/customers_upc/v5/usage_points/contracts",
+                                      token, usage_point_id=PRM.identifier)
+    assert status == 200, body
+
+
+async def test_token_lives_as_long_as_a_data_connect_token(world: World) -> None:
+    """Data Connect v5 tokens last 12600 s (reference §1.3) and clients cache them for a fixed
+    3 h (Conso API's KV TTL) or 3 h 30: one an hour old must still work."""
+    body = await client_token(world, "dash")
+    world.clock.set(world.clock.now() + timedelta(hours=1))
+    status, answer, _ = await world.get(DAILY, body["access_token"],
+                                        usage_point_id=PRM.identifier,
+                                        start="2026-11-01", end="2026-11-08")
+    assert (body["expires_in"], status) == ("12600", 200), answer
+
+
+async def test_a_slow_household_approval_still_reaches_the_app(world: World) -> None:
+    """The household approves 16 minutes after opening the consent page: the consent is granted
+    (active), so the app must be sent back with code/usage_point_id (or, at the very least, an
+    error redirect); today the browser stops on a JSON 400 and the app never learns of it."""
+    client_id, _ = world.credentials["coach"]
+    browser = Browser(str(world.client.make_url("")).rstrip("/"))
+    try:
+        response, _ = await browser.get(f"{AUTHORIZE}?client_id={client_id}&response_type=code"
+                                        "&state=slow&duration=P1Y")
+        world.clock.set(world.clock.now() + timedelta(minutes=16))
+        decided = await decide(browser, response.headers["Location"], "approve")
+        back, text = await browser.get(decided.headers["Location"])
+        async with world.db.engine.connect() as conn:
+            active = (await conn.execute(sa.select(sa.func.count()).select_from(Consent).where(
+                Consent.recipient_id == world.apps["coach"], Consent.state == "active"))).scalar()
+        assert back.status == 303, (back.status, text, f"active consents of coach: {active}")
+        assert back.headers["Location"].startswith("https://coach.example/cb?")
+    finally:
+        await browser.close()
+
+
+async def test_a_window_before_the_upstream_authorisation_is_not_no_consent(world: World) -> None:
+    """The household's upstream authorisation (its Data Connect consent to the operator) starts
+    on 2025-06-01 and is in force now. A window reaching before it is Enedis's ADAM-DC-0009
+    ("start date ... greater than the consent start date"), not ADAM-DC-0008 ("no consent can
+    be found"), which tells the client the consent is gone."""
+    async with world.db.session() as session:
+        await session.exec(sa.update(UpstreamAuthorisation)  # type: ignore[call-overload]
+                           .values(valid_from=midnight(date(2025, 6, 1))))
+    token = (await client_token(world, "dash"))["access_token"]
+    status, body, _ = await world.get(DAILY, token, usage_point_id=PRM.identifier,
+                                      start="2025-05-25", end="2025-06-02")
+    assert (status, body["error"], body["rule"]) == (
+        403, "ADAM-DC-0009", "upstream authorisation"), body

@@ -29,8 +29,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-#: How long a household may take on Passerelle's sign-in and consent pages (seconds).
-BRIDGE_TTL = 900
+#: How long a household may take on Passerelle's sign-in and consent pages (seconds). A day:
+#: an approval creates the consent whatever the bridge's age, so a bridge that expired on the
+#: way would leave the app unaware of a consent it holds; what keeps a late callback from
+#: being replayed is the single-use, one-minute code it carries, not this lifetime.
+BRIDGE_TTL = 86_400
 #: Tolerated disagreement between the clocks of the replica that issues and the one that
 #: checks (seconds): a bridge "issued" up to this far in the future is accepted.
 CLOCK_SKEW = 60

@@ -22,6 +22,8 @@ NO_CONSENT = ("ADAM-DC-0008", "No consent can be found for this customer and thi
 NOT_HOLDER = ("ADAM-DC-0007", "The customer is not owner of this usage point.")
 BEFORE_CONSENT = ("ADAM-DC-0009",
                   "The start date of the request must be greater than the consent start date.")
+BEFORE_MOVE_IN = ("ADAM-ERR0123", "The requested period cannot be anterior to the meter's "
+                                  "last activation date")
 HISTORY = ("ADAM-DC-0016", "The start date must be greater than the history deadline.")
 UNAUTHORIZED = ("unauthorized_user", "user is not authorized to access this resource")
 TECHNICAL = ("technical_error", "Technical error. Please try later.")
@@ -62,6 +64,15 @@ def body_of(error: PasserelleError) -> tuple[int, dict[str, Any]]:
         return error.status, {"error": error.error, "error_description": error.detail}
     if isinstance(error, AccessDenied):
         status, (code, text) = _RULES.get(error.rule, (403, UNAUTHORIZED))
+        reason = error.extra.get("reason")
+        if error.rule == "R8 occupancy" and reason == "before-move-in":
+            # Enedis's answer to a period before the meter's activation for this customer;
+            # 0007 ("not the holder") makes clients drop the household (reference §1.6).
+            status, (code, text) = 400, BEFORE_MOVE_IN
+        elif error.rule == "upstream authorisation" and reason == "window":
+            # In force, but the window reaches before it: 0009, not 0008 ("no consent"),
+            # on which clients drop the household.
+            status, (code, text) = 403, BEFORE_CONSENT
         body: dict[str, Any] = {"error": code, "error_description": text, "rule": error.rule,
                                 "detail": error.detail}
         if error.allowed is not None:
@@ -87,8 +98,7 @@ def _upstream_body(error: PasserelleError) -> tuple[int, dict[str, Any]]:
     if isinstance(error, upstream.NoData | upstream.UnknownPoint | upstream.UnsupportedResolution):
         return 404, _pair(NO_DATA)
     if isinstance(error, upstream.BeforeMoveIn):
-        return 400, {"error": "ADAM-ERR0123", "error_description": "The requested period cannot "
-                     "be anterior to the meter's last activation date"}
+        return 400, _pair(BEFORE_MOVE_IN)
     if isinstance(error, upstream.BeyondHistory):
         return 400, _pair(HISTORY)
     if isinstance(error, upstream.NotYetAvailable):

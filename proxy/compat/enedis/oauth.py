@@ -16,7 +16,7 @@ sends the browser to the recipient's first other redirect URI with ``code``, ``s
 
 The request crosses Passerelle's pages in the ``state`` of Passerelle's own authorization
 request, as an authenticated :class:`~proxy.compat.enedis.bridge.Bridge` (client id, the
-recipient's state, issue time; 15 minutes to live), so that whichever replica the callback
+recipient's state, issue time; a day to live), so that whichever replica the callback
 lands on can finish it. The callback then consumes the code it forwards (see
 :func:`callback`): a callback URL opened again answers ``unknown_or_expired_request``.
 """
@@ -41,7 +41,7 @@ from consent.models import ConsentPoint, MeteringPoint, Recipient, RecipientStat
 from consent.models.oauth import AuthorizationCode
 from consent.scopes import METER_DATA, scope_of
 from consent.tokens import digest
-from consent.vocabulary import DATASET_NAMES, Dataset
+from consent.vocabulary import DATASET_NAMES, MAX_HISTORY
 from proxy.compat.enedis.bridge import Bridge, bridge_key, open_bridge, seal_bridge
 from proxy.compat.enedis.wire import RECORD_PATHS, SERIES_PATHS
 from proxy.errors import InvalidRequest, OAuthError, UnsupportedGrantType
@@ -69,39 +69,27 @@ _DURATION = re.compile(
 #: Beyond any cap: a duration this long is not laid on the calendar (dates end in year 9999).
 _FAR = 10**6
 _DC_DATASETS = frozenset({*SERIES_PATHS.values(), *RECORD_PATHS.values()})
+#: Data Connect's token lifetime (reference §1.3): clients keep a token for a fixed 3 h or
+#: 3 h 30 without reading ``expires_in``; a shorter one would fail them most of that time.
+#: Such a token is app-wide (client credentials): each request is still checked against the
+#: consent of the point it reads, so withdrawing a consent stops it at once all the same.
+DATA_CONNECT_TOKEN_TTL = timedelta(seconds=12_600)
 #: RFC 6749 §3.3 scope-token: printable ASCII but space, '"' and '\\'.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
-#: Scope names Data Connect clients send (reference §1.3: an unofficial client's list; no
-#: official source says Enedis honours them), as the datasets they name.
-DATA_CONNECT_SCOPES: dict[str, Dataset] = {
-    "fr_be_cons_detail_load_curve": Dataset.CONSUMPTION_LOAD_CURVE,
-    "fr_be_cons_daily_consumption": Dataset.DAILY_CONSUMPTION,
-    "fr_be_cons_max_power": Dataset.DAILY_MAX_POWER,
-    "fr_be_prod_daily_production": Dataset.DAILY_PRODUCTION,
-    "fr_be_prod_detail_load_curve": Dataset.PRODUCTION_LOAD_CURVE,
-    "fr_be_identity": Dataset.IDENTITY,
-    "fr_be_address": Dataset.ADDRESS,
-    "fr_be_contact": Dataset.CONTACT,
-}
-
-
 def data_connect_scope(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The token request's ``scope`` in Passerelle's words: Data Connect's scope names become
-    the datasets they name, other names that are not datasets are dropped (Data Connect ignores
-    them: what an application reads is what it subscribed to, and here what each household
-    consented to), and no scope left means the application's own, as with no ``scope``. A
-    client that sends Passerelle's dataset names keeps them."""
+    """The token request's ``scope`` in Passerelle's words: only Passerelle's dataset names
+    are kept; every other name is dropped, Data Connect's own (``fr_be_cons_daily_consumption``
+    and the like, reference §1.3) among them: no official source says Enedis honours them,
+    what an application reads there is what it subscribed to, and an unmodified client that
+    sends them must not lose a dataset they have no name for (the contract). No scope left
+    means the application's own, as with no ``scope``; each request is still checked against
+    the household's consent."""
     if not any(key == "scope" for key, _ in pairs):
         return pairs
     words = first(pairs, "scope").split(" ")
     if not all(_SCOPE_TOKEN.fullmatch(word) for word in words if word):
         return pairs  # not a scope at all (RFC 6749 §3.3): the OAuth server refuses it
-    names: list[str] = []
-    for word in words:
-        mapped = DATA_CONNECT_SCOPES.get(word)
-        name = mapped.value if mapped is not None else word
-        if name in DATASET_NAMES and name not in names:
-            names.append(name)
+    names = list(dict.fromkeys(word for word in words if word in DATASET_NAMES))
     rest = [(key, value) for key, value in pairs if key != "scope"]
     return [*rest, ("scope", " ".join(names))] if names else rest
 
@@ -118,7 +106,8 @@ async def _back_channel(request: web.Request, run: str) -> web.Response:
             pairs = data_connect_scope(pairs)
         snapshot = Snapshot(request.method, server.issuer + request.path, request.headers,
                             [], pairs)
-        carrier = await run_back_channel(request, snapshot, run)
+        carrier = await run_back_channel(request, snapshot, run,
+                                         access_ttl=DATA_CONNECT_TOKEN_TTL)
     except MalformedForm as error:
         return InvalidRequest(error.detail).to_response()
     except OAuthError as error:
@@ -206,8 +195,12 @@ async def authorize(request: web.Request) -> web.Response:
     bridge = seal_bridge(_key(request), Bridge(client_id, state, issued))
     verifier = secrets.token_urlsafe(48)  # PKCE for Passerelle's server; Data Connect has none
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    # History: Data Connect's consent lets the app read all the DSO keeps (36 months and 15
+    # days of daily values, reference §1.4), so the page asks for the longest Passerelle
+    # allows; the household may shorten it there.
     details = [{"type": METER_DATA, "datasets": sorted(d.value for d in datasets),
-                "duration": f"P{days}D", **({"purpose": purpose} if purpose else {})}]
+                "duration": f"P{days}D", "history": f"P{MAX_HISTORY.days}D",
+                **({"purpose": purpose} if purpose else {})}]
     params = {"response_type": "code", "client_id": client_id, "redirect_uri": callback,
               "scope": scope_of(datasets), "state": bridge,
               "code_challenge": challenge.decode().rstrip("="), "code_challenge_method": "S256",
