@@ -255,10 +255,26 @@ async def test_token_endpoint_is_client_credentials_only(world: World) -> None:
     async with world.client.post(DC + "/oauth2/v3/token?redirect_uri=http://localhost", data={
             "grant_type": "client_credentials", "client_id": client_id,
             "client_secret": "wrong"}) as response:
-        assert response.status == 401
+        # Data Connect's 400 (reference §1.3), no challenge: the secret came in the form
+        assert response.status == 400
+        assert "WWW-Authenticate" not in response.headers
         assert (await response.json())["error"] == "invalid_client"
+    async with world.client.post(DC + "/oauth2/v3/token", data={"grant_type": "client_credentials"},
+                                 headers={"Authorization": aiohttp.encode_basic_auth(
+                                     client_id, "wrong")}) as response:
+        assert response.status == 401  # RFC 6749 §5.2: the Authorization header was used
+        assert response.headers["WWW-Authenticate"].startswith("Basic")
+    async with world.client.post(DC + "/oauth2/v3/token", json={
+            "grant_type": "client_credentials", "client_id": client_id,
+            "client_secret": secret}) as response:
+        assert response.status == 415
+        assert (await response.json())["error"] == "invalid_request"
+    for method in ("GET", "PUT"):
+        async with world.client.request(method, DC + "/oauth2/v3/token") as response:
+            assert (response.status, response.headers["Allow"]) == (405, "POST")
+            assert (await response.json())["error"] == "invalid_request"
     body = await client_token(world, "dash")
-    assert body["expires_in"].isdigit()
+    assert body["expires_in"] == "12600"
 
 
 # --- the consent page ------------------------------------------------------------------------
@@ -280,6 +296,21 @@ async def test_consent_page_checks_duration(world: World, duration: str, error: 
     status, body, _ = await world.get(AUTHORIZE, None, client_id=client_id,
                                       response_type="code", state="abc", duration=duration)
     assert (status, body["error_description"]) == (400, error)
+
+
+@pytest.mark.parametrize("repeated", ["duration=P1Y&duration=P9Y", "state=a&state=b",
+                                      "client_id={client}&client_id=other"])
+async def test_consent_page_refuses_a_parameter_given_twice(world: World,
+                                                            repeated: str) -> None:
+    client_id, _ = world.credentials["dash"]
+    query = f"response_type=code&client_id={client_id}&state=s&duration=P1Y"
+    for name in ("duration", "state", "client_id"):
+        if repeated.startswith(name):
+            query = "&".join(p for p in query.split("&") if not p.startswith(name + "="))
+    async with world.client.get(f"{AUTHORIZE}?{query}&{repeated.format(client=client_id)}",
+                                allow_redirects=False) as response:
+        assert response.status == 400
+        assert (await response.json())["error_description"] == "duplicate_parameter"
 
 
 def test_durations_are_laid_on_the_calendar() -> None:

@@ -56,7 +56,7 @@ from proxy.keys import (
 from proxy.oauth.answer_once import ANSWERED
 from proxy.oauth.endpoints import run_back_channel
 from proxy.oauth.glue import Snapshot, check_parameters
-from proxy.web.forms import MalformedForm, first, read_form
+from proxy.web.forms import FORM_TYPE, MalformedForm, first, read_form
 
 PREFIX = "/compat/enedis"
 PARIS = ZoneInfo("Europe/Paris")  # Data Connect's calendar
@@ -109,16 +109,38 @@ async def _back_channel(request: web.Request, run: str) -> web.Response:
         carrier = await run_back_channel(request, snapshot, run,
                                          access_ttl=DATA_CONNECT_TOKEN_TTL)
     except MalformedForm as error:
-        return InvalidRequest(error.detail).to_response()
+        response = InvalidRequest(error.detail).to_response()
+        if request.content_type != FORM_TYPE:
+            response.set_status(415)  # Data Connect's answer to a body that is not a form
+        return response
     except OAuthError as error:
-        return error.to_response()
+        return _as_data_connect(request, error.to_response())
     if run != "token" or carrier.status != 200:
-        return carrier.to_response()
+        return _as_data_connect(request, carrier.to_response())
     body = dict(carrier.json)
     body["expires_in"] = str(body.get("expires_in", ""))
     headers = {k: v for k, v in carrier.headers if k.lower() != "content-type"}
     return web.Response(text=json.dumps(body), status=carrier.status,
                         content_type="application/json", headers=headers)
+
+
+def _as_data_connect(request: web.Request, response: web.Response) -> web.Response:
+    """Data Connect answers every client error of its token endpoint with 400 (reference
+    §1.3), ``invalid_client`` included; RFC 6749 §5.2's 401 is kept only where it is required,
+    for a client that authenticated with the ``Authorization`` header."""
+    if response.status == 401 and "Authorization" not in request.headers:
+        response.set_status(400)
+        response.headers.pop("WWW-Authenticate", None)
+    return response
+
+
+async def not_post(request: web.Request) -> web.Response:
+    """Any other method than POST on the token or revocation endpoint: 405 in Data Connect's
+    shape (aiohttp's own would be problem+json)."""
+    return web.json_response({"error": "invalid_request",
+                              "error_description": f"{request.method[:16]} is not allowed here; "
+                                                   "use POST."},
+                             status=405, headers={"Allow": "POST", "Cache-Control": "no-store"})
 
 
 async def token(request: web.Request) -> web.Response:
@@ -154,6 +176,10 @@ def max_duration_days(today: date) -> int:
     return (add_months(today, MAX_DURATION_MONTHS) - today).days
 
 
+#: The consent page's parameters (``purpose`` is Passerelle's own).
+_AUTHORIZE_PARAMETERS = ("client_id", "response_type", "state", "duration", "purpose")
+
+
 def _dc_error(description: str, status: int = 400) -> web.Response:
     return web.json_response({"error": "invalid_request", "error_description": description},
                              status=status, headers={"Cache-Control": "no-store"})
@@ -162,6 +188,9 @@ def _dc_error(description: str, status: int = 400) -> web.Response:
 async def authorize(request: web.Request) -> web.Response:
     """``GET /dataconnect/v1/oauth2/authorize``: validate, then Passerelle's consent page."""
     query = request.query
+    if any(len(query.getall(name, [])) > 1 for name in _AUTHORIZE_PARAMETERS):
+        # Which one the app meant is not ours to guess (the data endpoints refuse it too).
+        return _dc_error("duplicate_parameter")
     client_id, duration = query.get("client_id", ""), query.get("duration", "")
     state = query.get("state")
     if not client_id or not duration or query.get("response_type") is None:
@@ -299,6 +328,8 @@ def add_compat_oauth_routes(app: web.Application) -> None:
     """The token endpoint, the consent page and its callback, under ``/compat/enedis``."""
     app.router.add_post(PREFIX + "/oauth2/v3/token", token, name="dc-token")
     app.router.add_post(PREFIX + "/oauth2/v3/revoke", revoke, name="dc-revoke")
+    for path in ("/oauth2/v3/token", "/oauth2/v3/revoke"):
+        app.router.add_route("*", PREFIX + path, not_post)
     app.router.add_get(PREFIX + "/dataconnect/v1/oauth2/authorize", authorize,
                        name="dc-authorize")
     app.router.add_get(CALLBACK_PATH, callback, name="dc-callback")
