@@ -39,6 +39,9 @@ log = logging.getLogger("passerelle.data")
 #: The status an access event records for a request its client abandoned before the answer
 #: (nginx's "499 Client Closed Request": nothing was sent, the body hashed is empty).
 CLIENT_GONE = 499
+#: Its reason: most often the client left; a server stopping cancels requests in flight too.
+ABANDONED = ("The request was abandoned before its answer was ready (its client left, or the "
+             "server is stopping).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +174,7 @@ async def _record_abandoned(request: web.Request, trace: Trace) -> None:
     down) stops the waiting, not the append."""
     append = asyncio.ensure_future(record_trace(
         request, trace, status=CLIENT_GONE, body=b"", outcome=Outcome.FAILED,
-        reason="The client went away before the answer was ready."))
+        reason=ABANDONED))
     append.add_done_callback(_log_failed_append)
     _ABANDONED.add(append)  # the loop holds tasks weakly: keep it until it is done
     append.add_done_callback(_ABANDONED.discard)

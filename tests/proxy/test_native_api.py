@@ -21,6 +21,7 @@ from consent.services.base import Actor
 from consent.services.consent_rules import ConsentDraft
 from consent.services.consents import ConsentService
 from consent.vocabulary import Dataset, Resolution
+from proxy.data.evidence import ABANDONED
 from tests.proxy.world import (
     COACH_FROM,
     COACH_UNTIL,
@@ -366,7 +367,7 @@ async def test_a_request_whose_client_goes_away_still_leaves_its_event(world: Wo
     assert event["body_sha256"] == sha256(b"")
     assert event["recipient_id"] == world.apps["dash"]
     assert (event["point"], event["dataset"]) == (str(PRM), "daily_consumption")
-    assert event["reason"] == "The client went away before the answer was ready."
+    assert event["reason"] == ABANDONED
 
 
 async def test_a_nul_in_a_data_url_is_refused_in_the_apis_shape_and_evidenced(
