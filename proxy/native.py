@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from adapters.errors import UpstreamError
-from consent.access import TokenGrant
+from consent.access import AccessContext, ReadRequest, TokenGrant, allowed_window
 from consent.errors import DomainError, InvalidIdentifier, PasserelleError
 from consent.identifiers import PointRef, guess_source
 from consent.models import Consent
@@ -130,31 +130,52 @@ def _consent_json(consent: Consent, points: list[PointRef]) -> dict[str, Any]:
 
 
 async def _consents(request: web.Request, trace: Trace,
-                    ) -> list[tuple[Consent, list[PointRef]]]:
+                    ) -> tuple[VerifiedToken, Caller, list[tuple[Consent, list[PointRef]]]]:
     token, caller = await _caller(request, trace)
     service = request.app[data_service_key]
     if service.limits is not None:
         await service.limits.check(token.recipient_id)
-    return await service.facts.consents(
+    return token, caller, await service.facts.consents(
         recipient_id=token.recipient_id, consent_id=token.consent_id,
         at=request.app[clock_key].now(), tenant=caller.tenant)
 
 
+async def _data_from(request: web.Request, caller: Caller, consent: Consent, point: PointRef,
+                     ) -> str | None:
+    """The oldest instant a read of ``point`` under ``consent`` may return now: the consent's
+    data window cut to the household's occupancy, the upstream authorisation and the R12
+    floor, as a denial's ``allowed.window`` would say (R6, R8); ``None``: nothing now."""
+    service = request.app[data_service_key]
+    now = request.app[clock_key].now()
+    facts = await service.facts.load(recipient_id=caller.grant.recipient_id,
+                                     consent_id=consent.id, point=point, at=now,
+                                     tenant=caller.tenant)
+    read = ReadRequest(point, Dataset.DAILY_CONSUMPTION, now, timezone=facts.timezone)
+    window = allowed_window(AccessContext(read, caller.grant, facts.consent, facts.facts))
+    return window.start.astimezone(facts.timezone).isoformat() if window is not None else None
+
+
 @evidenced(API, render_problem)
 async def list_points(request: web.Request, trace: Trace) -> tuple[Any, int]:
-    """``GET /api/v1/points``: every point the token may read, with what and until when."""
-    now = request.app[clock_key].now()
-    points = [
-        {"point": str(point), "consent": consent.id, "datasets": sorted(consent.datasets),
-         "max_resolution": str(consent.max_resolution),
-         "access_until": consent.valid_until.isoformat(),
-         "data_from": consent.earliest_data(now).isoformat()}
-        for consent, refs in await _consents(request, trace) for point in refs]
+    """``GET /api/v1/points``: every point the token may read, with what (the consent's
+    datasets narrowed to the token's scope) and from when (:func:`_data_from`)."""
+    token, caller, consents = await _consents(request, trace)
+    points = []
+    for consent, refs in consents:
+        datasets = sorted(name for name in consent.datasets
+                          if Dataset(name) in token.datasets)
+        for point in refs:
+            points.append({
+                "point": str(point), "consent": consent.id, "datasets": datasets,
+                "max_resolution": str(consent.max_resolution),
+                "access_until": consent.valid_until.isoformat(),
+                "data_from": await _data_from(request, caller, consent, point)})
     return {"points": points}, len(points)
 
 
 @evidenced(API, render_problem)
 async def current_consents(request: web.Request, trace: Trace) -> tuple[Any, int]:
     """``GET /api/v1/consents/current``: the token's consent (all in force, app-wide token)."""
-    consents = [_consent_json(c, refs) for c, refs in await _consents(request, trace)]
+    _token, _caller, found = await _consents(request, trace)
+    consents = [_consent_json(c, refs) for c, refs in found]
     return {"consents": consents}, len(consents)

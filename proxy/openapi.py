@@ -96,7 +96,11 @@ def _schemas() -> dict[str, Any]:
                             "point": text, "consent": text,
                             "datasets": {"type": "array", "items": text},
                             "max_resolution": text, "access_until": instant,
-                            "data_from": instant}},
+                            "data_from": {"type": ["string", "null"], "format": "date-time",
+                                          "description": "The oldest instant a read may "
+                                          "return now (the consent's data window cut to the "
+                                          "household's occupancy, the upstream authorisation "
+                                          "and three years); null: nothing now."}}},
         "PointList": {"type": "object", "required": ["points"],
                       "properties": {"points": {"type": "array", "items": _ref("PointAccess")}}},
         "Consent": {"type": "object", "required": ["id", "state", "datasets", "points"],

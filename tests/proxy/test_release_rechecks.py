@@ -5,7 +5,7 @@ and a window is bounded before anything is laid out day by day."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from adapters.simulator import Fault, FaultKind
 from consent.models import MeteringPoint, Party, UpstreamAuthorisation
 from consent.services import registry
 from consent.upstream import UpstreamState
-from tests.proxy.world import COACH_UNTIL, PRM, T0, World, midnight
+from tests.proxy.world import COACH_UNTIL, MOVE_IN, PRM, T0, World, midnight
 
 WEEK = (date(2026, 11, 1), date(2026, 11, 8))
 DAY = (WEEK[1], WEEK[1] + timedelta(days=1))
@@ -112,3 +112,17 @@ async def test_a_bound_token_on_another_point_is_denied_by_r6_point_with_its_poi
                                       end="2026-11-02")
     assert (status, body["rule"]) == (403, "R6 point"), body
     assert body["allowed"] == {"points": [str(PRM)]}
+
+
+async def test_the_points_listing_says_from_when_a_read_is_allowed(world: World) -> None:
+    """``GET /api/v1/points`` gives what a denial's ``allowed.window`` would: never before
+    the household's move-in (R8), whatever the consent's history, and only the datasets the
+    token's scope keeps."""
+    token = await world.token("dash", scope="daily_consumption")
+    _, body, _ = await world.get("/api/v1/points", token)
+    (point,) = body["points"]
+    assert datetime.fromisoformat(point["data_from"]) == midnight(MOVE_IN), point
+    assert point["datasets"] == ["daily_consumption"]
+    status, _, _ = await world.series(token, "daily_consumption", MOVE_IN,
+                                      MOVE_IN + timedelta(days=1))
+    assert status == 200  # the first day it names is readable
