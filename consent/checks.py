@@ -218,8 +218,12 @@ class UpstreamAuthorised:
                           {"upstream": window_json(upstream, ctx.request.timezone)})
         window = ctx.request.window
         if ctx.request.dataset.spec.is_series and (window is None or not upstream.covers(window)):
+            # ``window``: it reaches back before the authorisation began (Data Connect's
+            # "before the consent's start"); past its end there is no such answer.
+            starts_before = window is not None and window.start < upstream.start
             return _window_denial(self.rule, "The requested window reaches outside the upstream "
-                                             "authorisation.", ctx, "window")
+                                             "authorisation.", ctx,
+                                  "window" if starts_before else None)
         return None
 
 

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 
 from aiohttp import web
 
+from consent.bearer import BearerRecord
 from consent.vocabulary import Dataset
 from proxy.errors import InvalidBearerRequest, InvalidToken, MissingToken
 from proxy.keys import bearer_tokens_key, clock_key, verified_token_key
@@ -65,13 +67,7 @@ async def authenticate_bearer(request: web.Request, *required: Dataset) -> Verif
 
     ``required`` datasets must all be covered, else :class:`InsufficientScope` (403).
     """
-    raw_token = bearer_value(request)
-    record = await request.app[bearer_tokens_key].find(raw_token)
-    if record is None:
-        raise InvalidToken("The access token is invalid, expired or revoked.")
-    refusal = record.refusal(request.app[clock_key].now())
-    if refusal is not None:
-        raise InvalidToken(refusal)
+    record = await _accepted_at(request, request.app[clock_key].now())
     consent = record.consent
     verified = VerifiedToken(
         token_id=record.token_id, client_id=record.client_id, recipient_id=record.recipient_id,
@@ -83,6 +79,26 @@ async def authenticate_bearer(request: web.Request, *required: Dataset) -> Verif
     verified.require(*_unique(required))
     request[verified_token_key] = verified
     return verified
+
+
+async def reverify_bearer(request: web.Request, at: datetime) -> None:
+    """The request's bearer token read again and judged at ``at`` (revoked, expired, its
+    recipient suspended since :func:`authenticate_bearer` let it in?): :class:`InvalidToken`
+    if it would be refused now. The data path asks this again before releasing data it waited
+    for (:meth:`proxy.data.service.DataService.series`)."""
+    await _accepted_at(request, at)
+
+
+async def _accepted_at(request: web.Request, at: datetime) -> BearerRecord:
+    """The record of the request's bearer token if it is accepted at ``at``, else
+    :class:`InvalidToken` (unknown, revoked, expired, recipient not active)."""
+    record = await request.app[bearer_tokens_key].find(bearer_value(request))
+    if record is None:
+        raise InvalidToken("The access token is invalid, expired or revoked.")
+    refusal = record.refusal(at)
+    if refusal is not None:
+        raise InvalidToken(refusal)
+    return record
 
 
 def _unique(datasets: Iterable[Dataset]) -> list[Dataset]:

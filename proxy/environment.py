@@ -87,6 +87,7 @@ def _convert(name: str, raw: str, kind: Any) -> object:
 #: database; a refresh-token window of a million days overflows every date computed from it.
 _BOUNDS: dict[str, tuple[float, float]] = {
     "access_token_ttl": (1, 3600),
+    "compat_access_token_ttl": (1, 12_600),
     "refresh_token_idle_days": (1, 3650),
     "cache_purge_interval": (1, 7 * 86400),
     "answer_prune_interval": (1, 7 * 86400),

@@ -10,6 +10,7 @@ a consent denial names its ``rule`` and what would be ``allowed``. Every request
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from consent.identifiers import PointRef, guess_source
 from consent.models import Consent
 from consent.periods import DayRange
 from consent.vocabulary import Dataset, Resolution
-from proxy.auth import authenticate_bearer
+from proxy.auth import authenticate_bearer, reverify_bearer
 from proxy.data.evidence import Rendered, error_headers, evidenced, json_bytes
 from proxy.data.service import Caller
 from proxy.data.trace import Trace
@@ -57,13 +58,15 @@ def render_problem(error: PasserelleError, request: web.Request) -> Rendered:
     return Rendered(error.status, json_bytes(problem), PROBLEM_JSON, headers)
 
 
-def caller_of(token: VerifiedToken) -> Caller:
-    """The checks' view of a verified token (R6: a consent token is narrowed to its points)."""
+def caller_of(token: VerifiedToken, request: web.Request | None = None) -> Caller:
+    """The checks' view of a verified token (R6: a consent token is narrowed to its points);
+    with ``request``, the token it came in is judged again before data leaves."""
     grant = TokenGrant(
         recipient_id=token.recipient_id, expires_at=token.expires_at, consent_id=token.consent_id,
         points=frozenset(token.points) if token.consent_id is not None else None,
         datasets=token.datasets)
-    return Caller(grant, token.tenant_id)
+    return Caller(grant, token.tenant_id,
+                  partial(reverify_bearer, request) if request is not None else None)
 
 
 def resolve_point(text: str, token: VerifiedToken) -> PointRef:
@@ -85,7 +88,7 @@ async def _caller(request: web.Request, trace: Trace) -> tuple[VerifiedToken, Ca
     token = await authenticate_bearer(request)
     trace.recipient_id, trace.tenant = token.recipient_id, token.tenant_id
     trace.consent_id = token.consent_id
-    return token, caller_of(token)
+    return token, caller_of(token, request)
 
 
 @evidenced(API, render_problem)
@@ -162,8 +165,8 @@ async def list_points(request: web.Request, trace: Trace) -> tuple[Any, int]:
     token, caller, consents = await _consents(request, trace)
     points = []
     for consent, refs in consents:
-        datasets = sorted(name for name in consent.datasets
-                          if Dataset(name) in token.datasets)
+        readable = {d.value for d in token.datasets}
+        datasets = sorted(name for name in consent.datasets if name in readable)
         for point in refs:
             points.append({
                 "point": str(point), "consent": consent.id, "datasets": datasets,

@@ -28,6 +28,10 @@ class Settings:
     demo: bool = False
     #: Lifetime of OAuth access tokens, in seconds (capped at 3600 whatever is set here).
     access_token_ttl: int = 600
+    #: Lifetime of the tokens of the Data Connect-compatible token endpoint, in seconds:
+    #: Data Connect's own 12,600 by default, which its clients cache without reading
+    #: ``expires_in`` (capped at 12,600; lower it only for clients known to renew).
+    compat_access_token_ttl: int = 12_600
     #: A refresh token not used for this many days expires (never after its consent): rotated
     #: tokens are kept until then for reuse detection, so this bounds their table.
     refresh_token_idle_days: int = 30

@@ -36,7 +36,7 @@ async def community_dataset(request: web.Request, trace: Trace) -> tuple[Any, in
     """See the module docstring."""
     token = await authenticate_bearer(request)
     trace.recipient_id, trace.tenant = token.recipient_id, token.tenant_id
-    caller = caller_of(token)
+    caller = caller_of(token, request)
     dataset = Dataset.parse(request.match_info["dataset"])
     community_id = request.match_info["community_id"]
     trace.dataset, trace.point = dataset.value, f"community:{community_id[:40]}"

@@ -14,7 +14,7 @@ an auditor judges the release by (docs/evidence-format.md §9).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -40,12 +40,19 @@ from proxy.upstream.fetcher import Upstream
 MAX_WINDOW_DAYS = MAX_HISTORY.days + 1
 
 
+#: Judges the caller's credentials again at an instant: raises if they would be refused now
+#: (:func:`proxy.auth.reverify_bearer`).
+Reverify = Callable[[datetime], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is asking: the verified token's facts, as the checks see them, and its tenant."""
+    """Who is asking: the verified token's facts, as the checks see them, its tenant, and how
+    to judge its token again before data leaves (``None``: nothing to judge again)."""
 
     grant: TokenGrant
     tenant: str
+    reverify: Reverify | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,14 @@ class OccupantRecord:
 
     record: Record
     held_since: datetime | None
+
+
+def _name_basis(trace: Trace, facts: AccessFacts, caller: Caller) -> None:
+    """Write in ``trace`` the consent (or mandate) ``facts`` decide under."""
+    consent = facts.consent
+    trace.consent_id = (consent.consent_id or None) if consent is not None \
+        else caller.grant.consent_id
+    trace.mandate_id = consent.mandate_id if consent is not None else None
 
 
 class DataService:
@@ -86,10 +101,8 @@ class DataService:
         facts = await self.facts.load(recipient_id=caller.grant.recipient_id,
                                       consent_id=caller.grant.consent_id, point=point, at=at,
                                       tenant=caller.tenant, dataset=dataset)
+        _name_basis(trace, facts, caller)
         consent = facts.consent
-        trace.consent_id = (consent.consent_id or None) if consent is not None \
-            else caller.grant.consent_id
-        trace.mandate_id = consent.mandate_id if consent is not None else None
         window = days.to_period(facts.timezone) if days is not None else None
         trace.window = window
         if dataset.spec.is_series and resolution is None:
@@ -104,13 +117,19 @@ class DataService:
         return facts, ctx
 
     async def _confirm(self, caller: Caller, ctx: AccessContext, trace: Trace) -> AccessFacts:
-        """The policy again on ``ctx``'s request, now, with the facts read again (module
-        docstring): raises the denial, or dates the release in ``trace``."""
+        """The policy again on ``ctx``'s request, now, with the token and the facts read
+        again (module docstring): raises the denial, or dates the release in ``trace`` and
+        names there the basis it was allowed under (for an app-wide token, a consent renewed
+        or a mandate taking over during the call: the event must name what allowed the
+        release at its instant, as the auditor's coverage check judges it)."""
         at = self.clock.now()
+        if caller.reverify is not None:
+            await caller.reverify(at)  # revoked, or its recipient suspended, meanwhile?
         request = ctx.request
         facts = await self.facts.load(recipient_id=caller.grant.recipient_id,
                                       consent_id=caller.grant.consent_id, point=request.point,
                                       at=at, tenant=caller.tenant, dataset=request.dataset)
+        _name_basis(trace, facts, caller)
         self.policy.enforce(AccessContext(replace(request, at=at), caller.grant, facts.consent,
                                           facts.facts))
         trace.decided_at = at

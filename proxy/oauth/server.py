@@ -37,6 +37,9 @@ from proxy.oauth.grants import AccessRequestCheck, AppGrant, CodeGrant, RefreshG
 
 #: Upper bound of access-token lifetimes on Passerelle's own endpoints, whatever the settings say.
 MAX_ACCESS_TTL = timedelta(hours=1)
+#: Upper bound of any access token's lifetime, the Data Connect-compatible endpoint's included
+#: (Data Connect's own 12,600 s).
+ABSOLUTE_MAX_ACCESS_TTL = timedelta(seconds=12_600)
 
 
 class PasserelleServer(AuthorizationServer):  # type: ignore[misc]
@@ -98,7 +101,7 @@ def generate_token(grant_type: str, client: OAuthClient, user: Grantee | None = 
                    include_refresh_token: bool = True) -> dict[str, Any]:
     """authlib's token generator: opaque tokens; details of the consent reflected (RFC 9396 §7)."""
     exchange = current_exchange()
-    expires_at = exchange.now + exchange.access_ttl  # bounded where the exchange is made
+    expires_at = exchange.now + min(exchange.access_ttl, ABSOLUTE_MAX_ACCESS_TTL)
     if user is not None:
         expires_at = min(expires_at, user.valid_until)
     token: dict[str, Any] = {

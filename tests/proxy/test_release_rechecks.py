@@ -12,10 +12,17 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from adapters.simulator import Fault, FaultKind
-from consent.models import MeteringPoint, Party, UpstreamAuthorisation
+from consent.lifecycle import ActorRole
+from consent.models import MeteringPoint, Party, Recipient, UpstreamAuthorisation
+from consent.models.recipients import RecipientState
+from consent.purposes import Purpose
 from consent.services import registry
+from consent.services.base import Actor
+from consent.services.consent_rules import ConsentDraft
+from consent.services.consents import ConsentService
 from consent.upstream import UpstreamState
-from tests.proxy.world import COACH_UNTIL, MOVE_IN, PRM, T0, World, midnight
+from consent.vocabulary import Dataset, Resolution
+from tests.proxy.world import COACH_FROM, COACH_UNTIL, MOVE_IN, PRM, T0, World, midnight
 
 WEEK = (date(2026, 11, 1), date(2026, 11, 8))
 DAY = (WEEK[1], WEEK[1] + timedelta(days=1))
@@ -126,3 +133,55 @@ async def test_the_points_listing_says_from_when_a_read_is_allowed(world: World)
     status, _, _ = await world.series(token, "daily_consumption", MOVE_IN,
                                       MOVE_IN + timedelta(days=1))
     assert status == 200  # the first day it names is readable
+
+
+async def test_the_event_names_the_consent_the_second_check_allowed(world: World) -> None:
+    """A renewal takes over while the DSO call runs: the release is allowed under consent B,
+    and the event names B, the consent in force at its instant (an auditor's §9 check)."""
+    service = ConsentService(world.db, world.clock)
+    renewal = await service.give(Actor(ActorRole.SUBJECT, party_id=world.household_id),
+                                 ConsentDraft(
+        grantor_id=world.household_id, recipient_id=world.apps["coach"], points=[PRM],
+        datasets=[Dataset.DAILY_CONSUMPTION], purpose=Purpose.ENERGY_MONITORING,
+        valid_from=COACH_UNTIL, valid_until=COACH_UNTIL + timedelta(days=30),
+        max_resolution=Resolution.P1D, history_days=1095, data_from=midnight(COACH_FROM)))
+    token = await world.token("coach")  # app-wide (client credentials)
+    world.clock.set(COACH_UNTIL - timedelta(milliseconds=1))
+    asked = await _while_the_dso_call_runs(world, token)
+    world.clock.set(COACH_UNTIL + timedelta(seconds=1))
+    status, body, _ = await asked
+    event = (await world.events())[-1]
+    assert status == 200, body
+    assert event["outcome"] == "served"
+    # The event must name the consent in force at event["at"]:
+    assert event["consent_id"] == renewal.row.id != world.consents["coach"]
+
+
+async def test_a_recipient_suspended_during_the_dso_call_gets_no_data(world: World) -> None:
+    """The token is judged again before data leaves: its recipient suspended during the DSO
+    call gets a 401, not the data (a 12,600 s Data Connect token is where this matters)."""
+    token = await world.token("dash")
+    asked = await _while_the_dso_call_runs(world, token)
+    async with world.db.session() as session:
+        await session.exec(sa.update(Recipient).where(Recipient.id == world.apps["dash"])
+                           .values(state=RecipientState.SUSPENDED))
+    status, _, _ = await asked
+    assert status == 401
+    event = (await world.events())[-1]
+    assert (event["outcome"], event["rule"], event["values"]) == ("denied", "R6 token", 0)
+
+
+async def test_a_window_past_the_upstream_authorisations_end_has_no_start_reason(
+        world: World) -> None:
+    """``reason: window`` says the window starts before the upstream authorisation (Data
+    Connect's ADAM-DC-0009, "before the consent's start"); one reaching past its end is
+    denied by the same rule without it."""
+    token = await world.token("dash")
+    async with world.db.session() as session:
+        await session.exec(sa.update(UpstreamAuthorisation)  # type: ignore[call-overload]
+                           .values(valid_until=T0 + timedelta(days=2)))
+    today = T0.date()
+    status, body, _ = await world.series(token, "daily_consumption", today - timedelta(days=2),
+                                         today + timedelta(days=5))
+    assert (status, body["rule"]) == (403, "upstream authorisation"), body
+    assert "reason" not in body

@@ -47,7 +47,7 @@ def series_endpoint(dataset: Dataset) -> Handler:
         token, point = await _caller(request, trace, dataset)
         days = params.day_range(request.query, dataset, request.app[clock_key].now())
         series = await request.app[data_service_key].series(
-            caller_of(token), point, dataset, days, served, trace, native=served is None)
+            caller_of(token, request), point, dataset, days, served, trace, native=served is None)
         return wire.meter_reading(series, days.start, days.end), len(series.readings)
 
     handler.__name__ = f"dc_{dataset.value}"
@@ -60,8 +60,8 @@ def record_endpoint(dataset: Dataset) -> Handler:
     @evidenced(API, errors.render)
     async def handler(request: web.Request, trace: Trace) -> tuple[Any, int]:
         token, point = await _caller(request, trace, dataset)
-        read = await request.app[data_service_key].record(caller_of(token), point, dataset,
-                                                          trace)
+        read = await request.app[data_service_key].record(caller_of(token, request), point,
+                                                          dataset, trace)
         return (wire.customer(read.record, token.recipient_id, read.held_since,
                               key=request.app[web_secret_key]), len(read.record.fields))
 

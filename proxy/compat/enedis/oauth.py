@@ -69,11 +69,6 @@ _DURATION = re.compile(
 #: Beyond any cap: a duration this long is not laid on the calendar (dates end in year 9999).
 _FAR = 10**6
 _DC_DATASETS = frozenset({*SERIES_PATHS.values(), *RECORD_PATHS.values()})
-#: Data Connect's token lifetime (reference §1.3): clients keep a token for a fixed 3 h or
-#: 3 h 30 without reading ``expires_in``; a shorter one would fail them most of that time.
-#: Such a token is app-wide (client credentials): each request is still checked against the
-#: consent of the point it reads, so withdrawing a consent stops it at once all the same.
-DATA_CONNECT_TOKEN_TTL = timedelta(seconds=12_600)
 #: RFC 6749 §3.3 scope-token: printable ASCII but space, '"' and '\\'.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 def data_connect_scope(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -106,8 +101,13 @@ async def _back_channel(request: web.Request, run: str) -> web.Response:
             pairs = data_connect_scope(pairs)
         snapshot = Snapshot(request.method, server.issuer + request.path, request.headers,
                             [], pairs)
-        carrier = await run_back_channel(request, snapshot, run,
-                                         access_ttl=DATA_CONNECT_TOKEN_TTL)
+        # Data Connect's token lifetime by default (reference §1.3: clients keep a token for
+        # a fixed 3 h or 3 h 30 without reading ``expires_in``; a shorter one would fail them
+        # most of that time). Such a token is app-wide (client credentials): each request is
+        # still checked against the consent of the point it reads and the token judged again
+        # before data leaves, so a withdrawal, a revocation or a suspension stops it at once.
+        ttl = timedelta(seconds=request.app[settings_key].compat_access_token_ttl)
+        carrier = await run_back_channel(request, snapshot, run, access_ttl=ttl)
     except MalformedForm as error:
         response = InvalidRequest(error.detail).to_response()
         if request.content_type != FORM_TYPE:
