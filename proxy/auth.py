@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
@@ -81,12 +82,27 @@ async def authenticate_bearer(request: web.Request, *required: Dataset) -> Verif
     return verified
 
 
-async def reverify_bearer(request: web.Request, at: datetime) -> None:
-    """The request's bearer token read again and judged at ``at`` (revoked, expired, its
-    recipient suspended since :func:`authenticate_bearer` let it in?): :class:`InvalidToken`
-    if it would be refused now. The data path asks this again before releasing data it waited
-    for (:meth:`proxy.data.service.DataService.series`)."""
-    await _accepted_at(request, at)
+@dataclass(frozen=True, slots=True)
+class BearerRecheck:
+    """Judges the request's bearer token again before data it waited for leaves
+    (:meth:`proxy.data.service.DataService.series`): revoked, expired, its recipient
+    suspended since :func:`authenticate_bearer` let it in? ``generation`` is the token
+    cache's when this was made (:meth:`changed`: a write the token depends on was heard of
+    since)."""
+
+    request: web.Request
+    generation: int
+
+    @classmethod
+    def of(cls, request: web.Request) -> BearerRecheck:
+        return cls(request, request.app[bearer_tokens_key].generation())
+
+    def changed(self) -> bool:
+        return self.request.app[bearer_tokens_key].generation() != self.generation
+
+    async def __call__(self, at: datetime) -> None:
+        """:class:`InvalidToken` if the token would be refused at ``at``."""
+        await _accepted_at(self.request, at)
 
 
 async def _accepted_at(request: web.Request, at: datetime) -> BearerRecord:

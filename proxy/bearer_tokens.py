@@ -30,6 +30,10 @@ class BearerTokens:
         """Let the cache's reads in flight end (before the database is disposed of)."""
         await self.cache.close()
 
+    def generation(self) -> int:
+        """Changes whenever a write to tokens or to what they depend on is heard of."""
+        return self.cache.generation()
+
     async def find(self, raw_token: str) -> BearerRecord | None:
         """The record of ``raw_token`` (maybe revoked or expired), ``None`` if unknown."""
         key = digest(raw_token)

@@ -10,7 +10,6 @@ a consent denial names its ``rule`` and what would be ``allowed``. Every request
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +22,7 @@ from consent.identifiers import PointRef, guess_source
 from consent.models import Consent
 from consent.periods import DayRange
 from consent.vocabulary import Dataset, Resolution
-from proxy.auth import authenticate_bearer, reverify_bearer
+from proxy.auth import BearerRecheck, authenticate_bearer
 from proxy.data.evidence import Rendered, error_headers, evidenced, json_bytes
 from proxy.data.service import Caller
 from proxy.data.trace import Trace
@@ -66,7 +65,7 @@ def caller_of(token: VerifiedToken, request: web.Request | None = None) -> Calle
         points=frozenset(token.points) if token.consent_id is not None else None,
         datasets=token.datasets)
     return Caller(grant, token.tenant_id,
-                  partial(reverify_bearer, request) if request is not None else None)
+                  BearerRecheck.of(request) if request is not None else None)
 
 
 def resolve_point(text: str, token: VerifiedToken) -> PointRef:

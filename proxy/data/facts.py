@@ -105,6 +105,12 @@ class FactsLoader:
         await self.cache.close()
         await self.around.close()
 
+    def generation(self) -> tuple[int, int]:
+        """Changes whenever a write the facts depend on is heard of (here or, through the
+        bus, on another replica): equal before and after a wait, nothing they depend on was
+        written meanwhile, as far as this process can know."""
+        return self.cache.generation(), self.around.generation()
+
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,
                    at: datetime, tenant: str = DEFAULT_TENANT,
                    dataset: Dataset | None = None) -> AccessFacts:

@@ -5,18 +5,26 @@ R12, R13), fetches through the :class:`~proxy.upstream.fetcher.Upstream` of the 
 and cuts the result to the consent's view. It never fetches before the policy has allowed the
 request, so a denied request costs the DSO nothing and never touches the cache.
 
-The policy is enforced twice: before the DSO call, and again once its answer is in, at the
-instant the data is released (:meth:`DataService._confirm`), with the facts read again. A DSO
-call may take seconds (timeouts and retries): a consent withdrawn, expired or cut by a move-out
-meanwhile must not let data out (R6), and the access event carries that second instant, the one
-an auditor judges the release by (docs/evidence-format.md §9).
+The policy is enforced before the DSO call, and again once its answer is in, at the instant
+the data is released (:meth:`DataService._confirm`), with the token and the facts read again. A
+DSO call may take seconds (timeouts and retries): a consent withdrawn, expired or cut by a
+move-out meanwhile, a token revoked, a recipient suspended, must not let data out (R6), and the
+access event carries that second instant, the one an auditor judges the release by
+(docs/evidence-format.md §9). The second decision is skipped when it could not differ from the
+first: no write the token or the facts depend on was heard of meanwhile (the caches'
+generations) and less than :data:`RECHECK_AFTER` (a second) has passed. What it misses then is
+what the caches may miss anyway (a write on another replica, heard of within a second) or an
+instant crossed within that second (an expiry), and the event keeps the first instant, at which
+the release was decided. Measured: read again in full on every request, the second decision
+cost 23 to 36 % more CPU per request (``bench/README.md``, thirteenth session).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from adapters.errors import Unsupported
 from consent.access import AccessContext, ReadRequest, TokenGrant
@@ -40,9 +48,22 @@ from proxy.upstream.fetcher import Upstream
 MAX_WINDOW_DAYS = MAX_HISTORY.days + 1
 
 
-#: Judges the caller's credentials again at an instant: raises if they would be refused now
-#: (:func:`proxy.auth.reverify_bearer`).
-Reverify = Callable[[datetime], Awaitable[None]]
+class Reverify(Protocol):
+    """The caller's credentials, judged again (:class:`proxy.auth.BearerRecheck`)."""
+
+    def changed(self) -> bool:
+        """True if a write they depend on was heard of since the request was let in."""
+        ...
+
+    async def __call__(self, at: datetime) -> None:
+        """Raise if they would be refused at ``at``."""
+        ...
+
+
+#: How long a first decision stands without a second one if no write it depends on was heard
+#: of (:meth:`DataService._confirm`): the staleness the facts' caches allow anyway (another
+#: replica's write reaches them within about a second, ``consent.snapshots``).
+RECHECK_AFTER = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +83,16 @@ class OccupantRecord:
 
     record: Record
     held_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A request allowed: the facts and context it was allowed on, and the facts' cache
+    generation taken before they were read (:meth:`DataService._confirm`)."""
+
+    facts: AccessFacts
+    ctx: AccessContext
+    generation: tuple[int, int]
 
 
 def _name_basis(trace: Trace, facts: AccessFacts, caller: Caller) -> None:
@@ -91,13 +122,14 @@ class DataService:
 
     async def _allow(self, caller: Caller, point: PointRef, dataset: Dataset,
                      days: DayRange | None, resolution: Resolution | None,
-                     trace: Trace) -> tuple[AccessFacts, AccessContext]:
+                     trace: Trace) -> Decision:
         trace.recipient_id = caller.grant.recipient_id
         trace.tenant = caller.tenant
         trace.point, trace.dataset = str(point), dataset.value
         if self.limits is not None:
             await self.limits.check(caller.grant.recipient_id)
         at = self.clock.now()
+        generation = self.facts.generation()  # before the read (SnapshotCache.put's rule)
         facts = await self.facts.load(recipient_id=caller.grant.recipient_id,
                                       consent_id=caller.grant.consent_id, point=point, at=at,
                                       tenant=caller.tenant, dataset=dataset)
@@ -114,15 +146,21 @@ class DataService:
         ctx = AccessContext(request, caller.grant, consent, facts.facts)
         self.policy.enforce(ctx)
         trace.decided_at = at
-        return facts, ctx
+        return Decision(facts, ctx, generation)
 
-    async def _confirm(self, caller: Caller, ctx: AccessContext, trace: Trace) -> AccessFacts:
-        """The policy again on ``ctx``'s request, now, with the token and the facts read
-        again (module docstring): raises the denial, or dates the release in ``trace`` and
-        names there the basis it was allowed under (for an app-wide token, a consent renewed
-        or a mandate taking over during the call: the event must name what allowed the
-        release at its instant, as the auditor's coverage check judges it)."""
+    async def _confirm(self, caller: Caller, first: Decision, trace: Trace) -> AccessFacts:
+        """The policy again on the first decision's request, now, with the token and the
+        facts read again (module docstring), unless it could not differ: raises the denial, or
+        dates the release in ``trace`` and names there the basis it was allowed under (for an
+        app-wide token, a consent renewed or a mandate taking over during the call: the event
+        must name what allowed the release at its instant, as the auditor's coverage check
+        judges it)."""
         at = self.clock.now()
+        ctx = first.ctx
+        if (trace.decided_at is not None and at - trace.decided_at < RECHECK_AFTER
+                and self.facts.generation() == first.generation
+                and (caller.reverify is None or not caller.reverify.changed())):
+            return first.facts
         if caller.reverify is not None:
             await caller.reverify(at)  # revoked, or its recipient suspended, meanwhile?
         request = ctx.request
@@ -150,7 +188,8 @@ class DataService:
         if days.days > MAX_WINDOW_DAYS:
             raise InvalidPeriod(f"A window may not exceed {MAX_WINDOW_DAYS} days (this one has "
                                 f"{days.days}).", field="end", max_days=MAX_WINDOW_DAYS)
-        facts, ctx = await self._allow(caller, point, dataset, days, resolution, trace)
+        first = await self._allow(caller, point, dataset, days, resolution, trace)
+        facts, ctx = first.facts, first.ctx
         window = ctx.request.window
         assert window is not None
         upstream = self._upstream(point)
@@ -162,10 +201,11 @@ class DataService:
             trace.resolution = step.value
             ctx = replace(ctx, request=replace(ctx.request, resolution=step))
             self.policy.enforce(ctx)
+            first = replace(first, ctx=ctx)
             cap = step
         fetched = await upstream.series(point, dataset, window, recipient=recipient,
                                         report=trace.report, cap=cap, tenant=facts.tenant)
-        facts = await self._confirm(caller, ctx, trace)
+        facts = await self._confirm(caller, first, trace)
         target = Resolution(trace.resolution) if trace.resolution else fetched.resolution
         if resolution is None and not reaches(fetched.resolution, target):
             # The finest the data makes whole intervals of, within the consent's cap: a PT30M
@@ -187,11 +227,11 @@ class DataService:
                      trace: Trace) -> OccupantRecord:
         """The current occupant's ``dataset`` record, cut to the fields the consent releases,
         without payment-difficulty signals whoever asks (R13)."""
-        facts, ctx = await self._allow(caller, point, dataset, None, None, trace)
-        assert facts.consent is not None  # the policy denies without one
+        first = await self._allow(caller, point, dataset, None, None, trace)
+        assert first.facts.consent is not None  # the policy denies without one
         record = await self._upstream(point).record(
             point, dataset, recipient=caller.grant.recipient_id, report=trace.report)
-        facts = await self._confirm(caller, ctx, trace)
+        facts = await self._confirm(caller, first, trace)
         assert facts.consent is not None
         now = trace.decided_at
         assert now is not None  # set by _confirm

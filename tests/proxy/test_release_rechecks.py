@@ -8,6 +8,7 @@ import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
@@ -53,10 +54,14 @@ async def test_a_consent_expiring_during_the_dso_call_lets_no_data_out(world: Wo
     assert (event["outcome"], event["rule"]) == ("denied", "R6 consent active")
 
 
-async def test_a_withdrawal_during_the_dso_call_lets_no_data_out(world: World) -> None:
+@pytest.mark.parametrize("later", [timedelta(0), timedelta(seconds=1)])
+async def test_a_withdrawal_during_the_dso_call_lets_no_data_out(world: World,
+                                                                 later: timedelta) -> None:
+    """However soon after the first decision (no time at all on the test's clock: the
+    withdrawal's own invalidation is what calls for the second one)."""
     token = await world.token("coach")
     asked = await _while_the_dso_call_runs(world, token)
-    world.clock.set(world.clock.now() + timedelta(seconds=1))
+    world.clock.set(world.clock.now() + later)
     await world.withdraw("coach")  # committed before the answer is sent
     status, body, _ = await asked
     assert (status, body["rule"]) == (403, "R6 consent active"), body
@@ -185,3 +190,18 @@ async def test_a_window_past_the_upstream_authorisations_end_has_no_start_reason
                                          today + timedelta(days=5))
     assert (status, body["rule"]) == (403, "upstream authorisation"), body
     assert "reason" not in body
+
+
+async def test_within_a_second_and_nothing_written_the_first_decision_stands(
+        world: World) -> None:
+    """No write heard of and less than RECHECK_AFTER gone: the release stands on the first
+    decision, and its event is dated then (in force), not at the release (after the end)."""
+    token = await world.token("coach")
+    decided = COACH_UNTIL - timedelta(milliseconds=1)
+    world.clock.set(decided)
+    asked = await _while_the_dso_call_runs(world, token)
+    world.clock.set(COACH_UNTIL + timedelta(milliseconds=100))
+    status, _, _ = await asked
+    event = (await world.events())[-1]
+    assert (status, event["outcome"]) == (200, "served")
+    assert event["at"] == decided < COACH_UNTIL
