@@ -91,14 +91,16 @@ class BearerRecheck:
     since)."""
 
     request: web.Request
-    generation: int
+    generation: int | None
 
     @classmethod
     def of(cls, request: web.Request) -> BearerRecheck:
         return cls(request, request.app[bearer_tokens_key].generation())
 
     def changed(self) -> bool:
-        return self.request.app[bearer_tokens_key].generation() != self.generation
+        """True if a write the token depends on was heard of since, or cannot be known."""
+        now = self.request.app[bearer_tokens_key].generation()
+        return now is None or now != self.generation
 
     async def __call__(self, at: datetime) -> None:
         """:class:`InvalidToken` if the token would be refused at ``at``."""

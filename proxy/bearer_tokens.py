@@ -30,9 +30,10 @@ class BearerTokens:
         """Let the cache's reads in flight end (before the database is disposed of)."""
         await self.cache.close()
 
-    def generation(self) -> int:
-        """Changes whenever a write to tokens or to what they depend on is heard of."""
-        return self.cache.generation()
+    def generation(self) -> int | None:
+        """Changes whenever a write to tokens or to what they depend on is heard of; ``None``
+        while the bus is unhealthy (nothing can be known that way)."""
+        return self.cache.generation() if self.cache.bus.healthy else None
 
     async def find(self, raw_token: str) -> BearerRecord | None:
         """The record of ``raw_token`` (maybe revoked or expired), ``None`` if unknown."""

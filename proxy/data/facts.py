@@ -105,10 +105,13 @@ class FactsLoader:
         await self.cache.close()
         await self.around.close()
 
-    def generation(self) -> tuple[int, int]:
+    def generation(self) -> tuple[int, int] | None:
         """Changes whenever a write the facts depend on is heard of (here or, through the
         bus, on another replica): equal before and after a wait, nothing they depend on was
-        written meanwhile, as far as this process can know."""
+        written meanwhile, as far as this process can know. ``None`` while the bus is
+        unhealthy: then nothing can be known that way."""
+        if not self.cache.bus.healthy:
+            return None
         return self.cache.generation(), self.around.generation()
 
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,

@@ -92,7 +92,7 @@ class Decision:
 
     facts: AccessFacts
     ctx: AccessContext
-    generation: tuple[int, int]
+    generation: tuple[int, int] | None
 
 
 def _name_basis(trace: Trace, facts: AccessFacts, caller: Caller) -> None:
@@ -158,6 +158,7 @@ class DataService:
         at = self.clock.now()
         ctx = first.ctx
         if (trace.decided_at is not None and at - trace.decided_at < RECHECK_AFTER
+                and first.generation is not None
                 and self.facts.generation() == first.generation
                 and (caller.reverify is None or not caller.reverify.changed())):
             return first.facts

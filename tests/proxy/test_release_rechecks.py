@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from adapters.simulator import Fault, FaultKind
+from consent.invalidation import LocalBus
 from consent.lifecycle import ActorRole
 from consent.models import MeteringPoint, Party, Recipient, UpstreamAuthorisation
 from consent.models.recipients import RecipientState
@@ -205,3 +206,16 @@ async def test_within_a_second_and_nothing_written_the_first_decision_stands(
     event = (await world.events())[-1]
     assert (status, event["outcome"]) == (200, "served")
     assert event["at"] == decided < COACH_UNTIL
+
+
+async def test_with_the_bus_unhealthy_the_second_decision_is_always_taken(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the bus nothing tells a write was heard of: the second decision is not
+    skipped, however soon (here an expiry 100 ms after the first decision is seen)."""
+    monkeypatch.setattr(LocalBus, "healthy", property(lambda self: False))
+    token = await world.token("coach")
+    world.clock.set(COACH_UNTIL - timedelta(milliseconds=1))
+    asked = await _while_the_dso_call_runs(world, token)
+    world.clock.set(COACH_UNTIL + timedelta(milliseconds=100))
+    status, body, _ = await asked
+    assert (status, body["rule"]) == (403, "R6 consent active"), body
