@@ -35,7 +35,12 @@ from aiohttp import web
 from consent.bearer import BearerRecord
 from consent.vocabulary import Dataset
 from proxy.errors import InvalidBearerRequest, InvalidToken, MissingToken
-from proxy.keys import bearer_tokens_key, clock_key, verified_token_key
+from proxy.keys import (
+    bearer_generation_key,
+    bearer_tokens_key,
+    clock_key,
+    verified_token_key,
+)
 from proxy.verified_token import VerifiedToken
 
 __all__ = ["VerifiedToken", "authenticate_bearer", "bearer_value"]
@@ -68,6 +73,8 @@ async def authenticate_bearer(request: web.Request, *required: Dataset) -> Verif
 
     ``required`` datasets must all be covered, else :class:`InsufficientScope` (403).
     """
+    # Before the read (SnapshotCache.put's rule): a write heard of during it shows later.
+    request[bearer_generation_key] = request.app[bearer_tokens_key].generation()
     record = await _accepted_at(request, request.app[clock_key].now())
     consent = record.consent
     verified = VerifiedToken(
@@ -87,20 +94,21 @@ class BearerRecheck:
     """Judges the request's bearer token again before data it waited for leaves
     (:meth:`proxy.data.service.DataService.series`): revoked, expired, its recipient
     suspended since :func:`authenticate_bearer` let it in? ``generation`` is the token
-    cache's when this was made (:meth:`changed`: a write the token depends on was heard of
-    since)."""
+    cache's taken before :func:`authenticate_bearer` read the token (:meth:`changed`: a write
+    the token depends on was heard of since; ``None``: unknown, always changed)."""
 
     request: web.Request
     generation: int | None
 
     @classmethod
     def of(cls, request: web.Request) -> BearerRecheck:
-        return cls(request, request.app[bearer_tokens_key].generation())
+        taken = request.get(bearer_generation_key)
+        return cls(request, taken if isinstance(taken, int) else None)
 
     def changed(self) -> bool:
         """True if a write the token depends on was heard of since, or cannot be known."""
         now = self.request.app[bearer_tokens_key].generation()
-        return now is None or now != self.generation
+        return self.generation is None or now != self.generation
 
     async def __call__(self, at: datetime) -> None:
         """:class:`InvalidToken` if the token would be refused at ``at``."""

@@ -2,8 +2,11 @@
 
 ``POST /oauth2/v3/token`` (Token v3): ``client_credentials`` only, credentials in the form or
 in HTTP Basic; the answer is Passerelle's token response with ``expires_in`` as a string, as
-Data Connect writes it. ``POST /oauth2/v3/revoke`` revokes a token (RFC 7009). Query
-parameters some clients still send (``redirect_uri``) are ignored, as Data Connect does.
+Data Connect writes it, for Data Connect's token lifetime (``compat_access_token_ttl``), and
+its client errors are 400 as Data Connect's are (:func:`_as_data_connect`).
+``POST /oauth2/v3/revoke`` revokes a token (RFC 7009). Query parameters some clients still
+send (``redirect_uri``) are ignored, as Data Connect does, and so are its scope names
+(:func:`data_connect_scope`).
 
 ``GET /dataconnect/v1/oauth2/authorize?client_id&response_type=code&state&duration`` is the
 household's consent page. Data Connect has no ``redirect_uri`` parameter (it is fixed at
@@ -71,6 +74,8 @@ _FAR = 10**6
 _DC_DATASETS = frozenset({*SERIES_PATHS.values(), *RECORD_PATHS.values()})
 #: RFC 6749 §3.3 scope-token: printable ASCII but space, '"' and '\\'.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
 def data_connect_scope(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The token request's ``scope`` in Passerelle's words: only Passerelle's dataset names
     are kept; every other name is dropped, Data Connect's own (``fr_be_cons_daily_consumption``
