@@ -43,7 +43,6 @@ async def _while_the_dso_call_runs(world: World, token: str) -> asyncio.Future[A
     return asked
 
 
-# F1 -----------------------------------------------------------------------------------------
 async def test_a_consent_expiring_during_the_dso_call_lets_no_data_out(world: World) -> None:
     token = await world.token("coach")
     world.clock.set(COACH_UNTIL - timedelta(milliseconds=1))
