@@ -9,9 +9,9 @@ Tokens are opaque (``pas_at_...``, ``pas_rt_...``) and stored as SHA-256 digests
 Passerelle's only resource server is itself, so nothing gains from self-contained tokens, and
 withdrawing a consent must stop its tokens at once (a JWT would need a revocation check at every
 call anyway). Access tokens live the exchange's ``access_ttl`` (at most one hour on
-Passerelle's own endpoints; Data Connect's 12,600 s on its compatible token endpoint, whose
-client-credentials tokens are app-wide, every request checked against the consent of the point
-it reads), and never beyond the consent they serve.
+Passerelle's own endpoints; by default Data Connect's 12,600 s, the most, on its compatible
+token endpoint, whose client-credentials tokens are app-wide, every request checked against
+the consent of the point it reads), and never beyond the consent they serve.
 """
 
 from __future__ import annotations
