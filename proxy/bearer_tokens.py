@@ -32,8 +32,9 @@ class BearerTokens:
 
     def generation(self) -> int | None:
         """Changes whenever a write to tokens or to what they depend on is heard of; ``None``
-        while the bus is unhealthy (nothing can be known that way)."""
-        return self.cache.generation() if self.cache.bus.healthy else None
+        when nothing can be known that way (the bus unhealthy, or the cache off)."""
+        healthy = self.cache.ttl > 0 and self.cache.bus.healthy
+        return self.cache.generation() if healthy else None
 
     async def find(self, raw_token: str) -> BearerRecord | None:
         """The record of ``raw_token`` (maybe revoked or expired), ``None`` if unknown."""

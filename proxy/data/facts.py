@@ -105,14 +105,29 @@ class FactsLoader:
         await self.cache.close()
         await self.around.close()
 
+    @property
+    def ttl(self) -> float:
+        """How long the consent path's caches remember (seconds; ``<= 0``: nothing)."""
+        return self.cache.ttl
+
     def generation(self) -> tuple[int, int] | None:
         """Changes whenever a write the facts depend on is heard of (here or, through the
         bus, on another replica): equal before and after a wait, nothing they depend on was
-        written meanwhile, as far as this process can know. ``None`` while the bus is
-        unhealthy: then nothing can be known that way."""
-        if not self.cache.bus.healthy:
+        written meanwhile, as far as this process can know. ``None`` when nothing can be
+        known that way: the bus unhealthy, or the caches off (every read sees the database,
+        writes no bus carries included)."""
+        if self.cache.ttl <= 0 or not self.cache.bus.healthy:
             return None
         return self.cache.generation(), self.around.generation()
+
+    @staticmethod
+    def cached_only(facts: AccessFacts) -> bool:
+        """True if every fact of ``facts`` comes through the caches: a consent's. A mandate
+        and a supplier's contract are read from the database on every request (this class's
+        docstring), so no cache generation vouches for them."""
+        grant = facts.consent
+        return grant is not None and grant.mandate_id is None \
+            and not grant.recipient_is_supplier
 
     async def load(self, *, recipient_id: str, consent_id: str | None, point: PointRef,
                    at: datetime, tenant: str = DEFAULT_TENANT,

@@ -11,11 +11,14 @@ DSO call may take seconds (timeouts and retries): a consent withdrawn, expired o
 move-out meanwhile, a token revoked, a recipient suspended, must not let data out (R6), and the
 access event carries that second instant, the one an auditor judges the release by
 (docs/evidence-format.md §9). The second decision is skipped when it could not differ from the
-first: no write the token or the facts depend on was heard of meanwhile (the caches'
-generations) and less than :data:`RECHECK_AFTER` (a second) has passed. What it misses then is
-what the caches may miss anyway (a write on another replica, heard of within a second) or an
-instant crossed within that second (an expiry), and the event keeps the first instant, at which
-the release was decided. Measured: read again in full on every request, the second decision
+first: every fact came through the caches (a consent's: not a mandate or a supplier's
+contract, read fresh each time), no write the token or the facts depend on was heard of
+meanwhile (the caches' generations; never while the bus is unhealthy or the caches are off),
+and less than :data:`RECHECK_AFTER` (a second), and less than the caches' lifetime, has passed.
+What it misses then is what the caches may miss anyway (a write on another replica, heard of
+within a second; one no bus carries, within the caches' lifetime) or an instant crossed within
+that second (an expiry), and the event keeps the first instant, at which the release was
+decided. Measured: read again in full on every request, the second decision
 cost 23 to 36 % more CPU per request (``bench/README.md``, thirteenth session).
 """
 
@@ -148,6 +151,18 @@ class DataService:
         trace.decided_at = at
         return Decision(facts, ctx, generation)
 
+    def _stands(self, caller: Caller, first: Decision, trace: Trace, at: datetime) -> bool:
+        """True if the second decision could not differ from ``first`` (module docstring):
+        under :data:`RECHECK_AFTER`, and under the caches' own lifetime (a cache that
+        remembers less vouches for less), every fact from the caches, and no write heard of
+        by them since they were read."""
+        window = min(RECHECK_AFTER, timedelta(seconds=max(0.0, self.facts.ttl)))
+        return (trace.decided_at is not None and at - trace.decided_at < window
+                and self.facts.cached_only(first.facts)
+                and first.generation is not None
+                and self.facts.generation() == first.generation
+                and (caller.reverify is None or not caller.reverify.changed()))
+
     async def _confirm(self, caller: Caller, first: Decision, trace: Trace) -> AccessFacts:
         """The policy again on the first decision's request, now, with the token and the
         facts read again (module docstring), unless it could not differ: raises the denial, or
@@ -157,10 +172,7 @@ class DataService:
         judges it)."""
         at = self.clock.now()
         ctx = first.ctx
-        if (trace.decided_at is not None and at - trace.decided_at < RECHECK_AFTER
-                and first.generation is not None
-                and self.facts.generation() == first.generation
-                and (caller.reverify is None or not caller.reverify.changed())):
+        if self._stands(caller, first, trace, at):
             return first.facts
         if caller.reverify is not None:
             await caller.reverify(at)  # revoked, or its recipient suspended, meanwhile?

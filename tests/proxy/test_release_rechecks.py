@@ -5,13 +5,17 @@ and a window is bounded before anything is laid out day by day."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+import tests.proxy.world as world_module
 from adapters.simulator import Fault, FaultKind
 from consent.invalidation import LocalBus
 from consent.lifecycle import ActorRole
@@ -22,9 +26,21 @@ from consent.services import registry
 from consent.services.base import Actor
 from consent.services.consent_rules import ConsentDraft
 from consent.services.consents import ConsentService
+from consent.storage import Database
 from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Resolution
-from tests.proxy.world import COACH_FROM, COACH_UNTIL, MOVE_IN, PRM, T0, World, midnight
+from proxy.settings import Settings
+from tests.proxy.world import (
+    COACH_FROM,
+    COACH_UNTIL,
+    MOVE_IN,
+    PRM,
+    T0,
+    World,
+    build_world,
+    midnight,
+)
+from tests.support.databases import SqliteFactory
 
 WEEK = (date(2026, 11, 1), date(2026, 11, 8))
 DAY = (WEEK[1], WEEK[1] + timedelta(days=1))
@@ -218,3 +234,39 @@ async def test_with_the_bus_unhealthy_the_second_decision_is_always_taken(
     world.clock.set(COACH_UNTIL + timedelta(milliseconds=100))
     status, body, _ = await asked
     assert (status, body["rule"]) == (403, "R6 consent active"), body
+
+
+@pytest.fixture(params=[0.0, 0.1])
+async def uncached_world(request: pytest.FixtureRequest, sqlite_factory: SqliteFactory,
+                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                         ) -> AsyncIterator[World]:
+    """The proxy world with PASSERELLE_CHECK_CACHE_TTL=0 (read on every request) or 0.1 s
+    (shorter-lived than RECHECK_AFTER)."""
+    monkeypatch.setattr(world_module, "Settings",
+                        partial(Settings, check_cache_ttl=request.param))
+    url = sqlite_factory.create()
+    w = await build_world(url, tmp_path / "instance")
+    w.url = url  # type: ignore[attr-defined]
+    yield w
+    await w.client.close()
+    sqlite_factory.drop(url)
+
+
+async def test_with_caches_off_a_write_the_bus_did_not_carry_is_still_seen(
+        uncached_world: World) -> None:
+    """With caches off (or shorter-lived than RECHECK_AFTER), every read sees the database;
+    a withdrawal committed by a writer whose change feed does not reach this process's bus
+    (another replica before its NOTIFY, manual SQL, another process on SQLite) during the DSO
+    call must stop the release, as the full second decision did before the skip."""
+    world = uncached_world
+    token = await world.token("coach")
+    other = Database.from_url(world.url)  # type: ignore[attr-defined]
+    try:
+        asked = await _while_the_dso_call_runs(world, token)
+        await ConsentService(other, world.clock).withdraw(
+            Actor(ActorRole.SUBJECT, party_id=world.household_id), world.consents["coach"])
+        world.clock.set(world.clock.now() + timedelta(milliseconds=900))
+        status, body, _ = await asked
+    finally:
+        await other.dispose()
+    assert (status, body.get("rule")) == (403, "R6 consent active"), body
