@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -17,10 +19,12 @@ from sqlmodel import select
 
 import tests.proxy.world as world_module
 from adapters.simulator import Fault, FaultKind
+from consent.access import ConsentGrant, PointFacts
 from consent.invalidation import LocalBus
 from consent.lifecycle import ActorRole
 from consent.models import MeteringPoint, Party, Recipient, UpstreamAuthorisation
 from consent.models.recipients import RecipientState
+from consent.periods import Period
 from consent.purposes import Purpose
 from consent.services import registry
 from consent.services.base import Actor
@@ -29,6 +33,7 @@ from consent.services.consents import ConsentService
 from consent.storage import Database
 from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Resolution
+from proxy.data.facts import AccessFacts, FactsLoader
 from proxy.settings import Settings
 from tests.proxy.world import (
     COACH_FROM,
@@ -270,3 +275,19 @@ async def test_with_caches_off_a_write_the_bus_did_not_carry_is_still_seen(
     finally:
         await other.dispose()
     assert (status, body.get("rule")) == (403, "R6 consent active"), body
+
+
+@pytest.mark.parametrize(("mandate_id", "supplier", "vouched"), [
+    (None, False, True), ("mandate-1", False, False), (None, True, False)])
+def test_only_facts_from_the_caches_let_the_second_decision_be_skipped(
+        mandate_id: str | None, supplier: bool, vouched: bool) -> None:
+    """A mandate and a supplier's contract are read from the database on every request: no
+    cache generation vouches for them, so a decision on them is always taken again."""
+    grant = ConsentGrant(consent_id="" if mandate_id else "c-1", recipient_id="r-1",
+                         active=True, access=Period(T0), points=frozenset({PRM}),
+                         datasets=frozenset({Dataset.DAILY_CONSUMPTION}),
+                         data_window=Period(T0 - timedelta(days=365)),
+                         recipient_is_supplier=supplier, mandate_id=mandate_id)
+    facts = AccessFacts(PRM, ZoneInfo("Europe/Paris"), "p-1", grant, PointFacts())
+    assert FactsLoader.cached_only(facts) is vouched
+    assert FactsLoader.cached_only(replace(facts, consent=None)) is False
