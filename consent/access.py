@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -157,7 +157,9 @@ def allowed_window(ctx: AccessContext) -> Period | None:
 
     The intersection of the consent's data window, the household's occupancy period (the one
     overlapping the request, else the latest), the upstream authorisation and the R12 history
-    floor. Denials report it so that a recipient can correct its request in one go.
+    floor. Denials report it so that a recipient can correct its request in one go; as both
+    APIs ask for whole local days, a start within a day (a history floor counted back from
+    the present instant) is moved to the next local midnight, the first day that can be asked.
     """
     if ctx.consent is None or ctx.point is None or ctx.point.upstream is None:
         return None
@@ -167,7 +169,20 @@ def allowed_window(ctx: AccessContext) -> Period | None:
     window: Period | None = Period(ctx.request.at - MAX_HISTORY, None)
     for bound in (ctx.consent.data_window, occupancy, ctx.point.upstream):
         window = window.intersection(bound) if window is not None else None
-    return window
+    if window is None:
+        return None
+    start = next_midnight(window.start, ctx.request.timezone)
+    if window.end is not None and start >= window.end:
+        return None
+    return Period(start, window.end)
+
+
+def next_midnight(instant: datetime, tz: ZoneInfo) -> datetime:
+    """``instant`` if it is a local midnight in ``tz``, else the next local midnight."""
+    local = instant.astimezone(tz)
+    if local.time() == time():
+        return instant
+    return datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=tz)
 
 
 def pick_occupancy(periods: Sequence[Period], window: Period | None) -> Period | None:

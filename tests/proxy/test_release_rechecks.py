@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlmodel import select
 
 import tests.proxy.world as world_module
 from adapters.simulator import Fault, FaultKind
-from consent.access import ConsentGrant, PointFacts
+from consent.access import ConsentGrant, PointFacts, next_midnight
 from consent.invalidation import LocalBus
 from consent.lifecycle import ActorRole
 from consent.models import MeteringPoint, Party, Recipient, UpstreamAuthorisation
@@ -291,3 +293,41 @@ def test_only_facts_from_the_caches_let_the_second_decision_be_skipped(
     facts = AccessFacts(PRM, ZoneInfo("Europe/Paris"), "p-1", grant, PointFacts())
     assert FactsLoader.cached_only(facts) is vouched
     assert FactsLoader.cached_only(replace(facts, consent=None)) is False
+
+
+async def test_a_denial_names_a_first_day_that_can_be_asked(world: World) -> None:
+    """A history floor counted back from the present instant falls within a day (11:00 on
+    2026-10-23 for 30 days at 10:00 Paris): ``allowed`` names the next local midnight, the first
+    whole day both APIs can ask for, and asking it is served."""
+    await world.withdraw("dash")
+    await ConsentService(world.db, world.clock).give(
+        Actor(ActorRole.SUBJECT, party_id=world.household_id), ConsentDraft(
+            grantor_id=world.household_id, recipient_id=world.apps["dash"], points=[PRM],
+            datasets=[Dataset.DAILY_CONSUMPTION], purpose=Purpose.ENERGY_MONITORING,
+            valid_from=T0, valid_until=T0 + timedelta(days=30),
+            max_resolution=Resolution.P1D, history_days=30))
+    token = await world.token("dash", scope="daily_consumption")
+    status, body, _ = await world.series(token, "daily_consumption", date(2026, 10, 22),
+                                         date(2026, 10, 26))
+    assert (status, body["rule"]) == (403, "R6 data window"), body
+    first_day = datetime.fromisoformat(body["allowed"]["window"]["start"])
+    assert first_day == midnight(date(2026, 10, 24))
+    _, listed, _ = await world.get("/api/v1/points", token)
+    assert [p["data_from"] for p in listed["points"]] == [first_day.isoformat()]
+    status, _, _ = await world.series(token, "daily_consumption", first_day.date(),
+                                      date(2026, 10, 26))
+    assert status == 200
+
+
+@given(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31),
+                    timezones=st.just(UTC)))
+def test_next_midnight_is_the_first_local_midnight_not_before_the_instant(
+        instant: datetime) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    got = next_midnight(instant, paris)
+    local = got.astimezone(paris)
+    assert local.time() == time()
+    assert instant <= got < instant + timedelta(hours=25)
+    assert (got == instant) is (instant.astimezone(paris).time() == time())
+    # no local midnight lies in between
+    assert local.date() - instant.astimezone(paris).date() <= timedelta(days=1)
