@@ -1,6 +1,7 @@
 """The consent checks at the edges a request's own duration opens: the policy is enforced
-again when the DSO's answer is in (R6), against the household's own upstream authorisation,
-and a window is bounded before anything is laid out day by day."""
+again when the DSO's answer is in (R6), unless it could not differ; against the household's own
+upstream authorisation; a window is bounded before anything is laid out day by day; and what a
+denial or the points listing says is allowed can be asked as it is (whole days)."""
 
 from __future__ import annotations
 
