@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from consent.errors import PasserelleError
-from proxy.settings import Settings
+from proxy.settings import DATA_CONNECT_TOKEN_SECONDS, Settings
 
 PREFIX = "PASSERELLE_"
 FILE_SUFFIX = "_FILE"
@@ -87,7 +87,7 @@ def _convert(name: str, raw: str, kind: Any) -> object:
 #: database; a refresh-token window of a million days overflows every date computed from it.
 _BOUNDS: dict[str, tuple[float, float]] = {
     "access_token_ttl": (1, 3600),
-    "compat_access_token_ttl": (1, 12_600),
+    "compat_access_token_ttl": (1, DATA_CONNECT_TOKEN_SECONDS),
     "refresh_token_idle_days": (1, 3650),
     "cache_purge_interval": (1, 7 * 86400),
     "answer_prune_interval": (1, 7 * 86400),

@@ -62,7 +62,8 @@ oidc_client_key = web.AppKey("oidc_client", OidcClient)  # absent unless a provi
 
 request_id_key = web.RequestKey("request_id", str)
 verified_token_key = web.RequestKey("verified_token", VerifiedToken)
-#: The token cache's generation taken before the request's token was read (``None``: the bus
-#: was unhealthy), for :class:`proxy.auth.BearerRecheck`.
+#: The token cache's generation taken before the request's token was read (``None``: nothing
+#: to be known that way, the bus unhealthy or the cache off), for
+#: :class:`proxy.auth.BearerRecheck`.
 bearer_generation_key = web.RequestKey("bearer_generation", object)
 auditor_key = web.RequestKey("auditor", Auditor)

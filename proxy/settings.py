@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: Data Connect's access-token lifetime (seconds): the default and the cap of the compatible
+#: token endpoint's (reference §1.3), the longest any Passerelle token lives.
+DATA_CONNECT_TOKEN_SECONDS = 12_600
+
 
 def default_data_dir() -> Path:
     """``$PASSERELLE_DATA_DIR``, else ``./.passerelle``."""
@@ -31,7 +35,7 @@ class Settings:
     #: Lifetime of the tokens of the Data Connect-compatible token endpoint, in seconds:
     #: Data Connect's own 12,600 by default, which its clients cache without reading
     #: ``expires_in`` (capped at 12,600; lower it only for clients known to renew).
-    compat_access_token_ttl: int = 12_600
+    compat_access_token_ttl: int = DATA_CONNECT_TOKEN_SECONDS
     #: A refresh token not used for this many days expires (never after its consent): rotated
     #: tokens are kept until then for reuse detection, so this bounds their table.
     refresh_token_idle_days: int = 30

@@ -34,12 +34,12 @@ from proxy.errors import BY_CODE, InvalidRequest, OAuthError, ascii_description
 from proxy.oauth.exchange import AUTH_METHODS, Grantee, Issued, OAuthClient, TokenRecord
 from proxy.oauth.glue import Carrier, Snapshot, current_exchange
 from proxy.oauth.grants import AccessRequestCheck, AppGrant, CodeGrant, RefreshGrant, S256Only
+from proxy.settings import DATA_CONNECT_TOKEN_SECONDS
 
 #: Upper bound of access-token lifetimes on Passerelle's own endpoints, whatever the settings say.
 MAX_ACCESS_TTL = timedelta(hours=1)
-#: Upper bound of any access token's lifetime, the Data Connect-compatible endpoint's included
-#: (Data Connect's own 12,600 s).
-ABSOLUTE_MAX_ACCESS_TTL = timedelta(seconds=12_600)
+#: Upper bound of any access token's lifetime, the Data Connect-compatible endpoint's included.
+ABSOLUTE_MAX_ACCESS_TTL = timedelta(seconds=DATA_CONNECT_TOKEN_SECONDS)
 
 
 class PasserelleServer(AuthorizationServer):  # type: ignore[misc]
