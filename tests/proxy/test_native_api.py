@@ -345,15 +345,7 @@ async def test_a_request_whose_client_goes_away_still_leaves_its_event(world: Wo
     (``handler_cancellation``): the request is evidenced all the same (R16), status 499,
     nothing sent."""
     token = await world.token("dash")
-    await world.series(token, "daily_consumption", *WEEK)  # describes the point once
-    faults = world.simulator.faults
-    faults.next(Fault.of(FaultKind.LATENCY, delay=0.25))  # the world's DSO timeout is 0.3 s
-    asked = asyncio.ensure_future(world.series(token, "daily_consumption", WEEK[1],
-                                               WEEK[1] + timedelta(days=1)))
-    for _ in range(2000):  # until the DSO call has started (the fault is drawn)
-        if not faults.to_json()["queued"]:
-            break
-        await asyncio.sleep(0.005)
+    asked = await world.series_while_the_dso_answers(token)
     asked.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asked

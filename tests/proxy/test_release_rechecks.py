@@ -5,13 +5,11 @@ denial or the points listing says is allowed can be asked as it is (whole days).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +19,6 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 import tests.proxy.world as world_module
-from adapters.simulator import Fault, FaultKind
 from consent.access import ConsentGrant, PointFacts, next_midnight
 from consent.invalidation import LocalBus
 from consent.lifecycle import ActorRole
@@ -51,26 +48,12 @@ from tests.proxy.world import (
 from tests.support.databases import SqliteFactory
 
 WEEK = (date(2026, 11, 1), date(2026, 11, 8))
-DAY = (WEEK[1], WEEK[1] + timedelta(days=1))
-
-
-async def _while_the_dso_call_runs(world: World, token: str) -> asyncio.Future[Any]:
-    """Start a request whose DSO call takes 0.2 s; return once that call has started."""
-    await world.series(token, "daily_consumption", *WEEK)  # describes the point once
-    faults = world.simulator.faults
-    faults.next(Fault.of(FaultKind.LATENCY, delay=0.2))
-    asked = asyncio.ensure_future(world.series(token, "daily_consumption", *DAY))
-    for _ in range(2000):  # until the DSO call has started (the fault is drawn)
-        if not faults.to_json()["queued"]:
-            break
-        await asyncio.sleep(0.005)
-    return asked
 
 
 async def test_a_consent_expiring_during_the_dso_call_lets_no_data_out(world: World) -> None:
     token = await world.token("coach")
     world.clock.set(COACH_UNTIL - timedelta(milliseconds=1))
-    asked = await _while_the_dso_call_runs(world, token)
+    asked = await world.series_while_the_dso_answers(token)
     world.clock.set(COACH_UNTIL + timedelta(seconds=1))  # the consent has ended
     status, body, _ = await asked
     event = (await world.events())[-1]
@@ -84,7 +67,7 @@ async def test_a_withdrawal_during_the_dso_call_lets_no_data_out(world: World,
     """However soon after the first decision (no time at all on the test's clock: the
     withdrawal's own invalidation is what calls for the second one)."""
     token = await world.token("coach")
-    asked = await _while_the_dso_call_runs(world, token)
+    asked = await world.series_while_the_dso_answers(token)
     world.clock.set(world.clock.now() + later)
     await world.withdraw("coach")  # committed before the answer is sent
     status, body, _ = await asked
@@ -95,7 +78,7 @@ async def test_a_served_event_is_dated_when_the_checks_last_allowed_it(world: Wo
     """The event of a served request carries the instant of the second check, after the DSO
     call: the one an auditor judges the release by (docs/evidence-format.md §9)."""
     token = await world.token("coach")
-    asked = await _while_the_dso_call_runs(world, token)
+    asked = await world.series_while_the_dso_answers(token)
     released = world.clock.now() + timedelta(seconds=3)
     world.clock.set(released)
     status, _, _ = await asked
@@ -176,7 +159,7 @@ async def test_the_event_names_the_consent_the_second_check_allowed(world: World
         max_resolution=Resolution.P1D, history_days=1095, data_from=midnight(COACH_FROM)))
     token = await world.token("coach")  # app-wide (client credentials)
     world.clock.set(COACH_UNTIL - timedelta(milliseconds=1))
-    asked = await _while_the_dso_call_runs(world, token)
+    asked = await world.series_while_the_dso_answers(token)
     world.clock.set(COACH_UNTIL + timedelta(seconds=1))
     status, body, _ = await asked
     event = (await world.events())[-1]
@@ -190,7 +173,7 @@ async def test_a_recipient_suspended_during_the_dso_call_gets_no_data(world: Wor
     """The token is judged again before data leaves: its recipient suspended during the DSO
     call gets a 401, not the data (a 12,600 s Data Connect token is where this matters)."""
     token = await world.token("dash")
-    asked = await _while_the_dso_call_runs(world, token)
+    asked = await world.series_while_the_dso_answers(token)
     async with world.db.session() as session:
         await session.exec(sa.update(Recipient).where(Recipient.id == world.apps["dash"])
                            .values(state=RecipientState.SUSPENDED))
@@ -223,7 +206,7 @@ async def test_within_a_second_and_nothing_written_the_first_decision_stands(
     token = await world.token("coach")
     decided = COACH_UNTIL - timedelta(milliseconds=1)
     world.clock.set(decided)
-    asked = await _while_the_dso_call_runs(world, token)
+    asked = await world.series_while_the_dso_answers(token)
     world.clock.set(COACH_UNTIL + timedelta(milliseconds=100))
     status, _, _ = await asked
     event = (await world.events())[-1]
@@ -238,7 +221,7 @@ async def test_with_the_bus_unhealthy_the_second_decision_is_always_taken(
     monkeypatch.setattr(LocalBus, "healthy", property(lambda self: False))
     token = await world.token("coach")
     world.clock.set(COACH_UNTIL - timedelta(milliseconds=1))
-    asked = await _while_the_dso_call_runs(world, token)
+    asked = await world.series_while_the_dso_answers(token)
     world.clock.set(COACH_UNTIL + timedelta(milliseconds=100))
     status, body, _ = await asked
     assert (status, body["rule"]) == (403, "R6 consent active"), body
@@ -270,7 +253,7 @@ async def test_with_caches_off_a_write_the_bus_did_not_carry_is_still_seen(
     token = await world.token("coach")
     other = Database.from_url(world.url)  # type: ignore[attr-defined]
     try:
-        asked = await _while_the_dso_call_runs(world, token)
+        asked = await world.series_while_the_dso_answers(token)
         await ConsentService(other, world.clock).withdraw(
             Actor(ActorRole.SUBJECT, party_id=world.household_id), world.consents["coach"])
         world.clock.set(world.clock.now() + timedelta(milliseconds=900))

@@ -14,6 +14,7 @@ short-cut (a row written directly), so these tests do not depend on the OAuth en
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -26,7 +27,14 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer, unused_port
 from multidict import CIMultiDict
 
-from adapters.simulator import Occupant, Simulator, SimulatorAdapter, derive_profile
+from adapters.simulator import (
+    Fault,
+    FaultKind,
+    Occupant,
+    Simulator,
+    SimulatorAdapter,
+    derive_profile,
+)
 from consent.access_events import ACCESS_EVENT_TABLE
 from consent.clock import FrozenClock
 from consent.identifiers import PointRef, Source
@@ -108,6 +116,24 @@ class World:
         """The native API for ``dataset`` of :data:`PRM`."""
         return await self.get(f"/api/v1/points/{PRM}/datasets/{dataset}", token,
                               start=start.isoformat(), end=end.isoformat(), **params)
+
+    async def series_while_the_dso_answers(self, token: str, delay: float = 0.2,
+                                           ) -> asyncio.Future[Any]:
+        """Start a request for one day of daily consumption whose DSO call takes ``delay``
+        seconds (under the world's 0.3 s DSO timeout); return once that call has started, the
+        request still waiting on it. The point is described first, so that the one call the
+        request is waiting on is the series' own."""
+        first_week = (date(2026, 11, 1), date(2026, 11, 8))
+        await self.series(token, "daily_consumption", *first_week)
+        faults = self.simulator.faults
+        faults.next(Fault.of(FaultKind.LATENCY, delay=delay))
+        asked = asyncio.ensure_future(self.series(
+            token, "daily_consumption", first_week[1], first_week[1] + timedelta(days=1)))
+        for _ in range(2000):  # until the DSO call has started (the fault is drawn)
+            if not faults.to_json()["queued"]:
+                break
+            await asyncio.sleep(0.005)
+        return asked
 
     async def events(self) -> list[dict[str, Any]]:
         """Every access event, oldest first."""
