@@ -15,11 +15,13 @@ first: every fact came through the caches (a consent's: not a mandate or a suppl
 contract, read fresh each time), no write the token or the facts depend on was heard of
 meanwhile (the caches' generations; never while the bus is unhealthy or the caches are off),
 and less than :data:`RECHECK_AFTER` (a second), and less than the caches' lifetime, has passed.
-What it misses then is what the caches may miss anyway (a write on another replica, heard of
-within a second; one no bus carries, within the caches' lifetime) or an instant crossed within
-that second (an expiry), and the event keeps the first instant, at which the release was
-decided. Measured: read again in full on every request, the second decision
-cost 23 to 36 % more CPU per request (``bench/README.md``, thirteenth session).
+Only the reading is skipped: the first decision's facts are judged again at the release's
+instant (pure computation), so an expiry, a token's end or a history floor crossed during the
+call is seen, and a denial there falls back to the full reading (a renewal may have taken
+over). What a skipped reading misses is what the caches may miss anyway (a write on another
+replica, heard of within a second; one no bus carries, within the caches' lifetime). Measured:
+read again in full on every request, the second decision cost 23 to 36 % more CPU per request
+(``bench/README.md``, thirteenth session).
 """
 
 from __future__ import annotations
@@ -63,9 +65,10 @@ class Reverify(Protocol):
         ...
 
 
-#: How long a first decision stands without a second one if no write it depends on was heard
-#: of (:meth:`DataService._confirm`): the staleness the facts' caches allow anyway (another
-#: replica's write reaches them within about a second, ``consent.snapshots``).
+#: How long a first decision's facts are judged again without being read again if no write
+#: they depend on was heard of (:meth:`DataService._confirm`): the staleness the facts' caches
+#: allow anyway (another replica's write reaches them within about a second,
+#: ``consent.snapshots``).
 RECHECK_AFTER = timedelta(seconds=1)
 
 
@@ -152,10 +155,10 @@ class DataService:
         return Decision(facts, ctx, generation)
 
     def _stands(self, caller: Caller, first: Decision, trace: Trace, at: datetime) -> bool:
-        """True if the second decision could not differ from ``first`` (module docstring):
-        under :data:`RECHECK_AFTER`, and under the caches' own lifetime (a cache that
-        remembers less vouches for less), every fact from the caches, and no write heard of
-        by them since they were read."""
+        """True if the facts of ``first`` are still those a reading would give (module
+        docstring): under :data:`RECHECK_AFTER`, and under the caches' own lifetime (a cache
+        that remembers less vouches for less), every fact from the caches, and no write heard
+        of by them since they were read. Time has moved on: they must still be judged."""
         window = min(RECHECK_AFTER, timedelta(seconds=max(0.0, self.facts.ttl)))
         return (trace.decided_at is not None and at - trace.decided_at < window
                 and self.facts.cached_only(first.facts)
@@ -165,14 +168,17 @@ class DataService:
 
     async def _confirm(self, caller: Caller, first: Decision, trace: Trace) -> AccessFacts:
         """The policy again on the first decision's request, now, with the token and the
-        facts read again (module docstring), unless it could not differ: raises the denial, or
+        facts read again (module docstring), unless they could not differ (then on the first
+        facts, and read again only if those are denied now): raises the denial, or
         dates the release in ``trace`` and names there the basis it was allowed under (for an
         app-wide token, a consent renewed or a mandate taking over during the call: the event
         must name what allowed the release at its instant, as the auditor's coverage check
         judges it)."""
         at = self.clock.now()
         ctx = first.ctx
-        if self._stands(caller, first, trace, at):
+        if (self._stands(caller, first, trace, at)
+                and self.policy.check(replace(ctx, request=replace(ctx.request, at=at))) is None):
+            trace.decided_at = at  # the same facts, judged at the release's instant
             return first.facts
         if caller.reverify is not None:
             await caller.reverify(at)  # revoked, or its recipient suspended, meanwhile?

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -147,9 +148,12 @@ async def test_the_points_listing_says_from_when_a_read_is_allowed(world: World)
     assert status == 200  # the first day it names is readable
 
 
-async def test_the_event_names_the_consent_the_second_check_allowed(world: World) -> None:
+@pytest.mark.parametrize("later", [timedelta(milliseconds=100), timedelta(seconds=1)])
+async def test_the_event_names_the_consent_the_second_check_allowed(world: World,
+                                                                    later: timedelta) -> None:
     """A renewal takes over while the DSO call runs: the release is allowed under consent B,
-    and the event names B, the consent in force at its instant (an auditor's §9 check)."""
+    and the event names B, the consent in force at its instant (an auditor's §9 check). Within
+    RECHECK_AFTER too: the first facts, judged again, deny, and the reading finds B."""
     service = ConsentService(world.db, world.clock)
     renewal = await service.give(Actor(ActorRole.SUBJECT, party_id=world.household_id),
                                  ConsentDraft(
@@ -160,7 +164,7 @@ async def test_the_event_names_the_consent_the_second_check_allowed(world: World
     token = await world.token("coach")  # app-wide (client credentials)
     world.clock.set(COACH_UNTIL - timedelta(milliseconds=1))
     asked = await world.series_while_the_dso_answers(token)
-    world.clock.set(COACH_UNTIL + timedelta(seconds=1))
+    world.clock.set(COACH_UNTIL + later)
     status, body, _ = await asked
     event = (await world.events())[-1]
     assert status == 200, body
@@ -199,19 +203,44 @@ async def test_a_window_past_the_upstream_authorisations_end_has_no_start_reason
     assert "reason" not in body
 
 
-async def test_within_a_second_and_nothing_written_the_first_decision_stands(
-        world: World) -> None:
-    """No write heard of and less than RECHECK_AFTER gone: the release stands on the first
-    decision, and its event is dated then (in force), not at the release (after the end)."""
+@pytest.mark.parametrize("later", [timedelta(milliseconds=100), timedelta(seconds=2)])
+async def test_an_expiry_crossed_during_the_dso_call_is_seen_however_soon(
+        world: World, later: timedelta) -> None:
+    """Within RECHECK_AFTER and nothing written, the consent is not read again, but its facts
+    are still judged at the release's instant: an expiry crossed meanwhile stops the data."""
     token = await world.token("coach")
-    decided = COACH_UNTIL - timedelta(milliseconds=1)
-    world.clock.set(decided)
+    world.clock.set(COACH_UNTIL - timedelta(milliseconds=1))
     asked = await world.series_while_the_dso_answers(token)
-    world.clock.set(COACH_UNTIL + timedelta(milliseconds=100))
+    world.clock.set(COACH_UNTIL + later)
+    status, body, _ = await asked
+    event = (await world.events())[-1]
+    assert (status, body["rule"]) == (403, "R6 consent active"), body
+    assert (event["outcome"], event["rule"]) == ("denied", "R6 consent active")
+
+
+async def test_within_a_second_and_nothing_written_the_facts_are_not_read_again(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The skip: the facts are read when the request comes in, not at the release (half a
+    second later, no write heard of), and the event is dated at the release, when its facts
+    were last judged."""
+    token = await world.token("coach")
+    reads: list[datetime] = []
+    load = FactsLoader.load
+
+    async def counted(self: FactsLoader, **kwargs: Any) -> AccessFacts:
+        reads.append(kwargs["at"])
+        return await load(self, **kwargs)
+
+    monkeypatch.setattr(FactsLoader, "load", counted)
+    asked = await world.series_while_the_dso_answers(token)
+    released = world.clock.now() + timedelta(milliseconds=500)
+    world.clock.set(released)
     status, _, _ = await asked
     event = (await world.events())[-1]
     assert (status, event["outcome"]) == (200, "served")
-    assert event["at"] == decided < COACH_UNTIL
+    assert reads
+    assert max(reads) < released  # no reading at the release
+    assert event["at"] == released
 
 
 async def test_with_the_bus_unhealthy_the_second_decision_is_always_taken(
