@@ -156,8 +156,9 @@ def allowed_window(ctx: AccessContext) -> Period | None:
     """The widest data window every window rule would accept, or ``None`` if there is none.
 
     The intersection of the consent's data window, the household's occupancy period (the one
-    overlapping the request, else the latest), the upstream authorisation and the R12 history
-    floor. Denials report it so that a recipient can correct its request in one go; as both
+    overlapping the request, else the latest), the upstream authorisation, the R12 history
+    floor and, for a supplier, its contract on the point (R13: none in force now, no window).
+    Denials report it so that a recipient can correct its request in one go; as both
     APIs ask for whole local days, a start within a day (a history floor counted back from
     the present instant) is moved to the next local midnight, the first day that can be asked.
     """
@@ -166,8 +167,14 @@ def allowed_window(ctx: AccessContext) -> Period | None:
     occupancy = pick_occupancy(ctx.point.occupancy, ctx.request.window)
     if occupancy is None:
         return None
+    bounds = [ctx.consent.data_window, occupancy, ctx.point.upstream]
+    if ctx.consent.recipient_is_supplier:
+        contract = ctx.point.supplier_contract
+        if contract is None or not contract.contains(ctx.request.at):
+            return None
+        bounds.append(contract)
     window: Period | None = Period(ctx.request.at - MAX_HISTORY, None)
-    for bound in (ctx.consent.data_window, occupancy, ctx.point.upstream):
+    for bound in bounds:
         window = window.intersection(bound) if window is not None else None
     if window is None:
         return None

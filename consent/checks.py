@@ -258,9 +258,8 @@ class SupplierContract:
                                      "now.")
         window = ctx.request.window
         if ctx.request.dataset.spec.is_series and (window is None or not contract.covers(window)):
-            return Denial(self.rule, "The requested window reaches outside the supplier's "
-                                     "contract.",
-                          {"window": window_json(contract, ctx.request.timezone)})
+            return _window_denial(self.rule, "The requested window reaches outside the "
+                                             "supplier's contract.", ctx)
         return None
 
 

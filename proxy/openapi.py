@@ -99,8 +99,9 @@ def _schemas() -> dict[str, Any]:
                             "data_from": {"type": ["string", "null"], "format": "date-time",
                                           "description": "The oldest instant a read may "
                                           "return now (the consent's data window cut to the "
-                                          "household's occupancy, the upstream authorisation "
-                                          "and three years); null: nothing now."}}},
+                                          "household's occupancy, the upstream authorisation, "
+                                          "three years and, for a supplier, its contract); "
+                                          "null: nothing now."}}},
         "PointList": {"type": "object", "required": ["points"],
                       "properties": {"points": {"type": "array", "items": _ref("PointAccess")}}},
         "Consent": {"type": "object", "required": ["id", "state", "datasets", "points"],

@@ -162,6 +162,13 @@ async def test_a_supplier_contract_renewed_without_a_gap_covers_a_window_across_
     await supply.report(Actor.upstream(), POINTS[1], "VOLT-1", midnight(date(2026, 11, 7)))
     status, body = await w.read("volt", POINTS[1])  # a day without a contract: not Volt's
     assert (status, body["rule"]) == (403, "R13 supplier contract"), body
+    # What is allowed, in the denial and in the points listing: from the current contract on.
+    assert body["allowed"]["window"]["start"] == "2026-11-07T00:00:00+01:00", body
+    status, listing = await w.call("GET", "/api/v1/points", w.tokens["volt"])
+    assert status == 200, listing
+    assert [p["data_from"] for p in listing["points"]] == ["2026-11-07T00:00:00+01:00"]
+    status, body = await w.read("volt", POINTS[1], start="2026-11-07")
+    assert status == 200, body
 
 
 async def test_a_new_occupant_starts_with_nothing_and_its_recipients_see_no_past(
