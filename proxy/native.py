@@ -3,7 +3,8 @@
 ``GET /api/v1/points/{point_id}/datasets/{dataset}?start&end[&resolution]`` answers a
 :meth:`~consent.readings.Series.to_json` (or :meth:`~consent.readings.Record.to_json`) object
 plus ``consent`` and ``window``; ``GET /api/v1/points`` lists what the token may read and
-``GET /api/v1/consents/current`` the consent(s) behind it. Errors are problem+json (RFC 9457);
+``GET /api/v1/consents/current`` the consent(s) behind it, both a page of consents at a time
+(``after``, ``limit``, ``next``: :mod:`proxy.paging`). Errors are problem+json (RFC 9457);
 a consent denial names its ``rule`` and what would be ``allowed``. Every request is evidenced
 (:mod:`proxy.data.evidence`).
 """
@@ -28,6 +29,7 @@ from proxy.data.service import Caller
 from proxy.data.trace import Trace
 from proxy.keys import clock_key, data_service_key
 from proxy.middlewares import PROBLEM_JSON
+from proxy.paging import keyed_page_of
 from proxy.verified_token import VerifiedToken
 
 API = "native"
@@ -132,14 +134,20 @@ def _consent_json(consent: Consent, points: list[PointRef]) -> dict[str, Any]:
 
 
 async def _consents(request: web.Request, trace: Trace,
-                    ) -> tuple[VerifiedToken, Caller, list[tuple[Consent, list[PointRef]]]]:
+                    ) -> tuple[VerifiedToken, Caller, list[tuple[Consent, list[PointRef]]],
+                               str | None]:
+    """The caller and one page of its consents (``proxy.paging``: by consent), with the
+    answer's ``next``."""
     token, caller = await _caller(request, trace)
+    page = keyed_page_of(request.query)
     service = request.app[data_service_key]
     if service.limits is not None:
         await service.limits.check(token.recipient_id)
-    return token, caller, await service.facts.consents(
+    found = await service.facts.consents(
         recipient_id=token.recipient_id, consent_id=token.consent_id,
-        at=request.app[clock_key].now(), tenant=caller.tenant)
+        at=request.app[clock_key].now(), tenant=caller.tenant, after=page.after,
+        limit=page.limit)
+    return token, caller, found, page.next([consent.id for consent, _ in found])
 
 
 async def _data_from(request: web.Request, caller: Caller, consent: Consent, point: PointRef,
@@ -159,9 +167,9 @@ async def _data_from(request: web.Request, caller: Caller, consent: Consent, poi
 
 @evidenced(API, render_problem)
 async def list_points(request: web.Request, trace: Trace) -> tuple[Any, int]:
-    """``GET /api/v1/points``: every point the token may read, with what (the consent's
-    datasets narrowed to the token's scope) and from when (:func:`_data_from`)."""
-    token, caller, consents = await _consents(request, trace)
+    """``GET /api/v1/points``: every point of a page of the token's consents, with what (the
+    consent's datasets narrowed to the token's scope) and from when (:func:`_data_from`)."""
+    token, caller, consents, following = await _consents(request, trace)
     points = []
     for consent, refs in consents:
         readable = {d.value for d in token.datasets}
@@ -172,12 +180,13 @@ async def list_points(request: web.Request, trace: Trace) -> tuple[Any, int]:
                 "max_resolution": str(consent.max_resolution),
                 "access_until": consent.valid_until.isoformat(),
                 "data_from": await _data_from(request, caller, consent, point)})
-    return {"points": points}, len(points)
+    return {"points": points, "next": following}, len(points)
 
 
 @evidenced(API, render_problem)
 async def current_consents(request: web.Request, trace: Trace) -> tuple[Any, int]:
-    """``GET /api/v1/consents/current``: the token's consent (all in force, app-wide token)."""
-    _token, _caller, found = await _consents(request, trace)
+    """``GET /api/v1/consents/current``: the token's consent (a page of all in force, for an
+    app-wide token)."""
+    _token, _caller, found, following = await _consents(request, trace)
     consents = [_consent_json(c, refs) for c, refs in found]
-    return {"consents": consents}, len(consents)
+    return {"consents": consents, "next": following}, len(consents)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from consent.models.base import ID_LENGTH
 from consent.vocabulary import Dataset, Resolution
 from proxy.compat.enedis.wire import RECORD_PATHS, SERIES_PATHS
 from proxy.evidence.openapi import audit_paths, audit_schemas
+from proxy.paging import DEFAULT_PAGE, MAX_PAGE
 
 API_VERSION = "1.0.0"
 NATIVE = "/api/v1"
@@ -56,6 +58,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     text, nullable = {"type": "string"}, {"type": ["string", "null"]}
     instant = {"type": "string", "format": "date-time"}
+    next_page = {"type": ["string", "null"], "description": "The `after` of the next page; "
+                 "null on a page shorter than `limit` (the last)."}
     return {
         "Value": {"type": "object", "required": ["start", "end", "value", "quality"],
                   "properties": {
@@ -102,8 +106,9 @@ def _schemas() -> dict[str, Any]:
                                           "household's occupancy, the upstream authorisation, "
                                           "three years and, for a supplier, its contract); "
                                           "null: nothing now."}}},
-        "PointList": {"type": "object", "required": ["points"],
-                      "properties": {"points": {"type": "array", "items": _ref("PointAccess")}}},
+        "PointList": {"type": "object", "required": ["points", "next"],
+                      "properties": {"points": {"type": "array", "items": _ref("PointAccess")},
+                                     "next": next_page}},
         "Consent": {"type": "object", "required": ["id", "state", "datasets", "points"],
                     "properties": {
                         "id": text, "state": text, "purpose": text, "legal_basis": text,
@@ -113,8 +118,9 @@ def _schemas() -> dict[str, Any]:
                         # null: no fixed start, the history allowance counts back from now
                         "data_from": {"type": ["string", "null"], "format": "date-time"},
                         "history_days": {"type": "integer"}}},
-        "ConsentList": {"type": "object", "required": ["consents"],
-                        "properties": {"consents": {"type": "array", "items": _ref("Consent")}}},
+        "ConsentList": {"type": "object", "required": ["consents", "next"],
+                        "properties": {"consents": {"type": "array", "items": _ref("Consent")},
+                                       "next": next_page}},
         "Problem": {"type": "object", "required": ["type", "title", "status"],
                     "properties": {
                         "type": text, "title": text, "status": {"type": "integer"},
@@ -132,6 +138,12 @@ def _schemas() -> dict[str, Any]:
 
 def _native_paths() -> dict[str, Any]:
     day = {"type": "string", "format": "date"}
+    paging = [
+        {"name": "after", "in": "query", "description": "The `next` of the previous page.",
+         "schema": {"type": "string", "minLength": 1, "maxLength": ID_LENGTH}},
+        {"name": "limit", "in": "query", "description": "At most this many consents.",
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+                    "default": DEFAULT_PAGE}}]
     return {
         f"{NATIVE}/points/{{point_id}}/datasets/{{dataset}}": {"get": {
             "operationId": "readDataset", "tags": ["native"],
@@ -183,13 +195,18 @@ def _native_paths() -> dict[str, Any]:
         f"{NATIVE}/points": {"get": {
             "operationId": "listPoints", "tags": ["native"],
             "summary": "The points this token may read, with what and until when",
+            "description": "The points of one page of the token's consents (`after`, `limit`: "
+                           "consents, in the order of their ids).",
+            "parameters": paging,
             "responses": {"200": _json(_ref("PointList"), "Readable points."),
-                          **_errors(401, 429)}}},
+                          **_errors(400, 401, 429)}}},
         f"{NATIVE}/consents/current": {"get": {
             "operationId": "currentConsents", "tags": ["native"],
             "summary": "The consent behind this token (all in force, for an app-wide token)",
+            "description": "One page of them (`after`, `limit`), in the order of their ids.",
+            "parameters": paging,
             "responses": {"200": _json(_ref("ConsentList"), "Consents."),
-                          **_errors(401, 429)}}},
+                          **_errors(400, 401, 429)}}},
     }
 
 

@@ -216,26 +216,29 @@ class FactsLoader:
         return replace(facts, supplier_contract=contract)
 
     async def consents(self, *, recipient_id: str, consent_id: str | None, at: datetime,
-                       tenant: str = DEFAULT_TENANT) -> list[tuple[Consent, list[PointRef]]]:
+                       tenant: str = DEFAULT_TENANT, after: str = "", limit: int | None = None,
+                       ) -> list[tuple[Consent, list[PointRef]]]:
         """The token's consent, or (app-wide token) the recipient's consents in force at ``at``,
-        each with its points."""
+        each with its points: in the order of their ids, those above ``after``, at most
+        ``limit`` (``proxy.paging``), in two statements whatever their number."""
         query = select(Consent).where(Consent.tenant_id == tenant,
-                                      Consent.recipient_id == recipient_id)
+                                      Consent.recipient_id == recipient_id,
+                                      col(Consent.id) > after)
         if consent_id is not None:
             query = query.where(Consent.id == consent_id)
         else:
             query = query.where(Consent.state == ConsentState.ACTIVE,
                                 Consent.valid_from <= at, Consent.valid_until > at)
         async with self.db.session() as session:
-            consents = (await session.exec(query.order_by(col(Consent.valid_from)))).all()
-            out = []
-            for consent in consents:
-                refs = (await session.exec(
-                    select(MeteringPoint.source, MeteringPoint.identifier)
-                    .join(ConsentPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
-                    .where(ConsentPoint.consent_id == consent.id))).all()
-                out.append((consent, sorted(PointRef(Source(s), i) for s, i in refs)))
-        return out
+            consents = (await session.exec(query.order_by(col(Consent.id)).limit(limit))).all()
+            refs: dict[str, list[PointRef]] = {c.id: [] for c in consents}
+            rows = (await session.exec(
+                select(ConsentPoint.consent_id, MeteringPoint.source, MeteringPoint.identifier)
+                .join(MeteringPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
+                .where(col(ConsentPoint.consent_id).in_(list(refs))))).all() if refs else []
+        for owner, source, identifier in rows:
+            refs[owner].append(PointRef(Source(source), identifier))
+        return [(c, sorted(refs[c.id])) for c in consents]
 
     async def needed_data(self, at: datetime) -> set[tuple[str, PointRef, Dataset]]:
         """(tenant, point, dataset) of every dataset of a point an active consent covers now

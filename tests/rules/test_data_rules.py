@@ -231,3 +231,34 @@ async def test_a_community_window_too_long_for_the_dso_is_a_400_not_a_k_refusal(
     assert status == 400, body
     assert body["type"].endswith("/invalid-period")
     assert body["max_days"] == 56
+
+
+async def test_the_listings_come_a_page_of_consents_at_a_time(app_world_any: RulesWorld
+                                                              ) -> None:
+    """``after``/``limit``/``next`` (proxy.paging) over the organiser's six consents: two
+    pages, no consent twice or missed, in the order of their ids; a malformed page is a 400
+    naming its parameter, evidenced as invalid."""
+    w = app_world_any
+    token = w.tokens["pmo"]
+    mine = sorted(v for k, v in w.consents.items() if k.endswith("-pmo"))
+    for path, member in (("/api/v1/points", "points"), ("/api/v1/consents/current",
+                                                         "consents")):
+        status, first = await w.call("GET", path, token, params={"limit": "4"})
+        assert status == 200, first
+        status, second = await w.call("GET", path, token,
+                                      params={"limit": "4", "after": first["next"]})
+        assert status == 200, second
+        key = "consent" if member == "points" else "id"
+        seen = [item[key] for item in first[member] + second[member]]
+        assert (len(first[member]), len(second[member])) == (4, 2)
+        assert seen == mine
+        assert first["next"] == seen[3]
+        assert second["next"] is None
+        status, whole = await w.call("GET", path, token)  # default: one page of 100
+        assert (status, [item[key] for item in whole[member]], whole["next"]) == (
+            200, mine, None)
+        for bad, field in (({"after": ""}, "after"), ({"after": "x" * 37}, "after"),
+                           ({"limit": "0"}, "limit"), ({"limit": "1001"}, "limit")):
+            status, body = await w.call("GET", path, token, params=bad)
+            assert (status, body.get("field")) == (400, field), (bad, body)
+        assert (await w.events())[-1]["outcome"] == "invalid"
