@@ -40,10 +40,19 @@ _TRUST = {Quality.VALIDATED: 0, Quality.RAW: 1, Quality.ESTIMATED: 2}
 def clamp(series: Series, window: Period) -> Series:
     """Keep the readings that lie entirely inside ``window`` (``window.covers`` each one's
     ``[start, end)``, compared in UTC without building a period per reading: against a UTC
-    bound Python compares any other zone by its offset, so no reading is converted)."""
+    bound Python compares any other zone by its offset, so no reading is converted).
+
+    A reading of a calendar resolution (a day, a week...) is kept when its start lies in
+    ``window``: it belongs to the date it starts on (``adapters.base``), and a gas day runs
+    06:00 to 06:00, so the gas day of a window's last date ends after the window does. Windows
+    are whole local days (the rules judged them so); what runs past midnight is that date's."""
     start, end = window.utc_bounds()
-    kept = tuple(r for r in series.readings
-                 if start <= r.start and (end is None or r.end <= end))
+    if series.resolution.is_calendar:
+        kept = tuple(r for r in series.readings
+                     if start <= r.start and (end is None or r.start < end))
+    else:
+        kept = tuple(r for r in series.readings
+                     if start <= r.start and (end is None or r.end <= end))
     return replace(series, readings=kept)
 
 

@@ -4,7 +4,7 @@ six households whose k = 5 aggregate is served (R4), and a supplier with its con
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +89,30 @@ async def test_the_demo_shows_a_cpas_a_community_and_a_supplier(
         assert response.status == 200, body
     assert body["members"] == 6
     assert len(body["values"]) == 7
+
+
+async def test_gas_days_are_served_by_their_date_however_they_straddle_midnight(
+        demo: TestClient[Any, Any], clock: FrozenClock) -> None:
+    """A gas day runs 06:00 to 06:00 (adapters.base: a reading belongs to the day its start
+    lies in): the days asked for are the gas days of those dates, the last one and
+    yesterday's included, through the CPAS's standing mandate on Lotte's gas meter."""
+    db: Database = demo.server.app[database_key]
+    async with db.session() as s:
+        cpas = (await s.exec(select(Recipient).where(
+            Recipient.client_id == "demo-cpas-namur"))).one()
+        raw = new_secret(ACCESS_PREFIX)
+        s.add(OAuthToken(tenant_id="default", kind=TokenKind.ACCESS, token_hash=digest(raw),
+                         family_id=new_id(), recipient_id=cpas.id, consent_id=None,
+                         grant_type="client_credentials", scope="daily_consumption",
+                         expires_at=clock.now() + timedelta(hours=1), created_at=clock.now()))
+    path = "/api/v1/points/inhouse:541449200000004562/datasets/daily_consumption"
+    yesterday = clock.now().date() - timedelta(days=1)
+    for first, days in ((yesterday - timedelta(days=7), 7), (yesterday, 1)):
+        async with demo.get(path, headers={"Authorization": f"Bearer {raw}"}, params={
+                "start": first.isoformat(),
+                "end": (first + timedelta(days=days)).isoformat()}) as response:
+            body = await response.json()
+            assert response.status == 200, body
+        starts = [datetime.fromisoformat(v["start"]) for v in body["values"]]
+        assert [s.date() for s in starts] == [first + timedelta(days=n) for n in range(days)]
+        assert {(s.hour, s.minute) for s in starts} == {(6, 0)}
