@@ -184,6 +184,9 @@ def _draft(pending: Pending, granted: AccessRequest, notice: Notice,
         points=granted.points,
         datasets=sorted(granted.datasets),
         purpose=granted.purpose,
+        # Both ends from one instant: the duration granted is the one asked for, to the
+        # microsecond (the service's own "now" comes later and would shorten it).
+        valid_from=pending.exchange.now,
         valid_until=pending.exchange.now + granted.duration,
         max_resolution=_max_resolution(granted),
         history_days=granted.history.days,

@@ -4,11 +4,14 @@ of a suspended consent, two client authentication methods hidden in an empty Bas
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 
-from consent.services import Actor
+from consent.services import Actor, ConsentService
 from proxy.keys import consent_service_key
 from tests.oauth.conftest import Browser, Running
 from tests.oauth.helpers import exchange_code, get_code, introspect, token_request
@@ -86,3 +89,23 @@ async def test_an_empty_basic_user_with_a_form_secret_is_two_methods(
         passerelle, {"grant_type": "client_credentials", "client_id": world.client_id,
                      "client_secret": world.client_secret}, auth=("", "anything"))
     assert (status, body["error"]) == (400, "invalid_request")
+
+
+async def test_the_duration_granted_is_the_one_asked_for_however_long_the_approval_takes(
+        passerelle: Running, browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The consent's two ends come from one instant: a consent service reading its clock a
+    second after the approval began must not turn ``P30D`` into ``P29D`` (29 days, 23:59:59)
+    in the token's ``authorization_details``."""
+    answer = ConsentService.answer_in
+
+    async def later(self: ConsentService, *args: Any, **kwargs: Any) -> Any:
+        passerelle.clock.advance(timedelta(seconds=1))
+        return await answer(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConsentService, "answer_in", later)
+    details = json.dumps([{"type": "meter_data", "datasets": ["daily_consumption"],
+                           "duration": "P30D"}])
+    code, verifier = await get_code(passerelle, browser, authorization_details=details)
+    status, tokens = await exchange_code(passerelle, code, verifier)
+    assert status == 200, tokens
+    assert [d["duration"] for d in tokens["authorization_details"]] == ["P30D"]
