@@ -35,6 +35,7 @@ the DSO's quota is ours to respect, so a rate limit is a 503 with ``Retry-After`
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -69,6 +70,13 @@ class UpstreamUnavailable(UpstreamError):
     def headers(self) -> dict[str, str]:
         """``Retry-After`` (RFC 9110 §10.2.3) for the problem response, when known."""
         return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+
+    def wait_at_least(self, seconds: float) -> None:
+        """Name at least ``seconds`` as the wait (the hold the limiter applied, when the DSO
+        named none, or ``0``)."""
+        wait = math.ceil(seconds)
+        if wait > 0 and (self.retry_after is None or self.retry_after < wait):
+            self.retry_after = self.extra["retry_after"] = wait
 
 
 class UpstreamRateLimited(UpstreamUnavailable):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -48,6 +49,10 @@ class _Lane:
         #: as the longer ones (1,000 an hour) have room.
         self.burst_call = min(w.period / w.limit for w in windows)
         self.shortest = min(w.period for w in windows)
+        self.longest = max(w.period for w in windows)
+        #: 429s without a wait that came in a row, and when the last one's hold ends.
+        self.unexplained = 0
+        self.unexplained_until, self.unexplained_hold_s = -math.inf, 0.0
         self.queues: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
         self.dispatcher: asyncio.Task[None] | None = None
         self.last_wait = 0.0  # the ledger's latest "come back in" answer
@@ -81,6 +86,19 @@ class _Lane:
         pace = self.burst_call if self.last_wait <= self.shortest else self.per_call
         return self.last_wait + ahead * pace
 
+    def unexplained_hold(self, now: float) -> float:
+        """The hold of a 429 that names no wait: the shortest window, doubled for each such
+        429 that comes less than one hold after the previous one's ended (a longer window is
+        full: Enedis's hourly "Quota Q4 reached" names none), up to the longest window.
+        Probing a full hourly quota once a second would be refused 3,600 times; doubling asks
+        a dozen times."""
+        if now > self.unexplained_until + self.unexplained_hold_s:
+            self.unexplained = 0
+        hold = float(min(self.shortest * 2 ** min(self.unexplained, 32), self.longest))
+        self.unexplained += 1
+        self.unexplained_until, self.unexplained_hold_s = now + hold, hold
+        return hold
+
     def live(self) -> bool:
         return any(not f.done() for queue in self.queues.values() for f in queue)
 
@@ -113,16 +131,19 @@ class FairLimiter:
 
     ``ledgers`` builds each lane's ledger (default: this process's memory); ``margin``
     lengthens every window; ``max_wait`` bounds a wait (seconds); ``sleep`` waits for the
-    ledger's "come back in" (injectable with the ledgers' clock, for tests).
+    ledger's "come back in" and ``seconds`` reads the time (injectable with the ledgers'
+    clock, for tests).
     """
 
     def __init__(self, *, max_wait: float = 10.0, ledgers: LedgerFactory = MemoryLedger,
                  margin: float = DEFAULT_MARGIN,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 seconds: Callable[[], float] = time.monotonic) -> None:
         self.max_wait = max_wait
         self.margin = margin
         self._ledgers = ledgers
         self._sleep = sleep
+        self._seconds = seconds
         self._lanes: dict[tuple[str, str], _Lane] = {}
         self._plans: dict[str, QuotaPlan] = {}
         self._shared: dict[str, list[SlidingWindow]] = {}
@@ -192,14 +213,16 @@ class FairLimiter:
             future.cancel()
             raise
 
-    async def backoff(self, plan: QuotaPlan, api: str, seconds: float | None) -> None:
+    async def backoff(self, plan: QuotaPlan, api: str, seconds: float | None) -> float:
         lane = self._lane(plan, api)
         if lane is None:
-            return
-        hold = seconds if seconds is not None and seconds > 0 else lane.shortest
+            return 0.0
+        hold = seconds if seconds is not None and seconds > 0 else \
+            lane.unexplained_hold(self._seconds())
         await lane.ledger.hold(hold, {lane.held})
         lane.last_wait = max(lane.last_wait, hold)
         self.backoffs += 1
+        return hold
 
     async def headroom(self) -> dict[tuple[str, str], tuple[int, int]]:
         found: dict[tuple[str, str], tuple[int, int]] = {}

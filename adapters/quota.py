@@ -126,9 +126,11 @@ class UpstreamLimiter(Protocol):
         ``Retry-After``) when the wait would exceed the limiter's bound."""
         ...
 
-    async def backoff(self, plan: QuotaPlan, api: str, seconds: float | None) -> None:
+    async def backoff(self, plan: QuotaPlan, api: str, seconds: float | None) -> float:
         """The DSO answered 429 to a request to ``api``: start no request of that bucket for
-        ``seconds`` (its ``Retry-After``; ``None``: the bucket's shortest quota period)."""
+        ``seconds`` (its ``Retry-After``), or, if it named no wait (``None``, ``0``), for the
+        bucket's shortest quota period, doubled for each such 429 soon after the last one (a
+        longer window is full) up to its longest. Returns the seconds held."""
         ...
 
     async def headroom(self) -> dict[tuple[str, str], tuple[int, int]]:

@@ -18,8 +18,12 @@ held for a minute. A 401 renews the token once (the DSO may have revoked it earl
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -35,7 +39,6 @@ from adapters.errors import (
 )
 from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient, exchange_sent
 from adapters.tokens import ClientCredentials
-from consent.numbers import whole_number
 
 #: The longest wait a DSO's ``Retry-After`` can impose (s). A DSO's word holds the operator's
 #: whole application (its shared quota) for every recipient: a hostile or broken value
@@ -43,11 +46,37 @@ from consent.numbers import whole_number
 MAX_RETRY_AFTER = 3600
 
 
-def retry_after_seconds(value: str) -> int | None:
-    """A ``Retry-After`` header given in seconds (RFC 9110 §10.2.3), at most
-    :data:`MAX_RETRY_AFTER`; ``None`` if absent or not a number."""
-    seconds = whole_number(value.strip())
-    return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+_SECONDS = re.compile(r"([0-9]+)(?:\.[0-9]+)?")
+
+
+def retry_after_seconds(value: str, date: str | None = None) -> int | None:
+    """A ``Retry-After`` header (RFC 9110 §10.2.3) in whole seconds, at most
+    :data:`MAX_RETRY_AFTER`: ``delay-seconds`` (a fraction, which some gateways send, rounded
+    up), or an ``HTTP-date`` counted from the answer's ``Date`` header (``date``; else this
+    machine's clock: both ends then come from the DSO's clock when it gives them). ``None``
+    if absent or unreadable, a negative number included: the caller decides then."""
+    text = value.strip()
+    if not text:
+        return None
+    number = _SECONDS.fullmatch(text)
+    if number is not None:
+        if len(number[1]) > len(str(MAX_RETRY_AFTER)):  # beyond the cap, however long
+            return MAX_RETRY_AFTER
+        return min(math.ceil(float(text)), MAX_RETRY_AFTER)
+    when = _http_date(text)
+    if when is None:
+        return None
+    sent = _http_date(date) if date else None
+    delta = (when - (sent or datetime.now(UTC))).total_seconds()
+    return min(max(0, math.ceil(delta)), MAX_RETRY_AFTER)
+
+
+def _http_date(text: str) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +89,8 @@ class Reply:
 
     @property
     def retry_after(self) -> int | None:
-        """``Retry-After`` in seconds when given as a number (:func:`retry_after_seconds`)."""
-        return retry_after_seconds(self.headers.get("Retry-After", ""))
+        """``Retry-After`` in seconds, if the answer says (:func:`retry_after_seconds`)."""
+        return retry_after_seconds(self.headers.get("Retry-After", ""), self.headers.get("Date"))
 
 
 #: Reads a non-success :class:`Reply` and returns the adapter error it means.
@@ -140,7 +169,8 @@ class UpstreamTransport:
                     return reply
                 failure = self._classify(reply)
                 if isinstance(failure, UpstreamRateLimited):  # the DSO's word beats our count
-                    await self.limiter.backoff(self.plan, api, failure.retry_after)
+                    failure.wait_at_least(await self.limiter.backoff(self.plan, api,
+                                                                     failure.retry_after))
             wait = self.retry.delay(attempt, failure) if attempt + 1 < attempts else None
             if wait is None:
                 raise failure
@@ -152,8 +182,10 @@ class UpstreamTransport:
         self.exchanges += 1
         exchange_sent()
         try:
+            # No redirect followed: each exchange is one the limiter counted.
             async with self._session.request(method, url, headers=headers,
-                                             timeout=self._timeout, **kwargs) as response:
+                                             timeout=self._timeout, allow_redirects=False,
+                                             **kwargs) as response:
                 body = await response.read()
                 return Reply(response.status, dict(response.headers), body)
         except TimeoutError:

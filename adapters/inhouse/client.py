@@ -127,10 +127,12 @@ class InhouseClient:
     async def _send(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any, int | None]:
         """One HTTP exchange: status, decoded JSON body, Retry-After seconds."""
         try:
+            # No redirect followed: each exchange is one the limiter counted.
             async with self._session.request(method, url, timeout=self._timeout,
-                                             **kwargs) as response:
+                                             allow_redirects=False, **kwargs) as response:
                 raw = await response.read()
-                retry = response.headers.get("Retry-After", "")
+                retry = retry_after_seconds(response.headers.get("Retry-After", ""),
+                                            response.headers.get("Date"))
                 status = response.status
         except TimeoutError:
             raise UpstreamTimeout("The DSO did not answer in time.") from None
@@ -141,10 +143,14 @@ class InhouseClient:
                                       ) from None
         try:
             body = orjson.loads(raw) if raw else None
-        except ValueError:
-            raise UpstreamMalformed("The DSO's answer is not JSON (truncated or garbled).",
-                                    field="body") from None
-        return status, body, retry_after_seconds(retry)
+        except ValueError:  # orjson's depth limit included: no RecursionError
+            if 200 <= status < 300:
+                raise UpstreamMalformed("The DSO's answer is not JSON (truncated or garbled).",
+                                        field="body") from None
+            # An error page (a gateway's HTML, a 429 in plain text): its status and its
+            # Retry-After say what happened, and a 429 must still hold the quota.
+            body = None
+        return status, body, retry
 
     async def _bearer(self, refused: str | None = None) -> str:
         """A token valid for a minute more: this process's copy, else the shared store's,
@@ -202,10 +208,14 @@ class InhouseClient:
             refused = token
         else:
             raise UpstreamCredentialsRejected("The DSO keeps refusing the operator's token.")
+        held = 0.0
         if status == 429 and plan is not None:  # the DSO's word beats our count
-            await self.limiter.backoff(plan, family, retry)
+            held = await self.limiter.backoff(plan, family, retry)
         if status != expect:
-            raise _error_from_problem(status, body, retry)
+            error = _error_from_problem(status, body, retry)
+            if isinstance(error, UpstreamUnavailable):
+                error.wait_at_least(held)
+            raise error
         return Doc(body)
 
     async def _parsed(self, path: str, reader: Callable[[Doc], T], **kwargs: Any) -> T:

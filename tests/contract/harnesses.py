@@ -65,7 +65,7 @@ def clocked_limiter(clock: FrozenClock) -> FairLimiter:
     def ledgers(windows: Sequence[SlidingWindow]) -> QuotaLedger:
         return MemoryLedger(windows, seconds=lambda: clock.now().timestamp())
 
-    return FairLimiter(max_wait=0.5, ledgers=ledgers)
+    return FairLimiter(max_wait=0.5, ledgers=ledgers, seconds=lambda: clock.now().timestamp())
 
 
 def _one(customer: str, move_in: date, move_out: date | None = None) -> Occupant:

@@ -229,8 +229,8 @@ class _OneMoreTurn:
                 raise QuotaBusy("The data source is at its request quota.", retry_after=5)
             self.armed -= 1
 
-    async def backoff(self, plan: object, api: str, seconds: float | None) -> None:
-        return None
+    async def backoff(self, plan: object, api: str, seconds: float | None) -> float:
+        return 0.0
 
     async def headroom(self) -> dict[tuple[str, str], tuple[int, int]]:
         return {}

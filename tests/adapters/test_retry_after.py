@@ -1,0 +1,177 @@
+"""A DSO's 429 and 5xx as they really come (found by review): Retry-After as an HTTP-date, a
+fraction, a negative number or not at all; error pages that are not JSON. Each must hold the
+quota for as long as the DSO means, and tell the recipient how long to wait."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.base import Quota
+from adapters.enedis.errors import classify
+from adapters.errors import QuotaBusy, UpstreamRateLimited, UpstreamUnavailable
+from adapters.fakes.common import serve
+from adapters.inhouse.client import InhouseClient
+from adapters.inhouse.config import ServerConfig
+from adapters.inhouse.server import create_inhouse_app
+from adapters.inhouse.wire import API_PREFIX
+from adapters.quota import QuotaPlan
+from adapters.simulator import Simulator
+from adapters.tokens import ClientCredentials
+from adapters.transport import MAX_RETRY_AFTER, RetryPolicy, UpstreamTransport, retry_after_seconds
+from consent.clock import FrozenClock
+from tests.contract.harnesses import LONG, NOW, clocked_limiter, profiles
+from tests.contract.servers import CLIENT_ID, CLIENT_SECRET
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PLAN = QuotaPlan("enedis-app", (Quota(5, timedelta(seconds=1)),
+                                Quota(1000, timedelta(hours=1), "api")), frozenset({"m"}))
+SENT = "Tue, 24 Nov 2026 10:00:00 GMT"
+
+
+@pytest.mark.parametrize(("value", "date", "seconds"), [
+    ("60", None, 60), (" 60 ", None, 60), ("0", None, 0), ("1.5", None, 2),
+    ("99999999", None, MAX_RETRY_AFTER), ("9" * 5000 + ".5", None, MAX_RETRY_AFTER),
+    ("3599.25", None, 3600), ("-5", None, None), ("", None, None),
+    ("soon", None, None), ("1e3", None, None),
+    ("Tue, 24 Nov 2026 10:02:00 GMT", SENT, 120),  # counted from the answer's Date
+    ("Tue, 24 Nov 2026 09:00:00 GMT", SENT, 0),  # already past
+    ("Wed, 25 Nov 2026 10:00:00 GMT", SENT, MAX_RETRY_AFTER),
+])
+def test_retry_after_in_every_form_rfc_9110_allows(value: str, date: str | None,
+                                                   seconds: int | None) -> None:
+    assert retry_after_seconds(value, date) == seconds
+
+
+@given(st.text(max_size=40), st.none() | st.text(max_size=40))
+def test_any_retry_after_is_a_bounded_wait_or_none(value: str, date: str | None) -> None:
+    seconds = retry_after_seconds(value, date)
+    assert seconds is None or 0 <= seconds <= MAX_RETRY_AFTER
+
+
+async def _rate_limited_dso(retry_after: Callable[[], str | None],
+                            ) -> tuple[web.Application, list[str]]:
+    """A DSO whose data route always answers Enedis's 429, with ``retry_after()``."""
+    hits: list[str] = []
+
+    async def token(_: web.Request) -> web.Response:
+        return web.json_response({"access_token": "t", "token_type": "Bearer",
+                                  "expires_in": "3600"})
+
+    async def data(_: web.Request) -> web.Response:
+        hits.append("data")
+        answer = web.json_response({"error": "Quota Q4 reached",
+                                    "error_description": "Call threshold allowed on 0:59:12"},
+                                   status=429)
+        value = retry_after()
+        if value is not None:
+            answer.headers["Retry-After"] = value
+        return answer
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    app.router.add_get("/data", data)
+    return app, hits
+
+
+async def _poll(app: web.Application, clock: FrozenClock, seconds: int,
+                ) -> list[UpstreamRateLimited]:
+    """One request a second for ``seconds`` through the transport; the 429s it passed on."""
+    limiter = clocked_limiter(clock)
+    refused: list[UpstreamRateLimited] = []
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        token = ClientCredentials(session, url + "/token", "id", "secret", clock=clock)
+        transport = UpstreamTransport(session, url, token=token, limiter=limiter, plan=PLAN,
+                                      classify=classify, retry=RetryPolicy(attempts=1))
+        for _ in range(seconds):
+            try:
+                await transport.request("GET", "/data", api="m")
+            except QuotaBusy:
+                pass
+            except UpstreamRateLimited as error:
+                refused.append(error)
+            clock.advance(timedelta(seconds=1))
+    return refused
+
+
+async def test_an_http_date_retry_after_holds_the_quota_until_then() -> None:
+    clock = FrozenClock(NOW)
+    app, hits = await _rate_limited_dso(
+        lambda: format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True))
+    refused = await _poll(app, clock, 60)
+    assert len(hits) == 1  # nothing more within the two minutes asked for
+    assert refused[0].retry_after is not None
+    assert 118 <= refused[0].retry_after <= 121
+
+
+@pytest.mark.parametrize("value", [None, "-5", "0", "later"])
+async def test_a_429_naming_no_wait_is_probed_ever_more_rarely(value: str | None) -> None:
+    """Enedis's hourly "Quota Q4 reached" comes without Retry-After: a request a second for a
+    minute must not be refused 30 times by the DSO (the shortest window, doubled each time:
+    1, 2, 4, 8, 16, 32 s), and each refusal tells the recipient the wait applied."""
+    clock = FrozenClock(NOW)
+    app, hits = await _rate_limited_dso(lambda: value)
+    refused = await _poll(app, clock, 60)
+    assert 4 <= len(hits) <= 7, hits
+    waits = [error.headers["Retry-After"] for error in refused]
+    assert [int(w) for w in waits] == sorted(int(w) for w in waits)  # growing
+    assert int(waits[-1]) >= 16
+
+
+@pytest.mark.parametrize(("status", "body", "content_type", "error"), [
+    (429, "Too Many Requests", "text/plain", UpstreamRateLimited),
+    (503, "<html><body>Service Unavailable</body></html>", "text/html", UpstreamUnavailable),
+    (502, "", "text/html", UpstreamUnavailable),
+])
+async def test_an_error_page_that_is_not_json_keeps_its_status_and_retry_after(
+        status: int, body: str, content_type: str, error: type[UpstreamUnavailable]) -> None:
+    """A gateway's page in front of the in-house DSO: its status and Retry-After decide (a
+    503 to the recipient, with the wait), and a 429 holds the quota, whatever the body."""
+    clock = FrozenClock(NOW)
+    simulator = Simulator(clock, profiles(), seed=7)
+    app = create_inhouse_app(simulator, ServerConfig(
+        clients={CLIENT_ID: CLIENT_SECRET},
+        quotas=(Quota(100, timedelta(seconds=1)), Quota(100, timedelta(hours=1), "api"))))
+    arrivals: list[str] = []
+    failing = [True]
+
+    @web.middleware
+    async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(API_PREFIX + "/points/") and \
+                request.path.endswith("/occupancy"):
+            arrivals.append(request.path)
+            if failing[0]:
+                return web.Response(status=status, text=body, content_type=content_type,
+                                    headers={"Retry-After": "60"})
+        return await handler(request)
+
+    app.middlewares.insert(0, gateway)
+    limiter = clocked_limiter(clock)
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        client = InhouseClient(session, url, CLIENT_ID, CLIENT_SECRET, clock=clock,
+                               limiter=limiter)
+        await client.capabilities()
+        with pytest.raises(UpstreamUnavailable) as first:
+            await client.occupancy(LONG)
+        failing[0] = False
+        clock.advance(timedelta(seconds=5))
+        later: Any
+        try:
+            later = await client.occupancy(LONG)
+        except QuotaBusy as busy:
+            later = busy
+    assert type(first.value) is error
+    assert (first.value.status, first.value.headers) == (503, {"Retry-After": "60"})
+    if status == 429:  # held for the minute asked: nothing sent five seconds later
+        assert isinstance(later, QuotaBusy)
+        assert len(arrivals) == 1
+    else:
+        assert not isinstance(later, QuotaBusy)
