@@ -7,6 +7,7 @@ offending member (``values[3].value``). Values are read from decimal strings onl
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,6 +21,20 @@ from consent.periods import Period
 E = TypeVar("E", bound=Enum)
 
 _DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,6})?")
+#: The largest exponent :meth:`Doc.number` accepts: what a meter value written as text may be
+#: (15 digits before the point), so that no arithmetic on it (kWh to Wh) can overflow.
+_MAX_ADJUSTED = 14
+
+
+def json_value(raw: bytes | str, *, exact: bool = False) -> Any:
+    """The JSON value of ``raw`` (numbers with a fraction as :class:`~decimal.Decimal` when
+    ``exact``), or :class:`ValueError`, whatever is wrong with it: nesting too deep for the
+    interpreter's stack (a ``RecursionError``, which ``json`` raises for ``[[[...``) included,
+    so that a DSO's body cannot escape its adapter's error tree."""
+    try:
+        return json.loads(raw, parse_float=Decimal) if exact else json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
 
 
 def is_meter_value(value: object) -> bool:
@@ -136,8 +151,9 @@ class Doc:
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise self.fail("a number")
         number = Decimal(value)
-        if not number.is_finite() or number < 0:
-            raise self.fail("a non-negative number")
+        if not number.is_finite() or number < 0 or \
+                (number and number.adjusted() > _MAX_ADJUSTED):
+            raise self.fail("a non-negative number below 10^15")
         return number
 
     def day(self) -> date:

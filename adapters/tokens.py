@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 from datetime import timedelta
-from decimal import Decimal
 from urllib.parse import quote_plus
 
 import aiohttp
 
-from adapters.decode import Doc
+from adapters.decode import Doc, json_value
 from adapters.errors import (
     UpstreamCredentialsRejected,
     UpstreamMalformed,
@@ -134,7 +132,7 @@ class ClientCredentials:
         if status != 200:
             raise UpstreamUnavailable(f"The DSO's token endpoint failed (HTTP {status}).")
         try:
-            doc = Doc(json.loads(raw, parse_float=Decimal))
+            doc = Doc(json_value(raw, exact=True))
         except ValueError:
             raise UpstreamMalformed("The DSO's token answer is not JSON.", field="body") from None
         value = doc["access_token"].text()

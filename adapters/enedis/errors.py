@@ -11,9 +11,9 @@ data), the upstream message never does.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from adapters.decode import json_value
 from adapters.errors import (
     BeforeMoveIn,
     BeyondHistory,
@@ -43,7 +43,7 @@ _NO_CONSENT_CODES = {"ADAM-DC-0008", "ADAM_DC_0008", "unauthorized_user"}
 
 def _fields(reply: Reply) -> tuple[str, str]:
     try:
-        body: Any = json.loads(reply.body)
+        body: Any = json_value(reply.body)
     except ValueError:
         return "", ""
     if isinstance(body, list) and body and isinstance(body[0], dict):

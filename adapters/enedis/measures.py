@@ -11,12 +11,11 @@ guessed (the public material does not confirm the dating).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from adapters.decode import Doc
+from adapters.decode import Doc, json_value
 from adapters.enedis.points import (
     Timeline,
     curve_step,
@@ -67,7 +66,7 @@ class Chunk:
 def decode(reply: Reply) -> Doc:
     """The JSON body (decimals kept exact), or :class:`UpstreamMalformed` naming the body."""
     try:
-        return Doc(json.loads(reply.body, parse_float=Decimal))
+        return Doc(json_value(reply.body, exact=True))
     except (ValueError, UnicodeDecodeError):
         raise UpstreamMalformed("Enedis's answer is not JSON (truncated or garbled).",
                                 field="body") from None

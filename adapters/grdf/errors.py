@@ -11,9 +11,9 @@ message itself is not passed on; ``reason`` carries a stable slug.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from adapters.decode import json_value
 from adapters.errors import (
     BeyondHistory,
     NoData,
@@ -60,7 +60,7 @@ def _message(body: bytes) -> str:
     """The status message of an error body, whatever its form (JSON, NDJSON, nothing)."""
     for line in reversed(body.decode("utf-8", "replace").splitlines()):
         try:
-            doc: Any = json.loads(line)
+            doc: Any = json_value(line)
         except ValueError:
             continue
         if isinstance(doc, dict):

@@ -14,11 +14,9 @@ Numbers are decoded as :class:`~decimal.Decimal` so that no float ever touches a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from decimal import Decimal
 
-from adapters.decode import Doc
+from adapters.decode import Doc, json_value
 from adapters.errors import UpstreamMalformed
 
 STATUS_KEYS = {"code_statut_traitement", "message_retour_traitement"}
@@ -45,7 +43,7 @@ def parse(body: bytes) -> Answer:
     decoded = []
     for index, line in enumerate(raw):
         try:
-            value = json.loads(line, parse_float=Decimal)
+            value = json_value(line, exact=True)
         except ValueError:
             if index == len(raw) - 1:
                 raise UpstreamMalformed("ADICT's answer stops in the middle of a line "

@@ -6,13 +6,12 @@ A mixin over the adapter's transport, kept apart so that the adapter module hold
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import aiohttp
 
 from adapters.base import UpstreamAuthorisation
-from adapters.decode import Doc
+from adapters.decode import Doc, json_value
 from adapters.errors import NoData, UnknownPoint, UpstreamError, UpstreamMalformed
 from adapters.grdf import ndjson
 from adapters.grdf.access import (
@@ -70,7 +69,7 @@ class AccessRights:
             "PUT", f"/pce/{pce}/droit_acces", api="droit_acces", expect=(200, 201),
             json=declaration.to_wire())
         try:
-            created = Doc(json.loads(reply.body), "body")
+            created = Doc(json_value(reply.body), "body")
         except ValueError:
             raise UpstreamMalformed("ADICT's answer to the declaration is not JSON.",
                                     field="body") from None

@@ -42,6 +42,7 @@ from adapters.errors import (
     NoData,
     QuotaBusy,
     UnsupportedDataset,
+    UpstreamMalformed,
     UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -178,9 +179,16 @@ class Upstream:
         except asyncio.CancelledError:
             outcome = None  # our caller left; the DSO's answer is unknown, not a failure
             raise
-        except Exception as error:
+        except PasserelleError as error:
             outcome = outcome_of(error)
             raise
+        except Exception:
+            # An adapter let a foreign error out (a body it failed to read in a way it did not
+            # foresee): the recipient gets the tree's 502, the operator the traceback.
+            outcome = "server_error"
+            log.exception("The %s adapter raised outside the error tree.",
+                          self.capabilities.name)
+            raise UpstreamMalformed("The DSO's answer could not be read.", field="body") from None
         finally:
             if self.metrics is not None and outcome is not None:
                 self.metrics.upstream_call(self.capabilities.name, outcome,

@@ -1,0 +1,102 @@
+"""DSO bodies built to break a parser (found by review): nesting deeper than the interpreter's
+stack, numbers beyond any meter. Each stays inside the adapter error tree (a 502 to the
+recipient, never a 500), and whatever an adapter still lets out is translated at the proxy's
+boundary."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime
+from decimal import Decimal
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from adapters.decode import Doc, json_value
+from adapters.enedis import EnedisAdapter, EnedisConfig
+from adapters.enedis.errors import classify
+from adapters.errors import UpstreamError, UpstreamMalformed
+from adapters.fakes.common import serve
+from adapters.grdf.consumption import reading
+from adapters.timekeeping import at_hour
+from adapters.transport import Reply
+from consent.clock import FrozenClock
+from consent.periods import Period
+from consent.readings import Series
+from consent.vocabulary import Dataset, Resolution
+from proxy.upstream.fetcher import FetchReport, Upstream
+from tests.contract.harnesses import FAST_RETRY, LONG, NOW, ROOMY, clocked_limiter
+from tests.proxy.test_upstream_gaps import GAS, PARIS, GappedDso, _capabilities
+
+DEEP = b"[" * 200_000 + b"]" * 200_000
+
+
+def test_json_nested_beyond_the_stack_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="too deep"):
+        json_value(DEEP)
+    assert json_value(b'{"a": 1.5}', exact=True) == {"a": Decimal("1.5")}
+
+
+def test_an_enedis_error_body_nested_beyond_the_stack_is_classified_by_its_status() -> None:
+    error = classify(Reply(500, {}, DEEP))
+    assert isinstance(error, UpstreamError)
+    assert error.status == 503
+
+
+async def test_an_enedis_answer_nested_beyond_the_stack_is_malformed() -> None:
+    clock = FrozenClock(NOW)
+
+    async def token(_: web.Request) -> web.Response:
+        return web.json_response({"access_token": "t", "token_type": "Bearer",
+                                  "expires_in": "3600"})
+
+    async def data(_: web.Request) -> web.Response:
+        return web.Response(body=DEEP, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/oauth2/v3/token", token)
+    app.router.add_get("/mesure_synchrone_auto/v2/consommation_quotidienne", data)
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        adapter = EnedisAdapter(session, EnedisConfig("id", "secret", base_url=url,
+                                                      retry=FAST_RETRY, quotas=ROOMY),
+                                clock=clock, limiter=clocked_limiter(clock))
+        week = Period(at_hour(date(2026, 10, 1), "Europe/Paris"),
+                      at_hour(date(2026, 10, 8), "Europe/Paris"))
+        with pytest.raises(UpstreamMalformed):
+            await adapter.series(LONG, Dataset.DAILY_CONSUMPTION, week, Resolution.P1D)
+
+
+@pytest.mark.parametrize("energy", ["1e999999", "1e15", "-1"])
+def test_a_gas_day_beyond_any_meter_is_malformed(energy: str) -> None:
+    line = {"pce": {"id_pce": "23000000000000"}, "consommation": {
+        "sens_flux_gaz": "Consommation",
+        "date_debut_consommation": "2026-10-01T06:00:00+02:00",
+        "date_fin_consommation": "2026-10-02T06:00:00+02:00",
+        "journee_gaziere": "2026-10-01", "energie": None, "statut_conso": "Définitive"}}
+    doc = json.loads(json.dumps(line).replace("null", energy), parse_float=Decimal)
+    with pytest.raises(UpstreamMalformed):
+        reading(Doc(doc), "23000000000000", "Europe/Paris", True)
+
+
+class BrokenDso(GappedDso):
+    """An adapter whose reading of the DSO's answer fails outside the error tree."""
+
+    async def series(self, point: object, dataset: Dataset, period: Period,
+                     resolution: Resolution) -> Series:
+        raise KeyError("consommation")
+
+
+async def test_an_adapter_error_outside_the_tree_is_translated_at_the_boundary(
+        caplog: pytest.LogCaptureFixture) -> None:
+    upstream = Upstream(BrokenDso(), _capabilities(),
+                        FrozenClock(datetime(2026, 10, 1, 12, tzinfo=PARIS)))
+    window = Period(datetime(2026, 9, 1, tzinfo=PARIS), datetime(2026, 9, 8, tzinfo=PARIS))
+    with caplog.at_level(logging.ERROR, "passerelle.upstream"), \
+            pytest.raises(UpstreamMalformed) as raised:
+        await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, window, recipient="a",
+                              report=FetchReport())
+    assert raised.value.status == 502
+    assert "consommation" not in raised.value.detail  # nothing of the adapter's internals
+    assert any("outside the error tree" in r.getMessage() and r.exc_info for r in caplog.records)
