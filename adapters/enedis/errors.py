@@ -11,6 +11,7 @@ data), the upstream message never does.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from adapters.decode import json_value
@@ -37,6 +38,11 @@ NOT_HOLDER = "not-holder"
 #: ... or the operator's consent is gone (revoked or expired at Enedis).
 NO_CONSENT = "no-consent"
 
+#: What an error code looks like (``ADAM-DC-0008``, ``STM-ERR-0000019``, ``invalid_client``):
+#: anything else in its place (a URL with a token, a customer's name) is not a code, and is
+#: neither matched nor passed on to a recipient as ``upstream_code``.
+_CODE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
 _NOT_HOLDER_CODES = {"ADAM-DC-0007", "ADAM_DC_0007"}
 _NO_CONSENT_CODES = {"ADAM-DC-0008", "ADAM_DC_0008", "unauthorized_user"}
 
@@ -52,7 +58,8 @@ def _fields(reply: Reply) -> tuple[str, str]:
         return "", ""
     code = body.get("code", body.get("error", ""))
     message = body.get("message", body.get("error_description", ""))
-    return (str(code) if isinstance(code, str | int) else "",
+    code = str(code) if isinstance(code, str | int) else ""
+    return (code if _CODE.fullmatch(code) else "",
             message if isinstance(message, str) else "")
 
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from adapters.decode import Doc
 from adapters.enedis import measures, v5
 from adapters.enedis.consent import _service
+from adapters.enedis.errors import classify
 from adapters.errors import UnsupportedResolution, UpstreamError, UpstreamMalformed
 from adapters.transport import Reply
 from consent.vocabulary import Dataset
@@ -237,3 +238,19 @@ def test_any_mutation_gives_consistent_readings_or_a_typed_error(
         assert reading.value >= 0
         assert isinstance(reading.value, Decimal)
         assert chunk.timeline.lower <= reading.start < reading.end <= chunk.timeline.upper
+
+
+@pytest.mark.parametrize("code", [
+    "STM-ERR-0000020 upstream=https://gw-int.enedis.fr/mesures?token=eyJhbGciOi" + "x" * 2000,
+    "Jean Dupont, 12 rue X: forbidden", "ADAM-DC-0008\nSet-Cookie: a=b"])
+@pytest.mark.parametrize("status", [400, 403, 404, 418])
+def test_what_is_not_an_error_code_never_reaches_a_recipient(code: str, status: int) -> None:
+    """A body's ``code`` travels to recipients as ``upstream_code`` (and into ``detail`` for
+    an unknown status): only a code's shape does; a URL with a token or a name does not."""
+    reply = Reply(status, {}, json.dumps({"code": code, "message": "m"}).encode())
+    error = classify(reply)
+    assert "upstream_code" not in error.extra
+    assert "Jean" not in error.detail
+    assert "token" not in error.detail
+    assert classify(Reply(status, {}, b'{"code": "ADAM-DC-0008", "message": "m"}')
+                    ).extra["upstream_code"] == "ADAM-DC-0008"
