@@ -211,27 +211,41 @@ class DayCache:
             await conn.execute(sa.insert(table), rows)
         self.stores += len(rows)
 
-    async def purge(self, needed: Iterable[tuple[str, PointRef, Dataset]]) -> int:
+    async def purge(self, needed: Mapping[tuple[str, PointRef, Dataset], date | None]) -> int:
         """Drop every row whose (tenant, point, dataset) is not in ``needed`` (what active
         consents cover): the load curve of a point whose only consent left is for daily
-        values goes, though the point stays needed. Return how many rows went."""
-        keep = {(self.point_key(point, tenant), dataset.value)
-                for tenant, point, dataset in needed}
+        values goes, though the point stays needed; and, of those needed, the days before the
+        first one a consent could still release (the value; ``None``: all kept). Return how
+        many rows went."""
+        keep = {(self.point_key(point, tenant), dataset.value): first
+                for (tenant, point, dataset), first in needed.items()}
         table = _TABLE
         async with self.db.engine.begin() as conn:
             present = (await conn.execute(
-                sa.select(table.c.point_key, table.c.dataset).distinct())).all()
+                sa.select(table.c.point_key, table.c.dataset, sa.func.min(table.c.day))
+                .group_by(table.c.point_key, table.c.dataset))).all()
             drop: dict[str, list[str]] = {}  # dataset -> point keys (a dozen datasets at most)
-            for key, dataset in present:
+            older: list[dict[str, str]] = []
+            for key, dataset, oldest in present:
                 if (key, dataset) not in keep:
                     drop.setdefault(dataset, []).append(key)
+                elif (first := keep[(key, dataset)]) is not None and oldest < first.isoformat():
+                    older.append({"key": key, "dataset": dataset, "first": first.isoformat()})
             removed = 0
             for dataset, keys in drop.items():
                 for i in range(0, len(keys), 500):
                     result = await conn.execute(sa.delete(table).where(
                         table.c.dataset == dataset, table.c.point_key.in_(keys[i:i + 500])))
                     removed += result.rowcount or 0
+            for row in older:  # days are ISO text: their order is the calendar's
+                result = await conn.execute(_OLDER, row)
+                removed += result.rowcount or 0
         return removed
+
+
+_OLDER = sa.delete(_TABLE).where(
+    _TABLE.c.point_key == sa.bindparam("key"), _TABLE.c.dataset == sa.bindparam("dataset"),
+    _TABLE.c.day < sa.bindparam("first"))
 
 
 def _is_day(readings: tuple[Reading, ...], day: date, tz: ZoneInfo) -> bool:

@@ -15,7 +15,7 @@ mandate in force, else its latest consent on the point (so a denial can say "rev
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,12 +27,12 @@ from consent.access import ConsentGrant, PointFacts
 from consent.identifiers import PointRef, Source
 from consent.invalidation import FACTS, InvalidationBus, LocalBus
 from consent.lifecycle import ConsentState
-from consent.models import DEFAULT_TIMEZONES, Consent, ConsentPoint, MeteringPoint
+from consent.models import DEFAULT_TIMEZONES, Consent, ConsentPoint, MeteringPoint, Occupancy
 from consent.models.base import DEFAULT_TENANT
 from consent.periods import span_at
 from consent.snapshots import SnapshotCache
 from consent.storage import Database
-from consent.vocabulary import DATASET_NAMES, Dataset
+from consent.vocabulary import DATASET_NAMES, MAX_HISTORY, Dataset
 from proxy.data.consent_rows import (
     CONSENT_ON_POINT,
     CONSENTS_ON_POINT,
@@ -240,19 +240,34 @@ class FactsLoader:
             refs[owner].append(PointRef(Source(source), identifier))
         return [(c, sorted(refs[c.id])) for c in consents]
 
-    async def needed_data(self, at: datetime) -> set[tuple[str, PointRef, Dataset]]:
-        """(tenant, point, dataset) of every dataset of a point an active consent covers now
-        (the cache keeps these)."""
-        query = (select(MeteringPoint.tenant_id, MeteringPoint.source, MeteringPoint.identifier,
-                        Consent.datasets)
+    async def needed_data(self, at: datetime) -> dict[tuple[str, PointRef, Dataset], date]:
+        """(tenant, point, dataset) of every dataset of a point an active consent covers now,
+        each with the first local day one of them could still release (the cache keeps
+        those days, ``DayCache.purge``): not before the consent's ``data_from``, its history
+        (R12) and the granting household's first move-in on the point (R8: a former
+        occupant's days are no one's to read any more)."""
+        moved_in = (sa.select(sa.func.min(col(Occupancy.starts_at)))
+                    .where(col(Occupancy.point_id) == MeteringPoint.id,
+                           col(Occupancy.household_id) == Consent.grantor_id)
+                    .scalar_subquery())
+        query = (sa.select(col(MeteringPoint.tenant_id), col(MeteringPoint.source),
+                           col(MeteringPoint.identifier), col(MeteringPoint.timezone),
+                           col(Consent.datasets), col(Consent.data_from),
+                           col(Consent.history_days), moved_in)
                  .join(ConsentPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
                  .join(Consent, col(Consent.id) == ConsentPoint.consent_id)
-                 .where(Consent.state == ConsentState.ACTIVE, Consent.valid_until > at))
-        async with self.db.session() as session:
-            rows = (await session.exec(query)).all()
-        return {(tenant, PointRef(Source(source), ident), Dataset(name))
-                for tenant, source, ident, datasets in rows for name in datasets
-                if name in DATASET_NAMES}
+                 .where(col(Consent.state) == ConsentState.ACTIVE, col(Consent.valid_until) > at))
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        needed: dict[tuple[str, PointRef, Dataset], date] = {}
+        for tenant, source, ident, zone, datasets, data_from, history, since in rows:
+            floors = [at - MAX_HISTORY, at - timedelta(days=history), data_from, since]
+            first = max(f for f in floors if f is not None).astimezone(ZoneInfo(zone)).date()
+            for name in datasets:
+                if name in DATASET_NAMES:
+                    key = (tenant, PointRef(Source(source), ident), Dataset(name))
+                    needed[key] = min(first, needed.get(key, first))
+        return needed
 
 
 def _holds(grant: ConsentGrant, at: datetime) -> bool:

@@ -116,12 +116,27 @@ async def test_purge_drops_points_and_datasets_no_consent_needs(database: Databa
                         {day: half_hours(day)}, NOW)
     await cache.put(PRM, Dataset.PRODUCTION_LOAD_CURVE, Resolution.PT30M,
                     {day: half_hours(day)}, NOW)
-    assert await cache.purge([("default", PRM, Dataset.CONSUMPTION_LOAD_CURVE)]) == 2
+    assert await cache.purge({("default", PRM, Dataset.CONSUMPTION_LOAD_CURVE): None}) == 2
     assert await cache.get(OTHER, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day],
                            PARIS) == {}
     assert await cache.get(PRM, Dataset.PRODUCTION_LOAD_CURVE, Resolution.PT30M, [day],
                            PARIS) == {}
     assert await cache.get(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day], PARIS)
+
+
+async def test_purge_drops_the_days_before_the_first_a_consent_could_release(
+        database: Database) -> None:
+    """R8/R12: days no active consent can release any more (a former occupant's, beyond
+    every history) go, though their point and dataset stay needed; the rest stay."""
+    cache = DayCache(database, os.urandom(32))
+    days = [date(2026, 5, 30), date(2026, 5, 31), date(2026, 6, 1), date(2026, 6, 2)]
+    await cache.put(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
+                    {day: half_hours(day) for day in days}, NOW)
+    needed = {("default", PRM, Dataset.CONSUMPTION_LOAD_CURVE): date(2026, 6, 1)}
+    assert await cache.purge(needed) == 2
+    assert await cache.purge(needed) == 0
+    kept = await cache.get(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, days, PARIS)
+    assert sorted(kept) == days[2:]
 
 
 def test_the_secret_file_is_private_and_stable(tmp_path: Path,

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
@@ -13,11 +14,11 @@ from adapters.base import Capabilities, Quota
 from adapters.simulator import SimulatorAdapter
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
-from consent.readings import Series
+from consent.readings import Quality, Reading, Series
 from consent.vocabulary import Dataset, Resolution
 from proxy.data.setup import purge_cache
 from proxy.keys import data_service_key
-from tests.proxy.world import World, build_world
+from tests.proxy.world import MOVE_IN, PARIS, PRM, World, build_world, midnight
 from tests.support.databases import SqliteFactory
 
 T = TypeVar("T")
@@ -110,6 +111,29 @@ async def test_cached_days_go_when_no_consent_needs_the_point_and_dataset(
     assert (status, (await world.events())[-1]["cache_days"]) == (200, 7)  # kept for coach
     await world.withdraw("coach")
     assert await purge_cache(cache, service.facts, world.client.app) == 7
+
+
+async def test_a_former_occupants_cached_days_go_though_the_point_stays_needed(
+        world: World) -> None:
+    """R8/R9: days cached while the previous household lived there (read under its consent,
+    since ended) can never be released again; the new household's consents keep the point
+    and dataset needed, not those days (found by review: they stayed for good)."""
+    service = world.client.app[data_service_key]
+    cache = service.upstreams[Source.ENEDIS].cache
+    assert cache is not None
+    before = [MOVE_IN - timedelta(days=7 - n) for n in range(7)]
+    await cache.put(PRM, Dataset.DAILY_CONSUMPTION, Resolution.P1D, {
+        day: (Reading(midnight(day), midnight(day + timedelta(days=1)), Decimal(12345),
+                      Quality.RAW),) for day in before}, world.clock.now())
+    token = await world.token("dash")
+    status, body, _ = await world.series(token, "daily_consumption", before[0], MOVE_IN)
+    assert (status, body["rule"]) == (403, "R8 occupancy")
+    assert await purge_cache(cache, service.facts, world.client.app) == 7
+    assert await cache.get(PRM, Dataset.DAILY_CONSUMPTION, Resolution.P1D, before,
+                           PARIS) == {}
+    week = (date(2026, 11, 1), date(2026, 11, 8))
+    assert (await world.series(token, "daily_consumption", *week))[0] == 200
+    assert await purge_cache(cache, service.facts, world.client.app) == 0  # still needed
 
 
 class GatedAdapter(SimulatorAdapter):

@@ -4,6 +4,7 @@ reads under a mandate (R10, R11), suppliers (R13), a change of occupant (R9)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from consent.lifecycle import ActorRole
 from consent.models import MandateScope
@@ -15,6 +16,7 @@ from consent.services.registry import add_upstream_authorisation
 from consent.services.supply import SupplyService
 from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Resolution
+from proxy.keys import data_service_key
 from tests.rules.app_world import POINTS, WINDOW, RulesWorld, midnight
 
 
@@ -262,3 +264,18 @@ async def test_the_listings_come_a_page_of_consents_at_a_time(app_world_any: Rul
             status, body = await w.call("GET", path, token, params=bad)
             assert (status, body.get("field")) == (400, field), (bad, body)
         assert (await w.events())[-1]["outcome"] == "invalid"
+
+
+async def test_the_cache_keeps_from_the_first_day_a_consent_could_release(
+        app_world_any: RulesWorld) -> None:
+    """What the day cache keeps (``needed_data``, on both backends): per point and dataset
+    an active consent covers, from the first day one of them could still release, here a
+    year of history back from now (the households moved in earlier), Europe/Paris days."""
+    w = app_world_any
+    service = w.client.server.app[data_service_key]
+    now = w.clock.now()
+    needed = await service.facts.needed_data(now)
+    year_ago = (now - timedelta(days=365)).astimezone(ZoneInfo("Europe/Paris")).date()
+    assert needed[("default", POINTS[1], Dataset.DAILY_CONSUMPTION)] == year_ago
+    assert needed[("default", POINTS[1], Dataset.CONTRACT)] == year_ago
+    assert ("default", POINTS[1], Dataset.CONSUMPTION_LOAD_CURVE) not in needed
