@@ -30,11 +30,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from adapters.base import Capabilities, MeterDataAdapter, PointInfo
@@ -116,10 +116,11 @@ async def noted(report: FetchReport | None, label: str, call: Awaitable[T],
 
 
 @dataclass(eq=False)
-class _SharedCall:
-    """One DSO call in flight for a chunk, and whether an access event lists it yet."""
+class _SharedCall(Generic[T]):
+    """One DSO call in flight (a chunk's series, a point's description), and whether an
+    access event lists it yet."""
 
-    task: asyncio.Task[Series]
+    task: asyncio.Task[T]
     sent: list[int]
     listed: bool = False
 
@@ -156,7 +157,7 @@ class Upstream:
         self.cache = cache
         self.metrics = metrics
         self._described: dict[PointRef, tuple[float, PointInfo]] = {}
-        self._inflight: dict[tuple[object, ...], _SharedCall] = {}
+        self._inflight: dict[tuple[object, ...], _SharedCall[Any]] = {}
         self.calls = 0
 
     async def close(self) -> None:
@@ -208,10 +209,33 @@ class Upstream:
             self._count("describe", 1, 0)
             return cached[1]
         self._count("describe", 0, 1)
-        info = await noted(report, f"describe {point}",
-                           self._call(recipient, lambda: self.adapter.describe(point)))
-        self._described[point] = (now, info)
-        return info
+        shared = self._share(("describe", point), lambda: self._shared_describe(point,
+                                                                               recipient))
+        return await noted(report, f"describe {point}", asyncio.shield(shared.task),
+                           shared.claim, shared.sent)
+
+    async def _shared_describe(self, point: PointRef, recipient: str) -> PointInfo:
+        try:
+            info = await self._call(recipient, lambda: self.adapter.describe(point))
+            self._described[point] = (time.monotonic(), info)
+            return info
+        finally:
+            del self._inflight[("describe", point)]
+
+    def _share(self, key: tuple[object, ...],
+               call: Callable[[], Coroutine[Any, Any, T]]) -> _SharedCall[T]:
+        """The call in flight under ``key``, else ``call()`` started in a task of its own,
+        shared by every request that comes for the same while it runs (one DSO call for all
+        of them: the economy target). A request that goes away stops waiting; the call goes
+        on for the others. ``call`` removes its own entry when it ends."""
+        shared: _SharedCall[T] | None = self._inflight.get(key)
+        if shared is None:
+            with counting_exchanges() as sent:  # the task's context is a copy of this one
+                task = asyncio.create_task(call())
+            # Retrieved even if every waiter went away, so a failure is never logged as lost.
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+            shared = self._inflight[key] = _SharedCall(task, sent)
+        return shared
 
     async def native_resolution(self, point: PointRef, dataset: Dataset, recipient: str,
                                 report: FetchReport, cap: Resolution | None = None,
@@ -323,14 +347,8 @@ class Upstream:
         it, and its days still reach the cache. The first request to learn its outcome lists
         it in its access event, whether it started it or not."""
         key = (tenant, point, dataset, resolution, chunk.start, chunk.end)
-        shared = self._inflight.get(key)
-        if shared is None:
-            with counting_exchanges() as sent:  # the task's context is a copy of this one
-                task = asyncio.create_task(self._shared_call(
-                    key, point, dataset, chunk, resolution, tz, recipient, tenant))
-            # Retrieved even if every waiter went away, so a failure is never logged as lost.
-            task.add_done_callback(lambda done: done.cancelled() or done.exception())
-            shared = self._inflight[key] = _SharedCall(task, sent)
+        shared = self._share(key, lambda: self._shared_call(
+            key, point, dataset, chunk, resolution, tz, recipient, tenant))
         assert chunk.end is not None
         last = chunk.end.astimezone(tz).date() - timedelta(days=1)
         return await noted(report, f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}",

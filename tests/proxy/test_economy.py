@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
-from adapters.base import Capabilities, Quota
+from adapters.base import Capabilities, PointInfo, Quota
 from adapters.simulator import SimulatorAdapter
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
@@ -206,5 +206,38 @@ async def test_no_dso_call_outlives_the_application(sqlite_factory: SqliteFactor
         assert not upstream._inflight
     finally:
         GatedAdapter.gate.set()
+        await world.client.close()
+        sqlite_factory.drop(url)
+
+
+class SlowDescribing(SimulatorAdapter):
+    """The simulator, each description of a point taking 150 ms, and counted."""
+
+    described: ClassVar[int] = 0
+
+    async def describe(self, point: PointRef) -> PointInfo:
+        type(self).described += 1
+        await asyncio.sleep(0.15)
+        return await super().describe(point)
+
+
+async def test_apps_arriving_together_share_one_description_of_the_point(
+        sqlite_factory: SqliteFactory, tmp_path: Path) -> None:
+    """A point's first requests, from two apps at once: one description (two DSO calls on
+    Enedis), not one each; both apps' events list it once between them (R16)."""
+    SlowDescribing.described = 0
+    url = sqlite_factory.create()
+    world = await build_world(url, tmp_path / "instance", adapter_class=SlowDescribing)
+    try:
+        dash, coach = await world.token("dash"), await world.token("coach")
+        week = (date(2026, 11, 1), date(2026, 11, 8))
+        answers = await asyncio.gather(world.series(dash, "daily_consumption", *week),
+                                       world.series(coach, "daily_consumption", *week))
+        assert [status for status, _, _ in answers] == [200, 200]
+        assert SlowDescribing.described == 1
+        listed = [call for e in await world.events() for call in e["upstream"]
+                  if call.startswith("describe")]
+        assert listed == [f"describe {PRM}"]
+    finally:
         await world.client.close()
         sqlite_factory.drop(url)
