@@ -17,7 +17,8 @@ economical:
   whole window whatever the cache holds (so what is accepted does not depend on what others
   read before): a year of load curve, 53 calls of Enedis's 7-day window, would take the
   operator's shared quota for one app's one request;
-* concurrent requests for the same chunk share one call (single flight);
+* concurrent requests share calls by day (single flight): days another request's call in
+  flight covers are awaited from it, not asked again, whatever the two windows;
 * complete, ended days are sealed into the cache afterwards.
 
 Data is fetched at the point's native resolution (:meth:`Upstream.native_resolution`); the
@@ -123,6 +124,9 @@ class _SharedCall(Generic[T]):
     task: asyncio.Task[T]
     sent: list[int]
     listed: bool = False
+    #: A series call's local days, and its name in access events.
+    days: frozenset[date] = frozenset()
+    label: str = ""
 
     def claim(self) -> bool:
         """True for the first request that learns the call's outcome: its event lists the
@@ -274,6 +278,9 @@ class Upstream:
                 f"The DSO serves {dataset.value} {per_call} days per call; ask for at most "
                 f"{most} days at a time (this window has {len(days)}).",
                 field="end", max_days=most)
+        # Calls in flight first, the cache next: a call that ends in between has sealed its
+        # days into the cache before leaving the calls in flight (_shared_call).
+        riding = self._riding((tenant, point, dataset, resolution), days)
         found: dict[date, tuple[Reading, ...]] = {}
         if self.cache is not None:
             raw_since = (None if self.capabilities.raw_final
@@ -281,12 +288,19 @@ class Upstream:
             found = await self.cache.get(point, dataset, resolution, days, tz, tenant=tenant,
                                          raw_since=raw_since)
             self._count("day", len(found), len(days) - len(found))
+        riding = [shared for shared in riding if not shared.days <= found.keys()]
+        covered = {day for shared in riding for day in shared.days}
+        chunks = self._chunks(days, set(found) | covered, per_call, tz)
         fetched: list[Reading] = []
         empty: NoData | None = None
-        for chunk in self._chunks(days, set(found), per_call, tz):
+        # Our calls one after the other (a failure stops the rest), then those we ride on.
+        calls: list[Period | _SharedCall[Series]] = [*chunks, *riding]
+        for call in calls:
+            shared = call if isinstance(call, _SharedCall) else self._fetch(
+                point, dataset, call, resolution, tz, recipient, tenant)
             try:
-                got = await self._fetch(point, dataset, chunk, resolution, tz, recipient,
-                                        report, tenant)
+                got = await noted(report, shared.label, asyncio.shield(shared.task),
+                                  shared.claim, shared.sent)
             except NoData as none:
                 # Days the DSO has no value for, among days it has (from the cache or another
                 # call): a gap in the series, as in one call over the whole window. The cache
@@ -335,10 +349,18 @@ class Upstream:
         return [Period(_midnight(first, tz), _midnight(last + timedelta(days=1), tz))
                 for first, last in runs]
 
-    async def _fetch(self, point: PointRef, dataset: Dataset, chunk: Period,
-                     resolution: Resolution, tz: ZoneInfo, recipient: str,
-                     report: FetchReport, tenant: str) -> Series:
-        """One DSO call for ``chunk``, shared by concurrent requests for the same chunk, its
+    def _riding(self, series: tuple[object, ...], days: list[date],
+                ) -> list[_SharedCall[Series]]:
+        """The calls in flight for ``series`` (tenant, point, dataset, resolution) that cover
+        some of ``days``."""
+        wanted = set(days)
+        return [shared for key, shared in self._inflight.items()
+                if key[:4] == series and not shared.days.isdisjoint(wanted)]
+
+    def _fetch(self, point: PointRef, dataset: Dataset, chunk: Period,
+               resolution: Resolution, tz: ZoneInfo, recipient: str,
+               tenant: str) -> _SharedCall[Series]:
+        """One DSO call for ``chunk``, shared by concurrent requests for its days, its
         complete days sealed into the cache *before* the call counts as done: a request
         arriving in between finds them there rather than calling again.
 
@@ -349,10 +371,10 @@ class Upstream:
         key = (tenant, point, dataset, resolution, chunk.start, chunk.end)
         shared = self._share(key, lambda: self._shared_call(
             key, point, dataset, chunk, resolution, tz, recipient, tenant))
-        assert chunk.end is not None
-        last = chunk.end.astimezone(tz).date() - timedelta(days=1)
-        return await noted(report, f"{dataset.value} {chunk.start.astimezone(tz).date()}..{last}",
-                           asyncio.shield(shared.task), shared.claim, shared.sent)
+        if not shared.label:
+            shared.days = frozenset(iter_days(chunk, tz))
+            shared.label = f"{dataset.value} {min(shared.days)}..{max(shared.days)}"
+        return shared
 
     async def _shared_call(self, key: tuple[object, ...], point: PointRef, dataset: Dataset,
                            chunk: Period, resolution: Resolution, tz: ZoneInfo, recipient: str,

@@ -241,3 +241,38 @@ async def test_apps_arriving_together_share_one_description_of_the_point(
     finally:
         await world.client.close()
         sqlite_factory.drop(url)
+
+
+async def test_overlapping_windows_asked_together_fetch_each_day_once(
+        sqlite_factory: SqliteFactory, tmp_path: Path) -> None:
+    """dash asks the first week; while its call runs, coach asks the first fortnight: coach
+    waits on dash's call for the first week and asks the DSO for the second only (found by
+    review: the fortnight was asked whole, the first week twice). Each call is listed in one
+    access event."""
+    GatedAdapter.gate, GatedAdapter.called = asyncio.Event(), asyncio.Event()
+    GatedAdapter.series_calls = 0
+    url = sqlite_factory.create()
+    world = await build_world(url, tmp_path / "instance", adapter_class=GatedAdapter)
+    try:
+        dash, coach = await world.token("dash"), await world.token("coach")
+        week = asyncio.create_task(world.series(dash, "daily_consumption",
+                                                date(2026, 11, 1), date(2026, 11, 8)))
+        await asyncio.wait_for(GatedAdapter.called.wait(), 10)
+        GatedAdapter.called.clear()
+        fortnight = asyncio.create_task(world.series(coach, "daily_consumption",
+                                                     date(2026, 11, 1), date(2026, 11, 15)))
+        await asyncio.wait_for(GatedAdapter.called.wait(), 10)  # coach's own call
+        GatedAdapter.gate.set()
+        (status, body, _), (both, whole, _) = await asyncio.wait_for(
+            asyncio.gather(week, fortnight), 10)
+        assert (status, len(body["values"]), both, len(whole["values"])) == (200, 7, 200, 14)
+        assert whole["values"][:7] == body["values"]
+        assert GatedAdapter.series_calls == 2
+        listed = sorted(call for e in await world.events() for call in e["upstream"]
+                        if call.startswith("daily_consumption"))
+        assert listed == ["daily_consumption 2026-11-01..2026-11-07",
+                          "daily_consumption 2026-11-08..2026-11-14"]
+    finally:
+        GatedAdapter.gate.set()
+        await world.client.close()
+        sqlite_factory.drop(url)
