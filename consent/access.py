@@ -160,7 +160,8 @@ def allowed_window(ctx: AccessContext) -> Period | None:
     floor and, for a supplier, its contract on the point (R13: none in force now, no window).
     Denials report it so that a recipient can correct its request in one go; as both
     APIs ask for whole local days, a start within a day (a history floor counted back from
-    the present instant) is moved to the next local midnight, the first day that can be asked.
+    the present instant) is moved to the next local midnight, the first day that can be asked,
+    and the end is today's local midnight at the latest (data is published up to yesterday).
     """
     if ctx.consent is None or ctx.point is None or ctx.point.upstream is None:
         return None
@@ -178,10 +179,14 @@ def allowed_window(ctx: AccessContext) -> Period | None:
         window = window.intersection(bound) if window is not None else None
     if window is None:
         return None
-    start = next_midnight(window.start, ctx.request.timezone)
-    if window.end is not None and start >= window.end:
+    tz = ctx.request.timezone
+    start = next_midnight(window.start, tz)
+    # Data is published up to yesterday: no window can end after today's local midnight.
+    today = datetime.combine(ctx.request.at.astimezone(tz).date(), time(), tzinfo=tz)
+    end = today if window.end is None or window.end > today else window.end
+    if start >= end:
         return None
-    return Period(start, window.end)
+    return Period(start, end)
 
 
 def next_midnight(instant: datetime, tz: ZoneInfo) -> datetime:

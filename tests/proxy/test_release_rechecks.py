@@ -325,11 +325,18 @@ async def test_a_denial_names_a_first_day_that_can_be_asked(world: World) -> Non
     assert (status, body["rule"]) == (403, "R6 data window"), body
     first_day = datetime.fromisoformat(body["allowed"]["window"]["start"])
     assert first_day == midnight(date(2026, 10, 24))
+    # ... and its end is today's local midnight (yesterday the last day), not some day in
+    # 2029 (the upstream authorisation's end) that would answer not-yet-available.
+    end = datetime.fromisoformat(body["allowed"]["window"]["end"])
+    assert end == midnight(T0.date())
     _, listed, _ = await world.get("/api/v1/points", token)
     assert [p["data_from"] for p in listed["points"]] == [first_day.isoformat()]
     status, _, _ = await world.series(token, "daily_consumption", first_day.date(),
                                       date(2026, 10, 26))
     assert status == 200
+    status, whole, _ = await world.series(token, "daily_consumption", first_day.date(),
+                                          end.date())
+    assert status == 200, whole  # the whole allowed window, as it is said, is served
 
 
 @given(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31),
