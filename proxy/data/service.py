@@ -207,6 +207,10 @@ class DataService:
         if days.days > MAX_WINDOW_DAYS:
             raise InvalidPeriod(f"A window may not exceed {MAX_WINDOW_DAYS} days (this one has "
                                 f"{days.days}).", field="end", max_days=MAX_WINDOW_DAYS)
+        finest = dataset.spec.finest
+        if resolution is not None and finest is not None and resolution.finer_than(finest):
+            # A request error, whatever the consent: daily values have no half-hours.
+            raise unreachable(dataset, point, finest, resolution, reachable(finest))
         first = await self._allow(caller, point, dataset, days, resolution, trace)
         facts, ctx = first.facts, first.ctx
         window = ctx.request.window

@@ -171,6 +171,16 @@ async def test_daily_only_consent_gets_daily_values_from_the_curve(world: World)
     assert body["allowed"] == {"finest_resolution": "P1D"}
 
 
+async def test_a_daily_dataset_asked_finer_than_a_day_is_a_request_error(world: World) -> None:
+    """Daily values have no half-hours, whatever a consent says: 400 with what can be asked
+    (found by review: a 403 telling the app to ask the household for more)."""
+    token = await world.token("coach")
+    status, body, _ = await world.series(token, "daily_consumption", *WEEK, resolution="PT30M")
+    assert (status, body["type"].rsplit("/", 1)[-1]) == (400, "resolution-unavailable"), body
+    assert body["reachable"] == ["P1D", "P1W", "P1M", "P1Y"]
+    assert (await world.events())[-1]["outcome"] == "invalid"
+
+
 async def test_a_curve_consent_gets_its_resolution(world: World) -> None:
     token = await world.token("coach")
     status, body, _ = await world.series(token, "consumption_load_curve",
