@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from consent.errors import ResolutionUnavailable
 from consent.identifiers import PointRef
-from consent.periods import Period
+from consent.periods import DayRange, Period
 from consent.readings import Quality, Reading, Record, Series
 from consent.vocabulary import Aggregate, Dataset, Resolution
 
@@ -80,12 +80,31 @@ def roll_up(series: Series, target: Resolution) -> Series:
                           reachable(series.resolution))
     tz = ZoneInfo(series.timezone)
     how = series.dataset.spec.aggregate
+    step = series.resolution
     readings = []
     for (start, end), group in groupby(series.readings, key=lambda r: bucket(r.start, target, tz)):
         members = list(group)
-        if all(r.end.astimezone(UTC) <= end for r in members) and _covers(members, start, end):
+        if step.is_calendar:
+            # Days (or months) by the date they start on: a gas day runs 06:00 to 06:00, so
+            # its week runs Monday 06:00 to Monday 06:00, and says so.
+            if _tiles(members, step, start, end, tz):
+                readings.append(_combine(members, members[0].start.astimezone(tz),
+                                         members[-1].end.astimezone(tz), how))
+        elif all(r.end.astimezone(UTC) <= end for r in members) and _covers(members, start, end):
             readings.append(_combine(members, start.astimezone(tz), end.astimezone(tz), how))
     return replace(series, resolution=target, readings=tuple(readings))
+
+
+def holds_whole(days: DayRange, resolution: Resolution) -> bool:
+    """True if the local days ``days`` hold at least one whole ``resolution`` interval (a
+    week from a Monday, a month from its first day...): a window holding none would be served
+    nothing at all."""
+    if not resolution.is_calendar:
+        return True
+    first = _calendar_start(days.start, resolution)
+    if first < days.start:
+        first = _calendar_next(first, resolution)
+    return _calendar_next(first, resolution) <= days.end
 
 
 def reaches(step: Resolution, target: Resolution) -> bool:
@@ -157,6 +176,19 @@ def _calendar_next(first: date, resolution: Resolution) -> date:
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
+
+def _tiles(readings: list[Reading], step: Resolution, start: datetime, end: datetime,
+           tz: ZoneInfo) -> bool:
+    """True if ``readings``, one per calendar ``step`` by the date each starts on, fill
+    ``[start, end)`` without a gap."""
+    cursor = start
+    for r in readings:
+        first, following = bucket(r.start, step, tz)
+        if first != cursor:
+            return False
+        cursor = following
+    return cursor == end
 
 
 def _covers(readings: list[Reading], start: datetime, end: datetime) -> bool:

@@ -33,7 +33,7 @@ from typing import Protocol
 
 from adapters.errors import Unsupported
 from consent.access import AccessContext, ReadRequest, TokenGrant
-from consent.aggregation import cut_record, reachable, reaches, unreachable, view
+from consent.aggregation import cut_record, holds_whole, reachable, reaches, unreachable, view
 from consent.checks import AllOf
 from consent.clock import Clock
 from consent.errors import InvalidPeriod
@@ -211,6 +211,11 @@ class DataService:
         if resolution is not None and finest is not None and resolution.finer_than(finest):
             # A request error, whatever the consent: daily values have no half-hours.
             raise unreachable(dataset, point, finest, resolution, reachable(finest))
+        if resolution is not None and not holds_whole(days, resolution):
+            raise InvalidPeriod(f"The window holds no whole {resolution.value} interval (weeks "
+                                "run from a Monday, months and years from their first day): "
+                                "it would be served nothing.", field="start",
+                                resolution=resolution.value)
         first = await self._allow(caller, point, dataset, days, resolution, trace)
         facts, ctx = first.facts, first.ctx
         window = ctx.request.window

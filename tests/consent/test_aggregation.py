@@ -10,7 +10,16 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from consent.aggregation import bucket, clamp, cut_record, iter_days, reaches, roll_up, view
+from consent.aggregation import (
+    bucket,
+    clamp,
+    cut_record,
+    holds_whole,
+    iter_days,
+    reaches,
+    roll_up,
+    view,
+)
 from consent.errors import ResolutionUnavailable
 from consent.identifiers import PointRef, Source
 from consent.periods import DayRange, Period
@@ -272,3 +281,36 @@ def test_clamp_keeps_what_the_window_covers_across_the_night_clocks_go_back(
     window = Period(first, last)
     assert clamp(series, window).readings == tuple(
         r for r in series.readings if window.covers(Period(r.start, r.end)))
+
+
+_CALENDAR = st.sampled_from([Resolution.P1D, Resolution.P1W, Resolution.P1M, Resolution.P1Y])
+
+
+@given(st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31)),
+       st.integers(min_value=1, max_value=800), _CALENDAR)
+def test_holds_whole_says_if_some_interval_fits_in_the_days(first: date, days: int,
+                                                            resolution: Resolution) -> None:
+    window = DayRange(first, first + timedelta(days=days))
+    period = window.to_period(PARIS)
+    assert period.end is not None
+    fits = any(bucket(datetime.combine(first + timedelta(days=n), datetime.min.time(),
+                                       tzinfo=PARIS), resolution, PARIS)[0] >= period.start
+               and bucket(datetime.combine(first + timedelta(days=n), datetime.min.time(),
+                                           tzinfo=PARIS), resolution, PARIS)[1] <= period.end
+               for n in range(days))
+    assert holds_whole(window, resolution) is fits
+
+
+def test_gas_days_make_whole_weeks_from_monday_six_to_monday_six() -> None:
+    """Gas days run 06:00 to 06:00 and belong to the date they start on: a week of them is
+    a whole week (found by review: every bucket was dropped as reaching past midnight)."""
+    monday = date(2026, 11, 2)
+    days = [monday + timedelta(days=n) for n in range(10)]
+    six = [datetime.combine(d, datetime.min.time(), tzinfo=PARIS).replace(hour=6)
+           for d in [*days, days[-1] + timedelta(days=1)]]
+    gas = Series(PointRef(Source.GRDF, "GI000001"), Dataset.DAILY_CONSUMPTION, "Wh",
+                 Resolution.P1D, "Europe/Paris",
+                 tuple(Reading(six[n], six[n + 1], Decimal(n + 1)) for n in range(10)))
+    (week,) = roll_up(gas, Resolution.P1W).readings  # the second week is not whole
+    assert (week.start, week.end) == (six[0], six[7])
+    assert week.value == sum(Decimal(n + 1) for n in range(7))

@@ -181,6 +181,19 @@ async def test_a_daily_dataset_asked_finer_than_a_day_is_a_request_error(world: 
     assert (await world.events())[-1]["outcome"] == "invalid"
 
 
+async def test_a_window_holding_no_whole_week_is_refused_not_served_empty(world: World) -> None:
+    """Friday to Friday at P1W holds no Monday-to-Monday week: a 400 saying so, not an empty
+    200 that looks like missing data (found by review)."""
+    token = await world.token("coach")
+    status, body, _ = await world.series(token, "daily_consumption", date(2026, 10, 30),
+                                         date(2026, 11, 6), resolution="P1W")
+    assert (status, body["type"].rsplit("/", 1)[-1], body["resolution"]) == (
+        400, "invalid-period", "P1W"), body
+    status, body, _ = await world.series(token, "daily_consumption", date(2026, 11, 2),
+                                         date(2026, 11, 9), resolution="P1W")
+    assert (status, len(body["values"])) == (200, 1), body
+
+
 async def test_a_curve_consent_gets_its_resolution(world: World) -> None:
     token = await world.token("coach")
     status, body, _ = await world.series(token, "consumption_load_curve",

@@ -116,3 +116,12 @@ async def test_gas_days_are_served_by_their_date_however_they_straddle_midnight(
         starts = [datetime.fromisoformat(v["start"]) for v in body["values"]]
         assert [s.date() for s in starts] == [first + timedelta(days=n) for n in range(days)]
         assert {(s.hour, s.minute) for s in starts} == {(6, 0)}
+    monday = yesterday - timedelta(days=yesterday.weekday() + 7)
+    async with demo.get(path, headers={"Authorization": f"Bearer {raw}"}, params={
+            "start": monday.isoformat(), "end": (monday + timedelta(days=7)).isoformat(),
+            "resolution": "P1W"}) as response:
+        body = await response.json()
+        assert response.status == 200, body
+    (week,) = body["values"]  # Monday 06:00 to Monday 06:00
+    start, end = datetime.fromisoformat(week["start"]), datetime.fromisoformat(week["end"])
+    assert (start.date(), start.hour, end - start) == (monday, 6, timedelta(days=7))
