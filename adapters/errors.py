@@ -96,6 +96,17 @@ class QuotaBusy(UpstreamRateLimited):
     apart so that metrics never count it as a 429 of the DSO."""
 
 
+class ShareSpent(QuotaBusy):
+    """The recipient has used its share of one of the DSO's longer quota windows (an hour, a
+    day): its own calls wait until part of it frees, the other recipients' go on. Nothing was
+    sent. 429, as a recipient's own rate limit: its doing, not the DSO's (unlike the 503 of a
+    quota everyone shares)."""
+
+    status = 429
+    code = "rate-limited"
+    title = "Too many requests"
+
+
 class UpstreamTimeout(UpstreamError):
     """No complete answer within the adapter's timeout."""
 

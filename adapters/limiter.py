@@ -15,6 +15,13 @@ anyway (its quota differs from the documented one, or another client shares the 
 holds the lane for the ``Retry-After`` (:meth:`FairLimiter.backoff`: one of the lane's own
 windows is filled until then, on every replica): the application's other APIs go on.
 
+Round-robin only orders requests that wait together: an app polling just under the
+per-second pace never waits, and would take an hourly quota whole, every other app then
+refused for the rest of the hour. So no recipient may take more than ``share`` of a window
+longer than the shortest (the hour's, the day's), counted by this process (each replica its
+own: with several, a recipient's share is per replica): beyond it, its own calls get
+:class:`~adapters.errors.ShareSpent` (429, its doing) while the others go on.
+
 A request that would wait longer than ``max_wait`` is refused at once with
 :class:`~adapters.errors.QuotaBusy` (a 503 carrying a ``Retry-After``): holding a request for
 minutes helps nobody.
@@ -29,7 +36,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from adapters.base import Quota
-from adapters.errors import QuotaBusy
+from adapters.errors import QuotaBusy, ShareSpent
 from adapters.quota import API_SCOPE, QuotaPlan
 from consent.shared_state.quota import DEFAULT_MARGIN, MemoryLedger, QuotaLedger, SlidingWindow
 
@@ -50,6 +57,11 @@ class _Lane:
         self.burst_call = min(w.period / w.limit for w in windows)
         self.shortest = min(w.period for w in windows)
         self.longest = max(w.period for w in windows)
+        #: The windows a recipient gets a share of (an hour's, a day's quota): over the
+        #: shortest one, round-robin among those waiting is fairness enough.
+        self.long_windows = [w for w in windows if w.period > self.shortest]
+        #: Each recipient's starts in this lane (seconds), for its share of the long windows.
+        self.starts: dict[str, deque[float]] = {}
         #: 429s without a wait that came in a row, and when the last one's hold ends.
         self.unexplained = 0
         self.unexplained_until, self.unexplained_hold_s = -math.inf, 0.0
@@ -85,6 +97,24 @@ class _Lane:
                           for other, queue in self.queues.items() if other != recipient)
         pace = self.burst_call if self.last_wait <= self.shortest else self.per_call
         return self.last_wait + ahead * pace
+
+    def share_wait(self, recipient: str, now: float, share: float) -> float:
+        """Seconds until ``recipient`` is back under ``share`` of every long window (``0``:
+        it is), counting the starts it took here."""
+        starts = self.starts.get(recipient)
+        if not starts:
+            return 0.0
+        while starts and starts[0] <= now - self.longest:
+            starts.popleft()
+        wait = 0.0
+        for window in self.long_windows:
+            cap = max(1, math.floor(window.limit * share))
+            recent = [t for t in starts if t > now - window.period]
+            if len(recent) >= cap:
+                wait = max(wait, recent[-cap] + window.period - now)
+        if not starts:
+            del self.starts[recipient]
+        return wait
 
     def unexplained_hold(self, now: float) -> float:
         """The hold of a 429 that names no wait: the shortest window, doubled for each such
@@ -132,13 +162,19 @@ class FairLimiter:
     ``ledgers`` builds each lane's ledger (default: this process's memory); ``margin``
     lengthens every window; ``max_wait`` bounds a wait (seconds); ``sleep`` waits for the
     ledger's "come back in" and ``seconds`` reads the time (injectable with the ledgers'
-    clock, for tests).
+    clock, for tests). ``share`` is the most of any window longer than the shortest (an
+    hour's, a day's quota) one recipient may take, counted by this process (:class:`ShareSpent`
+    beyond it): round-robin orders requests that wait together, but an app polling just under
+    the per-second pace never waits, and would take an hourly quota whole.
     """
 
     def __init__(self, *, max_wait: float = 10.0, ledgers: LedgerFactory = MemoryLedger,
                  margin: float = DEFAULT_MARGIN,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 seconds: Callable[[], float] = time.monotonic) -> None:
+                 seconds: Callable[[], float] = time.monotonic, share: float = 1.0) -> None:
+        if not 0 < share <= 1:
+            raise ValueError(f"A recipient's share of a quota lies in ]0, 1], not {share}.")
+        self.share = share
         self.max_wait = max_wait
         self.margin = margin
         self._ledgers = ledgers
@@ -182,6 +218,18 @@ class FairLimiter:
         lane = self._lane(plan, api)
         if lane is None:
             return
+        shared = self.share < 1 and bool(lane.long_windows)
+        if shared:
+            wait = lane.share_wait(recipient, self._seconds(), self.share)
+            if wait > 0:
+                raise ShareSpent(f"This application has used its share ({self.share:.0%}) of "
+                                 "the data source's quota; retry later.",
+                                 retry_after=max(1, math.ceil(wait)))
+        await self._turn(lane, recipient)
+        if shared:
+            lane.starts.setdefault(recipient, deque()).append(self._seconds())
+
+    async def _turn(self, lane: _Lane, recipient: str) -> None:
         lane.prune()
         if not lane.queues and lane.probe is not None:
             await asyncio.shield(lane.probe)  # the ledger's fresh answer, then queue behind it

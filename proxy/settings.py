@@ -58,6 +58,9 @@ class Settings:
     upstream_cache: bool = True
     #: Longest wait for an upstream quota slot before answering 503 with Retry-After (s).
     upstream_max_wait: float = 10.0
+    #: The most of a DSO's longer quota windows (an hour's, a day's) one recipient may take,
+    #: counted per replica (adapters.limiter); beyond it, 429 with Retry-After. 1: no cap.
+    upstream_recipient_share: float = 0.5
     #: Per-recipient rate limit: sustained requests per second, and burst size.
     recipient_rate: float = 20.0
     recipient_burst: int = 40

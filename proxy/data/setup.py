@@ -144,7 +144,8 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
     cache = (DayCache(db, load_cache_secret(settings.data_dir))
              if settings.upstream_cache else None)
     tasks: list[asyncio.Task[None]] = []
-    limiter = FairLimiter(max_wait=settings.upstream_max_wait, ledgers=partial(quota_ledger, db))
+    limiter = FairLimiter(max_wait=settings.upstream_max_wait, ledgers=partial(quota_ledger, db),
+                          share=settings.upstream_recipient_share)
     app[upstream_limiter_key] = limiter
     limits: RecipientLimits | None = None
     caches: list[BearerTokens | FactsLoader] = []

@@ -15,15 +15,16 @@ import pytest
 from adapters.base import Quota
 from adapters.enedis import EnedisConfig, Generation
 from adapters.enedis.vocabulary import API_MEASURES, API_SITUATION, QUOTA_APIS_2026
-from adapters.errors import QuotaBusy, UpstreamRateLimited
+from adapters.errors import QuotaBusy, ShareSpent, UpstreamRateLimited
 from adapters.limiter import FairLimiter
 from adapters.quota import OPERATOR, QuotaPlan, acting_for, current_recipient
 from adapters.simulator import Fault, FaultKind
 from adapters.timekeeping import at_hour
+from consent.clock import FrozenClock
 from consent.periods import Period
 from consent.vocabulary import Dataset, Resolution
 from tests.adapters.support import enedis_world
-from tests.contract.harnesses import ENEDIS_CONSENTS, LONG, MOVED
+from tests.contract.harnesses import ENEDIS_CONSENTS, LONG, MOVED, NOW, clocked_limiter
 
 DAY = Period(at_hour(date(2026, 10, 1), "Europe/Paris"),
              at_hour(date(2026, 10, 2), "Europe/Paris"))
@@ -121,3 +122,45 @@ async def test_no_quota_is_exceeded_at_the_dso_under_concurrent_load() -> None:
     assert gate.apis() == {"mesure_synchrone_auto/v2", "situation_contrat_auto/v1"}
     for api in gate.apis():
         assert gate.busiest(quotas[1], api) <= 12
+
+
+# Data Connect 2026 per API, scaled: 5 calls a second and 40 (for 1,000) an hour.
+HOURLY = QuotaPlan("dc", (Quota(5, timedelta(seconds=1), "api"),
+                          Quota(40, timedelta(hours=1), "api")), frozenset({"mesures"}))
+
+
+@pytest.mark.parametrize("share", [0.5, 0.25])
+async def test_no_recipient_takes_more_than_its_share_of_an_hourly_quota(share: float) -> None:
+    """An app polling at 4 calls a second never queues (round-robin never acts): without a
+    share it took the whole hourly quota in ten seconds and every other app waited an hour
+    (found by review). It now stops at its share, told 429 with the wait; the others go on."""
+    clock = FrozenClock(NOW)
+    limiter = clocked_limiter(clock, share)
+    taken = 0
+    while taken < int(40 * share):
+        await limiter.acquire(HOURLY, "mesures", "greedy")
+        taken += 1
+        clock.advance(timedelta(seconds=0.25))
+    with pytest.raises(ShareSpent) as spent:
+        await limiter.acquire(HOURLY, "mesures", "greedy")
+    assert taken == int(40 * share)
+    assert (spent.value.status, spent.value.code) == (429, "rate-limited")
+    assert 3000 < (spent.value.retry_after or 0) <= 3780  # its first call leaves the hour
+    for _ in range(int(40 * share)):  # another app still has its share
+        await limiter.acquire(HOURLY, "mesures", "other")
+        clock.advance(timedelta(seconds=0.25))
+    clock.advance(timedelta(hours=1, minutes=4))
+    await limiter.acquire(HOURLY, "mesures", "greedy")  # its share is back
+
+
+async def test_a_whole_share_is_no_cap_and_a_share_beyond_one_is_refused() -> None:
+    clock = FrozenClock(NOW)
+    limiter = clocked_limiter(clock)
+    for _ in range(40):
+        await limiter.acquire(HOURLY, "mesures", "alone")
+        clock.advance(timedelta(seconds=0.25))
+    with pytest.raises(QuotaBusy) as busy:  # the DSO's quota itself: a 503 for everyone
+        await limiter.acquire(HOURLY, "mesures", "alone")
+    assert busy.value.status == 503
+    with pytest.raises(ValueError, match="share"):
+        FairLimiter(share=1.5)

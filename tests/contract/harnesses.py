@@ -59,13 +59,16 @@ ROOMY = (Quota(500, timedelta(seconds=1)), Quota(100_000, timedelta(hours=1), "a
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=2.0)
 
 
-def clocked_limiter(clock: FrozenClock) -> FairLimiter:
+def clocked_limiter(clock: FrozenClock, share: float = 1.0) -> FairLimiter:
     """A limiter counting on ``clock``: a 429's hold ends when the test moves the clock past
     its Retry-After; a wait the frozen clock would never end is refused at once."""
-    def ledgers(windows: Sequence[SlidingWindow]) -> QuotaLedger:
-        return MemoryLedger(windows, seconds=lambda: clock.now().timestamp())
+    def seconds() -> float:
+        return clock.now().timestamp()
 
-    return FairLimiter(max_wait=0.5, ledgers=ledgers, seconds=lambda: clock.now().timestamp())
+    def ledgers(windows: Sequence[SlidingWindow]) -> QuotaLedger:
+        return MemoryLedger(windows, seconds=seconds)
+
+    return FairLimiter(max_wait=0.5, ledgers=ledgers, seconds=seconds, share=share)
 
 
 def _one(customer: str, move_in: date, move_out: date | None = None) -> Occupant:
