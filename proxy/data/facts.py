@@ -163,6 +163,28 @@ class FactsLoader:
             if picked is None:
                 return AccessFacts(point, zone, point_id, None, None, tenant)
         assert picked is not None
+        return await self._of_consent(found, picked, point, at, tenant)
+
+    async def alternatives(self, *, recipient_id: str, point: PointRef, at: datetime,
+                           dataset: Dataset, besides: str,
+                           tenant: str = DEFAULT_TENANT) -> list[AccessFacts]:
+        """For an app-wide token: the facts under each *other* consent in force at ``at`` that
+        covers ``dataset``, most recently changed first. A household may give one app several
+        consents on a point (a later one capped at daily values, an earlier one releasing the
+        curve): a request the one :meth:`load` picked denies may be allowed by another."""
+        key = (tenant, recipient_id, None, point)
+        found = await self.cache.fetch(key, lambda: self._candidates(key, at))
+        if found is None:
+            return []
+        rows = sorted((r for r in found.rows if r.id != besides and in_force(r, at)
+                       and dataset.value in r.datasets),
+                      key=lambda r: (r.updated_at, r.valid_from), reverse=True)
+        return [await self._of_consent(found, row, point, at, tenant) for row in rows]
+
+    async def _of_consent(self, found: _Candidates, picked: sa.Row[Any], point: PointRef,
+                          at: datetime, tenant: str) -> AccessFacts:
+        """The facts of a decision under the consent ``picked`` (one of ``found``)."""
+        point_id = found.point_id
         surroundings = await self.around.fetch((point_id, picked.id),
                                                lambda: self._around(point_id, picked))
         assert surroundings is not None
@@ -173,7 +195,7 @@ class FactsLoader:
         if grant.recipient_is_supplier:
             async with self.db.reader.connect() as conn:
                 facts = await self._with_contract(conn, grant, facts, tenant, point_id, at)
-        return AccessFacts(point, zone, point_id, grant, facts, tenant)
+        return AccessFacts(point, found.zone, point_id, grant, facts, tenant)
 
     async def _candidates(self, key: _Key, at: datetime) -> _Candidates | None:
         tenant, recipient_id, consent_id, point = key

@@ -26,7 +26,7 @@ read again in full on every request, the second decision cost 23 to 36 % more CP
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -139,20 +139,51 @@ class DataService:
         facts = await self.facts.load(recipient_id=caller.grant.recipient_id,
                                       consent_id=caller.grant.consent_id, point=point, at=at,
                                       tenant=caller.tenant, dataset=dataset)
-        _name_basis(trace, facts, caller)
-        consent = facts.consent
         window = days.to_period(facts.timezone) if days is not None else None
         trace.window = window
-        if dataset.spec.is_series and resolution is None:
-            # Unspecified: the finest the consent releases (the native one if finer is absent).
-            resolution = consent.finest_for(dataset) if consent is not None else dataset.spec.finest
-        trace.resolution = resolution.value if resolution is not None else None
-        request = ReadRequest(point=point, dataset=dataset, at=at, window=window,
-                              resolution=resolution, timezone=facts.timezone)
-        ctx = AccessContext(request, caller.grant, consent, facts.facts)
-        self.policy.enforce(ctx)
+
+        def asked(facts: AccessFacts) -> ReadRequest:
+            chosen = resolution
+            if dataset.spec.is_series and chosen is None:
+                # Unspecified: the finest the consent releases (the native one if finer is
+                # absent).
+                consent = facts.consent
+                chosen = consent.finest_for(dataset) if consent is not None \
+                    else dataset.spec.finest
+            return ReadRequest(point=point, dataset=dataset, at=at, window=window,
+                               resolution=chosen, timezone=facts.timezone)
+
+        facts, ctx = await self._judge(caller, facts, asked, trace)
         trace.decided_at = at
         return Decision(facts, ctx, generation)
+
+    async def _judge(self, caller: Caller, facts: AccessFacts,
+                     asked: Callable[[AccessFacts], ReadRequest],
+                     trace: Trace) -> tuple[AccessFacts, AccessContext]:
+        """The policy on the request ``asked`` under ``facts``; if it denies an app-wide
+        token, under each other consent in force on the point that covers the dataset
+        (:meth:`FactsLoader.alternatives`): the first that allows decides, and is named in
+        ``trace`` with the resolution it was judged at; if none does, the first denial is
+        raised."""
+        ctx = AccessContext(asked(facts), caller.grant, facts.consent, facts.facts)
+        denial = self.policy.check(ctx)
+        consent = facts.consent
+        if denial is not None and caller.grant.consent_id is None and consent is not None \
+                and consent.consent_id:
+            request = ctx.request
+            for other in await self.facts.alternatives(
+                    recipient_id=caller.grant.recipient_id, point=request.point, at=request.at,
+                    dataset=request.dataset, besides=consent.consent_id, tenant=caller.tenant):
+                tried = AccessContext(asked(other), caller.grant, other.consent, other.facts)
+                if self.policy.check(tried) is None:
+                    facts, ctx, denial = other, tried, None
+                    break
+        _name_basis(trace, facts, caller)
+        chosen = ctx.request.resolution
+        trace.resolution = chosen.value if chosen is not None else None
+        if denial is not None:
+            raise denial.to_error()
+        return facts, ctx
 
     def _stands(self, caller: Caller, first: Decision, trace: Trace, at: datetime) -> bool:
         """True if the facts of ``first`` are still those a reading would give (module
@@ -182,13 +213,11 @@ class DataService:
             return first.facts
         if caller.reverify is not None:
             await caller.reverify(at)  # revoked, or its recipient suspended, meanwhile?
-        request = ctx.request
+        request = replace(ctx.request, at=at)
         facts = await self.facts.load(recipient_id=caller.grant.recipient_id,
                                       consent_id=caller.grant.consent_id, point=request.point,
                                       at=at, tenant=caller.tenant, dataset=request.dataset)
-        _name_basis(trace, facts, caller)
-        self.policy.enforce(AccessContext(replace(request, at=at), caller.grant, facts.consent,
-                                          facts.facts))
+        facts, _ = await self._judge(caller, facts, lambda _facts: request, trace)
         trace.decided_at = at
         return facts
 
