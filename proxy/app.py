@@ -13,6 +13,7 @@ from consent.demo import DEMO_PLAN, seed_demo
 from consent.identifiers import Source
 from consent.storage import Database
 from consent.storage.wal_checkpoints import BACKSTOP_PAGES, checkpointer_for
+from proxy.compat.enedis.oauth import CALLBACK_PATH
 from proxy.data.setup import data_ctx, use_adapters
 from proxy.evidence.setup import evidence_ctx
 from proxy.forwarding import forwarded_middleware_for, parse_networks
@@ -76,7 +77,8 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
             revision = await db.migrate()
             log.info("database %s at revision %s", db.dialect, revision)
         if settings.demo:
-            report = await seed_demo(db, DEMO_PLAN, app[clock_key])
+            report = await seed_demo(db, DEMO_PLAN, app[clock_key],
+                                     dataconnect_callback=settings.issuer + CALLBACK_PATH)
             log.info("demo %s", "seeded" if report.seeded else "already present (not seeded)")
         if checkpointer is not None:
             checkpointer.start()

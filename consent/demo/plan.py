@@ -92,6 +92,9 @@ class DemoRecipient:
     is_supplier: bool = False
     supplier_code: str | None = None
     organisation: str | None = None  # a staff organisation's name: the app is theirs
+    #: Also registered: the Data Connect-compatible consent page's callback, at the address
+    #: the instance runs at (``seed_demo``'s ``dataconnect_callback``).
+    dataconnect: bool = False
 
 
 @dataclass(frozen=True, slots=True)

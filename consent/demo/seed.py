@@ -33,8 +33,10 @@ class SeedReport:
     accounts: int = 0
 
 
-async def seed_demo(db: Database, plan: DemoPlan, clock: Clock) -> SeedReport:
-    """Seed ``plan`` if its tenant is empty; otherwise do nothing (idempotent)."""
+async def seed_demo(db: Database, plan: DemoPlan, clock: Clock,
+                    dataconnect_callback: str | None = None) -> SeedReport:
+    """Seed ``plan`` if its tenant is empty; otherwise do nothing (idempotent).
+    ``dataconnect_callback`` is added to the redirect URIs of the apps that ask for it."""
     now = clock.now()
     tenant = plan.tenant_id
     try:
@@ -90,7 +92,9 @@ async def seed_demo(db: Database, plan: DemoPlan, clock: Clock) -> SeedReport:
                         contact_email=recipient.contact_email, purposes=recipient.purposes,
                         legal_basis=recipient.legal_basis, data_role=recipient.data_role,
                         allowed_datasets=recipient.datasets,
-                        redirect_uris=recipient.redirect_uris,
+                        redirect_uris=recipient.redirect_uris + (
+                            (dataconnect_callback,)
+                            if recipient.dataconnect and dataconnect_callback else ()),
                         is_supplier=recipient.is_supplier, client_id=recipient.client_id,
                         client_secret=plan.client_secret(recipient),
                         supplier_code=recipient.supplier_code,

@@ -105,7 +105,9 @@ _RECIPIENTS = (
         LegalBasis.CONSENT, DataRole.CONTROLLER,
         (Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE, Dataset.DAILY_MAX_POWER,
          Dataset.CONSUMPTION_INDEX, Dataset.DAILY_PRODUCTION, Dataset.PRODUCTION_LOAD_CURVE),
-        (_LOOPBACK, "https://wattwatcher.example/oauth/callback")),
+        (_LOOPBACK, "https://wattwatcher.example/oauth/callback"),
+        # An existing Data Connect client tries the compatible consent page with this app.
+        dataconnect=True),
     DemoRecipient(
         "soleil", "Cadastre Solaire Lumière", "demo-soleil", "https://soleil.example",
         "dpo@soleil.example", (Purpose.SOLAR_ASSESSMENT,), LegalBasis.CONSENT,

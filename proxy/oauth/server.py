@@ -85,10 +85,15 @@ class PasserelleServer(AuthorizationServer):  # type: ignore[misc]
         return to_carrier(translate(error))
 
 
+#: Our own sentence where authlib's says more than a failed client should learn (which
+#: authentication methods the client is registered for).
+_OWN_DESCRIPTIONS = {"invalid_client": "Client authentication failed."}
+
+
 def translate(error: OAuth2Error) -> OAuthError:
     """authlib's error as a member of Passerelle's tree (same ``error`` code)."""
     cls = BY_CODE.get(error.error or "", InvalidRequest)
-    return cls(error.get_error_description() or "")
+    return cls(_OWN_DESCRIPTIONS.get(error.error or "") or error.get_error_description() or "")
 
 
 def to_carrier(error: OAuthError) -> Carrier:

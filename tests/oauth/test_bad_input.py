@@ -105,8 +105,11 @@ async def test_client_authentication_errors(passerelle: Running) -> None:
                                           auth=(passerelle.world.client_id, "wrong"))
     assert (status, body["error"]) == (401, "invalid_client")
     assert r.headers["WWW-Authenticate"].startswith("Basic ")
+    # Our sentence, not authlib's (which named the methods the client is registered for).
+    assert body["error_description"] == "Client authentication failed."
     status, body, r = await token_request(passerelle, data, auth=("pc_nobody", "x"))
     assert (status, body["error"]) == (401, "invalid_client")
+    assert body["error_description"] == "Client authentication failed."
     # Two methods at once (Basic and client_secret in the body): refused.
     status, body, _r = await token_request(passerelle, {
         **data, "client_id": passerelle.world.client_id,

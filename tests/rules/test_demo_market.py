@@ -125,3 +125,22 @@ async def test_gas_days_are_served_by_their_date_however_they_straddle_midnight(
     (week,) = body["values"]  # Monday 06:00 to Monday 06:00
     start, end = datetime.fromisoformat(week["start"]), datetime.fromisoformat(week["end"])
     assert (start.date(), start.hour, end - start) == (monday, 6, timedelta(days=7))
+
+
+async def test_the_demo_app_can_open_the_data_connect_consent_page(
+        demo: TestClient[Any, Any]) -> None:
+    """Watt Watcher is registered with the compatible consent page's callback at the address
+    the demo runs at (found by review: the quickstart's app got
+    client_not_configured_for_dataconnect). Watt Watcher declares two purposes: the page asks
+    which (Passerelle's own ``purpose`` parameter), and goes on to sign-in once named."""
+    path = "/compat/enedis/dataconnect/v1/oauth2/authorize"
+    query = {"client_id": "demo-wattwatcher", "response_type": "code", "state": "s1",
+             "duration": "P30D"}
+    async with demo.get(path, params=query, allow_redirects=False) as response:
+        assert response.status == 400
+        assert (await response.json())["error_description"] == "purpose_required"
+    async with demo.get(path, params={**query, "purpose": "energy_monitoring"},
+                        allow_redirects=False) as response:
+        text = await response.text()
+        assert "client_not_configured" not in text
+        assert response.status in (200, 302, 303), text
