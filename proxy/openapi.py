@@ -33,15 +33,24 @@ def _json(schema: dict[str, Any], description: str,
 _PROBLEM = _json(_ref("Problem"), "Problem details (RFC 9457).", "application/problem+json")
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
                                 "schema": {"type": "integer", "minimum": 1}}}
+_CHALLENGE = {"WWW-Authenticate": {
+    "description": 'RFC 6750 §3: `Bearer realm="passerelle", error="invalid_token"...`.',
+    "schema": {"type": "string"}}}
+_ALLOW = {"Allow": {"description": "The methods the path answers.",
+                    "schema": {"type": "string"}}}
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
     texts = {
-        400: "Malformed request (dates, resolution, point identifier).",
-        401: "Missing, invalid, expired or revoked access token (RFC 6750).",
+        400: "Malformed request (dates, resolution, point identifier, a parameter given "
+             "twice, a page cursor).",
+        401: "Missing, invalid, expired or revoked access token (RFC 6750); the problem's "
+             "`type` ends in the RFC 6750 code.",
         403: "Denied by the consent: `rule` names the rule, `allowed` what would be allowed.",
         404: "No data measured for this point and window.",
-        429: "Rate limit of this recipient exceeded.",
+        405: "Method not allowed (`Allow` lists the methods).",
+        429: "Rate limit of this recipient exceeded, or its share of the data source's "
+             "quota used.",
         502: "The data source answered something unusable.",
         503: "The data source is unavailable or at its request quota.",
         504: "The data source did not answer in time.",
@@ -51,6 +60,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
         response = dict(_PROBLEM, description=texts[status])
         if status in (429, 503):
             response["headers"] = _RETRY_AFTER
+        elif status == 401:
+            response["headers"] = _CHALLENGE
+        elif status == 405:
+            response["headers"] = _ALLOW
         out[str(status)] = response
     return out
 
@@ -129,7 +142,20 @@ def _schemas() -> dict[str, Any]:
                         "allowed": {"type": "object", "description":
                                     "What would be allowed: window, points, datasets, "
                                     "finest_resolution or access."},
-                        "retry_after": {"type": "integer"}}},
+                        "reason": {"type": "string", "description": "Why, where a rule says "
+                                   "no for more than one reason: before-move-in, window."},
+                        "field": {"type": "string", "description":
+                                  "The parameter (or member) at fault."},
+                        "max_days": {"type": "integer", "description":
+                                     "The longest window accepted."},
+                        "resolution": text,
+                        "available": {"description": "What the data source serves: a "
+                                      "window {start, end}, or the data's step."},
+                        "reachable": {"type": "array", "items": text, "description":
+                                      "Every resolution the data can be served at."},
+                        "upstream_code": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,32}$"},
+                        "retry_after": {"type": "integer"}},
+                    "additionalProperties": True},
         "DataConnectError": {"type": "object", "required": ["error", "error_description"],
                              "properties": {"error": text, "error_description": text,
                                             "rule": text, "allowed": {"type": "object"}}},
@@ -169,7 +195,7 @@ def _native_paths() -> dict[str, Any]:
                  "schema": {"enum": [r.value for r in Resolution]}}],
             "responses": {"200": _json({"oneOf": [_ref("Series"), _ref("Record")]},
                                        "The consent's view of the data."),
-                          **_errors(400, 401, 403, 404, 429, 502, 503, 504)}}},
+                          **_errors(400, 401, 403, 404, 405, 429, 502, 503, 504)}}},
         f"{NATIVE}/communities/{{community_id}}/datasets/{{dataset}}": {"get": {
             "operationId": "readCommunityDataset", "tags": ["native"],
             "summary": "The sum of a collective self-consumption community's members (R4)",
@@ -191,7 +217,7 @@ def _native_paths() -> dict[str, Any]:
                 {"name": "resolution", "in": "query",
                  "schema": {"enum": [r.value for r in Resolution], "default": "P1D"}}],
             "responses": {"200": _json(_ref("CommunitySeries"), "The community's sum."),
-                          **_errors(400, 401, 403, 404, 429, 502, 503, 504)}}},
+                          **_errors(400, 401, 403, 404, 405, 429, 502, 503, 504)}}},
         f"{NATIVE}/points": {"get": {
             "operationId": "listPoints", "tags": ["native"],
             "summary": "The points this token may read, with what and until when",
@@ -199,14 +225,14 @@ def _native_paths() -> dict[str, Any]:
                            "consents, in the order of their ids).",
             "parameters": paging,
             "responses": {"200": _json(_ref("PointList"), "Readable points."),
-                          **_errors(400, 401, 429)}}},
+                          **_errors(400, 401, 405, 429)}}},
         f"{NATIVE}/consents/current": {"get": {
             "operationId": "currentConsents", "tags": ["native"],
             "summary": "The consent behind this token (all in force, for an app-wide token)",
             "description": "One page of them (`after`, `limit`), in the order of their ids.",
             "parameters": paging,
             "responses": {"200": _json(_ref("ConsentList"), "Consents."),
-                          **_errors(400, 401, 429)}}},
+                          **_errors(400, 401, 405, 429)}}},
     }
 
 
@@ -234,6 +260,19 @@ def _compat_paths() -> dict[str, Any]:
                 "grant_type": {"enum": ["client_credentials"]}, "client_id": {"type": "string"},
                 "client_secret": {"type": "string"}}}}}},
         "responses": {"200": {"description": "access_token, token_type, expires_in (string)"},
+                      "400": dc_error,
+                      "401": dict(dc_error, description="invalid_client, when the client "
+                                  "authenticated with the Authorization header"),
+                      "405": dict(dc_error, description="Not a POST."),
+                      "415": dict(dc_error, description="The body is not a form.")}}}
+    paths[COMPAT + "/oauth2/v3/revoke"] = {"post": {
+        "operationId": "dc_revoke", "tags": ["Data Connect v5"], "security": [],
+        "summary": "Revoke a token (RFC 7009); 200 whether it was known or not",
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "required": ["token"], "properties": {
+                "token": {"type": "string"}, "token_type_hint": {"type": "string"},
+                "client_id": {"type": "string"}, "client_secret": {"type": "string"}}}}}},
+        "responses": {"200": {"description": "Revoked (or unknown)."},
                       "400": dc_error, "401": dc_error}}}
     paths[COMPAT + "/dataconnect/v1/oauth2/authorize"] = {"get": {
         "operationId": "dc_authorize", "tags": ["Data Connect v5"], "security": [],
