@@ -9,13 +9,18 @@ The cache is an extension point so that every replica of Passerelle can share on
 (a database or Redis implementation of :class:`TokenCache`); :class:`InMemoryTokenCache` serves a
 single process. Entries are keyed by token endpoint, client id and scope, never by secret, and a
 token never appears in an error message or a log line.
+
+A token endpoint that failed (5xx, 429, unreachable, too slow) is not asked again for
+:data:`FAILURE_HOLD` seconds, or its ``Retry-After``: every request arriving meanwhile gets
+the same answer at once, rather than each sending its own token request to a DSO that is down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 from urllib.parse import quote_plus
 
 import aiohttp
@@ -24,12 +29,17 @@ from adapters.decode import Doc, json_value
 from adapters.errors import (
     UpstreamCredentialsRejected,
     UpstreamMalformed,
+    UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from adapters.retry_after import retry_after_seconds
 from consent.clock import Clock, SystemClock
 from consent.numbers import whole_number
 from consent.shared_state.tokens import CachedToken, MemoryTokens, TokenStore
+
+#: How long a failed token endpoint is left alone when it names no wait (s).
+FAILURE_HOLD = 2
 
 #: The store of application tokens is the domain's (``consent.shared_state``): one per process
 #: (:class:`MemoryTokens`) or shared by every replica through the database (``DatabaseTokens``).
@@ -78,6 +88,8 @@ class ClientCredentials:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._in = credentials_in
         self._lock = asyncio.Lock()
+        #: Until when (this clock) a failed token endpoint is not asked again, and why.
+        self._failed: tuple[datetime, UpstreamUnavailable | UpstreamTimeout] | None = None
         self.key = f"{token_url}|{client_id}|{scope or ''}"
         self.fetched = 0  # how many tokens this instance obtained (tests, metrics)
 
@@ -93,7 +105,19 @@ class ClientCredentials:
             cached = await self._cache.get(self.key)
             if cached is not None and self._fresh(cached):
                 return cached.value
-            token = await self._fetch()
+            now = self._clock.now()
+            if self._failed is not None and now < self._failed[0]:
+                until, failure = self._failed
+                left = math.ceil((until - now).total_seconds())
+                raise type(failure)(failure.detail, **({"retry_after": left} if isinstance(
+                    failure, UpstreamUnavailable) else {}))
+            try:
+                token = await self._fetch()
+            except (UpstreamUnavailable, UpstreamTimeout) as failure:
+                wait = getattr(failure, "retry_after", None) or FAILURE_HOLD
+                self._failed = (now + timedelta(seconds=wait), failure)
+                raise
+            self._failed = None
             await self._cache.put(self.key, token)
             return token.value
 
@@ -118,6 +142,8 @@ class ClientCredentials:
             async with self._session.post(self._url, data=form, headers=headers,
                                           timeout=self._timeout) as response:
                 status, raw = response.status, await response.read()
+                retry = retry_after_seconds(response.headers.get("Retry-After", ""),
+                                            response.headers.get("Date"))
         except TimeoutError:
             raise UpstreamTimeout("The DSO's token endpoint did not answer in time.") from None
         except aiohttp.ClientPayloadError:
@@ -129,8 +155,12 @@ class ClientCredentials:
         if status in (400, 401, 403):
             raise UpstreamCredentialsRejected(
                 f"The DSO refused the operator's client credentials (HTTP {status}).")
+        if status == 429:
+            raise UpstreamRateLimited("The DSO's token endpoint says the quota is reached.",
+                                      retry_after=retry)
         if status != 200:
-            raise UpstreamUnavailable(f"The DSO's token endpoint failed (HTTP {status}).")
+            raise UpstreamUnavailable(f"The DSO's token endpoint failed (HTTP {status}).",
+                                      retry_after=retry)
         try:
             doc = Doc(json_value(raw, exact=True))
         except ValueError:

@@ -54,7 +54,7 @@ from adapters.inhouse.decode import Doc
 from adapters.inhouse.wire import API_PREFIX, ROUTE_FAMILIES, route_family
 from adapters.limiter import FairLimiter
 from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient, exchange_sent
-from adapters.transport import retry_after_seconds
+from adapters.retry_after import retry_after_seconds
 from consent.clock import Clock, SystemClock
 from consent.errors import Conflict, NotFound, PasserelleError
 from consent.identifiers import PointRef

@@ -23,9 +23,9 @@ from adapters.inhouse.config import ServerConfig
 from adapters.inhouse.server import create_inhouse_app
 from adapters.inhouse.wire import API_PREFIX, route_family
 from adapters.limiter import FairLimiter
+from adapters.retry_after import MAX_RETRY_AFTER
 from adapters.simulator import Fault, FaultKind, Simulator
 from adapters.timekeeping import at_hour
-from adapters.transport import MAX_RETRY_AFTER
 from consent.clock import FrozenClock
 from consent.periods import Period
 from consent.vocabulary import Dataset, Resolution

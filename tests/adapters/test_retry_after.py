@@ -24,9 +24,10 @@ from adapters.inhouse.config import ServerConfig
 from adapters.inhouse.server import create_inhouse_app
 from adapters.inhouse.wire import API_PREFIX
 from adapters.quota import QuotaPlan
+from adapters.retry_after import MAX_RETRY_AFTER, retry_after_seconds
 from adapters.simulator import Simulator
 from adapters.tokens import ClientCredentials
-from adapters.transport import MAX_RETRY_AFTER, RetryPolicy, UpstreamTransport, retry_after_seconds
+from adapters.transport import RetryPolicy, UpstreamTransport
 from consent.clock import FrozenClock
 from tests.contract.harnesses import LONG, NOW, clocked_limiter, profiles
 from tests.contract.servers import CLIENT_ID, CLIENT_SECRET
@@ -175,3 +176,38 @@ async def test_an_error_page_that_is_not_json_keeps_its_status_and_retry_after(
         assert len(arrivals) == 1
     else:
         assert not isinstance(later, QuotaBusy)
+
+
+@pytest.mark.parametrize(("status", "retry_after", "hold"), [
+    (503, None, 2), (429, "30", 30), (502, "5", 5)])
+async def test_a_failed_token_endpoint_is_left_alone_for_a_while(
+        status: int, retry_after: str | None, hold: int) -> None:
+    """During an outage every request used to send its own token request: the token
+    endpoint is now asked once, then left alone for its Retry-After (2 s without one); the
+    requests meanwhile get the same answer, with the wait left."""
+    clock = FrozenClock(NOW)
+    asked: list[str] = []
+
+    async def token(_: web.Request) -> web.Response:
+        asked.append("token")
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        return web.Response(status=status, text="down", headers=headers)
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        credentials = ClientCredentials(session, url + "/token", "id", "secret", clock=clock)
+        errors = []
+        for _ in range(5):
+            with pytest.raises(UpstreamUnavailable) as failed:
+                await credentials.bearer()
+            errors.append(failed.value)
+            clock.advance(timedelta(seconds=hold / 5 * 0.9))
+        assert len(asked) == 1
+        assert errors[0].retry_after == (None if retry_after is None else hold)
+        assert all(e.retry_after is not None and 0 < e.retry_after <= hold for e in errors[1:])
+        assert (errors[0].status, type(errors[0]) is UpstreamRateLimited) == (503, status == 429)
+        clock.advance(timedelta(seconds=hold))
+        with pytest.raises(UpstreamUnavailable):
+            await credentials.bearer()
+        assert len(asked) == 2  # asked again once the hold is over
