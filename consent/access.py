@@ -63,7 +63,9 @@ class ConsentGrant:
     """A snapshot of one consent, as far as checks need it.
 
     ``active`` is the consent state machine's verdict (granted, not revoked, not suspended);
-    ``access`` is when the recipient may read; ``data_window`` is which data it may read;
+    ``access`` is when the recipient may read; ``data_window`` is which data it may read as
+    of the snapshot, and ``history`` how far back from the read it may go (R12: the window's
+    start moves with the read instant, :meth:`data_window_at`);
     ``finest`` caps the resolution per dataset (absent: the dataset's native resolutions);
     ``fields`` lists the released fields of record datasets (absent: every field of the dataset).
     ``recipient_is_supplier`` switches on R13. ``mandate_id`` is set when the grant is not a
@@ -83,6 +85,15 @@ class ConsentGrant:
     fields: Mapping[Dataset, frozenset[str]] = field(default_factory=dict)
     recipient_is_supplier: bool = False
     mandate_id: str | None = None
+    history: timedelta | None = None
+
+    def data_window_at(self, at: datetime) -> Period:
+        """Which data may be read at ``at``: the snapshot's window, its start moved up to
+        ``at - history`` when that is later (a snapshot judged again later, at the release of
+        a slow DSO call, must not release a day its history has left behind since)."""
+        if self.history is None or at - self.history <= self.data_window.start:
+            return self.data_window
+        return Period(at - self.history, self.data_window.end)
 
     @property
     def basis(self) -> str:
@@ -168,7 +179,7 @@ def allowed_window(ctx: AccessContext) -> Period | None:
     occupancy = pick_occupancy(ctx.point.occupancy, ctx.request.window)
     if occupancy is None:
         return None
-    bounds = [ctx.consent.data_window, occupancy, ctx.point.upstream]
+    bounds = [ctx.consent.data_window_at(ctx.request.at), occupancy, ctx.point.upstream]
     if ctx.consent.recipient_is_supplier:
         contract = ctx.point.supplier_contract
         if contract is None or not contract.contains(ctx.request.at):

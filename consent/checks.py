@@ -168,7 +168,7 @@ class DataWindowCovered:
         window = ctx.request.window
         if ctx.consent is None or window is None:
             return Denial(self.rule, "The data window of the request or the consent is unknown.")
-        if not ctx.consent.data_window.covers(window):
+        if not ctx.consent.data_window_at(ctx.request.at).covers(window):
             return _window_denial(self.rule, "The requested window reaches outside the data the "
                                              "consent releases.", ctx)
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +49,7 @@ def consent_grant(consent: Consent, points: frozenset[PointRef], at: datetime,
         points=points,
         datasets=datasets,
         data_window=Period(consent.earliest_data(at)),
+        history=timedelta(days=consent.history_days),
         revoked_at=consent.ended_at if state in _ENDED_BY_SOMEONE else None,
         finest=finest,
         recipient_is_supplier=supplier,

@@ -150,16 +150,11 @@ class FactsLoader:
             # No consent in force: a mandate may still cover the read (R10, R11); a consent
             # withdrawn or expired since does not take that away. Of a consent and a mandate
             # both ended, the consent explains the denial.
-            async with self.db.reader.connect() as conn:
-                under_mandate = await mandate_grant(
-                    conn, tenant=tenant, recipient_id=recipient_id, point_id=point_id,
-                    dataset=dataset, at=at)
-                if under_mandate is not None and (picked is None
-                                                  or _holds(under_mandate[0], at)):
-                    grant, facts = under_mandate
-                    return AccessFacts(point, zone, point_id, grant,
-                                       await self._with_contract(conn, grant, facts, tenant,
-                                                                 point_id, at), tenant)
+            mandated = await self._under_mandate(found, recipient_id, point, dataset, at,
+                                                 tenant)
+            if mandated is not None and mandated.consent is not None and (
+                    picked is None or _holds(mandated.consent, at)):
+                return mandated
             if picked is None:
                 return AccessFacts(point, zone, point_id, None, None, tenant)
         assert picked is not None
@@ -169,9 +164,11 @@ class FactsLoader:
                            dataset: Dataset, besides: str,
                            tenant: str = DEFAULT_TENANT) -> list[AccessFacts]:
         """For an app-wide token: the facts under each *other* consent in force at ``at`` that
-        covers ``dataset``, most recently changed first. A household may give one app several
+        covers ``dataset``, most recently changed first, then under a mandate naming the
+        recipient's organisation, if one is in force. A household may give one app several
         consents on a point (a later one capped at daily values, an earlier one releasing the
-        curve): a request the one :meth:`load` picked denies may be allowed by another."""
+        curve), or one narrower than a standing mandate (R11): a request the one :meth:`load`
+        picked denies may be allowed by another."""
         key = (tenant, recipient_id, None, point)
         found = await self.cache.fetch(key, lambda: self._candidates(key, at))
         if found is None:
@@ -179,7 +176,28 @@ class FactsLoader:
         rows = sorted((r for r in found.rows if r.id != besides and in_force(r, at)
                        and dataset.value in r.datasets),
                       key=lambda r: (r.updated_at, r.valid_from), reverse=True)
-        return [await self._of_consent(found, row, point, at, tenant) for row in rows]
+        out = [await self._of_consent(found, row, point, at, tenant) for row in rows]
+        mandated = await self._under_mandate(found, recipient_id, point, dataset, at, tenant)
+        if mandated is not None and mandated.consent is not None \
+                and _holds(mandated.consent, at):
+            out.append(mandated)
+        return out
+
+    async def _under_mandate(self, found: _Candidates, recipient_id: str, point: PointRef,
+                             dataset: Dataset | None, at: datetime,
+                             tenant: str) -> AccessFacts | None:
+        """The facts of a read under a mandate naming the recipient's organisation (R10,
+        R11; read from the database every time), or ``None``."""
+        async with self.db.reader.connect() as conn:
+            under_mandate = await mandate_grant(
+                conn, tenant=tenant, recipient_id=recipient_id, point_id=found.point_id,
+                dataset=dataset, at=at)
+            if under_mandate is None:
+                return None
+            grant, facts = under_mandate
+            return AccessFacts(point, found.zone, found.point_id, grant,
+                               await self._with_contract(conn, grant, facts, tenant,
+                                                         found.point_id, at), tenant)
 
     async def _of_consent(self, found: _Candidates, picked: sa.Row[Any], point: PointRef,
                           at: datetime, tenant: str) -> AccessFacts:

@@ -90,7 +90,7 @@ async def mandate_grant(conn: AsyncConnection, *, tenant: str, recipient_id: str
     grant = ConsentGrant(
         consent_id="", recipient_id=recipient_id,
         active=picked.state == MandateState.ACTIVE.value, access=validity, points=refs,
-        datasets=datasets, data_window=Period(at - MAX_HISTORY),
+        datasets=datasets, data_window=Period(at - MAX_HISTORY), history=MAX_HISTORY,
         revoked_at=picked.ended_at if picked.state in _ENDED_BY_SOMEONE else None,
         recipient_is_supplier=bool(recipient.is_supplier), mandate_id=picked.id)
     facts = PointFacts(

@@ -255,10 +255,11 @@ class DataService:
         if native:
             step, _ = await upstream.native_resolution(point, dataset, recipient, trace.report,
                                                        cap)
-            trace.resolution = step.value
-            ctx = replace(ctx, request=replace(ctx.request, resolution=step))
-            self.policy.enforce(ctx)
-            first = replace(first, ctx=ctx)
+            # Under each consent that could release the step, as any read (_judge): a later
+            # consent capped at daily values must not hide an earlier one releasing the curve.
+            at_step = replace(ctx.request, resolution=step)
+            facts, ctx = await self._judge(caller, facts, lambda _facts: at_step, trace)
+            first = replace(first, facts=facts, ctx=ctx)
             cap = step
         fetched = await upstream.series(point, dataset, window, recipient=recipient,
                                         report=trace.report, cap=cap, tenant=facts.tenant)

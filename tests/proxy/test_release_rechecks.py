@@ -23,7 +23,7 @@ import tests.proxy.world as world_module
 from consent.access import ConsentGrant, PointFacts, next_midnight
 from consent.invalidation import LocalBus
 from consent.lifecycle import ActorRole
-from consent.models import MeteringPoint, Party, Recipient, UpstreamAuthorisation
+from consent.models import Consent, MeteringPoint, Party, Recipient, UpstreamAuthorisation
 from consent.models.recipients import RecipientState
 from consent.periods import Period
 from consent.purposes import Purpose
@@ -351,3 +351,24 @@ def test_next_midnight_is_the_first_local_midnight_not_before_the_instant(
     assert (got == instant) is (instant.astimezone(paris).time() == time())
     # no local midnight lies in between
     assert local.date() - instant.astimezone(paris).date() <= timedelta(days=1)
+
+
+@pytest.mark.parametrize("later", [timedelta(milliseconds=100), timedelta(milliseconds=1100)])
+async def test_a_history_floor_crossed_during_the_dso_call_is_seen_however_soon(
+        world: World, later: timedelta) -> None:
+    """dash's consent reads 30 days back; its first allowed day (8 November) leaves that
+    history a millisecond after the first decision, during the DSO call. Skipped reading or
+    not, the release is judged at its own instant: denied (found by review: the skip judged
+    the window the snapshot had computed at the first instant, and served an event the
+    auditor's §9 check flags as older than the history)."""
+    async with world.db.session() as session:
+        await session.exec(sa.update(Consent).where(  # type: ignore[call-overload]
+            Consent.id == world.consents["dash"]).values(history_days=30))
+    day = date(2026, 11, 8)  # the day the helper asks, after a first week it cannot read
+    world.clock.set(midnight(day) + timedelta(days=30) - timedelta(milliseconds=1))
+    token = await world.token("dash")
+    asked = await world.series_while_the_dso_answers(token, day=day)
+    world.clock.set(world.clock.now() + later)
+    status, body, _ = await asked
+    assert (status, body.get("rule")) == (403, "R6 data window"), body
+    assert (await world.events())[-1]["outcome"] == "denied"

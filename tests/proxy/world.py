@@ -118,17 +118,18 @@ class World:
                               start=start.isoformat(), end=end.isoformat(), **params)
 
     async def series_while_the_dso_answers(self, token: str, delay: float = 0.2,
+                                           day: date = date(2026, 11, 8),
                                            ) -> asyncio.Future[Any]:
-        """Start a request for one day of daily consumption whose DSO call takes ``delay``
-        seconds (under the world's 0.3 s DSO timeout); return once that call has started, the
-        request still waiting on it. The point is described first, so that the one call the
-        request is waiting on is the series' own."""
-        first_week = (date(2026, 11, 1), date(2026, 11, 8))
-        await self.series(token, "daily_consumption", *first_week)
+        """Start a request for one ``day`` of daily consumption whose DSO call takes
+        ``delay`` seconds (under the world's 0.3 s DSO timeout); return once that call has
+        started, the request still waiting on it. The point is described first (a read of
+        the first week of November), so that the one call the request is waiting on is the
+        series' own."""
+        await self.series(token, "daily_consumption", date(2026, 11, 1), date(2026, 11, 8))
         faults = self.simulator.faults
         faults.next(Fault.of(FaultKind.LATENCY, delay=delay))
         asked = asyncio.ensure_future(self.series(
-            token, "daily_consumption", first_week[1], first_week[1] + timedelta(days=1)))
+            token, "daily_consumption", day, day + timedelta(days=1)))
         for _ in range(2000):  # until the DSO call has started (the fault is drawn)
             if not faults.to_json()["queued"]:
                 break

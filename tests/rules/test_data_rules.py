@@ -279,3 +279,30 @@ async def test_the_cache_keeps_from_the_first_day_a_consent_could_release(
     assert needed[("default", POINTS[1], Dataset.DAILY_CONSUMPTION)] == year_ago
     assert needed[("default", POINTS[1], Dataset.CONTRACT)] == year_ago
     assert ("default", POINTS[1], Dataset.CONSUMPTION_LOAD_CURVE) not in needed
+
+
+async def test_a_narrower_consent_does_not_hide_a_standing_mandate(
+        app_world_any: RulesWorld) -> None:
+    """R11: the CPAS reads h6's point under a standing mandate; h6 then also gives the CPAS
+    a consent reading 7 days back. A September read the mandate allows is still served, and
+    its event names the mandate (found by review: the consent alone decided, 403)."""
+    w = app_world_any
+    september = {"start": "2026-09-01", "end": "2026-09-08"}
+    status, body = await w.read("cpas", POINTS[6], **september)
+    assert status == 200, body
+    await ConsentService(w.db, w.clock).give(w.actor("h6"), ConsentDraft(
+        grantor_id=w.parties["h6"], recipient_id=w.apps["cpas"], points=[POINTS[6]],
+        datasets=[Dataset.DAILY_CONSUMPTION], purpose=Purpose.SOCIAL_SUPPORT,
+        valid_until=w.clock.now() + timedelta(days=30), max_resolution=Resolution.P1D,
+        history_days=7))
+    status, body = await w.read("cpas", POINTS[6], **september)
+    assert status == 200, body
+    [*_, event] = await w.events()
+    assert (event["outcome"], event["mandate_id"], event["consent_id"]) == (
+        "served", w.mandate_id, None)
+    week = {"start": (w.clock.now().date() - timedelta(days=3)).isoformat(),
+            "end": w.clock.now().date().isoformat()}
+    status, body = await w.read("cpas", POINTS[6], **week)
+    assert status == 200, body  # within the consent: the consent decides
+    [*_, event] = await w.events()
+    assert event["consent_id"] is not None
