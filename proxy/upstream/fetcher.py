@@ -38,6 +38,8 @@ from datetime import time as dtime
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from adapters.base import Capabilities, MeterDataAdapter, PointInfo
 from adapters.errors import (
     NoData,
@@ -123,6 +125,7 @@ class _SharedCall(Generic[T]):
 
     task: asyncio.Task[T]
     sent: list[int]
+    owner: str  # the recipient it runs for (its limiter turns are that recipient's)
     listed: bool = False
     #: A series call's local days, and its name in access events.
     days: frozenset[date] = frozenset()
@@ -187,6 +190,9 @@ class Upstream:
         except PasserelleError as error:
             outcome = outcome_of(error)
             raise
+        except SQLAlchemyError:
+            outcome = None  # our own storage (a quota ledger, the token store), not the DSO:
+            raise  # the HTTP edge answers it (503 while the database is away)
         except Exception:
             # An adapter let a foreign error out (a body it failed to read in a way it did not
             # foresee): the recipient gets the tree's 502, the operator the traceback.
@@ -213,10 +219,20 @@ class Upstream:
             self._count("describe", 1, 0)
             return cached[1]
         self._count("describe", 0, 1)
-        shared = self._share(("describe", point), lambda: self._shared_describe(point,
-                                                                               recipient))
-        return await noted(report, f"describe {point}", asyncio.shield(shared.task),
-                           shared.claim, shared.sent)
+        shared = self._share(("describe", point),
+                             lambda: self._shared_describe(point, recipient), recipient)
+        try:
+            return await noted(report, f"describe {point}", asyncio.shield(shared.task),
+                               shared.claim, shared.sent)
+        except QuotaBusy:
+            if shared.owner == recipient:
+                raise
+        # Another recipient's description, refused a turn for its share or wait: ours may
+        # differ, so we describe it as ourselves.
+        info = await noted(report, f"describe {point}",
+                           self._call(recipient, lambda: self.adapter.describe(point)))
+        self._described[point] = (time.monotonic(), info)
+        return info
 
     async def _shared_describe(self, point: PointRef, recipient: str) -> PointInfo:
         try:
@@ -226,8 +242,8 @@ class Upstream:
         finally:
             del self._inflight[("describe", point)]
 
-    def _share(self, key: tuple[object, ...],
-               call: Callable[[], Coroutine[Any, Any, T]]) -> _SharedCall[T]:
+    def _share(self, key: tuple[object, ...], call: Callable[[], Coroutine[Any, Any, T]],
+               owner: str) -> _SharedCall[T]:
         """The call in flight under ``key``, else ``call()`` started in a task of its own,
         shared by every request that comes for the same while it runs (one DSO call for all
         of them: the economy target). A request that goes away stops waiting; the call goes
@@ -238,7 +254,7 @@ class Upstream:
                 task = asyncio.create_task(call())
             # Retrieved even if every waiter went away, so a failure is never logged as lost.
             task.add_done_callback(lambda done: done.cancelled() or done.exception())
-            shared = self._inflight[key] = _SharedCall(task, sent)
+            shared = self._inflight[key] = _SharedCall(task, sent, owner)
         return shared
 
     async def native_resolution(self, point: PointRef, dataset: Dataset, recipient: str,
@@ -288,10 +304,15 @@ class Upstream:
             found = await self.cache.get(point, dataset, resolution, days, tz, tenant=tenant,
                                          raw_since=raw_since)
             self._count("day", len(found), len(days) - len(found))
+        wanted = set(days)
         riding = [shared for shared in riding if not shared.days <= found.keys()]
         covered = {day for shared in riding for day in shared.days}
         chunks = self._chunks(days, set(found) | covered, per_call, tz)
-        fetched: list[Reading] = []
+        ours = {day for chunk in chunks for day in iter_days(chunk, tz)}
+        # A ride whose days our own calls fetch anyway (cached days between missing ones are
+        # fetched again, to keep within the call bound) would only add waiting.
+        riding = [shared for shared in riding if not (shared.days & wanted) <= ours]
+        by_day: dict[date, list[Reading]] = {}  # the first call that brings a day gives it
         empty: NoData | None = None
         # Our calls one after the other (a failure stops the rest), then those we ride on.
         calls: list[Period | _SharedCall[Series]] = [*chunks, *riding]
@@ -307,14 +328,26 @@ class Upstream:
                 # leaves such days out, so they are asked for again the next time.
                 empty = empty or none
                 continue
-            fetched.extend(got.readings)
+            except QuotaBusy:
+                if shared is not call or shared.owner == recipient:
+                    raise
+                # Another recipient's call, refused a turn for *its* share or wait: ours may
+                # differ, so the days we still need are asked for as ourselves.
+                missing = sorted((shared.days & wanted) - found.keys() - by_day.keys())
+                calls.extend(self._chunks(missing, set(), per_call, tz))
+                continue
+            brought: dict[date, list[Reading]] = {}
+            for reading in got.readings:
+                brought.setdefault(reading.start.astimezone(tz).date(), []).append(reading)
+            for day, day_readings in brought.items():
+                by_day.setdefault(day, day_readings)
         # A cached day fetched again (inside a call for missing days) is served as fetched;
         # one the DSO left out this time (a gap, a NoData call) is served from the cache, as
         # it would be if asked for alone.
-        fresh = {r.start.astimezone(tz).date() for r in fetched}
-        from_cache = [day for day in found if day not in fresh]
+        from_cache = [day for day in found if day not in by_day]
         report.cache_days += len(from_cache)
-        readings = [r for day in from_cache for r in found[day]] + fetched
+        readings = [r for day in from_cache for r in found[day]] + [
+            r for day_readings in by_day.values() for r in day_readings]
         if empty is not None and not readings:
             raise empty
         # By instant: cached readings share one ZoneInfo, which orders by wall clock (wrong
@@ -370,7 +403,7 @@ class Upstream:
         it in its access event, whether it started it or not."""
         key = (tenant, point, dataset, resolution, chunk.start, chunk.end)
         shared = self._share(key, lambda: self._shared_call(
-            key, point, dataset, chunk, resolution, tz, recipient, tenant))
+            key, point, dataset, chunk, resolution, tz, recipient, tenant), recipient)
         if not shared.label:
             shared.days = frozenset(iter_days(chunk, tz))
             shared.label = f"{dataset.value} {min(shared.days)}..{max(shared.days)}"
