@@ -108,7 +108,7 @@ class _Lane:
             starts.popleft()
         wait = 0.0
         for window in self.long_windows:
-            cap = max(1, math.floor(window.limit * share))
+            cap = max(1, math.floor(window.limit * share + 1e-9))  # 0.29 x 100 is 29
             recent = [t for t in starts if t > now - window.period]
             if len(recent) >= cap:
                 wait = max(wait, recent[-cap] + window.period - now)
@@ -119,9 +119,12 @@ class _Lane:
     def unexplained_hold(self, now: float) -> float:
         """The hold of a 429 that names no wait: the shortest window, doubled for each such
         429 that comes less than one hold after the previous one's ended (a longer window is
-        full: Enedis's hourly "Quota Q4 reached" names none), up to the longest window.
-        Probing a full hourly quota once a second would be refused 3,600 times; doubling asks
-        a dozen times."""
+        full: Enedis's hourly "Quota Q4 reached" names none), up to the longest window; one
+        arriving while a hold runs (the same burst) holds no longer. An answer that is not a
+        429 starts over (:meth:`FairLimiter.settled`). Probing a full hourly quota once a
+        second would be refused 3,600 times; doubling asks a dozen times."""
+        if now < self.unexplained_until:  # the same burst's other 429s: one hold, not more
+            return self.unexplained_until - now
         if now > self.unexplained_until + self.unexplained_hold_s:
             self.unexplained = 0
         hold = float(min(self.shortest * 2 ** min(self.unexplained, 32), self.longest))
@@ -218,16 +221,24 @@ class FairLimiter:
         lane = self._lane(plan, api)
         if lane is None:
             return
-        shared = self.share < 1 and bool(lane.long_windows)
-        if shared:
-            wait = lane.share_wait(recipient, self._seconds(), self.share)
-            if wait > 0:
-                raise ShareSpent(f"This application has used its share ({self.share:.0%}) of "
-                                 "the data source's quota; retry later.",
-                                 retry_after=max(1, math.ceil(wait)))
-        await self._turn(lane, recipient)
-        if shared:
-            lane.starts.setdefault(recipient, deque()).append(self._seconds())
+        if not (self.share < 1 and lane.long_windows):
+            await self._turn(lane, recipient)
+            return
+        now = self._seconds()
+        wait = lane.share_wait(recipient, now, self.share)
+        if wait > 0:
+            raise ShareSpent(f"This application has used its share ({self.share:.0%}) of "
+                             "the data source's quota; retry later.",
+                             retry_after=max(1, math.ceil(wait)))
+        # Reserved before the turn, so that requests queued together all count: a burst must
+        # not pass the check at once and take the whole window.
+        starts = lane.starts.setdefault(recipient, deque())
+        starts.append(now)
+        try:
+            await self._turn(lane, recipient)
+        except BaseException:
+            starts.remove(now)
+            raise
 
     async def _turn(self, lane: _Lane, recipient: str) -> None:
         lane.prune()
@@ -271,6 +282,11 @@ class FairLimiter:
         lane.last_wait = max(lane.last_wait, hold)
         self.backoffs += 1
         return hold
+
+    def settled(self, plan: QuotaPlan, api: str) -> None:
+        lane = self._lane(plan, api)
+        if lane is not None:
+            lane.unexplained = 0
 
     async def headroom(self) -> dict[tuple[str, str], tuple[int, int]]:
         found: dict[tuple[str, str], tuple[int, int]] = {}

@@ -133,6 +133,11 @@ class UpstreamLimiter(Protocol):
         longer window is full) up to its longest. Returns the seconds held."""
         ...
 
+    def settled(self, plan: QuotaPlan, api: str) -> None:
+        """The DSO answered a request to ``api`` with something other than a 429: a later 429
+        naming no wait starts its holds over from the shortest."""
+        ...
+
     async def headroom(self) -> dict[tuple[str, str], tuple[int, int]]:
         """``{(application, window): (free, limit)}`` of every window used so far."""
         ...

@@ -27,7 +27,7 @@ def retry_after_seconds(value: str, date: str | None = None) -> int | None:
         return None
     number = _SECONDS.fullmatch(text)
     if number is not None:
-        if len(number[1]) > len(str(MAX_RETRY_AFTER)):  # beyond the cap, however long
+        if len(number[1].lstrip("0")) > len(str(MAX_RETRY_AFTER)):  # beyond the cap
             return MAX_RETRY_AFTER
         return min(math.ceil(float(text)), MAX_RETRY_AFTER)
     when = _http_date(text)

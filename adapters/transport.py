@@ -124,6 +124,8 @@ class UpstreamTransport:
                 if reply.status == 401:
                     raise UpstreamCredentialsRejected("The DSO keeps refusing the operator's "
                                                       "token.")
+                if reply.status != 429:
+                    self.limiter.settled(self.plan, api)
                 if reply.status in expect:
                     return reply
                 failure = self._classify(reply)

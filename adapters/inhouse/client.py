@@ -211,6 +211,8 @@ class InhouseClient:
         held = 0.0
         if status == 429 and plan is not None:  # the DSO's word beats our count
             held = await self.limiter.backoff(plan, family, retry)
+        elif plan is not None:
+            self.limiter.settled(plan, family)
         if status != expect:
             error = _error_from_problem(status, body, retry)
             if isinstance(error, UpstreamUnavailable):

@@ -15,7 +15,7 @@ mandate in force, else its latest consent on the point (so a denial can say "rev
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -282,27 +282,27 @@ class FactsLoader:
 
     async def needed_data(self, at: datetime) -> dict[tuple[str, PointRef, Dataset], date]:
         """(tenant, point, dataset) of every dataset of a point an active consent covers now,
-        each with the first local day one of them could still release (the cache keeps
-        those days, ``DayCache.purge``): not before the consent's ``data_from``, its history
-        (R12) and the granting household's first move-in on the point (R8: a former
-        occupant's days are no one's to read any more)."""
+        each with the first local day the cache keeps (``DayCache.purge``): the granting
+        household's first move-in on the point (R8: a former occupant's days are no one's to
+        read any more), and three years back at most (R12). Not the consents' own history
+        or ``data_from``: the household's own page and a standing mandate read further back
+        than a short consent, and their days would be fetched again after every purge."""
         moved_in = (sa.select(sa.func.min(col(Occupancy.starts_at)))
                     .where(col(Occupancy.point_id) == MeteringPoint.id,
                            col(Occupancy.household_id) == Consent.grantor_id)
                     .scalar_subquery())
         query = (sa.select(col(MeteringPoint.tenant_id), col(MeteringPoint.source),
                            col(MeteringPoint.identifier), col(MeteringPoint.timezone),
-                           col(Consent.datasets), col(Consent.data_from),
-                           col(Consent.history_days), moved_in)
+                           col(Consent.datasets), moved_in)
                  .join(ConsentPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
                  .join(Consent, col(Consent.id) == ConsentPoint.consent_id)
                  .where(col(Consent.state) == ConsentState.ACTIVE, col(Consent.valid_until) > at))
         async with self.db.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         needed: dict[tuple[str, PointRef, Dataset], date] = {}
-        for tenant, source, ident, zone, datasets, data_from, history, since in rows:
-            floors = [at - MAX_HISTORY, at - timedelta(days=history), data_from, since]
-            first = max(f for f in floors if f is not None).astimezone(ZoneInfo(zone)).date()
+        for tenant, source, ident, zone, datasets, since in rows:
+            floor = at - MAX_HISTORY if since is None else max(since, at - MAX_HISTORY)
+            first = floor.astimezone(ZoneInfo(zone)).date()
             for name in datasets:
                 if name in DATASET_NAMES:
                     key = (tenant, PointRef(Source(source), ident), Dataset(name))

@@ -164,3 +164,30 @@ async def test_a_whole_share_is_no_cap_and_a_share_beyond_one_is_refused() -> No
     assert busy.value.status == 503
     with pytest.raises(ValueError, match="share"):
         FairLimiter(share=1.5)
+
+
+async def test_a_burst_queued_together_cannot_pass_the_share_at_once() -> None:
+    """Thirty requests of one app arriving together all passed the share check before any
+    start was counted (found by review: 30 granted of a share of 10): starts are reserved
+    before the turn."""
+    limiter = FairLimiter(max_wait=30, share=0.25)
+    outcomes = await asyncio.gather(*(limiter.acquire(HOURLY, "mesures", "greedy")
+                                      for _ in range(30)), return_exceptions=True)
+    granted = [o for o in outcomes if o is None]
+    assert len(granted) == 10
+    assert all(isinstance(o, ShareSpent) for o in outcomes if o is not None)
+
+
+async def test_a_burst_of_429s_naming_no_wait_holds_once_and_an_answer_starts_over() -> None:
+    """Six 429s of one burst used to escalate six times (33.6 s); they hold once. An answer
+    that is not a 429 starts the escalation over."""
+    clock = FrozenClock(NOW)
+    limiter = clocked_limiter(clock)
+    holds = [await limiter.backoff(HOURLY, "mesures", None) for _ in range(6)]
+    assert holds[0] == pytest.approx(1.05)
+    assert all(h <= holds[0] for h in holds)
+    clock.advance(timedelta(seconds=1.5))
+    assert await limiter.backoff(HOURLY, "mesures", None) == pytest.approx(2.1)  # again: x2
+    clock.advance(timedelta(seconds=3))
+    limiter.settled(HOURLY, "mesures")
+    assert await limiter.backoff(HOURLY, "mesures", None) == pytest.approx(1.05)

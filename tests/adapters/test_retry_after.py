@@ -41,7 +41,8 @@ SENT = "Tue, 24 Nov 2026 10:00:00 GMT"
 @pytest.mark.parametrize(("value", "date", "seconds"), [
     ("60", None, 60), (" 60 ", None, 60), ("0", None, 0), ("1.5", None, 2),
     ("99999999", None, MAX_RETRY_AFTER), ("9" * 5000 + ".5", None, MAX_RETRY_AFTER),
-    ("3599.25", None, 3600), ("-5", None, None), ("", None, None),
+    ("3599.25", None, 3600), ("00005", None, 5), ("0" * 5000 + "7", None, 7),
+    ("-5", None, None), ("", None, None),
     ("soon", None, None), ("1e3", None, None),
     ("Tue, 24 Nov 2026 10:02:00 GMT", SENT, 120),  # counted from the answer's Date
     ("Tue, 24 Nov 2026 09:00:00 GMT", SENT, 0),  # already past

@@ -4,7 +4,6 @@ reads under a mandate (R10, R11), suppliers (R13), a change of occupant (R9)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from consent.lifecycle import ActorRole
 from consent.models import MandateScope
@@ -17,7 +16,7 @@ from consent.services.supply import SupplyService
 from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Resolution
 from proxy.keys import data_service_key
-from tests.rules.app_world import POINTS, WINDOW, RulesWorld, midnight
+from tests.rules.app_world import MOVE_IN, POINTS, WINDOW, RulesWorld, midnight
 
 
 def _community(world: RulesWorld, dataset: str = "daily_consumption") -> str:
@@ -266,18 +265,16 @@ async def test_the_listings_come_a_page_of_consents_at_a_time(app_world_any: Rul
         assert (await w.events())[-1]["outcome"] == "invalid"
 
 
-async def test_the_cache_keeps_from_the_first_day_a_consent_could_release(
+async def test_the_cache_keeps_from_the_households_move_in(
         app_world_any: RulesWorld) -> None:
     """What the day cache keeps (``needed_data``, on both backends): per point and dataset
-    an active consent covers, from the first day one of them could still release, here a
-    year of history back from now (the households moved in earlier), Europe/Paris days."""
+    an active consent covers, from the granting household's move-in (not the consents' one
+    year of history: the household's own page and a mandate read further back)."""
     w = app_world_any
     service = w.client.server.app[data_service_key]
-    now = w.clock.now()
-    needed = await service.facts.needed_data(now)
-    year_ago = (now - timedelta(days=365)).astimezone(ZoneInfo("Europe/Paris")).date()
-    assert needed[("default", POINTS[1], Dataset.DAILY_CONSUMPTION)] == year_ago
-    assert needed[("default", POINTS[1], Dataset.CONTRACT)] == year_ago
+    needed = await service.facts.needed_data(w.clock.now())
+    assert needed[("default", POINTS[1], Dataset.DAILY_CONSUMPTION)] == MOVE_IN
+    assert needed[("default", POINTS[1], Dataset.CONTRACT)] == MOVE_IN
     assert ("default", POINTS[1], Dataset.CONSUMPTION_LOAD_CURVE) not in needed
 
 

@@ -54,15 +54,18 @@ async def test_no_window_is_ever_exceeded_nor_a_hold_broken(
     def ledgers(windows: Sequence[SlidingWindow]) -> QuotaLedger:
         return Recording(MemoryLedger(windows, seconds=clock), clock, starts)
 
-    limiter = FairLimiter(max_wait=1e9, ledgers=ledgers, margin=0.0, sleep=sleep)
+    limiter = FairLimiter(max_wait=1e9, ledgers=ledgers, margin=0.0, sleep=sleep,
+                          seconds=clock)
     holds: list[tuple[str, int, float]] = []  # (api, starts before the hold, hold's end)
     calls = []
     for gap, kind, api, recipient, retry_after in events:
         clock.now += gap
         if kind == "429":
-            await limiter.backoff(plan, api, retry_after)
-            shortest = min(app[1], per_api[1])
-            holds.append((api, len(starts), clock.now + (retry_after or shortest)))
+            held = await limiter.backoff(plan, api, retry_after)
+            # The DSO's wait when it names one; without one, the shortest window or more
+            # (such 429s in a row escalate, one within a running hold adds nothing).
+            assert held == retry_after if retry_after else held > 0
+            holds.append((api, len(starts), clock.now + held))
         else:
             calls.append(asyncio.create_task(limiter.acquire(plan, api, recipient)))
         await asyncio.sleep(0)

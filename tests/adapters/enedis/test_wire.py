@@ -232,6 +232,9 @@ class _OneMoreTurn:
     async def backoff(self, plan: object, api: str, seconds: float | None) -> float:
         return 0.0
 
+    def settled(self, plan: object, api: str) -> None:
+        return None
+
     async def headroom(self) -> dict[tuple[str, str], tuple[int, int]]:
         return {}
 
