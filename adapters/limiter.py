@@ -227,9 +227,8 @@ class FairLimiter:
         now = self._seconds()
         wait = lane.share_wait(recipient, now, self.share)
         if wait > 0:
-            raise ShareSpent(f"This application has used its share ({self.share:.0%}) of "
-                             "the data source's quota; retry later.",
-                             retry_after=max(1, math.ceil(wait)))
+            raise ShareSpent(f"Your share ({self.share:.0%}) of the data source's quota is "
+                             "used for now; retry later.", retry_after=max(1, math.ceil(wait)))
         # Reserved before the turn, so that requests queued together all count: a burst must
         # not pass the check at once and take the whole window.
         starts = lane.starts.setdefault(recipient, deque())
