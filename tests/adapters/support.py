@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
+from adapters.base import Quota
 from adapters.enedis import EnedisAdapter, EnedisConfig, Generation
 from adapters.fakes.common import serve
 from adapters.fakes.enedis import ENEDIS_KEY, EnedisFakeConfig, EnedisState, create_enedis_app
@@ -23,6 +25,12 @@ from adapters.fakes.grdf import (
 )
 from adapters.grdf.adapter import GrdfAdapter
 from adapters.grdf.config import GrdfConfig
+from adapters.inhouse.client import InhouseClient
+from adapters.inhouse.config import ServerConfig
+from adapters.inhouse.server import create_inhouse_app
+from adapters.inhouse.wire import API_PREFIX as INHOUSE_PREFIX
+from adapters.inhouse.wire import route_family
+from adapters.limiter import FairLimiter
 from adapters.quota import UpstreamLimiter
 from adapters.simulator import Simulator
 from consent.clock import FrozenClock
@@ -106,3 +114,49 @@ async def grdf_world(*, fake: dict[str, Any] | None = None,
         adapter = GrdfAdapter(session, settings, clock=clock,
                               limiter=clocked_limiter(clock), sleep=sleeps)
         yield GrdfWorld(adapter, app[GRDF_KEY], simulator, clock, url, sleeps)
+
+
+#: What stands in front of an in-house DSO (a gateway): an answer of its own, or ``None`` to
+#: pass the request on.
+Gateway = Callable[[web.Request], web.StreamResponse | None]
+
+
+@dataclass
+class InhouseDso:
+    """An in-house DSO server (the simulator behind it) and a client of it."""
+
+    client: InhouseClient
+    limiter: FairLimiter
+    simulator: Simulator
+    clock: FrozenClock
+    arrivals: list[str]  # route families of the requests that reached the DSO
+
+
+@asynccontextmanager
+async def inhouse_dso(*quotas: Quota, gateway: Gateway | None = None,
+                      ) -> AsyncIterator[InhouseDso]:
+    """An in-house DSO declaring ``quotas``, counting what reaches it, on a clock the test
+    moves; ``gateway`` may answer in its place."""
+    clock = FrozenClock(NOW)
+    simulator = Simulator(clock, profiles(), seed=7)
+    app = create_inhouse_app(simulator, ServerConfig(clients={CLIENT_ID: CLIENT_SECRET},
+                                                     quotas=quotas))
+    arrivals: list[str] = []
+
+    @web.middleware
+    async def count(request: web.Request,
+                    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                    ) -> web.StreamResponse:
+        if request.path.startswith(INHOUSE_PREFIX + "/"):
+            arrivals.append(route_family(request.path.removeprefix(INHOUSE_PREFIX)))
+            answer = gateway(request) if gateway is not None else None
+            if answer is not None:
+                return answer
+        return await handler(request)
+
+    app.middlewares.insert(0, count)
+    limiter = clocked_limiter(clock)
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        client = InhouseClient(session, url, CLIENT_ID, CLIENT_SECRET, clock=clock,
+                               limiter=limiter)
+        yield InhouseDso(client, limiter, simulator, clock, arrivals)

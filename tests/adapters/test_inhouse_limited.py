@@ -6,70 +6,31 @@ The server counts what reaches it: a request the limiter refuses is never sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from adapters.base import Quota
 from adapters.errors import QuotaBusy, UpstreamRateLimited
-from adapters.fakes.common import serve
-from adapters.inhouse.client import InhouseClient
-from adapters.inhouse.config import ServerConfig
-from adapters.inhouse.server import create_inhouse_app
-from adapters.inhouse.wire import API_PREFIX, route_family
-from adapters.limiter import FairLimiter
 from adapters.retry_after import MAX_RETRY_AFTER
-from adapters.simulator import Fault, FaultKind, Simulator
+from adapters.simulator import Fault, FaultKind
 from adapters.timekeeping import at_hour
-from consent.clock import FrozenClock
 from consent.periods import Period
 from consent.vocabulary import Dataset, Resolution
-from tests.contract.harnesses import LONG, NOW, clocked_limiter, profiles
-from tests.contract.servers import CLIENT_ID, CLIENT_SECRET
+from tests.adapters.support import inhouse_dso
+from tests.contract.harnesses import LONG
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 WEEK = Period(at_hour(date(2026, 10, 1), "Europe/Paris"),
               at_hour(date(2026, 10, 8), "Europe/Paris"))
 
 
-@dataclass
-class Dso:
-    client: InhouseClient
-    limiter: FairLimiter
-    simulator: Simulator
-    clock: FrozenClock
-    arrivals: list[str]  # route families of the requests that reached the DSO
-
-
-@asynccontextmanager
-async def dso(*quotas: Quota) -> AsyncIterator[Dso]:
-    clock = FrozenClock(NOW)
-    simulator = Simulator(clock, profiles(), seed=7)
-    app = create_inhouse_app(simulator, ServerConfig(clients={CLIENT_ID: CLIENT_SECRET},
-                                                     quotas=quotas))
-    arrivals: list[str] = []
-
-    @web.middleware
-    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(API_PREFIX + "/"):
-            arrivals.append(route_family(request.path.removeprefix(API_PREFIX)))
-        return await handler(request)
-
-    app.middlewares.insert(0, count)
-    limiter = clocked_limiter(clock)
-    async with serve(app) as url, aiohttp.ClientSession() as session:
-        client = InhouseClient(session, url, CLIENT_ID, CLIENT_SECRET, clock=clock,
-                               limiter=limiter)
-        yield Dso(client, limiter, simulator, clock, arrivals)
 
 
 async def test_application_quotas_count_every_request_and_refuse_before_sending() -> None:
-    async with dso(Quota(3, timedelta(hours=1))) as world:
+    async with inhouse_dso(Quota(3, timedelta(hours=1))) as world:
         await world.client.describe(LONG)
         await world.client.series(LONG, Dataset.DAILY_CONSUMPTION, WEEK, Resolution.P1D)
         await world.client.occupancy(LONG)
@@ -85,7 +46,7 @@ async def test_application_quotas_count_every_request_and_refuse_before_sending(
 
 
 async def test_route_families_with_their_own_quota_do_not_block_each_other() -> None:
-    async with dso(Quota(100, timedelta(seconds=1)),
+    async with inhouse_dso(Quota(100, timedelta(seconds=1)),
                    Quota(1, timedelta(hours=1), "api")) as world:
         await world.client.series(LONG, Dataset.DAILY_CONSUMPTION, WEEK, Resolution.P1D)
         with pytest.raises(QuotaBusy):
@@ -96,7 +57,7 @@ async def test_route_families_with_their_own_quota_do_not_block_each_other() -> 
 
 
 async def test_a_429_holds_its_route_family_for_retry_after() -> None:
-    async with dso(Quota(100, timedelta(seconds=1)),
+    async with inhouse_dso(Quota(100, timedelta(seconds=1)),
                    Quota(100, timedelta(hours=1), "api")) as world:
         await world.client.capabilities()
         world.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=20))
@@ -117,7 +78,7 @@ async def test_a_429_holds_its_route_family_for_retry_after() -> None:
 async def test_a_huge_retry_after_holds_at_most_an_hour() -> None:
     """A DSO's Retry-After holds the operator's whole application: a broken or hostile value
     (10^12 s) is capped at an hour, for the answer and for the hold."""
-    async with dso(Quota(100, timedelta(seconds=1))) as world:
+    async with inhouse_dso(Quota(100, timedelta(seconds=1))) as world:
         await world.client.capabilities()
         world.simulator.faults.next(Fault.of(FaultKind.RATE_LIMITED, retry_after=10**12))
         with pytest.raises(UpstreamRateLimited) as answered:

@@ -19,18 +19,13 @@ from adapters.base import Quota
 from adapters.enedis.errors import classify
 from adapters.errors import QuotaBusy, UpstreamRateLimited, UpstreamUnavailable
 from adapters.fakes.common import serve
-from adapters.inhouse.client import InhouseClient
-from adapters.inhouse.config import ServerConfig
-from adapters.inhouse.server import create_inhouse_app
-from adapters.inhouse.wire import API_PREFIX
 from adapters.quota import QuotaPlan
 from adapters.retry_after import MAX_RETRY_AFTER, retry_after_seconds
-from adapters.simulator import Simulator
 from adapters.tokens import ClientCredentials
 from adapters.transport import RetryPolicy, UpstreamTransport
 from consent.clock import FrozenClock
-from tests.contract.harnesses import LONG, NOW, clocked_limiter, profiles
-from tests.contract.servers import CLIENT_ID, CLIENT_SECRET
+from tests.adapters.support import inhouse_dso
+from tests.contract.harnesses import LONG, NOW, clocked_limiter
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PLAN = QuotaPlan("enedis-app", (Quota(5, timedelta(seconds=1)),
@@ -137,39 +132,27 @@ async def test_an_error_page_that_is_not_json_keeps_its_status_and_retry_after(
         status: int, body: str, content_type: str, error: type[UpstreamUnavailable]) -> None:
     """A gateway's page in front of the in-house DSO: its status and Retry-After decide (a
     503 to the recipient, with the wait), and a 429 holds the quota, whatever the body."""
-    clock = FrozenClock(NOW)
-    simulator = Simulator(clock, profiles(), seed=7)
-    app = create_inhouse_app(simulator, ServerConfig(
-        clients={CLIENT_ID: CLIENT_SECRET},
-        quotas=(Quota(100, timedelta(seconds=1)), Quota(100, timedelta(hours=1), "api"))))
-    arrivals: list[str] = []
     failing = [True]
 
-    @web.middleware
-    async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(API_PREFIX + "/points/") and \
-                request.path.endswith("/occupancy"):
-            arrivals.append(request.path)
-            if failing[0]:
-                return web.Response(status=status, text=body, content_type=content_type,
-                                    headers={"Retry-After": "60"})
-        return await handler(request)
+    def gateway(request: web.Request) -> web.StreamResponse | None:
+        if request.path.endswith("/occupancy") and failing[0]:
+            return web.Response(status=status, text=body, content_type=content_type,
+                                headers={"Retry-After": "60"})
+        return None
 
-    app.middlewares.insert(0, gateway)
-    limiter = clocked_limiter(clock)
-    async with serve(app) as url, aiohttp.ClientSession() as session:
-        client = InhouseClient(session, url, CLIENT_ID, CLIENT_SECRET, clock=clock,
-                               limiter=limiter)
-        await client.capabilities()
+    async with inhouse_dso(Quota(100, timedelta(seconds=1)),
+                           Quota(100, timedelta(hours=1), "api"), gateway=gateway) as dso:
+        await dso.client.capabilities()
         with pytest.raises(UpstreamUnavailable) as first:
-            await client.occupancy(LONG)
+            await dso.client.occupancy(LONG)
         failing[0] = False
-        clock.advance(timedelta(seconds=5))
+        dso.clock.advance(timedelta(seconds=5))
         later: Any
         try:
-            later = await client.occupancy(LONG)
+            later = await dso.client.occupancy(LONG)
         except QuotaBusy as busy:
             later = busy
+    arrivals = [family for family in dso.arrivals if family == "occupancy"]
     assert type(first.value) is error
     assert (first.value.status, first.value.headers) == (503, {"Retry-After": "60"})
     if status == 429:  # held for the minute asked: nothing sent five seconds later

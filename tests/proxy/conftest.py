@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher, Type
@@ -13,15 +16,32 @@ from consent.storage import Database
 from tests.proxy.world import World, build_world
 from tests.support.databases import SqliteFactory
 
+#: Starts a world with :func:`build_world`'s options (``async with world_of(...) as w``).
+WorldOf = Callable[..., AbstractAsyncContextManager[World]]
+
 
 @pytest.fixture
-async def world(sqlite_factory: SqliteFactory, tmp_path: Path) -> AsyncIterator[World]:
+def world_of(sqlite_factory: SqliteFactory, tmp_path: Path) -> WorldOf:
+    """A world of tests/proxy/world.py on a fresh SQLite database, with options (an adapter
+    class, cache off, rate limits), closed and dropped on leaving."""
+    @contextlib.asynccontextmanager
+    async def start(**options: Any) -> AsyncIterator[World]:
+        url = sqlite_factory.create()
+        w = await build_world(url, tmp_path / "instance", **options)
+        try:
+            yield w
+        finally:
+            await w.client.close()
+            sqlite_factory.drop(url)
+
+    return start
+
+
+@pytest.fixture
+async def world(world_of: WorldOf) -> AsyncIterator[World]:
     """The world of tests/proxy/world.py on a fresh SQLite database, cache on."""
-    url = sqlite_factory.create()
-    w = await build_world(url, tmp_path / "instance")
-    yield w
-    await w.client.close()
-    sqlite_factory.drop(url)
+    async with world_of() as w:
+        yield w
 
 
 @pytest.fixture(autouse=True)

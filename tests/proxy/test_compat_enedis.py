@@ -15,13 +15,8 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from consent.lifecycle import ActorRole
 from consent.models import Consent, UpstreamAuthorisation
-from consent.purposes import Purpose
-from consent.services.base import Actor
-from consent.services.consent_rules import ConsentDraft
-from consent.services.consents import ConsentService
-from consent.vocabulary import Dataset, Resolution
+from consent.vocabulary import Resolution
 from proxy.compat.enedis.wire import customer_id, offset_date
 from proxy.keys import web_secret_key
 from tests.oauth.conftest import Browser, query_of
@@ -536,17 +531,11 @@ async def test_a_later_daily_only_consent_does_not_hide_the_curve_an_earlier_one
     """The load curve is served at the meter's step or not at all: with coach's curve consent
     and a later one capped at daily values, the step is judged under each (found by review:
     only under the later one, which refused it as unauthorized_user)."""
-    world.clock.set(world.clock.now() + timedelta(minutes=1))
-    later = await ConsentService(world.db, world.clock).give(
-        Actor(ActorRole.SUBJECT, party_id=world.household_id), ConsentDraft(
-            grantor_id=world.household_id, recipient_id=world.apps["coach"], points=[PRM],
-            datasets=[Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE],
-            purpose=Purpose.ENERGY_MONITORING, valid_until=COACH_UNTIL,
-            max_resolution=Resolution.P1D, history_days=30))
+    later = await world.give_later("coach", max_resolution=Resolution.P1D, history_days=30)
     token = await world.token("coach")
     status, body = await dc(world, CURVE, token, date(2026, 11, 20), date(2026, 11, 21))
     assert status == 200, body
     assert len(body["meter_reading"]["interval_reading"]) == 24  # the meter's hourly step
     event = (await world.events())[-1]
     assert (event["consent_id"], event["resolution"]) == (world.consents["coach"], "PT1H")
-    assert event["consent_id"] != later.row.id
+    assert event["consent_id"] != later

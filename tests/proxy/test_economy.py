@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from adapters.base import Capabilities, PointInfo, Quota
@@ -18,8 +17,8 @@ from consent.readings import Quality, Reading, Series
 from consent.vocabulary import Dataset, Resolution
 from proxy.data.setup import purge_cache
 from proxy.keys import data_service_key
-from tests.proxy.world import MOVE_IN, PARIS, PRM, World, build_world, midnight
-from tests.support.databases import SqliteFactory
+from tests.proxy.conftest import WorldOf
+from tests.proxy.world import MOVE_IN, PARIS, PRM, World, midnight
 
 T = TypeVar("T")
 QUOTA = Quota(requests=4, per=timedelta(milliseconds=200), scope="application")
@@ -54,11 +53,9 @@ def most_in_any_window(stamps: list[float], period: float) -> int:
 
 
 async def test_concurrent_recipients_never_exceed_the_upstream_quota(
-        sqlite_factory: SqliteFactory, tmp_path: Path) -> None:
-    url = sqlite_factory.create()
+        world_of: WorldOf) -> None:
     QuotaAdapter.starts = []
-    world = await build_world(url, tmp_path, cache=False, adapter_class=QuotaAdapter)
-    try:
+    async with world_of(cache=False, adapter_class=QuotaAdapter) as world:
         tokens = {app: await world.token(app) for app in ("dash", "coach")}
         days = [date(2026, 10, 1) + timedelta(days=i) for i in range(16)]
         results = await asyncio.gather(*(
@@ -67,16 +64,11 @@ async def test_concurrent_recipients_never_exceed_the_upstream_quota(
         assert [r[0] for r in results] == [200] * 16
         assert len(QuotaAdapter.starts) == 16
         assert most_in_any_window(QuotaAdapter.starts, 0.2) <= QUOTA.requests
-    finally:
-        await world.client.close()
-        sqlite_factory.drop(url)
 
 
 async def test_a_recipient_over_its_rate_limit_gets_429_with_retry_after(
-        sqlite_factory: SqliteFactory, tmp_path: Path) -> None:
-    url = sqlite_factory.create()
-    world = await build_world(url, tmp_path, rate=0.5, burst=2)
-    try:
+        world_of: WorldOf) -> None:
+    async with world_of(rate=0.5, burst=2) as world:
         dash, coach = await world.token("dash"), await world.token("coach")
         week = (date(2026, 11, 1), date(2026, 11, 8))
         statuses = [(await world.series(dash, "daily_consumption", *week))[0] for _ in range(3)]
@@ -87,9 +79,6 @@ async def test_a_recipient_over_its_rate_limit_gets_429_with_retry_after(
         assert body["type"].endswith("/rate-limited")
         assert (await world.series(coach, "daily_consumption", *week))[0] == 200  # others go on
         assert (await world.events())[-2]["rule"] == "rate limit"
-    finally:
-        await world.client.close()
-        sqlite_factory.drop(url)
 
 
 async def test_cached_days_go_when_no_consent_needs_the_point_and_dataset(
@@ -152,15 +141,13 @@ class GatedAdapter(SimulatorAdapter):
 
 
 async def test_a_shared_call_outlives_the_request_that_started_it(
-        sqlite_factory: SqliteFactory, tmp_path: Path) -> None:
+        world_of: WorldOf) -> None:
     """Two apps want the same days: one DSO call serves both. The app that started it goes
     away mid-call: the other one still gets its answer and its access event, and the days
     reach the cache."""
     GatedAdapter.gate, GatedAdapter.called = asyncio.Event(), asyncio.Event()
     GatedAdapter.series_calls = 0
-    url = sqlite_factory.create()
-    world = await build_world(url, tmp_path / "instance", adapter_class=GatedAdapter)
-    try:
+    async with world_of(adapter_class=GatedAdapter) as world:
         dash, coach = await world.token("dash"), await world.token("coach")
         week = (date(2026, 11, 1), date(2026, 11, 8))
         leader = asyncio.create_task(world.series(coach, "daily_consumption", *week))
@@ -180,20 +167,14 @@ async def test_a_shared_call_outlives_the_request_that_started_it(
         assert served[0]["upstream"] == ["daily_consumption 2026-11-01..2026-11-07"]
         status, _, _ = await world.series(coach, "daily_consumption", *week)
         assert (status, GatedAdapter.series_calls) == (200, 1)  # from the cache
-    finally:
-        await world.client.close()
-        sqlite_factory.drop(url)
 
 
-async def test_no_dso_call_outlives_the_application(sqlite_factory: SqliteFactory,
-                                                    tmp_path: Path) -> None:
+async def test_no_dso_call_outlives_the_application(world_of: WorldOf) -> None:
     """A call whose requester left is stopped when the application closes: it would
     otherwise go on over a closed HTTP session, limiter and database."""
     GatedAdapter.gate, GatedAdapter.called = asyncio.Event(), asyncio.Event()
     GatedAdapter.series_calls = 0
-    url = sqlite_factory.create()
-    world = await build_world(url, tmp_path / "instance", adapter_class=GatedAdapter)
-    try:
+    async with world_of(adapter_class=GatedAdapter) as world:
         coach = await world.token("coach")
         asking = asyncio.create_task(world.series(coach, "daily_consumption",
                                                   date(2026, 11, 1), date(2026, 11, 8)))
@@ -204,10 +185,6 @@ async def test_no_dso_call_outlives_the_application(sqlite_factory: SqliteFactor
         await world.client.close()
         assert shared.task.cancelled()
         assert not upstream._inflight
-    finally:
-        GatedAdapter.gate.set()
-        await world.client.close()
-        sqlite_factory.drop(url)
 
 
 class SlowDescribing(SimulatorAdapter):
@@ -222,13 +199,11 @@ class SlowDescribing(SimulatorAdapter):
 
 
 async def test_apps_arriving_together_share_one_description_of_the_point(
-        sqlite_factory: SqliteFactory, tmp_path: Path) -> None:
+        world_of: WorldOf) -> None:
     """A point's first requests, from two apps at once: one description (two DSO calls on
     Enedis), not one each; both apps' events list it once between them (R16)."""
     SlowDescribing.described = 0
-    url = sqlite_factory.create()
-    world = await build_world(url, tmp_path / "instance", adapter_class=SlowDescribing)
-    try:
+    async with world_of(adapter_class=SlowDescribing) as world:
         dash, coach = await world.token("dash"), await world.token("coach")
         week = (date(2026, 11, 1), date(2026, 11, 8))
         answers = await asyncio.gather(world.series(dash, "daily_consumption", *week),
@@ -238,22 +213,17 @@ async def test_apps_arriving_together_share_one_description_of_the_point(
         listed = [call for e in await world.events() for call in e["upstream"]
                   if call.startswith("describe")]
         assert listed == [f"describe {PRM}"]
-    finally:
-        await world.client.close()
-        sqlite_factory.drop(url)
 
 
 async def test_overlapping_windows_asked_together_fetch_each_day_once(
-        sqlite_factory: SqliteFactory, tmp_path: Path) -> None:
+        world_of: WorldOf) -> None:
     """dash asks the first week; while its call runs, coach asks the first fortnight: coach
     waits on dash's call for the first week and asks the DSO for the second only (found by
     review: the fortnight was asked whole, the first week twice). Each call is listed in one
     access event."""
     GatedAdapter.gate, GatedAdapter.called = asyncio.Event(), asyncio.Event()
     GatedAdapter.series_calls = 0
-    url = sqlite_factory.create()
-    world = await build_world(url, tmp_path / "instance", adapter_class=GatedAdapter)
-    try:
+    async with world_of(adapter_class=GatedAdapter) as world:
         dash, coach = await world.token("dash"), await world.token("coach")
         week = asyncio.create_task(world.series(dash, "daily_consumption",
                                                 date(2026, 11, 1), date(2026, 11, 8)))
@@ -272,7 +242,3 @@ async def test_overlapping_windows_asked_together_fetch_each_day_once(
                         if call.startswith("daily_consumption"))
         assert listed == ["daily_consumption 2026-11-01..2026-11-07",
                           "daily_consumption 2026-11-08..2026-11-14"]
-    finally:
-        GatedAdapter.gate.set()
-        await world.client.close()
-        sqlite_factory.drop(url)

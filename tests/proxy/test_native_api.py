@@ -463,13 +463,7 @@ async def test_with_two_consents_on_a_dataset_any_one_that_allows_the_read_decid
     later one capped at daily values and 30 days. An app-wide token may read what either
     allows, and the event names the one that did (found by review: the later one decided
     alone, and denied what the earlier one allows and the points listing advertised)."""
-    world.clock.set(world.clock.now() + timedelta(minutes=1))
-    later = await ConsentService(world.db, world.clock).give(
-        Actor(ActorRole.SUBJECT, party_id=world.household_id), ConsentDraft(
-            grantor_id=world.household_id, recipient_id=world.apps["coach"], points=[PRM],
-            datasets=[Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE],
-            purpose=Purpose.ENERGY_MONITORING, valid_until=COACH_UNTIL,
-            max_resolution=Resolution.P1D, history_days=30))
+    later = await world.give_later("coach", max_resolution=Resolution.P1D, history_days=30)
     token = await world.token("coach")
     september = (date(2026, 9, 1), date(2026, 9, 2))
     status, body, _ = await world.series(token, "consumption_load_curve", *september,
@@ -481,11 +475,11 @@ async def test_with_two_consents_on_a_dataset_any_one_that_allows_the_read_decid
         200, "PT30M", world.consents["coach"])
     yesterday = (T0.date() - timedelta(days=1), T0.date())
     status, body, _ = await world.series(token, "consumption_load_curve", *yesterday)
-    assert (status, body["resolution"], body["consent"]) == (200, "P1D", later.row.id)
+    assert (status, body["resolution"], body["consent"]) == (200, "P1D", later)
     status, body, _ = await world.series(token, "consumption_load_curve",
                                          MOVE_IN - timedelta(days=2), MOVE_IN)
     assert (status, body["rule"]) == (403, "R6 data window"), body  # the later one's denial
     events = await world.events()
     assert [e["consent_id"] for e in events[-4:]] == [
-        world.consents["coach"], world.consents["coach"], later.row.id, later.row.id]
+        world.consents["coach"], world.consents["coach"], later, later]
     assert [e["resolution"] for e in events[-4:]] == ["PT30M", "PT30M", "P1D", "P1D"]

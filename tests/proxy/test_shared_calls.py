@@ -79,21 +79,27 @@ def upstream(dso: Dso, per_call: timedelta | None = timedelta(days=7)) -> Upstre
     return Upstream(dso, caps(per_call), FrozenClock(datetime(2026, 10, 1, 12, tzinfo=PARIS)))
 
 
+async def _a_then_b(dso: Dso, a: Period, b: Period) -> list[Series | BaseException]:
+    """Recipient a asks ``a``, its DSO call held at its first day until b has asked ``b``
+    (riding a's call where it can); both outcomes."""
+    up = upstream(dso)
+    await up.describe(PRM, "x")
+    held = dso.gates[a.start.astimezone(PARIS).date()] = asyncio.Event()
+    asked = []
+    for recipient, window in (("a", a), ("b", b)):
+        asked.append(asyncio.create_task(up.series(PRM, Dataset.DAILY_CONSUMPTION, window,
+                                                   recipient=recipient,
+                                                   report=FetchReport())))
+        await asyncio.sleep(0.01)
+    held.set()
+    return list(await asyncio.gather(*asked, return_exceptions=True))
+
+
 async def test_a_rider_gets_each_day_once() -> None:
     """a asks days 3-4 (held); b asks 1-6: b's own call covers 1-6 and it rides a's for
     nothing, each day once (it got 3 and 4 twice, a 200 with eight values)."""
-    dso = Dso()
-    up = upstream(dso)
-    await up.describe(PRM, "x")
-    dso.gates[d(3)] = asyncio.Event()
-    a = asyncio.create_task(up.series(PRM, Dataset.DAILY_CONSUMPTION, win(3, 5),
-                                      recipient="a", report=FetchReport()))
-    await asyncio.sleep(0.01)
-    b = asyncio.create_task(up.series(PRM, Dataset.DAILY_CONSUMPTION, win(1, 7),
-                                      recipient="b", report=FetchReport()))
-    await asyncio.sleep(0.01)
-    dso.gates[d(3)].set()
-    _, got = await a, await b
+    _, got = await _a_then_b(Dso(), win(3, 5), win(1, 7))
+    assert isinstance(got, Series), got
     assert [r.start.date() for r in got.readings] == [d(n) for n in range(1, 7)]
     assert [r.value for r in got.readings] == [Decimal(n) for n in range(1, 7)]
 
@@ -102,18 +108,8 @@ async def test_a_rider_is_not_refused_for_another_recipients_turn() -> None:
     """b rides a's call, which a's limiter turn refused (a's share spent): b asks again as
     itself and is served, rather than answered 429 with a's wait."""
     dso = Dso()
-    up = upstream(dso)
-    await up.describe(PRM, "x")
-    dso.gates[d(1)] = asyncio.Event()
     dso.fail_for["a"] = ShareSpent("a's share is spent", retry_after=1800)
-    a = asyncio.create_task(up.series(PRM, Dataset.DAILY_CONSUMPTION, win(1, 8),
-                                      recipient="a", report=FetchReport()))
-    await asyncio.sleep(0.01)
-    b = asyncio.create_task(up.series(PRM, Dataset.DAILY_CONSUMPTION, win(1, 8),
-                                      recipient="b", report=FetchReport()))
-    await asyncio.sleep(0.01)
-    dso.gates[d(1)].set()
-    first, second = await asyncio.gather(a, b, return_exceptions=True)
+    first, second = await _a_then_b(dso, win(1, 8), win(1, 8))
     assert isinstance(first, ShareSpent)
     assert isinstance(second, Series), second
     assert len(second.readings) == 7

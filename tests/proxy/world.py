@@ -149,6 +149,19 @@ class World:
         await service.withdraw(Actor(ActorRole.SUBJECT, party_id=self.household_id),
                                self.consents[app])
 
+    async def give_later(self, app: str, *, max_resolution: Resolution,
+                         history_days: int) -> str:
+        """A minute from now, the household gives ``app`` a further consent on :data:`PRM`
+        (daily consumption and load curve, until :data:`COACH_UNTIL`); its id."""
+        self.clock.set(self.clock.now() + timedelta(minutes=1))
+        given = await ConsentService(self.db, self.clock).give(
+            Actor(ActorRole.SUBJECT, party_id=self.household_id), ConsentDraft(
+                grantor_id=self.household_id, recipient_id=self.apps[app], points=[PRM],
+                datasets=[Dataset.DAILY_CONSUMPTION, Dataset.CONSUMPTION_LOAD_CURVE],
+                purpose=Purpose.ENERGY_MONITORING, valid_until=COACH_UNTIL,
+                max_resolution=max_resolution, history_days=history_days))
+        return given.row.id
+
     async def end_upstream(self) -> None:
         """The upstream authorisation of the point is revoked at the DSO."""
         async with self.db.session() as session:
