@@ -30,6 +30,7 @@ minutes helps nobody.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import OrderedDict, deque
@@ -236,7 +237,12 @@ class FairLimiter:
         try:
             await self._turn(lane, recipient)
         except BaseException:
-            starts.remove(now)
+            # Given back, unless a turn longer than the longest window let another request
+            # of the recipient's prune it already.
+            with contextlib.suppress(ValueError):
+                starts.remove(now)
+            if not starts:
+                lane.starts.pop(recipient, None)
             raise
 
     async def _turn(self, lane: _Lane, recipient: str) -> None:

@@ -215,8 +215,8 @@ class DayCache:
         """Drop every row whose (tenant, point, dataset) is not in ``needed`` (what active
         consents cover): the load curve of a point whose only consent left is for daily
         values goes, though the point stays needed; and, of those needed, the days before the
-        first one a consent could still release (the value; ``None``: all kept). Return how
-        many rows went."""
+        first one kept (the value: the household's move-in, three years at most; ``None``:
+        all kept). Return how many rows went."""
         keep = {(self.point_key(point, tenant), dataset.value): first
                 for (tenant, point, dataset), first in needed.items()}
         table = _TABLE

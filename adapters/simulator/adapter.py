@@ -69,9 +69,11 @@ class SimulatorAdapter:
             raise UpstreamTimeout(f"The simulated DSO did not answer within {self.timeout} s."
                                   ) from None
         if fault is not None and fault.kind is FaultKind.RATE_LIMITED:
-            await self.limiter.backoff(plan, family, fault.retry_after)
-            raise UpstreamRateLimited("The simulated DSO's quota is reached.",
-                                      retry_after=fault.retry_after)
+            error = UpstreamRateLimited("The simulated DSO's quota is reached.",
+                                        retry_after=fault.retry_after)
+            error.wait_at_least(await self.limiter.backoff(plan, family, fault.retry_after))
+            raise error
+        self.limiter.settled(plan, family)
         if fault is not None and fault.kind is FaultKind.UNAVAILABLE:
             raise UpstreamUnavailable(f"The simulated DSO failed (HTTP {fault.status}).",
                                       retry_after=fault.retry_after)

@@ -312,13 +312,12 @@ class Upstream:
         # A ride whose days our own calls fetch anyway (cached days between missing ones are
         # fetched again, to keep within the call bound) would only add waiting.
         riding = [shared for shared in riding if not (shared.days & wanted) <= ours]
-        by_day: dict[date, list[Reading]] = {}  # the first call that brings a day gives it
-        empty: NoData | None = None
-        # Our calls one after the other (a failure stops the rest), then those we ride on.
-        calls: list[Period | _SharedCall[Series]] = [*chunks, *riding]
-        for call in calls:
-            shared = call if isinstance(call, _SharedCall) else self._fetch(
-                point, dataset, call, resolution, tz, recipient, tenant)
+        # Each reading once, the first call that brings it giving it (by instant: the two
+        # 02:00 of the night the clocks go back are two readings).
+        fetched: dict[float, Reading] = {}
+        empty: list[NoData] = []
+
+        async def take(shared: _SharedCall[Series]) -> None:
             try:
                 got = await noted(report, shared.label, asyncio.shield(shared.task),
                                   shared.claim, shared.sent)
@@ -326,30 +325,49 @@ class Upstream:
                 # Days the DSO has no value for, among days it has (from the cache or another
                 # call): a gap in the series, as in one call over the whole window. The cache
                 # leaves such days out, so they are asked for again the next time.
-                empty = empty or none
-                continue
-            except QuotaBusy:
-                if shared is not call or shared.owner == recipient:
-                    raise
-                # Another recipient's call, refused a turn for *its* share or wait: ours may
-                # differ, so the days we still need are asked for as ourselves.
-                missing = sorted((shared.days & wanted) - found.keys() - by_day.keys())
-                calls.extend(self._chunks(missing, set(), per_call, tz))
-                continue
-            brought: dict[date, list[Reading]] = {}
+                empty.append(none)
+                return
             for reading in got.readings:
-                brought.setdefault(reading.start.astimezone(tz).date(), []).append(reading)
-            for day, day_readings in brought.items():
-                by_day.setdefault(day, day_readings)
+                fetched.setdefault(reading.start.timestamp(), reading)
+
+        refused: QuotaBusy | None = None
+        missed: set[date] = set()
+        # Our calls one after the other (a failure stops the rest), then those we ride on.
+        calls: list[Period | _SharedCall[Series]] = [*chunks, *riding]
+        for call in calls:
+            shared = call if isinstance(call, _SharedCall) else self._fetch(
+                point, dataset, call, resolution, tz, recipient, tenant)
+            try:
+                await take(shared)
+            except QuotaBusy as busy:
+                if shared.owner == recipient:
+                    raise
+                # Another recipient's call (one we ride, or one our chunk joined), refused a
+                # turn for *its* share or wait: ours may differ.
+                refused = refused or busy
+                missed |= shared.days & wanted
+        if refused is not None:
+            # The days still missing, asked for once as ourselves, within the call bound; a
+            # refusal now is ours to give.
+            brought = {r.start.astimezone(tz).date() for r in fetched.values()}
+            again = self._chunks(sorted(missed - found.keys() - brought), set(), per_call, tz)
+            if max_calls is not None and len(chunks) + len(again) > max_calls:
+                # Not ours to spend: the data source is busy for us too, without the other
+                # recipient's share in the answer.
+                raise QuotaBusy("The data source is at its request quota; retry later.",
+                                retry_after=refused.retry_after)
+            for chunk in again:
+                await take(self._fetch(point, dataset, chunk, resolution, tz, recipient,
+                                       tenant))
         # A cached day fetched again (inside a call for missing days) is served as fetched;
         # one the DSO left out this time (a gap, a NoData call) is served from the cache, as
         # it would be if asked for alone.
-        from_cache = [day for day in found if day not in by_day]
+        fresh = {r.start.astimezone(tz).date() for r in fetched.values()}
+        from_cache = [day for day in found if day not in fresh]
         report.cache_days += len(from_cache)
-        readings = [r for day in from_cache for r in found[day]] + [
-            r for day_readings in by_day.values() for r in day_readings]
-        if empty is not None and not readings:
-            raise empty
+        readings = [r for day in from_cache for r in found[day]] + list(fetched.values())
+        if empty and not readings:
+            raise empty[0]
         # By instant: cached readings share one ZoneInfo, which orders by wall clock (wrong
         # on the night the clocks go back).
         readings.sort(key=lambda r: r.start.timestamp())

@@ -22,6 +22,7 @@ from adapters.simulator import Fault, FaultKind
 from adapters.timekeeping import at_hour
 from consent.clock import FrozenClock
 from consent.periods import Period
+from consent.shared_state.quota import MemoryLedger
 from consent.vocabulary import Dataset, Resolution
 from tests.adapters.support import enedis_world
 from tests.contract.harnesses import ENEDIS_CONSENTS, LONG, MOVED, NOW, clocked_limiter
@@ -191,3 +192,31 @@ async def test_a_burst_of_429s_naming_no_wait_holds_once_and_an_answer_starts_ov
     clock.advance(timedelta(seconds=3))
     limiter.settled(HOURLY, "mesures")
     assert await limiter.backoff(HOURLY, "mesures", None) == pytest.approx(1.05)
+
+
+async def test_a_turn_failing_after_its_reservation_was_pruned_raises_its_own_error() -> None:
+    """A turn longer than the longest window (a ledger stuck on its database): the
+    recipient's next request pruned the reservation meanwhile; the first request's failure
+    is still its own, not a ValueError of the bookkeeping (found by review)."""
+    clock = FrozenClock(NOW)
+    stuck = asyncio.Event()
+
+    def seconds() -> float:
+        return clock.now().timestamp()
+
+    class StuckLedger(MemoryLedger):
+        async def take(self) -> float:
+            await stuck.wait()
+            raise RuntimeError("the ledger's database went away")
+
+    limiter = FairLimiter(max_wait=0.5, seconds=seconds, share=0.5,
+                          ledgers=lambda windows: StuckLedger(windows, seconds=seconds))
+    first = asyncio.create_task(limiter.acquire(HOURLY, "mesures", "greedy"))
+    await asyncio.sleep(0.01)
+    clock.advance(timedelta(hours=2))
+    lane = limiter._lanes[next(iter(limiter._lanes))]
+    lane.share_wait("greedy", clock.now().timestamp(), 0.5)  # prunes the reservation
+    stuck.set()
+    with pytest.raises(RuntimeError, match="database went away"):
+        await first
+    assert "greedy" not in lane.starts

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy.exc
 
 from adapters.base import Capabilities, DatasetAvailability, DatasetLimits, PointInfo
-from adapters.errors import ShareSpent
+from adapters.errors import QuotaBusy, ShareSpent
 from adapters.quota import current_recipient
 from consent.clock import FrozenClock
 from consent.identifiers import PointRef, Source
@@ -129,3 +129,51 @@ async def test_our_own_storage_failing_under_an_adapter_is_not_blamed_on_the_dso
     with pytest.raises(sqlalchemy.exc.OperationalError):
         await up.series(PRM, Dataset.DAILY_CONSUMPTION, win(1, 3), recipient="a",
                         report=FetchReport())
+
+
+async def test_our_own_chunk_joining_another_recipients_refused_call_is_asked_again() -> None:
+    """b asks days 1-14 (two calls, the first held); meanwhile a starts 8-14, its share spent.
+    b's second call joins a's (same days): refused for a's share, b asks those days again as
+    itself, within its bound (found by review: a's 429 reached b)."""
+    dso = Dso()
+    dso.fail_for["a"] = ShareSpent("a's share is spent", retry_after=1800)
+    up = upstream(dso)
+    await up.describe(PRM, "x")
+    dso.gates[d(1)], dso.gates[d(8)] = asyncio.Event(), asyncio.Event()
+    b = asyncio.create_task(up.series(PRM, Dataset.DAILY_CONSUMPTION, win(1, 15),
+                                      recipient="b", report=FetchReport()))
+    await asyncio.sleep(0.01)
+    a = asyncio.create_task(up.series(PRM, Dataset.DAILY_CONSUMPTION, win(8, 15),
+                                      recipient="a", report=FetchReport()))
+    await asyncio.sleep(0.01)
+    dso.gates[d(1)].set()
+    await asyncio.sleep(0.01)
+    dso.gates[d(8)].set()
+    first, second = await asyncio.gather(a, b, return_exceptions=True)
+    assert isinstance(first, ShareSpent)
+    assert isinstance(second, Series), second
+    assert [r.start.date() for r in second.readings] == [d(n) for n in range(1, 15)]
+
+
+async def test_asking_again_never_goes_beyond_the_call_bound() -> None:
+    """a's two calls (3-9, 10-16) are refused for its share; b (1-14, at most 2 calls) rode
+    them and made one of its own: asking 3-14 again would take two more. b is told the data
+    source is busy (503, not a's share), with no call beyond its bound."""
+    dso = Dso()
+    dso.fail_for["a"] = ShareSpent("a's share is spent", retry_after=1800)
+    up = upstream(dso)
+    await up.describe(PRM, "x")
+    dso.gates[d(3)], dso.gates[d(10)] = asyncio.Event(), asyncio.Event()
+    held = [asyncio.create_task(up.series(PRM, Dataset.DAILY_CONSUMPTION, window,
+                                          recipient="a", report=FetchReport()))
+            for window in (win(3, 10), win(10, 17))]
+    await asyncio.sleep(0.01)
+    b = asyncio.create_task(up.series(PRM, Dataset.DAILY_CONSUMPTION, win(1, 15),
+                                      recipient="b", report=FetchReport(), max_calls=2))
+    await asyncio.sleep(0.01)
+    dso.gates[d(3)].set()
+    dso.gates[d(10)].set()
+    *_, got = await asyncio.gather(*held, b, return_exceptions=True)
+    assert type(got) is QuotaBusy, got
+    assert (got.status, got.retry_after) == (503, 1800)
+    assert [(first, who) for first, _, who in dso.calls if who == "b"] == [(d(1), "b")]
