@@ -161,10 +161,10 @@ class DataService:
                      asked: Callable[[AccessFacts], ReadRequest],
                      trace: Trace) -> tuple[AccessFacts, AccessContext]:
         """The policy on the request ``asked`` under ``facts``; if it denies an app-wide
-        token, under each other consent in force on the point that covers the dataset
-        (:meth:`FactsLoader.alternatives`): the first that allows decides, and is named in
-        ``trace`` with the resolution it was judged at; if none does, the first denial is
-        raised."""
+        token, under each other consent in force on the point that covers the dataset, then a
+        mandate naming the recipient's organisation (:meth:`FactsLoader.alternatives`), each
+        on its own facts: the first that allows decides, and is named in ``trace`` with the
+        resolution it was judged at; if none does, the first denial is raised."""
         ctx = AccessContext(asked(facts), caller.grant, facts.consent, facts.facts)
         denial = self.policy.check(ctx)
         consent = facts.consent
