@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.proxy.conftest import cheap_argon2, world
+from tests.proxy.conftest import cheap_argon2, world, world_of
 from tests.proxy.world import World, build_world
 
-__all__ = ["cheap_argon2", "world", "world_any"]
+__all__ = ["cheap_argon2", "world", "world_any", "world_of"]
 
 
 @pytest.fixture
