@@ -35,7 +35,8 @@ from consent.readings import Series
 from consent.storage import Database
 from consent.upstream import UpstreamState
 from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
-from proxy.upstream.fetcher import FetchReport, Upstream
+from proxy.upstream.calls import FetchReport
+from proxy.upstream.fetcher import Upstream
 
 
 @dataclass(frozen=True, slots=True)

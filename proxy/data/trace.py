@@ -7,7 +7,7 @@ from datetime import datetime
 
 from consent.models.base import DEFAULT_TENANT
 from consent.periods import Period
-from proxy.upstream.fetcher import FetchReport
+from proxy.upstream.calls import FetchReport
 
 
 @dataclass(slots=True)

@@ -28,14 +28,12 @@ consent's view (roll-up, clamp) is cut afterwards by the caller.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,9 +44,6 @@ from adapters.errors import (
     QuotaBusy,
     UnsupportedDataset,
     UpstreamMalformed,
-    UpstreamRateLimited,
-    UpstreamTimeout,
-    UpstreamUnavailable,
 )
 from adapters.quota import acting_for, counting_exchanges
 from consent.aggregation import iter_days
@@ -61,6 +56,7 @@ from consent.periods import Period
 from consent.readings import Reading, Record, Series
 from consent.vocabulary import Dataset, Resolution
 from proxy.metrics import Metrics, UpstreamOutcome
+from proxy.upstream.calls import FetchReport, SharedCall, noted, outcome_of
 
 T = TypeVar("T")
 log = logging.getLogger("passerelle.upstream")
@@ -70,87 +66,6 @@ DESCRIBE_TTL = 900.0
 #: The most DSO calls one request's window may need (module docstring): 56 days of an Enedis
 #: load curve, eight years of Enedis daily values.
 MAX_CALLS_PER_REQUEST = 8
-
-
-@dataclass(slots=True)
-class FetchReport:
-    """What one request cost upstream: DSO calls (with their windows), the HTTP exchanges they
-    took, and days from the cache."""
-
-    calls: list[str] = field(default_factory=list)
-    cache_days: int = 0
-    #: HTTP exchanges with the DSO (a call retried after a 5xx or a 429 counts each attempt; a
-    #: call through an adapter that counts none, the in-process simulator, counts one).
-    upstream_calls: int = 0
-
-    def note(self, label: str, exchanges: int, failure: str | None = None) -> None:
-        """Write one call, named ``label``, that took ``exchanges`` HTTP exchanges and ended
-        in the problem code ``failure``, if it failed."""
-        if exchanges > 1:
-            label += f" ({exchanges} exchanges)"
-        self.calls.append(label if failure is None else f"{label} -> {failure}")
-        self.upstream_calls += max(1, exchanges)
-
-
-async def noted(report: FetchReport | None, label: str, call: Awaitable[T],
-                claim: Callable[[], bool] | None = None, sent: list[int] | None = None) -> T:
-    """``call``'s result, the call written in ``report`` as ``label``; if the DSO answered
-    with an error or not at all (a timeout), as ``label -> <problem code>``: it was made all
-    the same (R16: the access event lists every upstream call). A call our limiter refused
-    a turn (:class:`QuotaBusy`) before any exchange reached no DSO and is not written; one
-    refused after some is written with them. ``claim``, for a call several
-    requests share, says whether this one writes it (the first to learn its outcome), and
-    ``sent`` is its exchange counter (:func:`~adapters.quota.counting_exchanges`, set where
-    its task was created); otherwise the exchanges are counted here."""
-    def write(failure: str | None = None) -> None:
-        if report is not None and (claim is None or claim()):
-            report.note(label, counter[0], failure)
-
-    with contextlib.nullcontext(sent) if sent is not None else counting_exchanges() as counter:
-        try:
-            result = await call
-        except Exception as error:
-            # Our limiter's refusal before any exchange reached no DSO: nothing to list.
-            if not (isinstance(error, QuotaBusy) and not counter[0]):
-                write(error.code if isinstance(error, PasserelleError) else "internal-error")
-            raise
-    write()
-    return result
-
-
-@dataclass(eq=False)
-class _SharedCall(Generic[T]):
-    """One DSO call in flight (a chunk's series, a point's description), and whether an
-    access event lists it yet."""
-
-    task: asyncio.Task[T]
-    sent: list[int]
-    owner: str  # the recipient it runs for (its limiter turns are that recipient's)
-    listed: bool = False
-    #: A series call's local days, and its name in access events.
-    days: frozenset[date] = frozenset()
-    label: str = ""
-
-    def claim(self) -> bool:
-        """True for the first request that learns the call's outcome: its event lists the
-        call, and no other does (it was made once)."""
-        first, self.listed = not self.listed, True
-        return first
-
-
-def outcome_of(error: BaseException) -> UpstreamOutcome:
-    """The metrics outcome of a failed DSO call."""
-    if isinstance(error, QuotaBusy):
-        return "quota_busy"
-    if isinstance(error, UpstreamRateLimited):
-        return "throttled"
-    if isinstance(error, UpstreamTimeout):
-        return "timeout"
-    if isinstance(error, UpstreamUnavailable):
-        return "unavailable"
-    if isinstance(error, PasserelleError) and error.status < 500:
-        return "client_error"
-    return "server_error"
 
 
 class Upstream:
@@ -164,7 +79,7 @@ class Upstream:
         self.cache = cache
         self.metrics = metrics
         self._described: dict[PointRef, tuple[float, PointInfo]] = {}
-        self._inflight: dict[tuple[object, ...], _SharedCall[Any]] = {}
+        self._inflight: dict[tuple[object, ...], SharedCall[Any]] = {}
         self.calls = 0
 
     async def close(self) -> None:
@@ -243,18 +158,18 @@ class Upstream:
             del self._inflight[("describe", point)]
 
     def _share(self, key: tuple[object, ...], call: Callable[[], Coroutine[Any, Any, T]],
-               owner: str) -> _SharedCall[T]:
+               owner: str) -> SharedCall[T]:
         """The call in flight under ``key``, else ``call()`` started in a task of its own,
         shared by every request that comes for the same while it runs (one DSO call for all
         of them: the economy target). A request that goes away stops waiting; the call goes
         on for the others. ``call`` removes its own entry when it ends."""
-        shared: _SharedCall[T] | None = self._inflight.get(key)
+        shared: SharedCall[T] | None = self._inflight.get(key)
         if shared is None:
             with counting_exchanges() as sent:  # the task's context is a copy of this one
                 task = asyncio.create_task(call())
             # Retrieved even if every waiter went away, so a failure is never logged as lost.
             task.add_done_callback(lambda done: done.cancelled() or done.exception())
-            shared = self._inflight[key] = _SharedCall(task, sent, owner)
+            shared = self._inflight[key] = SharedCall(task, sent, owner)
         return shared
 
     async def native_resolution(self, point: PointRef, dataset: Dataset, recipient: str,
@@ -317,7 +232,7 @@ class Upstream:
         fetched: dict[float, Reading] = {}
         empty: list[NoData] = []
 
-        async def take(shared: _SharedCall[Series]) -> None:
+        async def take(shared: SharedCall[Series]) -> None:
             try:
                 got = await noted(report, shared.label, asyncio.shield(shared.task),
                                   shared.claim, shared.sent)
@@ -333,9 +248,9 @@ class Upstream:
         refused: QuotaBusy | None = None
         missed: set[date] = set()
         # Our calls one after the other (a failure stops the rest), then those we ride on.
-        calls: list[Period | _SharedCall[Series]] = [*chunks, *riding]
+        calls: list[Period | SharedCall[Series]] = [*chunks, *riding]
         for call in calls:
-            shared = call if isinstance(call, _SharedCall) else self._fetch(
+            shared = call if isinstance(call, SharedCall) else self._fetch(
                 point, dataset, call, resolution, tz, recipient, tenant)
             try:
                 await take(shared)
@@ -401,7 +316,7 @@ class Upstream:
                 for first, last in runs]
 
     def _riding(self, series: tuple[object, ...], days: list[date],
-                ) -> list[_SharedCall[Series]]:
+                ) -> list[SharedCall[Series]]:
         """The calls in flight for ``series`` (tenant, point, dataset, resolution) that cover
         some of ``days``."""
         wanted = set(days)
@@ -410,7 +325,7 @@ class Upstream:
 
     def _fetch(self, point: PointRef, dataset: Dataset, chunk: Period,
                resolution: Resolution, tz: ZoneInfo, recipient: str,
-               tenant: str) -> _SharedCall[Series]:
+               tenant: str) -> SharedCall[Series]:
         """One DSO call for ``chunk``, shared by concurrent requests for its days, its
         complete days sealed into the cache *before* the call counts as done: a request
         arriving in between finds them there rather than calling again.

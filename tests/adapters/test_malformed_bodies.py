@@ -26,7 +26,8 @@ from consent.clock import FrozenClock
 from consent.periods import Period
 from consent.readings import Series
 from consent.vocabulary import Dataset, Resolution
-from proxy.upstream.fetcher import FetchReport, Upstream
+from proxy.upstream.calls import FetchReport
+from proxy.upstream.fetcher import Upstream
 from tests.contract.harnesses import FAST_RETRY, LONG, NOW, ROOMY, clocked_limiter
 from tests.proxy.test_upstream_gaps import GAS, PARIS, GappedDso, _capabilities
 

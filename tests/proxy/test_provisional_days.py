@@ -18,7 +18,8 @@ from consent.periods import Period
 from consent.readings import Quality, Reading, Series
 from consent.storage import Database
 from consent.vocabulary import Dataset, Resolution
-from proxy.upstream.fetcher import FetchReport, Upstream
+from proxy.upstream.calls import FetchReport
+from proxy.upstream.fetcher import Upstream
 from tests.proxy.test_upstream_gaps import GAS, PARIS, GappedDso, _capabilities
 
 WINDOW = Period(datetime(2026, 9, 1, tzinfo=PARIS), datetime(2026, 9, 8, tzinfo=PARIS))

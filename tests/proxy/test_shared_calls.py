@@ -21,7 +21,8 @@ from consent.identifiers import PointRef, Source
 from consent.periods import Period
 from consent.readings import Reading, Series
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
-from proxy.upstream.fetcher import FetchReport, Upstream
+from proxy.upstream.calls import FetchReport
+from proxy.upstream.fetcher import Upstream
 
 PARIS = ZoneInfo("Europe/Paris")
 PRM = PointRef(Source.ENEDIS, "12345678901234")

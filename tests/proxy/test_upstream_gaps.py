@@ -18,7 +18,8 @@ from consent.periods import Period
 from consent.readings import Reading, Series
 from consent.storage import Database
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
-from proxy.upstream.fetcher import FetchReport, Upstream
+from proxy.upstream.calls import FetchReport
+from proxy.upstream.fetcher import Upstream
 
 PARIS = ZoneInfo("Europe/Paris")
 GAS = PointRef(Source.GRDF, "GI000001")

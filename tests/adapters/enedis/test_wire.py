@@ -177,7 +177,8 @@ async def test_our_own_limiter_refusing_is_not_retried() -> None:
 async def test_the_access_event_counts_every_exchange_of_a_retried_call() -> None:
     """A call the transport retried (a 429 waited for) took two HTTP exchanges of the DSO's
     quota: the request's report says two, and names the call once (R16)."""
-    from proxy.upstream.fetcher import FetchReport, Upstream
+    from proxy.upstream.calls import FetchReport
+    from proxy.upstream.fetcher import Upstream
 
     async with enedis_world() as world:
         await _consents(world)
@@ -201,7 +202,8 @@ async def test_a_shared_call_reports_its_exchanges_once() -> None:
     exchanges, the other none (the call was made once)."""
     import asyncio
 
-    from proxy.upstream.fetcher import FetchReport, Upstream
+    from proxy.upstream.calls import FetchReport
+    from proxy.upstream.fetcher import Upstream
 
     async with enedis_world() as world:
         await _consents(world)
@@ -245,7 +247,8 @@ class _OneMoreTurn:
 async def test_exchanges_sent_before_our_limiter_refuses_a_retry_are_listed() -> None:
     """A 503, then the retry refused by our own limiter: the one exchange that reached the
     DSO is in the report, with the refusal's code."""
-    from proxy.upstream.fetcher import FetchReport, Upstream
+    from proxy.upstream.calls import FetchReport
+    from proxy.upstream.fetcher import Upstream
 
     limiter = _OneMoreTurn()
     async with enedis_world(limiter=limiter) as world:  # type: ignore[arg-type]
