@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from consent.errors import AccessDenied
 from consent.identifiers import PointRef
-from consent.periods import Period
+from consent.periods import Period, local_midnight
 from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -193,7 +193,7 @@ def allowed_window(ctx: AccessContext) -> Period | None:
     tz = ctx.request.timezone
     start = next_midnight(window.start, tz)
     # Data is published up to yesterday: no window can end after today's local midnight.
-    today = datetime.combine(ctx.request.at.astimezone(tz).date(), time(), tzinfo=tz)
+    today = local_midnight(ctx.request.at.astimezone(tz).date(), tz)
     end = today if window.end is None or window.end > today else window.end
     if start >= end:
         return None
@@ -205,7 +205,7 @@ def next_midnight(instant: datetime, tz: ZoneInfo) -> datetime:
     local = instant.astimezone(tz)
     if local.time() == time():
         return instant
-    return datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=tz)
+    return local_midnight(local.date() + timedelta(days=1), tz)
 
 
 def pick_occupancy(periods: Sequence[Period], window: Period | None) -> Period | None:

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from consent.errors import ResolutionUnavailable
 from consent.identifiers import PointRef
-from consent.periods import DayRange, Period
+from consent.periods import DayRange, Period, local_midnight
 from consent.readings import Quality, Reading, Record, Series
 from consent.vocabulary import Aggregate, Dataset, Resolution
 
@@ -151,7 +151,8 @@ def bucket(instant: datetime, resolution: Resolution, tz: ZoneInfo) -> tuple[dat
         start = datetime.fromtimestamp(seconds - seconds % step, UTC)
         return start, start + resolution.nominal
     first = _calendar_start(instant.astimezone(tz).date(), resolution)
-    return _midnight(first, tz), _midnight(_calendar_next(first, resolution), tz)
+    return (local_midnight(first, tz).astimezone(UTC),
+            local_midnight(_calendar_next(first, resolution), tz).astimezone(UTC))
 
 
 def _calendar_start(day: date, resolution: Resolution) -> date:
@@ -172,10 +173,6 @@ def _calendar_next(first: date, resolution: Resolution) -> date:
     if resolution is Resolution.P1M:
         return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return first.replace(year=first.year + 1)
-
-
-def _midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
 
 
 def _tiles(readings: list[Reading], step: Resolution, start: datetime, end: datetime,

@@ -191,7 +191,9 @@ class DayRange:
 
     def to_period(self, tz: ZoneInfo) -> Period:
         """The instants from local midnight of ``start`` to local midnight of ``end``."""
-        return Period(
-            datetime.combine(self.start, time(), tzinfo=tz),
-            datetime.combine(self.end, time(), tzinfo=tz),
-        )
+        return Period(local_midnight(self.start, tz), local_midnight(self.end, tz))
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The instant ``day`` starts at in ``tz`` (the wall clock's 00:00, in that zone)."""
+    return datetime.combine(day, time(), tzinfo=tz)

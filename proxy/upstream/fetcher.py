@@ -31,8 +31,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -52,7 +51,7 @@ from consent.day_cache import PROVISIONAL_TTL, DayCache, complete_days
 from consent.errors import InvalidPeriod, PasserelleError
 from consent.identifiers import PointRef
 from consent.models.base import DEFAULT_TENANT
-from consent.periods import Period
+from consent.periods import Period, local_midnight
 from consent.readings import Reading, Record, Series
 from consent.vocabulary import Dataset, Resolution
 from proxy.metrics import Metrics, UpstreamOutcome
@@ -312,7 +311,7 @@ class Upstream:
                 runs[-1][1] = day
             else:
                 runs.append([day, day])
-        return [Period(_midnight(first, tz), _midnight(last + timedelta(days=1), tz))
+        return [Period(local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz))
                 for first, last in runs]
 
     def _riding(self, series: tuple[object, ...], days: list[date],
@@ -370,7 +369,3 @@ class Upstream:
         """A customer record: never cached (personal data, current occupant only)."""
         return await noted(report, dataset.value,
                            self._call(recipient, lambda: self.adapter.record(point, dataset)))
-
-
-def _midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, dtime(), tzinfo=tz)
