@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from adapters.base import Quota
+from adapters.errors import UpstreamRateLimited
 
 #: The recipient name used for work no recipient asked for (re-checks, warm-up, health).
 OPERATOR = "operator"
@@ -145,6 +146,18 @@ class UpstreamLimiter(Protocol):
     async def close(self) -> None:
         """Refuse every queued request; the limiter is not used afterwards."""
         ...
+
+
+async def heed(limiter: UpstreamLimiter, plan: QuotaPlan, api: str,
+               error: Exception | None) -> None:
+    """Tell ``limiter`` how the DSO answered a request to ``api``: a 429 (``error`` an
+    :class:`~adapters.errors.UpstreamRateLimited`) holds the bucket, and the error then names
+    at least the hold applied (the DSO may have named none); any other answer settles it.
+    Every adapter that takes turns calls this once per answer."""
+    if isinstance(error, UpstreamRateLimited):
+        error.wait_at_least(await limiter.backoff(plan, api, error.retry_after))
+    else:
+        limiter.settled(plan, api)
 
 
 @runtime_checkable

@@ -29,11 +29,16 @@ from adapters.errors import (
     UpstreamCredentialsRejected,
     UpstreamError,
     UpstreamMalformed,
-    UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient, exchange_sent
+from adapters.quota import (
+    QuotaPlan,
+    UpstreamLimiter,
+    current_recipient,
+    exchange_sent,
+    heed,
+)
 from adapters.retry_after import retry_after_seconds
 from adapters.tokens import ClientCredentials
 
@@ -124,14 +129,10 @@ class UpstreamTransport:
                 if reply.status == 401:
                     raise UpstreamCredentialsRejected("The DSO keeps refusing the operator's "
                                                       "token.")
-                if reply.status != 429:
-                    self.limiter.settled(self.plan, api)
-                if reply.status in expect:
+                failure = None if reply.status in expect else self._classify(reply)
+                await heed(self.limiter, self.plan, api, failure)  # its word beats our count
+                if failure is None:
                     return reply
-                failure = self._classify(reply)
-                if isinstance(failure, UpstreamRateLimited):  # the DSO's word beats our count
-                    failure.wait_at_least(await self.limiter.backoff(self.plan, api,
-                                                                     failure.retry_after))
             wait = self.retry.delay(attempt, failure) if attempt + 1 < attempts else None
             if wait is None:
                 raise failure

@@ -53,7 +53,13 @@ from adapters.inhouse import parse
 from adapters.inhouse.decode import Doc
 from adapters.inhouse.wire import API_PREFIX, ROUTE_FAMILIES, route_family
 from adapters.limiter import FairLimiter
-from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient, exchange_sent
+from adapters.quota import (
+    QuotaPlan,
+    UpstreamLimiter,
+    current_recipient,
+    exchange_sent,
+    heed,
+)
 from adapters.retry_after import retry_after_seconds
 from consent.clock import Clock, SystemClock
 from consent.errors import Conflict, NotFound, PasserelleError
@@ -208,15 +214,10 @@ class InhouseClient:
             refused = token
         else:
             raise UpstreamCredentialsRejected("The DSO keeps refusing the operator's token.")
-        held = 0.0
-        if status == 429 and plan is not None:  # the DSO's word beats our count
-            held = await self.limiter.backoff(plan, family, retry)
-        elif plan is not None:
-            self.limiter.settled(plan, family)
-        if status != expect:
-            error = _error_from_problem(status, body, retry)
-            if isinstance(error, UpstreamUnavailable):
-                error.wait_at_least(held)
+        error = _error_from_problem(status, body, retry) if status != expect else None
+        if plan is not None:  # the DSO's word beats our count
+            await heed(self.limiter, plan, family, error)
+        if error is not None:
             raise error
         return Doc(body)
 

@@ -31,7 +31,7 @@ from adapters.base import (
 from adapters.errors import UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
 from adapters.inhouse.wire import ROUTE_FAMILIES
 from adapters.limiter import FairLimiter
-from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient
+from adapters.quota import QuotaPlan, UpstreamLimiter, current_recipient, heed
 from adapters.simulator.faults import FaultKind
 from adapters.simulator.simulator import Simulator
 from consent.identifiers import PointRef
@@ -68,15 +68,16 @@ class SimulatorAdapter:
         except TimeoutError:
             raise UpstreamTimeout(f"The simulated DSO did not answer within {self.timeout} s."
                                   ) from None
+        error: UpstreamUnavailable | None = None
         if fault is not None and fault.kind is FaultKind.RATE_LIMITED:
             error = UpstreamRateLimited("The simulated DSO's quota is reached.",
                                         retry_after=fault.retry_after)
-            error.wait_at_least(await self.limiter.backoff(plan, family, fault.retry_after))
+        elif fault is not None and fault.kind is FaultKind.UNAVAILABLE:
+            error = UpstreamUnavailable(f"The simulated DSO failed (HTTP {fault.status}).",
+                                        retry_after=fault.retry_after)
+        await heed(self.limiter, plan, family, error)
+        if error is not None:
             raise error
-        self.limiter.settled(plan, family)
-        if fault is not None and fault.kind is FaultKind.UNAVAILABLE:
-            raise UpstreamUnavailable(f"The simulated DSO failed (HTTP {fault.status}).",
-                                      retry_after=fault.retry_after)
         return func()
 
     async def capabilities(self) -> Capabilities:
