@@ -206,14 +206,13 @@ class DataService:
         must name what allowed the release at its instant, as the auditor's coverage check
         judges it)."""
         at = self.clock.now()
-        ctx = first.ctx
+        request = replace(first.ctx.request, at=at)
         if (self._stands(caller, first, trace, at)
-                and self.policy.check(replace(ctx, request=replace(ctx.request, at=at))) is None):
+                and self.policy.check(replace(first.ctx, request=request)) is None):
             trace.decided_at = at  # the same facts, judged at the release's instant
             return first.facts
         if caller.reverify is not None:
             await caller.reverify(at)  # revoked, or its recipient suspended, meanwhile?
-        request = replace(ctx.request, at=at)
         facts = await self.facts.load(recipient_id=caller.grant.recipient_id,
                                       consent_id=caller.grant.consent_id, point=request.point,
                                       at=at, tenant=caller.tenant, dataset=request.dataset)
