@@ -1,23 +1,34 @@
 """One DSO call as the proxy sees it: listed in the access event of the request that made it
 (:class:`FetchReport`, :func:`noted`: R16, every upstream call listed once), shared by the
-requests that need it while it runs (:class:`SharedCall`), and counted in the metrics
-(:func:`outcome_of`)."""
+requests that need it while it runs (:class:`SharedCall`), made on behalf of a recipient with
+its failures translated and counted in the metrics (:func:`measured`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Generic, TypeVar
 
-from adapters.errors import QuotaBusy, UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
-from adapters.quota import counting_exchanges
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters.errors import (
+    QuotaBusy,
+    UpstreamMalformed,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from adapters.quota import acting_for, counting_exchanges
 from consent.errors import PasserelleError
-from proxy.metrics import UpstreamOutcome
+from proxy.metrics import Metrics, UpstreamOutcome
 
 T = TypeVar("T")
+log = logging.getLogger("passerelle.upstream")
 
 
 @dataclass(slots=True)
@@ -99,3 +110,34 @@ def outcome_of(error: BaseException) -> UpstreamOutcome:
     if isinstance(error, PasserelleError) and error.status < 500:
         return "client_error"
     return "server_error"
+
+
+async def measured(adapter: str, metrics: Metrics | None, recipient: str,
+                   call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, one call of the ``adapter`` adapter made on behalf of ``recipient`` (its
+    limiter turns are the recipient's: :func:`~adapters.quota.acting_for`), timed and counted
+    by outcome in ``metrics``. An error outside the error tree is the DSO's unreadable answer
+    (502), logged with its traceback; our own storage's errors go through untouched."""
+    started = time.perf_counter()
+    outcome: UpstreamOutcome | None = "ok"
+    try:
+        with acting_for(recipient):
+            return await call()
+    except asyncio.CancelledError:
+        outcome = None  # our caller left; the DSO's answer is unknown, not a failure
+        raise
+    except PasserelleError as error:
+        outcome = outcome_of(error)
+        raise
+    except SQLAlchemyError:
+        outcome = None  # our own storage (a quota ledger, the token store), not the DSO:
+        raise  # the HTTP edge answers it (503 while the database is away)
+    except Exception:
+        # An adapter let a foreign error out (a body it failed to read in a way it did not
+        # foresee): the recipient gets the tree's 502, the operator the traceback.
+        outcome = "server_error"
+        log.exception("The %s adapter raised outside the error tree.", adapter)
+        raise UpstreamMalformed("The DSO's answer could not be read.", field="body") from None
+    finally:
+        if metrics is not None and outcome is not None:
+            metrics.upstream_call(adapter, outcome, time.perf_counter() - started)

@@ -13,10 +13,8 @@ economical:
   one turn per DSO request from the instance's one limiter (:mod:`adapters.limiter`), fair
   across recipients, in the quota bucket of the API it calls. Nothing here takes another turn:
   a DSO request is counted once, where it is sent;
-* one request may need at most :data:`MAX_CALLS_PER_REQUEST` DSO calls, counted on its
-  whole window whatever the cache holds (so what is accepted does not depend on what others
-  read before): a year of load curve, 53 calls of Enedis's 7-day window, would take the
-  operator's shared quota for one app's one request;
+* one request may need at most :data:`~proxy.upstream.day_plan.MAX_CALLS_PER_REQUEST` DSO
+  calls, counted on its whole window whatever the cache holds;
 * concurrent requests share calls by day (single flight): days another request's call in
   flight covers are awaited from it, not asked again, whatever the two windows;
 * complete, ended days are sealed into the cache afterwards.
@@ -31,40 +29,40 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.base import Capabilities, MeterDataAdapter, PointInfo
 from adapters.errors import (
     NoData,
     QuotaBusy,
     UnsupportedDataset,
-    UpstreamMalformed,
 )
-from adapters.quota import acting_for, counting_exchanges
+from adapters.quota import counting_exchanges
 from consent.aggregation import iter_days
 from consent.clock import Clock
 from consent.day_cache import PROVISIONAL_TTL, DayCache, complete_days
-from consent.errors import InvalidPeriod, PasserelleError
 from consent.identifiers import PointRef
 from consent.models.base import DEFAULT_TENANT
-from consent.periods import Period, local_midnight
+from consent.periods import Period
 from consent.readings import Reading, Record, Series
 from consent.vocabulary import Dataset, Resolution
-from proxy.metrics import Metrics, UpstreamOutcome
-from proxy.upstream.calls import FetchReport, SharedCall, noted, outcome_of
+from proxy.metrics import Metrics
+from proxy.upstream.calls import FetchReport, SharedCall, measured, noted
+from proxy.upstream.day_plan import (
+    MAX_CALLS_PER_REQUEST,
+    call_windows,
+    check_call_bound,
+    days_per_call,
+    merged,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("passerelle.upstream")
 
 #: How long a point's description (native resolutions, time zone) is reused.
 DESCRIBE_TTL = 900.0
-#: The most DSO calls one request's window may need (module docstring): 56 days of an Enedis
-#: load curve, eight years of Enedis daily values.
-MAX_CALLS_PER_REQUEST = 8
 
 
 class Upstream:
@@ -93,31 +91,7 @@ class Upstream:
     async def _call(self, recipient: str, call: Callable[[], Awaitable[T]]) -> T:
         """One adapter call on behalf of ``recipient`` (its limiter turns), measured."""
         self.calls += 1
-        started = time.perf_counter()
-        outcome: UpstreamOutcome | None = "ok"
-        try:
-            with acting_for(recipient):
-                return await call()
-        except asyncio.CancelledError:
-            outcome = None  # our caller left; the DSO's answer is unknown, not a failure
-            raise
-        except PasserelleError as error:
-            outcome = outcome_of(error)
-            raise
-        except SQLAlchemyError:
-            outcome = None  # our own storage (a quota ledger, the token store), not the DSO:
-            raise  # the HTTP edge answers it (503 while the database is away)
-        except Exception:
-            # An adapter let a foreign error out (a body it failed to read in a way it did not
-            # foresee): the recipient gets the tree's 502, the operator the traceback.
-            outcome = "server_error"
-            log.exception("The %s adapter raised outside the error tree.",
-                          self.capabilities.name)
-            raise UpstreamMalformed("The DSO's answer could not be read.", field="body") from None
-        finally:
-            if self.metrics is not None and outcome is not None:
-                self.metrics.upstream_call(self.capabilities.name, outcome,
-                                           time.perf_counter() - started)
+        return await measured(self.capabilities.name, self.metrics, recipient, call)
 
     def _count(self, cache: str, hits: int, misses: int) -> None:
         if self.metrics is not None:
@@ -200,14 +174,8 @@ class Upstream:
         :class:`InvalidPeriod` before any: the module docstring; ``None``: no bound)."""
         resolution, tz = await self.native_resolution(point, dataset, recipient, report, cap)
         days = list(iter_days(window, tz))
-        per_call = self._per_call(dataset)
-        if max_calls is not None and per_call is not None \
-                and -(-len(days) // per_call) > max_calls:
-            most = per_call * max_calls
-            raise InvalidPeriod(
-                f"The DSO serves {dataset.value} {per_call} days per call; ask for at most "
-                f"{most} days at a time (this window has {len(days)}).",
-                field="end", max_days=most)
+        per_call = days_per_call(self.capabilities, dataset)
+        check_call_bound(dataset, len(days), per_call, max_calls)
         # Calls in flight first, the cache next: a call that ends in between has sealed its
         # days into the cache before leaving the calls in flight (_shared_call).
         riding = self._riding((tenant, point, dataset, resolution), days)
@@ -221,7 +189,7 @@ class Upstream:
         wanted = set(days)
         riding = [shared for shared in riding if not shared.days <= found.keys()]
         covered = {day for shared in riding for day in shared.days}
-        chunks = self._chunks(days, set(found) | covered, per_call, tz)
+        chunks = call_windows(days, set(found) | covered, per_call, tz)
         ours = {day for chunk in chunks for day in iter_days(chunk, tz)}
         # A ride whose days our own calls fetch anyway (cached days between missing ones are
         # fetched again, to keep within the call bound) would only add waiting.
@@ -264,7 +232,7 @@ class Upstream:
             # The days still missing, asked for once as ourselves, within the call bound; a
             # refusal now is ours to give.
             brought = {r.start.astimezone(tz).date() for r in fetched.values()}
-            again = self._chunks(sorted(missed - found.keys() - brought), set(), per_call, tz)
+            again = call_windows(sorted(missed - found.keys() - brought), set(), per_call, tz)
             if max_calls is not None and len(chunks) + len(again) > max_calls:
                 # Not ours to spend: the data source is busy for us too, without the other
                 # recipient's share in the answer.
@@ -273,46 +241,11 @@ class Upstream:
             for chunk in again:
                 await take(self._fetch(point, dataset, chunk, resolution, tz, recipient,
                                        tenant))
-        # A cached day fetched again (inside a call for missing days) is served as fetched;
-        # one the DSO left out this time (a gap, a NoData call) is served from the cache, as
-        # it would be if asked for alone.
-        fresh = {r.start.astimezone(tz).date() for r in fetched.values()}
-        from_cache = [day for day in found if day not in fresh]
+        from_cache, kept = merged(found, fetched.values(), window, tz)
         report.cache_days += len(from_cache)
-        readings = [r for day in from_cache for r in found[day]] + list(fetched.values())
-        if empty and not readings:
+        if empty and not fetched and not any(found[day] for day in from_cache):
             raise empty[0]
-        # By instant: cached readings share one ZoneInfo, which orders by wall clock (wrong
-        # on the night the clocks go back).
-        readings.sort(key=lambda r: r.start.timestamp())
-        # window.contains(r.start): against UTC bounds, Python compares by offset (clamp)
-        start, end = window.utc_bounds()
-        kept = tuple(r for r in readings if start <= r.start and (end is None or r.start < end))
         return Series(point, dataset, dataset.spec.unit or "", resolution, str(tz), kept)
-
-    def _per_call(self, dataset: Dataset) -> int | None:
-        """How many days one DSO call serves (``None``: any window in one call)."""
-        limit = self.capabilities.limits(dataset).max_window
-        return max(1, limit.days) if limit is not None else None
-
-    @staticmethod
-    def _chunks(days: list[date], cached: set[date], per_call: int | None, tz: ZoneInfo,
-                ) -> list[Period]:
-        """The DSO calls that fetch every one of ``days`` not ``cached``: a call starts at a
-        missing day and runs to the last missing day within the adapter's per-call window,
-        cached days in between fetched again. So a window takes at most as many calls as it
-        would with nothing cached (the bound checked in :meth:`series`), however the cached
-        days are scattered, and no call is made for a run of cached days alone."""
-        runs: list[list[date]] = []  # [first, last] missing day of each call
-        for day in days:
-            if day in cached:
-                continue
-            if runs and (per_call is None or (day - runs[-1][0]).days < per_call):
-                runs[-1][1] = day
-            else:
-                runs.append([day, day])
-        return [Period(local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz))
-                for first, last in runs]
 
     def _riding(self, series: tuple[object, ...], days: list[date],
                 ) -> list[SharedCall[Series]]:
