@@ -8,7 +8,9 @@ leaves with a token about to die; concurrent callers share one renewal (single f
 The cache is an extension point so that every replica of Passerelle can share one token later
 (a database or Redis implementation of :class:`TokenCache`); :class:`InMemoryTokenCache` serves a
 single process. Entries are keyed by token endpoint, client id and scope, never by secret, and a
-token never appears in an error message or a log line.
+token never appears in an error message or a log line. Each process uses its own copy while it
+is fresh and reads the store only when it is not (a database round trip per DSO call
+otherwise). The in-house client, Enedis and GRDF adapters all get their token here.
 
 A token endpoint that failed (5xx, 429, unreachable, too slow) is not asked again for
 :data:`FAILURE_HOLD` seconds, or its ``Retry-After``: every request arriving meanwhile gets
@@ -88,6 +90,9 @@ class ClientCredentials:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._in = credentials_in
         self._lock = asyncio.Lock()
+        #: This process's copy of the token: used while fresh without asking the store (a
+        #: database round trip per DSO call when replicas share it).
+        self._held: CachedToken | None = None
         #: Until when (this clock) a failed token endpoint is not asked again, and why.
         self._failed: tuple[datetime, UpstreamUnavailable | UpstreamTimeout] | None = None
         self.key = f"{token_url}|{client_id}|{scope or ''}"
@@ -97,14 +102,16 @@ class ClientCredentials:
         return f"ClientCredentials({self._url!r}, client_id={self._client_id!r})"
 
     async def bearer(self) -> str:
-        """A token valid for at least ``renew_before`` more; fetched only when needed."""
-        cached = await self._cache.get(self.key)
-        if cached is not None and self._fresh(cached):
-            return cached.value
+        """A token valid for at least ``renew_before`` more: this process's copy, else the
+        store's (another replica's), else a new one, stored for the others."""
+        held = self._held
+        if held is not None and self._fresh(held):
+            return held.value
         async with self._lock:  # one renewal for all concurrent callers of this process
-            cached = await self._cache.get(self.key)
-            if cached is not None and self._fresh(cached):
-                return cached.value
+            for candidate in (self._held, await self._cache.get(self.key)):
+                if candidate is not None and self._fresh(candidate):
+                    self._held = candidate
+                    return candidate.value
             now = self._clock.now()
             if self._failed is not None and now < self._failed[0]:
                 until, failure = self._failed
@@ -118,11 +125,15 @@ class ClientCredentials:
                 self._failed = (now + timedelta(seconds=wait), failure)
                 raise
             self._failed = None
+            self._held = token
             await self._cache.put(self.key, token)
             return token.value
 
     async def refused(self, value: str) -> None:
-        """The DSO answered 401 to ``value``: drop it so the next call fetches a new one."""
+        """The DSO answered 401 to ``value``: drop it, here and in the store, so the next
+        call fetches a new one (a fresh one another replica stored meanwhile stays)."""
+        if self._held is not None and self._held.value == value:
+            self._held = None
         await self._cache.discard(self.key, value)
 
     def _fresh(self, token: CachedToken) -> bool:
@@ -139,8 +150,10 @@ class ClientCredentials:
             form |= {"client_id": self._client_id, "client_secret": self._secret}
         now = self._clock.now()
         try:
+            # No redirect followed: the credentials go to the configured endpoint only.
             async with self._session.post(self._url, data=form, headers=headers,
-                                          timeout=self._timeout) as response:
+                                          timeout=self._timeout,
+                                          allow_redirects=False) as response:
                 status, raw = response.status, await response.read()
                 retry = retry_after_seconds(response.headers.get("Retry-After", ""),
                                             response.headers.get("Date"))

@@ -17,12 +17,11 @@ health probe, which are not data routes.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import orjson
@@ -61,12 +60,13 @@ from adapters.quota import (
     heed,
 )
 from adapters.retry_after import retry_after_seconds
+from adapters.tokens import ClientCredentials
 from consent.clock import Clock, SystemClock
 from consent.errors import Conflict, NotFound, PasserelleError
 from consent.identifiers import PointRef
 from consent.periods import Period
 from consent.readings import Reading, Record, Series
-from consent.shared_state.tokens import CachedToken, MemoryTokens, TokenStore
+from consent.shared_state.tokens import TokenStore
 from consent.vocabulary import Dataset, Resolution
 
 T = TypeVar("T")
@@ -113,16 +113,12 @@ class InhouseClient:
                  ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
-        # RFC 6749 §2.3.1: form-encode id and secret, then HTTP Basic.
-        self._credentials = aiohttp.encode_basic_auth(quote_plus(client_id),
-                                                      quote_plus(client_secret))
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock or SystemClock()
-        # The application token: this process's copy, and where replicas share it.
-        self._token: CachedToken | None = None
-        self._tokens = tokens if tokens is not None else MemoryTokens()
-        self._token_key = f"{self._base}/oauth/token|{client_id}|"
-        self._token_lock = asyncio.Lock()
+        # The application token, HTTP Basic with id and secret form-encoded (RFC 6749 §2.3.1).
+        self.token = ClientCredentials(session, self._base + "/oauth/token", client_id,
+                                       client_secret, cache=tokens, clock=self._clock,
+                                       renew_before=_RENEW_BEFORE, timeout=timeout)
         self._capabilities: Capabilities | None = None
         self._plan: QuotaPlan | None = None
         self.limiter = limiter or FairLimiter()
@@ -159,35 +155,12 @@ class InhouseClient:
         return status, body, retry
 
     async def _bearer(self, refused: str | None = None) -> str:
-        """A token valid for a minute more: this process's copy, else the shared store's,
-        else a new one (stored for the other replicas). ``refused`` is a token the server
-        just rejected: it is dropped everywhere first."""
-        async with self._token_lock:
-            now = self._clock.now()
-            if refused is not None:
-                await self._tokens.discard(self._token_key, refused)
-                if self._token is not None and self._token.value == refused:
-                    self._token = None
-            for candidate in (self._token, None if refused else
-                              await self._tokens.get(self._token_key)):
-                if candidate is not None and candidate.expires_at - _RENEW_BEFORE > now:
-                    self._token = candidate
-                    return candidate.value
-            status, body, retry = await self._send(
-                "POST", self._base + "/oauth/token", data={"grant_type": "client_credentials"},
-                headers={"Authorization": self._credentials})
-            if status in (400, 401):
-                raise UpstreamCredentialsRejected("The DSO refused the operator's client "
-                                                  "credentials.")
-            if status != 200:
-                raise _error_from_problem(status, body, retry)
-            doc = Doc(body)
-            issued = doc["access_token"].text()
-            doc["token_type"].equals("Bearer")
-            lifetime = doc["expires_in"].integer(1)
-            self._token = CachedToken(issued, now + timedelta(seconds=lifetime))
-            await self._tokens.put(self._token_key, self._token)
-            return issued
+        """The application token (:class:`~adapters.tokens.ClientCredentials`: shared by the
+        replicas, renewed a minute ahead, a failed token endpoint held); ``refused`` is a
+        token the server just rejected, dropped everywhere first."""
+        if refused is not None:
+            await self.token.refused(refused)
+        return await self.token.bearer()
 
     async def _quota_plan(self) -> QuotaPlan:
         if self._plan is None:

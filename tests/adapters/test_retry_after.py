@@ -19,11 +19,13 @@ from adapters.base import Quota
 from adapters.enedis.errors import classify
 from adapters.errors import QuotaBusy, UpstreamRateLimited, UpstreamUnavailable
 from adapters.fakes.common import serve
+from adapters.inhouse.client import InhouseClient
 from adapters.quota import QuotaPlan
 from adapters.retry_after import MAX_RETRY_AFTER, retry_after_seconds
 from adapters.tokens import ClientCredentials
 from adapters.transport import RetryPolicy, UpstreamTransport
 from consent.clock import FrozenClock
+from consent.shared_state.tokens import CachedToken, MemoryTokens
 from tests.adapters.support import inhouse_dso
 from tests.contract.harnesses import LONG, NOW, clocked_limiter
 
@@ -195,3 +197,91 @@ async def test_a_failed_token_endpoint_is_left_alone_for_a_while(
         with pytest.raises(UpstreamUnavailable):
             await credentials.bearer()
         assert len(asked) == 2  # asked again once the hold is over
+
+
+async def test_the_inhouse_client_leaves_a_failed_token_endpoint_alone() -> None:
+    """The in-house client had its own token code, without the hold: every request during
+    a token endpoint's outage sent a token request. It now uses :class:`ClientCredentials`."""
+    clock = FrozenClock(NOW)
+    asked: list[str] = []
+
+    async def token(_: web.Request) -> web.Response:
+        asked.append("token")
+        return web.Response(status=503, text="down", headers={"Retry-After": "10"})
+
+    app = web.Application()
+    app.router.add_post("/oauth/token", token)
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        client = InhouseClient(session, url, "id", "secret", clock=clock)
+        for _ in range(3):
+            with pytest.raises(UpstreamUnavailable) as failed:
+                await client.capabilities()
+            clock.advance(timedelta(seconds=3))
+        assert len(asked) == 1
+        assert failed.value.retry_after == 4  # what is left of the ten seconds
+        clock.advance(timedelta(seconds=2))
+        with pytest.raises(UpstreamUnavailable):
+            await client.capabilities()
+        assert len(asked) == 2
+
+
+async def test_a_token_endpoint_redirect_is_not_followed() -> None:
+    """The operator's credentials go to the configured endpoint only: a redirect (a
+    misconfigured proxy, a captured DNS name) is a failed endpoint, not a second POST."""
+    asked: list[str] = []
+
+    async def token(_: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect("/elsewhere")
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        asked.append(request.headers.get("Authorization", ""))
+        return web.json_response({"access_token": "t", "token_type": "Bearer",
+                                  "expires_in": 3600})
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    app.router.add_post("/elsewhere", elsewhere)
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        credentials = ClientCredentials(session, url + "/token", "id", "secret")
+        with pytest.raises(UpstreamUnavailable, match="HTTP 307"):
+            await credentials.bearer()
+    assert asked == []
+
+
+class CountingStore(MemoryTokens):
+    """A token store counting its reads (each one a database round trip when shared)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def get(self, key: str) -> CachedToken | None:
+        self.reads += 1
+        return await super().get(key)
+
+
+async def test_a_fresh_token_is_used_without_asking_the_store() -> None:
+    """Each DSO call read the shared store (a database round trip with replicas); this
+    process's fresh copy now serves, and a refused one is dropped here too."""
+    served: list[str] = []
+
+    async def token(_: web.Request) -> web.Response:
+        served.append(f"token-{len(served)}")
+        return web.json_response({"access_token": served[-1], "token_type": "Bearer",
+                                  "expires_in": 3600})
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    store = CountingStore()
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        credentials = ClientCredentials(session, url + "/token", "id", "secret", cache=store)
+        first = [await credentials.bearer() for _ in range(5)]
+        reads = store.reads
+        await credentials.refused("token-0")
+        again = await credentials.bearer()
+    assert first == ["token-0"] * 5
+    assert reads == 1  # the first call's, before fetching
+    assert again == "token-1"
+    stored = await store.get(credentials.key)
+    assert stored is not None
+    assert stored.value == "token-1"

@@ -73,10 +73,11 @@ async def test_replicas_share_one_application_token(pg: Database, clock: FrozenC
                             for db in handles]
                 for replica in replicas:
                     await replica.capabilities()
-                used = [replica._token for replica in replicas]
+                used = [await replica.token.bearer() for replica in replicas]
+                fetched = [replica.token.fetched for replica in replicas]
     finally:
         for db in handles:
             await db.dispose()
 
-    assert used[0] is not None
-    assert used[0] == used[1]  # the second replica read the first one's token, fetched none
+    assert used[0] == used[1]
+    assert fetched == [1, 0]  # the second replica read the first one's token, fetched none
