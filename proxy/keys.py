@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from adapters.base import MeterDataAdapter
@@ -13,6 +15,7 @@ from consent.clock import Clock
 from consent.evidence.service import Evidence
 from consent.identifiers import Source
 from consent.invalidation import InvalidationBus
+from consent.models import Recipient
 from consent.services import ConsentService, MandateService
 from consent.storage import Database
 from proxy.bearer_tokens import BearerTokens
@@ -59,6 +62,10 @@ household_reader_key = web.AppKey("household_reader", HouseholdReader)
 claim_service_key = web.AppKey("claim_service", ClaimService)
 decision_recorder_key = web.AppKey("decision_recorder", DecisionRecorder)
 oidc_client_key = web.AppKey("oidc_client", OidcClient)  # absent unless a provider is set
+#: Redirect URIs of Passerelle's own that pass the answer on (the Data Connect consent page's
+#: callback): each maps a recipient to the address the browser ends at, ``None`` for none.
+redirect_relays_key = web.AppKey("redirect_relays",
+                                 dict[str, Callable[[Recipient], str | None]])
 
 request_id_key = web.RequestKey("request_id", str)
 verified_token_key = web.RequestKey("verified_token", VerifiedToken)

@@ -19,6 +19,7 @@ from consent.identifiers import PointRef
 from consent.models import Account, MeteringPoint, Party
 from consent.scopes import AccessRequest, InvalidDetails, resolution_choices
 from consent.vocabulary import Dataset, Resolution
+from proxy.keys import redirect_relays_key
 from proxy.oauth.exchange import Exchange, OAuthClient
 from proxy.oauth.glue import Snapshot
 from proxy.oauth.server import PasserelleServer
@@ -81,7 +82,7 @@ async def consent_page(request: web.Request, pending: Pending, *, error: str | N
                        status: int = 200) -> web.Response:
     """The consent form (see the module docstring)."""
     points, foreign, datasets = offered(pending)
-    redirect_uri = pending.snapshot.payload.redirect_uri
+    redirect_uri = final_destination(request, pending)
     curves = [d for d in datasets if d.spec.finest is not None
               and d.spec.finest.finer_than(Resolution.P1D)]
     access = pending.access
@@ -101,6 +102,17 @@ async def consent_page(request: web.Request, pending: Pending, *, error: str | N
         "notice": consent_notice(negotiate(request)),
         "households": [{"id": h.id, "name": h.name} for h, _ in pending.households],
     }, status=status, form_targets=(_origin(redirect_uri),))
+
+
+def final_destination(request: web.Request, pending: Pending) -> str:
+    """Where the browser ends once the household has answered: the request's redirect URI,
+    or, when that is one of Passerelle's relays (the Data Connect callback), the app's
+    address the relay sends it on to. The page names that host, and its form may lead there
+    (CSP ``form-action`` applies to every redirect of the form's answer)."""
+    redirect_uri: str = pending.snapshot.payload.redirect_uri
+    relay = request.app.get(redirect_relays_key, {}).get(redirect_uri)
+    target = relay(pending.client.recipient) if relay is not None else None
+    return target or redirect_uri
 
 
 def _origin(uri: str) -> str:

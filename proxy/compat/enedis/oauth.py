@@ -52,6 +52,7 @@ from proxy.keys import (
     clock_key,
     database_key,
     oauth_server_key,
+    redirect_relays_key,
     settings_key,
     token_store_key,
     web_secret_key,
@@ -338,3 +339,7 @@ def add_compat_oauth_routes(app: web.Application) -> None:
     app.router.add_get(PREFIX + "/dataconnect/v1/oauth2/authorize", authorize,
                        name="dc-authorize")
     app.router.add_get(CALLBACK_PATH, callback, name="dc-callback")
+    # The consent page's form leads through the callback to the app: it names the app's host
+    # and allows its origin.
+    relay = app[settings_key].issuer + CALLBACK_PATH
+    app.setdefault(redirect_relays_key, {})[relay] = lambda r: _target_of(r, relay)
