@@ -37,6 +37,12 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(access_token|refresh_token|id_token|client_secret|password|passwd|"
                 r"secret|token|code_verifier|assertion|api_key)=[^&\s\"']+"),
      r"\1=[redacted]"),
+    # the same as a dict's repr or JSON (authlib logs "Issue token {'access_token': ...}")
+    (re.compile(r"(?i)([\"'](?:access_token|refresh_token|id_token|client_secret|password|"
+                r"code_verifier|assertion|api_key)[\"']\s*:\s*[\"'])[^\"']+"),
+     r"\1[redacted]"),
+    # our own secrets carry a prefix (consent/tokens.py) precisely so they can be found
+    (re.compile(r"\bpas_[a-z]{2,4}_[A-Za-z0-9_-]+"), "pas_[redacted]"),
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1[redacted]@"),
     # query strings: the data APIs carry point ids and dates there
     (re.compile(r"(/[^\s?\"']*)\?[^\s\"'#]+"), r"\1?[redacted]"),
@@ -134,4 +140,6 @@ def configure_logging(fmt: str = "text", level: str = "INFO",
     # INFO): token digests, sealed bytes, meter points. Never logged, even at DEBUG.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    # authlib logs each token it issues, whole, at DEBUG ("Issue token %r to %r").
+    logging.getLogger("authlib").setLevel(logging.INFO)
     return handler

@@ -111,11 +111,12 @@ class RecipientDraft:
 
 
 def check_redirect_uri(uri: str) -> str:
-    """An absolute ``https`` URI without fragment, or ``http`` on a loopback host (RFC 8252
-    §7.3); compared exactly later, so it is stored as given."""
+    """An absolute ``https`` URI without fragment (RFC 6749 §3.1.2: not even an empty one,
+    ``#`` alone), or ``http`` on a loopback host (as RFC 8252 §7.3 allows; the port is part of
+    the URI here, compared exactly with the rest); stored as given."""
     parts = urlsplit(uri)
     loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    if parts.fragment or not parts.hostname or not (
+    if "#" in uri or not parts.hostname or not (
             parts.scheme == "https" or (parts.scheme == "http" and loopback)):
         raise DomainError(f"{uri!r} is not an acceptable redirect URI: use an absolute https "
                           "URI (http only on a loopback address) without fragment.",

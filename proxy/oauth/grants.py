@@ -172,6 +172,13 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             # Blank: authlib finds it within any scope, and it would issue a token for nothing.
             raise InvalidScopeError(description="The scope names no dataset; leave it out to "
                                                 "keep the refresh token's scope.")
+        try:
+            # authlib's subset check splits on any whitespace; a scope is separated by spaces
+            # only (RFC 6749 §3.3): a tab or a no-break space is an unknown scope here, not a
+            # problem+json from the token's issuance later.
+            parse_scope(asked)
+        except DomainError as error:
+            raise InvalidScopeError(description=ascii_description(error.detail)) from None
 
     def revoke_old_credential(self, refresh_token: TokenRecord) -> None:
         current_exchange().rotated = refresh_token

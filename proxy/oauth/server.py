@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from authlib.oauth2.base import OAuth2Error
-from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidScopeError
+from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
@@ -163,6 +163,15 @@ def token_rows(issued: Issued, family_id: str | None, now: Any,
 
 class _TokenEndpointMixin:
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
+
+    def check_params(self, request: Snapshot, client: OAuthClient) -> None:
+        """``token`` is required; ``token_type_hint`` is a hint whatever its value: the token
+        is looked up among every kind (RFC 7009 §2.1), never refused with
+        ``unsupported_token_type`` for a hint authlib does not know (that error is for a
+        kind of token the server cannot revoke, and we revoke every kind)."""
+        if not request.form.get("token"):
+            raise InvalidRequestError(description="The token to revoke or introspect is "
+                                                  "missing.")
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
         record = current_exchange().token

@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.invalidation import InvalidationBus
 from consent.models import OAuthToken
+from consent.purposes import Purpose
 from consent.scopes import AccessRequest
 from consent.storage import Database
 from consent.storage.row_inserts import RowInserts
@@ -68,6 +69,7 @@ async def load_grantee(session: AsyncSession, exchange: Exchange, consent_id: st
         resolution=Resolution(consent.max_resolution),
         history=timedelta(days=consent.history_days),
         duration=consent.valid_until - consent.valid_from,
+        purpose=Purpose(consent.purpose),  # reflected in the token answer as granted
     )
     exchange.grantee = Grantee(account_id, consent.id, access, consent.valid_until)
 
@@ -84,8 +86,9 @@ def client_id_of(snapshot: Snapshot) -> str | None:
     except ValueError:  # base64 of bytes that are not UTF-8 (authlib decodes them)
         raise InvalidClient("The HTTP Basic credentials are not UTF-8 text.") from None
     form_id = snapshot.form.get("client_id")
-    # A Basic header counts even with an empty user name ("Basic base64(':x')").
-    if basic_id is not None and "client_secret" in snapshot.form:
+    # A Basic header counts even with an empty user name ("Basic base64(':x')"); an empty
+    # client_secret field is as if omitted (RFC 6749 §3.1: parameters without a value).
+    if basic_id is not None and snapshot.form.get("client_secret"):
         raise InvalidRequest("Use one client authentication method, not two (RFC 6749 §2.3).")
     if basic_id and form_id and basic_id != form_id:
         raise InvalidRequest("client_id differs from the authenticated client.")

@@ -38,6 +38,7 @@ def test_acceptable_redirect_uris(uri: str) -> None:
 
 @pytest.mark.parametrize("uri", [
     "http://app.example/cb", "https://app.example/cb#frag", "/cb", "app://cb", "https://",
+    "https://app.example/cb#",  # an empty fragment is a fragment still (RFC 6749 §3.1.2)
 ])
 def test_refused_redirect_uris(uri: str) -> None:
     with pytest.raises(DomainError):

@@ -100,9 +100,12 @@ async def test_characters_authlib_will_not_echo_are_invalid_request(
     status, _type, body = await post(passerelle, path, data, {
         "Authorization": aiohttp.encode_basic_auth(passerelle.world.client_id,
                                                    passerelle.world.client_secret)})
+    if "token_type_hint" in data and path.endswith("/revoke"):
+        # A hint is only a hint (RFC 7009 §2.1): ignored, never echoed; "x" is no token.
+        assert (status, body) == (200, {})
+        return
     assert status == 400
-    assert body["error"] in ("invalid_request", "invalid_scope", "unsupported_grant_type",
-                             "unsupported_token_type")
+    assert body["error"] in ("invalid_request", "invalid_scope", "unsupported_grant_type")
 
 
 async def test_a_nul_in_a_json_body_is_refused(passerelle_any: Running,

@@ -116,9 +116,20 @@ def test_any_point_identifier_is_redacted(prefix: str, suffix: str, point: str) 
     f"postgresql://passerelle:{TOKEN}@db:5432/passerelle",
     f"client_secret={TOKEN}",
     f"{{'authorization': 'DPoP {TOKEN}'}}",
+    # authlib's DEBUG line for each token it issues: the token dict's repr
+    f"Issue token {{'access_token': '{TOKEN}', 'token_type': 'Bearer'}} to <client>",
+    f'{{"refresh_token": "{TOKEN}"}}',
 ])
 def test_credentials_are_redacted(secret: str) -> None:
     assert TOKEN not in redact(f"calling with {secret} now")
+
+
+@pytest.mark.parametrize("prefix", ["pas_at_", "pas_rt_", "pas_ac_", "pas_cs_", "pas_ss_",
+                                    "pas_adm_", "pas_iat_", "pas_stf_", "pas_aud_"])
+def test_our_prefixed_secrets_are_redacted_wherever_they_appear(prefix: str) -> None:
+    secret = prefix + "Zk3_9-aQ"
+
+    assert secret.removeprefix(prefix) not in redact(f"odd place ({secret}), reprs: [{secret!r}]")
 
 
 def test_ordinary_text_survives_redaction() -> None:
