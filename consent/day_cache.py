@@ -15,6 +15,13 @@ validated data would fetch almost every day again. Where they are provisional (G
 one is served from here for :data:`PROVISIONAL_TTL` only, then fetched again, so a recipient
 sees the published value at most that late while apps polling the same morning still share one
 call. A row that does not open, or opens to something that is not a day's readings, is a miss.
+
+A *gap*, a settled day (ended :data:`GAP_SETTLED` ago) for which the DSO answered with no value
+at all (the meter did not communicate, the load curve is off), is stored as a day without
+readings and served as such for :data:`GAP_TTL`: polling apps would otherwise ask for it on
+every request. It is asked for again after that, since DSOs publish late data for such days
+(a Linky that did not communicate for a week sends it when it comes back).
+
 A day is never
 served from here before the consent checks have passed: the cache sits behind the policy, not
 beside it. Rows are dropped by :meth:`DayCache.purge` once no active consent needs their point
@@ -44,6 +51,7 @@ from sqlmodel import Field, SQLModel
 from consent.aggregation import bucket
 from consent.identifiers import PointRef
 from consent.models.base import DEFAULT_TENANT, instant_field
+from consent.periods import local_midnight
 from consent.readings import Quality, Reading
 from consent.secret_files import read_or_create
 from consent.storage import Database
@@ -51,6 +59,10 @@ from consent.vocabulary import Dataset, Resolution
 
 #: How long a day holding provisional raw values is served from the cache (module docstring).
 PROVISIONAL_TTL = timedelta(hours=6)
+#: How long a day the DSO had no value for is remembered as such, and how long after its end
+#: an empty day counts as a gap rather than one not published yet (module docstring).
+GAP_TTL = timedelta(hours=6)
+GAP_SETTLED = timedelta(days=2)
 
 KEY_ENV = "PASSERELLE_CACHE_KEY"
 KEY_FILE = "cache.key"
@@ -131,6 +143,15 @@ def complete_days(readings: Iterable[Reading], resolution: Resolution, tz: ZoneI
     return complete
 
 
+def gap_days(days: Iterable[date], readings: Iterable[Reading], tz: ZoneInfo,
+             now: datetime) -> dict[date, tuple[Reading, ...]]:
+    """Those of ``days`` (a DSO call's) on which no reading starts, ended :data:`GAP_SETTLED`
+    before ``now``: gaps to remember (module docstring), as days without readings."""
+    had = {r.start.astimezone(tz).date() for r in readings}
+    return {day: () for day in days if day not in had
+            and local_midnight(day + timedelta(days=1), tz) + GAP_SETTLED <= now}
+
+
 class DayCache:
     """Sealed days in the database; see the module docstring."""
 
@@ -151,10 +172,12 @@ class DayCache:
 
     async def get(self, point: PointRef, dataset: Dataset, resolution: Resolution,
                   days: Iterable[date], tz: ZoneInfo, *, tenant: str = DEFAULT_TENANT,
-                  raw_since: datetime | None = None) -> dict[date, tuple[Reading, ...]]:
+                  raw_since: datetime | None = None,
+                  gaps_since: datetime | None = None) -> dict[date, tuple[Reading, ...]]:
         """The cached ones among ``days``; a row that fails to open or to decode is ignored
         (refetched). With ``raw_since``, a day holding a raw value and stored before then is
-        ignored too (provisional raw values: the module docstring)."""
+        ignored too (provisional raw values: the module docstring). A gap (a day without
+        readings) is one only if stored at or after ``gaps_since`` (never without it)."""
         wanted = sorted(set(days))
         if not wanted:
             return {}
@@ -177,6 +200,10 @@ class DayCache:
                                            self._aad(key, dataset, resolution, day))
                 readings = _decode(plain, tz)
             except Exception:  # noqa: S112 - a foreign or damaged row is simply a miss
+                continue
+            if not readings:  # a gap: remembered for a while only
+                if gaps_since is not None and stored_at >= gaps_since:
+                    found[day] = readings
                 continue
             if not _is_day(readings, day, tz):
                 continue  # opens, but is not this day's readings: a miss as well

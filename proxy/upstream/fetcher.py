@@ -42,7 +42,7 @@ from adapters.errors import (
 from adapters.quota import counting_exchanges
 from consent.aggregation import iter_days
 from consent.clock import Clock
-from consent.day_cache import PROVISIONAL_TTL, DayCache, complete_days
+from consent.day_cache import GAP_TTL, PROVISIONAL_TTL, DayCache, complete_days, gap_days
 from consent.identifiers import PointRef
 from consent.models.base import DEFAULT_TENANT
 from consent.periods import Period
@@ -181,10 +181,14 @@ class Upstream:
         riding = self._riding((tenant, point, dataset, resolution), days)
         found: dict[date, tuple[Reading, ...]] = {}
         if self.cache is not None:
-            raw_since = (None if self.capabilities.raw_final
-                         else self.clock.now() - PROVISIONAL_TTL)
+            now = self.clock.now()
+            raw_since = None if self.capabilities.raw_final else now - PROVISIONAL_TTL
             found = await self.cache.get(point, dataset, resolution, days, tz, tenant=tenant,
-                                         raw_since=raw_since)
+                                         raw_since=raw_since, gaps_since=now - GAP_TTL)
+            if len(found) == len(days) and not any(found.values()):
+                # Nothing but gaps: asked again, so that the DSO's own answer says whether it
+                # is "no data" (a 404) or an empty series, as it would without the cache.
+                found = {}
             self._count("day", len(found), len(days) - len(found))
         wanted = set(days)
         riding = [shared for shared in riding if not shared.days <= found.keys()]
@@ -206,7 +210,7 @@ class Upstream:
             except NoData as none:
                 # Days the DSO has no value for, among days it has (from the cache or another
                 # call): a gap in the series, as in one call over the whole window. The cache
-                # leaves such days out, so they are asked for again the next time.
+                # remembers such days for a while (consent.day_cache.GAP_TTL).
                 empty.append(none)
                 return
             for reading in got.readings:
@@ -278,22 +282,31 @@ class Upstream:
                            chunk: Period, resolution: Resolution, tz: ZoneInfo, recipient: str,
                            tenant: str) -> Series:
         try:
-            series = await self._call(recipient, lambda: self.adapter.series(
-                point, dataset, chunk, resolution))
-            if self.cache is not None:
-                await self._seal(point, dataset, resolution, tz, series, tenant)
+            try:
+                series = await self._call(recipient, lambda: self.adapter.series(
+                    point, dataset, chunk, resolution))
+            except NoData:
+                await self._seal(point, dataset, resolution, tz, chunk, (), tenant)
+                raise
+            await self._seal(point, dataset, resolution, tz, chunk, series.readings, tenant)
             return series
         finally:
             del self._inflight[key]
 
     async def _seal(self, point: PointRef, dataset: Dataset, resolution: Resolution,
-                    tz: ZoneInfo, series: Series, tenant: str) -> None:
-        assert self.cache is not None
+                    tz: ZoneInfo, chunk: Period, readings: tuple[Reading, ...],
+                    tenant: str) -> None:
+        """Cache the complete days of a call's ``readings``, and the settled days of its
+        ``chunk`` it had no value for (gaps; not at a week's or month's step, whose reading
+        starts on one day of many)."""
+        if self.cache is None:
+            return
         now = self.clock.now()
+        days = complete_days(readings, resolution, tz, now)
+        if resolution.finer_than(Resolution.P1W):
+            days |= gap_days(iter_days(chunk, tz), readings, tz, now)
         try:
-            await self.cache.put(point, dataset, resolution,
-                                 complete_days(series.readings, resolution, tz, now), now,
-                                 tenant=tenant)
+            await self.cache.put(point, dataset, resolution, days, now, tenant=tenant)
         except Exception:  # a cache that cannot write costs calls, never an answer
             log.exception("could not cache %s of %s", dataset.value, point)
 

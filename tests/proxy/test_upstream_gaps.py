@@ -1,5 +1,6 @@
 """A day the DSO has no value for, among days it has: a gap in the answer, the first time as
-the next, when the days around it come from the cache and it is asked for alone."""
+the next, when the days around it come from the cache and it is asked for alone; remembered
+as a gap for a while once settled, so that polling apps do not ask for it on every request."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from adapters.base import Capabilities, DatasetAvailability, DatasetLimits, PointInfo
 from adapters.errors import NoData
 from consent.clock import FrozenClock
-from consent.day_cache import DayCache
+from consent.day_cache import GAP_TTL, DayCache
 from consent.identifiers import PointRef, Source
 from consent.periods import Period
 from consent.readings import Reading, Series
@@ -70,12 +71,63 @@ async def test_a_gap_day_stays_a_gap_when_asked_for_alone(cache_db: Database) ->
                for app in ("a", "b")]
     assert [len(a.readings) for a in answers] == [18, 18]
     assert answers[0].readings == answers[1].readings
-    assert dso.calls == [(date(2026, 9, 1), date(2026, 9, 20)), (GAP, GAP + timedelta(1))]
+    # The gap is remembered (consent.day_cache.GAP_TTL): the second app's request made no call.
+    assert dso.calls == [(date(2026, 9, 1), date(2026, 9, 20))]
     only_the_gap = Period(datetime(2026, 9, 10, tzinfo=PARIS),
                           datetime(2026, 9, 11, tzinfo=PARIS))
     with pytest.raises(NoData):  # nothing at all in the window: still no data
         await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, only_the_gap,
                               recipient="c", report=FetchReport())
+
+
+async def test_a_gap_is_asked_for_again_once_its_memory_ends(cache_db: Database) -> None:
+    """DSOs publish late data for days a meter did not communicate: a gap is asked for again
+    after GAP_TTL, alone (the days around it stay cached)."""
+    clock = FrozenClock(datetime(2026, 10, 1, 12, tzinfo=PARIS))
+    dso = GappedDso()
+    upstream = Upstream(dso, _capabilities(), clock, cache=DayCache(cache_db, b"k" * 32))
+    window = Period(datetime(2026, 9, 1, tzinfo=PARIS), datetime(2026, 9, 20, tzinfo=PARIS))
+    for _ in range(2):
+        await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, window, recipient="a",
+                              report=FetchReport())
+        clock.advance(GAP_TTL - timedelta(minutes=1))
+    assert len(dso.calls) == 1
+    clock.advance(timedelta(minutes=2))
+    served = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, window, recipient="a",
+                                   report=FetchReport())
+    assert len(served.readings) == 18
+    assert dso.calls[1:] == [(GAP, GAP + timedelta(1))]
+
+
+async def test_the_days_of_a_no_data_call_are_gaps_too(cache_db: Database) -> None:
+    dso = GappedDso()
+    upstream = Upstream(dso, _capabilities(), FrozenClock(datetime(2026, 10, 1, 12,
+                                                                    tzinfo=PARIS)),
+                        cache=DayCache(cache_db, b"k" * 32))
+    with pytest.raises(NoData):
+        await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, _days(GAP, 1), recipient="a",
+                              report=FetchReport())
+    served = await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, _days(GAP, 2),
+                                   recipient="a", report=FetchReport())
+    assert [r.start.date() for r in served.readings] == [GAP + timedelta(1)]
+    assert dso.calls == [(GAP, GAP + timedelta(1)), (GAP + timedelta(1), GAP + timedelta(2))]
+
+
+async def test_a_day_not_settled_yet_is_no_gap(cache_db: Database) -> None:
+    """An empty day just ended may be one the DSO has not published yet: not remembered."""
+    dso = GappedDso()
+    clock = FrozenClock(datetime.combine(GAP, datetime.min.time(), PARIS) + timedelta(days=2))
+    upstream = Upstream(dso, _capabilities(), clock, cache=DayCache(cache_db, b"k" * 32))
+    window = _days(GAP - timedelta(1), 2)
+    for _ in range(2):
+        await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, window, recipient="a",
+                              report=FetchReport())
+    assert dso.calls == [(GAP - timedelta(1), GAP + timedelta(1)), (GAP, GAP + timedelta(1))]
+
+
+def _days(first: date, count: int) -> Period:
+    start = datetime.combine(first, datetime.min.time(), PARIS)
+    return Period(start, start + timedelta(days=count))
 
 
 async def test_a_window_needing_more_than_eight_dso_calls_is_refused(
