@@ -5,8 +5,10 @@ commands (issue 6; ``keys`` is :mod:`proxy.keys_cli`). Thin glue: the work is in
 
 ``export`` writes ``-o bundle.zip`` atomically, draws a progress bar on stderr when it is a
 terminal and logs the export in the evidence log; ``verify`` needs no database and exits 0 when
-the bundle is valid, 1 when not. ``auditor-token create`` prints a token for an auditor account
-once (its hash is stored; the minting is logged).
+the bundle is valid under the keys it is given (``--trusted-keys``), 1 when it is forged or
+tampered with, 3 when it is intact and shows an access outside consent, 4 when no trusted keys
+were given, 2 on a usage error (docs/evidence-format.md §10.1). ``auditor-token create``
+prints a token for an auditor account once (its hash is stored; the minting is logged).
 """
 
 from __future__ import annotations

@@ -9,14 +9,12 @@ every served access against its consent's records (all known by then, whatever t
 from __future__ import annotations
 
 import hashlib
-import json
-import zipfile
 from array import array
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from consent.evidence.canonical import EncodingError, b64decode, parse_instant
+from consent.evidence.canonical import EncodingError, b64decode, canonical, parse_instant
 from consent.evidence.events import MIN_DETAIL_DAYS, PRUNABLE
 from consent.evidence.keys import KeyHistory
 from consent.evidence.merkle import ProofError, root_from_batch
@@ -24,13 +22,19 @@ from consent.evidence.notes import Checkpoint
 from consent.evidence.selection import Selection
 from consent.evidence.signing import SignatureProblem, verify_envelope
 from consent.evidence.summary import Summary
+from consent.evidence.verify_members import Members, strict_json
+from consent.evidence.verify_records import (
+    KINDS,
+    access_problem,
+    file_problems,
+    record_problem,
+)
 from consent.numbers import whole_number
 
 if TYPE_CHECKING:
     from consent.evidence.verify_report import Report
 
 ENTRIES = "log/entries.tsv"
-RECORD_TYPES = {"consent.record": "consent", "mandate.record": "mandate"}
 
 
 def _instant_or(text: object, default: datetime) -> datetime:
@@ -45,10 +49,10 @@ def _instant_or(text: object, default: datetime) -> datetime:
 class EntryChecker:
     """Checks the log part of a bundle, reporting into ``report``."""
 
-    def __init__(self, bundle: zipfile.ZipFile, report: Report, keys: KeyHistory,
+    def __init__(self, members: Members, report: Report, keys: KeyHistory,
                  selection: Selection, manifest: Mapping[str, Any], anchor: Checkpoint,
                  anchor_issued_at: datetime) -> None:
-        self.bundle, self.report, self.keys = bundle, report, keys
+        self.members, self.report, self.keys = members, report, keys
         self.selection, self.manifest, self.anchor = selection, manifest, anchor
         self.anchor_issued_at = anchor_issued_at
         self.exported_at = _instant_or(manifest.get("exported_at"), anchor_issued_at)
@@ -58,7 +62,7 @@ class EntryChecker:
         self.records: dict[int, Mapping[str, Any]] = {}
         self.record_hashes: set[str] = set()
         self.access_lines = array("q")
-        self.access_consents: list[str | None] = []
+        self.access_headers: list[Mapping[str, Any]] = []
         self.referenced: set[tuple[str, str]] = set()
         self.context: list[tuple[int, str, str]] = []
         self.pruned = 0
@@ -68,17 +72,8 @@ class EntryChecker:
         self.report.fail(where, what)
 
     def lines(self) -> Iterator[tuple[int, bytes]]:
-        """Numbered lines (without their newline), read in 1 MiB chunks."""
-        number, rest = 0, b""
-        with self.bundle.open(ENTRIES) as member:
-            while chunk := member.read(1 << 20):
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    number += 1
-                    yield number, line
-        if rest:
-            yield number + 1, rest
+        """Numbered lines (without their newline), each bounded in length."""
+        return self.members.lines(ENTRIES)
 
     def run(self) -> None:
         for number, line in self.lines():
@@ -107,11 +102,13 @@ class EntryChecker:
         self.indices.append(index)
         self.leaves.append(hashlib.sha256(b"\x00" + leaf).digest())
         try:
-            header = json.loads(leaf)
+            header = strict_json(leaf)
             kind, refs, at = header["kind"], header["refs"], parse_instant(header["at"])
-            if header.get("v") != 1 or not isinstance(refs, dict):
-                raise ValueError("unknown leaf version or refs")
-        except (ValueError, KeyError, TypeError, EncodingError) as exc:
+            if header.get("v") != 1 or kind not in KINDS or not isinstance(refs, dict):
+                raise ValueError("unknown leaf version, kind or refs")
+            if canonical(header) != leaf:
+                raise ValueError("not canonical JSON")
+        except (ValueError, KeyError, TypeError) as exc:  # EncodingError is a ValueError
             self.fail(where, f"malformed leaf ({exc})")
             return
         if payload == b"-":
@@ -119,6 +116,8 @@ class EntryChecker:
             self.pruned += 1
         elif hashlib.sha256(payload).hexdigest() != header.get("payload"):
             self.fail(where, "payload does not match the hash in its leaf")
+            return
+        elif not self.canonical_payload(where, payload):
             return
         self.membership(where, index, kind, refs, at)
         if "chain" in header:
@@ -128,13 +127,23 @@ class EntryChecker:
             seqs.append(int(header["seq"]))
         if kind == "access":
             self.access_lines.append(number)
-            self.access_consents.append(refs.get("consent_id"))
+            self.access_headers.append(header)
         elif payload == b"-":
             return
-        elif kind in RECORD_TYPES:
+        elif kind in ("consent.record", "mandate.record"):
             self.record(where, index, kind, header, payload)
         elif kind == "key.rotated":
-            self.rotation(where, json.loads(payload))
+            self.rotation(where, strict_json(payload))
+
+    def canonical_payload(self, where: str, payload: bytes) -> bool:
+        """A payload is the canonical JSON its leaf's hash was taken of (§6.2)."""
+        try:
+            if canonical(strict_json(payload)) == payload:
+                return True
+        except (ValueError, TypeError):
+            pass
+        self.fail(where, "the payload is not canonical JSON")
+        return False
 
     def pruning(self, where: str, kind: str, at: datetime, mark: bytes) -> None:
         """A pruned entry must be one retention prunes (R17: a usage trace or its counts, at
@@ -144,7 +153,7 @@ class EntryChecker:
             self.fail(where, "payload missing but the entry is not marked as pruned")
             return
         try:
-            pruned = json.loads(mark)
+            pruned = strict_json(mark)
             pruned_at, reason = parse_instant(str(pruned["at"])), pruned["reason"]
             if not isinstance(reason, str) or not reason:
                 raise ValueError("no reason")
@@ -175,18 +184,17 @@ class EntryChecker:
     def record(self, where: str, index: int, kind: str, header: Mapping[str, Any],
                payload: bytes) -> None:
         try:
-            envelope = verify_envelope(json.loads(payload), self.keys)
+            envelope = verify_envelope(strict_json(payload), self.keys)
         except (SignatureProblem, ValueError) as exc:
             self.fail(where, f"signed record: {exc}")
             return
         record = envelope.record
-        subject = "consent_id" if kind == "consent.record" else "mandate_id"
-        if (record.get("type") != RECORD_TYPES[kind] or record.get("at") != header["at"]
-                or record.get(subject) != header["refs"].get(subject)
-                or header.get("chain") != f"{RECORD_TYPES[kind]}:{record.get(subject)}"):
-            self.fail(where, "the signed record does not match its leaf (type, time, id)")
-        self.records[index] = record
         self.record_hashes.add(hashlib.sha256(payload).hexdigest())
+        problem = record_problem(kind, header, record)
+        if problem is not None:
+            self.fail(where, problem)
+            return  # never judged by: an unknown state could read as a consent withdrawn
+        self.records[index] = record
 
     def rotation(self, where: str, payload: Mapping[str, Any]) -> None:
         key = self.keys.get(str(payload.get("kid")))
@@ -198,7 +206,7 @@ class EntryChecker:
         where = "log/inclusion.json"
         tampered = "an entry was changed, removed, added or moved"
         try:
-            proof = json.loads(self.bundle.read(where))
+            proof = strict_json(self.members.read(where))
             nodes = [(int(lo), int(hi), b64decode(h)) for lo, hi, h in proof["nodes"]]
             if proof["tree_size"] != self.anchor.size:
                 self.fail(where, "proves a tree of another size than the anchor checkpoint")
@@ -239,40 +247,31 @@ class EntryChecker:
                                        f"log has {len(self.indices)}")
 
     def files(self) -> None:
-        names = self.bundle.namelist()
-        for name in names:
-            if name.startswith("records/") and (
-                    hashlib.sha256(self.bundle.read(name)).hexdigest() not in self.record_hashes):
-                self.fail(name, "not one of the signed records in the log")
-        withheld = {d.get("id"): d for d in self.manifest.get("withheld_documents", [])}
-        for record in self.records.values():
-            for ref in record.get("documents", []):
-                files = [n for n in names if n.rsplit(".", 1)[0] == f"documents/{ref['id']}"]
-                if files:
-                    data = self.bundle.read(files[0])
-                    if hashlib.sha256(data).hexdigest() != ref.get("sha256"):
-                        self.fail(files[0], "differs from the document the record cites")
-                elif withheld.get(ref["id"], {}).get("sha256") != ref.get("sha256"):
-                    self.fail(f"document {ref['id']}", "cited by a record but missing")
+        for where, what in file_problems(self.members, self.records.values(),
+                                         self.record_hashes,
+                                         self.manifest.get("withheld_documents", [])):
+            self.fail(where, what)
 
     def coverage(self) -> None:
         ordered = [self.records[i] for i in sorted(self.records)]
         self.summary = summary = Summary(self.selection, ordered)
-        wanted = iter(zip(self.access_lines, self.access_consents, strict=True))
-        target, consent_id = next(wanted, (None, None))
+        wanted = iter(zip(self.access_lines, self.access_headers, strict=True))
+        target, header = next(wanted, (None, None))
         for number, line in self.lines():
-            if number != target:
+            if number != target or header is None:
                 continue
             index, _leaf, payload, _mark = line.split(b"\t")
-            access = None if payload == b"-" else json.loads(payload)
-            if access is not None and access.get("consent_id") != consent_id:
-                self.fail(f"entry {int(index)}", "the access names another consent than its "
-                                                 "leaf")
-            problem = summary.access(int(index), consent_id, access)
-            if problem is not None:
-                self.fail(f"entry {int(index)}", f"served outside consent {consent_id}: "
-                                                 f"{problem}")
-            target, consent_id = next(wanted, (None, None))
+            where, consent_id = f"entry {int(index)}", header["refs"].get("consent_id")
+            access = None if payload == b"-" else strict_json(payload)
+            mismatch = None if access is None else access_problem(header, access)
+            if mismatch is not None:
+                self.fail(where, mismatch)  # counted by no tally: its words are not format 1
+            else:
+                problem = summary.access(int(index), consent_id, access)
+                if problem is not None:
+                    self.report.finding(where, f"served outside consent {consent_id}: "
+                                               f"{problem}")
+            target, header = next(wanted, (None, None))
 
     def story(self) -> str:
         if self.summary is None:

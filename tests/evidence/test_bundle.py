@@ -21,6 +21,7 @@ from consent.evidence.secrets import Keyring
 from consent.evidence.selection import Selection
 from consent.evidence.service import Evidence
 from consent.evidence.verify import Expectation, Report, verify_bundle
+from consent.evidence.verify_report import EXIT_OUTSIDE_CONSENT, EXIT_UNTRUSTED_KEYS
 from consent.storage.database import Database
 from tests.evidence import scenario
 from tests.evidence.conftest import T0
@@ -189,6 +190,14 @@ async def test_an_access_after_withdrawal_is_named(evidence: Evidence,
     assert "while the consent was withdrawn" in problems[f"entry {late.index}"]
     assert f"entry {wrong.index}" in problems
     assert "outside this consent: 2" in report.render()
+    # An intact bundle showing a violation is a compliance finding (exit code 3), told apart
+    # from a forged or tampered one (1) once the keys are trusted; until then, keys come first.
+    assert report.intact
+    assert report.findings == 2
+    assert report.exit_code == EXIT_UNTRUSTED_KEYS
+    trusted = verify_bundle(io.BytesIO(out.getvalue()), trusted=await evidence.keys.history())
+    assert trusted.exit_code == EXIT_OUTSIDE_CONSENT
+    assert "RESULT: OUTSIDE CONSENT - the bundle is intact and shows 2" in trusted.render()
 
 
 async def test_an_access_outside_the_scope_is_named(evidence: Evidence,
