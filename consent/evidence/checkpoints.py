@@ -4,6 +4,7 @@ A checkpoint is the C2SP note ``origin\\nsize\\nbase64(root)\\n`` signed with th
 (Ed25519 signed-note signature; the key name is the origin). It is issued from the head row, which
 only grows, so two checkpoints of this log are always consistent (tlog-checkpoint §Signatures).
 One checkpoint per tree size is stored; asking again at the same size returns the stored one.
+Signing a checkpoint fixes the log's origin, as its first append does (:meth:`Checkpoints.issue`).
 :func:`issue_periodically` is the task the application schedules (R18).
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from consent.clock import Clock, SystemClock
@@ -24,6 +25,9 @@ from consent.evidence.canonical import format_instant, parse_instant
 from consent.evidence.errors import EvidenceUnavailable
 from consent.evidence.keystore import KeyStore
 from consent.evidence.log import EvidenceLog
+from consent.evidence.log_reader import LOG_ID
+from consent.evidence.log_statements import statement
+from consent.evidence.merkle import EMPTY_ROOT
 from consent.evidence.notes import Checkpoint, assemble, check_key_name, signature_line
 from consent.evidence.tables import CheckpointRow
 
@@ -58,15 +62,17 @@ class Checkpoints:
         self.log = log
         self.keys = keys
         self.clock = clock or SystemClock()
+        self._origin_fixed = False
 
     async def issue(self) -> SignedCheckpoint:
-        """A checkpoint of the current head (the stored one if the log has not grown)."""
+        """A checkpoint of the current head (the stored one if the log has not grown), under
+        the log's origin, which it fixes if nothing did yet."""
+        origin = await self.fixed_origin()
         size, root = await self.log.head()
         stored = await self.at_size(size)
         if stored is not None:
             return stored
         at = self.clock.now()
-        origin = await self.log.origin()
         text = Checkpoint(origin, size, root).text()
         signature = await self.keys.sign(text.encode(), at=at)
         key = (await self.keys.history()).get(signature.kid)
@@ -84,6 +90,28 @@ class Checkpoints:
                 raise
             return stored
         return SignedCheckpoint(Checkpoint(origin, size, root), note, at, signature.kid)
+
+    async def fixed_origin(self) -> str:
+        """The log's origin, fixed now if the log has no head row yet.
+
+        A checkpoint names its log: once one is signed under an origin, every later one must
+        carry the same, or bundles holding both fail verification. A replica signs one of the
+        empty log at start (:meth:`Evidence.open_key`); were the origin fixed only by the first
+        append, a process told another public URL (a CLI command) could append first and fix
+        another name. So signing creates the head row too, race-free like a first append
+        (``ON CONFLICT DO NOTHING``), and whatever origin it holds is the one signed under."""
+        if not self._origin_fixed:
+            now = format_instant(self.clock.now())
+
+            def create_head(conn: Connection) -> None:
+                statement("create_head", conn).run(conn, {
+                    "log": LOG_ID, "origin": self.log.default_origin, "root": EMPTY_ROOT,
+                    "now": now})
+
+            async with self.log.db.engine.begin() as conn:
+                await conn.run_sync(create_head)
+            self._origin_fixed = True
+        return await self.log.origin()
 
     async def at_size(self, size: int) -> SignedCheckpoint | None:
         """The stored checkpoint of exactly ``size`` leaves."""

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import timedelta
 
 from consent.clock import FrozenClock
 from consent.evidence import notes
+from consent.evidence.blobs_db import DatabaseBlobStore
 from consent.evidence.canonical import b64encode
 from consent.evidence.checkpoints import Checkpoints, issue_periodically
-from consent.evidence.events import LogEvent
+from consent.evidence.events import AdminEvent, LogEvent, Refs
 from consent.evidence.keystore import MemoryKeyStore
+from consent.evidence.keystore_db import DatabaseKeyStore
 from consent.evidence.log import EvidenceLog
+from consent.evidence.secrets import Keyring
+from consent.evidence.selection import Selection
+from consent.evidence.service import Evidence
+from consent.evidence.verify import verify_bundle
+from consent.evidence.verify_report import EXIT_VALID
 from consent.storage.database import Database
 
 
@@ -87,3 +95,29 @@ async def test_periodic_issuance_until_stopped(db: Database, clock: FrozenClock)
     latest = await checkpoints.latest()
     assert latest is not None
     assert latest.size == 1
+
+
+async def test_a_checkpoint_of_the_empty_log_fixes_the_origin(
+        sqlite_db: Database, clock: FrozenClock, keyring: Keyring) -> None:
+    """Finding 10 of review 15c (seen on `passerelle serve --demo --port 18765`): a replica
+    signs a checkpoint of the empty log at start under its origin, but only the first append
+    fixed the origin; a CLI command told another public URL (`passerelle auditor-token
+    create`) appended first under its own, and every honest bundle after that failed on the
+    size-0 checkpoint ("not signed by any known key"). Signing fixes the origin now."""
+    def instance(origin: str) -> Evidence:
+        return Evidence(sqlite_db, DatabaseKeyStore(sqlite_db, keyring, clock=clock),
+                        DatabaseBlobStore(sqlite_db, keyring, clock=clock), origin=origin,
+                        clock=clock)
+
+    await instance("127.0.0.1:18765/evidence").open_key()  # what create_app does at start
+    cli = instance("127.0.0.1:8080/evidence")
+    await cli.admin(AdminEvent(at=clock.now(), actor="cli:root", action="auditor-token.create",
+                               refs=Refs("t1"), details={}))
+    assert await cli.origin() == "127.0.0.1:18765/evidence"
+    served = instance("127.0.0.1:18765/evidence")  # the replica, restarted
+    out = io.BytesIO()
+    await served.export(Selection(tenant="t1", start=clock.now() - timedelta(days=1)), out,
+                        actor="auditor:cnil-1")
+    report = verify_bundle(io.BytesIO(out.getvalue()), trusted=await served.keys.history())
+    assert report.ok, report.render()
+    assert report.exit_code == EXIT_VALID
