@@ -3,8 +3,11 @@
 Authentication: ``Authorization: Bearer pas_aud_...``, a token minted for an account holding the
 ``auditor`` role by ``passerelle auditor-token create --account <username> [--all-tenants]``
 (only its SHA-256 is stored, :mod:`consent.auditors`). Any other credential is refused: no
-token 401, an unknown or revoked auditor token 401, a valid credential of another kind (an
-admin token, an app's access token) 403.
+token, an unknown, expired or revoked auditor token, or a string that is no Passerelle
+credential at all: 401 ``invalid_token`` with a ``WWW-Authenticate: Bearer`` challenge (RFC
+6750 §3); a credential of another kind, told by its prefix (an admin, staff or app token):
+403. Every error of this API, these included, is an RFC 9457 problem
+(``application/problem+json``) whose ``type`` ends in its code (:func:`audit_errors`).
 
 Read-only and scoped: an auditor of one tenant sees that tenant's log entries only (and
 nothing tells it whether another tenant's entry exists: 404); a regulator's token
@@ -30,7 +33,9 @@ auditor looked at is itself evidence.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -47,14 +52,43 @@ from consent.evidence.log_reader import ENTRY
 from consent.evidence.selection import Selection
 from consent.numbers import whole_in
 from consent.periods import instant_from_text
+from consent.staff import STAFF_PREFIX
+from consent.tokens import (
+    ACCESS_PREFIX,
+    ADMIN_PREFIX,
+    INITIAL_ACCESS_PREFIX,
+    REFRESH_PREFIX,
+    SESSION_PREFIX,
+)
 from proxy.auth import bearer_value
-from proxy.errors import InvalidToken
+from proxy.errors import BearerError, InvalidToken
 from proxy.evidence.bundles import bundle_response
 from proxy.keys import auditor_key, clock_key, database_key, evidence_key
+from proxy.middlewares import PROBLEM_JSON
 from proxy.oauth.registry import json_body
 from proxy.paging import MAX_CURSOR, page_of
 
 _FILTERS = ("consent_id", "household_id", "recipient_id")
+#: Prefixes of Passerelle's other bearer credentials: valid or not, not for this API (403).
+_OTHER_CREDENTIALS = (ACCESS_PREFIX, REFRESH_PREFIX, ADMIN_PREFIX, STAFF_PREFIX,
+                      SESSION_PREFIX, INITIAL_ACCESS_PREFIX)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def audit_errors(handler: Handler) -> Handler:
+    """``handler`` answering its bearer errors as problem+json, like every other error of the
+    audit API, with their RFC 6750 ``WWW-Authenticate`` challenge (the error middleware
+    renders OAuth errors as RFC 6749 JSON, the token endpoint's shape)."""
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except BearerError as error:
+            return web.json_response(error.to_problem(instance=request.path),
+                                     status=error.status, content_type=PROBLEM_JSON,
+                                     headers=error.response_headers())
+    return wrapped
 
 
 async def require_auditor(request: web.Request) -> Auditor:
@@ -63,9 +97,12 @@ async def require_auditor(request: web.Request) -> Auditor:
     async with request.app[database_key].session() as session:
         auditor = await find_auditor(session, raw, request.app[clock_key].now())
     if auditor is None:
+        if raw.startswith(_OTHER_CREDENTIALS):
+            raise NotPermitted("The audit API is for auditors' tokens only.")
         if raw.startswith(AUDITOR_PREFIX):
             raise InvalidToken("This auditor token is unknown, expired or revoked.")
-        raise NotPermitted("The audit API is for auditors' tokens only.")
+        raise InvalidToken("This is not a Passerelle credential; the audit API takes "
+                           "auditors' tokens.")
     request[auditor_key] = auditor
     return auditor
 

@@ -21,8 +21,13 @@ def _problem(description: str) -> dict[str, Any]:
         "schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
-_REFUSED = {"401": _problem("No auditor token, or an unknown, expired or revoked one."),
-            "403": _problem("A credential that is not an auditor's.")}
+_REFUSED = {"401": {**_problem("No auditor token, an unknown, expired or revoked one, or a "
+                             "string that is no Passerelle credential: type ending in "
+                             "invalid_token."),
+                    "headers": {"WWW-Authenticate": {
+                        "description": "The RFC 6750 Bearer challenge.",
+                        "schema": {"type": "string"}}}},
+            "403": _problem("A credential of another kind (an admin, staff or app token).")}
 
 
 def _query(name: str, description: str, *, required: bool = False,

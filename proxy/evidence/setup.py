@@ -73,15 +73,18 @@ async def evidence_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def add_audit_routes(app: web.Application) -> None:
-    """The audit API (``/audit/v1``), for auditors' bearer tokens only."""
+    """The audit API (``/audit/v1``), for auditors' bearer tokens only; every error of it is
+    problem+json (:func:`audit_api.audit_errors`)."""
+    wrap = audit_api.audit_errors
     r = app.router
-    r.add_get("/audit/v1/checkpoints/latest", audit_api.latest_checkpoint,
+    r.add_get("/audit/v1/checkpoints/latest", wrap(audit_api.latest_checkpoint),
               name="audit-checkpoint-latest")
-    r.add_post("/audit/v1/checkpoints", audit_api.issue_checkpoint, name="audit-checkpoints")
-    r.add_get("/audit/v1/keys", audit_api.keys, name="audit-keys")
-    r.add_get("/audit/v1/entries", audit_api.entries, name="audit-entries")
-    r.add_get("/audit/v1/proofs/inclusion", audit_api.inclusion_proof,
+    r.add_post("/audit/v1/checkpoints", wrap(audit_api.issue_checkpoint),
+               name="audit-checkpoints")
+    r.add_get("/audit/v1/keys", wrap(audit_api.keys), name="audit-keys")
+    r.add_get("/audit/v1/entries", wrap(audit_api.entries), name="audit-entries")
+    r.add_get("/audit/v1/proofs/inclusion", wrap(audit_api.inclusion_proof),
               name="audit-proof-inclusion")
-    r.add_get("/audit/v1/proofs/consistency", audit_api.consistency_proof,
+    r.add_get("/audit/v1/proofs/consistency", wrap(audit_api.consistency_proof),
               name="audit-proof-consistency")
-    r.add_post("/audit/v1/exports", audit_api.export, name="audit-exports")
+    r.add_post("/audit/v1/exports", wrap(audit_api.export), name="audit-exports")

@@ -219,3 +219,31 @@ async def test_entries_page_with_after_and_next(world: World) -> None:
     rest = json.loads(body)
     assert rest["entries"][0]["index"] == 2
     assert rest["next"] is None
+
+
+async def test_every_refusal_is_a_problem_and_a_non_credential_is_a_401(world: World) -> None:
+    """Finding 11 of review 15c: the audit API's 401s were RFC 6749 JSON ({error,
+    error_description}) while its OpenAPI document and docs/errors.md promise
+    application/problem+json, and a string that is no credential at all ('hello') got 403, as
+    if it were a valid credential of another kind. Every refusal is now a problem; 401 carries
+    the RFC 6750 challenge and a type ending in invalid_token."""
+    token = await consent_through_oauth(world)
+    inspector = await auditor(world, "inspector")
+    refusals = {
+        "no token": (None, 401),
+        "unknown auditor token": ("pas_aud_" + "x" * 43, 401),
+        "no credential at all": ("hello", 401),
+        "an app's token": (token["access_token"], 403),
+    }
+    for label, (credential, status) in refusals.items():
+        got, body, headers = await call(world, "GET", "/audit/v1/keys", credential)
+        assert got == status, label
+        assert headers["Content-Type"].startswith("application/problem+json"), label
+        problem = json.loads(body)
+        assert problem["status"] == status, label
+        if status == 401:
+            assert problem["type"].endswith("/invalid_token"), label
+            assert headers["WWW-Authenticate"].startswith('Bearer realm="passerelle"'), label
+    got, _body, headers = await call(world, "GET", "/audit/v1/entries", inspector, limit="0")
+    assert got == 400
+    assert headers["Content-Type"].startswith("application/problem+json")
