@@ -84,8 +84,7 @@ class Summary:
                          "their content was replaced by daily counts.")
         for document in withheld:
             lines.append(f"Document {document['id']} not included: {document['reason']}.")
-        lines += ["", "Check this bundle offline: passerelle audit verify <bundle.zip> "
-                  "--trusted-keys <the operator's published keys.json>",
+        lines += ["", "Check this bundle offline: passerelle audit verify <bundle.zip>",
                   "Format: docs/evidence-format.md"]
         return "\n".join(lines) + "\n"
 
