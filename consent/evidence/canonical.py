@@ -62,6 +62,23 @@ def canonical(value: JSON) -> bytes:
         raise EncodingError(f"cannot canonicalise: {exc}") from exc
 
 
+def parse_canonical(data: bytes) -> JSON:
+    """The value ``data`` encodes, if ``data`` is that value's canonical form (RFC 8785);
+    :class:`ValueError` otherwise. This is also a strict parse: a document with a duplicate
+    key, ``NaN`` or a float is never a value's canonical form. At C speed (the verifier reads
+    two such documents per entry)."""
+    value = orjson.loads(data) if orjson is not None else json.loads(data)
+    if canonical(value) != data:
+        raise ValueError("not canonical JSON")
+    return value
+
+
+def parse_checked(data: bytes) -> JSON:
+    """``data`` parsed, at C speed, once :func:`parse_canonical` has accepted the same bytes:
+    nothing left to check."""
+    return orjson.loads(data) if orjson is not None else json.loads(data)
+
+
 _SAFE_INTEGER = 2**53 - 1
 
 
