@@ -29,9 +29,15 @@ _TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 
 
 def safe_next(target: str | None) -> str:
-    """``target`` if it is a path on this site, else ``/`` (no scheme, host or ``//``)."""
+    """``target`` if it is a path on this site, else ``/`` (no scheme, host or ``//``).
+
+    Only printable ASCII (``!`` to ``~``) is kept: it goes back out in a ``Location`` header,
+    where aiohttp refuses control characters (DEL 0x7F too) by dropping the connection after
+    the password was checked, and where a space or a non-ASCII character is no valid URL.
+    Our own paths never hold either (they are percent-encoded), so the fall-back loses nothing.
+    """
     if (not target or not target.startswith("/") or target.startswith("//")
-            or "\\" in target or any(ord(c) < 0x20 for c in target)):
+            or "\\" in target or any(not 0x21 <= ord(c) <= 0x7E for c in target)):
         return "/"
     return target
 

@@ -117,7 +117,7 @@ async def test_pages_speak_french_and_english(passerelle: Running, browser: Brow
 def test_next_is_a_local_path_only() -> None:
     assert safe_next("/oauth2/authorize?x=1") == "/oauth2/authorize?x=1"
     for bad in ("https://evil.example/", "//evil.example", "/\\evil.example", "", None,
-                "javascript:alert(1)", "/\x00"):
+                "javascript:alert(1)", "/\x00", "/\x7f", "/caf\u00e9", "/a b"):
         assert safe_next(bad) == "/"
 
 

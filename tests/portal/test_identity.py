@@ -1,5 +1,6 @@
 """Claiming a point by its meter number (R15), password reset without a mailbox (R7), the
-security page (sign out everywhere), and the household's own evidence bundle."""
+security page (sign out everywhere), where sign-in leads back to, and the household's own
+evidence bundle."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from consent.evidence.verify import verify_bundle
 from consent.identity import issue_reset_code
 from consent.models import Account, BrowserSession, ClaimOutcome, Occupancy, PointClaim
 from proxy.portal.claims import MAX_REFUSALS
-from tests.oauth.conftest import Browser
+from tests.oauth.conftest import Browser, forms_of
 from tests.portal.helpers import csrf_of, field_error, log_entries, post, text_of
 from tests.portal.world import ALICE_PCE, BOB_PRM, FREE_PRM, PASSWORD, Portal
 
@@ -183,6 +184,24 @@ async def test_sign_out_everywhere_ends_every_session(portal: Portal, alice: Bro
         assert "All your sessions are closed (2)." in text_of(html)
     finally:
         await phone.close()
+
+
+async def test_a_next_with_a_control_character_still_signs_in(portal: Portal) -> None:
+    """``/login?next=/%7F``: ``safe_next`` let DEL (0x7F) through, the page carried it along,
+    and after a correct password aiohttp refused the ``Location`` header and dropped the
+    connection, so the household never got its answer. Now the target falls back to ``/``."""
+    visitor = Browser(portal.url)
+    try:
+        for target in ("/%7F", "/account%C3%A9", "/account%20x"):
+            _, html = await visitor.get(f"/login?next={target}")
+            fields = dict(forms_of(html)[-1]["fields"])
+            assert fields["next"] == "/"
+            response, _ = await visitor.post("/login", {**fields, "username": "alice",
+                                                        "password": PASSWORD})
+            assert response.status == 303
+            assert response.headers["Location"] == "/"
+    finally:
+        await visitor.close()
 
 
 async def test_changing_the_password_keeps_this_browser_only(portal: Portal,
