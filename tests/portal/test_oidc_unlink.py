@@ -60,7 +60,7 @@ async def test_the_security_page_lists_the_identity_without_its_whole_subject(
     page = text_of(html)
     assert "FranceConnect (test) …0001" in page
     assert SUBJECT not in html
-    assert "proof : signed-in session and meter number" in page
+    assert "proof: signed-in session and meter number" in page
     assert "last sign-in" in page
     assert f'action="/account/security/identities/{link.id}/remove"' in html
 

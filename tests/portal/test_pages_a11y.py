@@ -11,6 +11,7 @@ import pytest
 
 from proxy.web.i18n import MESSAGES, check_catalogue
 from tests.oauth.conftest import Browser
+from tests.portal.helpers import text_of
 from tests.portal.world import Portal
 
 PAGES = ["/account", "/account/consents/new", "/account/history", "/account/data",
@@ -105,3 +106,17 @@ async def test_the_language_switch_keeps_the_page_and_remembers_the_choice(
     _, html = await alice.get("/account")
     assert '<html lang="en">' in html
     assert "Who reads my meter data" in html
+
+
+async def test_english_pages_put_no_space_before_a_colon(portal: Portal,
+                                                         alice: Browser) -> None:
+    """The terms read "Legal basis : consent" and "GDPR role : controller" in English: the
+    templates wrote French typography (a space before the colon) for both languages. The
+    separator now comes from the catalogue (``site.colon``)."""
+    for page in PAGES:
+        glue = "&" if "?" in page else "?"
+        _, html = await alice.get(f"{page}{glue}lang=en")
+        text = text_of(html).replace("\u00a0", " ")
+        assert " : " not in text, (page, text[max(0, text.find(" : ") - 80):][:160])
+    _, html = await alice.get("/account?lang=fr")
+    assert "Base légale\u00a0: consentement" in html

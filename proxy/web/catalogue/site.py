@@ -4,6 +4,9 @@ from proxy.web.lang import Catalogue
 
 MESSAGES: Catalogue = {
     "site.skip": {"fr": "Aller au contenu", "en": "Skip to content"},
+    # Between a label and its value: French puts a no-break space before the colon (so the
+    # colon never starts a line), English none.
+    "site.colon": {"fr": "\u00a0: ", "en": ": "},
     "portal.nav.label": {"fr": "Mon espace", "en": "My space"},
     "portal.nav.overview": {"fr": "Mes accès", "en": "Who reads my data"},
     "portal.nav.history": {"fr": "Historique des lectures", "en": "Access history"},
