@@ -36,10 +36,13 @@ async def render(request: web.Request, template: str, context: dict[str, Any], *
     """Render ``template`` as an HTML response in the negotiated language.
 
     ``here`` is the address the language switch reloads (default: this request's); a page
-    rendered in answer to a form POST names the page the form is on.
+    rendered in answer to a form POST names the page the form is on, or, when it does not (an
+    error page), :func:`form_page` finds one: the switch is a link, so it is always a GET.
     """
     lang = negotiate(request)
     session = await browser_session(request)
+    if here is None and request.method not in ("GET", "HEAD"):
+        here = await form_page(request)
     other = LANGS[1 - LANGS.index(lang)]
     page = _ENV.get_template(template).render(
         **context,
@@ -61,3 +64,21 @@ async def render(request: web.Request, template: str, context: dict[str, Any], *
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax",
                             httponly=True, path="/")
     return response
+
+
+async def form_page(request: web.Request) -> str:
+    """A page a browser can GET in place of this non-GET request: the same address when it
+    also answers GET (``/login``, ``/oauth2/authorize?...``), else the nearest parent that does
+    (``/account/consents/{id}/withdraw`` -> ``/account/consents/{id}``), else ``/``.
+
+    Routes are asked through the router itself (a GET clone of the request), so a new form
+    needs no entry here. Only this site's own paths come out (no open redirect).
+    """
+    parts = [p for p in request.path.split("/") if p]
+    candidates = [request.rel_url]  # its query too: the authorization request lives in it
+    candidates += [URL("/" + "/".join(parts[:n])) for n in range(len(parts) - 1, 0, -1)]
+    for candidate in candidates:
+        probe = request.clone(method="GET", rel_url=candidate)
+        if (await request.app.router.resolve(probe)).http_exception is None:
+            return str(candidate)
+    return "/"

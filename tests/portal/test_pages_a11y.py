@@ -14,6 +14,7 @@ from tests.oauth.conftest import Browser
 from tests.portal.helpers import text_of
 from tests.portal.world import Portal
 
+UUID = "0ff5bcbc-6102-4c95-a917-5b262f40118c"
 PAGES = ["/account", "/account/consents/new", "/account/history", "/account/data",
          "/account/data?view=year", "/account/mandates", "/account/mandates/new",
          "/account/port", "/account/claim", "/account/security", "/account/evidence"]
@@ -120,3 +121,23 @@ async def test_english_pages_put_no_space_before_a_colon(portal: Portal,
         assert " : " not in text, (page, text[max(0, text.find(" : ") - 80):][:160])
     _, html = await alice.get("/account?lang=fr")
     assert "Base légale\u00a0: consentement" in html
+
+
+async def test_the_language_switch_of_a_refused_form_leads_to_a_page(
+        portal: Portal, alice: Browser) -> None:
+    """A form refused by its CSRF check (403 page) put the switch on the POST address
+    (``/account/consents/{id}/withdraw?lang=en``), which answers 405 to the link's GET. It now
+    names the form's page, or the nearest page above that answers GET."""
+    row = portal.ids["alice_coach"]
+    for action, page in ((f"/account/consents/{row}/withdraw", f"/account/consents/{row}"),
+                         (f"/account/recipients/{UUID}/withdraw", "/account"),
+                         ("/login", "/login")):
+        response, html = await alice.post(action, {"csrf_token": "forged"},
+                                          headers={"Origin": alice.base})
+        assert response.status == 403, action
+        switch = re.search(r'<a href="([^"]+)" hreflang', html)
+        assert switch is not None
+        target = switch.group(1).replace("&amp;", "&")
+        assert target.startswith(page + "?"), (action, target)
+        again, _ = await alice.get(target)
+        assert again.status == 200, (target, again.status)
