@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from aiohttp import web
 
@@ -21,7 +22,7 @@ from proxy.portal.charts import Chart, Column, Segment, chart
 from proxy.portal.fields import FieldErrors
 from proxy.portal.format import Formatter
 from proxy.portal.pages import Household, household_page, render_page
-from proxy.web.i18n import negotiate, translate
+from proxy.web.i18n import negotiate, translate, translate_count
 
 SPANS = (7, 30, 90, 365)
 DEFAULT_SPAN = 30
@@ -77,14 +78,15 @@ def timeline(lines: tuple[AccessLine, ...], now: datetime, days: int, fmt: Forma
     while day <= today:
         buckets.append(day)
         day += timedelta(days=7 if weekly else 1)
-    t = {k: translate(fmt.lang, f"portal.history.{k}") for k in ("served", "denied")}
+    count = partial(translate_count, fmt.lang)
     columns = [Column(
         (translate(fmt.lang, "portal.history.week_of") + " " if weekly else "") + fmt.day(b),
         f"{b.day}/{b.month}",
-        (Segment(served[b], "", f"{served[b]} {t['served']}"),
-         Segment(denied[b], "denied", f"{denied[b]} {t['denied']}"))) for b in buckets]
-    total_served, total_denied = sum(served.values()), sum(denied.values())
-    summary = translate(fmt.lang, "portal.history.summary").format(
-        days=days, served=total_served, denied=total_denied)
+        (Segment(served[b], "", count("portal.history.served_n", served[b])),
+         Segment(denied[b], "denied", count("portal.history.denied_n", denied[b]))))
+        for b in buckets]
+    summary = count("portal.history.summary", days,
+                    served=count("portal.history.served_n", sum(served.values())),
+                    denied=count("portal.history.denied_n", sum(denied.values())))
     return chart("timeline", translate(fmt.lang, "portal.history.chart_title"), summary,
                  columns, lambda v: fmt.number(v), counts=True)

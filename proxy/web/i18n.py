@@ -2,7 +2,9 @@
 
 The language is chosen, in order, by ``?lang=fr|en`` (remembered in a ``lang`` cookie), the
 ``lang`` cookie, then the ``Accept-Language`` header (RFC 9110 §12.5.4 q-values), then French.
-Every message has both languages: :func:`check_catalogue` is run by the tests.
+Every message has both languages: :func:`check_catalogue` is run by the tests. A number
+shown in a sentence goes through :func:`translate_count`, which picks the singular or the
+plural entry by each language's rule (never "1 days" nor "1 jours").
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from proxy.web.catalogue import PORTAL_MESSAGES
-from proxy.web.lang import DEFAULT_LANG, LANGS, Catalogue, Lang
+from proxy.web.lang import DEFAULT_LANG, LANGS, ONE, Catalogue, Lang, is_singular
 
 LANG_COOKIE = "lang"
 
@@ -178,6 +180,14 @@ def translate(lang: Lang, key: str) -> str:
     return MESSAGES[key][lang]
 
 
+def translate_count(lang: Lang, key: str, n: int, **fields: object) -> str:
+    """The message ``key`` about ``n`` things, singular or plural as ``lang`` wants, with
+    ``{n}`` and ``fields`` filled in; a count message without its singular entry is a bug and
+    raises ``KeyError`` (so no page can fall back to "1 days")."""
+    form = MESSAGES[key + ONE] if is_singular(lang, n) else MESSAGES[key]
+    return form[lang].format(n=n, **fields)
+
+
 def dataset_title(lang: Lang, dataset: str) -> str:
     """A dataset's name for people, falling back to its identifier."""
     return DATASET_TITLES.get(dataset, {}).get(lang, dataset)
@@ -209,6 +219,13 @@ def from_accept_language(header: str) -> Lang:
 
 
 def check_catalogue() -> list[str]:
-    """Keys missing a language (empty when the catalogue is complete)."""
+    """Keys missing a language, or singular entries without their plural (empty when the
+    catalogue is complete)."""
     return [key for key, texts in {**MESSAGES, **DATASET_TITLES}.items()
-            if set(texts) != set(LANGS) or not all(texts.values())]
+            if set(texts) != set(LANGS) or not all(texts.values())
+            or (key.endswith(ONE) and key.removesuffix(ONE) not in MESSAGES)]
+
+
+def count_keys() -> list[str]:
+    """The keys of every message about a count (those with a singular entry)."""
+    return sorted(key.removesuffix(ONE) for key in MESSAGES if key.endswith(ONE))

@@ -1,9 +1,10 @@
 """Server-rendered pages: one Jinja2 environment, autoescaping on, undefined names an error.
 
 Templates live in ``proxy/web/templates``; every page extends ``base.html``. :func:`render`
-gives each template ``t`` (translate), ``lang``, ``csrf_token`` (for the current browser
-session, see :mod:`proxy.web.csrf`) and ``dataset_title``; it sets the session cookie when the
-session is new, so a form rendered to a first-time visitor can be posted back.
+gives each template ``t`` (translate), ``tn`` (a count's message, ``tn(key, n)``), ``lang``,
+``csrf_token`` (for the current browser session, see :mod:`proxy.web.csrf`) and
+``dataset_title``; it sets the session cookie when the session is new, so a form rendered to
+a first-time visitor can be posted back.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from yarl import URL
 
 from proxy.web import csrf
 from proxy.web.headers import csp
-from proxy.web.i18n import LANG_COOKIE, dataset_title, negotiate, translate
+from proxy.web.i18n import LANG_COOKIE, dataset_title, negotiate, translate, translate_count
 from proxy.web.lang import LANG_NAMES, LANGS
 from proxy.web.session import apply_session_cookie, browser_session
 
@@ -49,6 +50,7 @@ async def render(request: web.Request, template: str, context: dict[str, Any], *
         lang=lang,
         other_lang=other,
         t=partial(translate, lang),
+        tn=partial(translate_count, lang),
         dataset_title=partial(dataset_title, lang),
         csrf_token=csrf.token_for(request, session),
         account_id=session.account_id,

@@ -39,6 +39,27 @@ async def test_overview_says_who_reads_what_why_how_far_back_and_until_when(
     assert "Bob" not in text  # another household's consent is not shown
 
 
+async def test_one_is_singular_on_the_overview(portal: Portal, alice: Browser) -> None:
+    """A consent narrowed to one day of history read "1 days" ("1 jours"), and its one ended
+    predecessor "Show the 1 ended access grants" ("Afficher les 1 accès terminés")."""
+    old = await consent(portal, "alice_soleil")
+    response, _ = await post(alice, f"/account/consents/{old.id}/narrow", [
+        ("version", str(old.version)), ("points", str(ALICE_PRM)),
+        ("datasets", "daily_production"), ("resolution", "P1D"), ("history_days", "1"),
+        ("until", "2027-05-31")])
+    assert response.status == 303, await response.text()
+    _, html = await alice.get("/account?lang=en")
+    text = text_of(html)
+    assert "1 day " in text
+    assert "1 days" not in text
+    assert "Show 1 ended access grant" in text
+    _, html = await alice.get("/account?lang=fr")
+    text = text_of(html)
+    assert "1 jour " in text
+    assert "1 jours" not in text
+    assert "Afficher 1 accès terminé" in text
+
+
 async def test_withdrawal_stops_the_next_request_and_is_confirmed_and_evidenced(
         portal: Portal, alice: Browser) -> None:
     bound = await portal.token("coach", "alice_coach")

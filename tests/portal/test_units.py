@@ -1,4 +1,5 @@
-"""Pure pieces of the portal: chart geometry, formatting, reset codes, narrowing rules."""
+"""Pure pieces of the portal: chart geometry, formatting, counts in words, reset codes,
+narrowing rules."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from consent.services.decisions import Narrowing, narrower_draft
 from consent.vocabulary import Dataset, Resolution
 from proxy.portal.charts import NARROW, WIDE, Column, Segment, layout, nice_step
 from proxy.portal.format import Formatter
+from proxy.web.i18n import MESSAGES, count_keys, translate_count
+from proxy.web.lang import LANGS, ONE, Lang
 from tests.portal.world import ALICE_PCE, ALICE_PRM
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -62,6 +65,32 @@ def test_formats_per_language() -> None:
     assert fr.through(datetime(2026, 11, 21, 23, tzinfo=UTC)) == "21 nov. 2026"  # Paris 00:00
     assert fr.size(214) == "214\u00a0octets"
     assert en.size(3 * 1024 * 1024) == "3.0\u00a0MiB"
+
+
+def test_a_count_of_one_is_singular_in_both_languages() -> None:
+    """The pages said "1 days", "Show the 1 ended access grants", "1 jours", "Afficher les 1
+    accès terminés": every count message had one form. French takes the singular below 2
+    ("0 jour"), English for exactly 1 ("0 days")."""
+    assert translate_count("en", "portal.terms.history_days", 1) == "1 day"
+    assert translate_count("en", "portal.terms.history_days", 0) == "0 days"
+    assert translate_count("fr", "portal.terms.history_days", 1) == "1 jour"
+    assert translate_count("fr", "portal.terms.history_days", 0) == "0 jour"
+    assert translate_count("fr", "portal.terms.history_days", 2) == "2 jours"
+    assert translate_count("en", "portal.consent.days_max", 1) == "(1 day at most)"
+    assert translate_count("fr", "portal.history.values", 1) == "(1 valeur)"
+    assert translate_count("en", "portal.history.summary", 1, served="a", denied="b") == (
+        "Over the last 1 day: a, b.")
+    assert "portal.overview.ended_show" in count_keys()
+
+
+@given(st.sampled_from(count_keys()), st.sampled_from(LANGS), st.integers(0, 10**9))
+def test_every_count_message_follows_its_languages_rule(key: str, lang: Lang, n: int) -> None:
+    fields = {"served": "S", "denied": "D"}
+    text = translate_count(lang, key, n, **fields)
+    one, other = (MESSAGES[k][lang].format(n=n, **fields) for k in (key + ONE, key))
+    singular = n == 1 or (lang == "fr" and n == 0)
+    assert text == (one if singular else other)
+    assert str(n) in text  # every form names the number (French "0 jour" is singular too)
 
 
 @given(st.text(alphabet="-  ", max_size=4))

@@ -42,6 +42,9 @@ MESSAGES: Catalogue = {
     "portal.mandates.online": {
         "fr": "En ligne, maintenant : actif tout de suite (au plus {n} compteurs)",
         "en": "Online, now: active at once (at most {n} meters)"},
+    "portal.mandates.online#one": {
+        "fr": "En ligne, maintenant : actif tout de suite (au plus {n} compteur)",
+        "en": "Online, now: active at once (at most {n} meter)"},
     "portal.mandates.paper": {
         "fr": "Sur papier : j'envoie le mandat signé, l'opérateur le vérifie",
         "en": "On paper: I send the signed mandate, the operator checks it"},
