@@ -9,8 +9,9 @@
 * a form whose CSRF token or origin does not match gets the "form expired" page (403), and
   nothing is done.
 
-:func:`render_page` adds the navigation, the date formatting and the one-shot confirmation
-(:mod:`proxy.portal.flash`) to :func:`proxy.web.templates.render`.
+:func:`render_page` adds the navigation, the date formatting, the reasons of history events
+(:mod:`proxy.portal.reasons`) and the one-shot confirmation (:mod:`proxy.portal.flash`) to
+:func:`proxy.web.templates.render`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from consent.services import Actor
 from proxy.keys import clock_key, decision_recorder_key, rules_key
 from proxy.portal import flash
 from proxy.portal.format import Formatter
+from proxy.portal.reasons import explain
 from proxy.web import csrf
 from proxy.web.i18n import negotiate
 from proxy.web.login import login_url
@@ -120,7 +122,8 @@ async def render_page(request: web.Request, template: str, context: dict[str, An
     if here is None and request.method != "GET":
         here = request.path  # its GET shows the same form, without the query
     response = await render(request, template, {
-        "section": section, "fmt": Formatter(lang), "flash": shown, **context,
+        "section": section, "fmt": Formatter(lang), "flash": shown, "explain_reason": explain,
+        **context,
     }, status=status, here=here)
     if shown is not None:
         flash.clear(response)

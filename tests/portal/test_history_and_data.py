@@ -1,4 +1,5 @@
-"""Access history (R16, R20) and the household's own data read through Passerelle (R8, R20)."""
+"""Access history (R16, R20), the reasons in a consent's history, and the household's own data
+read through Passerelle (R8, R20)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from consent.access_events import ACCESS_EVENT_TABLE
+from consent.lifecycle import ActorRole
+from consent.services import Actor
+from proxy.keys import consent_service_key
 from tests.oauth.conftest import Browser
-from tests.portal.helpers import text_of
-from tests.portal.world import ALICE_PCE, BOB_PRM, Portal
+from tests.portal.helpers import consent, text_of
+from tests.portal.world import ALICE_PCE, BOB_PRM, PASSWORD, Portal
 
 
 async def _events(portal: Portal) -> list[dict[str, object]]:
@@ -111,3 +115,25 @@ async def test_the_data_page_is_not_held_to_an_apps_call_bound(portal: Portal,
     response, html = await alice.get("/account/data?view=month&lang=en")
     assert response.status == 200, html[:300]
     assert "invalid-period" not in html
+
+
+async def test_reasons_in_a_consents_history_are_in_the_pages_language(
+        portal: Portal, alice: Browser) -> None:
+    """The history showed the recorded reason as is: "access period over" on a French page
+    after the expiry sweep. Passerelle's own reasons are now translated; a person's free text
+    is shown verbatim, marked as such (a quotation of unknown language)."""
+    expired, revoked = await consent(portal, "alice_coach"), await consent(portal, "alice_soleil")
+    await portal.app[consent_service_key].revoke(
+        Actor(ActorRole.OPERATOR, party_id=portal.ids["bob"]), revoked.id,
+        reason="fraude signalée par le GRD")
+    portal.clock.advance(timedelta(days=366))
+    await portal.app[consent_service_key].expire_due()
+    assert (await alice.login("alice", PASSWORD)).status == 303  # the old session is over
+    _, html = await alice.get(f"/account/consents/{expired.id}?lang=fr")
+    text = text_of(html)
+    assert "la période d'accès est terminée" in text
+    assert "access period over" not in text
+    _, html = await alice.get(f"/account/consents/{expired.id}?lang=en")
+    assert "the access period is over" in text_of(html)
+    _, html = await alice.get(f"/account/consents/{revoked.id}?lang=en")
+    assert 'Reason, as written: <q lang="">fraude signalée par le GRD</q>' in html

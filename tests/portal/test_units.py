@@ -10,13 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from consent.cascade import EndCause, UpstreamReport
 from consent.errors import DomainError
 from consent.identity import new_reset_code, normalise_code
 from consent.models import Consent
 from consent.services.decisions import Narrowing, narrower_draft
+from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Resolution
 from proxy.portal.charts import NARROW, WIDE, Column, Segment, layout, nice_step
 from proxy.portal.format import Formatter
+from proxy.portal.reasons import Reason, explain
 from proxy.web.i18n import MESSAGES, count_keys, translate_count
 from proxy.web.lang import LANGS, ONE, Lang
 from tests.portal.world import ALICE_PCE, ALICE_PRM
@@ -91,6 +94,42 @@ def test_every_count_message_follows_its_languages_rule(key: str, lang: Lang, n:
     singular = n == 1 or (lang == "fr" and n == 0)
     assert text == (one if singular else other)
     assert str(n) in text  # every form names the number (French "0 jour" is singular too)
+
+
+@pytest.mark.parametrize(("recorded", "shown"), [
+    ("access period over", Reason(key="portal.reason.expired")),
+    ("validity over", Reason(key="portal.reason.expired")),
+    ("superseded", Reason(key="portal.reason.superseded")),
+    ("withdrawn on the household page", Reason()),
+    ("", Reason()),
+    (None, Reason()),
+    ("occupant moved out (R9)", Reason(key="portal.reason.moved_out")),
+    ("occupant moved out (R9): keys handed back", Reason(key="portal.reason.moved_out",
+                                                        quoted="keys handed back")),
+    ("upstream authorisation dc-1 is ended: its period is over (DSO: TERMINE)",
+     Reason(key="portal.reason.upstream.ended")),
+    ("upstream authorisation dc-1 is ended: the household no longer holds the point (R9)",
+     Reason(key="portal.reason.moved_out")),
+    ("upstream authorisation dc-1 is active again",
+     Reason(key="portal.reason.upstream.active_again")),
+    ("upstream authorisation a-2 is suspended", Reason(key="portal.reason.upstream.suspended")),
+    ("fraude signalée", Reason(quoted="fraude signalée")),
+])
+def test_recorded_reasons_are_translated_or_quoted(recorded: str | None, shown: Reason) -> None:
+    """Reasons are recorded in English; the pages showed them raw (finding: "access period
+    over" on a French page)."""
+    assert explain(recorded) == shown
+    assert shown.key is None or shown.key in MESSAGES
+
+
+@pytest.mark.parametrize("state", [s for s in UpstreamState if s is not UpstreamState.REQUESTED])
+@pytest.mark.parametrize("cause", [None, *EndCause])
+def test_every_upstream_reason_passerelle_writes_is_translated(state: UpstreamState,
+                                                               cause: EndCause | None) -> None:
+    report = UpstreamReport(ALICE_PRM, "dc-1", state, cause, upstream_state="TERMINE")
+    shown = explain(report.reason())
+    assert shown.quoted is None
+    assert shown.key in MESSAGES
 
 
 @given(st.text(alphabet="-  ", max_size=4))

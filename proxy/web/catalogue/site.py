@@ -60,6 +60,29 @@ MESSAGES: Catalogue = {
                               "en": "an operator reviewer"},
     "portal.actor.upstream": {"fr": "le gestionnaire de réseau", "en": "the grid operator"},
     "portal.actor.system": {"fr": "Passerelle (automatique)", "en": "Passerelle (automatic)"},
+    # Why an event happened (proxy/portal/reasons.py): Passerelle's own reasons, translated.
+    "portal.reason.expired": {"fr": "la période d'accès est terminée",
+                              "en": "the access period is over"},
+    "portal.reason.superseded": {"fr": "remplacé par l'accord restreint",
+                                 "en": "replaced by the narrowed consent"},
+    "portal.reason.moved_out": {"fr": "vous n'êtes plus le client de ce compteur (R9)",
+                                "en": "you are no longer this meter's client (R9)"},
+    "portal.reason.upstream.ended": {
+        "fr": "l'autorisation donnée au gestionnaire de réseau est terminée",
+        "en": "the authorisation given to the grid operator has ended"},
+    "portal.reason.upstream.revoked": {
+        "fr": "l'autorisation a été retirée chez le gestionnaire de réseau",
+        "en": "the authorisation was withdrawn at the grid operator"},
+    "portal.reason.upstream.refused": {
+        "fr": "le gestionnaire de réseau a refusé l'autorisation",
+        "en": "the grid operator refused the authorisation"},
+    "portal.reason.upstream.suspended": {
+        "fr": "le gestionnaire de réseau a suspendu l'autorisation",
+        "en": "the grid operator suspended the authorisation"},
+    "portal.reason.upstream.active_again": {
+        "fr": "le gestionnaire de réseau a rétabli l'autorisation",
+        "en": "the grid operator restored the authorisation"},
+    "portal.reason.as_written": {"fr": "Motif, tel que saisi :", "en": "Reason, as written:"},
     "portal.err.generic": {"fr": "Cette valeur n'est pas acceptée.",
                            "en": "This value is not accepted."},
     "portal.err.concurrent": {
