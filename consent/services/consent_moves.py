@@ -79,7 +79,8 @@ async def prepare_move(session: AsyncSession, consent: Consent, action: ConsentA
     if action is ConsentAction.RENEW:
         assert valid_until is not None
         if valid_until <= consent.valid_until:
-            raise InvalidPeriod("A renewal must move valid_until later.", field="valid_until")
+            raise InvalidPeriod("A renewal must move valid_until later.", field="valid_until",
+                                reason="not_later")
         check_access_period(now, valid_until, now, policy)
         await check_still_grantable(session, consent, point_ids, now)
         move.changes["valid_until"] = valid_until

@@ -42,6 +42,10 @@ _CHOICES = (Resolution.PT10M, Resolution.PT15M, Resolution.PT30M, Resolution.PT1
             Resolution.P1D)
 
 
+#: The error key of the renewal form's end (its field is named ``until``, like the narrowing's).
+RENEW_UNTIL = "renew-until"
+
+
 def resolution_choices(current: Resolution) -> list[Resolution]:
     """``current`` and every coarser choice up to a day."""
     return [r for r in _CHOICES if not r.finer_than(current)]
@@ -133,6 +137,10 @@ async def decide(request: web.Request, household: Household) -> web.StreamRespon
         errors.add("form", "portal.err.illegal")
     except DomainError as error:
         errors.from_domain(error)
+    if action == ConsentAction.RENEW and "until" in errors:
+        # Both forms of the page have a field named "until": the renewal's error is shown
+        # (and its id given) under its own name, so the narrowing form stays untouched.
+        errors[RENEW_UNTIL] = errors.pop("until")
     return await _show(request, household, await _line(request, household), errors=errors,
                        values=values, status=409 if "form" in errors else 400)
 

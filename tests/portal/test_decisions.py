@@ -3,6 +3,7 @@ request is refused), is confirmed on screen, and is recorded as signed evidence.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from consent.lifecycle import ConsentState
@@ -155,7 +156,7 @@ async def test_odd_numbers_and_days_are_field_errors_never_a_500(portal: Portal,
         response, html = await post(alice, f"/account/consents/{row.id}/renew?lang=en",
                                     {"version": str(row.version), "until": until})
         assert response.status == 400, until
-        assert field_error(html, "until") == "Enter a date as YYYY-MM-DD."
+        assert field_error(html, "renew-until") == "Enter a date as YYYY-MM-DD."
     response, _ = await post(alice, f"/account/consents/{row.id}/withdraw",
                              {"version": "9" * 5000})
     assert response.status < 500
@@ -174,8 +175,31 @@ async def test_renewal_moves_the_end_later(portal: Portal, alice: Browser) -> No
     response, html = await post(alice, f"/account/consents/{row.id}/renew?lang=en",
                                 {"version": str(renewed.version), "until": "2035-01-01"})
     assert response.status == 400
-    assert field_error(html, "until") == ("Choose an end after today and at most three years "
-                                          "away.")
+    assert field_error(html, "renew-until") == ("Choose an end after today and at most three "
+                                                "years away.")
+
+
+async def test_a_renewal_error_is_shown_on_the_renewal_form_only(portal: Portal,
+                                                                 alice: Browser) -> None:
+    """Both forms of the page name their end field ``until``: one bad renewal date marked the
+    narrowing's field too (``aria-invalid``), ``id="until-error"`` appeared twice, and an end
+    earlier than the current one was told "after today and at most three years away"."""
+    row = await consent(portal, "alice_coach")
+    for until, message in (("not-a-date", "Enter a date as YYYY-MM-DD."), (
+            "2027-01-31", "Choose an end later than the current end of the access, and at "
+                          "most three years from today.")):
+        response, html = await post(alice, f"/account/consents/{row.id}/renew?lang=en",
+                                    {"version": str(row.version), "until": until})
+        assert response.status == 400
+        assert field_error(html, "renew-until") == message
+        assert field_error(html, "until") is None
+        assert len(re.findall(r'id="[^"]*until-error"', html)) == 1
+        narrow_until = re.search(r'<input id="narrow-until"[^>]*>', html)
+        assert narrow_until is not None
+        assert "aria-invalid" not in narrow_until.group(0)
+        renew_until = re.search(r'<input id="renew-until"[^>]*>', html)
+        assert renew_until is not None
+        assert 'aria-describedby="renew-until-error"' in renew_until.group(0)
 
 
 async def test_a_stale_page_cannot_overwrite_a_newer_decision(portal: Portal,

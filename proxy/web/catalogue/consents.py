@@ -163,6 +163,11 @@ MESSAGES: Catalogue = {
     "portal.err.until": {
         "fr": "Choisissez une fin après aujourd'hui et au plus trois ans plus tard.",
         "en": "Choose an end after today and at most three years away."},
+    "portal.err.until.not_later": {
+        "fr": "Choisissez une fin après la fin actuelle de l'accès, et au plus trois ans plus "
+              "tard qu'aujourd'hui.",
+        "en": "Choose an end later than the current end of the access, and at most three "
+              "years from today."},
     "portal.err.until.until": {
         "fr": "Choisissez une fin après aujourd'hui et pas après la fin actuelle.",
         "en": "Choose an end after today and not after the current end."},
