@@ -263,7 +263,7 @@ def narrow(request: AccessRequest, *, household_points: Sequence[PointRef],
                              field="decision")
     if len(points) > MAX_POINTS:
         raise InvalidDetails(f"At most {MAX_POINTS} points can be shared online (R14).",
-                             field="point")
+                             field="point", rule="R14")
     resolution = request.resolution
     if approved.resolution is not None and (
             resolution is None or not approved.resolution.finer_than(resolution)):

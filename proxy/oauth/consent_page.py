@@ -4,12 +4,18 @@ how long, and what the household may narrow (RFC 6749 §4.1.1, R5, R12, R21).
 :class:`Pending` is a validated authorization request and the signed-in account it is shown
 to; :func:`consent_page` renders its form, whose ``POST`` :mod:`proxy.oauth.decision` handles.
 A mandatary is offered the households it acts for and only the points their mandates cover
-(R10, R11).
+(R10, R11), each household's meters under its name; a consent is one household's, so a meter
+ticked outside the household chosen on the form is refused, never silently dropped.
+
+The page first shows at most :data:`~consent.scopes.MAX_POINTS` meters ticked (R14: more goes
+through a written path), of the first household only: the form as shown can be approved as is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -17,14 +23,14 @@ from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 
 from consent.identifiers import PointRef
 from consent.models import Account, MeteringPoint, Party
-from consent.scopes import AccessRequest, InvalidDetails, resolution_choices
+from consent.scopes import MAX_POINTS, AccessRequest, InvalidDetails, resolution_choices
 from consent.vocabulary import Dataset, Resolution
 from proxy.keys import redirect_relays_key
 from proxy.oauth.exchange import Exchange, OAuthClient
 from proxy.oauth.glue import Snapshot
 from proxy.oauth.server import PasserelleServer
 from proxy.web.consent_text import consent_notice
-from proxy.web.forms import first
+from proxy.web.forms import every, first
 from proxy.web.i18n import negotiate
 from proxy.web.templates import render
 
@@ -48,17 +54,23 @@ class Pending:
     def refs(self) -> list[PointRef]:
         return [p.ref for p in self.points]
 
-    def grantor(self, pairs: list[tuple[str, str]]) -> tuple[str, list[PointRef]]:
+    def grantor(self, pairs: list[tuple[str, str]],
+                ticked: Sequence[PointRef] = ()) -> tuple[str, list[PointRef]]:
         """The household deciding and the points it may share: the account's own, or (for a
-        mandatary) the household chosen on the form, among those it acts for."""
+        mandatary) the household chosen on the form, among those it acts for. A ``ticked``
+        point of another of those households raises :class:`InvalidDetails` (field
+        ``other_household``): dropping it would share less than the page showed ticked."""
         if not self.households:
             return self.account.party_id, self.refs
         chosen = first(pairs, "household") or self.households[0][0].id
         for household, points in self.households:
             if household.id == chosen:
-                return household.id, [p.ref for p in points]
+                mine = [p.ref for p in points]
+                if any(ref in self.refs and ref not in mine for ref in ticked):
+                    raise InvalidDetails("A ticked point belongs to another household than "
+                                         "the one chosen.", field="other_household")
+                return household.id, mine
         raise InvalidDetails("Choose one of the households you act for.", field="household")
-
 
 
 def offered(pending: Pending) -> tuple[list[MeteringPoint], list[str], list[Dataset]]:
@@ -72,6 +84,22 @@ def offered(pending: Pending) -> tuple[list[MeteringPoint], list[str], list[Data
     return points, foreign, datasets
 
 
+def groups(pending: Pending, points: Sequence[MeteringPoint]) -> list[dict[str, Any]]:
+    """The offered points by household: one group without a name for a household's own page,
+    one per household (named) for a mandatary."""
+    if not pending.households:
+        return [{"name": None, "points": [str(p.ref) for p in points]}]
+    return [{"name": household.name, "points": [str(p.ref) for p in points if p in mine]}
+            for household, mine in pending.households]
+
+
+def default_ticks(pending: Pending, points: Sequence[MeteringPoint]) -> list[str]:
+    """The points ticked when the page is first shown: those of the household the form
+    selects first, at most :data:`MAX_POINTS` (R14), so approving the form as shown works."""
+    first_group = pending.households[0][1] if pending.households else points
+    return [str(p.ref) for p in points if p in first_group][:MAX_POINTS]
+
+
 def _point_has(point: MeteringPoint, dataset: Dataset) -> bool:
     spec = dataset.spec
     return point.energy in spec.energies and (spec.direction is None
@@ -79,9 +107,13 @@ def _point_has(point: MeteringPoint, dataset: Dataset) -> bool:
 
 
 async def consent_page(request: web.Request, pending: Pending, *, error: str | None = None,
-                       status: int = 200) -> web.Response:
-    """The consent form (see the module docstring)."""
+                       status: int = 200,
+                       answered: list[tuple[str, str]] | None = None) -> web.Response:
+    """The consent form (see the module docstring); shown again after a refused answer, it
+    keeps the meters and the household the form ``answered`` with."""
     points, foreign, datasets = offered(pending)
+    ticked = every(answered, "point") if answered else default_ticks(pending, points)
+    household = first(answered, "household") if answered else ""
     redirect_uri = final_destination(request, pending)
     curves = [d for d in datasets if d.spec.finest is not None
               and d.spec.finest.finer_than(Resolution.P1D)]
@@ -90,6 +122,9 @@ async def consent_page(request: web.Request, pending: Pending, *, error: str | N
         "recipient": pending.client.recipient,
         "purpose": access.purpose.value if access.purpose else "",
         "points": [str(p.ref) for p in points],
+        "groups": groups(pending, points),
+        "ticked": set(ticked),
+        "max_points": MAX_POINTS,
         "foreign_points": foreign,
         "datasets": datasets,
         "resolutions": resolution_choices(replace(access, datasets=frozenset(curves)))
@@ -101,6 +136,8 @@ async def consent_page(request: web.Request, pending: Pending, *, error: str | N
         "error": error,
         "notice": consent_notice(negotiate(request)),
         "households": [{"id": h.id, "name": h.name} for h, _ in pending.households],
+        "chosen_household": household or (pending.households[0][0].id
+                                          if pending.households else ""),
     }, status=status, form_targets=(_origin(redirect_uri),))
 
 

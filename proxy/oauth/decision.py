@@ -77,13 +77,14 @@ async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
     if decision != "approve":
         return await consent_page(request, pending, error="consent.nothing", status=400)
     try:
-        grantor, household_points = pending.grantor(pairs)
-        granted = narrow(pending.access, household_points=household_points,
-                         approved=_choices(pairs, pending.access))
+        approved = _choices(pairs, pending.access)
+        grantor, household_points = pending.grantor(pairs, approved.points)
+        granted = narrow(pending.access, household_points=household_points, approved=approved)
         return await _approve(request, pending, actor, _draft(pending, granted, notice, grantor),
                               granted)
-    except InvalidDetails:
-        return await consent_page(request, pending, error="consent.nothing", status=400)
+    except InvalidDetails as error:
+        return await consent_page(request, pending, error=_detail_key(error), status=400,
+                                  answered=pairs)
     except AlreadyAnswered:
         return already_answered(pending)
     except DomainError as error:
@@ -162,6 +163,18 @@ def _shown_notice(posted: str) -> Notice | None:
 
 
 _REFUSAL_KEYS = {"R10": "consent.mandate_scope", "R14": "consent.written_path"}
+
+#: What the household is told when its choice cannot be granted, by the error's rule or field
+#: (consent.scopes.narrow, Pending.grantor); anything else means nothing was chosen.
+_DETAIL_KEYS = {"R14": "consent.too_many_points", "other_household": "consent.other_household",
+                "household": "consent.household"}
+
+
+def _detail_key(error: InvalidDetails) -> str:
+    for said in (error.extra.get("rule"), error.extra.get("field")):
+        if said is not None and str(said) in _DETAIL_KEYS:
+            return _DETAIL_KEYS[str(said)]
+    return "consent.nothing"
 
 
 async def _journal_refusal(request: web.Request, pending: Pending, error: DomainError) -> None:

@@ -78,6 +78,19 @@ MESSAGES: Catalogue = {
         "en": "This consent is not possible as it stands (for example, a dataset exists on "
               "none of the chosen meters). Change your choice."},
     "consent.on_behalf_of": {"fr": "Au nom du ménage", "en": "On behalf of the household"},
+    "consent.of_household": {"fr": "du ménage", "en": "of the household"},
+    "consent.other_household": {
+        "fr": "Un compteur coché appartient à un autre ménage que celui choisi. Un accord vaut "
+              "pour un seul ménage : cochez seulement ses compteurs.",
+        "en": "A ticked meter belongs to another household than the one chosen. A consent is "
+              "for one household: tick only its meters."},
+    "consent.household": {"fr": "Choisissez un des ménages pour lesquels vous agissez.",
+                          "en": "Choose one of the households you act for."},
+    "consent.too_many_points": {
+        "fr": "Cochez au plus deux compteurs : au-delà, l'accord passe par un formulaire signé "
+              "vérifié par nos services.",
+        "en": "Tick at most two meters: beyond two, consent goes through a signed form "
+              "checked by our staff."},
     "consent.other_tenant": {
         "fr": "Ce compte n'appartient pas à l'opérateur de cette application.",
         "en": "This account does not belong to this application's operator."},

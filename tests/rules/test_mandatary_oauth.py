@@ -1,5 +1,6 @@
 """R10, R11 on the OAuth path: a CPAS social worker decides on the consent page for a household
-its organisation holds a mandate of, within that mandate; beyond it, refused and journaled."""
+its organisation holds a mandate of, within that mandate; beyond it, refused and journaled; for
+several households, one at a time, each household's meters under its name."""
 
 from __future__ import annotations
 
@@ -7,10 +8,19 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
-from sqlmodel import select
+from sqlmodel import col, select
 
 from consent.lifecycle import ActorRole
-from consent.models import Consent, ConsentEvent, StaffAction
+from consent.models import (
+    Consent,
+    ConsentEvent,
+    ConsentPoint,
+    MandateScope,
+    MeteringPoint,
+    StaffAction,
+)
+from consent.services import MandateDraft, MandateService
+from consent.vocabulary import Dataset
 from tests.oauth.conftest import forms_of
 from tests.oauth.helpers import pkce
 from tests.rules.app_world import POINTS, RulesWorld
@@ -82,3 +92,38 @@ async def test_a_social_worker_beyond_the_mandate_is_refused_and_journaled(
     assert (entry.action, entry.outcome, entry.details["rule"]) == (
         "mandatary.give_consent", "denied", "R10")
     assert entry.party_id == w.parties["marc"]
+
+
+async def test_a_social_worker_for_two_households_shares_what_the_page_ticked(
+        app_world: RulesWorld) -> None:
+    """Acting for two households, the page listed both households' meters in one list, all
+    ticked and unnamed; approving shared the chosen household's only and dropped the others
+    silently. Each household's meters are now under its name, only the chosen one's are ticked,
+    and a ticked meter of the other household is refused (400) rather than dropped."""
+    w = app_world
+    await MandateService(w.db, w.clock).give(w.actor("h0"), MandateDraft(
+        w.parties["h0"], w.parties["cpas"], MandateScope.BOTH, [POINTS[0]],
+        [Dataset.DAILY_CONSUMPTION]))
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        base, html, fields = await _consent_page(w, browser, "daily_consumption")
+        assert "of the household h0" in html or "du ménage h0" in html
+        assert "of the household h6" in html or "du ménage h6" in html
+        household = dict(fields)["household"]
+        other = str(POINTS[0] if household == w.parties["h6"] else POINTS[6])
+        ticked = [v for k, v in fields if k == "point"]
+        assert ticked
+        assert other not in ticked
+        action = next(f for f in forms_of(html) if f["buttons"])["action"]
+        status, _location, page = await _approve(base, browser, action, [*fields, ("point", other)])
+        assert status == 400
+        assert "another household than the one chosen" in page or "autre ménage" in page
+        status, _location, _ = await _approve(base, browser, action, fields)
+    assert status == 303
+    async with w.db.session() as s:
+        consent = (await s.exec(select(Consent).where(Consent.recipient_id == w.apps["pmo"],
+                                                      Consent.grantor_id == household,
+                                                      col(Consent.mandate_id).is_not(None)))).one()
+        shared = [f"{r.source}:{r.identifier}" for r in (await s.exec(
+            select(MeteringPoint).join(ConsentPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
+            .where(ConsentPoint.consent_id == consent.id))).all()]
+    assert sorted(ticked) == sorted(shared)

@@ -1,0 +1,54 @@
+"""The consent page's meters: the form as first shown can be approved as is, and a choice the
+rules refuse says which rule (R14: at most two meters online), not "choose something"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlmodel import select
+
+from consent.identifiers import PointRef
+from consent.models import DEFAULT_TENANT, Account
+from consent.services.registry import add_occupancy, add_point
+from consent.vocabulary import Direction, Energy
+from tests.oauth.conftest import PRM, PRM2, REDIRECT_URI, Browser, Running
+from tests.oauth.helpers import authorize_url
+
+PRM3 = PointRef.parse("enedis:22516914714272")
+
+
+async def _third_meter(passerelle: Running) -> None:
+    now = passerelle.clock.now()
+    async with passerelle.db.session() as session:
+        alice = (await session.exec(select(Account).where(Account.username == "alice"))).one()
+        point = await add_point(session, tenant_id=DEFAULT_TENANT, ref=PRM3,
+                                energy=Energy.ELECTRICITY, directions=[Direction.CONSUMPTION],
+                                now=now)
+        await add_occupancy(session, tenant_id=DEFAULT_TENANT, point_id=point.id,
+                            household_id=alice.party_id, starts_at=now - timedelta(days=10),
+                            ends_at=None, now=now)
+
+
+async def test_a_household_with_three_meters_approves_the_form_as_shown(
+        passerelle: Running, browser: Browser) -> None:
+    """With three meters, all three were ticked by default, ``narrow`` refused more than two
+    (R14) and the page said "Choose at least one meter and one dataset.". Now two are ticked
+    (the third is offered unticked), and ticking all three gets the R14 message."""
+    await _third_meter(passerelle)
+    url = authorize_url(passerelle) + "&lang=en"
+    action, fields = await browser.consent_form(url)
+    action = action.replace("&amp;", "&")
+    ticked = [v for k, v in fields if k == "point"]
+    assert ticked == [str(PRM), str(PRM2)]
+    _, html = await browser.get(url)
+    assert f'value="{PRM3}">' in html  # offered, not ticked
+    response, html = await browser.post(action, [*fields, ("point", str(PRM3)),
+                                                 ("decision", "approve")])
+    assert response.status == 400
+    assert "Tick at most two meters: beyond two, consent goes through a signed form" in html
+    assert "Choose at least one meter and one dataset." not in html
+    response, _ = await browser.post(action, [*fields, ("decision", "approve")])
+    assert response.status == 303
+    assert response.headers["Location"].startswith(REDIRECT_URI)
+    assert "code=" in urlsplit(response.headers["Location"]).query
