@@ -69,12 +69,7 @@ async def test_a_member_inflating_past_its_bound_is_refused_unread(
     with zipfile.ZipFile(io.BytesIO(raw)) as bundle:
         info = bundle.getinfo("keys.json")
     lying[info.header_offset + 22:info.header_offset + 26] = (10).to_bytes(4, "little")
-    central = lying.find(b"PK\x01\x02")
-    while central != -1:
-        length = int.from_bytes(lying[central + 28:central + 30], "little")
-        if lying[central + 46:central + 46 + length] == b"keys.json":
-            lying[central + 24:central + 28] = (10).to_bytes(4, "little")
-        central = lying.find(b"PK\x01\x02", central + 4)
+    _patch_central_entry(lying, "keys.json", 24, (10).to_bytes(4, "little"))
     report = verify_bundle(io.BytesIO(bytes(lying)))
     assert not report.ok
     assert report.exit_code == 1  # malformed: never read past 10 bytes
@@ -96,6 +91,17 @@ def _stored(files: dict[str, bytes]) -> bytearray:
         for name, content in files.items():
             bundle.writestr(name, content)
     return bytearray(out.getvalue())
+
+
+def _patch_central_entry(raw: bytearray, name: str, at: int, value: bytes) -> None:
+    """Overwrite ``value`` at offset ``at`` of ``name``'s entry in the zip's central directory
+    (10: compression method, 24: uncompressed size), as a hostile zip would declare it."""
+    central = raw.find(b"PK\x01\x02")
+    while central != -1:
+        length = int.from_bytes(raw[central + 28:central + 30], "little")
+        if raw[central + 46:central + 46 + length] == name.encode():
+            raw[central + at:central + at + len(value)] = value
+        central = raw.find(b"PK\x01\x02", central + 4)
 
 
 def _keys_member_offset(raw: bytes) -> int:
@@ -125,12 +131,7 @@ async def test_hostile_members_are_reported_never_raised(
             raw[i] ^= 0xFF
     elif damage == "unknown compression":
         raw[offset + 8:offset + 10] = (99).to_bytes(2, "little")
-        central = raw.find(b"PK\x01\x02")
-        while central != -1:
-            length = int.from_bytes(raw[central + 28:central + 30], "little")
-            if raw[central + 46:central + 46 + length] == b"keys.json":
-                raw[central + 10:central + 12] = (99).to_bytes(2, "little")
-            central = raw.find(b"PK\x01\x02", central + 4)
+        _patch_central_entry(raw, "keys.json", 10, (99).to_bytes(2, "little"))
     report = verify_bundle(io.BytesIO(bytes(raw)))
     assert not report.ok
     assert "RESULT: INVALID" in report.render()

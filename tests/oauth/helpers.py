@@ -73,3 +73,16 @@ async def introspect(p: Running, token: str) -> dict[str, Any]:
         assert r.status == 200
         body: dict[str, Any] = await r.json()
         return body
+
+
+async def granted(p: Running) -> tuple[str, str, dict[str, Any]]:
+    """A code exchanged through the real flow, in a browser of its own: (code, verifier,
+    token response)."""
+    browser = Browser(p.url)
+    try:
+        code, verifier = await get_code(p, browser)
+    finally:
+        await browser.close()
+    status, body = await exchange_code(p, code, verifier)
+    assert status == 200, body
+    return code, verifier, body

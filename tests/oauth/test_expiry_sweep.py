@@ -22,7 +22,7 @@ from consent.staff import STAFF_PREFIX, authenticate_token
 from consent.storage import Database
 from consent.tokens import digest
 from tests.oauth.conftest import Browser, Running
-from tests.oauth.helpers import exchange_code, get_code, introspect, token_request
+from tests.oauth.helpers import exchange_code, get_code, granted, introspect, token_request
 
 TICK = timedelta(microseconds=1)
 PLAIN = (BrowserSession, StaffToken, AuditorToken, PasswordReset)
@@ -31,18 +31,6 @@ PLAIN = (BrowserSession, StaffToken, AuditorToken, PasswordReset)
 async def _count(p: Running, model: Any) -> int:
     async with p.db.session() as session:
         return (await session.exec(select(func.count()).select_from(model))).one()
-
-
-async def _granted(p: Running) -> tuple[str, str, dict[str, Any]]:
-    """A code exchanged through the real flow: (code, verifier, token response)."""
-    browser = Browser(p.url)
-    try:
-        code, verifier = await get_code(p, browser)
-    finally:
-        await browser.close()
-    status, body = await exchange_code(p, code, verifier)
-    assert status == 200, body
-    return code, verifier, body
 
 
 async def _refresh(p: Running, refresh_token: str) -> tuple[int, dict[str, Any]]:
@@ -122,7 +110,7 @@ async def test_an_unused_code_goes_past_its_expiry_and_is_invalid_grant_before_a
 async def test_a_dead_family_goes_whole_and_every_replay_is_still_invalid_grant(
         passerelle_any: Running) -> None:
     p = passerelle_any
-    code, verifier, tokens = await _granted(p)
+    code, verifier, tokens = await granted(p)
     async with p.db.session() as session:
         refresh_expiry = max(t.expires_at for t in (await session.exec(select(OAuthToken))).all())
     p.clock.set(refresh_expiry + EXPIRY_MARGIN)  # the refresh token's last kept instant
@@ -145,7 +133,7 @@ async def test_refresh_tokens_expire_when_idle_and_rotated_ones_go_once_expired(
     (sliding). Within its window a reused rotated token revokes its family; past it, the
     rotated token is deleted (a copy of it is refused either way) while the family lives on."""
     p = passerelle_any
-    code, verifier, first = await _granted(p)
+    code, verifier, first = await granted(p)
     p.clock.advance(timedelta(days=29))
     status, second = await _refresh(p, first["refresh_token"])  # used within its window
     assert status == 200, second
@@ -178,7 +166,7 @@ async def test_refresh_tokens_expire_when_idle_and_rotated_ones_go_once_expired(
 async def test_an_idle_refresh_token_is_refused_after_its_window(
         passerelle_any: Running) -> None:
     p = passerelle_any
-    _code, _verifier, first = await _granted(p)
+    _code, _verifier, first = await granted(p)
     p.clock.advance(timedelta(days=30) + TICK)
     status, body = await _refresh(p, first["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
@@ -207,7 +195,7 @@ async def test_a_revoked_staff_token_is_kept_and_refused_until_it_expires(
 
 async def test_many_expired_access_tokens_go_in_bounded_batches(passerelle_any: Running) -> None:
     p = passerelle_any
-    _code, _verifier, tokens = await _granted(p)
+    _code, _verifier, tokens = await granted(p)
     async with p.db.session() as session:
         row = (await session.exec(select(OAuthToken).where(
             OAuthToken.token_hash == digest(tokens["access_token"])))).one()

@@ -21,8 +21,8 @@ from proxy.keys import oauth_server_key, token_store_key
 from proxy.oauth.endpoints import new_exchange
 from proxy.oauth.glue import Snapshot, bound
 from proxy.oauth.store import apply_in
-from tests.oauth.conftest import Browser, Running
-from tests.oauth.helpers import exchange_code, get_code, token_request
+from tests.oauth.conftest import Running
+from tests.oauth.helpers import granted, token_request
 
 
 class _AppOnly(dict[str, Any]):
@@ -31,17 +31,6 @@ class _AppOnly(dict[str, Any]):
     def __init__(self, app: object) -> None:
         super().__init__()
         self.app = app
-
-
-async def _tokens(p: Running) -> dict[str, Any]:
-    browser = Browser(p.url)
-    try:
-        code, verifier = await get_code(p, browser)
-    finally:
-        await browser.close()
-    status, tokens = await exchange_code(p, code, verifier)
-    assert status == 200, tokens
-    return tokens
 
 
 async def _refresh_racing(p: Running, refresh_token: str, form: dict[str, str],
@@ -73,7 +62,7 @@ async def _refresh_racing(p: Running, refresh_token: str, form: dict[str, str],
 
 async def test_revoking_a_refresh_token_during_its_refresh_revokes_the_successor(
         passerelle_any: Running) -> None:
-    tokens = await _tokens(passerelle_any)
+    _code, _verifier, tokens = await granted(passerelle_any)
     successor, revoked = await _refresh_racing(
         passerelle_any, tokens["refresh_token"], {"token": tokens["refresh_token"]},
         "/oauth2/revoke")
@@ -85,7 +74,7 @@ async def test_revoking_a_refresh_token_during_its_refresh_revokes_the_successor
 
 async def test_a_reuse_detected_during_a_refresh_revokes_the_successor(
         passerelle_any: Running) -> None:
-    first = await _tokens(passerelle_any)
+    _code, _verifier, first = await granted(passerelle_any)
     status, tokens, _ = await token_request(passerelle_any, {
         "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
     assert status == 200  # the first refresh token is used now: presenting it is a reuse
