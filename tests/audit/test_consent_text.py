@@ -18,7 +18,11 @@ from tests.proxy.world import PASSWORD, USERNAME, World
 #: hashes here.
 PINNED = {"oauth-consent/1": {
     "fr": "063ef9396c88d2a5302f52cdee6bfb993ca3f4d3a3a092a442109646f3b06699",
-    "en": "e9c9ea31da71054206a2fa95ac866830be6837f74fb93af2aa94ad48693aca73"}}
+    "en": "e9c9ea31da71054206a2fa95ac866830be6837f74fb93af2aa94ad48693aca73"},
+    # Meters grouped by household, at most two ticked, their refusals worded (session 15).
+    "oauth-consent/2": {
+    "fr": "8de3b5de568634bdd05ad3b390f7a19140f46c5f696b756f4523e0b3fe8036d8",
+    "en": "e67848826af2f5681b1f86700d8be3d07c0f8416738a554f38068acbe627c309"}}
 
 
 def test_the_wording_cannot_change_without_a_new_version() -> None:
