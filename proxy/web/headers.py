@@ -10,8 +10,9 @@
   browsers send ``Origin: null`` on our own form posts (Fetch, "serializing a request
   origin"), which the CSRF origin check must then refuse;
 * ``X-Content-Type-Options: nosniff``;
-* ``Cache-Control: no-store`` on HTML and on every ``/oauth2/`` response, unless the handler
-  said otherwise (static files are cacheable);
+* ``Cache-Control: no-store`` on every response but static files, unless the handler said
+  otherwise: pages, tokens, and the data APIs' answers, which carry a household's meter data,
+  identity or contact details (no shared or browser cache may keep them);
 * ``Strict-Transport-Security`` when the instance is served over https.
 """
 
@@ -38,8 +39,7 @@ def _apply(request: web.Request, response: web.StreamResponse) -> None:
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    content_type = headers.get("Content-Type", "")
-    if request.path.startswith("/oauth2/") or content_type.startswith("text/html"):
+    if not request.path.startswith("/static/"):
         headers.setdefault("Cache-Control", "no-store")
     if request.app[settings_key].issuer.startswith("https://"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -54,6 +54,19 @@ async def test_daily_values_in_the_normalised_shape(world: World) -> None:
     assert first["quality"] == "raw"
     assert int(first["value"]) > 0
     assert headers["X-Request-Id"]
+    # A household's data: no cache may keep it (only 401s and token answers said so before).
+    assert headers["Cache-Control"] == "no-store"
+
+
+async def test_only_static_files_may_be_cached(world: World) -> None:
+    token = await world.token("dash")
+    for path in ("/api/v1/points", "/api/v1/consents/current",
+                 "/compat/enedis/customers_upa/v5/usage_points/addresses"):
+        _status, _body, headers = await world.get(path, token)
+        assert headers["Cache-Control"] == "no-store", path
+    async with world.client.get("/static/passerelle.css") as response:
+        assert response.status == 200
+        assert "Cache-Control" not in response.headers
 
 
 async def test_every_request_leaves_a_complete_event_with_the_hash_of_the_body(
