@@ -31,7 +31,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from consent.errors import DomainError
 from consent.models.oauth import AuthorizationCode
 from consent.scopes import check_registered, parse_request, parse_scope, scope_of
-from consent.tokens import digest, matches
+from consent.tokens import CODE_PREFIX, digest, matches, new_secret
 from proxy.errors import ascii_description
 from proxy.oauth.exchange import AUTH_METHODS, CodeRecord, Grantee, OAuthClient, TokenRecord
 from proxy.oauth.glue import Snapshot, current_exchange
@@ -92,6 +92,11 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     """Authorization code grant storing into the exchange."""
 
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
+
+    def generate_authorization_code(self) -> str:
+        """``pas_ac_`` and 256 random bits, like every secret of ours (docs/oauth.md): the
+        prefix lets log redaction and secret scanners find a code wherever it leaks."""
+        return new_secret(CODE_PREFIX)
 
     def save_authorization_code(self, code: str, request: Snapshot) -> None:
         exchange = current_exchange()

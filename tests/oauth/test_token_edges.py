@@ -205,3 +205,12 @@ async def test_no_token_reaches_the_log_even_at_debug(passerelle: Running,
     for secret in (tokens["access_token"], tokens["refresh_token"],
                    refreshed["access_token"], refreshed["refresh_token"]):
         assert secret not in logged
+
+
+async def test_an_authorization_code_carries_its_prefix(passerelle: Running,
+                                                        browser: Browser) -> None:
+    """docs/oauth.md: every secret of ours has a ``pas_`` prefix (redaction, secret scanners);
+    codes came from authlib's own generator without one."""
+    code, _verifier = await get_code(passerelle, browser)
+    assert code.startswith("pas_ac_")
+    assert len(code) == len("pas_ac_") + 43
