@@ -128,11 +128,11 @@ class PointRef:
 def guess_source(identifier: str) -> Source | None:
     """The single source whose format ``identifier`` matches, or ``None`` if zero or several.
 
-    A 14-digit number is both a PRM and a PCE, so it is ambiguous on its own; an 18-digit EAN
-    with a valid check digit is ``be_ean`` (callers that run an in-house DSO map it themselves).
+    A 14-digit number is both a PRM and a PCE, and an 18-digit EAN both a ``be_ean`` and an
+    ``inhouse`` point (an in-house DSO names its points by EAN): each is ambiguous on its own.
+    Guessing ``be_ean`` sent an app's request for its in-house point to a point no consent
+    covers, and the refusal named the wrong rule.
     """
-    if _EAN.fullmatch(identifier) and gs1_check_digit(identifier[:-1]) == int(identifier[-1]):
-        return Source.BE_EAN
     if identifier.startswith("GI") and _PCE.fullmatch(identifier):
         return Source.GRDF
     return None

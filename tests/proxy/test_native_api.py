@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from adapters.simulator import Fault, FaultKind
+from consent.errors import InvalidIdentifier
+from consent.identifiers import PointRef
 from consent.lifecycle import ActorRole
 from consent.purposes import Purpose
 from consent.services.base import Actor
@@ -22,6 +24,8 @@ from consent.services.consent_rules import ConsentDraft
 from consent.services.consents import ConsentService
 from consent.vocabulary import Dataset, Resolution
 from proxy.data.evidence import ABANDONED
+from proxy.native import resolve_point
+from proxy.verified_token import VerifiedToken
 from tests.proxy.world import (
     COACH_FROM,
     COACH_UNTIL,
@@ -496,3 +500,24 @@ async def test_with_two_consents_on_a_dataset_any_one_that_allows_the_read_decid
     assert [e["consent_id"] for e in events[-4:]] == [
         world.consents["coach"], world.consents["coach"], later, later]
     assert [e["resolution"] for e in events[-4:]] == ["PT30M", "PT30M", "P1D", "P1D"]
+
+
+@pytest.mark.parametrize(("text", "named", "expected"), [
+    ("541449100000001236", (), None),  # be_ean or inhouse: ambiguous for an app-wide token
+    ("541449100000001236", ("inhouse:541449100000001236",), "inhouse:541449100000001236"),
+    ("22516914714270", (), None),  # a PRM or a PCE
+    ("GI060511", (), "grdf:GI060511"),
+    ("be_ean:541449100000001236", (), "be_ean:541449100000001236"),
+])
+def test_a_bare_identifier_is_resolved_only_when_certain(
+        text: str, named: tuple[str, ...], expected: str | None) -> None:
+    """A bare EAN was taken for ``be_ean``: an app-wide token's request for its in-house point
+    was refused under "R6 consent active" for a point it never asked about."""
+    token = VerifiedToken("t", "c", "r", "default", None, None, frozenset(),
+                          tuple(PointRef.parse(p) for p in named), None,
+                          datetime(2030, 1, 1, tzinfo=UTC))
+    if expected is None:
+        with pytest.raises(InvalidIdentifier, match="ambiguous"):
+            resolve_point(text, token)
+    else:
+        assert str(resolve_point(text, token)) == expected
