@@ -67,15 +67,3 @@ def resolve_local(naive: datetime, zone: str, after: datetime | None) -> datetim
         return fixed(first, zone)
     early, late = fixed(first, zone), fixed(second, zone)
     return late if after is not None and early <= after else early
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months (clamped to the month's last day)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month + 1, min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from consent.errors import AccessDenied
 from consent.identifiers import PointRef
 from consent.periods import Period, local_midnight
-from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
+from consent.vocabulary import Dataset, Resolution, history_floor
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -185,7 +185,7 @@ def allowed_window(ctx: AccessContext) -> Period | None:
         if contract is None or not contract.contains(ctx.request.at):
             return None
         bounds.append(contract)
-    window: Period | None = Period(ctx.request.at - MAX_HISTORY, None)
+    window: Period | None = Period(history_floor(ctx.request.at), None)
     for bound in bounds:
         window = window.intersection(bound) if window is not None else None
     if window is None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from consent.access import AccessContext, Denial, allowed_window, window_json
-from consent.vocabulary import MAX_HISTORY
+from consent.vocabulary import history_floor
 
 
 class ConsentCheck(Protocol):
@@ -236,7 +236,7 @@ class HistoryDepth:
         window = ctx.request.window
         if not ctx.request.dataset.spec.is_series:
             return None
-        if window is None or window.start < ctx.request.at - MAX_HISTORY:
+        if window is None or window.start < history_floor(ctx.request.at):
             return _window_denial(self.rule, "The requested window starts more than three years "
                                              "ago.", ctx)
         return None

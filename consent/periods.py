@@ -197,3 +197,22 @@ class DayRange:
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The instant ``day`` starts at in ``tz`` (the wall clock's 00:00, in that zone)."""
     return datetime.combine(day, time(), tzinfo=tz)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months (clamped to the month's last day)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month + 1, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def years_before(at: datetime, years: int) -> datetime:
+    """The same wall-clock instant ``years`` calendar years before ``at`` (29 February goes to
+    the 28th)."""
+    day = add_months(at.date(), -12 * years)
+    return at.replace(year=day.year, month=day.month, day=day.day)

@@ -26,11 +26,12 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from consent.errors import DomainError, UnknownVocabulary
 from consent.identifiers import PointRef
+from consent.periods import add_months
 from consent.purposes import Purpose
 from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
 
@@ -84,16 +85,22 @@ def parse_scope(text: str | None) -> frozenset[Dataset]:
 
 
 _DURATION = re.compile(r"P([0-9]{1,4})([DWMY])")
-_DAYS_PER_UNIT = {"D": 1, "W": 7, "M": 31, "Y": 366}
 
 
-def parse_duration(text: str, *, field: str) -> timedelta:
-    """Parse ``PnD``/``PnW``/``PnM``/``PnY`` (a month counts 31 days, a year 366: never less)."""
+def parse_duration(text: str, *, field: str, today: date) -> timedelta:
+    """Parse ``PnD``/``PnW``/``PnM``/``PnY``, months and years counted on the calendar from
+    ``today`` (to the same day of the month, or its last): ``P3Y`` and ``P36M`` are three
+    calendar years, within the three-year caps, as on the Data Connect consent page. (A month
+    of 31 days and a year of 366 made ``P3Y`` 1,098 days, refused, and ``P12M`` 372.)"""
     match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if not match or int(match.group(1)) == 0:
         raise InvalidDetails(f"{field} must be an ISO 8601 duration such as P90D, P12M or P1Y.",
                              field=field)
-    return timedelta(days=int(match.group(1)) * _DAYS_PER_UNIT[match.group(2)])
+    count, unit = int(match.group(1)), match.group(2)
+    if unit in "MY":
+        months = count * (12 if unit == "Y" else 1)
+        return add_months(today, months) - today
+    return timedelta(days=count * (7 if unit == "W" else 1))
 
 
 def format_duration(delta: timedelta) -> str:
@@ -140,8 +147,9 @@ class AccessRequest:
         return [detail]
 
 
-def parse_request(scope: str | None, details_text: str | None) -> AccessRequest:
-    """Combine the ``scope`` and ``authorization_details`` parameters into one request.
+def parse_request(scope: str | None, details_text: str | None, *, today: date) -> AccessRequest:
+    """Combine the ``scope`` and ``authorization_details`` parameters into one request
+    (durations counted from ``today``).
 
     Raises :class:`InvalidScopeRequest` or :class:`InvalidDetails` with a sentence naming what
     is wrong; an empty request (no dataset at all) is refused as an invalid scope.
@@ -149,7 +157,7 @@ def parse_request(scope: str | None, details_text: str | None) -> AccessRequest:
     datasets = set(parse_scope(scope))
     request = AccessRequest(datasets=frozenset())
     if details_text:
-        request = parse_details(details_text)
+        request = parse_details(details_text, today=today)
         datasets |= request.datasets
     if not datasets:
         raise InvalidScopeRequest(
@@ -157,7 +165,7 @@ def parse_request(scope: str | None, details_text: str | None) -> AccessRequest:
     return replace(request, datasets=frozenset(datasets))
 
 
-def parse_details(text: str) -> AccessRequest:
+def parse_details(text: str, *, today: date) -> AccessRequest:
     """Parse the ``authorization_details`` JSON array: exactly one ``meter_data`` object."""
     if len(text) > MAX_DETAILS_LENGTH:
         raise InvalidDetails(f"authorization_details is longer than {MAX_DETAILS_LENGTH} "
@@ -172,13 +180,13 @@ def parse_details(text: str) -> AccessRequest:
     if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
         raise InvalidDetails("authorization_details must be an array holding one meter_data "
                              "object.", field="authorization_details")
-    return _parse_meter_data(value[0])
+    return _parse_meter_data(value[0], today)
 
 
 _KNOWN_FIELDS = {"type", "points", "datasets", "resolution", "history", "duration", "purpose"}
 
 
-def _parse_meter_data(obj: dict[str, Any]) -> AccessRequest:
+def _parse_meter_data(obj: dict[str, Any], today: date) -> AccessRequest:
     if obj.get("type") != METER_DATA:
         raise InvalidDetails(f"Unknown authorization_details type; the only type served is "
                              f"{METER_DATA!r}.", field="authorization_details.type")
@@ -202,8 +210,8 @@ def _parse_meter_data(obj: dict[str, Any]) -> AccessRequest:
     if len(parsed_points) > MAX_POINTS:
         raise InvalidDetails(f"At most {MAX_POINTS} points per online request (R14); more "
                              "points need a written mandate.", field="authorization_details.points")
-    history = _bounded(obj.get("history"), "history", DEFAULT_HISTORY, MAX_HISTORY)
-    duration = _bounded(obj.get("duration"), "duration", DEFAULT_DURATION, MAX_DURATION)
+    history = _bounded(obj.get("history"), "history", DEFAULT_HISTORY, MAX_HISTORY, today)
+    duration = _bounded(obj.get("duration"), "duration", DEFAULT_DURATION, MAX_DURATION, today)
     return AccessRequest(parsed_datasets, parsed_points, resolution, history, duration, purpose)
 
 
@@ -217,10 +225,11 @@ def _strings(value: Any, name: str, *, required: bool) -> Sequence[str]:
     return value
 
 
-def _bounded(value: Any, name: str, default: timedelta, cap: timedelta) -> timedelta:
+def _bounded(value: Any, name: str, default: timedelta, cap: timedelta,
+             today: date) -> timedelta:
     if value is None:
         return default
-    delta = parse_duration(value, field=f"authorization_details.{name}")
+    delta = parse_duration(value, field=f"authorization_details.{name}", today=today)
     if delta > cap:
         raise InvalidDetails(f"{name} may not exceed {format_duration(cap)}.",
                              field=f"authorization_details.{name}")

@@ -9,10 +9,11 @@ only these terms. ``docs/datasets.md`` is generated from this module's tables (s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from consent.errors import UnknownVocabulary
+from consent.periods import years_before
 
 
 class Energy(StrEnum):
@@ -213,8 +214,16 @@ DATASETS: dict[Dataset, DatasetSpec] = {
     )
 }
 
-#: R12: "at most three years of history on request".
+#: R12: "at most three years of history on request": the longest a consent's history may be
+#: written (a duration, whatever the leap days); what a request may reach is
+#: :func:`history_floor`, three calendar years back.
 MAX_HISTORY = timedelta(days=3 * 366)
+
+
+def history_floor(at: datetime) -> datetime:
+    """R12: the earliest instant a request made at ``at`` may reach: three calendar years
+    before (``at - MAX_HISTORY`` reached a day or two further back)."""
+    return years_before(at, 3)
 
 
 def describe() -> str:

@@ -53,12 +53,12 @@ from adapters.grdf.vocabulary import GAS_DAY_START
 from adapters.limiter import FairLimiter
 from adapters.quota import UpstreamLimiter
 from adapters.remote import OverTransport, WithoutMeterPort, token_health
-from adapters.timekeeping import add_months, at_hour, day_of, days_covering
+from adapters.timekeeping import at_hour, day_of, days_covering
 from adapters.tokens import ClientCredentials, TokenCache
 from adapters.transport import UpstreamTransport
 from consent.clock import Clock, SystemClock
 from consent.identifiers import PointRef, Source
-from consent.periods import Period
+from consent.periods import Period, add_months
 from consent.readings import Reading, Record, Series
 from consent.vocabulary import Dataset, Direction, Energy, Resolution
 

@@ -32,7 +32,7 @@ from consent.models.base import DEFAULT_TENANT
 from consent.periods import span_at
 from consent.snapshots import SnapshotCache
 from consent.storage import Database
-from consent.vocabulary import DATASET_NAMES, MAX_HISTORY, Dataset
+from consent.vocabulary import DATASET_NAMES, Dataset, history_floor
 from proxy.data.consent_rows import (
     CONSENT_ON_POINT,
     CONSENTS_ON_POINT,
@@ -301,7 +301,7 @@ class FactsLoader:
             rows = (await conn.execute(query)).all()
         needed: dict[tuple[str, PointRef, Dataset], date] = {}
         for tenant, source, ident, zone, datasets, since in rows:
-            floor = at - MAX_HISTORY if since is None else max(since, at - MAX_HISTORY)
+            floor = history_floor(at) if since is None else max(since, history_floor(at))
             first = floor.astimezone(ZoneInfo(zone)).date()
             for name in datasets:
                 if name in DATASET_NAMES:

@@ -34,7 +34,7 @@ from consent.periods import Period
 from consent.readings import Series
 from consent.storage import Database
 from consent.upstream import UpstreamState
-from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
+from consent.vocabulary import Dataset, Resolution, history_floor
 from proxy.upstream.calls import FetchReport
 from proxy.upstream.fetcher import Upstream
 
@@ -91,7 +91,7 @@ class HouseholdReader:
             return Readable(None, zone)
         current = [p for p in facts.occupancy if p.contains(now)]
         # A day inside R12's three years, so whole local days starting there always pass.
-        window: Period | None = Period(now - MAX_HISTORY + timedelta(days=1), None)
+        window: Period | None = Period(history_floor(now) + timedelta(days=1), None)
         for bound in (current[0] if current else None, facts.upstream, published):
             window = window.intersection(bound) if window is not None and bound else None
         return Readable(window, zone)

@@ -37,7 +37,7 @@ from consent.models import (
 from consent.models.mandates import MandateScope
 from consent.periods import Period, span_at
 from consent.upstream import UpstreamState
-from consent.vocabulary import MAX_HISTORY, Dataset
+from consent.vocabulary import MAX_HISTORY, Dataset, history_floor
 
 
 def _table(model: object) -> sa.Table:
@@ -90,7 +90,7 @@ async def mandate_grant(conn: AsyncConnection, *, tenant: str, recipient_id: str
     grant = ConsentGrant(
         consent_id="", recipient_id=recipient_id,
         active=picked.state == MandateState.ACTIVE.value, access=validity, points=refs,
-        datasets=datasets, data_window=Period(at - MAX_HISTORY), history=MAX_HISTORY,
+        datasets=datasets, data_window=Period(history_floor(at)), history=MAX_HISTORY,
         revoked_at=picked.ended_at if picked.state in _ENDED_BY_SOMEONE else None,
         recipient_is_supplier=bool(recipient.is_supplier), mandate_id=picked.id)
     facts = PointFacts(

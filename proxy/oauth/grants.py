@@ -77,7 +77,8 @@ class AccessRequestCheck:
         client: OAuthClient = request.client
         try:
             access = parse_request(request.payload.scope,
-                                   request.payload.data.get("authorization_details"))
+                                   request.payload.data.get("authorization_details"),
+                                   today=current_exchange().now.date())
             access = check_registered(access, client.recipient.may_receive(),
                                       client.recipient.declared_purposes())
         except DomainError as error:

@@ -256,6 +256,18 @@ def test_history_is_capped_at_three_years() -> None:
                            facts=facts)) is None
 
 
+def test_history_counts_three_calendar_years_back() -> None:
+    """Counted as 3 x 366 days, the floor let a request reach two days past three years."""
+    wide = replace(CONSENT, data_window=Period(day(date(2015, 1, 1)), day(DATA_END)))
+    facts = PointFacts(occupancy=(Period(day(date(2015, 1, 1))),),
+                       upstream=Period(day(date(2015, 1, 1))))
+    # NOW is 2026-06-15 10:00 UTC: the floor is 2023-06-15 10:00 UTC.
+    assert denial_rule(ctx(date(2023, 6, 14), date(2023, 6, 20), consent=wide,
+                           facts=facts)) == "R12 history"
+    assert denial_rule(ctx(date(2023, 6, 16), date(2023, 6, 20), consent=wide,
+                           facts=facts)) is None
+
+
 def test_supplier_sees_a_point_only_during_its_contract() -> None:
     supplier = replace(CONSENT, recipient_is_supplier=True)
     assert denial_rule(ctx(consent=supplier)) == "R13 supplier contract"

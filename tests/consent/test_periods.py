@@ -18,6 +18,7 @@ from consent.periods import (
     instant_from_text,
     joined,
     span_at,
+    years_before,
 )
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
@@ -169,3 +170,10 @@ def test_every_rfc_3339_instant_in_range_parses_to_itself(instant: datetime) -> 
     parsed = instant_from_text(instant.isoformat(), "at")
     assert parsed == instant
     assert parsed.utcoffset() == instant.utcoffset()
+
+
+def test_years_before_is_calendar_years() -> None:
+    at = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+    assert years_before(at, 3) == datetime(2023, 11, 24, 10, 30, tzinfo=UTC)
+    assert years_before(datetime(2028, 2, 29, tzinfo=UTC), 1) == datetime(2027, 2, 28,
+                                                                           tzinfo=UTC)

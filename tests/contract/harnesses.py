@@ -28,11 +28,11 @@ from adapters.inhouse.config import ServerConfig
 from adapters.inhouse.server import create_inhouse_app
 from adapters.limiter import FairLimiter
 from adapters.simulator import Occupant, PointProfile, Simulator, SimulatorAdapter, derive_profile
-from adapters.timekeeping import add_months, at_hour
+from adapters.timekeeping import at_hour
 from adapters.transport import RetryPolicy
 from consent.clock import FrozenClock
 from consent.identifiers import PointRef, Source
-from consent.periods import Period
+from consent.periods import Period, add_months
 from consent.shared_state.quota import MemoryLedger, QuotaLedger, SlidingWindow
 from consent.vocabulary import Dataset, Resolution
 

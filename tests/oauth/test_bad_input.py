@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from datetime import date
 
 import aiohttp
 import pytest
@@ -165,4 +166,24 @@ async def test_revocation_and_introspection_are_per_client(passerelle: Running,
 def test_parse_request_only_raises_domain_errors(scope: str | None,
                                                  details: str | None) -> None:
     with contextlib.suppress(DomainError):  # anything else fails the test
-        parse_request(scope, details)
+        parse_request(scope, details, today=date(2026, 11, 24))
+
+
+@pytest.mark.parametrize(("duration", "days"), [
+    ("P3Y", 1096), ("P36M", 1096), ("P12M", 365), ("P1Y", 365), ("P1M", 30), ("P2W", 14),
+])
+def test_durations_count_calendar_months_and_years(duration: str, days: int) -> None:
+    """A month counted 31 days and a year 366: P3Y and P36M (1,098 days) were refused as
+    longer than three years, and P12M gave 372 days."""
+    details = json.dumps([{"type": "meter_data", "datasets": ["daily_consumption"],
+                           "duration": duration, "history": duration}])
+    access = parse_request(None, details, today=date(2026, 11, 24))
+    assert access.duration.days == days
+    assert access.history.days == days
+
+
+def test_a_duration_beyond_three_calendar_years_is_refused() -> None:
+    details = json.dumps([{"type": "meter_data", "datasets": ["daily_consumption"],
+                           "duration": "P37M"}])
+    with pytest.raises(DomainError, match="duration may not exceed"):
+        parse_request(None, details, today=date(2026, 11, 24))

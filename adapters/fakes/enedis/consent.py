@@ -27,7 +27,7 @@ from adapters.fakes.enedis.state import (
     EnedisState,
     error,
 )
-from adapters.timekeeping import add_months
+from consent.periods import add_months
 
 _DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?")
 _ANY_DURATION = re.compile(r"P(?:\d+[YMWD])+(?:T(?:\d+[HMS])+)?|PT(?:\d+[HMS])+")

@@ -23,9 +23,8 @@ from adapters.fakes.grdf.state import GRDF_KEY, AccessRight, GrdfState
 from adapters.fakes.grdf.wire import AdictError, ndjson, refused_line
 from adapters.grdf.vocabulary import GAS_DAY_START, PCE
 from adapters.simulator.weather import mix
-from adapters.timekeeping import add_months
 from consent.identifiers import PointRef, Source
-from consent.periods import Period
+from consent.periods import Period, add_months
 from consent.readings import Reading
 from consent.vocabulary import Dataset, Resolution
 

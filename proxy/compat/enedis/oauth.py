@@ -38,10 +38,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlmodel import col, delete, select
 
-from adapters.timekeeping import add_months
 from consent.identifiers import Source
 from consent.models import ConsentPoint, MeteringPoint, Recipient, RecipientState
 from consent.models.oauth import AuthorizationCode
+from consent.periods import add_months
 from consent.scopes import METER_DATA, scope_of
 from consent.tokens import digest
 from consent.vocabulary import DATASET_NAMES, MAX_HISTORY
