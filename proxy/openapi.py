@@ -89,7 +89,12 @@ def _schemas() -> dict[str, Any]:
                        "resolution": {"enum": [r.value for r in Resolution]},
                        "consent": text,
                        "window": {"type": "object", "properties": {"start": instant,
-                                                                   "end": instant}},
+                                                                   "end": instant},
+                                  "description": "The local days asked for and judged, "
+                                  "midnight to midnight, end excluded. A reading of a "
+                                  "calendar resolution belongs to the day it starts on: a gas "
+                                  "day runs 06:00 to 06:00, so a gas daily series' last value "
+                                  "ends after window.end."},
                        "values": {"type": "array", "items": _ref("Value")}}},
         "Record": {"type": "object", "required": ["point", "dataset", "fields"],
                    "properties": {
