@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import select
@@ -37,6 +36,7 @@ from consent.periods import Period
 from consent.purposes import DataRole, LegalBasis, Purpose
 from consent.services.base import flush_unique
 from consent.services.point_lock import lock_point
+from consent.services.web_addresses import check_email, check_redirect_uri, check_web_url
 from consent.upstream import UpstreamKind, UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy
 
@@ -110,30 +110,25 @@ class RecipientDraft:
     client_secret: str | None = None  # idem; otherwise generated and returned once
 
 
-def check_redirect_uri(uri: str) -> str:
-    """An absolute ``https`` URI without fragment (RFC 6749 §3.1.2: not even an empty one,
-    ``#`` alone), or ``http`` on a loopback host (as RFC 8252 §7.3 allows; the port is part of
-    the URI here, compared exactly with the rest); stored as given."""
-    parts = urlsplit(uri)
-    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    if "#" in uri or not parts.hostname or not (
-            parts.scheme == "https" or (parts.scheme == "http" and loopback)):
-        raise DomainError(f"{uri!r} is not an acceptable redirect URI: use an absolute https "
-                          "URI (http only on a loopback address) without fragment.",
-                          field="redirect_uris")
-    return uri
-
-
 async def register_recipient(session: AsyncSession, draft: RecipientDraft, *, tenant_id: str,
                              now: datetime) -> tuple[Recipient, str]:
     """Register a recipient and its organisation party; return it with its client secret,
-    which is not stored (only its hash is) and must be handed over now."""
+    which is not stored (only its hash is) and must be handed over now. Its redirect URIs,
+    website, logo and contact address are checked (:mod:`consent.services.web_addresses`);
+    purposes, datasets and redirect URIs repeated are kept once."""
     purposes = [Purpose.parse(str(p)) for p in draft.purposes]
     datasets = [Dataset.parse(str(d)) for d in draft.allowed_datasets]
     if not purposes or not datasets or not draft.redirect_uris:
         raise DomainError("A recipient declares purposes, datasets and redirect URIs.",
                           field="recipient")
-    uris = [check_redirect_uri(u) for u in draft.redirect_uris]
+    # Listed once each, in the order given (a purpose twice would be shown twice).
+    purposes, datasets = list(dict.fromkeys(purposes)), list(dict.fromkeys(datasets))
+    uris = list(dict.fromkeys(check_redirect_uri(u) for u in draft.redirect_uris))
+    check_web_url(draft.website, "website")
+    if draft.logo_url is not None:
+        check_web_url(draft.logo_url, "logo_url")
+    if draft.contact_email:
+        check_email(draft.contact_email, "contact_email")
     client_id = draft.client_id or new_client_id()
     clash = await session.exec(select(Recipient.id).where(Recipient.client_id == client_id))
     if clash.first() is not None:

@@ -16,7 +16,7 @@ from consent.client_secrets import verify_client_secret
 from consent.clock import FrozenClock
 from consent.errors import Conflict, DomainError, InvalidPeriod, UnknownVocabulary
 from consent.identifiers import PointRef
-from consent.models import AccountRole, PartyKind
+from consent.models import DEFAULT_TENANT, AccountRole, PartyKind
 from consent.services import registry as reg
 from consent.services.tenants import create_tenant
 from consent.storage import Database
@@ -43,6 +43,47 @@ def test_acceptable_redirect_uris(uri: str) -> None:
 def test_refused_redirect_uris(uri: str) -> None:
     with pytest.raises(DomainError):
         reg.check_redirect_uri(uri)
+
+
+@pytest.mark.parametrize("uri", [
+    "https://[::1/cb", "https://app.example:99999/cb", "https://app.example/cb\n",
+    "https://app.example/c b", "https://app.example:0/cb",
+])
+def test_malformed_redirect_uris_are_domain_errors(uri: str) -> None:
+    """Review 15d: the first was a 500 on POST /admin/recipients (urlsplit's ValueError); the
+    others were stored (a port beyond 65535, a newline urlsplit drops silently)."""
+    with pytest.raises(DomainError):
+        reg.check_redirect_uri(uri)
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"website": "javascript:alert(1)"}, "website"),  # rendered as <a href> on /register
+    ({"logo_url": "data:image/svg+xml,<svg/>"}, "logo_url"),
+    ({"contact_email": "not an address"}, "contact_email"),
+])
+async def test_a_recipient_website_logo_and_address_are_checked(
+        db: Database, clock: FrozenClock, change: dict[str, str], field: str) -> None:
+    """Review 15d: a ``javascript:`` website, any logo URL and any contact string were
+    stored as given."""
+    async with db.session() as session:
+        with pytest.raises(DomainError) as refused:
+            await reg.register_recipient(session, replace(RECIPIENT, **change),
+                                         tenant_id=DEFAULT_TENANT, now=clock.now())
+    assert refused.value.extra["field"] == field
+
+
+async def test_purposes_datasets_and_uris_given_twice_are_kept_once(
+        db: Database, clock: FrozenClock) -> None:
+    """Review 15d: duplicates were kept (and shown twice on the register and consent page)."""
+    draft = replace(RECIPIENT, purposes=["energy_monitoring"] * 2,
+                    allowed_datasets=["daily_consumption"] * 2,
+                    redirect_uris=["https://app.example/cb"] * 2)
+    async with db.session() as session:
+        recipient, _ = await reg.register_recipient(session, draft, tenant_id=DEFAULT_TENANT,
+                                                    now=clock.now())
+    assert recipient.purposes == ["energy_monitoring"]
+    assert recipient.allowed_datasets == ["daily_consumption"]
+    assert recipient.redirect_uris == ["https://app.example/cb"]
 
 
 async def test_register_recipient_stores_only_the_secret_hash(db: Database,
