@@ -30,7 +30,15 @@ from consent.clock import SystemClock
 from consent.errors import NotFound, PasserelleError
 from consent.journal import DONE, JournalEntry
 from consent.logins import find_account
-from consent.models import DEFAULT_TENANT, Account, AccountRole, PartyKind, StaffToken
+from consent.models import (
+    DEFAULT_TENANT,
+    Account,
+    AccountRole,
+    Party,
+    PartyKind,
+    StaffToken,
+    Tenant,
+)
 from consent.services import registry
 from consent.staff import mint_token
 from consent.storage import Database
@@ -59,6 +67,14 @@ def _account(args: argparse.Namespace, settings: Settings) -> int:
     async def work(db: Database) -> str:
         now = SystemClock().now()
         async with db.session() as session:
+            # Checked here: the foreign keys would refuse them too, as a traceback.
+            if await session.get(Tenant, args.tenant) is None:
+                raise NotFound(f"No tenant {args.tenant!r}.")
+            if args.member_of is not None:
+                member_of = await session.get(Party, args.member_of)
+                if member_of is None or member_of.tenant_id != args.tenant:
+                    raise NotFound(f"No organisation {args.member_of!r} in tenant "
+                                   f"{args.tenant!r}.")
             organisation = None
             if args.organisation:
                 organisation = (await registry.add_party(

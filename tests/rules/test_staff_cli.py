@@ -137,3 +137,19 @@ async def _count_tokens(url: str) -> int:
             return len((await s.exec(select(StaffToken))).all())
     finally:
         await db.dispose()
+
+
+async def test_an_account_in_an_unknown_tenant_is_a_clear_error(
+        sqlite_factory: SqliteFactory, data_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Review 15d: ``staff account --tenant nosuch`` ended in an IntegrityError traceback
+    (the party's foreign key); it is now "No tenant 'nosuch'", exit 2."""
+    url = sqlite_factory.create()
+    try:
+        code = await asyncio.to_thread(main, [
+            "staff", "account", "--tenant", "nosuch", "--username", "rita", "--name", "Rita",
+            "--role", "reviewer", "--data-dir", str(data_dir), "--database-url", url])
+        assert code == 2
+        assert "No tenant 'nosuch'" in capsys.readouterr().out
+    finally:
+        sqlite_factory.drop(url)
