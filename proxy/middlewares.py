@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from typing import TypeVar
@@ -11,7 +12,7 @@ from aiohttp.typedefs import Handler
 
 from consent.errors import DomainError, PasserelleError
 from consent.storage.database import DatabaseUnavailable, is_outage
-from proxy.errors import InvalidRequest, OAuthError
+from proxy.errors import BearerError, InvalidRequest, OAuthError
 from proxy.keys import request_id_key
 from proxy.logging_setup import request_id_var
 
@@ -40,6 +41,22 @@ def problem_response(error: PasserelleError, request: web.Request) -> web.Respon
         content_type=PROBLEM_JSON,
         headers=getattr(error, "headers", None),
     )
+
+
+def bearer_problems(handler: Handler) -> Handler:
+    """``handler`` answering its bearer-token errors (:class:`~proxy.errors.BearerError`) as
+    RFC 9457 problem+json with their RFC 6750 ``WWW-Authenticate`` challenge, like every other
+    error of the staff, admin and audit APIs (the error middleware renders OAuth errors as RFC
+    6749 JSON, the token endpoint's shape, which these APIs do not speak)."""
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except BearerError as error:
+            return web.json_response(error.to_problem(instance=request.path),
+                                     status=error.status, content_type=PROBLEM_JSON,
+                                     headers=error.response_headers())
+    return wrapped
 
 
 @web.middleware

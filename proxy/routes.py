@@ -9,6 +9,7 @@ from proxy.data import community
 from proxy.data.evidence import add_evidenced_get
 from proxy.data.setup import add_data_routes
 from proxy.evidence.setup import add_audit_routes
+from proxy.middlewares import bearer_problems
 from proxy.oauth import authorize, endpoints, registry
 from proxy.oauth.setup import STATIC_DIR
 from proxy.portal.routes import add_portal_routes
@@ -36,10 +37,13 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/logout", login.logout, name="logout")
     r.add_get("/register", registry.register_page, name="register")
     r.add_get("/register.json", registry.register_json, name="register_json")
-    r.add_get("/admin/recipients", registry.admin_list, name="admin_recipients")
-    r.add_post("/admin/recipients", registry.admin_create)
-    r.add_get("/admin/recipients/{client_id}", registry.admin_get, name="admin_recipient")
-    r.add_post("/admin/recipients/{client_id}/state", registry.admin_set_state)
+    # Admin-token errors are problem+json with a Bearer challenge, as on /staff and /audit.
+    admin = bearer_problems
+    r.add_get("/admin/recipients", admin(registry.admin_list), name="admin_recipients")
+    r.add_post("/admin/recipients", admin(registry.admin_create))
+    r.add_get("/admin/recipients/{client_id}", admin(registry.admin_get),
+              name="admin_recipient")
+    r.add_post("/admin/recipients/{client_id}/state", admin(registry.admin_set_state))
     r.add_static("/static/", STATIC_DIR, name="static")
 
     # --- data proxy (issue 4): /api/v1, /api/openapi.json, /api/docs, /compat/enedis -------

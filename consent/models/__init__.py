@@ -28,7 +28,13 @@ from consent.models.claims import (
     PortRequestRecord,
     PortRequestState,
 )
-from consent.models.communities import DEFAULT_MIN_MEMBERS, Community, CommunityMember
+from consent.models.communities import (
+    DEFAULT_MIN_MEMBERS,
+    MAX_COMMUNITY_K,
+    MIN_COMMUNITY_K,
+    Community,
+    CommunityMember,
+)
 from consent.models.consents import Consent, ConsentEvent, ConsentPoint
 from consent.models.history import AppendOnlyError, Channel
 from consent.models.identity import ExternalIdentity, PasswordReset
@@ -62,6 +68,8 @@ __all__ = [
     "DEFAULT_MIN_MEMBERS",
     "DEFAULT_TENANT",
     "DEFAULT_TIMEZONES",
+    "MAX_COMMUNITY_K",
+    "MIN_COMMUNITY_K",
     "Account",
     "AccountRole",
     "AppendOnlyError",

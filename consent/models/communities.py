@@ -17,6 +17,10 @@ from consent.models.base import Created, TenantScoped, id_field, instant_field, 
 
 #: Default k: the fewest members an aggregate may be computed over.
 DEFAULT_MIN_MEMBERS = 5
+#: The bounds of any k: one member is no aggregate (R4); the column is a 32-bit integer, and no
+#: collective self-consumption operation comes near ten thousand members.
+MIN_COMMUNITY_K = 2
+MAX_COMMUNITY_K = 10_000
 
 
 class Community(TenantScoped, Created, table=True):
@@ -27,7 +31,8 @@ class Community(TenantScoped, Created, table=True):
     id: str = id_field()
     name: str = Field(max_length=200)
     organiser_id: str = ref_field("recipient.id")
-    min_members: int = Field(default=DEFAULT_MIN_MEMBERS, ge=2)
+    min_members: int = Field(default=DEFAULT_MIN_MEMBERS, ge=MIN_COMMUNITY_K,
+                             le=MAX_COMMUNITY_K)
 
 
 class CommunityMember(TenantScoped, table=True):

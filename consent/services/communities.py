@@ -22,6 +22,8 @@ from consent.identifiers import PointRef, Source
 from consent.lifecycle import ActorRole
 from consent.models import (
     DEFAULT_MIN_MEMBERS,
+    MAX_COMMUNITY_K,
+    MIN_COMMUNITY_K,
     Community,
     CommunityMember,
     MeteringPoint,
@@ -78,8 +80,8 @@ class CommunityService:
 
     def __init__(self, db: Database, clock: Clock,
                  min_members: int = DEFAULT_MIN_MEMBERS) -> None:
-        if min_members < 2:
-            raise ValueError("a community aggregate needs at least two members")
+        if not MIN_COMMUNITY_K <= min_members <= MAX_COMMUNITY_K:
+            raise ValueError(f"k lies between {MIN_COMMUNITY_K} and {MAX_COMMUNITY_K}")
         self.db = db
         self.clock = clock
         self.min_members = min_members
@@ -87,12 +89,17 @@ class CommunityService:
     async def create(self, actor: Actor, *, name: str, organiser_id: str,
                      min_members: int | None = None) -> Community:
         """A community run by the organiser app ``organiser_id`` (a recipient declaring
-        collective self-consumption). ``min_members`` (k) is never below the instance's."""
+        collective self-consumption). ``min_members`` (k) is never below the instance's nor
+        above :data:`~consent.models.communities.MAX_COMMUNITY_K` (a 400, not an overflow of
+        the column)."""
         _operator_only(actor)
         k = self.min_members if min_members is None else min_members
         if k < self.min_members:
             raise DomainError(f"k is at least {self.min_members} on this instance.",
                               field="min_members", rule="R4")
+        if k > MAX_COMMUNITY_K:
+            raise DomainError(f"k is at most {MAX_COMMUNITY_K}.", field="min_members",
+                              rule="R4")
         if not name.strip() or len(name) > 200:
             raise DomainError("A community needs a name (at most 200 characters).",
                               field="name")

@@ -33,9 +33,7 @@ auditor looked at is itself evidence.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -61,10 +59,10 @@ from consent.tokens import (
     SESSION_PREFIX,
 )
 from proxy.auth import bearer_value
-from proxy.errors import BearerError, InvalidToken
+from proxy.errors import InvalidToken
 from proxy.evidence.bundles import bundle_response
 from proxy.keys import auditor_key, clock_key, database_key, evidence_key
-from proxy.middlewares import PROBLEM_JSON
+from proxy.middlewares import bearer_problems
 from proxy.oauth.registry import json_body
 from proxy.paging import MAX_CURSOR, page_of
 
@@ -73,22 +71,8 @@ _FILTERS = ("consent_id", "household_id", "recipient_id")
 _OTHER_CREDENTIALS = (ACCESS_PREFIX, REFRESH_PREFIX, ADMIN_PREFIX, STAFF_PREFIX,
                       SESSION_PREFIX, INITIAL_ACCESS_PREFIX)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def audit_errors(handler: Handler) -> Handler:
-    """``handler`` answering its bearer errors as problem+json, like every other error of the
-    audit API, with their RFC 6750 ``WWW-Authenticate`` challenge (the error middleware
-    renders OAuth errors as RFC 6749 JSON, the token endpoint's shape)."""
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except BearerError as error:
-            return web.json_response(error.to_problem(instance=request.path),
-                                     status=error.status, content_type=PROBLEM_JSON,
-                                     headers=error.response_headers())
-    return wrapped
+#: Every audit handler is wrapped so: bearer errors as problem+json, with their challenge.
+audit_errors = bearer_problems
 
 
 async def require_auditor(request: web.Request) -> Auditor:

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Any
 
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from proxy.middlewares import bearer_problems
 from proxy.staff import mandates, operations, reviews
 
 
+class _ProblemRouter:
+    """``add_get``/``add_post`` of ``router``, each handler wrapped by ``bearer_problems``."""
+
+    def __init__(self, router: web.UrlDispatcher) -> None:
+        self.router = router
+
+    def add_get(self, path: str, handler: Handler, **kwargs: Any) -> None:
+        self.router.add_get(path, bearer_problems(handler), **kwargs)
+
+    def add_post(self, path: str, handler: Handler, **kwargs: Any) -> None:
+        self.router.add_post(path, bearer_problems(handler), **kwargs)
+
+
 def add_staff_routes(app: web.Application) -> None:
-    """Register every ``/staff`` route."""
-    r = app.router
+    """Register every ``/staff`` route; a bearer-token error on any of them is problem+json
+    with a ``WWW-Authenticate: Bearer`` challenge (:func:`proxy.middlewares.bearer_problems`),
+    like its other errors."""
+    r = _ProblemRouter(app.router)
     r.add_get("/staff/me", operations.me, name="staff_me")
     r.add_get("/staff/reviews", reviews.queue, name="staff_reviews")
     r.add_post("/staff/mandates", mandates.create, name="staff_mandates")

@@ -86,6 +86,10 @@ async def test_admin_api_needs_an_admin_token(passerelle: Running,
         await mint_admin_token(passerelle, capsys)
         async with session.get(url, headers={"Authorization": "Bearer pas_adm_guess"}) as r:
             assert r.status == 401
+            # Review 15d: this was the token endpoint's application/json {"error": ...};
+            # docs/errors.md promises a problem, as on /staff and /audit/v1.
+            assert r.headers["Content-Type"].startswith("application/problem+json")
+            assert (await r.json())["type"].endswith("/invalid_token")
 
 
 async def test_replicas_without_a_data_directory_take_admin_tokens_from_a_secret(

@@ -240,3 +240,28 @@ async def test_the_same_member_added_twice_at_once_is_a_409(app_world: RulesWorl
                                      for _ in range(4)))
     assert sorted(s for s, _ in answers) == [201, 409, 409, 409], answers
     assert {b["field"] for s, b in answers if s == 409} == {"point"}
+
+
+async def test_community_k_beyond_any_community_is_a_400_not_a_500(
+        app_world_any: RulesWorld) -> None:
+    """Review 15d: ``min_members`` 2**31 overflowed PostgreSQL's int4 column, 2**70 SQLite's
+    integer (OverflowError): both were 500s. k is now at most 10,000 (a 400, rule R4)."""
+    w = app_world_any
+    for k in (10_001, 2**31, 2**70):
+        status, body = await w.staff("alex", "POST", "/staff/communities", json_body={
+            "name": "Huge k", "organiser_id": w.apps["pmo"], "min_members": k})
+        assert status == 400, (k, status, body)
+        assert body["field"] == "min_members"
+
+
+async def test_a_staff_token_error_is_problem_json_with_a_bearer_challenge(
+        app_world: RulesWorld) -> None:
+    """Review 15d: a refused staff token was ``application/json`` ``{"error":
+    "invalid_token"}`` (the token endpoint's shape) where docs/errors.md promises a problem,
+    as the audit API answers."""
+    async with app_world.client.get("/staff/me",
+                                    headers={"Authorization": "Bearer pas_stf_nope"}) as r:
+        assert r.status == 401
+        assert r.headers["Content-Type"].startswith("application/problem+json")
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+        assert (await r.json())["type"].endswith("/invalid_token")
