@@ -93,12 +93,17 @@ def load_cache_secret(data_dir: Path) -> bytes:
     """The 32-byte cache secret: ``$PASSERELLE_CACHE_KEY`` (base64) or ``data_dir/cache.key``.
 
     The file is created with mode 0600 on first use. Losing it only empties the cache.
+    ``ValueError`` (showing no key) if the variable is not base64 or either is not 32 bytes.
     """
     env = os.environ.get(KEY_ENV)
     if env:
-        secret = b64decode(env)
+        try:
+            secret = b64decode(env.strip(), validate=True)
+        except ValueError:
+            secret = b""
         if len(secret) != 32:
-            raise ValueError(f"{KEY_ENV} must be 32 bytes, base64-encoded")
+            raise ValueError(f"{KEY_ENV} must be 32 bytes, base64-encoded "
+                             "(openssl rand -base64 32)")
         return secret
     path = data_dir / KEY_FILE
     secret = read_or_create(path, lambda: secrets.token_bytes(32))

@@ -44,12 +44,14 @@ def settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     from proxy.app import create_app
+    from proxy.issuer import check_issuer
     from proxy.logging_setup import configure_logging
     from proxy.observability import SafeAccessLogger
     from proxy.server_tuning import loop_kind, serving_loop, tune_for_serving
 
     settings = settings_from(args, host=args.host, port=args.port, demo=args.demo,
                              public_url=args.public_url)
+    check_issuer(settings)
     configure_logging(settings.log_format, settings.log_level)
     loop = serving_loop(settings.event_loop)
     app = create_app(settings)

@@ -22,10 +22,13 @@ import typing
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
 from consent.errors import PasserelleError
+from consent.models.communities import MAX_COMMUNITY_K, MIN_COMMUNITY_K
+from consent.storage.database import SQLITE_SYNCHRONOUS
 from proxy.settings import DATA_CONNECT_TOKEN_SECONDS, Settings
 
 PREFIX = "PASSERELLE_"
@@ -84,8 +87,11 @@ def _convert(name: str, raw: str, kind: Any) -> object:
 
 
 #: Fields whose value must lie in ``[low, high]``: a sweep every 0 s would spin on the
-#: database; a refresh-token window of a million days overflows every date computed from it.
+#: database; a refresh-token window of a million days overflows every date computed from it;
+#: port 70000 would listen on 70000 % 65536; an upstream timeout of 0 is no timeout at all for
+#: aiohttp; k = 1 is no aggregate (R4), and a k beyond any community is none either.
 _BOUNDS: dict[str, tuple[float, float]] = {
+    "port": (1, 65535),
     "access_token_ttl": (1, 3600),
     "compat_access_token_ttl": (1, DATA_CONNECT_TOKEN_SECONDS),
     "refresh_token_idle_days": (1, 3650),
@@ -96,7 +102,38 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "telemetry_interval": (1, 86400),
     "check_cache_ttl": (0, 3600),
     "upstream_recipient_share": (0.01, 1),
+    "upstream_timeout": (0.1, 600),
+    "upstream_max_wait": (0, 600),
+    "recipient_rate": (0.01, 1_000_000),
+    "recipient_burst": (1, 1_000_000),
+    "community_min_members": (MIN_COMMUNITY_K, MAX_COMMUNITY_K),
 }
+
+#: Fields holding one of a few words (compared without regard to case).
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "log_format": ("text", "json"),
+    "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+    "sqlite_synchronous": SQLITE_SYNCHRONOUS,
+    "event_loop": ("uvloop", "asyncio"),
+}
+
+
+def check_value(field: str, value: object, label: str) -> object:
+    """``value`` of the settings field ``field`` if within its bounds or choices (the choice
+    spelt as listed), else :class:`InvalidConfiguration` naming ``label`` (the variable or
+    option that set it)."""
+    low, high = _BOUNDS.get(field, (float("-inf"), float("inf")))
+    if isinstance(value, int | float) and not isinstance(value, bool) \
+            and not low <= value <= high:
+        raise InvalidConfiguration(f"{label}={value!r} must lie between {low:g} and {high:g}.")
+    choices = _CHOICES.get(field)
+    if choices is not None and isinstance(value, str):
+        chosen = [c for c in choices if c.lower() == value.strip().lower()]
+        if not chosen:
+            raise InvalidConfiguration(f"{label}={value!r} is not one of "
+                                       f"{', '.join(choices)}.")
+        return chosen[0]
+    return value
 
 
 def environment_values(environ: Mapping[str, str]) -> dict[str, object]:
@@ -107,12 +144,34 @@ def environment_values(environ: Mapping[str, str]) -> dict[str, object]:
         name = PREFIX + f.name.upper()
         if name in environ:
             value = _convert(name, environ[name], hints[f.name])
-            low, high = _BOUNDS.get(f.name, (float("-inf"), float("inf")))
-            if isinstance(value, int | float) and not low <= value <= high:
-                raise InvalidConfiguration(f"{name}={environ[name]!r} must lie between "
-                                           f"{low:g} and {high:g}.")
-            values[f.name] = value
+            values[f.name] = check_value(f.name, value, name)
     return values
+
+
+def check_public_url(url: str | None) -> None:
+    """``PASSERELLE_PUBLIC_URL`` (or ``--public-url``) is an origin: ``https://`` or ``http://``,
+    a host, an optional port, at most a trailing ``/``; no path, query, fragment or user info
+    (the OAuth issuer identifier and the base of every link are built on it).
+    :class:`InvalidConfiguration` otherwise; whether http may serve is :mod:`proxy.issuer`'s."""
+    if url is None:
+        return
+    problem = None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a port outside 0-65535)
+    except ValueError:
+        problem = "is not a URL"
+    else:
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            problem = "is not an absolute https URL"
+        elif parts.path not in ("", "/") or parts.query or parts.fragment or "#" in url \
+                or "?" in url or parts.username is not None or parts.port == 0 \
+                or any(not 0x21 <= ord(c) <= 0x7E for c in url):
+            problem = "must be an origin only (scheme, host, optional port)"
+    if problem:
+        shown = "" if "@" in url else f" {url[:200]!r}"  # user info may hold a password
+        raise InvalidConfiguration(f"The public URL (PASSERELLE_PUBLIC_URL){shown} {problem}, "
+                                   "such as https://passerelle.example.org.")
 
 
 def with_password(url: str, password: str) -> str:
@@ -126,11 +185,15 @@ def with_password(url: str, password: str) -> str:
 def settings_from_environment(overrides: Mapping[str, object] | None = None,
                               environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from ``PASSERELLE_*`` variables of ``environ`` (default ``os.environ``) with
-    ``overrides`` (options given on the command line; ``None`` means "not given") on top."""
+    ``overrides`` (options given on the command line; ``None`` means "not given") on top.
+    Every value is checked, overrides included (types, bounds, choices, the public URL's
+    form): :class:`InvalidConfiguration` names the first that is not usable."""
     env = os.environ if environ is None else environ
     values = environment_values(env)
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    values.update({k: check_value(k, v, "--" + k.replace("_", "-"))
+                   for k, v in (overrides or {}).items() if v is not None})
     settings = Settings(**values)  # type: ignore[arg-type]
+    check_public_url(settings.public_url)
     password = env.get(PASSWORD_VAR)
     if password:
         url = settings.resolved_database_url

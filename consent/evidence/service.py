@@ -116,8 +116,14 @@ class Evidence:
 
     async def open_key(self) -> SignedCheckpoint:
         """Make sure a signing key exists (by signing a checkpoint), so that no transaction
-        that signs inside itself has to create one. Call once at start."""
-        return await self.checkpoint()
+        that signs inside itself has to create one, and that this process can use it: a
+        checkpoint already stored for the log's size is returned without signing, so a probe
+        is signed too, and a keyring that cannot open the current key raises
+        :class:`EvidenceUnavailable` here rather than in every later write. Call once at
+        start."""
+        checkpoint = await self.checkpoint()
+        await self.keys.sign(b"passerelle/evidence/open-key-probe", at=self.clock.now())
+        return checkpoint
 
     async def access(self, event: AccessEvent) -> Appended:
         """Log one data access, served or denied (R16)."""

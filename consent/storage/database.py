@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, exc, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,11 +24,19 @@ if TYPE_CHECKING:
 
 
 def normalise_url(url: str) -> str:
-    """Map plain ``sqlite:``/``postgresql:`` URLs to their async drivers."""
+    """Map plain ``sqlite:``/``postgresql:`` URLs to their async drivers, and libpq's
+    ``sslmode=`` (what operators copy from their provider) to asyncpg's ``ssl=``, which takes
+    the same modes (asyncpg refuses ``sslmode`` as an unknown argument)."""
     if url.startswith("sqlite:///") or url == "sqlite://":
         return "sqlite+aiosqlite" + url[len("sqlite"):]
     if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("postgresql+asyncpg://") and "sslmode=" in url:
+        parsed = make_url(url)
+        mode = parsed.query.get("sslmode")
+        if isinstance(mode, str) and "ssl" not in parsed.query:
+            url = (parsed.difference_update_query(["sslmode"]).update_query_dict({"ssl": mode})
+                   .render_as_string(hide_password=False))
     return url
 
 

@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from functools import partial
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -46,6 +47,7 @@ from proxy.data.evidence import add_evidenced_get
 from proxy.data.facts import FactsLoader
 from proxy.data.ratelimit import RecipientLimits
 from proxy.data.service import DataService
+from proxy.environment import InvalidConfiguration
 from proxy.keys import (
     access_sink_key,
     access_trail_key,
@@ -82,15 +84,25 @@ def use_adapters(app: web.Application, adapters: Mapping[Source, MeterDataAdapte
     app[adapters_key] = dict(adapters)
 
 
+def cache_secret(data_dir: Path) -> bytes:
+    """:func:`~consent.day_cache.load_cache_secret`, a key that is not 32 bytes of base64
+    being :class:`~proxy.environment.InvalidConfiguration` (its message shows no key)."""
+    try:
+        return load_cache_secret(data_dir)
+    except ValueError as error:
+        raise InvalidConfiguration(str(error)) from None
+
+
 def remote_adapters(app: web.Application, session: aiohttp.ClientSession,
-                    ) -> dict[Source, MeterDataAdapter]:
+                    secret: bytes) -> dict[Source, MeterDataAdapter]:
     """The in-house client at ``Settings.upstream_url`` for every source, its application
-    token shared through the database (one token for all replicas)."""
+    token shared through the database (one token for all replicas), sealed with ``secret``
+    (the cache secret)."""
     settings, db = app[settings_key], app[database_key]
     client = InhouseClient(session, settings.upstream_url or "", settings.upstream_client_id,
                            settings.upstream_client_secret or "",
                            timeout=settings.upstream_timeout, clock=app[clock_key],
-                           tokens=token_store(db, load_cache_secret(settings.data_dir)))
+                           tokens=token_store(db, secret))
     return {source: client for source in Source}
 
 
@@ -135,14 +147,15 @@ async def build_upstreams(adapters: Mapping[Source, MeterDataAdapter], app: web.
 async def data_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the data path's resources (see the module docstring)."""
     settings, db, clock = app[settings_key], app[database_key], app[clock_key]
-    session = aiohttp.ClientSession() if adapters_key not in app else None
+    remote = adapters_key not in app
+    secret = cache_secret(settings.data_dir) if settings.upstream_cache or remote else b""
+    session = aiohttp.ClientSession() if remote else None
     if session is not None:
-        app[adapters_key] = remote_adapters(app, session)
+        app[adapters_key] = remote_adapters(app, session, secret)
     sink = GroupCommitSink(db, also=app.get(access_trail_key))  # + evidence leaves, same commit
     sink.start()
     app[access_sink_key] = sink
-    cache = (DayCache(db, load_cache_secret(settings.data_dir))
-             if settings.upstream_cache else None)
+    cache = DayCache(db, secret) if settings.upstream_cache else None
     tasks: list[asyncio.Task[None]] = []
     limiter = FairLimiter(max_wait=settings.upstream_max_wait, ledgers=partial(quota_ledger, db),
                           share=settings.upstream_recipient_share)

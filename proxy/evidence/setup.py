@@ -14,6 +14,12 @@ on its first tick), and wires:
   (:mod:`consent.evidence.access_trail`);
 - a task issuing a signed checkpoint every ``Settings.evidence_checkpoint_interval`` seconds.
 
+Keys that are no keys, or a keyring that cannot open the log's current signing key (a replica
+given a fresh data directory but not the instance's ``PASSERELLE_EVIDENCE_KEYS``: it makes a
+keyring of its own), are :class:`~proxy.environment.InvalidConfiguration`: the replica refuses
+to start rather than answer 503 to every signed write while ``/readyz`` says it is ready. The
+first start on an empty database still makes the keyring and the first signing key.
+
 At shutdown the task stops and queued appends are written before the database closes.
 """
 
@@ -26,9 +32,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from consent.evidence.checkpoints import issue_periodically
+from consent.evidence.errors import EvidenceUnavailable
 from consent.evidence.lifecycle import LifecycleRecorder
 from consent.evidence.service import Evidence, origin_for
 from consent.services import MandateService
+from proxy.environment import InvalidConfiguration
 from proxy.evidence import audit_api
 from proxy.keys import (
     access_trail_key,
@@ -46,10 +54,21 @@ log = logging.getLogger("passerelle.evidence")
 async def evidence_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the evidence subsystem and wire it (see the module docstring)."""
     settings, db, clock = app[settings_key], app[database_key], app[clock_key]
-    evidence = Evidence.open(db, settings.data_dir, origin=origin_for(settings.issuer),
-                             clock=clock)
+    try:
+        evidence = Evidence.open(db, settings.data_dir, origin=origin_for(settings.issuer),
+                                 clock=clock)
+    except EvidenceUnavailable as error:  # PASSERELLE_EVIDENCE_KEYS unreadable or not keys
+        raise InvalidConfiguration(f"Evidence keys: {error.detail}") from None
     try:
         await evidence.open_key()
+    except EvidenceUnavailable as error:
+        # The log's signing key is sealed with a key this keyring lacks (a replica started
+        # without the instance's keys made its own): it could sign nothing, so it must not
+        # serve, let alone say it is ready.
+        raise InvalidConfiguration(
+            "Evidence keys: the log's signing key cannot be opened "
+            f"({error.detail.rstrip('.')}). Give every replica the instance's keys: "
+            "PASSERELLE_EVIDENCE_KEYS or _FILE.") from None
     except Exception:  # the database is down or not migrated yet: liveness must still hold
         log.warning("evidence: no signing key yet; the checkpoint task will open it",
                     exc_info=True)

@@ -15,6 +15,7 @@ Two defaults of authlib are fixed here (reference §1.5): its responses are turn
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,15 +26,18 @@ from aiohttp import web
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from multidict import CIMultiDictProxy
 
 from consent.scopes import AccessRequest
-from proxy.errors import NO_STORE, InvalidRequest
+from proxy.errors import NO_STORE, InvalidRequest, TemporarilyUnavailable
 from proxy.web.forms import MalformedForm, parse_pairs, read_form
 
 if TYPE_CHECKING:
     from proxy.oauth.exchange import Exchange
+
+log = logging.getLogger("passerelle.oauth")
 
 #: Longest value of one parameter (authorization_details has its own, longer cap).
 MAX_VALUE_LENGTH = 2048
@@ -82,12 +86,22 @@ class Snapshot(OAuth2Request):  # type: ignore[misc]
     """An aiohttp request, fully read, as authlib's :class:`OAuth2Request`.
 
     ``uri`` is built from the configured issuer (the public URL), never from the ``Host`` or
-    ``X-Forwarded-*`` headers the client sent (RFC 9700 §4.13).
+    ``X-Forwarded-*`` headers the client sent (RFC 9700 §4.13). An issuer authlib deems
+    insecure (http on a host that is not loopback: ``passerelle serve`` refuses to start on
+    one, :mod:`proxy.issuer`, but an application can still be built on one) is
+    :class:`~proxy.errors.TemporarilyUnavailable` (503, logged), never a 500.
     """
 
     def __init__(self, method: str, uri: str, headers: CIMultiDictProxy[str],
                  query: list[tuple[str, str]], form: list[tuple[str, str]]) -> None:
-        super().__init__(method, uri, headers=headers)
+        try:
+            super().__init__(method, uri, headers=headers)
+        except InsecureTransportError:
+            log.error("OAuth refused: the issuer is plain http on a host that is not "
+                      "loopback; set PASSERELLE_PUBLIC_URL to the https origin")
+            raise TemporarilyUnavailable("OAuth is not served over plain http here; the "
+                                         "operator must publish this server over https.") \
+                from None
         self.payload = Payload(query + form)
         #: Set by :class:`~proxy.oauth.grants.AccessRequestCheck` once validated.
         self.access: AccessRequest | None = None

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from consent.errors import PasserelleError
 from consent.secret_files import read_or_create
+from proxy.environment import InvalidConfiguration
 from proxy.keys import settings_key, web_secret_key
 from proxy.settings import Settings
 from proxy.web.forms import MalformedForm, first, read_form
@@ -38,16 +39,24 @@ class CsrfRejected(PasserelleError):
 
 
 def load_secret_key(settings: Settings) -> bytes:
-    """The server key: from ``PASSERELLE_SECRET_KEY``, else ``secret.key`` (made if missing)."""
+    """The server key: from ``PASSERELLE_SECRET_KEY``, else ``secret.key`` (made if missing).
+    A key that is not hexadecimal or holds fewer than 32 bytes is
+    :class:`~proxy.environment.InvalidConfiguration` (the message never shows it)."""
     env = os.environ.get("PASSERELLE_SECRET_KEY")
-    if env:
-        key = bytes.fromhex(env)
-        if len(key) < 32:
-            raise ValueError("PASSERELLE_SECRET_KEY must hold at least 32 bytes (64 hex digits)")
-        return key
     path = Path(settings.data_dir) / "secret.key"
-    text = read_or_create(path, lambda: secrets.token_hex(32).encode("ascii"))
-    return bytes.fromhex(text.decode("ascii").strip())
+    if env:
+        text, origin = env.strip(), "PASSERELLE_SECRET_KEY"
+    else:
+        raw = read_or_create(path, lambda: secrets.token_hex(32).encode("ascii"))
+        text, origin = raw.decode("ascii", "replace").strip(), str(path)
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) < 32:
+        raise InvalidConfiguration(f"{origin} must hold at least 32 bytes as hexadecimal "
+                                   "(64 hex digits: openssl rand -hex 32).")
+    return key
 
 
 def token_for(request: web.Request, state: SessionState) -> str:

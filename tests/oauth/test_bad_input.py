@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import date
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,8 +14,11 @@ from hypothesis import strategies as st
 
 from consent.errors import DomainError
 from consent.scopes import parse_request
+from proxy.app import create_app
+from proxy.settings import Settings
 from tests.oauth.conftest import REDIRECT_URI, Browser, Running, query_of
 from tests.oauth.helpers import authorize_url, exchange_code, get_code, token_request
+from tests.ops.conftest import running
 
 
 async def error_page(browser: Browser, url: str, code: str = "invalid_request") -> None:
@@ -187,3 +191,14 @@ def test_a_duration_beyond_three_calendar_years_is_refused() -> None:
                            "duration": "P37M"}])
     with pytest.raises(DomainError, match="duration may not exceed"):
         parse_request(None, details, today=date(2026, 11, 24))
+
+
+async def test_an_http_issuer_on_a_public_name_is_never_a_500(tmp_path: Path) -> None:
+    """Review 15d: with such an issuer (``passerelle serve`` now refuses it; an application
+    can still be built on one) every token request was an unhandled authlib
+    InsecureTransportError, a 500. It is now an OAuth error, temporarily_unavailable."""
+    app = create_app(Settings(data_dir=tmp_path, public_url="http://passerelle.lan:8080"))
+    async with running(app) as client:
+        response = await client.post("/oauth2/token", data={"grant_type": "client_credentials"})
+        assert response.status == 503, await response.text()
+        assert (await response.json())["error"] == "temporarily_unavailable"

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from proxy.app import create_app
 from proxy.cli import build_parser, main, settings_from
 from proxy.environment import (
     InvalidConfiguration,
@@ -14,8 +19,10 @@ from proxy.environment import (
     expand_secret_files,
     settings_from_environment,
 )
+from proxy.issuer import check_issuer
 from proxy.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cret-db-password"
 
 
@@ -119,3 +126,94 @@ def test_every_setting_is_in_the_configuration_reference() -> None:
 def test_values_out_of_their_bounds_refuse_to_start(name: str, raw: str) -> None:
     with pytest.raises(InvalidConfiguration, match="must lie between"):
         environment_values({name: raw})
+
+
+@pytest.mark.parametrize(("name", "raw"), [
+    ("PASSERELLE_PORT", "70000"),               # aiohttp listened on 70000 % 65536 = 4464
+    ("PASSERELLE_PORT", "-1"),
+    ("PASSERELLE_UPSTREAM_TIMEOUT", "0"),       # aiohttp ClientTimeout(total=0): no timeout
+    ("PASSERELLE_UPSTREAM_TIMEOUT", "-1"),
+    ("PASSERELLE_UPSTREAM_MAX_WAIT", "-1"),
+    ("PASSERELLE_RECIPIENT_BURST", "0"),
+    ("PASSERELLE_RECIPIENT_RATE", "-5"),
+    ("PASSERELLE_COMMUNITY_MIN_MEMBERS", "1"),
+    ("PASSERELLE_LOG_LEVEL", "verbose"),
+    ("PASSERELLE_LOG_FORMAT", "xml"),
+    ("PASSERELLE_SQLITE_SYNCHRONOUS", "off"),
+    ("PASSERELLE_PUBLIC_URL", "passerelle.example.org"),
+    ("PASSERELLE_PUBLIC_URL", "https://passerelle.example.org/base?x=1"),
+])
+def test_numbers_words_and_the_public_url_are_checked(name: str, raw: str) -> None:
+    """Review 15d: these were accepted (no bounds on the port, the upstream timeouts, the
+    rate limits or k; no choices for the words; a public URL without scheme or with a path),
+    to fail later with a traceback or to run wrong (port 70000 listened on 4464)."""
+    with pytest.raises(InvalidConfiguration):
+        settings_from_environment(environ={name: raw})
+
+
+def test_command_line_overrides_are_bounded_too() -> None:
+    """Review 15d: ``--port 70000`` skipped the bounds the variable had."""
+    with pytest.raises(InvalidConfiguration, match="--port"):
+        settings_from_environment({"port": 70000}, environ={})
+
+
+@pytest.mark.parametrize(("changes", "says"), [
+    ({"host": "0.0.0.0"}, "PASSERELLE_PUBLIC_URL"),  # noqa: S104  issuer http://0.0.0.0:8080
+    ({"public_url": "http://passerelle.lan:8080"}, "https"),
+    ({"host": "192.0.2.7"}, "https"),
+])
+def test_a_server_needs_an_https_issuer_unless_loopback(changes: dict[str, str],
+                                                         says: str) -> None:
+    """Review 15d: an http issuer on a public name started, then every token request was a
+    500 (authlib's InsecureTransportError); ``--host 0.0.0.0`` gave issuer http://0.0.0.0."""
+    with pytest.raises(InvalidConfiguration, match=says):
+        check_issuer(Settings(**changes))  # type: ignore[arg-type]
+    check_issuer(Settings(host="0.0.0.0", public_url="http://127.0.0.1:8080"))  # noqa: S104
+    check_issuer(Settings(public_url="https://passerelle.example.org"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(("name", "raw"), [
+    ("PASSERELLE_LOG_LEVEL", "verbose"),
+    ("PASSERELLE_SECRET_KEY", "not-hex"),
+    ("PASSERELLE_SECRET_KEY", "abcd"),
+    ("PASSERELLE_CACHE_KEY", "@@@not-base64"),
+    ("PASSERELLE_EVIDENCE_KEYS", "garbage"),
+    ("PASSERELLE_COMMUNITY_MIN_MEMBERS", "1"),
+    ("PASSERELLE_DATABASE_URL", "postgres://x:pw-in-url@127.0.0.1:1/db?sslmode=require"),
+])
+def test_a_bad_setting_is_one_line_and_exit_2_not_a_traceback(tmp_path: Path, name: str,
+                                                               raw: str) -> None:
+    """Review 15d: a bad level, key, k or database URL (asyncpg's TypeError on ``sslmode``,
+    then an unreachable server) ended in a traceback with exit status 1; never a secret."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PASSERELLE_DATA_DIR": str(tmp_path),
+           name: raw}
+    run = subprocess.run([sys.executable, "-m", "proxy", "serve", "--port", str(_free_port())],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, run.stderr[-400:]
+    assert "Traceback" not in run.stderr, run.stderr[-400:]
+    assert "pw-in-url" not in run.stderr
+    assert "not-hex" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("passerelle: ")
+
+
+@pytest.mark.parametrize("changes", [
+    {"public_url": "https://passerelle.example.org"},  # public passwords on a public instance
+    {"host": "0.0.0.0"},  # noqa: S104  was a DomainError traceback (its callback URI)
+    {"public_url": "http://passerelle.lan:8080"},
+])
+def test_the_demo_runs_only_on_a_loopback_issuer(tmp_path: Path,
+                                                 changes: dict[str, str]) -> None:
+    """Review 15d: the demo (admin/admin-demo-2026...) ran on a public https instance, and
+    died with a DomainError traceback on a non-loopback http URL (``serve --demo --host
+    0.0.0.0``, the image's host). Both are now one clear refusal that says what to set."""
+    settings = Settings(data_dir=tmp_path, demo=True, **changes)  # type: ignore[arg-type]
+    with pytest.raises(InvalidConfiguration, match=r"PASSERELLE_PUBLIC_URL=http://127\.0\.0\.1"):
+        create_app(settings)
+    create_app(Settings(data_dir=tmp_path, demo=True, host="0.0.0.0",  # noqa: S104
+                        public_url="http://127.0.0.1:8080"))  # the documented container way

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from consent.evidence.secrets import ENV_VAR
+from consent.evidence.service import KEYRING_FILE
 from consent.storage import Database
 from consent.storage.migrate import head_revision
+from proxy.app import create_app
+from proxy.environment import InvalidConfiguration
 from proxy.health import classify
+from proxy.settings import Settings
 from tests.ops.conftest import running
 
 
@@ -82,3 +89,24 @@ async def test_a_schema_ahead_of_the_code_stays_ready_for_rolling_upgrades(
 ])
 def test_classify(revision: str | None, head: str, expected: str) -> None:
     assert classify(revision, head, frozenset({"a", "b", "c"})) == expected
+
+
+async def test_a_replica_without_the_instance_keyring_refuses_to_start(tmp_path: Path) -> None:
+    """Review 15d: a second replica on the same database without PASSERELLE_EVIDENCE_KEYS (a
+    fresh data directory) made a keyring of its own, logged EvidenceUnavailable, served, and
+    said it was ready (/readyz 200) while every signed write answered 503. It now refuses to
+    start; the first start on an empty database still makes the keys (the first replica)."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = Settings(data_dir=tmp_path / "replica-1", database_url=url, demo=True)
+    async with running(create_app(first)) as client:
+        assert (await client.get("/readyz")).status == 200
+    second = replace(first, data_dir=tmp_path / "replica-2", demo=False)
+    with pytest.raises(InvalidConfiguration, match="PASSERELLE_EVIDENCE_KEYS"):
+        async with running(create_app(second)):
+            pass
+    # Given the instance's keys (here its key file), the same replica starts and is ready.
+    keys = (tmp_path / "replica-1" / KEYRING_FILE).read_text()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_VAR, keys)
+        async with running(create_app(second)) as client:
+            assert (await client.get("/readyz")).status == 200
