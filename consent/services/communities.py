@@ -81,7 +81,8 @@ class CommunityService:
     def __init__(self, db: Database, clock: Clock,
                  min_members: int = DEFAULT_MIN_MEMBERS) -> None:
         if not MIN_COMMUNITY_K <= min_members <= MAX_COMMUNITY_K:
-            raise ValueError(f"k lies between {MIN_COMMUNITY_K} and {MAX_COMMUNITY_K}")
+            raise ValueError("a community aggregate needs at least two members, and k is at "
+                             f"most {MAX_COMMUNITY_K}")
         self.db = db
         self.clock = clock
         self.min_members = min_members

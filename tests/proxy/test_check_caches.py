@@ -40,6 +40,7 @@ from proxy.keys import (
 from proxy.settings import Settings
 from tests.proxy.world import COACH_UNTIL, PRM, World, build_world
 from tests.support.databases import PostgresFactory
+from tests.support.replicas import share_evidence_keys
 
 WEEK = (date(2026, 11, 1), date(2026, 11, 8))
 DSO = Actor(ActorRole.UPSTREAM)  # the DSO suspends and resumes (lifecycle rules)
@@ -187,8 +188,9 @@ async def pg_world(postgres_factory: PostgresFactory, tmp_path: Path) -> AsyncIt
 
 @pytest.mark.postgres
 async def test_a_withdrawal_on_one_replica_is_refused_by_the_other_within_a_second(
-        pg_world: World, tmp_path: Path) -> None:
+        pg_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     a = pg_world.client.app
+    share_evidence_keys(monkeypatch, a)
     settings = Settings(data_dir=tmp_path / "b", database_url=_url(pg_world),
                         migrate_on_start=False,
                         recipient_rate=1000.0, recipient_burst=1000)
@@ -215,8 +217,9 @@ async def test_a_withdrawal_on_one_replica_is_refused_by_the_other_within_a_seco
 
 @pytest.mark.postgres
 async def test_a_client_suspended_on_one_replica_gets_no_token_from_the_other_within_a_second(
-        pg_world: World, tmp_path: Path) -> None:
+        pg_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     a = pg_world.client.app
+    share_evidence_keys(monkeypatch, a)
     settings = Settings(data_dir=tmp_path / "b", database_url=_url(pg_world),
                         migrate_on_start=False)
     b_client: TestClient[Any, Any] = TestClient(TestServer(

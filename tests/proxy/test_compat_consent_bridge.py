@@ -40,6 +40,7 @@ from proxy.settings import Settings
 from tests.oauth.conftest import Browser, query_of
 from tests.proxy.test_compat_enedis import AUTHORIZE, decide
 from tests.proxy.world import PRM, World, build_world
+from tests.support.replicas import share_evidence_keys
 
 KEY = bridge_key(b"k" * 32)
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -168,8 +169,10 @@ async def test_another_replica_with_the_shared_key_completes_the_callback(
 
 async def _across_replicas(world: World, browser: Browser, tmp_path: Path,
                            monkeypatch: pytest.MonkeyPatch) -> None:
-    # As deployed: every replica reads the same PASSERELLE_SECRET_KEY(_FILE), own data dirs.
+    # As deployed: every replica reads the same PASSERELLE_SECRET_KEY(_FILE) and evidence
+    # keys, own data dirs.
     monkeypatch.setenv("PASSERELLE_SECRET_KEY", world.client.app[web_secret_key].hex())
+    share_evidence_keys(monkeypatch, world.client.app)
     stranger_key = bytes(32).hex()
     path_qs = await approved(world, browser)
     replica_b = _replica(world, tmp_path / "b")
