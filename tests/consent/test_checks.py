@@ -246,10 +246,17 @@ def test_upstream_authorisation_must_be_in_force_and_cover_the_window() -> None:
     assert denial_rule(ctx(date(2026, 5, 3), date(2026, 5, 5), facts=late)) is None
 
 
-def test_history_is_capped_at_three_years() -> None:
+def _since_2015() -> tuple[ConsentGrant, PointFacts]:
+    """A consent, an occupancy and an upstream authorisation reaching back to 2015: only R12
+    bounds how far back a request may go."""
     wide = replace(CONSENT, data_window=Period(day(date(2015, 1, 1)), day(DATA_END)))
     facts = PointFacts(occupancy=(Period(day(date(2015, 1, 1))),),
                        upstream=Period(day(date(2015, 1, 1))))
+    return wide, facts
+
+
+def test_history_is_capped_at_three_years() -> None:
+    wide, facts = _since_2015()
     assert denial_rule(ctx(date(2022, 1, 1), date(2022, 1, 5), consent=wide,
                            facts=facts)) == "R12 history"
     assert denial_rule(ctx(date(2024, 1, 1), date(2024, 1, 5), consent=wide,
@@ -258,9 +265,7 @@ def test_history_is_capped_at_three_years() -> None:
 
 def test_history_counts_three_calendar_years_back() -> None:
     """Counted as 3 x 366 days, the floor let a request reach two days past three years."""
-    wide = replace(CONSENT, data_window=Period(day(date(2015, 1, 1)), day(DATA_END)))
-    facts = PointFacts(occupancy=(Period(day(date(2015, 1, 1))),),
-                       upstream=Period(day(date(2015, 1, 1))))
+    wide, facts = _since_2015()
     # NOW is 2026-06-15 10:00 UTC: the floor is 2023-06-15 10:00 UTC.
     assert denial_rule(ctx(date(2023, 6, 14), date(2023, 6, 20), consent=wide,
                            facts=facts)) == "R12 history"
