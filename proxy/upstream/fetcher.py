@@ -303,9 +303,13 @@ class Upstream:
             return
         now = self.clock.now()
         days = complete_days(readings, resolution, tz, now)
-        if resolution.finer_than(Resolution.P1W):
-            days |= gap_days(iter_days(chunk, tz), readings, tz, now)
         try:
+            if resolution.finer_than(Resolution.P1W) and (
+                    gaps := gap_days(iter_days(chunk, tz), readings, tz, now)):
+                # A day held with its readings stays: the call fetched it again (between
+                # missing days) and the DSO left it out this time; it is served from the cache.
+                held = await self.cache.get(point, dataset, resolution, gaps, tz, tenant=tenant)
+                days |= {day: () for day in gaps if day not in held}
             await self.cache.put(point, dataset, resolution, days, now, tenant=tenant)
         except Exception:  # a cache that cannot write costs calls, never an answer
             log.exception("could not cache %s of %s", dataset.value, point)

@@ -264,3 +264,18 @@ async def test_a_cached_day_the_dso_leaves_out_of_a_refetch_is_still_served(
     days = [r.start.date() for r in around.readings]
     assert days == ([date(2026, 9, 9), GAP, date(2026, 9, 11)] if gap else [GAP])
     assert report.cache_days == 1
+
+
+async def test_a_cached_day_the_dso_leaves_out_stays_cached(cache_db: Database) -> None:
+    """Review of the gap memory: a cached day fetched again between missing days, left out
+    by the DSO this time, was stored as a gap over its readings; the next request lost it."""
+    now = datetime(2026, 10, 1, 12, tzinfo=PARIS)
+    cache = DayCache(cache_db, b"k" * 32)
+    start = datetime(GAP.year, GAP.month, GAP.day, 6, tzinfo=PARIS)
+    await cache.put(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D,
+                    {GAP: (Reading(start, start + timedelta(days=1), Decimal(10)),)}, now)
+    upstream = Upstream(GappedDso(), _capabilities(), FrozenClock(now), cache=cache)
+    answers = [await upstream.series(GAS, Dataset.DAILY_CONSUMPTION, _days(GAP - timedelta(1), 3),
+                                     recipient="a", report=FetchReport()) for _ in range(2)]
+    assert len(answers[0].readings) == 3  # the GAP day from the cache
+    assert answers[1].readings == answers[0].readings
