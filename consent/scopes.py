@@ -87,11 +87,13 @@ def parse_scope(text: str | None) -> frozenset[Dataset]:
 _DURATION = re.compile(r"P([0-9]{1,4})([DWMY])")
 
 
-def parse_duration(text: str, *, field: str, today: date) -> timedelta:
+def parse_duration(text: str, *, field: str, today: date, back: bool = False) -> timedelta:
     """Parse ``PnD``/``PnW``/``PnM``/``PnY``, months and years counted on the calendar from
     ``today`` (to the same day of the month, or its last): ``P3Y`` and ``P36M`` are three
     calendar years, within the three-year caps, as on the Data Connect consent page. (A month
-    of 31 days and a year of 366 made ``P3Y`` 1,098 days, refused, and ``P12M`` 372.)"""
+    of 31 days and a year of 366 made ``P3Y`` 1,098 days, refused, and ``P12M`` 372.) With
+    ``back``, counted backwards from ``today`` (a history reaches into the past: its leap day
+    is the one behind it)."""
     match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if not match or int(match.group(1)) == 0:
         raise InvalidDetails(f"{field} must be an ISO 8601 duration such as P90D, P12M or P1Y.",
@@ -99,7 +101,7 @@ def parse_duration(text: str, *, field: str, today: date) -> timedelta:
     count, unit = int(match.group(1)), match.group(2)
     if unit in "MY":
         months = count * (12 if unit == "Y" else 1)
-        return add_months(today, months) - today
+        return today - add_months(today, -months) if back else add_months(today, months) - today
     return timedelta(days=count * (7 if unit == "W" else 1))
 
 
@@ -210,7 +212,8 @@ def _parse_meter_data(obj: dict[str, Any], today: date) -> AccessRequest:
     if len(parsed_points) > MAX_POINTS:
         raise InvalidDetails(f"At most {MAX_POINTS} points per online request (R14); more "
                              "points need a written mandate.", field="authorization_details.points")
-    history = _bounded(obj.get("history"), "history", DEFAULT_HISTORY, MAX_HISTORY, today)
+    history = _bounded(obj.get("history"), "history", DEFAULT_HISTORY, MAX_HISTORY, today,
+                       back=True)
     duration = _bounded(obj.get("duration"), "duration", DEFAULT_DURATION, MAX_DURATION, today)
     return AccessRequest(parsed_datasets, parsed_points, resolution, history, duration, purpose)
 
@@ -226,10 +229,10 @@ def _strings(value: Any, name: str, *, required: bool) -> Sequence[str]:
 
 
 def _bounded(value: Any, name: str, default: timedelta, cap: timedelta,
-             today: date) -> timedelta:
+             today: date, *, back: bool = False) -> timedelta:
     if value is None:
         return default
-    delta = parse_duration(value, field=f"authorization_details.{name}", today=today)
+    delta = parse_duration(value, field=f"authorization_details.{name}", today=today, back=back)
     if delta > cap:
         raise InvalidDetails(f"{name} may not exceed {format_duration(cap)}.",
                              field=f"authorization_details.{name}")

@@ -180,10 +180,9 @@ def test_durations_count_calendar_months_and_years(duration: str, days: int) -> 
     """A month counted 31 days and a year 366: P3Y and P36M (1,098 days) were refused as
     longer than three years, and P12M gave 372 days."""
     details = json.dumps([{"type": "meter_data", "datasets": ["daily_consumption"],
-                           "duration": duration, "history": duration}])
+                           "duration": duration}])
     access = parse_request(None, details, today=date(2026, 11, 24))
     assert access.duration.days == days
-    assert access.history.days == days
 
 
 def test_a_duration_beyond_three_calendar_years_is_refused() -> None:
@@ -202,3 +201,16 @@ async def test_an_http_issuer_on_a_public_name_is_never_a_500(tmp_path: Path) ->
         response = await client.post("/oauth2/token", data={"grant_type": "client_credentials"})
         assert response.status == 503, await response.text()
         assert (await response.json())["error"] == "temporarily_unavailable"
+
+
+@pytest.mark.parametrize(("today", "history", "reaches"), [
+    (date(2028, 3, 1), "P1Y", date(2027, 3, 1)),
+    (date(2028, 3, 1), "P3Y", date(2025, 3, 1)),
+    (date(2027, 3, 1), "P1Y", date(2026, 3, 1)),
+])
+def test_a_history_counts_its_years_backwards(today: date, history: str, reaches: date) -> None:
+    """A history reaches into the past: counted forwards, its leap day was the wrong one and
+    P1Y reached a day short or a day too far."""
+    details = json.dumps([{"type": "meter_data", "datasets": ["daily_consumption"],
+                           "history": history}])
+    assert today - parse_request(None, details, today=today).history == reaches
