@@ -29,18 +29,21 @@ from typing import Any, TextIO
 #: so a value never leaks into another request).
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
+#: Keys whose value is a secret, in ``key=value`` and in a dict's repr or JSON alike.
+_SECRET_KEYS = "|".join((
+    "access_token", "refresh_token", "id_token", "client_secret", "password", "passwd", "secret",
+    "token", "code_verifier", "assertion", "api_key"))
+
 _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     # credentials and tokens first, before the digit patterns cut them in pieces
     (re.compile(r"(?i)\b(bearer|basic|dpop)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
     (re.compile(r"(?i)\b(authorization|cookie|set-cookie)([\"']?\s*[:=]\s*)[^\n]+"),
      r"\1\2[redacted]"),
-    (re.compile(r"(?i)\b(access_token|refresh_token|id_token|client_secret|password|passwd|"
-                r"secret|token|code_verifier|assertion|api_key)=[^&\s\"']+"),
-     r"\1=[redacted]"),
-    # the same as a dict's repr or JSON (authlib logs "Issue token {'access_token': ...}")
-    (re.compile(r"(?i)([\"'](?:access_token|refresh_token|id_token|client_secret|password|"
-                r"code_verifier|assertion|api_key)[\"']\s*:\s*[\"'])[^\"']+"),
-     r"\1[redacted]"),
+    (re.compile(rf"(?i)\b({_SECRET_KEYS})=[^&\s\"']+"), r"\1=[redacted]"),
+    # the same as a dict's repr or JSON (authlib logs "Issue token {'access_token': ...}"):
+    # the whole quoted value, escaped quotes included
+    (re.compile(rf"(?i)([\"'](?:{_SECRET_KEYS})[\"']\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|"
+                r"'(?:[^'\\]|\\.)*')"), r"\1'[redacted]'"),
     # our own secrets carry a prefix (consent/tokens.py) precisely so they can be found
     (re.compile(r"\bpas_[a-z]{2,4}_[A-Za-z0-9_-]+"), "pas_[redacted]"),
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1[redacted]@"),

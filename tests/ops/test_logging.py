@@ -119,6 +119,7 @@ def test_any_point_identifier_is_redacted(prefix: str, suffix: str, point: str) 
     # authlib's DEBUG line for each token it issues: the token dict's repr
     f"Issue token {{'access_token': '{TOKEN}', 'token_type': 'Bearer'}} to <client>",
     f'{{"refresh_token": "{TOKEN}"}}',
+    f"{{'token': '{TOKEN}'}}", f'{{"passwd": "{TOKEN}"}}', f"{{'secret': 'x\\'{TOKEN}'}}",
 ])
 def test_credentials_are_redacted(secret: str) -> None:
     assert TOKEN not in redact(f"calling with {secret} now")
