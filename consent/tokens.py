@@ -86,18 +86,8 @@ async def rotate_refresh(session: AsyncSession, token_id: str, now: datetime) ->
 
 
 async def revoke_family(session: AsyncSession, family_id: str, now: datetime) -> int:
-    """Revoke every live token of a family; returns how many were live.
-
-    A rotation of the family committing meanwhile (:func:`rotate_refresh` marks the old token
-    used and adds its successor in one transaction) must not leave the successor live. Under
-    PostgreSQL's read committed an ``UPDATE`` waiting for the old token's row lock re-reads
-    that row only, never the successor its snapshot predates: so the family's rows are
-    locked first, which waits for any rotation in flight, and the ``UPDATE`` that follows,
-    a statement with a snapshot of its own, sees its successor. A rotation starting later
-    finds its token revoked (its ``UPDATE`` waits for ours, then matches nothing)."""
-    family = col(OAuthToken.family_id) == family_id
-    await session.exec(select(OAuthToken.id).where(family).with_for_update())
-    return await _revoke(session, family, now)
+    """Revoke every live token of a family; returns how many were live (:func:`_revoke`)."""
+    return await _revoke(session, col(OAuthToken.family_id) == family_id, now)
 
 
 async def revoke_consent_tokens(session: AsyncSession, consent_id: str, now: datetime) -> int:
@@ -117,6 +107,19 @@ async def revoke_token(session: AsyncSession, token_id: str, now: datetime) -> i
 
 
 async def _revoke(session: AsyncSession, condition: object, now: datetime) -> int:
+    """Revoke the live tokens matching ``condition``.
+
+    A rotation committing meanwhile (:func:`rotate_refresh` marks the old token used and adds
+    its successor in one transaction) must not leave the successor live. Under PostgreSQL's
+    read committed an ``UPDATE`` waiting for the old token's row lock re-reads that row only,
+    never the successor its snapshot predates: so the rows are locked first (in id order, so
+    that two revocations never deadlock), which waits for any rotation in flight, and the
+    ``UPDATE`` that follows, a statement with a snapshot of its own, sees its successor. A
+    rotation starting later finds its token revoked (its ``UPDATE`` waits for ours, then
+    matches nothing). Families, consents and recipients alike."""
+    live = col(OAuthToken.revoked_at).is_(None)
+    await session.exec(select(OAuthToken.id).where(condition, live)  # type: ignore[arg-type]
+                       .order_by(col(OAuthToken.id)).with_for_update())
     result = await session.exec(
         update(OAuthToken)
         .where(condition, col(OAuthToken.revoked_at).is_(None))  # type: ignore[arg-type]
