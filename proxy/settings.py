@@ -130,4 +130,6 @@ class Settings:
         """Public base URL without trailing slash (the OAuth issuer identifier)."""
         if self.public_url:
             return self.public_url.rstrip("/")
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") \
+            else self.host  # an IPv6 literal goes in brackets (RFC 3986 §3.2.2)
+        return f"http://{host}:{self.port}"

@@ -217,3 +217,14 @@ def test_the_demo_runs_only_on_a_loopback_issuer(tmp_path: Path,
         create_app(settings)
     create_app(Settings(data_dir=tmp_path, demo=True, host="0.0.0.0",  # noqa: S104
                         public_url="http://127.0.0.1:8080"))  # the documented container way
+
+
+def test_an_ipv6_loopback_listen_address_is_a_loopback_issuer() -> None:
+    """``--host ::1`` made the issuer ``http://::1:8080``, whose host no parser finds: the
+    start-up check refused it as plain http on a public host."""
+    from proxy.issuer import check_issuer
+    from proxy.settings import Settings
+
+    settings = Settings(host="::1")
+    assert settings.issuer == "http://[::1]:8080"
+    check_issuer(settings)  # loopback: no refusal
