@@ -67,15 +67,15 @@ def parse_canonical(data: bytes) -> JSON:
     :class:`ValueError` otherwise. This is also a strict parse: a document with a duplicate
     key, ``NaN`` or a float is never a value's canonical form. At C speed (the verifier reads
     two such documents per entry)."""
-    value = orjson.loads(data) if orjson is not None else json.loads(data)
+    value = parse_checked(data)
     if canonical(value) != data:
         raise ValueError("not canonical JSON")
     return value
 
 
 def parse_checked(data: bytes) -> JSON:
-    """``data`` parsed, at C speed, once :func:`parse_canonical` has accepted the same bytes:
-    nothing left to check."""
+    """``data`` parsed, at C speed, with no check of its own: for bytes
+    :func:`parse_canonical` has accepted already, and by it."""
     return orjson.loads(data) if orjson is not None else json.loads(data)
 
 
