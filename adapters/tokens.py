@@ -108,10 +108,13 @@ class ClientCredentials:
         if held is not None and self._fresh(held):
             return held.value
         async with self._lock:  # one renewal for all concurrent callers of this process
-            for candidate in (self._held, await self._cache.get(self.key)):
-                if candidate is not None and self._fresh(candidate):
-                    self._held = candidate
-                    return candidate.value
+            held = self._held  # renewed by the caller that held the lock before us?
+            if held is not None and self._fresh(held):
+                return held.value
+            stored = await self._cache.get(self.key)  # another replica's
+            if stored is not None and self._fresh(stored):
+                self._held = stored
+                return stored.value
             now = self._clock.now()
             if self._failed is not None and now < self._failed[0]:
                 until, failure = self._failed
