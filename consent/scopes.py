@@ -23,15 +23,14 @@ the household approved, and never more than two points (R14: more goes through a
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
+from consent.durations import parse_one_unit
 from consent.errors import DomainError, UnknownVocabulary
 from consent.identifiers import PointRef
-from consent.periods import add_months
 from consent.purposes import Purpose
 from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
 
@@ -84,25 +83,15 @@ def parse_scope(text: str | None) -> frozenset[Dataset]:
     return frozenset(datasets)
 
 
-_DURATION = re.compile(r"P([0-9]{1,4})([DWMY])")
-
-
 def parse_duration(text: str, *, field: str, today: date, back: bool = False) -> timedelta:
-    """Parse ``PnD``/``PnW``/``PnM``/``PnY``, months and years counted on the calendar from
-    ``today`` (to the same day of the month, or its last): ``P3Y`` and ``P36M`` are three
-    calendar years, within the three-year caps, as on the Data Connect consent page. (A month
-    of 31 days and a year of 366 made ``P3Y`` 1,098 days, refused, and ``P12M`` 372.) With
-    ``back``, counted backwards from ``today`` (a history reaches into the past: its leap day
-    is the one behind it)."""
-    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
-    if not match or int(match.group(1)) == 0:
+    """Parse ``PnD``/``PnW``/``PnM``/``PnY`` counted on the calendar from ``today``
+    (:mod:`consent.durations`; with ``back``, backwards: a history reaches into the past).
+    A count past every cap answers a span every cap refuses."""
+    days = parse_one_unit(text, today, back=back)
+    if days is None:
         raise InvalidDetails(f"{field} must be an ISO 8601 duration such as P90D, P12M or P1Y.",
                              field=field)
-    count, unit = int(match.group(1)), match.group(2)
-    if unit in "MY":
-        months = count * (12 if unit == "Y" else 1)
-        return today - add_months(today, -months) if back else add_months(today, months) - today
-    return timedelta(days=count * (7 if unit == "W" else 1))
+    return timedelta(days=days)
 
 
 def format_duration(delta: timedelta) -> str:

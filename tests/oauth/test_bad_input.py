@@ -59,6 +59,12 @@ async def test_forbidden_characters_in_redirect_uri_are_a_400_not_a_500(
         "type": "meter_data", "datasets": ["daily_consumption"], "history": "P4Y"}])},
      "invalid_authorization_details"),  # R12
     ({"authorization_details": json.dumps([{
+        "type": "meter_data", "datasets": ["daily_consumption"], "duration": "P9999Y"}])},
+     "invalid_authorization_details"),  # past year 9999: was a ValueError, a 500
+    ({"authorization_details": json.dumps([{
+        "type": "meter_data", "datasets": ["daily_consumption"], "history": "P9999Y"}])},
+     "invalid_authorization_details"),
+    ({"authorization_details": json.dumps([{
         "type": "meter_data", "datasets": ["daily_consumption"],
         "purpose": "research"}])}, "invalid_authorization_details"),  # not declared
 ])

@@ -317,7 +317,8 @@ async def test_consent_page_refuses_a_parameter_given_twice(world: World,
 def test_durations_are_laid_on_the_calendar() -> None:
     """Years and months to the same day (the month's last if shorter), so P3Y and P36M last
     as long, three calendar years at most (1,096 days across a 29 February)."""
-    from proxy.compat.enedis.oauth import max_duration_days, parse_duration
+    from consent.durations import parse_data_connect as parse_duration
+    from proxy.compat.enedis.oauth import max_duration_days
 
     today = date(2026, 11, 22)
     assert parse_duration("P3Y", today) == parse_duration("P36M", today) == 1096

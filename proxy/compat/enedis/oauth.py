@@ -38,10 +38,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlmodel import col, delete, select
 
+from consent.durations import calendar_days, parse_data_connect
 from consent.identifiers import Source
 from consent.models import ConsentPoint, MeteringPoint, Recipient, RecipientState
 from consent.models.oauth import AuthorizationCode
-from consent.periods import add_months
 from consent.scopes import METER_DATA, scope_of
 from consent.tokens import digest
 from consent.vocabulary import DATASET_NAMES, MAX_HISTORY
@@ -68,10 +68,6 @@ CALLBACK_PATH = PREFIX + "/dataconnect/v1/oauth2/callback"
 #: Data Connect: "ne peut excéder 3 ans" (P3Y, P36M, P1095D all pass): three calendar years
 #: from today, 1,095 or 1,096 days (MAX_DURATION, the consent's own cap, is 1,096).
 MAX_DURATION_MONTHS = 36
-_DURATION = re.compile(
-    r"P(?:([0-9]{1,9})Y)?(?:([0-9]{1,9})M)?(?:([0-9]{1,9})W)?(?:([0-9]{1,9})D)?")
-#: Beyond any cap: a duration this long is not laid on the calendar (dates end in year 9999).
-_FAR = 10**6
 _DC_DATASETS = frozenset({*SERIES_PATHS.values(), *RECORD_PATHS.values()})
 #: RFC 6749 §3.3 scope-token: printable ASCII but space, '"' and '\\'.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
@@ -159,27 +155,9 @@ async def revoke(request: web.Request) -> web.Response:
     return await _back_channel(request, "revocation")
 
 
-def parse_duration(text: str, today: date) -> int | None:
-    """Days from ``today`` to the end of a Data Connect ``duration`` (``P1Y4M``, ``P36M``,
-    ``P1095D``), counted on the calendar: years and months to the same day of the month (the
-    last, if that month is shorter), then weeks and days; so ``P3Y`` and ``P36M`` last as long.
-    ``None`` if malformed or zero (ISO 8601 with ASCII digits; Data Connect wants a positive
-    one)."""
-    match = _DURATION.fullmatch(text)
-    if not match or not any(match.groups()):
-        return None
-    years, months, weeks, days = (int(g) if g else 0 for g in match.groups())
-    if years == months == weeks == days == 0:
-        return None
-    total_months = years * 12 + months
-    if total_months > 1200 or weeks * 7 + days > 36_600:  # far past the cap
-        return _FAR
-    return (add_months(today, total_months) + timedelta(weeks=weeks, days=days) - today).days
-
-
 def max_duration_days(today: date) -> int:
     """Three calendar years from ``today``, in days (1,095 or 1,096)."""
-    return (add_months(today, MAX_DURATION_MONTHS) - today).days
+    return calendar_days(today, months=MAX_DURATION_MONTHS)
 
 
 #: The consent page's parameters (``purpose`` is Passerelle's own).
@@ -206,7 +184,7 @@ async def authorize(request: web.Request) -> web.Response:
     if state is not None and len(state) > 100:
         return _dc_error("invalid_state")
     today = request.app[clock_key].now().astimezone(PARIS).date()
-    days = parse_duration(duration, today)
+    days = parse_data_connect(duration, today)
     if days is None:
         return _dc_error("invalid_duration_format")
     if days > max_duration_days(today):
