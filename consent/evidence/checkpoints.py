@@ -6,6 +6,11 @@ only grows, so two checkpoints of this log are always consistent (tlog-checkpoin
 One checkpoint per tree size is stored; asking again at the same size returns the stored one.
 Signing a checkpoint fixes the log's origin, as its first append does (:meth:`Checkpoints.issue`).
 :func:`issue_periodically` is the task the application schedules (R18).
+
+Before a head is signed, or a stored checkpoint handed out, it is checked against the last head
+this instance signed, kept out of the database's reach (:mod:`consent.evidence.witness`): a head
+that does not extend it (RFC 9162 §2.1.4 consistency, proven from the database's tree) is a log
+rewritten or rolled back under the server, and is refused with :class:`LogForked`.
 """
 
 from __future__ import annotations
@@ -22,14 +27,15 @@ from sqlalchemy.exc import IntegrityError
 
 from consent.clock import Clock, SystemClock
 from consent.evidence.canonical import format_instant, parse_instant
-from consent.evidence.errors import EvidenceUnavailable
+from consent.evidence.errors import EvidenceUnavailable, LogForked
 from consent.evidence.keystore import KeyStore
 from consent.evidence.log import EvidenceLog
 from consent.evidence.log_reader import LOG_ID
 from consent.evidence.log_statements import statement
-from consent.evidence.merkle import EMPTY_ROOT
+from consent.evidence.merkle import EMPTY_ROOT, ProofError, verify_consistency
 from consent.evidence.notes import Checkpoint, assemble, check_key_name, signature_line
 from consent.evidence.tables import CheckpointRow
+from consent.evidence.witness import HeadWitness, MemoryHeadWitness, WitnessedHead
 
 CHECKPOINT = CheckpointRow.__table__  # type: ignore[attr-defined]
 logger = logging.getLogger(__name__)
@@ -57,11 +63,13 @@ def _from_row(origin: str, row: Any) -> SignedCheckpoint:
 class Checkpoints:
     """Issue and look up the log's signed checkpoints."""
 
-    def __init__(self, log: EvidenceLog, keys: KeyStore, *, clock: Clock | None = None) -> None:
+    def __init__(self, log: EvidenceLog, keys: KeyStore, *, clock: Clock | None = None,
+                 witness: HeadWitness | None = None) -> None:
         check_key_name(log.default_origin)
         self.log = log
         self.keys = keys
         self.clock = clock or SystemClock()
+        self.witness = witness or MemoryHeadWitness()
         self._origin_fixed = False
 
     async def issue(self) -> SignedCheckpoint:
@@ -69,8 +77,13 @@ class Checkpoints:
         the log's origin, which it fixes if nothing did yet."""
         origin = await self.fixed_origin()
         size, root = await self.log.head()
+        head = WitnessedHead(origin, size, root)
+        await self._check_witnessed(head)
         stored = await self.at_size(size)
         if stored is not None:
+            if stored.checkpoint.root != root:  # the head row and the stored note disagree
+                raise self._forked(head, "its stored checkpoint of that size has another root")
+            await self.witness.keep(head)
             return stored
         at = self.clock.now()
         text = Checkpoint(origin, size, root).text()
@@ -88,8 +101,51 @@ class Checkpoints:
             stored = await self.at_size(size)
             if stored is None:
                 raise
+            if stored.checkpoint.root != root:
+                raise self._forked(head, "another process signed that size with another root"
+                                   ) from None
             return stored
+        finally:
+            await self.witness.keep(head)  # signed: whatever happens next, it is vouched for
         return SignedCheckpoint(Checkpoint(origin, size, root), note, at, signature.kid)
+
+    async def _check_witnessed(self, head: WitnessedHead) -> None:
+        """Refuse ``head`` unless it extends the last head this instance signed (module doc).
+
+        A log of no entry beside a witnessed one is a new database (a developer's data
+        directory whose database was deleted): started afresh, with a warning, since an
+        attacker who empties the whole log hides nothing (every bundle and anchor kept shows
+        it). Any other log that does not extend the witness is refused."""
+        kept = await self.witness.last()
+        if kept is None:
+            return
+        if head.size == 0 and kept.size > 0:
+            logger.warning("evidence log is empty where this instance had signed %d entries "
+                           "(%s): a new database; its signed-head witness starts afresh",
+                           kept.size, kept.origin)
+            await self.witness.forget()
+            return
+        if kept.origin != head.origin:
+            raise self._forked(head, f"this instance signed the log {kept.origin!r}")
+        if head.size < kept.size:
+            raise self._forked(head, f"this instance signed it at {kept.size} entries: "
+                               "rolled back")
+        try:
+            proof = await self.log.consistency_proof(kept.size, head.size)
+            verify_consistency(kept.size, head.size, kept.root, head.root, proof)
+        except (ProofError, KeyError, EvidenceUnavailable) as exc:
+            # KeyError: a tree node missing from the database.
+            raise self._forked(head, f"it does not extend the head of {kept.size} entries "
+                               f"this instance signed ({exc})") from None
+
+    def _forked(self, head: WitnessedHead, why: str) -> LogForked:
+        logger.critical("evidence log refused at %d entries: %s; nothing signed "
+                        "(docs/operations.md, \"Evidence log forked or rolled back\")",
+                        head.size, why)
+        return LogForked(f"The evidence log in the database ({head.size} entries) was "
+                         f"rewritten or rolled back: {why}. Nothing is signed until an "
+                         "operator investigates (docs/operations.md, \"Evidence log forked "
+                         "or rolled back\").")
 
     async def fixed_origin(self) -> str:
         """The log's origin, fixed now if the log has no head row yet.

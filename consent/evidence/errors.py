@@ -9,7 +9,9 @@
     └── InvalidSelection (400 invalid-selection)     a bundle selection names nothing
     PasserelleError (500)
     └── EvidenceUnavailable (503 evidence-unavailable)  no key, no secret, storage fault
-        └── DocumentTampered (500 document-tampered)    a stored document does not authenticate
+        ├── DocumentTampered (500 document-tampered)    a stored document does not authenticate
+        └── LogForked (500 evidence-log-forked)         the log does not extend the last
+                                                        head this instance signed
 """
 
 from __future__ import annotations
@@ -63,3 +65,13 @@ class DocumentTampered(EvidenceUnavailable):
     status = 500
     code = "document-tampered"
     title = "Stored document altered"
+
+
+class LogForked(EvidenceUnavailable):
+    """The log in the database does not extend the last head this instance signed: entries
+    and the tree above them were rewritten, or the database rolled back
+    (:mod:`consent.evidence.witness`). Nothing is signed until an operator investigates."""
+
+    status = 500
+    code = "evidence-log-forked"
+    title = "Evidence log rewritten or rolled back"

@@ -39,11 +39,15 @@ from consent.evidence.retention import PruneResult, RetentionPolicy, prune
 from consent.evidence.secrets import Keyring
 from consent.evidence.selection import Selection
 from consent.evidence.signing import SignedRecord, sign_record
+from consent.evidence.witness import FileHeadWitness, HeadWitness
 from consent.storage.database import Database
 
 #: Where an instance without ``$PASSERELLE_EVIDENCE_KEYS`` keeps its evidence keys, under its
 #: data directory (one process only: replicas must share the keys, docs/operations.md).
 KEYRING_FILE = Path("secrets") / "evidence.keys"
+#: Where an instance keeps the last tree head it signed, under its data directory
+#: (:mod:`consent.evidence.witness`): not in the database, on purpose.
+SIGNED_HEAD_FILE = Path("evidence-signed-head.json")
 
 
 def origin_for(public_url: str) -> str:
@@ -66,13 +70,13 @@ class Evidence:
 
     def __init__(self, db: Database, keys: KeyStore, blobs: BlobStore, *, origin: str,
                  clock: Clock | None = None, max_batch: int = 1000,
-                 max_latency: float = 0.0) -> None:
+                 max_latency: float = 0.0, witness: HeadWitness | None = None) -> None:
         self.clock = clock or SystemClock()
         self.keys = keys
         self.blobs = blobs
         self.log = EvidenceLog(db, origin=origin, clock=self.clock, max_batch=max_batch,
                                max_latency=max_latency)
-        self.checkpoints = Checkpoints(self.log, keys, clock=self.clock)
+        self.checkpoints = Checkpoints(self.log, keys, clock=self.clock, witness=witness)
 
     async def origin(self) -> str:
         """The log's origin (``origin`` above is only the default for a new log)."""
@@ -84,10 +88,12 @@ class Evidence:
         """The production wiring: signing keys and proof documents in the database (nothing
         on disk, so replicas share nothing but the database), both sealed with ``keyring``,
         by default the one of ``$PASSERELLE_EVIDENCE_KEYS`` or ``data_dir/secrets/evidence.keys``
-        (:data:`KEYRING_FILE`)."""
+        (:data:`KEYRING_FILE`). The last signed head is kept out of the database's reach, at
+        ``$PASSERELLE_SIGNED_HEAD_FILE`` or in ``data_dir`` (:data:`SIGNED_HEAD_FILE`)."""
         keyring = keyring or Keyring.from_environment(data_dir / KEYRING_FILE)
         return cls(db, DatabaseKeyStore(db, keyring, clock=clock),
-                   DatabaseBlobStore(db, keyring, clock=clock), origin=origin, clock=clock)
+                   DatabaseBlobStore(db, keyring, clock=clock), origin=origin, clock=clock,
+                   witness=FileHeadWitness.from_environment(data_dir / SIGNED_HEAD_FILE))
 
     async def record(self, record: Record) -> RecordedChange:
         """Sign a consent or mandate change and append it to the log (R18)."""
