@@ -4,7 +4,10 @@ commands (issue 6; ``keys`` is :mod:`proxy.keys_cli`). Thin glue: the work is in
 :mod:`consent.evidence.verify`) and :mod:`consent.auditors`.
 
 ``export`` writes ``-o bundle.zip`` atomically, draws a progress bar on stderr when it is a
-terminal and logs the export in the evidence log; ``verify`` needs no database and exits 0 when
+terminal and logs the export in the evidence log; with ``--checkpoint-size N`` the bundle also
+carries the stored checkpoint of N entries (an anchor the auditor kept), and the export fails
+(exit 1, one line) if the server holds none: that absence is itself suspicious
+(docs/evidence-format.md §11). ``verify`` needs no database and exits 0 when
 the bundle is valid under the keys it is given (``--trusted-keys``), 1 when it is forged or
 tampered with, 3 when it is intact and shows an access outside consent, 4 when no trusted keys
 were given, 2 on a usage error (docs/evidence-format.md §10.1). ``auditor-token create``
@@ -25,13 +28,23 @@ from pathlib import Path
 from consent.auditors import issue_auditor_token
 from consent.errors import PasserelleError
 from consent.evidence import verify
+from consent.evidence.bundle_checkpoints import MAX_REQUESTED_CHECKPOINTS, checked_sizes
 from consent.evidence.events import AdminEvent, Refs
 from consent.evidence.secrets import Keyring
 from consent.evidence.selection import Selection
 from consent.evidence.service import Evidence, origin_for
 from consent.models import DEFAULT_TENANT
+from consent.numbers import whole_number
 from consent.storage import Database
 from proxy.settings import Settings
+
+
+def _size(text: str) -> int:
+    """A ``--checkpoint-size`` value: a tree size (a whole number)."""
+    value = whole_number(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"not a tree size (a whole number): {text!r}")
+    return value
 
 
 def _instant(text: str) -> datetime:
@@ -64,6 +77,7 @@ def _audit_export(args: argparse.Namespace, settings: Settings) -> int:
     try:
         selection = Selection(args.tenant, args.consent, args.household, args.recipient,
                               args.start, args.end)
+        sizes = checked_sizes(args.checkpoint_sizes, "--checkpoint-size")
     except PasserelleError as exc:
         sys.stderr.write(f"passerelle audit export: {exc.detail}\n")
         return 2
@@ -75,7 +89,7 @@ def _audit_export(args: argparse.Namespace, settings: Settings) -> int:
         try:
             result = await evidence.export_to_path(
                 selection, args.output, actor=args.actor, progress=bar,
-                include_documents=not args.no_documents)
+                include_documents=not args.no_documents, checkpoint_sizes=sizes)
         finally:
             bar.close()
             await evidence.aclose()
@@ -161,6 +175,12 @@ def add_audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="who exports, as logged (default cli:<user>)")
     export.add_argument("--no-documents", action="store_true",
                         help="leave proof documents out (their hashes stay)")
+    export.add_argument("--checkpoint-size", dest="checkpoint_sizes", type=_size,
+                        action="append", default=[], metavar="N",
+                        help="also include the server's stored checkpoint of N entries, with "
+                             "its consistency proof (repeatable, at most "
+                             f"{MAX_REQUESTED_CHECKPOINTS}): the anchors you kept, for "
+                             "'audit verify --checkpoint'; fails if none is stored")
     export.add_argument("-o", "--output", type=Path, required=True, help="bundle.zip to write")
     export.set_defaults(func=lambda args: _audit_export(args, settings_from(args)))
     check = commands.add_parser("verify", parents=[parent],

@@ -5,7 +5,7 @@ The zip layout, encodings and checks are specified in docs/evidence-format.md. I
     manifest.json            signed record: format, selection, anchor, chains, file hashes
     keys.json                public key history (never a private key)
     checkpoints/index.json   checkpoints used, with consistency proofs to the anchor
-    checkpoints/<size>.note  C2SP signed checkpoints
+    checkpoints/<size>.note  C2SP signed checkpoints (:mod:`.bundle_checkpoints` chooses them)
     log/entries.tsv          index, leaf, payload, pruning mark: one entry per line
     log/inclusion.json       batch inclusion proof of every entry to the anchor checkpoint
     records/...              the signed consent and mandate records, one file each
@@ -23,7 +23,7 @@ import hashlib
 import json
 import zipfile
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -32,6 +32,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from consent.errors import NotFound
 from consent.evidence.blobs import EXTENSIONS
+from consent.evidence.bundle_checkpoints import requested_checkpoints, write_checkpoints
 from consent.evidence.canonical import b64encode, canonical, format_instant, sha256_hex
 from consent.evidence.errors import DocumentTampered, EvidenceUnavailable
 from consent.evidence.events import (
@@ -50,14 +51,12 @@ from consent.evidence.signing import sign_record
 from consent.evidence.summary import Summary
 
 if TYPE_CHECKING:
-    from consent.evidence.checkpoints import SignedCheckpoint
     from consent.evidence.service import Evidence
 
 FORMAT = "passerelle-evidence-bundle/1"
 MANIFEST, KEYS, SUMMARY = "manifest.json", "keys.json", "summary.txt"
-ENTRIES, INCLUSION, CHECKPOINTS = "log/entries.tsv", "log/inclusion.json", "checkpoints/index.json"
+ENTRIES, INCLUSION = "log/entries.tsv", "log/inclusion.json"
 RECORD_KINDS = (CONSENT_RECORD, MANDATE_RECORD)
-MAX_PREVIOUS_CHECKPOINTS = 32
 _RANGE_CHUNK = 4000
 
 Progress = Callable[[int, int], None]
@@ -135,9 +134,14 @@ class _Zip:
 
 async def export_bundle(evidence: Evidence, selection: Selection, out: BinaryIO, *,
                         actor: str, progress: Progress | None = None,
-                        include_documents: bool = True) -> ExportResult:
-    """Write the bundle of ``selection`` to ``out`` and log the export; see the module doc."""
+                        include_documents: bool = True,
+                        checkpoint_sizes: Sequence[int] = ()) -> ExportResult:
+    """Write the bundle of ``selection`` to ``out`` and log the export; see the module doc.
+    ``checkpoint_sizes`` are tree sizes whose stored checkpoints the bundle must carry too
+    (:mod:`~consent.evidence.bundle_checkpoints`): a size without one fails the export before
+    anything is written."""
     anchor = await evidence.checkpoints.issue()
+    requested = await requested_checkpoints(evidence, checkpoint_sizes, anchor)
     origin = anchor.checkpoint.origin
     size = anchor.size
     clause = selection_clause(selection, size)
@@ -182,7 +186,7 @@ async def export_bundle(evidence: Evidence, selection: Selection, out: BinaryIO,
         progress(len(indices), total)
     await _write_inclusion(evidence, bundle, indices, size)
     chain_claims = await _chain_claims(evidence, chains, size)
-    await _write_checkpoints(evidence, bundle, anchor, [r.idx for r in records])
+    await write_checkpoints(evidence, bundle, anchor, [r.idx for r in records], requested)
     history = await evidence.keys.history()
     bundle.write_json(KEYS, {"origin": origin,
                              "keys": [key.to_json(origin) for key in history.keys]})
@@ -249,29 +253,6 @@ async def _chain_claims(evidence: Evidence, chains: Mapping[str, list[int]],
                 claims[chain] = {"first": first, "last": last,
                                  "complete": included == int(count) and first == 0}
     return claims
-
-
-async def _write_checkpoints(evidence: Evidence, bundle: _Zip, anchor: SignedCheckpoint,
-                             record_indices: list[int]) -> None:
-    """The anchor, the checkpoints that first covered each record and the one before the
-    anchor, each with its consistency proof to the anchor."""
-    checkpoints = evidence.checkpoints
-    previous = await checkpoints.first_covering(record_indices, anchor.size)
-    before = await checkpoints.before(anchor.size)
-    if before is not None:
-        previous.append(before)
-    chosen = sorted({cp.size: cp for cp in previous}.values(), key=lambda cp: cp.size)
-    chosen = chosen[-MAX_PREVIOUS_CHECKPOINTS:]
-    index = []
-    for cp in [*chosen, anchor]:
-        name = f"checkpoints/{cp.size}.note"
-        bundle.write(name, cp.note.encode())
-        proof = await evidence.log.consistency_proof(cp.size, anchor.size)
-        index.append({"file": name, "size": cp.size, "issued_at": format_instant(cp.issued_at),
-                      "kid": cp.kid, "anchor": cp is anchor,
-                      "consistency": [b64encode(h) for h in proof]})
-    bundle.write_json(CHECKPOINTS, {"anchor": f"checkpoints/{anchor.size}.note",
-                                    "checkpoints": index})
 
 
 async def _write_documents(evidence: Evidence, bundle: _Zip, envelopes: Any,

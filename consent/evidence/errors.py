@@ -6,7 +6,9 @@
     ├── RejectedDocument (415 rejected-document)     upload refused, nothing kept (R2)
     │   └── DocumentTooLarge (413 document-too-large)
     ├── InvalidRecord (400 invalid-record)           a record lacks what it must show
-    └── InvalidSelection (400 invalid-selection)     a bundle selection names nothing
+    ├── InvalidSelection (400 invalid-selection)     a bundle selection names nothing
+    └── Conflict (409)
+        └── MissingCheckpoint (409 missing-checkpoint)  a kept checkpoint's size is not held
     PasserelleError (500)
     └── EvidenceUnavailable (503 evidence-unavailable)  no key, no secret, storage fault
         ├── DocumentTampered (500 document-tampered)    a stored document does not authenticate
@@ -16,7 +18,7 @@
 
 from __future__ import annotations
 
-from consent.errors import DomainError, PasserelleError
+from consent.errors import Conflict, DomainError, PasserelleError
 
 
 class RejectedDocument(DomainError):
@@ -47,6 +49,16 @@ class InvalidSelection(DomainError):
 
     code = "invalid-selection"
     title = "Invalid bundle selection"
+
+
+class MissingCheckpoint(Conflict):
+    """A bundle was asked to carry the stored checkpoint of a tree size that the log holds no
+    signed checkpoint of, or that is beyond its head (docs/evidence-format.md §11). Passerelle
+    deletes no checkpoint it signed: an auditor who kept one of that size is looking at a log
+    that lost it, or that was rolled back below it."""
+
+    code = "missing-checkpoint"
+    title = "No signed checkpoint of that size"
 
 
 class EvidenceUnavailable(PasserelleError):

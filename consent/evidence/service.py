@@ -14,6 +14,7 @@ Each call returns once the event is durable in the log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -153,21 +154,25 @@ class Evidence:
         return key
 
     async def export(self, selection: Selection, out: BinaryIO, *, actor: str,
-                     progress: Progress | None = None,
-                     include_documents: bool = True) -> ExportResult:
-        """Write the proof bundle of ``selection`` to ``out`` (a zip) and log the export."""
+                     progress: Progress | None = None, include_documents: bool = True,
+                     checkpoint_sizes: Sequence[int] = ()) -> ExportResult:
+        """Write the proof bundle of ``selection`` to ``out`` (a zip) and log the export; it
+        also carries the stored checkpoints of ``checkpoint_sizes`` (an auditor's kept
+        anchors: :class:`~consent.evidence.errors.MissingCheckpoint` if one is not held)."""
         return await export_bundle(self, selection, out, actor=actor, progress=progress,
-                                   include_documents=include_documents)
+                                   include_documents=include_documents,
+                                   checkpoint_sizes=checkpoint_sizes)
 
     async def export_to_path(self, selection: Selection, path: Path, *, actor: str,
-                             progress: Progress | None = None,
-                             include_documents: bool = True) -> ExportResult:
+                             progress: Progress | None = None, include_documents: bool = True,
+                             checkpoint_sizes: Sequence[int] = ()) -> ExportResult:
         """:meth:`export` into a file, atomically: a failed export leaves no partial bundle."""
         partial = path.with_name(path.name + ".partial")
         try:
             with partial.open("wb") as out:
                 result = await self.export(selection, out, actor=actor, progress=progress,
-                                           include_documents=include_documents)
+                                           include_documents=include_documents,
+                                           checkpoint_sizes=checkpoint_sizes)
             partial.replace(path)
         finally:
             partial.unlink(missing_ok=True)

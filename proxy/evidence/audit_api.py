@@ -24,7 +24,8 @@ endpoint ever returns a private key, a keyring secret or a token.
 ``GET  /audit/v1/proofs/inclusion``           ``index``, ``size``: RFC 9162 audit path
 ``GET  /audit/v1/proofs/consistency``         ``first``, ``second``: RFC 9162 consistency proof
 ``POST /audit/v1/exports``                    a proof bundle (zip) of a consent, household,
-                                              recipient and/or period; logged
+                                              recipient and/or period; logged. Optionally
+                                              with the stored checkpoints of kept sizes
 ============================================  ===================================================
 
 Reading entries is logged too (an ``admin`` entry ``audit.entries`` with the query): what an
@@ -43,6 +44,7 @@ from sqlalchemy import and_, func, select
 from consent.auditors import AUDITOR_PREFIX, Auditor, find_auditor
 from consent.errors import DomainError, NotFound, NotPermitted
 from consent.evidence.bundle import selected
+from consent.evidence.bundle_checkpoints import checked_sizes
 from consent.evidence.canonical import b64encode, format_instant
 from consent.evidence.checkpoints import SignedCheckpoint
 from consent.evidence.events import ACCESS, CONSENT_RECORD, MANDATE_RECORD, AdminEvent, Refs
@@ -240,12 +242,25 @@ def _selection(auditor: Auditor, body: dict[str, Any]) -> Selection:
                      _instant(body, "from"), _instant(body, "to"))
 
 
+def _checkpoint_sizes(body: dict[str, Any]) -> tuple[int, ...]:
+    """``checkpoint_sizes``: an array of tree sizes (400 if it is anything else, or too long)."""
+    sizes = body.get("checkpoint_sizes", [])
+    if not isinstance(sizes, list):
+        raise DomainError("checkpoint_sizes must be an array of tree sizes.",
+                          field="checkpoint_sizes")
+    return checked_sizes(sizes)
+
+
 async def export(request: web.Request) -> web.Response:
     """``POST /audit/v1/exports`` (JSON ``{consent_id?, household_id?, recipient_id?, from?,
-    to?, tenant?, include_documents?}``): the proof bundle, streamed as a zip."""
+    to?, tenant?, include_documents?, checkpoint_sizes?}``): the proof bundle, streamed as a
+    zip. ``checkpoint_sizes`` (at most 64) adds the stored checkpoints of those tree sizes, the
+    anchors the auditor kept (docs/evidence-format.md §11): 409 ``missing-checkpoint`` if one
+    is not held or is beyond the head."""
     auditor = await require_auditor(request)
     body = await json_body(request)
     selection = _selection(auditor, body)
+    sizes = _checkpoint_sizes(body)
     if any(getattr(selection, name) for name in _FILTERS):
         # Evidence about the subject itself: the log also holds auditors' own queries, which
         # may name a consent of another tenant (an outsider asking about it leaves that trace).
@@ -258,4 +273,5 @@ async def export(request: web.Request) -> web.Response:
             raise NotFound("No evidence matches this selection in your scope.")
     return await bundle_response(request, selection, actor=auditor.actor,
                                  filename="passerelle-evidence.zip",
-                                 include_documents=body.get("include_documents") is not False)
+                                 include_documents=body.get("include_documents") is not False,
+                                 checkpoint_sizes=sizes)

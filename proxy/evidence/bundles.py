@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Sequence
 
 from aiohttp import web
 
@@ -21,13 +22,16 @@ from proxy.keys import evidence_key
 
 
 async def bundle_response(request: web.Request, selection: Selection, *, actor: str,
-                          filename: str, include_documents: bool = True) -> web.Response:
-    """Export ``selection`` as ``actor`` and answer it as a zip attachment."""
+                          filename: str, include_documents: bool = True,
+                          checkpoint_sizes: Sequence[int] = ()) -> web.Response:
+    """Export ``selection`` as ``actor`` and answer it as a zip attachment (carrying the
+    stored checkpoints of ``checkpoint_sizes`` too)."""
     evidence = request.app[evidence_key]
     spool = tempfile.TemporaryFile()  # noqa: SIM115 (aiohttp closes it once it is sent)
     try:
         result = await evidence.export(selection, spool, actor=actor,
-                                       include_documents=include_documents)
+                                       include_documents=include_documents,
+                                       checkpoint_sizes=checkpoint_sizes)
         spool.seek(0)
     except BaseException:
         spool.close()

@@ -57,7 +57,13 @@ def audit_schemas() -> dict[str, Any]:
                               "consent_id": text, "household_id": text, "recipient_id": text,
                               "tenant": text, "from": {"type": "string", "format": "date-time"},
                               "to": {"type": "string", "format": "date-time"},
-                              "include_documents": {"type": "boolean", "default": True}}},
+                              "include_documents": {"type": "boolean", "default": True},
+                              "checkpoint_sizes": {
+                                  "type": "array", "maxItems": 64, "description":
+                                  "Tree sizes whose stored signed checkpoints the bundle must "
+                                  "also carry (the anchors the auditor kept); 409 if one is "
+                                  "not held.",
+                                  "items": {"type": "integer", "minimum": 0}}}},
     }
 
 
@@ -122,7 +128,10 @@ def audit_paths() -> dict[str, Any]:
             "responses": {"200": {"description": "The bundle.", "content": {
                 "application/zip": {"schema": {"type": "string",
                                                "contentMediaType": "application/zip"}}}},
-                          "400": _problem("An empty or malformed selection."),
+                          "400": _problem("An empty or malformed selection, or more than "
+                                          "64 checkpoint sizes."),
                           "404": _problem("Nothing matches in the auditor's scope."),
+                          "409": _problem("No signed checkpoint of an asked size is held, or "
+                                          "it is beyond the log's head."),
                           **_REFUSED}}},
     }
