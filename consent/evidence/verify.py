@@ -11,7 +11,9 @@ enforces it). It checks, and names what is wrong when a check fails (docs/eviden
    is among keys the auditor already trusts);
 2. the manifest's signature, and the SHA-256 of every file against the manifest;
 3. every checkpoint's signed-note signature, by a key valid when it was issued, and a
-   consistency proof from each earlier checkpoint to the anchor;
+   consistency proof from each earlier checkpoint to the anchor; with ``--checkpoint``, that
+   each checkpoint the auditor kept from an earlier bundle has the same root as the bundle's of
+   its size (:mod:`~consent.evidence.verify_kept`: a different root is a fork of the log);
 4. every log entry: leaf format, payload hash, order, selection, chain sequence numbers, and
    that all leaves together reproduce the anchor root (batch inclusion proof);
 5. every signed record (signature, key valid at ``signed_at``), record files and documents;
@@ -38,9 +40,10 @@ from typing import IO
 from consent.evidence.canonical import EncodingError
 from consent.evidence.keys import KeyHistory, PublicKeyInfo
 from consent.evidence.verify_head import HeadChecker, Stop
+from consent.evidence.verify_kept import KeptCheckpoint, compare_kept, load_kept
 from consent.evidence.verify_log import EntryChecker
 from consent.evidence.verify_members import MemberError, Members, strict_json
-from consent.evidence.verify_report import EXIT_USAGE, Expectation, Report
+from consent.evidence.verify_report import EXIT_USAGE, Expectation, Report, UsageError
 
 __all__ = ["Expectation", "Report", "UsageError", "build_parser", "load_trusted", "main",
            "run", "verify_bundle"]
@@ -52,12 +55,14 @@ MAX_TRUSTED_KEYS = 16 << 20
 
 
 def verify_bundle(source: str | Path | IO[bytes], *, expect: Expectation | None = None,
-                  trusted: KeyHistory | None = None,
-                  accept_bundle_keys: bool = False) -> Report:
+                  trusted: KeyHistory | None = None, accept_bundle_keys: bool = False,
+                  kept: Sequence[KeptCheckpoint] = ()) -> Report:
     """Verify a bundle (path or binary file); never raises for a bad bundle.
 
     Without ``trusted`` keys the report's verdict is "unverified keys" (exit code 4) however
-    sound the bundle, unless ``accept_bundle_keys`` (for tests of bundles one made oneself)."""
+    sound the bundle, unless ``accept_bundle_keys`` (for tests of bundles one made oneself).
+    Each ``kept`` checkpoint (:func:`~consent.evidence.verify_kept.load_kept`) must equal the
+    bundle's of its size (:func:`~consent.evidence.verify_kept.compare_kept`)."""
     report = Report(str(source) if isinstance(source, str | Path) else "<stream>")
     try:
         bundle = zipfile.ZipFile(source)
@@ -66,7 +71,8 @@ def verify_bundle(source: str | Path | IO[bytes], *, expect: Expectation | None 
         return report
     with bundle:
         try:
-            _run(Members(bundle), report, expect or Expectation(), trusted, accept_bundle_keys)
+            _run(Members(bundle), report, expect or Expectation(), trusted, accept_bundle_keys,
+                 kept)
         except Stop:
             pass
         except MemberError as exc:
@@ -81,7 +87,7 @@ def verify_bundle(source: str | Path | IO[bytes], *, expect: Expectation | None 
 
 
 def _run(members: Members, report: Report, expect: Expectation, trusted: KeyHistory | None,
-         accept_bundle_keys: bool) -> None:
+         accept_bundle_keys: bool, kept: Sequence[KeptCheckpoint]) -> None:
     for where, what in members.check():  # such members are never read; the rest is checked
         report.fail(where, what)
     names = members.names
@@ -100,6 +106,7 @@ def _run(members: Members, report: Report, expect: Expectation, trusted: KeyHist
     head.files(manifest)
     selection = head.selection(manifest)
     anchor, issued_at = head.checkpoints(manifest, keys)
+    compare_kept(kept, str(manifest.get("origin")), anchor, head.held, report)
     checker = EntryChecker(members, report, keys, selection, manifest, anchor, issued_at)
     checker.run()
     report.story = checker.story()
@@ -108,10 +115,6 @@ def _run(members: Members, report: Report, expect: Expectation, trusted: KeyHist
     if members.read("summary.txt") != report.story.encode():
         report.fail("summary.txt", "does not tell what the bundle proves: it differs from the "
                                    "summary regenerated from the verified entries")
-
-
-class UsageError(Exception):
-    """A file named on the command line (the bundle, --trusted-keys) cannot be used."""
 
 
 def load_trusted(path: Path) -> KeyHistory:
@@ -148,22 +151,31 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                            "(without it the result is 'unverified keys', exit code 4)")
     keys.add_argument("--accept-bundle-keys", action="store_true",
                       help="FOR TESTING ONLY: take the bundle's own keys.json as trusted")
+    parser.add_argument("--checkpoint", type=Path, action="append", default=[],
+                        metavar="NOTE",
+                        help="a checkpoint you kept from an earlier bundle (its checkpoints/"
+                             "<size>.note; repeatable, needs --trusted-keys): the bundle must "
+                             "hold one of the same size and root, or the log was rewritten")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Verify, print the report, return its exit code (0 valid, 1 integrity failure, 2 usage
     error, 3 outside consent, 4 unverified keys)."""
-    trusted = None
+    trusted, kept = None, []
     try:
+        if args.checkpoint and not args.trusted_keys:
+            raise UsageError("--checkpoint needs --trusted-keys: a kept checkpoint is checked "
+                             "against the operator's published keys")
         if args.trusted_keys:
             trusted = load_trusted(args.trusted_keys)
+            kept = [load_kept(path, trusted) for path in args.checkpoint]
         if not args.bundle.is_file():
             raise UsageError(f"{args.bundle}: no such bundle file")
     except UsageError as exc:
         sys.stderr.write(f"passerelle audit verify: error: {exc}\n")
         return EXIT_USAGE
-    report = verify_bundle(args.bundle, trusted=trusted,
+    report = verify_bundle(args.bundle, trusted=trusted, kept=kept,
                            accept_bundle_keys=args.accept_bundle_keys,
                            expect=Expectation(args.consent, args.household, args.recipient,
                                               args.tenant))

@@ -49,6 +49,9 @@ class HeadChecker:
         self.expect = expect
         self.trusted = trusted
         self.accept_bundle_keys = accept_bundle_keys
+        #: The bundle's verified checkpoints by size, once :meth:`checkpoints` ran (what an
+        #: auditor's kept checkpoints are compared with: :mod:`.verify_kept`).
+        self.held: dict[int, Checkpoint] = {}
 
     def fail(self, where: str, what: str) -> None:
         self.report.fail(where, what)
@@ -183,6 +186,7 @@ class HeadChecker:
             if checkpoint.origin != origin or checkpoint.size != item.get("size"):
                 self.fail(name, "origin or size differs from checkpoints/index.json")
             parsed.append((item, checkpoint, issued_at))
+            self.held[checkpoint.size] = checkpoint
         anchors = [(cp, at) for item, cp, at in parsed if item.get("anchor")]
         claimed = manifest.get("anchor", {})
         if len(anchors) != 1:

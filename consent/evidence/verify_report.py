@@ -20,7 +20,7 @@ MAX_PROBLEMS = 200
 #: Exit codes of ``passerelle audit verify`` (docs/evidence-format.md §10).
 EXIT_VALID = 0
 EXIT_INVALID = 1  # integrity: forged, tampered with, malformed or not the bundle asked for
-EXIT_USAGE = 2  # bad arguments, an unreadable bundle path or --trusted-keys file
+EXIT_USAGE = 2  # bad arguments, an unreadable bundle path, --trusted-keys or --checkpoint file
 EXIT_OUTSIDE_CONSENT = 3  # intact, and an access was served outside its consent
 EXIT_UNTRUSTED_KEYS = 4  # intact, but signed by keys taken from the bundle itself
 
@@ -28,6 +28,11 @@ EXIT_UNTRUSTED_KEYS = 4  # intact, but signed by keys taken from the bundle itse
 BUNDLE_KEYS = "bundle"  # keys.json alone: unverified
 TRUSTED = "trusted"  # every key among the auditor's --trusted-keys
 ACCEPTED = "accepted"  # keys.json taken as is on purpose (--accept-bundle-keys, tests only)
+
+
+class UsageError(Exception):
+    """A file named on the command line (the bundle, --trusted-keys, --checkpoint) cannot be
+    used: nothing was judged (exit code :data:`EXIT_USAGE`)."""
 
 
 @dataclass
