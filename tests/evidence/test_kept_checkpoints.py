@@ -15,10 +15,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from consent.clock import FrozenClock
+from consent.evidence.errors import LogForked
 from consent.evidence.events import SERVED, AdminEvent, Refs
 from consent.evidence.keystore import public_bytes
 from consent.evidence.notes import Checkpoint, NoteKey, assemble, signature_line
-from consent.evidence.service import Evidence
+from consent.evidence.service import SIGNED_HEAD_FILE, Evidence
 from consent.evidence.verify_report import EXIT_INVALID, EXIT_USAGE, EXIT_VALID
 from consent.storage.database import Database
 from proxy.cli import main
@@ -62,6 +63,12 @@ def instance(tmp_path: Path) -> Path:
 
     asyncio.run(fill())
     return data_dir
+
+
+def lose_witness(instance: Path) -> None:
+    """A replica without the instance's signed-head witness (consent/evidence/witness.py):
+    what the keyless writer must count on, since the witness refuses the rewritten log."""
+    (instance / SIGNED_HEAD_FILE).unlink()
 
 
 def export(instance: Path, out: Path, *options: str) -> int:
@@ -143,7 +150,13 @@ def test_the_fork_of_a_signed_size_is_named(
         await fork(db, 10, 3, served_fails)
         await evidence.checkpoint()  # the server's periodic task, after a restart
 
-    on_instance(instance, rewrite)
+    # The instance that signed size 10 refuses to sign the rewritten log (its witness)...
+    with pytest.raises(LogForked, match="does not extend the head of 10 entries"):
+        on_instance(instance, rewrite)
+    # ... a replica that never signed it (a new container, a lost witness) signs it: the
+    # auditor's kept anchor is then what shows the fork.
+    lose_witness(instance)
+    on_instance(instance, lambda evidence, _db: evidence.checkpoint())
     log_more(instance)
     second = tmp_path / "second.zip"
     assert export(instance, second, "--consent", "c-1", "--checkpoint-size", "10") == 0
@@ -168,6 +181,7 @@ def test_a_deleted_checkpoint_fails_the_export(
         payload["outcome"] = "failed"
 
     on_instance(instance, lambda _evidence, db: fork(db, 11, 3, served_fails))
+    lose_witness(instance)  # else the instance refuses the rewritten log outright
     out = tmp_path / "second.zip"
     capsys.readouterr()
     assert export(instance, out, "--consent", "c-1", "--checkpoint-size", "10") == 1
