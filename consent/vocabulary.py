@@ -8,6 +8,7 @@ only these terms. ``docs/datasets.md`` is generated from this module's tables (s
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -163,6 +164,13 @@ class DatasetSpec:
     def finest(self) -> Resolution | None:
         """Finest native resolution, or ``None`` for a record."""
         return self.resolutions[0] if self.resolutions else None
+
+    def metered_by(self, energy: Energy, directions: Collection[str]) -> bool:
+        """True if a point of ``energy`` metering ``directions`` can have this dataset (a gas
+        point has no maximum power, a consumer's point no production; records belong to every
+        point). The one test of it: listings, forms and grant checks all ask here."""
+        return energy in self.energies and (self.direction is None
+                                            or self.direction.value in directions)
 
     def can_aggregate_to(self, resolution: Resolution) -> bool:
         """True if values at ``resolution`` can be derived from the native ones.

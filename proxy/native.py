@@ -20,7 +20,7 @@ from adapters.errors import UpstreamError
 from consent.access import AccessContext, ReadRequest, TokenGrant, allowed_window
 from consent.errors import DomainError, InvalidIdentifier, PasserelleError
 from consent.identifiers import PointRef, guess_source
-from consent.models import Consent
+from consent.models import Consent, MeteringPoint
 from consent.periods import DayRange
 from consent.vocabulary import Dataset, Resolution
 from proxy.auth import BearerRecheck, authenticate_bearer
@@ -121,11 +121,11 @@ async def read_dataset(request: web.Request, trace: Trace) -> tuple[Any, int]:
     return body, len(series.readings)
 
 
-def _consent_json(consent: Consent, points: list[PointRef]) -> dict[str, Any]:
+def _consent_json(consent: Consent, points: list[MeteringPoint]) -> dict[str, Any]:
     return {
         "id": consent.id, "state": str(consent.state), "purpose": str(consent.purpose),
         "legal_basis": str(consent.legal_basis), "datasets": sorted(consent.datasets),
-        "points": [str(p) for p in points], "max_resolution": str(consent.max_resolution),
+        "points": [str(p.ref) for p in points], "max_resolution": str(consent.max_resolution),
         "valid_from": consent.valid_from.isoformat(),
         "valid_until": consent.valid_until.isoformat(),
         "data_from": consent.data_from.isoformat() if consent.data_from else None,
@@ -134,7 +134,7 @@ def _consent_json(consent: Consent, points: list[PointRef]) -> dict[str, Any]:
 
 
 async def _consents(request: web.Request, trace: Trace,
-                    ) -> tuple[VerifiedToken, Caller, list[tuple[Consent, list[PointRef]]],
+                    ) -> tuple[VerifiedToken, Caller, list[tuple[Consent, list[MeteringPoint]]],
                                str | None]:
     """The caller and one page of its consents (``proxy.paging``: by consent), with the
     answer's ``next``."""
@@ -168,18 +168,20 @@ async def _data_from(request: web.Request, caller: Caller, consent: Consent, poi
 @evidenced(API, render_problem)
 async def list_points(request: web.Request, trace: Trace) -> tuple[Any, int]:
     """``GET /api/v1/points``: every point of a page of the token's consents, with what (the
-    consent's datasets narrowed to the token's scope) and from when (:func:`_data_from`)."""
+    consent's datasets narrowed to the token's scope, and to those the point's energy and
+    directions can give: a consent on a gas and an electricity point names the maximum power
+    for both, only one has it) and from when (:func:`_data_from`)."""
     token, caller, consents, following = await _consents(request, trace)
     points = []
-    for consent, refs in consents:
-        readable = {d.value for d in token.datasets}
-        datasets = sorted(name for name in consent.datasets if name in readable)
-        for point in refs:
+    for consent, rows in consents:
+        readable = [d for d in token.datasets if d.value in consent.datasets]
+        for point in rows:
             points.append({
-                "point": str(point), "consent": consent.id, "datasets": datasets,
+                "point": str(point.ref), "consent": consent.id,
+                "datasets": sorted(d.value for d in readable if point.can_have(d)),
                 "max_resolution": str(consent.max_resolution),
                 "access_until": consent.valid_until.isoformat(),
-                "data_from": await _data_from(request, caller, consent, point)})
+                "data_from": await _data_from(request, caller, consent, point.ref)})
     return {"points": points, "next": following}, len(points)
 
 

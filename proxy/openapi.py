@@ -116,7 +116,11 @@ def _schemas() -> dict[str, Any]:
         "PointAccess": {"type": "object", "required": ["point", "consent", "datasets"],
                         "properties": {
                             "point": text, "consent": text,
-                            "datasets": {"type": "array", "items": text},
+                            "datasets": {"type": "array", "items": text,
+                                         "description": "The consent's datasets the token's "
+                                         "scope covers that this point can give (a gas point "
+                                         "has no maximum power, a consumer's point no "
+                                         "production)."},
                             "max_resolution": text, "access_until": instant,
                             "data_from": {"type": ["string", "null"], "format": "date-time",
                                           "description": "The oldest instant a read may "

@@ -28,7 +28,7 @@ from consent.models.base import (
 )
 from consent.periods import Period
 from consent.upstream import UpstreamKind, UpstreamState
-from consent.vocabulary import Direction, Energy
+from consent.vocabulary import Dataset, Direction, Energy
 
 #: Local time zone of a source's points, unless told otherwise.
 DEFAULT_TIMEZONES = {
@@ -65,6 +65,11 @@ class MeteringPoint(TenantScoped, Created, table=True):
     def has_direction(self, direction: Direction) -> bool:
         """True if the point meters ``direction`` (a prosumer's point has both)."""
         return direction.value in self.directions
+
+    def can_have(self, dataset: Dataset) -> bool:
+        """True if the point's energy and directions can give ``dataset``
+        (:meth:`~consent.vocabulary.DatasetSpec.metered_by`)."""
+        return dataset.spec.metered_by(Energy(self.energy), self.directions)
 
 
 class Occupancy(TenantScoped, Created, table=True):

@@ -152,9 +152,7 @@ def check_scope(recipient: Recipient, terms_datasets: Sequence[Dataset], purpose
             f"{legal_basis.value}.", field="legal_basis")
     for dataset in terms_datasets:
         spec = dataset.spec
-        if not any(p.energy in spec.energies
-                   and (spec.direction is None or p.has_direction(spec.direction))
-                   for p in points):
+        if not any(p.can_have(dataset) for p in points):
             raise DomainError(f"None of the chosen points has {dataset.value} ({spec.title}).",
                               field="datasets")
 

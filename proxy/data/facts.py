@@ -257,10 +257,10 @@ class FactsLoader:
 
     async def consents(self, *, recipient_id: str, consent_id: str | None, at: datetime,
                        tenant: str = DEFAULT_TENANT, after: str = "", limit: int | None = None,
-                       ) -> list[tuple[Consent, list[PointRef]]]:
+                       ) -> list[tuple[Consent, list[MeteringPoint]]]:
         """The token's consent, or (app-wide token) the recipient's consents in force at ``at``,
-        each with its points: in the order of their ids, those above ``after``, at most
-        ``limit`` (``proxy.paging``), in two statements whatever their number."""
+        each with its points (by reference): in the order of their ids, those above ``after``,
+        at most ``limit`` (``proxy.paging``), in two statements whatever their number."""
         query = select(Consent).where(Consent.tenant_id == tenant,
                                       Consent.recipient_id == recipient_id,
                                       col(Consent.id) > after)
@@ -271,14 +271,14 @@ class FactsLoader:
                                 Consent.valid_from <= at, Consent.valid_until > at)
         async with self.db.session() as session:
             consents = (await session.exec(query.order_by(col(Consent.id)).limit(limit))).all()
-            refs: dict[str, list[PointRef]] = {c.id: [] for c in consents}
+            points: dict[str, list[MeteringPoint]] = {c.id: [] for c in consents}
             rows = (await session.exec(
-                select(ConsentPoint.consent_id, MeteringPoint.source, MeteringPoint.identifier)
+                select(ConsentPoint.consent_id, MeteringPoint)
                 .join(MeteringPoint, col(ConsentPoint.point_id) == MeteringPoint.id)
-                .where(col(ConsentPoint.consent_id).in_(list(refs))))).all() if refs else []
-        for owner, source, identifier in rows:
-            refs[owner].append(PointRef(Source(source), identifier))
-        return [(c, sorted(refs[c.id])) for c in consents]
+                .where(col(ConsentPoint.consent_id).in_(list(points))))).all() if points else []
+        for owner, point in rows:
+            points[owner].append(point)
+        return [(c, sorted(points[c.id], key=lambda p: p.ref)) for c in consents]
 
     async def needed_data(self, at: datetime) -> dict[tuple[str, PointRef, Dataset], date]:
         """(tenant, point, dataset) of every dataset of a point an active consent covers now,

@@ -80,7 +80,7 @@ def offered(pending: Pending) -> tuple[list[MeteringPoint], list[str], list[Data
     points = [p for p in pending.points if not requested or p.ref in requested]
     foreign = [str(ref) for ref in requested if ref not in pending.refs]
     datasets = [d for d in sorted(pending.access.datasets)
-                if any(_point_has(p, d) for p in points)]
+                if any(p.can_have(d) for p in points)]
     return points, foreign, datasets
 
 
@@ -98,12 +98,6 @@ def default_ticks(pending: Pending, points: Sequence[MeteringPoint]) -> list[str
     selects first, at most :data:`MAX_POINTS` (R14), so approving the form as shown works."""
     first_group = pending.households[0][1] if pending.households else points
     return [str(p.ref) for p in points if p in first_group][:MAX_POINTS]
-
-
-def _point_has(point: MeteringPoint, dataset: Dataset) -> bool:
-    spec = dataset.spec
-    return point.energy in spec.energies and (spec.direction is None
-                                              or point.has_direction(spec.direction))
 
 
 async def consent_page(request: web.Request, pending: Pending, *, error: str | None = None,

@@ -92,9 +92,7 @@ async def _form(request: web.Request, household: Household, *, errors: FieldErro
     now = request.app[clock_key].now()
     async with request.app[database_key].session() as session:
         points = await occupied_points(session, household.tenant_id, household.party_id, now)
-    datasets = [d for d in Dataset if any(
-        p.energy in d.spec.energies
-        and (d.spec.direction is None or p.has_direction(d.spec.direction)) for p in points)]
+    datasets = [d for d in Dataset if any(p.can_have(d) for p in points)]
     return await render_page(request, "portal/mandate_new.html", {
         "organisations": await _organisations(request, household), "points": points,
         "datasets": datasets, "scopes": list(MandateScope), "errors": errors or FieldErrors(),

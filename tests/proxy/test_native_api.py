@@ -16,13 +16,14 @@ import pytest
 
 from adapters.simulator import Fault, FaultKind
 from consent.errors import InvalidIdentifier
-from consent.identifiers import PointRef
+from consent.identifiers import PointRef, Source
 from consent.lifecycle import ActorRole
 from consent.purposes import Purpose
+from consent.services import registry
 from consent.services.base import Actor
 from consent.services.consent_rules import ConsentDraft
 from consent.services.consents import ConsentService
-from consent.vocabulary import Dataset, Resolution
+from consent.vocabulary import Dataset, Direction, Energy, Resolution
 from proxy.data.evidence import ABANDONED
 from proxy.native import resolve_point
 from proxy.verified_token import VerifiedToken
@@ -339,6 +340,49 @@ async def test_points_and_current_consents(world: World) -> None:
     assert consent["id"] == world.consents["coach"]
     assert consent["state"] == "active"
     assert consent["points"] == [str(PRM)]
+
+
+async def test_each_point_lists_only_the_datasets_it_can_have(world: World) -> None:
+    """Two consents mixing an electricity consumer with a prosumer, and with a gas point: the
+    listing names per point only what its energy and directions can give (a gas point has no
+    maximum power, a consumer no production), as a read of the others could only fail."""
+    now = world.clock.now()
+    gas, solar = PointRef(Source.GRDF, "19112233445566"), PointRef(Source.ENEDIS, "24134785609130")
+    async with world.db.session() as session:
+        for ref, energy, directions in (
+                (gas, Energy.GAS, [Direction.CONSUMPTION]),
+                (solar, Energy.ELECTRICITY, [Direction.CONSUMPTION, Direction.PRODUCTION])):
+            point = await registry.add_point(session, tenant_id="default", ref=ref,
+                                             energy=energy, directions=directions, now=now)
+            await registry.add_occupancy(session, tenant_id="default", point_id=point.id,
+                                         household_id=world.household_id,
+                                         starts_at=midnight(MOVE_IN), ends_at=None, now=now)
+    service = ConsentService(world.db, world.clock)
+    given = {}
+    for other, datasets in ((solar, [Dataset.DAILY_PRODUCTION, Dataset.DAILY_MAX_POWER]),
+                            (gas, [Dataset.DAILY_MAX_POWER, Dataset.CONTRACT])):
+        answer = await service.give(
+            Actor(ActorRole.SUBJECT, party_id=world.household_id), ConsentDraft(
+                grantor_id=world.household_id, recipient_id=world.apps["coach"],
+                points=[PRM, other], datasets=[Dataset.DAILY_CONSUMPTION, *datasets],
+                purpose=Purpose.ENERGY_MONITORING, valid_until=COACH_UNTIL,
+                max_resolution=Resolution.P1D, history_days=365))
+        given[other] = answer.row.id
+    token = await world.token("coach", scope="daily_consumption daily_max_power "
+                                             "daily_production contract")
+    status, body, _ = await world.get("/api/v1/points", token)
+    assert status == 200, body
+    listed = {(p["consent"], p["point"]): p["datasets"] for p in body["points"]}
+    assert listed == {
+        (world.consents["coach"], str(PRM)): ["daily_consumption"],
+        (given[solar], str(PRM)): ["daily_consumption", "daily_max_power"],
+        (given[solar], str(solar)): ["daily_consumption", "daily_max_power", "daily_production"],
+        (given[gas], str(PRM)): ["contract", "daily_consumption", "daily_max_power"],
+        (given[gas], str(gas)): ["contract", "daily_consumption"]}
+    status, body, _ = await world.get("/api/v1/consents/current", token)
+    consented = {c["id"]: c["datasets"] for c in body["consents"]}
+    # The consent itself still says what was consented to, for all its points.
+    assert consented[given[gas]] == ["contract", "daily_consumption", "daily_max_power"]
 
 
 # --- economy and failures -------------------------------------------------------------------------
