@@ -48,7 +48,10 @@ class DemoOccupancy:
 
 @dataclass(frozen=True, slots=True)
 class DemoPoint:
-    """A metering point with its address and full occupancy history, oldest first."""
+    """A metering point with its address and full occupancy history, oldest first.
+
+    The address is written as the DSO serves it (the ``address`` dataset's fields, the country
+    by name): ``demo show`` prints it and the demo simulator serves it, from here only."""
 
     key: str
     source: Source
@@ -60,6 +63,7 @@ class DemoPoint:
     city: str
     country: str
     occupancies: tuple[DemoOccupancy, ...]
+    insee_code: str | None = None
 
     @property
     def ref(self) -> PointRef:
@@ -140,6 +144,14 @@ class DemoPlan:
     def household(self, key: str) -> DemoHousehold:
         """The household named ``key``."""
         return next(h for h in self.households if h.key == key)
+
+    def recipient(self, key: str) -> DemoRecipient:
+        """The recipient named ``key``."""
+        return next(r for r in self.recipients if r.key == key)
+
+    def point(self, key: str) -> DemoPoint:
+        """The point named ``key``."""
+        return next(p for p in self.points if p.key == key)
 
     def points_of(self, household: str, at: datetime) -> list[DemoPoint]:
         """The points ``household`` occupies at ``at``."""

@@ -144,7 +144,7 @@ def describe(plan: DemoPlan) -> dict[str, Any]:
             {"ref": str(p.ref), "source": p.source.value, "identifier": p.identifier,
              "energy": p.energy.value, "directions": [d.value for d in p.directions],
              "address": {"street": p.street, "postal_code": p.postal_code, "city": p.city,
-                         "country": p.country},
+                         "insee_code": p.insee_code, "country": p.country},
              "upstream": UpstreamKind.for_source(p.source).value,
              "point_id": plan.id_for("point", p.key),
              "occupancies": [
@@ -167,6 +167,7 @@ def describe(plan: DemoPlan) -> dict[str, Any]:
             {"name": c.name, "organiser": c.organiser, "min_members": c.min_members,
              "members": [h for h, _ in c.members]} for c in plan.communities],
         "supply_contracts": [
-            {"point": s.point, "supplier": s.supplier, "since": s.since.isoformat()}
+            {"point": s.point, "ref": str(plan.point(s.point).ref), "supplier": s.supplier,
+             "supplier_name": plan.recipient(s.supplier).name, "since": s.since.isoformat()}
             for s in plan.supply],
     }

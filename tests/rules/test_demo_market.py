@@ -3,6 +3,7 @@ six households whose k = 5 aggregate is served (R4), and a supplier with its con
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,8 +17,8 @@ from adapters.simulator import Simulator, SimulatorAdapter
 from adapters.simulator.demo import demo_profiles
 from consent.clock import FrozenClock
 from consent.demo import DEMO_PLAN
-from consent.identifiers import Source
-from consent.lifecycle import ConsentState, MandateState
+from consent.identifiers import PointRef, Source
+from consent.lifecycle import ActorRole, ConsentState, MandateState
 from consent.models import (
     Community,
     CommunityMember,
@@ -31,10 +32,16 @@ from consent.models import (
     new_id,
 )
 from consent.models.oauth import TokenKind
+from consent.purposes import Purpose
+from consent.services.base import Actor
+from consent.services.consent_rules import ConsentDraft
+from consent.services.consents import ConsentService
 from consent.storage import Database
 from consent.tokens import ACCESS_PREFIX, digest, new_secret
+from consent.vocabulary import Dataset
 from proxy.app import create_app
-from proxy.keys import database_key
+from proxy.cli import main
+from proxy.keys import adapters_key, database_key
 from proxy.settings import Settings
 from tests.support.databases import SqliteFactory
 
@@ -144,3 +151,67 @@ async def test_the_demo_app_can_open_the_data_connect_consent_page(
         text = await response.text()
         assert "client_not_configured" not in text
         assert response.status in (200, 302, 303), text
+
+
+async def test_what_demo_show_prints_is_what_the_demo_serves(
+        demo: TestClient[Any, Any], clock: FrozenClock,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``demo show`` and the demo's DSO read one plan: every point's address as the DSO
+    serves it, and the supplier of each supply contract as the contract record names it
+    (found by review: the simulator derived both from the point's seed, so Camille's meter in
+    rue Oberkampf was served in Rennes, supplied by Ekwateur, and ``simulator --demo --dso
+    grdf`` refused the postal code ``demo show`` printed)."""
+    assert main(["demo", "show", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    adapters = demo.server.app[adapters_key]
+    for point in shown["points"]:
+        ref = PointRef.parse(point["ref"])
+        served = await adapters[ref.source].record(ref, Dataset.ADDRESS)
+        assert served.fields == point["address"], ref
+    contracts = shown["supply_contracts"]
+    assert contracts
+    for contract in contracts:
+        ref = PointRef.parse(contract["ref"])
+        served = await adapters[ref.source].record(ref, Dataset.CONTRACT)
+        assert served.fields["supplier"] == contract["supplier_name"], ref
+    # End to end: the supplier app reads its contracts through the native API, and an app
+    # Camille consented to reads her address through the Data Connect-compatible one.
+    db: Database = demo.server.app[database_key]
+    async with db.session() as s:
+        supplier = (await s.exec(select(Recipient).where(col(Recipient.is_supplier)))).one()
+        soleil = (await s.exec(select(Recipient).where(
+            Recipient.client_id == "demo-soleil"))).one()
+    (household,) = [h for h in shown["households"] if h["username"] == "camille"]
+    camille = household["party_id"]
+    (elec,) = [p for p in shown["points"] if p["ref"] in household["points"]
+               and p["source"] == "enedis"]
+    await ConsentService(db, clock).give(
+        Actor(ActorRole.SUBJECT, party_id=camille), ConsentDraft(
+            grantor_id=camille, recipient_id=soleil.id, points=[PointRef.parse(elec["ref"])],
+            datasets=[Dataset.ADDRESS], purpose=Purpose.SOLAR_ASSESSMENT,
+            valid_until=clock.now() + timedelta(days=30)))
+    tokens = {r.id: await _app_token(db, clock, r.id, "contract address")
+              for r in (supplier, soleil)}
+    async with demo.get(f"/api/v1/points/{elec['ref']}/datasets/contract",
+                        headers={"Authorization": f"Bearer {tokens[supplier.id]}"}) as response:
+        body = await response.json()
+        assert response.status == 200, body  # Camille consented to her supplier (R13)
+    assert body["fields"]["supplier"] == supplier.name
+    async with demo.get("/compat/enedis/customers_upa/v5/usage_points/addresses",
+                        params={"usage_point_id": elec["identifier"]},
+                        headers={"Authorization": f"Bearer {tokens[soleil.id]}"}) as response:
+        body = await response.json()
+        assert response.status == 200, body
+    served = body["customer"]["usage_points"][0]["usage_point"]["usage_point_addresses"]
+    assert {k: served[k] for k in elec["address"]} == elec["address"]
+
+
+async def _app_token(db: Database, clock: FrozenClock, recipient_id: str, scope: str) -> str:
+    """An app-wide (client credentials) access token of ``recipient_id``."""
+    raw = new_secret(ACCESS_PREFIX)
+    async with db.session() as s:
+        s.add(OAuthToken(tenant_id="default", kind=TokenKind.ACCESS, token_hash=digest(raw),
+                         family_id=new_id(), recipient_id=recipient_id, consent_id=None,
+                         grant_type="client_credentials", scope=scope,
+                         expires_at=clock.now() + timedelta(hours=1), created_at=clock.now()))
+    return raw
