@@ -12,13 +12,24 @@
     PasserelleError (500)
     └── EvidenceUnavailable (503 evidence-unavailable)  no key, no secret, storage fault
         ├── DocumentTampered (500 document-tampered)    a stored document does not authenticate
-        └── LogForked (500 evidence-log-forked)         the log does not extend the last
-                                                        head this instance signed
+        ├── LogForked (500 evidence-log-forked)         the log does not extend the last
+        │                                               head this instance signed
+        ├── KeyringCannotOpen                           the keyring cannot open a sealed secret
+        └── SigningInstantRefused                       no key may sign at that instant (clock)
+
+The last two answer as their parent does; they exist so that whoever must tell
+an operator what to fix (a replica refusing to start, ``/readyz``) names the right thing: the
+keys given to the replica, or its clock.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from consent.errors import Conflict, DomainError, PasserelleError
+
+#: Why evidence cannot be signed, as an operator must hear it (:func:`cause_of`).
+Cause = Literal["keys", "clock", "log"]
 
 
 class RejectedDocument(DomainError):
@@ -69,6 +80,18 @@ class EvidenceUnavailable(PasserelleError):
     title = "Evidence unavailable"
 
 
+class KeyringCannotOpen(EvidenceUnavailable):
+    """The evidence keyring cannot open a secret sealed with it: it lacks the key that sealed
+    it (a replica not given the instance's ``PASSERELLE_EVIDENCE_KEYS``), or the key or the
+    sealed bytes differ from those it was sealed with."""
+
+
+class SigningInstantRefused(EvidenceUnavailable):
+    """No key may sign at the instant asked: none is valid then (the current key opens later:
+    this clock is behind the one of the replica that opened it), or the instant is too far from
+    the key store's clock (no backdating into a retired key, :mod:`.keystore`)."""
+
+
 class DocumentTampered(EvidenceUnavailable):
     """A stored proof document does not authenticate: its sealed bytes, its key id, its tenant
     or its id were changed after it was sealed (or sealed bytes were copied onto another
@@ -87,3 +110,13 @@ class LogForked(EvidenceUnavailable):
     status = 500
     code = "evidence-log-forked"
     title = "Evidence log rewritten or rolled back"
+
+
+def cause_of(error: EvidenceUnavailable) -> Cause:
+    """What to fix when ``error`` stops signing: the keys a replica was given, its clock, or
+    (anything else: the database, the log's stored state) the evidence log."""
+    if isinstance(error, KeyringCannotOpen):
+        return "keys"
+    if isinstance(error, SigningInstantRefused):
+        return "clock"
+    return "log"

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from consent.clock import Clock, SystemClock
-from consent.evidence.errors import EvidenceUnavailable
+from consent.evidence.errors import EvidenceUnavailable, SigningInstantRefused
 from consent.evidence.keys import KeyHistory, PublicKeyInfo, Signature
 
 MAX_SKEW = timedelta(minutes=5)
@@ -53,7 +53,7 @@ def check_signing_instant(at: datetime, clock: Clock, max_skew: timedelta) -> No
     if at.tzinfo is None:
         raise EvidenceUnavailable("A signing instant needs a timezone.")
     if abs(at - clock.now()) > max_skew:
-        raise EvidenceUnavailable(
+        raise SigningInstantRefused(
             f"Refusing to sign at {at.isoformat()}: more than {max_skew} away from now.")
 
 
@@ -65,11 +65,17 @@ def check_rotation(current_since: datetime | None, at: datetime) -> None:
 
 
 def key_for(history: KeyHistory, at: datetime) -> PublicKeyInfo:
-    """The key valid at ``at`` or :class:`EvidenceUnavailable`."""
+    """The key valid at ``at`` or :class:`SigningInstantRefused`, saying when the latest key
+    opens if ``at`` is before it (a clock behind the one that opened it)."""
     key = history.valid_at(at)
-    if key is None:
-        raise EvidenceUnavailable(f"No signing key is valid at {at.isoformat()}.")
-    return key
+    if key is not None:
+        return key
+    latest = history.keys[-1] if history.keys else None
+    if latest is not None and at < latest.not_before:
+        raise SigningInstantRefused(
+            f"No signing key is valid at {at.isoformat()}: the current key opens later, at "
+            f"{latest.not_before.isoformat()}.")
+    raise SigningInstantRefused(f"No signing key is valid at {at.isoformat()}.")
 
 
 class MemoryKeyStore:

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from consent.evidence.errors import EvidenceUnavailable
+from consent.evidence.errors import EvidenceUnavailable, KeyringCannotOpen
 from consent.secret_files import read_or_create
 
 ENV_VAR = "PASSERELLE_EVIDENCE_KEYS"
@@ -113,7 +113,7 @@ class Keyring:
         if cached is None:
             key = self._keys.get(kek_id)
             if key is None:
-                raise EvidenceUnavailable(f"The evidence keyring lacks {kek_id}.")
+                raise KeyringCannotOpen(f"The evidence keyring lacks {kek_id}.")
             derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                            info=b"passerelle/evidence/" + purpose.encode()).derive(key)
             cached = self._derived[(kek_id, purpose)] = AESGCM(derived)
@@ -131,7 +131,7 @@ class Keyring:
         try:
             return self._aead(sealed.kek_id, purpose).decrypt(nonce, body, aad)
         except InvalidTag:
-            raise EvidenceUnavailable(
+            raise KeyringCannotOpen(
                 "Encrypted evidence does not authenticate (wrong key or altered data).") from None
 
 

@@ -14,11 +14,13 @@ on its first tick), and wires:
   (:mod:`consent.evidence.access_trail`);
 - a task issuing a signed checkpoint every ``Settings.evidence_checkpoint_interval`` seconds.
 
-Keys that are no keys, or a keyring that cannot open the log's current signing key (a replica
-given a fresh data directory but not the instance's ``PASSERELLE_EVIDENCE_KEYS``: it makes a
-keyring of its own), are :class:`~proxy.environment.InvalidConfiguration`: the replica refuses
-to start rather than answer 503 to every signed write while ``/readyz`` says it is ready. The
-first start on an empty database still makes the keyring and the first signing key.
+Keys that are no keys, or a replica that cannot sign with the log's current signing key, are
+:class:`~proxy.environment.InvalidConfiguration`: the replica refuses to start rather than
+answer 503 to every signed write while ``/readyz`` says it is ready. The message names the
+cause (:func:`cannot_sign`): a keyring that cannot open the key (a replica given a fresh data
+directory but not the instance's ``PASSERELLE_EVIDENCE_KEYS``: it makes a keyring of its own),
+a clock behind the one that opened the key, or the evidence log itself. The first start on an
+empty database still makes the keyring and the first signing key.
 
 At shutdown the task stops and queued appends are written before the database closes.
 """
@@ -32,7 +34,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from consent.evidence.checkpoints import issue_periodically
-from consent.evidence.errors import EvidenceUnavailable
+from consent.evidence.errors import EvidenceUnavailable, cause_of
 from consent.evidence.lifecycle import LifecycleRecorder
 from consent.evidence.service import Evidence, origin_for
 from consent.services import MandateService
@@ -62,13 +64,8 @@ async def evidence_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         await evidence.open_key()
     except EvidenceUnavailable as error:
-        # The log's signing key is sealed with a key this keyring lacks (a replica started
-        # without the instance's keys made its own): it could sign nothing, so it must not
-        # serve, let alone say it is ready.
-        raise InvalidConfiguration(
-            "Evidence keys: the log's signing key cannot be opened "
-            f"({error.detail.rstrip('.')}). Give every replica the instance's keys: "
-            "PASSERELLE_EVIDENCE_KEYS or _FILE.") from None
+        # It could sign nothing, so it must not serve, let alone say it is ready.
+        raise InvalidConfiguration(cannot_sign(error)) from None
     except Exception:  # the database is down or not migrated yet: liveness must still hold
         log.warning("evidence: no signing key yet; the checkpoint task will open it",
                     exc_info=True)
@@ -89,6 +86,21 @@ async def evidence_ctx(app: web.Application) -> AsyncIterator[None]:
         stop.set()
         await ticker
         await evidence.aclose()
+
+
+def cannot_sign(error: EvidenceUnavailable) -> str:
+    """The start-up refusal of a replica that cannot sign, naming its cause (:func:`cause_of`)
+    and what to do about it."""
+    detail = error.detail.rstrip(".")
+    cause = cause_of(error)
+    if cause == "keys":
+        return (f"Evidence keys: the log's signing key cannot be opened ({detail}). Give every "
+                "replica the instance's keys: PASSERELLE_EVIDENCE_KEYS or _FILE.")
+    if cause == "clock":
+        return (f"Evidence signing refused by this replica's clock ({detail}). Set the clock "
+                "right (NTP): a key opens at the time of the replica that made it, and each "
+                "replica signs at its own.")
+    return f"Evidence log: this replica cannot sign a checkpoint ({detail})."
 
 
 def add_audit_routes(app: web.Application) -> None:

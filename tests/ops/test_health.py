@@ -5,12 +5,14 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from consent.clock import FrozenClock
 from consent.evidence.secrets import ENV_VAR
 from consent.evidence.service import KEYRING_FILE
 from consent.storage import Database
@@ -110,3 +112,30 @@ async def test_a_replica_without_the_instance_keyring_refuses_to_start(tmp_path:
         patch.setenv(ENV_VAR, keys)
         async with running(create_app(second)) as client:
             assert (await client.get("/readyz")).status == 200
+
+
+async def test_a_replica_whose_clock_is_behind_the_signing_key_is_told_so_not_about_keys(
+        tmp_path: Path) -> None:
+    """Review 16: a replica with the instance's keys but a clock ten minutes behind the one
+    that opened the signing key cannot sign (no key is valid at its now); the start-up error
+    said the keys could not be opened and asked for PASSERELLE_EVIDENCE_KEYS, which it had.
+    It names the clock now, and still refuses to start."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    opened = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    first = Settings(data_dir=tmp_path / "replica-1", database_url=url)
+    async with running(create_app(first, clock=FrozenClock(opened))) as client:
+        assert (await client.get("/readyz")).status == 200
+    keys = (tmp_path / "replica-1" / KEYRING_FILE).read_text()
+    second = replace(first, data_dir=tmp_path / "replica-2")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_VAR, keys)
+        behind = FrozenClock(opened - timedelta(minutes=10))
+        with pytest.raises(InvalidConfiguration) as refused:
+            async with running(create_app(second, clock=behind)):
+                pass
+        message = refused.value.detail
+        assert "clock" in message, message
+        assert "2026-11-22T09:00:00" in message, message  # when the current key opens
+        assert "PASSERELLE_EVIDENCE_KEYS" not in message, message
+        async with running(create_app(second, clock=FrozenClock(opened))) as client:
+            assert (await client.get("/readyz")).status == 200  # the same keys, a right clock
