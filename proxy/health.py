@@ -4,26 +4,39 @@
   restarts a replica whose liveness fails, and restarting every replica because the database
   blinked would turn a database incident into a full outage.
 * ``/readyz`` says this replica should receive traffic: the database answers within
-  :data:`READINESS_TIMEOUT` and its schema is at this code's Alembic head. 503 otherwise, with
+  :data:`READINESS_TIMEOUT`, its schema is at this code's Alembic head, and this replica can
+  sign evidence (:meth:`~consent.evidence.service.Evidence.cannot_sign`). 503 otherwise, with
   the reason. A schema *ahead* of the code (a revision this code does not know) is ready: during
   a rolling upgrade the migration job moves the schema first, and migrations must stay
   backward-compatible for one release (docs/operations.md, "Upgrade"), so the old replicas keep
   serving until they are replaced.
+
+Signing is checked because a replica that cannot sign answers 503 to every consent, mandate
+and staff change (each is a signed record, R16, R18) while reads still pass: start-up refuses
+such a replica (:mod:`proxy.evidence.setup`), and the same state reached once running (another
+replica rotated the signing key under evidence keys this one lacks, its clock went behind the
+key's opening) must take it out of rotation too. Only the cause is said (``keys``, ``clock``,
+``log``); the detail is logged, not told to an unauthenticated probe. If every replica shares
+the fault, all go unready: the same choice start-up makes, since none could record a consent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import asdict, dataclass
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from consent.evidence.errors import EvidenceUnavailable, cause_of
 from consent.storage import Database, migrate
-from proxy.keys import database_key
+from proxy.keys import database_key, evidence_key
+
+log = logging.getLogger("passerelle.health")
 
 #: Longest wait for the database before readiness fails (probes time out after a few seconds).
 READINESS_TIMEOUT = 2.0
@@ -87,13 +100,20 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """200 when the database answers and the schema suits this code; 503 with the reason."""
+    """200 when the database answers, the schema suits this code and this replica can sign;
+    503 with the reason."""
     db = request.app[database_key]
+    problem: EvidenceUnavailable | None = None
     try:
         async with asyncio.timeout(READINESS_TIMEOUT):
             state = await schema_state(db)
+            if state.ready:
+                problem = await request.app[evidence_key].cannot_sign()
     except Exception:
         return web.json_response({"status": "unavailable", "database": "down"}, status=503)
-    body = {"status": "ready" if state.ready else "unavailable", "database": db.dialect,
-            "schema": asdict(state)}
-    return web.json_response(body, status=200 if state.ready else 503)
+    body: dict[str, Any] = {"status": "ready" if state.ready else "unavailable",
+                            "database": db.dialect, "schema": asdict(state)}
+    if problem is not None:
+        log.warning("not ready: this replica cannot sign evidence: %s", problem.detail)
+        body.update(status="unavailable", evidence=cause_of(problem))
+    return web.json_response(body, status=200 if body["status"] == "ready" else 503)

@@ -29,6 +29,7 @@ from consent.evidence.blobs_db import DatabaseBlobStore
 from consent.evidence.bundle import ExportResult, Progress, export_bundle
 from consent.evidence.canonical import b64encode, format_instant
 from consent.evidence.checkpoints import Checkpoints, SignedCheckpoint
+from consent.evidence.errors import EvidenceUnavailable
 from consent.evidence.events import KEY_ROTATED, AccessEvent, AdminEvent, LogEvent
 from consent.evidence.keys import PublicKeyInfo
 from consent.evidence.keystore import KeyStore
@@ -49,6 +50,9 @@ KEYRING_FILE = Path("secrets") / "evidence.keys"
 #: Where an instance keeps the last tree head it signed, under its data directory
 #: (:mod:`consent.evidence.witness`): not in the database, on purpose.
 SIGNED_HEAD_FILE = Path("evidence-signed-head.json")
+
+#: What :meth:`Evidence.cannot_sign` signs (and forgets): no record, checkpoint or note.
+_READY_PROBE = b"passerelle/evidence/ready-probe"
 
 
 def origin_for(public_url: str) -> str:
@@ -131,6 +135,20 @@ class Evidence:
         checkpoint = await self.checkpoint()
         await self.keys.sign(b"passerelle/evidence/open-key-probe", at=self.clock.now())
         return checkpoint
+
+    async def cannot_sign(self) -> EvidenceUnavailable | None:
+        """Why this process could not sign now, or ``None``: a probe signed with the key valid
+        now (opened from the store once, then cached), nothing written. No key yet is not a
+        reason: the first signature opens one. ``/readyz`` asks this, so that a replica that
+        can no longer sign (a key rotated under evidence keys it lacks, its clock gone behind)
+        says so once running, as :meth:`open_key` makes it say at start."""
+        if not (await self.keys.history()).keys:
+            return None
+        try:
+            await self.keys.sign(_READY_PROBE, at=self.clock.now())
+        except EvidenceUnavailable as error:
+            return error
+        return None
 
     async def access(self, event: AccessEvent) -> Appended:
         """Log one data access, served or denied (R16)."""

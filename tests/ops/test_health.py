@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,8 +14,8 @@ from aiohttp import web
 from sqlalchemy import text
 
 from consent.clock import FrozenClock
-from consent.evidence.secrets import ENV_VAR
-from consent.evidence.service import KEYRING_FILE
+from consent.evidence.secrets import ENV_VAR, Keyring
+from consent.evidence.service import KEYRING_FILE, Evidence
 from consent.storage import Database
 from consent.storage.migrate import head_revision
 from proxy.app import create_app
@@ -139,3 +140,39 @@ async def test_a_replica_whose_clock_is_behind_the_signing_key_is_told_so_not_ab
         assert "PASSERELLE_EVIDENCE_KEYS" not in message, message
         async with running(create_app(second, clock=FrozenClock(opened))) as client:
             assert (await client.get("/readyz")).status == 200  # the same keys, a right clock
+
+
+async def test_a_replica_that_can_no_longer_sign_is_not_ready(tmp_path: Path) -> None:
+    """Review 16: start-up refuses a replica that cannot sign, but once running nothing said so
+    again. Another replica, given a new line of evidence keys, rotates the signing key: the new
+    key is sealed with a line this replica lacks, every signed write of it would answer 503,
+    and /readyz said 200. It says 503 now, naming the cause, and 200 again once it can sign."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    old = base64.b64encode(b"o" * 32).decode()
+    new = base64.b64encode(b"n" * 32).decode()
+    settings = Settings(data_dir=tmp_path / "replica", database_url=url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_VAR, old)
+        async with running(create_app(settings)) as client:
+            ready = await client.get("/readyz")
+            assert ready.status == 200, await ready.text()
+            db = Database.from_url(url)
+            other = Evidence.open(db, tmp_path / "other", origin="other.example/evidence",
+                                  keyring=Keyring.parse(f"{old}\n{new}"))
+            try:
+                await other.rotate_key(actor="test")
+                ready = await client.get("/readyz")
+                body = await ready.json()
+                assert ready.status == 503, body
+                assert body["status"] == "unavailable"
+                assert body["evidence"] == "keys"
+                assert body["schema"]["position"] == "at-head"  # the database is fine
+                # Back to a key this replica opens (its keys were given the new line, or, as
+                # here, the key was rotated by a replica with the old one): ready again.
+                await Evidence.open(db, tmp_path / "third", origin="other.example/evidence",
+                                    keyring=Keyring.parse(old)).rotate_key(actor="test")
+                ready = await client.get("/readyz")
+                assert ready.status == 200, await ready.text()
+            finally:
+                await other.aclose()
+                await db.dispose()
