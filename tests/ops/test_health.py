@@ -48,6 +48,25 @@ async def test_liveness_holds_and_readiness_fails_while_the_database_is_down(
     assert body == {"status": "unavailable", "database": "down"}
 
 
+async def test_an_unreachable_database_stops_the_start_only_where_the_process_migrates(
+        make_app: Callable[..., web.Application]) -> None:
+    """Review 16: docs/operations.md said every start checks that the database answers; only
+    a process that migrates at start does (the default, one process). A replica that leaves
+    migrations to the job starts without it (the test above) and is not ready until it
+    answers, so an outage drains replicas instead of restarting them; the docs say so now."""
+    url = f"postgresql://nobody@127.0.0.1:{closed_port()}/none"
+    with pytest.raises(InvalidConfiguration, match=r"^Cannot use the database postgresql"):
+        async with running(make_app(database_url=url, migrate_on_start=True)):
+            pass
+
+
+def test_the_runbook_says_which_starts_need_the_database() -> None:
+    """The two behaviours above, as docs/operations.md states them."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    assert "`PASSERELLE_MIGRATE_ON_START=true`, the default), a database that answers" in docs
+    assert '`/readyz` answers 503 `"database": "down"` until it answers' in docs
+
+
 async def test_ready_once_migrated_to_head(database_url: str,
                                            make_app: Callable[..., web.Application]) -> None:
     async with running(make_app(database_url=database_url, migrate_on_start=False)) as client:
