@@ -194,6 +194,21 @@ class DayRange:
         return Period(local_midnight(self.start, tz), local_midnight(self.end, tz))
 
 
+#: The civil time of the households Passerelle serves: France and Belgium keep one (CET/CEST,
+#: Europe/Brussels has the same rules), so their local day is one day wherever the point is.
+CONSENT_ZONE = ZoneInfo("Europe/Paris")
+
+
+def consent_today(at: datetime) -> date:
+    """The day a consent asked for at ``at`` counts its months and years from (``P1M``,
+    ``P3Y``, a history ``P1Y`` back): the households' local day, never the UTC date, which is
+    still the day before from 23:00 or 22:00 UTC on. The OAuth server
+    (``authorization_details``) and the Data Connect-compatible consent page (``duration``)
+    both ask here, so one request lasts the same whichever way it comes; days of data are the
+    point's own local days (:class:`DayRange`)."""
+    return at.astimezone(CONSENT_ZONE).date()
+
+
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The instant ``day`` starts at in ``tz`` (the wall clock's 00:00, in that zone)."""
     return datetime.combine(day, time(), tzinfo=tz)

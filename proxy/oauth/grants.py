@@ -30,6 +30,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 
 from consent.errors import DomainError
 from consent.models.oauth import AuthorizationCode
+from consent.periods import consent_today
 from consent.scopes import check_registered, parse_request, parse_scope, scope_of
 from consent.tokens import CODE_PREFIX, digest, matches, new_secret
 from proxy.errors import ascii_description
@@ -78,7 +79,7 @@ class AccessRequestCheck:
         try:
             access = parse_request(request.payload.scope,
                                    request.payload.data.get("authorization_details"),
-                                   today=current_exchange().now.date())
+                                   today=consent_today(current_exchange().now))
             access = check_registered(access, client.recipient.may_receive(),
                                       client.recipient.declared_purposes())
         except DomainError as error:

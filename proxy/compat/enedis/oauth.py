@@ -33,7 +33,6 @@ import re
 import secrets
 from datetime import date, timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlmodel import col, delete, select
@@ -42,6 +41,7 @@ from consent.durations import calendar_days, parse_data_connect
 from consent.identifiers import Source
 from consent.models import ConsentPoint, MeteringPoint, Recipient, RecipientState
 from consent.models.oauth import AuthorizationCode
+from consent.periods import consent_today
 from consent.scopes import METER_DATA, scope_of
 from consent.tokens import digest
 from consent.vocabulary import DATASET_NAMES, MAX_HISTORY
@@ -63,7 +63,6 @@ from proxy.oauth.glue import Snapshot, check_parameters
 from proxy.web.forms import FORM_TYPE, MalformedForm, first, read_form
 
 PREFIX = "/compat/enedis"
-PARIS = ZoneInfo("Europe/Paris")  # Data Connect's calendar
 CALLBACK_PATH = PREFIX + "/dataconnect/v1/oauth2/callback"
 #: Data Connect: "ne peut excéder 3 ans" (P3Y, P36M, P1095D all pass): three calendar years
 #: from today, 1,095 or 1,096 days (MAX_DURATION, the consent's own cap, is 1,096).
@@ -183,7 +182,7 @@ async def authorize(request: web.Request) -> web.Response:
         return _dc_error("unsupported_response_type")
     if state is not None and len(state) > 100:
         return _dc_error("invalid_state")
-    today = request.app[clock_key].now().astimezone(PARIS).date()
+    today = consent_today(request.app[clock_key].now())
     days = parse_data_connect(duration, today)
     if days is None:
         return _dc_error("invalid_duration_format")
