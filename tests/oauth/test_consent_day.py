@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 
+from consent.durations import parse_data_connect
 from consent.periods import consent_today
-from proxy.compat.enedis.oauth import parse_duration
 from tests.oauth.conftest import Browser, Running
 from tests.oauth.helpers import exchange_code, get_code
 
@@ -33,4 +33,4 @@ async def test_a_month_asked_at_half_past_eleven_utc_counts_from_the_local_day(
     assert status == 200, token
     [detail] = token["authorization_details"]
     assert detail["duration"] == "P31D"
-    assert parse_duration("P1M", consent_today(LATE)) == 31  # the compatible path's count
+    assert parse_data_connect("P1M", consent_today(LATE)) == 31  # the compatible path's count
