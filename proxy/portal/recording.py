@@ -4,9 +4,15 @@ The consent and mandate services sign and log each change in the change's own tr
 (:mod:`consent.evidence.lifecycle`); what they cannot know is how the household proved who it
 is and what the page showed it. :meth:`DecisionRecorder.recording` adds both to the household's
 :class:`~consent.services.Actor` for the block that takes the decision: the session's sign-in
-(password, reset code, or OpenID provider and subject, R15) and, for a grant or a renewal, a
+(password, reset code, or OpenID provider, R15) and, for a grant or a renewal, a
 :class:`~consent.evidence.records.Notice`: the SHA-256 of the terms the page showed, in the
 page's language. A change whose record cannot be made is not made.
+
+The signed record names the person by the account's opaque id, never by its login name or the
+provider's subject: signed records are kept for the evidence retention (R16, R17, GDPR art.
+17(3)(b), (e)) and can never be edited, so what they hold must stay pseudonymous once the
+account's personal data is erased (art. 17, :mod:`consent.services.erasure`). The account id
+points at nothing once the account is erased; the provider is named by its issuer URL.
 """
 
 from __future__ import annotations
@@ -52,7 +58,8 @@ class DecisionRecorder:
                       notice=shown)
 
     async def authentication(self, cookie: str, account: Account) -> Authentication:
-        """How the signed-in household proved who it is (the session's sign-in, R15)."""
+        """How the signed-in household proved who it is (the session's sign-in, R15): the
+        method, the account's opaque id as subject, and for OpenID the provider's issuer."""
         async with self.db.session() as session:
             row = (await session.exec(select(BrowserSession).where(
                 BrowserSession.token_hash == digest(cookie)))).first()
@@ -67,5 +74,7 @@ class DecisionRecorder:
                             ExternalIdentity.account_id == account.id).order_by(
                             col(ExternalIdentity.last_login_at).desc()))).first())
                 if link is not None:
-                    return Authentication("oidc", link.subject, at, provider=link.issuer)
-        return Authentication(method, account.username, at)
+                    # Not link.subject: the provider's identifier of the person (often a
+                    # national one) would outlive the account's erasure in the log.
+                    return Authentication("oidc", account.id, at, provider=link.issuer)
+        return Authentication(method, account.id, at)

@@ -52,7 +52,8 @@ async def test_an_auditor_exports_a_bundle_that_verifies_offline(world: World) -
     assert grant["notice"] == consent_notice(grant["notice"]["language"]).to_json()
     assert grant["notice"]["version"] == CONSENT_TEXT_VERSION
     assert grant["authentication"]["method"] == "password"
-    assert grant["authentication"]["subject"] == USERNAME
+    # Pseudonymous: the account's id, not its login name (docs/evidence-format.md §8).
+    assert grant["authentication"]["subject"] == grant["actor"]["account_id"] != USERNAME
     assert grant["actor"]["role"] == "subject"
     assert grant["recipient"]["purposes"] == ["energy_monitoring"]
     assert grant["legal_basis"] == "consent"

@@ -83,7 +83,8 @@ async def test_withdrawal_stops_the_next_request_and_is_confirmed_and_evidenced(
     assert (signed["action"], signed["state"]) == ("withdraw", "withdrawn")
     assert signed["actor"]["role"] == "subject"
     assert signed["authentication"]["method"] == "password"
-    assert signed["authentication"]["subject"] == "alice"
+    # The account's opaque id, never the login name: the record outlives an erasure (art. 17).
+    assert signed["authentication"]["subject"] == signed["actor"]["account_id"] != "alice"
 
 
 async def test_narrowing_replaces_the_consent_and_kills_the_wider_tokens(
@@ -291,4 +292,4 @@ async def test_a_grant_on_the_apps_consent_page_is_signed_evidence_too(
     assert requested["action"] == "request"
     assert (record["action"], record["state"]) == ("grant", "active")
     assert record["notice"]["language"] == "fr"
-    assert record["authentication"]["subject"] == "alice"
+    assert record["authentication"]["subject"] == record["actor"]["account_id"] != "alice"

@@ -9,7 +9,7 @@ the identity its session signed in with."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -123,10 +123,14 @@ async def test_a_sign_in_through_an_identity_removed_meanwhile_starts_nothing(
     assert await links(federated) == []
 
 
-async def test_a_decision_names_the_identity_its_session_signed_in_with(
+async def test_a_decision_names_its_session_sign_in_pseudonymously(
         federated: Portal, provider: Provider) -> None:
-    """Not the account's most recently used identity (what the evidence used to guess)."""
+    """The record names the account by its opaque id and the provider by its issuer, never the
+    provider's subject (it would outlive an erasure in the log, GDPR art. 17); the sign-in
+    instant is the session's own, which is what lets the provider's logs tell which of the
+    account's identities it was (docs/evidence-format.md §8)."""
     first, second = Browser(federated.url), Browser(federated.url)
+    started = federated.clock.now()
     try:
         for browser, sub in ((first, "fc-alice-0001"), (second, "fc-alice-0009")):
             provider.user = {"sub": sub, "name": "Alice Martin"}
@@ -141,8 +145,11 @@ async def test_a_decision_names_the_identity_its_session_signed_in_with(
     finally:
         await first.close()
         await second.close()
-    [record] = [e["payload"]["record"] for e in await log_entries(federated)
-                if e["kind"] == "consent.record"]
+    entries = await log_entries(federated)
+    [record] = [e["payload"]["record"] for e in entries if e["kind"] == "consent.record"]
     assert record["action"] == "withdraw"
-    assert (record["authentication"]["method"], record["authentication"]["subject"],
-            record["authentication"]["provider"]) == ("oidc", "fc-alice-0001", provider.url)
+    auth = record["authentication"]
+    assert (auth["method"], auth["subject"], auth["provider"]) == (
+        "oidc", record["actor"]["account_id"], provider.url)
+    assert started <= datetime.fromisoformat(auth["at"]) < started + timedelta(minutes=1)
+    assert "fc-alice" not in json.dumps([e["payload"] for e in entries])
