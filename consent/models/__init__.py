@@ -17,6 +17,7 @@ module                     tables
 ``supply``                 SupplyContract (R13, as the upstream reports it)
 ``communities``            Community, CommunityMember (R4)
 ``operators``              StaffToken, PrivilegedRequest, StaffAction (R19)
+``erasures``               ErasureRecord (the erasure journal, GDPR art. 17)
 =========================  ============================================================
 """
 
@@ -36,6 +37,7 @@ from consent.models.communities import (
     CommunityMember,
 )
 from consent.models.consents import Consent, ConsentEvent, ConsentPoint
+from consent.models.erasures import ErasureRecord
 from consent.models.history import AppendOnlyError, Channel
 from consent.models.identity import ExternalIdentity, PasswordReset
 from consent.models.mandates import Mandate, MandateEvent, MandatePoint, MandateScope
@@ -86,6 +88,7 @@ __all__ = [
     "ConsentEvent",
     "ConsentPoint",
     "ConsentProof",
+    "ErasureRecord",
     "ExternalIdentity",
     "Mandate",
     "MandateEvent",

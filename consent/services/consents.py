@@ -228,6 +228,13 @@ class ConsentService:
             events.append(transition.event)
         return events
 
+    async def act_in(self, session: AsyncSession, actor: Actor, consent: Consent,
+                     action: ConsentAction, *, reason: str = "") -> ConsentTransition:
+        """Apply ``action`` to ``consent`` inside the caller's transaction, with every check
+        and hook of the public methods (an erasure withdraws all of a household's consents
+        in its own transaction, :mod:`consent.services.erasure`)."""
+        return await self._move(session, consent, action, actor, reason)
+
     # -- reading --------------------------------------------------------------------------
 
     async def get(self, tenant_id: str, consent_id: str) -> Consent:
