@@ -222,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     from proxy.staff.cli import add_staff_commands
 
     add_staff_commands(sub, parent, settings_from)
+    from proxy.households_cli import add_households_commands
+
+    add_households_commands(sub, parent, settings_from)
     add_simulator_command(sub, parent)
     return parser
 

@@ -174,6 +174,35 @@ class ErasureService:
                              "accounts": ",".join(ids), "reason": reason[:500]}))
             return outcome
 
+    async def journal(self, tenant_id: str | None = None) -> list[ErasureRecord]:
+        """The erasure journal (of ``tenant_id``, or all), oldest first: what an operator
+        exports out of the database's reach before a restore (docs/operations.md §6)."""
+        async with self.consents.db.session() as session:
+            statement = select(ErasureRecord).order_by(col(ErasureRecord.erased_at),
+                                                       col(ErasureRecord.id))
+            if tenant_id is not None:
+                statement = statement.where(ErasureRecord.tenant_id == tenant_id)
+            return list((await session.exec(statement)).all())
+
+    async def reapply(self, entries: Sequence[ErasureRecord], *,
+                      actor: str) -> list[ErasureOutcome]:
+        """After a restore: erase again every journalled household that still holds personal
+        data (or lost its journal row), as ``actor``; keep each entry's instant and reason.
+        A household the restored database does not hold is skipped (the backup predates it:
+        nothing to erase). Returns the erasures that changed something."""
+        done = []
+        for entry in entries:
+            async with self.consents.db.session() as session:
+                party = await session.get(Party, entry.household_id)
+            if party is None or party.tenant_id != entry.tenant_id:
+                continue
+            outcome = await self.erase(entry.tenant_id, entry.household_id, actor=actor,
+                                       reason=entry.reason or ERASURE_REASON,
+                                       erased_at=entry.erased_at)
+            if outcome.changed:
+                done.append(outcome)
+        return done
+
     async def _end_consents(self, session: AsyncSession, actor: Actor,
                             household_id: str) -> tuple[str, ...]:
         live = CONSENT_MACHINE.rules[ConsentAction.REVOKE].sources  # every non-final state
