@@ -7,7 +7,9 @@ checked (its mandate, for a mandatary, is ``mandate_id``):
 ========  ==========================================================  =====================
 action    requires                                                    also writes
 ========  ==========================================================  =====================
-grant     at most two points (R14); still grantable (R5, R8, period)  ``granted_at``
+grant     at most two points of the household for the recipient,     ``granted_at``
+          counting those it already holds (R14); still grantable
+          (R5, R8, period)
 approve   still grantable; a reviewer with no tie to it (R19)         ``granted_at``, the
                                                                       proofs' verdict
 resume    still grantable                                             -
@@ -38,6 +40,7 @@ from consent.services.consent_rules import (
     check_access_period,
     check_still_grantable,
 )
+from consent.services.held_points import lock_household, points_held_by_recipient
 from consent.services.reviews import check_online_path
 
 _GRANTING = (ConsentAction.GRANT, ConsentAction.APPROVE)
@@ -63,7 +66,11 @@ async def prepare_move(session: AsyncSession, consent: Consent, action: ConsentA
     if mandate_id is not None:
         move.details["mandate_id"] = mandate_id
     if action is ConsentAction.GRANT:
-        check_online_path(len(point_ids), "consent")
+        # Counted with what the recipient already holds of this household: R14 is not
+        # bypassed by splitting a request; the lock keeps that count current until commit.
+        await lock_household(session, consent.grantor_id)
+        check_online_path(point_ids, await points_held_by_recipient(session, consent, now),
+                          "consent", "recipient")
     if action in _NEEDS_GRANTABLE:
         await check_still_grantable(session, consent, point_ids, now)
     if action is ConsentAction.SUBMIT and not await consent_proofs(session, consent.id):

@@ -19,6 +19,7 @@ from consent.models import Mandate, MandateScope, MeteringPoint, Party, PartyKin
 from consent.periods import Period
 from consent.services.base import Actor
 from consent.services.consent_rules import check_occupied_by
+from consent.services.held_points import lock_household, points_held_by_mandatary
 from consent.services.mandate_rules import MandateDraft, acting_parties, mandate_point_ids
 from consent.services.queries import get_row, points_by_ref
 from consent.services.reviews import check_online_path
@@ -79,11 +80,15 @@ async def new_mandate(session: AsyncSession, actor: Actor, draft: MandateDraft,
 
 async def check_mandate_move(session: AsyncSession, mandate: Mandate, action: MandateAction,
                              *, proof_count: int, now: datetime) -> None:
-    """What ``action`` requires of ``mandate``: an online grant covers at most two points
-    (R14), a submission has a proof (R10), and nothing revives a mandate whose validity is
-    over."""
+    """What ``action`` requires of ``mandate``: an online grant leaves the mandatary with at
+    most two points of the household, counting those it already holds under live mandates
+    (R14, :mod:`consent.services.held_points`), a submission has a proof (R10), and nothing
+    revives a mandate whose validity is over."""
     if action is MandateAction.GRANT:
-        check_online_path(len(await mandate_point_ids(session, mandate.id)), "mandate")
+        await lock_household(session, mandate.mandator_id)  # the count stays current (R14)
+        check_online_path(await mandate_point_ids(session, mandate.id),
+                          await points_held_by_mandatary(session, mandate, now), "mandate",
+                          "mandatary")
     if action is MandateAction.SUBMIT and not proof_count:
         raise DomainError("Attach at least one proof (a signed mandate) before submitting "
                           "(R10).", field="proofs")

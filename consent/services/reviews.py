@@ -1,8 +1,9 @@
 """The written path and its staff review, shared by consents and mandates (R2, R10, R14, R19).
 
-- R14: a consent or mandate covering more than :data:`ONLINE_MAX_POINTS` points cannot be
-  granted online; it needs a proof document and a reviewer's approval
-  (:func:`check_online_path`).
+- R14: a consent or mandate that would leave its holder (recipient, mandatary) with more than
+  :data:`ONLINE_MAX_POINTS` points of one household, counting the points it already holds
+  (:mod:`consent.services.held_points`), cannot be granted online; it needs a proof document
+  and a reviewer's approval (:func:`check_online_path`).
 - R19: the reviewer is neither a party to the object (household, mandatary, or a member of the
   mandatary organisation) nor the uploader of any of its proofs (:func:`check_reviewer`).
 - Proof documents: their metadata is recorded once the bytes are stored
@@ -28,13 +29,27 @@ from consent.services.queries import get_row
 ONLINE_MAX_POINTS = 2
 
 
-def check_online_path(point_count: int, what: str) -> None:
-    """Refuse an online grant of a ``what`` covering more than two points (R14)."""
-    if point_count > ONLINE_MAX_POINTS:
+def check_online_path(point_ids: Collection[str], held: Collection[str], what: str,
+                      holder: str) -> None:
+    """Refuse an online grant of a ``what`` over ``point_ids`` when, with the points of the
+    same household its ``holder`` already holds (``held``), more than two points would be
+    held (R14). ``holder`` names the holder in the message ("recipient", "mandatary"), which
+    says how many points it already holds when that is why the grant is refused."""
+    total = len(set(point_ids) | set(held))
+    if total <= ONLINE_MAX_POINTS:
+        return
+    already = len(set(held))
+    if not already:
         raise NotPermitted(
-            f"A {what} covering more than {ONLINE_MAX_POINTS} points ({point_count}) takes the "
+            f"A {what} covering more than {ONLINE_MAX_POINTS} points ({total}) takes the "
             "written path (R14): attach a signed proof document and submit it for staff "
-            "review.", field="points", rule="R14", points=point_count)
+            "review.", field="points", rule="R14", points=total)
+    raise NotPermitted(
+        f"The {holder} already holds {already} of this household's points; with this {what} "
+        f"it would hold {total}, more than {ONLINE_MAX_POINTS}: this {what} takes the written "
+        "path (R14): attach a signed proof document and submit it for staff review.",
+        field="points", rule="R14", reason=f"r14_{what}_held", points=total,
+        held=already)
 
 
 async def check_reviewer(session: AsyncSession, actor: Actor, *, parties: Collection[str],

@@ -91,8 +91,7 @@ async def decide(request: web.Request, pending: Pending) -> web.StreamResponse:
         log.info("consent refused by the domain: %s", error.detail)
         if role is ActorRole.MANDATARY:
             await _journal_refusal(request, pending, error)
-        key = _REFUSAL_KEYS.get(str(error.extra.get("rule")), "consent.not_possible")
-        return await consent_page(request, pending, error=key, status=400)
+        return await consent_page(request, pending, error=_refusal_key(error), status=400)
 
 
 async def _approve(request: web.Request, pending: Pending, actor: Actor, draft: ConsentDraft,
@@ -162,12 +161,22 @@ def _shown_notice(posted: str) -> Notice | None:
 
 
 
-_REFUSAL_KEYS = {"R10": "consent.mandate_scope", "R14": "consent.written_path"}
+#: What the household is told when the domain refuses the grant, by the error's reason or rule
+#: (R14 counts the points the app already holds: then the message says so).
+_REFUSAL_KEYS = {"R10": "consent.mandate_scope", "R14": "consent.written_path",
+                 "r14_consent_held": "consent.written_path_held"}
 
 #: What the household is told when its choice cannot be granted, by the error's rule or field
 #: (consent.scopes.narrow, Pending.grantor); anything else means nothing was chosen.
 _DETAIL_KEYS = {"R14": "consent.too_many_points", "other_household": "consent.other_household",
                 "household": "consent.household"}
+
+
+def _refusal_key(error: DomainError) -> str:
+    for said in (error.extra.get("reason"), error.extra.get("rule")):
+        if said is not None and str(said) in _REFUSAL_KEYS:
+            return _REFUSAL_KEYS[str(said)]
+    return "consent.not_possible"
 
 
 def _detail_key(error: InvalidDetails) -> str:

@@ -101,6 +101,13 @@ MESSAGES: Catalogue = {
         "fr": "Au-delà de deux compteurs, l'accord passe par un formulaire signé vérifié par "
               "nos services.",
         "en": "Beyond two meters, consent goes through a signed form checked by our staff."},
+    "consent.written_path_held": {
+        "fr": "Cette application a déjà accès à d'autres compteurs de ce ménage : avec ceux "
+              "cochés, elle en aurait plus de deux. Au-delà de deux compteurs, l'accord passe "
+              "par un formulaire signé vérifié par nos services.",
+        "en": "This application already has access to other meters of this household: with "
+              "the ones ticked, it would have more than two. Beyond two meters, consent goes "
+              "through a signed form checked by our staff."},
     "consent.nothing": {"fr": "Choisissez au moins un compteur et une donnée.",
                         "en": "Choose at least one meter and one dataset."},
     "consent.text_version": {"fr": "Texte de l'accord, version", "en": "Consent text, version"},

@@ -22,7 +22,11 @@ PINNED = {"oauth-consent/1": {
     # Meters grouped by household, at most two ticked, their refusals worded (session 15).
     "oauth-consent/2": {
     "fr": "8de3b5de568634bdd05ad3b390f7a19140f46c5f696b756f4523e0b3fe8036d8",
-    "en": "e67848826af2f5681b1f86700d8be3d07c0f8416738a554f38068acbe627c309"}}
+    "en": "e67848826af2f5681b1f86700d8be3d07c0f8416738a554f38068acbe627c309"},
+    # R14 counted with the meters the app already holds: the refusal says so.
+    "oauth-consent/3": {
+    "fr": "2623eebe6ea5d24d169d38f1611e4934c1a0bbc27ff7a1884ce2f923bd83d127",
+    "en": "59baafe6313fa980174e8e47d6dcad4a67243e9b5fe4afa2fd44ff3a13ab7d02"}}
 
 
 def test_the_wording_cannot_change_without_a_new_version() -> None:

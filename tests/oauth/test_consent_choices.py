@@ -52,3 +52,21 @@ async def test_a_household_with_three_meters_approves_the_form_as_shown(
     assert response.status == 303
     assert response.headers["Location"].startswith(REDIRECT_URI)
     assert "code=" in urlsplit(response.headers["Location"]).query
+
+
+async def test_a_third_meter_for_the_same_app_says_it_already_has_two(
+        passerelle: Running, browser: Browser) -> None:
+    """R14 counts what the app already holds: two meters granted, then a second request for the
+    third one alone is refused online, and the page says why (not "at most two" of one)."""
+    await _third_meter(passerelle)
+    url = authorize_url(passerelle) + "&lang=en"
+    action, fields = await browser.consent_form(url)
+    response, _ = await browser.post(action.replace("&amp;", "&"),
+                                     [*fields, ("decision", "approve")])
+    assert response.status == 303
+    action, fields = await browser.consent_form(authorize_url(passerelle) + "&lang=en")
+    only_third = [(k, v) for k, v in fields if k != "point"] + [("point", str(PRM3))]
+    response, html = await browser.post(action.replace("&amp;", "&"),
+                                        [*only_third, ("decision", "approve")])
+    assert response.status == 400
+    assert "This application already has access to other meters of this household" in html

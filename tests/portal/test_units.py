@@ -11,13 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consent.cascade import EndCause, UpstreamReport
-from consent.errors import DomainError
+from consent.errors import DomainError, NotPermitted
 from consent.identity import new_reset_code, normalise_code
 from consent.models import Consent
 from consent.services.decisions import Narrowing, narrower_draft
+from consent.services.reviews import check_online_path
 from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Resolution
 from proxy.portal.charts import NARROW, WIDE, Column, Segment, layout, nice_step
+from proxy.portal.fields import FieldErrors
 from proxy.portal.format import Formatter
 from proxy.portal.reasons import Reason, explain
 from proxy.web.i18n import MESSAGES, count_keys, translate_count
@@ -185,3 +187,18 @@ def test_dropping_the_load_curve_drops_the_fine_resolution_with_it() -> None:
     draft = narrower_draft(_consent(), [ALICE_PRM],
                            Narrowing(datasets=[Dataset.DAILY_CONSUMPTION]), NOW)
     assert draft.max_resolution is Resolution.P1D
+
+
+@pytest.mark.parametrize(("what", "holder"), [("consent", "recipient"),
+                                              ("mandate", "mandatary")])
+def test_an_r14_refusal_counting_held_points_has_its_own_message(what: str,
+                                                                 holder: str) -> None:
+    """R14 counts the points already held: the form says so, not "at most two" or a generic
+    error, for a consent as for a mandate."""
+    errors = FieldErrors()
+    with pytest.raises(NotPermitted) as refused:
+        check_online_path(["c"], ["a", "b"], what, holder)
+    assert "already holds 2" in refused.value.detail
+    errors.from_domain(refused.value)
+    assert errors["points"] == f"portal.err.points.r14_{what}_held"
+    assert all(MESSAGES[errors["points"]][lang] for lang in LANGS)

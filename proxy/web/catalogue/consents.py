@@ -143,6 +143,12 @@ MESSAGES: Catalogue = {
     "portal.err.points.r14": {
         "fr": "Au plus deux compteurs : au-delà, la demande passe par un mandat écrit (R14).",
         "en": "At most two meters: beyond that, the request needs a written mandate (R14)."},
+    "portal.err.points.r14_consent_held": {
+        "fr": "Cette application a déjà accès à d'autres de vos compteurs : avec ceux-ci, elle "
+              "en aurait plus de deux. Au-delà de deux, la demande passe par un mandat écrit "
+              "(R14).",
+        "en": "This app already has access to other meters of yours: with these, it would "
+              "have more than two. Beyond two, the request needs a written mandate (R14)."},
     "portal.err.datasets": {
         "fr": "Ces données ne sont pas possibles pour ces compteurs ou cette application.",
         "en": "This data is not possible for these meters or this app."},

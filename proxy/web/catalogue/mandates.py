@@ -125,6 +125,11 @@ MESSAGES: Catalogue = {
     "portal.err.points.r14_mandate": {
         "fr": "En ligne, au plus deux compteurs : au-delà, choisissez le mandat papier (R14).",
         "en": "Online, at most two meters: beyond that, choose the paper mandate (R14)."},
+    "portal.err.points.r14_mandate_held": {
+        "fr": "Ce mandataire a déjà un mandat pour d'autres de vos compteurs : avec ceux-ci, il "
+              "en aurait plus de deux. Choisissez le mandat papier (R14).",
+        "en": "This mandatary already holds a mandate for other meters of yours: with these, "
+              "it would hold more than two. Choose the paper mandate (R14)."},
     "portal.err.mandatary": {"fr": "Choisissez un organisme de la liste, ou une personne.",
                              "en": "Choose an organisation from the list, or a person."},
     "portal.err.mandatary_id": {"fr": "Ce mandataire n'est pas possible.",
