@@ -5,8 +5,13 @@
   state, and when the recipient last read data under it (from the access events);
 * :func:`access_history`: who read (or tried to read) which dataset of which point, when and
   over which data window, filtered by recipient and dataset. A household sees the accesses made
-  under its own consents, and the refused attempts on its points during its occupancy, never
-  those of a previous occupant (R8);
+  (or refused) under its own consents and its own mandates, and the attempts under neither on
+  its points during its occupancy; never an access under another household's consent or
+  mandate, even on its own points: a previous occupant's CPAS still polling under the mandate
+  revoked at the move-out would tell the newcomer that social services assisted that client
+  (R8, R9, R13). An access event records the consent or mandate it was decided under, not the
+  household; an event with neither was under no grant of any household, and the occupancy of
+  its point at its instant says whose point it was;
 * :func:`household_consent`: one consent *of this household*, else
   :class:`~consent.errors.NotFound`, exactly as if it did not exist (no id guessing, R24).
 
@@ -27,7 +32,14 @@ from consent.errors import NotFound
 from consent.households import occupied_points
 from consent.identifiers import PointRef
 from consent.lifecycle import ConsentState
-from consent.models import Consent, ConsentPoint, MeteringPoint, Occupancy, Recipient
+from consent.models import (
+    Consent,
+    ConsentPoint,
+    Mandate,
+    MeteringPoint,
+    Occupancy,
+    Recipient,
+)
 
 #: States in which a consent still matters to the household (it can act on it).
 LIVE_STATES = frozenset({ConsentState.ACTIVE, ConsentState.SUSPENDED, ConsentState.REQUESTED,
@@ -170,18 +182,24 @@ async def access_history(session: AsyncSession, tenant_id: str, household_id: st
     """See the module docstring."""
     consent_ids = list((await session.exec(select(Consent.id).where(
         Consent.tenant_id == tenant_id, Consent.grantor_id == household_id))).all())
+    mandate_ids = list((await session.exec(select(Mandate.id).where(
+        Mandate.tenant_id == tenant_id, Mandate.mandator_id == household_id))).all())
     occupancies = (await session.exec(select(Occupancy, MeteringPoint).join(
         MeteringPoint, col(MeteringPoint.id) == col(Occupancy.point_id)).where(
         Occupancy.tenant_id == tenant_id, Occupancy.household_id == household_id))).all()
-    # Attempts without a consent on the household's points, while it occupied them.
+    # Attempts under no grant at all on the household's points, while it occupied them. An
+    # event under a grant belongs to the grant's household only: one under a previous
+    # occupant's consent or mandate on the same point is that household's, not this one's.
     attempts = [and_(col(AccessEventRow.point) == str(point.ref),
                      col(AccessEventRow.at) >= occupancy.starts_at,
                      *([col(AccessEventRow.at) < occupancy.ends_at] if occupancy.ends_at
                        else []))
                 for occupancy, point in occupancies]
-    mine = or_(col(AccessEventRow.consent_id).in_(consent_ids),
-               and_(col(AccessEventRow.consent_id).is_(None), or_(*attempts))
-               if attempts else col(AccessEventRow.consent_id).in_(consent_ids))
+    granted = [col(AccessEventRow.consent_id).in_(consent_ids),
+               col(AccessEventRow.mandate_id).in_(mandate_ids)]
+    ungranted = and_(col(AccessEventRow.consent_id).is_(None),
+                     col(AccessEventRow.mandate_id).is_(None), or_(*attempts))
+    mine = or_(*granted, ungranted) if attempts else or_(*granted)
     base = select(AccessEventRow).where(AccessEventRow.tenant_id == tenant_id, mine,
                                         AccessEventRow.api != PORTAL_API)
     seen = (await session.exec(select(AccessEventRow.recipient_id).where(

@@ -1,0 +1,55 @@
+"""R9/R8/R13 on the household's history page: the next occupant "starts with nothing shared" and
+learns nothing of the previous client (consent/dashboard.py access_history).
+
+Reads under a mandate carry the mandate's id and no consent id (proxy/data/rule_facts.py). When
+the social services (CPAS) keep polling a point under the previous occupant's standing mandate
+(revoked at the move-out), the new occupant's history must not show the CPAS's attempts, whose
+denial names the mandate: that the previous client was assisted by social services (a
+payment-difficulty signal R13 says is never shown to another party). The household that gave
+the mandate still sees them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from consent.dashboard import HistoryFilter, access_history
+from consent.lifecycle import ActorRole
+from consent.models import PartyKind
+from consent.services import Actor, ConsentService, MandateService, OccupancyService
+from consent.services import registry as reg
+from tests.rules.app_world import POINTS, RulesWorld
+
+
+async def _seen(w: RulesWorld, household_id: str) -> list[tuple[str | None, str | None]]:
+    async with w.db.session() as s:
+        seen = await access_history(s, "default", household_id, HistoryFilter(
+            since=w.clock.now() - timedelta(days=1), until=w.clock.now() + timedelta(days=1)))
+    return [(line.recipient, line.event.mandate_id) for line in seen.lines]
+
+
+async def test_the_household_sees_the_reads_under_its_own_mandate(
+        app_world: RulesWorld) -> None:
+    w = app_world
+    status, _body = await w.read("cpas", POINTS[6])
+    assert status == 200
+    assert ("cpas", w.mandate_id) in await _seen(w, w.parties["h6"])
+
+
+async def test_new_occupant_does_not_see_the_cpas_of_the_previous_one(
+        app_world: RulesWorld) -> None:
+    w = app_world
+    async with w.db.session() as s:
+        newcomer = await reg.add_party(s, tenant_id="default", kind=PartyKind.HOUSEHOLD,
+                                       name="Newcomer", now=w.clock.now())
+    consents = ConsentService(w.db, w.clock)
+    occupancy = OccupancyService(w.db, w.clock, consents, MandateService(w.db, w.clock))
+    moved = await occupancy.move_in(Actor(ActorRole.OPERATOR, party_id=w.parties["alex"]),
+                                    POINTS[6], newcomer.id, w.clock.now())
+    assert [e.mandate_id for e in moved.revoked_mandates] == [w.mandate_id]
+    w.clock.advance(timedelta(hours=1))
+    status, _body = await w.read("cpas", POINTS[6])  # the CPAS app keeps polling
+    assert status == 403
+    assert await _seen(w, newcomer.id) == [], "the new occupant's page shows the CPAS"
+    # The previous occupant's own history keeps the denial under its mandate.
+    assert ("cpas", w.mandate_id) in await _seen(w, w.parties["h6"])
