@@ -73,8 +73,14 @@ def admin_view(recipient: Recipient) -> dict[str, Any]:
             "created_at": recipient.created_at.isoformat()}
 
 
+def _tenant(request: web.Request) -> str:
+    """The tenant whose register is asked for: ``?tenant=``, else the default tenant. Pages
+    link it with :func:`proxy.web.templates.register_url`."""
+    return request.query.get("tenant", DEFAULT_TENANT)[:64]
+
+
 async def _active_recipients(request: web.Request) -> list[Recipient]:
-    tenant = request.query.get("tenant", DEFAULT_TENANT)[:64]
+    tenant = _tenant(request)
     async with request.app[database_key].session() as session:
         result = await session.exec(
             select(Recipient).where(Recipient.state == RecipientState.ACTIVE,
@@ -89,7 +95,9 @@ async def register_page(request: web.Request) -> web.Response:
     rows = [{"name": r.name, "website": r.website, "data_role": r.data_role,
              "legal_basis": r.legal_basis, "purposes": list(r.purposes),
              "datasets": list(r.allowed_datasets)} for r in recipients]
-    response = await render(request, "register.html", {"recipients": rows})
+    # Its own links (the JSON form, the footer) stay on the tenant it lists.
+    response = await render(request, "register.html", {"recipients": rows,
+                                                       "register_tenant": _tenant(request)})
     response.headers["Cache-Control"] = "no-cache"
     return response
 

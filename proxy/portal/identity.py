@@ -60,7 +60,7 @@ async def _reset_page(request: web.Request, *, errors: FieldErrors | None = None
                       status: int = 200) -> web.Response:
     return await render_page(request, "portal/reset.html",
                              {"errors": errors or FieldErrors(), "username": username,
-                              "tenant": tenant},
+                              "tenant": tenant, "register_tenant": tenant},
                              section="none", status=status, here="/account/reset")
 
 

@@ -70,7 +70,7 @@ async def _form(request: web.Request, *, next_path: str, tenant: str, username: 
     settings = request.app[settings_key]
     return await render(request, "login.html",
                         {"next": next_path, "username": username, "error": error,
-                         "tenant": tenant,
+                         "tenant": tenant, "register_tenant": tenant,
                          "oidc_label": settings.oidc_label if settings.oidc_enabled else None},
                         status=status)
 
