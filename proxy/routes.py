@@ -44,6 +44,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/admin/recipients/{client_id}", admin(registry.admin_get),
               name="admin_recipient")
     r.add_post("/admin/recipients/{client_id}/state", admin(registry.admin_set_state))
+    r.add_post("/admin/recipients/{client_id}/supplier-code",
+               admin(registry.admin_set_supplier_code))
     r.add_static("/static/", STATIC_DIR, name="static")
 
     # --- data proxy (issue 4): /api/v1, /api/openapi.json, /api/docs, /compat/enedis -------

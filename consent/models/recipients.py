@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+import sqlalchemy as sa
 from sqlmodel import Field
 
 from consent.models.base import (
@@ -37,10 +38,15 @@ class Recipient(TenantScoped, Created, table=True):
 
     ``allowed_datasets`` bounds every consent it can ever get; ``redirect_uris`` are compared
     exactly (RFC 9700 §4.1.3); ``is_supplier`` marks energy suppliers, which R13 restricts to
-    points where they hold a contract.
+    points where they hold a contract. ``supplier_code`` is a supplier's code as DSOs report it
+    (:mod:`consent.supplier_codes`), what the upstream's supply contracts are matched on: one
+    supplier per code in a tenant (the unique index; NULLs, the other recipients, do not
+    collide).
     """
 
     __tablename__ = "recipient"
+    __table_args__ = (sa.Index("uq_recipient_supplier_code", "tenant_id", "supplier_code",
+                               unique=True),)
 
     id: str = id_field()
     party_id: str = ref_field("party.id")
@@ -52,6 +58,7 @@ class Recipient(TenantScoped, Created, table=True):
     legal_basis: LegalBasis = enum_field(LegalBasis)
     data_role: DataRole = enum_field(DataRole)
     is_supplier: bool = Field(default=False)
+    supplier_code: str | None = Field(default=None, max_length=64)
     allowed_datasets: list[str] = json_list_field()
     redirect_uris: list[str] = json_list_field()
     client_id: str = Field(max_length=64, unique=True)

@@ -37,6 +37,7 @@ from consent.purposes import DataRole, LegalBasis, Purpose
 from consent.services.base import flush_unique
 from consent.services.point_lock import lock_point
 from consent.services.web_addresses import check_email, check_redirect_uri, check_web_url
+from consent.supplier_codes import validate_supplier_code
 from consent.upstream import UpstreamKind, UpstreamState
 from consent.vocabulary import Dataset, Direction, Energy
 
@@ -98,8 +99,9 @@ class RecipientDraft:
     allowed_datasets: Sequence[Dataset | str]
     redirect_uris: Sequence[str]
     is_supplier: bool = False
-    #: A supplier's code as DSOs report it (GLN/EAN, SIRET...): matched against the upstream's
-    #: supply contracts (R13); stored as its organisation's ``external_ref``.
+    #: A supplier's code as DSOs report it (a GLN, an EIC, the DSO's own code:
+    #: :mod:`consent.supplier_codes`): required of a supplier, unique in its tenant, what the
+    #: upstream's supply contracts are matched on (R13).
     supplier_code: str | None = None
     #: Register the app for an existing organisation (a CPAS, a PMO organiser, a supplier that
     #: also holds mandates) instead of creating its party: reads under that organisation's
@@ -129,6 +131,7 @@ async def register_recipient(session: AsyncSession, draft: RecipientDraft, *, te
         check_web_url(draft.logo_url, "logo_url")
     if draft.contact_email:
         check_email(draft.contact_email, "contact_email")
+    supplier_code = await check_supplier_code(session, tenant_id, draft)
     client_id = draft.client_id or new_client_id()
     clash = await session.exec(select(Recipient.id).where(Recipient.client_id == client_id))
     if clash.first() is not None:
@@ -139,19 +142,66 @@ async def register_recipient(session: AsyncSession, draft: RecipientDraft, *, te
             raise DomainError("No organisation with this id here.", field="party_id")
     else:
         party = await add_party(session, tenant_id=tenant_id, kind=PartyKind.RECIPIENT,
-                                name=draft.name, email=draft.contact_email, now=now,
-                                external_ref=draft.supplier_code)
+                                name=draft.name, email=draft.contact_email, now=now)
     secret = draft.client_secret or new_client_secret()
     recipient = Recipient(
         tenant_id=tenant_id, party_id=party.id, name=draft.name.strip(), website=draft.website,
         logo_url=draft.logo_url, contact_email=draft.contact_email,
         purposes=[p.value for p in purposes], legal_basis=LegalBasis.parse(str(draft.legal_basis)),
         data_role=DataRole.parse(str(draft.data_role)), is_supplier=draft.is_supplier,
+        supplier_code=supplier_code,
         allowed_datasets=[d.value for d in datasets], redirect_uris=uris, client_id=client_id,
         client_secret_hash=hash_client_secret(secret), created_at=now, updated_at=now)
     session.add(recipient)
-    await session.flush()
+    if supplier_code is None:
+        await session.flush()
+    else:  # two registrations of one code at once: the unique index refuses the second
+        await flush_unique(session, _code_taken(supplier_code))
     return recipient, secret
+
+
+async def check_supplier_code(session: AsyncSession, tenant_id: str,
+                              draft: RecipientDraft) -> str | None:
+    """The draft's supplier code, validated: a supplier has one (its contracts are matched on
+    nothing else, R13), another recipient has none, and no other supplier of the tenant holds
+    it (:class:`Conflict`; the unique index backs this against a concurrent registration)."""
+    if not draft.is_supplier:
+        if draft.supplier_code is not None:
+            raise DomainError("Only a supplier has a supplier code.", field="supplier_code")
+        return None
+    if draft.supplier_code is None:
+        raise DomainError("A supplier is registered with its code as DSOs report it (GLN or "
+                          "the DSO's code, R13).", field="supplier_code")
+    code = validate_supplier_code(draft.supplier_code)
+    await _check_code_free(session, tenant_id, code)
+    return code
+
+
+async def change_supplier_code(session: AsyncSession, recipient: Recipient, code: object, *,
+                               now: datetime) -> None:
+    """Set or change ``recipient``'s supplier code, checked as at registration (a supplier
+    registered before codes were kept, or whose code the DSO changed). Contracts already
+    recorded keep the supplier; the next reports are matched on the new code (R13)."""
+    if not recipient.is_supplier:
+        raise DomainError("Only a supplier has a supplier code.", field="supplier_code")
+    checked = validate_supplier_code(code)
+    if checked == recipient.supplier_code:
+        return
+    await _check_code_free(session, recipient.tenant_id, checked)
+    recipient.supplier_code, recipient.updated_at = checked, now
+    session.add(recipient)
+    await flush_unique(session, _code_taken(checked))
+
+
+async def _check_code_free(session: AsyncSession, tenant_id: str, code: str) -> None:
+    if (await session.exec(select(Recipient.id).where(
+            Recipient.tenant_id == tenant_id, Recipient.supplier_code == code))).first():
+        raise _code_taken(code)
+
+
+def _code_taken(code: str) -> Conflict:
+    return Conflict(f"Another supplier is registered with the code {code!r}.",
+                    field="supplier_code")
 
 
 async def add_point(session: AsyncSession, *, tenant_id: str, ref: PointRef, energy: Energy,

@@ -1,12 +1,14 @@
 """Who supplies a point, as the upstream reports it (R13).
 
 :class:`SupplyService` records what an adapter (or the operator, from the DSO's notice) reports:
-"point P is supplied by S since T". The reported supplier code is matched against the
-suppliers registered in the tenant (a recipient with ``is_supplier`` whose organisation's
-``external_ref`` or name equals the code). A new supplier ends the previous contract at its
-start; a supplier that is not registered here still ends the previous one (someone else holds
-the point now). The data path asks :func:`supplier_period` whether the reading supplier holds
-the point's contract; no row means no access.
+"point P is supplied by S since T". The reported supplier code is matched, exactly, against
+the code each supplier of the tenant was registered with (``Recipient.supplier_code``, unique
+per tenant: :mod:`consent.supplier_codes`), never against a name: a display name is free text
+that two apps may share, and matching it gave a point's contract to whichever came first. A
+new supplier ends the previous contract at its start; a supplier that is not registered here
+(or a code no supplier is registered with) still ends the previous one (someone else holds the
+point now). The data path asks :func:`supplier_period` whether the reading supplier holds the
+point's contract; no row means no access.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from consent.clock import Clock
 from consent.errors import DomainError, InvalidPeriod, NotPermitted
 from consent.identifiers import PointRef
 from consent.lifecycle import ActorRole
-from consent.models import Party, Recipient, SupplyContract
+from consent.models import Recipient, SupplyContract
 from consent.periods import Period
 from consent.services.base import Actor
 from consent.services.queries import points_by_ref
@@ -31,12 +33,12 @@ _REPORTERS = {ActorRole.UPSTREAM, ActorRole.OPERATOR, ActorRole.SYSTEM}
 
 
 async def find_supplier(session: AsyncSession, tenant_id: str, code: str) -> Recipient | None:
-    """The registered supplier whose organisation is known by ``code`` (official number or
-    name, exact match), or ``None``."""
-    statement = select(Recipient).join(Party, col(Party.id) == col(Recipient.party_id)).where(
+    """The supplier of the tenant registered with ``code`` (exact match; at most one, the
+    unique index), or ``None``."""
+    statement = select(Recipient).where(
         Recipient.tenant_id == tenant_id, col(Recipient.is_supplier).is_(True),
-        or_(col(Party.external_ref) == code, col(Recipient.name) == code))
-    return (await session.exec(statement)).first()
+        Recipient.supplier_code == code)
+    return (await session.exec(statement)).one_or_none()
 
 
 async def end_supply(session: AsyncSession, point_id: str, at: datetime,

@@ -2,8 +2,9 @@
 commands (the same rules as the admin API, see :mod:`proxy.oauth.registry`).
 
 ``clients create`` prints the client_id and the client_secret once: only the secret's hash
-is stored; the registration is traced in the evidence log. The admin API's tokens are
-:mod:`proxy.oauth.admin_token_cli`.
+is stored; the registration is traced in the evidence log. A supplier is registered with its
+code (``--supplier-code``, R13): the supply contracts the DSO reports are matched on it. The
+admin API's tokens are :mod:`proxy.oauth.admin_token_cli`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from consent.services.registry import RecipientDraft, register_recipient
 from consent.storage import Database
 from consent.vocabulary import Dataset
 from proxy.oauth.admin_token_cli import add_admin_token_commands
+from proxy.oauth.registry import created_details
 from proxy.settings import Settings
 
 
@@ -36,7 +38,8 @@ def _clients_create(args: argparse.Namespace, settings: Settings) -> int:
         purposes=args.purpose or [Purpose.ENERGY_MONITORING.value],
         legal_basis=args.legal_basis, data_role=args.role,
         allowed_datasets=args.dataset or [Dataset.DAILY_CONSUMPTION.value],
-        redirect_uris=args.redirect_uri, is_supplier=args.supplier, logo_url=args.logo)
+        redirect_uris=args.redirect_uri, is_supplier=args.supplier or bool(args.supplier_code),
+        supplier_code=args.supplier_code, logo_url=args.logo)
 
     async def run() -> tuple[str, str]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -52,7 +55,7 @@ def _clients_create(args: argparse.Namespace, settings: Settings) -> int:
                 await log.append_in(await session.connection(), [AdminEvent(
                     at=now, actor=f"cli:{getpass.getuser()}", action="recipient.create",
                     refs=Refs(DEFAULT_TENANT, recipient_id=recipient.id),
-                    target=recipient.client_id, details={"name": recipient.name},
+                    target=recipient.client_id, details=created_details(recipient),
                 ).to_log_event()])
             return recipient.client_id, secret
         finally:
@@ -103,7 +106,11 @@ def add_oauth_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     create.add_argument("--website", help="default: the first redirect URI's origin")
     create.add_argument("--contact", help="contact e-mail of the recipient's DPO")
     create.add_argument("--logo", help="https URL of its logo")
-    create.add_argument("--supplier", action="store_true", help="an energy supplier (R13)")
+    create.add_argument("--supplier", action="store_true",
+                        help="an energy supplier (R13); needs --supplier-code")
+    create.add_argument("--supplier-code", metavar="CODE",
+                        help="the supplier's code as DSOs report it: a GLN (13 digits) or the "
+                             "DSO's code; unique in the tenant; implies --supplier (R13)")
     create.add_argument("--json", action="store_true", help="machine-readable output")
     create.set_defaults(func=bind(_clients_create))
 

@@ -14,10 +14,15 @@ lists one tenant's recipients (``?tenant=``, default the default tenant).
 
 * ``GET /admin/recipients``, ``GET /admin/recipients/{client_id}``
 * ``POST /admin/recipients`` (JSON: name, website, contact_email, purposes, legal_basis,
-  data_role, allowed_datasets, redirect_uris[, logo_url, is_supplier]) -> ``201`` with
-  ``client_id`` and ``client_secret``, shown this once.
+  data_role, allowed_datasets, redirect_uris[, logo_url, is_supplier, supplier_code]) ->
+  ``201`` with ``client_id`` and ``client_secret``, shown this once. A supplier
+  (``is_supplier``) is registered with its ``supplier_code`` as DSOs report it, unique in the
+  tenant (R13, :mod:`consent.supplier_codes`).
 * ``POST /admin/recipients/{client_id}/state`` (JSON ``{"state": "suspended"}``): suspending
   or retiring a recipient revokes every token it holds.
+* ``POST /admin/recipients/{client_id}/supplier-code`` (JSON ``{"supplier_code": "..."}``):
+  sets or changes a supplier's code (a supplier registered before codes, or whose code the
+  DSO changed); contracts already recorded stay, the next ones match the new code.
 
 Each state-changing call is traced in the evidence log (kind ``admin``) in its own transaction.
 """
@@ -34,7 +39,11 @@ from sqlmodel import col, select
 from consent.errors import DomainError, NotFound
 from consent.evidence.events import AdminEvent, Refs
 from consent.models import DEFAULT_TENANT, Recipient, RecipientState, Tenant
-from consent.services.registry import RecipientDraft, register_recipient
+from consent.services.registry import (
+    RecipientDraft,
+    change_supplier_code,
+    register_recipient,
+)
 from consent.tokens import digest, revoke_recipient_tokens
 from proxy.auth import bearer_value
 from proxy.errors import InvalidToken
@@ -70,6 +79,7 @@ def admin_view(recipient: Recipient) -> dict[str, Any]:
     """What the operator sees: the public view plus identifiers and redirect URIs."""
     return {**public_view(recipient), "client_id": recipient.client_id,
             "redirect_uris": list(recipient.redirect_uris), "state": recipient.state,
+            "supplier_code": recipient.supplier_code,
             "created_at": recipient.created_at.isoformat()}
 
 
@@ -194,7 +204,15 @@ def draft_from_json(body: dict[str, Any]) -> RecipientDraft:
         contact_email=text("contact_email") or "", purposes=texts("purposes"),
         legal_basis=text("legal_basis") or "", data_role=text("data_role") or "",
         allowed_datasets=texts("allowed_datasets"), redirect_uris=texts("redirect_uris"),
-        is_supplier=body.get("is_supplier") is True, logo_url=text("logo_url", required=False))
+        is_supplier=body.get("is_supplier") is True, logo_url=text("logo_url", required=False),
+        supplier_code=text("supplier_code", required=False))
+
+
+def created_details(recipient: Recipient) -> dict[str, Any]:
+    """What the evidence log keeps of a registration: its name, and a supplier's code (what
+    its contracts will be matched on, R13)."""
+    code = recipient.supplier_code
+    return {"name": recipient.name, **({"supplier_code": code} if code is not None else {})}
 
 
 async def admin_create(request: web.Request) -> web.Response:
@@ -205,7 +223,7 @@ async def admin_create(request: web.Request) -> web.Response:
         recipient, secret = await register_recipient(
             session, draft, tenant_id=tenant, now=request.app[clock_key].now())
         await _log_admin(request, session, "recipient.create", recipient,
-                         {"name": recipient.name, "state": str(recipient.state)})
+                         {**created_details(recipient), "state": str(recipient.state)})
     return web.json_response({**admin_view(recipient), "client_secret": secret}, status=201,
                              headers={"Cache-Control": "no-store"})
 
@@ -265,3 +283,18 @@ async def admin_set_state(request: web.Request) -> web.Response:
                          {"from": before, "to": str(state)})
     return web.json_response(admin_view(recipient))
 
+
+
+async def admin_set_supplier_code(request: web.Request) -> web.Response:
+    """``POST /admin/recipients/{client_id}/supplier-code``: a supplier's code, validated and
+    unique in the tenant (:func:`~consent.services.registry.change_supplier_code`)."""
+    tenant = await require_admin(request)
+    body = await json_body(request)
+    async with request.app[database_key].session() as session:
+        recipient = await _recipient(session, request.match_info["client_id"], tenant)
+        before = recipient.supplier_code
+        await change_supplier_code(session, recipient, body.get("supplier_code"),
+                                   now=request.app[clock_key].now())
+        await _log_admin(request, session, "recipient.supplier_code", recipient,
+                         {"from": before, "to": recipient.supplier_code})
+    return web.json_response(admin_view(recipient))

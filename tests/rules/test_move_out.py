@@ -25,7 +25,8 @@ from tests.support.world import ALICE_PCE, ALICE_PRM
 
 async def _organiser_and_supplier(db: Database, clock: FrozenClock) -> tuple[str, str]:
     pmo = await register_app(db, clock, "PMO", Purpose.COLLECTIVE_SELF_CONSUMPTION)
-    supplier = await register_app(db, clock, "Volt", Purpose.SUPPLY_CONTRACT, is_supplier=True)
+    supplier = await register_app(db, clock, "Volt", Purpose.SUPPLY_CONTRACT, is_supplier=True,
+                                  supplier_code="VOLT-1")
     return pmo, supplier
 
 
@@ -39,7 +40,7 @@ async def test_a_move_out_ends_everything_of_the_occupant_at_that_instant(
         w.alice.id, w.cpas.id, MandateScope.BOTH, [ALICE_PRM], [Dataset.DAILY_CONSUMPTION]))
     community = await rules.communities.create(w.as_operator, name="Quartier", organiser_id=pmo)
     await rules.communities.add_member(w.as_operator, community.id, w.alice.id, ALICE_PRM)
-    await rules.supply.report(Actor.upstream(), ALICE_PRM, "Volt", clock.now())
+    await rules.supply.report(Actor.upstream(), ALICE_PRM, "VOLT-1", clock.now())
     clock.advance(timedelta(days=5))
     left = clock.now() - timedelta(days=2)  # the DSO reports it two days late
 
