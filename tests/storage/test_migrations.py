@@ -97,11 +97,11 @@ async def test_the_open_occupancy_index_names_points_already_doubled(
 
 async def test_suppliers_registered_before_codes_keep_an_unambiguous_one(
         scratch_db: Database, clock: FrozenClock) -> None:
-    # Revision 0015: contracts were matched on the organisation's external_ref or the app's
+    # Revision 0016: contracts were matched on the organisation's external_ref or the app's
     # name; each supplier gets the one a report could only have meant it by, else none.
     async with scratch_db.engine.begin() as conn:
         await conn.run_sync(lambda c: command.downgrade(migrate.alembic_config(c),
-                                                        "0014_session_identity"))
+                                                        "0015_erasure_journal"))
         suppliers = [("volt", "Volt", "5499000000007", True), ("watt", "Watt", None, True),
                      ("twin-a", "Twin", None, True), ("twin-b", "Twin", None, True),
                      ("dash", "Dash", None, False)]

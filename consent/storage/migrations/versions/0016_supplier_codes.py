@@ -12,8 +12,8 @@ that code is unambiguous: held by no other supplier of the tenant as either. An 
 contract until the operator sets one (``POST /admin/recipients/{client_id}/supplier-code``).
 ``party.external_ref`` itself is left as it was.
 
-Revision ID: 0015_supplier_codes
-Revises: 0014_session_identity
+Revision ID: 0016_supplier_codes
+Revises: 0015_erasure_journal
 Create Date: 2026-12-07
 
 Written by hand after the model (consent/models/recipients.py); the migrations test compares it
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0015_supplier_codes'
-down_revision: str | None = '0014_session_identity'
+revision: str = '0016_supplier_codes'
+down_revision: str | None = '0015_erasure_journal'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
