@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from consent.errors import AccessDenied
 from consent.identifiers import PointRef
 from consent.periods import Period, local_midnight
+from consent.purposes import ConsentView
 from consent.vocabulary import Dataset, Resolution, history_floor
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -31,6 +32,8 @@ class ReadRequest:
     ``window`` and ``resolution`` are ``None`` for record datasets (contract, identity...).
     ``at`` is when the request is evaluated (the proxy's clock), timezone-aware. ``timezone``
     is the point's local time, in which denials write the windows they report.
+    ``community_id`` names the community whose aggregate this read is one member's part of
+    (R4); ``None``: the point is read on its own.
     """
 
     point: PointRef
@@ -39,6 +42,7 @@ class ReadRequest:
     window: Period | None = None
     resolution: Resolution | None = None
     timezone: ZoneInfo = UTC_ZONE
+    community_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,8 @@ class ConsentGrant:
     ``recipient_is_supplier`` switches on R13. ``mandate_id`` is set when the grant is not a
     consent but a mandate whose mandatary is the recipient (R10, R11: it reads for the
     household within the mandate's scope); ``consent_id`` is then empty.
+    ``view`` says whether the recipient may read the points on their own or only inside the
+    aggregate of the community ``community_id`` (R4, :mod:`consent.community_consent`).
     """
 
     consent_id: str
@@ -86,6 +92,8 @@ class ConsentGrant:
     recipient_is_supplier: bool = False
     mandate_id: str | None = None
     history: timedelta | None = None
+    view: ConsentView = ConsentView.INDIVIDUAL
+    community_id: str | None = None
 
     def data_window_at(self, at: datetime) -> Period:
         """Which data may be read at ``at``: the snapshot's window, its start moved up to

@@ -1,4 +1,5 @@
-"""Consent checks: may this access be served, and if not, which rule says no (R6, R8, R12, R13).
+"""Consent checks: may this access be served, and if not, which rule says no (R4, R6, R8, R12,
+R13).
 
 A policy is an :class:`AllOf` of small :class:`ConsentCheck` objects over an
 :class:`~consent.access.AccessContext`. Each check looks at one rule and passes (``None``) or
@@ -18,6 +19,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from consent.access import AccessContext, Denial, allowed_window, window_json
+from consent.community_consent import CommunityView
 from consent.vocabulary import history_floor
 
 
@@ -267,7 +269,7 @@ class SupplierContract:
 REQUIRED_RULES: frozenset[str] = frozenset({
     TokenValid.rule, ConsentActive.rule, PointCovered.rule, DatasetCovered.rule,
     ResolutionAllowed.rule, DataWindowCovered.rule, OccupancyCovers.rule, UpstreamAuthorised.rule,
-    HistoryDepth.rule, SupplierContract.rule,
+    HistoryDepth.rule, SupplierContract.rule, CommunityView.rule,
 })
 
 
@@ -303,4 +305,4 @@ def default_policy() -> AllOf:
     """The policy of every data request, native or compatible: all rules, cheapest first."""
     return AllOf([TokenValid(), ConsentActive(), PointCovered(), DatasetCovered(),
                   ResolutionAllowed(), DataWindowCovered(), OccupancyCovers(),
-                  UpstreamAuthorised(), HistoryDepth(), SupplierContract()])
+                  UpstreamAuthorised(), HistoryDepth(), SupplierContract(), CommunityView()])

@@ -75,6 +75,21 @@ class DataRole(StrEnum):
         return _parse(cls, value, "data_role")
 
 
+class ConsentView(StrEnum):
+    """What a consent lets its recipient do with the points' data (R4,
+    :mod:`consent.community_consent`): read each point on its own (``individual``, every
+    consent before R4's distinction), or use it only inside one community's aggregate
+    (``community``)."""
+
+    INDIVIDUAL = "individual"
+    COMMUNITY = "community"
+
+    @classmethod
+    def parse(cls, value: str) -> ConsentView:
+        """Return the view named ``value`` or raise :class:`UnknownVocabulary`."""
+        return _parse(cls, value, "view")
+
+
 E = TypeVar("E", bound=StrEnum)
 
 

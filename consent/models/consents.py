@@ -7,6 +7,11 @@ Two windows are kept apart (consent-models.md §8.1): the *access period*
 ``history_days`` before the moment of the read (at most three years, R12), and never before the
 grantor's occupancy began (R8, enforced at read time against :class:`Occupancy`).
 
+``view`` (R4): an *individual* consent lets the recipient read the points on their own; a
+*community* one lets the organiser of the community ``community_id`` use them only inside that
+community's aggregate (:mod:`consent.community_consent`). Consents from before the distinction
+are individual (the column's server default).
+
 ``arrangement_id`` is stable across renewals and amendments (CDR ``cdr_arrangement_id``, §8.4),
 so a household sees one line per app. ``version`` is the optimistic-concurrency counter: the
 ORM adds ``WHERE version = <read version>`` to every UPDATE, so of two racing transitions only
@@ -33,7 +38,8 @@ from consent.models.base import (
 )
 from consent.models.history import TransitionEvent, forbid_changes
 from consent.periods import Period
-from consent.purposes import LegalBasis, Purpose
+from consent.purposes import ConsentView, LegalBasis, Purpose
+from consent.storage.types import EnumText
 from consent.vocabulary import Dataset, Resolution
 
 _consent_version = sa.Column("version", sa.Integer, nullable=False, default=1)
@@ -64,6 +70,11 @@ class Consent(TenantScoped, Created, table=True):
     purpose: Purpose = enum_field(Purpose)
     legal_basis: LegalBasis = enum_field(LegalBasis)
     state: ConsentState = enum_field(ConsentState, index=True)
+    view: ConsentView = Field(
+        default=ConsentView.INDIVIDUAL,
+        sa_column=sa.Column("view", EnumText(ConsentView, 16), nullable=False,
+                            server_default=ConsentView.INDIVIDUAL.value))
+    community_id: str | None = ref_field("community.id", nullable=True, index=False)
     text_version: str | None = Field(default=None, max_length=64)
     text_hash: str | None = Field(default=None, max_length=64)
     updated_at: datetime = instant_field()

@@ -3,8 +3,9 @@
 :class:`ConsentDraft` is the raw request (vocabulary may still be text);
 :func:`validate_terms` turns it into :class:`ConsentTerms` or raises the typed error that says
 what is wrong. :func:`check_scope` then checks the terms against the recipient, the grantor's
-occupancy and the points' energies, and is run again at grant time. :func:`new_consent` runs
-them all and builds the row the service inserts.
+occupancy and the points' energies, and is run again at grant time. :func:`check_view` checks
+a community consent's community (R4). :func:`new_consent` runs them all and builds the row the
+service inserts.
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from consent.errors import DomainError, InvalidPeriod, NotFound, NotPermitted
 from consent.identifiers import PointRef
 from consent.lifecycle import ActorRole, ConsentState
-from consent.models import Consent, MeteringPoint, Party, PartyKind, Recipient, RecipientState
+from consent.models import (
+    Community,
+    Consent,
+    MeteringPoint,
+    Party,
+    PartyKind,
+    Recipient,
+    RecipientState,
+)
 from consent.periods import Period
-from consent.purposes import LegalBasis, Purpose
+from consent.purposes import ConsentView, LegalBasis, Purpose
 from consent.services.base import Actor
 from consent.services.mandate_rules import acting_parties, covering_mandate
 from consent.services.queries import get_row, occupancy_at, points_by_ref
@@ -63,6 +72,8 @@ class ConsentDraft:
     text_version: str | None = None
     text_hash: str | None = None
     arrangement_id: str | None = None
+    view: ConsentView | str = ConsentView.INDIVIDUAL
+    community_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +168,30 @@ def check_scope(recipient: Recipient, terms_datasets: Sequence[Dataset], purpose
                               field="datasets")
 
 
+async def check_view(session: AsyncSession, tenant_id: str, recipient: Recipient,
+                     purpose: Purpose, view: ConsentView | str,
+                     community_id: str | None) -> tuple[ConsentView, str | None]:
+    """The view and community of a new consent (R4, :mod:`consent.community_consent`): an
+    individual consent names no community; a community one names a community of the tenant
+    run by the recipient (another's is not found) and serves collective self-consumption."""
+    parsed = view if isinstance(view, ConsentView) else ConsentView.parse(view)
+    if parsed is ConsentView.INDIVIDUAL:
+        if community_id is not None:
+            raise DomainError("An individual consent names no community.",
+                              field="community_id", rule="R4")
+        return parsed, None
+    if not community_id:
+        raise DomainError("A community consent names the community whose aggregate it feeds.",
+                          field="community_id", rule="R4")
+    community = await get_row(session, Community, tenant_id, community_id, "community")
+    if community.organiser_id != recipient.id:
+        raise NotFound(f"No community with id {community_id!r}.", field="community_id")
+    if purpose is not Purpose.COLLECTIVE_SELF_CONSUMPTION:
+        raise DomainError("A community consent serves collective self-consumption (R4).",
+                          field="purpose", rule="R4")
+    return parsed, community.id
+
+
 async def check_occupied_by(session: AsyncSession, points: Sequence[MeteringPoint],
                             household_id: str, at: datetime) -> None:
     """Every point is occupied by ``household_id`` at ``at`` (R8: only the client of a point
@@ -226,6 +261,8 @@ async def new_consent(session: AsyncSession, actor: Actor, draft: ConsentDraft,
                          datasets=datasets, point_ids=[], now=now)
     points = await points_by_ref(session, actor.tenant_id, terms.points)
     check_scope(recipient, terms.datasets, terms.purpose, terms.legal_basis, points)
+    view, community_id = await check_view(session, actor.tenant_id, recipient, terms.purpose,
+                                          draft.view, draft.community_id)
     await check_occupied_by(session, points, grantor.id, now)
     mandate_id = await check_standing(session, actor, grantor_id=grantor.id,
                                       recipient_id=recipient.id, datasets=datasets,
@@ -238,5 +275,5 @@ async def new_consent(session: AsyncSession, actor: Actor, draft: ConsentDraft,
         data_from=terms.data_from, history_days=terms.history_days, purpose=terms.purpose,
         legal_basis=terms.legal_basis or recipient.legal_basis, state=state,
         text_version=draft.text_version, text_hash=draft.text_hash, created_at=now,
-        updated_at=now, version=1,
+        updated_at=now, version=1, view=view, community_id=community_id,
     ), points

@@ -87,7 +87,8 @@ def narrower_draft(consent: Consent, points: Sequence[PointRef], wanted: Narrowi
         datasets=datasets, purpose=consent.purpose, valid_until=until, max_resolution=resolution,
         data_from=consent.data_from, history_days=history, legal_basis=consent.legal_basis,
         text_version=consent.text_version, text_hash=consent.text_hash,
-        arrangement_id=consent.arrangement_id)
+        arrangement_id=consent.arrangement_id, view=consent.view,
+        community_id=consent.community_id)
 
 
 class HouseholdDecisions:

@@ -3,9 +3,11 @@
 ``GET /api/v1/communities/{community_id}/datasets/{dataset}?start&end[&resolution=P1D]``, with
 the organiser app's token. Each current member's series is read exactly as a single read would
 be, under that member's own consent to the organiser (every rule of the policy applies to each
-one, and each read leaves its own access event). Members whose read is denied or fails are left
-out; the sum of the others is served only if at least k households are in it (``R4 community
-k``).
+one, and each read leaves its own access event), as a part of this community's aggregate: a
+member's *community* consent to this community releases it here and nowhere else, an
+*individual* consent releases it here as on its own (R4, consent/community_consent.py).
+Members whose read is denied or fails are left out; the sum of the others is served only if
+at least k households are in it (``R4 community k``).
 Another app, or a community of another tenant, is not found.
 """
 
@@ -55,7 +57,8 @@ async def community_dataset(request: web.Request, trace: Trace) -> tuple[Any, in
     for member in members:
         read = Trace(api=trace.api, route=trace.route)
         try:
-            series = await service.series(caller, member.point, dataset, days, resolution, read)
+            series = await service.series(caller, member.point, dataset, days, resolution, read,
+                                          community=community.id)
         except PasserelleError as error:
             outcome, rule = classify(error)
             await record_trace(request, read, status=error.status, body=b"", outcome=outcome,

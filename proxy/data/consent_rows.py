@@ -28,6 +28,7 @@ from consent.models import (
     UpstreamAuthorisation,
 )
 from consent.periods import Period
+from consent.purposes import ConsentView
 from consent.vocabulary import Dataset
 from proxy.data.rule_facts import around, point_ref_column
 
@@ -36,7 +37,7 @@ _ENDED_BY_SOMEONE = {ConsentState.REVOKED, ConsentState.WITHDRAWN}
 
 def consent_grant(consent: Consent, points: frozenset[PointRef], at: datetime,
                   *, supplier: bool) -> ConsentGrant:
-    """The check-side snapshot of a consent row (R6, R12)."""
+    """The check-side snapshot of a consent row (R4, R6, R12)."""
     datasets = frozenset(Dataset(d) for d in consent.datasets)
     cap = consent.max_resolution
     finest = {d: cap for d in datasets if d.spec.is_series}
@@ -53,6 +54,8 @@ def consent_grant(consent: Consent, points: frozenset[PointRef], at: datetime,
         revoked_at=consent.ended_at if state in _ENDED_BY_SOMEONE else None,
         finest=finest,
         recipient_is_supplier=supplier,
+        view=ConsentView(consent.view),
+        community_id=consent.community_id,
     )
 
 

@@ -128,7 +128,7 @@ class DataService:
 
     async def _allow(self, caller: Caller, point: PointRef, dataset: Dataset,
                      days: DayRange | None, resolution: Resolution | None,
-                     trace: Trace) -> Decision:
+                     trace: Trace, community: str | None = None) -> Decision:
         trace.recipient_id = caller.grant.recipient_id
         trace.tenant = caller.tenant
         trace.point, trace.dataset = str(point), dataset.value
@@ -151,7 +151,8 @@ class DataService:
                 chosen = consent.finest_for(dataset) if consent is not None \
                     else dataset.spec.finest
             return ReadRequest(point=point, dataset=dataset, at=at, window=window,
-                               resolution=chosen, timezone=facts.timezone)
+                               resolution=chosen, timezone=facts.timezone,
+                               community_id=community)
 
         facts, ctx = await self._judge(caller, facts, asked, trace)
         trace.decided_at = at
@@ -222,7 +223,7 @@ class DataService:
 
     async def series(self, caller: Caller, point: PointRef, dataset: Dataset, days: DayRange,
                      resolution: Resolution | None, trace: Trace, *,
-                     native: bool = False) -> Series:
+                     native: bool = False, community: str | None = None) -> Series:
         """The consent's view of ``dataset`` of ``point`` over ``days`` (local calendar days).
 
         With ``resolution`` ``None`` the answer comes at the finest resolution the consent
@@ -231,6 +232,9 @@ class DataService:
         step or nothing (a Data Connect load curve): once every other rule has passed, the
         policy is asked again with that step, so a consent capped at P1D is denied the curve
         rather than served daily values where a curve is expected.
+
+        ``community`` names the community whose aggregate the series is one member's part of
+        (R4): a community consent of that community then releases it, and only then.
         """
         if days.days > MAX_WINDOW_DAYS:
             raise InvalidPeriod(f"A window may not exceed {MAX_WINDOW_DAYS} days (this one has "
@@ -244,7 +248,7 @@ class DataService:
                                 "run from a Monday, months and years from their first day): "
                                 "it would be served nothing.", field="start",
                                 resolution=resolution.value)
-        first = await self._allow(caller, point, dataset, days, resolution, trace)
+        first = await self._allow(caller, point, dataset, days, resolution, trace, community)
         facts, ctx = first.facts, first.ctx
         window = ctx.request.window
         assert window is not None

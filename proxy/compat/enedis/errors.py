@@ -40,6 +40,7 @@ _RULES: dict[str, tuple[int, tuple[str, str]]] = {
     "R6 dataset": (403, UNAUTHORIZED),
     "R6 resolution": (403, UNAUTHORIZED),
     "R13 supplier contract": (403, UNAUTHORIZED),
+    "R4 community consent": (403, UNAUTHORIZED),
     "R6 token": (403, UNAUTHORIZED),
     "policy": (403, UNAUTHORIZED),
 }
