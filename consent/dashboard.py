@@ -33,6 +33,7 @@ from consent.households import occupied_points
 from consent.identifiers import PointRef
 from consent.lifecycle import ConsentState
 from consent.models import (
+    Community,
     Consent,
     ConsentPoint,
     Mandate,
@@ -50,13 +51,15 @@ PORTAL_API = "portal"
 
 @dataclass(frozen=True, slots=True)
 class ConsentLine:
-    """One consent as the household sees it."""
+    """One consent as the household sees it; ``community``: the community a community consent
+    feeds (R4), ``None`` for an individual one."""
 
     consent: Consent
     recipient: Recipient
     points: tuple[PointRef, ...]
     last_read: datetime | None
     reads: int
+    community: Community | None = None
 
     @property
     def live(self) -> bool:
@@ -90,14 +93,15 @@ class Overview:
 async def consent_lines(session: AsyncSession, tenant_id: str, household_id: str,
                         consent_ids: list[str] | None = None) -> list[ConsentLine]:
     """The household's consents (all, or those of ``consent_ids``), newest first."""
-    statement = select(Consent, Recipient).join(
-        Recipient, col(Recipient.id) == col(Consent.recipient_id)).where(
+    statement = select(Consent, Recipient, Community).join(
+        Recipient, col(Recipient.id) == col(Consent.recipient_id)).outerjoin(
+        Community, col(Community.id) == col(Consent.community_id)).where(
         Consent.tenant_id == tenant_id, Consent.grantor_id == household_id)
     if consent_ids is not None:
         statement = statement.where(col(Consent.id).in_(consent_ids))
     rows = (await session.exec(statement.order_by(col(Consent.created_at).desc(),
                                                   col(Consent.id)))).all()
-    ids = [consent.id for consent, _ in rows]
+    ids = [consent.id for consent, _, _ in rows]
     refs: dict[str, list[PointRef]] = {i: [] for i in ids}
     if ids:
         pairs = (await session.exec(select(ConsentPoint.consent_id, MeteringPoint).join(
@@ -107,8 +111,8 @@ async def consent_lines(session: AsyncSession, tenant_id: str, household_id: str
             refs[consent_id].append(point.ref)
     reads = await _reads(session, ids)
     return [ConsentLine(consent, recipient, tuple(sorted(refs[consent.id])),
-                        *reads.get(consent.id, (None, 0)))
-            for consent, recipient in rows]
+                        *reads.get(consent.id, (None, 0)), community)
+            for consent, recipient, community in rows]
 
 
 async def overview(session: AsyncSession, tenant_id: str, household_id: str,

@@ -13,7 +13,9 @@ no other entry, so a scope string is always a set of datasets. ``docs/oauth.md``
      "resolution": "PT30M",                 # finest resolution asked for (optional)
      "history": "P1Y",                      # data window: how far back (optional, <= 3 years)
      "duration": "P90D",                    # how long the consent lasts (optional, <= 3 years)
-     "purpose": "energy_monitoring"}        # one of the recipient's declared purposes
+     "purpose": "energy_monitoring",        # one of the recipient's declared purposes
+     "view": "community",                   # optional: "individual" (default) or "community"
+     "community": "<community id>"}         # R4: the community whose aggregate it feeds
 
 The request is the union of the scope's datasets and the details' datasets. :func:`narrow`
 computes what is granted: never more than the recipient registered, than the request, or than
@@ -31,7 +33,7 @@ from typing import Any
 from consent.durations import parse_one_unit
 from consent.errors import DomainError, UnknownVocabulary
 from consent.identifiers import PointRef
-from consent.purposes import Purpose
+from consent.purposes import ConsentView, Purpose
 from consent.vocabulary import MAX_HISTORY, Dataset, Resolution
 
 #: The only authorization_details type Passerelle serves.
@@ -108,6 +110,7 @@ class AccessRequest:
     is the finest resolution released for series datasets (``None``: the finest they offer).
     ``history`` is how far back data may be read; ``duration`` how long the consent lasts;
     ``purpose`` the declared purpose it serves (``None`` in a request: the recipient's only one).
+    ``view`` and ``community``: individual, or only inside the aggregate of that community (R4).
     """
 
     datasets: frozenset[Dataset]
@@ -116,6 +119,8 @@ class AccessRequest:
     history: timedelta = DEFAULT_HISTORY
     duration: timedelta = DEFAULT_DURATION
     purpose: Purpose | None = None
+    view: ConsentView = ConsentView.INDIVIDUAL
+    community: str | None = None
 
     @property
     def scope(self) -> str:
@@ -135,6 +140,8 @@ class AccessRequest:
             detail["resolution"] = self.resolution.value
         if self.purpose is not None:
             detail["purpose"] = self.purpose.value
+        if self.view is ConsentView.COMMUNITY:
+            detail.update(view=self.view.value, community=self.community)
         return [detail]
 
 
@@ -174,7 +181,8 @@ def parse_details(text: str, *, today: date) -> AccessRequest:
     return _parse_meter_data(value[0], today)
 
 
-_KNOWN_FIELDS = {"type", "points", "datasets", "resolution", "history", "duration", "purpose"}
+_KNOWN_FIELDS = {"type", "points", "datasets", "resolution", "history", "duration", "purpose",
+                 "view", "community"}
 
 
 def _parse_meter_data(obj: dict[str, Any], today: date) -> AccessRequest:
@@ -193,18 +201,26 @@ def _parse_meter_data(obj: dict[str, Any], today: date) -> AccessRequest:
         resolution = (Resolution.parse(obj["resolution"]) if obj.get("resolution") is not None
                       else None)
         purpose = Purpose.parse(obj["purpose"]) if obj.get("purpose") is not None else None
+        view = (ConsentView.parse(obj["view"]) if obj.get("view") is not None
+                else ConsentView.INDIVIDUAL)
     except (UnknownVocabulary, DomainError) as error:
         raise InvalidDetails(error.detail, field="authorization_details") from None
     except TypeError:
-        raise InvalidDetails("resolution must be a string.",
-                             field="authorization_details.resolution") from None
+        raise InvalidDetails("resolution, purpose and view must be strings.",
+                             field="authorization_details") from None
+    community = obj.get("community")
+    if (view is ConsentView.COMMUNITY) != (isinstance(community, str) and 0 < len(community) <= 36):
+        raise InvalidDetails("A community consent, and only one, names the community (the id "
+                             "of a community the recipient organises, R4).",
+                             field="authorization_details.community")
     if len(parsed_points) > MAX_POINTS:
         raise InvalidDetails(f"At most {MAX_POINTS} points per online request (R14); more "
                              "points need a written mandate.", field="authorization_details.points")
     history = _bounded(obj.get("history"), "history", DEFAULT_HISTORY, MAX_HISTORY, today,
                        back=True)
     duration = _bounded(obj.get("duration"), "duration", DEFAULT_DURATION, MAX_DURATION, today)
-    return AccessRequest(parsed_datasets, parsed_points, resolution, history, duration, purpose)
+    return AccessRequest(parsed_datasets, parsed_points, resolution, history, duration, purpose,
+                         view, community)
 
 
 def _strings(value: Any, name: str, *, required: bool) -> Sequence[str]:
@@ -253,7 +269,8 @@ def narrow(request: AccessRequest, *, household_points: Sequence[PointRef],
 
     ``approved`` is what the household ticked on the consent page; anything in it beyond the
     request (a dataset, a point, a finer resolution, a longer window or duration) is dropped,
-    never granted. Raises :class:`InvalidDetails` if nothing is left to grant.
+    never granted; the view (individual or community, R4) is the request's. Raises
+    :class:`InvalidDetails` if nothing is left to grant.
     """
     allowed_points = [p for p in household_points
                       if not request.points or p in request.points]
@@ -276,6 +293,8 @@ def narrow(request: AccessRequest, *, household_points: Sequence[PointRef],
         history=min(approved.history, request.history),
         duration=min(approved.duration, request.duration),
         purpose=request.purpose,
+        view=request.view,
+        community=request.community,
     )
 
 

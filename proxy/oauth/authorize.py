@@ -18,6 +18,11 @@ decide for a household whose consents its mandate lets it manage (R10, R11): the
 those households and only the points their mandates cover; the consent is the household's,
 recorded as given by the mandatary under the mandate. Beyond the mandate's scope it is refused
 and journaled. An account of another tenant than the app's is refused (R24).
+
+A request for a *community* consent (``authorization_details`` ``view: community``, R4) names a
+community the app organises; the page names it and says that the data will be used only inside
+its aggregate. A community that does not exist, or that another app organises, is an error page
+(``consent.no_community``), never a consent.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from aiohttp import web
 from authlib.oauth2.base import OAuth2Error
 
 from consent.households import mandated_households, occupied_points
-from consent.models import AccountRole, MeteringPoint, Party
+from consent.models import AccountRole, Community, MeteringPoint, Party
 from proxy.errors import InvalidRequest, OAuthError
 from proxy.keys import database_key, oauth_server_key, token_store_key
 from proxy.oauth.answer_once import already_answered, is_answered
@@ -76,9 +81,16 @@ async def authorize(request: web.Request) -> web.StreamResponse:
             points = [p for _, mine in households for p in mine]
         else:
             return await error_page(request, "consent.not_household", status=403)
-    assert snapshot.access is not None  # set by AccessRequestCheck during validation
+        assert snapshot.access is not None  # set by AccessRequestCheck during validation
+        community = None
+        if snapshot.access.community is not None:
+            community = await session.get(Community, snapshot.access.community)
+            if community is None or community.tenant_id != account.tenant_id \
+                    or community.organiser_id != snapshot.client.recipient.id:
+                return await error_page(request, "consent.no_community", status=400)
     pending = Pending(server, snapshot, grant, exchange, snapshot.client,
-                      snapshot.access, account, tuple(points), households)
+                      snapshot.access, account, tuple(points), households,
+                      (community.name, community.min_members) if community is not None else None)
     if await is_answered(request.app[database_key], snapshot):  # the page shown again, a resubmit
         return already_answered(pending)
     if request.method == "GET":

@@ -7,6 +7,10 @@ A mandatary is offered the households it acts for and only the points their mand
 (R10, R11), each household's meters under its name; a consent is one household's, so a meter
 ticked outside the household chosen on the form is refused, never silently dropped.
 
+The page says in words what the app may do with the data (R4): read each meter on its own (an
+individual consent), or use it only inside the aggregate of the community it names, summed
+with at least k households, never on its own (a community consent).
+
 The page first shows at most :data:`~consent.scopes.MAX_POINTS` meters ticked (R14: more goes
 through a written path), of the first household only: the form as shown can be approved as is.
 """
@@ -49,6 +53,9 @@ class Pending:
     points: tuple[MeteringPoint, ...]
     #: For a mandatary: the households it acts for, each with the points it may share.
     households: tuple[tuple[Party, tuple[MeteringPoint, ...]], ...] = ()
+    #: For a community consent (R4): the name and the k of the community whose aggregate it
+    #: feeds.
+    community: tuple[str, int] | None = None
 
     @property
     def refs(self) -> list[PointRef]:
@@ -115,6 +122,8 @@ async def consent_page(request: web.Request, pending: Pending, *, error: str | N
     return await render(request, "consent.html", {
         "recipient": pending.client.recipient,
         "purpose": access.purpose.value if access.purpose else "",
+        "view": access.view.value,
+        "community": pending.community or ("", 0),
         "points": [str(p.ref) for p in points],
         "groups": groups(pending, points),
         "ticked": set(ticked),

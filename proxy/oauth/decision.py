@@ -214,6 +214,8 @@ def _draft(pending: Pending, granted: AccessRequest, notice: Notice,
         history_days=granted.history.days,
         text_version=notice.version,
         text_hash=notice.sha256,
+        view=granted.view,
+        community_id=granted.community,
     )
 
 
@@ -231,7 +233,8 @@ async def _refuse(request: web.Request, pending: Pending, actor: Actor,
             return
     asked = AccessRequest(frozenset(datasets), tuple(p.ref for p in points[:2]),
                           pending.access.resolution, pending.access.history,
-                          pending.access.duration, pending.access.purpose)
+                          pending.access.duration, pending.access.purpose,
+                          pending.access.view, pending.access.community)
     try:
         async with answering(db, pending, approved=False) as (session, answer):
             answer.consent_id = (await request.app[consent_service_key].answer_in(

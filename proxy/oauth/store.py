@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from consent.invalidation import InvalidationBus
 from consent.models import OAuthToken
-from consent.purposes import Purpose
+from consent.purposes import ConsentView, Purpose
 from consent.scopes import AccessRequest
 from consent.storage import Database
 from consent.storage.row_inserts import RowInserts
@@ -70,6 +70,8 @@ async def load_grantee(session: AsyncSession, exchange: Exchange, consent_id: st
         history=timedelta(days=consent.history_days),
         duration=consent.valid_until - consent.valid_from,
         purpose=Purpose(consent.purpose),  # reflected in the token answer as granted
+        view=ConsentView(consent.view),
+        community=consent.community_id,
     )
     exchange.grantee = Grantee(account_id, consent.id, access, consent.valid_until)
 

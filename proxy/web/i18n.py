@@ -44,6 +44,23 @@ MESSAGES: Catalogue = {
     "role.processor": {"fr": "sous-traitant", "en": "processor"},
     "consent.why": {"fr": "Pourquoi", "en": "Why"},
     "consent.legal_basis": {"fr": "Base légale", "en": "Legal basis"},
+    "consent.view": {"fr": "Ce que l'application peut en faire",
+                     "en": "What the app may do with it"},
+    "consent.view.individual": {
+        "fr": "Lire les données de chacun des compteurs choisis, séparément.",
+        "en": "Read the data of each chosen meter, on its own."},
+    "consent.view.community": {
+        "fr": "Utiliser vos données uniquement dans le total de l'opération d'autoconsommation "
+              "collective « {name} », additionnées à celles d'au moins {k} foyers : "
+              "jamais vos données seules (accord collectif, R4).",
+        "en": "Use your data only inside the total of the collective self-consumption "
+              "operation “{name}”, added to those of at least {k} households: never your data "
+              "on its own (community consent, R4)."},
+    "consent.no_community": {
+        "fr": "Cette demande nomme une opération d'autoconsommation collective que "
+              "l'application n'organise pas.",
+        "en": "This request names a collective self-consumption operation the app does not "
+              "organise."},
     "consent.points": {"fr": "Quels compteurs", "en": "Which meters"},
     "consent.no_points": {
         "fr": "Aucun de vos compteurs ne correspond à cette demande.",

@@ -26,7 +26,11 @@ PINNED = {"oauth-consent/1": {
     # R14 counted with the meters the app already holds: the refusal says so.
     "oauth-consent/3": {
     "fr": "2623eebe6ea5d24d169d38f1611e4934c1a0bbc27ff7a1884ce2f923bd83d127",
-    "en": "59baafe6313fa980174e8e47d6dcad4a67243e9b5fe4afa2fd44ff3a13ab7d02"}}
+    "en": "59baafe6313fa980174e8e47d6dcad4a67243e9b5fe4afa2fd44ff3a13ab7d02"},
+    # ... and what the app may do with the data: each meter alone, or a community's total (R4).
+    "oauth-consent/4": {
+    "fr": "dbd8483ac0d7b774a70bf6694589ba87d0ee809787cb0e0c69498b8740c96af7",
+    "en": "f4b0de182aa98efe3a1e4335e44364bfdf90b28a6da62ccbfe587e04916307bd"}}
 
 
 def test_the_wording_cannot_change_without_a_new_version() -> None:

@@ -50,6 +50,15 @@ MESSAGES: Catalogue = {
     "portal.terms.not_before": {"fr": "pas avant le", "en": "not before"},
     "portal.terms.period": {"fr": "Depuis → jusqu'au", "en": "Since → until"},
     "portal.terms.last_read": {"fr": "Dernière lecture", "en": "Last read"},
+    "portal.terms.view": {"fr": "Usage permis", "en": "Use allowed"},
+    "portal.terms.view_individual": {
+        "fr": "Accord individuel : l'application lit les données de chaque compteur, séparément.",
+        "en": "Individual consent: the app reads the data of each meter, on its own."},
+    "portal.terms.view_community": {
+        "fr": "Accord collectif : vos données servent uniquement au total de l'opération "
+              "« {name} », additionnées à celles d'au moins {k} foyers ; jamais seules (R4).",
+        "en": "Community consent: your data is used only in the total of the operation "
+              "“{name}”, added to those of at least {k} households; never on its own (R4)."},
     "portal.terms.reads": {"fr": "{n} lectures en tout", "en": "{n} reads in all"},
     "portal.terms.reads#one": {"fr": "{n} lecture en tout", "en": "{n} read in all"},
     "portal.terms.never": {"fr": "jamais", "en": "never"},
