@@ -130,6 +130,7 @@ def _consent_json(consent: Consent, points: list[MeteringPoint]) -> dict[str, An
         "valid_until": consent.valid_until.isoformat(),
         "data_from": consent.data_from.isoformat() if consent.data_from else None,
         "history_days": consent.history_days,
+        "view": str(consent.view), "community": consent.community_id,
     }
 
 
@@ -181,7 +182,8 @@ async def list_points(request: web.Request, trace: Trace) -> tuple[Any, int]:
                 "datasets": sorted(d.value for d in readable if point.can_have(d)),
                 "max_resolution": str(consent.max_resolution),
                 "access_until": consent.valid_until.isoformat(),
-                "data_from": await _data_from(request, caller, consent, point.ref)})
+                "data_from": await _data_from(request, caller, consent, point.ref),
+                "view": str(consent.view), "community": consent.community_id})
     return {"points": points, "next": following}, len(points)
 
 

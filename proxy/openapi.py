@@ -73,6 +73,8 @@ def _schemas() -> dict[str, Any]:
     instant = {"type": "string", "format": "date-time"}
     next_page = {"type": ["string", "null"], "description": "The `after` of the next page; "
                  "null on a page shorter than `limit` (the last)."}
+    community = {"type": ["string", "null"], "description": "The community a community "
+                 "consent feeds (R4); null for an individual consent."}
     return {
         "Value": {"type": "object", "required": ["start", "end", "value", "quality"],
                   "properties": {
@@ -127,7 +129,8 @@ def _schemas() -> dict[str, Any]:
                                           "return now (the consent's data window cut to the "
                                           "household's occupancy, the upstream authorisation, "
                                           "three years and, for a supplier, its contract); "
-                                          "null: nothing now."}}},
+                                          "null: nothing now."},
+                            "view": _ref("ConsentView"), "community": community}},
         "PointList": {"type": "object", "required": ["points", "next"],
                       "properties": {"points": {"type": "array", "items": _ref("PointAccess")},
                                      "next": next_page}},
@@ -139,7 +142,13 @@ def _schemas() -> dict[str, Any]:
                         "max_resolution": text, "valid_from": instant, "valid_until": instant,
                         # null: no fixed start, the history allowance counts back from now
                         "data_from": {"type": ["string", "null"], "format": "date-time"},
-                        "history_days": {"type": "integer"}}},
+                        "history_days": {"type": "integer"},
+                        "view": _ref("ConsentView"), "community": community}},
+        "ConsentView": {"enum": ["individual", "community"], "description":
+                        "R4: individual, the point may be read on its own; community, only "
+                        "inside the aggregate of `community` (GET /api/v1/communities/"
+                        "{community}/datasets/...); a read alone is 403 `R4 community "
+                        "consent`."},
         "ConsentList": {"type": "object", "required": ["consents", "next"],
                         "properties": {"consents": {"type": "array", "items": _ref("Consent")},
                                        "next": next_page}},
@@ -214,7 +223,10 @@ def _native_paths() -> dict[str, Any]:
                            "series are summed interval by interval. Served only when they come "
                            "from at least k distinct households, and an interval only when at "
                            "least k households have a value for it: otherwise 403, rule "
-                           "`R4 community k`. Energy and mean power only (others: 400).",
+                           "`R4 community k`. Energy and mean power only (others: 400). A "
+                           "member's community consent (view `community`) to this community "
+                           "counts here and only here; its point read alone is 403, rule "
+                           "`R4 community consent` (R4).",
             "parameters": [
                 {"name": "community_id", "in": "path", "required": True,
                  "schema": {"type": "string"}},

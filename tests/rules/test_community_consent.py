@@ -69,6 +69,11 @@ async def test_the_k_denial_is_no_longer_bypassed_by_single_reads(
                                 params={"usage_point_id": POINTS[3].identifier, **WINDOW})
     assert (status, body["rule"]) == (403, "R4 community consent")
     assert body["allowed"]["community"] == w.community_id
+    # The organiser's listing says which consents are community ones.
+    status, body = await w.call("GET", "/api/v1/points", w.tokens["pmo"])
+    views = {p["point"]: (p["view"], p["community"]) for p in body["points"]}
+    assert views[str(POINTS[2])] == ("community", w.community_id)
+    assert views[str(POINTS[5])] == ("individual", None)
 
 
 async def test_community_and_individual_consents_both_count_in_the_aggregate(
