@@ -8,8 +8,8 @@ Every consent existing before this revision becomes ``individual``: nothing chan
 ``consent.community_id`` (nullable, foreign key to ``community.id``): the community a
 ``community`` consent feeds; ``NULL`` for an individual one.
 
-Revision ID: 0015_consent_view
-Revises: 0014_session_identity
+Revision ID: 0017_consent_view
+Revises: 0016_supplier_codes
 Create Date: 2026-12-07
 
 Written by hand after the model (consent/models/consents.py); the migrations test compares it
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0015_consent_view'
-down_revision: str | None = '0014_session_identity'
+revision: str = '0017_consent_view'
+down_revision: str | None = '0016_supplier_codes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
