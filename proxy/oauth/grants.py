@@ -7,8 +7,8 @@
   must stay within what the recipient registered (R5, RFC 9396 §5).
 * :class:`CodeGrant`: codes live :data:`CODE_TTL` at most (FAPI: 60 s), are single use, and a
   replay marks the family of tokens it issued for revocation (RFC 9700 §4.5.3).
-* :class:`RefreshGrant`: rotation on every use; a refresh token presented twice revokes its
-  family (RFC 9700 §4.14.2).
+* :class:`RefreshGrant`: rotation on every use; a refresh token presented twice *by the client
+  it was issued to* revokes its family (RFC 9700 §4.14.2); another client's is only refused.
 * :class:`AppGrant`: client credentials; the token names the app only (Data Connect v5 style).
 
 The grants only read and write the :class:`~proxy.oauth.exchange.Exchange` of the request.
@@ -154,6 +154,11 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         record = exchange.token
         if record is None or not record.is_refresh or not matches(refresh_token,
                                                                   record.row.token_hash):
+            return None
+        if not record.check_client(self.request.client):
+            # Another client's token (RFC 6749 §6: bound to the client it was issued to):
+            # refused before reuse detection, or any app holding a stale copy of another's
+            # token could revoke that app's live family (as the code grant checks first).
             return None
         if record.row.used_at is not None or record.row.revoked_at is not None:
             # Presented again after rotation (or after revocation): someone holds a copy.
