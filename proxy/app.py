@@ -26,6 +26,7 @@ from proxy.middlewares import error_middleware, nul_guard_middleware, request_id
 from proxy.oauth.setup import setup_oauth
 from proxy.observability import metrics_middleware, setup_metrics
 from proxy.portal.setup import setup_portal
+from proxy.protocol_log import ParseErrorLog
 from proxy.routes import setup_routes
 from proxy.settings import Settings
 from proxy.staff.setup import setup_staff
@@ -48,6 +49,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                      security_headers_middleware, request_id_middleware, error_middleware,
                      metrics_middleware, nul_guard_middleware],
         client_max_size=1024 * 1024,
+        # A client's unparsable request: one INFO line, not an ERROR traceback.
+        handler_args={"logger": ParseErrorLog()},
     )
     app[settings_key] = settings
     setup_metrics(app)
