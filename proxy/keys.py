@@ -17,6 +17,7 @@ from consent.identifiers import Source
 from consent.invalidation import InvalidationBus
 from consent.models import Recipient
 from consent.services import ConsentService, MandateService
+from consent.shared_state import AttemptCounter
 from consent.storage import Database
 from proxy.bearer_tokens import BearerTokens
 from proxy.data.household import HouseholdReader
@@ -60,6 +61,8 @@ rules_key = web.AppKey("rules", RuleServices)
 # --- household portal (issue 7) ---------------------------------------------------------------
 household_reader_key = web.AppKey("household_reader", HouseholdReader)
 claim_service_key = web.AppKey("claim_service", ClaimService)
+#: The claim form's guesses per account (proxy/portal/claims.py).
+claim_throttle_key = web.AppKey("claim_throttle", AttemptCounter)
 decision_recorder_key = web.AppKey("decision_recorder", DecisionRecorder)
 oidc_client_key = web.AppKey("oidc_client", OidcClient)  # absent unless a provider is set
 #: Redirect URIs of Passerelle's own that pass the answer on (the Data Connect consent page's

@@ -7,7 +7,7 @@ contract suite (``tests/shared_state``):
 =====================  ==========================  ======================================
 protocol               used by                     PostgreSQL implementation
 =====================  ==========================  ======================================
-:class:`AttemptCounter`  login throttle              ``throttle_attempt`` rows, digests
+:class:`AttemptCounter`  login and proof throttles    ``throttle_attempt`` rows, digests
 :class:`RateBuckets`     per-recipient rate limit    one atomic upsert ... RETURNING
 :class:`QuotaLedger`     upstream quota limiter      ring of slots, leased (quota_leases)
 :class:`TokenStore`      upstream application token  sealed row, upsert
@@ -23,7 +23,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from consent.clock import Clock
-from consent.shared_state.attempts import AttemptCounter, DatabaseAttempts, MemoryAttempts
+from consent.shared_state.attempts import (
+    AttemptCounter,
+    DatabaseAttempts,
+    MemoryAttempts,
+    Reservation,
+)
 from consent.shared_state.buckets import (
     DatabaseBuckets,
     LeasedBuckets,
@@ -41,7 +46,7 @@ from consent.shared_state.tokens import CachedToken, DatabaseTokens, MemoryToken
 from consent.storage.database import Database
 
 __all__ = [
-    "AttemptCounter", "CachedToken", "QuotaLedger", "RateBuckets", "SlidingWindow",
+    "AttemptCounter", "CachedToken", "QuotaLedger", "RateBuckets", "Reservation", "SlidingWindow",
     "TokenStore", "attempt_counter", "is_shared", "quota_ledger", "rate_buckets",
     "token_store",
 ]

@@ -19,7 +19,7 @@ from consent.models.base import instant_field
 
 
 class ThrottleAttempt(SQLModel, table=True):
-    """``throttle_attempt``: one counted attempt (a failed login) of one key of one counter."""
+    """``throttle_attempt``: one counted attempt (a sign-in, a proof) of one key of a counter."""
 
     __tablename__ = "throttle_attempt"
     __table_args__ = (sa.Index("ix_throttle_attempt_counter_key_at", "counter", "key", "at"),)

@@ -8,9 +8,15 @@ the current customer holds the point and whether the operator's authorisation is
 point away from the household already recorded for the same customer period).
 
 Guessing is throttled: after :data:`MAX_REFUSALS` refused claims in :data:`REFUSAL_WINDOW`,
-an account is told to wait; an unknown point and a wrong number get the same answer. Each
-attempt is kept as a :class:`~consent.models.PointClaim` and logged as evidence; one the DSO
-could not check (it did not answer: a 502 page) is kept too but is not a guess, so an outage
+an account is told to wait (429); an unknown point and a wrong number get the same answer.
+Each attempt is counted *before* the DSO checks it (:func:`claim_throttle`, an
+:class:`~consent.shared_state.AttemptCounter` shared by replicas on PostgreSQL: counting and
+comparing in one step), so concurrent guesses get no more checks than the limit; what was no
+guess gives its place back: a malformed point (nothing asked), a DSO that did not answer, an
+accepted claim. The refusals already recorded (:meth:`~consent.claims.ClaimService.recent_refusals`)
+are asked first too: they outlive a restart of an SQLite instance, whose counter is in memory.
+Each attempt is kept as a :class:`~consent.models.PointClaim` and logged as evidence; one the
+DSO could not check (it did not answer: a 502 page) is kept too but is not a guess, so an outage
 never locks a household out of claiming.
 
 :func:`verify_meter_number` is shared with the first OpenID sign-in, which relies on the same
@@ -27,10 +33,13 @@ from aiohttp import web
 from adapters.base import MeterNumberCheck, UpstreamConsentFlow
 from adapters.errors import UnknownPoint, UpstreamError
 from consent.claims import DSO_UNAVAILABLE, Claimant, DsoFacts
+from consent.clock import Clock
 from consent.errors import DomainError
 from consent.identifiers import PointRef, Source
 from consent.models import ClaimMethod
-from proxy.keys import adapters_key, claim_service_key, clock_key
+from consent.shared_state import AttemptCounter, attempt_counter
+from consent.storage import Database
+from proxy.keys import adapters_key, claim_service_key, claim_throttle_key, clock_key
 from proxy.portal.fields import FieldErrors
 from proxy.portal.pages import Household, confirm, household_page, log_event, render_page
 from proxy.web import csrf
@@ -40,6 +49,11 @@ MAX_REFUSALS = 5
 REFUSAL_WINDOW = timedelta(hours=1)
 #: Sources a household may type, in the order the form offers them.
 SOURCES = (Source.ENEDIS, Source.GRDF, Source.BE_EAN, Source.INHOUSE)
+
+
+def claim_throttle(db: Database, clock: Clock) -> AttemptCounter:
+    """The claim form's guesses per account (module docstring)."""
+    return attempt_counter(db, "claim-account", MAX_REFUSALS, REFUSAL_WINDOW, clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,19 +151,28 @@ async def claim_submit(request: web.Request, household: Household) -> web.Stream
     service = request.app[claim_service_key]
     who = Claimant(household.party_id, household.account.id, household.tenant_id)
     typed = f"{values['source']}:{values['identifier']}"[:64]
-    if await service.recent_refusals(household.account.id, REFUSAL_WINDOW) >= MAX_REFUSALS:
+    throttle = request.app[claim_throttle_key]
+    held = None
+    if await service.recent_refusals(household.account.id, REFUSAL_WINDOW) < MAX_REFUSALS:
+        held = await throttle.reserve(household.account.id)
+    if held is None or held.wait is not None:
         errors.add("form", "portal.err.claim.throttled")
         return await _page(request, errors=errors, values=values, status=429)
     try:
         verified = await verify_meter_number(request.app, parse_point(
             values["source"], values["identifier"]), first(pairs, "meter_number"))
     except ProofRefused as refused:
-        if refused.reason != "malformed point":
+        malformed = refused.reason == "malformed point"
+        if not malformed:
             await service.refuse(who, typed, ClaimMethod.METER_NUMBER, refused.reason)
+        if malformed or not refused.is_guess:  # nothing was checked: no guess
+            await throttle.release(held)
         errors.add(refused.field, refused.message_key)
         return await _page(request, errors=errors, values=values, status=refused.status)
     result = await service.accept(who, verified.ref, ClaimMethod.METER_NUMBER, verified.facts,
                                   {"meter_number": "confirmed by the DSO"})
+    if result.accepted:
+        await throttle.release(held)
     await log_event(request, household.account, f"point.claim.{result.claim.outcome}",
                     target=str(verified.ref), details={"method": ClaimMethod.METER_NUMBER.value,
                                                        "reason": result.claim.reason})

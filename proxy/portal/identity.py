@@ -4,8 +4,10 @@
 (``passerelle accounts reset-code``, see :mod:`consent.identity`), the number printed on the
 meter of one of the household's points (asked of the DSO, R15), and the new password twice.
 Any wrong proof gets one and the same answer, and counts against the login throttle of the
-username and the address; a success ends every session of the account and signs this browser
-in with a fresh one (method ``reset``).
+tenant's username and the address (:mod:`proxy.web.ratelimit`: counted *before* the code and
+the meter number are checked, so concurrent guesses get no more checks than the limit); a
+success ends every session of the account and signs this browser in with a fresh one (method
+``reset``).
 
 The forms of ``/account/security`` (the page itself: :mod:`proxy.portal.security`): the
 password and signing out everywhere (every session of the account ends, this one included).
@@ -27,7 +29,7 @@ after a change, the new session keeps ``authenticated_at`` too).
 from __future__ import annotations
 
 import asyncio
-import math
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -49,7 +51,8 @@ from proxy.portal.pages import Household, confirm, household_page, log_event, re
 from proxy.portal.security import security_view
 from proxy.web import csrf
 from proxy.web.forms import first
-from proxy.web.login import safe_tenant
+from proxy.web.login import retry_after, safe_tenant
+from proxy.web.ratelimit import account_key, address_key
 from proxy.web.session import apply_session_cookie, browser_session, sign_in, sign_out
 
 GENERIC = "portal.err.reset.proof"
@@ -113,12 +116,12 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
     password = _new_password(pairs, username, errors)
     if errors:
         return await _reset_page(request, errors=errors, username=username, status=400)
-    throttle, address = request.app[login_throttle_key], request.remote or "unknown"
-    wait = await throttle.retry_after(username, address)
-    if wait is not None:
+    throttle = request.app[login_throttle_key]
+    attempt = await throttle.attempt(account_key(tenant, username), address_key(request.remote))
+    if isinstance(attempt, timedelta):
         errors.add("form", "login.throttled")
         response = await _reset_page(request, errors=errors, username=username, status=429)
-        response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
+        response.headers["Retry-After"] = retry_after(attempt)
         return response
     now = request.app[clock_key].now()
     db = request.app[database_key]
@@ -129,16 +132,17 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
     valid = (account is not None and reset is not None and not account.disabled
              and account.has_role(AccountRole.HOUSEHOLD)
              and await _meter_matches(request, account, first(pairs, "meter_number")))
-    if not valid or account is None or reset is None:
-        await throttle.failed(username, address)
+    if not valid or account is None or reset is None:  # the attempt stays counted
         errors.add("form", GENERIC)
         return await _reset_page(request, errors=errors, username=username, status=400)
     async with db.session() as session:
         account = await session.merge(account)
-        if not await identity.complete_reset(session, account, reset, password, now):
-            errors.add("form", GENERIC)
-            return await _reset_page(request, errors=errors, username=username, status=400)
-    await throttle.succeeded(username)
+        completed = await identity.complete_reset(session, account, reset, password, now)
+    if not completed:  # the proof held, but another use of the code won the race: no guess
+        await throttle.release(attempt)
+        errors.add("form", GENERIC)
+        return await _reset_page(request, errors=errors, username=username, status=400)
+    await throttle.release(attempt)
     await log_event(request, account, "account.password_reset",
                     details={"method": "reset_code"})
     state = await sign_in(request, account, method="reset", authenticated_at=now)

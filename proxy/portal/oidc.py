@@ -41,6 +41,7 @@ from proxy.portal.oidc_client import NotRecent, OidcError
 from proxy.portal.oidc_link import PENDING_COOKIE
 from proxy.web.login import safe_next
 from proxy.web.pages import error_page
+from proxy.web.ratelimit import address_key
 from proxy.web.session import RECENT_SIGN_IN, apply_session_cookie, browser_session, sign_in
 
 LOGIN_COOKIE = "oidc_login"
@@ -78,7 +79,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     code = request.query.get("code", "")
     if "error" in request.query or not code or len(code) > 2048:
         return await error_page(request, "portal.oidc.cancelled", status=400)
-    address = request.remote or "unknown"
+    address = address_key(request.remote)
     throttle = request.app[login_throttle_key]
     max_age = pending.get("max_age")
     try:

@@ -51,9 +51,11 @@ session starts. The DSO is asked before that transaction opens (:func:`verify_me
 so the point's lock is never held across a call to it, and a DSO that does not answer (502)
 leaves nothing either, not even a count against the throttle (it checked nothing). A refused
 attempt leaves only its record: the throttle's count (a proof that did not hold, a home that
-has an account, a session not recent), for the last two ``account.oidc_link_refused`` on the
-owner's account, and the refused ``point_claim`` of a signed-in household (recorded again
-after the rollback,
+has an account, a session not recent; counted *before* the DSO is asked, so that concurrent
+guesses get no more checks than the limit, and given back by everything else, a failure after
+the proof held included: :mod:`proxy.web.ratelimit`), for the last two
+``account.oidc_link_refused`` on the owner's account, and the refused ``point_claim`` of a
+signed-in household (recorded again after the rollback,
 :meth:`~consent.claims.ClaimService.keep_refusal`, as ``/account/claim`` records every attempt
 of a household). A claim refused to a household created for the attempt leaves no row at all:
 the household is gone, and losing a race is not a guess the throttle should count. The
@@ -73,8 +75,9 @@ which signing in replaces; ``state`` and PKCE keep another browser's identity ou
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -103,8 +106,9 @@ from proxy.portal.pages import confirm, log_event, render_page
 from proxy.portal.security import REAUTH_URL
 from proxy.web import csrf
 from proxy.web.forms import first
-from proxy.web.login import login_url
+from proxy.web.login import login_url, retry_after
 from proxy.web.pages import error_page
+from proxy.web.ratelimit import address_key
 from proxy.web.session import (
     RECENT_SIGN_IN,
     SessionState,
@@ -169,28 +173,36 @@ async def link_submit(request: web.Request) -> web.StreamResponse:
         return await error_page(request, "error.csrf", status=403)
     values = {k: first(pairs, k) for k in ("source", "identifier")}
     errors = FieldErrors()
-    throttle, address = request.app[login_throttle_key], request.remote or "unknown"
-    subject_key = f"oidc:{waiting['sub']}"
-    if await throttle.retry_after(subject_key, address) is not None:
+    throttle = request.app[login_throttle_key]
+    # Counted before the DSO checks the meter number (proxy/web/ratelimit.py), given back below
+    # when nothing was checked.
+    attempt = await throttle.attempt(f"oidc:{waiting['sub']}", address_key(request.remote))
+    if isinstance(attempt, timedelta):
         errors.add("form", "login.throttled")
-        return await _link_page(request, errors=errors, values=values, status=429)
+        response = await _link_page(request, errors=errors, values=values, status=429)
+        response.headers["Retry-After"] = retry_after(attempt)
+        return response
     try:
         verified = await verify_meter_number(request.app, parse_point(
             values["source"], values["identifier"]), first(pairs, "meter_number"))
     except ProofRefused as refused:
-        if refused.is_guess:  # a DSO that did not answer checked nothing
-            await throttle.failed(subject_key, address)
+        if not refused.is_guess:  # a DSO that did not answer checked nothing
+            await throttle.release(attempt)
         errors.add(refused.field, refused.message_key)
         return await _link_page(request, errors=errors, values=values, status=refused.status)
     try:
         outcome = await _link(request, verified, waiting)
     except Conflict:  # another tab linked this identity between our check and our write
         outcome = await _already_linked(request, waiting) or Refused("portal.oidc.conflict")
+    except Exception:
+        with contextlib.suppress(Exception):  # the proof held: a failure after it is no guess
+            await throttle.release(attempt)
+        raise
     if isinstance(outcome, Refused):
         errors.add("form", outcome.message_key)
-        if outcome.owner is None:
+        if outcome.owner is None:  # a race lost, no guess
+            await throttle.release(attempt)
             return await _link_page(request, errors=errors, values=values, status=409)
-        await throttle.failed(subject_key, address)
         await log_event(request, outcome.owner, "account.oidc_link_refused",
                         target=str(verified.ref),
                         details={**_who(waiting), "reason": outcome.reason})
@@ -211,7 +223,7 @@ async def link_submit(request: web.Request) -> web.StreamResponse:
                         target=str(verified.ref), details={
                             **_who(waiting), "proof": outcome.proof,
                             "identity": f"external_identity:{outcome.link_id}"})
-    await throttle.succeeded(subject_key)
+    await throttle.release(attempt)
     try:
         state = await sign_in(request, outcome.account, method="oidc",
                               identity_id=outcome.link_id,

@@ -21,6 +21,7 @@ from proxy.data.household import HouseholdReader
 from proxy.keys import (
     access_sink_key,
     claim_service_key,
+    claim_throttle_key,
     clock_key,
     data_service_key,
     database_key,
@@ -30,6 +31,7 @@ from proxy.keys import (
     rules_key,
     settings_key,
 )
+from proxy.portal.claims import claim_throttle
 from proxy.portal.oidc_client import OidcClient
 from proxy.portal.recording import DecisionRecorder
 
@@ -45,6 +47,7 @@ async def _portal_ctx(app: web.Application) -> AsyncIterator[None]:
                                                 app[access_sink_key], clock, household_policy())
     rules = app[rules_key]
     app[claim_service_key] = ClaimService(db, clock, rules.occupancy)
+    app[claim_throttle_key] = claim_throttle(db, clock)
     # How a household signed in, for the signed records of its decisions (proxy/portal).
     app[decision_recorder_key] = DecisionRecorder(db)
     settings = app[settings_key]

@@ -1,10 +1,12 @@
 """Sign-in and sign-out pages of local accounts.
 
 ``GET /login?next=/path`` shows the form (``autocomplete="username"`` and
-``"current-password"``, so password managers fill it); ``POST /login`` checks the CSRF token, the
-throttle (:mod:`proxy.web.ratelimit`), then the password with argon2id in a worker thread, and
-answers ``303 See Other`` to ``next``, which must be a path on this site (no open redirect).
-``POST /logout`` ends the session.
+``"current-password"``, so password managers fill it); ``POST /login`` checks the CSRF token,
+counts the attempt in the throttle (:mod:`proxy.web.ratelimit`: the tenant's username and the
+address, *before* the check, so a concurrent burst gets no more checks than the limit), then
+checks the password with argon2id in a worker thread, and answers ``303 See Other`` to
+``next``, which must be a path on this site (no open redirect). ``POST /logout`` ends the
+session.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -22,10 +25,16 @@ from proxy.keys import clock_key, database_key, login_throttle_key, settings_key
 from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.pages import error_page, see_other
+from proxy.web.ratelimit import account_key, address_key
 from proxy.web.session import apply_session_cookie, sign_in, sign_out
 from proxy.web.templates import render
 
 _TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+
+
+def retry_after(wait: timedelta) -> str:
+    """A ``Retry-After`` header's value (whole seconds, at least 1: RFC 9110 §10.2.3)."""
+    return str(max(1, math.ceil(wait.total_seconds())))
 
 
 def safe_next(target: str | None) -> str:
@@ -85,24 +94,22 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     password = first(pairs, "password")
     next_path = safe_next(first(pairs, "next"))
     tenant = safe_tenant(first(pairs, "tenant"))
-    address = request.remote or "unknown"
     throttle = request.app[login_throttle_key]
-    wait = await throttle.retry_after(username, address)
-    if wait is not None:
+    attempt = await throttle.attempt(account_key(tenant, username), address_key(request.remote))
+    if isinstance(attempt, timedelta):
         response = await _form(request, next_path=next_path, tenant=tenant, username=username,
                                error="login.throttled", status=429)
-        response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
+        response.headers["Retry-After"] = retry_after(attempt)
         return response
     async with request.app[database_key].session() as session:
         account = await find_account(session, username, tenant)
     # argon2id costs tens of milliseconds of CPU: never on the event loop.
     valid = await asyncio.get_running_loop().run_in_executor(None, check_password, account,
                                                              password)
-    if not valid or account is None:
-        await throttle.failed(username, address)
+    if not valid or account is None:  # the attempt stays counted
         return await _form(request, next_path=next_path, tenant=tenant, username=username,
                            error="login.failed")
-    await throttle.succeeded(username)
+    await throttle.release(attempt)
     state = await sign_in(request, account, authenticated_at=request.app[clock_key].now())
     response = see_other(next_path)
     apply_session_cookie(request, response, state)
