@@ -11,7 +11,11 @@ success ends every session of the account and signs this browser in with a fresh
 
 The forms of ``/account/security`` (the page itself: :mod:`proxy.portal.security`): the
 password and signing out everywhere (every session of the account ends, this one included).
-Changing a password takes the current one. An account without one (registered through OpenID
+Changing a password takes the current one, checked under the login throttle of the account and
+the address like ``/login`` (OWASP ASVS 4.0 V2.2.1: a session left open must not be a way to
+guess the password it protects): each check counts before it runs, and while the account or
+address is locked the form is refused with 429 and ``Retry-After``, the password unchecked. An
+account without one (registered through OpenID
 only, or on paper) chooses its first password there too: the signed-in session is the proof,
 so it must be a *recent* one: its person authenticated at most
 :data:`~proxy.web.session.RECENT_SIGN_IN` ago (the session's ``authenticated_at``: a password
@@ -164,9 +168,12 @@ async def change_password(request: web.Request, household: Household) -> web.Str
         errors.add("reauth", "portal.err.password.not_recent")
         return await security_view(request, household, errors=errors, status=403)
     password = _new_password(pairs, account.username, errors)
-    if not first_one and not await asyncio.get_running_loop().run_in_executor(
-            None, check_password, account, first(pairs, "current")):
-        errors.add("current", "portal.err.password.current")
+    if not first_one:
+        refused = await _check_current(request, account, first(pairs, "current"), errors)
+        if refused is not None:
+            response = await security_view(request, household, errors=errors, status=429)
+            response.headers["Retry-After"] = retry_after(refused)
+            return response
     if errors:
         return await security_view(request, household, errors=errors, status=400)
     if first_one:
@@ -182,6 +189,24 @@ async def change_password(request: web.Request, household: Household) -> web.Str
     response = await confirm(request, "/account/security", "portal.done.password")
     apply_session_cookie(request, response, state)
     return response
+
+
+async def _check_current(request: web.Request, account: Account, typed: str,
+                         errors: FieldErrors) -> timedelta | None:
+    """Check ``typed`` against ``account``'s password under the login throttle (module
+    docstring); a wrong one adds its error, a locked account or address returns the wait,
+    nothing checked."""
+    throttle = request.app[login_throttle_key]
+    attempt = await throttle.attempt(account_key(account.tenant_id, account.username),
+                                     address_key(request.remote))
+    if isinstance(attempt, timedelta):
+        errors.add("current", "login.throttled")
+        return attempt
+    if await asyncio.get_running_loop().run_in_executor(None, check_password, account, typed):
+        await throttle.release(attempt)
+    else:  # the attempt stays counted
+        errors.add("current", "portal.err.password.current")
+    return None
 
 
 async def _first_password(request: web.Request, household: Household,
