@@ -63,6 +63,8 @@ household_reader_key = web.AppKey("household_reader", HouseholdReader)
 claim_service_key = web.AppKey("claim_service", ClaimService)
 #: The claim form's guesses per account (proxy/portal/claims.py).
 claim_throttle_key = web.AppKey("claim_throttle", AttemptCounter)
+#: The mandate form's person lookups per account (proxy/portal/mandataries.py).
+mandate_person_throttle_key = web.AppKey("mandate_person_throttle", AttemptCounter)
 decision_recorder_key = web.AppKey("decision_recorder", DecisionRecorder)
 oidc_client_key = web.AppKey("oidc_client", OidcClient)  # absent unless a provider is set
 #: Redirect URIs of Passerelle's own that pass the answer on (the Data Connect consent page's

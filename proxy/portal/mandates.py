@@ -11,8 +11,12 @@ Two ways to give a mandate, as :class:`~consent.services.MandateService` allows:
   where the review stands, per document.
 
 The mandatary is a registered organisation (social services, a collective self-consumption
-organiser, a supplier: chosen from a list) or a person who has an account here (named by
-username). Only social services may hold a mandate without end (R11). Ending a mandate is a
+organiser, a supplier: chosen from a list) or a person who has an account here, named by
+username, eligible and shown as :mod:`proxy.portal.mandataries` says: a username that names no
+one eligible gets the same answer as one that does (the list of mandates, "mandate for the
+username you typed"), and a person is shown by that username, never by their name. Only social
+services may hold a mandate without end (R11): asked of a person, the form refuses it before
+any lookup, so the refusal says nothing of the username either. Ending a mandate is a
 withdrawal by the household, effective at once. A mandate of another household answers 404.
 """
 
@@ -21,21 +25,21 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlmodel import col, select
 
 from consent.errors import DomainError, IllegalTransition, NotFound
 from consent.evidence.errors import RejectedDocument
 from consent.households import occupied_points
 from consent.lifecycle import MANDATE_MACHINE, ActorRole, MandateState
-from consent.models import Account, Mandate, MandateScope, Party, PartyKind, ProofKind
+from consent.models import Mandate, MandateScope, Party, ProofKind
 from consent.services import MandateDraft
 from consent.services.mandate_rules import MAX_PROOF_BYTES, MAX_PROOFS
 from consent.services.review_queue import WithPoints, household_overview
 from consent.services.reviews import ONLINE_MAX_POINTS
 from consent.vocabulary import Dataset
-from proxy.keys import clock_key, database_key, rules_key
+from proxy.keys import clock_key, database_key, mandate_person_throttle_key, rules_key
 from proxy.portal import fields
 from proxy.portal.fields import FieldErrors
+from proxy.portal.mandataries import find_person, labels, organisations
 from proxy.portal.pages import Household, confirm, household_page, recorded, render_page
 from proxy.portal.recording import notice
 from proxy.portal.uploads import UploadRejected, read_upload
@@ -43,17 +47,8 @@ from proxy.web import csrf
 from proxy.web.forms import first
 from proxy.web.i18n import negotiate
 
-ORGANISATION_KINDS = (PartyKind.SOCIAL_SERVICES, PartyKind.MANDATARY_ORGANISATION,
-                      PartyKind.RECIPIENT)
 LIVE = {MandateState.REQUESTED, MandateState.PENDING_REVIEW, MandateState.ACTIVE,
         MandateState.SUSPENDED}
-
-
-async def _organisations(request: web.Request, household: Household) -> list[Party]:
-    async with request.app[database_key].session() as session:
-        return list((await session.exec(select(Party).where(
-            Party.tenant_id == household.tenant_id,
-            col(Party.kind).in_(ORGANISATION_KINDS)).order_by(col(Party.name)))).all())
 
 
 async def _mine(request: web.Request, household: Household) -> list[WithPoints]:
@@ -71,17 +66,11 @@ async def _one(request: web.Request, household: Household) -> WithPoints:
     return found
 
 
-async def _names(request: web.Request, ids: set[str]) -> dict[str, Party]:
-    async with request.app[database_key].session() as session:
-        rows = (await session.exec(select(Party).where(col(Party.id).in_(ids)))).all()
-    return {p.id: p for p in rows}
-
-
 @household_page
 async def mandates_page(request: web.Request, household: Household) -> web.StreamResponse:
     """``GET /account/mandates``."""
     mandates = await _mine(request, household)
-    names = await _names(request, {m.row.mandatary_id for m in mandates
+    names = await labels(request, {m.row.mandatary_id for m in mandates
                                    if isinstance(m.row, Mandate)})
     return await render_page(request, "portal/mandates.html",
                              {"mandates": mandates, "names": names}, section="mandates")
@@ -94,7 +83,7 @@ async def _form(request: web.Request, household: Household, *, errors: FieldErro
         points = await occupied_points(session, household.tenant_id, household.party_id, now)
     datasets = [d for d in Dataset if any(p.can_have(d) for p in points)]
     return await render_page(request, "portal/mandate_new.html", {
-        "organisations": await _organisations(request, household), "points": points,
+        "organisations": await organisations(request, household), "points": points,
         "datasets": datasets, "scopes": list(MandateScope), "errors": errors or FieldErrors(),
         "values": values or {"scope": MandateScope.READ_DATA.value, "path": "online"},
         "online_max": ONLINE_MAX_POINTS,
@@ -113,7 +102,7 @@ async def new_submit(request: web.Request, household: Household) -> web.StreamRe
     pairs = await csrf.read_verified_form(request)
     errors = FieldErrors()
     now = request.app[clock_key].now()
-    mandatary = await _mandatary(request, household, pairs, errors)
+    chosen_org, username = await _mandatary(request, household, pairs, errors)
     try:
         scope = MandateScope(first(pairs, "scope"))
     except ValueError:
@@ -124,6 +113,8 @@ async def new_submit(request: web.Request, household: Household) -> web.StreamRe
     chosen = fields.points(pairs, "points", [p.ref for p in mine], errors)
     datasets = fields.datasets(pairs, "datasets", list(Dataset), errors)
     standing = first(pairs, "standing") == "yes"
+    if standing and chosen_org is None:  # a person is never social services (R11)
+        errors.add("until", "portal.err.until.R11")
     until = None if standing else fields.day(pairs, "until", errors)
     path = first(pairs, "path")
     if path not in ("online", "paper"):
@@ -134,14 +125,24 @@ async def new_submit(request: web.Request, household: Household) -> web.StreamRe
               "scope": scope.value, "points": [str(p) for p in chosen],
               "datasets": [d.value for d in datasets], "until": first(pairs, "until"),
               "standing": standing, "path": path}
-    if errors or mandatary is None:
+    if errors:
         return await _form(request, household, errors=errors, values=values, status=400)
+    mandatary, label = chosen_org, chosen_org.name if chosen_org is not None else username
+    if chosen_org is None:
+        held = await request.app[mandate_person_throttle_key].reserve(household.account.id)
+        if held.wait is not None:
+            errors.add("form", "portal.err.mandate.throttled")
+            return await _form(request, household, errors=errors, values=values, status=429)
+        mandatary = await find_person(request, household, username)
+    if mandatary is None:  # answered as if made (proxy/portal/mandataries.py)
+        return await confirm(request, "/account/mandates", "portal.done.mandate_person",
+                             name=username)
     draft = MandateDraft(mandator_id=household.party_id, mandatary_id=mandatary.id, scope=scope,
                          points=chosen, datasets=datasets,
                          valid_until=fields.end_of_day(until) if until else None)
     service = request.app[rules_key].mandates
     lang = negotiate(request)
-    shown = notice(lang, {"mandatary": mandatary.name, "scope": scope.value,
+    shown = notice(lang, {"mandatary": label, "scope": scope.value,
                           "points": values["points"], "datasets": values["datasets"],
                           "until": values["until"] or None, "path": path})
     try:
@@ -155,32 +156,27 @@ async def new_submit(request: web.Request, household: Household) -> web.StreamRe
     except DomainError as error:
         errors.from_domain(error)
         return await _form(request, household, errors=errors, values=values, status=400)
+    if chosen_org is None:
+        return await confirm(request, "/account/mandates", "portal.done.mandate_person",
+                             name=username)
     key = "portal.done.mandate_given" if path == "online" else "portal.done.mandate_prepared"
-    return await confirm(request, f"/account/mandates/{made.row.id}", key, name=mandatary.name)
+    return await confirm(request, f"/account/mandates/{made.row.id}", key, name=label)
 
 
 async def _mandatary(request: web.Request, household: Household, pairs: list[tuple[str, str]],
-                     errors: FieldErrors) -> Party | None:
-    """The organisation chosen, or the person named by username (never the household)."""
+                     errors: FieldErrors) -> tuple[Party | None, str]:
+    """The organisation chosen, or ``(None, username)`` for a person, looked up only once the
+    rest of the form holds (:func:`~proxy.portal.mandataries.find_person`)."""
     chosen, username = first(pairs, "mandatary"), first(pairs, "username").strip()
     if chosen and chosen != "person":
-        found = next((o for o in await _organisations(request, household) if o.id == chosen),
+        found = next((o for o in await organisations(request, household) if o.id == chosen),
                      None)
         if found is None:
             errors.add("mandatary", "portal.err.mandatary")
-        return found
-    if chosen == "person" and username:
-        async with request.app[database_key].session() as session:
-            account = (await session.exec(select(Account).where(
-                Account.tenant_id == household.tenant_id, Account.username == username))).first()
-            party = await session.get(Party, account.party_id) if account else None
-        if party is None or party.id == household.party_id or party.kind not in (
-                PartyKind.PERSON, PartyKind.HOUSEHOLD):
-            errors.add("username", "portal.err.username")
-            return None
-        return party
-    errors.add("mandatary", "portal.err.mandatary")
-    return None
+        return found, ""
+    if chosen != "person" or not username:
+        errors.add("mandatary", "portal.err.mandatary")
+    return None, username[:150]
 
 
 async def _show(request: web.Request, household: Household, item: WithPoints, *,
@@ -190,7 +186,7 @@ async def _show(request: web.Request, household: Household, item: WithPoints, *,
     assert isinstance(mandate, Mandate)
     proofs = await rules.mandates.proofs(household.tenant_id, mandate.id)
     history = await rules.mandates.history(household.tenant_id, mandate.id)
-    names = await _names(request, {mandate.mandatary_id})
+    names = await labels(request, {mandate.mandatary_id})
     state = MandateState(mandate.state)
     actions = {a.value for a in MANDATE_MACHINE.allowed_actions(state, ActorRole.SUBJECT)}
     return await render_page(request, "portal/mandate.html", {

@@ -27,11 +27,13 @@ from proxy.keys import (
     database_key,
     decision_recorder_key,
     household_reader_key,
+    mandate_person_throttle_key,
     oidc_client_key,
     rules_key,
     settings_key,
 )
 from proxy.portal.claims import claim_throttle
+from proxy.portal.mandataries import person_throttle
 from proxy.portal.oidc_client import OidcClient
 from proxy.portal.recording import DecisionRecorder
 
@@ -48,6 +50,7 @@ async def _portal_ctx(app: web.Application) -> AsyncIterator[None]:
     rules = app[rules_key]
     app[claim_service_key] = ClaimService(db, clock, rules.occupancy)
     app[claim_throttle_key] = claim_throttle(db, clock)
+    app[mandate_person_throttle_key] = person_throttle(db, clock)
     # How a household signed in, for the signed records of its decisions (proxy/portal).
     app[decision_recorder_key] = DecisionRecorder(db)
     settings = app[settings_key]

@@ -110,6 +110,11 @@ MESSAGES: Catalogue = {
     "portal.action.approve": {"fr": "accepté par l'opérateur", "en": "accepted by the operator"},
     "portal.done.mandate_given": {"fr": "C'est fait : {name} a maintenant un mandat actif.",
                                   "en": "Done: {name} now holds an active mandate."},
+    "portal.done.mandate_person": {
+        "fr": "Si « {name} » est l'identifiant d'une personne qui peut recevoir un mandat, "
+              "son mandat est dans la liste ci-dessous, sous cet identifiant.",
+        "en": "If “{name}” is the username of a person who may hold a mandate, their "
+              "mandate is in the list below, under that username."},
     "portal.done.mandate_prepared": {
         "fr": "Mandat préparé pour {name}. Envoyez maintenant le mandat signé.",
         "en": "Mandate prepared for {name}. Now upload the signed mandate."},
@@ -134,8 +139,9 @@ MESSAGES: Catalogue = {
                              "en": "Choose an organisation from the list, or a person."},
     "portal.err.mandatary_id": {"fr": "Ce mandataire n'est pas possible.",
                                 "en": "This mandatary is not possible."},
-    "portal.err.username": {"fr": "Aucune personne avec cet identifiant.",
-                            "en": "No person with this username."},
+    "portal.err.mandate.throttled": {
+        "fr": "Trop de mandats demandés pour des personnes. Réessayez dans une heure.",
+        "en": "Too many mandates asked for people. Try again in an hour."},
     "portal.err.until.R11": {
         "fr": "Seuls les services sociaux peuvent avoir un mandat sans date de fin (R11).",
         "en": "Only social services may hold a mandate without an end date (R11)."},
