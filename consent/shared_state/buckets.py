@@ -6,6 +6,9 @@ keeps each bucket in a row of ``rate_bucket`` and takes tokens with **one** atom
 ``UPDATE ... FROM (SELECT ... FOR UPDATE) ... RETURNING``: refill, decide and take happen under
 the row lock PostgreSQL holds for that statement, so two replicas can never both spend the last
 token. A recipient therefore gets its rate across the whole instance, not once per replica.
+The refill is measured on the database's clock, read in the statement
+(:data:`~consent.shared_state.quota.DB_NOW`): a replica whose clock ran ahead would otherwise
+refill every bucket it touches by its lead.
 
 A statement per request is a round trip and a transaction on every data request, which costs
 more than the rest of the request's checks together. :class:`LeasedBuckets` (what replicas use)
@@ -43,6 +46,7 @@ from typing import Protocol, runtime_checkable
 import sqlalchemy as sa
 
 from consent.shared_state.background import Deferred, ahead_delay, finish
+from consent.shared_state.quota import DB_NOW
 from consent.storage.database import Database
 
 Seconds = Callable[[], float]
@@ -103,22 +107,26 @@ class MemoryBuckets:
 
 # Take up to :n tokens at once: the old row is read under its lock (FOR UPDATE) in the same
 # statement, so what was taken can be returned (RETURNING sees only the new row otherwise).
+# ``t`` reads the clock once, so the level taken from and the level returned agree; GREATEST
+# keeps ``updated`` from going back when a statement that read it earlier commits later.
 _OLD_LEVEL = ("LEAST(CAST(:burst AS double precision), old.tokens"
-              " + GREATEST(0, :now - old.updated) * :rate)")
+              " + GREATEST(0, t.now - old.updated) * :rate)")
 _TAKEN = f"LEAST(FLOOR({_OLD_LEVEL}), :n)"
 _TAKE_UP_TO = sa.text(f"""
+WITH t AS (SELECT {DB_NOW} AS now)
 UPDATE rate_bucket SET
     tokens = {_OLD_LEVEL} - {_TAKEN},
     granted = {_TAKEN} >= 1,
-    updated = GREATEST(old.updated, :now)
+    updated = GREATEST(old.updated, t.now)
 FROM (SELECT tokens, updated FROM rate_bucket WHERE bucket = :bucket AND key = :key
-      FOR UPDATE) AS old
+      FOR UPDATE) AS old, t
 WHERE rate_bucket.bucket = :bucket AND rate_bucket.key = :key
 RETURNING CAST({_TAKEN} AS integer) AS taken, rate_bucket.tokens
 """)  # noqa: S608 - only constants are interpolated
-_CREATE = sa.text("""
+_CREATE = sa.text(f"""
 INSERT INTO rate_bucket (bucket, key, tokens, updated, granted)
-VALUES (:bucket, :key, CAST(:burst AS double precision), :now, false)
+SELECT CAST(:bucket AS varchar), CAST(:key AS varchar), CAST(:burst AS double precision),
+    {DB_NOW}, false
 ON CONFLICT (bucket, key) DO NOTHING
 """)
 
@@ -126,12 +134,12 @@ ON CONFLICT (bucket, key) DO NOTHING
 class DatabaseBuckets:
     """:class:`RateBuckets` in the ``rate_bucket`` table (PostgreSQL), shared by replicas.
 
-    ``name`` tells limits apart in the table; ``seconds`` is a wall clock (replicas compare
-    their readings), ``time.time`` by default.
+    ``name`` tells limits apart in the table. Its instants are the database's clock, never a
+    replica's; ``seconds`` replaces that clock for tests that simulate time in one process.
     """
 
     def __init__(self, db: Database, name: str, rate: float, burst: int, *,
-                 seconds: Seconds = time.time) -> None:
+                 seconds: Seconds | None = None) -> None:
         _validate(rate, burst)
         self.db = db
         self.name = name
@@ -146,7 +154,7 @@ class DatabaseBuckets:
         """Take up to ``n`` tokens of ``key`` at once: ``(taken, seconds until one is there)``
         (the wait is ``0.0`` when some were taken)."""
         params = {"bucket": self.name, "key": key, "burst": float(self.burst), "rate": self.rate,
-                  "now": self._now(), "n": n}
+                  "now": None if self._now is None else self._now(), "n": n}
         async with self.db.relaxed() as conn:
             row = (await conn.execute(_TAKE_UP_TO, params)).first()
             if row is None:  # the first request of this key: a full bucket, then take

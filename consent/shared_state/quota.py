@@ -12,7 +12,10 @@ of them have room, counting it in all of them at once.
   UPDATE SKIP LOCKED``, then ``UPDATE``; or adds a slot while the ring is short of ``N``), all
   windows or none, in **one** statement (one round trip on every DSO call:
   :func:`_take_statement`), so replicas share the DSO's quota exactly instead of each assuming
-  all of it.
+  all of it. Every instant there is read on the *database's* clock, inside the statement
+  (:data:`DB_NOW`): replicas whose clocks disagree by more than the window's margin (5 %: 50 ms
+  of a 5-a-second quota) would otherwise see each other's starts age out early and send the
+  DSO more than its quota.
 
 A DSO that answers 429 anyway is obeyed through :meth:`QuotaLedger.hold`: every slot of the
 named windows counts as used until its ``Retry-After`` has passed, on every replica.
@@ -144,15 +147,23 @@ class MemoryLedger:
         """Nothing runs in the background."""
 
 
-# Every slot of the ring (grown to its full size) holds a start no earlier than ``held``: the
-# window has no room until ``held + T``, and a later start already counted stays counted.
-_HOLD = sa.text("""
+#: "Now" in seconds in the shared ledgers' statements (here and :mod:`.buckets`): the
+#: database's clock, one clock for every replica. ``:now`` replaces it only where a test
+#: simulates time in one process (``seconds=``); production binds ``None``.
+DB_NOW = ("COALESCE(CAST(:now AS double precision), "
+          "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS double precision))")
+
+
+# Every slot of the ring (grown to its full size) holds a start no earlier than now + ``held``
+# (Retry-After - T): the window has no room until the Retry-After has passed, and a later start
+# already counted stays counted.
+_HOLD = sa.text(f"""
 INSERT INTO quota_slot (quota, slot, last_start)
-SELECT CAST(:quota AS varchar), slot, CAST(:held AS double precision)
+SELECT CAST(:quota AS varchar), slot, {DB_NOW} + CAST(:held AS double precision)
 FROM generate_series(0, CAST(:limit AS integer) - 1) AS slot
 ON CONFLICT (quota, slot) DO UPDATE
 SET last_start = GREATEST(quota_slot.last_start, EXCLUDED.last_start)
-""")
+""")  # noqa: S608 - only constants are interpolated
 
 
 @functools.cache
@@ -160,20 +171,22 @@ def _take_statement(windows: int) -> sa.TextClause:
     """Take up to ``:n`` starts in ``windows`` windows at once, each in all of them or none,
     in one statement.
 
-    Per window ``i`` (parameters ``q{i}`` name, ``h{i}`` horizon, ``l{i}`` limit): ``c{i}`` are
-    the (at most ``n``) oldest slots whose start has aged out (locked; those another
-    transaction holds are skipped), ``s{i}`` the ring's size and oldest start. ``k`` is how many
-    starts every window has room for (aged-out slots plus what the ring may still grow), at
-    most ``n``; ``u{i}`` moves ``k`` of the aged-out slots' start to ``:at`` and ``g{i}`` grows
-    the ring by the rest. Answers ``k``, then per window: starts counted, whether a slot had
-    aged out, ring size, oldest start.
+    ``t`` reads the clock once (:data:`DB_NOW`; a CTE calling a volatile function is evaluated
+    once), and the starts are counted at its reading plus ``:lasting``. Per window ``i``
+    (parameters ``q{i}`` name, ``p{i}`` period, ``l{i}`` limit): ``c{i}`` are the (at most
+    ``n``) oldest slots whose start has aged out (locked; those another transaction holds are
+    skipped), ``s{i}`` the ring's size and oldest start. ``k`` is how many starts every window
+    has room for (aged-out slots plus what the ring may still grow), at most ``n``; ``u{i}``
+    moves ``k`` of the aged-out slots' start to that instant and ``g{i}`` grows the ring by the
+    rest. Answers ``k``, then per window: starts counted, whether a slot had aged out, ring
+    size, oldest start; last, the clock's reading (for the wait).
 
     Two growers of one ring race for the same slot numbers: the primary key keeps one; the
     other counted fewer starts there than in its other windows, which errs on the safe side
     (starts counted that never happen): its caller uses the fewest counted, or comes back at
     once if that is none ("contended").
     """
-    ctes, columns = [], []
+    ctes, columns = ["t AS (SELECT " + DB_NOW + " AS now)"], []
     for i in range(windows):  # only the window's index is put in the text: "#" below
         ctes += [part.replace("#", str(i)) for part in (_CANDIDATE, _RING)]
     room = ", ".join(_ROOM.replace("#", str(i)) for i in range(windows))
@@ -182,41 +195,42 @@ def _take_statement(windows: int) -> sa.TextClause:
     for i in range(windows):
         ctes += [part.replace("#", str(i)) for part in (_MOVE, _GROW)]
         columns.append(_ANSWER.replace("#", str(i)))
-    answer = ", ".join(["(SELECT k FROM k)", *columns])
+    answer = ", ".join(["(SELECT k FROM k)", *columns, "(SELECT now FROM t)"])
     # Constants and window indexes only: nothing from outside reaches the text.
     return sa.text("WITH " + ",\n".join(ctes) + "\nSELECT " + answer)
 
 
 _CANDIDATE = """c# AS (SELECT slot, last_start FROM quota_slot
-    WHERE quota = :q# AND last_start <= :h#
+    WHERE quota = :q# AND last_start <= (SELECT now FROM t) - :p#
     ORDER BY last_start LIMIT :n FOR UPDATE SKIP LOCKED)"""
 _RING = """s# AS (SELECT count(*) AS n, min(last_start) AS oldest FROM quota_slot
     WHERE quota = :q#)"""
 _ROOM = "(SELECT count(*) FROM c#) + GREATEST(0, :l# - (SELECT n FROM s#))"
-_MOVE = """u# AS (UPDATE quota_slot SET last_start = :at
+_MOVE = """u# AS (UPDATE quota_slot SET last_start = (SELECT now FROM t) + :lasting
     WHERE quota = :q# AND slot IN (
         SELECT slot FROM c# ORDER BY last_start, slot LIMIT (SELECT k FROM k))
     RETURNING slot)"""
 _GROW = """g# AS (INSERT INTO quota_slot (quota, slot, last_start)
-    SELECT CAST(:q# AS varchar), s#.n + grown, CAST(:at AS double precision)
+    SELECT CAST(:q# AS varchar), s#.n + grown, (SELECT now FROM t) + :lasting
     FROM s#, generate_series(0, (SELECT k FROM k) - (SELECT count(*) FROM c#) - 1) AS grown
     ON CONFLICT DO NOTHING RETURNING slot)"""
 _ANSWER = ("(SELECT count(*) FROM u#) + (SELECT count(*) FROM g#), EXISTS (SELECT 1 FROM c#), "
            "(SELECT n FROM s#), (SELECT oldest FROM s#)")
 
 
-_HEADROOM = sa.text("SELECT count(*) FILTER (WHERE last_start <= :horizon), count(*) "
-                    "FROM quota_slot WHERE quota = :quota")
+_HEADROOM = sa.text(f"""SELECT count(*) FILTER (WHERE last_start <= {DB_NOW} - :period),
+    count(*) FROM quota_slot WHERE quota = :quota""")  # noqa: S608 - only constants put in
 
 
 class DatabaseLedger:
     """A :class:`QuotaLedger` in the ``quota_slot`` table (PostgreSQL), shared by replicas.
 
-    ``seconds`` is a wall clock (``time.time``): replicas compare each other's starts.
+    Its instants are the database's clock (:data:`DB_NOW`), never a replica's. ``seconds``
+    replaces that clock for tests that simulate time in one process; never give it to replicas.
     """
 
     def __init__(self, db: Database, windows: Sequence[SlidingWindow], *,
-                 seconds: Seconds = time.time) -> None:
+                 seconds: Seconds | None = None) -> None:
         self.db = db
         # One order for every ledger: transactions take rows window by window in the same
         # sequence (and never wait, thanks to SKIP LOCKED), so none can deadlock another.
@@ -235,10 +249,9 @@ class DatabaseLedger:
         then. A start made earlier than it is counted only frees its slot later than need be,
         so every window still holds at most ``limit`` real starts in any ``period``.
         """
-        now = self._now()
-        params: dict[str, Any] = {"now": now, "at": now + lasting, "n": n}
+        params: dict[str, Any] = {"now": self._simulated(), "lasting": float(lasting), "n": n}
         for i, w in enumerate(self.windows):
-            params |= {f"q{i}": w.name, f"h{i}": now - w.period, f"l{i}": w.limit}
+            params |= {f"q{i}": w.name, f"p{i}": w.period, f"l{i}": w.limit}
         # One statement, one round trip, in autocommit (it commits alone), on the driver's
         # connection: through SQLAlchemy's execution context the same call cost 335 us of CPU
         # and 1.2 ms, directly 97 us and 0.76 ms, on every DSO call of every replica. It
@@ -247,7 +260,7 @@ class DatabaseLedger:
                             functools.partial(_take_statement, len(self.windows)))
         async with self.db.reader.connect() as conn:
             row = await take.fetch_row(conn, params)
-        room = int(row[0])
+        room, now = int(row[0]), float(row[-1])
         taken = min((int(row[1 + 4 * i]) for i in range(len(self.windows))), default=room)
         if taken > 0:
             return taken, 0.0
@@ -261,22 +274,26 @@ class DatabaseLedger:
         return 0, max(waits)
 
     async def hold(self, seconds: float, names: Collection[str]) -> None:
-        now = self._now()
+        now = self._simulated()
         async with self.db.engine.begin() as conn:
             for w in self.windows:  # the ledgers' one order: no deadlock with another hold
                 if w.name in names:
-                    await conn.execute(_HOLD, {"quota": w.name, "limit": w.limit,
-                                               "held": now + seconds - w.period})
+                    await conn.execute(_HOLD, {"quota": w.name, "limit": w.limit, "now": now,
+                                               "held": seconds - w.period})
 
     async def headroom(self) -> dict[str, tuple[int, int]]:
-        now = self._now()
+        now = self._simulated()
         found: dict[str, tuple[int, int]] = {}
         async with self.db.engine.connect() as conn:
             for w in self.windows:
                 free, rows = (await conn.execute(_HEADROOM, {
-                    "quota": w.name, "horizon": now - w.period})).one()
+                    "quota": w.name, "now": now, "period": w.period})).one()
                 found[w.name] = (int(free) + w.limit - int(rows), w.limit)
         return found
+
+    def _simulated(self) -> float | None:
+        """``:now``: ``None`` (the database's clock) unless a test gave ``seconds``."""
+        return None if self._now is None else self._now()
 
     async def close(self) -> None:
         """Nothing runs in the background (each statement is awaited by its caller)."""

@@ -8,8 +8,9 @@ each replica. :class:`LeasedLedger` (what replicas use) takes starts a few at a 
 
 Why the DSO's windows still hold: a lease is spendable for ``spend_within`` seconds (on a
 monotonic clock, measured from before the statement was sent) and its starts are *counted* in
-the shared rings as made at the lease's end, ``spend_within`` seconds after the instant the
-statement was prepared (on the wall clock the replicas share). Each slot of a ring is taken
+the shared rings as made at the lease's end, ``spend_within`` seconds after the statement read
+the database's clock (which the replicas share, and which reads later than the replica's
+monotonic instant before it sent the statement). Each slot of a ring is taken
 only once its counted start has aged out by a window's ``period``; a start made earlier than
 counted frees its slot later than need be. So every slot's real starts stay at least
 ``period`` apart, and a window of ``limit`` slots never sees more than ``limit`` real starts

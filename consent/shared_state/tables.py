@@ -2,10 +2,10 @@
 database").
 
 None of them holds personal data in clear: login-throttle keys (usernames, client addresses)
-are stored as SHA-256 digests, application tokens sealed (AES-256-GCM). Instants that only
-order events of one counter are wall-clock seconds (``double precision``): every replica
-compares them with its own ``time.time()``, which NTP keeps within milliseconds, far inside the
-windows they count.
+are stored as SHA-256 digests, application tokens sealed (AES-256-GCM). The instants of the
+rate buckets and quota rings are seconds (``double precision``) on the database's clock, read
+in the statement that compares them: replicas' clocks never meet there, since a quota window's
+margin (50 ms) is tighter than they are sure to agree.
 """
 
 from __future__ import annotations
