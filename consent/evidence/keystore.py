@@ -39,7 +39,9 @@ class KeyStore(Protocol):
         ...
 
     async def rotate(self, *, at: datetime) -> PublicKeyInfo:
-        """Close the current key at ``at`` and open a new one from ``at``; return the new one."""
+        """Close the current key at ``at`` and open a new one from then; return the new one.
+        A store shared by replicas may take a later instant, once no signer can still choose
+        the old key; the new key's ``not_before`` is the instant taken."""
         ...
 
 

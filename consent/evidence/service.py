@@ -163,10 +163,11 @@ class Evidence:
         return await self.checkpoints.issue()
 
     async def rotate_key(self, *, actor: str) -> PublicKeyInfo:
-        """Open a new signing key, keep the old one published, and log the rotation."""
-        now = self.clock.now()
-        key = await self.keys.rotate(at=now)
-        await self.log.append(LogEvent(KEY_ROTATED, now, {
+        """Open a new signing key, keep the old one published, and log the rotation at the
+        instant the store opened it (a shared store may open it later than asked: it waits for
+        the signers still using the old key, :mod:`.keystore_db`)."""
+        key = await self.keys.rotate(at=self.clock.now())
+        await self.log.append(LogEvent(KEY_ROTATED, key.not_before, {
             "kid": key.kid, "public_key": b64encode(key.public_key),
             "not_before": format_instant(key.not_before), "actor": actor}))
         return key
