@@ -31,7 +31,8 @@ class KeyStore(Protocol):
     """Signs with the operator's Ed25519 key and publishes the key history."""
 
     async def sign(self, message: bytes, *, at: datetime) -> Signature:
-        """Sign ``message`` with the key valid at ``at`` (creating the first key if none)."""
+        """Sign ``message`` with the key valid at ``at`` (creating the first key if none,
+        valid from ``max_skew`` before ``at``: the earliest instant a signer may sign at)."""
         ...
 
     async def history(self) -> KeyHistory:
@@ -92,7 +93,7 @@ class MemoryKeyStore:
     async def sign(self, message: bytes, *, at: datetime) -> Signature:
         check_signing_instant(at, self._clock, self._max_skew)
         if not self._keys:
-            self._open(at)
+            self._open(at - self._max_skew)
         key = key_for(KeyHistory(self._keys), at)
         return Signature(key.kid, self._private[key.kid].sign(message))
 

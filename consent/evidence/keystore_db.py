@@ -19,6 +19,10 @@ record that fails verification for ever.) What is left: a signer whose clock run
 rotating replica's by more than the few milliseconds between its signature and the rotation's
 instant; and SQLite, where signers take no lock (one process; a rotation there is an operator's
 rare action).
+
+The first key opens ``max_skew`` before the instant that opened it (the margin
+:func:`~consent.evidence.keystore.check_signing_instant` allows a signer): a replica that lost
+the race to open it, at an instant a little earlier than the winner's, signs with the winner's.
 """
 
 from __future__ import annotations
@@ -105,9 +109,11 @@ class DatabaseKeyStore:
     async def _open_first(self, at: datetime) -> None:
         try:
             async with self._db.engine.begin() as conn:
-                await self._insert(conn, at)
+                await _lock(conn, shared=False)  # a replica opening it too waits, then reads it
+                if (await read_for_update(conn, select(_KEYS.c.kid).limit(1))).first() is None:
+                    await self._insert(conn, at - self._max_skew)
         except IntegrityError:
-            pass  # another replica opened the first key: use it
+            pass  # SQLite: another connection of this process opened it first; use it
 
     async def _insert(self, conn: AsyncConnection, at: datetime) -> PublicKeyInfo:
         private = Ed25519PrivateKey.generate()

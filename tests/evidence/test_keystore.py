@@ -11,7 +11,7 @@ import pytest
 from consent.clock import FrozenClock
 from consent.evidence.errors import EvidenceUnavailable
 from consent.evidence.keys import KeyHistory, PublicKeyInfo
-from consent.evidence.keystore import KeyStore, MemoryKeyStore
+from consent.evidence.keystore import MAX_SKEW, KeyStore, MemoryKeyStore
 from consent.evidence.keystore_db import DatabaseKeyStore
 from consent.evidence.secrets import Keyring, kek_id_of, new_key_line
 from consent.evidence.tables import SigningKeyRow
@@ -70,8 +70,18 @@ async def test_backdating_beyond_the_skew_is_refused(store: KeyStore,
     with pytest.raises(EvidenceUnavailable, match="away from now"):
         await store.sign(b"x", at=clock.now() - timedelta(hours=1))
     await store.sign(b"x", at=clock.now())
+    await store.rotate(at=clock.now())
     with pytest.raises(EvidenceUnavailable, match="later than"):
         await store.rotate(at=clock.now())
+
+
+async def test_the_first_key_covers_every_instant_a_signer_may_sign_at(
+        store: KeyStore, clock: FrozenClock) -> None:
+    """It opens ``MAX_SKEW`` before the instant that opened it: a replica that lost the race
+    to open it signs at its own, slightly earlier, instant with the winner's key."""
+    first = await store.sign(b"x", at=clock.now())
+    assert (await store.sign(b"y", at=clock.now() - MAX_SKEW)).kid == first.kid
+    assert [k.not_before for k in (await store.history()).keys] == [clock.now() - MAX_SKEW]
 
 
 async def test_database_keys_are_sealed_at_rest(db: Database, clock: FrozenClock,

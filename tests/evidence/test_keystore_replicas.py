@@ -1,4 +1,4 @@
-"""Replicas signing while another rotates the key (PostgreSQL).
+"""Replicas signing while another rotates the key or opens the first one (PostgreSQL).
 
 A record signed with a key the published history says was already closed at its ``signed_at``
 fails offline verification for ever: a false integrity breach. Each test pins one unlucky
@@ -56,6 +56,14 @@ class UnsealsSlowly(Hooked):
     async def _unseal(self, conn: AsyncConnection, kid: str) -> Ed25519PrivateKey:
         await self._run_hook()
         return await super()._unseal(conn, kid)
+
+
+class OpensLate(Hooked):
+    """Runs its hook after finding no key, before opening the first one."""
+
+    async def _open_first(self, at: datetime) -> None:
+        await self._run_hook()
+        await super()._open_first(at)
 
 
 async def done_or_waiting(task: asyncio.Task[Any], db: Database) -> None:
@@ -141,3 +149,30 @@ async def test_a_rotation_asked_for_earlier_opens_after_the_records_signed_meanw
 
     assert new_key.not_before > at_record
     verify_envelope(signed.to_json(), published)
+
+
+async def test_two_replicas_opening_the_first_key_at_once_can_both_sign(
+        pg: Database, clock: FrozenClock) -> None:
+    """Fresh instance, two replicas starting together: B finds no key; A, whose instant is a
+    millisecond later, opens the first one before B does. B used to ignore its own failed
+    insert and find no key valid at its instant ("No signing key is valid"), and refuse to
+    start telling the operator to give it the instance's keys."""
+    keyring = Keyring([bytes(range(32))])
+    db_a, db_b = replicas(pg)
+    try:
+        a = DatabaseKeyStore(db_a, keyring, clock=clock)
+        b = OpensLate(db_b, keyring, clock=clock)
+        at_b = clock.now()
+
+        async def a_opens_first() -> None:
+            await a.sign(b"A's startup checkpoint", at=at_b + timedelta(milliseconds=1))
+
+        b.hook = a_opens_first
+        signature = await b.sign(b"B's startup checkpoint", at=at_b)
+        history = await a.history()
+    finally:
+        await db_a.dispose()
+        await db_b.dispose()
+
+    assert len(history) == 1
+    assert signature.kid == history.keys[0].kid
