@@ -155,8 +155,13 @@ class BatchWriter(Protocol):
         """What :meth:`plan` needs read first, or ``None`` if only :meth:`write` will do."""
         ...
 
-    def learn(self, households: dict[str, str | None], chain_heads: dict[str, int]) -> None:
-        """Take what was read for :meth:`missing` (a chain head ``-1``: no entry yet)."""
+    def learn(self, missing: Missing, households: dict[str, str | None],
+              chain_heads: dict[str, int]) -> None:
+        """Take what was read for ``missing`` (a chain head ``-1``: no entry yet)."""
+        ...
+
+    def forget(self) -> None:
+        """Drop what :meth:`plan` relies on: a plan was refused as stale."""
         ...
 
 

@@ -30,6 +30,11 @@ process does not hold in memory (up to 100,000 of each) reads them first, in one
 without a lock (:meth:`~consent.evidence.log.EvidenceLog.learn_chains`): two round trips
 instead of seven. When it does not help: several replicas move the head under each other, so
 their batches mostly go the transactional way, as every batch did before this writer.
+
+Should a plan still reuse an entry's ``(chain, seq)`` (a chain head cached stale), the unique
+index refuses the statement and nothing is written: the cached frontier is dropped and the
+batch goes the transactional way at once, rather than fail (503 to every request in it) and
+fail again with each later batch on that chain.
 """
 
 from __future__ import annotations
@@ -106,7 +111,16 @@ class PostgresBatchWriter:
             args += _columns(self._rows, [row_of(e) for e in events])
             args += _columns(self._entries, plan.entries)
             args += _columns(self._nodes, plan.nodes)
-            if await self._send(args):
+            try:
+                sent = await self._send(args)
+            except asyncpg.UniqueViolationError:
+                # A leaf planned where one is: what this process cached is stale (nothing was
+                # written). Read it all again under the head's lock, for this batch too.
+                log.warning("a one-statement batch met an existing evidence entry; "
+                            "retrying it the transactional way", exc_info=True)
+                self.also.forget()
+                sent = False
+            if sent:
                 self._backoff = 0
                 self.in_one += 1
                 return plan.committed
@@ -118,7 +132,8 @@ class PostgresBatchWriter:
 
     async def _look_up(self, missing: Missing) -> None:
         """Read what ``missing`` names in one query (a second round trip, not a transaction:
-        see :meth:`~consent.evidence.log.EvidenceLog.learn_chains` for why no lock is needed)."""
+        see :meth:`~consent.evidence.log.EvidenceLog.learn_chains` for why no lock is needed,
+        and why heads read while this process adopted a newer frontier are not kept)."""
         rows = await self._run("fetch", _LOOK_UP, missing.consents, missing.mandates,
                                missing.chains)
         found: dict[int, dict[str, Any]] = {0: {}, 1: {}, 2: {}}
@@ -126,8 +141,8 @@ class PostgresBatchWriter:
             found[kind][key] = value
         households = {key: found[0].get(key) for key in missing.consents}
         households |= {key: found[1].get(key) for key in missing.mandates}
-        self.also.learn(households, {chain: int(found[2].get(chain, -1))
-                                     for chain in missing.chains})
+        self.also.learn(missing, households, {chain: int(found[2].get(chain, -1))
+                                              for chain in missing.chains})
 
     async def _send(self, args: list[Any]) -> bool:
         """Run the statement: ``True`` if it moved the head (and so wrote everything),

@@ -55,11 +55,14 @@ def chain_of(event: DataAccess) -> str | None:
 @dataclass(frozen=True, slots=True)
 class Missing:
     """What an :class:`AccessTrail` must learn before it can plan a batch: the households of
-    ``consents`` (their grantors) and ``mandates`` (their mandators), the heads of ``chains``."""
+    ``consents`` (their grantors) and ``mandates`` (their mandators), the heads of ``chains``;
+    ``frontier`` marks the log's cached frontier they were found missing on (chain heads read
+    are learnt only onto that one: :meth:`EvidenceLog.learn_chains`)."""
 
     consents: list[str]
     mandates: list[str]
     chains: list[str]
+    frontier: object = None
 
 
 def _owners(events: Sequence[DataAccess]) -> tuple[set[str], set[str]]:
@@ -107,12 +110,19 @@ class AccessTrail:
             return None
         consents, mandates = _owners(events)
         return Missing(sorted(consents - self._households.keys()),
-                       sorted(mandates - self._households.keys()), sorted(chains))
+                       sorted(mandates - self._households.keys()), sorted(chains),
+                       self.log.frontier_mark())
 
-    def learn(self, households: dict[str, str | None], chain_heads: dict[str, int]) -> None:
-        """Remember what a lookup for :meth:`missing` found (households never change)."""
+    def learn(self, missing: Missing, households: dict[str, str | None],
+              chain_heads: dict[str, int]) -> None:
+        """Remember what a lookup for ``missing`` found (households never change; chain heads
+        only if the log's frontier has not changed since)."""
         self._remember(households)
-        self.log.learn_chains(chain_heads)
+        self.log.learn_chains(chain_heads, frontier=missing.frontier)
+
+    def forget(self) -> None:
+        """Drop the log's cached frontier and chain heads: a plan was refused as stale."""
+        self.log.forget()
 
     def _household_of(self, event: DataAccess) -> str | None:
         owner = event.consent_id or event.mandate_id

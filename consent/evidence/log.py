@@ -237,11 +237,18 @@ class EvidenceLog(LogReader):
             return None
         return {chain for chain in chains if chain not in self._chains}
 
-    def learn_chains(self, heads: dict[str, int]) -> None:
-        """Cache chain heads read without the head's lock (``-1``: no entry yet), for
-        :meth:`plan_cached`. Safe even if an append moved the log meanwhile: a plan holds only
-        while the head is where the cached frontier says, and any append moves it; the next
-        transactional append finds it moved and reads every head again."""
+    def frontier_mark(self) -> object:
+        """The cached frontier, opaque: taken before reading heads for :meth:`learn_chains`."""
+        return self._compact
+
+    def learn_chains(self, heads: dict[str, int], *, frontier: object) -> None:
+        """Cache chain heads read without the head's lock (``-1``: no entry yet) for
+        :meth:`plan_cached`, if the cached frontier is still ``frontier``: what was read is then
+        no older than it, and a plan holds only while the head is where it says. Otherwise
+        dropped: a frontier adopted meanwhile may hold entries the read missed, and a plan on
+        it would reuse a ``(chain, seq)`` (the unique index refuses the whole batch)."""
+        if frontier is None or frontier is not self._compact:
+            return
         for chain, seq in heads.items():
             self._chains.setdefault(chain, seq)
 
