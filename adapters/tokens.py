@@ -10,7 +10,10 @@ The cache is an extension point so that every replica of Passerelle can share on
 single process. Entries are keyed by token endpoint, client id and scope, never by secret, and a
 token never appears in an error message or a log line. Each process uses its own copy while it
 is fresh and reads the store only when it is not (a database round trip per DSO call
-otherwise). The in-house client, Enedis and GRDF adapters all get their token here.
+otherwise). A renewal holds the store's lock (:meth:`TokenCache.renewal`: across replicas when
+they share it) and reads the store once more before fetching, so replicas needing a token at the
+same instant fetch one, not one each. The in-house client, Enedis and GRDF adapters all get
+their token here.
 
 A token endpoint that failed (5xx, 429, unreachable, too slow) is not asked again for
 :data:`FAILURE_HOLD` seconds, or its ``Retry-After``: every request arriving meanwhile gets
@@ -111,26 +114,44 @@ class ClientCredentials:
             held = self._held  # renewed by the caller that held the lock before us?
             if held is not None and self._fresh(held):
                 return held.value
-            stored = await self._cache.get(self.key)  # another replica's
-            if stored is not None and self._fresh(stored):
-                self._held = stored
+            stored = await self._stored()  # another replica's
+            if stored is not None:
                 return stored.value
-            now = self._clock.now()
-            if self._failed is not None and now < self._failed[0]:
-                until, failure = self._failed
-                left = math.ceil((until - now).total_seconds())
-                raise type(failure)(failure.detail, **({"retry_after": left} if isinstance(
-                    failure, UpstreamUnavailable) else {}))
-            try:
-                token = await self._fetch()
-            except (UpstreamUnavailable, UpstreamTimeout) as failure:
-                wait = getattr(failure, "retry_after", None) or FAILURE_HOLD
-                self._failed = (now + timedelta(seconds=wait), failure)
-                raise
-            self._failed = None
-            self._held = token
-            await self._cache.put(self.key, token)
-            return token.value
+            self._check_failure_hold()
+            # One renewal across replicas: the store's lock, then its token again (stored by
+            # the replica that held the lock before us?) before fetching one.
+            async with self._cache.renewal(self.key):
+                stored = await self._stored()
+                if stored is not None:
+                    return stored.value
+                now = self._clock.now()
+                try:
+                    token = await self._fetch()
+                except (UpstreamUnavailable, UpstreamTimeout) as failure:
+                    wait = getattr(failure, "retry_after", None) or FAILURE_HOLD
+                    self._failed = (now + timedelta(seconds=wait), failure)
+                    raise
+                self._failed = None
+                self._held = token
+                await self._cache.put(self.key, token)
+                return token.value
+
+    async def _stored(self) -> CachedToken | None:
+        """The store's token if fresh (then this process's copy too), else ``None``."""
+        stored = await self._cache.get(self.key)
+        if stored is None or not self._fresh(stored):
+            return None
+        self._held = stored
+        return stored
+
+    def _check_failure_hold(self) -> None:
+        """Raise again what the token endpoint answered, while its hold lasts."""
+        now = self._clock.now()
+        if self._failed is not None and now < self._failed[0]:
+            until, failure = self._failed
+            left = math.ceil((until - now).total_seconds())
+            raise type(failure)(failure.detail, **({"retry_after": left} if isinstance(
+                failure, UpstreamUnavailable) else {}))
 
     async def refused(self, value: str) -> None:
         """The DSO answered 401 to ``value``: drop it, here and in the store, so the next

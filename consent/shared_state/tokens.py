@@ -3,19 +3,25 @@
 A DSO hands the operator's *application* one access token (OAuth 2.0 client credentials,
 RFC 6749 §4.4) that reads every authorised point, and may allow only a few live at once. So
 replicas share it: the first one that needs a token fetches it and stores it here, the others
-read it. :class:`MemoryTokens` serves one process; :class:`DatabaseTokens` keeps tokens in the
-``upstream_token`` table, sealed with AES-256-GCM under a key derived from the instance's cache
-secret (``PASSERELLE_CACHE_KEY``), bound to their row, so a database dump does not hand out
-working credentials. The row key is a digest of the entry key (token endpoint, client id,
-scope). A token never appears in a log line, an error or a ``repr``.
+read it. Renewals are serialised through the store (:meth:`TokenStore.renewal`): replicas
+whose copies go stale at the same instant would otherwise each fetch one within the token
+endpoint's round trip (three replicas, three live tokens). :class:`MemoryTokens` serves one
+process; :class:`DatabaseTokens` keeps tokens in the ``upstream_token`` table, sealed with
+AES-256-GCM under a key derived from the instance's cache secret (``PASSERELLE_CACHE_KEY``),
+bound to their row, so a database dump does not hand out working credentials. The row key is
+a digest of the entry key (token endpoint, client id, scope). A token never appears in a log
+line, an error or a ``repr``.
 
 The methods are those of the adapters' token cache, so either implementation can back it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -62,12 +68,19 @@ class TokenStore(Protocol):
         """Forget the token under ``key`` if it is still ``value`` (the DSO refused it)."""
         ...
 
+    def renewal(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Held while renewing ``key``'s token: one holder at a time, across every user of the
+        store. The holder reads the store again inside (a token stored by the previous holder
+        is used, not fetched again) and stores what it fetched before leaving."""
+        ...
+
 
 class MemoryTokens:
     """A :class:`TokenStore` for one process."""
 
     def __init__(self) -> None:
         self._tokens: dict[str, CachedToken] = {}
+        self._renewals: dict[str, asyncio.Lock] = {}
 
     async def get(self, key: str) -> CachedToken | None:
         return self._tokens.get(key)
@@ -79,6 +92,9 @@ class MemoryTokens:
         current = self._tokens.get(key)
         if current is not None and current.value == value:
             del self._tokens[key]
+
+    def renewal(self, key: str) -> AbstractAsyncContextManager[None]:
+        return self._renewals.setdefault(key, asyncio.Lock())
 
 
 class DatabaseTokens:
@@ -128,6 +144,17 @@ class DatabaseTokens:
                   "expires_at": statement.excluded.expires_at})
         async with self.db.engine.begin() as conn:
             await conn.execute(statement)
+
+    @asynccontextmanager
+    async def renewal(self, key: str) -> AsyncIterator[None]:
+        """A transaction-scoped advisory lock on the entry (PostgreSQL; it exists before the
+        row does), held on a connection of its own while the holder fetches: the token
+        endpoint's round trip, about once an hour. Released when that transaction ends."""
+        async with self.db.engine.connect() as conn:  # rolled back on leaving: the lock goes
+            if self.db.dialect == "postgresql":
+                lock = int.from_bytes(bytes.fromhex(self._row_key(key))[:8], "big", signed=True)
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+            yield
 
     async def discard(self, key: str, value: str) -> None:
         row_key = self._row_key(key)

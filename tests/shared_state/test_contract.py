@@ -298,6 +298,22 @@ async def test_a_token_store_shares_replaces_and_discards_only_the_refused_value
     assert "tok" not in repr(CachedToken("tok-3", T0))
 
 
+async def test_a_token_renewal_is_held_by_one_replica_at_a_time(backend: Backend) -> None:
+    make = stores(backend)
+    key = "http://dso.example/oauth/token|passerelle|"
+    steps: list[str] = []
+
+    async def renew(store: TokenStore, name: str) -> None:
+        async with store.renewal(key):
+            steps.append(f"{name} holds")
+            await asyncio.sleep(0.05)  # the token endpoint's round trip
+            steps.append(f"{name} leaves")
+
+    await asyncio.gather(renew(make(), "a"), renew(make(), "b"))
+    assert steps in (["a holds", "a leaves", "b holds", "b leaves"],
+                     ["b holds", "b leaves", "a holds", "a leaves"])
+
+
 @pytest.mark.postgres
 async def test_a_refused_renewal_is_not_asked_again_before_the_bucket_can_give(
         postgres_factory: PostgresFactory, clock: FrozenClock) -> None:

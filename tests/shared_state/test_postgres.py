@@ -1,17 +1,20 @@
 """What only the PostgreSQL side promises: racing migrations, nothing personal or secret in
-clear in the shared tables, and replicas sharing one upstream token."""
+clear in the shared tables, and replicas sharing one upstream token (one renewal at a time)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
+from aiohttp import web
 
 from adapters.inhouse.client import InhouseClient
 from adapters.simulator import Simulator
+from adapters.tokens import ClientCredentials
 from consent.clock import FrozenClock
 from consent.shared_state import CachedToken
 from consent.shared_state.attempts import DatabaseAttempts
@@ -81,3 +84,46 @@ async def test_replicas_share_one_application_token(pg: Database, clock: FrozenC
 
     assert used[0] == used[1]
     assert fetched == [1, 0]  # the second replica read the first one's token, fetched none
+
+
+async def token_endpoint(issued: list[str]) -> AsyncIterator[str]:
+    """A DSO token endpoint that takes a DSO's usual 200 ms and records what it issues."""
+    async def token(_request: web.Request) -> web.Response:
+        await asyncio.sleep(0.2)
+        issued.append(f"t{len(issued)}")
+        return web.json_response({"access_token": issued[-1], "token_type": "Bearer",
+                                  "expires_in": 3600})
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/token"
+    finally:
+        await runner.cleanup()
+
+
+async def test_replicas_needing_a_token_at_once_fetch_one(pg: Database,
+                                                         clock: FrozenClock) -> None:
+    """Each replica's lock serialised its own callers only: replicas whose store read fell
+    within the endpoint's round trip each fetched a token (a DSO allowing few live: 401s)."""
+    url = pg.engine.url.render_as_string(hide_password=False)
+    handles = [Database.from_url(url) for _ in range(3)]
+    issued: list[str] = []
+    try:
+        async for endpoint in token_endpoint(issued):
+            async with aiohttp.ClientSession() as session:
+                replicas = [ClientCredentials(session, endpoint, "app", "secret", clock=clock,
+                                              cache=DatabaseTokens(db, bytes(32)))
+                            for db in handles]
+                used = await asyncio.gather(*(r.bearer() for r in replicas))
+    finally:
+        for db in handles:
+            await db.dispose()
+
+    assert issued == ["t0"]
+    assert used == ["t0"] * 3
