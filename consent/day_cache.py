@@ -243,19 +243,20 @@ class DayCache:
             await conn.execute(sa.insert(table), rows)
         self.stores += len(rows)
 
-    async def purge(self, needed: Mapping[tuple[str, PointRef, Dataset], date | None]) -> int:
-        """Drop every row whose (tenant, point, dataset) is not in ``needed`` (what active
-        consents cover): the load curve of a point whose only consent left is for daily
-        values goes, though the point stays needed; and, of those needed, the days before the
-        first one kept (the value: the household's move-in, three years at most; ``None``:
-        all kept). Return how many rows went."""
+    async def purge(self, needed: Mapping[tuple[str, PointRef, Dataset], date | None], *,
+                    stored_by: datetime | None = None) -> int:
+        """Drop rows stored by ``stored_by`` (when ``needed`` was read: a day cached since may be a
+        consent's granted after it; ``None``: any) whose (tenant, point, dataset) active consents do
+        not need (a load curve goes when only daily values stay needed) and, of those needed, the
+        days before the first kept (move-in, three years at most; ``None``: all kept): a count."""
         keep = {(self.point_key(point, tenant), dataset.value): first
                 for (tenant, point, dataset), first in needed.items()}
         table = _TABLE
+        settled = sa.true() if stored_by is None else table.c.stored_at <= stored_by
         async with self.db.engine.begin() as conn:
             present = (await conn.execute(
                 sa.select(table.c.point_key, table.c.dataset, sa.func.min(table.c.day))
-                .group_by(table.c.point_key, table.c.dataset))).all()
+                .where(settled).group_by(table.c.point_key, table.c.dataset))).all()
             drop: dict[str, list[str]] = {}  # dataset -> point keys (a dozen datasets at most)
             older: list[dict[str, str]] = []
             for key, dataset, oldest in present:
@@ -266,11 +267,11 @@ class DayCache:
             removed = 0
             for dataset, keys in drop.items():
                 for i in range(0, len(keys), 500):
-                    result = await conn.execute(sa.delete(table).where(
+                    result = await conn.execute(sa.delete(table).where(settled).where(
                         table.c.dataset == dataset, table.c.point_key.in_(keys[i:i + 500])))
                     removed += result.rowcount or 0
             for row in older:  # days are ISO text: their order is the calendar's
-                result = await conn.execute(_OLDER, row)
+                result = await conn.execute(_OLDER.where(settled), row)
                 removed += result.rowcount or 0
         return removed
 

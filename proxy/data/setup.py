@@ -199,9 +199,12 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def purge_cache(cache: DayCache, facts: FactsLoader, app: web.Application) -> int:
-    """Drop cached days of every point and dataset no active consent covers now."""
-    needed = await facts.needed_data(app[clock_key].now())
-    return await cache.purge(needed)
+    """Drop cached days of every point and dataset no active consent covers now. Days cached
+    after the consents were read are left to the next run: the consent they were fetched
+    under may be newer than that read (the delete comes in a later transaction)."""
+    now = app[clock_key].now()
+    needed = await facts.needed_data(now)
+    return await cache.purge(needed, stored_by=now)
 
 
 def add_data_routes(app: web.Application) -> None:

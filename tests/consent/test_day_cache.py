@@ -124,6 +124,21 @@ async def test_purge_drops_points_and_datasets_no_consent_needs(database: Databa
     assert await cache.get(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day], PARIS)
 
 
+async def test_purge_leaves_the_days_cached_after_the_consents_were_read(
+        database: Database) -> None:
+    """The janitor reads what consents need, then deletes in a later transaction: a day
+    cached meanwhile, under a consent granted after that read, stays (the next run decides)."""
+    cache = DayCache(database, os.urandom(32))
+    day = date(2026, 6, 1)
+    await cache.put(PRM, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
+                    {day: half_hours(day)}, NOW)
+    await cache.put(OTHER, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M,
+                    {day: half_hours(day)}, NOW + timedelta(seconds=1))
+    assert await cache.purge({}, stored_by=NOW) == 1
+    assert await cache.get(OTHER, Dataset.CONSUMPTION_LOAD_CURVE, Resolution.PT30M, [day],
+                           PARIS)
+
+
 async def test_purge_drops_the_days_before_the_first_a_consent_could_release(
         database: Database) -> None:
     """R8/R12: days no active consent can release any more (a former occupant's, beyond
