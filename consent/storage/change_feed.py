@@ -45,7 +45,7 @@ UNCACHED_TABLES = frozenset({
     "evidence_log_head", "evidence_log_entry", "evidence_log_node", "evidence_checkpoint",
     "evidence_signing_key", "throttle_attempt", "rate_bucket", "quota_slot", "upstream_token",
     "staff_action", "staff_token", "auditor_token", "password_reset", "external_identity",
-    "oauth_answer",
+    "oauth_answer", "access_count",
 })
 
 _DML = re.compile(r'\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z_][A-Za-z0-9_]*)',

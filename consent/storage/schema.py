@@ -13,7 +13,8 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 TABLE_MODULES = ("consent.models", "consent.evidence.tables", "consent.access_events",
-                 "consent.day_cache", "consent.shared_state.tables", "consent.auditors")
+                 "consent.day_cache", "consent.shared_state.tables", "consent.auditors",
+                 "consent.access_counts")
 
 
 def target_metadata() -> MetaData:
