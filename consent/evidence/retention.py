@@ -1,25 +1,30 @@
-"""Retention of usage traces without breaking proofs (R17).
+"""Retention of usage traces without breaking proofs (R17, calendar in
+:mod:`consent.retention_calendar`).
 
-Detailed traces (by default the ``access`` events) older than ``detail_days`` (31, R17's daily
-horizon) lose their payload: the row keeps its leaf (kind, instant, references, payload hash),
-so every inclusion and consistency proof still verifies, and is marked with when and why it was
-pruned. Before that, their content is kept as counts: one ``retention`` event per consent with
-the number of accesses per day, dataset and outcome. The longer R17 horizons (weekly for 20
-weeks, monthly for 20 months) are views over these daily aggregates; the aggregates themselves
-can be pruned with a policy on kind ``retention``.
+Detailed traces (the ``access`` events) older than ``detail_days`` (31, R17's daily view) lose
+their payload: the row keeps its leaf (kind, instant, references, payload hash), so every
+inclusion and consistency proof still verifies, and is marked with when and why it was pruned.
+In the same transaction their content is kept as counts: one ``retention`` event per consent
+(tenant, household, recipient) with the number of accesses per week, dataset and outcome, for
+the weeks still in R17's weekly view (an access pruned late, whose week is past that view, is
+counted in none: the weekly and monthly views are ``access_count`` rows,
+:mod:`consent.access_counts`). A ``retention`` event is itself pruned, whole and without
+counts of its own, once every week it counts has left the weekly view:
+:data:`COUNTS_POLICY`. The sweep that runs both is :mod:`consent.retention_sweep`.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
-from consent.evidence.canonical import format_instant
+from consent.evidence.canonical import format_instant, parse_instant
 from consent.evidence.events import (
     ACCESS,
     MIN_DETAIL_DAYS,
@@ -29,6 +34,7 @@ from consent.evidence.events import (
     Refs,
 )
 from consent.evidence.log_reader import ENTRY
+from consent.retention_calendar import DETAIL, WEEKS, Horizons
 
 if TYPE_CHECKING:
     from consent.evidence.service import Evidence
@@ -42,7 +48,7 @@ class RetentionPolicy:
 
     detail_days: int = MIN_DETAIL_DAYS
     kinds: tuple[str, ...] = (ACCESS,)
-    reason: str = "R17: detailed usage traces are kept 31 days, then only daily counts"
+    reason: str = "R17: detailed usage traces are kept 31 days, then only weekly counts"
 
     def __post_init__(self) -> None:
         # The offline verifier refuses any other pruning as a way of hiding entries.
@@ -65,15 +71,40 @@ class PruneResult:
     aggregates: int
 
 
+#: A ``retention`` event counts accesses more than 31 days old, so its weeks end at most 24 days
+#: before it was written: 116 days after that, every one of them has left the 20-week view.
+COUNTS_POLICY = RetentionPolicy(
+    detail_days=(WEEKS - DETAIL + timedelta(days=7)).days, kinds=(RETENTION,),
+    reason="R17: weekly counts are kept while their week is in the 20-week view")
+
+
 def _key(payload: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
     return (payload.get("tenant"), payload.get("consent_id"), payload.get("household_id"),
             payload.get("recipient_id"))
 
 
-async def prune(evidence: Evidence, policy: RetentionPolicy) -> PruneResult:
-    """Aggregate then prune every matching entry older than the policy's horizon."""
-    now = evidence.clock.now()
+def _counts(rows: Sequence[Row[Any]], horizons: Horizons) -> dict[tuple[Any, ...], Any]:
+    """Accesses of ``rows`` per consent key, week, dataset and outcome (weeks still in the
+    weekly view only); a pruned ``retention`` row counts nothing."""
+    counts: dict[tuple[Any, ...], dict[str, dict[str, dict[str, int]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
+    for row in rows:
+        bucket = horizons.bucket(parse_instant(row.at)) if row.kind == ACCESS else None
+        if bucket is None or bucket.grain != "week":
+            continue
+        payload = json.loads(row.payload)
+        counts[_key(payload)][bucket.start.date().isoformat()][
+            str(payload.get("dataset", row.kind))][str(payload.get("outcome", "logged"))] += 1
+    return counts
+
+
+async def prune(evidence: Evidence, policy: RetentionPolicy,
+                now: datetime | None = None) -> PruneResult:
+    """Count then prune every matching entry older than the policy's horizon at ``now``
+    (default: the evidence clock's now)."""
+    now = now or evidence.clock.now()
     before = now - timedelta(days=policy.detail_days)
+    horizons = Horizons.at(now)
     pruned = aggregates = 0
     query = select(ENTRY.c.idx, ENTRY.c.kind, ENTRY.c.at, ENTRY.c.payload).where(
         ENTRY.c.kind.in_(policy.kinds), ENTRY.c.payload.is_not(None),
@@ -83,19 +114,13 @@ async def prune(evidence: Evidence, policy: RetentionPolicy) -> PruneResult:
             rows = (await conn.execute(query.order_by(ENTRY.c.idx).limit(_PAGE))).all()
         if not rows:
             break
-        counts: dict[tuple[Any, ...], dict[str, dict[str, dict[str, int]]]] = defaultdict(
-            lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
-        for row in rows:
-            payload = json.loads(row.payload)
-            day = row.at[:10]
-            counts[_key(payload)][day][str(payload.get("dataset", row.kind))][
-                str(payload.get("outcome", "logged"))] += 1
         events = [LogEvent(RETENTION, now, {
             "reason": policy.reason, "before": format_instant(before),
             "kinds": list(policy.kinds), "first_index": rows[0].idx,
-            "last_index": rows[-1].idx, "days": days,
+            "last_index": rows[-1].idx, "weeks": weeks,
         }, Refs(tenant, consent_id, household_id, recipient_id))
-            for (tenant, consent_id, household_id, recipient_id), days in counts.items()]
+            for (tenant, consent_id, household_id, recipient_id), weeks
+            in _counts(rows, horizons).items()]
         # The counts and the pruning commit together: a crash in between, or a second run
         # pruning the same page meanwhile, must not count an access twice (or lose it).
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -204,9 +205,10 @@ class Evidence:
         return await self.export(Selection(tenant=tenant, household_id=household_id), out,
                                  actor=actor)
 
-    async def prune(self, policy: RetentionPolicy | None = None) -> PruneResult:
-        """Drop payloads past retention, keeping leaves and daily aggregates (R17)."""
-        return await prune(self, policy or RetentionPolicy())
+    async def prune(self, policy: RetentionPolicy | None = None,
+                    now: datetime | None = None) -> PruneResult:
+        """Drop payloads past retention, keeping leaves and weekly counts (R17)."""
+        return await prune(self, policy or RetentionPolicy(), now)
 
     async def aclose(self) -> None:
         """Wait until every queued append is written."""

@@ -232,9 +232,9 @@ async def test_pruned_entries_keep_their_proofs(evidence: Evidence, clock: Froze
     entries = zipfile.ZipFile(io.BytesIO(data)).read("log/entries.tsv").decode()
     assert '"reason":"R17: detailed usage traces' in entries
     assert '"kind":"retention"' in entries
-    daily = next(json.loads(line.split("\t")[2]) for line in entries.splitlines()
-                 if '"kind":"retention"' in line)
-    assert daily["days"]["2026-03-02"]["daily_consumption"]["served"] == 2
+    weekly = next(json.loads(line.split("\t")[2]) for line in entries.splitlines()
+                  if '"kind":"retention"' in line)
+    assert weekly["weeks"]["2026-03-02"]["daily_consumption"]["served"] == 5  # the whole week
 
 
 async def test_two_retention_runs_at_once_count_each_access_once(
@@ -251,7 +251,7 @@ async def test_two_retention_runs_at_once_count_each_access_once(
         payloads = (await conn.execute(select(ENTRY.c.payload).where(
             ENTRY.c.kind == "retention"))).scalars().all()
     counted = sum(n for payload in payloads
-                  for datasets in json.loads(payload)["days"].values()
+                  for datasets in json.loads(payload)["weeks"].values()
                   for outcomes in datasets.values() for n in outcomes.values())
     assert counted == 14
 
