@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     from proxy.keys_cli import add_keys_commands
 
     add_keys_commands(sub, parent, settings_from)
+    from proxy.retention_cli import add_evidence_commands
+
+    add_evidence_commands(sub, parent, settings_from)
     add_migrate_command(sub, parent)
     from proxy.documents_cli import add_documents_commands
 

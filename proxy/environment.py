@@ -99,6 +99,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "answer_prune_interval": (1, 7 * 86400),
     "expired_prune_interval": (1, 7 * 86400),
     "evidence_checkpoint_interval": (1, 7 * 86400),
+    "retention_sweep_interval": (1, 7 * 86400),
     "telemetry_interval": (1, 86400),
     "check_cache_ttl": (0, 3600),
     "upstream_recipient_share": (0.01, 1),

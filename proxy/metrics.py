@@ -30,6 +30,8 @@ metric                                                     fed by
                                                            cache), ``describe`` (point info)
 ``passerelle_evidence_log_leaves``                         sampled: the log head's size
 ``passerelle_evidence_checkpoint_timestamp_seconds``       sampled: the newest checkpoint
+``passerelle_retention_removed_total{step}``               the retention sweep (R17), per step
+``passerelle_retention_sweep_timestamp_seconds``           the retention sweep, when a run ends
 ``passerelle_revocation_propagation_seconds``              the PostgreSQL invalidation bus, per
                                                            message heard from a peer replica
 ``passerelle_build_info{version}``                         set once at start
@@ -124,6 +126,14 @@ class Metrics:
         self.evidence_checkpoint_time = Gauge(
             "passerelle_evidence_checkpoint_timestamp_seconds",
             "Unix time of the newest signed checkpoint (alert on time() minus this).",
+            registry=r)
+        self.retention_removed = Counter(
+            "passerelle_retention_removed",
+            "Usage traces and counts the retention sweep (R17) moved or deleted, by step.",
+            ["step"], registry=r)
+        self.retention_sweep_time = Gauge(
+            "passerelle_retention_sweep_timestamp_seconds",
+            "Unix time this replica's last retention sweep (R17) ended without error.",
             registry=r)
         self.revocation_propagation = Histogram(
             "passerelle_revocation_propagation_seconds",

@@ -85,6 +85,10 @@ class Settings:
     #: How often a signed checkpoint of the evidence log is issued (s); auditors can also ask
     #: for one (POST /audit/v1/checkpoints).
     evidence_checkpoint_interval: float = 600.0
+    #: How often the retention sweep runs (s): usage traces past 31 days become weekly counts,
+    #: weekly counts past 20 weeks monthly ones, monthly ones past 20 months go (R17;
+    #: ``consent.retention_sweep``).
+    retention_sweep_interval: float = 3600.0
 
     # --- market rules (issue 8) ------------------------------------------------------------
     #: k: the fewest members a community dataset may be computed over (R4).

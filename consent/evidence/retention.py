@@ -57,6 +57,10 @@ class RetentionPolicy:
         if not set(self.kinds) <= PRUNABLE:
             raise ValueError(f"only {sorted(PRUNABLE)} entries may be pruned")
 
+    def before(self, now: datetime) -> datetime:
+        """Entries strictly before this instant are pruned at ``now``."""
+        return now - timedelta(days=self.detail_days)
+
 
 class _PrunedMeanwhile(Exception):
     """Another run pruned part of this page first: this transaction rolls back."""
@@ -103,7 +107,7 @@ async def prune(evidence: Evidence, policy: RetentionPolicy,
     """Count then prune every matching entry older than the policy's horizon at ``now``
     (default: the evidence clock's now)."""
     now = now or evidence.clock.now()
-    before = now - timedelta(days=policy.detail_days)
+    before = policy.before(now)
     horizons = Horizons.at(now)
     pruned = aggregates = 0
     query = select(ENTRY.c.idx, ENTRY.c.kind, ENTRY.c.at, ENTRY.c.payload).where(

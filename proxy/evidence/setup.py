@@ -12,7 +12,11 @@ on its first tick), and wires:
   change's own transaction (:mod:`consent.evidence.lifecycle`);
 - the access trail the data path's group-commit sink writes in each batch's transaction
   (:mod:`consent.evidence.access_trail`);
-- a task issuing a signed checkpoint every ``Settings.evidence_checkpoint_interval`` seconds.
+- a task issuing a signed checkpoint every ``Settings.evidence_checkpoint_interval`` seconds;
+- the retention sweep (R17, :mod:`consent.retention_sweep`), a background sweep named
+  ``retention-sweep`` every ``Settings.retention_sweep_interval`` seconds: each run feeds
+  ``passerelle_retention_removed_total{step}`` and ``passerelle_retention_sweep_timestamp_seconds``
+  and, when it removed something, logs one line and appends a ``retention.sweep`` admin event.
 
 Keys that are no keys, or a replica that cannot sign with the log's current signing key, are
 :class:`~proxy.environment.InvalidConfiguration`: the replica refuses to start rather than
@@ -22,7 +26,7 @@ directory but not the instance's ``PASSERELLE_EVIDENCE_KEYS``: it makes a keyrin
 a clock behind the one that opened the key, or the evidence log itself. The first start on an
 empty database still makes the keyring and the first signing key.
 
-At shutdown the task stops and queued appends are written before the database closes.
+At shutdown the tasks stop and queued appends are written before the database closes.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import asdict
+from functools import partial
 
 from aiohttp import web
 
@@ -37,7 +43,9 @@ from consent.evidence.checkpoints import issue_periodically
 from consent.evidence.errors import EvidenceUnavailable, cause_of
 from consent.evidence.lifecycle import LifecycleRecorder
 from consent.evidence.service import Evidence, origin_for
+from consent.retention_sweep import run_retention
 from consent.services import MandateService
+from consent.storage.database import Database
 from proxy.environment import InvalidConfiguration
 from proxy.evidence import audit_api
 from proxy.keys import (
@@ -47,8 +55,11 @@ from proxy.keys import (
     database_key,
     evidence_key,
     mandate_service_key,
+    metrics_key,
     settings_key,
 )
+from proxy.metrics import Metrics
+from proxy.sweeps import sweeping
 
 log = logging.getLogger("passerelle.evidence")
 
@@ -81,7 +92,12 @@ async def evidence_ctx(app: web.Application) -> AsyncIterator[None]:
         issue_periodically(evidence.checkpoints, settings.evidence_checkpoint_interval, stop),
         name="evidence-checkpoints")
     try:
-        yield
+        async with sweeping("retention-sweep", partial(sweep_retention, db, evidence,
+                                                       app[metrics_key]),
+                            settings.retention_sweep_interval, log,
+                            "retention: %d usage traces and counts past R17's periods moved "
+                            "or deleted (admin event retention.sweep)"):
+            yield
     finally:
         stop.set()
         await ticker
@@ -101,6 +117,16 @@ def cannot_sign(error: EvidenceUnavailable) -> str:
                 "right (NTP): a key opens at the time of the replica that made it, and each "
                 "replica signs at its own.")
     return f"Evidence log: this replica cannot sign a checkpoint ({detail})."
+
+
+async def sweep_retention(db: Database, evidence: Evidence, metrics: Metrics) -> int:
+    """One retention sweep (:func:`~consent.retention_sweep.run_retention`), counted in
+    ``metrics``; how many rows it removed."""
+    report = await run_retention(db, evidence)
+    for step, count in asdict(report.removed).items():
+        metrics.child(metrics.retention_removed, step).inc(count)
+    metrics.retention_sweep_time.set(evidence.clock.now().timestamp())
+    return report.removed.total
 
 
 def add_audit_routes(app: web.Application) -> None:
