@@ -2,7 +2,8 @@
 
 * :func:`overview`: the points the household occupies and, for each of its consents, the
   recipient (purpose, legal basis, GDPR role), datasets, resolution, look-back, access period,
-  state, and when the recipient last read data under it (from the access events);
+  state, when the recipient last read data under it (from the access events of the last 31
+  days) and how many reads it made (those, plus the weekly and monthly counts of R17);
 * :func:`access_history`: who read (or tried to read) which dataset of which point, when and
   over which data window, filtered by recipient and dataset. A household sees the accesses made
   (or refused) under its own consents and its own mandates, and the attempts under neither on
@@ -11,7 +12,11 @@
   revoked at the move-out would tell the newcomer that social services assisted that client
   (R8, R9, R13). An access event records the consent or mandate it was decided under, not the
   household; an event with neither was under no grant of any household, and the occupancy of
-  its point at its instant says whose point it was;
+  its point at its instant says whose point it was. Accesses more than 31 days old are no
+  longer kept one by one (R17, :mod:`consent.retention_sweep`): the history gives their weekly
+  and monthly counts instead (:class:`CountLine`); an attempt without consent is counted for
+  the household only if its whole week or month lies within the household's occupancy (R8
+  wins over completeness in the weeks of a move);
 * :func:`household_consent`: one consent *of this household*, else
   :class:`~consent.errors.NotFound`, exactly as if it did not exist (no id guessing, R24).
 
@@ -20,15 +25,18 @@ The household's own reads on its page (API ``portal``) are not part of the histo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from consent.access_counts import AccessCountRow
 from consent.access_events import AccessEventRow
 from consent.errors import NotFound
+from consent.history_counts import PORTAL_API as PORTAL_API
+from consent.history_counts import CountLine, counted_history
 from consent.households import occupied_points
 from consent.identifiers import PointRef
 from consent.lifecycle import ConsentState
@@ -45,14 +53,16 @@ from consent.models import (
 #: States in which a consent still matters to the household (it can act on it).
 LIVE_STATES = frozenset({ConsentState.ACTIVE, ConsentState.SUSPENDED, ConsentState.REQUESTED,
                          ConsentState.PENDING_REVIEW})
-#: The API name of the household's own reads (proxy/portal), left out of the history.
-PORTAL_API = "portal"
+# PORTAL_API (re-exported above): the API name of the household's own reads (proxy/portal),
+# left out of the history.
 
 
 @dataclass(frozen=True, slots=True)
 class ConsentLine:
     """One consent as the household sees it; ``community``: the community a community consent
-    feeds (R4), ``None`` for an individual one."""
+    feeds (R4), ``None`` for an individual one. ``last_read`` is ``None`` when no read is left
+    in detail (none, or all more than 31 days old), ``reads`` counts every read still kept in
+    detail or counted (R17: 20 months at most)."""
 
     consent: Consent
     recipient: Recipient
@@ -142,14 +152,24 @@ async def household_consent(session: AsyncSession, tenant_id: str, household_id:
 
 async def _reads(session: AsyncSession,
                  consent_ids: list[str]) -> dict[str, tuple[datetime | None, int]]:
-    """Last served read and number of served reads, per consent."""
+    """Last served read kept in detail and number of served reads kept, per consent."""
     if not consent_ids:
         return {}
     rows = (await session.exec(select(
         AccessEventRow.consent_id, func.max(AccessEventRow.at), func.count()).where(
         col(AccessEventRow.consent_id).in_(consent_ids),
         AccessEventRow.outcome == "served").group_by(col(AccessEventRow.consent_id)))).all()
-    return {cid: (last, int(count)) for cid, last, count in rows if cid is not None}
+    reads: dict[str, tuple[datetime | None, int]] = {
+        cid: (last, int(count)) for cid, last, count in rows if cid is not None}
+    counted = (await session.exec(select(AccessCountRow.consent_id,
+                                         func.sum(AccessCountRow.count)).where(
+        col(AccessCountRow.consent_id).in_(consent_ids),
+        AccessCountRow.outcome == "served").group_by(col(AccessCountRow.consent_id)))).all()
+    for cid, count in counted:
+        if cid is not None:
+            last, recent = reads.get(cid, (None, 0))
+            reads[cid] = (last, recent + int(count or 0))
+    return reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +193,14 @@ class AccessLine:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """The accesses selected, newest first, and the recipients seen in the whole history (for
-    the filter's choices)."""
+    """The accesses selected, newest first, the counts of older ones overlapping the filter's
+    period (newest first), and the recipients seen in the whole history (for the filter's
+    choices)."""
 
     lines: tuple[AccessLine, ...]
     recipients: tuple[Recipient, ...] = field(default_factory=tuple)
     truncated: bool = False
+    counts: tuple[CountLine, ...] = ()
 
 
 async def access_history(session: AsyncSession, tenant_id: str, household_id: str,
@@ -217,10 +239,15 @@ async def access_history(session: AsyncSession, tenant_id: str, household_id: st
         statement = statement.where(AccessEventRow.dataset == wanted.dataset)
     rows = list((await session.exec(statement.order_by(col(AccessEventRow.at).desc())
                                     .limit(wanted.limit + 1))).all())
+    counts, counted_by = await counted_history(
+        session, tenant_id, consent_ids, occupancies, since=wanted.since, until=wanted.until,
+        recipient_id=wanted.recipient_id, dataset=wanted.dataset)
     recipients = {r.id: r for r in (await session.exec(select(Recipient).where(
-        col(Recipient.id).in_([s for s in seen if s is not None])))).all()}
+        col(Recipient.id).in_({s for s in seen if s is not None} | counted_by)))).all()}
     lines = tuple(AccessLine(row, recipients[row.recipient_id].name
                              if row.recipient_id in recipients else None)
                   for row in rows[:wanted.limit])
+    named = tuple(replace(c, recipient=recipients[c.recipient_id].name)
+                  if c.recipient_id in recipients else c for c in counts)
     ordered = tuple(sorted(recipients.values(), key=lambda r: r.name.casefold()))
-    return History(lines, ordered, truncated=len(rows) > wanted.limit)
+    return History(lines, ordered, truncated=len(rows) > wanted.limit, counts=named)

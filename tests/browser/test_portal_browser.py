@@ -173,7 +173,7 @@ async def test_a_household_walks_through_its_portal(world: tuple[Portal, App]) -
             await page.goto(base + "/account")
             coach = page.locator("article.card", has_text="Energy Coach").first  # both meters
             await expect(coach).to_contain_text("Courbe de charge de consommation")
-            await expect(coach).to_contain_text("1 lecture en tout")
+            await expect(coach).to_contain_text("1 lecture sur les 20 derniers mois")
             await shot(page, "03-overview")
 
             # -- narrowing: no more load curve --------------------------------------------------

@@ -34,7 +34,7 @@ async def test_overview_says_who_reads_what_why_how_far_back_and_until_when(
     assert "30 minutes" in text
     assert "730 days" in text
     assert "22 Nov 2026 → 22 Nov 2027" in text  # since, until
-    assert "(1 read in all)" in text
+    assert "(1 read in the last 20 months)" in text
     assert "never" in text
     assert 'href="/register"' in html  # the public register (R21)
     assert "Bob" not in text  # another household's consent is not shown

@@ -59,8 +59,13 @@ MESSAGES: Catalogue = {
               "« {name} », additionnées à celles d'au moins {k} foyers ; jamais seules (R4).",
         "en": "Community consent: your data is used only in the total of the operation "
               "“{name}”, added to those of at least {k} households; never on its own (R4)."},
-    "portal.terms.reads": {"fr": "{n} lectures en tout", "en": "{n} reads in all"},
-    "portal.terms.reads#one": {"fr": "{n} lecture en tout", "en": "{n} read in all"},
+    # R17: a read is counted for 20 months at most, then forgotten.
+    "portal.terms.reads": {"fr": "{n} lectures sur les 20 derniers mois",
+                           "en": "{n} reads in the last 20 months"},
+    "portal.terms.reads#one": {"fr": "{n} lecture sur les 20 derniers mois",
+                               "en": "{n} read in the last 20 months"},
+    "portal.terms.read_long_ago": {"fr": "il y a plus de 31 jours",
+                                   "en": "more than 31 days ago"},
     "portal.terms.never": {"fr": "jamais", "en": "never"},
     "portal.consent.intro": {
         "fr": "Ce que cette application peut lire, et ce que vous pouvez décider.",

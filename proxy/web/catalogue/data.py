@@ -49,6 +49,24 @@ MESSAGES: Catalogue = {
         "en": "Only the 500 most recent reads are listed; narrow the filters."},
     "portal.history.empty": {"fr": "Aucune lecture sur cette période.",
                              "en": "No read in this period."},
+    "portal.history.counted": {"fr": "Lectures plus anciennes, comptées",
+                               "en": "Older reads, counted"},
+    "portal.history.retention": {
+        "fr": "Passerelle garde le détail de chaque lecture 31 jours. Ensuite, il n'en garde "
+              "que le nombre : par semaine pendant 20 semaines, puis par mois pendant "
+              "20 mois, puis plus rien (règle R17).",
+        "en": "Passerelle keeps the detail of each read for 31 days. After that it keeps only "
+              "how many there were: per week for 20 weeks, then per month for 20 months, "
+              "then nothing (rule R17)."},
+    "portal.history.chart_detail": {
+        "fr": "Le graphique ne montre que les lectures gardées en détail (les 31 derniers "
+              "jours) ; les plus anciennes sont comptées plus bas.",
+        "en": "The chart shows only the reads kept in detail (the last 31 days); older ones "
+              "are counted below."},
+    "portal.history.grain.week": {"fr": "semaine", "en": "week"},
+    "portal.history.grain.month": {"fr": "mois", "en": "month"},
+    "portal.history.no_counts": {"fr": "Aucune lecture comptée sur cette période.",
+                                 "en": "No read counted in this period."},
     "portal.err.filter": {"fr": "Choisissez une valeur de la liste.",
                           "en": "Choose a value from the list."},
     "portal.data.title": {"fr": "Ma consommation", "en": "My consumption"},
