@@ -28,7 +28,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('access_count',
     sa.Column('tenant_id', sa.String(length=64), nullable=False),
-    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('grain', sa.String(length=8), nullable=False),
     sa.Column('period_start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('period_end', sa.DateTime(timezone=True), nullable=False),
