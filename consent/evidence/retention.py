@@ -115,13 +115,16 @@ async def prune(evidence: Evidence, policy: RetentionPolicy,
         ENTRY.c.at < format_instant(before))
     while True:
         async with evidence.log.db.engine.connect() as conn:
-            rows = (await conn.execute(query.order_by(ENTRY.c.idx).limit(_PAGE))).all()
+            # Oldest first along the partial index of unpruned entries (tables.py): a run
+            # never walks the entries earlier runs pruned.
+            rows = (await conn.execute(query.order_by(ENTRY.c.at, ENTRY.c.idx)
+                                       .limit(_PAGE))).all()
         if not rows:
             break
         events = [LogEvent(RETENTION, now, {
             "reason": policy.reason, "before": format_instant(before),
-            "kinds": list(policy.kinds), "first_index": rows[0].idx,
-            "last_index": rows[-1].idx, "weeks": weeks,
+            "kinds": list(policy.kinds), "first_index": min(r.idx for r in rows),
+            "last_index": max(r.idx for r in rows), "weeks": weeks,
         }, Refs(tenant, consent_id, household_id, recipient_id))
             for (tenant, consent_id, household_id, recipient_id), weeks
             in _counts(rows, horizons).items()]
