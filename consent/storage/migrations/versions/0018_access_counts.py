@@ -4,8 +4,8 @@
 Nothing is copied from ``access_event`` here: the first sweep after the upgrade folds the
 rows past 31 days into it, in batches, each its own short transaction.
 
-Revision ID: 0015_access_counts
-Revises: 0014_session_identity
+Revision ID: 0018_access_counts
+Revises: 0017_consent_view
 Create Date: 2026-12-07
 
 Written by autogenerate, then reviewed: index creation flattened; the migrations test compares
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0015_access_counts'
-down_revision: str | None = '0014_session_identity'
+revision: str = '0018_access_counts'
+down_revision: str | None = '0017_consent_view'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

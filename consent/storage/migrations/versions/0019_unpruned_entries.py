@@ -8,8 +8,8 @@ reads the whole table once: on a large PostgreSQL log, create it beforehand with
 CONCURRENTLY ix_evidence_log_entry_unpruned ON evidence_log_entry (kind, at) WHERE payload IS
 NOT NULL`` and this revision finds it there.
 
-Revision ID: 0016_unpruned_entries
-Revises: 0015_access_counts
+Revision ID: 0019_unpruned_entries
+Revises: 0018_access_counts
 Create Date: 2026-12-07
 
 Written by hand after the model (consent/evidence/tables.py); the migrations test compares it
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0016_unpruned_entries'
-down_revision: str | None = '0015_access_counts'
+revision: str = '0019_unpruned_entries'
+down_revision: str | None = '0018_access_counts'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
