@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from consent.clock import FrozenClock
+from consent.evidence.keystore import MAX_SKEW
 from consent.evidence.secrets import ENV_VAR, Keyring
 from consent.evidence.service import KEYRING_FILE, Evidence
 from consent.storage import Database
@@ -155,7 +156,8 @@ async def test_a_replica_whose_clock_is_behind_the_signing_key_is_told_so_not_ab
                 pass
         message = refused.value.detail
         assert "clock" in message, message
-        assert "2026-11-22T09:00:00" in message, message  # when the current key opens
+        # When the current key opens: MAX_SKEW before the first replica first signed with it.
+        assert (opened - MAX_SKEW).isoformat(timespec="seconds") in message, message
         assert "PASSERELLE_EVIDENCE_KEYS" not in message, message
         async with running(create_app(second, clock=FrozenClock(opened))) as client:
             assert (await client.get("/readyz")).status == 200  # the same keys, a right clock
