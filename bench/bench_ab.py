@@ -79,9 +79,13 @@ async def main(args: argparse.Namespace, old: Path, new: Path) -> None:
             for label, checkout, loop in (("old", old, "asyncio"), ("new", new, args.new_loop)):
                 url = urls[label]
                 token, port = seed(checkout, url), free_port()
+                # A data directory each: two databases are two evidence logs, and an
+                # instance refuses to sign a log other than the one it signed before.
+                data_dir = os.path.join(tmp, label)
+                os.makedirs(data_dir)
                 procs.append(serve(checkout, "passerelle", str(port),
-                                   f"http://127.0.0.1:{upstream}", url, tmp, mode, "full", "5",
-                                   loop=loop))
+                                   f"http://127.0.0.1:{upstream}", url, data_dir, mode, "full",
+                                   "5", loop=loop))
                 await wait_for(port)
                 targets.append(Target(f"{label} ({checkout})", f"http://127.0.0.1:{port}",
                                       token, procs[-1].pid))
