@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -77,7 +77,7 @@ class Checkpoints:
         the log's origin, which it fixes if nothing did yet."""
         origin = await self.fixed_origin()
         size, root = await self.log.head()
-        head = WitnessedHead(origin, size, root)
+        head = WitnessedHead(origin, size, root, await self._first_key())
         await self._check_witnessed(head)
         stored = await self.at_size(size)
         if stored is not None:
@@ -106,23 +106,28 @@ class Checkpoints:
                                    ) from None
             return stored
         finally:
-            await self.witness.keep(head)  # signed: whatever happens next, it is vouched for
+            # Signed: whatever happens next, it is vouched for (with the first key, which this
+            # signature may have made).
+            await self.witness.keep(replace(head, first_key=await self._first_key()))
         return SignedCheckpoint(Checkpoint(origin, size, root), note, at, signature.kid)
 
     async def _check_witnessed(self, head: WitnessedHead) -> None:
         """Refuse ``head`` unless it extends the last head this instance signed (module doc).
 
-        A log of no entry beside a witnessed one is a new database (a developer's data
-        directory whose database was deleted): started afresh, with a warning, since an
-        attacker who empties the whole log hides nothing (every bundle and anchor kept shows
-        it). Any other log that does not extend the witness is refused."""
+        A log of another first signing key, or of no entry, beside a witnessed one is a new
+        database (a developer's data directory whose database was deleted, then seeded again):
+        started afresh, with a warning; an attacker who empties the log or the key table to pass
+        for one hides nothing (every anchor kept, every trusted key history shows it). Any
+        other log that does not extend the witness is refused."""
         kept = await self.witness.last()
         if kept is None:
             return
-        if head.size == 0 and kept.size > 0:
-            logger.warning("evidence log is empty where this instance had signed %d entries "
-                           "(%s): a new database; its signed-head witness starts afresh",
-                           kept.size, kept.origin)
+        if kept.first_key != head.first_key or (head.size == 0 and kept.size > 0):
+            logger.warning("evidence log of another first signing key (%s, the witness's %s) "
+                           "or empty where this instance had signed %d entries (%s): a new "
+                           "database; its signed-head witness starts afresh",
+                           head.first_key or "none yet", kept.first_key or "none", kept.size,
+                           kept.origin)
             await self.witness.forget()
             return
         if kept.origin != head.origin:
@@ -137,6 +142,11 @@ class Checkpoints:
             # KeyError: a tree node missing from the database.
             raise self._forked(head, f"it does not extend the head of {kept.size} entries "
                                f"this instance signed ({exc})") from None
+
+    async def _first_key(self) -> str:
+        """The ``kid`` of the log's first signing key, ``""`` while it has none."""
+        history = await self.keys.history()
+        return history.keys[0].kid if len(history) else ""
 
     def _forked(self, head: WitnessedHead, why: str) -> LogForked:
         logger.critical("evidence log refused at %d entries: %s; nothing signed "

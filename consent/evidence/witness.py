@@ -13,6 +13,10 @@ critical log line instead of a signature.
 What it cannot see: a rewrite of entries the instance never signed over (after its last
 checkpoint), and anything before the witness's first head (a new data directory trusts the
 log it first signs, "trust on first use"). Replicas each keep their own witness; each checks.
+A log whose first signing key is not the witnessed one is another log (a developer's new
+database beside an old data directory): the witness starts afresh on it, with a warning. A
+writer who empties the key table to pass for one gains nothing stealthy: the server then signs
+with a new key no auditor trusts, and every record signed before stops verifying.
 
 Implementations: :class:`FileHeadWitness` (production, one small JSON file written atomically)
 and :class:`MemoryHeadWitness` (one process's lifetime: tests, and instances without a data
@@ -41,11 +45,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class WitnessedHead:
-    """A signed tree head: the log's origin, its size and RFC 6962 root."""
+    """A signed tree head: the log's origin, its size and RFC 6962 root, and the log's identity:
+    the ``kid`` of its first signing key (a new database makes a new first key; a writer
+    without keys cannot give the log another without every later signature failing)."""
 
     origin: str
     size: int
     root: bytes
+    first_key: str = ""
+
+    def same_log(self, other: WitnessedHead) -> bool:
+        return (self.origin, self.first_key) == (other.origin, other.first_key)
 
 
 class HeadWitness(Protocol):
@@ -69,7 +79,7 @@ class MemoryHeadWitness:
         return self._head
 
     async def keep(self, head: WitnessedHead) -> None:
-        if self._head is None or head.size > self._head.size or head.origin != self._head.origin:
+        if self._head is None or head.size > self._head.size or not head.same_log(self._head):
             self._head = head
 
     async def forget(self) -> None:
@@ -77,7 +87,7 @@ class MemoryHeadWitness:
 
 
 class FileHeadWitness:
-    """The last signed head in a JSON file (``{"origin", "size", "root"}``), replaced
+    """The last signed head in a JSON file (``{"origin", "size", "root", "first_key"}``), replaced
     atomically (written and synced under a temporary name, then renamed), so a crash leaves
     the old head or the new one, never a torn file. An unreadable file is an error, not an
     absent one: silently starting over would forget what it was kept for.
@@ -100,7 +110,7 @@ class FileHeadWitness:
 
     async def last(self) -> WitnessedHead | None:
         stored, held = await asyncio.to_thread(self._read), await self._memory.last()
-        if held is not None and (stored is None or stored.origin != held.origin
+        if held is not None and (stored is None or not stored.same_log(held)
                                  or held.size > stored.size):
             return held
         return stored
@@ -132,9 +142,11 @@ class FileHeadWitness:
                                       f"{exc.strerror}.") from None
         try:
             value = json.loads(text)
-            head = WitnessedHead(value["origin"], value["size"], b64decode(value["root"]))
+            head = WitnessedHead(value["origin"], value["size"], b64decode(value["root"]),
+                                 value.get("first_key", ""))
             if (not isinstance(head.origin, str) or type(head.size) is not int
-                    or head.size < 0 or len(head.root) != 32):
+                    or head.size < 0 or len(head.root) != 32
+                    or not isinstance(head.first_key, str)):
                 raise ValueError
         except (ValueError, KeyError, TypeError):
             raise EvidenceUnavailable(
@@ -144,11 +156,11 @@ class FileHeadWitness:
 
     def _write(self, head: WitnessedHead) -> None:
         current = self._read()
-        if current is not None and current.origin == head.origin and head.size <= current.size:
+        if current is not None and current.same_log(head) and head.size <= current.size:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps({"origin": head.origin, "size": head.size,
-                           "root": b64encode(head.root)}).encode()
+                           "root": b64encode(head.root), "first_key": head.first_key}).encode()
         fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
         try:
             with os.fdopen(fd, "wb") as handle:

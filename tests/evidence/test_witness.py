@@ -122,8 +122,9 @@ async def test_an_honest_log_moves_the_witness_on(db: Database, clock: FrozenClo
     for batch in (3, 1, 4):
         await log.append_many(admin(clock, n) for n in range(batch))
         signed = await checkpoints.issue()
+        first_key = (await keys.history()).keys[0].kid
         assert await witness.last() == WitnessedHead(ORIGIN, signed.size,
-                                                     signed.checkpoint.root)
+                                                     signed.checkpoint.root, first_key)
     assert await _stored_sizes(db) == [3, 4, 8]
     # A checkpoint another replica stored (same size) is handed out and vouched for.
     other = MemoryHeadWitness()
@@ -152,12 +153,37 @@ async def test_an_empty_database_starts_the_witness_afresh(
     witness = MemoryHeadWitness()
     await witness.keep(WitnessedHead(ORIGIN, 9, ROOT_A))
     log = EvidenceLog(db, origin=ORIGIN, clock=clock)
+    keys = MemoryKeyStore(clock=clock)
     with caplog.at_level(logging.WARNING):
-        signed = await Checkpoints(log, MemoryKeyStore(clock=clock), clock=clock,
-                                   witness=witness).issue()
+        signed = await Checkpoints(log, keys, clock=clock, witness=witness).issue()
     assert signed.size == 0
     assert "a new database" in caplog.text
-    assert await witness.last() == WitnessedHead(ORIGIN, 0, signed.checkpoint.root)
+    assert await witness.last() == WitnessedHead(ORIGIN, 0, signed.checkpoint.root,
+                                                 (await keys.history()).keys[0].kid)
+
+
+async def test_a_new_database_seeded_before_its_first_checkpoint_is_another_log(
+        db: Database, clock: FrozenClock, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``rm .passerelle/passerelle.db`` then ``passerelle serve --demo``: the demo's records are
+    appended before the first checkpoint, so the log is not empty; its first signing key is
+    new, which is what makes it another log rather than a fork (a writer without keys cannot
+    pass for one without a key no auditor trusts)."""
+    witness_file = tmp_path / "signed-head.json"
+    log = EvidenceLog(db, origin=ORIGIN, clock=clock)
+    await log.append_many(admin(clock, n) for n in range(5))
+    await Checkpoints(log, MemoryKeyStore(clock=clock), clock=clock,
+                      witness=FileHeadWitness(witness_file)).issue()
+    await _rewrite(db, clock, 7)  # the new database, seeded
+    keys = MemoryKeyStore(clock=clock)  # its keys, made anew
+    log = EvidenceLog(db, origin=ORIGIN, clock=clock)
+    with caplog.at_level(logging.WARNING):
+        signed = await Checkpoints(log, keys, clock=clock,
+                                   witness=FileHeadWitness(witness_file)).issue()
+    assert signed.size == 7
+    assert "another first signing key" in caplog.text
+    assert await FileHeadWitness(witness_file).last() == WitnessedHead(
+        ORIGIN, 7, signed.checkpoint.root, (await keys.history()).keys[0].kid)
 
 
 async def test_a_read_only_place_keeps_the_head_in_memory(
