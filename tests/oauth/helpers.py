@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+from sqlmodel import select
 
+from consent.models import Recipient
+from consent.storage import Database
 from tests.oauth.conftest import REDIRECT_URI, Browser, Running, query_of
 
 
@@ -86,3 +91,17 @@ async def granted(p: Running) -> tuple[str, str, dict[str, Any]]:
     status, body = await exchange_code(p, code, verifier)
     assert status == 200, body
     return code, verifier, body
+
+
+def only_recipient(data_dir: Path) -> Recipient:
+    """The one recipient a ``passerelle clients create`` run stored in ``data_dir``'s
+    embedded database."""
+    async def stored() -> Recipient:
+        db = Database.from_url(f"sqlite:///{data_dir / 'passerelle.db'}")
+        try:
+            async with db.session() as session:
+                return (await session.exec(select(Recipient))).one()
+        finally:
+            await db.dispose()
+
+    return asyncio.run(stored())

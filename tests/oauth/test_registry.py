@@ -13,7 +13,6 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from consent.client_secrets import verify_client_secret
-from consent.models import Recipient
 from consent.tokens import digest, find_token
 from proxy.cli import main
 from proxy.keys import oauth_server_key, token_store_key
@@ -22,7 +21,13 @@ from proxy.oauth.exchange import Exchange
 from proxy.oauth.glue import Snapshot, bound
 from proxy.oauth.grants import CODE_TTL
 from tests.oauth.conftest import Browser, Running
-from tests.oauth.helpers import exchange_code, get_code, introspect, token_request
+from tests.oauth.helpers import (
+    exchange_code,
+    get_code,
+    introspect,
+    only_recipient,
+    token_request,
+)
 
 NEW_RECIPIENT = {
     "name": "Solar Check", "website": "https://solar.example",
@@ -56,21 +61,10 @@ def test_clients_create_prints_credentials_once(tmp_path: Path,
     assert main([*args[:-1], "--redirect-uri", "http://evil.example/cb"]) == 2
     assert "redirect URI" in capsys.readouterr().out
 
-    import asyncio
 
-    from sqlmodel import select
 
-    from consent.storage import Database
 
-    async def stored() -> Recipient:
-        db = Database.from_url(f"sqlite:///{tmp_path / 'passerelle.db'}")
-        try:
-            async with db.session() as session:
-                return (await session.exec(select(Recipient))).one()
-        finally:
-            await db.dispose()
-
-    recipient = asyncio.run(stored())
+    recipient = only_recipient(tmp_path)
     assert recipient.allowed_datasets == ["daily_consumption", "contract"]
     assert recipient.client_secret_hash != printed["client_secret"]
     assert verify_client_secret(recipient.client_secret_hash or "", printed["client_secret"])

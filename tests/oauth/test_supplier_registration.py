@@ -6,18 +6,15 @@ the DSO's code was then matched against display names.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlmodel import select
 
-from consent.models import Recipient
-from consent.storage import Database
 from proxy.cli import main
 from proxy.oauth.registry import draft_from_json
 from tests.oauth.conftest import Running
+from tests.oauth.helpers import only_recipient
 from tests.oauth.test_registry import NEW_RECIPIENT, mint_admin_token
 from tests.support.journal import journal_and_events
 
@@ -45,15 +42,7 @@ def test_clients_create_registers_a_supplier_with_its_code(
     assert main([*args, "--supplier-code", "5499000000007"]) == 0
     capsys.readouterr()
 
-    async def stored() -> Recipient:
-        db = Database.from_url(f"sqlite:///{tmp_path / 'passerelle.db'}")
-        try:
-            async with db.session() as session:
-                return (await session.exec(select(Recipient))).one()
-        finally:
-            await db.dispose()
-
-    recipient = asyncio.run(stored())
+    recipient = only_recipient(tmp_path)
     assert (recipient.is_supplier, recipient.supplier_code) == (True, "5499000000007")
 
 
