@@ -240,7 +240,8 @@ async def access_history(session: AsyncSession, tenant_id: str, household_id: st
     rows = list((await session.exec(statement.order_by(col(AccessEventRow.at).desc())
                                     .limit(wanted.limit + 1))).all())
     counts, counted_by = await counted_history(
-        session, tenant_id, consent_ids, occupancies, since=wanted.since, until=wanted.until,
+        session, tenant_id, consent_ids, mandate_ids, occupancies, since=wanted.since,
+        until=wanted.until,
         recipient_id=wanted.recipient_id, dataset=wanted.dataset)
     recipients = {r.id: r for r in (await session.exec(select(Recipient).where(
         col(Recipient.id).in_({s for s in seen if s is not None} | counted_by)))).all()}

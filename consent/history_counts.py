@@ -56,18 +56,24 @@ class CountLine:
 
 
 async def counted_history(session: AsyncSession, tenant_id: str, consent_ids: list[str],
+                          mandate_ids: list[str],
                           occupancies: Sequence[tuple[Occupancy, MeteringPoint]], *,
                           since: datetime, until: datetime, recipient_id: str | None,
                           dataset: str | None) -> tuple[list[CountLine], set[str]]:
     """The household's counts of periods overlapping ``[since, until)`` (filtered by
-    ``recipient_id`` and ``dataset``), newest first, and every recipient its counts name."""
+    ``recipient_id`` and ``dataset``), newest first, and every recipient its counts name.
+
+    The same ownership as the detailed history (:func:`consent.dashboard.access_history`):
+    counts under the household's own consents and mandates, and counts under neither on its
+    points for whole periods of its occupancy; never a count under another household's consent
+    or mandate (a previous occupant's CPAS still polling: R9, R13)."""
     within = [and_(col(C.point) == str(point.ref), col(C.period_start) >= occupancy.starts_at,
                    *([col(C.period_end) <= occupancy.ends_at] if occupancy.ends_at else []))
               for occupancy, point in occupancies]
-    theirs = col(C.consent_id).in_(consent_ids)
+    theirs = or_(col(C.consent_id).in_(consent_ids), col(C.mandate_id).in_(mandate_ids))
+    ungranted = and_(col(C.consent_id).is_(None), col(C.mandate_id).is_(None), or_(*within))
     mine = and_(col(C.tenant_id) == tenant_id, col(C.api) != PORTAL_API,
-                or_(theirs, and_(col(C.consent_id).is_(None), or_(*within))) if within
-                else theirs)
+                or_(theirs, ungranted) if within else theirs)
     seen = {r for r in (await session.exec(select(C.recipient_id).where(mine).distinct()))
             if r is not None}
     conditions: list[Any] = [mine, col(C.period_end) > since, col(C.period_start) < until]

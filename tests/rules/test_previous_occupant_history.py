@@ -19,6 +19,7 @@ from consent.models import PartyKind
 from consent.services import Actor, ConsentService, MandateService, OccupancyService
 from consent.services import registry as reg
 from tests.rules.app_world import POINTS, RulesWorld
+from tests.rules.test_retention import sweep
 
 
 async def _seen(w: RulesWorld, household_id: str) -> list[tuple[str | None, str | None]]:
@@ -53,3 +54,32 @@ async def test_new_occupant_does_not_see_the_cpas_of_the_previous_one(
     assert await _seen(w, newcomer.id) == [], "the new occupant's page shows the CPAS"
     # The previous occupant's own history keeps the denial under its mandate.
     assert ("cpas", w.mandate_id) in await _seen(w, w.parties["h6"])
+
+
+async def test_nor_once_the_reads_are_only_counted(app_world: RulesWorld) -> None:
+    """Past 31 days a read is only a weekly count (R17): the count of the CPAS's attempts
+    under the previous occupant's mandate stays that household's, not the newcomer's."""
+    w = app_world
+    async with w.db.session() as s:
+        newcomer = await reg.add_party(s, tenant_id="default", kind=PartyKind.HOUSEHOLD,
+                                       name="Newcomer", now=w.clock.now())
+    consents = ConsentService(w.db, w.clock)
+    occupancy = OccupancyService(w.db, w.clock, consents, MandateService(w.db, w.clock))
+    # A move-in at the start of a week, so that a whole week of the occupancy has counts.
+    w.clock.advance(timedelta(days=7 - w.clock.now().weekday()))
+    w.clock.set(w.clock.now().replace(hour=0, minute=0, second=0, microsecond=0))
+    await occupancy.move_in(Actor(ActorRole.OPERATOR, party_id=w.parties["alex"]),
+                            POINTS[6], newcomer.id, w.clock.now())
+    w.clock.advance(timedelta(hours=1))
+    assert (await w.read("cpas", POINTS[6]))[0] == 403  # the CPAS keeps polling
+    w.clock.advance(timedelta(days=40))
+    assert await sweep(w) > 0  # the detail is gone, its week counted
+
+    async def counted(household_id: str) -> list[tuple[str | None, int]]:
+        async with w.db.session() as s:
+            history = await access_history(s, "default", household_id, HistoryFilter(
+                since=w.clock.now() - timedelta(days=60), until=w.clock.now()))
+        return [(c.recipient, c.refused) for c in history.counts]
+
+    assert await counted(newcomer.id) == [], "the newcomer's page counts the CPAS"
+    assert ("cpas", 1) in await counted(w.parties["h6"])
