@@ -24,19 +24,24 @@ minted directly, as the servers store them.
 
 from __future__ import annotations
 
+import base64
 import json
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer, unused_port
 
 from adapters.simulator import ContractTerms, Occupant, Simulator, SimulatorAdapter, derive_profile
 from consent.access_events import ACCESS_EVENT_TABLE
 from consent.clock import FrozenClock
+from consent.evidence.secrets import ENV_VAR
 from consent.identifiers import PointRef, Source
 from consent.lifecycle import ActorRole
 from consent.logins import find_account
@@ -56,6 +61,7 @@ from consent.vocabulary import Dataset, Direction, Energy, Resolution
 from proxy.app import create_app
 from proxy.keys import database_key
 from proxy.settings import Settings
+from tests.support.databases import PostgresFactory
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -156,6 +162,27 @@ async def start_replica(database_url: str, data_dir: Path,
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1", port=port))
     await client.start_server()
     return client
+
+
+@asynccontextmanager
+async def two_replicas(postgres_factory: PostgresFactory, tmp_path: Path,
+                       monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
+                           tuple[RulesWorld, RulesWorld]]:
+    """The world on two replicas of one new PostgreSQL database (the second sharing the
+    first's world and clock), each with its own data directory: replicas share their secrets
+    (docs/operations.md, section 3), never a directory."""
+    monkeypatch.setenv(ENV_VAR, base64.b64encode(bytes(range(32))).decode())
+    url = postgres_factory.create()
+    a = await build(url, tmp_path / "replica-a")
+    try:
+        b = replace(a, client=await start_replica(url, tmp_path / "replica-b", a.clock))
+        try:
+            yield a, b
+        finally:
+            await b.client.close()
+    finally:
+        await a.client.close()
+        postgres_factory.drop(url)
 
 
 async def build(database_url: str, data_dir: Path) -> RulesWorld:

@@ -4,17 +4,14 @@ written in the transaction of its metadata, so a refused attachment keeps neithe
 
 from __future__ import annotations
 
-import base64
 import hashlib
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
 from consent.evidence.blobs_db import DOCUMENTS
-from consent.evidence.secrets import ENV_VAR
-from tests.rules.app_world import POINTS, RulesWorld, build, start_replica
+from tests.rules.app_world import POINTS, RulesWorld, two_replicas
 from tests.support.databases import PostgresFactory
 
 pytestmark = pytest.mark.postgres
@@ -25,12 +22,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Producer (CPAS de Namur) >> endobj\ntrailer << >>\
 async def test_a_proof_uploaded_on_one_replica_is_served_by_another(
         postgres_factory: PostgresFactory, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # Replicas share their secrets (docs/operations.md, section 3), never a directory.
-    monkeypatch.setenv(ENV_VAR, base64.b64encode(bytes(range(32))).decode())
-    url = postgres_factory.create()
-    a = await build(url, tmp_path / "replica-a")
-    b = replace(a, client=await start_replica(url, tmp_path / "replica-b", a.clock))
-    try:
+    async with two_replicas(postgres_factory, tmp_path, monkeypatch) as (a, b):
         status, body = await a.staff("marc", "POST", "/staff/mandates", json_body={
             "household_id": a.parties["h0"], "scope": "both", "points": [str(POINTS[0])],
             "datasets": ["daily_consumption"]})
@@ -49,10 +41,6 @@ async def test_a_proof_uploaded_on_one_replica_is_served_by_another(
                        for f in data_dir.rglob("*") if f.is_file())
         status, other = await b.staff("rolf", "GET", f"/staff/proofs/{proof['id']}")
         assert status == 404, other  # the other tenant's reviewer: never the document
-    finally:
-        await b.client.close()
-        await a.client.close()
-        postgres_factory.drop(url)
 
 
 async def stored_documents(world: RulesWorld) -> int:

@@ -5,9 +5,7 @@ at once (each read counted once). Bundles over pruned periods: tests/evidence/te
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,11 +16,10 @@ import sqlalchemy as sa
 from consent.access_counts import ACCESS_COUNT_TABLE
 from consent.access_events import ACCESS_EVENT_TABLE
 from consent.evidence.log_reader import ENTRY
-from consent.evidence.secrets import ENV_VAR
 from consent.retention_sweep import ACTION, run_retention
 from proxy.evidence.setup import sweep_retention
 from proxy.keys import evidence_key, metrics_key
-from tests.rules.app_world import POINTS, RulesWorld, build, start_replica
+from tests.rules.app_world import POINTS, RulesWorld, two_replicas
 from tests.support.databases import PostgresFactory
 
 SECOND = timedelta(seconds=1)
@@ -99,12 +96,7 @@ async def test_one_read_through_every_view_of_r17(app_world: RulesWorld) -> None
 async def test_two_replicas_sweeping_at_once_count_each_read_once(
         postgres_factory: PostgresFactory, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # Replicas share their secrets (docs/operations.md, section 3), never a directory.
-    monkeypatch.setenv(ENV_VAR, base64.b64encode(bytes(range(32))).decode())
-    url = postgres_factory.create()
-    a = await build(url, tmp_path / "replica-a")
-    b = replace(a, client=await start_replica(url, tmp_path / "replica-b", a.clock))
-    try:
+    async with two_replicas(postgres_factory, tmp_path, monkeypatch) as (a, b):
         for n in range(12):
             world = a if n % 2 else b
             assert (await world.read("pmo", POINTS[n % 6]))[0] == 200
@@ -122,7 +114,3 @@ async def test_two_replicas_sweeping_at_once_count_each_read_once(
         assert sum(n for e in s["weekly_entries"] for datasets in e["weeks"].values()
                    for outcomes in datasets.values() for n in outcomes.values()) == reads
         assert sum(d["access_events"] for d in s["sweeps"]) == reads  # the logs add up too
-    finally:
-        await b.client.close()
-        await a.client.close()
-        postgres_factory.drop(url)
