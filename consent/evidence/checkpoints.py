@@ -108,7 +108,8 @@ class Checkpoints:
         finally:
             # Signed: whatever happens next, it is vouched for (with the first key, which this
             # signature may have made).
-            await self.witness.keep(replace(head, first_key=await self._first_key()))
+            await self.witness.keep(head if head.first_key
+                                    else replace(head, first_key=await self._first_key()))
         return SignedCheckpoint(Checkpoint(origin, size, root), note, at, signature.kid)
 
     async def _check_witnessed(self, head: WitnessedHead) -> None:
