@@ -69,6 +69,19 @@ class Cluster:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
                   "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")
+        # The port is free when chosen, not when the server binds it: another test worker
+        # (pytest-xdist) or server may take it between the two. Choose again, a few times.
+        for attempt in range(3):
+            try:
+                self._start_server()
+                return
+            except RuntimeError:
+                log = (self.root / "server.log").read_text(errors="replace")
+                if "could not bind" not in log or attempt == 2:
+                    raise
+                self.port = _free_port()
+
+    def _start_server(self) -> None:
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
                    f"-c unix_socket_directories={self.root} -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50")
