@@ -53,11 +53,22 @@ async def points_held_by_recipient(session: AsyncSession, consent: Consent,
     """The points of ``consent``'s grantor that its recipient holds under other live consents
     (not ``consent`` itself, nor the consent it supersedes)."""
     others = {consent.id} | ({consent.supersedes_id} if consent.supersedes_id else set())
+    return await points_held_from(session, consent.tenant_id, consent.grantor_id,
+                                  consent.recipient_id, now, excluding=others)
+
+
+async def points_held_from(session: AsyncSession, tenant_id: str, household_id: str,
+                           recipient_id: str, now: datetime, *,
+                           excluding: Collection[str] = ()) -> set[str]:
+    """The points of ``household_id`` that ``recipient_id`` holds under live consents (not
+    those of ``excluding``): what an online grant to that recipient is counted with. The
+    consent page counts them before the household decides (unlocked: only a hint there, the
+    grant counts again under :func:`lock_household`)."""
     statement = select(ConsentPoint.point_id).join(
         Consent, col(Consent.id) == col(ConsentPoint.consent_id)).where(
-        Consent.tenant_id == consent.tenant_id, Consent.grantor_id == consent.grantor_id,
-        Consent.recipient_id == consent.recipient_id, col(Consent.state).in_(_LIVE_CONSENT),
-        col(Consent.valid_until) > now, col(Consent.id).not_in(others))
+        Consent.tenant_id == tenant_id, Consent.grantor_id == household_id,
+        Consent.recipient_id == recipient_id, col(Consent.state).in_(_LIVE_CONSENT),
+        col(Consent.valid_until) > now, col(Consent.id).not_in(excluding))
     return set((await session.exec(statement)).all())
 
 

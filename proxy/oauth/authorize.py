@@ -32,6 +32,7 @@ from authlib.oauth2.base import OAuth2Error
 
 from consent.households import mandated_households, occupied_points
 from consent.models import AccountRole, Community, MeteringPoint, Party
+from consent.services.held_points import points_held_from
 from proxy.errors import InvalidRequest, OAuthError
 from proxy.keys import database_key, oauth_server_key, token_store_key
 from proxy.oauth.answer_once import already_answered, is_answered
@@ -81,6 +82,10 @@ async def authorize(request: web.Request) -> web.StreamResponse:
             points = [p for _, mine in households for p in mine]
         else:
             return await error_page(request, "consent.not_household", status=403)
+        recipient_id = snapshot.client.recipient.id
+        held = {household: frozenset(await points_held_from(
+            session, account.tenant_id, household, recipient_id, exchange.now))
+            for household in ([h.id for h, _ in households] or [account.party_id])}
         assert snapshot.access is not None  # set by AccessRequestCheck during validation
         community = None
         if snapshot.access.community is not None:
@@ -90,7 +95,8 @@ async def authorize(request: web.Request) -> web.StreamResponse:
                 return await error_page(request, "consent.no_community", status=400)
     pending = Pending(server, snapshot, grant, exchange, snapshot.client,
                       snapshot.access, account, tuple(points), households,
-                      (community.name, community.min_members) if community is not None else None)
+                      (community.name, community.min_members) if community is not None else None,
+                      held)
     if await is_answered(request.app[database_key], snapshot):  # the page shown again, a resubmit
         return already_answered(pending)
     if request.method == "GET":

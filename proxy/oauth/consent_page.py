@@ -11,14 +11,16 @@ The page says in words what the app may do with the data (R4): read each meter o
 individual consent), or use it only inside the aggregate of the community it names, summed
 with at least k households, never on its own (a community consent).
 
-The page first shows at most :data:`~consent.scopes.MAX_POINTS` meters ticked (R14: more goes
-through a written path), of the first household only: the form as shown can be approved as is.
+The page first shows ticked, of the first household only, the meters the app already holds
+and others while the app would hold at most :data:`~consent.scopes.MAX_POINTS` of that
+household's meters in all (R14 counts what it holds: more goes through a written path), so the
+form as shown can be approved as is; each household's group says how many the app holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,6 +58,9 @@ class Pending:
     #: For a community consent (R4): the name and the k of the community whose aggregate it
     #: feeds.
     community: tuple[str, int] | None = None
+    #: Per household (party id): the ids of its points the app already holds under live
+    #: consents. R14 counts them with the points of this request.
+    held: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def refs(self) -> list[PointRef]:
@@ -93,18 +98,34 @@ def offered(pending: Pending) -> tuple[list[MeteringPoint], list[str], list[Data
 
 def groups(pending: Pending, points: Sequence[MeteringPoint]) -> list[dict[str, Any]]:
     """The offered points by household: one group without a name for a household's own page,
-    one per household (named) for a mandatary."""
-    if not pending.households:
-        return [{"name": None, "points": [str(p.ref) for p in points]}]
-    return [{"name": household.name, "points": [str(p.ref) for p in points if p in mine]}
-            for household, mine in pending.households]
+    one per household (named) for a mandatary; each says which of its points the app already
+    holds, and how many in all (R14 counts them)."""
+    households = pending.households or ((None, tuple(points)),)
+    shown = []
+    for household, mine in households:
+        held = pending.held.get(household.id if household else pending.account.party_id,
+                                frozenset())
+        shown.append({"name": household.name if household else None,
+                      "points": [str(p.ref) for p in points if p in mine],
+                      "held": {str(p.ref) for p in points if p in mine and p.id in held},
+                      "held_count": len(held)})
+    return shown
 
 
 def default_ticks(pending: Pending, points: Sequence[MeteringPoint]) -> list[str]:
     """The points ticked when the page is first shown: those of the household the form
-    selects first, at most :data:`MAX_POINTS` (R14), so approving the form as shown works."""
+    selects first, so that approving the form as shown works (R14): the points the app
+    already holds (they add nothing to the count), then others while the app would hold at
+    most :data:`MAX_POINTS` of the household's points in all."""
+    household = pending.households[0][0].id if pending.households else pending.account.party_id
     first_group = pending.households[0][1] if pending.households else points
-    return [str(p.ref) for p in points if p in first_group][:MAX_POINTS]
+    held = pending.held.get(household, frozenset())
+    offered_here = [p for p in points if p in first_group]
+    again = [p for p in offered_here if p.id in held]
+    room = max(0, MAX_POINTS - len(held))
+    new = [p for p in offered_here if p.id not in held][:room]
+    chosen = {p.id for p in again + new}
+    return [str(p.ref) for p in offered_here if p.id in chosen]
 
 
 async def consent_page(request: web.Request, pending: Pending, *, error: str | None = None,

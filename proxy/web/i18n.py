@@ -69,6 +69,12 @@ MESSAGES: Catalogue = {
         "fr": "L'application a aussi demandé des compteurs qui ne sont pas les vôtres ; "
               "ils ne seront pas partagés :",
         "en": "The app also asked for meters that are not yours; they will not be shared:"},
+    "consent.already_held": {
+        "fr": "Cette application a déjà accès à {n} de ces compteurs : ils comptent dans la "
+              "limite.",
+        "en": "This app can already read {n} of these meters: they count towards the limit."},
+    "consent.held_point": {"fr": "déjà partagé avec cette application",
+                           "en": "already shared with this app"},
     "consent.datasets": {"fr": "Quelles données", "en": "Which data"},
     "consent.sensitive": {"fr": "détaillé : seulement avec votre accord explicite",
                           "en": "detailed: only with your explicit consent"},

@@ -30,7 +30,11 @@ PINNED = {"oauth-consent/1": {
     # ... and what the app may do with the data: each meter alone, or a community's total (R4).
     "oauth-consent/4": {
     "fr": "dbd8483ac0d7b774a70bf6694589ba87d0ee809787cb0e0c69498b8740c96af7",
-    "en": "f4b0de182aa98efe3a1e4335e44364bfdf90b28a6da62ccbfe587e04916307bd"}}
+    "en": "f4b0de182aa98efe3a1e4335e44364bfdf90b28a6da62ccbfe587e04916307bd"},
+    # ... and the meters the app already holds, ticked and counted before the household decides.
+    "oauth-consent/5": {
+    "fr": "c897d93985f7e352d973ba8878e4343871420131ce3867a15559d7bb4d19f071",
+    "en": "9ae5c74a1a937254876807773f6991dc24494ab0cc302553fb86116e7753c84e"}}
 
 
 def test_the_wording_cannot_change_without_a_new_version() -> None:

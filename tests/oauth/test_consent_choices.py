@@ -70,3 +70,29 @@ async def test_a_third_meter_for_the_same_app_says_it_already_has_two(
                                         [*only_third, ("decision", "approve")])
     assert response.status == 400
     assert "This application already has access to other meters of this household" in html
+
+
+async def test_the_form_as_shown_counts_the_meters_the_app_already_holds(
+        passerelle: Running, browser: Browser) -> None:
+    """The page pre-ticked its first two meters whatever the app already held, so a household
+    whose app held one meter (PRM3) was shown two others ticked and refused on approving the
+    form as shown (R14: three in all). It now ticks the held meter, and one more."""
+    await _third_meter(passerelle)
+    url = authorize_url(passerelle) + "&lang=en"
+    action, fields = await browser.consent_form(url)
+    only_third = [(k, v) for k, v in fields if k != "point"] + [("point", str(PRM3))]
+    response, _ = await browser.post(action.replace("&amp;", "&"),
+                                     [*only_third, ("decision", "approve")])
+    assert response.status == 303
+
+    url = authorize_url(passerelle) + "&lang=en"  # a new request (the first one is answered)
+    action, fields = await browser.consent_form(url)
+    assert [v for k, v in fields if k == "point"] == [str(PRM), str(PRM3)]
+    _, html = await browser.get(url)
+    assert "This app can already read 1 of these meters" in html
+    assert f'{PRM3} <em class="held">(already shared with this app)</em>' in html
+    assert f'value="{PRM2}">' in html  # offered, not ticked
+    response, _ = await browser.post(action.replace("&amp;", "&"),
+                                     [*fields, ("decision", "approve")])
+    assert response.status == 303
+    assert "code=" in urlsplit(response.headers["Location"]).query
