@@ -26,7 +26,7 @@ from consent.vocabulary import Dataset, Resolution
 from proxy.auth import BearerRecheck, authenticate_bearer
 from proxy.data.evidence import Rendered, error_headers, evidenced, json_bytes
 from proxy.data.service import Caller
-from proxy.data.trace import Trace
+from proxy.data.trace import Trace, asked_window
 from proxy.keys import clock_key, data_service_key
 from proxy.middlewares import PROBLEM_JSON
 from proxy.paging import keyed_page_of
@@ -96,19 +96,27 @@ async def _caller(request: web.Request, trace: Trace) -> tuple[VerifiedToken, Ca
 async def read_dataset(request: web.Request, trace: Trace) -> tuple[Any, int]:
     """``GET /api/v1/points/{point_id}/datasets/{dataset}``."""
     token, caller = await _caller(request, trace)
-    dataset = Dataset.parse(request.match_info["dataset"])
-    point = resolve_point(request.match_info["point_id"], token)
     service = request.app[data_service_key]
+    query = request.query
+    try:  # what was asked, in the event of a refusal too; then the request counts (429)
+        dataset = Dataset.parse(request.match_info["dataset"])
+        trace.dataset = dataset.value
+        point = resolve_point(request.match_info["point_id"], token)
+        trace.point = str(point)
+        if not dataset.spec.is_series:
+            if "resolution" in query:  # silently ignored, it would look honoured
+                raise DomainError(f"{dataset.value} is a record: it has no resolution.",
+                                  field="resolution")
+        else:
+            days = DayRange.parse(query.get("start", ""), query.get("end", ""))
+            trace.window = asked_window(days)
+            wanted = query.get("resolution")
+            resolution = Resolution.parse(wanted) if wanted else None
+    finally:  # a malformed request counts too; over the limit, the 429 is the answer
+        await service.admit(token.recipient_id)
     if not dataset.spec.is_series:
-        if "resolution" in request.query:  # silently ignored, it would look honoured
-            raise DomainError(f"{dataset.value} is a record: it has no resolution.",
-                              field="resolution")
         record = (await service.record(caller, point, dataset, trace)).record
         return {**record.to_json(), "consent": trace.consent_id}, len(record.fields)
-    query = request.query
-    days = DayRange.parse(query.get("start", ""), query.get("end", ""))
-    wanted = query.get("resolution")
-    resolution = Resolution.parse(wanted) if wanted else None
     series = await service.series(caller, point, dataset, days, resolution, trace)
     window = trace.window
     assert window is not None
@@ -142,8 +150,7 @@ async def _consents(request: web.Request, trace: Trace,
     token, caller = await _caller(request, trace)
     page = keyed_page_of(request.query)
     service = request.app[data_service_key]
-    if service.limits is not None:
-        await service.limits.check(token.recipient_id)
+    await service.admit(token.recipient_id)
     found = await service.facts.consents(
         recipient_id=token.recipient_id, consent_id=token.consent_id,
         at=request.app[clock_key].now(), tenant=caller.tenant, after=page.after,

@@ -28,7 +28,7 @@ from consent.services.queries import get_row
 from consent.vocabulary import Dataset, Resolution
 from proxy.auth import authenticate_bearer
 from proxy.data.evidence import classify, evidenced, json_bytes, record_trace
-from proxy.data.trace import Trace
+from proxy.data.trace import Trace, asked_window
 from proxy.keys import clock_key, data_service_key, database_key
 from proxy.native import API, caller_of, render_problem
 
@@ -39,12 +39,18 @@ async def community_dataset(request: web.Request, trace: Trace) -> tuple[Any, in
     token = await authenticate_bearer(request)
     trace.recipient_id, trace.tenant = token.recipient_id, token.tenant_id
     caller = caller_of(token, request)
-    dataset = Dataset.parse(request.match_info["dataset"])
     community_id = request.match_info["community_id"]
-    trace.dataset, trace.point = dataset.value, f"community:{community_id[:40]}"
-    check_additive(dataset)
-    days = DayRange.parse(request.query.get("start", ""), request.query.get("end", ""))
-    resolution = Resolution.parse(request.query.get("resolution") or Resolution.P1D.value)
+    trace.point = f"community:{community_id[:40]}"
+    service = request.app[data_service_key]
+    try:
+        dataset = Dataset.parse(request.match_info["dataset"])
+        trace.dataset = dataset.value
+        check_additive(dataset)
+        days = DayRange.parse(request.query.get("start", ""), request.query.get("end", ""))
+        trace.window = asked_window(days)
+        resolution = Resolution.parse(request.query.get("resolution") or Resolution.P1D.value)
+    finally:  # one request, however many members it reads; a malformed one counts too
+        await service.admit(token.recipient_id)
     async with request.app[database_key].session() as session:
         community = await get_row(session, Community, token.tenant_id, community_id,
                                   "community")
@@ -52,7 +58,6 @@ async def community_dataset(request: web.Request, trace: Trace) -> tuple[Any, in
             raise NotFound(f"No community with id {community_id!r}.", field="community_id")
         members = await current_members(session, token.tenant_id, community.id,
                                         request.app[clock_key].now())
-    service = request.app[data_service_key]
     included: list[tuple[str, Series]] = []
     for member in members:
         read = Trace(api=trace.api, route=trace.route)

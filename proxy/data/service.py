@@ -120,6 +120,15 @@ class DataService:
         self.clock = clock
         self.limits = limits
 
+    async def admit(self, recipient_id: str) -> None:
+        """Count one HTTP request of ``recipient_id`` against its rate limit, or raise
+        :class:`~proxy.data.ratelimit.RecipientRateLimited` (429). Handlers call it once per
+        request, malformed ones included: not per read, since a community aggregate reads
+        every member's point for one request (R4), and its members must not be left out, nor
+        the aggregate refused for too few of them, because of the organiser's own rate."""
+        if self.limits is not None:
+            await self.limits.check(recipient_id)
+
     def _upstream(self, point: PointRef) -> Upstream:
         upstream = self.upstreams.get(point.source)
         if upstream is None:
@@ -132,8 +141,6 @@ class DataService:
         trace.recipient_id = caller.grant.recipient_id
         trace.tenant = caller.tenant
         trace.point, trace.dataset = str(point), dataset.value
-        if self.limits is not None:
-            await self.limits.check(caller.grant.recipient_id)
         at = self.clock.now()
         generation = self.facts.generation()  # before the read (SnapshotCache.put's rule)
         facts = await self.facts.load(recipient_id=caller.grant.recipient_id,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from consent.models.base import DEFAULT_TENANT
-from consent.periods import Period
+from consent.periods import CONSENT_ZONE, DayRange, Period
 from proxy.upstream.calls import FetchReport
 
 
@@ -28,3 +28,11 @@ class Trace:
     #: When the consent checks last allowed the request: the access event's ``at`` (the
     #: instant the data was released), else the instant the event is written.
     decided_at: datetime | None = None
+
+
+def asked_window(days: DayRange) -> Period:
+    """The window ``days`` names, for the access event of a request refused before the
+    point's own zone is read (rate-limited, malformed): in the households' civil time
+    (:data:`~consent.periods.CONSENT_ZONE`, the one zone of France and Belgium);
+    :meth:`~proxy.data.service.DataService.series` then records it in the point's zone."""
+    return days.to_period(CONSENT_ZONE)

@@ -81,6 +81,34 @@ async def test_a_recipient_over_its_rate_limit_gets_429_with_retry_after(
         assert (await world.events())[-2]["rule"] == "rate limit"
 
 
+async def test_every_request_counts_against_the_rate_limit_malformed_ones_too(
+        world_of: WorldOf) -> None:
+    """The limit is the recipient's requests, not its valid reads (found by review: a window
+    given backwards, or a 429-worthy flood of them, never met the limit, each one an access
+    event written); and a refused request's event names the point, dataset and window asked,
+    on both APIs."""
+    async with world_of(rate=0.01, burst=2) as world:
+        dash = await world.token("dash")
+        backwards = {"start": "2026-11-08", "end": "2026-11-01"}
+        statuses = [(await world.get(f"/api/v1/points/{PRM}/datasets/daily_consumption", dash,
+                                     **backwards))[0] for _ in range(3)]
+        assert statuses == [400, 400, 429]
+        status, body, headers = await world.get(
+            "/compat/enedis/metering_data_dc/v5/daily_consumption", dash,
+            usage_point_id=PRM.identifier, start="2026-11-01", end="2026-11-08")
+        assert (status, body["error"]) == (429, "Quota Q3 reached")
+        assert int(headers["Retry-After"]) >= 1
+        status, _, _ = await world.series(dash, "daily_consumption", date(2026, 11, 1),
+                                          date(2026, 11, 8))
+        assert status == 429
+        for event in (await world.events())[-2:]:
+            assert (event["rule"], event["point"], event["dataset"]) == (
+                "rate limit", str(PRM), "daily_consumption"), event
+            assert (event["window_start"], event["window_end"]) == (
+                midnight(date(2026, 11, 1)), midnight(date(2026, 11, 8))), event
+            assert event["upstream_calls"] == 0
+
+
 async def test_cached_days_go_when_no_consent_needs_the_point_and_dataset(
         world: World) -> None:
     """Only dash's consent covers the daily peaks: once it ends, their days go, though coach's

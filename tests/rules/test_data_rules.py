@@ -15,6 +15,7 @@ from consent.services.registry import add_upstream_authorisation
 from consent.services.supply import SupplyService
 from consent.upstream import UpstreamState
 from consent.vocabulary import Dataset, Resolution
+from proxy.data.ratelimit import RecipientLimits
 from proxy.keys import data_service_key
 from tests.rules.app_world import MOVE_IN, POINTS, WINDOW, RulesWorld, midnight
 
@@ -48,6 +49,23 @@ async def test_a_community_aggregate_needs_k_members(app_world_any: RulesWorld) 
     assert body["rule"] == "R4 community k"
     assert body["allowed"] == {"min_members": 5}
     assert "values" not in body
+
+
+async def test_a_community_aggregate_is_one_request_of_the_organisers_rate(
+        app_world: RulesWorld) -> None:
+    """The organiser's rate limit counts its requests, not the member reads behind one
+    aggregate (found by review: with fewer tokens left than members, members were left out
+    as "rate limit" and the aggregate refused as `R4 community k`, or served short)."""
+    w = app_world
+    w.client.app[data_service_key].limits = RecipientLimits.in_memory(0.01, 2)
+    status, body = await w.call("GET", _community(w), w.tokens["pmo"], params=WINDOW)
+    assert (status, body["members"]) == (200, 6), body
+    assert "rate limit" not in [e["rule"] for e in await w.events()]
+    await w.call("GET", _community(w), w.tokens["pmo"], params=WINDOW)
+    status, body = await w.call("GET", _community(w), w.tokens["pmo"], params=WINDOW)
+    assert (status, body["type"].rsplit("/", 1)[-1]) == (429, "rate-limited"), body
+    event = (await w.events())[-1]
+    assert (event["rule"], event["point"]) == ("rate limit", f"community:{w.community_id}")
 
 
 async def test_the_community_dataset_is_the_organisers_only(app_world_any: RulesWorld) -> None:

@@ -15,11 +15,12 @@ from typing import Any
 from aiohttp import web
 
 from consent.identifiers import PointRef
+from consent.periods import DayRange
 from consent.vocabulary import Dataset
 from proxy.auth import authenticate_bearer
 from proxy.compat.enedis import errors, params, wire
 from proxy.data.evidence import add_evidenced_get, evidenced
-from proxy.data.trace import Trace
+from proxy.data.trace import Trace, asked_window
 from proxy.keys import clock_key, data_service_key, web_secret_key
 from proxy.native import caller_of
 from proxy.verified_token import VerifiedToken
@@ -29,13 +30,25 @@ API = "compat/enedis"
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-async def _caller(request: web.Request, trace: Trace,
-                  dataset: Dataset) -> tuple[VerifiedToken, PointRef]:
-    """The verified token and the ``usage_point_id``, noted in the trace as they are known."""
+async def _caller(request: web.Request, trace: Trace, dataset: Dataset, *,
+                  series: bool = False) -> tuple[VerifiedToken, PointRef, DayRange | None]:
+    """The verified token, the ``usage_point_id`` and, for a series, the days asked for,
+    noted in the trace as they are known; then the request counts against the recipient's
+    rate limit (:meth:`~proxy.data.service.DataService.admit`), a malformed one too: over the
+    limit, the answer is Data Connect's ``Quota Q3 reached``."""
     token = await authenticate_bearer(request)
     trace.recipient_id, trace.tenant = token.recipient_id, token.tenant_id
     trace.dataset = dataset.value
-    return token, params.usage_point(request.query)
+    days = None
+    try:
+        point = params.usage_point(request.query)
+        trace.point = str(point)
+        if series:
+            days = params.day_range(request.query, dataset, request.app[clock_key].now())
+            trace.window = asked_window(days)
+    finally:
+        await request.app[data_service_key].admit(token.recipient_id)
+    return token, point, days
 
 
 def series_endpoint(dataset: Dataset) -> Handler:
@@ -44,8 +57,8 @@ def series_endpoint(dataset: Dataset) -> Handler:
 
     @evidenced(API, errors.render)
     async def handler(request: web.Request, trace: Trace) -> tuple[Any, int]:
-        token, point = await _caller(request, trace, dataset)
-        days = params.day_range(request.query, dataset, request.app[clock_key].now())
+        token, point, days = await _caller(request, trace, dataset, series=True)
+        assert days is not None
         series = await request.app[data_service_key].series(
             caller_of(token, request), point, dataset, days, served, trace, native=served is None)
         return wire.meter_reading(series, days.start, days.end), len(series.readings)
@@ -59,7 +72,7 @@ def record_endpoint(dataset: Dataset) -> Handler:
 
     @evidenced(API, errors.render)
     async def handler(request: web.Request, trace: Trace) -> tuple[Any, int]:
-        token, point = await _caller(request, trace, dataset)
+        token, point, _ = await _caller(request, trace, dataset)
         read = await request.app[data_service_key].record(caller_of(token, request), point,
                                                           dataset, trace)
         return (wire.customer(read.record, token.recipient_id, read.held_since,
