@@ -194,8 +194,13 @@ def _log_failed_append(append: asyncio.Future[None]) -> None:
 
 async def _record(request: web.Request, trace: Trace, answer: Rendered, outcome: Outcome,
                   rule: str | None, reason: str | None, values: int) -> None:
-    await record_trace(request, trace, status=answer.status, body=answer.body,
-                       outcome=outcome, rule=rule, reason=reason, values=values)
+    """The event of an answered request: the body it carries, none for a HEAD (RFC 9110
+    §9.3.2: its headers only; aiohttp drops the body), whose event then says that no byte
+    and no value left, whatever a GET would have sent."""
+    head = request.method == "HEAD"
+    await record_trace(request, trace, status=answer.status,
+                       body=b"" if head else answer.body, outcome=outcome, rule=rule,
+                       reason=reason, values=0 if head else values)
 
 
 async def record_trace(request: web.Request, trace: Trace, *, status: int, body: bytes,

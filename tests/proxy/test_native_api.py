@@ -102,6 +102,24 @@ async def test_every_request_leaves_a_complete_event_with_the_hash_of_the_body(
     assert denied["values"] == 0
 
 
+@pytest.mark.parametrize("path", [
+    f"/api/v1/points/{PRM}/datasets/daily_consumption?start=2026-11-01&end=2026-11-08",
+    "/compat/enedis/metering_data_dc/v5/daily_consumption?usage_point_id="
+    f"{PRM.identifier}&start=2026-11-01&end=2026-11-08",
+])
+async def test_a_head_request_is_evidenced_with_the_body_it_was_sent(world: World,
+                                                                      path: str) -> None:
+    """HEAD is answered with headers only: its event hashes the empty body actually sent and
+    counts no values (found by review: it recorded the hash and values of the GET's body)."""
+    token = await world.token("dash")
+    async with world.client.head(path, headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status == 200
+        assert await response.read() == b""
+    event = (await world.events())[-1]
+    assert (event["outcome"], event["status"]) == ("served", 200)
+    assert (event["body_sha256"], event["values"]) == (sha256(b""), 0)
+
+
 # --- R8: the move-in day ------------------------------------------------------------------------
 
 async def test_the_move_in_day_is_the_households_first_day(world: World) -> None:
