@@ -30,6 +30,7 @@ from urllib.parse import quote_plus
 
 import aiohttp
 
+from adapters.bodies import read_answer
 from adapters.decode import Doc, json_value
 from adapters.errors import (
     UpstreamCredentialsRejected,
@@ -178,7 +179,7 @@ class ClientCredentials:
             async with self._session.post(self._url, data=form, headers=headers,
                                           timeout=self._timeout,
                                           allow_redirects=False) as response:
-                status, raw = response.status, await response.read()
+                status, raw = response.status, await read_answer(response)
                 retry = retry_after_seconds(response.headers.get("Retry-After", ""),
                                             response.headers.get("Date"))
         except TimeoutError:

@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from adapters.bodies import read_answer
 from adapters.errors import (
     QuotaBusy,
     UpstreamCredentialsRejected,
@@ -148,7 +149,7 @@ class UpstreamTransport:
             async with self._session.request(method, url, headers=headers,
                                              timeout=self._timeout, allow_redirects=False,
                                              **kwargs) as response:
-                body = await response.read()
+                body = await read_answer(response)
                 return Reply(response.status, dict(response.headers), body)
         except TimeoutError:
             raise UpstreamTimeout("The DSO did not answer in time.") from None

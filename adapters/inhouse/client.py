@@ -37,6 +37,7 @@ from adapters.base import (
     PortStatus,
     UpstreamAuthorisation,
 )
+from adapters.bodies import read_answer
 from adapters.errors import (
     ERRORS_BY_CODE,
     NotYetAvailable,
@@ -132,7 +133,7 @@ class InhouseClient:
             # No redirect followed: each exchange is one the limiter counted.
             async with self._session.request(method, url, timeout=self._timeout,
                                              allow_redirects=False, **kwargs) as response:
-                raw = await response.read()
+                raw = await read_answer(response)
                 retry = retry_after_seconds(response.headers.get("Retry-After", ""),
                                             response.headers.get("Date"))
                 status = response.status

@@ -69,6 +69,55 @@ async def test_an_enedis_answer_nested_beyond_the_stack_is_malformed() -> None:
             await adapter.series(LONG, Dataset.DAILY_CONSUMPTION, week, Resolution.P1D)
 
 
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+async def test_an_answer_larger_than_any_documented_one_is_malformed_not_read(
+        declared: bool) -> None:
+    """A valid daily answer followed by 40 MiB of blanks (valid JSON all the same): refused
+    once past the bound, whether the size is declared or only streamed, before the rest is
+    read (found by review: the whole body was read into memory and served)."""
+    clock = FrozenClock(NOW)
+    valid = json.dumps({
+        "idPrm": LONG.identifier, "etapeMetier": "BRUT",
+        "periode": {"dateDebut": "2026-10-01", "dateFin": "2026-10-02"},
+        "typeValeur": "GLOBALE", "modeCalcul": "DIFF.INDEX", "pas": "P1D",
+        "grandeur": [{"grandeurMetier": "CONS", "grandeurPhysique": "EA", "unite": "Wh",
+                      "points": [{"v": "33495", "d": "2026-10-01"}], "calendrier": []}],
+        "contexte": []}).encode()
+    blanks, chunks = b" " * (1024 * 1024), 40
+
+    async def token(_: web.Request) -> web.Response:
+        return web.json_response({"access_token": "t", "token_type": "Bearer",
+                                  "expires_in": "3600"})
+
+    async def data(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        if declared:
+            response.content_length = len(valid) + len(blanks) * chunks
+        await response.prepare(request)
+        await response.write(valid)
+        try:
+            for _ in range(chunks):
+                await response.write(blanks)
+        except (ConnectionError, RuntimeError):
+            return response  # the client hung up
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/oauth2/v3/token", token)
+    app.router.add_get("/mesure_synchrone_auto/v2/consommation_quotidienne", data)
+    async with serve(app) as url, aiohttp.ClientSession() as session:
+        adapter = EnedisAdapter(session, EnedisConfig("id", "secret", base_url=url,
+                                                      retry=FAST_RETRY, quotas=ROOMY),
+                                clock=clock, limiter=clocked_limiter(clock))
+        day = Period(at_hour(date(2026, 10, 1), "Europe/Paris"),
+                     at_hour(date(2026, 10, 2), "Europe/Paris"))
+        with pytest.raises(UpstreamMalformed) as caught:
+            await adapter.series(LONG, Dataset.DAILY_CONSUMPTION, day, Resolution.P1D)
+    assert caught.value.extra["field"] == "body"
+    assert "MiB" in caught.value.detail
+
+
 @pytest.mark.parametrize("energy", ["1e999999", "1e15", "-1"])
 def test_a_gas_day_beyond_any_meter_is_malformed(energy: str) -> None:
     line = {"pce": {"id_pce": "23000000000000"}, "consommation": {
