@@ -172,9 +172,10 @@ class DatasetLimits:
 class Capabilities:
     """What an adapter can do at all, independent of any point.
 
-    ``raw_final`` says whether the DSO's raw values of a past day stay as they are (Enedis
-    "BRUT"), or are provisional and replaced later (GRDF "Provisoire", replaced by
-    "Définitive" at the meter's publication): the day cache keeps the latter only a while.
+    ``raw_final`` says whether the DSO's raw values of a past day stay as they are, or are
+    provisional and may be replaced later (GRDF "Provisoire", replaced by "Définitive" at the
+    meter's publication; Enedis "BRUT", replaced by "BEST" once corrected): the day cache keeps
+    the latter only a while. An adapter that cannot tell says ``False``.
     """
 
     name: str

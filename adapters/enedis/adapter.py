@@ -89,8 +89,10 @@ class EnedisAdapter(UpstreamConsent, Availability, OverTransport, WithoutMeterPo
         limits += [DatasetLimits(d, frozenset({Energy.ELECTRICITY}), (), None, None)
                    for d in RECORDS]
         name = f"enedis-dataconnect-{self.config.generation.value}"
+        # Values come BRUT (raw) or BEST (corrected: ``etapeMetier``, reference §1.9; v5's
+        # ``quality`` knows BRUT only): a raw day may be corrected later, so it is not final.
         return Capabilities(name, frozenset({Source.ENEDIS}), tuple(limits),
-                            self.config.declared_quotas, meter_port=False)
+                            self.config.declared_quotas, meter_port=False, raw_final=False)
 
     def _prm(self, point: PointRef) -> str:
         if point.source is not Source.ENEDIS:

@@ -1,6 +1,7 @@
-"""Provisional raw values (GRDF "Provisoire") are served from the day cache for a while only:
-the DSO replaces them when the meter's reading is published, and recipients must then get the
-published values. Raw values a DSO never revises (Enedis "BRUT") stay cached."""
+"""Provisional raw values (GRDF "Provisoire", Enedis "BRUT") are served from the day cache for a
+while only: the DSO replaces them when the meter's reading is published (GRDF "Définitive") or
+corrected (Enedis "BEST"), and recipients must then get those values. Raw values a DSO declares
+final (``Capabilities.raw_final``) stay cached."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import consent.day_cache as module
+from adapters.enedis import Generation
+from adapters.timekeeping import at_hour
 from consent.clock import FrozenClock
 from consent.day_cache import PROVISIONAL_TTL, DayCache
 from consent.periods import Period
@@ -20,6 +23,8 @@ from consent.storage import Database
 from consent.vocabulary import Dataset, Resolution
 from proxy.upstream.calls import FetchReport
 from proxy.upstream.fetcher import Upstream
+from tests.adapters.support import enedis_world
+from tests.contract.harnesses import ENEDIS_CONSENTS, LONG
 from tests.proxy.test_upstream_gaps import GAS, PARIS, GappedDso, _capabilities
 
 WINDOW = Period(datetime(2026, 9, 1, tzinfo=PARIS), datetime(2026, 9, 8, tzinfo=PARIS))
@@ -97,3 +102,34 @@ async def test_a_row_that_opens_to_garbage_is_a_miss(cache_db: Database) -> None
             module._encode = encode  # type: ignore[assignment]
         assert await cache.get(GAS, Dataset.DAILY_CONSUMPTION, Resolution.P1D, [day],
                                PARIS) == {}
+
+
+@pytest.mark.parametrize("generation", list(Generation))
+async def test_enedis_brut_days_are_not_cached_for_good(cache_db: Database,
+                                                        generation: Generation) -> None:
+    """Data Connect marks values ``BRUT`` (raw) or ``BEST`` (corrected: reference §1.9,
+    ``etapeMetier``): a day served raw may be corrected later, so it is served from the cache
+    for :data:`PROVISIONAL_TTL` only, then asked for again, like GRDF's "Provisoire"."""
+    async with enedis_world(generation) as world:
+        for point, given in ENEDIS_CONSENTS.items():
+            granted = world.state.grant((point.identifier,), given, 1095)
+            await world.adapter.directory.remember(point, str(granted.autorisation_id))
+        upstream = Upstream(world.adapter, await world.adapter.capabilities(), world.clock,
+                            cache=DayCache(cache_db, b"k" * 32))
+        window = Period(at_hour(date(2026, 10, 1), "Europe/Paris"),
+                        at_hour(date(2026, 10, 8), "Europe/Paris"))
+
+        async def read() -> set[Quality]:
+            series = await upstream.series(LONG, Dataset.DAILY_CONSUMPTION, window,
+                                           recipient="app", report=FetchReport())
+            assert len(series.readings) == 7
+            return {r.quality for r in series.readings}
+
+        assert await read() == {Quality.RAW}
+        calls = upstream.calls
+        world.clock.advance(PROVISIONAL_TTL - timedelta(minutes=1))
+        await read()  # the same morning: from the cache
+        assert upstream.calls == calls
+        world.clock.advance(timedelta(minutes=2))
+        await read()  # raw, and older than its shelf life: Enedis may have corrected it
+        assert upstream.calls == calls + 1
