@@ -43,6 +43,7 @@ from proxy import api_docs, native, telemetry
 from proxy.bearer_tokens import BearerTokens
 from proxy.compat.enedis.handlers import add_compat_routes
 from proxy.compat.enedis.oauth import add_compat_oauth_routes
+from proxy.compat.enedis.unknown import add_unknown_route
 from proxy.data.evidence import add_evidenced_get
 from proxy.data.facts import FactsLoader
 from proxy.data.ratelimit import RecipientLimits
@@ -220,3 +221,4 @@ def add_data_routes(app: web.Application) -> None:
     app.router.add_get("/api/docs", api_docs.docs_page, name="api-docs")
     add_compat_routes(app)
     add_compat_oauth_routes(app)
+    add_unknown_route(app)  # last: whatever else comes below /compat/enedis

@@ -540,3 +540,31 @@ async def test_a_later_daily_only_consent_does_not_hide_the_curve_an_earlier_one
     event = (await world.events())[-1]
     assert (event["consent_id"], event["resolution"]) == (world.consents["coach"], "PT1H")
     assert event["consent_id"] != later
+
+
+@pytest.mark.parametrize(("method", "path", "status", "allow"), [
+    ("GET", DC + "/metering_data_dc/v5/daily_consumptio", 404, None),  # a typo
+    ("GET", DC + "/metering_data_dc/v4/daily_consumption", 404, None),  # another version
+    ("DELETE", DC + "/nothing/here", 404, None),
+    ("GET", DC, 404, None),
+    ("POST", AUTHORIZE, 405, "GET, HEAD"),  # a path of ours, another method
+    ("PUT", DC + "/dataconnect/v1/oauth2/callback", 405, "GET, HEAD"),
+])
+async def test_unknown_paths_and_methods_answer_as_data_connect(
+        world: World, method: str, path: str, status: int, allow: str | None) -> None:
+    """A Data Connect client reads ``{error, error_description}`` on every failure (reference
+    §1.6), never problem+json, whatever the path below /compat/enedis."""
+    token = (await client_token(world, "dash"))["access_token"]
+    async with world.client.request(method, path, params={"usage_point_id": PRM.identifier},
+                                    headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status == status
+        assert response.content_type == "application/json"
+        assert response.headers.get("Allow") == allow
+        body = await response.json()
+    assert set(body) == {"error", "error_description"}
+    assert body["error"] == "invalid_request"
+    # Outside /compat/enedis, unknown paths stay problem+json.
+    async with world.client.get("/api/v1/nothing") as response:
+        assert (response.status, response.content_type) == (404, "application/problem+json")
+    async with world.client.get(DC + "x/metering_data_dc/v5/daily_consumption") as response:
+        assert (response.status, response.content_type) == (404, "application/problem+json")
