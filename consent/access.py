@@ -33,7 +33,8 @@ class ReadRequest:
     ``at`` is when the request is evaluated (the proxy's clock), timezone-aware. ``timezone``
     is the point's local time, in which denials write the windows they report.
     ``community_id`` names the community whose aggregate this read is one member's part of
-    (R4); ``None``: the point is read on its own.
+    (R4); ``None``: the point is read on its own. ``day_start`` is the local hour the point's
+    metering day starts (:attr:`~consent.vocabulary.Energy.day_start`: 6 for the gas day).
     """
 
     point: PointRef
@@ -43,6 +44,7 @@ class ReadRequest:
     resolution: Resolution | None = None
     timezone: ZoneInfo = UTC_ZONE
     community_id: str | None = None
+    day_start: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +182,9 @@ def allowed_window(ctx: AccessContext) -> Period | None:
     Denials report it so that a recipient can correct its request in one go; as both
     APIs ask for whole local days, a start within a day (a history floor counted back from
     the present instant) is moved to the next local midnight, the first day that can be asked,
-    and the end is today's local midnight at the latest (data is published up to yesterday).
+    and the end is today's local midnight at the latest (data is published up to yesterday),
+    yesterday's while the metering day has not turned (a gas day runs 06:00 to 06:00: at 03:00
+    yesterday's is not over, so the last day that can be asked is the day before).
     """
     if ctx.consent is None or ctx.point is None or ctx.point.upstream is None:
         return None
@@ -200,8 +204,10 @@ def allowed_window(ctx: AccessContext) -> Period | None:
         return None
     tz = ctx.request.timezone
     start = next_midnight(window.start, tz)
-    # Data is published up to yesterday: no window can end after today's local midnight.
-    today = local_midnight(ctx.request.at.astimezone(tz).date(), tz)
+    # Data is published up to the last metering day that has ended: no window can end after
+    # the local midnight that starts the current one (today's; yesterday's before 06:00 on gas).
+    local = ctx.request.at.astimezone(tz) - timedelta(hours=ctx.request.day_start)
+    today = local_midnight(local.date(), tz)
     end = today if window.end is None or window.end > today else window.end
     if start >= end:
         return None

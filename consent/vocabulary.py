@@ -16,12 +16,21 @@ from enum import StrEnum
 from consent.errors import UnknownVocabulary
 from consent.periods import years_before
 
+#: The local hour the gas day starts at (:attr:`Energy.day_start`).
+GAS_DAY_START = 6
+
 
 class Energy(StrEnum):
     """What flows through the point."""
 
     ELECTRICITY = "electricity"
     GAS = "gas"
+
+    @property
+    def day_start(self) -> int:
+        """The local hour its metering day starts at: 06:00 for gas (the gas day, ADICT's
+        ``journee_gaziere`` from 06:00 to 06:00: reference §2.4), midnight for electricity."""
+        return GAS_DAY_START if self is Energy.GAS else 0
 
 
 class Direction(StrEnum):

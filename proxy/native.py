@@ -168,7 +168,8 @@ async def _data_from(request: web.Request, caller: Caller, consent: Consent, poi
     facts = await service.facts.load(recipient_id=caller.grant.recipient_id,
                                      consent_id=consent.id, point=point, at=now,
                                      tenant=caller.tenant)
-    read = ReadRequest(point, Dataset.DAILY_CONSUMPTION, now, timezone=facts.timezone)
+    read = ReadRequest(point, Dataset.DAILY_CONSUMPTION, now, timezone=facts.timezone,
+                       day_start=facts.day_start)
     window = allowed_window(AccessContext(read, caller.grant, facts.consent, facts.facts))
     return window.start.astimezone(facts.timezone).isoformat() if window is not None else None
 

@@ -80,7 +80,7 @@ def _consent_points(consent_id: str | sa.BindParameter[str]) -> sa.Select[Any]:
 
 
 # Built once with bind parameters: SQLAlchemy reuses their compiled form on every call.
-POINT_BY_REF = sa.select(_POINT.c.id, _POINT.c.timezone).where(
+POINT_BY_REF = sa.select(_POINT.c.id, _POINT.c.timezone, _POINT.c.energy).where(
     _POINT.c.tenant_id == sa.bindparam("tenant"), _POINT.c.source == sa.bindparam("source"),
     _POINT.c.identifier == sa.bindparam("identifier"))
 CONSENTS_ON_POINT = (

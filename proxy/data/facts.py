@@ -32,7 +32,7 @@ from consent.models.base import DEFAULT_TENANT
 from consent.periods import span_at
 from consent.snapshots import SnapshotCache
 from consent.storage import Database
-from consent.vocabulary import DATASET_NAMES, Dataset, history_floor
+from consent.vocabulary import DATASET_NAMES, Dataset, Energy, history_floor
 from proxy.data.consent_rows import (
     CONSENT_ON_POINT,
     CONSENTS_ON_POINT,
@@ -49,7 +49,8 @@ from proxy.data.rule_facts import mandate_grant, supply_contract
 
 @dataclass(frozen=True, slots=True)
 class AccessFacts:
-    """The snapshots of one decision, plus the point's local time zone and its row id."""
+    """The snapshots of one decision, plus the point's local time zone, its row id and the
+    local hour its metering day starts (:attr:`~consent.vocabulary.Energy.day_start`)."""
 
     point: PointRef
     timezone: ZoneInfo
@@ -57,6 +58,7 @@ class AccessFacts:
     consent: ConsentGrant | None
     facts: PointFacts | None
     tenant: str = DEFAULT_TENANT
+    day_start: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class _Candidates:
 
     point_id: str
     zone: ZoneInfo
+    day_start: int
     rows: tuple[sa.Row[Any], ...]
     consents: dict[str, Consent]
 
@@ -90,7 +93,7 @@ class FactsLoader:
     def __init__(self, db: Database, bus: InvalidationBus | None = None, *,
                  ttl: float = 0.0) -> None:
         self.db = db
-        self._points: dict[tuple[str, PointRef], tuple[str, ZoneInfo]] = {}
+        self._points: dict[tuple[str, PointRef], tuple[str, ZoneInfo, int]] = {}
         # Rows become Consent objects without a session (model_construct); that needs the
         # mappers configured, which the first ORM query would do and the hot path never runs.
         sa.orm.configure_mappers()
@@ -145,7 +148,7 @@ class FactsLoader:
         point_id, zone = found.point_id, found.zone
         picked = pick_consent(found.rows, at, dataset)
         if picked is None and consent_id is not None:
-            return AccessFacts(point, zone, point_id, None, None, tenant)
+            return AccessFacts(point, zone, point_id, None, None, tenant, found.day_start)
         if consent_id is None and (picked is None or not in_force(picked, at)):
             # No consent in force: a mandate may still cover the read (R10, R11); a consent
             # withdrawn or expired since does not take that away. Of a consent and a mandate
@@ -156,7 +159,8 @@ class FactsLoader:
                     picked is None or _holds(mandated.consent, at)):
                 return mandated
             if picked is None:
-                return AccessFacts(point, zone, point_id, None, None, tenant)
+                return AccessFacts(point, zone, point_id, None, None, tenant,
+                                   found.day_start)
         assert picked is not None
         return await self._of_consent(found, picked, point, at, tenant)
 
@@ -197,7 +201,8 @@ class FactsLoader:
             grant, facts = under_mandate
             return AccessFacts(point, found.zone, found.point_id, grant,
                                await self._with_contract(conn, grant, facts, tenant,
-                                                         found.point_id, at), tenant)
+                                                         found.point_id, at), tenant,
+                               found.day_start)
 
     async def _of_consent(self, found: _Candidates, picked: sa.Row[Any], point: PointRef,
                           at: datetime, tenant: str) -> AccessFacts:
@@ -213,7 +218,7 @@ class FactsLoader:
         if grant.recipient_is_supplier:
             async with self.db.reader.connect() as conn:
                 facts = await self._with_contract(conn, grant, facts, tenant, point_id, at)
-        return AccessFacts(point, found.zone, point_id, grant, facts, tenant)
+        return AccessFacts(point, found.zone, point_id, grant, facts, tenant, found.day_start)
 
     async def _candidates(self, key: _Key, at: datetime) -> _Candidates | None:
         tenant, recipient_id, consent_id, point = key
@@ -226,8 +231,9 @@ class FactsLoader:
                 })).first()
                 if row is None:
                     return None
-                known = self._points[(tenant, point)] = (row.id, ZoneInfo(row.timezone))
-            point_id, zone = known
+                known = self._points[(tenant, point)] = (
+                    row.id, ZoneInfo(row.timezone), Energy(row.energy).day_start)
+            point_id, zone, day_start = known
             params = {"tenant": tenant, "recipient": recipient_id, "point": point_id}
             if consent_id is None:
                 rows = (await conn.execute(CONSENTS_ON_POINT, params)).all()
@@ -239,7 +245,8 @@ class FactsLoader:
                 # The request will need it next: read it on this connection.
                 self.around.put((point_id, picked.id),
                                 await read_around(conn, point_id, picked), around_generation)
-        return _Candidates(point_id, zone, tuple(rows), {r.id: as_consent(r) for r in rows})
+        return _Candidates(point_id, zone, day_start, tuple(rows),
+                           {r.id: as_consent(r) for r in rows})
 
     async def _around(self, point_id: str, picked: sa.Row[Any]) -> Around:
         async with self.db.reader.connect() as conn:

@@ -34,7 +34,7 @@ from consent.periods import Period
 from consent.readings import Series
 from consent.storage import Database
 from consent.upstream import UpstreamState
-from consent.vocabulary import Dataset, Resolution, history_floor
+from consent.vocabulary import Dataset, Energy, Resolution, history_floor
 from proxy.upstream.calls import FetchReport
 from proxy.upstream.fetcher import Upstream
 
@@ -101,7 +101,8 @@ class HouseholdReader:
         """Daily values of ``dataset`` over ``window`` (local days), checked and evidenced."""
         at = self.clock.now()
         request = ReadRequest(point=point.ref, dataset=dataset, at=at, window=window,
-                              resolution=Resolution.P1D, timezone=ZoneInfo(point.timezone))
+                              resolution=Resolution.P1D, timezone=ZoneInfo(point.timezone),
+                              day_start=Energy(point.energy).day_start)
         facts = await self._facts(household_id, point)
         report = FetchReport()
         event = AccessEvent(

@@ -159,7 +159,7 @@ class DataService:
                     else dataset.spec.finest
             return ReadRequest(point=point, dataset=dataset, at=at, window=window,
                                resolution=chosen, timezone=facts.timezone,
-                               community_id=community)
+                               community_id=community, day_start=facts.day_start)
 
         facts, ctx = await self._judge(caller, facts, asked, trace)
         trace.decided_at = at

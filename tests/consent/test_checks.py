@@ -294,3 +294,27 @@ def test_a_policy_missing_a_rule_denies_everything() -> None:
 
 def test_the_default_policy_has_every_required_rule() -> None:
     assert {c.rule for c in default_policy().checks} == REQUIRED_RULES
+
+
+@pytest.mark.parametrize(("hour", "day_start", "last_day"), [
+    (3, 0, date(2026, 6, 14)),   # electricity: yesterday has ended
+    (3, 6, date(2026, 6, 13)),   # gas at 03:00: yesterday's gas day runs until 06:00 today
+    (5, 6, date(2026, 6, 13)),
+    (6, 6, date(2026, 6, 14)),   # gas from 06:00: yesterday's gas day has ended
+    (23, 6, date(2026, 6, 14)),
+])
+def test_the_allowed_window_ends_with_the_last_metering_day_that_has_ended(
+        hour: int, day_start: int, last_day: date) -> None:
+    """A denial's ``allowed`` window is one the recipient can ask for next: never a day whose
+    metering day is still running (the gas day runs 06:00 to 06:00, reference §2.4; ADICT and
+    the adapters publish up to the last complete one)."""
+    at = datetime(2026, 6, 15, hour, 0, tzinfo=PARIS)
+    gas = replace(ctx(date(2026, 6, 1), date(2026, 6, 8), at=at).request, day_start=day_start)
+    consent = replace(CONSENT, data_window=Period(day(DATA_START), None))
+    denied = default_policy().check(AccessContext(
+        replace(gas, window=DayRange(date(2020, 1, 1), date(2026, 6, 8)).to_period(PARIS)),
+        replace(TOKEN, expires_at=at + timedelta(hours=1)), consent, FACTS))
+    assert denied is not None
+    assert denied.rule == "R6 data window"  # it starts before the consent's data
+    assert denied.allowed is not None
+    assert denied.allowed["window"]["end"] == day(last_day + timedelta(days=1)).isoformat()
