@@ -289,7 +289,8 @@ class DataService:
             raise unreachable(dataset, point, fetched.resolution, target, [
                 r for r in reachable(fetched.resolution)
                 if finest is None or not r.finer_than(finest)])
-        return view(fetched, window, target)
+        # Gas points roll finer data up on gas days, as their daily values are (R1).
+        return view(fetched, window, target, facts.day_start)
 
     async def record(self, caller: Caller, point: PointRef, dataset: Dataset,
                      trace: Trace) -> OccupantRecord:
