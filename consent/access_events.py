@@ -80,6 +80,9 @@ class AccessEvent:
     upstream: tuple[str, ...] = ()
     tenant_id: str = DEFAULT_TENANT
     id: str = field(default_factory=time_ordered_id)  # the primary key grows at its end
+    #: The community whose aggregate this read was one member's part of (R4); in the
+    #: evidence leaf only (the row's ``reason`` says it in words), see :data:`_FIELDS`.
+    community_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The evidence document: only text, integers and ``None`` (no floats, RFC 8785-safe)."""
@@ -175,7 +178,11 @@ class MemorySink:
         self.events.append(event)
 
 
-_FIELDS = tuple(f.name for f in fields(AccessEvent))
+#: The fields that are ``access_event`` columns. ``community_id`` is not one: the offline
+#: verifier judges a read under a community consent by the evidence leaf (R4), and the row
+#: already tells a member read of an aggregate by its route and reason, so the table and its
+#: migrations stay as they are.
+_FIELDS = tuple(f.name for f in fields(AccessEvent) if f.name != "community_id")
 
 
 def row_of(event: AccessEvent) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def access_event(event: DataAccess, household_id: str | None) -> AccessEvent:
         request_id=event.request_id or None, api=event.api, route=event.route,
         status=event.status, values=event.values, body_sha256=event.body_sha256,
         upstream_calls=event.upstream_calls, cache_days=event.cache_days,
-        upstream=tuple(event.upstream))
+        upstream=tuple(event.upstream), community_id=event.community_id)
 
 
 def chain_of(event: DataAccess) -> str | None:

@@ -12,6 +12,12 @@ nor more than ``history_days`` before the access (a record read, such as a contr
 window). A served access without a recipient is the household reading its own data: no
 consent is needed, none is judged. A read under a mandate instead of a consent is judged against
 the mandate's records; a community aggregate (R4) is judged through its members' own reads.
+
+A consent whose record says ``view: community`` (R4, :mod:`consent.community_consent`) releases
+its points only into the aggregate of its community: a served access under it is inside only
+if the access names that ``community_id`` (one member's part of that sum). A point read on its
+own, or for another community's sum, is outside. Records without ``view`` (signed before
+records carried it) are individual consents, as every consent then was.
 """
 
 from __future__ import annotations
@@ -37,17 +43,23 @@ class Scope:
     finest: timedelta | None
     data_from: datetime | None
     history: timedelta | None
+    #: A community consent (R4): its points only inside the aggregate of ``community``
+    #: (``None`` if it names none: then nowhere). ``False`` for an individual one, a mandate.
+    community_view: bool = False
+    community: str | None = None
 
     @classmethod
     def of(cls, record: Mapping[str, Any]) -> Scope:
         scope = record["scope"]
         days = scope.get("history_days")
         recipient = record.get("recipient")  # a mandate names a mandatary, not a recipient
+        view = record.get("view", INDIVIDUAL_VIEW) == COMMUNITY_VIEW
         return cls(record.get("tenant"), recipient["id"] if recipient else None,
                    frozenset(scope["points"]),
                    frozenset(scope["datasets"]), _nominal(scope.get("max_resolution")),
                    parse_instant(str(scope["data_from"])) if scope.get("data_from") else None,
-                   None if days is None else timedelta(days=int(days)))
+                   None if days is None else timedelta(days=int(days)), view,
+                   record.get("community_id") if view else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +152,9 @@ def _outside_scope(access: Mapping[str, Any], scope: Scope, at: datetime) -> str
         return f"point {access.get('point')} is not in the consent"
     if access.get("dataset") not in scope.datasets:
         return f"dataset {access.get('dataset')} is not in the consent"
+    if scope.community_view and (scope.community is None
+                                 or access.get("community_id") != scope.community):
+        return _outside_community(scope.community, access.get("community_id"))
     asked = _nominal(access.get("resolution"))
     if asked is not None and scope.finest is not None and asked < scope.finest:
         return f"resolution {access.get('resolution')} is finer than the consent allows"
@@ -155,6 +170,17 @@ def _outside_scope(access: Mapping[str, Any], scope: Scope, at: datetime) -> str
         return (f"data from {format_instant(start)} is older than the consent's "
                 f"{scope.history.days} days of history")
     return None
+
+
+def _outside_community(community: str | None, served_in: Any) -> str:
+    """Why a read under a community consent of ``community`` was not one member's part of
+    that community's aggregate (R4)."""
+    if community is None:
+        return "served under a community consent that names no community (R4)"
+    where = ("on its own" if served_in is None
+             else f"into the aggregate of community {served_in}")
+    return (f"point served {where}; the consent releases it only inside the aggregate of "
+            f"community {community} (R4)")
 
 
 @dataclass
@@ -201,6 +227,9 @@ class AccessTally:
 
 
 MAX_EXAMPLES = 20
+#: A consent record's ``view`` (R4); a record without one is individual.
+INDIVIDUAL_VIEW, COMMUNITY_VIEW = "individual", "community"
+VIEWS = frozenset({INDIVIDUAL_VIEW, COMMUNITY_VIEW})
 #: What a served access without a dataset is counted as: a listing, no meter data released.
 LISTING = "listing"
 #: The point of a community aggregate (R4): the sum over at least k members, each member's read

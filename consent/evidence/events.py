@@ -103,7 +103,10 @@ class AccessEvent:
     on its page (no consent is involved). A refused one names what it could (a request without
     a valid token names nobody). ``body_sha256`` is the SHA-256 of the exact body bytes sent,
     ``values`` how many values they held, ``upstream_calls``/``cache_days`` what it cost the
-    DSO, ``upstream`` which calls were made.
+    DSO, ``upstream`` which calls were made. ``community_id`` names the community whose
+    aggregate the read was one member's part of (R4): the answer went into that sum, never
+    out on its own; ``None``, the point was read on its own (events written before it existed
+    do not say).
     """
 
     at: datetime
@@ -130,6 +133,7 @@ class AccessEvent:
     upstream_calls: int | None = None
     cache_days: int | None = None
     upstream: tuple[str, ...] = ()
+    community_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -157,7 +161,7 @@ class AccessEvent:
                     "request_id": self.request_id, "api": self.api, "route": self.route,
                     "status": self.status, "values": self.values,
                     "body_sha256": self.body_sha256, "upstream_calls": self.upstream_calls,
-                    "cache_days": self.cache_days}
+                    "cache_days": self.cache_days, "community_id": self.community_id}
         payload.update({k: v for k, v in optional.items() if v is not None})
         if self.upstream:
             payload["upstream"] = list(self.upstream)

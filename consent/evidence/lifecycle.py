@@ -113,7 +113,8 @@ class LifecycleRecorder:
             mandate_id=consent.mandate_id, arrangement_id=consent.arrangement_id,
             supersedes_id=consent.supersedes_id, reason=event.reason,
             documents=await _documents(session, ConsentProof, ConsentProof.consent_id,
-                                       consent.id))
+                                       consent.id),
+            view=str(consent.view), community_id=consent.community_id)
         await self.evidence.record_in(await session.connection(), record)
 
     async def mandate_changed(self, session: AsyncSession, mandate: Mandate,

@@ -6,6 +6,11 @@ withdraw, expire, refuse, submit, approve) produces one record: a full snapshot 
 after the change, so each record can be read alone. Field names follow the domain model
 (consent/models); states and actions are the lifecycle's (consent/lifecycle.py) as text.
 
+A consent record says which *view* the consent gives (R4, :mod:`consent.community_consent`):
+``individual`` (the recipient reads each point on its own) or ``community`` (only inside the
+aggregate of the community ``community_id``). Records signed before they carried the view have
+neither member; a verifier reads them as individual, which every consent then was.
+
 A record the household acted on (``grant``, ``renew``, ``withdraw`` by the subject or its
 mandatary) must say what was shown (:class:`Notice`) and how the person was authenticated
 (:class:`Authentication`); one without them is refused (:class:`InvalidRecord`). The JSON form
@@ -20,6 +25,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from consent.evidence.canonical import EncodingError, format_instant, parse_instant
+from consent.evidence.coverage import VIEWS
 from consent.evidence.errors import InvalidRecord
 from consent.evidence.events import (
     CONSENT_RECORD,
@@ -182,11 +188,16 @@ class ConsentRecord:
     supersedes_id: str | None = None
     reason: str = ""
     documents: tuple[DocumentRef, ...] = ()
+    view: str = "individual"
+    community_id: str | None = None
 
     def __post_init__(self) -> None:
         _check_household_evidence(self.action, self.actor, self.notice, self.authentication)
         if not self.valid_from < self.valid_until:
             raise InvalidRecord("A consent's validity must end after it starts.")
+        if self.view not in VIEWS:
+            raise InvalidRecord(f"A consent's view is one of {', '.join(sorted(VIEWS))}, not "
+                                f"{self.view!r}.")
 
     kind = CONSENT_RECORD
 
@@ -214,6 +225,7 @@ class ConsentRecord:
             "mandate_id": self.mandate_id, "arrangement_id": self.arrangement_id,
             "supersedes_id": self.supersedes_id, "reason": self.reason,
             "documents": [d.to_json() for d in self.documents],
+            "view": self.view, "community_id": self.community_id,
         }
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from consent.evidence.canonical import format_instant
-from consent.evidence.coverage import AccessTally, ConsentTimeline
+from consent.evidence.coverage import COMMUNITY_VIEW, AccessTally, ConsentTimeline
 from consent.evidence.selection import Selection
 
 
@@ -97,7 +97,10 @@ class Summary:
             f"  purpose {last['purpose']}, legal basis {last['legal_basis']}; "
             f"points {', '.join(scope['points'])}; datasets {', '.join(scope['datasets'])}; "
             f"finest {scope.get('max_resolution') or 'any'}; history "
-            f"{scope.get('history_days') or '-'} days",
+            f"{scope.get('history_days') or '-'} days"
+            # Only community consents say it: the story of an older bundle stays the same.
+            + (f"; only inside the aggregate of community {last.get('community_id')} (R4)"
+               if last.get("view") == COMMUNITY_VIEW else ""),
         ]
         for record in records:
             actor, auth, notice = record["actor"], record.get("authentication"), record.get(

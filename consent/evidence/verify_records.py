@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from consent.evidence.coverage import INDIVIDUAL_VIEW, VIEWS
 from consent.evidence.events import (
     ACCESS,
     ADMIN,
@@ -71,6 +72,13 @@ def record_problem(kind: str, header: Mapping[str, Any], record: Mapping[str, An
     differs = _differs(header["refs"], _refs_of(record))
     if differs:
         return f"the signed record's {', '.join(differs)} differ from its leaf's references"
+    if kind_type == "consent":
+        # Absent from records signed before R4's view was recorded: individual (coverage.py).
+        view, community = record.get("view", INDIVIDUAL_VIEW), record.get("community_id")
+        if view not in VIEWS:
+            return f"unknown consent view {view!r}"
+        if community is not None and not isinstance(community, str):
+            return f"a community_id that is not text: {community!r:.40}"
     return None
 
 
@@ -83,6 +91,9 @@ def access_problem(header: Mapping[str, Any], access: Mapping[str, Any]) -> str 
     differs = _differs(header["refs"], access)
     if differs:
         return f"the access's {', '.join(differs)} differ from its leaf's references"
+    community = access.get("community_id")
+    if community is not None and not isinstance(community, str):
+        return f"a community_id that is not text: {community!r:.40}"
     return None
 
 

@@ -60,7 +60,7 @@ async def community_dataset(request: web.Request, trace: Trace) -> tuple[Any, in
                                         request.app[clock_key].now())
     included: list[tuple[str, Series]] = []
     for member in members:
-        read = Trace(api=trace.api, route=trace.route)
+        read = Trace(api=trace.api, route=trace.route, community_id=community.id)
         try:
             series = await service.series(caller, member.point, dataset, days, resolution, read,
                                           community=community.id)

@@ -224,5 +224,6 @@ async def record_trace(request: web.Request, trace: Trace, *, status: int, body:
         reason=reason[:500] if reason else None, values=values,
         upstream_calls=trace.report.upstream_calls, cache_days=trace.report.cache_days,
         upstream=tuple(trace.report.calls), tenant_id=trace.tenant,
+        community_id=trace.community_id,
     )
     await request.app[access_sink_key].append(event)

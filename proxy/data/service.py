@@ -141,6 +141,7 @@ class DataService:
         trace.recipient_id = caller.grant.recipient_id
         trace.tenant = caller.tenant
         trace.point, trace.dataset = str(point), dataset.value
+        trace.community_id = community
         at = self.clock.now()
         generation = self.facts.generation()  # before the read (SnapshotCache.put's rule)
         facts = await self.facts.load(recipient_id=caller.grant.recipient_id,

@@ -24,6 +24,8 @@ class Trace:
     dataset: str | None = None
     window: Period | None = None
     resolution: str | None = None
+    #: The community whose aggregate this read is one member's part of (R4), else ``None``.
+    community_id: str | None = None
     report: FetchReport = field(default_factory=FetchReport)
     #: When the consent checks last allowed the request: the access event's ``at`` (the
     #: instant the data was released), else the instant the event is written.

@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import zipfile
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,12 +15,14 @@ from sqlalchemy import select, update
 
 from consent.clock import FrozenClock
 from consent.evidence.blobs_db import DOCUMENTS, DatabaseBlobStore
-from consent.evidence.events import SERVED, AdminEvent, Refs
+from consent.evidence.canonical import format_instant
+from consent.evidence.events import SERVED, AdminEvent, LogEvent, Refs
 from consent.evidence.log_reader import ENTRY
 from consent.evidence.retention import RetentionPolicy
 from consent.evidence.secrets import Keyring
 from consent.evidence.selection import Selection
 from consent.evidence.service import Evidence
+from consent.evidence.signing import sign_record
 from consent.evidence.verify import Expectation, Report, verify_bundle
 from consent.evidence.verify_report import EXIT_OUTSIDE_CONSENT, EXIT_UNTRUSTED_KEYS
 from consent.storage.database import Database
@@ -215,6 +218,61 @@ async def test_an_access_outside_the_scope_is_named(evidence: Evidence,
     problems = dict(report.problems)
     for why, index in indices.items():
         assert why in problems[f"entry {index}"]
+
+
+async def test_a_point_served_on_its_own_under_a_community_consent_is_named(
+        evidence: Evidence, clock: FrozenClock) -> None:
+    """R4 (review 17 item 1): the signed records did not say whether a consent was individual
+    or a community's, nor the access leaves whether a read went into an aggregate, so a point
+    served on its own under a community consent passed offline. Now both say it: a read of
+    the consent's community aggregate is inside, one on its own or for another community's
+    sum is outside, each named."""
+    grant = replace(scenario.grant(clock), view="community", community_id="pmo-1")
+    record = await evidence.record(grant)
+    assert (record.signed.record["view"], record.signed.record["community_id"]) == (
+        "community", "pmo-1")  # signed
+    clock.advance(timedelta(hours=1))
+    member = await evidence.access(replace(scenario.access(clock), community_id="pmo-1"))
+    alone = await evidence.access(scenario.access(clock))
+    other = await evidence.access(replace(scenario.access(clock), community_id="pmo-2"))
+    data = await export(evidence, Selection(consent_id="c-1"))
+    report = verified(data, consent_id="c-1")
+    problems = dict(report.problems)
+    assert f"entry {member.index}" not in problems
+    assert problems[f"entry {alone.index}"].endswith(
+        "point served on its own; the consent releases it only inside the aggregate of "
+        "community pmo-1 (R4)")
+    assert "into the aggregate of community pmo-2" in problems[f"entry {other.index}"]
+    assert report.intact
+    assert report.findings == 2
+    trusted = verify_bundle(io.BytesIO(data), trusted=await evidence.keys.history())
+    assert trusted.exit_code == EXIT_OUTSIDE_CONSENT
+    summary = zipfile.ZipFile(io.BytesIO(data)).read("summary.txt").decode()
+    assert "only inside the aggregate of community pmo-1 (R4)" in summary
+
+
+async def test_records_signed_before_the_view_are_individual_consents(
+        evidence: Evidence, clock: FrozenClock) -> None:
+    """A record signed before records carried ``view`` and ``community_id`` stays valid and
+    is read as an individual consent (every consent then was): its point read on its own is
+    inside. A view the verifier does not know fails its entry (fail closed)."""
+    grant = scenario.grant(clock)
+    old = {k: v for k, v in grant.to_json().items() if k not in ("view", "community_id")}
+    signed = await sign_record(evidence.keys, old, clock.now())
+    await evidence.log.append(LogEvent(grant.kind, grant.at, signed.to_json(), grant.refs,
+                                       grant.chain))
+    clock.advance(timedelta(hours=1))
+    await evidence.access(scenario.access(clock))
+    report = verified(await export(evidence, Selection(consent_id="c-1")), consent_id="c-1")
+    assert report.ok, report.render()
+    clock.advance(timedelta(hours=1))
+    odd = {**grant.to_json(), "view": "collective", "version": 2, "at": format_instant(
+        clock.now())}
+    entry = await evidence.log.append(LogEvent(
+        grant.kind, clock.now(), (await sign_record(evidence.keys, odd, clock.now())).to_json(),
+        grant.refs, grant.chain))
+    problems = dict(verified(await export(evidence, Selection(consent_id="c-1"))).problems)
+    assert problems[f"entry {entry.index}"] == "unknown consent view 'collective'"
 
 
 async def test_pruned_entries_keep_their_proofs(evidence: Evidence, clock: FrozenClock) -> None:

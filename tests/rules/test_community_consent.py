@@ -10,16 +10,23 @@ consent, and is still readable alone.
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from datetime import timedelta
 
 import pytest
 
 from consent.errors import DomainError, NotFound
+from consent.evidence.records import Authentication, Notice
+from consent.evidence.selection import Selection
+from consent.evidence.verify import Expectation, verify_bundle
 from consent.lifecycle import ActorRole
 from consent.purposes import ConsentView, Purpose
 from consent.services import Actor, ConsentDraft, ConsentService
 from consent.services.communities import CommunityService
 from consent.vocabulary import Dataset, Resolution
+from proxy.keys import consent_service_key, evidence_key
 from tests.rules.app_world import POINTS, WINDOW, RulesWorld
 
 DAILY = "daily_consumption"
@@ -88,6 +95,46 @@ async def test_community_and_individual_consents_both_count_in_the_aggregate(
               and e["outcome"] == "served" and e["point"] == str(POINTS[0])]
     assert served
     assert all("aggregated" in (e["reason"] or "") for e in served)
+
+
+async def test_the_evidence_tells_a_community_consent_and_its_aggregate_reads(
+        app_world: RulesWorld) -> None:
+    """R4 offline (review 17 item 1): the consent's signed record names its view and
+    community, and each member read of the aggregate names the community in its leaf, so
+    the consent's bundle verifies with every served read inside, and an auditor could tell a
+    point served on its own (tests/evidence/test_bundle.py has that finding)."""
+    w = app_world
+    consents = w.client.app[consent_service_key]  # the app's: its changes are signed records
+
+    def household(n: int) -> Actor:
+        return Actor(ActorRole.SUBJECT, party_id=w.parties[f"h{n}"],
+                     authentication=Authentication("password", f"h{n}", w.clock.now()),
+                     notice=Notice("oauth-consent/4", "ab" * 32, "fr"))
+
+    await consents.withdraw(household(2), w.consents["h2-pmo"])
+    given = await consents.give(household(2), ConsentDraft(
+        grantor_id=w.parties["h2"], recipient_id=w.apps["pmo"], points=[POINTS[2]],
+        datasets=[Dataset.DAILY_CONSUMPTION], purpose=Purpose.COLLECTIVE_SELF_CONSUMPTION,
+        valid_until=w.clock.now() + timedelta(days=300), max_resolution=Resolution.P1D,
+        history_days=365, view=ConsentView.COMMUNITY, community_id=w.community_id))
+    consent_id = given.row.id
+    assert (await _aggregate(w, w.community_id))[0] == 200
+    assert (await w.read("pmo", POINTS[2]))[0] == 403  # on its own: denied, not served
+    evidence = w.client.app[evidence_key]
+    out = io.BytesIO()
+    await evidence.export(Selection(consent_id=consent_id), out, actor="auditor:test")
+    report = verify_bundle(io.BytesIO(out.getvalue()), expect=Expectation(consent_id=consent_id),
+                           trusted=await evidence.keys.history())
+    assert report.ok, report.render()
+    entries = zipfile.ZipFile(io.BytesIO(out.getvalue())).read("log/entries.tsv").decode()
+    payloads = [json.loads(line.split("\t")[2]) for line in entries.splitlines()]
+    records = [p["record"] for p in payloads if "record" in p]
+    assert {(r["view"], r["community_id"]) for r in records} == {
+        ("community", w.community_id)}
+    served = [p for p in payloads if p.get("outcome") == "served"]
+    assert [p.get("community_id") for p in served] == [w.community_id]
+    assert [p.get("rule") for p in payloads if p.get("outcome") == "denied"] == [
+        "R4 community consent"]
 
 
 async def test_a_community_consent_feeds_its_own_community_only(app_world: RulesWorld) -> None:
