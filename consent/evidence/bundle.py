@@ -14,7 +14,8 @@ The zip layout, encodings and checks are specified in docs/evidence-format.md. I
 
 Entries are streamed in index order, one page of rows at a time, so exporting 100,000 accesses
 holds only their indices in memory. The export itself is then logged (``audit.export``) with
-the manifest's hash: what an auditor was given can be proven later.
+the manifest's hash and the checkpoint sizes asked for: what an auditor was given can be proven
+later; a refused one is logged too (:func:`~.bundle_checkpoints.requested_or_refused`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from consent.errors import NotFound
 from consent.evidence.blobs import EXTENSIONS
-from consent.evidence.bundle_checkpoints import requested_checkpoints, write_checkpoints
+from consent.evidence.bundle_checkpoints import (
+    checked_sizes,
+    requested_or_refused,
+    write_checkpoints,
+)
 from consent.evidence.canonical import b64encode, canonical, format_instant, sha256_hex
 from consent.evidence.errors import DocumentTampered, EvidenceUnavailable
 from consent.evidence.events import (
@@ -141,7 +146,9 @@ async def export_bundle(evidence: Evidence, selection: Selection, out: BinaryIO,
     (:mod:`~consent.evidence.bundle_checkpoints`): a size without one fails the export before
     anything is written."""
     anchor = await evidence.checkpoints.issue()
-    requested = await requested_checkpoints(evidence, checkpoint_sizes, anchor)
+    sizes = checked_sizes(checkpoint_sizes)
+    requested = await requested_or_refused(evidence, sizes, anchor, actor=actor,
+                                           selection=selection.to_json(), refs=_refs(selection))
     origin = anchor.checkpoint.origin
     size = anchor.size
     clause = selection_clause(selection, size)
@@ -217,10 +224,16 @@ async def export_bundle(evidence: Evidence, selection: Selection, out: BinaryIO,
     logged = await log.append(LogEvent(AUDIT_EXPORT, now, {
         "actor": actor, "selection": selection.to_json(), "manifest_sha256": manifest_sha256,
         "anchor_size": size, "entries": len(indices), "chains": chain_claims,
-    }, Refs(selection.tenant, selection.consent_id, selection.household_id,
-            selection.recipient_id)))
+        "checkpoint_sizes": list(sizes),
+    }, _refs(selection)))
     return ExportResult(len(indices), size, manifest_sha256, logged.index, pruned,
                         summary.outside_consent)
+
+
+def _refs(selection: Selection) -> Refs:
+    """An export's references: its selection's, so later bundles of it show the export."""
+    return Refs(selection.tenant, selection.consent_id, selection.household_id,
+                selection.recipient_id)
 
 
 async def _write_inclusion(evidence: Evidence, bundle: _Zip, indices: array[int],

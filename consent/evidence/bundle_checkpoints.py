@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from consent.errors import DomainError
 from consent.evidence.canonical import b64encode, format_instant
 from consent.evidence.errors import MissingCheckpoint
+from consent.evidence.events import AUDIT_EXPORT_REFUSED, LogEvent, Refs
 
 if TYPE_CHECKING:
     from consent.evidence.checkpoints import SignedCheckpoint
@@ -86,6 +87,23 @@ async def requested_checkpoints(evidence: Evidence, sizes: Sequence[int],
                 anchor_size=anchor.size)
         found.append(stored)
     return found
+
+
+async def requested_or_refused(evidence: Evidence, sizes: Sequence[int],
+                               anchor: SignedCheckpoint, *, actor: str,
+                               selection: dict[str, Any], refs: Refs) -> list[SignedCheckpoint]:
+    """:func:`requested_checkpoints`; a refusal (:class:`MissingCheckpoint`) is logged before
+    it is raised, as its own kind (``audit.export.refused``: who asked, for which selection,
+    which sizes, the first one missing, the head): the auditor holds a checkpoint the log no
+    longer does, possibly the first sign of a log rolled back or rewritten (module docstring),
+    and the operator must be able to see that an auditor was refused (R18)."""
+    try:
+        return await requested_checkpoints(evidence, sizes, anchor)
+    except MissingCheckpoint as refused:
+        await evidence.log.append(LogEvent(AUDIT_EXPORT_REFUSED, evidence.clock.now(), {
+            "actor": actor, "selection": selection, "checkpoint_sizes": list(sizes),
+            "missing": refused.extra.get("size"), "anchor_size": anchor.size}, refs))
+        raise
 
 
 async def write_checkpoints(evidence: Evidence, bundle: _Writer, anchor: SignedCheckpoint,

@@ -14,6 +14,7 @@ Kinds and payloads (docs/evidence-format.md §Log entries):
 ``access``          a data access: :class:`AccessEvent` (served or denied, R6, R16)
 ``admin``           an operator action: :class:`AdminEvent`
 ``audit.export``    a proof bundle was exported (selection, manifest hash, who)
+``audit.export.refused``  an export was refused: a checkpoint size asked for is not held
 ``key.rotated``     the signing key changed (new public key, its opening instant)
 ``retention``       payloads were pruned; counts kept as an aggregate (R17)
 ==================  ============================================================================
@@ -35,6 +36,7 @@ MANDATE_RECORD = "mandate.record"
 ACCESS = "access"
 ADMIN = "admin"
 AUDIT_EXPORT = "audit.export"
+AUDIT_EXPORT_REFUSED = "audit.export.refused"
 KEY_ROTATED = "key.rotated"
 RETENTION = "retention"
 #: The kinds retention may prune (usage traces and their counts, R17), and the least time an

@@ -19,6 +19,7 @@ from consent.evidence.events import (
     ACCESS,
     ADMIN,
     AUDIT_EXPORT,
+    AUDIT_EXPORT_REFUSED,
     CONSENT_RECORD,
     KEY_ROTATED,
     MANDATE_RECORD,
@@ -29,8 +30,8 @@ from consent.evidence.events import (
 from consent.evidence.verify_members import Members
 from consent.lifecycle import ConsentAction, ConsentState, MandateAction, MandateState
 
-KINDS = frozenset({CONSENT_RECORD, MANDATE_RECORD, ACCESS, ADMIN, AUDIT_EXPORT, KEY_ROTATED,
-                   RETENTION})
+KINDS = frozenset({CONSENT_RECORD, MANDATE_RECORD, ACCESS, ADMIN, AUDIT_EXPORT,
+                   AUDIT_EXPORT_REFUSED, KEY_ROTATED, RETENTION})
 RECORD_TYPES = {CONSENT_RECORD: "consent", MANDATE_RECORD: "mandate"}
 RECORD_VERSION = 1
 _VOCABULARY = {

@@ -8,7 +8,10 @@ import io
 import json
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from consent.evidence.keys import KeyHistory, PublicKeyInfo
+from consent.evidence.log_reader import ENTRY
 from consent.evidence.verify import Expectation, verify_bundle
 from consent.evidence.verify_kept import load_kept
 from proxy.keys import evidence_key
@@ -83,7 +86,53 @@ async def test_sizes_the_server_cannot_give_are_refused(world: World) -> None:
                               {**consent, "checkpoint_sizes": [0] * 64})
     assert status == 200
 
-    # Nothing refused was exported, so nothing of it was logged.
+    # Nothing refused was exported: no audit.export of it (each 409 is an
+    # audit.export.refused entry; the 400s never reached the log).
     status, body, _ = await call(world, "GET", "/audit/v1/entries", inspector,
                                  kind="audit.export")
     assert len(json.loads(body)["entries"]) == 1
+
+
+async def _logged(world: World, kind: str) -> list[dict[str, object]]:
+    async with world.client.app[evidence_key].log.db.engine.connect() as conn:
+        rows = await conn.execute(sa.select(ENTRY.c.payload).where(ENTRY.c.kind == kind)
+                                  .order_by(ENTRY.c.idx))
+        return [json.loads(payload) for (payload,) in rows]
+
+
+async def test_the_sizes_asked_and_a_refusal_are_logged(world: World) -> None:
+    """Review 17 item 2: ``audit.export`` did not record the checkpoint sizes the auditor
+    asked for, and a refused export (409 ``missing-checkpoint``) left no trace at all: an
+    operator could not see that an auditor holding a checkpoint was refused, the first sign
+    of a log that lost it. Both are logged now, the refusal as its own kind, and a later
+    bundle of the same selection carries it and still verifies."""
+    token = await consent_through_oauth(world)
+    inspector = await auditor(world, "inspector")
+    consent = {"consent_id": token["consent_id"]}
+    evidence = world.client.app[evidence_key]
+    kept = (await evidence.checkpoint()).size
+    assert (await read_daily(world, token["access_token"]))[0] == 200
+    status, _bundle, _ = await call(world, "POST", EXPORTS, inspector,
+                                    {**consent, "checkpoint_sizes": [kept]})
+    assert status == 200
+    [exported] = await _logged(world, "audit.export")
+    assert exported["checkpoint_sizes"] == [kept]
+
+    head, _root = await evidence.log.head()
+    status, _body, _ = await call(world, "POST", EXPORTS, inspector,
+                                  {**consent, "checkpoint_sizes": [head + 1000, kept]})
+    assert status == 409
+    [refused] = await _logged(world, "audit.export.refused")
+    assert refused["actor"] == "auditor:inspector"
+    assert refused["checkpoint_sizes"] == [kept, head + 1000]
+    assert refused["missing"] == head + 1000
+    assert refused["selection"]["consent_id"] == token["consent_id"]  # type: ignore[index]
+
+    status, bundle, _ = await call(world, "POST", EXPORTS, inspector, consent)
+    assert status == 200
+    report = verify_bundle(io.BytesIO(bundle), accept_bundle_keys=True,
+                           expect=Expectation(consent_id=token["consent_id"]))
+    assert report.ok, report.render()
+    kinds = [json.loads(line.split("\t")[1])["kind"]
+             for line in members(bundle)["log/entries.tsv"].decode().splitlines()]
+    assert "audit.export.refused" in kinds
