@@ -37,7 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field
 
-from consent.access_events import ACCESS_EVENT_TABLE
+from consent.access_events import ACCESS_EVENT_TABLE, requests_counted
 from consent.models.base import TenantScoped, instant_field
 from consent.retention_calendar import Bucket, Horizons
 from consent.storage.database import Database
@@ -135,9 +135,12 @@ async def _fold(db: Database, column: sa.Column[datetime], before: datetime,
 
 async def fold_access_events(db: Database, horizons: Horizons, *,
                              batch: int = PRUNE_BATCH) -> int:
-    """Move ``access_event`` rows past the detail into the views; how many rows went."""
+    """Move ``access_event`` rows past the detail into the views; how many rows went. Each
+    row counts the requests it stands for: one, or a summary's many (R16's refusals past the
+    address limit, :func:`~consent.access_events.requests_counted`)."""
     return await _fold(db, _EVENTS.c.at, horizons.detail_before, None,
-                       lambda row: (horizons.bucket(row.at), 1), batch)
+                       lambda row: (horizons.bucket(row.at),
+                                    requests_counted(row.rule, row.values)), batch)
 
 
 async def fold_weeks(db: Database, horizons: Horizons, *, batch: int = PRUNE_BATCH) -> int:

@@ -44,6 +44,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("passerelle.access")
 
 
+#: The ``rule`` of the one access event that stands for the requests of one client address
+#: refused in one minute past the limit of requests naming nobody (no valid token:
+#: ``proxy/data/address_limit.py``); its ``values`` is how many it stands for, not values sent.
+ADDRESS_LIMIT_RULE = "address limit"
+
+
+def requests_counted(rule: str | None, values: int | None) -> int:
+    """How many requests an access event stands for (R16, counted so by R17's views): one,
+    or a summary's ``values`` (:data:`ADDRESS_LIMIT_RULE`)."""
+    return values if rule == ADDRESS_LIMIT_RULE and values else 1
+
+
 class Outcome(StrEnum):
     """How a data request ended."""
 

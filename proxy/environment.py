@@ -107,6 +107,8 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "upstream_max_wait": (0, 600),
     "recipient_rate": (0.01, 1_000_000),
     "recipient_burst": (1, 1_000_000),
+    "unauthenticated_rate": (0.01, 1_000_000),
+    "unauthenticated_burst": (1, 1_000_000),
     "community_min_members": (MIN_COMMUNITY_K, MAX_COMMUNITY_K),
 }
 

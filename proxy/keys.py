@@ -20,6 +20,7 @@ from consent.services import ConsentService, MandateService
 from consent.shared_state import AttemptCounter
 from consent.storage import Database
 from proxy.bearer_tokens import BearerTokens
+from proxy.data.address_limit import AddressLimit
 from proxy.data.household import HouseholdReader
 from proxy.data.service import DataService
 from proxy.metrics import Metrics
@@ -49,6 +50,8 @@ access_sink_key = web.AppKey("access_sink", AccessEventSink)
 data_service_key = web.AppKey("data_service", DataService)
 bearer_tokens_key = web.AppKey("bearer_tokens", BearerTokens)
 upstream_limiter_key = web.AppKey("upstream_limiter", FairLimiter)  # every adapter's one limiter
+#: Data-path requests naming nobody, limited per client address (R16's flood defence).
+address_limit_key = web.AppKey("address_limit", AddressLimit)
 
 # --- evidence (issue 6): signed records, the log, checkpoints, the audit API ---------------
 evidence_key = web.AppKey("evidence", Evidence)

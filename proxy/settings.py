@@ -64,6 +64,10 @@ class Settings:
     #: Per-recipient rate limit: sustained requests per second, and burst size.
     recipient_rate: float = 20.0
     recipient_burst: int = 40
+    #: Per client address (IPv4, IPv6 /64), data-path requests naming no valid token: burst
+    #: evidenced one by one, then this many a second; past it 429, one summary a minute (R16).
+    unauthenticated_rate: float = 2.0
+    unauthenticated_burst: int = 20
     #: How often the cache drops days of points no active consent covers any more (s).
     cache_purge_interval: float = 600.0
     #: Longest reuse (s) of token and consent rows read for the checks; 0 reads them on every

@@ -104,11 +104,12 @@ class AccessEvent:
     consents a token may read); one without a recipient is the household reading its own data
     on its page (no consent is involved). A refused one names what it could (a request without
     a valid token names nobody). ``body_sha256`` is the SHA-256 of the exact body bytes sent,
-    ``values`` how many values they held, ``upstream_calls``/``cache_days`` what it cost the
-    DSO, ``upstream`` which calls were made. ``community_id`` names the community whose
-    aggregate the read was one member's part of (R4): the answer went into that sum, never
-    out on its own; ``None``, the point was read on its own (events written before it existed
-    do not say).
+    ``values`` how many values they held (in the summary of one address's requests refused in
+    one minute, rule ``address limit``: how many requests it stands for),
+    ``upstream_calls``/``cache_days`` what it cost the DSO, ``upstream`` which calls were
+    made. ``community_id`` names the community whose aggregate the read was one member's part
+    of (R4): the answer went into that sum, never out on its own; ``None``, the point was read
+    on its own (events written before it existed do not say).
     """
 
     at: datetime

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, select, update
 
+from consent.access_events import requests_counted
 from consent.evidence.canonical import format_instant, parse_instant
 from consent.evidence.events import (
     ACCESS,
@@ -89,7 +90,9 @@ def _key(payload: dict[str, Any]) -> tuple[str | None, str | None, str | None, s
 
 def _counts(rows: Sequence[Row[Any]], horizons: Horizons) -> dict[tuple[Any, ...], Any]:
     """Accesses of ``rows`` per consent key, week, dataset and outcome (weeks still in the
-    weekly view only); a pruned ``retention`` row counts nothing."""
+    weekly view only; a summary of refused requests counts each of them,
+    :func:`~consent.access_events.requests_counted`); a pruned ``retention`` row counts
+    nothing."""
     counts: dict[tuple[Any, ...], dict[str, dict[str, dict[str, int]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
     for row in rows:
@@ -98,7 +101,8 @@ def _counts(rows: Sequence[Row[Any]], horizons: Horizons) -> dict[tuple[Any, ...
             continue
         payload = json.loads(row.payload)
         counts[_key(payload)][bucket.start.date().isoformat()][
-            str(payload.get("dataset", row.kind))][str(payload.get("outcome", "logged"))] += 1
+            str(payload.get("dataset", row.kind))][str(payload.get("outcome", "logged"))] += \
+            requests_counted(payload.get("rule"), payload.get("values"))
     return counts
 
 

@@ -131,6 +131,12 @@ ON CONFLICT (bucket, key) DO NOTHING
 """)
 
 
+# A row refilled to its burst since its last take: missing, it would be created full.
+_DROP_FULL = sa.text(f"""
+DELETE FROM rate_bucket WHERE bucket = :bucket AND updated + :full < {DB_NOW}
+""")  # noqa: S608 - only constants are interpolated
+
+
 class DatabaseBuckets:
     """:class:`RateBuckets` in the ``rate_bucket`` table (PostgreSQL), shared by replicas.
 
@@ -162,6 +168,17 @@ class DatabaseBuckets:
                 row = (await conn.execute(_TAKE_UP_TO, params)).one()
         taken, tokens = int(row.taken), float(row.tokens)
         return taken, 0.0 if taken else (1.0 - tokens) / self.rate
+
+    async def drop_full(self) -> int:
+        """Delete this limit's rows that have refilled to the burst since their last take; how
+        many. A missing row is a full bucket (:meth:`take_up_to` creates it so), so no answer
+        changes: it keeps a limit keyed by client addresses from keeping a row for every
+        address that ever spent a token. A take racing the delete waits for its row lock and
+        either finds the row taken from since (kept: the delete re-checks it) or gone."""
+        params = {"bucket": self.name, "full": self.burst / self.rate,
+                  "now": None if self._now is None else self._now()}
+        async with self.db.relaxed() as conn:
+            return int((await conn.execute(_DROP_FULL, params)).rowcount or 0)
 
     async def close(self) -> None:
         """Nothing runs in the background (each statement is awaited by its caller)."""

@@ -11,6 +11,11 @@ A request whose handler is cancelled because its client went away (aiohttp's
 ``handler_cancellation``, which its test server turns on) still leaves its event, with status
 :data:`CLIENT_GONE` and what the handler had done by then (the DSO calls it had made), before
 the cancellation goes on: R16 counts every request, answered or not.
+
+A request that fails naming nobody (no valid token) is also held to its client address's limit
+(:mod:`proxy.data.address_limit`): past it, its answer is a 429 and, instead of its own event,
+it is counted in one summary event per address and minute; an address past its limit is refused
+before the handler runs, so before its token is looked up.
 """
 
 from __future__ import annotations
@@ -30,8 +35,9 @@ from aiohttp import web
 from consent.access_events import AccessEvent, Outcome
 from consent.errors import AccessDenied, DomainError, MethodNotAllowed, PasserelleError
 from consent.storage.database import DatabaseUnavailable, is_outage
+from proxy.data.address_limit import AddressLimit
 from proxy.data.trace import Trace
-from proxy.keys import access_sink_key, clock_key, request_id_key
+from proxy.keys import access_sink_key, address_limit_key, clock_key, request_id_key
 from proxy.middlewares import refuse_nul, refuses_nul_itself
 
 log = logging.getLogger("passerelle.data")
@@ -115,14 +121,18 @@ def evidenced(api: str, render_error: ErrorRenderer,
             rule: str | None = None
             reason: str | None = None
             values = 0
+            limit = request.app.get(address_limit_key)
             try:
+                if limit is not None and (refused := limit.refusal(request)) is not None:
+                    answer = render_error(refused, request)  # before anything reads the token
+                    return _tallied(limit, request, trace, answer)
                 refuse_nul(request)  # here rather than in the guard: evidenced, API's shape
                 refuse_repeated(request)
                 payload, values = await handler(request, trace)
                 answer = Rendered(200, json_bytes(payload), "application/json")
                 outcome = Outcome.SERVED
             except asyncio.CancelledError:
-                await _record_abandoned(request, trace)
+                await _record_abandoned(request, trace, limit)
                 raise
             except PasserelleError as error:
                 answer = render_error(error, request)
@@ -137,15 +147,36 @@ def evidenced(api: str, render_error: ErrorRenderer,
                     log.exception("data request failed on %s", request.path)
                 answer = render_error(internal, request)
                 outcome, reason = Outcome.FAILED, internal.title.lower()
+            if limit is not None and _names_nobody(trace, answer.status):
+                over = await limit.spend(request)
+                if over is not None:  # past the limit: a 429, tallied instead of evidenced
+                    return _tallied(limit, request, trace, render_error(over, request))
             await _record(request, trace, answer, outcome, rule, reason, values)
-            return web.Response(body=answer.body, status=answer.status,
-                                content_type=answer.content_type, headers=answer.headers)
+            return _response(answer)
 
         wrapper.__name__ = handler.__name__
         wrapper.__doc__ = handler.__doc__
         return refuses_nul_itself(wrapper)
 
     return decorate
+
+
+def _names_nobody(trace: Trace, status: int) -> bool:
+    """True for a request refused (4xx: the client's doing) before any token named its
+    recipient: what the address limit counts (:mod:`proxy.data.address_limit`)."""
+    return trace.recipient_id is None and 400 <= status < 500
+
+
+def _tallied(limit: AddressLimit, request: web.Request, trace: Trace,
+             answer: Rendered) -> web.Response:
+    """Send ``answer`` (a 429), counted in its address's summary event instead of its own."""
+    limit.tally(request, trace.api, trace.route, answer.body, request.get(request_id_key, ""))
+    return _response(answer)
+
+
+def _response(answer: Rendered) -> web.Response:
+    return web.Response(body=answer.body, status=answer.status,
+                        content_type=answer.content_type, headers=answer.headers)
 
 
 #: The methods a data path answers (HEAD: aiohttp's, for every GET route).
@@ -168,18 +199,28 @@ def add_evidenced_get(router: web.UrlDispatcher, path: str,
     router.add_route("*", path, other_method)
 
 
-async def _record_abandoned(request: web.Request, trace: Trace) -> None:
+async def _record_abandoned(request: web.Request, trace: Trace,
+                            limit: AddressLimit | None = None) -> None:
     """The event of a request cancelled in its handler (module docstring). The append runs in a
     task of its own and is waited for shielded: a second cancellation (the server shutting
-    down) stops the waiting, not the append."""
-    append = asyncio.ensure_future(record_trace(
-        request, trace, status=CLIENT_GONE, body=b"", outcome=Outcome.FAILED,
-        reason=ABANDONED))
+    down) stops the waiting, not the append. One that names nobody spends its address's turn
+    first, as if refused (a client leaving is no way round the limit): past the limit it is
+    tallied instead."""
+    append = asyncio.ensure_future(_abandoned(request, trace, limit))
     append.add_done_callback(_log_failed_append)
     _ABANDONED.add(append)  # the loop holds tasks weakly: keep it until it is done
     append.add_done_callback(_ABANDONED.discard)
     with contextlib.suppress(asyncio.CancelledError, Exception):  # logged by the callback
         await asyncio.shield(append)
+
+
+async def _abandoned(request: web.Request, trace: Trace, limit: AddressLimit | None) -> None:
+    if limit is not None and trace.recipient_id is None \
+            and await limit.spend(request) is not None:
+        limit.tally(request, trace.api, trace.route, b"", request.get(request_id_key, ""))
+        return
+    await record_trace(request, trace, status=CLIENT_GONE, body=b"", outcome=Outcome.FAILED,
+                       reason=ABANDONED)
 
 
 #: The appends of abandoned requests' events still running (:func:`_record_abandoned`).

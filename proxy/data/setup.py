@@ -8,8 +8,10 @@ cache (unless ``Settings.upstream_cache`` is off), the instance's one upstream l
 :class:`~proxy.upstream.fetcher.Upstream` per distinct adapter (with ``Settings.upstream_url``
 the remote in-house client), the :class:`~proxy.data.service.DataService`, a janitor that drops
 cached days of points no active consent covers any more, and the telemetry sampler
-(:mod:`proxy.telemetry`). On PostgreSQL the per-recipient limits, the quota windows and the
-upstream token are shared by every replica (:mod:`consent.shared_state`). Everything closes in
+(:mod:`proxy.telemetry`), and the limit of requests naming nobody per client address, whose
+summaries are written every few seconds (:mod:`proxy.data.address_limit`). On PostgreSQL the
+per-recipient and per-address limits, the quota windows and the upstream token are shared by
+every replica (:mod:`consent.shared_state`). Everything closes in
 reverse order; pending access events are committed before the database closes.
 """
 
@@ -39,11 +41,13 @@ from consent.day_cache import DayCache, load_cache_secret
 from consent.demo import DEMO_PLAN
 from consent.identifiers import Source
 from consent.shared_state import quota_ledger, rate_buckets, token_store
+from consent.shared_state.buckets import LeasedBuckets
 from proxy import api_docs, native, telemetry
 from proxy.bearer_tokens import BearerTokens
 from proxy.compat.enedis.handlers import add_compat_routes
 from proxy.compat.enedis.oauth import add_compat_oauth_routes
 from proxy.compat.enedis.unknown import add_unknown_route
+from proxy.data.address_limit import AddressLimit
 from proxy.data.evidence import add_evidenced_get
 from proxy.data.facts import FactsLoader
 from proxy.data.ratelimit import RecipientLimits
@@ -53,6 +57,7 @@ from proxy.keys import (
     access_sink_key,
     access_trail_key,
     adapters_key,
+    address_limit_key,
     bearer_tokens_key,
     clock_key,
     data_service_key,
@@ -61,6 +66,7 @@ from proxy.keys import (
     metrics_key,
     settings_key,
     upstream_limiter_key,
+    web_secret_key,
 )
 from proxy.sweeps import sweep_forever
 from proxy.upstream.fetcher import Upstream
@@ -69,6 +75,10 @@ log = logging.getLogger("passerelle.data")
 
 #: How long a replica waits at start for a remote DSO to describe itself (s).
 START_WAIT = 30.0
+#: How often the address limit's closed minutes are written as summary events (s).
+SUMMARY_EVERY = 5.0
+#: How often the address limit's buckets full again are deleted from PostgreSQL (s).
+BUCKET_PRUNE_EVERY = 600.0
 
 def use_adapters(app: web.Application, adapters: Mapping[Source, MeterDataAdapter] | None,
                  ) -> None:
@@ -162,6 +172,7 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
                           share=settings.upstream_recipient_share)
     app[upstream_limiter_key] = limiter
     limits: RecipientLimits | None = None
+    anonymous: AddressLimit | None = None
     caches: list[BearerTokens | FactsLoader] = []
     upstreams: dict[Source, Upstream] = {}
     try:
@@ -174,6 +185,18 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
         limits = RecipientLimits(rate_buckets(db, "recipient", settings.recipient_rate,
                                               settings.recipient_burst))
         app[data_service_key] = DataService(facts, upstreams, default_policy(), clock, limits)
+        buckets = rate_buckets(db, "unauthenticated", settings.unauthenticated_rate,
+                               settings.unauthenticated_burst)
+        anonymous = AddressLimit(buckets, sink, clock, app[metrics_key], app[web_secret_key])
+        if isinstance(buckets, LeasedBuckets):  # one row per address: drop those full again
+            tasks.append(asyncio.create_task(sweep_forever(
+                "address-bucket-janitor", buckets.shared.drop_full, BUCKET_PRUNE_EVERY, log,
+                "address limit: dropped %d full buckets"), name="address-bucket-janitor"))
+        app[address_limit_key] = anonymous
+        tasks.append(asyncio.create_task(sweep_forever(
+            "address-limit-summaries", anonymous.flush, SUMMARY_EVERY, log,
+            "address limit: %d summaries of refused requests written"),
+            name="address-limit-summaries"))
         if cache is not None:
             tasks.append(asyncio.create_task(sweep_forever(
                 "cache-janitor", partial(purge_cache, cache, facts, app),
@@ -192,6 +215,8 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
         await limiter.close()
         if limits is not None:
             await limits.close()
+        if anonymous is not None:  # its last summaries, before the sink closes
+            await anonymous.close()
         for remembering in caches:  # their reads ahead hold pooled connections
             await remembering.close()
         await sink.close()

@@ -16,7 +16,13 @@ from consent.access_counts import (
     fold_access_events,
     fold_weeks,
 )
-from consent.access_events import ACCESS_EVENT_TABLE, AccessEvent, Outcome, row_of
+from consent.access_events import (
+    ACCESS_EVENT_TABLE,
+    ADDRESS_LIMIT_RULE,
+    AccessEvent,
+    Outcome,
+    row_of,
+)
 from consent.retention_calendar import DETAIL, Horizons, month_of, week_of
 from consent.storage import Database
 
@@ -107,6 +113,22 @@ async def test_counts_move_from_week_to_month_then_go(db: Database) -> None:
     assert await drop_months(db, end_plus_20) == 0  # ended exactly 20 months ago: kept
     assert await drop_months(db, Horizons.at(datetime(2028, 7, 1, 0, 0, 1, tzinfo=UTC))) == 3
     assert await counts(db) == []
+
+
+async def test_a_summary_of_refused_requests_counts_as_the_requests_it_stands_for(
+        db: Database) -> None:
+    """R16's refusals past an address's limit are one event a minute whose ``values`` says how
+    many (proxy/data/address_limit.py): the weekly count holds that many requests."""
+    at = NOW - timedelta(days=35)
+    summary = row_of(AccessEvent(at=at, request_id="r", api="native", route="/api/v1/points",
+                                 outcome=Outcome.DENIED, status=429, body_sha256="0" * 64,
+                                 rule=ADDRESS_LIMIT_RULE, values=180))
+    refused = row_of(AccessEvent(at=at, request_id="s", api="native", route="/api/v1/points",
+                                 outcome=Outcome.DENIED, status=401, body_sha256="0" * 64,
+                                 rule="R6 token"))
+    await insert(db, [summary, refused])
+    assert await fold_access_events(db, Horizons.at(NOW)) == 2
+    assert [n for *_, n in await counts(db)] == [181]
 
 
 async def test_a_late_sweep_sends_old_accesses_to_the_view_they_are_still_in(

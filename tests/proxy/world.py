@@ -180,19 +180,22 @@ def profile() -> Any:
 
 async def build_world(database_url: str, data_dir: Path, *, cache: bool = True,
                       rate: float = 1000.0, burst: int = 1000,
-                      adapter_class: type[SimulatorAdapter] = SimulatorAdapter) -> World:
-    """Start the app on ``database_url`` and seed the world described in the module."""
+                      adapter_class: type[SimulatorAdapter] = SimulatorAdapter,
+                      **settings: Any) -> World:
+    """Start the app on ``database_url`` and seed the world described in the module
+    (``settings``: more :class:`~proxy.settings.Settings` fields)."""
     clock = FrozenClock(T0)
     simulator = Simulator(clock, [profile()])
     adapter = adapter_class(simulator, timeout=0.3)
     port = unused_port()
-    settings = Settings(data_dir=data_dir, database_url=database_url, upstream_cache=cache,
-                        recipient_rate=rate, recipient_burst=burst, host="127.0.0.1", port=port)
-    app = create_app(settings, clock=clock, adapters={source: adapter for source in Source})
+    config = Settings(data_dir=data_dir, database_url=database_url, upstream_cache=cache,
+                      recipient_rate=rate, recipient_burst=burst, host="127.0.0.1", port=port,
+                      **settings)
+    app = create_app(config, clock=clock, adapters={source: adapter for source in Source})
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1", port=port))
     await client.start_server()
     db = app[database_key]
-    world = World(client, clock, simulator, db, household_id="", issuer=settings.issuer)
+    world = World(client, clock, simulator, db, household_id="", issuer=config.issuer)
     await _seed(world)
     return world
 

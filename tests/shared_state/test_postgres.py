@@ -18,6 +18,7 @@ from adapters.tokens import ClientCredentials
 from consent.clock import FrozenClock
 from consent.shared_state import CachedToken
 from consent.shared_state.attempts import DatabaseAttempts
+from consent.shared_state.buckets import DatabaseBuckets
 from consent.shared_state.tokens import DatabaseTokens
 from consent.storage import Database, migrate
 from tests.conftest import T0
@@ -127,3 +128,17 @@ async def test_replicas_needing_a_token_at_once_fetch_one(pg: Database,
 
     assert issued == ["t0"]
     assert used == ["t0"] * 3
+
+
+async def test_buckets_full_again_are_dropped_and_come_back_full(pg: Database) -> None:
+    """The address limit keeps a row per address that spent a token; a row refilled to its
+    burst is deleted (a missing row is a full bucket), one still refilling is kept."""
+    now = [1_000_000.0]
+    buckets = DatabaseBuckets(pg, "unauthenticated", 1.0, 2, seconds=lambda: now[0])
+    assert await buckets.take("203.0.113.7") == 0.0
+    assert await buckets.take("203.0.113.7") == 0.0
+    now[0] += 1.5  # 1.5 tokens back: still refilling
+    assert await buckets.drop_full() == 0
+    now[0] += 1.0  # full again
+    assert await buckets.drop_full() == 1
+    assert [await buckets.take("203.0.113.7") for _ in range(3)][:2] == [0.0, 0.0]

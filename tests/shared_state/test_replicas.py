@@ -88,6 +88,34 @@ async def test_a_recipient_burst_spent_on_one_replica_is_spent_on_the_other(
     assert int(retry_after) >= 1
 
 
+async def test_an_addresss_failures_on_one_replica_refuse_it_on_the_other(
+        pg_url: str, tmp_path: Path) -> None:
+    """Requests naming no valid token: one bucket per address for the instance (R16's flood
+    defence, proxy/data/address_limit.py); the replica that finds it empty answers 429 and
+    writes no event of its own for it."""
+    limits = {"unauthenticated_rate": 0.01, "unauthenticated_burst": 3}
+    world: World = await build_world(pg_url, tmp_path, **limits)
+    other = await second_replica(pg_url, tmp_path, world.clock, world.client.app[adapters_key],
+                                 **limits)
+    path = f"/api/v1/points/{PRM}/datasets/daily_consumption"
+    try:
+        first = [await world.get(path, f"pa_{i:040d}") for i in range(2)]
+        statuses = [s for s, _, _ in first]
+        for _ in range(3):
+            async with other.get(path, headers={"Authorization": "Bearer pa_unknown"}) as answer:
+                statuses.append(answer.status)
+                retry_after = answer.headers.get("Retry-After")
+        events = await world.events()
+    finally:
+        await other.close()
+        await world.client.close()
+
+    assert statuses == [401, 401, 401, 429, 429]
+    assert retry_after is not None
+    assert int(retry_after) >= 1
+    assert [e["status"] for e in events] == [401, 401, 401]
+
+
 class HourlyQuotaSimulator(SimulatorAdapter):
     """The simulator announcing three requests an hour for the whole application."""
 
