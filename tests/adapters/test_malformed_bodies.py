@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import aiohttp
@@ -33,6 +34,8 @@ from tests.proxy.test_upstream_gaps import GAS, PARIS, GappedDso, _capabilities
 
 DEEP = b"[" * 200_000 + b"]" * 200_000
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 
 def test_json_nested_beyond_the_stack_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="too deep"):
@@ -46,15 +49,14 @@ def test_an_enedis_error_body_nested_beyond_the_stack_is_classified_by_its_statu
     assert error.status == 503
 
 
-async def test_an_enedis_answer_nested_beyond_the_stack_is_malformed() -> None:
+async def _daily_from_enedis(data: Handler, days: int) -> None:
+    """Ask an Enedis adapter for ``days`` days of daily consumption from 2026-10-01, of a
+    Data Connect whose token endpoint answers and whose daily endpoint is ``data``."""
     clock = FrozenClock(NOW)
 
     async def token(_: web.Request) -> web.Response:
         return web.json_response({"access_token": "t", "token_type": "Bearer",
                                   "expires_in": "3600"})
-
-    async def data(_: web.Request) -> web.Response:
-        return web.Response(body=DEEP, content_type="application/json")
 
     app = web.Application()
     app.router.add_post("/oauth2/v3/token", token)
@@ -63,10 +65,18 @@ async def test_an_enedis_answer_nested_beyond_the_stack_is_malformed() -> None:
         adapter = EnedisAdapter(session, EnedisConfig("id", "secret", base_url=url,
                                                       retry=FAST_RETRY, quotas=ROOMY),
                                 clock=clock, limiter=clocked_limiter(clock))
-        week = Period(at_hour(date(2026, 10, 1), "Europe/Paris"),
-                      at_hour(date(2026, 10, 8), "Europe/Paris"))
-        with pytest.raises(UpstreamMalformed):
-            await adapter.series(LONG, Dataset.DAILY_CONSUMPTION, week, Resolution.P1D)
+        first = date(2026, 10, 1)
+        period = Period(at_hour(first, "Europe/Paris"),
+                        at_hour(first + timedelta(days=days), "Europe/Paris"))
+        await adapter.series(LONG, Dataset.DAILY_CONSUMPTION, period, Resolution.P1D)
+
+
+async def test_an_enedis_answer_nested_beyond_the_stack_is_malformed() -> None:
+    async def data(_: web.Request) -> web.Response:
+        return web.Response(body=DEEP, content_type="application/json")
+
+    with pytest.raises(UpstreamMalformed):
+        await _daily_from_enedis(data, 7)
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
@@ -75,7 +85,6 @@ async def test_an_answer_larger_than_any_documented_one_is_malformed_not_read(
     """A valid daily answer followed by 40 MiB of blanks (valid JSON all the same): refused
     once past the bound, whether the size is declared or only streamed, before the rest is
     read (found by review: the whole body was read into memory and served)."""
-    clock = FrozenClock(NOW)
     valid = json.dumps({
         "idPrm": LONG.identifier, "etapeMetier": "BRUT",
         "periode": {"dateDebut": "2026-10-01", "dateFin": "2026-10-02"},
@@ -84,10 +93,6 @@ async def test_an_answer_larger_than_any_documented_one_is_malformed_not_read(
                       "points": [{"v": "33495", "d": "2026-10-01"}], "calendrier": []}],
         "contexte": []}).encode()
     blanks, chunks = b" " * (1024 * 1024), 40
-
-    async def token(_: web.Request) -> web.Response:
-        return web.json_response({"access_token": "t", "token_type": "Bearer",
-                                  "expires_in": "3600"})
 
     async def data(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
@@ -103,17 +108,8 @@ async def test_an_answer_larger_than_any_documented_one_is_malformed_not_read(
         await response.write_eof()
         return response
 
-    app = web.Application()
-    app.router.add_post("/oauth2/v3/token", token)
-    app.router.add_get("/mesure_synchrone_auto/v2/consommation_quotidienne", data)
-    async with serve(app) as url, aiohttp.ClientSession() as session:
-        adapter = EnedisAdapter(session, EnedisConfig("id", "secret", base_url=url,
-                                                      retry=FAST_RETRY, quotas=ROOMY),
-                                clock=clock, limiter=clocked_limiter(clock))
-        day = Period(at_hour(date(2026, 10, 1), "Europe/Paris"),
-                     at_hour(date(2026, 10, 2), "Europe/Paris"))
-        with pytest.raises(UpstreamMalformed) as caught:
-            await adapter.series(LONG, Dataset.DAILY_CONSUMPTION, day, Resolution.P1D)
+    with pytest.raises(UpstreamMalformed) as caught:
+        await _daily_from_enedis(data, 1)
     assert caught.value.extra["field"] == "body"
     assert "MiB" in caught.value.detail
 
