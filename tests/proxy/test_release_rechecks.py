@@ -265,7 +265,9 @@ async def uncached_world(request: pytest.FixtureRequest, sqlite_factory: SqliteF
     monkeypatch.setattr(world_module, "Settings",
                         partial(Settings, check_cache_ttl=request.param))
     url = sqlite_factory.create()
-    w = await build_world(url, tmp_path / "instance")
+    # The DSO is slow enough (see the test) for the withdrawal to land during its call even
+    # on a loaded machine: at 0.2 s it once did not, and the release was rightly served.
+    w = await build_world(url, tmp_path / "instance", dso_timeout=3.0)
     w.url = url  # type: ignore[attr-defined]
     yield w
     await w.client.close()
@@ -282,9 +284,10 @@ async def test_with_caches_off_a_write_the_bus_did_not_carry_is_still_seen(
     token = await world.token("coach")
     other = Database.from_url(world.url)  # type: ignore[attr-defined]
     try:
-        asked = await world.series_while_the_dso_answers(token)
+        asked = await world.series_while_the_dso_answers(token, delay=1.5)
         await ConsentService(other, world.clock).withdraw(
             Actor(ActorRole.SUBJECT, party_id=world.household_id), world.consents["coach"])
+        assert not asked.done(), "the DSO answered before the withdrawal was committed"
         world.clock.set(world.clock.now() + timedelta(milliseconds=900))
         status, body, _ = await asked
     finally:

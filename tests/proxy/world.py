@@ -181,12 +181,13 @@ def profile() -> Any:
 async def build_world(database_url: str, data_dir: Path, *, cache: bool = True,
                       rate: float = 1000.0, burst: int = 1000,
                       adapter_class: type[SimulatorAdapter] = SimulatorAdapter,
-                      **settings: Any) -> World:
+                      dso_timeout: float = 0.3, **settings: Any) -> World:
     """Start the app on ``database_url`` and seed the world described in the module
-    (``settings``: more :class:`~proxy.settings.Settings` fields)."""
+    (``dso_timeout``: how long the app waits for the simulated DSO; ``settings``: more
+    :class:`~proxy.settings.Settings` fields)."""
     clock = FrozenClock(T0)
     simulator = Simulator(clock, [profile()])
-    adapter = adapter_class(simulator, timeout=0.3)
+    adapter = adapter_class(simulator, timeout=dso_timeout)
     port = unused_port()
     config = Settings(data_dir=data_dir, database_url=database_url, upstream_cache=cache,
                       recipient_rate=rate, recipient_burst=burst, host="127.0.0.1", port=port,
