@@ -39,6 +39,7 @@ of a token is ever written.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -164,7 +165,9 @@ class AddressLimit:
 
     async def flush(self, *, everything: bool = False) -> int:
         """Write the summaries of the intervals closed by now (``everything``: all of them,
-        at shutdown); how many events were written."""
+        at shutdown); how many events were written. Those a failed append left unwritten are
+        kept for the next flush (:func:`~proxy.sweeps.sweep_forever` retries it), never
+        dropped: they are the only trace of the requests they count (R16)."""
         now = self.clock.now()
         due = [(api, tag, t) for (api, tag), t in self._tallies.items()
                if everything or now >= t.start + INTERVAL]
@@ -172,8 +175,15 @@ class AddressLimit:
             del self._tallies[api, tag]
         due += self._closed
         self._closed = []
-        for api, tag, tally in due:
-            await self.sink.append(self._event(api, tag, tally, now))
+        for done, (api, tag, tally) in enumerate(due):
+            try:
+                await self.sink.append(self._event(api, tag, tally, now))
+            except asyncio.CancelledError:  # that one may be durable yet; the rest are not
+                self._closed += due[done + 1:]
+                raise
+            except Exception:  # not durable (the sink's contract): the next flush writes it
+                self._closed += due[done:]
+                raise
         return len(due)
 
     async def close(self) -> None:

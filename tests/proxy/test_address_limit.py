@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
+from aiohttp import web
 
-from consent.access_events import ADDRESS_LIMIT_RULE
+from consent.access_events import ADDRESS_LIMIT_RULE, AccessEvent, MemorySink
+from consent.clock import FrozenClock
+from consent.shared_state.buckets import MemoryBuckets
+from consent.storage.database import DatabaseUnavailable
+from proxy.data.address_limit import AddressLimit
 from proxy.keys import address_limit_key, bearer_tokens_key
+from proxy.metrics import Metrics
 from tests.proxy.world import PRM, World, build_world
 
 NATIVE = f"/api/v1/points/{PRM}/datasets/daily_consumption"
@@ -196,3 +203,35 @@ async def test_a_client_leaving_mid_request_spends_its_turn(limited: World) -> N
     assert [e["status"] for e in await limited.events()] == [499]
     statuses = [(await get(limited, NATIVE))[0] for _ in range(BURST)]
     assert statuses == [401] * (BURST - 1) + [429]
+
+
+class _FailingOnce(MemorySink):
+    """A sink whose first append fails, as a database outage makes it (nothing durable)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    async def append(self, event: AccessEvent) -> None:
+        if not self.failed:
+            self.failed = True
+            raise DatabaseUnavailable("the database is down")
+        await super().append(event)
+
+
+async def test_summaries_a_failed_flush_could_not_write_are_written_by_the_next() -> None:
+    """sweep_forever retries a failed flush at the next interval: the summaries it could not
+    make durable must still be there to write, or the refusals they count leave no trace
+    (R16)."""
+    clock = FrozenClock(datetime(2026, 11, 24, 10, 0, 30, tzinfo=UTC))
+    sink = _FailingOnce()
+    limit = AddressLimit(MemoryBuckets(0.01, 1), sink, clock, Metrics(), b"secret")
+    for address in ("203.0.113.7", "198.51.100.9"):
+        request = cast(web.Request, SimpleNamespace(remote=address))
+        for _ in range(3):
+            limit.tally(request, "native", "/api/v1/points", b"{}", "req-1")
+    clock.advance(timedelta(minutes=1))
+    with pytest.raises(DatabaseUnavailable):
+        await limit.flush()
+    assert await limit.flush() == 2
+    assert sorted(e.values for e in sink.events) == [3, 3]
