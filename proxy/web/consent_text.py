@@ -23,7 +23,7 @@ from consent.evidence.records import Notice
 from proxy.web.i18n import DATASET_TITLES, MESSAGES
 from proxy.web.lang import Lang
 
-CONSENT_TEXT_VERSION = "oauth-consent/5"
+CONSENT_TEXT_VERSION = "oauth-consent/6"
 TEMPLATE = "consent.html"
 _PREFIXES = ("consent.", "role.", "basis.", "purpose.")
 

@@ -70,9 +70,10 @@ MESSAGES: Catalogue = {
               "ils ne seront pas partagés :",
         "en": "The app also asked for meters that are not yours; they will not be shared:"},
     "consent.already_held": {
-        "fr": "Cette application a déjà accès à {n} de ces compteurs : ils comptent dans la "
-              "limite.",
-        "en": "This app can already read {n} of these meters: they count towards the limit."},
+        "fr": "Cette application a déjà accès à {n} des compteurs de ce foyer, affichés ici "
+              "ou non : ils comptent dans la limite.",
+        "en": "This app can already read {n} of the meters of this household, shown here or "
+              "not: they count towards the limit."},
     "consent.held_point": {"fr": "déjà partagé avec cette application",
                            "en": "already shared with this app"},
     "consent.datasets": {"fr": "Quelles données", "en": "Which data"},

@@ -34,7 +34,11 @@ PINNED = {"oauth-consent/1": {
     # ... and the meters the app already holds, ticked and counted before the household decides.
     "oauth-consent/5": {
     "fr": "c897d93985f7e352d973ba8878e4343871420131ce3867a15559d7bb4d19f071",
-    "en": "9ae5c74a1a937254876807773f6991dc24494ab0cc302553fb86116e7753c84e"}}
+    "en": "9ae5c74a1a937254876807773f6991dc24494ab0cc302553fb86116e7753c84e"},
+    # ... whose count is of the household's meters, not only of those the page shows.
+    "oauth-consent/6": {
+    "fr": "2a45195a58f8190f193d753b480b948ed5921d047b422d1a49e28b9227dc3444",
+    "en": "422faa67895f2b7bf2924edbc8791252e28ffe77643052fc5b317f01f5c3482d"}}
 
 
 def test_the_wording_cannot_change_without_a_new_version() -> None:

@@ -3,6 +3,7 @@ rules refuse says which rule (R14: at most two meters online), not "choose somet
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -89,10 +90,33 @@ async def test_the_form_as_shown_counts_the_meters_the_app_already_holds(
     action, fields = await browser.consent_form(url)
     assert [v for k, v in fields if k == "point"] == [str(PRM), str(PRM3)]
     _, html = await browser.get(url)
-    assert "This app can already read 1 of these meters" in html
+    assert "This app can already read 1 of the meters of this household" in html
     assert f'{PRM3} <em class="held">(already shared with this app)</em>' in html
     assert f'value="{PRM2}">' in html  # offered, not ticked
     response, _ = await browser.post(action.replace("&amp;", "&"),
                                      [*fields, ("decision", "approve")])
     assert response.status == 303
     assert "code=" in urlsplit(response.headers["Location"]).query
+
+
+async def test_the_meters_held_are_counted_as_the_households_not_as_those_shown(
+        passerelle: Running, browser: Browser) -> None:
+    """The count is of every meter of the household the app holds (R14 counts them all),
+    but the page called them "these meters" under a list that need not hold them: an app
+    holding PRM3 that asks for PRM alone was said to read 1 of the meters shown (PRM), which
+    it cannot. The consent text must not tell the household something false."""
+    await _third_meter(passerelle)
+    action, fields = await browser.consent_form(authorize_url(passerelle) + "&lang=en")
+    only_third = [(k, v) for k, v in fields if k != "point"] + [("point", str(PRM3))]
+    response, _ = await browser.post(action.replace("&amp;", "&"),
+                                     [*only_third, ("decision", "approve")])
+    assert response.status == 303
+
+    details = json.dumps([{"type": "meter_data", "datasets": ["daily_consumption"],
+                           "points": [str(PRM)]}])
+    _, html = await browser.get(authorize_url(passerelle, scope=None,
+                                              authorization_details=details) + "&lang=en")
+    assert f'value="{PRM}"' in html  # PRM alone is shown
+    assert f'value="{PRM3}"' not in html
+    assert "of these meters" not in html
+    assert "This app can already read 1 of the meters of this household" in html
