@@ -3,12 +3,9 @@ released record fields (R6, R12).
 
 Roll-ups follow the local calendar of the series' timezone: a day runs from local midnight to the
 next local midnight, so it lasts 23 or 25 hours on DST change days; weeks start on Monday (ISO
-8601), months on the 1st. A point whose metering day starts later (``day_start``: the gas day
-runs 06:00 to 06:00, ADICT's ``journee_gaziere``, reference §2.4) has its finer readings rolled
-up on those days instead, so daily values made of a gas curve are the gas days GRDF's daily
-values are (weeks from Monday 06:00, months from the 1st at 06:00). Sub-daily buckets
-(``PT1H`` from ``PT30M``...) are aligned on UTC multiples of their length, which matches local
-boundaries in every zone whose offset is a whole number of hours (all European DSOs).
+8601), months on the 1st. Sub-daily buckets (``PT1H`` from ``PT30M``...) are aligned on UTC
+multiples of their length, which matches local boundaries in every zone whose offset is a whole
+number of hours (all European DSOs).
 
 How one bucket summarises its readings follows :attr:`DatasetSpec.aggregate`: energy is summed,
 mean power is time-weighted, peak power is the maximum, a register is read at the bucket's end.
@@ -23,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import groupby
 from zoneinfo import ZoneInfo
@@ -67,12 +64,8 @@ def cut_record(record: Record, fields: Iterable[str]) -> Record:
     return replace(record, fields=kept)
 
 
-def roll_up(series: Series, target: Resolution, day_start: int = 0) -> Series:
+def roll_up(series: Series, target: Resolution) -> Series:
     """The series at the coarser ``target`` resolution (same series if already there).
-
-    ``day_start`` is the local hour the point's metering day starts (6 for gas): calendar
-    buckets of finer readings start then. Readings of a calendar step carry their own bounds
-    (a gas day starting 06:00 belongs to its date) and are grouped by the date they start on.
 
     Raises :class:`~consent.errors.ResolutionUnavailable` if ``target`` cannot be made of
     whole intervals of the data: finer than the data, or a fixed step that the data's step does
@@ -88,10 +81,8 @@ def roll_up(series: Series, target: Resolution, day_start: int = 0) -> Series:
     tz = ZoneInfo(series.timezone)
     how = series.dataset.spec.aggregate
     step = series.resolution
-    hour = 0 if step.is_calendar else day_start
     readings = []
-    for (start, end), group in groupby(series.readings,
-                                       key=lambda r: bucket(r.start, target, tz, hour)):
+    for (start, end), group in groupby(series.readings, key=lambda r: bucket(r.start, target, tz)):
         members = list(group)
         if step.is_calendar:
             # Days (or months) by the date they start on: a gas day runs 06:00 to 06:00, so
@@ -147,34 +138,21 @@ def unreachable(dataset: Dataset, point: PointRef, step: Resolution, target: Res
         available=step.value, reachable=names)
 
 
-def view(series: Series, window: Period, resolution: Resolution, day_start: int = 0) -> Series:
-    """What a consent releases: the series clamped to ``window``, then rolled up (on metering
-    days starting at ``day_start``: :func:`roll_up`)."""
-    return roll_up(clamp(series, window), resolution, day_start)
+def view(series: Series, window: Period, resolution: Resolution) -> Series:
+    """What a consent releases: the series clamped to ``window``, then rolled up."""
+    return roll_up(clamp(series, window), resolution)
 
 
-def bucket(instant: datetime, resolution: Resolution, tz: ZoneInfo,
-           day_start: int = 0) -> tuple[datetime, datetime]:
-    """The ``[start, end)`` (UTC) of the ``resolution`` interval that contains ``instant``;
-    calendar intervals start at ``day_start`` o'clock local (midnight; 06:00 for gas days)."""
+def bucket(instant: datetime, resolution: Resolution, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The ``[start, end)`` (UTC) of the ``resolution`` interval that contains ``instant``."""
     if not resolution.is_calendar:
         step = int(resolution.nominal.total_seconds())
         seconds = int(instant.timestamp())
         start = datetime.fromtimestamp(seconds - seconds % step, UTC)
         return start, start + resolution.nominal
-    # Wall-clock arithmetic: 03:00 belongs to the gas day that started 06:00 the day before.
-    first = _calendar_start((instant.astimezone(tz) - timedelta(hours=day_start)).date(),
-                            resolution)
-    return (_day_begins(first, tz, day_start),
-            _day_begins(_calendar_next(first, resolution), tz, day_start))
-
-
-def _day_begins(day: date, tz: ZoneInfo, hour: int) -> datetime:
-    """The UTC instant the metering day ``day`` starts: its local midnight, or ``hour``
-    o'clock (06:00 exists every day in European zones: clocks change between 02:00 and 03:00)."""
-    if not hour:
-        return local_midnight(day, tz).astimezone(UTC)
-    return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
+    first = _calendar_start(instant.astimezone(tz).date(), resolution)
+    return (local_midnight(first, tz).astimezone(UTC),
+            local_midnight(_calendar_next(first, resolution), tz).astimezone(UTC))
 
 
 def _calendar_start(day: date, resolution: Resolution) -> date:

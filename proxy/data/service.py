@@ -290,8 +290,7 @@ class DataService:
             raise unreachable(dataset, point, fetched.resolution, target, [
                 r for r in reachable(fetched.resolution)
                 if finest is None or not r.finer_than(finest)])
-        # Gas points roll finer data up on gas days, as their daily values are (R1).
-        return view(fetched, window, target, facts.day_start)
+        return view(fetched, window, target)
 
     async def record(self, caller: Caller, point: PointRef, dataset: Dataset,
                      trace: Trace) -> OccupantRecord:

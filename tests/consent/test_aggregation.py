@@ -24,7 +24,7 @@ from consent.errors import ResolutionUnavailable
 from consent.identifiers import PointRef, Source
 from consent.periods import DayRange, Period
 from consent.readings import Quality, Reading, Record, Series
-from consent.vocabulary import GAS_DAY_START, Dataset, Resolution
+from consent.vocabulary import Dataset, Resolution
 
 PARIS = ZoneInfo("Europe/Paris")
 PRM = PointRef(Source.ENEDIS, "22516914714270")
@@ -316,28 +316,14 @@ def test_gas_days_make_whole_weeks_from_monday_six_to_monday_six() -> None:
     assert week.value == sum(Decimal(n + 1) for n in range(7))
 
 
-def test_a_gas_curve_rolls_up_on_gas_days() -> None:
-    """ADICT's daily values are gas days, 06:00 to 06:00 local (``journee_gaziere``, reference
-    §2.4): daily values made of a gas point's hourly curve follow the same days, so they agree
-    with ``daily_consumption`` (and weeks run Monday 06:00 to Monday 06:00, as from gas days).
-    A gas day is emitted only when its hours are all there, never a part of one."""
-    first = date(2026, 10, 24)  # clocks go back on the 25th at 03:00: a 25-hour gas day
-    window = DayRange(first, first + timedelta(days=3)).to_period(PARIS)
-    assert window.end is not None
-    hours, at = [], window.start.astimezone(UTC)
-    while at < window.end:
-        hours.append(Reading(at, at + timedelta(hours=1), Decimal(at.astimezone(PARIS).hour)))
-        at += timedelta(hours=1)
-    curve = Series(PointRef(Source.GRDF, "GI000001"), Dataset.CONSUMPTION_LOAD_CURVE, "W",
-                   Resolution.PT1H, "Europe/Paris", tuple(hours))
-    daily = view(curve, window, Resolution.P1D, GAS_DAY_START)
-    six = [datetime.combine(first + timedelta(days=n), datetime.min.time(),
-                            tzinfo=PARIS).replace(hour=6) for n in range(3)]
-    assert [(r.start, r.end) for r in daily.readings] == [(six[0], six[1]), (six[1], six[2])]
-    # The 24th's gas day holds 25 hours (06..23, 00, 01, 02 twice, 03, 04, 05), the 25th's 24.
-    values = [*range(6, 24), 0, 1, 2, 2, 3, 4, 5]
-    assert daily.readings[0].value == (Decimal(sum(values)) / 25).quantize(Decimal("0.001"))
-    assert daily.readings[1].value == Decimal(sum(range(24))) / 24
-    # Electricity (and the default): calendar days, midnight to midnight.
-    assert [r.start.astimezone(PARIS).hour for r in view(curve, window, Resolution.P1D).readings] \
-        == [0, 0, 0]
+def test_one_calendar_day_of_a_gas_curve_rolls_up_to_one_value() -> None:
+    """A gas curve's roll-ups run midnight to midnight, like the window asked (found by the
+    session's last review: rolled up on 06:00 gas days, one day asked gave no value at all,
+    its hours after midnight being the next date's)."""
+    day = date(2026, 11, 10)
+    hourly = curve(day, day + timedelta(days=1), value=2, step=Resolution.PT1H)
+    gas = Series(PointRef(Source.GRDF, "GI000001"), hourly.dataset, hourly.unit,
+                 hourly.resolution, hourly.timezone, hourly.readings)
+    (daily,) = roll_up(gas, Resolution.P1D).readings
+    midnight = datetime.combine(day, datetime.min.time(), tzinfo=PARIS)
+    assert (daily.start, daily.end) == (midnight, midnight + timedelta(days=1))
