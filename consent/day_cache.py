@@ -11,12 +11,12 @@ DSO has not published yet, one with a gap, one holding an estimate (which the DS
 reading later: GRDF's "Estimé"), or a month or year still running is fetched again next time. Raw
 values are stored: they are the DSO's normal answer for past days, and caching nothing but
 validated data would fetch almost every day again. Where they are provisional (GRDF
-"Provisoire", replaced by "Définitive" when the meter's reading is published; Enedis "BRUT",
-replaced by "BEST" once corrected, at a delay no public material gives), a day holding one is
-served from here for :data:`PROVISIONAL_TTL` only, then fetched again, so a recipient sees the
-published or corrected value at most that late while apps polling the same morning still share
-one call; a day that comes back validated is kept for good. A row that does not open, or opens
-to something that is not a day's readings, is a miss.
+"Provisoire", replaced by "Définitive" when the meter's reading is published; Enedis 2026's
+"BRUT", replaced by "BEST" once corrected, at a delay no public material gives), a day holding
+one is served from here for :data:`PROVISIONAL_TTL` only, then fetched again, so a recipient
+sees the published or corrected value at most that late while apps polling the same morning
+still share one call; a day that comes back validated is kept for good. A row that does not
+open, or opens to something that is not a day's readings, is a miss.
 
 A *gap*, a settled day (ended :data:`GAP_SETTLED` ago) for which the DSO answered with no value
 at all (the meter did not communicate, the load curve is off), is stored as a day without

@@ -89,10 +89,12 @@ class EnedisAdapter(UpstreamConsent, Availability, OverTransport, WithoutMeterPo
         limits += [DatasetLimits(d, frozenset({Energy.ELECTRICITY}), (), None, None)
                    for d in RECORDS]
         name = f"enedis-dataconnect-{self.config.generation.value}"
-        # Values come BRUT (raw) or BEST (corrected: ``etapeMetier``, reference §1.9; v5's
-        # ``quality`` knows BRUT only): a raw day may be corrected later, so it is not final.
+        # The 2026 APIs say BRUT (raw) or BEST (corrected: ``etapeMetier``, reference §1.9): a
+        # raw day may be corrected later, so it is not final. v5's ``quality`` knows BRUT
+        # only: asking again could never tell a corrected day from a raw one, and every past
+        # day would cost the quota again every few hours, for ever; its days stay cached.
         return Capabilities(name, frozenset({Source.ENEDIS}), tuple(limits),
-                            self.config.declared_quotas, meter_port=False, raw_final=False)
+                            self.config.declared_quotas, meter_port=False, raw_final=self._v5)
 
     def _prm(self, point: PointRef) -> str:
         if point.source is not Source.ENEDIS:
