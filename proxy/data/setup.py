@@ -216,7 +216,10 @@ async def data_ctx(app: web.Application) -> AsyncIterator[None]:
         if limits is not None:
             await limits.close()
         if anonymous is not None:  # its last summaries, before the sink closes
-            await anonymous.close()
+            try:
+                await anonymous.close()
+            except Exception:  # the database gone: the rest must still close (sink, session)
+                log.exception("the refused requests' last summaries could not be written")
         for remembering in caches:  # their reads ahead hold pooled connections
             await remembering.close()
         await sink.close()

@@ -21,7 +21,7 @@ from consent.clock import FrozenClock
 from consent.shared_state.buckets import MemoryBuckets
 from consent.storage.database import DatabaseUnavailable
 from proxy.data.address_limit import AddressLimit
-from proxy.keys import address_limit_key, bearer_tokens_key
+from proxy.keys import access_sink_key, address_limit_key, bearer_tokens_key
 from proxy.metrics import Metrics
 from tests.proxy.world import PRM, World, build_world
 
@@ -235,3 +235,27 @@ async def test_summaries_a_failed_flush_could_not_write_are_written_by_the_next(
         await limit.flush()
     assert await limit.flush() == 2
     assert sorted(e.values for e in sink.events) == [3, 3]
+
+
+async def test_summaries_that_cannot_be_written_at_shutdown_stop_nothing_else(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The last summaries failing to be written (the database gone) is logged, and the rest of
+    the shutdown still runs: the access sink, which every served event waits on, is closed."""
+    world = await build_world(database_url, tmp_path)
+    sink = world.client.app[access_sink_key]
+    closed: list[bool] = []
+    close = sink.close
+
+    async def closing() -> None:
+        closed.append(True)
+        await close()
+
+    async def lost() -> None:
+        raise DatabaseUnavailable("gone")
+
+    monkeypatch.setattr(sink, "close", closing)
+    monkeypatch.setattr(world.client.app[address_limit_key], "close", lost)
+    await world.client.close()
+    assert closed == [True]
+    assert "last summaries could not be written" in caplog.text
