@@ -6,7 +6,8 @@ and none reads meter data: data only ever goes to recipients, under a consent or
 
 ==================  ===========================================================================
 operator_admin      enter paper mandates and suspend/revoke them, record move-outs and supply
-                    contracts, run communities, ask for and approve privileged actions
+                    contracts, run communities, ask for and approve privileged actions,
+                    erase a household on its request (R23, GDPR art. 17)
 reviewer            review proofs: approve or refuse mandates and consents under review
 support             see a household's consents and mandates (never its meter data)
 auditor             read the staff journal and consents; never writes
@@ -50,13 +51,16 @@ class Permission(StrEnum):
     APPROVE_PRIVILEGED = "approve_privileged"
     READ_JOURNAL = "read_journal"
     ACT_AS_MANDATARY = "act_as_mandatary"
+    #: Erase a household (R23): its own permission, so that no role that merely sees
+    #: households (support, auditor) can, and a role may be given it or not on its own.
+    ERASE_HOUSEHOLDS = "erase_households"
 
 
 _P = Permission
 ROLE_PERMISSIONS: dict[AccountRole, frozenset[Permission]] = {
     AccountRole.OPERATOR_ADMIN: frozenset({
         _P.MANAGE_MANDATES, _P.MANAGE_OCCUPANCY, _P.MANAGE_COMMUNITIES, _P.VIEW_CONSENTS,
-        _P.REQUEST_PRIVILEGED, _P.APPROVE_PRIVILEGED}),
+        _P.REQUEST_PRIVILEGED, _P.APPROVE_PRIVILEGED, _P.ERASE_HOUSEHOLDS}),
     AccountRole.REVIEWER: frozenset({_P.REVIEW}),
     AccountRole.SUPPORT: frozenset({_P.VIEW_CONSENTS}),
     AccountRole.AUDITOR: frozenset({_P.READ_JOURNAL, _P.VIEW_CONSENTS}),

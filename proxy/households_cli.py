@@ -1,7 +1,8 @@
 """``passerelle households ...``: the operator's side of the erasure right (GDPR art. 17, R23;
 docs/operations.md §6 and §8).
 
-- ``erase HOUSEHOLD_ID --actor NAME [--reason TEXT]`` erases one household
+- ``erase HOUSEHOLD_ID --actor NAME [--reason TEXT]`` erases one household (the staff API's
+  ``POST /staff/households/{id}/erase`` runs the same service: :mod:`proxy.staff.erasure`)
   (:mod:`consent.services.erasure`): its consents and mandates are withdrawn as signed records
   and their tokens die, every way into its accounts ends, its personal data is replaced by
   tombstones, a ``household.erased`` admin event is logged and the erasure journalled, in one
@@ -28,16 +29,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from consent.clock import SystemClock
 from consent.errors import PasserelleError
-from consent.evidence.events import AdminEvent
 from consent.evidence.lifecycle import LifecycleRecorder
 from consent.evidence.service import Evidence, origin_for
 from consent.models import DEFAULT_TENANT, ErasureRecord
 from consent.services import ConsentService, MandateService
-from consent.services.erasure import ErasureService
+from consent.services.erasure import ErasureService, evidence_sink
 from consent.storage import Database
 from consent.tokens import revoke_tokens_of_ended_consent
 from proxy.settings import Settings
@@ -64,11 +62,7 @@ async def _with_service(settings: Settings,
         consents, mandates = ConsentService(db, clock), MandateService(db, clock)
         consents.hooks.listeners += [revoke_tokens_of_ended_consent, recorder.consent_changed]
         mandates.hooks.listeners.append(recorder.mandate_changed)
-
-        async def log_admin(session: AsyncSession, event: AdminEvent) -> object:
-            return await evidence.admin_in(await session.connection(), event)
-
-        return await work(ErasureService(consents, mandates, clock, log_admin))
+        return await work(ErasureService(consents, mandates, clock, evidence_sink(evidence)))
     finally:
         await evidence.aclose()
         await db.dispose()

@@ -26,7 +26,10 @@ claims (art. 17(3)(e)). A proof document of the household linked to nothing coul
 but none exists: an upload and its link are written in one transaction.
 
 Running it again is harmless: a household with nothing left to erase gets no second event nor
-journal row (:attr:`ErasureOutcome.changed` is ``False``).
+journal row (:attr:`ErasureOutcome.changed` is ``False``). Two erasures of one household at
+once (two replicas, two staff members) erase it once: each first locks the household's party
+row (:func:`~consent.storage.row_lock.read_for_update`), so the second waits for the first to
+commit, then finds nothing left and answers ``changed`` ``False``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -70,6 +74,10 @@ from consent.models import (
 from consent.services.base import Actor
 from consent.services.consents import ConsentService
 from consent.services.mandates import MandateService
+from consent.storage.row_lock import read_for_update
+
+if TYPE_CHECKING:
+    from consent.evidence.service import Evidence
 
 #: The party's name once erased (a name is required; this one names nobody).
 ERASED_NAME = "(erased)"
@@ -78,6 +86,15 @@ ERASURE_REASON = "erasure request (GDPR art. 17)"
 
 AdminSink = Callable[[AsyncSession, AdminEvent], Awaitable[object]]
 """Appends an admin event to the evidence log inside the caller's transaction."""
+
+
+def evidence_sink(evidence: Evidence) -> AdminSink:
+    """The :data:`AdminSink` of ``evidence``: the event joins the erasure's transaction, so it
+    commits with it or not at all (the CLI and the staff API wire it alike)."""
+    async def log_admin(session: AsyncSession, event: AdminEvent) -> object:
+        return await evidence.admin_in(await session.connection(), event)
+
+    return log_admin
 
 
 def tombstone(account_id: str) -> str:
@@ -130,6 +147,10 @@ class ErasureService:
         ``account:<id>``). ``erased_at`` is the journalled instant when re-applying one.
         :class:`NotFound` if no such household."""
         async with self.consents.db.session() as session:
+            # Lock first: a concurrent erasure of the same household waits here, then sees
+            # this one's outcome (nothing left: no second event, no journal-row clash).
+            await read_for_update(session, select(Party.id).where(Party.id == household_id),
+                                  key_share=True)
             party = await session.get(Party, household_id)
             if party is None or party.tenant_id != tenant_id or \
                     party.kind is not PartyKind.HOUSEHOLD:

@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from proxy.middlewares import bearer_problems
-from proxy.staff import mandates, operations, reviews
+from proxy.staff import erasure, mandates, operations, reviews
 
 
 class _ProblemRouter:
@@ -42,6 +42,7 @@ def add_staff_routes(app: web.Application) -> None:
     r.add_post("/staff/consents/{id}/refuse", reviews.refuse_consent)
     r.add_get("/staff/proofs/{id}", reviews.proof_document, name="staff_proof")
     r.add_get("/staff/households/{id}", mandates.household, name="staff_household")
+    r.add_post("/staff/households/{id}/erase", erasure.erase, name="staff_household_erase")
     r.add_post("/staff/points/{point}/move-out", operations.move_out)
     r.add_post("/staff/points/{point}/supply", operations.supply)
     r.add_post("/staff/communities", operations.create_community)

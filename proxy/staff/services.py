@@ -9,6 +9,7 @@ from consent.journal import StaffJournal
 from consent.models import ProofDocument, ProofKind, new_id
 from consent.services import Actor, ConsentService, MandateService, OccupancyService, ProofUpload
 from consent.services.communities import CommunityService
+from consent.services.erasure import ErasureService
 from consent.services.privileged import PrivilegedService
 from consent.services.supply import SupplyService
 from proxy.staff.records import EvidenceRecorder
@@ -16,8 +17,9 @@ from proxy.staff.records import EvidenceRecorder
 
 @dataclass(frozen=True, slots=True)
 class RuleServices:
-    """Mandates, communities, supply contracts, occupancy, privileged actions, the staff
-    journal, the evidence service they record into and the recorder that writes there."""
+    """Mandates, communities, supply contracts, occupancy, privileged actions, erasure (R23),
+    the staff journal, the evidence service they record into and the recorder that writes
+    there."""
 
     consents: ConsentService
     mandates: MandateService
@@ -28,6 +30,7 @@ class RuleServices:
     journal: StaffJournal
     evidence: Evidence
     recorder: EvidenceRecorder
+    erasure: ErasureService
 
     async def attach_mandate_proof(self, actor: Actor, mandate_id: str, kind: ProofKind,
                                    data: bytes, content_type: str) -> ProofDocument:

@@ -3,7 +3,7 @@ whose consent service it shares, so that ending a consent still revokes its toke
 
 It uses the instance's :class:`~consent.evidence.service.Evidence` and mandate service (opened
 and wired by :mod:`proxy.evidence.setup`), builds the occupancy, supply, community and
-privileged-action services, the staff journal (forwarded to the evidence log as admin
+privileged-action and erasure services, the staff journal (forwarded to the evidence log as admin
 events), and registers the privileged actions: tenant creation, manual consent change,
 evidence key rotation.
 """
@@ -21,6 +21,7 @@ from consent.journal import StaffJournal
 from consent.models import PrivilegedKind, PrivilegedRequest
 from consent.services import OccupancyService
 from consent.services.communities import CommunityService
+from consent.services.erasure import ErasureService, evidence_sink
 from consent.services.privileged import PrivilegedService
 from consent.services.privileged_actions import ConsentChange, TenantCreation
 from consent.services.supply import SupplyService
@@ -81,5 +82,8 @@ async def _rules_ctx(app: web.Application) -> AsyncIterator[None]:
         occupancy=OccupancyService(db, clock, consents, mandates),
         supply=SupplyService(db, clock),
         communities=CommunityService(db, clock, settings.community_min_members),
-        privileged=privileged, journal=journal, evidence=evidence, recorder=recorder)
+        privileged=privileged, journal=journal, evidence=evidence, recorder=recorder,
+        # The CLI's erasure (proxy/households_cli.py) on the app's wired services: ended
+        # consents lose their tokens on every replica, each change is a signed record.
+        erasure=ErasureService(consents, mandates, clock, evidence_sink(evidence)))
     yield
