@@ -2,9 +2,10 @@
 supply contracts, named by the keys of the plan's households, points and recipients.
 
 They show, on a fresh demo instance: a CPAS holding a standing mandate for a household it
-assists (R11), a collective self-consumption community of six households each with its own
-consent to the organiser's app, so that k = 5 is met (R4), and a supplier holding the supply
-contracts of the points it reads (R13).
+assists (R11), a collective self-consumption community of seven households each with its own
+consent to the organiser's app, so that k = 5 is met: six individual consents and one
+*community* consent, whose point the organiser may use only inside the community's aggregate
+(R4), and a supplier holding the supply contracts of the points it reads (R13).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from consent.vocabulary import Dataset, Resolution
 
 @dataclass(frozen=True, slots=True)
 class DemoConsent:
-    """Household ``household`` consents to ``recipient`` for ``days`` from the seeding day."""
+    """Household ``household`` consents to ``recipient`` for ``days`` from the seeding day.
+    ``community`` (a :class:`DemoCommunity` key) makes it a community consent (R4): the
+    recipient, that community's organiser, may use the points only in its aggregate."""
 
     household: str
     recipient: str
@@ -29,6 +32,7 @@ class DemoConsent:
     days: int = 365
     max_resolution: Resolution = Resolution.P1D
     history_days: int = 365
+    community: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,10 @@ class DemoPlan:
         """The point named ``key``."""
         return next(p for p in self.points if p.key == key)
 
+    def community(self, key: str) -> DemoCommunity:
+        """The community named ``key``."""
+        return next(c for c in self.communities if c.key == key)
+
     def points_of(self, household: str, at: datetime) -> list[DemoPoint]:
         """The points ``household`` occupies at ``at``."""
         return [p for p in self.points if p.occupant_at(at) == household]

@@ -160,6 +160,13 @@ def describe(plan: DemoPlan) -> dict[str, Any]:
              "legal_basis": r.legal_basis.value, "data_role": r.data_role.value,
              "is_supplier": r.is_supplier, "datasets": [d.value for d in r.datasets]}
             for r in plan.recipients],
+        # Which consents the demo seeds, and whether each is individual or community (R4).
+        "consents": [
+            {"household": c.household, "recipient": c.recipient, "points": list(c.points),
+             "datasets": [d.value for d in c.datasets], "purpose": c.purpose.value,
+             "view": "individual" if c.community is None else "community",
+             "community": None if c.community is None else plan.community(c.community).name}
+            for c in plan.consents],
         "mandates": [
             {"household": m.household, "mandatary": m.mandatary, "scope": m.scope.value,
              "points": list(m.points), "standing": m.days is None} for m in plan.mandates],

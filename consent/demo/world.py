@@ -9,9 +9,11 @@
 - three recipient apps (a dashboard, a solar cadastre, a supplier), an operator admin, a
   reviewer, an auditor and a social worker of the Namur CPAS (for mandates, R11);
 - market rules (issue 8, :mod:`consent.demo.market`): Lotte is assisted by the CPAS, which holds
-  a standing mandate for her and reads through its own app (R11); six neighbours in Jambes
+  a standing mandate for her and reads through its own app (R11); seven neighbours in Jambes
   (Namur) form a collective self-consumption community run by the app "Énergie Partagée
-  Jambes", each with its own consent, so its k = 5 aggregate is served (R4); the supplier
+  Jambes", each with its own consent, so its k = 5 aggregate is served: six individual
+  consents, and Gaëlle Wauters's *community* consent, which lets the app use her point only
+  inside the aggregate (R4); the supplier
   Énergie Verte holds the supply contracts of Camille's and Julien's electricity (R13); a
   second operator admin and a support agent make two-person approvals and least privilege
   visible (R19).
@@ -58,6 +60,10 @@ _JAMBES = ("amelie Amélie Dubois", "bruno Bruno Lambert", "chloe Chloé Renard"
            "david David Mertens", "emilie Émilie Jacobs", "francois François Simon")
 _NEIGHBOURS = tuple(DemoHousehold(k, name, k, f"{k}-demo-2026", f"{k}@example.be")
                     for k, name in (entry.split(" ", 1) for entry in _JAMBES))
+# A seventh neighbour, who joined later and lets the organiser use her point only inside the
+# community's aggregate: a community consent (R4), beside the six individual ones.
+_GAELLE = DemoHousehold("gaelle", "Gaëlle Wauters", "gaelle", "gaelle-demo-2026",
+                        "gaelle@example.be")
 
 
 def _ean(n: int) -> str:
@@ -94,6 +100,9 @@ _POINTS = (
                 f"Rue de Dave {10 + 2 * n}", "5100", "Jambes", "Belgique",
                 (DemoOccupancy(h.key, _utc(2022, 4, 1)),))
       for n, h in enumerate(_NEIGHBOURS, start=1)),
+    DemoPoint("gaelle-elec", Source.INHOUSE, _ean(len(_NEIGHBOURS) + 1), Energy.ELECTRICITY,
+              (_C,), "Rue de Dave 24", "5100", "Jambes", "Belgique",
+              (DemoOccupancy("gaelle", _utc(2023, 9, 1)),)),
 )
 
 _LOOPBACK = "http://127.0.0.1:8765/callback"
@@ -162,6 +171,8 @@ _CONSENTS = (
       for h in _NEIGHBOURS),
     DemoConsent("camille", "energieverte", ("camille-elec",),
                 (Dataset.DAILY_CONSUMPTION, Dataset.CONTRACT), Purpose.SUPPLY_CONTRACT),
+    DemoConsent("gaelle", "pmo", ("gaelle-elec",), _CURVE, Purpose.COLLECTIVE_SELF_CONSUMPTION,
+                max_resolution=Resolution.PT30M, community="jambes"),
 )
 _MANDATES = (
     DemoMandate("lotte", "CPAS de Namur (démo)", MandateScope.BOTH, ("lotte-elec", "lotte-gas"),
@@ -169,13 +180,14 @@ _MANDATES = (
 )
 _COMMUNITIES = (
     DemoCommunity("jambes", "Soleil de Jambes", "pmo",
-                  tuple((h.key, f"{h.key}-elec") for h in _NEIGHBOURS)),
+                  (*((h.key, f"{h.key}-elec") for h in _NEIGHBOURS),
+                   ("gaelle", "gaelle-elec"))),
 )
 _SUPPLY = (DemoSupply("camille-elec", "energieverte", _utc(2019, 3, 1)),
            DemoSupply("julien-elec", "energieverte", _utc(2021, 6, 15)))
 
 DEMO_PLAN = DemoPlan(
-    households=_HOUSEHOLDS + _NEIGHBOURS,
+    households=(*_HOUSEHOLDS, *_NEIGHBOURS, _GAELLE),
     points=_POINTS,
     recipients=_RECIPIENTS,
     staff=_STAFF,

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from consent.identifiers import PointRef, Source
 from consent.lifecycle import ConsentState, MandateState
 from consent.models import (
+    Community,
     Consent,
     ConsentPoint,
     Mandate,
@@ -25,10 +26,12 @@ from consent.services.queries import get_row
 
 @dataclass(frozen=True, slots=True)
 class WithPoints:
-    """A consent or a mandate with the references of its points."""
+    """A consent or a mandate with the references of its points; for a community consent
+    (R4), the name of its community, so that staff read which community it feeds."""
 
     row: Consent | Mandate
     points: list[PointRef]
+    community_name: str | None = None
 
 
 async def _points(session: AsyncSession, link: type[ConsentPoint] | type[MandatePoint],
@@ -39,6 +42,16 @@ async def _points(session: AsyncSession, link: type[ConsentPoint] | type[Mandate
     return sorted(PointRef(Source(s), i) for s, i in rows)
 
 
+async def _consent(session: AsyncSession, consent: Consent) -> WithPoints:
+    """A consent with its points and, if it is a community consent, its community's name."""
+    name = None
+    if consent.community_id is not None:
+        name = (await session.exec(select(Community.name).where(
+            Community.id == consent.community_id,
+            Community.tenant_id == consent.tenant_id))).first()
+    return WithPoints(consent, await _points(session, ConsentPoint, consent.id), name)
+
+
 async def review_queue(session: AsyncSession, tenant_id: str) -> list[WithPoints]:
     """Mandates and consents waiting for a reviewer, oldest first."""
     mandates = (await session.exec(select(Mandate).where(
@@ -46,7 +59,7 @@ async def review_queue(session: AsyncSession, tenant_id: str) -> list[WithPoints
     consents = (await session.exec(select(Consent).where(
         Consent.tenant_id == tenant_id, Consent.state == ConsentState.PENDING_REVIEW))).all()
     items = [WithPoints(m, await _points(session, MandatePoint, m.id)) for m in mandates]
-    items += [WithPoints(c, await _points(session, ConsentPoint, c.id)) for c in consents]
+    items += [await _consent(session, c) for c in consents]
     return sorted(items, key=lambda i: (i.row.updated_at, i.row.id))
 
 
@@ -64,5 +77,5 @@ async def household_overview(session: AsyncSession, tenant_id: str,
         Mandate.tenant_id == tenant_id, Mandate.mandator_id == party.id).order_by(
         col(Mandate.created_at).desc()))).all()
     return (party,
-            [WithPoints(c, await _points(session, ConsentPoint, c.id)) for c in consents],
+            [await _consent(session, c) for c in consents],
             [WithPoints(m, await _points(session, MandatePoint, m.id)) for m in mandates])

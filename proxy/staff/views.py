@@ -21,10 +21,16 @@ def _iso(value: Any) -> str | None:
 
 
 def consent_json(item: WithPoints) -> dict[str, Any]:
-    """A consent as staff see it (terms and state, never data)."""
+    """A consent as staff see it (terms and state, never data). ``view`` says whether the
+    recipient may read the points on their own (``individual``) or only inside one
+    community's aggregate (``community``, R4); ``community`` then names that community
+    (``{"id", "name"}``), else it is ``null``."""
     consent = item.row
     assert isinstance(consent, Consent)
+    community = None if consent.community_id is None else {
+        "id": consent.community_id, "name": item.community_name}
     return {"type": "consent", "id": consent.id, "state": str(consent.state),
+            "view": consent.view.value, "community": community,
             "household_id": consent.grantor_id, "recipient_id": consent.recipient_id,
             "mandate_id": consent.mandate_id, "purpose": str(consent.purpose),
             "datasets": sorted(consent.datasets), "points": [str(p) for p in item.points],

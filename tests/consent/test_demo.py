@@ -69,10 +69,11 @@ async def test_seed_fills_an_empty_database_once(db: Database, clock: FrozenCloc
     report = await seed_demo(db, DEMO_PLAN, clock)
     assert report.seeded
     counts = await _counts(db)
-    # 11 households, 6 staff, 3 organisations, 4 apps with their own party (the CPAS's app
-    # belongs to the CPAS).
-    assert counts == {"Party": 11 + 6 + 3 + 4, "Account": 17, "MeteringPoint": 13,
-                      "Occupancy": 15, "UpstreamAuthorisation": 15, "Recipient": 5}
+    # 12 households (the seventh Jambes neighbour gives the demo's community consent, R4),
+    # 6 staff, 3 organisations, 4 apps with their own party (the CPAS's app belongs to the
+    # CPAS).
+    assert counts == {"Party": 12 + 6 + 3 + 4, "Account": 18, "MeteringPoint": 14,
+                      "Occupancy": 16, "UpstreamAuthorisation": 16, "Recipient": 5}
     again = await seed_demo(db, DEMO_PLAN, clock)
     assert not again.seeded
     assert await _counts(db) == counts

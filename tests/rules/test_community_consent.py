@@ -174,3 +174,19 @@ async def test_a_community_consent_names_a_community_of_its_recipient(
                                                  community_id=w.community_id))
     with pytest.raises(DomainError):  # an individual consent names no community
         await consents.give(w.actor("h1"), draft("pmo", community_id=w.community_id))
+
+
+async def test_staff_views_say_which_view_and_which_community(app_world: RulesWorld) -> None:
+    """R4 on the staff side: support sees, for each consent of a household, whether it is
+    individual or community, and the community's name (not only its id)."""
+    w = app_world
+    community = await _community_consent(w, 2)
+    status, body = await w.staff("sam", "GET", f"/staff/households/{w.parties['h2']}")
+    assert status == 200, body
+    shown = {c["id"]: c for c in body["consents"]}
+    given = shown[w.consents["h2-pmo"]]
+    assert (given["view"], given["community"]) == (
+        "community", {"id": w.community_id, "name": "Soleil partagé"})
+    assert community == given["id"]
+    ended = [c for c in body["consents"] if c["state"] == "withdrawn"]
+    assert [(c["view"], c["community"]) for c in ended] == [("individual", None)]

@@ -1,5 +1,6 @@
 """The demo seed shows the market rules: a CPAS with a standing mandate (R11), a community of
-six households whose k = 5 aggregate is served (R4), and a supplier with its contracts (R13)."""
+seven households whose k = 5 aggregate is served, one of them through a community consent (R4),
+and a supplier with its contracts (R13)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from sqlmodel import col, select
 from adapters.simulator import Simulator, SimulatorAdapter
 from adapters.simulator.demo import demo_profiles
 from consent.clock import FrozenClock
-from consent.demo import DEMO_PLAN
+from consent.demo import DEMO_PLAN, describe
 from consent.identifiers import PointRef, Source
 from consent.lifecycle import ActorRole, ConsentState, MandateState
+from consent.logins import find_account
 from consent.models import (
     Community,
     CommunityMember,
@@ -36,6 +38,7 @@ from consent.purposes import Purpose
 from consent.services.base import Actor
 from consent.services.consent_rules import ConsentDraft
 from consent.services.consents import ConsentService
+from consent.staff import issue_token
 from consent.storage import Database
 from consent.tokens import ACCESS_PREFIX, digest, new_secret
 from consent.vocabulary import Dataset
@@ -74,12 +77,15 @@ async def test_the_demo_shows_a_cpas_a_community_and_a_supplier(
         community = (await s.exec(select(Community))).one()
         members = (await s.exec(select(CommunityMember).where(
             CommunityMember.community_id == community.id))).all()
-        assert (len(members), community.min_members) == (6, 5)
+        assert (len(members), community.min_members) == (7, 5)
         pmo = (await s.exec(select(Recipient).where(
             Recipient.client_id == "demo-pmo-jambes"))).one()
         consents = (await s.exec(select(Consent).where(Consent.recipient_id == pmo.id))).all()
-        assert [c.state for c in consents] == [ConsentState.ACTIVE] * 6
-        assert len({c.grantor_id for c in consents}) == 6  # one record per member (R4)
+        assert [c.state for c in consents] == [ConsentState.ACTIVE] * 7
+        assert len({c.grantor_id for c in consents}) == 7  # one record per member (R4)
+        # Six individual consents, and Gaëlle's community one: her point only in the sum.
+        assert sorted((c.view.value, c.community_id) for c in consents) == [
+            ("community", community.id), *[("individual", None)] * 6]
         supplier = (await s.exec(select(Recipient).where(col(Recipient.is_supplier)))).one()
         contracts = (await s.exec(select(SupplyContract).where(
             SupplyContract.supplier_id == supplier.id))).all()
@@ -94,7 +100,7 @@ async def test_the_demo_shows_a_cpas_a_community_and_a_supplier(
                         headers={"Authorization": f"Bearer {raw}"}) as response:
         body = await response.json()
         assert response.status == 200, body
-    assert body["members"] == 6
+    assert body["members"] == 7
     assert len(body["values"]) == 7
 
 
@@ -215,3 +221,26 @@ async def _app_token(db: Database, clock: FrozenClock, recipient_id: str, scope:
                          grant_type="client_credentials", scope=scope,
                          expires_at=clock.now() + timedelta(hours=1), created_at=clock.now()))
     return raw
+
+
+async def test_the_community_consent_shows_in_demo_show_and_the_staff_api(
+        demo: TestClient[Any, Any], clock: FrozenClock) -> None:
+    """R4: ``demo show --json`` lists the demo's consents with their view, and the staff API
+    names the community of Gaëlle's community consent."""
+    shown = describe(DEMO_PLAN)["consents"]
+    [community] = [c for c in shown if c["view"] == "community"]
+    assert (community["household"], community["recipient"], community["community"]) == (
+        "gaelle", "pmo", "Soleil de Jambes")
+    assert {c["view"] for c in shown} == {"individual", "community"}
+    db: Database = demo.server.app[database_key]
+    async with db.session() as s:
+        support = await find_account(s, "support", DEMO_PLAN.tenant_id)
+        assert support is not None
+        token = await issue_token(s, support, clock.now())
+    gaelle = DEMO_PLAN.id_for("party", "gaelle")
+    async with demo.get(f"/staff/households/{gaelle}",
+                        headers={"Authorization": f"Bearer {token}"}) as response:
+        body = await response.json()
+        assert response.status == 200, body
+    [consent] = body["consents"]
+    assert (consent["view"], consent["community"]["name"]) == ("community", "Soleil de Jambes")
