@@ -168,6 +168,8 @@ class AddressLimit:
         at shutdown); how many events were written. Those a failed append left unwritten are
         kept for the next flush (:func:`~proxy.sweeps.sweep_forever` retries it), never
         dropped: they are the only trace of the requests they count (R16)."""
+        seconds = self._seconds()  # refusals over: requests stop parsing their address
+        self._refused = {k: until for k, until in self._refused.items() if until > seconds}
         now = self.clock.now()
         due = [(api, tag, t) for (api, tag), t in self._tallies.items()
                if everything or now >= t.start + INTERVAL]

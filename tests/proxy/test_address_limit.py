@@ -259,3 +259,20 @@ async def test_summaries_that_cannot_be_written_at_shutdown_stop_nothing_else(
     await world.client.close()
     assert closed == [True]
     assert "last summaries could not be written" in caplog.text
+
+
+async def test_refusals_over_are_forgotten_at_the_next_flush() -> None:
+    """Once an address's refusal is over, the next flush forgets it: requests from other
+    addresses stop paying for parsing their own (found by the session's last review: it stayed
+    until that one address asked again)."""
+    now = [0.0]
+    clock = FrozenClock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    limit = AddressLimit(MemoryBuckets(1.0, 1), MemorySink(), clock, Metrics(), b"secret",
+                         seconds=lambda: now[0])
+    request = cast(web.Request, SimpleNamespace(remote="203.0.113.7"))
+    assert await limit.spend(request) is None
+    assert await limit.spend(request) is not None  # past the burst: refused for a while
+    assert limit.refusal(request) is not None
+    now[0] += 5.0
+    await limit.flush()
+    assert not limit._refused
