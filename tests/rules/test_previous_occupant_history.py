@@ -18,8 +18,21 @@ from consent.lifecycle import ActorRole
 from consent.models import PartyKind
 from consent.services import Actor, ConsentService, MandateService, OccupancyService
 from consent.services import registry as reg
+from consent.services.occupancy import MoveIn
 from tests.rules.app_world import POINTS, RulesWorld
 from tests.rules.test_retention import sweep
+
+
+async def _a_newcomer_moves_in(w: RulesWorld) -> tuple[str, MoveIn]:
+    """A new household moves in to the CPAS-mandated point now (the operator records it)."""
+    async with w.db.session() as s:
+        newcomer = await reg.add_party(s, tenant_id="default", kind=PartyKind.HOUSEHOLD,
+                                       name="Newcomer", now=w.clock.now())
+    occupancy = OccupancyService(w.db, w.clock, ConsentService(w.db, w.clock),
+                                 MandateService(w.db, w.clock))
+    moved = await occupancy.move_in(Actor(ActorRole.OPERATOR, party_id=w.parties["alex"]),
+                                    POINTS[6], newcomer.id, w.clock.now())
+    return newcomer.id, moved
 
 
 async def _seen(w: RulesWorld, household_id: str) -> list[tuple[str | None, str | None]]:
@@ -40,18 +53,12 @@ async def test_the_household_sees_the_reads_under_its_own_mandate(
 async def test_new_occupant_does_not_see_the_cpas_of_the_previous_one(
         app_world: RulesWorld) -> None:
     w = app_world
-    async with w.db.session() as s:
-        newcomer = await reg.add_party(s, tenant_id="default", kind=PartyKind.HOUSEHOLD,
-                                       name="Newcomer", now=w.clock.now())
-    consents = ConsentService(w.db, w.clock)
-    occupancy = OccupancyService(w.db, w.clock, consents, MandateService(w.db, w.clock))
-    moved = await occupancy.move_in(Actor(ActorRole.OPERATOR, party_id=w.parties["alex"]),
-                                    POINTS[6], newcomer.id, w.clock.now())
+    newcomer, moved = await _a_newcomer_moves_in(w)
     assert [e.mandate_id for e in moved.revoked_mandates] == [w.mandate_id]
     w.clock.advance(timedelta(hours=1))
     status, _body = await w.read("cpas", POINTS[6])  # the CPAS app keeps polling
     assert status == 403
-    assert await _seen(w, newcomer.id) == [], "the new occupant's page shows the CPAS"
+    assert await _seen(w, newcomer) == [], "the new occupant's page shows the CPAS"
     # The previous occupant's own history keeps the denial under its mandate.
     assert ("cpas", w.mandate_id) in await _seen(w, w.parties["h6"])
 
@@ -60,16 +67,10 @@ async def test_nor_once_the_reads_are_only_counted(app_world: RulesWorld) -> Non
     """Past 31 days a read is only a weekly count (R17): the count of the CPAS's attempts
     under the previous occupant's mandate stays that household's, not the newcomer's."""
     w = app_world
-    async with w.db.session() as s:
-        newcomer = await reg.add_party(s, tenant_id="default", kind=PartyKind.HOUSEHOLD,
-                                       name="Newcomer", now=w.clock.now())
-    consents = ConsentService(w.db, w.clock)
-    occupancy = OccupancyService(w.db, w.clock, consents, MandateService(w.db, w.clock))
     # A move-in at the start of a week, so that a whole week of the occupancy has counts.
     w.clock.advance(timedelta(days=7 - w.clock.now().weekday()))
     w.clock.set(w.clock.now().replace(hour=0, minute=0, second=0, microsecond=0))
-    await occupancy.move_in(Actor(ActorRole.OPERATOR, party_id=w.parties["alex"]),
-                            POINTS[6], newcomer.id, w.clock.now())
+    newcomer, _moved = await _a_newcomer_moves_in(w)
     w.clock.advance(timedelta(hours=1))
     assert (await w.read("cpas", POINTS[6]))[0] == 403  # the CPAS keeps polling
     w.clock.advance(timedelta(days=40))
@@ -81,5 +82,5 @@ async def test_nor_once_the_reads_are_only_counted(app_world: RulesWorld) -> Non
                 since=w.clock.now() - timedelta(days=60), until=w.clock.now()))
         return [(c.recipient, c.refused) for c in history.counts]
 
-    assert await counted(newcomer.id) == [], "the newcomer's page counts the CPAS"
+    assert await counted(newcomer) == [], "the newcomer's page counts the CPAS"
     assert ("cpas", 1) in await counted(w.parties["h6"])
