@@ -98,7 +98,7 @@ async def read_dataset(request: web.Request, trace: Trace) -> tuple[Any, int]:
     token, caller = await _caller(request, trace)
     service = request.app[data_service_key]
     query = request.query
-    try:  # what was asked, in the event of a refusal too; then the request counts (429)
+    async with service.admitting(token.recipient_id):  # what was asked, refused or not
         dataset = Dataset.parse(request.match_info["dataset"])
         trace.dataset = dataset.value
         point = resolve_point(request.match_info["point_id"], token)
@@ -112,8 +112,6 @@ async def read_dataset(request: web.Request, trace: Trace) -> tuple[Any, int]:
             trace.window = asked_window(days)
             wanted = query.get("resolution")
             resolution = Resolution.parse(wanted) if wanted else None
-    finally:  # a malformed request counts too; over the limit, the 429 is the answer
-        await service.admit(token.recipient_id)
     if not dataset.spec.is_series:
         record = (await service.record(caller, point, dataset, trace)).record
         return {**record.to_json(), "consent": trace.consent_id}, len(record.fields)

@@ -42,15 +42,14 @@ async def community_dataset(request: web.Request, trace: Trace) -> tuple[Any, in
     community_id = request.match_info["community_id"]
     trace.point = f"community:{community_id[:40]}"
     service = request.app[data_service_key]
-    try:
+    # One request, however many members it reads; a malformed one counts too.
+    async with service.admitting(token.recipient_id):
         dataset = Dataset.parse(request.match_info["dataset"])
         trace.dataset = dataset.value
         check_additive(dataset)
         days = DayRange.parse(request.query.get("start", ""), request.query.get("end", ""))
         trace.window = asked_window(days)
         resolution = Resolution.parse(request.query.get("resolution") or Resolution.P1D.value)
-    finally:  # one request, however many members it reads; a malformed one counts too
-        await service.admit(token.recipient_id)
     async with request.app[database_key].session() as session:
         community = await get_row(session, Community, token.tenant_id, community_id,
                                   "community")

@@ -26,7 +26,8 @@ read again in full on every request, the second decision cost 23 to 36 % more CP
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -128,6 +129,16 @@ class DataService:
         the aggregate refused for too few of them, because of the organiser's own rate."""
         if self.limits is not None:
             await self.limits.check(recipient_id)
+
+    @asynccontextmanager
+    async def admitting(self, recipient_id: str) -> AsyncIterator[None]:
+        """Run the block that reads what a request asks for (noting it in its trace), then
+        :meth:`admit` the request, whether the block parsed it or refused it: a malformed
+        request counts too, and over the limit the 429 is the answer."""
+        try:
+            yield
+        finally:
+            await self.admit(recipient_id)
 
     def _upstream(self, point: PointRef) -> Upstream:
         upstream = self.upstreams.get(point.source)

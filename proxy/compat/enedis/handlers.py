@@ -40,14 +40,12 @@ async def _caller(request: web.Request, trace: Trace, dataset: Dataset, *,
     trace.recipient_id, trace.tenant = token.recipient_id, token.tenant_id
     trace.dataset = dataset.value
     days = None
-    try:
+    async with request.app[data_service_key].admitting(token.recipient_id):
         point = params.usage_point(request.query)
         trace.point = str(point)
         if series:
             days = params.day_range(request.query, dataset, request.app[clock_key].now())
             trace.window = asked_window(days)
-    finally:
-        await request.app[data_service_key].admit(token.recipient_id)
     return token, point, days
 
 
