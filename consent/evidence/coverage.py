@@ -29,6 +29,7 @@ from typing import Any
 
 from consent.errors import UnknownVocabulary
 from consent.evidence.canonical import EncodingError, format_instant, parse_instant
+from consent.purposes import ConsentView
 from consent.vocabulary import Resolution
 
 
@@ -227,9 +228,10 @@ class AccessTally:
 
 
 MAX_EXAMPLES = 20
-#: A consent record's ``view`` (R4); a record without one is individual.
-INDIVIDUAL_VIEW, COMMUNITY_VIEW = "individual", "community"
-VIEWS = frozenset({INDIVIDUAL_VIEW, COMMUNITY_VIEW})
+#: A consent record's ``view`` (R4, the consent's own :class:`ConsentView`); a record without
+#: one is individual.
+INDIVIDUAL_VIEW, COMMUNITY_VIEW = ConsentView.INDIVIDUAL.value, ConsentView.COMMUNITY.value
+VIEWS = frozenset(view.value for view in ConsentView)
 #: What a served access without a dataset is counted as: a listing, no meter data released.
 LISTING = "listing"
 #: The point of a community aggregate (R4): the sum over at least k members, each member's read
