@@ -28,7 +28,7 @@ but none exists: an upload and its link are written in one transaction.
 Running it again is harmless: a household with nothing left to erase gets no second event nor
 journal row (:attr:`ErasureOutcome.changed` is ``False``). Two erasures of one household at
 once (two replicas, two staff members) erase it once: each first locks the household's party
-row (:func:`~consent.storage.row_lock.read_for_update`), so the second waits for the first to
+row (:func:`~consent.services.held_points.lock_household`), so the second waits for the first to
 commit, then finds nothing left and answers ``changed`` ``False``.
 """
 
@@ -73,8 +73,8 @@ from consent.models import (
 )
 from consent.services.base import Actor
 from consent.services.consents import ConsentService
+from consent.services.held_points import lock_household
 from consent.services.mandates import MandateService
-from consent.storage.row_lock import read_for_update
 
 if TYPE_CHECKING:
     from consent.evidence.service import Evidence
@@ -149,8 +149,7 @@ class ErasureService:
         async with self.consents.db.session() as session:
             # Lock first: a concurrent erasure of the same household waits here, then sees
             # this one's outcome (nothing left: no second event, no journal-row clash).
-            await read_for_update(session, select(Party.id).where(Party.id == household_id),
-                                  key_share=True)
+            await lock_household(session, household_id)
             party = await session.get(Party, household_id)
             if party is None or party.tenant_id != tenant_id or \
                     party.kind is not PartyKind.HOUSEHOLD:
